@@ -1,0 +1,94 @@
+"""What every command shares: lazily loaded settings and runtime, and error reporting."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, cast
+
+import click
+
+from ..config import load_config
+from ..domain.errors import FitsflowError, InvalidInput, WorkflowError
+from ..services.runtime import Runtime, build_runtime
+
+
+class State:
+    """Settings and runtime, loaded once per invocation, on first use."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._settings: dict[str, Any] | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        if self._settings is None:
+            self._settings = load_config(self.config_path)
+        return self._settings
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = build_runtime(self.settings)
+        return self._runtime
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def report(err: FitsflowError) -> NoReturn:
+    """Print an error the way a person reads it, then exit 1."""
+    if isinstance(err, InvalidInput):
+        click.secho("error: invalid input", fg="red", err=True)
+        for field, message in err.problems.items():
+            click.echo(f"  {field}: {message}", err=True)
+        sys.exit(1)
+    if isinstance(err, WorkflowError):
+        click.secho("error: invalid workflow definition", fg="red", err=True)
+        for problem in err.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    fail(str(err))
+
+
+class FitsflowGroup(click.Group):
+    """Turns every fitsflow error into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FitsflowError as err:
+            report(err)
+
+
+def actor_id(rt: Runtime, email: str) -> int:
+    """The id of the user acting, by email."""
+    from ..persistence import queries
+
+    with rt.db.read() as session:
+        user = queries.user_by_email(session, email)
+        if user is None or user.id is None:
+            fail(f"no user with email {email}")
+        return user.id
+
+
+as_option = click.option("--as", "as_email", required=True, metavar="EMAIL",
+                         help="The user acting (their email address).")
+
+
+@contextmanager
+def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal's stderr; silent when output is piped or logged."""
+    stream = click.get_text_stream("stderr")
+    if not stream.isatty() or length <= 0:
+        yield lambda _n: None
+        return
+    with click.progressbar(length=length, label=label, file=stream) as bar:
+        yield cast(Callable[[int], None], getattr(bar, "update"))  # noqa: B009  (click types it as object)

@@ -1,0 +1,209 @@
+"""``fitsflow change``: take a change through its workflow from the command line."""
+
+from __future__ import annotations
+
+import click
+
+from .. import services
+from ..domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from ..services.views import ChangeDetail
+from .base import State, actor_id, as_option, pass_state
+
+
+@click.group()
+def change() -> None:
+    """Raise changes and take them through their workflow."""
+
+
+def _print_detail(detail: ChangeDetail) -> None:
+    c = detail.change
+    click.echo(f"{c.ref}  {c.title}")
+    click.echo(f"  category: {c.category}   workflow: {c.workflow}   version: {c.version}")
+    click.echo(f"  state: {c.state_title} ({c.state})   phase: {c.phase}")
+    click.echo(f"  requester: {c.requester_name}")
+    if c.parent_ref:
+        click.echo(f"  follow-up of: {c.parent_ref}")
+    if detail.follow_ups:
+        click.echo(f"  follow-ups: {', '.join(detail.follow_ups)}")
+    if detail.needs:
+        click.echo(f"  need: {detail.needs.need}")
+        click.echo(f"  stakeholders: {', '.join(detail.needs.stakeholders) or '-'}")
+    if detail.plan.lines:
+        years = "  ".join(f"Y{i + 1} {amount:,.2f}" for i, amount in enumerate(detail.plan.total_by_year()))
+        click.echo(f"  cost by year: {years}   total: {detail.total_cost:,.2f}")
+    if detail.release_plan and detail.release_plan.window_start:
+        rp = detail.release_plan
+        click.echo(f"  window: {rp.window_start:%Y-%m-%d %H:%M} → "
+                   f"{rp.window_end:%Y-%m-%d %H:%M} UTC   risk: {rp.risk or '-'}")
+    for a in detail.approvals:
+        click.echo(f"  decision: {a.gate} round {a.round}: {a.approver} ({a.role}) {a.decision}"
+                   + (f" — {a.comment}" if a.comment else ""))
+    if detail.gate:
+        g = detail.gate
+        click.echo(f"  gate: {g.title}; needs {g.requirements}; "
+                   f"{'; '.join(g.missing) or 'quorum reached'}")
+    for action in detail.actions:
+        blocked = f"  (blocked: {'; '.join(action.blocked_by)})" if action.blocked_by else ""
+        click.echo(f"  action: {action.trigger} — {action.title}{blocked}")
+    if detail.editable_stages:
+        click.echo(f"  you may edit: {', '.join(detail.editable_stages)}")
+
+
+@change.command("raise")
+@as_option
+@click.option("--title", required=True)
+@click.option("--category", required=True, type=click.Choice(CATEGORIES))
+@click.option("--description", default="")
+@click.option("--service", "services_", multiple=True, help="An affected service; repeat.")
+@pass_state
+def raise_(state: State, as_email: str, title: str, category: str, description: str,
+           services_: tuple[str, ...]) -> None:
+    """Raise a new change."""
+    rt = state.runtime
+    view = services.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
+                                 description=description, affected_services=services_)
+    click.echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
+
+
+@change.command("list")
+@as_option
+@click.option("--state", "state_name")
+@click.option("--category", type=click.Choice(CATEGORIES))
+@click.option("--limit", default=50, show_default=True)
+@pass_state
+def list_(state: State, as_email: str, state_name: str | None, category: str | None, limit: int) -> None:
+    """List changes, newest first."""
+    rt = state.runtime
+    rows, total = services.list_changes(rt, actor_id=actor_id(rt, as_email), state=state_name,
+                                        category=category, limit=limit)
+    for v in rows:
+        click.echo(f"{v.ref}  {v.category:<12} {v.state:<20} {v.title}")
+    click.echo(f"({len(rows)} of {total})")
+
+
+@change.command("show")
+@click.argument("ref")
+@as_option
+@pass_state
+def show(state: State, ref: str, as_email: str) -> None:
+    """Show a change, its stage data, decisions and the actions open to you."""
+    rt = state.runtime
+    _print_detail(services.get_change(rt, actor_id=actor_id(rt, as_email), ref=ref))
+
+
+@change.command("needs")
+@click.argument("ref")
+@as_option
+@click.option("--need", required=True)
+@click.option("--stakeholder", "stakeholders", multiple=True, help="Who was consulted; repeat.")
+@click.option("--sdp", "sdp_priority", default="", help="School Development Plan priority.")
+@click.option("--options", "options_considered", default="")
+@pass_state
+def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[str, ...],
+          sdp_priority: str, options_considered: str) -> None:
+    """Record the needs analysis."""
+    rt = state.runtime
+    view = services.record_needs(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
+        "need": need, "stakeholders": list(stakeholders), "sdp_priority": sdp_priority,
+        "options_considered": options_considered})
+    click.echo(f"{view.ref}: needs analysis saved")
+
+
+def _cost_line(text: str) -> dict[str, str]:
+    parts = text.split(":", 4)
+    if len(parts) < 4:
+        raise click.BadParameter(f"'{text}': expected YEAR:KIND:AMOUNT:FUNDING[:DESCRIPTION]")
+    keys = ("year", "kind", "amount", "funding_source", "description")
+    return dict(zip(keys, parts, strict=False))
+
+
+@change.command("costs")
+@click.argument("ref")
+@as_option
+@click.option("--line", "lines", multiple=True, required=True,
+              help=f"YEAR:KIND:AMOUNT:FUNDING[:DESCRIPTION]; KIND is one of {', '.join(COST_KINDS)}.")
+@pass_state
+def costs(state: State, ref: str, as_email: str, lines: tuple[str, ...]) -> None:
+    """Replace the financial plan's cost lines."""
+    rt = state.runtime
+    view = services.record_financial_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
+                                          lines=[_cost_line(t) for t in lines])
+    click.echo(f"{view.ref}: financial plan saved ({len(lines)} lines)")
+
+
+@change.command("release-plan")
+@click.argument("ref")
+@as_option
+@click.option("--start", "window_start", help="Window start, school local time: 2026-07-20T16:00")
+@click.option("--end", "window_end", help="Window end, school local time.")
+@click.option("--backout", "backout_plan", default="")
+@click.option("--test-plan", "test_plan", default="")
+@click.option("--risk", type=click.Choice(RISK_LEVELS))
+@click.option("--impact", default="")
+@pass_state
+def release_plan(state: State, ref: str, as_email: str, **data: str) -> None:
+    """Record the release plan: window, risk, impact, back-out and test plans."""
+    rt = state.runtime
+    view = services.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, data=data)
+    click.echo(f"{view.ref}: release plan saved")
+
+
+@change.command("review")
+@click.argument("ref")
+@as_option
+@click.option("--outcome", required=True, type=click.Choice(REVIEW_OUTCOMES))
+@click.option("--notes", default="")
+@click.option("--actual", "actual", multiple=True, help="An actual cost: YEAR:KIND:AMOUNT:FUNDING")
+@pass_state
+def review(state: State, ref: str, as_email: str, outcome: str, notes: str, actual: tuple[str, ...]) -> None:
+    """Record the post-implementation review."""
+    rt = state.runtime
+    view = services.record_review(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
+        "outcome": outcome, "notes": notes, "actual_costs": [_cost_line(t) for t in actual]})
+    click.echo(f"{view.ref}: review saved")
+
+
+@change.command("do")
+@click.argument("ref")
+@click.argument("trigger")
+@as_option
+@click.option("--reason", default="")
+@pass_state
+def do(state: State, ref: str, trigger: str, as_email: str, reason: str) -> None:
+    """Fire a workflow trigger (see 'change show' for those open to you)."""
+    rt = state.runtime
+    view = services.fire(rt, actor_id=actor_id(rt, as_email), ref=ref, trigger=trigger, reason=reason)
+    click.echo(f"{view.ref}: {trigger} → {view.state}")
+
+
+@change.command("decide")
+@click.argument("ref")
+@click.argument("decision", type=click.Choice(["approve", "reject"]))
+@as_option
+@click.option("--comment", default="", help="Required to reject: the reason.")
+@click.option("--role", help="Decide in this role, when you hold several the gate needs.")
+@pass_state
+def decide(state: State, ref: str, decision: str, as_email: str, comment: str, role: str | None) -> None:
+    """Approve or reject at the gate the change is waiting at."""
+    rt = state.runtime
+    result = services.decide(rt, actor_id=actor_id(rt, as_email), ref=ref, decision=decision,
+                             comment=comment, role=role)
+    tail = f"; still {'; '.join(result.missing)}" if result.missing else ""
+    click.echo(f"{result.change.ref}: {decision} recorded, gate {result.outcome}, "
+               f"now in {result.change.state}{tail}")
+
+
+@change.command("follow-up")
+@click.argument("ref")
+@as_option
+@click.option("--title", required=True)
+@click.option("--description", default="")
+@click.option("--category", type=click.Choice(["minor", "significant", "major"]))
+@pass_state
+def follow_up(state: State, ref: str, as_email: str, title: str, description: str,
+              category: str | None) -> None:
+    """Raise a follow-up change from a review; it starts at needs analysis."""
+    rt = state.runtime
+    view = services.spawn_follow_up(rt, actor_id=actor_id(rt, as_email), ref=ref, title=title,
+                                    description=description, category=category)
+    click.echo(f"{view.ref} raised as a follow-up of {ref.upper()}, now in {view.state}")

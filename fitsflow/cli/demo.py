@@ -1,0 +1,29 @@
+"""``fitsflow demo``: load the demo school and print how to log in."""
+
+from __future__ import annotations
+
+import click
+
+from ..services.demo import build_demo, demo_size
+from .base import State, pass_state, progress
+
+
+@click.command()
+@click.option("--password", help="Password for every demo user (default: [demo] password setting).")
+@pass_state
+def demo(state: State, password: str | None) -> None:
+    """Create a demo school: users for every role and changes in every state."""
+    from ..persistence.migrate import upgrade
+
+    rt = state.runtime
+    upgrade(rt.db)
+    password = password or state.settings["demo"]["password"]
+    with progress(demo_size(rt), "building demo school") as step:
+        result = build_demo(rt, password=password, progress=step)
+    if result.created:
+        click.echo(f"demo school created: {result.changes} changes, {len(result.users)} users")
+    else:
+        click.echo(f"demo school already present ({result.changes} changes); nothing changed")
+    click.echo(f"demo users (password for each: {password}):")
+    for name, email, roles in result.users:
+        click.echo(f"  {email:<28} {roles or 'audience only':<16} {name}")

@@ -1,0 +1,1 @@
+"""The domain: plain types, vocabulary, rules and guards (no database, no web)."""

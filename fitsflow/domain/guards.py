@@ -1,0 +1,155 @@
+"""Guards by name: each returns what is still missing (an empty list means it passes).
+
+Workflow files refer to guards by these names only; nothing in a workflow file is
+ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .stages import CostLine, Needs, ReleasePlan, Review
+from .vocabulary import ROLE_LABELS
+
+
+@dataclass(frozen=True)
+class Decision:
+    role: str
+    decision: str
+
+
+class GuardSubject(Protocol):
+    """What a guard may read about a change; services provide it lazily."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def horizon_years(self) -> int: ...
+    @property
+    def needs(self) -> Needs | None: ...
+    @property
+    def cost_lines(self) -> tuple[CostLine, ...]: ...
+    @property
+    def release_plan(self) -> ReleasePlan | None: ...
+    @property
+    def review(self) -> Review | None: ...
+    @property
+    def gate_decisions(self) -> tuple[Decision, ...]: ...
+    @property
+    def gate_requirements(self) -> dict[str, int]: ...
+
+
+Guard = Callable[[GuardSubject], list[str]]
+GUARDS: dict[str, Guard] = {}
+
+
+def guard(name: str) -> Callable[[Guard], Guard]:
+    """Register a guard under the name workflow files use."""
+
+    def register(func: Guard) -> Guard:
+        GUARDS[name] = func
+        return func
+
+    return register
+
+
+@guard("needs_recorded")
+def needs_recorded(s: GuardSubject) -> list[str]:
+    needs = s.needs
+    if needs is None or not needs.need:
+        return ["no needs analysis"]
+    missing = []
+    if not needs.stakeholders:
+        missing.append("no stakeholders consulted")
+    if not needs.options_considered:
+        missing.append("no options considered")
+    return missing
+
+
+@guard("financial_plan_recorded")
+def financial_plan_recorded(s: GuardSubject) -> list[str]:
+    return [] if s.cost_lines else ["no financial plan (no cost lines)"]
+
+
+def _year_ranges(years: list[int]) -> str:
+    """Turn [2, 3, 4, 5] into '2–5' and [2, 4] into '2, 4' (years are 1-based)."""
+    parts: list[str] = []
+    start = prev = years[0]
+    for year in [*years[1:], None]:
+        if year is not None and year == prev + 1:
+            prev = year
+            continue
+        parts.append(f"{start}–{prev}" if prev > start else str(start))
+        if year is not None:
+            start = prev = year
+    return ", ".join(parts)
+
+
+@guard("future_years_funded")
+def future_years_funded(s: GuardSubject) -> list[str]:
+    """Every year of the horizon has a cost line, and every line names its funding."""
+    missing: list[str] = []
+    covered = {line.year_offset for line in s.cost_lines}
+    gaps = [offset + 1 for offset in range(s.horizon_years) if offset not in covered]
+    if gaps:
+        word = "years" if len(gaps) > 1 else "year"
+        missing.append(f"{word} {_year_ranges(gaps)} unfunded")
+    unfunded = sorted({line.year_offset + 1 for line in s.cost_lines if not line.funding_source})
+    if unfunded:
+        missing.append(f"no funding source for costs in year {_year_ranges(unfunded)}")
+    return missing
+
+
+@guard("release_plan_recorded")
+def release_plan_recorded(s: GuardSubject) -> list[str]:
+    plan = s.release_plan
+    if plan is None:
+        return ["no release plan"]
+    missing = []
+    if not plan.risk:
+        missing.append("no risk assessment")
+    if not plan.impact:
+        missing.append("no impact assessment")
+    if not plan.backout_plan:
+        missing.append("no back-out plan")
+    if not plan.test_plan:
+        missing.append("no test plan")
+    missing.extend(release_window_set(s))
+    return missing
+
+
+@guard("backout_plan_recorded")
+def backout_plan_recorded(s: GuardSubject) -> list[str]:
+    plan = s.release_plan
+    return [] if plan and plan.backout_plan else ["no back-out plan"]
+
+
+@guard("release_window_set")
+def release_window_set(s: GuardSubject) -> list[str]:
+    plan = s.release_plan
+    if plan is None or plan.window_start is None or plan.window_end is None:
+        return ["no release window"]
+    return []
+
+
+@guard("gate_quorum")
+def gate_quorum(s: GuardSubject) -> list[str]:
+    """Each role the gate needs has enough approvals in the current round."""
+    missing = []
+    for role, needed in s.gate_requirements.items():
+        have = sum(1 for d in s.gate_decisions if d.role == role and d.decision == "approve")
+        if have < needed:
+            short = needed - have
+            plural = "approval" if short == 1 else "approvals"
+            missing.append(f"needs {short} more {ROLE_LABELS.get(role, role)} {plural}")
+    return missing
+
+
+@guard("review_recorded")
+def review_recorded(s: GuardSubject) -> list[str]:
+    review = s.review
+    if review is None or not review.outcome:
+        return ["no post-implementation review"]
+    return []

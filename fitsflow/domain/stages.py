@@ -1,0 +1,191 @@
+"""Stage data as plain values, and the validation of what a person enters for each stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .errors import InvalidInput
+from .vocabulary import COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Needs:
+    need: str
+    stakeholders: tuple[str, ...]
+    sdp_priority: str
+    options_considered: str
+
+
+@dataclass(frozen=True)
+class CostLine:
+    year_offset: int
+    kind: str
+    amount: Decimal
+    funding_source: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FinancialPlan:
+    horizon_years: int
+    lines: tuple[CostLine, ...]
+
+    def total_by_year(self) -> list[Decimal]:
+        """Planned cost for each year of the horizon, year 1 first."""
+        totals = [Decimal("0")] * self.horizon_years
+        for line in self.lines:
+            if 0 <= line.year_offset < self.horizon_years:
+                totals[line.year_offset] += line.amount
+        return totals
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    window_start: datetime | None
+    window_end: datetime | None
+    backout_plan: str
+    test_plan: str
+    risk: str
+    impact: str
+
+
+@dataclass(frozen=True)
+class Review:
+    outcome: str
+    notes: str
+    actual_costs: tuple[CostLine, ...] = field(default_factory=tuple)
+
+
+def _text(data: Mapping[str, Any], key: str, problems: dict[str, str], required: bool) -> str:
+    value = data.get(key, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        problems[key] = "must be text"
+        return ""
+    value = value.strip()
+    if required and not value:
+        problems[key] = "is required"
+    elif len(value) > MAX_TEXT:
+        problems[key] = f"is longer than {MAX_TEXT} characters"
+    return value
+
+
+def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], problems: dict[str, str]) -> str:
+    value = data.get(key)
+    if value not in choices:
+        problems[key] = f"must be one of: {', '.join(choices)}"
+        return ""
+    return str(value)
+
+
+def _datetime(data: Mapping[str, Any], key: str, problems: dict[str, str],
+              tz: tzinfo) -> datetime | None:
+    """A moment in UTC; a time without an offset is the school's local time."""
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            problems[key] = "must be a date and time such as 2026-07-20T16:00"
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def parse_needs(data: Mapping[str, Any]) -> Needs:
+    """Validate a needs analysis; raise InvalidInput naming each bad field."""
+    problems: dict[str, str] = {}
+    need = _text(data, "need", problems, required=True)
+    raw = data.get("stakeholders", ())
+    if isinstance(raw, str):
+        raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
+    stakeholders = tuple(s.strip() for s in raw if isinstance(s, str) and s.strip())
+    sdp = _text(data, "sdp_priority", problems, required=False)
+    options = _text(data, "options_considered", problems, required=False)
+    if problems:
+        raise InvalidInput(problems)
+    return Needs(need, stakeholders, sdp, options)
+
+
+def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "") -> CostLine:
+    """Validate one cost line (year is 1-based for people, stored as an offset)."""
+    problems: dict[str, str] = {}
+    try:
+        year = int(data.get("year", 0))
+    except (TypeError, ValueError):
+        year = 0
+    if not 1 <= year <= horizon_years:
+        problems[prefix + "year"] = f"must be a year from 1 to {horizon_years}"
+    kind = _choice(data, "kind", COST_KINDS, problems)
+    try:
+        amount = Decimal(str(data.get("amount", "")).replace(",", "").replace("£", "").strip())
+        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        problems[prefix + "amount"] = "must be an amount of 0 or more, such as 1250.00"
+        amount = Decimal("0")
+    funding = _text(data, "funding_source", problems, required=False)
+    description = _text(data, "description", problems, required=False)
+    if problems:
+        if prefix:
+            problems = {k if k.startswith(prefix) else prefix + k: v for k, v in problems.items()}
+        raise InvalidInput(problems)
+    return CostLine(year - 1, kind, amount, funding, description)
+
+
+def parse_cost_lines(rows: Sequence[Mapping[str, Any]], horizon_years: int) -> tuple[CostLine, ...]:
+    """Validate every cost line; report all bad lines at once."""
+    problems: dict[str, str] = {}
+    lines: list[CostLine] = []
+    for index, row in enumerate(rows, start=1):
+        try:
+            lines.append(parse_cost_line(row, horizon_years, prefix=f"line {index} "))
+        except InvalidInput as err:
+            problems.update(err.problems)
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(lines)
+
+
+def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC) -> ReleasePlan:
+    """Validate a release plan: window, back-out plan, test plan, risk and impact."""
+    problems: dict[str, str] = {}
+    start = _datetime(data, "window_start", problems, tz)
+    end = _datetime(data, "window_end", problems, tz)
+    if start and end and end <= start:
+        problems["window_end"] = "must be after the window start"
+    backout = _text(data, "backout_plan", problems, required=False)
+    test_plan = _text(data, "test_plan", problems, required=False)
+    risk = data.get("risk") or ""
+    if risk and risk not in RISK_LEVELS:
+        problems["risk"] = f"must be one of: {', '.join(RISK_LEVELS)}"
+    impact = _text(data, "impact", problems, required=False)
+    if problems:
+        raise InvalidInput(problems)
+    return ReleasePlan(start, end, backout, test_plan, str(risk), impact)
+
+
+def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:
+    """Validate a post-implementation review with its actual costs."""
+    problems: dict[str, str] = {}
+    outcome = _choice(data, "outcome", REVIEW_OUTCOMES, problems)
+    notes = _text(data, "notes", problems, required=False)
+    actual: tuple[CostLine, ...] = ()
+    try:
+        actual = parse_cost_lines(list(data.get("actual_costs", [])), horizon_years)
+    except InvalidInput as err:
+        problems.update({f"actual_costs {k}": v for k, v in err.problems.items()})
+    if problems:
+        raise InvalidInput(problems)
+    return Review(outcome, notes, actual)

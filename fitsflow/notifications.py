@@ -1,0 +1,186 @@
+"""Built-in receivers: turn each signal into outbox rows for the right people.
+
+Who hears what is the table ``RECIPIENTS`` below; each name in it is a rule in
+``_RULES``. Rows are written through the sender's session, so they commit with
+the state change or not at all. Delivery is a separate worker's job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from . import signals
+from .persistence import queries
+from .persistence.models import Change, OutboxMessage, User
+from .workflow.definition import WorkflowDefinition
+
+RECIPIENTS: dict[str, tuple[str, ...]] = {
+    "raised": ("requester",),
+    "submitted": ("gate_approvers",),
+    "decided": ("requester", "waiting_approvers_when_gate_done"),
+    "scheduled": ("support_team", "requester"),
+    "released": ("requester", "support_team"),
+    "backed_out": ("requester", "support_team", "cab"),
+    "review_opened": ("requester", "support_team", "deciders"),
+    "closed": ("requester",),
+    "withdrawn": ("requester", "deciders"),
+}
+
+SUBJECTS: dict[str, str] = {
+    "raised": "Change raised",
+    "submitted": "Approval needed",
+    "decided": "Decision recorded",
+    "scheduled": "Release scheduled",
+    "released": "Released",
+    "backed_out": "Release backed out",
+    "review_opened": "Review open: your feedback is wanted",
+    "closed": "Change closed",
+    "withdrawn": "Change withdrawn",
+}
+
+Rule = Callable[[Session, Change, WorkflowDefinition, dict[str, Any]], list[int]]
+
+
+def _requester(session: Session, change: Change, wf: WorkflowDefinition,
+               kw: dict[str, Any]) -> list[int]:
+    return [change.requester_id]
+
+
+def _gate_approvers(session: Session, change: Change, wf: WorkflowDefinition,
+                    kw: dict[str, Any]) -> list[int]:
+    gate = wf.gate_at(change.state)
+    if gate is None:
+        return []
+    return queries.users_with_roles(session, gate.requirements(change.category))
+
+
+def _waiting_approvers(session: Session, change: Change, wf: WorkflowDefinition,
+                       kw: dict[str, Any]) -> list[int]:
+    gate = kw.get("gate")
+    if gate is None or kw.get("outcome") == "pending":
+        return []
+    asked = queries.users_with_roles(session, gate.requirements(change.category))
+    decided = {a.approver_id for a in kw.get("decisions", ())}
+    return [uid for uid in asked if uid not in decided]
+
+
+def _support_team(session: Session, change: Change, wf: WorkflowDefinition,
+                  kw: dict[str, Any]) -> list[int]:
+    return queries.audience_members(session, ["support"])
+
+
+def _cab(session: Session, change: Change, wf: WorkflowDefinition,
+         kw: dict[str, Any]) -> list[int]:
+    return queries.users_with_roles(session, ["cab"])
+
+
+def _deciders(session: Session, change: Change, wf: WorkflowDefinition,
+              kw: dict[str, Any]) -> list[int]:
+    assert change.id is not None
+    return queries.deciders_of(session, change.id)
+
+
+_RULES: dict[str, Rule] = {
+    "requester": _requester,
+    "gate_approvers": _gate_approvers,
+    "waiting_approvers_when_gate_done": _waiting_approvers,
+    "support_team": _support_team,
+    "cab": _cab,
+    "deciders": _deciders,
+}
+
+
+def recipients(event: str, session: Session, change: Change, workflow: WorkflowDefinition,
+               actor: User, extra: dict[str, Any]) -> list[int]:
+    """Everyone the rules for this event name, without duplicates or the actor."""
+    seen: dict[int, None] = {}
+    for rule in RECIPIENTS.get(event, ()):
+        for uid in _RULES[rule](session, change, workflow, extra):
+            if uid != actor.id:
+                seen.setdefault(uid, None)
+    return list(seen)
+
+
+def _body(event: str, change: Change, actor: User, extra: dict[str, Any]) -> str:
+    lines = [f"{change.ref}: {change.title}", f"State: {change.state.replace('_', ' ')}",
+             f"By: {actor.name}"]
+    gate = extra.get("gate")
+    if event == "submitted" and extra.get("gate_title"):
+        lines.append(f"Your decision is needed at: {extra['gate_title']}")
+    if event == "decided" and gate is not None:
+        lines.append(f"{gate.title}: {extra.get('decision')} ({extra.get('outcome')})")
+        if extra.get("comment"):
+            lines.append(f"Comment: {extra['comment']}")
+    if extra.get("reason"):
+        lines.append(f"Reason: {extra['reason']}")
+    lines.append(f"Open: /changes/{change.ref}")
+    return "\n".join(lines)
+
+
+def queue(event: str, change: Change, *, session: Session, actor: User, workflow: WorkflowDefinition,
+          **extra: Any) -> int:
+    """Write one outbox row per recipient; return how many."""
+    now = datetime.now(UTC)
+    people = recipients(event, session, change, workflow, actor, extra)
+    subject = f"[{change.ref}] {SUBJECTS.get(event, event)}: {change.title}"[:300]
+    body = _body(event, change, actor, extra)
+    payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
+                          "link": f"/changes/{change.ref}"}, sort_keys=True)
+    for uid in people:
+        session.add(OutboxMessage(created_at=now, event=event, change_ref=change.ref,
+                                  recipient_id=uid, subject=subject, body=body, payload=payload,
+                                  available_at=now))
+    return len(people)
+
+
+# One module-level receiver per signal (blinker keeps only weak references).
+def on_raised(change: Change, **kw: Any) -> None:
+    queue("raised", change, **kw)
+
+
+def on_submitted(change: Change, **kw: Any) -> None:
+    queue("submitted", change, **kw)
+
+
+def on_decided(change: Change, **kw: Any) -> None:
+    queue("decided", change, **kw)
+
+
+def on_scheduled(change: Change, **kw: Any) -> None:
+    queue("scheduled", change, **kw)
+
+
+def on_released(change: Change, **kw: Any) -> None:
+    queue("released", change, **kw)
+
+
+def on_backed_out(change: Change, **kw: Any) -> None:
+    queue("backed_out", change, **kw)
+
+
+def on_review_opened(change: Change, **kw: Any) -> None:
+    queue("review_opened", change, **kw)
+
+
+def on_closed(change: Change, **kw: Any) -> None:
+    queue("closed", change, **kw)
+
+
+def on_withdrawn(change: Change, **kw: Any) -> None:
+    queue("withdrawn", change, **kw)
+
+
+signals.raised.connect(on_raised)
+signals.submitted.connect(on_submitted)
+signals.decided.connect(on_decided)
+signals.scheduled.connect(on_scheduled)
+signals.released.connect(on_released)
+signals.backed_out.connect(on_backed_out)
+signals.review_opened.connect(on_review_opened)
+signals.closed.connect(on_closed)
+signals.withdrawn.connect(on_withdrawn)

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the engine and transactions. The only place queries live."""

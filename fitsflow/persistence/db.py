@@ -1,0 +1,100 @@
+"""Engine and transactions. SQLite writes take the write lock at BEGIN (IMMEDIATE),
+so a read-then-write transaction never fails half-way with "database is locked"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+from . import audit_store, models, protection  # noqa: F401  (tables and their DDL events)
+
+_READ_ONLY = "fitsflow_read_only"
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
+    parsed = make_url(url)
+    memory = parsed.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """An engine plus the two ways in: a write transaction and a read snapshot."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, synchronous: str = "FULL",
+                 echo: bool = False):
+        self.url = url
+        if url.startswith("sqlite"):
+            if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+                raise ValueError(f"unknown SQLite synchronous level '{synchronous}'")
+            self.engine = _sqlite_engine(url, busy_timeout_ms, synchronous.upper())
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine.echo = echo
+        self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit at the end, roll everything back on any error."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (no write lock taken on SQLite)."""
+        session = Session(self._read_engine, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def create_all(self) -> None:
+        """Create the tables directly (tests); production uses ``migrate``."""
+        SQLModel.metadata.create_all(self.engine)
+
+    def drop_all(self) -> None:
+        SQLModel.metadata.drop_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

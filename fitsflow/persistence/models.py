@@ -1,0 +1,179 @@
+"""The database tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, Index, Integer, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str | None = Field(default=None, max_length=500)
+    active: bool = True
+    created_at: datetime
+
+
+class UserRole(SQLModel, table=True):
+    __tablename__ = "user_roles"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    role: str = Field(max_length=20, primary_key=True, index=True)
+
+
+class UserAudience(SQLModel, table=True):
+    __tablename__ = "user_audiences"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    audience: str = Field(max_length=20, primary_key=True, index=True)
+
+
+_change_version = Column("version", Integer, nullable=False)
+
+
+class Change(SQLModel, table=True):
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_state_workflow", "workflow", "state"),)
+    __mapper_args__ = {"version_id_col": _change_version}
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=20, unique=True, index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=20)
+    workflow: str = Field(max_length=60)
+    requester_id: int = Field(foreign_key="users.id", index=True)
+    affected_services: str = Field(default="", max_length=2000)
+    state: str = Field(max_length=60)
+    version: int = Field(default=1, sa_column=_change_version)
+    approval_round: int = 0
+    horizon_years: int = 5
+    parent_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    created_at: datetime
+    updated_at: datetime
+
+
+class NeedsAnalysis(SQLModel, table=True):
+    __tablename__ = "needs_analyses"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    need: str = Field(sa_column=Column(Text, nullable=False))
+    stakeholders: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sdp_priority: str = Field(default="", max_length=500)
+    options_considered: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+
+
+class CostLine(SQLModel, table=True):
+    __tablename__ = "cost_lines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    actual: bool = False
+    year_offset: int
+    kind: str = Field(max_length=20)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    funding_source: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=500)
+
+
+class ReleasePlan(SQLModel, table=True):
+    __tablename__ = "release_plans"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    window_start: datetime | None = Field(default=None, index=True)
+    window_end: datetime | None = None
+    backout_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
+    test_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
+    risk: str = Field(default="", max_length=10)
+    impact: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    outcome: str = Field(max_length=30)
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime
+
+
+class Approval(SQLModel, table=True):
+    __tablename__ = "approvals"
+    __table_args__ = (
+        UniqueConstraint("change_id", "gate", "round", "approver_id", name="uq_approval_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    gate: str = Field(max_length=60)
+    round: int
+    approver_id: int = Field(foreign_key="users.id")
+    role: str = Field(max_length=20)
+    decision: str = Field(max_length=10)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decided_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the hash chain. ``at`` and ``payload`` are stored as the exact
+    text that was hashed, so verification never depends on a driver's round-trip."""
+
+    __tablename__ = "audit_events"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(max_length=40, index=True)
+    actor: str = Field(default="", max_length=320)
+    change_ref: str = Field(default="", max_length=20, index=True)
+    event_type: str = Field(max_length=60)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain head: one row, locked by every writer to serialise the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_available", "status", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    event: str = Field(max_length=60)
+    change_ref: str = Field(default="", max_length=20, index=True)
+    recipient_id: int = Field(foreign_key="users.id", index=True)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    available_at: datetime
+    lease_until: datetime | None = None
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    delivered_at: datetime | None = None
+
+
+class RefCounter(SQLModel, table=True):
+    """The last change number issued per year (CHG-2026-0001 …)."""
+
+    __tablename__ = "ref_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0

@@ -1,0 +1,103 @@
+"""Verify the audit chain and export it for auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..domain.chain import GENESIS, link_hash
+from ..persistence import audit_store
+from ..persistence.models import AuditEvent
+from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    count: int
+    head_hash: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"verified: {self.count} events, head {self.head_hash}"
+        return f"broken at seq {self.broken_seq}: {self.reason}"
+
+
+def verify(rt: Runtime, *, expected_head: str | None = None,
+           progress: Callable[[int], None] | None = None) -> Verification:
+    """Walk the chain from seq 1; name the first event that does not hold."""
+    with rt.db.read() as session:
+        head = audit_store.head(session)
+        head_seq, head_hash = head.seq, head.hash
+        expected_seq, prev, count = 1, GENESIS, 0
+        published_seen = expected_head is None
+        for event in audit_store.iter_events(session):
+            if event.seq != expected_seq:
+                reason = (f"event {expected_seq} is missing (next found is {event.seq})"
+                          if event.seq > expected_seq else "sequence out of order")
+                return Verification(False, count, prev, expected_seq, reason)
+            if event.prev_hash != prev:
+                return Verification(False, count, prev, event.seq,
+                                    "previous-hash link does not match the event before it")
+            digest = link_hash(seq=event.seq, at=event.at, actor=event.actor,
+                               change_ref=event.change_ref, event_type=event.event_type,
+                               payload=event.payload, prev_hash=event.prev_hash)
+            if digest != event.hash:
+                return Verification(False, count, prev, event.seq,
+                                    "content does not match its hash (edited)")
+            if expected_head is not None and event.hash == expected_head:
+                published_seen = True
+            prev, count, expected_seq = event.hash, count + 1, expected_seq + 1
+            if progress is not None:
+                progress(1)
+        if count != head_seq or prev != head_hash:
+            if count < head_seq:
+                return Verification(False, count, prev, count + 1,
+                                    f"events after seq {count} are missing (head records {head_seq})")
+            return Verification(False, count, prev, head_seq + 1,
+                                f"event not recorded in the chain head (head records {head_seq})")
+        if not published_seen:
+            return Verification(False, count, prev, None,
+                                f"the published head {expected_head} is not in the chain (rewritten)")
+        return Verification(True, count, prev)
+
+
+EXPORT_FIELDS = ("seq", "at", "actor", "change_ref", "event_type", "payload", "prev_hash", "hash")
+
+
+def _row(event: AuditEvent) -> dict[str, object]:
+    return {name: getattr(event, name) for name in EXPORT_FIELDS}
+
+
+def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[str]:
+    """Stream the trail (or one change's) as CSV or JSON text chunks."""
+    if fmt not in ("csv", "json"):
+        raise ValueError("format must be csv or json")
+    ref = change_ref.strip().upper() if change_ref else None
+    with rt.db.read() as session:
+        events = audit_store.iter_events(session, change_ref=ref)
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+            writer.writeheader()
+            for event in events:
+                writer.writerow(_row(event))
+                if buffer.tell() > 65536:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+            return
+        yield "["
+        first = True
+        for event in events:
+            row = _row(event)
+            row["payload"] = json.loads(event.payload)
+            yield ("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False, sort_keys=True)
+            first = False
+        yield "\n]\n"

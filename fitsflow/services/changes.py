@@ -1,0 +1,240 @@
+"""Use cases on a change's lifecycle: raise, fire a trigger, spawn a follow-up, read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from .. import signals
+from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
+from ..domain.guards import GUARDS
+from ..domain.permissions import may_fire, may_view_changes
+from ..domain.stages import FinancialPlan
+from ..persistence import audit_store, models, queries
+from ..persistence.models import Change
+from ..persistence.refs import next_ref
+from ..workflow.registry import FireContext, Workflow
+from . import common
+from .common import Actor, unit_of_work
+from .runtime import Runtime
+from .subject import ChangeSubject, needs_value, release_value
+from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
+
+MAX_TITLE = 200
+
+
+def _clean_services(services: Iterable[str] | str) -> str:
+    if isinstance(services, str):
+        services = services.replace(",", "\n").splitlines()
+    return "\n".join(dict.fromkeys(s.strip() for s in services if s.strip()))
+
+
+def _validate_header(title: str, description: str, category: str, rt: Runtime) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not title or not title.strip():
+        problems["title"] = "is required"
+    elif len(title.strip()) > MAX_TITLE:
+        problems["title"] = f"is longer than {MAX_TITLE} characters"
+    if len(description) > 20_000:
+        problems["description"] = "is longer than 20000 characters"
+    try:
+        rt.workflows.for_category(category)
+    except NotFound as err:
+        problems["category"] = str(err)
+    return problems
+
+
+def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
+                   category: str, affected_services: Iterable[str] | str,
+                   parent: Change | None) -> Change:
+    workflow = rt.workflows.for_category(category)
+    stamp = common.now()
+    change = Change(
+        ref=next_ref(session, stamp.year), title=title.strip(), description=description.strip(),
+        category=category, workflow=workflow.name, requester_id=actor.id,
+        affected_services=_clean_services(affected_services), state=workflow.definition.initial,
+        horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
+        created_at=stamp, updated_at=stamp,
+    )
+    session.add(change)
+    session.flush()
+    audit_store.append(
+        session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
+        payload={"title": change.title, "category": category, "workflow": workflow.name,
+                 "state": change.state, "description": change.description,
+                 "affected_services": [s for s in change.affected_services.split("\n") if s],
+                 "parent": parent.ref if parent else None},
+    )
+    signals.raised.send(change, session=session, actor=actor.user, workflow=workflow.definition)
+    return change
+
+
+def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
+                 affected_services: Iterable[str] | str = ()) -> ChangeView:
+    """Raise a new change; it starts in its workflow's initial state."""
+    problems = _validate_header(title, description, category, rt)
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(session, actor_id)
+        if "requester" not in actor.roles:
+            raise NotPermitted("only a requester may raise a change")
+        if problems:
+            raise InvalidInput(problems)
+        change = _insert_change(session, rt, actor, title=title, description=description,
+                                category=category, affected_services=affected_services, parent=None)
+        return common.view_of(session, rt, change)
+
+
+def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, description: str = "",
+                    category: str | None = None) -> ChangeView:
+    """Turn what a review found into a new need, linked to the change reviewed."""
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(session, actor_id)
+        parent = common.load_change(session, ref, actor)
+        if "requester" not in actor.roles:
+            raise NotPermitted("only a requester may raise a follow-up change")
+        definition = rt.workflows.get(parent.workflow).definition
+        if definition.states[parent.state].phase != "review" or parent.state == "withdrawn":
+            raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
+        category = category or (parent.category if parent.category in ("minor", "significant", "major")
+                                else "minor")
+        problems = _validate_header(title, description, category, rt)
+        if not problems:
+            child_wf = rt.workflows.for_category(category).definition
+            if "needs" not in child_wf.states[child_wf.initial].edits:
+                problems["category"] = (f"'{category}' changes do not start with a needs analysis; "
+                                        "choose minor, significant or major")
+        if problems:
+            raise InvalidInput(problems)
+        child = _insert_change(session, rt, actor, title=title, description=description,
+                               category=category, affected_services=parent.affected_services,
+                               parent=parent)
+        audit_store.append(session, actor=actor.label, change_ref=parent.ref,
+                           event_type="follow_up.spawned", payload={"follow_up": child.ref})
+        return common.view_of(session, rt, child)
+
+
+def _permitted(workflow: Workflow, actor: Actor, change: Change, trigger: str) -> bool:
+    spec = workflow.definition.transition(trigger, change.state)
+    return spec is not None and may_fire(actor.roles, spec.roles,
+                                         is_requester=actor.id == change.requester_id)
+
+
+def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version: int | None = None,
+         reason: str = "") -> ChangeView:
+    """Take one transition: permission, guards, state, audit and notifications, or nothing."""
+    with unit_of_work(rt, ref) as session:
+        actor = common.load_actor(session, actor_id)
+        change = common.load_change(session, ref, actor)
+        workflow = rt.workflows.get(change.workflow)
+        definition = workflow.definition
+        gate_triggers = definition.gate_triggers()
+        spec = definition.transition(trigger, change.state)
+        if spec is None or trigger in gate_triggers:
+            allowed = {t.trigger for t in definition.transitions_from(change.state)} - gate_triggers
+            if definition.gate_at(change.state):
+                allowed |= {"approve", "reject"}
+            raise NotAllowed(trigger, change.state, allowed)
+        if not _permitted(workflow, actor, change, trigger):
+            raise NotPermitted(f"'{trigger}' needs one of the roles: {', '.join(spec.roles)}"
+                               + (" (as this change's requester)" if "requester" in spec.roles else ""))
+        common.check_version(change, expected_version)
+        extra: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
+        run(session, workflow, change, actor, trigger, extra)
+        return common.view_of(session, rt, change)
+
+
+def run(session: Session, workflow: Workflow, change: Change, actor: Actor, trigger: str,
+        extra: dict[str, Any], subject: ChangeSubject | None = None) -> None:
+    """Fire the shared machine; the transition records itself through the context's hook."""
+    definition = workflow.definition
+
+    def after(spec: Any, source: str, dest: str) -> None:
+        common.record_transition(session, change=change, workflow=definition, actor=actor,
+                                 spec=spec, source=source, dest=dest, extra=extra)
+
+    subject = subject or ChangeSubject(session, change, definition)
+    ctx = FireContext(subject=subject, after=after)
+    if not workflow.fire(change, trigger, ctx):
+        spec = definition.transition(trigger, change.state)
+        title = spec.title if spec and spec.title else trigger.replace("_", " ")
+        raise GateNotSatisfied(title[:1].lower() + title[1:], ctx.missing)
+
+
+def _actions(workflow: Workflow, actor: Actor, change: Change, subject: ChangeSubject) -> list[Action]:
+    definition = workflow.definition
+    gate_triggers = definition.gate_triggers()
+    actions = []
+    for spec in definition.transitions_from(change.state):
+        if spec.trigger in gate_triggers or not _permitted(workflow, actor, change, spec.trigger):
+            continue
+        missing = [m for name in spec.guards for m in GUARDS[name](subject)]
+        actions.append(Action(spec.trigger, spec.title, tuple(missing)))
+    return actions
+
+
+def _gate_status(workflow: Workflow, actor: Actor, change: Change,
+                 subject: ChangeSubject) -> GateStatus | None:
+    from .gates import why_cannot_decide
+
+    gate = workflow.definition.gate_at(change.state)
+    if gate is None:
+        return None
+    counts: dict[str, int] = {}
+    for decision in subject.gate_decisions:
+        if decision.decision == "approve":
+            counts[decision.role] = counts.get(decision.role, 0) + 1
+    why = why_cannot_decide(actor, change, gate, subject.approvals)
+    return GateStatus(gate.name, gate.title, gate.requirements(change.category), counts,
+                      tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "")
+
+
+def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
+    """A change with its stage data, decisions, and what the viewer may do now."""
+    with rt.db.read() as session:
+        actor = common.load_actor(session, actor_id)
+        change = common.load_change(session, ref, actor)
+        workflow = rt.workflows.get(change.workflow)
+        subject = ChangeSubject(session, change, workflow.definition)
+        assert change.id is not None
+        approvals = []
+        for row, name in queries.all_approvals(session, change.id):
+            approvals.append(ApprovalView(row.gate, row.round, name, row.role, row.decision,
+                                          row.comment, row.decided_at))
+        state = workflow.definition.states[change.state]
+        editable = state.edits if actor.id == change.requester_id else ()
+        return ChangeDetail(
+            change=common.view_of(session, rt, change),
+            needs=needs_value(session.get(models.NeedsAnalysis, change.id)),
+            plan=FinancialPlan(change.horizon_years, subject.cost_lines),
+            release_plan=release_value(session.get(models.ReleasePlan, change.id)),
+            review=subject.review,
+            approvals=tuple(approvals),
+            actions=tuple(_actions(workflow, actor, change, subject)),
+            gate=_gate_status(workflow, actor, change, subject),
+            editable_stages=tuple(editable),
+            follow_ups=common.follow_up_refs(session, change),
+        )
+
+
+def list_changes(rt: Runtime, *, actor_id: int, state: str | None = None,
+                 category: str | None = None, requester_id: int | None = None,
+                 limit: int = 50, offset: int = 0) -> tuple[list[ChangeView], int]:
+    """Changes the viewer may see, newest first, with the total matching count."""
+    with rt.db.read() as session:
+        actor = common.load_actor(session, actor_id)
+        if not may_view_changes(actor.roles):
+            return [], 0
+        query = select(Change)
+        if state:
+            query = query.where(Change.state == state)
+        if category:
+            query = query.where(Change.category == category)
+        if requester_id is not None:
+            query = query.where(Change.requester_id == requester_id)
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = session.exec(query.order_by(col(Change.id).desc()).offset(offset).limit(limit)).all()
+        return [common.view_of(session, rt, row) for row in rows], int(total)
+
+

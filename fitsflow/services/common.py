@@ -1,0 +1,127 @@
+"""Helpers every service shares: the unit of work, loading with permission checks,
+recording a transition (audit + signal) and building views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from .. import (
+    notifications,  # noqa: F401  (connects the built-in receivers)
+    signals,
+)
+from ..domain.errors import NotFound, NotPermitted, Stale
+from ..domain.permissions import may_view_changes
+from ..persistence import audit_store, queries
+from ..persistence.models import Change, User
+from ..workflow.definition import Transition, WorkflowDefinition
+from .runtime import Runtime
+from .views import ChangeView
+
+
+def now() -> datetime:
+    """Aware UTC, the form every timestamp column holds."""
+    return datetime.now(UTC)
+
+
+@contextmanager
+def unit_of_work(rt: Runtime, ref: str = "") -> Iterator[Session]:
+    """One transaction; a lost optimistic-lock race becomes ``Stale``."""
+    try:
+        with rt.db.transaction() as session:
+            yield session
+    except StaleDataError:
+        raise Stale(ref or "the record") from None
+
+
+class Actor:
+    """The acting user and the roles they hold."""
+
+    def __init__(self, user: User, roles: set[str]):
+        self.user = user
+        self.roles = roles
+        assert user.id is not None
+        self.id: int = user.id
+
+    @property
+    def label(self) -> str:
+        return self.user.email
+
+
+def load_actor(session: Session, actor_id: int) -> Actor:
+    user = session.get(User, actor_id)
+    if user is None or not user.active:
+        raise NotPermitted("unknown or inactive user")
+    return Actor(user, queries.roles_of(session, actor_id))
+
+
+def load_change(session: Session, ref: str, actor: Actor) -> Change:
+    """The change, or NotFound when it does not exist or the actor may not see it."""
+    change = queries.change_by_ref(session, ref)
+    if change is None or not may_view_changes(actor.roles):
+        raise NotFound(f"no change {ref.strip().upper()}")
+    return change
+
+
+def check_version(change: Change, expected: int | None) -> None:
+    if expected is not None and change.version != expected:
+        raise Stale(change.ref)
+
+
+def touch(change: Change) -> None:
+    """Mark the change modified: bumps its version, so concurrent edits conflict."""
+    change.updated_at = now()
+
+
+def record_transition(session: Session, *, change: Change, workflow: WorkflowDefinition,
+                      actor: Actor, spec: Transition, source: str, dest: str,
+                      extra: dict[str, Any]) -> None:
+    """Audit a state change, open a gate's round if it enters one, send its signal."""
+    touch(change)
+    payload: dict[str, Any] = {"trigger": spec.trigger, "from": source, "to": dest}
+    payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment"}})
+    audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                       event_type="transition", payload=payload)
+    gate = workflow.gate_at(dest)
+    if gate is not None:
+        change.approval_round += 1
+        audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                           event_type="approval.requested",
+                           payload={"gate": gate.name, "round": change.approval_round,
+                                    "requires": gate.requirements(change.category)})
+        extra = {**extra, "gate_title": gate.title}
+    if spec.signal:
+        signals.by_name(spec.signal).send(change, session=session, actor=actor.user,
+                                          workflow=workflow, **extra)
+
+
+def view_of(session: Session, rt: Runtime, change: Change) -> ChangeView:
+    definition = rt.workflows.get(change.workflow).definition
+    state = definition.states.get(change.state)
+    requester = session.get(User, change.requester_id)
+    parent_ref = None
+    if change.parent_id is not None:
+        parent = session.get(Change, change.parent_id)
+        parent_ref = parent.ref if parent else None
+    services = tuple(s for s in change.affected_services.split("\n") if s)
+    assert change.created_at is not None
+    return ChangeView(
+        ref=change.ref, title=change.title, description=change.description,
+        category=change.category, workflow=change.workflow, state=change.state,
+        state_title=state.title if state else change.state,
+        phase=state.phase if state else "", version=change.version,
+        requester_id=change.requester_id,
+        requester_name=requester.name if requester else "", affected_services=services,
+        parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
+    )
+
+
+def follow_up_refs(session: Session, change: Change) -> tuple[str, ...]:
+    rows = session.exec(select(Change.ref).where(Change.parent_id == change.id)
+                        .order_by(col(Change.id))).all()
+    return tuple(rows)

@@ -1,0 +1,224 @@
+"""A demo school: a user for every role and changes in every state of every workflow,
+all made through the services, so their audit trail and notifications are real."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import func, select
+
+from ..persistence.models import Change, User
+from ..workflow.definition import WorkflowDefinition
+from . import changes, gates, stages, users
+from .common import now
+from .runtime import Runtime
+
+DEMO_DOMAIN = "demo.school"
+
+DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
+    # name, local part, roles, audiences
+    ("Nat Osei (Network Manager)", "nat.osei", "requester", "support"),
+    ("Tia Morgan (ICT Technician)", "tia.morgan", "requester", "support"),
+    ("Priya Shah (Head of Computing, CAB)", "priya.shah", "cab", "staff"),
+    ("Tom Price (Senior Technician, CAB)", "tom.price", "cab", "support"),
+    ("Dee Walsh (Deputy Head)", "dee.walsh", "slt", "slt staff"),
+    ("Ben Marsh (School Business Manager)", "ben.marsh", "finance", "slt"),
+    ("Helen Carter (Headteacher)", "helen.carter", "head slt", "slt staff"),
+    ("Gwen Ellis (Governor, auditor)", "gwen.ellis", "auditor", ""),
+    ("Alex Reid (Administrator)", "alex.reid", "admin", "support"),
+    ("Sarah Khan (Teacher)", "sarah.khan", "", "staff"),
+    ("Sam Lee (Year 10 student)", "sam.lee", "", "students"),
+    ("Pat Lee (Parent)", "pat.lee", "", "parents"),
+)
+
+TITLES: dict[str, tuple[str, ...]] = {
+    "emergency-change": (
+        "Patch the VPN appliance (actively exploited flaw)",
+        "Restore the failed core switch in the main block",
+        "Block a phishing domain at the web filter",
+        "Replace the failed SAN controller",
+        "Emergency reset of compromised staff accounts",
+        "Revert a broken MIS update before exams",
+        "Isolate a ransomware-infected workstation",
+    ),
+    "standard-change": (
+        "Monthly Windows security updates",
+        "Add a new starter to the staff network",
+        "Replace a classroom projector lamp",
+        "Annual certificate renewal for the web filter",
+        "Re-image a student laptop trolley",
+        "Add a printer to the sixth-form centre",
+        "Rotate the backup tapes off site",
+    ),
+    "fits-change": (
+    "Replace the Year 7 ICT suite PCs",
+    "Wi-Fi access points for the sports hall",
+    "Move staff email to the cloud tenancy",
+    "Interactive panels in the science labs",
+    "Upgrade the MIS server and database",
+    "Lockdown browser for online exams",
+    "Firewall firmware upgrade",
+    "New printing and copying contract",
+    "Laptop trolley for the humanities block",
+    "Single sign-on for learning platforms",
+    "Backup appliance replacement",
+    "CCTV storage extension",
+    "Library self-service kiosks",
+    "Visitor sign-in system",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    users: tuple[tuple[str, str, str], ...]
+    changes: int
+    created: bool
+
+
+def demo_email(local: str) -> str:
+    return f"{local}@{DEMO_DOMAIN}"
+
+
+def _path(definition: WorkflowDefinition, target: str) -> list[str]:
+    """The shortest list of triggers from the initial state to ``target``."""
+    queue: deque[tuple[str, list[str]]] = deque([(definition.initial, [])])
+    seen = {definition.initial}
+    while queue:
+        state, triggers = queue.popleft()
+        if state == target:
+            return triggers
+        for t in definition.transitions_from(state):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                queue.append((t.dest, [*triggers, t.trigger]))
+    raise ValueError(f"{target} is unreachable in {definition.name}")
+
+
+class _Driver:
+    def __init__(self, rt: Runtime, ids: dict[str, int]):
+        self.rt = rt
+        self.ids = ids
+        self.count = 0
+
+    def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int) -> None:
+        start = (now() + timedelta(days=7 + 3 * index)).replace(hour=16, minute=0, second=0, microsecond=0)
+        if "needs" in stages_here:
+            stages.record_needs(self.rt, actor_id=actor, ref=ref, data={
+                "need": "Teaching staff report the current kit cannot support the new curriculum units.",
+                "stakeholders": ["Subject leaders", "Exams officer", "Business manager", "Site team"],
+                "sdp_priority": "SDP 2: Digital learning for every student",
+                "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost)."})
+        if "finance" in stages_here:
+            lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": 18000 + 500 * index,
+                                            "funding_source": "Devolved capital", "description": "Hardware"}]
+            lines += [{"year": y, "kind": "licence", "amount": 1200, "funding_source": "ICT revenue budget",
+                       "description": "Licences and support"} for y in range(1, 6)]
+            lines.append({"year": 1, "kind": "training", "amount": 600, "funding_source": "CPD budget"})
+            stages.record_financial_plan(self.rt, actor_id=actor, ref=ref, lines=lines)
+        if "release_plan" in stages_here:
+            stages.record_release_plan(self.rt, actor_id=actor, ref=ref, data={
+                "window_start": start.isoformat(), "window_end": (start + timedelta(hours=3)).isoformat(),
+                "backout_plan": "Restore the previous image from last night's backup; re-enable old kit.",
+                "test_plan": "Log in as a student and a teacher in each room; print; run the exam browser.",
+                "risk": ("low", "medium", "high")[index % 3],
+                "impact": "Rooms unavailable during the window; no impact on exams."})
+        if "review" in stages_here:
+            stages.record_review(self.rt, actor_id=actor, ref=ref, data={
+                "outcome": "successful",
+                "notes": "Staff feedback positive; support team asks for spare parts on site.",
+                "actual_costs": [{"year": 1, "kind": "capital", "amount": 18250,
+                                  "funding_source": "Devolved capital"}]})
+
+    def decide_gate(self, ref: str, definition: WorkflowDefinition, state: str, category: str,
+                    requester: int, reject: bool) -> None:
+        gate = definition.gate_at(state)
+        assert gate is not None
+        with self.rt.db.read() as session:
+            from ..persistence import queries
+
+            for role, needed in gate.requirements(category).items():
+                people = [u for u in queries.users_with_roles(session, [role]) if u != requester]
+                for uid in people[:needed]:
+                    if reject:
+                        gates.decide(self.rt, actor_id=uid, ref=ref, decision="reject",
+                                     comment="Please show how years 2–5 are funded in more detail.")
+                        return
+                    result = gates.decide(self.rt, actor_id=uid, ref=ref, decision="approve",
+                                          comment="Agreed.", role=role)
+                    if result.outcome != "pending":
+                        return
+
+    def walk(self, definition: WorkflowDefinition, category: str, target: str, title: str,
+             requester: int, index: int, reject_first: bool = False) -> str:
+        view = changes.raise_change(self.rt, actor_id=requester, title=title, category=category,
+                                    description=f"{title}. Raised for the demo school.",
+                                    affected_services=["Curriculum network", "Wi-Fi"])
+        ref, state = view.ref, view.state
+        rejected = not reject_first
+        for trigger in _path(definition, target):
+            self.fill(ref, requester, definition.states[state].edits, index)
+            if trigger in definition.gate_triggers():
+                self.decide_gate(ref, definition, state, category, requester, reject=not rejected)
+                if not rejected:
+                    rejected = True
+                    for again in _path(definition, state):
+                        current = changes.get_change(self.rt, actor_id=requester, ref=ref).change.state
+                        self.fill(ref, requester, definition.states[current].edits, index)
+                        changes.fire(self.rt, actor_id=requester, ref=ref, trigger=again)
+                    self.decide_gate(ref, definition, state, category, requester, reject=False)
+            else:
+                changes.fire(self.rt, actor_id=requester, ref=ref, trigger=trigger,
+                             reason="Demo: backing out after failed tests." if trigger == "back_out" else "")
+            state = definition.table()[(state, trigger)]
+        self.count += 1
+        return ref
+
+
+def build_demo(rt: Runtime, *, password: str,
+               progress: Callable[[int], None] | None = None) -> DemoResult:
+    """Create the demo school unless its users exist already."""
+    listed = tuple((name, demo_email(local), roles) for name, local, roles, _ in DEMO_USERS)
+    with rt.db.read() as session:
+        exists = session.exec(select(func.count()).select_from(User)
+                              .where(User.email == demo_email("nat.osei"))).one()
+        if exists:
+            total = session.exec(select(func.count()).select_from(Change)).one()
+            return DemoResult(listed, int(total), created=False)
+    ids = {local: users.add_user(rt, name=name, email=demo_email(local), roles=roles,
+                                 audiences=audiences, password=password, actor_label="demo")
+           for name, local, roles, audiences in DEMO_USERS}
+    driver = _Driver(rt, ids)
+    requesters = [ids["nat.osei"], ids["tia.morgan"]]
+    index = 0
+    categories = {"fits-change": ("minor", "significant", "major")}
+    for wf in rt.workflows:
+        definition = wf.definition
+        cats = categories.get(definition.name, definition.categories)
+        for state in definition.states:
+            category = cats[index % len(cats)]
+            titles = TITLES.get(definition.name, TITLES["fits-change"])
+            driver.walk(definition, category, state, titles[index % len(titles)],
+                        requesters[index % 2], index,
+                        reject_first=definition.name == "fits-change" and state == "approved")
+            index += 1
+            if progress:
+                progress(1)
+    with rt.db.read() as session:
+        parent = session.exec(select(Change.ref, Change.requester_id)
+                              .where(Change.state == "closed", Change.workflow == "fits-change")).first()
+    if parent is not None:
+        changes.spawn_follow_up(rt, actor_id=parent[1], ref=parent[0],
+                                title="Spare parts kept on site (from review)",
+                                description="The support team's review feedback: keep spares.")
+        driver.count += 1
+    return DemoResult(listed, driver.count, created=True)
+
+
+def demo_size(rt: Runtime) -> int:
+    """How many changes ``build_demo`` walks (for a progress bar)."""
+    return sum(len(wf.definition.states) for wf in rt.workflows)

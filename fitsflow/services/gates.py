@@ -1,0 +1,103 @@
+"""Deciding at a gate: approve or reject, quorum, no self-approval, one decision each."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from .. import signals
+from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
+from ..domain.guards import gate_quorum
+from ..domain.permissions import deciding_role
+from ..domain.vocabulary import DECISIONS, ROLE_LABELS
+from ..persistence import audit_store
+from ..persistence.models import Approval, Change
+from ..workflow.definition import Gate
+from ..workflow.registry import Workflow
+from . import common
+from .changes import run
+from .common import Actor, unit_of_work
+from .runtime import Runtime
+from .subject import ChangeSubject
+from .views import DecisionResult
+
+
+def why_cannot_decide(actor: Actor, change: Change, gate: Gate,
+                      approvals: list[Approval]) -> str | None:
+    """Why this person may not decide at this gate now, or None if they may."""
+    if actor.id == change.requester_id:
+        return "nobody may decide on their own change"
+    requirements = gate.requirements(change.category)
+    if not actor.roles.intersection(requirements):
+        needed = ", ".join(ROLE_LABELS.get(r, r) for r in requirements)
+        return f"{gate.title} is decided by: {needed}"
+    if any(a.approver_id == actor.id for a in approvals):
+        return "you have already decided at this gate"
+    return None
+
+
+def _validate(decision: str, comment: str) -> None:
+    if decision not in DECISIONS:
+        raise InvalidInput({"decision": f"must be one of: {', '.join(DECISIONS)}"})
+    if decision == "reject" and not comment.strip():
+        raise InvalidInput({"comment": "a reason is required to reject"})
+    if len(comment) > 20_000:
+        raise InvalidInput({"comment": "is longer than 20000 characters"})
+
+
+def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str = "",
+           role: str | None = None, expected_version: int | None = None) -> DecisionResult:
+    """Record one approver's decision; pass or fail the gate when it is settled."""
+    _validate(decision, comment)
+    with unit_of_work(rt, ref) as session:
+        actor = common.load_actor(session, actor_id)
+        change = common.load_change(session, ref, actor)
+        workflow = rt.workflows.get(change.workflow)
+        definition = workflow.definition
+        gate = definition.gate_at(change.state)
+        if gate is None:
+            allowed = {t.trigger for t in definition.transitions_from(change.state)}
+            raise NotAllowed(decision, change.state, allowed - definition.gate_triggers())
+        subject = ChangeSubject(session, change, definition)
+        why = why_cannot_decide(actor, change, gate, subject.approvals)
+        if why:
+            raise NotPermitted(why)
+        requirements = gate.requirements(change.category)
+        counts: dict[str, int] = {}
+        for a in subject.approvals:
+            if a.decision == "approve":
+                counts[a.role] = counts.get(a.role, 0) + 1
+        used = deciding_role(actor.roles, requirements, counts, role)
+        if used is None:
+            raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
+        common.check_version(change, expected_version)
+        outcome = _record(session, workflow, change, actor, gate, subject, used, decision, comment)
+        return DecisionResult(common.view_of(session, rt, change), outcome,
+                              tuple(gate_quorum(subject)) if outcome == "pending" else ())
+
+
+def _record(session: Session, workflow: Workflow, change: Change, actor: Actor, gate: Gate,
+            subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
+    assert change.id is not None
+    row = Approval(change_id=change.id, gate=gate.name, round=change.approval_round,
+                   approver_id=actor.id, role=role, decision=decision, comment=comment.strip(),
+                   decided_at=common.now())
+    session.add(row)
+    subject.approvals.append(row)
+    common.touch(change)
+    audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                       event_type="approval.decided",
+                       payload={"gate": gate.name, "round": change.approval_round, "role": role,
+                                "decision": decision, "comment": row.comment})
+    extra = {"gate": gate.name, "reason": row.comment} if decision == "reject" else {"gate": gate.name}
+    if decision == "reject":
+        run(session, workflow, change, actor, gate.reject, extra, subject)
+        outcome = "rejected"
+    elif not gate_quorum(subject):
+        run(session, workflow, change, actor, gate.approve, extra, subject)
+        outcome = "approved"
+    else:
+        outcome = "pending"
+    signals.decided.send(change, session=session, actor=actor.user, workflow=workflow.definition,
+                         gate=gate, decision=decision, comment=row.comment, outcome=outcome,
+                         decisions=list(subject.approvals))
+    return outcome

@@ -1,0 +1,173 @@
+"""Users: add one, or import a staff list as a school MIS exports it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, delete
+from werkzeug.security import generate_password_hash
+
+from ..domain.errors import InvalidInput
+from ..domain.vocabulary import AUDIENCES, ROLES
+from ..persistence import audit_store, queries
+from ..persistence.models import User, UserAudience, UserRole
+from . import common
+from .common import unit_of_work
+from .runtime import Runtime
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPLIT = re.compile(r"[;|,\s]+")
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    name: str
+    email: str
+    roles: tuple[str, ...]
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def _words(value: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = _SPLIT.split(value)
+    return tuple(dict.fromkeys(w.strip().lower() for w in value if w and w.strip()))
+
+
+def parse_user(name: str, email: str, roles: str | Iterable[str],
+               audiences: str | Iterable[str]) -> UserSpec:
+    """Validate one user; raise InvalidInput naming each bad field."""
+    problems: dict[str, str] = {}
+    name = (name or "").strip()
+    email = (email or "").strip().lower()
+    if not name:
+        problems["name"] = "is required"
+    elif len(name) > 200:
+        problems["name"] = "is longer than 200 characters"
+    if not _EMAIL.match(email) or len(email) > 320:
+        problems["email"] = f"'{email}' is not an email address"
+    role_list, audience_list = _words(roles), _words(audiences)
+    bad_roles = [r for r in role_list if r not in ROLES]
+    if bad_roles:
+        problems["roles"] = f"unknown role {', '.join(bad_roles)} (known: {', '.join(ROLES)})"
+    bad_aud = [a for a in audience_list if a not in AUDIENCES]
+    if bad_aud:
+        problems["audiences"] = f"unknown audience {', '.join(bad_aud)} (known: {', '.join(AUDIENCES)})"
+    if problems:
+        raise InvalidInput(problems)
+    return UserSpec(name, email, role_list, audience_list)
+
+
+def _save(session: Session, spec: UserSpec, password: str | None, actor_label: str) -> bool:
+    """Create or update; return True when created."""
+    user = queries.user_by_email(session, spec.email)
+    created = user is None
+    if user is None:
+        user = User(name=spec.name, email=spec.email, created_at=common.now())
+    user.name = spec.name
+    if password:
+        user.password_hash = generate_password_hash(password, method="scrypt")
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    before_roles = sorted(queries.roles_of(session, user.id))
+    before_aud = sorted(queries.audiences_of(session, user.id))
+    session.execute(delete(UserRole).where(UserRole.user_id == user.id))  # type: ignore[arg-type]
+    session.execute(delete(UserAudience).where(UserAudience.user_id == user.id))  # type: ignore[arg-type]
+    session.add_all(UserRole(user_id=user.id, role=r) for r in spec.roles)
+    session.add_all(UserAudience(user_id=user.id, audience=a) for a in spec.audiences)
+    if created or before_roles != sorted(spec.roles) or before_aud != sorted(spec.audiences):
+        audit_store.append(session, actor=actor_label, change_ref="",
+                           event_type="user.created" if created else "user.updated",
+                           payload={"email": spec.email, "name": spec.name,
+                                    "roles": {"before": before_roles, "after": sorted(spec.roles)},
+                                    "audiences": {"before": before_aud,
+                                                  "after": sorted(spec.audiences)}})
+    return created
+
+
+def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] = (),
+             audiences: str | Iterable[str] = (), password: str | None = None,
+             actor_label: str = "cli") -> int:
+    """Create a user (or update the one with that email); return its id."""
+    spec = parse_user(name, email, roles, audiences)
+    if password is not None and len(password) < 8:
+        raise InvalidInput({"password": "must be at least 8 characters"})
+    with unit_of_work(rt) as session:
+        _save(session, spec, password, actor_label)
+        user = queries.user_by_email(session, spec.email)
+        assert user is not None and user.id is not None
+        return user.id
+
+
+_HEADERS = {"name": "name", "full name": "name", "email": "email", "email address": "email",
+            "roles": "roles", "role": "roles", "audiences": "audiences", "audience": "audiences",
+            "groups": "audiences"}
+
+
+def parse_staff_csv(text: str) -> list[UserSpec]:
+    """Read a staff list; raise InvalidInput with one entry per bad line."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput({"file": "is empty"}) from None
+    columns = {_HEADERS.get(h.strip().lower()): i for i, h in enumerate(header)}
+    missing = [c for c in ("name", "email") if c not in columns]
+    if missing:
+        raise InvalidInput({"line 1": f"missing column {', '.join(missing)} "
+                                      "(expected: name, email, roles, audiences)"})
+    problems: dict[str, str] = {}
+    specs: list[UserSpec] = []
+    seen: dict[str, int] = {}
+
+    def cell(row: list[str], key: str) -> str:
+        index = columns.get(key)
+        return row[index] if index is not None and index < len(row) else ""
+
+    for row in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        try:
+            spec = parse_user(cell(row, "name"), cell(row, "email"), cell(row, "roles"),
+                              cell(row, "audiences"))
+        except InvalidInput as err:
+            problems[f"line {line}"] = "; ".join(f"{k} {v}" for k, v in err.problems.items())
+            continue
+        if spec.email in seen:
+            problems[f"line {line}"] = f"email {spec.email} already on line {seen[spec.email]}"
+            continue
+        seen[spec.email] = line
+        specs.append(spec)
+    if problems:
+        raise InvalidInput(problems)
+    return specs
+
+
+def import_users(rt: Runtime, *, text: str, actor_label: str = "cli",
+                 progress: Callable[[int], Any] | None = None) -> ImportResult:
+    """Import every row or none: new emails are created, known ones updated."""
+    specs = parse_staff_csv(text)
+    created = updated = 0
+    with unit_of_work(rt) as session:
+        for spec in specs:
+            if _save(session, spec, None, actor_label):
+                created += 1
+            else:
+                updated += 1
+            if progress is not None:
+                progress(1)
+    return ImportResult(created, updated)

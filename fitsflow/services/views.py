@@ -1,0 +1,84 @@
+"""What services hand back: plain, detached values (never live database rows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain import stages
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    ref: str
+    title: str
+    description: str
+    category: str
+    workflow: str
+    state: str
+    state_title: str
+    phase: str
+    version: int
+    requester_id: int
+    requester_name: str
+    affected_services: tuple[str, ...]
+    parent_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    gate: str
+    round: int
+    approver: str
+    role: str
+    decision: str
+    comment: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the viewer may do now; ``blocked_by`` lists what guards still miss."""
+
+    trigger: str
+    title: str
+    blocked_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateStatus:
+    name: str
+    title: str
+    requirements: dict[str, int]
+    approvals: dict[str, int]
+    missing: tuple[str, ...]
+    may_decide: bool
+    why_not: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeDetail:
+    change: ChangeView
+    needs: stages.Needs | None
+    plan: stages.FinancialPlan
+    release_plan: stages.ReleasePlan | None
+    review: stages.Review | None
+    approvals: tuple[ApprovalView, ...]
+    actions: tuple[Action, ...]
+    gate: GateStatus | None
+    editable_stages: tuple[str, ...]
+    follow_ups: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_cost(self) -> Decimal:
+        return sum(self.plan.total_by_year(), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    change: ChangeView
+    outcome: str  # "pending", "approved" or "rejected"
+    missing: tuple[str, ...]

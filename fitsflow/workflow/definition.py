@@ -1,0 +1,81 @@
+"""A workflow definition as plain, immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    phase: str
+    title: str
+    edits: tuple[str, ...] = ()
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    guards: tuple[str, ...] = ()
+    signal: str | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    state: str
+    title: str
+    approve: str
+    reject: str
+    approvers: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def requirements(self, category: str) -> dict[str, int]:
+        """Approvals needed per role for a change of this category."""
+        return dict(self.approvers.get(category, {}))
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    name: str
+    title: str
+    description: str
+    categories: tuple[str, ...]
+    initial: str
+    states: dict[str, State]
+    transitions: tuple[Transition, ...]
+    gates: dict[str, Gate]
+    source: str = ""
+
+    def gate_at(self, state: str) -> Gate | None:
+        """The gate collecting decisions in this state, if any."""
+        for gate in self.gates.values():
+            if gate.state == state:
+                return gate
+        return None
+
+    def gate_triggers(self) -> set[str]:
+        return {t for g in self.gates.values() for t in (g.approve, g.reject)}
+
+    def transitions_from(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def transition(self, trigger: str, state: str) -> Transition | None:
+        for t in self.transitions:
+            if t.trigger == trigger and state in t.sources:
+                return t
+        return None
+
+    def triggers(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            seen.setdefault(t.trigger, None)
+        return list(seen)
+
+    def table(self) -> dict[tuple[str, str], str]:
+        """The plain transition table: (source, trigger) → destination."""
+        return {(s, t.trigger): t.dest for t in self.transitions for s in t.sources}

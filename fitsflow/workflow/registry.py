@@ -1,0 +1,99 @@
+"""One shared ``transitions`` machine per workflow definition, built once at load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import EventData, Machine
+
+from ..domain.errors import NotFound
+from ..domain.guards import GUARDS, GuardSubject
+from .definition import Transition, WorkflowDefinition
+
+
+@dataclass
+class FireContext:
+    """What a service hands the machine for one trigger: the subject guards read,
+    what failed, and the hook that records the transition in the same transaction."""
+
+    subject: GuardSubject
+    after: Callable[[Transition, str, str], None]
+    missing: list[str] = field(default_factory=list)
+
+
+class _GuardSet:
+    """One machine condition running every guard, so all that is missing is reported."""
+
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+        self.guards = [GUARDS[name] for name in names]
+
+    def __call__(self, event: EventData) -> bool:
+        ctx: FireContext = event.kwargs["ctx"]
+        for check in self.guards:
+            ctx.missing.extend(check(ctx.subject))
+        return not ctx.missing
+
+
+def _after_state_change(event: EventData) -> None:
+    ctx: FireContext = event.kwargs["ctx"]
+    transition: Any = event.transition
+    ctx.after(transition._fitsflow_spec, transition.source, transition.dest)
+
+
+class Workflow:
+    """A validated definition with its shared machine. Never changed after start-up."""
+
+    def __init__(self, definition: WorkflowDefinition):
+        self.definition = definition
+        self.machine = Machine(
+            model=None,
+            states=list(definition.states),
+            initial=definition.initial,
+            auto_transitions=False,
+            model_attribute="state",
+            send_event=True,
+            after_state_change=[_after_state_change],
+        )
+        for spec in definition.transitions:
+            conditions: list[Any] = [_GuardSet(spec.guards)] if spec.guards else []
+            for source in spec.sources:
+                self.machine.add_transition(spec.trigger, source, spec.dest, conditions=conditions)
+                self.machine.events[spec.trigger].transitions[source][-1]._fitsflow_spec = spec  # type: ignore[attr-defined]
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    def fire(self, row: Any, trigger: str, ctx: FireContext) -> bool:
+        """Fire a trigger on a row (anything with a ``state`` attribute)."""
+        return bool(self.machine.events[trigger].trigger(row, ctx=ctx))
+
+
+class WorkflowRegistry:
+    """The loaded workflows, by name and by the category each serves."""
+
+    def __init__(self, definitions: Iterable[WorkflowDefinition]):
+        self._by_name = {d.name: Workflow(d) for d in definitions}
+        self._by_category = {c: w for w in self._by_name.values() for c in w.definition.categories}
+
+    def __iter__(self) -> Iterator[Workflow]:
+        return iter(self._by_name.values())
+
+    def get(self, name: str) -> Workflow:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise NotFound(f"no workflow named '{name}'") from None
+
+    def for_category(self, category: str) -> Workflow:
+        try:
+            return self._by_category[category]
+        except KeyError:
+            served = ", ".join(sorted(self._by_category))
+            raise NotFound(f"no workflow serves category '{category}' (served: {served})") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)

@@ -1,0 +1,1 @@
+"""Workflow definitions shipped with fitsflow, as TOML data files."""
