@@ -86,7 +86,7 @@ as_option = click.option("--as", "as_email", required=True, metavar="EMAIL",
 @contextmanager
 def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
     """A progress bar on a terminal's stderr; silent when output is piped or logged."""
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     if not stream.isatty() or length <= 0:
         yield lambda _n: None
         return

@@ -14,6 +14,8 @@ COST_KINDS: tuple[str, ...] = (
     "staff_time",
 )
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
+# A follow-up from a review is a new need: a planned change, never standard or emergency.
+FOLLOW_UP_CATEGORIES: tuple[str, ...] = ("minor", "significant", "major")
 DECISIONS: tuple[str, ...] = ("approve", "reject")
 STAGES: tuple[str, ...] = ("needs", "finance", "release_plan", "review")
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")

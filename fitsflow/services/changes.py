@@ -12,6 +12,7 @@ from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound
 from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire, may_view_changes
 from ..domain.stages import FinancialPlan
+from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
 from ..persistence import audit_store, models, queries
 from ..persistence.models import Change
 from ..persistence.refs import next_ref
@@ -97,9 +98,12 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         definition = rt.workflows.get(parent.workflow).definition
         if definition.states[parent.state].phase != "review" or parent.state == "withdrawn":
             raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
-        category = category or (parent.category if parent.category in ("minor", "significant", "major")
+        category = category or (parent.category if parent.category in FOLLOW_UP_CATEGORIES
                                 else "minor")
         problems = _validate_header(title, description, category, rt)
+        if category not in FOLLOW_UP_CATEGORIES:
+            problems["category"] = (f"a follow-up starts with a needs analysis, so it is one of: "
+                                    f"{', '.join(FOLLOW_UP_CATEGORIES)}")
         if not problems:
             child_wf = rt.workflows.for_category(category).definition
             if "needs" not in child_wf.states[child_wf.initial].edits:

@@ -1,0 +1,136 @@
+"""Factories with random references instead of shared fixtures."""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fitsflow import services
+from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
+from fitsflow.services.runtime import Runtime
+
+
+def user(rt: Runtime, roles: str = "", audiences: str = "", name: str = "") -> int:
+    tag = uuid.uuid4().hex[:10]
+    return services.add_user(rt, name=name or f"User {tag}", email=f"u{tag}@test.school",
+                             roles=roles, audiences=audiences)
+
+
+class School:
+    """A requester and approvers enough for every shipped gate."""
+
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.requester = user(rt, "requester", "support", "Requester")
+        self.other_requester = user(rt, "requester", "", "Other requester")
+        self.cab = [user(rt, "cab", "support", f"CAB {i}") for i in range(2)]
+        self.slt = user(rt, "slt", "slt", "SLT")
+        self.finance = user(rt, "finance", "slt", "Finance")
+        self.head = user(rt, "head", "slt", "Head")
+        self.auditor = user(rt, "auditor", "", "Auditor")
+        self.admin = user(rt, "admin", "", "Admin")
+        self.staff = user(rt, "", "staff", "Teacher")
+
+    def approvers_for(self, role: str) -> list[int]:
+        return {"cab": self.cab, "slt": [self.slt], "finance": [self.finance],
+                "head": [self.head]}[role]
+
+
+NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
+         "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace"}
+
+
+def five_year_lines(years: int = 5) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": "12000",
+                                    "funding_source": "Capital grant"}]
+    lines += [{"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"}
+              for y in range(1, years + 1)]
+    return lines
+
+
+def release_plan() -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(days=10)
+    return {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat(),
+            "backout_plan": "Reimage from backup", "test_plan": "Log in as a student",
+            "risk": "medium", "impact": "Suite closed for an afternoon"}
+
+
+REVIEW = {"outcome": "successful", "notes": "Went well",
+          "actual_costs": [{"year": 1, "kind": "capital", "amount": "11800", "funding_source": "Capital grant"}]}
+
+
+def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) -> None:
+    if "needs" in editable:
+        services.record_needs(rt, actor_id=actor, ref=ref, data=NEEDS)
+    if "finance" in editable:
+        services.record_financial_plan(rt, actor_id=actor, ref=ref, lines=five_year_lines())
+    if "release_plan" in editable:
+        services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan())
+    if "review" in editable:
+        services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
+
+
+def path_to(rt: Runtime, workflow: str, target: str) -> list[str]:
+    definition = rt.workflows.get(workflow).definition
+    queue: deque[tuple[str, list[str]]] = deque([(definition.initial, [])])
+    seen = {definition.initial}
+    while queue:
+        state, triggers = queue.popleft()
+        if state == target:
+            return triggers
+        for t in definition.transitions_from(state):
+            if t.dest not in seen and t.trigger not in {g.reject for g in definition.gates.values()}:
+                seen.add(t.dest)
+                queue.append((t.dest, [*triggers, t.trigger]))
+    raise AssertionError(f"{target} unreachable")
+
+
+def approve_gate(rt: Runtime, school: School, ref: str) -> None:
+    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    assert detail.gate is not None
+    for role, needed in detail.gate.requirements.items():
+        for uid in school.approvers_for(role)[:needed]:
+            services.decide(rt, actor_id=uid, ref=ref, decision="approve", role=role)
+
+
+def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change") -> str:
+    """Raise a change and drive it, through the services, to ``target``."""
+    view = services.raise_change(rt, actor_id=school.requester, title=title, category=category)
+    definition = rt.workflows.get(view.workflow).definition
+    state = view.state
+    for trigger in path_to(rt, view.workflow, target):
+        fill_stages(rt, school.requester, view.ref, definition.states[state].edits)
+        if trigger in definition.gate_triggers():
+            approve_gate(rt, school, view.ref)
+        else:
+            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger)
+        state = definition.table()[(state, trigger)]
+    return view.ref
+
+
+def counts(rt: Runtime) -> tuple[int, int]:
+    """(audit events, outbox rows)."""
+    with rt.db.read() as session:
+        audit = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+        outbox = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+        return int(audit), int(outbox)
+
+
+def snapshot(rt: Runtime, ref: str) -> tuple[str, int, int]:
+    """(state, version, approval round) as stored."""
+    with rt.db.read() as session:
+        row = session.execute(select(Change.state, Change.version, Change.approval_round)
+                              .where(Change.ref == ref)).one()
+        return row[0], row[1], row[2]
+
+
+def outbox_for(rt: Runtime, ref: str) -> list[tuple[str, int]]:
+    with rt.db.read() as session:
+        rows = session.execute(select(OutboxMessage.event, OutboxMessage.recipient_id)
+                               .where(OutboxMessage.change_ref == ref)
+                               .order_by(OutboxMessage.id)).all()
+        return [(r[0], r[1]) for r in rows]
