@@ -1,0 +1,117 @@
+"""An exception at any step of a transition leaves nothing behind: state, version,
+decisions, audit events and outbox rows are as they were."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlmodel import Session
+
+from fitsflow import services
+from fitsflow.persistence import audit_store
+from fitsflow.persistence.models import Approval, OutboxMessage
+from fitsflow.services import common
+from fitsflow.workflow import registry
+
+from . import factories as f
+
+
+class Injected(RuntimeError):
+    pass
+
+
+def _boom(*_args: object, **_kwargs: object) -> None:
+    raise Injected("injected failure")
+
+
+@contextmanager
+def guard_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with monkeypatch.context() as patch:
+        patch.setattr(registry._GuardSet, "__call__", _boom)
+        yield
+
+
+@contextmanager
+def callback_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with monkeypatch.context() as patch:
+        patch.setattr(common, "record_transition", _boom)
+        yield
+
+
+@contextmanager
+def audit_write_fails_late(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the second audit append, after the first was already added to the session."""
+    real = audit_store.append
+    calls = {"n": 0}
+
+    def append(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Injected("audit write failed")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audit_store, "append", append)
+        yield
+
+
+@contextmanager
+def outbox_write_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    event.listen(OutboxMessage, "before_insert", _boom)
+    try:
+        yield
+    finally:
+        event.remove(OutboxMessage, "before_insert", _boom)
+
+
+@contextmanager
+def commit_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    event.listen(Session, "before_commit", _boom)
+    try:
+        yield
+    finally:
+        event.remove(Session, "before_commit", _boom)
+
+
+INJECTIONS: dict[str, Callable[[pytest.MonkeyPatch], object]] = {
+    "guard": guard_fails,
+    "callback": callback_fails,
+    "audit write": audit_write_fails_late,
+    "outbox write": outbox_write_fails,
+    "commit": commit_fails,
+}
+
+
+def _approvals(rt) -> int:  # type: ignore[no-untyped-def]
+    with rt.db.read() as session:
+        return int(session.execute(select(func.count()).select_from(Approval)).scalar_one())
+
+
+@pytest.mark.parametrize("step", list(INJECTIONS))
+def test_final_decision_is_all_or_nothing(rt, monkeypatch, step):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "implement_approval")
+    before = (f.snapshot(rt, ref), f.counts(rt), _approvals(rt))
+    with INJECTIONS[step](monkeypatch), pytest.raises(Injected):  # type: ignore[attr-defined]
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+    assert (f.snapshot(rt, ref), f.counts(rt), _approvals(rt)) == before
+    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
+    assert services.verify_audit(rt).ok
+    # and the same decision then goes through whole
+    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+    assert f.snapshot(rt, ref)[0] == "approved"
+
+
+@pytest.mark.parametrize("step", list(INJECTIONS))
+def test_submission_is_all_or_nothing(rt, monkeypatch, step):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "significant", "financial_planning")
+    f.fill_stages(rt, school.requester, ref, ("finance",))
+    before = (f.snapshot(rt, ref), f.counts(rt))
+    with INJECTIONS[step](monkeypatch), pytest.raises(Injected):  # type: ignore[attr-defined]
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    assert (f.snapshot(rt, ref), f.counts(rt)) == before
+    assert services.verify_audit(rt).ok
