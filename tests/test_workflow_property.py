@@ -1,0 +1,200 @@
+"""Stateful property test: random triggers, stage edits and decisions by random users,
+checked against the plain transition table of each shipped workflow."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from fitsflow import services
+from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
+from fitsflow.domain.permissions import may_fire
+
+from . import factories as f
+from .conftest import sqlite_runtime
+
+PEOPLE = ("requester", "other_requester", "cab0", "cab1", "slt", "finance", "head", "auditor",
+          "admin", "staff")
+ROLES = {"requester": {"requester"}, "other_requester": {"requester"}, "cab0": {"cab"},
+         "cab1": {"cab"}, "slt": {"slt"}, "finance": {"finance"}, "head": {"head"},
+         "auditor": {"auditor"}, "admin": {"admin"}, "staff": set()}
+# Weighted so that runs get deep into each workflow as well as trying the wrong people.
+MOSTLY_REQUESTER = ("requester",) * len(PEOPLE) + PEOPLE
+STAGE_DATA = {
+    "needs": [f.NEEDS, {"need": "Something", "stakeholders": [], "options_considered": ""}],
+    "finance": [f.five_year_lines(), f.five_year_lines(years=2)],
+    "release_plan": [f.release_plan(), {**f.release_plan(), "backout_plan": ""}],
+    "review": [f.REVIEW, None],
+}
+
+
+def machine_for(category: str) -> type[RuleBasedStateMachine]:
+    class WorkflowMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rt = sqlite_runtime()
+            school = f.School(self.rt)
+            self.ids = {"requester": school.requester, "other_requester": school.other_requester,
+                        "cab0": school.cab[0], "cab1": school.cab[1], "slt": school.slt,
+                        "finance": school.finance, "head": school.head, "auditor": school.auditor,
+                        "admin": school.admin, "staff": school.staff}
+            view = services.raise_change(self.rt, actor_id=school.requester, title="P", category=category)
+            self.ref = view.ref
+            self.definition = self.rt.workflows.get(view.workflow).definition
+            self.table = self.definition.table()
+            self.state = view.state
+            self.decided: set[str] = set()
+
+        def teardown(self) -> None:
+            self.rt.db.dispose()
+
+        def stored(self) -> tuple[str, int]:
+            state, _, _ = f.snapshot(self.rt, self.ref)
+            return state, f.counts(self.rt)[0]
+
+        def unchanged(self, before: tuple[str, int]) -> None:
+            assert self.stored() == before
+
+        @rule(data=st.data(), who=st.sampled_from(MOSTLY_REQUESTER))
+        def fire(self, data: st.DataObject, who: str) -> None:
+            here = [t.trigger for t in self.definition.transitions_from(self.state) if t.trigger != "withdraw"]
+            anything = [*self.definition.triggers(), "bogus"]
+            trigger = data.draw(st.sampled_from(here * 4 + anything) if here else st.sampled_from(anything))
+            self._fire(trigger, who)
+
+        def _fire(self, trigger: str, who: str) -> None:
+            before = self.stored()
+            spec = self.definition.transition(trigger, self.state)
+            try:
+                services.fire(self.rt, actor_id=self.ids[who], ref=self.ref, trigger=trigger)
+            except NotFound:
+                assert who == "staff"
+                self.unchanged(before)
+                return
+            except NotAllowed:
+                assert spec is None or trigger in self.definition.gate_triggers()
+                self.unchanged(before)
+                return
+            except NotPermitted:
+                assert spec is not None
+                assert not may_fire(ROLES[who], spec.roles, is_requester=who == "requester")
+                self.unchanged(before)
+                return
+            except GateNotSatisfied as err:
+                assert spec is not None and spec.guards and err.missing
+                self.unchanged(before)
+                return
+            assert who != "staff" and spec is not None and trigger not in self.definition.gate_triggers()
+            assert may_fire(ROLES[who], spec.roles, is_requester=who == "requester")
+            new_state, audit = self.stored()
+            assert new_state == self.table[(self.state, trigger)]
+            assert audit > before[1]
+            self.state = new_state
+            if self.definition.gate_at(new_state):
+                self.decided = set()
+
+        @rule(data=st.data(), good=st.sampled_from([True, True, True, False]),
+              who=st.sampled_from(MOSTLY_REQUESTER))
+        def edit(self, data: st.DataObject, good: bool, who: str) -> None:
+            here = list(self.definition.states[self.state].edits)
+            stage = data.draw(st.sampled_from(here * 4 + list(STAGE_DATA)))
+            self._edit(stage, good, who)
+
+        def _edit(self, stage: str, good: bool, who: str) -> None:
+            payload = STAGE_DATA[stage][0 if good else 1]
+            before = self.stored()
+            call = {"needs": lambda: services.record_needs(self.rt, actor_id=self.ids[who], ref=self.ref,
+                                                           data=payload),
+                    "finance": lambda: services.record_financial_plan(self.rt, actor_id=self.ids[who],
+                                                                      ref=self.ref, lines=payload),
+                    "release_plan": lambda: services.record_release_plan(
+                        self.rt, actor_id=self.ids[who], ref=self.ref, data=payload),
+                    "review": lambda: services.record_review(self.rt, actor_id=self.ids[who],
+                                                             ref=self.ref, data=payload or {}),
+                    }[stage]
+            try:
+                call()
+            except (NotFound, NotPermitted):
+                assert who != "requester"
+                self.unchanged(before)
+                return
+            except NotAllowed:
+                assert stage not in self.definition.states[self.state].edits
+                self.unchanged(before)
+                return
+            except InvalidInput:
+                assert payload is None
+                self.unchanged(before)
+                return
+            assert who == "requester" and stage in self.definition.states[self.state].edits
+            assert self.stored() == (self.state, before[1] + 1)
+
+        @precondition(lambda self: self.definition.gate_at(self.state) is not None)
+        @rule(who=st.sampled_from(PEOPLE), approve=st.sampled_from([True, True, True, False]))
+        def decide(self, who: str, approve: bool) -> None:
+            self._decide(who, approve)
+
+        @rule()
+        def advance(self) -> None:
+            """One step along the happy path, so runs reach every state (still checked)."""
+            gate = self.definition.gate_at(self.state)
+            if gate is not None:
+                for role in gate.requirements(category):
+                    for who in PEOPLE:
+                        if role in ROLES[who] and who not in self.decided:
+                            self._decide(who, True)
+                            return
+                return
+            for stage in self.definition.states[self.state].edits:
+                self._edit(stage, True, "requester")
+            onward = [t.trigger for t in self.definition.transitions_from(self.state)
+                      if t.trigger != "withdraw"]
+            if onward:
+                self._fire(onward[0], "requester")
+
+        def _decide(self, who: str, approve: bool) -> None:
+            gate = self.definition.gate_at(self.state)
+            assert gate is not None
+            before = self.stored()
+            try:
+                result = services.decide(self.rt, actor_id=self.ids[who], ref=self.ref,
+                                         decision="approve" if approve else "reject",
+                                         comment="" if approve else "Not yet")
+            except NotFound:
+                assert who == "staff"
+                self.unchanged(before)
+                return
+            except NotPermitted:
+                requirements = gate.requirements(category)
+                assert (who == "requester" or not ROLES[who] & set(requirements) or who in self.decided)
+                self.unchanged(before)
+                return
+            assert who != "requester" and ROLES[who] & set(gate.requirements(category))
+            assert who not in self.decided
+            self.decided.add(who)
+            new_state, _ = self.stored()
+            expected = {"pending": self.state, "approved": self.table[(self.state, gate.approve)],
+                        "rejected": self.table[(self.state, gate.reject)]}[result.outcome]
+            assert new_state == expected == result.change.state
+            if result.outcome == "rejected":
+                assert not approve
+            self.state = new_state
+
+        @invariant()
+        def state_is_known_and_chain_holds(self) -> None:
+            assert self.state in self.definition.states
+            event(f"reached {self.state}")
+            assert services.verify_audit(self.rt).ok
+
+    WorkflowMachine.__name__ = f"WorkflowMachine_{category}"
+    return WorkflowMachine
+
+
+@pytest.mark.parametrize("category", ["significant", "standard", "emergency", "major"])
+def test_workflow_follows_its_transition_table(category):
+    machine = machine_for(category)
+    machine.TestCase.settings = settings(max_examples=20, stateful_step_count=40, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+    machine.TestCase().runTest()
