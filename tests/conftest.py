@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from fitsflow.config import load_config
 from fitsflow.services.runtime import Runtime, build_runtime
 
 POSTGRES_URL = os.environ.get("FITSFLOW_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SCHEMA = "fitsflow_test"
 
 
 def _settings() -> dict:
@@ -32,12 +34,23 @@ def postgres_runtime() -> Runtime:
         if IN_CI:
             pytest.fail(message + " (required under CI=true)")
         pytest.skip(message)
-    rt = build_runtime(_settings(), database_url=POSTGRES_URL)
-    with rt.db.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+    rt = build_runtime(_settings(), database_url=test_schema_url())
+    reset_schema(rt)
     rt.db.create_all()
     return rt
+
+
+def test_schema_url() -> str:
+    """The PostgreSQL URL with every connection confined to a schema of the suite's own."""
+    url = make_url(POSTGRES_URL)
+    url = url.update_query_dict({"options": f"-csearch_path={TEST_SCHEMA}"})
+    return url.render_as_string(hide_password=False)
+
+
+def reset_schema(rt: Runtime) -> None:
+    with rt.db.engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {TEST_SCHEMA} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {TEST_SCHEMA}"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -60,7 +60,8 @@ def release_plan() -> dict[str, Any]:
 
 
 REVIEW = {"outcome": "successful", "notes": "Went well",
-          "actual_costs": [{"year": 1, "kind": "capital", "amount": "11800", "funding_source": "Capital grant"}]}
+          "actual_costs": [{"year": 1, "kind": "capital", "amount": "11800",
+                            "funding_source": "Capital grant"}]}
 
 
 def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) -> None:

@@ -87,7 +87,8 @@ def test_insertion_in_the_middle_is_named(rt):
     _sql(rt, "UPDATE audit_events SET seq = seq + 1000 WHERE seq >= 6",
          "UPDATE audit_events SET seq = seq - 999 WHERE seq >= 1006",
          "INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, prev_hash, hash) "
-         f"VALUES (6, '2026-01-01T00:00:00+00:00', 'mallory', '', 'transition', '{{}}', '{prev}', '{forged}')")
+         "VALUES (6, '2026-01-01T00:00:00+00:00', 'mallory', '', 'transition', '{}', "
+         f"'{prev}', '{forged}')")
     # The forged event links correctly, so the break shows at the next one, which no longer does.
     result = services.verify_audit(rt)
     assert result.broken_seq == 7

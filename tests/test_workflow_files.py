@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from fitsflow.config import load_config
 from fitsflow.domain.errors import WorkflowError
 from fitsflow.services.runtime import build_runtime
-from fitsflow.config import load_config
 from fitsflow.workflow import load_definition, load_directory, shipped_directory
 from fitsflow.workflow.diagram import mermaid
 
@@ -43,8 +43,10 @@ def test_shipped_workflows_are_valid_and_cover_every_category():
      "transitions[1].roles: unknown role 'bursar'"),
     ('guards = ["backout_plan_recorded"]', 'guards = ["os.system"]',
      "transitions[0].guards: unknown guard 'os.system'"),
-    ('emergency = { slt = 1 }', 'emergency = { }', "gates.emergency.approvers.emergency: gate has no approvers"),
-    ('phase = "planning"\ntitle = "Emergency assessment"', 'phase = "thinking"\ntitle = "Emergency assessment"',
+    ('emergency = { slt = 1 }', 'emergency = { }',
+     "gates.emergency.approvers.emergency: gate has no approvers"),
+    ('phase = "planning"\ntitle = "Emergency assessment"',
+     'phase = "thinking"\ntitle = "Emergency assessment"',
      "states.assessment.phase: must be one of"),
     ('signal = "released"', 'signal = "exploded"', "transitions[3].signal: unknown signal 'exploded'"),
     ('[states.closed]', '[states.orphan]\nphase = "review"\nfinal = true\n\n[states.closed]',

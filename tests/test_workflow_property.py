@@ -59,7 +59,8 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
 
         @rule(data=st.data(), who=st.sampled_from(MOSTLY_REQUESTER))
         def fire(self, data: st.DataObject, who: str) -> None:
-            here = [t.trigger for t in self.definition.transitions_from(self.state) if t.trigger != "withdraw"]
+            here = [t.trigger for t in self.definition.transitions_from(self.state)
+                    if t.trigger != "withdraw"]
             anything = [*self.definition.triggers(), "bogus"]
             trigger = data.draw(st.sampled_from(here * 4 + anything) if here else st.sampled_from(anything))
             self._fire(trigger, who)

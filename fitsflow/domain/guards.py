@@ -104,9 +104,7 @@ def future_years_funded(s: GuardSubject) -> list[str]:
 
 @guard("release_plan_recorded")
 def release_plan_recorded(s: GuardSubject) -> list[str]:
-    plan = s.release_plan
-    if plan is None:
-        return ["no release plan"]
+    plan = s.release_plan or ReleasePlan(None, None, "", "", "", "")
     missing = []
     if not plan.risk:
         missing.append("no risk assessment")

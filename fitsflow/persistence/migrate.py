@@ -17,7 +17,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def alembic_config(db: Database) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", db.url)
     return config
 
 

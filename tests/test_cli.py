@@ -1,0 +1,117 @@
+"""The ``fitsflow`` command, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fitsflow.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    for name in list(__import__("os").environ):
+        if name.startswith("FITSFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FITSFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+def test_init_is_idempotent(run):
+    assert "schema empty → 0001" in run("init")
+    assert "up to date" in run("init")
+
+
+def test_a_change_through_the_command_line(run):
+    run("init")
+    run("user", "add", "--name", "Nat", "--email", "nat@s.example", "--role", "requester")
+    run("user", "add", "--name", "Ben", "--email", "ben@s.example", "--role", "finance")
+    out = run("change", "raise", "--as", "nat@s.example", "--title", "Wifi", "--category", "minor")
+    ref = out.split()[0]
+    err = run("change", "do", ref, "complete_needs", "--as", "nat@s.example", code=1)
+    assert "no needs analysis" in err
+    run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
+        "--options", "Mesh or wired")
+    run("change", "do", ref, "complete_needs", "--as", "nat@s.example")
+    lines = ["--line", "1:capital:5000:Capital grant"] + [
+        a for y in range(1, 6) for a in ("--line", f"{y}:licence:300:ICT budget")]
+    run("change", "costs", ref, "--as", "nat@s.example", *lines)
+    run("change", "do", ref, "submit_proceed", "--as", "nat@s.example")
+    out = run("change", "decide", ref, "approve", "--as", "ben@s.example")
+    assert "gate approved, now in release_planning" in out
+    shown = run("change", "show", ref, "--as", "nat@s.example")
+    assert "Y1 5,300.00" in shown and "total: 6,500.00" in shown
+    assert "submit_implement" in shown and "no back-out plan" in shown
+    err = run("change", "do", ref, "release", "--as", "nat@s.example", code=1)
+    assert "allowed: submit_implement, withdraw" in err
+
+
+def test_demo_then_verify_and_export(run, tmp_path):
+    out = run("demo")
+    assert "nat.osei@demo.school" in out and "fitsflow-demo" in out
+    assert "already present" in run("demo")
+    verified = run("audit", "verify")
+    assert verified.startswith("verified: ")
+    listing = run("change", "list", "--as", "gwen.ellis@demo.school")
+    for state in ("needs_analysis", "implement_approval", "backed_out", "closed", "emergency_approval"):
+        assert state in listing
+    exported = json.loads(run("audit", "export", "--format", "json", "--change", "CHG-2026-0001"))
+    assert exported and {e["change_ref"] for e in exported} == {"CHG-2026-0001"}
+    csv_path = tmp_path / "trail.csv"
+    run("audit", "export", "--format", "csv", "--output", str(csv_path))
+    assert csv_path.read_text().startswith("seq,at,actor")
+    db = sqlite3.connect(tmp_path / "cli.db")
+    db.execute("DROP TRIGGER audit_events_no_update")
+    db.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 40")
+    db.commit()
+    db.close()
+    broken = run("audit", "verify", code=1)
+    assert "broken at seq 40" in broken
+
+
+def test_user_import_reports_lines(run, tmp_path):
+    run("init")
+    path = tmp_path / "staff.csv"
+    path.write_text("name,email,roles,audiences\nA,a@s.example,requester,staff\nB,not-an-email,,staff\n")
+    err = run("user", "import", str(path), code=1)
+    assert "line 3" in err and "not an email address" in err
+    path.write_text("name,email,roles,audiences\nA,a@s.example,requester,staff\n")
+    assert "1 created, 0 updated" in run("user", "import", str(path))
+    assert "a@s.example" in run("user", "list")
+
+
+def test_workflow_commands(run, tmp_path):
+    assert run("workflow", "check").count("ok: ") == 3
+    bad = tmp_path / "bad.toml"
+    shipped = Path(__file__).resolve().parent.parent / "workflows" / "standard-change.toml"
+    bad.write_text(shipped.read_text().replace('dest = "scheduled"', 'dest = "sheduled"'))
+    err = run("workflow", "check", str(bad), code=1)
+    assert f"{bad}: transitions[0].dest: unknown state 'sheduled'" in err
+    diagram = run("workflow", "diagram", "fits-change", "--current", "approved")
+    assert diagram.startswith("stateDiagram-v2") and "class approved current" in diagram
+    assert "no workflow named" in run("workflow", "diagram", "nope", code=1)
+
+
+def test_invalid_workflow_folder_stops_the_program(run, tmp_path, monkeypatch):
+    folder = tmp_path / "wf"
+    folder.mkdir()
+    (folder / "x.toml").write_text("name = 'x'\n")
+    monkeypatch.setenv("FITSFLOW_WORKFLOWS_DIR", str(folder))
+    err = run("init", code=1)
+    assert "invalid workflow definition" in err and "x.toml: categories" in err
+
+
+def test_bad_config_is_reported(run, monkeypatch):
+    monkeypatch.setenv("FITSFLOW_PLANNING_HORIZON_YEARS", "lots")
+    assert "FITSFLOW_PLANNING_HORIZON_YEARS: must be a whole number" in run("init", code=1)
