@@ -15,8 +15,9 @@ from typing import Any
 from sqlmodel import Session
 
 from . import signals
+from .domain.actor import Actor
 from .persistence import queries
-from .persistence.models import Change, OutboxMessage, User
+from .persistence.models import Change, OutboxMessage
 from .workflow.definition import WorkflowDefinition
 
 RECIPIENTS: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,8 @@ SUBJECTS: dict[str, str] = {
     "closed": "Change closed",
     "withdrawn": "Change withdrawn",
 }
+
+_INSERT = OutboxMessage.__table__.insert()  # type: ignore[attr-defined]
 
 Rule = Callable[[Session, Change, WorkflowDefinition, dict[str, Any]], list[int]]
 
@@ -96,7 +99,7 @@ _RULES: dict[str, Rule] = {
 
 
 def recipients(event: str, session: Session, change: Change, workflow: WorkflowDefinition,
-               actor: User, extra: dict[str, Any]) -> list[int]:
+               actor: Actor, extra: dict[str, Any]) -> list[int]:
     """Everyone the rules for this event name, without duplicates or the actor."""
     seen: dict[int, None] = {}
     for rule in RECIPIENTS.get(event, ()):
@@ -106,7 +109,7 @@ def recipients(event: str, session: Session, change: Change, workflow: WorkflowD
     return list(seen)
 
 
-def _body(event: str, change: Change, actor: User, extra: dict[str, Any]) -> str:
+def _body(event: str, change: Change, actor: Actor, extra: dict[str, Any]) -> str:
     lines = [f"{change.ref}: {change.title}", f"State: {change.state.replace('_', ' ')}",
              f"By: {actor.name}"]
     gate = extra.get("gate")
@@ -122,7 +125,7 @@ def _body(event: str, change: Change, actor: User, extra: dict[str, Any]) -> str
     return "\n".join(lines)
 
 
-def queue(event: str, change: Change, *, session: Session, actor: User, workflow: WorkflowDefinition,
+def queue(event: str, change: Change, *, session: Session, actor: Actor, workflow: WorkflowDefinition,
           **extra: Any) -> int:
     """Write one outbox row per recipient; return how many."""
     now = datetime.now(UTC)
@@ -131,10 +134,11 @@ def queue(event: str, change: Change, *, session: Session, actor: User, workflow
     body = _body(event, change, actor, extra)
     payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
                           "link": f"/changes/{change.ref}"}, sort_keys=True)
-    for uid in people:
-        session.add(OutboxMessage(created_at=now, event=event, change_ref=change.ref,
-                                  recipient_id=uid, subject=subject, body=body, payload=payload,
-                                  available_at=now))
+    if people:
+        session.execute(_INSERT, [
+            {"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": uid,
+             "subject": subject, "body": body, "payload": payload, "status": "pending",
+             "attempts": 0, "available_at": now, "last_error": ""} for uid in people])
     return len(people)
 
 

@@ -11,8 +11,7 @@ from sqlalchemy import event, func, select
 from sqlmodel import Session
 
 from fitsflow import services
-from fitsflow.persistence import audit_store
-from fitsflow.persistence.models import Approval, OutboxMessage
+from fitsflow.persistence.models import Approval
 from fitsflow.services import common
 from fitsflow.workflow import registry
 
@@ -28,47 +27,53 @@ def _boom(*_args: object, **_kwargs: object) -> None:
 
 
 @contextmanager
-def guard_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def guard_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as patch:
         patch.setattr(registry._GuardSet, "__call__", _boom)
         yield
 
 
 @contextmanager
-def callback_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def callback_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
     with monkeypatch.context() as patch:
         patch.setattr(common, "record_transition", _boom)
         yield
 
 
-@contextmanager
-def audit_write_fails_late(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fail the second audit append, after the first was already added to the session."""
-    real = audit_store.append
-    calls = {"n": 0}
+def _failing_statement(prefix: str, nth: int = 1):  # type: ignore[no-untyped-def]
+    """A cursor-level hook that fails the nth statement starting with ``prefix``."""
+    seen = {"n": 0}
 
-    def append(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise Injected("audit write failed")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(prefix):
+            seen["n"] += 1
+            if seen["n"] == nth:
+                raise Injected(f"{prefix} failed")
 
-    with monkeypatch.context() as patch:
-        patch.setattr(audit_store, "append", append)
-        yield
+    return before_cursor_execute
 
 
 @contextmanager
-def outbox_write_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    event.listen(OutboxMessage, "before_insert", _boom)
+def _statement_fails(rt, prefix: str, nth: int = 1) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    hook = _failing_statement(prefix, nth)
+    event.listen(rt.db.engine, "before_cursor_execute", hook)
     try:
         yield
     finally:
-        event.remove(OutboxMessage, "before_insert", _boom)
+        event.remove(rt.db.engine, "before_cursor_execute", hook)
+
+
+def audit_write_fails_late(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The second audit insert fails, after the first was written in the transaction."""
+    return _statement_fails(rt, "INSERT INTO AUDIT_EVENTS", nth=2)
+
+
+def outbox_write_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    return _statement_fails(rt, "INSERT INTO OUTBOX")
 
 
 @contextmanager
-def commit_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def commit_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
     event.listen(Session, "before_commit", _boom)
     try:
         yield
@@ -76,7 +81,7 @@ def commit_fails(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         event.remove(Session, "before_commit", _boom)
 
 
-INJECTIONS: dict[str, Callable[[pytest.MonkeyPatch], object]] = {
+INJECTIONS: dict[str, Callable[..., object]] = {
     "guard": guard_fails,
     "callback": callback_fails,
     "audit write": audit_write_fails_late,
@@ -95,7 +100,7 @@ def test_final_decision_is_all_or_nothing(rt, monkeypatch, step):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "implement_approval")
     before = (f.snapshot(rt, ref), f.counts(rt), _approvals(rt))
-    with INJECTIONS[step](monkeypatch), pytest.raises(Injected):  # type: ignore[attr-defined]
+    with INJECTIONS[step](monkeypatch, rt), pytest.raises(Injected):  # type: ignore[attr-defined]
         services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert (f.snapshot(rt, ref), f.counts(rt), _approvals(rt)) == before
     assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
@@ -111,7 +116,7 @@ def test_submission_is_all_or_nothing(rt, monkeypatch, step):
     ref = f.change_in(rt, school, "significant", "financial_planning")
     f.fill_stages(rt, school.requester, ref, ("finance",))
     before = (f.snapshot(rt, ref), f.counts(rt))
-    with INJECTIONS[step](monkeypatch), pytest.raises(Injected):  # type: ignore[attr-defined]
+    with INJECTIONS[step](monkeypatch, rt), pytest.raises(Injected):  # type: ignore[attr-defined]
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     assert (f.snapshot(rt, ref), f.counts(rt)) == before
     assert services.verify_audit(rt).ok

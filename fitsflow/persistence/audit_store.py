@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DDL, event
+from sqlalchemy import DDL, bindparam, event
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from ..domain.chain import GENESIS, canonical, link_hash
+from .db_hooks import BEFORE_COMMIT
 from .models import AuditEvent, AuditHead
 
 event.listen(
@@ -19,38 +21,53 @@ event.listen(
 )
 
 _HEAD_KEY = "fitsflow_audit_head"
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+_INSERT = _EVENTS.insert()
+_LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_SAVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("s"), hash=bindparam("h"))
 
 
-def _locked_head(session: Session) -> AuditHead:
-    """The chain head, locked for this transaction (row lock on PostgreSQL; on
-    SQLite the transaction already holds the write lock)."""
+class _Head:
+    """The chain head as this transaction sees it; written back once, before commit."""
+
+    __slots__ = ("seq", "hash")
+
+    def __init__(self, seq: int, digest: str):
+        self.seq, self.hash = seq, digest
+
+    def save(self, session: Session) -> None:
+        session.execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
+
+
+def _locked_head(session: Session) -> _Head:
+    """The chain head, locked for this transaction (row lock on PostgreSQL; on SQLite
+    the transaction already holds the write lock)."""
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+        seq, digest = session.execute(_LOCK_HEAD).one()
+        head = _Head(seq, digest)
         session.info[_HEAD_KEY] = head
+        session.info.setdefault(BEFORE_COMMIT, []).append(head.save)
     return head
 
 
-def forget_head(session: Session) -> None:
-    session.info.pop(_HEAD_KEY, None)
-
-
 def append(session: Session, *, actor: str, change_ref: str, event_type: str,
-           payload: dict[str, Any]) -> AuditEvent:
-    """Add one event after the chain head, in the caller's transaction."""
+           payload: dict[str, Any]) -> str:
+    """Add one event after the chain head, in the caller's transaction; return its hash."""
     head = _locked_head(session)
     seq = head.seq + 1
     at = datetime.now(UTC).isoformat(timespec="microseconds")
     text = canonical(payload)
     digest = link_hash(seq=seq, at=at, actor=actor, change_ref=change_ref,
                        event_type=event_type, payload=text, prev_hash=head.hash)
-    row = AuditEvent(seq=seq, at=at, actor=actor, change_ref=change_ref, event_type=event_type,
-                     payload=text, prev_hash=head.hash, hash=digest)
-    session.add(row)
-    head.seq = seq
-    head.hash = digest
-    session.add(head)
-    return row
+    # A Core insert: the event is never read back in this transaction, and skipping the
+    # ORM's per-object bookkeeping is most of the cost of auditing.
+    session.execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "change_ref": change_ref,
+                              "event_type": event_type, "payload": text, "prev_hash": head.hash,
+                              "hash": digest})
+    head.seq, head.hash = seq, digest
+    return digest
 
 
 def head(session: Session) -> AuditHead:

@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from . import audit_store, models, protection  # noqa: F401  (tables and their DDL events)
+from .db_hooks import BEFORE_COMMIT
 
 _READ_ONLY = "fitsflow_read_only"
 
@@ -68,10 +69,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit at the end, roll everything back on any error."""
-        session = Session(self.engine, expire_on_commit=False)
+        """One unit of work: commit at the end, roll everything back on any error.
+
+        Autoflush is off: pending changes are written once, at commit, where the
+        optimistic-lock check then fails or succeeds as a whole. A service that must
+        read back what it just added flushes explicitly."""
+        session = Session(self.engine, expire_on_commit=False, autoflush=False)
         try:
             yield session
+            for hook in session.info.pop(BEFORE_COMMIT, ()):
+                hook(session)
             session.commit()
         except BaseException:
             session.rollback()

@@ -4,9 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam, true
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from .models import Approval, Change, User, UserAudience, UserRole
+
+_USERS = User.__table__  # type: ignore[attr-defined]
+_ROLES = UserRole.__table__  # type: ignore[attr-defined]
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+
+# Statements on the decision path are built once: building a select() costs more
+# than running it.
+_ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role)
+          .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
+          .where(_USERS.c.id == bindparam("uid")))
+_CHANGE = (select(Change, User.name).join(User, col(User.id) == col(Change.requester_id))
+           .where(col(Change.ref) == bindparam("ref")))
+_ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
+          .where(_APPROVALS.c.change_id == bindparam("cid"), _APPROVALS.c.gate == bindparam("gate"),
+                 _APPROVALS.c.round == bindparam("round"))
+          .order_by(_APPROVALS.c.id))
+_WITH_ROLES = (core_select(_ROLES.c.user_id).distinct()
+               .select_from(_ROLES.join(_USERS, _USERS.c.id == _ROLES.c.user_id))
+               .where(_ROLES.c.role.in_(bindparam("roles", expanding=True)), _USERS.c.active == true())
+               .order_by(_ROLES.c.user_id))
+INSERT_APPROVAL = _APPROVALS.insert()
+
+
+def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str]] | None:
+    """(id, name, email, active, roles) of a user, in one statement."""
+    rows = session.execute(_ACTOR, {"uid": user_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}
+
+
+def change_with_requester(session: Session, ref: str) -> tuple[Change, str] | None:
+    row = session.execute(_CHANGE, {"ref": ref.strip().upper()}).first()
+    return (row[0], row[1]) if row else None
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -23,13 +60,7 @@ def audiences_of(session: Session, user_id: int) -> set[str]:
 
 
 def users_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
-    query = (
-        select(UserRole.user_id)
-        .join(User, col(User.id) == col(UserRole.user_id))
-        .where(col(UserRole.role).in_(list(roles)), col(User.active).is_(True))
-        .distinct()
-    )
-    return sorted(session.exec(query).all())
+    return list(session.execute(_WITH_ROLES, {"roles": list(roles)}).scalars())
 
 
 def audience_members(session: Session, audiences: Iterable[str]) -> list[int]:
@@ -46,11 +77,18 @@ def change_by_ref(session: Session, ref: str) -> Change | None:
     return session.exec(select(Change).where(Change.ref == ref.strip().upper())).first()
 
 
-def approvals_in_round(session: Session, change_id: int, gate: str, round_: int) -> list[Approval]:
-    query = select(Approval).where(
-        Approval.change_id == change_id, Approval.gate == gate, Approval.round == round_
-    )
-    return list(session.exec(query.order_by(col(Approval.id))).all())
+class Vote:
+    """One decision in a gate round, as guards and notifications read it."""
+
+    __slots__ = ("approver_id", "role", "decision")
+
+    def __init__(self, approver_id: int, role: str, decision: str):
+        self.approver_id, self.role, self.decision = approver_id, role, decision
+
+
+def approvals_in_round(session: Session, change_id: int, gate: str, round_: int) -> list[Vote]:
+    rows = session.execute(_ROUND, {"cid": change_id, "gate": gate, "round": round_})
+    return [Vote(*row) for row in rows]
 
 
 def deciders_of(session: Session, change_id: int) -> list[int]:

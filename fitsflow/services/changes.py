@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from .. import signals
+from ..domain.actor import Actor
 from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire, may_view_changes
@@ -18,7 +19,7 @@ from ..persistence.models import Change
 from ..persistence.refs import next_ref
 from ..workflow.registry import FireContext, Workflow
 from . import common
-from .common import Actor, unit_of_work
+from .common import unit_of_work
 from .runtime import Runtime
 from .subject import ChangeSubject, needs_value, release_value
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
@@ -68,7 +69,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
                  "parent": parent.ref if parent else None},
     )
-    signals.raised.send(change, session=session, actor=actor.user, workflow=workflow.definition)
+    signals.raised.send(change, session=session, actor=actor, workflow=workflow.definition)
     return change
 
 

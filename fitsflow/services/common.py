@@ -15,6 +15,7 @@ from .. import (
     notifications,  # noqa: F401  (connects the built-in receivers)
     signals,
 )
+from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.permissions import may_view_changes
 from ..persistence import audit_store, queries
@@ -39,32 +40,23 @@ def unit_of_work(rt: Runtime, ref: str = "") -> Iterator[Session]:
         raise Stale(ref or "the record") from None
 
 
-class Actor:
-    """The acting user and the roles they hold."""
-
-    def __init__(self, user: User, roles: set[str]):
-        self.user = user
-        self.roles = roles
-        assert user.id is not None
-        self.id: int = user.id
-
-    @property
-    def label(self) -> str:
-        return self.user.email
+_NAMES = "fitsflow_requester_names"
 
 
 def load_actor(session: Session, actor_id: int) -> Actor:
-    user = session.get(User, actor_id)
-    if user is None or not user.active:
+    row = queries.actor_row(session, actor_id)
+    if row is None or not row[3]:
         raise NotPermitted("unknown or inactive user")
-    return Actor(user, queries.roles_of(session, actor_id))
+    return Actor(row[0], row[1], row[2], frozenset(row[4]))
 
 
 def load_change(session: Session, ref: str, actor: Actor) -> Change:
     """The change, or NotFound when it does not exist or the actor may not see it."""
-    change = queries.change_by_ref(session, ref)
-    if change is None or not may_view_changes(actor.roles):
+    found = queries.change_with_requester(session, ref) if may_view_changes(actor.roles) else None
+    if found is None:
         raise NotFound(f"no change {ref.strip().upper()}")
+    change, requester_name = found
+    session.info.setdefault(_NAMES, {})[change.requester_id] = requester_name
     return change
 
 
@@ -96,14 +88,17 @@ def record_transition(session: Session, *, change: Change, workflow: WorkflowDef
                                     "requires": gate.requirements(change.category)})
         extra = {**extra, "gate_title": gate.title}
     if spec.signal:
-        signals.by_name(spec.signal).send(change, session=session, actor=actor.user,
+        signals.by_name(spec.signal).send(change, session=session, actor=actor,
                                           workflow=workflow, **extra)
 
 
 def view_of(session: Session, rt: Runtime, change: Change) -> ChangeView:
     definition = rt.workflows.get(change.workflow).definition
     state = definition.states.get(change.state)
-    requester = session.get(User, change.requester_id)
+    requester_name = session.info.get(_NAMES, {}).get(change.requester_id)
+    if requester_name is None:
+        requester = session.get(User, change.requester_id)
+        requester_name = requester.name if requester else ""
     parent_ref = None
     if change.parent_id is not None:
         parent = session.get(Change, change.parent_id)
@@ -116,7 +111,7 @@ def view_of(session: Session, rt: Runtime, change: Change) -> ChangeView:
         state_title=state.title if state else change.state,
         phase=state.phase if state else "", version=change.version,
         requester_id=change.requester_id,
-        requester_name=requester.name if requester else "", affected_services=services,
+        requester_name=requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
     )
 

@@ -5,24 +5,26 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from .. import signals
+from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
 from ..domain.guards import gate_quorum
 from ..domain.permissions import deciding_role
 from ..domain.vocabulary import DECISIONS, ROLE_LABELS
-from ..persistence import audit_store
-from ..persistence.models import Approval, Change
+from ..persistence import audit_store, queries
+from ..persistence.models import Change
+from ..persistence.queries import Vote
 from ..workflow.definition import Gate
 from ..workflow.registry import Workflow
 from . import common
 from .changes import run
-from .common import Actor, unit_of_work
+from .common import unit_of_work
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import DecisionResult
 
 
 def why_cannot_decide(actor: Actor, change: Change, gate: Gate,
-                      approvals: list[Approval]) -> str | None:
+                      approvals: list[Vote]) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
     if actor.id == change.requester_id:
         return "nobody may decide on their own change"
@@ -78,17 +80,18 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
 def _record(session: Session, workflow: Workflow, change: Change, actor: Actor, gate: Gate,
             subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
     assert change.id is not None
-    row = Approval(change_id=change.id, gate=gate.name, round=change.approval_round,
-                   approver_id=actor.id, role=role, decision=decision, comment=comment.strip(),
-                   decided_at=common.now())
-    session.add(row)
-    subject.approvals.append(row)
+    comment = comment.strip()
+    session.execute(queries.INSERT_APPROVAL, {
+        "change_id": change.id, "gate": gate.name, "round": change.approval_round,
+        "approver_id": actor.id, "role": role, "decision": decision, "comment": comment,
+        "decided_at": common.now()})
+    subject.approvals.append(queries.Vote(actor.id, role, decision))
     common.touch(change)
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
-                                "decision": decision, "comment": row.comment})
-    extra = {"gate": gate.name, "reason": row.comment} if decision == "reject" else {"gate": gate.name}
+                                "decision": decision, "comment": comment})
+    extra = {"gate": gate.name, "reason": comment} if decision == "reject" else {"gate": gate.name}
     if decision == "reject":
         run(session, workflow, change, actor, gate.reject, extra, subject)
         outcome = "rejected"
@@ -97,7 +100,7 @@ def _record(session: Session, workflow: Workflow, change: Change, actor: Actor, 
         outcome = "approved"
     else:
         outcome = "pending"
-    signals.decided.send(change, session=session, actor=actor.user, workflow=workflow.definition,
-                         gate=gate, decision=decision, comment=row.comment, outcome=outcome,
+    signals.decided.send(change, session=session, actor=actor, workflow=workflow.definition,
+                         gate=gate, decision=decision, comment=comment, outcome=outcome,
                          decisions=list(subject.approvals))
     return outcome

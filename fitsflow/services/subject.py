@@ -78,7 +78,7 @@ class ChangeSubject:
         return stages.Review(row.outcome, row.notes, actual)
 
     @cached_property
-    def approvals(self) -> list[models.Approval]:
+    def approvals(self) -> list[queries.Vote]:
         if self._gate is None:
             return []
         return queries.approvals_in_round(self.session, self.change_id, self._gate.name,

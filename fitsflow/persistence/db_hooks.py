@@ -1,0 +1,4 @@
+"""Keys shared between the transaction manager and the stores that hook into it."""
+
+# session.info key: callables run, in order, just before a write transaction commits.
+BEFORE_COMMIT = "fitsflow_before_commit"
