@@ -17,7 +17,8 @@ from sqlmodel import Session
 from . import signals
 from .domain.actor import Actor
 from .persistence import queries
-from .persistence.models import Change, OutboxMessage
+from .persistence.change_store import ChangeRecord
+from .persistence.models import OutboxMessage
 from .workflow.definition import WorkflowDefinition
 
 RECIPIENTS: dict[str, tuple[str, ...]] = {
@@ -46,15 +47,15 @@ SUBJECTS: dict[str, str] = {
 
 _INSERT = OutboxMessage.__table__.insert()  # type: ignore[attr-defined]
 
-Rule = Callable[[Session, Change, WorkflowDefinition, dict[str, Any]], list[int]]
+Rule = Callable[[Session, ChangeRecord, WorkflowDefinition, dict[str, Any]], list[int]]
 
 
-def _requester(session: Session, change: Change, wf: WorkflowDefinition,
+def _requester(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                kw: dict[str, Any]) -> list[int]:
     return [change.requester_id]
 
 
-def _gate_approvers(session: Session, change: Change, wf: WorkflowDefinition,
+def _gate_approvers(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                     kw: dict[str, Any]) -> list[int]:
     gate = wf.gate_at(change.state)
     if gate is None:
@@ -62,7 +63,7 @@ def _gate_approvers(session: Session, change: Change, wf: WorkflowDefinition,
     return queries.users_with_roles(session, gate.requirements(change.category))
 
 
-def _waiting_approvers(session: Session, change: Change, wf: WorkflowDefinition,
+def _waiting_approvers(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                        kw: dict[str, Any]) -> list[int]:
     gate = kw.get("gate")
     if gate is None or kw.get("outcome") == "pending":
@@ -72,19 +73,18 @@ def _waiting_approvers(session: Session, change: Change, wf: WorkflowDefinition,
     return [uid for uid in asked if uid not in decided]
 
 
-def _support_team(session: Session, change: Change, wf: WorkflowDefinition,
+def _support_team(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                   kw: dict[str, Any]) -> list[int]:
     return queries.audience_members(session, ["support"])
 
 
-def _cab(session: Session, change: Change, wf: WorkflowDefinition,
+def _cab(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
          kw: dict[str, Any]) -> list[int]:
     return queries.users_with_roles(session, ["cab"])
 
 
-def _deciders(session: Session, change: Change, wf: WorkflowDefinition,
+def _deciders(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
               kw: dict[str, Any]) -> list[int]:
-    assert change.id is not None
     return queries.deciders_of(session, change.id)
 
 
@@ -98,7 +98,7 @@ _RULES: dict[str, Rule] = {
 }
 
 
-def recipients(event: str, session: Session, change: Change, workflow: WorkflowDefinition,
+def recipients(event: str, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
                actor: Actor, extra: dict[str, Any]) -> list[int]:
     """Everyone the rules for this event name, without duplicates or the actor."""
     seen: dict[int, None] = {}
@@ -109,7 +109,7 @@ def recipients(event: str, session: Session, change: Change, workflow: WorkflowD
     return list(seen)
 
 
-def _body(event: str, change: Change, actor: Actor, extra: dict[str, Any]) -> str:
+def _body(event: str, change: ChangeRecord, actor: Actor, extra: dict[str, Any]) -> str:
     lines = [f"{change.ref}: {change.title}", f"State: {change.state.replace('_', ' ')}",
              f"By: {actor.name}"]
     gate = extra.get("gate")
@@ -125,7 +125,7 @@ def _body(event: str, change: Change, actor: Actor, extra: dict[str, Any]) -> st
     return "\n".join(lines)
 
 
-def queue(event: str, change: Change, *, session: Session, actor: Actor, workflow: WorkflowDefinition,
+def queue(event: str, change: ChangeRecord, *, session: Session, actor: Actor, workflow: WorkflowDefinition,
           **extra: Any) -> int:
     """Write one outbox row per recipient; return how many."""
     now = datetime.now(UTC)
@@ -135,7 +135,7 @@ def queue(event: str, change: Change, *, session: Session, actor: Actor, workflo
     payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
                           "link": f"/changes/{change.ref}"}, sort_keys=True)
     if people:
-        session.execute(_INSERT, [
+        session.connection().execute(_INSERT, [
             {"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": uid,
              "subject": subject, "body": body, "payload": payload, "status": "pending",
              "attempts": 0, "available_at": now, "last_error": ""} for uid in people])
@@ -143,39 +143,39 @@ def queue(event: str, change: Change, *, session: Session, actor: Actor, workflo
 
 
 # One module-level receiver per signal (blinker keeps only weak references).
-def on_raised(change: Change, **kw: Any) -> None:
+def on_raised(change: ChangeRecord, **kw: Any) -> None:
     queue("raised", change, **kw)
 
 
-def on_submitted(change: Change, **kw: Any) -> None:
+def on_submitted(change: ChangeRecord, **kw: Any) -> None:
     queue("submitted", change, **kw)
 
 
-def on_decided(change: Change, **kw: Any) -> None:
+def on_decided(change: ChangeRecord, **kw: Any) -> None:
     queue("decided", change, **kw)
 
 
-def on_scheduled(change: Change, **kw: Any) -> None:
+def on_scheduled(change: ChangeRecord, **kw: Any) -> None:
     queue("scheduled", change, **kw)
 
 
-def on_released(change: Change, **kw: Any) -> None:
+def on_released(change: ChangeRecord, **kw: Any) -> None:
     queue("released", change, **kw)
 
 
-def on_backed_out(change: Change, **kw: Any) -> None:
+def on_backed_out(change: ChangeRecord, **kw: Any) -> None:
     queue("backed_out", change, **kw)
 
 
-def on_review_opened(change: Change, **kw: Any) -> None:
+def on_review_opened(change: ChangeRecord, **kw: Any) -> None:
     queue("review_opened", change, **kw)
 
 
-def on_closed(change: Change, **kw: Any) -> None:
+def on_closed(change: ChangeRecord, **kw: Any) -> None:
     queue("closed", change, **kw)
 
 
-def on_withdrawn(change: Change, **kw: Any) -> None:
+def on_withdrawn(change: ChangeRecord, **kw: Any) -> None:
     queue("withdrawn", change, **kw)
 
 

@@ -37,7 +37,7 @@ class _Head:
         self.seq, self.hash = seq, digest
 
     def save(self, session: Session) -> None:
-        session.execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
+        session.connection().execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
 
 
 def _locked_head(session: Session) -> _Head:
@@ -45,7 +45,7 @@ def _locked_head(session: Session) -> _Head:
     the transaction already holds the write lock)."""
     head = session.info.get(_HEAD_KEY)
     if head is None:
-        seq, digest = session.execute(_LOCK_HEAD).one()
+        seq, digest = session.connection().execute(_LOCK_HEAD).one()
         head = _Head(seq, digest)
         session.info[_HEAD_KEY] = head
         session.info.setdefault(BEFORE_COMMIT, []).append(head.save)
@@ -63,7 +63,7 @@ def append(session: Session, *, actor: str, change_ref: str, event_type: str,
                        event_type=event_type, payload=text, prev_hash=head.hash)
     # A Core insert: the event is never read back in this transaction, and skipping the
     # ORM's per-object bookkeeping is most of the cost of auditing.
-    session.execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "change_ref": change_ref,
+    session.connection().execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "change_ref": change_ref,
                               "event_type": event_type, "payload": text, "prev_hash": head.hash,
                               "hash": digest})
     head.seq, head.hash = seq, digest

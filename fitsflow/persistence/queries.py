@@ -34,7 +34,7 @@ INSERT_APPROVAL = _APPROVALS.insert()
 
 def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str]] | None:
     """(id, name, email, active, roles) of a user, in one statement."""
-    rows = session.execute(_ACTOR, {"uid": user_id}).all()
+    rows = session.connection().execute(_ACTOR, {"uid": user_id}).all()
     if not rows:
         return None
     first = rows[0]
@@ -60,7 +60,7 @@ def audiences_of(session: Session, user_id: int) -> set[str]:
 
 
 def users_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
-    return list(session.execute(_WITH_ROLES, {"roles": list(roles)}).scalars())
+    return list(session.connection().execute(_WITH_ROLES, {"roles": list(roles)}).scalars())
 
 
 def audience_members(session: Session, audiences: Iterable[str]) -> list[int]:
@@ -87,7 +87,7 @@ class Vote:
 
 
 def approvals_in_round(session: Session, change_id: int, gate: str, round_: int) -> list[Vote]:
-    rows = session.execute(_ROUND, {"cid": change_id, "gate": gate, "round": round_})
+    rows = session.connection().execute(_ROUND, {"cid": change_id, "gate": gate, "round": round_})
     return [Vote(*row) for row in rows]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from .. import signals
 from ..domain.actor import Actor
@@ -14,8 +14,8 @@ from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire, may_view_changes
 from ..domain.stages import FinancialPlan
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
-from ..persistence import audit_store, models, queries
-from ..persistence.models import Change
+from ..persistence import audit_store, change_store, models, queries
+from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.registry import FireContext, Workflow
 from . import common
@@ -50,18 +50,16 @@ def _validate_header(title: str, description: str, category: str, rt: Runtime) -
 
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
-                   parent: Change | None) -> Change:
+                   parent: ChangeRecord | None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
     stamp = common.now()
-    change = Change(
+    change = change_store.insert(session, dict(
         ref=next_ref(session, stamp.year), title=title.strip(), description=description.strip(),
         category=category, workflow=workflow.name, requester_id=actor.id,
         affected_services=_clean_services(affected_services), state=workflow.definition.initial,
-        horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
+        approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
         created_at=stamp, updated_at=stamp,
-    )
-    session.add(change)
-    session.flush()
+    ), requester_name=actor.name)
     audit_store.append(
         session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
         payload={"title": change.title, "category": category, "workflow": workflow.name,
@@ -120,7 +118,7 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         return common.view_of(session, rt, child)
 
 
-def _permitted(workflow: Workflow, actor: Actor, change: Change, trigger: str) -> bool:
+def _permitted(workflow: Workflow, actor: Actor, change: ChangeRecord, trigger: str) -> bool:
     spec = workflow.definition.transition(trigger, change.state)
     return spec is not None and may_fire(actor.roles, spec.roles,
                                          is_requester=actor.id == change.requester_id)
@@ -150,7 +148,7 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
         return common.view_of(session, rt, change)
 
 
-def run(session: Session, workflow: Workflow, change: Change, actor: Actor, trigger: str,
+def run(session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor, trigger: str,
         extra: dict[str, Any], subject: ChangeSubject | None = None) -> None:
     """Fire the shared machine; the transition records itself through the context's hook."""
     definition = workflow.definition
@@ -167,7 +165,7 @@ def run(session: Session, workflow: Workflow, change: Change, actor: Actor, trig
         raise GateNotSatisfied(title[:1].lower() + title[1:], ctx.missing)
 
 
-def _actions(workflow: Workflow, actor: Actor, change: Change, subject: ChangeSubject) -> list[Action]:
+def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: ChangeSubject) -> list[Action]:
     definition = workflow.definition
     gate_triggers = definition.gate_triggers()
     actions = []
@@ -179,7 +177,7 @@ def _actions(workflow: Workflow, actor: Actor, change: Change, subject: ChangeSu
     return actions
 
 
-def _gate_status(workflow: Workflow, actor: Actor, change: Change,
+def _gate_status(workflow: Workflow, actor: Actor, change: ChangeRecord,
                  subject: ChangeSubject) -> GateStatus | None:
     from .gates import why_cannot_decide
 
@@ -231,15 +229,8 @@ def list_changes(rt: Runtime, *, actor_id: int, state: str | None = None,
         actor = common.load_actor(session, actor_id)
         if not may_view_changes(actor.roles):
             return [], 0
-        query = select(Change)
-        if state:
-            query = query.where(Change.state == state)
-        if category:
-            query = query.where(Change.category == category)
-        if requester_id is not None:
-            query = query.where(Change.requester_id == requester_id)
-        total = session.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = session.exec(query.order_by(col(Change.id).desc()).offset(offset).limit(limit)).all()
-        return [common.view_of(session, rt, row) for row in rows], int(total)
+        rows, total = change_store.page(session, state=state, category=category,
+                                        requester_id=requester_id, limit=limit, offset=offset)
+        return [common.view_of(session, rt, row) for row in rows], total
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from .. import (
     notifications,  # noqa: F401  (connects the built-in receivers)
@@ -18,8 +18,8 @@ from .. import (
 from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.permissions import may_view_changes
-from ..persistence import audit_store, queries
-from ..persistence.models import Change, User
+from ..persistence import audit_store, change_store, queries
+from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Transition, WorkflowDefinition
 from .runtime import Runtime
 from .views import ChangeView
@@ -40,9 +40,6 @@ def unit_of_work(rt: Runtime, ref: str = "") -> Iterator[Session]:
         raise Stale(ref or "the record") from None
 
 
-_NAMES = "fitsflow_requester_names"
-
-
 def load_actor(session: Session, actor_id: int) -> Actor:
     row = queries.actor_row(session, actor_id)
     if row is None or not row[3]:
@@ -50,27 +47,27 @@ def load_actor(session: Session, actor_id: int) -> Actor:
     return Actor(row[0], row[1], row[2], frozenset(row[4]))
 
 
-def load_change(session: Session, ref: str, actor: Actor) -> Change:
-    """The change, or NotFound when it does not exist or the actor may not see it."""
-    found = queries.change_with_requester(session, ref) if may_view_changes(actor.roles) else None
-    if found is None:
+def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:
+    """The change, or NotFound when it does not exist or the actor may not see it.
+    In a write transaction it is saved (version-checked) at commit if touched."""
+    change = change_store.load(session, ref) if may_view_changes(actor.roles) else None
+    if change is None:
         raise NotFound(f"no change {ref.strip().upper()}")
-    change, requester_name = found
-    session.info.setdefault(_NAMES, {})[change.requester_id] = requester_name
     return change
 
 
-def check_version(change: Change, expected: int | None) -> None:
+def check_version(change: ChangeRecord, expected: int | None) -> None:
     if expected is not None and change.version != expected:
         raise Stale(change.ref)
 
 
-def touch(change: Change) -> None:
-    """Mark the change modified: bumps its version, so concurrent edits conflict."""
+def touch(change: ChangeRecord) -> None:
+    """Mark the change modified: saved with a version bump, so concurrent edits conflict."""
     change.updated_at = now()
+    change.touched = True
 
 
-def record_transition(session: Session, *, change: Change, workflow: WorkflowDefinition,
+def record_transition(session: Session, *, change: ChangeRecord, workflow: WorkflowDefinition,
                       actor: Actor, spec: Transition, source: str, dest: str,
                       extra: dict[str, Any]) -> None:
     """Audit a state change, open a gate's round if it enters one, send its signal."""
@@ -92,17 +89,12 @@ def record_transition(session: Session, *, change: Change, workflow: WorkflowDef
                                           workflow=workflow, **extra)
 
 
-def view_of(session: Session, rt: Runtime, change: Change) -> ChangeView:
+def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
     definition = rt.workflows.get(change.workflow).definition
     state = definition.states.get(change.state)
-    requester_name = session.info.get(_NAMES, {}).get(change.requester_id)
-    if requester_name is None:
-        requester = session.get(User, change.requester_id)
-        requester_name = requester.name if requester else ""
     parent_ref = None
     if change.parent_id is not None:
-        parent = session.get(Change, change.parent_id)
-        parent_ref = parent.ref if parent else None
+        parent_ref = change_store.ref_of(session, change.parent_id)
     services = tuple(s for s in change.affected_services.split("\n") if s)
     assert change.created_at is not None
     return ChangeView(
@@ -111,12 +103,10 @@ def view_of(session: Session, rt: Runtime, change: Change) -> ChangeView:
         state_title=state.title if state else change.state,
         phase=state.phase if state else "", version=change.version,
         requester_id=change.requester_id,
-        requester_name=requester_name, affected_services=services,
+        requester_name=change.requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
     )
 
 
-def follow_up_refs(session: Session, change: Change) -> tuple[str, ...]:
-    rows = session.exec(select(Change.ref).where(Change.parent_id == change.id)
-                        .order_by(col(Change.id))).all()
-    return tuple(rows)
+def follow_up_refs(session: Session, change: ChangeRecord) -> tuple[str, ...]:
+    return change_store.follow_up_refs(session, change.id)

@@ -11,7 +11,7 @@ from ..domain.guards import gate_quorum
 from ..domain.permissions import deciding_role
 from ..domain.vocabulary import DECISIONS, ROLE_LABELS
 from ..persistence import audit_store, queries
-from ..persistence.models import Change
+from ..persistence.change_store import ChangeRecord
 from ..persistence.queries import Vote
 from ..workflow.definition import Gate
 from ..workflow.registry import Workflow
@@ -23,7 +23,7 @@ from .subject import ChangeSubject
 from .views import DecisionResult
 
 
-def why_cannot_decide(actor: Actor, change: Change, gate: Gate,
+def why_cannot_decide(actor: Actor, change: ChangeRecord, gate: Gate,
                       approvals: list[Vote]) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
     if actor.id == change.requester_id:
@@ -77,11 +77,11 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
                               tuple(gate_quorum(subject)) if outcome == "pending" else ())
 
 
-def _record(session: Session, workflow: Workflow, change: Change, actor: Actor, gate: Gate,
+def _record(session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor, gate: Gate,
             subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
     assert change.id is not None
     comment = comment.strip()
-    session.execute(queries.INSERT_APPROVAL, {
+    session.connection().execute(queries.INSERT_APPROVAL, {
         "change_id": change.id, "gate": gate.name, "round": change.approval_round,
         "approver_id": actor.id, "role": role, "decision": decision, "comment": comment,
         "decided_at": common.now()})

@@ -15,14 +15,14 @@ from sqlmodel import Session, delete
 from ..domain import stages
 from ..domain.errors import NotAllowed, NotPermitted
 from ..persistence import audit_store, models
-from ..persistence.models import Change
+from ..persistence.change_store import ChangeRecord
 from . import common
 from .common import unit_of_work
 from .runtime import Runtime
 from .subject import cost_rows, cost_value, needs_value, release_value
 from .views import ChangeView
 
-Apply = Callable[[Session, Change], tuple[Any, Any]]
+Apply = Callable[[Session, ChangeRecord], tuple[Any, Any]]
 
 
 def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version: int | None,
@@ -53,7 +53,7 @@ def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any
     """Save the needs analysis: the need, stakeholders consulted, SDP priority, options."""
     needs = stages.parse_needs(data)
 
-    def apply(session: Session, change: Change) -> tuple[Any, Any]:
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         row = session.get(models.NeedsAnalysis, change.id)
         before = _plain(needs_value(row))
         if row is None:
@@ -71,7 +71,7 @@ def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any
                  apply=apply)
 
 
-def _replace_costs(session: Session, change: Change, lines: tuple[stages.CostLine, ...],
+def _replace_costs(session: Session, change: ChangeRecord, lines: tuple[stages.CostLine, ...],
                    *, actual: bool) -> list[dict[str, Any]]:
     assert change.id is not None
     before = [asdict(cost_value(r)) for r in cost_rows(session, change.id, actual=actual)]
@@ -91,7 +91,7 @@ def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
                           expected_version: int | None = None) -> ChangeView:
     """Replace the planned cost lines (year 1 … horizon, kind, amount, funding source)."""
 
-    def apply(session: Session, change: Change) -> tuple[Any, Any]:
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         parsed = stages.parse_cost_lines(lines, change.horizon_years)
         before = _replace_costs(session, change, parsed, actual=False)
         return before, [asdict(line) for line in parsed]
@@ -105,7 +105,7 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
     """Save the release plan: window, risk, impact, back-out plan and test plan."""
     plan = stages.parse_release_plan(data, rt.timezone)
 
-    def apply(session: Session, change: Change) -> tuple[Any, Any]:
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         row = session.get(models.ReleasePlan, change.id)
         before = _plain(release_value(row))
         if row is None:
@@ -126,7 +126,7 @@ def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, An
                   expected_version: int | None = None) -> ChangeView:
     """Save the post-implementation review: outcome, notes and actual costs."""
 
-    def apply(session: Session, change: Change) -> tuple[Any, Any]:
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         review = stages.parse_review(data, change.horizon_years)
         row = session.get(models.Review, change.id)
         before: dict[str, Any] | None = {"outcome": row.outcome, "notes": row.notes} if row else None

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from ..domain import stages
 from ..domain.guards import Decision
 from ..persistence import models, queries
+from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
 
 
@@ -41,11 +42,10 @@ def cost_rows(session: Session, change_id: int, *, actual: bool) -> list[models.
 class ChangeSubject:
     """What guards read (``GuardSubject``), fetched only when a guard asks."""
 
-    def __init__(self, session: Session, change: models.Change, workflow: WorkflowDefinition):
+    def __init__(self, session: Session, change: ChangeRecord, workflow: WorkflowDefinition):
         self.session = session
         self.change = change
         self.workflow = workflow
-        assert change.id is not None
         self.change_id: int = change.id
         self._gate = workflow.gate_at(change.state)
 

@@ -1,0 +1,116 @@
+"""Changes as plain records: loaded with one statement, saved with one version-checked
+UPDATE just before commit. The hot path (a decision) needs no ORM unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
+from sqlmodel import Session
+
+from ..domain.errors import Stale
+from .db_hooks import BEFORE_COMMIT
+from .models import Change, User
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+_FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
+           "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
+           "created_at", "updated_at")
+
+
+@dataclass(slots=True)
+class ChangeRecord:
+    id: int
+    ref: str
+    title: str
+    description: str
+    category: str
+    workflow: str
+    requester_id: int
+    affected_services: str
+    state: str
+    version: int
+    approval_round: int
+    horizon_years: int
+    parent_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    requester_name: str = ""
+    touched: bool = field(default=False, compare=False)
+
+
+_SELECT = (core_select(*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name)
+           .select_from(_CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)))
+_BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
+_SAVE = (_CHANGES.update()
+         .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
+         .values(state=bindparam("state"), approval_round=bindparam("approval_round"),
+                 updated_at=bindparam("updated_at"), version=bindparam("new_version")))
+_INSERT = _CHANGES.insert().returning(_CHANGES.c.id)
+
+
+def _record(row: Any) -> ChangeRecord:
+    return ChangeRecord(*row)
+
+
+def _save(record: ChangeRecord, session: Session) -> None:
+    if not record.touched:
+        return
+    result = session.connection().execute(_SAVE, {
+        "_id": record.id, "_version": record.version, "state": record.state,
+        "approval_round": record.approval_round, "updated_at": record.updated_at,
+        "new_version": record.version + 1})
+    if result.rowcount != 1:
+        raise Stale(record.ref)
+    record.version += 1
+    record.touched = False
+
+
+def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
+    """Save the record (if touched) just before this transaction commits."""
+    session.info.setdefault(BEFORE_COMMIT, []).insert(0, lambda s: _save(record, s))
+    return record
+
+
+def load(session: Session, ref: str) -> ChangeRecord | None:
+    row = session.connection().execute(_BY_REF, {"ref": ref.strip().upper()}).first()
+    return _track(session, _record(row)) if row else None
+
+
+def insert(session: Session, values: dict[str, Any], requester_name: str) -> ChangeRecord:
+    """Insert a new change (version 1) and return it as a tracked record."""
+    values = {**values, "version": 1}
+    new_id = session.connection().execute(_INSERT, values).scalar_one()
+    record = ChangeRecord(id=new_id, requester_name=requester_name,
+                          **{k: v for k, v in values.items() if k in _FIELDS})
+    return _track(session, record)
+
+
+def page(session: Session, *, state: str | None, category: str | None, requester_id: int | None,
+         limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+    """Changes newest first, with the number matching the filters."""
+    query = _SELECT
+    count = core_select(func.count()).select_from(_CHANGES)
+    for column, value in (("state", state), ("category", category), ("requester_id", requester_id)):
+        if value is not None and value != "":
+            query = query.where(_CHANGES.c[column] == value)
+            count = count.where(_CHANGES.c[column] == value)
+    connection = session.connection()
+    rows = connection.execute(query.order_by(_CHANGES.c.id.desc()).limit(limit).offset(offset)).all()
+    total = connection.execute(count).scalar_one()
+    return [_record(r) for r in rows], int(total)
+
+
+def ref_of(session: Session, change_id: int) -> str | None:
+    return session.connection().execute(
+        core_select(_CHANGES.c.ref).where(_CHANGES.c.id == change_id)).scalar_one_or_none()
+
+
+def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
+    rows = session.connection().execute(
+        core_select(_CHANGES.c.ref).where(_CHANGES.c.parent_id == change_id).order_by(_CHANGES.c.id))
+    return tuple(rows.scalars())
