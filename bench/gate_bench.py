@@ -45,9 +45,15 @@ def compare(label: str, url_for: callable, raw_run: callable, n: int) -> float: 
     warm = min(50, n // 10)
     project_run(rt, refs[:warm], approver)
     raw_run(raw_target, raw_refs[:warm], raw_approver)
-    t_project = project_run(rt, refs[warm:], approver)
-    t_raw = raw_run(raw_target, raw_refs[warm:], raw_approver)
-    count = n - warm
+    # Interleave blocks of each side so that drift in machine speed hits both alike.
+    t_project = t_raw = 0.0
+    blocks = 10
+    size = (n - warm) // blocks
+    for b in range(blocks):
+        chunk = slice(warm + b * size, warm + (b + 1) * size)
+        t_project += project_run(rt, refs[chunk], approver)
+        t_raw += raw_run(raw_target, raw_refs[chunk], raw_approver)
+    count = size * blocks
     assert services.verify_audit(rt).ok
     rt.db.dispose()
     ratio = t_raw / t_project

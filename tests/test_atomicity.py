@@ -64,8 +64,13 @@ def _statement_fails(rt, prefix: str, nth: int = 1) -> Iterator[None]:  # type: 
 
 
 def audit_write_fails_late(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The second audit insert fails, after the first was written in the transaction."""
-    return _statement_fails(rt, "INSERT INTO AUDIT_EVENTS", nth=2)
+    """The audit insert fails at commit time, after the change row was already updated."""
+    return _statement_fails(rt, "INSERT INTO AUDIT_EVENTS")
+
+
+def head_update_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The very last write (the chain head) fails, after every other row was written."""
+    return _statement_fails(rt, "UPDATE AUDIT_HEAD")
 
 
 def outbox_write_fails(monkeypatch: pytest.MonkeyPatch, rt) -> Iterator[None]:  # type: ignore[no-untyped-def]
@@ -85,6 +90,7 @@ INJECTIONS: dict[str, Callable[..., object]] = {
     "guard": guard_fails,
     "callback": callback_fails,
     "audit write": audit_write_fails_late,
+    "audit head write": head_update_fails,
     "outbox write": outbox_write_fails,
     "commit": commit_fails,
 }

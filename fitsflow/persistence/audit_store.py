@@ -29,15 +29,22 @@ _SAVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("s"), ha
 
 
 class _Head:
-    """The chain head as this transaction sees it; written back once, before commit."""
+    """The chain head as this transaction sees it, and the events appended after it;
+    both are written once, just before commit (one executemany, one update)."""
 
-    __slots__ = ("seq", "hash")
+    __slots__ = ("seq", "hash", "pending")
 
     def __init__(self, seq: int, digest: str):
         self.seq, self.hash = seq, digest
+        self.pending: list[dict[str, Any]] = []
 
     def save(self, session: Session) -> None:
-        session.connection().execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
+        if not self.pending:
+            return
+        connection = session.connection()
+        connection.execute(_INSERT, self.pending)
+        connection.execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
+        self.pending = []
 
 
 def _locked_head(session: Session) -> _Head:
@@ -61,11 +68,10 @@ def append(session: Session, *, actor: str, change_ref: str, event_type: str,
     text = canonical(payload)
     digest = link_hash(seq=seq, at=at, actor=actor, change_ref=change_ref,
                        event_type=event_type, payload=text, prev_hash=head.hash)
-    # A Core insert: the event is never read back in this transaction, and skipping the
-    # ORM's per-object bookkeeping is most of the cost of auditing.
-    session.connection().execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "change_ref": change_ref,
-                              "event_type": event_type, "payload": text, "prev_hash": head.hash,
-                              "hash": digest})
+    # Written at commit with the head: an event is never read back in its own transaction.
+    head.pending.append({"seq": seq, "at": at, "actor": actor, "change_ref": change_ref,
+                         "event_type": event_type, "payload": text, "prev_hash": head.hash,
+                         "hash": digest})
     head.seq, head.hash = seq, digest
     return digest
 

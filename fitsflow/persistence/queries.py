@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import bindparam, true
+from sqlalchemy import bindparam, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from .models import Approval, Change, User, UserAudience, UserRole
+from .models import Approval, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
@@ -19,16 +20,11 @@ _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role)
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
-_CHANGE = (select(Change, User.name).join(User, col(User.id) == col(Change.requester_id))
-           .where(col(Change.ref) == bindparam("ref")))
 _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
           .where(_APPROVALS.c.change_id == bindparam("cid"), _APPROVALS.c.gate == bindparam("gate"),
                  _APPROVALS.c.round == bindparam("round"))
           .order_by(_APPROVALS.c.id))
-_WITH_ROLES = (core_select(_ROLES.c.user_id).distinct()
-               .select_from(_ROLES.join(_USERS, _USERS.c.id == _ROLES.c.user_id))
-               .where(_ROLES.c.role.in_(bindparam("roles", expanding=True)), _USERS.c.active == true())
-               .order_by(_ROLES.c.user_id))
+_WITH_ROLES: dict[tuple[str, ...], Any] = {}
 INSERT_APPROVAL = _APPROVALS.insert()
 
 
@@ -39,11 +35,6 @@ def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[
         return None
     first = rows[0]
     return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}
-
-
-def change_with_requester(session: Session, ref: str) -> tuple[Change, str] | None:
-    row = session.execute(_CHANGE, {"ref": ref.strip().upper()}).first()
-    return (row[0], row[1]) if row else None
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -59,8 +50,24 @@ def audiences_of(session: Session, user_id: int) -> set[str]:
     return set(rows.all())
 
 
+def _with_roles(roles: tuple[str, ...]) -> Any:
+    """One prebuilt statement per set of roles (roles come from a fixed vocabulary),
+    so no expanding IN has to be rendered on every call."""
+    statement = _WITH_ROLES.get(roles)
+    if statement is None:
+        statement = (core_select(_ROLES.c.user_id).distinct()
+                     .select_from(_ROLES.join(_USERS, _USERS.c.id == _ROLES.c.user_id))
+                     .where(or_(*[_ROLES.c.role == role for role in roles]), _USERS.c.active == true())
+                     .order_by(_ROLES.c.user_id))
+        _WITH_ROLES[roles] = statement
+    return statement
+
+
 def users_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
-    return list(session.connection().execute(_WITH_ROLES, {"roles": list(roles)}).scalars())
+    key = tuple(sorted(set(roles)))
+    if not key:
+        return []
+    return list(session.connection().execute(_with_roles(key)).scalars())
 
 
 def audience_members(session: Session, audiences: Iterable[str]) -> list[int]:
@@ -71,10 +78,6 @@ def audience_members(session: Session, audiences: Iterable[str]) -> list[int]:
         .distinct()
     )
     return sorted(session.exec(query).all())
-
-
-def change_by_ref(session: Session, ref: str) -> Change | None:
-    return session.exec(select(Change).where(Change.ref == ref.strip().upper())).first()
 
 
 class Vote:
