@@ -54,6 +54,8 @@ def cycle_prepare(url: str) -> tuple[Runtime, list[str], int, int]:
     rt = _runtime(url)
     school = f.School(rt)
     refs = [f.change_in(rt, school, "minor", "release_planning") for _ in range(4)]
+    for ref in refs:
+        f.fill_stages(rt, school.requester, ref, ("release_plan",))
     return rt, refs, school.requester, school.cab[0]
 
 
