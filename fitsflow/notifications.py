@@ -142,49 +142,14 @@ def queue(event: str, change: ChangeRecord, *, session: Session, actor: Actor, w
     return len(people)
 
 
-# One module-level receiver per signal (blinker keeps only weak references).
-def on_raised(change: ChangeRecord, **kw: Any) -> None:
-    queue("raised", change, **kw)
+def _receiver(event: str) -> Callable[..., None]:
+    def receive(change: ChangeRecord, **kw: Any) -> None:
+        queue(event, change, **kw)
+
+    receive.__name__ = f"on_{event}"
+    return receive
 
 
-def on_submitted(change: ChangeRecord, **kw: Any) -> None:
-    queue("submitted", change, **kw)
-
-
-def on_decided(change: ChangeRecord, **kw: Any) -> None:
-    queue("decided", change, **kw)
-
-
-def on_scheduled(change: ChangeRecord, **kw: Any) -> None:
-    queue("scheduled", change, **kw)
-
-
-def on_released(change: ChangeRecord, **kw: Any) -> None:
-    queue("released", change, **kw)
-
-
-def on_backed_out(change: ChangeRecord, **kw: Any) -> None:
-    queue("backed_out", change, **kw)
-
-
-def on_review_opened(change: ChangeRecord, **kw: Any) -> None:
-    queue("review_opened", change, **kw)
-
-
-def on_closed(change: ChangeRecord, **kw: Any) -> None:
-    queue("closed", change, **kw)
-
-
-def on_withdrawn(change: ChangeRecord, **kw: Any) -> None:
-    queue("withdrawn", change, **kw)
-
-
-signals.raised.connect(on_raised)
-signals.submitted.connect(on_submitted)
-signals.decided.connect(on_decided)
-signals.scheduled.connect(on_scheduled)
-signals.released.connect(on_released)
-signals.backed_out.connect(on_backed_out)
-signals.review_opened.connect(on_review_opened)
-signals.closed.connect(on_closed)
-signals.withdrawn.connect(on_withdrawn)
+# Held strongly (weak=False): these receivers are built here, not module-level functions.
+for _event in RECIPIENTS:
+    signals.by_name(_event).connect(_receiver(_event), weak=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,17 +76,7 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) ->
 
 def path_to(rt: Runtime, workflow: str, target: str) -> list[str]:
     definition = rt.workflows.get(workflow).definition
-    queue: deque[tuple[str, list[str]]] = deque([(definition.initial, [])])
-    seen = {definition.initial}
-    while queue:
-        state, triggers = queue.popleft()
-        if state == target:
-            return triggers
-        for t in definition.transitions_from(state):
-            if t.dest not in seen and t.trigger not in {g.reject for g in definition.gates.values()}:
-                seen.add(t.dest)
-                queue.append((t.dest, [*triggers, t.trigger]))
-    raise AssertionError(f"{target} unreachable")
+    return definition.path(target, avoid=frozenset(g.reject for g in definition.gates.values()))
 
 
 def approve_gate(rt: Runtime, school: School, ref: str) -> None:

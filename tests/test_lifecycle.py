@@ -227,3 +227,13 @@ def test_available_actions_come_from_the_engine(rt):
     assert mine.editable_stages == ("needs",)
     theirs = services.get_change(rt, actor_id=school.other_requester, ref=ref)
     assert theirs.actions == () and theirs.editable_stages == ()
+
+
+def test_every_signal_has_recipients_and_a_receiver():
+    from fitsflow import signals
+    from fitsflow.domain.vocabulary import SIGNAL_NAMES
+    from fitsflow.notifications import RECIPIENTS
+
+    assert set(RECIPIENTS) == set(SIGNAL_NAMES)
+    for name in SIGNAL_NAMES:
+        assert signals.by_name(name).receivers, name

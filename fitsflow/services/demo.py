@@ -3,7 +3,6 @@ all made through the services, so their audit trail and notifications are real."
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,21 +83,6 @@ def demo_email(local: str) -> str:
     return f"{local}@{DEMO_DOMAIN}"
 
 
-def _path(definition: WorkflowDefinition, target: str) -> list[str]:
-    """The shortest list of triggers from the initial state to ``target``."""
-    queue: deque[tuple[str, list[str]]] = deque([(definition.initial, [])])
-    seen = {definition.initial}
-    while queue:
-        state, triggers = queue.popleft()
-        if state == target:
-            return triggers
-        for t in definition.transitions_from(state):
-            if t.dest not in seen:
-                seen.add(t.dest)
-                queue.append((t.dest, [*triggers, t.trigger]))
-    raise ValueError(f"{target} is unreachable in {definition.name}")
-
-
 class _Driver:
     def __init__(self, rt: Runtime, ids: dict[str, int]):
         self.rt = rt
@@ -160,13 +144,13 @@ class _Driver:
                                     affected_services=["Curriculum network", "Wi-Fi"])
         ref, state = view.ref, view.state
         rejected = not reject_first
-        for trigger in _path(definition, target):
+        for trigger in definition.path(target):
             self.fill(ref, requester, definition.states[state].edits, index)
             if trigger in definition.gate_triggers():
                 self.decide_gate(ref, definition, state, category, requester, reject=not rejected)
                 if not rejected:
                     rejected = True
-                    for again in _path(definition, state):
+                    for again in definition.path(state):
                         current = changes.get_change(self.rt, actor_id=requester, ref=ref).change.state
                         self.fill(ref, requester, definition.states[current].edits, index)
                         changes.fire(self.rt, actor_id=requester, ref=ref, trigger=again)

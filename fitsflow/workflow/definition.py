@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -75,6 +76,20 @@ class WorkflowDefinition:
         for t in self.transitions:
             seen.setdefault(t.trigger, None)
         return list(seen)
+
+    def path(self, target: str, avoid: frozenset[str] = frozenset()) -> list[str]:
+        """The shortest list of triggers from the initial state to ``target``."""
+        queue: deque[tuple[str, list[str]]] = deque([(self.initial, [])])
+        seen = {self.initial}
+        while queue:
+            state, triggers = queue.popleft()
+            if state == target:
+                return triggers
+            for t in self.transitions_from(state):
+                if t.dest not in seen and t.trigger not in avoid:
+                    seen.add(t.dest)
+                    queue.append((t.dest, [*triggers, t.trigger]))
+        raise ValueError(f"state '{target}' is unreachable in workflow '{self.name}'")
 
     def table(self) -> dict[tuple[str, str], str]:
         """The plain transition table: (source, trigger) → destination."""
