@@ -30,6 +30,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "horizon_years": 5,
         "currency": "GBP",
     },
+    "web": {
+        "secret_key": "",
+        "secret_key_file": "fitsflow-secret.key",
+        "secure_cookies": True,
+        "max_request_kb": 2048,
+        "page_size": 25,
+    },
+    "server": {
+        "bind": "127.0.0.1:8000",
+        "workers": 2,
+        "threads": 4,
+        "forwarded_allow_ips": "127.0.0.1",
+    },
     "demo": {
         "password": "fitsflow-demo",
     },
@@ -69,6 +82,12 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
         ZoneInfo(settings["school"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"school.timezone: unknown time zone '{settings['school']['timezone']}'") from None
+    if settings["web"]["max_request_kb"] < 16:
+        raise ConfigError("web.max_request_kb: must be at least 16")
+    if not 5 <= settings["web"]["page_size"] <= 500:
+        raise ConfigError("web.page_size: must be from 5 to 500")
+    if settings["server"]["workers"] < 1 or settings["server"]["threads"] < 1:
+        raise ConfigError("server.workers and server.threads: must be 1 or more")
     if not settings["database"]["url"]:
         raise ConfigError("database.url: must not be empty")
 

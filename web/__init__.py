@@ -2,32 +2,91 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_wtf.csrf import CSRFProtect
 
 from fitsflow.config import load_config
 from fitsflow.persistence import audit_store
 from fitsflow.services.runtime import Runtime, build_runtime
+
+from . import errors, login
+from .access import PUBLIC, access
+
+csrf = CSRFProtect()
+
+
+def _secret_key(settings: dict[str, Any]) -> str:
+    """The configured key, or one kept in a file created on first start (mode 0600)."""
+    if settings["web"]["secret_key"]:
+        return str(settings["web"]["secret_key"])
+    path = Path(settings["web"]["secret_key_file"])
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults → FITSFLOW_CONFIG file → environment → test overrides."""
     app = Flask(__name__)
     settings = load_config()
-    if test_config:
-        for section, values in test_config.get("FITSFLOW", {}).items():
-            settings.setdefault(section, {}).update(values)
-        app.config.update({k: v for k, v in test_config.items() if k != "FITSFLOW"})
-    runtime = build_runtime(settings)
+    test_config = dict(test_config or {})
+    for section, values in test_config.pop("FITSFLOW", {}).items():
+        settings.setdefault(section, {}).update(values)
+    runtime = test_config.pop("RUNTIME", None) or build_runtime(settings)
     app.extensions["fitsflow"] = runtime
+    web = settings["web"]
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_SECURE=bool(web["secure_cookies"]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="fitsflow_session",
+        MAX_CONTENT_LENGTH=int(web["max_request_kb"]) * 1024,
+        PAGE_SIZE=int(web["page_size"]),
+        SCHOOL_NAME=settings["school"]["name"],
+        CURRENCY=settings["planning"]["currency"],
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.update(test_config)
+    csrf.init_app(app)
+    login.init_app(app)
+    errors.init_app(app)
+
+    from . import admin, api, audit, auth, changes, dashboard
+
+    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)
+    from .filters import register
+
+    register(app)
+    app.view_functions["static"] = access(PUBLIC)(app.view_functions["static"])
 
     @app.get("/healthz")
+    @access(PUBLIC)
     def healthz() -> Any:
         """Liveness for a reverse proxy or monitor: the database answers, with the audit head."""
         rt: Runtime = app.extensions["fitsflow"]
         with rt.db.read() as session:
             head = audit_store.head(session)
             return jsonify(status="ok", audit_events=head.seq, audit_head=head.hash)
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'")
+        return response
 
     return app

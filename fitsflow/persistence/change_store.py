@@ -7,16 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import and_, bindparam, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from ..domain.errors import Stale
 from .db_hooks import BEFORE_COMMIT
-from .models import Change, User
+from .models import Approval, Change, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at")
@@ -90,15 +91,23 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
     return _track(session, record)
 
 
-def page(session: Session, *, state: str | None, category: str | None, requester_id: int | None,
-         limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+def page(session: Session, *, state: str | None = None, category: str | None = None,
+         requester_id: int | None = None, created_from: datetime | None = None,
+         created_to: datetime | None = None, where: Any = None, limit: int = 50,
+         offset: int = 0) -> tuple[list[ChangeRecord], int]:
     """Changes newest first, with the number matching the filters."""
-    query = _SELECT
-    count = core_select(func.count()).select_from(_CHANGES)
-    for column, value in (("state", state), ("category", category), ("requester_id", requester_id)):
-        if value is not None and value != "":
-            query = query.where(_CHANGES.c[column] == value)
-            count = count.where(_CHANGES.c[column] == value)
+    conditions = [_CHANGES.c[column] == value
+                  for column, value in (("state", state), ("category", category),
+                                        ("requester_id", requester_id))
+                  if value is not None and value != ""]
+    if created_from is not None:
+        conditions.append(_CHANGES.c.created_at >= created_from)
+    if created_to is not None:
+        conditions.append(_CHANGES.c.created_at < created_to)
+    if where is not None:
+        conditions.append(where)
+    query = _SELECT.where(*conditions)
+    count = core_select(func.count()).select_from(_CHANGES).where(*conditions)
     connection = session.connection()
     rows = connection.execute(query.order_by(_CHANGES.c.id.desc()).limit(limit).offset(offset)).all()
     total = connection.execute(count).scalar_one()
@@ -114,3 +123,20 @@ def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
     rows = session.connection().execute(
         core_select(_CHANGES.c.ref).where(_CHANGES.c.parent_id == change_id).order_by(_CHANGES.c.id))
     return tuple(rows.scalars())
+
+
+def awaiting(session: Session, *, gate_states: list[tuple[str, str, list[str]]], user_id: int,
+             limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+    """Changes waiting at a gate this user may decide: (workflow, state, categories) triples
+    say where; their own changes and those they already decided this round are left out."""
+    if not gate_states:
+        return [], 0
+    where = and_(
+        or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st, _CHANGES.c.category.in_(cats))
+              for wf, st, cats in gate_states]),
+        _CHANGES.c.requester_id != user_id,
+        ~exists().where(_APPROVALS.c.change_id == _CHANGES.c.id,
+                        _APPROVALS.c.round == _CHANGES.c.approval_round,
+                        _APPROVALS.c.approver_id == user_id),
+    )
+    return page(session, where=where, limit=limit, offset=offset)

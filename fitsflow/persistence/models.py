@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,6 +19,8 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=500)
     active: bool = True
     created_at: datetime
+    # Part of every login session's id: replacing it ends all of the user's sessions.
+    session_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24), max_length=64)
 
 
 class UserRole(SQLModel, table=True):
@@ -177,3 +180,27 @@ class RefCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int = 0
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """Recent failed logins per key (an email, or an address), for throttling."""
+
+    __tablename__ = "login_failures"
+
+    key: str = Field(primary_key=True, max_length=400)
+    count: int = 0
+    first_at: datetime

@@ -101,3 +101,35 @@ def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[
             yield ("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False, sort_keys=True)
             first = False
         yield "\n]\n"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    seq: int
+    at: str
+    actor: str
+    event_type: str
+    payload: dict[str, object]
+
+
+def timeline(rt: Runtime, *, actor_id: int, ref: str) -> list[TimelineEvent]:
+    """A change's audit events, oldest first, for someone who may see the change."""
+    from .common import load_actor, load_change
+
+    with rt.db.read() as session:
+        change = load_change(session, ref, load_actor(session, actor_id))
+        return [TimelineEvent(e.seq, e.at, e.actor, e.event_type, json.loads(e.payload))
+                for e in audit_store.iter_events(session, change_ref=change.ref)]
+
+
+def events_after(rt: Runtime, *, after_seq: int, limit: int = 500) -> list[dict[str, object]]:
+    """The whole trail from a sequence number on, as plain data (for the API)."""
+    out: list[dict[str, object]] = []
+    with rt.db.read() as session:
+        for event in audit_store.iter_events(session, after_seq=after_seq, batch=min(limit, 2000)):
+            row = _row(event)
+            row["payload"] = json.loads(event.payload)
+            out.append(row)
+            if len(out) >= limit:
+                break
+    return out

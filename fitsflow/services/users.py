@@ -171,3 +171,46 @@ def import_users(rt: Runtime, *, text: str, actor_label: str = "cli",
             if progress is not None:
                 progress(1)
     return ImportResult(created, updated)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    email: str
+    active: bool
+    roles: tuple[str, ...]
+    audiences: tuple[str, ...]
+
+
+def list_users(rt: Runtime) -> list[UserRow]:
+    """Every user with roles and audiences, by name."""
+    from sqlmodel import col, select
+
+    with rt.db.read() as session:
+        roles: dict[int, list[str]] = {}
+        for uid, role in session.exec(select(UserRole.user_id, UserRole.role)).all():
+            roles.setdefault(uid, []).append(role)
+        audiences: dict[int, list[str]] = {}
+        for uid, audience in session.exec(select(UserAudience.user_id, UserAudience.audience)).all():
+            audiences.setdefault(uid, []).append(audience)
+        return [UserRow(u.id or 0, u.name, u.email, u.active, tuple(sorted(roles.get(u.id or 0, []))),
+                        tuple(sorted(audiences.get(u.id or 0, []))))
+                for u in session.exec(select(User).order_by(col(User.name))).all()]
+
+
+def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> None:
+    """Deactivate (or reactivate) a user; deactivation ends their sessions."""
+    import secrets
+
+    with unit_of_work(rt) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise InvalidInput({"user": "no such user"})
+        user.active = active
+        if not active:
+            user.session_token = secrets.token_urlsafe(24)
+        session.add(user)
+        audit_store.append(session, actor=actor_label, change_ref="",
+                           event_type="user.activated" if active else "user.deactivated",
+                           payload={"email": user.email})

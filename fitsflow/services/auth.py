@@ -1,0 +1,180 @@
+"""Signing in, sessions, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain.actor import Actor
+from ..domain.errors import InvalidInput, NotPermitted
+from ..persistence import audit_store, queries
+from ..persistence.models import ApiToken, LoginFailure, User
+from .common import load_actor, now, unit_of_work
+from .runtime import Runtime
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+MIN_PASSWORD = 10
+# A hash to compare against when the email is unknown, so timing does not reveal it.
+_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
+
+
+class TooManyAttempts(NotPermitted):
+    """Login refused for a while after repeated failures."""
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    actor: Actor
+    session_token: str
+
+
+def _throttled(session: Session, key: str, at: datetime) -> bool:
+    row = session.get(LoginFailure, key)
+    return row is not None and row.count >= MAX_FAILURES and at - row.first_at < WINDOW
+
+
+def _fail(session: Session, key: str, at: datetime) -> None:
+    row = session.get(LoginFailure, key)
+    if row is None or at - row.first_at >= WINDOW:
+        row = row or LoginFailure(key=key, first_at=at)
+        row.count, row.first_at = 0, at
+    row.count += 1
+    session.add(row)
+
+
+def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -> SessionUser:
+    """Check a password; throttled per email and per address after repeated failures."""
+    email = (email or "").strip().lower()
+    keys = [f"email:{email}"] + ([f"addr:{address}"] if address else [])
+    at = now()
+    with unit_of_work(rt) as session:
+        if any(_throttled(session, key, at) for key in keys):
+            raise TooManyAttempts("too many failed sign-ins; wait 15 minutes and try again")
+        user = queries.user_by_email(session, email)
+        stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+        ok = check_password_hash(stored, password or "") and user is not None and user.active \
+            and user.password_hash is not None
+        if not ok:
+            for key in keys:
+                _fail(session, key, at)  # committed: the error is raised after the block
+        else:
+            for key in keys:
+                row = session.get(LoginFailure, key)
+                if row is not None:
+                    session.delete(row)
+    if not ok:
+        raise NotPermitted("email or password not recognised")
+    assert user is not None and user.id is not None
+    return SessionUser(_actor(rt, user.id), user.session_token)
+
+
+def _actor(rt: Runtime, user_id: int) -> Actor:
+    with rt.db.read() as session:
+        return load_actor(session, user_id)
+
+
+def session_user(rt: Runtime, *, user_id: int, session_token: str) -> Actor | None:
+    """The user a login session belongs to, if that session is still valid."""
+    with rt.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or not secrets.compare_digest(user.session_token,
+                                                                         session_token):
+            return None
+        return load_actor(session, user_id)
+
+
+def end_sessions(rt: Runtime, *, user_id: int) -> str:
+    """Sign the user out everywhere; return the new session token."""
+    with unit_of_work(rt) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotPermitted("unknown user")
+        user.session_token = secrets.token_urlsafe(24)
+        session.add(user)
+        return user.session_token
+
+
+def change_password(rt: Runtime, *, user_id: int, current: str, new: str) -> str:
+    """Change a password (the current one is required); ends every other session."""
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput({"new_password": f"must be at least {MIN_PASSWORD} characters"})
+    with unit_of_work(rt) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.password_hash or not check_password_hash(user.password_hash, current):
+            raise InvalidInput({"current_password": "is not your current password"})
+        user.password_hash = generate_password_hash(new, method="scrypt")
+        user.session_token = secrets.token_urlsafe(24)
+        session.add(user)
+        audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
+                           payload={"email": user.email})
+        return user.session_token
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenView:
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def create_token(rt: Runtime, *, user_id: int, name: str) -> str:
+    """Create an API token; the secret is returned once and only its hash is stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput({"name": "is required (up to 100 characters)"})
+    secret = "ff_" + secrets.token_urlsafe(32)
+    with unit_of_work(rt) as session:
+        actor = load_actor(session, user_id)
+        session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now()))
+        audit_store.append(session, actor=actor.label, change_ref="", event_type="token.created",
+                           payload={"name": name})
+    return secret
+
+
+def list_tokens(rt: Runtime, *, user_id: int) -> list[TokenView]:
+    with rt.db.read() as session:
+        rows = session.exec(select(ApiToken).where(ApiToken.user_id == user_id)
+                            .order_by(col(ApiToken.id))).all()
+        return [TokenView(r.id or 0, r.name, r.created_at, r.last_used_at, r.revoked_at) for r in rows]
+
+
+def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
+    with unit_of_work(rt) as session:
+        row = session.get(ApiToken, token_id)
+        if row is None or row.user_id != user_id:
+            raise InvalidInput({"token": "no such token"})
+        if row.revoked_at is None:
+            row.revoked_at = now()
+            session.add(row)
+            actor = load_actor(session, user_id)
+            audit_store.append(session, actor=actor.label, change_ref="", event_type="token.revoked",
+                               payload={"name": row.name})
+
+
+def token_user(rt: Runtime, *, token: str) -> Actor | None:
+    """The user a bearer token belongs to, if it is valid and not revoked."""
+    if not token or not token.startswith("ff_"):
+        return None
+    with unit_of_work(rt) as session:
+        row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        if row.last_used_at is None or now() - row.last_used_at > timedelta(minutes=5):
+            row.last_used_at = now()
+            session.add(row)
+        return load_actor(session, row.user_id)

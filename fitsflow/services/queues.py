@@ -1,0 +1,63 @@
+"""What waits for whom: an approver's queue, a requester's changes by phase, the audit list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..domain.permissions import may_view_changes
+from ..persistence import change_store
+from . import common
+from .runtime import Runtime
+from .views import ChangeView
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ChangeView]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
+    """Changes at a gate this person may decide now (never their own), oldest first counts."""
+    with rt.db.read() as session:
+        actor = common.load_actor(session, actor_id)
+        triples = []
+        for wf in rt.workflows:
+            for gate in wf.definition.gates.values():
+                categories = [c for c in wf.definition.categories
+                              if actor.roles.intersection(gate.requirements(c))]
+                if categories:
+                    triples.append((wf.name, gate.state, categories))
+        rows, total = change_store.awaiting(session, gate_states=triples, user_id=actor.id,
+                                            limit=limit, offset=offset)
+        return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
+
+
+def browse(rt: Runtime, *, actor_id: int, state: str | None = None, category: str | None = None,
+           requester_id: int | None = None, created_from: datetime | None = None,
+           created_to: datetime | None = None, limit: int = 25, offset: int = 0) -> Page:
+    """Changes the viewer may see, filtered, newest first."""
+    with rt.db.read() as session:
+        actor = common.load_actor(session, actor_id)
+        if not may_view_changes(actor.roles):
+            return Page([], 0, limit, offset)
+        rows, total = change_store.page(session, state=state, category=category,
+                                        requester_id=requester_id, created_from=created_from,
+                                        created_to=created_to, limit=limit, offset=offset)
+        return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
+
+
+def my_changes_by_phase(rt: Runtime, *, actor_id: int, limit: int = 200) -> dict[str, list[ChangeView]]:
+    """A requester's own changes, grouped planning / delivery / review."""
+    page = browse(rt, actor_id=actor_id, requester_id=actor_id, limit=limit)
+    grouped: dict[str, list[ChangeView]] = {"planning": [], "delivery": [], "review": []}
+    for view in page.items:
+        grouped.setdefault(view.phase, []).append(view)
+    return grouped

@@ -1,0 +1,87 @@
+"""Administration: users and roles, the staff list import, the workflows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from fitsflow.domain.errors import InvalidInput
+from fitsflow.domain.vocabulary import AUDIENCES, ROLES
+from fitsflow.services import users
+from fitsflow.workflow.diagram import mermaid
+
+from .access import ADMINS, access
+from .login import actor, runtime
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _users_page(problems: dict[str, str] | None = None, form: Any = None,
+                import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
+    return render_template("admin_users.html", users=users.list_users(runtime()), roles=ROLES,
+                           audiences=AUDIENCES, problems=problems or {}, form=form or {},
+                           import_problems=import_problems or {}), status
+
+
+@bp.get("/users")
+@access(ADMINS)
+def user_list() -> Any:
+    """Everyone, with roles and audiences."""
+    return _users_page()
+
+
+@bp.post("/users")
+@access(ADMINS)
+def save_user() -> Any:
+    """Add a user, or change one's name, roles and audiences (by email)."""
+    form = request.form
+    try:
+        users.add_user(runtime(), name=form.get("name", ""), email=form.get("email", ""),
+                       roles=form.getlist("roles"), audiences=form.getlist("audiences"),
+                       password=form.get("password") or None, actor_label=actor().label)
+    except InvalidInput as err:
+        return _users_page(err.problems, form, status=400)
+    flash(f"Saved {form.get('email', '').strip().lower()}.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@access(ADMINS)
+def set_active(user_id: int) -> Any:
+    """Deactivate (ends their sessions) or reactivate a user."""
+    active = request.form.get("active") == "1"
+    if user_id == actor().id and not active:
+        flash("You cannot deactivate yourself.")
+        return redirect(url_for("admin.user_list"))
+    users.set_active(runtime(), user_id=user_id, active=active, actor_label=actor().label)
+    flash("User reactivated." if active else "User deactivated and signed out.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/import")
+@access(ADMINS)
+def import_staff() -> Any:
+    """Import a staff list CSV: every bad line reported, nothing half-imported."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _users_page(import_problems={"file": "choose a CSV file"}, status=400)
+    raw = upload.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    try:
+        result = users.import_users(runtime(), text=text, actor_label=actor().label)
+    except InvalidInput as err:
+        return _users_page(import_problems=err.problems, status=400)
+    flash(f"Imported: {result.created} created, {result.updated} updated.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.get("/workflows")
+@access(ADMINS)
+def workflows() -> Any:
+    """The loaded workflows, their gates and diagrams."""
+    items = [(wf.definition, mermaid(wf.definition)) for wf in runtime().workflows]
+    return render_template("admin_workflows.html", items=items)

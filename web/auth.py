@@ -1,0 +1,114 @@
+"""Signing in and out, the account page: password, sessions, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import login_user, logout_user
+
+from fitsflow.domain.errors import InvalidInput, NotPermitted
+from fitsflow.services import auth as service
+
+from .access import PUBLIC, SIGNED_IN, access
+from .login import WebUser, actor, runtime
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return url_for("dashboard.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("dashboard.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access(PUBLIC)
+def login() -> Any:
+    """Sign in with email and password."""
+    error = ""
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        try:
+            found = service.authenticate(runtime(), email=email, password=request.form.get("password", ""),
+                                         address=request.remote_addr or "")
+        except NotPermitted as err:
+            error = str(err)
+            status = 429 if isinstance(err, service.TooManyAttempts) else 401
+            return render_template("login.html", error=error, email=email), status
+        session.clear()  # a fresh session on every sign-in
+        login_user(WebUser(found.actor, found.session_token))
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, email=email)
+
+
+@bp.post("/logout")
+@access(SIGNED_IN)
+def logout() -> Any:
+    """Sign out of this browser."""
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@access(SIGNED_IN)
+def account() -> Any:
+    """Password, sessions and API tokens."""
+    me = actor()
+    return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                           new_token=session.pop("new_token", None), problems={})
+
+
+@bp.post("/account/password")
+@access(SIGNED_IN)
+def change_password() -> Any:
+    """Change the password; every other session ends."""
+    me = actor()
+    try:
+        token = service.change_password(runtime(), user_id=me.id,
+                                        current=request.form.get("current_password", ""),
+                                        new=request.form.get("new_password", ""))
+    except InvalidInput as err:
+        return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                               new_token=None, problems=err.problems), 400
+    session.clear()
+    login_user(WebUser(me, token))
+    flash("Password changed. Every other session has been signed out.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/end")
+@access(SIGNED_IN)
+def end_sessions() -> Any:
+    """Sign out everywhere, this browser included."""
+    service.end_sessions(runtime(), user_id=actor().id)
+    logout_user()
+    session.clear()
+    flash("Signed out everywhere.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/tokens")
+@access(SIGNED_IN)
+def create_token() -> Any:
+    """Create an API token; it is shown once."""
+    secret = service.create_token(runtime(), user_id=actor().id, name=request.form.get("name", ""))
+    session["new_token"] = secret
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@access(SIGNED_IN)
+def revoke_token(token_id: int) -> Any:
+    """Revoke an API token."""
+    service.revoke_token(runtime(), user_id=actor().id, token_id=token_id)
+    flash("Token revoked.")
+    return redirect(url_for("auth.account"))

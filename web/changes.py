@@ -1,0 +1,160 @@
+"""A change's pages: list, raise, read, edit each stage, act, decide, follow up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from fitsflow import services
+from fitsflow.domain.errors import InvalidInput
+from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from fitsflow.services import queues
+from fitsflow.services.audit import timeline
+
+from .access import APPROVERS, REQUESTERS, VIEWERS, access
+from .dashboard import page_args
+from .forms import cost_rows, expected_version, local_input
+from .login import actor, runtime
+
+bp = Blueprint("changes", __name__, url_prefix="/changes")
+
+STAGES = {
+    "needs": ("Needs analysis", "stage_needs.html"),
+    "finance": ("Financial plan", "stage_finance.html"),
+    "release_plan": ("Risk, back-out and release plan", "stage_release.html"),
+    "review": ("Post-implementation review", "stage_review.html"),
+}
+STAGE_SLUGS = {"needs": "needs", "finance": "finance", "release-plan": "release_plan", "review": "review"}
+
+
+@bp.get("")
+@access(VIEWERS)
+def index() -> Any:
+    """All changes I may see, filtered by state and category."""
+    limit, offset = page_args()
+    me = actor()
+    mine = request.args.get("mine") == "1"
+    page = queues.browse(runtime(), actor_id=me.id, state=request.args.get("state") or None,
+                         category=request.args.get("category") or None,
+                         requester_id=me.id if mine else None, limit=limit, offset=offset)
+    states = sorted({s for wf in runtime().workflows for s in wf.definition.states})
+    return render_template("changes.html", page=page, states=states, categories=CATEGORIES, mine=mine)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access(REQUESTERS)
+def new() -> Any:
+    """Raise a change: the category picks the workflow."""
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            view = services.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
+                                         category=form.get("category", ""),
+                                         description=form.get("description", ""),
+                                         affected_services=form.get("affected_services", ""))
+        except InvalidInput as err:
+            return render_template("new.html", form=form, problems=err.problems,
+                                   workflows=list(runtime().workflows)), 400
+        flash(f"{view.ref} raised. Start with the first stage.")
+        return redirect(url_for("changes.show", ref=view.ref))
+    return render_template("new.html", form=form, problems={}, workflows=list(runtime().workflows))
+
+
+@bp.get("/<ref>")
+@access(VIEWERS)
+def show(ref: str) -> Any:
+    """The whole picture: stage data, decisions, what I may do now, timeline, diagram."""
+    rt = runtime()
+    me = actor()
+    detail = services.get_change(rt, actor_id=me.id, ref=ref)
+    definition = rt.workflows.get(detail.change.workflow).definition
+    return render_template("change.html", d=detail, c=detail.change, definition=definition,
+                           events=timeline(rt, actor_id=me.id, ref=ref), stages=STAGES,
+                           tz=rt.timezone)
+
+
+def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, status: int = 200) -> Any:
+    rt = runtime()
+    detail = services.get_change(rt, actor_id=actor().id, ref=ref)
+    if stage not in detail.editable_stages:
+        abort(403)
+    title, template = STAGES[stage]
+    return render_template(template, d=detail, c=detail.change, title=title, problems=problems,
+                           form=form, kinds=COST_KINDS, risks=RISK_LEVELS, outcomes=REVIEW_OUTCOMES,
+                           rows=cost_rows(detail, stage, form), local_input=local_input,
+                           tz=rt.timezone), status
+
+
+def _save_stage(ref: str, stage: str) -> Any:
+    rt = runtime()
+    form = request.form
+    common: dict[str, Any] = {"actor_id": actor().id, "ref": ref, "expected_version": expected_version(form)}
+    try:
+        if stage == "needs":
+            services.record_needs(rt, data={
+                "need": form.get("need", ""), "stakeholders": form.get("stakeholders", ""),
+                "sdp_priority": form.get("sdp_priority", ""),
+                "options_considered": form.get("options_considered", "")}, **common)
+        elif stage == "finance":
+            services.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
+        elif stage == "release_plan":
+            services.record_release_plan(rt, data={k: form.get(k, "") for k in (
+                "window_start", "window_end", "backout_plan", "test_plan", "risk", "impact")}, **common)
+        else:
+            services.record_review(rt, data={
+                "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),
+                "actual_costs": cost_rows(None, stage, form, parse=True)}, **common)
+    except InvalidInput as err:
+        return _stage_page(ref, stage, err.problems, form, 400)
+    flash(f"{STAGES[stage][0]} saved.")
+    return redirect(url_for("changes.show", ref=ref))
+
+
+@bp.route("/<ref>/stage/<slug>", methods=["GET", "POST"])
+@access(REQUESTERS)
+def stage(ref: str, slug: str) -> Any:
+    """Edit one stage's data (only the requester, only where the workflow allows)."""
+    if slug not in STAGE_SLUGS:
+        abort(404)
+    name = STAGE_SLUGS[slug]
+    if request.method == "POST":
+        return _save_stage(ref, name)
+    return _stage_page(ref, name, {}, None)
+
+
+@bp.post("/<ref>/actions/<trigger>")
+@access(VIEWERS)
+def act(ref: str, trigger: str) -> Any:
+    """Fire a workflow action offered on the change page."""
+    view = services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
+                         expected_version=expected_version(request.form),
+                         reason=request.form.get("reason", ""))
+    flash(f"Done: {trigger.replace('_', ' ')}. {view.ref} is now {view.state_title.lower()}.")
+    return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/decision")
+@access(APPROVERS)
+def decide(ref: str) -> Any:
+    """Approve or reject at the gate."""
+    form = request.form
+    result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
+                             comment=form.get("comment", ""), role=form.get("role") or None,
+                             expected_version=expected_version(form))
+    outcome = {"approved": "The gate is passed.", "rejected": "The change goes back to planning.",
+               "pending": "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
+    flash(f"Your decision on {result.change.ref} is recorded. {outcome}")
+    return redirect(url_for("changes.show", ref=result.change.ref))
+
+
+@bp.post("/<ref>/follow-up")
+@access(REQUESTERS)
+def follow_up(ref: str) -> Any:
+    """Raise the next need from what a review found."""
+    form = request.form
+    view = services.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref, title=form.get("title", ""),
+                                    description=form.get("description", ""),
+                                    category=form.get("category") or None)
+    flash(f"{view.ref} raised as a follow-up of {ref.upper()}.")
+    return redirect(url_for("changes.show", ref=view.ref))

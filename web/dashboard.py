@@ -1,0 +1,57 @@
+"""Home: what waits for me. The approver's queue and my notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from fitsflow.domain.permissions import may_view_changes
+from fitsflow.services import inbox, queues
+
+from .access import APPROVERS, SIGNED_IN, access
+from .login import actor, runtime
+
+bp = Blueprint("dashboard", __name__)
+
+
+def page_args() -> tuple[int, int]:
+    """(limit, offset) from ?page=N."""
+    size = int(current_app.config["PAGE_SIZE"])
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    return size, (page - 1) * size
+
+
+@bp.get("/")
+@access(SIGNED_IN)
+def home() -> Any:
+    """Each person's starting point: their changes, their queue, their notices."""
+    me = actor()
+    rt = runtime()
+    mine = queues.my_changes_by_phase(rt, actor_id=me.id) if "requester" in me.roles else None
+    waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) \
+        if me.roles & {"cab", "slt", "finance", "head"} else None
+    notices, notice_count = inbox.my_notices(rt, actor_id=me.id, limit=5)
+    return render_template("home.html", mine=mine, waiting=waiting, notices=notices,
+                           notice_count=notice_count, sees_changes=may_view_changes(me.roles))
+
+
+@bp.get("/approvals")
+@access(APPROVERS)
+def approvals() -> Any:
+    """Changes waiting for my decision."""
+    limit, offset = page_args()
+    page = queues.awaiting_decision(runtime(), actor_id=actor().id, limit=limit, offset=offset)
+    return render_template("approvals.html", page=page)
+
+
+@bp.get("/notices")
+@access(SIGNED_IN)
+def notices() -> Any:
+    """The notices addressed to me."""
+    limit, offset = page_args()
+    items, total = inbox.my_notices(runtime(), actor_id=actor().id, limit=limit, offset=offset)
+    return render_template("notices.html", items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,82 @@
+"""Sessions with Flask-Login, and the access check every request passes through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import LoginManager, UserMixin, current_user
+
+from fitsflow.domain.actor import Actor
+from fitsflow.services import auth as auth_service
+from fitsflow.services.runtime import Runtime
+
+from .access import API, allows, rule_of
+
+manager = LoginManager()
+
+
+class WebUser(UserMixin):
+    """A signed-in person. The session id carries the user's session token, so
+    replacing that token (sign out everywhere, password change) ends every session."""
+
+    def __init__(self, actor: Actor, session_token: str):
+        self.actor = actor
+        self.session_token = session_token
+
+    def get_id(self) -> str:
+        return f"{self.actor.id}:{self.session_token}"
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return self.actor.roles
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["fitsflow"]
+    return rt
+
+
+@manager.user_loader
+def load_user(session_id: str) -> WebUser | None:
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    actor = auth_service.session_user(runtime(), user_id=int(user_id), session_token=token)
+    return WebUser(actor, token) if actor else None
+
+
+def actor() -> Actor:
+    """The person making this request (web session or API token)."""
+    found: Actor | None = g.get("api_actor")
+    if found is not None:
+        return found
+    if not current_user.is_authenticated:
+        abort(401)
+    return current_user.actor
+
+
+def _check_access() -> Any:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return None  # 404 / 405 follow
+    rule = rule_of(view)
+    if rule is None:
+        abort(403)
+    if rule == API:
+        return None  # the API blueprint authenticates by token
+    signed_in = bool(current_user.is_authenticated)
+    roles = current_user.roles if signed_in else frozenset()
+    if allows(rule, signed_in, roles):
+        return None
+    if not signed_in:
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    # A change one may not see is answered as if it did not exist.
+    abort(404 if "ref" in (request.view_args or {}) else 403)
+
+
+def init_app(app: Flask) -> None:
+    manager.init_app(app)
+    manager.session_protection = "strong"
+    manager.login_view = "auth.login"
+    app.before_request(_check_access)
