@@ -15,15 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: install, create the embedded SQLite database with the demo school, print the logins
+## run: install, create ./fitsflow.db with the demo school, print the logins, serve on http://127.0.0.1:8000
 run: install
 	$(BIN)/fitsflow init
 	$(BIN)/fitsflow demo
 	@echo
-	@echo "fitsflow is ready in ./fitsflow.db. Try, for example:"
-	@echo "  $(BIN)/fitsflow change list --as nat.osei@demo.school"
-	@echo "  $(BIN)/fitsflow change show CHG-$$(date +%Y)-0010 --as ben.marsh@demo.school"
-	@echo "  $(BIN)/fitsflow audit verify"
+	FITSFLOW_WEB_SECURE_COOKIES=false $(BIN)/fitsflow serve
 
 ## test: lint, type-check and run the whole suite (PostgreSQL too when FITSFLOW_TEST_POSTGRES_URL is set)
 test: install

@@ -25,11 +25,17 @@ def _secret_key(settings: dict[str, Any]) -> str:
     if settings["web"]["secret_key"]:
         return str(settings["web"]["secret_key"])
     path = Path(settings["web"]["secret_key_file"])
-    if not path.exists():
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by another worker a moment ago
+    else:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path}: the secret key file is empty; delete it to make a new one")
+    return key
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -9,6 +9,7 @@ from .audit import audit
 from .base import FitsflowGroup, State, fail, pass_state
 from .changes import change
 from .demo import demo
+from .serve import serve, token
 from .users import user
 from .workflows import workflow
 
@@ -39,7 +40,7 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.url}: schema {before or 'empty'} → {after}")
 
 
-for command in (change, user, workflow, audit, demo):
+for command in (change, user, workflow, audit, demo, serve, token):
     cli.add_command(command)
 
 

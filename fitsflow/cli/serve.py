@@ -1,0 +1,89 @@
+"""``fitsflow serve``: the web app under gunicorn; ``fitsflow token``: API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..services import auth
+from .base import State, actor_id, as_option, pass_state
+
+
+@click.command()
+@click.option("--bind", help="Address to listen on (default: [server] bind).")
+@click.option("--workers", type=int, help="Worker processes (default: [server] workers).")
+@click.option("--threads", type=int, help="Threads per worker (default: [server] threads).")
+@pass_state
+def serve(state: State, bind: str | None, workers: int | None, threads: int | None) -> None:
+    """Serve the web interface and API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from ..persistence.migrate import current_revision, head_revision
+
+    settings = state.settings
+    server = settings["server"]
+    rt = state.runtime  # refuses to start on invalid workflows or configuration
+    if current_revision(rt.db) != head_revision(rt.db):
+        raise click.ClickException("the database is not up to date: run 'fitsflow init' first")
+    options: dict[str, Any] = {
+        "bind": bind or server["bind"], "workers": workers or server["workers"],
+        "threads": threads or server["threads"], "forwarded_allow_ips": server["forwarded_allow_ips"],
+        "accesslog": "-", "errorlog": "-", "worker_class": "gthread" if (threads or server["threads"]) > 1
+        else "sync",
+    }
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from ..web import create_app
+
+            return create_app()
+
+    address = options["bind"]
+    click.echo(f"fitsflow: serving {settings['school']['name']} at http://{address}/ "
+               f"({options['workers']} workers × {options['threads']} threads); sign in at "
+               f"http://{address}/login")
+    if not settings["web"]["secure_cookies"]:
+        click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
+    Server().run()
+
+
+@click.group()
+def token() -> None:
+    """API tokens for scripts and integrations."""
+
+
+@token.command("create")
+@as_option
+@click.option("--name", required=True, help="What the token is for.")
+@pass_state
+def create(state: State, as_email: str, name: str) -> None:
+    """Create a token for a user and print it (it is shown only once)."""
+    rt = state.runtime
+    click.echo(auth.create_token(rt, user_id=actor_id(rt, as_email), name=name))
+
+
+@token.command("list")
+@as_option
+@pass_state
+def list_(state: State, as_email: str) -> None:
+    """List a user's tokens."""
+    rt = state.runtime
+    for t in auth.list_tokens(rt, user_id=actor_id(rt, as_email)):
+        status = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        click.echo(f"{t.id:>5}  {t.name:<30} created {t.created_at:%Y-%m-%d}  {status}")
+
+
+@token.command("revoke")
+@as_option
+@click.argument("token_id", type=int)
+@pass_state
+def revoke(state: State, as_email: str, token_id: int) -> None:
+    """Revoke one of a user's tokens by id."""
+    rt = state.runtime
+    auth.revoke_token(rt, user_id=actor_id(rt, as_email), token_id=token_id)
+    click.echo(f"token {token_id} revoked")

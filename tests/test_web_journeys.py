@@ -1,0 +1,174 @@
+"""Every role's journey through the pages, with Flask's test client."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from fitsflow import services
+
+from . import factories as f
+from .web_support import WebSchool, login, make_app, post
+
+
+@pytest.fixture
+def site(rt, tmp_path):  # type: ignore[no-untyped-def]
+    school = WebSchool(rt)
+    return make_app(rt, tmp_path), school
+
+
+def client_for(app, school, uid):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    assert login(client, school.emails[uid]).status_code == 302
+    return client
+
+
+def test_requester_raises_plans_and_submits(site):
+    app, school = site
+    me = client_for(app, school, school.requester)
+    r = post(me, "/changes/new", {"title": "Wi-Fi in the sports hall", "category": "minor",
+                                  "description": "**Coverage** for PE", "affected_services": "Wi-Fi"})
+    assert r.status_code == 302
+    ref = r.headers["Location"].rsplit("/", 1)[1]
+    page = me.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Needs analysis" in page and "no needs analysis" in page and "<strong>Coverage</strong>" in page
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    r = post(me, f"/changes/{ref}/stage/needs", {"version": version, "need": "Coverage for PE lessons",
+                                                 "stakeholders": "Head of PE\nSite manager",
+                                                 "options_considered": "Mesh; cabled APs"})
+    assert r.status_code == 302
+    post(me, f"/changes/{ref}/actions/complete_needs")
+    form = {"rows": "6"}
+    for i, year in enumerate(range(1, 6)):
+        form.update({f"year-{i}": str(year), f"kind-{i}": "licence", f"amount-{i}": "250",
+                     f"funding_source-{i}": "ICT budget"})
+    form.update({"year-5": "1", "kind-5": "capital", "amount-5": "4,000", "funding_source-5": "Capital"})
+    assert post(me, f"/changes/{ref}/stage/finance", form).status_code == 302
+    page = me.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "total cost of ownership £5,250.00" in page
+    r = post(me, f"/changes/{ref}/actions/submit_proceed")
+    assert r.status_code == 302
+    assert "Awaiting approval to proceed" in me.get(f"/changes/{ref}").get_data(as_text=True)
+
+
+def test_stage_form_errors_are_shown_by_field_and_change_nothing(site):
+    app, school = site
+    ref = f.change_in(app.extensions["fitsflow"], school, "minor", "financial_planning")
+    me = client_for(app, school, school.requester)
+    before = f.counts(app.extensions["fitsflow"])
+    r = post(me, f"/changes/{ref}/stage/finance", {"rows": "1", "year-0": "1", "kind-0": "capital",
+                                                   "amount-0": "lots"})
+    assert r.status_code == 400
+    assert "line 1 amount: must be an amount" in r.get_data(as_text=True)
+    assert f.counts(app.extensions["fitsflow"]) == before
+
+
+def test_gate_blocked_action_explains_what_is_missing(site):
+    app, school = site
+    ref = f.change_in(app.extensions["fitsflow"], school, "minor", "release_planning")
+    me = client_for(app, school, school.requester)
+    r = post(me, f"/changes/{ref}/actions/submit_implement")
+    text = r.get_data(as_text=True)
+    assert r.status_code == 409 and "no back-out plan" in text and "no test plan" in text
+    r = post(me, f"/changes/{ref}/actions/release")
+    assert r.status_code == 409 and "Possible now: submit_implement, withdraw" in r.get_data(as_text=True)
+
+
+def test_approver_queue_decision_and_full_picture(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    ref = f.change_in(rt, school, "significant", "proceed_approval")
+    slt = client_for(app, school, school.slt)
+    home = slt.get("/").get_data(as_text=True)
+    assert re.search(r"Awaiting my decision <span class=\"count\">1</span>", home)
+    page = slt.get(f"/changes/{ref}").get_data(as_text=True)
+    for needed in ("Needs analysis", "Cost by year", "Approve", "Reject", "Approval to proceed"):
+        assert needed in page
+    r = post(slt, f"/changes/{ref}/decision", {"decision": "reject"})
+    assert r.status_code == 400 and "a reason is required to reject" in r.get_data(as_text=True)
+    r = post(slt, f"/changes/{ref}/decision", {"decision": "approve", "comment": "Good value"})
+    assert r.status_code == 302
+    page = slt.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Good value" in page and "you have already decided at this gate" in page
+    assert "Awaiting my decision <span class=\"count\">0</span>" in slt.get("/").get_data(as_text=True)
+
+
+def test_own_change_has_no_decision_button_and_the_server_refuses(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    both = services.add_user(rt, name="Both", email="both@test.school", roles="requester finance",
+                             password="correct horse battery")
+    school.emails[both] = "both@test.school"
+    ref = services.raise_change(rt, actor_id=both, title="Mine", category="minor").ref
+    f.fill_stages(rt, both, ref, ("needs",))
+    services.fire(rt, actor_id=both, ref=ref, trigger="complete_needs")
+    f.fill_stages(rt, both, ref, ("finance",))
+    services.fire(rt, actor_id=both, ref=ref, trigger="submit_proceed")
+    me = client_for(app, school, both)
+    page = me.get(f"/changes/{ref}").get_data(as_text=True)
+    assert 'value="approve"' not in page and "nobody may decide on their own change" in page
+    r = post(me, f"/changes/{ref}/decision", {"decision": "approve"})
+    assert r.status_code == 403
+
+
+def test_stale_decision_is_a_409_page(site):
+    app, school = site
+    ref = f.change_in(app.extensions["fitsflow"], school, "major", "implement_approval")
+    version = f.snapshot(app.extensions["fitsflow"], ref)[1]
+    first, second = (client_for(app, school, uid) for uid in school.cab)
+    assert post(first, f"/changes/{ref}/decision", {"decision": "approve", "version": version}).status_code == 302
+    r = post(second, f"/changes/{ref}/decision", {"decision": "approve", "version": version})
+    assert r.status_code == 409 and "Someone else changed this first" in r.get_data(as_text=True)
+
+
+def test_auditor_reads_everything_and_sees_the_chain(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    ref = f.change_in(rt, school, "minor", "closed")
+    auditor = client_for(app, school, school.auditor)
+    page = auditor.get("/audit").get_data(as_text=True)
+    assert "Audit trail verified:" in page and ref in page
+    filtered = auditor.get("/audit?state=closed&category=minor").get_data(as_text=True)
+    assert ref in filtered
+    assert ref not in auditor.get("/audit?state=scheduled").get_data(as_text=True)
+    change = auditor.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Timeline" in change and "approval.decided" in change and 'value="approve"' not in change
+    csv_export = auditor.get(f"/audit/export.csv?change={ref}")
+    assert csv_export.status_code == 200 and csv_export.mimetype == "text/csv"
+    assert csv_export.get_data(as_text=True).startswith("seq,at,actor")
+    assert auditor.get("/audit/export.json").get_json()[0]["seq"] == 1
+
+
+def test_admin_imports_staff_with_per_line_errors(site):
+    app, school = site
+    admin = client_for(app, school, school.admin)
+    token_page = "/admin/users"
+    bad = b"name,email,roles,audiences\nA,a@s.example,requester,staff\nB,nope,,staff\n"
+    from .web_support import csrf_token
+
+    r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, token_page),
+                                          "file": (io.BytesIO(bad), "staff.csv")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 400 and "line 3" in r.get_data(as_text=True)
+    assert "a@s.example" not in admin.get("/admin/users").get_data(as_text=True)
+    good = b"name,email,roles,audiences\nA,a@s.example,requester,staff\n"
+    r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, token_page),
+                                          "file": (io.BytesIO(good), "staff.csv")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 302 and "a@s.example" in admin.get("/admin/users").get_data(as_text=True)
+    flows = admin.get("/admin/workflows").get_data(as_text=True)
+    assert "FITS change cycle" in flows and "stateDiagram-v2" in flows
+
+
+def test_audience_member_sees_notices_not_changes(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    staff = client_for(app, school, school.staff)
+    assert staff.get("/notices").status_code == 200
+    assert staff.get(f"/changes/{ref}").status_code == 404
+    assert staff.get("/changes").status_code == 403
+    cab = client_for(app, school, school.cab[0])
+    assert ref in cab.get("/notices").get_data(as_text=True)  # support audience heard of the schedule

@@ -1,0 +1,75 @@
+"""Helpers for the web tests: an app on a fresh database with a school in it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fitsflow.web import create_app
+from flask import Flask
+from flask.testing import FlaskClient
+
+from fitsflow import services
+from fitsflow.services.runtime import Runtime
+
+from . import factories as f
+
+PASSWORD = "correct horse battery"
+
+
+class WebSchool(f.School):
+    """A School whose people have passwords and known emails."""
+
+    def __init__(self, rt: Runtime):
+        super().__init__(rt)
+        self.emails: dict[int, str] = {}
+        for uid in [self.requester, self.other_requester, *self.cab, self.slt, self.finance, self.head,
+                    self.auditor, self.admin, self.staff]:
+            with rt.db.read() as session:
+                from fitsflow.persistence.models import User
+
+                user = session.get(User, uid)
+                assert user is not None
+                email, name = user.email, user.name
+            services.add_user(rt, name=name, email=email, password=PASSWORD,
+                              roles=_roles(rt, uid), audiences=_audiences(rt, uid))
+            self.emails[uid] = email
+
+
+def _roles(rt: Runtime, uid: int) -> list[str]:
+    from fitsflow.persistence import queries
+
+    with rt.db.read() as session:
+        return sorted(queries.roles_of(session, uid))
+
+
+def _audiences(rt: Runtime, uid: int) -> list[str]:
+    from fitsflow.persistence import queries
+
+    with rt.db.read() as session:
+        return sorted(queries.audiences_of(session, uid))
+
+
+def make_app(rt: Runtime, tmp_path: Any, **config: Any) -> Flask:
+    settings = {"FITSFLOW": {"web": {"secret_key": "test-secret", "secure_cookies": False}}}
+    settings["FITSFLOW"]["web"].update(config.pop("web", {}))
+    return create_app({"TESTING": True, "RUNTIME": rt, **settings, **config})
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, page: str = "/account") -> Any:
+    """A form POST carrying the CSRF token from a page the client can open."""
+    data = dict(data or {})
+    data["csrf_token"] = csrf_token(client, page)
+    return client.post(path, data=data)
