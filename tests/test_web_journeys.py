@@ -118,7 +118,8 @@ def test_stale_decision_is_a_409_page(site):
     ref = f.change_in(app.extensions["fitsflow"], school, "major", "implement_approval")
     version = f.snapshot(app.extensions["fitsflow"], ref)[1]
     first, second = (client_for(app, school, uid) for uid in school.cab)
-    assert post(first, f"/changes/{ref}/decision", {"decision": "approve", "version": version}).status_code == 302
+    r = post(first, f"/changes/{ref}/decision", {"decision": "approve", "version": version})
+    assert r.status_code == 302
     r = post(second, f"/changes/{ref}/decision", {"decision": "approve", "version": version})
     assert r.status_code == 409 and "Someone else changed this first" in r.get_data(as_text=True)
 

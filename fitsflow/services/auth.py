@@ -17,7 +17,9 @@ from ..persistence.models import ApiToken, LoginFailure, User
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
 
-MAX_FAILURES = 5
+# Per account, and per address: a school's staff often share one public address, so
+# the address limit is far higher — it stops spraying passwords, not a colleague's typo.
+MAX_FAILURES = {"email": 5, "addr": 50}
 WINDOW = timedelta(minutes=15)
 MIN_PASSWORD = 10
 # A hash to compare against when the email is unknown, so timing does not reveal it.
@@ -36,7 +38,8 @@ class SessionUser:
 
 def _throttled(session: Session, key: str, at: datetime) -> bool:
     row = session.get(LoginFailure, key)
-    return row is not None and row.count >= MAX_FAILURES and at - row.first_at < WINDOW
+    limit = MAX_FAILURES[key.split(":", 1)[0]]
+    return row is not None and row.count >= limit and at - row.first_at < WINDOW
 
 
 def _fail(session: Session, key: str, at: datetime) -> None:
