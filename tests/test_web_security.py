@@ -169,7 +169,8 @@ def test_user_text_is_escaped_and_markdown_sanitised(site):
     rt = app.extensions["fitsflow"]
     ref = services.raise_change(rt, actor_id=school.requester, title="<script>alert(1)</script>",
                                 category="minor",
-                                description="Hi <img src=x onerror=alert(1)> [x](javascript:alert(1)) *ok*").ref
+                                description="Hi <img src=x onerror=alert(1)> "
+                                            "[x](javascript:alert(1)) *ok*").ref
     client = app.test_client()
     login(client, school.emails[school.requester])
     page = client.get(f"/changes/{ref}").get_data(as_text=True)

@@ -33,7 +33,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         else "sync",
     }
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
