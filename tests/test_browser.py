@@ -1,0 +1,193 @@
+"""The users' journeys in a real browser: Debian's chromium driven by Playwright.
+
+requester raises and submits → finance, SLT and CAB approve at the two gates →
+requester schedules the release → the auditor reads the whole history and sees the
+chain verified. Screenshots are kept in test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from fitsflow import services
+
+from .conftest import IN_CI, sqlite_runtime
+from .web_support import make_app
+
+CHROMIUM = os.environ.get("FITSFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.browser
+
+
+def _unavailable() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install playwright)"
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        return f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    reason = _unavailable()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"browser tests must run under CI: {reason}")
+        pytest.skip(f"browser tests did not run: {reason}")
+    rt = sqlite_runtime(f"sqlite:///{tmp_path / 'browser.db'}")
+    people = {"requester": ("Nat Osei", "requester", "support"), "finance": ("Ben Marsh", "finance", "slt"),
+              "slt": ("Dee Walsh", "slt", "slt"), "cab": ("Tom Price", "cab", "support"),
+              "auditor": ("Gwen Ellis", "auditor", "")}
+    emails = {}
+    for key, (name, roles, audiences) in people.items():
+        emails[key] = f"{key}@browser.school"
+        services.add_user(rt, name=name, email=emails[key], roles=roles, audiences=audiences,
+                          password=PASSWORD)
+    app = make_app(rt, tmp_path)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", emails
+    httpd.shutdown()
+    rt.db.dispose()
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+class Person:
+    def __init__(self, browser, base: str, email: str, name: str):  # type: ignore[no-untyped-def]
+        self.page = browser.new_page(viewport={"width": 1100, "height": 900})
+        self.base, self.name = base, name
+        self.shots = 0
+        self.page.goto(base + "/login")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(base + "/")
+
+    def shot(self, label: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.shots += 1
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"), full_page=True)
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def click(self, name: str) -> None:
+        self.page.get_by_role("button", name=name).click()
+
+    def text(self) -> str:
+        return self.page.inner_text("main")
+
+
+def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignore[no-untyped-def]
+    base, emails = server
+    nat = Person(browser, base, emails["requester"], "requester")
+    nat.page.get_by_role("link", name="Raise a change").first.click()
+    nat.page.get_by_label("Title").fill("Wi-Fi in the sports hall")
+    nat.page.get_by_label("Significant").check()
+    nat.page.get_by_label("Description (Markdown)").fill("Coverage for **PE** lessons and exams.")
+    nat.click("Raise the change")
+    assert "Needs analysis" in nat.text()
+    ref = nat.page.url.rsplit("/", 1)[1]
+    nat.shot("raised")
+
+    nat.page.get_by_role("link", name="Needs analysis").first.click()
+    nat.page.get_by_label("What is needed, by whom, and why").fill("PE staff cannot use tablets in the hall")
+    nat.page.get_by_label("Stakeholders consulted").fill("Head of PE\nExams officer\nSite manager")
+    nat.page.get_by_label("School Development Plan priority").fill("SDP 2: digital learning")
+    nat.page.get_by_label("Options considered").fill("Mesh repeaters; cabled access points (chosen)")
+    nat.click("Save needs analysis")
+    nat.click("Needs analysis complete")
+    nat.page.get_by_role("link", name="Financial plan").click()
+    nat.page.locator("#year-0").select_option("1")
+    nat.page.locator("#kind-0").select_option("capital")
+    nat.page.locator("#amount-0").fill("6000")
+    nat.page.locator("#funding_source-0").fill("Devolved capital")
+    for i, year in enumerate(range(1, 4), start=1):
+        nat.page.locator(f"#year-{i}").select_option(str(year))
+        nat.page.locator(f"#kind-{i}").select_option("licence")
+        nat.page.locator(f"#amount-{i}").fill("400")
+        nat.page.locator(f"#funding_source-{i}").fill("ICT budget")
+    nat.click("Save financial plan")
+    nat.click("Submit for approval to proceed")
+    assert "years 4–5 unfunded" in nat.text()  # the gate says what is missing
+    nat.shot("gate-blocked")
+    nat.open(f"/changes/{ref}/stage/finance")
+    for i, year in enumerate(range(4, 6), start=4):
+        nat.page.locator(f"#year-{i}").select_option(str(year))
+        nat.page.locator(f"#kind-{i}").select_option("licence")
+        nat.page.locator(f"#amount-{i}").fill("400")
+        nat.page.locator(f"#funding_source-{i}").fill("ICT budget")
+    nat.click("Save financial plan")
+    nat.click("Submit for approval to proceed")
+    assert "Awaiting approval to proceed" in nat.text()
+    assert "total cost of ownership £8,000.00" in nat.text()
+
+    for key in ("finance", "slt"):
+        approver = Person(browser, base, emails[key], key)
+        assert "Awaiting my decision 1" in approver.text()
+        approver.page.get_by_role("link", name=ref).first.click()
+        assert "PE staff cannot use tablets" in approver.text() and "£8,000.00" in approver.text()
+        approver.page.get_by_label("Comment (required to reject)").fill("Funded from the ICT budget.")
+        approver.click("Approve")
+        assert "decision" in approver.text()
+        approver.shot("approved")
+        approver.page.close()
+
+    nat.open(f"/changes/{ref}")
+    nat.page.get_by_role("link", name="Risk, back-out and release plan").click()
+    nat.page.get_by_label("Starts").fill("2027-01-08T16:00")
+    nat.page.get_by_label("Ends").fill("2027-01-08T19:00")
+    nat.page.get_by_label("Risk").select_option("medium")
+    nat.page.get_by_label("Impact on teaching, exams and staff").fill("Hall closed after school only")
+    nat.page.get_by_label("Back-out plan").fill("Disconnect the new APs; the old repeater stays in place")
+    nat.page.get_by_label("Test plan").fill("Tablet streaming test at each end of the hall")
+    nat.click("Save release plan")
+    nat.click("Submit for approval to implement")
+    assert "Awaiting approval to implement" in nat.text()
+
+    for key in ("cab", "slt"):
+        approver = Person(browser, base, emails[key], key + "-implement")
+        approver.open(f"/changes/{ref}")
+        approver.click("Approve")
+        approver.page.close()
+
+    nat.open(f"/changes/{ref}")
+    assert "Approved" in nat.text()
+    nat.click("Schedule the release")
+    assert "Scheduled" in nat.text()
+    nat.shot("scheduled")
+
+    gwen = Person(browser, base, emails["auditor"], "auditor")
+    gwen.page.get_by_role("link", name="Audit").first.click()
+    assert "Audit trail verified:" in gwen.text()
+    gwen.shot("chain-verified")
+    gwen.page.get_by_role("link", name=ref).click()
+    history = gwen.text()
+    for event in ("change.raised", "stage.needs", "stage.finance", "approval.requested",
+                  "approval.decided", "stage.release plan", "transition"):
+        assert event in history, event
+    assert "Funded from the ICT budget." in history
+    assert gwen.page.get_by_role("button", name="Approve").count() == 0
+    gwen.shot("history")
