@@ -88,7 +88,8 @@ class Person:
     def shot(self, label: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"), full_page=True)
+        name = f"{self.name}-{self.shots:02d}-{label}.png"
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
     def open(self, path: str) -> None:
         self.page.goto(self.base + path)

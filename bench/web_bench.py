@@ -1,0 +1,178 @@
+"""Requests per second under gunicorn: the approver's queue and a decision POST, each
+against a trivial route of the same app (/healthz: one indexed read) measured in the
+same run, with 1,000 and with 100,000 changes in the database.
+
+    python bench/web_bench.py [--sizes 1000 100000] [--requests 600] [--concurrency 4]
+
+Prints ``ratio: X.XX`` lines (route ÷ trivial route throughput) and the dashboard's
+time at the largest size over its time at the smallest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlmodel import select  # noqa: E402
+
+from fitsflow import services  # noqa: E402
+from fitsflow.config import load_config  # noqa: E402
+from fitsflow.persistence.migrate import upgrade  # noqa: E402
+from fitsflow.persistence.models import Change  # noqa: E402
+from fitsflow.services.runtime import build_runtime  # noqa: E402
+from tests import factories as f  # noqa: E402
+
+PASSWORD = "bench password 1"
+
+
+def populate(url: str, total: int, targets: int) -> tuple[str, list[str]]:
+    """A school; `targets` minor changes at the implement gate (the CAB member's queue and
+    decision targets); the rest closed. Returns the CAB member's email and the targets."""
+    rt = build_runtime(load_config(environ={}), database_url=url)
+    upgrade(rt.db)
+    school = f.School(rt)
+    services.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)
+    gate = f.change_in(rt, school, "minor", "implement_approval")
+    done = f.change_in(rt, school, "minor", "closed")
+    with rt.db.transaction() as session:
+        def copy(ref: str) -> dict[str, object]:
+            return session.exec(select(Change).where(Change.ref == ref)).one().model_dump(exclude={"id", "ref"})
+
+        at_gate, closed = copy(gate), copy(done)
+        rows = [{**(at_gate if i < targets else closed), "ref": f"BENCH-{i:07d}"} for i in range(total - 2)]
+        for start in range(0, len(rows), 5000):
+            session.execute(Change.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
+    rt.db.dispose()
+    return "cab@bench.school", [gate] + [f"BENCH-{i:07d}" for i in range(targets - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, port: int, folder: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FITSFLOW_DATABASE_URL": url, "FITSFLOW_WEB_SECURE_COOKIES": "false",
+           "FITSFLOW_WEB_SECRET_KEY": "bench", "FITSFLOW_SERVER_BIND": f"127.0.0.1:{port}"}
+    server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli.__main__", "serve"], env=env, cwd=folder,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def sign_in(port: int, email: str) -> tuple[str, str]:
+    """A session cookie and a CSRF token for that session."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
+    body = urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
+    conn.request("POST", "/login", body=body, headers={
+        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302, response.status
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    conn.request("GET", "/account", headers={"Cookie": cookie})
+    response = conn.getresponse()
+    cookie = (response.getheader("Set-Cookie") or cookie).split(";")[0]  # the CSRF secret joins the session
+    page = response.read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return cookie, token
+
+
+def load(port: int, requests: list[tuple[str, str, str | None]], cookie: str, concurrency: int) -> float:
+    """Send the requests over `concurrency` keep-alive connections; return requests/s."""
+    chunks = [requests[i::concurrency] for i in range(concurrency)]
+    errors: list[str] = []
+
+    def worker(chunk: list[tuple[str, str, str | None]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for method, path, body in chunk:
+            headers = {"Cookie": cookie}
+            if body is not None:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 400:
+                errors.append(f"{method} {path}: {response.status}")
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed requests, first: {errors[0]}")
+    return len(requests) / elapsed
+
+
+def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
+    folder = tempfile.mkdtemp(prefix="fitsflow-web-bench-")
+    url = f"sqlite:///{folder}/bench.db"
+    email, targets = populate(url, total, targets=max(n + 50, 200))
+    port = free_port()
+    server = start_server(url, port, folder)
+    try:
+        cookie, token = sign_in(port, email)
+        trivial = [("GET", "/healthz", None)] * n
+        queue = [("GET", "/approvals", None)] * n
+        decisions = [("POST", f"/changes/{ref}/decision",
+                      urlencode({"decision": "approve", "csrf_token": token})) for ref in targets[:n]]
+        load(port, trivial[:50] + queue[:50], cookie, concurrency)  # warm up
+        rates = {"trivial": load(port, trivial, cookie, concurrency),
+                 "dashboard": load(port, queue, cookie, concurrency)}
+        rates["trivial (again)"] = load(port, trivial, cookie, concurrency)
+        rates["decision"] = load(port, decisions, cookie, concurrency)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    base = (rates["trivial"] + rates["trivial (again)"]) / 2
+    print(f"{total:>7,} changes: trivial {base:,.0f}/s, approver dashboard {rates['dashboard']:,.0f}/s, "
+          f"decision POST {rates['decision']:,.0f}/s")
+    print(f"  dashboard ÷ trivial {rates['dashboard'] / base:.2f}; decision ÷ trivial "
+          f"{rates['decision'] / base:.2f}")
+    return {"base": base, **rates}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100000])
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    results = {size: run_size(size, args.requests, args.concurrency) for size in args.sizes}
+    small, large = min(results), max(results)
+    growth = results[small]["dashboard"] / results[large]["dashboard"]
+    print(f"dashboard time at {large:,} changes ÷ at {small:,}: {growth:.2f} (target ≤ 1.5)")
+    dash = min(r["dashboard"] / r["base"] for r in results.values())
+    decide = min(r["decision"] / r["base"] for r in results.values())
+    print(f"ratio: {dash:.2f} (approver dashboard ÷ trivial route, worst size; target ≥ 0.20)")
+    print(f"ratio: {decide:.2f} (decision POST ÷ trivial route, worst size; target ≥ 0.10)")
+
+
+if __name__ == "__main__":
+    main()
