@@ -48,7 +48,8 @@ def populate(url: str, total: int, targets: int) -> tuple[str, list[str]]:
     done = f.change_in(rt, school, "minor", "closed")
     with rt.db.transaction() as session:
         def copy(ref: str) -> dict[str, object]:
-            return session.exec(select(Change).where(Change.ref == ref)).one().model_dump(exclude={"id", "ref"})
+            row = session.exec(select(Change).where(Change.ref == ref)).one()
+            return row.model_dump(exclude={"id", "ref"})
 
         at_gate, closed = copy(gate), copy(done)
         rows = [{**(at_gate if i < targets else closed), "ref": f"BENCH-{i:07d}"} for i in range(total - 2)]
