@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -56,6 +57,9 @@ def compare(label: str, url_for: callable, raw_run: callable, n: int) -> float: 
     count = size * blocks
     assert services.verify_audit(rt).ok
     rt.db.dispose()
+    for target in (url_for("project"), raw_target):
+        if target.startswith("sqlite:///"):
+            shutil.rmtree(Path(target.removeprefix("sqlite:///")).parent, ignore_errors=True)
     ratio = t_raw / t_project
     print(f"{label}: {count} gate transactions — project {count / t_project:,.0f}/s "
           f"({t_project * 1000 / count:.2f} ms each), raw {count / t_raw:,.0f}/s "
@@ -86,6 +90,7 @@ def memory_run(n: int) -> None:
           f"after {after:.1f} MB (growth {after - before:+.1f} MB)")
     assert services.verify_audit(rt).ok
     rt.db.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
     base = (rates["trivial"] + rates["trivial (again)"]) / 2
     print(f"{total:>7,} changes: trivial {base:,.0f}/s, approver dashboard {rates['dashboard']:,.0f}/s, "
           f"decision POST {rates['decision']:,.0f}/s")

@@ -101,6 +101,14 @@ class Person:
         return self.page.inner_text("main")
 
 
+def licence_lines(person: Person, rows: range, years: range) -> None:
+    for i, year in zip(rows, years, strict=True):
+        person.page.locator(f"#year-{i}").select_option(str(year))
+        person.page.locator(f"#kind-{i}").select_option("licence")
+        person.page.locator(f"#amount-{i}").fill("400")
+        person.page.locator(f"#funding_source-{i}").fill("ICT budget")
+
+
 def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignore[no-untyped-def]
     base, emails = server
     nat = Person(browser, base, emails["requester"], "requester")
@@ -125,21 +133,13 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.page.locator("#kind-0").select_option("capital")
     nat.page.locator("#amount-0").fill("6000")
     nat.page.locator("#funding_source-0").fill("Devolved capital")
-    for i, year in enumerate(range(1, 4), start=1):
-        nat.page.locator(f"#year-{i}").select_option(str(year))
-        nat.page.locator(f"#kind-{i}").select_option("licence")
-        nat.page.locator(f"#amount-{i}").fill("400")
-        nat.page.locator(f"#funding_source-{i}").fill("ICT budget")
+    licence_lines(nat, rows=range(1, 4), years=range(1, 4))
     nat.click("Save financial plan")
     nat.click("Submit for approval to proceed")
     assert "years 4–5 unfunded" in nat.text()  # the gate says what is missing
     nat.shot("gate-blocked")
     nat.open(f"/changes/{ref}/stage/finance")
-    for i, year in enumerate(range(4, 6), start=4):
-        nat.page.locator(f"#year-{i}").select_option(str(year))
-        nat.page.locator(f"#kind-{i}").select_option("licence")
-        nat.page.locator(f"#amount-{i}").fill("400")
-        nat.page.locator(f"#funding_source-{i}").fill("ICT budget")
+    licence_lines(nat, rows=range(4, 6), years=range(4, 6))
     nat.click("Save financial plan")
     nat.click("Submit for approval to proceed")
     assert "Awaiting approval to proceed" in nat.text()

@@ -74,8 +74,9 @@ def raise_(state: State, as_email: str, title: str, category: str, description: 
 def list_(state: State, as_email: str, state_name: str | None, category: str | None, limit: int) -> None:
     """List changes, newest first."""
     rt = state.runtime
-    rows, total = services.list_changes(rt, actor_id=actor_id(rt, as_email), state=state_name,
-                                        category=category, limit=limit)
+    page = services.browse(rt, actor_id=actor_id(rt, as_email), state=state_name,
+                           category=category, limit=limit)
+    rows, total = page.items, page.total
     for v in rows:
         click.echo(f"{v.ref}  {v.category:<12} {v.state:<20} {v.title}")
     click.echo(f"({len(rows)} of {total})")

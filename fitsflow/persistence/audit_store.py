@@ -94,9 +94,3 @@ def iter_events(session: Session, *, change_ref: str | None = None, after_seq: i
         yield from rows
         last = rows[-1].seq
         session.expunge_all()
-
-
-def count(session: Session) -> int:
-    from sqlalchemy import func
-
-    return int(session.exec(select(func.count()).select_from(AuditEvent)).one())

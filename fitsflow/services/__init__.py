@@ -2,8 +2,9 @@
 
 from .audit import export as export_audit
 from .audit import verify as verify_audit
-from .changes import fire, get_change, list_changes, raise_change, spawn_follow_up
+from .changes import fire, get_change, raise_change, spawn_follow_up
 from .gates import decide
+from .queues import awaiting_decision, browse
 from .runtime import Runtime, build_runtime
 from .stages import record_financial_plan, record_needs, record_release_plan, record_review
 from .users import add_user, import_users
@@ -11,13 +12,14 @@ from .users import add_user, import_users
 __all__ = [
     "Runtime",
     "add_user",
+    "awaiting_decision",
+    "browse",
     "build_runtime",
     "decide",
     "export_audit",
     "fire",
     "get_change",
     "import_users",
-    "list_changes",
     "raise_change",
     "record_financial_plan",
     "record_needs",

@@ -11,7 +11,7 @@ from .. import signals
 from ..domain.actor import Actor
 from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.guards import GUARDS
-from ..domain.permissions import may_fire, may_view_changes
+from ..domain.permissions import may_fire
 from ..domain.stages import FinancialPlan
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
 from ..persistence import audit_store, change_store, models, queries
@@ -219,18 +219,3 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             editable_stages=tuple(editable),
             follow_ups=common.follow_up_refs(session, change),
         )
-
-
-def list_changes(rt: Runtime, *, actor_id: int, state: str | None = None,
-                 category: str | None = None, requester_id: int | None = None,
-                 limit: int = 50, offset: int = 0) -> tuple[list[ChangeView], int]:
-    """Changes the viewer may see, newest first, with the total matching count."""
-    with rt.db.read() as session:
-        actor = common.load_actor(session, actor_id)
-        if not may_view_changes(actor.roles):
-            return [], 0
-        rows, total = change_store.page(session, state=state, category=category,
-                                        requester_id=requester_id, limit=limit, offset=offset)
-        return [common.view_of(session, rt, row) for row in rows], total
-
-
