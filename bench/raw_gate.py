@@ -28,8 +28,8 @@ _STATEMENTS = {
     "recipients": ("SELECT DISTINCT r.user_id FROM user_roles r JOIN users u ON u.id = r.user_id "
                    "WHERE r.role = {p} AND u.active"),
     "insert_outbox": ("INSERT INTO outbox (created_at, event, change_ref, recipient_id, subject, body, "
-                      "payload, status, attempts, available_at, last_error) "
-                      "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 'pending', 0, {p}, '')"),
+                      "payload, status, attempts, available_at, last_error, channel) "
+                      "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, 'pending', 0, {p}, '', 'person')"),
 }
 
 

@@ -43,6 +43,31 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "threads": 4,
         "forwarded_allow_ips": "127.0.0.1",
     },
+    "smtp": {
+        "enabled": False,
+        "host": "localhost",
+        "port": 25,
+        "security": "starttls",
+        "username": "",
+        "password": "",
+        "from_address": "fitsflow@localhost",
+        "timeout_seconds": 20,
+    },
+    "webhook": {
+        "url": "",
+        "events": "",
+        "timeout_seconds": 10,
+    },
+    "delivery": {
+        "base_url": "http://127.0.0.1:8000",
+        "in_process": True,
+        "batch_size": 50,
+        "lease_seconds": 120,
+        "max_attempts": 8,
+        "backoff_seconds": 30,
+        "backoff_max_seconds": 3600,
+        "poll_seconds": 5,
+    },
     "demo": {
         "password": "fitsflow-demo",
     },
@@ -88,6 +113,17 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("web.page_size: must be from 5 to 500")
     if settings["server"]["workers"] < 1 or settings["server"]["threads"] < 1:
         raise ConfigError("server.workers and server.threads: must be 1 or more")
+    from .domain.vocabulary import SIGNAL_NAMES
+
+    unknown = {e.strip() for e in settings["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)
+    if unknown:
+        raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
+                          f"(known: {', '.join(SIGNAL_NAMES)})")
+    if settings["smtp"]["security"] not in {"none", "starttls", "ssl"}:
+        raise ConfigError("smtp.security: must be one of none, starttls, ssl")
+    for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):
+        if settings["delivery"][key] < 1:
+            raise ConfigError(f"delivery.{key}: must be 1 or more")
     if not settings["database"]["url"]:
         raise ConfigError("database.url: must not be empty")
 

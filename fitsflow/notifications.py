@@ -18,6 +18,7 @@ from . import signals
 from .domain.actor import Actor
 from .persistence import queries
 from .persistence.change_store import ChangeRecord
+from .persistence.db_hooks import WEBHOOK_EVENTS
 from .persistence.models import OutboxMessage
 from .workflow.definition import WorkflowDefinition
 
@@ -134,11 +135,17 @@ def queue(event: str, change: ChangeRecord, *, session: Session, actor: Actor, w
     body = _body(event, change, actor, extra)
     payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
                           "link": f"/changes/{change.ref}"}, sort_keys=True)
-    if people:
-        session.connection().execute(_INSERT, [
+    rows: list[dict[str, Any]] = []
+    if event in session.info.get(WEBHOOK_EVENTS, ()):
+        rows.append({"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": None,
+                     "subject": subject, "body": body, "payload": payload, "status": "pending",
+                     "attempts": 0, "available_at": now, "last_error": "", "channel": "webhook"})
+    if people or rows:
+        session.connection().execute(_INSERT, rows + [
             {"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": uid,
              "subject": subject, "body": body, "payload": payload, "status": "pending",
-             "attempts": 0, "available_at": now, "last_error": ""} for uid in people])
+             "attempts": 0, "available_at": now, "last_error": "", "channel": "person"}
+            for uid in people])
     return len(people)
 
 

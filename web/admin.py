@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import AUDIENCES, ROLES
-from fitsflow.services import users
+from fitsflow.services import outbox, users
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
@@ -85,3 +85,22 @@ def workflows() -> Any:
     """The loaded workflows, their gates and diagrams."""
     items = [(wf.definition, mermaid(wf.definition)) for wf in runtime().workflows]
     return render_template("admin_workflows.html", items=items)
+
+
+@bp.get("/outbox")
+@access(ADMINS)
+def outbox_page() -> Any:
+    """Delivery: counts by status, and parked notices with their errors."""
+    return render_template("admin_outbox.html", counts=outbox.status_counts(runtime()),
+                           parked=outbox.parked(runtime()))
+
+
+@bp.post("/outbox/retry")
+@access(ADMINS)
+def outbox_retry() -> Any:
+    """Queue parked notices again: one, or all."""
+    raw = request.form.get("id", "")
+    ids = [int(raw)] if raw.isdigit() else None
+    count = outbox.retry(runtime(), row_ids=ids, actor_label=actor().label)
+    flash(f"{count} parked notice{'s' if count != 1 else ''} queued again.")
+    return redirect(url_for("admin.outbox_page"))

@@ -8,6 +8,7 @@ from ..domain.errors import ConfigError
 from .audit import audit
 from .base import FitsflowGroup, State, fail, pass_state
 from .changes import change
+from .delivery import outbox_group, worker
 from .demo import demo
 from .serve import serve, token
 from .users import user
@@ -40,7 +41,7 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.url}: schema {before or 'empty'} → {after}")
 
 
-for command in (change, user, workflow, audit, demo, serve, token):
+for command in (change, user, workflow, audit, demo, serve, token, worker, outbox_group):
     cli.add_command(command)
 
 

@@ -41,12 +41,20 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         def load(self) -> Any:
             from ..web import create_app
 
-            return create_app()
+            app = create_app()
+            if settings["delivery"]["in_process"]:
+                from ..delivery.worker import start_in_background
+
+                start_in_background(app.extensions["fitsflow"])
+            return app
 
     address = options["bind"]
     click.echo(f"fitsflow: serving {settings['school']['name']} at http://{address}/ "
                f"({options['workers']} workers × {options['threads']} threads); sign in at "
                f"http://{address}/login")
+    if settings["delivery"]["in_process"]:
+        click.echo("fitsflow: delivering notices in-process (set delivery.in_process = false "
+                   "to run 'fitsflow worker' separately)")
     if not settings["web"]["secure_cookies"]:
         click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()

@@ -61,6 +61,9 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.engine.echo = echo
+        # Copied into every write session's info: settings that receivers need
+        # (e.g. which events go to the webhook), without any global state.
+        self.session_info: dict[str, Any] = {}
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
 
     @property
@@ -75,6 +78,7 @@ class Database:
         optimistic-lock check then fails or succeeds as a whole. A service that must
         read back what it just added flushes explicitly."""
         session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        session.info.update(self.session_info)
         try:
             yield session
             for hook in session.info.pop(BEFORE_COMMIT, ()):

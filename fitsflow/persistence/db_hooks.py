@@ -2,3 +2,5 @@
 
 # session.info key: callables run, in order, just before a write transaction commits.
 BEFORE_COMMIT = "fitsflow_before_commit"
+# session.info key: the notification events also sent to the webhook (absent: webhook off).
+WEBHOOK_EVENTS = "fitsflow_webhook_events"

@@ -161,7 +161,10 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
     event: str = Field(max_length=60)
     change_ref: str = Field(default="", max_length=20, index=True)
-    recipient_id: int = Field(foreign_key="users.id", index=True)
+    # "person": the recipient's in-app notice, also emailed when SMTP is on;
+    # "webhook": one JSON POST per event to the configured hook (no recipient).
+    channel: str = Field(default="person", max_length=20)
+    recipient_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))

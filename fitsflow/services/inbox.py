@@ -26,7 +26,8 @@ def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0) 
     """Notices addressed to this person, newest first, with the total."""
     with rt.db.read() as session:
         common.load_actor(session, actor_id)
-        mine = select(OutboxMessage).where(OutboxMessage.recipient_id == actor_id)
+        mine = select(OutboxMessage).where(OutboxMessage.recipient_id == actor_id,
+                                           OutboxMessage.channel == "person")
         total = session.exec(select(func.count()).select_from(mine.subquery())).one()
         rows = session.exec(mine.order_by(col(OutboxMessage.id).desc()).offset(offset).limit(limit)).all()
         return [Notice(r.id or 0, r.event, r.change_ref, r.subject, r.body, r.created_at)

@@ -8,7 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import load_config
+from ..domain.vocabulary import SIGNAL_NAMES
 from ..persistence.db import Database
+from ..persistence.db_hooks import WEBHOOK_EVENTS
 from ..workflow import WorkflowRegistry, load_directory, shipped_directory
 
 
@@ -45,4 +47,8 @@ def build_runtime(settings: dict[str, dict[str, Any]] | None = None, *,
         synchronous=str(db_settings["sqlite_synchronous"]),
         echo=bool(db_settings["echo"]),
     )
+    hook = settings["webhook"]
+    if hook["url"]:
+        events = {e.strip() for e in hook["events"].split(",") if e.strip()}
+        db.session_info[WEBHOOK_EVENTS] = frozenset(events or SIGNAL_NAMES)
     return Runtime(db=db, workflows=registry, settings=settings)

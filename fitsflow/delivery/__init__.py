@@ -1,0 +1,1 @@
+"""Delivering outbox rows: channels (email, webhook) and the worker that drives them."""

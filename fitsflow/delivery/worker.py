@@ -1,0 +1,115 @@
+"""The delivery worker: claims due outbox rows, delivers each through its channel, and
+records the outcome — delivered, retry later with exponential backoff, or parked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from ..persistence import outbox_store
+from ..persistence.outbox_store import Claimed
+from ..services.runtime import Runtime
+from .channels import DeliveryError, EmailChannel, Permanent, Temporary, WebhookChannel
+
+log = logging.getLogger("fitsflow.delivery")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    def __init__(self, rt: Runtime, *, email: EmailChannel | None, webhook: WebhookChannel | None,
+                 clock: Callable[[], datetime] = _now):
+        self.rt = rt
+        self.email = email
+        self.webhook = webhook
+        self.clock = clock
+        d = rt.settings["delivery"]
+        self.batch = int(d["batch_size"])
+        self.lease = timedelta(seconds=int(d["lease_seconds"]))
+        self.max_attempts = int(d["max_attempts"])
+        self.backoff = int(d["backoff_seconds"])
+        self.backoff_max = int(d["backoff_max_seconds"])
+        self.poll = float(d["poll_seconds"])
+
+    @classmethod
+    def from_runtime(cls, rt: Runtime) -> Worker:
+        """Channels as configured: email when [smtp] is enabled, the webhook when it has a URL."""
+        base_url = rt.settings["delivery"]["base_url"]
+        smtp = rt.settings["smtp"]
+        hook = rt.settings["webhook"]
+        return cls(rt, email=EmailChannel(smtp, base_url) if smtp["enabled"] else None,
+                   webhook=WebhookChannel(hook["url"], float(hook["timeout_seconds"]), base_url)
+                   if hook["url"] else None)
+
+    def _deliver(self, row: Claimed) -> None:
+        if row.channel == "webhook":
+            if self.webhook is None:
+                raise Permanent("no webhook is configured")
+            self.webhook.send(row)
+        elif self.email is not None:
+            self.email.send(row)
+        # With email off, a person's notice is delivered by being in their in-app inbox.
+
+    def backoff_for(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(self.backoff * 2 ** max(attempts - 1, 0), self.backoff_max))
+
+    def run_once(self) -> int:
+        """Claim one batch and deliver it; return how many rows were handled."""
+        with self.rt.db.transaction() as session:
+            claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
+        for row in claimed:
+            self._handle(row)
+        return len(claimed)
+
+    def _handle(self, row: Claimed) -> None:
+        try:
+            self._deliver(row)
+        except DeliveryError as err:
+            self._failed(row, err)
+            return
+        except Exception as err:  # noqa: BLE001 — an unexpected fault is retried, never lost
+            log.exception("delivery of outbox row %s failed unexpectedly", row.id)
+            self._failed(row, Temporary(f"{type(err).__name__}: {err}"))
+            return
+        with self.rt.db.transaction() as session:
+            outbox_store.delivered(session, row.id, now=self.clock())
+
+    def _failed(self, row: Claimed, err: DeliveryError) -> None:
+        with self.rt.db.transaction() as session:
+            if not err.temporary:
+                outbox_store.park(session, row.id, error=f"permanent failure: {err}")
+                log.warning("outbox row %s parked: %s", row.id, err)
+            elif row.attempts >= self.max_attempts:
+                outbox_store.park(session, row.id,
+                                  error=f"gave up after {row.attempts} attempts: {err}")
+                log.warning("outbox row %s parked after %s attempts: %s", row.id, row.attempts, err)
+            else:
+                at = self.clock() + self.backoff_for(row.attempts)
+                outbox_store.retry_later(session, row.id, at=at, error=str(err))
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set, resting ``poll_seconds`` when there is nothing to do."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # noqa: BLE001 — the database may be briefly unavailable
+                log.exception("delivery worker cycle failed; trying again shortly")
+                busy = 0
+            if not busy:
+                stop.wait(self.poll)
+
+
+def start_in_background(rt: Runtime) -> tuple[threading.Thread, threading.Event]:
+    """A daemon thread running a worker (used by ``fitsflow serve``)."""
+    stop = threading.Event()
+    worker = Worker.from_runtime(rt)
+    thread = threading.Thread(target=worker.run, args=(stop,), name="fitsflow-delivery", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+__all__ = ["Worker", "start_in_background"]

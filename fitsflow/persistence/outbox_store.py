@@ -1,0 +1,82 @@
+"""The outbox as a work queue: claim with a lease, then mark delivered, retry or park.
+
+Claims are safe with several workers: on PostgreSQL rows are locked FOR UPDATE SKIP
+LOCKED while the lease is written; on SQLite the claiming transaction holds the
+write lock (BEGIN IMMEDIATE). A worker that dies keeps its rows only until the
+lease runs out, so every row is delivered at least once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session
+
+from .models import OutboxMessage, User
+
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+
+PENDING, DELIVERED, PARKED = "pending", "delivered", "parked"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    channel: str
+    event: str
+    change_ref: str
+    subject: str
+    body: str
+    payload: str
+    attempts: int
+    recipient_name: str | None
+    recipient_email: str | None
+
+
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Take up to ``limit`` due rows and lease them to the caller until now + lease."""
+    due = and_(_OUTBOX.c.status == PENDING, _OUTBOX.c.available_at <= now,
+               or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
+    ids_query = select(_OUTBOX.c.id).where(due).order_by(_OUTBOX.c.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids_query = ids_query.with_for_update(skip_locked=True)
+    connection = session.connection()
+    ids = list(connection.execute(ids_query).scalars())
+    if not ids:
+        return []
+    connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids))
+                       .values(lease_until=now + lease, attempts=_OUTBOX.c.attempts + 1))
+    rows = connection.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.event, _OUTBOX.c.change_ref,
+               _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.payload, _OUTBOX.c.attempts,
+               _USERS.c.name.label("recipient_name"), _USERS.c.email.label("recipient_email"))
+        .select_from(_OUTBOX.outerjoin(_USERS, _USERS.c.id == _OUTBOX.c.recipient_id))
+        .where(_OUTBOX.c.id.in_(ids)).order_by(_OUTBOX.c.id)).all()
+    return [Claimed(**row._mapping) for row in rows]
+
+
+def delivered(session: Session, row_id: int, *, now: datetime) -> None:
+    session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+        status=DELIVERED, delivered_at=now, lease_until=None, last_error=""))
+
+
+def retry_later(session: Session, row_id: int, *, at: datetime, error: str) -> None:
+    session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+        available_at=at, lease_until=None, last_error=error[:2000]))
+
+
+def park(session: Session, row_id: int, *, error: str) -> None:
+    session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+        status=PARKED, lease_until=None, last_error=error[:2000]))
+
+
+def requeue(session: Session, row_ids: list[int] | None, *, now: datetime) -> int:
+    """Put parked rows (all, or these) back in the queue with fresh attempts."""
+    statement = update(_OUTBOX).where(_OUTBOX.c.status == PARKED)
+    if row_ids is not None:
+        statement = statement.where(_OUTBOX.c.id.in_(row_ids))
+    result = session.connection().execute(statement.values(
+        status=PENDING, attempts=0, available_at=now, lease_until=None))
+    return int(result.rowcount or 0)
