@@ -68,6 +68,37 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "backoff_max_seconds": 3600,
         "poll_seconds": 5,
     },
+    "audiences": {
+        "slt": "full",
+        "support": "technical",
+        "staff": "staff",
+        "students": "brief",
+        "parents": "brief",
+    },
+    "lead_days": {
+        "slt": 10,
+        "support": 5,
+        "staff": 5,
+        "students": 0,
+        "parents": 2,
+    },
+    "notify": {
+        "raised": "requester",
+        "submitted": "gate_approvers",
+        "decided": "requester, waiting_approvers_when_gate_done",
+        "scheduled": "support_team, requester",
+        "released": "requester, support_team",
+        "backed_out": "requester, support_team, cab",
+        "review_opened": "requester, support_team, deciders, slt",
+        "closed": "requester",
+        "withdrawn": "requester, deciders",
+        "window_clash": "cab, requester",
+        "review_due": "requester",
+    },
+    "notices": {
+        "template_dir": "",
+        "review_due_days": 10,
+    },
     "demo": {
         "password": "fitsflow-demo",
     },
@@ -119,6 +150,17 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     if unknown:
         raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
                           f"(known: {', '.join(SIGNAL_NAMES)})")
+    from .domain.notices import TIERS
+    from .domain.vocabulary import AUDIENCES
+
+    for audience, tier in settings["audiences"].items():
+        if tier not in TIERS:
+            raise ConfigError(f"audiences.{audience}: tier must be one of {', '.join(TIERS)}")
+    for audience, days in settings["lead_days"].items():
+        if not 0 <= days <= 60:
+            raise ConfigError(f"lead_days.{audience}: must be from 0 to 60 school days")
+    if set(settings["audiences"]) != set(AUDIENCES) or set(settings["lead_days"]) != set(AUDIENCES):
+        raise ConfigError("audiences and lead_days: give every audience: " + ", ".join(AUDIENCES))
     if settings["smtp"]["security"] not in {"none", "starttls", "ssl"}:
         raise ConfigError("smtp.security: must be one of none, starttls, ssl")
     for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):

@@ -1,8 +1,8 @@
 """Built-in receivers: turn each signal into outbox rows for the right people.
 
-Who hears what is the table ``RECIPIENTS`` below; each name in it is a rule in
-``_RULES``. Rows are written through the sender's session, so they commit with
-the state change or not at all. Delivery is a separate worker's job.
+Who hears what is configuration: the ``[notify]`` settings name, per event, rules
+from ``_RULES`` below (see config.example.toml). Rows are written through the
+sender's session, so they commit with the state change or not at all. Delivery is a separate worker's job.
 """
 
 from __future__ import annotations
@@ -15,24 +15,29 @@ from typing import Any
 from sqlmodel import Session
 
 from . import signals
+from .config import DEFAULTS
 from .domain.actor import Actor
+from .domain.errors import ConfigError
+from .domain.vocabulary import SIGNAL_NAMES
 from .persistence import queries
 from .persistence.change_store import ChangeRecord
-from .persistence.db_hooks import WEBHOOK_EVENTS
+from .persistence.db_hooks import NOTIFY_RULES, WEBHOOK_EVENTS
 from .persistence.models import OutboxMessage
 from .workflow.definition import WorkflowDefinition
 
-RECIPIENTS: dict[str, tuple[str, ...]] = {
-    "raised": ("requester",),
-    "submitted": ("gate_approvers",),
-    "decided": ("requester", "waiting_approvers_when_gate_done"),
-    "scheduled": ("support_team", "requester"),
-    "released": ("requester", "support_team"),
-    "backed_out": ("requester", "support_team", "cab"),
-    "review_opened": ("requester", "support_team", "deciders"),
-    "closed": ("requester",),
-    "withdrawn": ("requester", "deciders"),
-}
+
+def parse_rules(notify: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """The [notify] settings as rule names per event; unknown names are a ConfigError."""
+    rules: dict[str, tuple[str, ...]] = {}
+    for event, text in notify.items():
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+        unknown = [n for n in names if n not in _RULES]
+        if unknown:
+            raise ConfigError(f"notify.{event}: unknown recipient rule {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_RULES))})")
+        rules[event] = names
+    return rules
+
 
 SUBJECTS: dict[str, str] = {
     "raised": "Change raised",
@@ -44,6 +49,9 @@ SUBJECTS: dict[str, str] = {
     "review_opened": "Review open: your feedback is wanted",
     "closed": "Change closed",
     "withdrawn": "Change withdrawn",
+    "window_clash": "Release window clashes with another change",
+    "review_due": "Review due",
+    "release_notice": "Release notice",
 }
 
 _INSERT = OutboxMessage.__table__.insert()  # type: ignore[attr-defined]
@@ -84,6 +92,11 @@ def _cab(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
     return queries.users_with_roles(session, ["cab"])
 
 
+def _slt(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
+         kw: dict[str, Any]) -> list[int]:
+    return queries.users_with_roles(session, ["slt", "head"])
+
+
 def _deciders(session: Session, change: ChangeRecord, wf: WorkflowDefinition,
               kw: dict[str, Any]) -> list[int]:
     return queries.deciders_of(session, change.id)
@@ -95,17 +108,18 @@ _RULES: dict[str, Rule] = {
     "waiting_approvers_when_gate_done": _waiting_approvers,
     "support_team": _support_team,
     "cab": _cab,
+    "slt": _slt,
     "deciders": _deciders,
 }
 
 
 def recipients(event: str, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
-               actor: Actor, extra: dict[str, Any]) -> list[int]:
-    """Everyone the rules for this event name, without duplicates or the actor."""
+               actor: Actor, extra: dict[str, Any], include_actor: bool = False) -> list[int]:
+    """Everyone the rules for this event name, without duplicates (or the actor, unless asked)."""
     seen: dict[int, None] = {}
-    for rule in RECIPIENTS.get(event, ()):
+    for rule in session.info.get(NOTIFY_RULES, DEFAULT_RULES).get(event, ()):
         for uid in _RULES[rule](session, change, workflow, extra):
-            if uid != actor.id:
+            if include_actor or uid != actor.id:
                 seen.setdefault(uid, None)
     return list(seen)
 
@@ -127,10 +141,11 @@ def _body(event: str, change: ChangeRecord, actor: Actor, extra: dict[str, Any])
 
 
 def queue(event: str, change: ChangeRecord, *, session: Session, actor: Actor, workflow: WorkflowDefinition,
-          **extra: Any) -> int:
-    """Write one outbox row per recipient; return how many."""
+          available_at: datetime | None = None, include_actor: bool = False, **extra: Any) -> int:
+    """Write one outbox row per recipient (due now, or at ``available_at``); return how many."""
     now = datetime.now(UTC)
-    people = recipients(event, session, change, workflow, actor, extra)
+    due = available_at or now
+    people = recipients(event, session, change, workflow, actor, extra, include_actor=include_actor)
     subject = f"[{change.ref}] {SUBJECTS.get(event, event)}: {change.title}"[:300]
     body = _body(event, change, actor, extra)
     payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
@@ -139,12 +154,12 @@ def queue(event: str, change: ChangeRecord, *, session: Session, actor: Actor, w
     if event in session.info.get(WEBHOOK_EVENTS, ()):
         rows.append({"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": None,
                      "subject": subject, "body": body, "payload": payload, "status": "pending",
-                     "attempts": 0, "available_at": now, "last_error": "", "channel": "webhook"})
+                     "attempts": 0, "available_at": due, "last_error": "", "channel": "webhook"})
     if people or rows:
         session.connection().execute(_INSERT, rows + [
             {"created_at": now, "event": event, "change_ref": change.ref, "recipient_id": uid,
              "subject": subject, "body": body, "payload": payload, "status": "pending",
-             "attempts": 0, "available_at": now, "last_error": "", "channel": "person"}
+             "attempts": 0, "available_at": due, "last_error": "", "channel": "person"}
             for uid in people])
     return len(people)
 
@@ -157,6 +172,8 @@ def _receiver(event: str) -> Callable[..., None]:
     return receive
 
 
+DEFAULT_RULES = parse_rules(DEFAULTS["notify"])
+
 # Held strongly (weak=False): these receivers are built here, not module-level functions.
-for _event in RECIPIENTS:
+for _event in SIGNAL_NAMES:
     signals.by_name(_event).connect(_receiver(_event), weak=False)

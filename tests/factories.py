@@ -55,7 +55,8 @@ def release_plan() -> dict[str, Any]:
     start = datetime.now(UTC) + timedelta(days=10)
     return {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat(),
             "backout_plan": "Reimage from backup", "test_plan": "Log in as a student",
-            "risk": "medium", "impact": "Suite closed for an afternoon"}
+            "risk": "medium", "impact": "Suite closed for an afternoon",
+            "training": "Drop-in session on Monday", "contact": "Helpdesk ext. 204"}
 
 
 REVIEW = {"outcome": "successful", "notes": "Went well",

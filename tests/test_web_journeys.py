@@ -173,3 +173,33 @@ def test_audience_member_sees_notices_not_changes(site):
     assert staff.get("/changes").status_code == 403
     cab = client_for(app, school, school.cab[0])
     assert ref in cab.get("/notices").get_data(as_text=True)  # support audience heard of the schedule
+
+
+def test_release_notice_reaches_staff_who_acknowledge_and_the_requester_sees_it(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    from fitsflow.services import notices
+
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    requester = client_for(app, school, school.requester)
+    page = requester.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Release notices" in page and "/notices/" in page
+    staff_notice = [n for n in notices.notices_for(rt, actor_id=school.requester, ref=ref)
+                    if n.audience == "staff"][0]
+    r = post(requester, f"/changes/{ref}/notices/{staff_notice.id}",
+             {"subject": "New PCs in IT1", "body": "Log in as usual. Ask the helpdesk."})
+    assert r.status_code == 302
+    from datetime import UTC, datetime
+
+    notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))
+    staff = client_for(app, school, school.staff)
+    listing = staff.get("/notices").get_data(as_text=True)
+    assert "New PCs in IT1" in listing and "Read and understood" in listing
+    printable = staff.get(f"/notices/{staff_notice.id}")
+    assert printable.status_code == 200 and "Log in as usual" in printable.get_data(as_text=True)
+    assert post(staff, f"/notices/{staff_notice.id}/acknowledge").status_code == 302
+    assert "You acknowledged this notice" in staff.get(f"/notices/{staff_notice.id}").get_data(as_text=True)
+    page = requester.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "1: Teacher" in page
+    other = client_for(app, school, school.finance)
+    assert other.get(f"/notices/{staff_notice.id}").status_code == 404

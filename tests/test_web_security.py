@@ -38,7 +38,8 @@ def test_role_by_route_matrix(site):
     app, school = site
     rt = app.extensions["fitsflow"]
     ref = f.change_in(rt, school, "minor", "financial_planning")
-    values = {"ref": ref, "slug": "finance", "fmt": "csv", "filename": "style.css"}
+    values = {"ref": ref, "slug": "finance", "fmt": "csv", "filename": "style.css", "notice_id": 1,
+              "user_id": 1, "token_id": 1}
     clients = {}
     for name, uid in _people(school).items():
         client = app.test_client()

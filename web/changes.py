@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from fitsflow.services import notices as release_notices
 from fitsflow.services import queues
 from fitsflow.services.audit import timeline
 
@@ -71,7 +72,30 @@ def show(ref: str) -> Any:
     definition = rt.workflows.get(detail.change.workflow).definition
     return render_template("change.html", d=detail, c=detail.change, definition=definition,
                            events=timeline(rt, actor_id=me.id, ref=ref), stages=STAGES,
-                           tz=rt.timezone)
+                           tz=rt.timezone, notices=release_notices.notices_for(rt, actor_id=me.id, ref=ref))
+
+
+@bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])
+@access(REQUESTERS)
+def edit_notice(ref: str, notice_id: int) -> Any:
+    """Edit an audience's release notice before it is published."""
+    rt = runtime()
+    me = actor()
+    found = [n for n in release_notices.notices_for(rt, actor_id=me.id, ref=ref) if n.id == notice_id]
+    if not found:
+        abort(404)
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            release_notices.edit(rt, actor_id=me.id, ref=ref, notice_id=notice_id,
+                                 subject=request.form.get("subject", ""), body=request.form.get("body", ""))
+        except InvalidInput as err:
+            problems = err.problems
+        else:
+            flash(f"Notice for {found[0].audience} saved.")
+            return redirect(url_for("changes.show", ref=ref) + "#notices")
+    return render_template("notice_edit.html", n=found[0], ref=ref, problems=problems,
+                           form=request.form if request.method == "POST" else None), 400 if problems else 200
 
 
 def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, status: int = 200) -> Any:
@@ -100,7 +124,8 @@ def _save_stage(ref: str, stage: str) -> Any:
             services.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
         elif stage == "release_plan":
             services.record_release_plan(rt, data={k: form.get(k, "") for k in (
-                "window_start", "window_end", "backout_plan", "test_plan", "risk", "impact")}, **common)
+                "window_start", "window_end", "backout_plan", "test_plan", "risk", "impact", "training",
+                "contact")}, **common)
         else:
             services.record_review(rt, data={
                 "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),

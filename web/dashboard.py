@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.permissions import may_view_changes
 from fitsflow.services import inbox, queues
+from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, access
 from .login import actor, runtime
@@ -51,7 +52,27 @@ def approvals() -> Any:
 @bp.get("/notices")
 @access(SIGNED_IN)
 def notices() -> Any:
-    """The notices addressed to me."""
+    """Release notices meant for me (to acknowledge), then my other notifications."""
     limit, offset = page_args()
-    items, total = inbox.my_notices(runtime(), actor_id=actor().id, limit=limit, offset=offset)
-    return render_template("notices.html", items=items, total=total, limit=limit, offset=offset)
+    me = actor().id
+    items, total = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset)
+    releases = release_notices.my_release_notices(runtime(), actor_id=me)
+    return render_template("notices.html", items=[i for i in items if i.event != "release_notice"],
+                           releases=releases, total=total, limit=limit, offset=offset)
+
+
+@bp.get("/notices/<int:notice_id>")
+@access(SIGNED_IN)
+def notice(notice_id: int) -> Any:
+    """One release notice, printable."""
+    item = release_notices.read_notice(runtime(), actor_id=actor().id, notice_id=notice_id)
+    return render_template("notice.html", n=item)
+
+
+@bp.post("/notices/<int:notice_id>/acknowledge")
+@access(SIGNED_IN)
+def acknowledge(notice_id: int) -> Any:
+    """Read and understood."""
+    release_notices.acknowledge(runtime(), actor_id=actor().id, notice_id=notice_id)
+    flash("Thank you: acknowledged.")
+    return redirect(request.referrer or url_for("dashboard.notices"))

@@ -58,14 +58,20 @@ class Worker:
         return timedelta(seconds=min(self.backoff * 2 ** max(attempts - 1, 0), self.backoff_max))
 
     def run_once(self) -> int:
-        """Claim one batch and deliver it; return how many rows were handled."""
+        """Publish the release notices now due, then claim one batch of the outbox and
+        deliver it; return how many notices and rows were handled."""
+        from ..services.notices import publish_due
+
+        published = publish_due(self.rt, now=self.clock())
         with self.rt.db.transaction() as session:
             claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
         for row in claimed:
             self._handle(row)
-        return len(claimed)
+        return published + len(claimed)
 
     def _handle(self, row: Claimed) -> None:
+        if row.event == "review_due" and not self._review_still_due(row):
+            return
         try:
             self._deliver(row)
         except DeliveryError as err:
@@ -77,6 +83,14 @@ class Worker:
             return
         with self.rt.db.transaction() as session:
             outbox_store.delivered(session, row.id, now=self.clock())
+
+    def _review_still_due(self, row: Claimed) -> bool:
+        with self.rt.db.transaction() as session:
+            state = outbox_store.change_state(session, row.change_ref)
+            if state in ("released", "backed_out"):
+                return True
+            outbox_store.cancel(session, row.id, reason=f"not needed: the change is {state} now")
+            return False
 
     def _failed(self, row: Claimed, err: DeliveryError) -> None:
         with self.rt.db.transaction() as session:

@@ -53,6 +53,8 @@ class ReleasePlan:
     test_plan: str
     risk: str
     impact: str
+    training: str = ""
+    contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,13 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC) -> ReleasePlan
     if risk and risk not in RISK_LEVELS:
         problems["risk"] = f"must be one of: {', '.join(RISK_LEVELS)}"
     impact = _text(data, "impact", problems, required=False)
+    training = _text(data, "training", problems, required=False)
+    contact = _text(data, "contact", problems, required=False)
+    if len(contact) > 300:
+        problems["contact"] = "is longer than 300 characters"
     if problems:
         raise InvalidInput(problems)
-    return ReleasePlan(start, end, backout, test_plan, str(risk), impact)
+    return ReleasePlan(start, end, backout, test_plan, str(risk), impact, training, contact)
 
 
 def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:

@@ -4,3 +4,5 @@
 BEFORE_COMMIT = "fitsflow_before_commit"
 # session.info key: the notification events also sent to the webhook (absent: webhook off).
 WEBHOOK_EVENTS = "fitsflow_webhook_events"
+# session.info key: recipient rules per notification event (from [notify]).
+NOTIFY_RULES = "fitsflow_notify_rules"

@@ -96,6 +96,8 @@ class ReleasePlan(SQLModel, table=True):
     test_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
     risk: str = Field(default="", max_length=10)
     impact: str = Field(default="", sa_column=Column(Text, nullable=False))
+    training: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    contact: str = Field(default="", max_length=300)
     updated_at: datetime
 
 
@@ -207,3 +209,38 @@ class LoginFailure(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=400)
     count: int = 0
     first_at: datetime
+
+
+class ReleaseNotice(SQLModel, table=True):
+    """The notice one audience receives about one release, drafted from its tier's
+    template, editable until published at ``publish_at``."""
+
+    __tablename__ = "release_notices"
+    __table_args__ = (UniqueConstraint("change_id", "audience", name="uq_notice_audience"),
+                      Index("ix_notices_due", "status", "publish_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    audience: str = Field(max_length=20)
+    tier: str = Field(max_length=20)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="draft", max_length=20)
+    publish_at: datetime
+    published_at: datetime | None = None
+    recipients: int = 0
+    updated_at: datetime
+
+
+class NoticeReceipt(SQLModel, table=True):
+    """One person's copy of a release's notice: exactly one per person per release."""
+
+    __tablename__ = "notice_receipts"
+    __table_args__ = (UniqueConstraint("change_id", "user_id", name="uq_receipt_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    notice_id: int = Field(foreign_key="release_notices.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime
+    acknowledged_at: datetime | None = None

@@ -18,7 +18,7 @@ from .models import OutboxMessage, User
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 
-PENDING, DELIVERED, PARKED = "pending", "delivered", "parked"
+PENDING, DELIVERED, PARKED, CANCELLED = "pending", "delivered", "parked", "cancelled"
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,17 @@ def requeue(session: Session, row_ids: list[int] | None, *, now: datetime) -> in
     result = session.connection().execute(statement.values(
         status=PENDING, attempts=0, available_at=now, lease_until=None))
     return int(result.rowcount or 0)
+
+
+def cancel(session: Session, row_id: int, *, reason: str) -> None:
+    """No longer needed (a reminder whose moment passed): kept, but never sent."""
+    session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+        status=CANCELLED, lease_until=None, last_error=reason[:2000]))
+
+
+def change_state(session: Session, ref: str) -> str | None:
+    from .models import Change
+
+    changes = Change.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(
+        select(changes.c.state).where(changes.c.ref == ref)).scalar_one_or_none()

@@ -1,5 +1,6 @@
 """Services: one function per use case, keyword-only arguments, one transaction each."""
 
+from . import notices  # noqa: F401  (connects the release-notice receivers)
 from .audit import export as export_audit
 from .audit import verify as verify_audit
 from .changes import fire, get_change, raise_change, spawn_follow_up

@@ -110,7 +110,9 @@ class _Driver:
                 "backout_plan": "Restore the previous image from last night's backup; re-enable old kit.",
                 "test_plan": "Log in as a student and a teacher in each room; print; run the exam browser.",
                 "risk": ("low", "medium", "high")[index % 3],
-                "impact": "Rooms unavailable during the window; no impact on exams."})
+                "impact": "Rooms unavailable during the window; no impact on exams.",
+                "training": "A 20-minute drop-in in the staff room on Monday after school.",
+                "contact": "ICT helpdesk, extension 204"})
         if "review" in stages_here:
             stages.record_review(self.rt, actor_id=actor, ref=ref, data={
                 "outcome": "successful",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from ..config import load_config
 from ..domain.vocabulary import SIGNAL_NAMES
 from ..persistence.db import Database
-from ..persistence.db_hooks import WEBHOOK_EVENTS
+from ..persistence.db_hooks import NOTIFY_RULES, WEBHOOK_EVENTS
 from ..workflow import WorkflowRegistry, load_directory, shipped_directory
 
 
@@ -47,6 +47,11 @@ def build_runtime(settings: dict[str, dict[str, Any]] | None = None, *,
         synchronous=str(db_settings["sqlite_synchronous"]),
         echo=bool(db_settings["echo"]),
     )
+    from ..notifications import parse_rules
+    from .notices import SETTINGS_KEY, NoticeSettings
+
+    db.session_info[NOTIFY_RULES] = parse_rules(settings["notify"])
+    db.session_info[SETTINGS_KEY] = NoticeSettings.from_settings(settings)
     hook = settings["webhook"]
     if hook["url"]:
         events = {e.strip() for e in hook["events"].split(",") if e.strip()}

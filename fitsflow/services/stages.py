@@ -114,6 +114,7 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
         row.window_start, row.window_end = plan.window_start, plan.window_end
         row.backout_plan, row.test_plan = plan.backout_plan, plan.test_plan
         row.risk, row.impact = plan.risk, plan.impact
+        row.training, row.contact = plan.training, plan.contact
         row.updated_at = common.now()
         session.add(row)
         return before, _plain(plan)

@@ -29,7 +29,7 @@ def release_value(row: models.ReleasePlan | None) -> stages.ReleasePlan | None:
     if row is None:
         return None
     return stages.ReleasePlan(row.window_start, row.window_end, row.backout_plan, row.test_plan,
-                              row.risk, row.impact)
+                              row.risk, row.impact, row.training, row.contact)
 
 
 def cost_rows(session: Session, change_id: int, *, actual: bool) -> list[models.CostLine]:

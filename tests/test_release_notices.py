@@ -1,0 +1,159 @@
+"""Release notices tiered by audience: drafted at scheduling, published on lead times,
+one per person (their most detailed tier), acknowledged; tier content; window clashes
+and review reminders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from fitsflow import services
+from fitsflow.delivery.worker import Worker
+from fitsflow.domain.errors import NotAllowed, NotFound, NotPermitted
+from fitsflow.domain.notices import most_detailed, school_days_before
+from fitsflow.persistence.models import NoticeReceipt, OutboxMessage
+from fitsflow.services import notices
+
+from . import factories as f
+
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def audience_school(rt):  # type: ignore[no-untyped-def]
+    school = f.School(rt)
+    people = {
+        "head_also_staff": f.user(rt, "", "slt staff"),
+        "technician": f.user(rt, "", "support"),
+        "teacher": f.user(rt, "", "staff"),
+        "teacher_parent": f.user(rt, "", "staff parents"),
+        "student": f.user(rt, "", "students"),
+        "parent": f.user(rt, "", "parents"),
+    }
+    return school, people
+
+
+def by_audience(rt, ref):  # type: ignore[no-untyped-def]
+    school_admin = f.user(rt, "auditor")
+    return {n.audience: n for n in notices.notices_for(rt, actor_id=school_admin, ref=ref)}
+
+
+def test_tiers_and_school_days():
+    tiers = {"slt": "full", "support": "technical", "staff": "staff", "students": "brief", "parents": "brief"}
+    assert most_detailed(["staff", "slt"], tiers) == "slt"
+    assert most_detailed(["parents", "staff"], tiers) == "staff"
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    assert school_days_before(friday, 5) == datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert school_days_before(monday, 1) == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert school_days_before(monday, 0) == monday
+
+
+def test_drafts_per_audience_with_tiered_content(rt):
+    school, _ = audience_school(rt)
+    ref = f.change_in(rt, school, "significant", "scheduled")
+    drafted = by_audience(rt, ref)
+    assert set(drafted) == {"slt", "support", "staff", "students", "parents"}
+    full = drafted["slt"].body
+    assert "£12,800.00" in full and "Reimage from backup" in full and "Old PCs are too slow" in full
+    assert "Reimage from backup" in drafted["support"].body and "£" not in drafted["support"].body
+    for audience in ("staff", "students", "parents"):
+        body = drafted[audience].subject + drafted[audience].body
+        assert "£" not in body and "12,800" not in body and "Reimage from backup" not in body, audience
+    assert "Drop-in session on Monday" in drafted["staff"].body and "Helpdesk ext. 204" in drafted["staff"].body
+    assert len(drafted["students"].body.splitlines()) <= 2
+    window = drafted["students"].publish_at
+    assert drafted["staff"].publish_at < window and drafted["slt"].publish_at <= drafted["staff"].publish_at
+
+
+def test_each_person_receives_exactly_one_notice_their_most_detailed(rt):
+    school, people = audience_school(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    published = 0
+    for moment in (FAR, FAR + timedelta(days=1)):
+        published += notices.publish_due(rt, now=moment)
+    assert published == 5
+    with rt.db.read() as session:
+        receipts = session.execute(select(NoticeReceipt.user_id, NoticeReceipt.notice_id)).all()
+    per_person: dict[int, list[int]] = {}
+    for uid, nid in receipts:
+        per_person.setdefault(uid, []).append(nid)
+    assert all(len(v) == 1 for v in per_person.values())
+    drafted = {n.id: n for n in by_audience(rt, ref).values()}
+    got = {name: drafted[per_person[uid][0]].audience for name, uid in people.items()}
+    assert got == {"head_also_staff": "slt", "technician": "support", "teacher": "staff",
+                   "teacher_parent": "staff", "student": "students", "parent": "parents"}
+    with rt.db.read() as session:
+        mails = session.execute(select(OutboxMessage.recipient_id).where(
+            OutboxMessage.event == "release_notice")).scalars().all()
+    assert sorted(mails) == sorted(per_person)  # one message per person too
+
+
+def test_publication_waits_for_each_lead_time(rt):
+    school, people = audience_school(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    drafted = by_audience(rt, ref)
+    just_before_staff = drafted["staff"].publish_at - timedelta(seconds=1)
+    notices.publish_due(rt, now=just_before_staff)
+    assert {a for a, n in by_audience(rt, ref).items() if n.status == "published"} <= {"slt"}
+    notices.publish_due(rt, now=drafted["staff"].publish_at)
+    assert by_audience(rt, ref)["staff"].status == "published"
+    assert by_audience(rt, ref)["students"].status == "draft"
+
+
+def test_requester_edits_drafts_only_and_sees_acknowledgements(rt):
+    school, people = audience_school(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    staff_notice = by_audience(rt, ref)["staff"]
+    with pytest.raises(NotPermitted):
+        notices.edit(rt, actor_id=school.other_requester, ref=ref, notice_id=staff_notice.id,
+                     subject="x", body="y")
+    notices.edit(rt, actor_id=school.requester, ref=ref, notice_id=staff_notice.id,
+                 subject="New PCs in IT1", body="Log in as usual from Monday.")
+    notices.publish_due(rt, now=FAR)
+    with pytest.raises(NotAllowed):
+        notices.edit(rt, actor_id=school.requester, ref=ref, notice_id=staff_notice.id,
+                     subject="late", body="late")
+    teacher = people["teacher"]
+    mine = notices.my_release_notices(rt, actor_id=teacher)
+    assert [(n.subject, n.body) for n in mine] == [("New PCs in IT1", "Log in as usual from Monday.")]
+    notices.acknowledge(rt, actor_id=teacher, notice_id=staff_notice.id)
+    notices.acknowledge(rt, actor_id=teacher, notice_id=staff_notice.id)  # once is enough
+    seen = by_audience(rt, ref)["staff"]
+    assert len(seen.acknowledged) == 1 and len(seen.not_acknowledged) == seen.recipients - 1 == 2
+    with pytest.raises(NotFound):
+        notices.acknowledge(rt, actor_id=people["student"], notice_id=staff_notice.id)
+    assert services.verify_audit(rt).ok
+
+
+def test_notices_for_a_backed_out_release_are_cancelled(rt):
+    school, _ = audience_school(rt)
+    ref = f.change_in(rt, school, "minor", "backed_out")
+    assert notices.publish_due(rt, now=FAR) == 5
+    assert {n.status for n in by_audience(rt, ref).values()} == {"cancelled"}
+
+
+def test_clashing_windows_tell_the_cab(rt):
+    school, _ = audience_school(rt)
+    first = f.change_in(rt, school, "minor", "scheduled")
+    second = f.change_in(rt, school, "minor", "scheduled")  # factories give both the same window
+    with rt.db.read() as session:
+        clash = session.execute(select(OutboxMessage.recipient_id, OutboxMessage.body).where(
+            OutboxMessage.event == "window_clash", OutboxMessage.change_ref == second)).all()
+    assert {uid for uid, _ in clash} >= set(school.cab)
+    assert all(first in body for _, body in clash)
+
+
+def test_review_reminder_is_sent_when_due_and_cancelled_once_the_review_is_open(rt):
+    school, _ = audience_school(rt)
+    waiting = f.change_in(rt, school, "minor", "released")
+    reviewed = f.change_in(rt, school, "minor", "in_review")
+    worker = Worker.from_runtime(rt)
+    worker.clock = lambda: FAR
+    while worker.run_once():
+        pass
+    with rt.db.read() as session:
+        reminders = dict(session.execute(select(OutboxMessage.change_ref, OutboxMessage.status).where(
+            OutboxMessage.event == "review_due")).all())
+    assert reminders == {waiting: "delivered", reviewed: "cancelled"}
