@@ -16,13 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from .. import notifications, signals
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
-from ..domain.notices import TIERS, most_detailed, school_days_before
+from ..domain.notices import TIERS, school_days_before
 from ..domain.stages import FinancialPlan
 from ..persistence import audit_store
 from ..persistence.change_store import ChangeRecord
@@ -276,31 +277,39 @@ def _publish(session: Session, rt: Runtime, notice: Any, now: datetime) -> None:
                            payload={"audience": notice.audience, "state": state.state})
         return
     tiers = rt.settings["audiences"]
-    already = select(_RECEIPTS.c.user_id).where(_RECEIPTS.c.change_id == notice.change_id)
-    members = connection.execute(
-        select(_MEMBERS.c.user_id, func.group_concat(_MEMBERS.c.audience)
-               if rt.db.dialect == "sqlite" else func.string_agg(_MEMBERS.c.audience, ","))
-        .join(_USERS, _USERS.c.id == _MEMBERS.c.user_id)
-        .where(_USERS.c.active.is_(True), _MEMBERS.c.user_id.in_(
-            select(_MEMBERS.c.user_id).where(_MEMBERS.c.audience == notice.audience)),
-               _MEMBERS.c.user_id.not_in(already))
-        .group_by(_MEMBERS.c.user_id)).all()
-    people = [uid for uid, audiences in members
-              if most_detailed(audiences.split(","), tiers) == notice.audience]
-    if people:
-        connection.execute(insert(_RECEIPTS), [
-            {"change_id": notice.change_id, "notice_id": notice.id, "user_id": uid, "created_at": now}
-            for uid in people])
-        payload = json.dumps({"event": "release_notice", "ref": state.ref,
-                                            "link": f"/notices/{notice.id}"}, sort_keys=True)
-        connection.execute(insert(_OUTBOX), [
-            {"created_at": now, "event": "release_notice", "change_ref": state.ref, "recipient_id": uid,
-             "subject": notice.subject, "body": notice.body, "payload": payload, "status": "pending",
-             "attempts": 0, "available_at": now, "last_error": "", "channel": "person"} for uid in people])
+    # Set-based: the people whose most detailed audience is this one and who have no
+    # notice for this release yet get a receipt, then one outbox row per new receipt.
+    rank = (TIERS.index(notice.tier), notice.audience)
+    richer = [a for a, t in tiers.items() if (TIERS.index(t), a) < rank]
+    members, other = _MEMBERS.alias("m"), _MEMBERS.alias("o")
+    eligible = (
+        select(literal(notice.change_id), literal(notice.id), members.c.user_id, literal(now, UTCDateTime()))
+        .select_from(members.join(_USERS, _USERS.c.id == members.c.user_id))
+        .where(members.c.audience == notice.audience, _USERS.c.active.is_(True),
+               ~exists().where(_RECEIPTS.c.change_id == notice.change_id,
+                               _RECEIPTS.c.user_id == members.c.user_id)))
+    if richer:
+        eligible = eligible.where(~exists().where(other.c.user_id == members.c.user_id,
+                                                  other.c.audience.in_(richer)))
+    connection.execute(_RECEIPTS.insert().from_select(
+        ["change_id", "notice_id", "user_id", "created_at"], eligible))
+    # (rowcount of INSERT … SELECT is not reported by every driver)
+    added = connection.execute(select(func.count()).select_from(_RECEIPTS)
+                               .where(_RECEIPTS.c.notice_id == notice.id)).scalar_one()
+    payload = json.dumps({"event": "release_notice", "ref": state.ref, "link": f"/notices/{notice.id}"},
+                         sort_keys=True)
+    connection.execute(_OUTBOX.insert().from_select(
+        ["created_at", "event", "change_ref", "recipient_id", "subject", "body", "payload", "status",
+         "attempts", "available_at", "last_error", "channel"],
+        select(_RECEIPTS.c.created_at, literal("release_notice"), literal(state.ref), _RECEIPTS.c.user_id,
+               literal(notice.subject), literal(notice.body), literal(payload), literal("pending"),
+               literal(0), _RECEIPTS.c.created_at, literal(""), literal("person"))
+        .where(_RECEIPTS.c.notice_id == notice.id)))
+    people = added
     connection.execute(update(_NOTICES).where(_NOTICES.c.id == notice.id).values(
-        status="published", published_at=now, recipients=len(people), updated_at=now))
+        status="published", published_at=now, recipients=people, updated_at=now))
     audit_store.append(session, actor="fitsflow", change_ref=state.ref, event_type="notice.published",
-                       payload={"audience": notice.audience, "tier": notice.tier, "recipients": len(people)})
+                       payload={"audience": notice.audience, "tier": notice.tier, "recipients": people})
 
 
 @dataclass(frozen=True)

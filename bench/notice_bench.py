@@ -1,0 +1,128 @@
+"""Publishing one release to 5,000 recipients, against a raw executemany of the same
+rows (receipts and outbox rows) in the same run; then delivery to a local SMTP server.
+
+    python bench/notice_bench.py [--recipients 5000] [--mails 500]
+
+Prints ``ratio: X.XX`` (project ÷ raw throughput of publishing) last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from fitsflow.config import load_config  # noqa: E402
+from fitsflow.delivery.worker import Worker  # noqa: E402
+from fitsflow.persistence.migrate import upgrade  # noqa: E402
+from fitsflow.persistence.models import ReleaseNotice, User, UserAudience  # noqa: E402
+from fitsflow.services import notices  # noqa: E402
+from fitsflow.services.runtime import build_runtime  # noqa: E402
+from tests import factories as f  # noqa: E402
+from tests.smtp_support import SmtpServer  # noqa: E402
+
+
+def school_with_staff(url: str, people: int, smtp: dict | None = None):  # type: ignore[no-untyped-def]
+    settings = load_config(environ={})
+    if smtp:
+        settings["smtp"].update(smtp)
+    rt = build_runtime(settings, database_url=url)
+    upgrade(rt.db)
+    school = f.School(rt)
+    now = datetime.now(UTC)
+    with rt.db.transaction() as session:
+        users = User.__table__  # type: ignore[attr-defined]
+        first = session.execute(select(users.c.id).order_by(users.c.id.desc()).limit(1)).scalar_one() + 1
+        session.execute(insert(users), [{"id": first + i, "name": f"Staff {i}", "email": f"s{i}@bench.school",
+                                         "active": True, "created_at": now, "session_token": f"t{i}"}
+                                        for i in range(people)])
+        session.execute(insert(UserAudience.__table__), [  # type: ignore[attr-defined]
+            {"user_id": first + i, "audience": "staff"} for i in range(people)])
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    return rt, ref
+
+
+def project(people: int, folder: str) -> tuple[float, int]:
+    rt, ref = school_with_staff(f"sqlite:///{folder}/project.db", people)
+    far = datetime(2100, 1, 1, tzinfo=UTC)
+    start = time.perf_counter()
+    notices.publish_due(rt, now=far)
+    elapsed = time.perf_counter() - start
+    with rt.db.read() as session:
+        staff = session.execute(select(ReleaseNotice.recipients)
+                                .where(ReleaseNotice.audience == "staff")).scalar_one()
+    rt.db.dispose()
+    return elapsed, staff
+
+
+def raw(people: int, folder: str) -> float:
+    """The same rows as one executemany each, with the same pragmas."""
+    rt, ref = school_with_staff(f"sqlite:///{folder}/raw.db", people)
+    rt.db.dispose()
+    db = sqlite3.connect(f"{folder}/raw.db", isolation_level=None)
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=FULL", "foreign_keys=ON"):
+        db.execute(f"PRAGMA {pragma}")
+    notice_id, change_id = db.execute(
+        "SELECT id, change_id FROM release_notices WHERE audience='staff'").fetchone()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    start = time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    ids = [r[0] for r in db.execute("SELECT user_id FROM user_audiences WHERE audience='staff'")]
+    db.executemany("INSERT INTO notice_receipts (change_id, notice_id, user_id, created_at) VALUES (?,?,?,?)",
+                   [(change_id, notice_id, uid, stamp) for uid in ids])
+    db.executemany("INSERT INTO outbox (created_at, event, change_ref, recipient_id, subject, body, payload, "
+                   "status, attempts, available_at, last_error, channel) "
+                   "VALUES (?, 'release_notice', 'X', ?, 'S', 'B', '{}', 'pending', 0, ?, '', 'person')",
+                   [(stamp, uid, stamp) for uid in ids])
+    db.execute("UPDATE release_notices SET status='published' WHERE id=?", (notice_id,))
+    db.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def smtp_rate(mails: int, folder: str) -> float:
+    with SmtpServer() as server:
+        rt, ref = school_with_staff(f"sqlite:///{folder}/smtp.db", mails, smtp=server.settings())
+        notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))
+        worker = Worker.from_runtime(rt)
+        worker.clock = lambda: datetime.now(UTC) + timedelta(days=30000)
+        start = time.perf_counter()
+        while worker.run_once():
+            pass
+        elapsed = time.perf_counter() - start
+        sent = len(server.recorder.messages)
+        rt.db.dispose()
+    return sent / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=5000)
+    parser.add_argument("--mails", type=int, default=500)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="fitsflow-notice-bench-")
+    try:
+        t_project, count = project(args.recipients, folder)
+        t_raw = raw(args.recipients, folder)
+        print(f"publish to {count:,} staff: project {t_project * 1000:.0f} ms "
+              f"({count / t_project:,.0f} recipients/s), raw executemany {t_raw * 1000:.0f} ms "
+              f"({count / t_raw:,.0f} recipients/s)")
+        print(f"SMTP delivery to a local server (one connection per message): "
+              f"{smtp_rate(args.mails, folder):,.0f} messages/s")
+        print(f"ratio: {t_raw / t_project:.2f}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
