@@ -47,7 +47,7 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
     rt = sqlite_runtime(f"sqlite:///{tmp_path / 'browser.db'}")
     people = {"requester": ("Nat Osei", "requester", "support"), "finance": ("Ben Marsh", "finance", "slt"),
               "slt": ("Dee Walsh", "slt", "slt"), "cab": ("Tom Price", "cab", "support"),
-              "auditor": ("Gwen Ellis", "auditor", "")}
+              "auditor": ("Gwen Ellis", "auditor", ""), "teacher": ("Sarah Khan", "", "staff")}
     emails = {}
     for key, (name, roles, audiences) in people.items():
         emails[key] = f"{key}@browser.school"
@@ -57,7 +57,7 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", emails
+    yield f"http://127.0.0.1:{httpd.server_port}", emails, rt
     httpd.shutdown()
     rt.db.dispose()
 
@@ -110,7 +110,7 @@ def licence_lines(person: Person, rows: range, years: range) -> None:
 
 
 def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignore[no-untyped-def]
-    base, emails = server
+    base, emails, rt = server
     nat = Person(browser, base, emails["requester"], "requester")
     nat.page.get_by_role("link", name="Raise a change").first.click()
     nat.page.get_by_label("Title").fill("Wi-Fi in the sports hall")
@@ -178,7 +178,25 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     assert "Approved" in nat.text()
     nat.click("Schedule the release")
     assert "Scheduled" in nat.text()
+    assert "Release notices" in nat.text()
     nat.shot("scheduled")
+
+    # The staff notice goes out on its lead time; a teacher reads and acknowledges it.
+    from datetime import UTC, datetime
+
+    from fitsflow.services import notices
+
+    notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))
+    sarah = Person(browser, base, emails["teacher"], "teacher")
+    sarah.page.get_by_role("link", name="My notices").first.click()
+    notice_text = sarah.text()
+    assert "Wi-Fi in the sports hall" in notice_text and "Tablet streaming" not in notice_text
+    assert "£" not in notice_text
+    sarah.shot("notice")
+    sarah.click("Read and understood")
+    assert "Acknowledged" in sarah.text()
+    nat.open(f"/changes/{ref}")
+    assert "1: Sarah Khan" in nat.text()
 
     gwen = Person(browser, base, emails["auditor"], "auditor")
     gwen.page.get_by_role("link", name="Audit").first.click()

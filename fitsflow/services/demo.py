@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from ..persistence.models import Change, User
 from ..workflow.definition import WorkflowDefinition
-from . import changes, gates, stages, users
+from . import changes, gates, notices, stages, users
 from .common import now
 from .runtime import Runtime
 
@@ -90,7 +90,9 @@ class _Driver:
         self.count = 0
 
     def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int) -> None:
-        start = (now() + timedelta(days=7 + 3 * index)).replace(hour=16, minute=0, second=0, microsecond=0)
+        # Windows a few days ahead, four hours apart: near enough that the notices for SLT,
+        # the support team and staff are already out, and none overlapping.
+        start = (now() + timedelta(days=2, hours=4 * index)).replace(minute=0, second=0, microsecond=0)
         if "needs" in stages_here:
             stages.record_needs(self.rt, actor_id=actor, ref=ref, data={
                 "need": "Teaching staff report the current kit cannot support the new curriculum units.",
@@ -202,6 +204,8 @@ def build_demo(rt: Runtime, *, password: str,
                                 title="Spare parts kept on site (from review)",
                                 description="The support team's review feedback: keep spares.")
         driver.count += 1
+    # Publish the release notices already due, so every audience has something to read.
+    notices.publish_due(rt)
     return DemoResult(listed, driver.count, created=True)
 
 
