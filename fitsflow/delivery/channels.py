@@ -58,13 +58,29 @@ def build_email(row: Claimed, *, sender: str, base_url: str) -> EmailMessage:
     return message
 
 
+def _classify(err: Exception) -> DeliveryError:
+    """What an SMTP failure means: 4xx, time-outs and lost connections are temporary."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in err.recipients.values()]
+        kind: type[DeliveryError] = Temporary if all(400 <= c < 500 for c in codes) else Permanent
+        return kind(f"recipient refused: {err.recipients}")
+    if isinstance(err, smtplib.SMTPResponseException):
+        kind = Temporary if 400 <= err.smtp_code < 500 else Permanent
+        return kind(f"SMTP {err.smtp_code}: {err.smtp_error!r}")
+    if isinstance(err, smtplib.SMTPServerDisconnected | TimeoutError | ConnectionError):
+        return Temporary(f"SMTP connection failed: {err}")
+    return Temporary(f"SMTP unreachable: {err}")
+
+
 class EmailChannel:
     """SMTP delivery: 4xx replies, time-outs and refused connections are temporary;
-    5xx replies are permanent."""
+    5xx replies are permanent. One connection serves a batch (``close`` ends it);
+    any failure drops it and the next message reconnects."""
 
     def __init__(self, settings: dict[str, Any], base_url: str):
         self.settings = settings
         self.base_url = base_url
+        self._client: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -85,25 +101,29 @@ class EmailChannel:
             raise Permanent("the recipient has no email address")
         message = build_email(row, sender=self.settings["from_address"], base_url=self.base_url)
         try:
-            client = self._connect()
+            if self._client is None:
+                self._client = self._connect()
+            self._client.send_message(message)
+        except (smtplib.SMTPException, OSError) as err:
+            self._drop()
+            raise _classify(err) from err
+
+    def close(self) -> None:
+        """End the batch's connection politely."""
+        if self._client is not None:
             try:
-                client.send_message(message)
-            finally:
-                try:
-                    client.quit()
-                except (smtplib.SMTPException, OSError):
-                    pass
-        except smtplib.SMTPRecipientsRefused as err:
-            codes = [code for code, _ in err.recipients.values()]
-            kind = Temporary if all(400 <= c < 500 for c in codes) else Permanent
-            raise kind(f"recipient refused: {err.recipients}") from err
-        except smtplib.SMTPResponseException as err:
-            kind = Temporary if 400 <= err.smtp_code < 500 else Permanent
-            raise kind(f"SMTP {err.smtp_code}: {err.smtp_error!r}") from err
-        except (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError) as err:
-            raise Temporary(f"SMTP connection failed: {err}") from err
-        except OSError as err:
-            raise Temporary(f"SMTP unreachable: {err}") from err
+                self._client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._client = None
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except OSError:
+                pass
+            self._client = None
 
 
 class WebhookChannel:

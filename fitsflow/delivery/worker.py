@@ -65,8 +65,12 @@ class Worker:
         published = publish_due(self.rt, now=self.clock())
         with self.rt.db.transaction() as session:
             claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
-        for row in claimed:
-            self._handle(row)
+        try:
+            for row in claimed:
+                self._handle(row)
+        finally:
+            if self.email is not None:
+                self.email.close()
         return published + len(claimed)
 
     def _handle(self, row: Claimed) -> None:
