@@ -43,7 +43,7 @@ def school_with_staff(url: str, people: int, smtp: dict | None = None):  # type:
         users = User.__table__  # type: ignore[attr-defined]
         first = session.execute(select(users.c.id).order_by(users.c.id.desc()).limit(1)).scalar_one() + 1
         session.execute(insert(users), [{"id": first + i, "name": f"Staff {i}", "email": f"s{i}@bench.school",
-                                         "active": True, "created_at": now, "session_token": f"t{i}"}
+                                         "active": True, "created_at": now}
                                         for i in range(people)])
         session.execute(insert(UserAudience.__table__), [  # type: ignore[attr-defined]
             {"user_id": first + i, "audience": "staff"} for i in range(people)])

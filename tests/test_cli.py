@@ -29,7 +29,7 @@ def run(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_init_is_idempotent(run):
-    assert "schema empty → 0004" in run("init")
+    assert "schema empty → 0005" in run("init")
     assert "up to date" in run("init")
 
 

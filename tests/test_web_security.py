@@ -204,3 +204,24 @@ def test_security_headers(site):
     r = app.test_client().get("/login")
     assert r.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(site):
+    app, school = site
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    stolen = client.get_cookie("fitsflow_session").value  # type: ignore[union-attr]
+    assert post(client, "/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("fitsflow_session", stolen)
+    assert thief.get("/account").status_code == 302  # sent to sign in: the session was revoked
+
+
+def test_deactivating_a_user_ends_their_sessions(site):
+    app, school = site
+    victim = app.test_client()
+    login(victim, school.emails[school.requester])
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    assert post(admin, f"/admin/users/{school.requester}/active", {"active": "0"}).status_code == 302
+    assert victim.get("/account").status_code == 302

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import auth as service
@@ -43,7 +43,7 @@ def login() -> Any:
             status = 429 if isinstance(err, service.TooManyAttempts) else 401
             return render_template("login.html", error=error, email=email), status
         session.clear()  # a fresh session on every sign-in
-        login_user(WebUser(found.actor, found.session_token))
+        login_user(WebUser(found.actor, found.session_id))
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error, email=email)
 
@@ -51,7 +51,8 @@ def login() -> Any:
 @bp.post("/logout")
 @access(SIGNED_IN)
 def logout() -> Any:
-    """Sign out of this browser."""
+    """Sign out of this browser (its session is revoked on the server too)."""
+    service.end_session(runtime(), user_id=actor().id, session_id=current_user.session_id)
     logout_user()
     session.clear()
     flash("You are signed out.")
@@ -73,14 +74,12 @@ def change_password() -> Any:
     """Change the password; every other session ends."""
     me = actor()
     try:
-        token = service.change_password(runtime(), user_id=me.id,
-                                        current=request.form.get("current_password", ""),
-                                        new=request.form.get("new_password", ""))
+        service.change_password(runtime(), user_id=me.id, session_id=current_user.session_id,
+                                current=request.form.get("current_password", ""),
+                                new=request.form.get("new_password", ""))
     except InvalidInput as err:
         return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
                                new_token=None, problems=err.problems), 400
-    session.clear()
-    login_user(WebUser(me, token))
     flash("Password changed. Every other session has been signed out.")
     return redirect(url_for("auth.account"))
 

@@ -17,15 +17,15 @@ manager = LoginManager()
 
 
 class WebUser(UserMixin):
-    """A signed-in person. The session id carries the user's session token, so
-    replacing that token (sign out everywhere, password change) ends every session."""
+    """A signed-in person, tied to a server-side session row: signing out, a password
+    change or deactivation revoke rows, and a revoked session is refused."""
 
-    def __init__(self, actor: Actor, session_token: str):
+    def __init__(self, actor: Actor, session_id: str):
         self.actor = actor
-        self.session_token = session_token
+        self.session_id = session_id
 
     def get_id(self) -> str:
-        return f"{self.actor.id}:{self.session_token}"
+        return f"{self.actor.id}:{self.session_id}"
 
     @property
     def roles(self) -> frozenset[str]:
@@ -42,7 +42,7 @@ def load_user(session_id: str) -> WebUser | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    actor = auth_service.session_user(runtime(), user_id=int(user_id), session_token=token)
+    actor = auth_service.session_user(runtime(), user_id=int(user_id), session_id=token)
     return WebUser(actor, token) if actor else None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -19,8 +18,6 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=500)
     active: bool = True
     created_at: datetime
-    # Part of every login session's id: replacing it ends all of the user's sessions.
-    session_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24), max_length=64)
 
 
 class UserRole(SQLModel, table=True):
@@ -244,3 +241,15 @@ class NoticeReceipt(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime
     acknowledged_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 is kept.
+    Signing out revokes the row, so a copied cookie stops working too."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime
+    revoked_at: datetime | None = None

@@ -7,13 +7,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
 from ..persistence import audit_store, queries
-from ..persistence.models import ApiToken, LoginFailure, User
+from ..persistence.models import ApiToken, LoginFailure, User, WebSession
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
 
@@ -33,7 +34,7 @@ class TooManyAttempts(NotPermitted):
 @dataclass(frozen=True)
 class SessionUser:
     actor: Actor
-    session_token: str
+    session_id: str
 
 
 def _throttled(session: Session, key: str, at: datetime) -> bool:
@@ -71,10 +72,13 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -
                 row = session.get(LoginFailure, key)
                 if row is not None:
                     session.delete(row)
+            assert user is not None and user.id is not None
+            session_id = secrets.token_urlsafe(32)
+            session.add(WebSession(id_hash=_digest(session_id), user_id=user.id, created_at=at))
     if not ok:
         raise NotPermitted("email or password not recognised")
     assert user is not None and user.id is not None
-    return SessionUser(_actor(rt, user.id), user.session_token)
+    return SessionUser(_actor(rt, user.id), session_id)
 
 
 def _actor(rt: Runtime, user_id: int) -> Actor:
@@ -82,29 +86,42 @@ def _actor(rt: Runtime, user_id: int) -> Actor:
         return load_actor(session, user_id)
 
 
-def session_user(rt: Runtime, *, user_id: int, session_token: str) -> Actor | None:
-    """The user a login session belongs to, if that session is still valid."""
+def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
+    """The user a browser session belongs to, if it is still signed in."""
     with rt.db.read() as session:
+        row = session.get(WebSession, _digest(session_id))
         user = session.get(User, user_id)
-        if user is None or not user.active or not secrets.compare_digest(user.session_token,
-                                                                         session_token):
+        if row is None or row.revoked_at is not None or row.user_id != user_id or user is None \
+                or not user.active:
             return None
         return load_actor(session, user_id)
 
 
-def end_sessions(rt: Runtime, *, user_id: int) -> str:
-    """Sign the user out everywhere; return the new session token."""
+def _revoke(session: Session, user_id: int, *, only: str | None = None,
+            keep: str | None = None) -> None:
+    statement = update(WebSession).where(WebSession.user_id == user_id,  # type: ignore[arg-type]
+                                         WebSession.revoked_at.is_(None))  # type: ignore[union-attr]
+    if only is not None:
+        statement = statement.where(WebSession.id_hash == _digest(only))  # type: ignore[arg-type]
+    if keep is not None:
+        statement = statement.where(WebSession.id_hash != _digest(keep))  # type: ignore[arg-type]
+    session.execute(statement.values(revoked_at=now()))
+
+
+def end_session(rt: Runtime, *, user_id: int, session_id: str) -> None:
+    """Sign this browser out: its session no longer works, even from a copied cookie."""
     with unit_of_work(rt) as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotPermitted("unknown user")
-        user.session_token = secrets.token_urlsafe(24)
-        session.add(user)
-        return user.session_token
+        _revoke(session, user_id, only=session_id)
 
 
-def change_password(rt: Runtime, *, user_id: int, current: str, new: str) -> str:
-    """Change a password (the current one is required); ends every other session."""
+def end_sessions(rt: Runtime, *, user_id: int, keep: str | None = None) -> None:
+    """Sign the user out everywhere (but ``keep``, if given)."""
+    with unit_of_work(rt) as session:
+        _revoke(session, user_id, keep=keep)
+
+
+def change_password(rt: Runtime, *, user_id: int, current: str, new: str, session_id: str) -> None:
+    """Change a password (the current one is required); every other session ends."""
     if len(new or "") < MIN_PASSWORD:
         raise InvalidInput({"new_password": f"must be at least {MIN_PASSWORD} characters"})
     with unit_of_work(rt) as session:
@@ -112,11 +129,10 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str) -> str
         if user is None or not user.password_hash or not check_password_hash(user.password_hash, current):
             raise InvalidInput({"current_password": "is not your current password"})
         user.password_hash = generate_password_hash(new, method="scrypt")
-        user.session_token = secrets.token_urlsafe(24)
         session.add(user)
+        _revoke(session, user_id, keep=session_id)
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
                            payload={"email": user.email})
-        return user.session_token
 
 
 def _digest(token: str) -> str:

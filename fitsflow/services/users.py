@@ -201,15 +201,15 @@ def list_users(rt: Runtime) -> list[UserRow]:
 
 def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> None:
     """Deactivate (or reactivate) a user; deactivation ends their sessions."""
-    import secrets
-
     with unit_of_work(rt) as session:
         user = session.get(User, user_id)
         if user is None:
             raise InvalidInput({"user": "no such user"})
         user.active = active
         if not active:
-            user.session_token = secrets.token_urlsafe(24)
+            from .auth import _revoke
+
+            _revoke(session, user_id)
         session.add(user)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.activated" if active else "user.deactivated",
