@@ -12,10 +12,20 @@ TIER_TITLES = {"full": "the full picture", "technical": "technical detail",
                "staff": "what changes for staff", "brief": "a short what and when"}
 
 
+def rank(audience: str, tier_of: Mapping[str, str]) -> tuple[int, str]:
+    """Sort key: more detailed tiers first, ties by audience name."""
+    return TIERS.index(tier_of[audience]), audience
+
+
 def most_detailed(audiences: Iterable[str], tier_of: Mapping[str, str]) -> str | None:
-    """The audience (of those given) whose tier is the most detailed; ties by name."""
-    ranked = sorted((TIERS.index(tier_of[a]), a) for a in audiences if a in tier_of)
-    return ranked[0][1] if ranked else None
+    """The audience (of those given) whose notice a member of all of them receives."""
+    known = [a for a in audiences if a in tier_of]
+    return min(known, key=lambda a: rank(a, tier_of)) if known else None
+
+
+def more_detailed_than(audience: str, tier_of: Mapping[str, str]) -> list[str]:
+    """Audiences whose members receive their notice instead of this audience's."""
+    return [a for a in tier_of if rank(a, tier_of) < rank(audience, tier_of)]
 
 
 def school_days_before(moment: datetime, days: int) -> datetime:

@@ -23,7 +23,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from .. import notifications, signals
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
-from ..domain.notices import TIERS, school_days_before
+from ..domain.notices import TIERS, more_detailed_than, school_days_before
 from ..domain.stages import FinancialPlan
 from ..persistence import audit_store
 from ..persistence.change_store import ChangeRecord
@@ -279,8 +279,7 @@ def _publish(session: Session, rt: Runtime, notice: Any, now: datetime) -> None:
     tiers = rt.settings["audiences"]
     # Set-based: the people whose most detailed audience is this one and who have no
     # notice for this release yet get a receipt, then one outbox row per new receipt.
-    rank = (TIERS.index(notice.tier), notice.audience)
-    richer = [a for a, t in tiers.items() if (TIERS.index(t), a) < rank]
+    richer = more_detailed_than(notice.audience, tiers)
     members, other = _MEMBERS.alias("m"), _MEMBERS.alias("o")
     eligible = (
         select(literal(notice.change_id), literal(notice.id), members.c.user_id, literal(now, UTCDateTime()))
