@@ -30,3 +30,44 @@ def test_upgrade_matches_models_and_is_repeatable(engine, tmp_path):
         head = connection.execute(text("SELECT seq, hash FROM audit_head")).one()
         assert head[0] == 0 and set(head[1]) == {"0"}
     rt.db.dispose()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_upgrade_keeps_the_data_of_a_school_already_running(engine, tmp_path):
+    """From the first schema, with users, roles, a change, a decision and a notice in it."""
+    if engine == "sqlite":
+        rt = build_runtime(_settings(), database_url=f"sqlite:///{tmp_path / 'old.db'}")
+    else:
+        rt = postgres_runtime()
+        reset_schema(rt)
+    upgrade(rt.db, "0001")
+    stamp = "2026-01-05 09:00:00"
+    with rt.db.engine.begin() as c:
+        c.execute(text("INSERT INTO users (id, name, email, active, created_at) VALUES "
+                       "(1, 'Nat', 'nat@old.school', true, :t), (2, 'Ben', 'ben@old.school', true, :t)"),
+                  {"t": stamp})
+        c.execute(text("INSERT INTO user_roles (user_id, role) VALUES (1, 'requester'), (2, 'finance')"))
+        c.execute(text(
+            "INSERT INTO changes (id, ref, title, description, category, workflow, requester_id, "
+            "affected_services, state, version, approval_round, horizon_years, created_at, updated_at) "
+            "VALUES (1, 'CHG-2026-0001', 'Old', '', 'minor', 'fits-change', 1, '', 'proceed_approval', "
+            "3, 1, 5, :t, :t)"), {"t": stamp})
+        c.execute(text("INSERT INTO approvals (change_id, gate, round, approver_id, role, decision, "
+                       "comment, decided_at) VALUES (1, 'proceed', 1, 2, 'finance', 'reject', 'x', :t)"),
+                  {"t": stamp})
+        c.execute(text("INSERT INTO outbox (created_at, event, change_ref, recipient_id, subject, body, "
+                       "payload, status, attempts, available_at, last_error) VALUES "
+                       "(:t, 'decided', 'CHG-2026-0001', 1, 's', 'b', '{}', 'pending', 0, :t, '')"),
+                  {"t": stamp})
+    upgrade(rt.db)
+    assert current_revision(rt.db) == head_revision(rt.db)
+    with rt.db.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM users")).scalar_one() == 2
+        assert c.execute(text("SELECT count(*) FROM user_roles")).scalar_one() == 2
+        assert c.execute(text("SELECT channel FROM outbox")).scalar_one() == "person"
+        assert c.execute(text("SELECT training FROM release_plans")).all() == []
+    from fitsflow import services
+
+    detail = services.get_change(rt, actor_id=1, ref="CHG-2026-0001")
+    assert detail.change.state == "proceed_approval" and detail.approvals[0].decision == "reject"
+    rt.db.dispose()
