@@ -203,3 +203,17 @@ def test_release_notice_reaches_staff_who_acknowledge_and_the_requester_sees_it(
     assert "1: Teacher" in page
     other = client_for(app, school, school.finance)
     assert other.get(f"/notices/{staff_notice.id}").status_code == 404
+
+
+def test_an_approver_with_two_roles_chooses_which_to_decide_in(site):
+    app, school = site
+    rt = app.extensions["fitsflow"]
+    both = services.add_user(rt, name="Slt Cab", email="sltcab@test.school", roles="cab slt",
+                             password="correct horse battery")
+    school.emails[both] = "sltcab@test.school"
+    ref = f.change_in(rt, school, "significant", "implement_approval")
+    client = client_for(app, school, both)
+    assert 'name="role"' in client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert post(client, f"/changes/{ref}/decision", {"decision": "approve", "role": "slt"}).status_code == 302
+    decided = services.get_change(rt, actor_id=both, ref=ref).approvals[-1]
+    assert (decided.approver, decided.role) == ("Slt Cab", "slt")
