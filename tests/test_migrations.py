@@ -11,17 +11,23 @@ from sqlmodel import SQLModel
 from fitsflow.persistence.migrate import current_revision, head_revision, upgrade
 from fitsflow.services.runtime import build_runtime
 
-from .conftest import POSTGRES_URL, _settings, postgres_runtime, reset_schema
+from .conftest import _settings, postgres_runtime, reset_schema
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_upgrade_matches_models_and_is_repeatable(engine, tmp_path):
-    if engine == "sqlite":
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A runtime on a database with no tables at all, once per engine."""
+    if request.param == "sqlite":
         rt = build_runtime(_settings(), database_url=f"sqlite:///{tmp_path / 'm.db'}")
     else:
         rt = postgres_runtime()
         reset_schema(rt)
-    assert POSTGRES_URL or engine == "sqlite"
+    yield rt
+    rt.db.dispose()
+
+
+def test_upgrade_matches_models_and_is_repeatable(empty):
+    rt = empty
     upgrade(rt.db)
     upgrade(rt.db)
     assert current_revision(rt.db) == head_revision(rt.db)
@@ -29,17 +35,11 @@ def test_upgrade_matches_models_and_is_repeatable(engine, tmp_path):
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
         head = connection.execute(text("SELECT seq, hash FROM audit_head")).one()
         assert head[0] == 0 and set(head[1]) == {"0"}
-    rt.db.dispose()
 
 
-@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_upgrade_keeps_the_data_of_a_school_already_running(engine, tmp_path):
+def test_upgrade_keeps_the_data_of_a_school_already_running(empty):
     """From the first schema, with users, roles, a change, a decision and a notice in it."""
-    if engine == "sqlite":
-        rt = build_runtime(_settings(), database_url=f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        rt = postgres_runtime()
-        reset_schema(rt)
+    rt = empty
     upgrade(rt.db, "0001")
     stamp = "2026-01-05 09:00:00"
     with rt.db.engine.begin() as c:
@@ -70,4 +70,3 @@ def test_upgrade_keeps_the_data_of_a_school_already_running(engine, tmp_path):
 
     detail = services.get_change(rt, actor_id=1, ref="CHG-2026-0001")
     assert detail.change.state == "proceed_approval" and detail.approvals[0].decision == "reject"
-    rt.db.dispose()
