@@ -21,20 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from fitsflow.config import load_config  # noqa: E402
+from fitsflow.bootstrap import build_runtime  # noqa: E402
+from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.delivery.worker import Worker  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import ReleaseNotice, User, UserAudience  # noqa: E402
 from fitsflow.services import notices  # noqa: E402
-from fitsflow.services.runtime import build_runtime  # noqa: E402
 from tests import factories as f  # noqa: E402
 from tests.smtp_support import SmtpServer  # noqa: E402
 
 
 def school_with_staff(url: str, people: int, smtp: dict | None = None):  # type: ignore[no-untyped-def]
-    settings = load_config(environ={})
+    settings = load_settings(environ={})
     if smtp:
-        settings["smtp"].update(smtp)
+        settings = settings.replace(smtp=smtp)
     rt = build_runtime(settings, database_url=url)
     upgrade(rt.db)
     school = f.School(rt)

@@ -12,9 +12,10 @@ from sqlmodel import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fitsflow import services  # noqa: E402
-from fitsflow.config import load_config  # noqa: E402
+from fitsflow.bootstrap import build_runtime
+from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.persistence.models import Change  # noqa: E402
-from fitsflow.services.runtime import Runtime, build_runtime  # noqa: E402
+from fitsflow.services.runtime import Runtime  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def pg_schema_url(url: str, schema: str) -> str:
 
 
 def _runtime(url: str) -> Runtime:
-    rt = build_runtime(load_config(environ={}), database_url=url)
+    rt = build_runtime(load_settings(environ={}), database_url=url)
     if rt.db.dialect == "postgresql":
         schema = make_url(url).query["options"].split("=", 1)[1]  # type: ignore[union-attr]
         with rt.db.engine.begin() as connection:

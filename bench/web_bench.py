@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlmodel import select  # noqa: E402
 
 from fitsflow import services  # noqa: E402
-from fitsflow.config import load_config  # noqa: E402
+from fitsflow.bootstrap import build_runtime  # noqa: E402
+from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import Change  # noqa: E402
-from fitsflow.services.runtime import build_runtime  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 PASSWORD = "bench password 1"
@@ -41,7 +41,7 @@ PASSWORD = "bench password 1"
 def populate(url: str, total: int, targets: int) -> tuple[str, list[str]]:
     """A school; `targets` minor changes at the implement gate (the CAB member's queue and
     decision targets); the rest closed. Returns the CAB member's email and the targets."""
-    rt = build_runtime(load_config(environ={}), database_url=url)
+    rt = build_runtime(load_settings(environ={}), database_url=url)
     upgrade(rt.db)
     school = f.School(rt)
     services.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)

@@ -1,112 +1,228 @@
-"""Settings: built-in defaults → a TOML file (FITSFLOW_CONFIG) → FITSFLOW_<SECTION>_<KEY>."""
+"""Settings: built-in defaults → a TOML file (``--config`` or FITSFLOW_CONFIG) →
+FITSFLOW_<SECTION>_<KEY>. Loaded once, by ``load_settings``, into immutable typed
+values that the runtime hands to everything else."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import os
+import re
 import tomllib
+import typing
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.errors import ConfigError
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "database": {
-        "url": "sqlite:///fitsflow.db",
-        "sqlite_synchronous": "FULL",
-        "busy_timeout_ms": 30000,
-        "echo": False,
-    },
-    "workflows": {
-        "dir": "",
-    },
-    "school": {
-        "name": "Demo School",
-        "timezone": "Europe/London",
-    },
-    "planning": {
-        "horizon_years": 5,
-        "currency": "GBP",
-    },
-    "web": {
-        "secret_key": "",
-        "secret_key_file": "fitsflow-secret.key",
-        "secure_cookies": True,
-        "max_request_kb": 2048,
-        "page_size": 25,
-    },
-    "server": {
-        "bind": "127.0.0.1:8000",
-        "workers": 2,
-        "threads": 4,
-        "forwarded_allow_ips": "127.0.0.1",
-    },
-    "smtp": {
-        "enabled": False,
-        "host": "localhost",
-        "port": 25,
-        "security": "starttls",
-        "username": "",
-        "password": "",
-        "from_address": "fitsflow@localhost",
-        "timeout_seconds": 20,
-    },
-    "webhook": {
-        "url": "",
-        "events": "",
-        "timeout_seconds": 10,
-    },
-    "delivery": {
-        "base_url": "http://127.0.0.1:8000",
-        "in_process": True,
-        "batch_size": 50,
-        "lease_seconds": 120,
-        "max_attempts": 8,
-        "backoff_seconds": 30,
-        "backoff_max_seconds": 3600,
-        "poll_seconds": 5,
-    },
-    "audiences": {
-        "slt": "full",
-        "support": "technical",
-        "staff": "staff",
-        "students": "brief",
-        "parents": "brief",
-    },
-    "lead_days": {
-        "slt": 10,
-        "support": 5,
-        "staff": 5,
-        "students": 0,
-        "parents": 2,
-    },
-    "notify": {
-        "raised": "requester",
-        "submitted": "gate_approvers",
-        "decided": "requester, waiting_approvers_when_gate_done",
-        "scheduled": "support_team, requester",
-        "released": "requester, support_team",
-        "backed_out": "requester, support_team, cab",
-        "review_opened": "requester, support_team, deciders, slt",
-        "closed": "requester",
-        "withdrawn": "requester, deciders",
-        "window_clash": "cab, requester",
-        "review_due": "requester",
-    },
-    "notices": {
-        "template_dir": "",
-        "review_due_days": 10,
-    },
-    "demo": {
-        "password": "fitsflow-demo",
-    },
-}
+from .domain.notices import TIERS
+from .domain.roles import (
+    NAME_PATTERN,
+    SHIPPED_AUDIENCES,
+    SHIPPED_ROLES,
+    SYSTEM_ROLES,
+    Audience,
+    RoleBook,
+)
+from .domain.vocabulary import SIGNAL_NAMES
 
 
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    if isinstance(default, bool):
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///fitsflow.db"
+    sqlite_synchronous: str = "FULL"
+    busy_timeout_ms: int = 30000
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    dir: str = ""
+
+
+@dataclass(frozen=True)
+class SchoolSettings:
+    name: str = "Demo School"
+    timezone: str = "Europe/London"
+
+
+@dataclass(frozen=True)
+class PlanningSettings:
+    horizon_years: int = 5
+    currency: str = "GBP"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    secret_key: str = ""
+    secret_key_file: str = "fitsflow-secret.key"
+    secure_cookies: bool = True
+    max_request_kb: int = 2048
+    page_size: int = 25
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    threads: int = 4
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 25
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    from_address: str = "fitsflow@localhost"
+    timeout_seconds: int = 20
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str = ""
+    events: str = ""
+    timeout_seconds: int = 10
+
+    @property
+    def event_set(self) -> frozenset[str]:
+        """The events posted to the hook (none when no URL is set; all when none are named)."""
+        if not self.url:
+            return frozenset()
+        named = {e.strip() for e in self.events.split(",") if e.strip()}
+        return frozenset(named or SIGNAL_NAMES)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    base_url: str = "http://127.0.0.1:8000"
+    in_process: bool = True
+    batch_size: int = 50
+    lease_seconds: int = 120
+    max_attempts: int = 8
+    backoff_seconds: int = 30
+    backoff_max_seconds: int = 3600
+    poll_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Who hears of each event: rule names (see fitsflow.notifications)."""
+
+    raised: str = "requester"
+    submitted: str = "gate_approvers"
+    decided: str = "requester, waiting_approvers_when_gate_done"
+    scheduled: str = "audience:support, requester"
+    released: str = "requester, audience:support"
+    backed_out: str = "requester, audience:support, cab"
+    review_opened: str = "requester, audience:support, deciders, slt, head"
+    closed: str = "requester"
+    withdrawn: str = "requester, deciders"
+    window_clash: str = "cab, requester"
+    review_due: str = "requester"
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    template_dir: str = ""
+    review_due_days: int = 10
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    password: str = "fitsflow-demo"
+
+
+@dataclass(frozen=True)
+class RoleSetting:
+    """A role people hold. ``approves``: it may be named in a gate's quorum."""
+
+    label: str
+    approves: bool = False
+
+
+@dataclass(frozen=True)
+class AudienceSetting:
+    """People who receive release notices: the tier of detail and how many school
+    days before the window their notice is published."""
+
+    label: str
+    tier: str
+    lead_days: int
+
+
+DEFAULT_ROLES = {name: RoleSetting(*spec) for name, spec in SHIPPED_ROLES.items()}
+DEFAULT_AUDIENCES = {name: AudienceSetting(*spec) for name, spec in SHIPPED_AUDIENCES.items()}
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, typed and immutable. Sections mirror config.example.toml."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    workflows: WorkflowSettings = WorkflowSettings()
+    school: SchoolSettings = SchoolSettings()
+    planning: PlanningSettings = PlanningSettings()
+    web: WebSettings = WebSettings()
+    server: ServerSettings = ServerSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    notify: NotifySettings = NotifySettings()
+    notices: NoticeSettings = NoticeSettings()
+    demo: DemoSettings = DemoSettings()
+    roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
+    audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
+    source: str = "built-in defaults"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.school.timezone)
+
+    def role_book(self) -> RoleBook:
+        """The school's roles and audiences, as the engine reads them."""
+        return RoleBook(
+            labels=_frozen({name: r.label for name, r in self.roles.items()}),
+            approvers=tuple(name for name, r in self.roles.items() if r.approves),
+            audiences=_frozen({name: Audience(name, a.label, a.tier, a.lead_days)
+                               for name, a in self.audiences.items()}),
+        )
+
+    def replace(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some keys of some fixed sections changed (tests, benches),
+        validated like a file: ``settings.replace(web={"page_size": 10})``."""
+        raw = _raw(self)
+        for section, values in sections.items():
+            for key, value in values.items():
+                _set(raw, section, key, value, f"{section}.{key}")
+        return _build(raw, self.source)
+
+
+# Sections whose keys are names the school chooses (each a table of fields).
+_NAMED_SECTIONS: dict[str, type] = {"roles": RoleSetting, "audiences": AudienceSetting}
+
+
+def _fixed_sections() -> dict[str, type]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)
+            if f.name not in _NAMED_SECTIONS and f.name != "source"}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    if kind is bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
@@ -114,99 +230,177 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
         if isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
             return False
         raise ConfigError(f"{where}: must be true or false, got {value!r}")
-    if isinstance(default, int):
+    if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
+        if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,12}\s*", value):
+            return int(value)
         raise ConfigError(f"{where}: must be a whole number, got {value!r}")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: must be text, got {value!r}")
     return value
 
 
-def _validate(settings: dict[str, dict[str, Any]]) -> None:
-    horizon = settings["planning"]["horizon_years"]
-    if not 1 <= horizon <= 10:
-        raise ConfigError(f"planning.horizon_years: must be from 1 to 10, got {horizon}")
-    if settings["database"]["sqlite_synchronous"].upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ConfigError("database.sqlite_synchronous: must be one of OFF, NORMAL, FULL, EXTRA")
+def _raw(settings: Settings) -> dict[str, dict[str, Any]]:
+    raw: dict[str, dict[str, Any]] = {name: dataclasses.asdict(getattr(settings, name))
+                                      for name in _fixed_sections()}
+    for name in _NAMED_SECTIONS:
+        raw[name] = {key: dataclasses.asdict(entry) for key, entry in getattr(settings, name).items()}
+    return raw
+
+
+def _set(raw: dict[str, dict[str, Any]], section: str, key: str, value: Any, where: str) -> None:
+    fixed = _fixed_sections()
+    if section not in fixed:
+        raise ConfigError(f"{where}: unknown section")
+    hints = _hints(fixed[section])
+    if key not in hints:
+        raise ConfigError(f"{where}: unknown setting")
+    raw[section][key] = _coerce(value, hints[key], where)
+
+
+def _merge_named(raw: dict[str, dict[str, Any]], section: str, values: Any, where: str) -> None:
+    """[roles.NAME] / [audiences.NAME] tables: add an entry, or change fields of one."""
+    cls = _NAMED_SECTIONS[section]
+    hints = _hints(cls)
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}{section}: must be a table of [{section}.NAME] tables")
+    for name, body in values.items():
+        key = f"{where}{section}.{name}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{key}: must be a table ({', '.join(hints)})")
+        entry = dict(raw[section].get(name, {}))
+        for attr, value in body.items():
+            if attr not in hints:
+                raise ConfigError(f"{key}.{attr}: unknown setting (known: {', '.join(hints)})")
+            entry[attr] = _coerce(value, hints[attr], f"{key}.{attr}")
+        entry.setdefault("label", name.replace("_", " "))
+        missing = [f.name for f in dataclasses.fields(cls)
+                   if f.name not in entry and f.default is dataclasses.MISSING]
+        if missing:
+            raise ConfigError(f"{key}: missing {', '.join(missing)}")
+        raw[section][name] = entry
+
+
+def _from_file(raw: dict[str, dict[str, Any]], path: Path) -> None:
     try:
-        ZoneInfo(settings["school"]["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"school.timezone: unknown time zone '{settings['school']['timezone']}'") from None
-    if settings["web"]["max_request_kb"] < 16:
-        raise ConfigError("web.max_request_kb: must be at least 16")
-    if not 5 <= settings["web"]["page_size"] <= 500:
-        raise ConfigError("web.page_size: must be from 5 to 500")
-    if settings["server"]["workers"] < 1 or settings["server"]["threads"] < 1:
-        raise ConfigError("server.workers and server.threads: must be 1 or more")
-    from .domain.vocabulary import SIGNAL_NAMES
-
-    unknown = {e.strip() for e in settings["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)
-    if unknown:
-        raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(SIGNAL_NAMES)})")
-    from .domain.notices import TIERS
-    from .domain.vocabulary import AUDIENCES
-
-    for audience, tier in settings["audiences"].items():
-        if tier not in TIERS:
-            raise ConfigError(f"audiences.{audience}: tier must be one of {', '.join(TIERS)}")
-    for audience, days in settings["lead_days"].items():
-        if not 0 <= days <= 60:
-            raise ConfigError(f"lead_days.{audience}: must be from 0 to 60 school days")
-    if set(settings["audiences"]) != set(AUDIENCES) or set(settings["lead_days"]) != set(AUDIENCES):
-        raise ConfigError("audiences and lead_days: give every audience: " + ", ".join(AUDIENCES))
-    if settings["smtp"]["security"] not in {"none", "starttls", "ssl"}:
-        raise ConfigError("smtp.security: must be one of none, starttls, ssl")
-    for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):
-        if settings["delivery"][key] < 1:
-            raise ConfigError(f"delivery.{key}: must be 1 or more")
-    if not settings["database"]["url"]:
-        raise ConfigError("database.url: must not be empty")
-
-
-def load_config(path: str | Path | None = None,
-                environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Read the settings; raise ConfigError naming the file, key or variable at fault."""
-    environ = os.environ if environ is None else environ
-    settings = copy.deepcopy(DEFAULTS)
-    path = path or environ.get("FITSFLOW_CONFIG") or None
-    if path:
-        file = Path(path)
-        try:
-            with file.open("rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"{file}: configuration file not found") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{file}: not valid TOML: {err}") from None
-        for section, values in data.items():
-            if section not in settings:
-                raise ConfigError(f"{file}: [{section}]: unknown section")
-            if not isinstance(values, dict):
-                raise ConfigError(f"{file}: {section}: must be a [section] table")
-            for key, value in values.items():
-                if key not in settings[section]:
-                    raise ConfigError(f"{file}: {section}.{key}: unknown setting")
-                default = DEFAULTS[section][key]
-                settings[section][key] = _coerce(value, default, f"{file}: {section}.{key}")
-    for name, value in environ.items():
-        if not name.startswith("FITSFLOW_") or name == "FITSFLOW_CONFIG":
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    for section, values in data.items():
+        if section in _NAMED_SECTIONS:
+            _merge_named(raw, section, values, f"{path}: ")
             continue
-        if name.startswith("FITSFLOW_TEST_"):
+        if section not in raw:
+            raise ConfigError(f"{path}: [{section}]: unknown section")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: {section}: must be a [section] table")
+        for key, value in values.items():
+            _set(raw, section, key, value, f"{path}: {section}.{key}")
+
+
+def _from_environment(raw: dict[str, dict[str, Any]], environ: Mapping[str, str]) -> None:
+    for name, value in sorted(environ.items()):
+        if not name.startswith("FITSFLOW_") or name == "FITSFLOW_CONFIG" or name.startswith("FITSFLOW_TEST_"):
             continue
         rest = name[len("FITSFLOW_"):].lower()
-        for section in settings:
-            if rest.startswith(section + "_") and rest[len(section) + 1:] in settings[section]:
-                key = rest[len(section) + 1:]
-                settings[section][key] = _coerce(value, DEFAULTS[section][key], name)
+        for section, entries in raw.items():
+            if not rest.startswith(section + "_"):
+                continue
+            tail = rest[len(section) + 1:]
+            if section in _NAMED_SECTIONS:
+                hints = _hints(_NAMED_SECTIONS[section])
+                for entry in entries:
+                    attr = tail[len(entry) + 1:]
+                    if tail.startswith(entry + "_") and attr in hints:
+                        entries[entry][attr] = _coerce(value, hints[attr], name)
+                        break
+                else:
+                    continue
+                break
+            if tail in entries:
+                _set(raw, section, tail, value, name)
                 break
         else:
             raise ConfigError(f"{name}: no such setting (expected FITSFLOW_<SECTION>_<KEY>)")
-    _validate(settings)
-    return settings
+
+
+def _check(raw: dict[str, dict[str, Any]]) -> None:
+    """Rules between values, each naming the key at fault."""
+    horizon = raw["planning"]["horizon_years"]
+    if not 1 <= horizon <= 10:
+        raise ConfigError(f"planning.horizon_years: must be from 1 to 10, got {horizon}")
+    if raw["database"]["sqlite_synchronous"].upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ConfigError("database.sqlite_synchronous: must be one of OFF, NORMAL, FULL, EXTRA")
+    if not raw["database"]["url"]:
+        raise ConfigError("database.url: must not be empty")
+    if raw["database"]["busy_timeout_ms"] < 1:
+        raise ConfigError("database.busy_timeout_ms: must be 1 or more (0 turns load into errors)")
+    try:
+        ZoneInfo(raw["school"]["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"school.timezone: unknown time zone '{raw['school']['timezone']}'") from None
+    if raw["web"]["max_request_kb"] < 16:
+        raise ConfigError("web.max_request_kb: must be at least 16")
+    if not 5 <= raw["web"]["page_size"] <= 500:
+        raise ConfigError("web.page_size: must be from 5 to 500")
+    if raw["server"]["workers"] < 1 or raw["server"]["threads"] < 1:
+        raise ConfigError("server.workers and server.threads: must be 1 or more")
+    unknown = {e.strip() for e in raw["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)
+    if unknown:
+        raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
+                          f"(known: {', '.join(SIGNAL_NAMES)})")
+    if raw["smtp"]["security"] not in {"none", "starttls", "ssl"}:
+        raise ConfigError("smtp.security: must be one of none, starttls, ssl")
+    for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):
+        if raw["delivery"][key] < 1:
+            raise ConfigError(f"delivery.{key}: must be 1 or more")
+    for section in _NAMED_SECTIONS:
+        for name, entry in raw[section].items():
+            if not NAME_PATTERN.match(name):
+                raise ConfigError(f"{section}.{name}: names use lower-case letters, digits and '_' "
+                                  "(up to 20 characters)")
+            if not entry["label"].strip() or len(entry["label"]) > 100:
+                raise ConfigError(f"{section}.{name}.label: must be 1 to 100 characters")
+    for name in SYSTEM_ROLES:
+        if name not in raw["roles"]:
+            raise ConfigError(f"roles.{name}: is built in and cannot be removed")
+        if raw["roles"][name]["approves"]:
+            raise ConfigError(f"roles.{name}.approves: the built-in role '{name}' cannot approve")
+    if not raw["audiences"]:
+        raise ConfigError("audiences: define at least one audience")
+    for name, entry in raw["audiences"].items():
+        if entry["tier"] not in TIERS:
+            raise ConfigError(f"audiences.{name}.tier: must be one of {', '.join(TIERS)}")
+        if not 0 <= entry["lead_days"] <= 60:
+            raise ConfigError(f"audiences.{name}.lead_days: must be from 0 to 60 school days")
+
+
+def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
+    _check(raw)
+    sections: dict[str, Any] = {name: cls(**raw[name]) for name, cls in _fixed_sections().items()}
+    for name, cls in _NAMED_SECTIONS.items():
+        sections[name] = _frozen({key: cls(**entry) for key, entry in raw[name].items()})
+    return Settings(**sections, source=source)
+
+
+def load_settings(path: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings once; raise ConfigError naming the file, key or variable at fault."""
+    environ = os.environ if environ is None else environ
+    raw = _raw(Settings())
+    path = path or environ.get("FITSFLOW_CONFIG") or None
+    if path:
+        _from_file(raw, Path(path))
+    _from_environment(raw, environ)
+    return _build(raw, str(Path(path).resolve()) if path else "built-in defaults")
+
+
+def section_keys() -> dict[str, set[str]]:
+    """Every fixed section and its keys (the example file documents exactly these)."""
+    return {name: set(_hints(cls)) for name, cls in _fixed_sections().items()}

@@ -9,16 +9,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from fitsflow.config import load_config
-from fitsflow.services.runtime import Runtime, build_runtime
+from fitsflow.bootstrap import build_runtime
+from fitsflow.config import Settings, load_settings
+from fitsflow.services.runtime import Runtime
 
 POSTGRES_URL = os.environ.get("FITSFLOW_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SCHEMA = "fitsflow_test"
 
 
-def _settings() -> dict:
-    return load_config(environ={})
+def _settings(**sections: dict) -> Settings:
+    return load_settings(environ={}).replace(**sections)
 
 
 def sqlite_runtime(url: str = "sqlite://") -> Runtime:
@@ -27,14 +28,14 @@ def sqlite_runtime(url: str = "sqlite://") -> Runtime:
     return rt
 
 
-def postgres_runtime() -> Runtime:
+def postgres_runtime(**sections: dict) -> Runtime:
     if not POSTGRES_URL:
         message = ("PostgreSQL tests did not run: set FITSFLOW_TEST_POSTGRES_URL, e.g. "
                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
         if IN_CI:
             pytest.fail(message + " (required under CI=true)")
         pytest.skip(message)
-    rt = build_runtime(_settings(), database_url=test_schema_url())
+    rt = build_runtime(_settings(**sections), database_url=test_schema_url())
     reset_schema(rt)
     rt.db.create_all()
     return rt

@@ -57,7 +57,7 @@ def test_a_change_through_the_api(api):
                     status=409)
     assert "changed this first" in stale["error"]
     result = finance("POST", f"/changes/{ref}/decision", {"decision": "approve"})
-    assert result["outcome"] == "approved" and result["change"]["state"] == "release_planning"
+    assert result["outcome"] == "passed" and result["change"]["state"] == "release_planning"
     events = me("GET", f"/changes/{ref}/audit")["items"]
     assert [e["event_type"] for e in events][:2] == ["change.raised", "stage.needs"]
     assert any(n["change_ref"] == ref for n in me("GET", "/notices")["items"])

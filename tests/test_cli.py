@@ -49,7 +49,7 @@ def test_a_change_through_the_command_line(run):
     run("change", "costs", ref, "--as", "nat@s.example", *lines)
     run("change", "do", ref, "submit_proceed", "--as", "nat@s.example")
     out = run("change", "decide", ref, "approve", "--as", "ben@s.example")
-    assert "gate approved, now in release_planning" in out
+    assert "gate passed, now in release_planning" in out
     shown = run("change", "show", ref, "--as", "nat@s.example")
     assert "Y1 5,300.00" in shown and "total: 6,500.00" in shown
     assert "submit_implement" in shown and "no back-out plan" in shown

@@ -7,26 +7,26 @@ from pathlib import Path
 
 import pytest
 
-from fitsflow.config import DEFAULTS, load_config
+from fitsflow.config import Settings, load_settings, section_keys
 from fitsflow.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults():
-    settings = load_config(environ={})
-    assert settings["database"]["url"] == "sqlite:///fitsflow.db"
-    assert settings["planning"]["horizon_years"] == 5
+    settings = load_settings(environ={})
+    assert settings.database.url == "sqlite:///fitsflow.db"
+    assert settings.planning.horizon_years == 5
 
 
 def test_file_then_environment(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[database]\nurl = "sqlite:///x.db"\n[planning]\nhorizon_years = 4\n')
-    settings = load_config(environ={"FITSFLOW_CONFIG": str(path), "FITSFLOW_PLANNING_HORIZON_YEARS": "3",
+    settings = load_settings(environ={"FITSFLOW_CONFIG": str(path), "FITSFLOW_PLANNING_HORIZON_YEARS": "3",
                                     "FITSFLOW_DATABASE_ECHO": "true"})
-    assert settings["database"]["url"] == "sqlite:///x.db"
-    assert settings["planning"]["horizon_years"] == 3
-    assert settings["database"]["echo"] is True
+    assert settings.database.url == "sqlite:///x.db"
+    assert settings.planning.horizon_years == 3
+    assert settings.database.echo is True
 
 
 @pytest.mark.parametrize("text,message", [
@@ -41,20 +41,22 @@ def test_bad_files_name_the_key(tmp_path, text, message):
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_config(path, environ={})
+        load_settings(path, environ={})
 
 
 def test_bad_environment_names_the_variable():
     with pytest.raises(ConfigError, match="FITSFLOW_DATABASE_ECHO: must be true or false"):
-        load_config(environ={"FITSFLOW_DATABASE_ECHO": "perhaps"})
+        load_settings(environ={"FITSFLOW_DATABASE_ECHO": "perhaps"})
     with pytest.raises(ConfigError, match="FITSFLOW_NOPE: no such setting"):
-        load_config(environ={"FITSFLOW_NOPE": "1"})
+        load_settings(environ={"FITSFLOW_NOPE": "1"})
     with pytest.raises(ConfigError, match="not found"):
-        load_config(environ={"FITSFLOW_CONFIG": "/nonexistent/fitsflow.toml"})
+        load_settings(environ={"FITSFLOW_CONFIG": "/nonexistent/fitsflow.toml"})
 
 
 def test_example_file_documents_every_setting_and_loads():
     example = ROOT / "config.example.toml"
     data = tomllib.loads(example.read_text())
-    assert {s: set(v) for s, v in data.items()} == {s: set(v) for s, v in DEFAULTS.items()}
-    load_config(example, environ={})
+    fixed = {s: set(v) for s, v in data.items() if s not in ("roles", "audiences")}
+    assert fixed == section_keys()
+    assert set(data["roles"]) == set(Settings().roles) and set(data["audiences"]) == set(Settings().audiences)
+    assert load_settings(example, environ={}) == Settings(source=str(example.resolve()))

@@ -17,11 +17,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from fitsflow.config import load_config
+from fitsflow.bootstrap import build_runtime
+from fitsflow.config import load_settings
 from fitsflow.delivery.worker import Worker
 from fitsflow.persistence.models import OutboxMessage
 from fitsflow.services import outbox
-from fitsflow.services.runtime import build_runtime
 
 from . import factories as f
 from .conftest import postgres_runtime
@@ -43,9 +43,7 @@ _OPENED: list = []
 
 
 def runtime(url: str = "sqlite://", **sections):  # type: ignore[no-untyped-def]
-    settings = load_config(environ={})
-    for section, values in sections.items():
-        settings[section].update(values)
+    settings = load_settings(environ={}).replace(**sections)
     rt = build_runtime(settings, database_url=url)
     rt.db.create_all()
     _OPENED.append(rt)
@@ -262,11 +260,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(smtp, tmp_path):
 
 @pytest.mark.postgres
 def test_two_workers_on_postgres_never_send_a_row_twice(smtp):
-    rt = postgres_runtime()
+    rt = postgres_runtime(smtp=smtp.settings(), delivery={"batch_size": 3})
     _OPENED.append(rt)
-    settings = rt.settings
-    settings["smtp"] = {**settings["smtp"], **smtp.settings()}
-    settings["delivery"] = {**settings["delivery"], "batch_size": 3}
     school = f.School(rt)
     for _ in range(6):
         f.change_in(rt, school, "significant", "implement_approval")

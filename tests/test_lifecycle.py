@@ -66,7 +66,7 @@ def test_quorum_counts_each_role_and_says_what_is_short(rt):
     services.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve")
     services.decide(rt, actor_id=school.slt, ref=ref, decision="approve")
     final = services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
-    assert final.outcome == "approved" and final.change.state == "approved"
+    assert final.outcome == "passed" and final.change.state == "approved"
 
 
 def test_rejection_returns_to_planning_with_the_reason_and_a_new_round(rt):
@@ -86,7 +86,7 @@ def test_rejection_returns_to_planning_with_the_reason_and_a_new_round(rt):
     assert f.snapshot(rt, ref)[2] == first_round + 1
     # The old rejection does not count against the new round; the same approver decides again.
     again = services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    assert again.outcome == "approved"
+    assert again.outcome == "passed"
     events = [(e, r) for e, r in f.outbox_for(rt, ref) if e == "decided"]
     assert (("decided", school.requester) in events)
     exported = "".join(services.export_audit(rt, fmt="json", change_ref=ref))
@@ -229,11 +229,13 @@ def test_available_actions_come_from_the_engine(rt):
     assert theirs.actions == () and theirs.editable_stages == ()
 
 
-def test_every_signal_has_recipients_and_a_receiver():
+def test_every_signal_has_recipients_and_a_receiver(sqlite_rt):
+    import dataclasses
+
     from fitsflow import signals
-    from fitsflow.config import DEFAULTS
+    from fitsflow.config import NotifySettings
     from fitsflow.domain.vocabulary import SIGNAL_NAMES
 
-    assert set(SIGNAL_NAMES) <= set(DEFAULTS["notify"])
+    assert set(SIGNAL_NAMES) <= {f.name for f in dataclasses.fields(NotifySettings)}
     for name in SIGNAL_NAMES:
         assert signals.by_name(name).receivers, name

@@ -8,8 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from fitsflow.bootstrap import build_runtime
 from fitsflow.persistence.migrate import current_revision, head_revision, upgrade
-from fitsflow.services.runtime import build_runtime
 
 from .conftest import _settings, postgres_runtime, reset_schema
 

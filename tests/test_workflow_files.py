@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fitsflow.config import load_config
+from fitsflow.bootstrap import build_runtime
+from fitsflow.config import load_settings
 from fitsflow.domain.errors import WorkflowError
-from fitsflow.services.runtime import build_runtime
 from fitsflow.workflow import load_definition, load_directory, shipped_directory
 from fitsflow.workflow.diagram import mermaid
 
@@ -49,7 +49,7 @@ def test_shipped_workflows_are_valid_and_cover_every_category():
      'phase = "thinking"\ntitle = "Emergency assessment"',
      "states.assessment.phase: must be one of"),
     ('signal = "released"', 'signal = "exploded"', "transitions[3].signal: unknown signal 'exploded'"),
-    ('[states.closed]', '[states.orphan]\nphase = "review"\nfinal = true\n\n[states.closed]',
+    ('[states.closed]', '[states.orphan]\nphase = "review"\n\n[states.closed]',
      "states.orphan: unreachable from the initial state 'assessment'"),
     ('trigger = "back_out"', 'trigger = "open_review"',
      "transitions[5]: duplicate trigger 'open_review' from state 'released'"),
@@ -78,7 +78,7 @@ def test_two_files_serving_one_category_conflict(tmp_path):
 
 def test_the_program_refuses_to_start_on_an_invalid_definition(tmp_path):
     write(tmp_path, GOOD.replace('dest = "approved"', 'dest = "nowhere"'))
-    settings = load_config(environ={"FITSFLOW_WORKFLOWS_DIR": str(tmp_path)})
+    settings = load_settings(environ={"FITSFLOW_WORKFLOWS_DIR": str(tmp_path)})
     with pytest.raises(WorkflowError, match="unknown state 'nowhere'"):
         build_runtime(settings, database_url="sqlite://")
 

@@ -176,7 +176,7 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
             assert who not in self.decided
             self.decided.add(who)
             new_state, _ = self.stored()
-            expected = {"pending": self.state, "approved": self.table[(self.state, gate.approve)],
+            expected = {"pending": self.state, "passed": self.table[(self.state, gate.approve)],
                         "rejected": self.table[(self.state, gate.reject)]}[result.outcome]
             assert new_state == expected == result.change.state
             if result.outcome == "rejected":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -50,10 +51,10 @@ def _audiences(rt: Runtime, uid: int) -> list[str]:
         return sorted(queries.audiences_of(session, uid))
 
 
-def make_app(rt: Runtime, tmp_path: Any, **config: Any) -> Flask:
-    settings = {"FITSFLOW": {"web": {"secret_key": "test-secret", "secure_cookies": False}}}
-    settings["FITSFLOW"]["web"].update(config.pop("web", {}))
-    return create_app({"TESTING": True, "RUNTIME": rt, **settings, **config})
+def make_app(rt: Runtime, tmp_path: Any, web: dict[str, Any] | None = None, **config: Any) -> Flask:
+    """The app on this runtime's database, with test web settings (and any given)."""
+    settings = rt.settings.replace(web={"secret_key": "test-secret", "secure_cookies": False, **(web or {})})
+    return create_app(dataclasses.replace(rt, settings=settings), {"TESTING": True, **config})
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:

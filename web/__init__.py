@@ -10,9 +10,9 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_wtf.csrf import CSRFProtect
 
-from fitsflow.config import load_config
+from fitsflow.config import WebSettings
 from fitsflow.persistence import audit_store
-from fitsflow.services.runtime import Runtime, build_runtime
+from fitsflow.services.runtime import Runtime
 
 from . import errors, login
 from .access import PUBLIC, access
@@ -20,11 +20,11 @@ from .access import PUBLIC, access
 csrf = CSRFProtect()
 
 
-def _secret_key(settings: dict[str, Any]) -> str:
+def _secret_key(web: WebSettings) -> str:
     """The configured key, or one kept in a file created on first start (mode 0600)."""
-    if settings["web"]["secret_key"]:
-        return str(settings["web"]["secret_key"])
-    path = Path(settings["web"]["secret_key_file"])
+    if web.secret_key:
+        return web.secret_key
+    path = Path(web.secret_key_file)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -38,29 +38,24 @@ def _secret_key(settings: dict[str, Any]) -> str:
     return key
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings from defaults → FITSFLOW_CONFIG file → environment → test overrides."""
+def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app on a runtime built once by the caller (``fitsflow serve``, tests);
+    ``flask_config`` adds Flask's own settings (e.g. TESTING)."""
     app = Flask(__name__)
-    settings = load_config()
-    test_config = dict(test_config or {})
-    for section, values in test_config.pop("FITSFLOW", {}).items():
-        settings.setdefault(section, {}).update(values)
-    runtime = test_config.pop("RUNTIME", None) or build_runtime(settings)
     app.extensions["fitsflow"] = runtime
-    web = settings["web"]
+    web = runtime.settings.web
     app.config.update(
-        SECRET_KEY=_secret_key(settings),
-        SESSION_COOKIE_SECURE=bool(web["secure_cookies"]),
+        SECRET_KEY=_secret_key(web),
+        SESSION_COOKIE_SECURE=web.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="fitsflow_session",
-        MAX_CONTENT_LENGTH=int(web["max_request_kb"]) * 1024,
-        PAGE_SIZE=int(web["page_size"]),
-        SCHOOL_NAME=settings["school"]["name"],
-        CURRENCY=settings["planning"]["currency"],
+        MAX_CONTENT_LENGTH=web.max_request_kb * 1024,
+        PAGE_SIZE=web.page_size,
+        SCHOOL_NAME=runtime.settings.school.name,
         WTF_CSRF_TIME_LIMIT=None,
     )
-    app.config.update(test_config)
+    app.config.update(flask_config or {})
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)

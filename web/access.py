@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from fitsflow.domain.roles import ADMIN, AUDITOR, REQUESTER, RoleBook, is_approver, may_view_changes
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"        # anyone, signed in or not
@@ -17,21 +19,12 @@ AUDITORS = "auditors"    # auditor or admin
 ADMINS = "admins"
 API = "api"              # bearer token; the service decides the rest
 
-RULE_ROLES: dict[str, frozenset[str] | None] = {
-    PUBLIC: None,
-    SIGNED_IN: frozenset(),
-    VIEWERS: frozenset({"requester", "cab", "slt", "finance", "head", "auditor", "admin"}),
-    REQUESTERS: frozenset({"requester"}),
-    APPROVERS: frozenset({"cab", "slt", "finance", "head"}),
-    AUDITORS: frozenset({"auditor", "admin"}),
-    ADMINS: frozenset({"admin"}),
-    API: None,
-}
+RULES = (PUBLIC, SIGNED_IN, VIEWERS, REQUESTERS, APPROVERS, AUDITORS, ADMINS, API)
 
 
 def access(rule: str) -> Callable[[F], F]:
     """Declare who may open this view."""
-    if rule not in RULE_ROLES:
+    if rule not in RULES:
         raise ValueError(f"unknown access rule {rule!r}")
 
     def mark(view: F) -> F:
@@ -45,11 +38,20 @@ def rule_of(view: Callable[..., Any] | None) -> str | None:
     return getattr(view, "_fitsflow_access", None)
 
 
-def allows(rule: str, signed_in: bool, roles: frozenset[str]) -> bool:
+def allows(rule: str, signed_in: bool, roles: frozenset[str], book: RoleBook) -> bool:
     """Whether a person with these roles passes the rule (API rules are checked by token)."""
     if rule == PUBLIC:
         return True
     if not signed_in:
         return False
-    needed = RULE_ROLES[rule]
-    return not needed or bool(needed & roles)
+    if rule == SIGNED_IN:
+        return True
+    if rule == VIEWERS:
+        return may_view_changes(roles)
+    if rule == REQUESTERS:
+        return REQUESTER in roles
+    if rule == APPROVERS:
+        return is_approver(roles, book)
+    if rule == AUDITORS:
+        return bool(roles & {AUDITOR, ADMIN})
+    return rule == ADMINS and ADMIN in roles

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.domain.vocabulary import AUDIENCES, ROLES
 from fitsflow.services import outbox, users
 from fitsflow.workflow.diagram import mermaid
 
@@ -19,8 +18,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _users_page(problems: dict[str, str] | None = None, form: Any = None,
                 import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
-    return render_template("admin_users.html", users=users.list_users(runtime()), roles=ROLES,
-                           audiences=AUDIENCES, problems=problems or {}, form=form or {},
+    book = runtime().roles
+    return render_template("admin_users.html", users=users.list_users(runtime()), roles=book.labels,
+                           audiences=book.audiences, problems=problems or {}, form=form or {},
                            import_problems=import_problems or {}), status
 
 

@@ -12,6 +12,7 @@ from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, 
 from fitsflow.services import notices as release_notices
 from fitsflow.services import queues
 from fitsflow.services.audit import timeline
+from fitsflow.services.gates import PASSED, PENDING, REJECTED
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
@@ -167,8 +168,8 @@ def decide(ref: str) -> Any:
     result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
                              comment=form.get("comment", ""), role=form.get("role") or None,
                              expected_version=expected_version(form))
-    outcome = {"approved": "The gate is passed.", "rejected": "The change goes back to planning.",
-               "pending": "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
+    outcome = {PASSED: "The gate is passed.", REJECTED: "The change goes back to planning.",
+               PENDING: "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
     flash(f"Your decision on {result.change.ref} is recorded. {outcome}")
     return redirect(url_for("changes.show", ref=result.change.ref))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from fitsflow.domain.permissions import may_view_changes
+from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
 from fitsflow.services import inbox, queues
 from fitsflow.services import notices as release_notices
 
@@ -32,9 +32,9 @@ def home() -> Any:
     """Each person's starting point: their changes, their queue, their notices."""
     me = actor()
     rt = runtime()
-    mine = queues.my_changes_by_phase(rt, actor_id=me.id) if "requester" in me.roles else None
-    waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) \
-        if me.roles & {"cab", "slt", "finance", "head"} else None
+    mine = queues.my_changes_by_phase(rt, actor_id=me.id) if REQUESTER in me.roles else None
+    waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) if is_approver(me.roles, rt.roles) \
+        else None
     notices, notice_count = inbox.my_notices(rt, actor_id=me.id, limit=5)
     return render_template("home.html", mine=mine, waiting=waiting, notices=notices,
                            notice_count=notice_count, sees_changes=may_view_changes(me.roles))

@@ -11,8 +11,8 @@ import nh3
 from flask import Flask, current_app
 from markupsafe import Markup
 
-VIEWER_ROLES = frozenset({"requester", "cab", "slt", "finance", "head", "auditor", "admin"})
-APPROVER_ROLES = frozenset({"cab", "slt", "finance", "head"})
+from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
+
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "h3", "h4",
                 "a", "hr"}
 
@@ -25,8 +25,7 @@ def render_markdown(text: str) -> Markup:
 
 
 def money(value: Decimal | int | float | None) -> str:
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(current_app.config["CURRENCY"], "")
-    return f"{symbol}{Decimal(value or 0):,.2f}"
+    return str(current_app.extensions["fitsflow"].money(value))
 
 
 def when(value: datetime | str | None) -> str:
@@ -49,6 +48,7 @@ def register(app: Flask) -> None:
         from flask_login import current_user
 
         roles = current_user.roles if current_user.is_authenticated else frozenset()
+        book = app.extensions["fitsflow"].roles
         return {"school": app.config["SCHOOL_NAME"], "roles": roles,
-                "can_view": bool(roles & VIEWER_ROLES), "is_approver": bool(roles & APPROVER_ROLES),
-                "is_auditor": bool(roles & {"auditor", "admin"})}
+                "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
+                "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label}

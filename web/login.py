@@ -67,7 +67,7 @@ def _check_access() -> Any:
         return None  # the API blueprint authenticates by token
     signed_in = bool(current_user.is_authenticated)
     roles = current_user.roles if signed_in else frozenset()
-    if allows(rule, signed_in, roles):
+    if allows(rule, signed_in, roles, runtime().roles):
         return None
     if not signed_in:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))

@@ -36,9 +36,9 @@ def init(state: State) -> None:
     upgrade(rt.db)
     after = current_revision(rt.db)
     if before == after:
-        click.echo(f"database {rt.db.url} is up to date (revision {after})")
+        click.echo(f"database {rt.db.display_url} is up to date (revision {after})")
     else:
-        click.echo(f"database {rt.db.url}: schema {before or 'empty'} → {after}")
+        click.echo(f"database {rt.db.display_url}: schema {before or 'empty'} → {after}")
 
 
 for command in (change, user, workflow, audit, demo, serve, token, worker, outbox_group):

@@ -9,9 +9,9 @@ from typing import Any, NoReturn, cast
 
 import click
 
-from ..config import load_config
+from ..config import Settings, load_settings
 from ..domain.errors import FitsflowError, InvalidInput, WorkflowError
-from ..services.runtime import Runtime, build_runtime
+from ..services.runtime import Runtime
 
 
 class State:
@@ -19,18 +19,20 @@ class State:
 
     def __init__(self, config_path: str | None):
         self.config_path = config_path
-        self._settings: dict[str, Any] | None = None
+        self._settings: Settings | None = None
         self._runtime: Runtime | None = None
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_config(self.config_path)
+            self._settings = load_settings(self.config_path)
         return self._settings
 
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            from ..bootstrap import build_runtime
+
             self._runtime = build_runtime(self.settings)
         return self._runtime
 
@@ -73,7 +75,7 @@ def actor_id(rt: Runtime, email: str) -> int:
     from ..persistence import queries
 
     with rt.db.read() as session:
-        user = queries.user_by_email(session, email)
+        user = queries.user_by_email(session, email[:400])
         if user is None or user.id is None:
             fail(f"no user with email {email}")
         return user.id

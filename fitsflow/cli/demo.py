@@ -17,7 +17,7 @@ def demo(state: State, password: str | None) -> None:
 
     rt = state.runtime
     upgrade(rt.db)
-    password = password or state.settings["demo"]["password"]
+    password = password or state.settings.demo.password
     with progress(demo_size(rt), "building demo school") as step:
         result = build_demo(rt, password=password, progress=step)
     if result.created:

@@ -21,16 +21,16 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
 
     from ..persistence.migrate import current_revision, head_revision
 
-    settings = state.settings
-    server = settings["server"]
-    rt = state.runtime  # refuses to start on invalid workflows or configuration
+    rt = state.runtime  # built once: refuses to start on invalid workflows or configuration
+    server = rt.settings.server
     if current_revision(rt.db) != head_revision(rt.db):
-        raise click.ClickException("the database is not up to date: run 'fitsflow init' first")
+        raise click.ClickException(f"the database {rt.db.display_url} is not up to date: "
+                                   "run 'fitsflow init' first")
+    threads = threads or server.threads
     options: dict[str, Any] = {
-        "bind": bind or server["bind"], "workers": workers or server["workers"],
-        "threads": threads or server["threads"], "forwarded_allow_ips": server["forwarded_allow_ips"],
-        "accesslog": "-", "errorlog": "-", "worker_class": "gthread" if (threads or server["threads"]) > 1
-        else "sync",
+        "bind": bind or server.bind, "workers": workers or server.workers, "threads": threads,
+        "forwarded_allow_ips": server.forwarded_allow_ips, "accesslog": "-", "errorlog": "-",
+        "worker_class": "gthread" if threads > 1 else "sync",
     }
 
     class Server(BaseApplication):
@@ -41,21 +41,25 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         def load(self) -> Any:
             from ..web import create_app
 
-            app = create_app()
-            if settings["delivery"]["in_process"]:
+            # Each worker process gets the runtime built above (inherited at fork), with
+            # fresh database connections of its own.
+            rt.db.after_fork()
+            app = create_app(rt)
+            if rt.settings.delivery.in_process:
                 from ..delivery.worker import start_in_background
 
-                start_in_background(app.extensions["fitsflow"])
+                start_in_background(rt)
             return app
 
     address = options["bind"]
-    click.echo(f"fitsflow: serving {settings['school']['name']} at http://{address}/ "
-               f"({options['workers']} workers × {options['threads']} threads); sign in at "
-               f"http://{address}/login")
-    if settings["delivery"]["in_process"]:
+    click.echo(f"fitsflow: serving {rt.settings.school.name} from {rt.db.display_url} "
+               f"(settings: {rt.settings.source})")
+    click.echo(f"fitsflow: http://{address}/ ({options['workers']} workers × {threads} threads); "
+               f"sign in at http://{address}/login")
+    if rt.settings.delivery.in_process:
         click.echo("fitsflow: delivering notices in-process (set delivery.in_process = false "
                    "to run 'fitsflow worker' separately)")
-    if not settings["web"]["secure_cookies"]:
+    if not rt.settings.web.secure_cookies:
         click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlmodel import col, select
 
 from .. import services
-from ..domain.vocabulary import AUDIENCES, ROLES
-from ..persistence import queries
-from ..persistence.models import User
+from ..domain.roles import SYSTEM_ROLES
+from ..services import users
 from .base import State, pass_state, progress
 
 
@@ -22,10 +20,10 @@ def user() -> None:
 @user.command("add")
 @click.option("--name", required=True)
 @click.option("--email", required=True)
-@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
-              help="Repeat for several roles.")
-@click.option("--audience", "audiences", multiple=True, type=click.Choice(AUDIENCES),
-              help="Repeat for several audiences.")
+@click.option("--role", "roles", multiple=True,
+              help="Repeat for several roles (the configured [roles]; see 'fitsflow user roles').")
+@click.option("--audience", "audiences", multiple=True,
+              help="Repeat for several audiences (the configured [audiences]).")
 @click.option("--password", is_flag=False, flag_value="", default=None,
               help="Set a password; give the flag alone to be prompted.")
 @pass_state
@@ -61,11 +59,20 @@ def import_(state: State, file: Path) -> None:
 @pass_state
 def list_(state: State) -> None:
     """List users with their roles and audiences."""
-    rt = state.runtime
-    with rt.db.read() as session:
-        for u in session.exec(select(User).order_by(col(User.email))).all():
-            assert u.id is not None
-            roles = ",".join(sorted(queries.roles_of(session, u.id))) or "-"
-            audiences = ",".join(sorted(queries.audiences_of(session, u.id))) or "-"
-            flag = "" if u.active else " (inactive)"
-            click.echo(f"{u.email:<36} {u.name:<28} roles={roles} audiences={audiences}{flag}")
+    for u in users.list_users(state.runtime):
+        flag = "" if u.active else " (inactive)"
+        click.echo(f"{u.email:<36} {u.name:<28} roles={','.join(u.roles) or '-'} "
+                   f"audiences={','.join(u.audiences) or '-'}{flag}")
+
+
+@user.command("roles")
+@pass_state
+def roles_(state: State) -> None:
+    """List the roles and audiences this school defines (configuration: [roles], [audiences])."""
+    book = state.runtime.roles
+    for name, label in book.labels.items():
+        kind = "approver" if name in book.approvers else "built-in" if name in SYSTEM_ROLES else "role"
+        click.echo(f"role      {name:<14} {kind:<9} {label}")
+    for audience in book.audiences.values():
+        click.echo(f"audience  {audience.name:<14} {audience.tier:<9} {audience.label} "
+                   f"(notice {audience.lead_days} school days ahead)")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..bootstrap import workflow_folders
 from ..domain.errors import WorkflowError
-from ..services.runtime import workflow_folders
 from ..workflow import load_definition, load_directory
 from ..workflow.diagram import mermaid
 from ..workflow.loader import check_set
@@ -35,7 +35,7 @@ def check(state: State, files: tuple[Path, ...]) -> None:
             paths.extend(found)
     for path in paths:
         try:
-            definition = load_definition(path)
+            definition = load_definition(path, state.settings.role_book())
         except WorkflowError as err:
             problems.extend(err.problems)
             continue
@@ -64,7 +64,8 @@ def list_(state: State) -> None:
 @pass_state
 def diagram(state: State, name: str, current: str | None) -> None:
     """Print a workflow as a Mermaid state diagram."""
-    definitions = {d.name: d for d in load_directory(*workflow_folders(state.settings))}
+    definitions = {d.name: d for d in load_directory(*workflow_folders(state.settings),
+                                                     roles=state.settings.role_book())}
     if name not in definitions:
         fail(f"no workflow named '{name}' (known: {', '.join(sorted(definitions))})")
     if current and current not in definitions[name].states:

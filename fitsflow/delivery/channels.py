@@ -11,8 +11,8 @@ import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
 from html import escape
-from typing import Any
 
+from ..config import SmtpSettings
 from ..persistence.outbox_store import Claimed
 
 
@@ -77,29 +77,29 @@ class EmailChannel:
     5xx replies are permanent. One connection serves a batch (``close`` ends it);
     any failure drops it and the next message reconnects."""
 
-    def __init__(self, settings: dict[str, Any], base_url: str):
+    def __init__(self, settings: SmtpSettings, base_url: str):
         self.settings = settings
         self.base_url = base_url
         self._client: smtplib.SMTP | None = None
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        timeout = float(s["timeout_seconds"])
-        if s["security"] == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(s["host"], int(s["port"]), timeout=timeout,
+        timeout = float(s.timeout_seconds)
+        if s.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout,
                                                     context=ssl.create_default_context())
         else:
-            client = smtplib.SMTP(s["host"], int(s["port"]), timeout=timeout)
-            if s["security"] == "starttls":
+            client = smtplib.SMTP(s.host, s.port, timeout=timeout)
+            if s.security == "starttls":
                 client.starttls(context=ssl.create_default_context())
-        if s["username"]:
-            client.login(s["username"], s["password"])
+        if s.username:
+            client.login(s.username, s.password)
         return client
 
     def send(self, row: Claimed) -> None:
         if not row.recipient_email:
             raise Permanent("the recipient has no email address")
-        message = build_email(row, sender=self.settings["from_address"], base_url=self.base_url)
+        message = build_email(row, sender=self.settings.from_address, base_url=self.base_url)
         try:
             if self._client is None:
                 self._client = self._connect()

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from ..domain.vocabulary import REVIEW_PENDING_KINDS
 from ..persistence import outbox_store
 from ..persistence.outbox_store import Claimed
 from ..services.runtime import Runtime
@@ -27,23 +28,23 @@ class Worker:
         self.email = email
         self.webhook = webhook
         self.clock = clock
-        d = rt.settings["delivery"]
-        self.batch = int(d["batch_size"])
-        self.lease = timedelta(seconds=int(d["lease_seconds"]))
-        self.max_attempts = int(d["max_attempts"])
-        self.backoff = int(d["backoff_seconds"])
-        self.backoff_max = int(d["backoff_max_seconds"])
-        self.poll = float(d["poll_seconds"])
+        d = rt.settings.delivery
+        self.batch = d.batch_size
+        self.lease = timedelta(seconds=d.lease_seconds)
+        self.max_attempts = d.max_attempts
+        self.backoff = d.backoff_seconds
+        self.backoff_max = d.backoff_max_seconds
+        self.poll = float(d.poll_seconds)
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Worker:
         """Channels as configured: email when [smtp] is enabled, the webhook when it has a URL."""
-        base_url = rt.settings["delivery"]["base_url"]
-        smtp = rt.settings["smtp"]
-        hook = rt.settings["webhook"]
-        return cls(rt, email=EmailChannel(smtp, base_url) if smtp["enabled"] else None,
-                   webhook=WebhookChannel(hook["url"], float(hook["timeout_seconds"]), base_url)
-                   if hook["url"] else None)
+        base_url = rt.settings.delivery.base_url
+        smtp = rt.settings.smtp
+        hook = rt.settings.webhook
+        return cls(rt, email=EmailChannel(smtp, base_url) if smtp.enabled else None,
+                   webhook=WebhookChannel(hook.url, float(hook.timeout_seconds), base_url)
+                   if hook.url else None)
 
     def _deliver(self, row: Claimed) -> None:
         if row.channel == "webhook":
@@ -90,10 +91,16 @@ class Worker:
 
     def _review_still_due(self, row: Claimed) -> bool:
         with self.rt.db.transaction() as session:
-            state = outbox_store.change_state(session, row.change_ref)
-            if state in ("released", "backed_out"):
+            found = outbox_store.change_state(session, row.change_ref)
+            if found is None:
+                outbox_store.cancel(session, row.id, reason="not needed: the change no longer exists")
+                return False
+            workflow, state = found
+            definition = self.rt.workflows.get(workflow).definition
+            if definition.kind_of(state) in REVIEW_PENDING_KINDS:
                 return True
-            outbox_store.cancel(session, row.id, reason=f"not needed: the change is {state} now")
+            title = definition.states[state].title if state in definition.states else state
+            outbox_store.cancel(session, row.id, reason=f"not needed: the change is now {title.lower()}")
             return False
 
     def _failed(self, row: Claimed, err: DeliveryError) -> None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .stages import CostLine, Needs, ReleasePlan, Review
-from .vocabulary import ROLE_LABELS
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,7 @@ class GuardSubject(Protocol):
     def gate_decisions(self) -> tuple[Decision, ...]: ...
     @property
     def gate_requirements(self) -> dict[str, int]: ...
+    def role_label(self, role: str) -> str: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -141,7 +141,7 @@ def gate_quorum(s: GuardSubject) -> list[str]:
         if have < needed:
             short = needed - have
             plural = "approval" if short == 1 else "approvals"
-            missing.append(f"needs {short} more {ROLE_LABELS.get(role, role)} {plural}")
+            missing.append(f"needs {short} more {s.role_label(role)} {plural}")
     return missing
 
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 
-VIEW_ROLES = frozenset({"requester", "cab", "slt", "finance", "head", "auditor", "admin"})
-
-
-def may_view_changes(roles: Iterable[str]) -> bool:
-    """Audience-only users (staff, students, parents) see notices, not changes."""
-    return bool(VIEW_ROLES.intersection(roles))
+from .roles import REQUESTER
 
 
 def may_fire(actor_roles: Iterable[str], granted: Iterable[str], *, is_requester: bool) -> bool:
@@ -18,7 +13,7 @@ def may_fire(actor_roles: Iterable[str], granted: Iterable[str], *, is_requester
     for role in granted:
         if role not in held:
             continue
-        if role == "requester" and not is_requester:
+        if role == REQUESTER and not is_requester:
             continue
         return True
     return False
@@ -34,3 +29,16 @@ def deciding_role(actor_roles: Iterable[str], requirements: dict[str, int],
         if approvals_by_role.get(role, 0) < requirements[role]:
             return role
     return held[0] if held else None
+
+
+def why_cannot_decide(*, actor_id: int, actor_roles: Collection[str], requester_id: int, gate_title: str,
+                      requirements: dict[str, int], decided: Iterable[int],
+                      label: Callable[[str], str]) -> str | None:
+    """Why this person may not decide at this gate now, or None if they may."""
+    if actor_id == requester_id:
+        return "nobody may decide on their own change"
+    if not set(actor_roles).intersection(requirements):
+        return f"{gate_title} is decided by: {', '.join(label(r) for r in requirements)}"
+    if actor_id in set(decided):
+        return "you have already decided at this gate"
+    return None

@@ -1,8 +1,6 @@
-"""The fixed words of the domain: roles, audiences, categories, phases, cost kinds."""
+"""The fixed words of the domain: categories, phases, cost kinds, state kinds, signals.
+(Roles and audiences are the school's: see ``roles``.)"""
 
-ROLES: tuple[str, ...] = ("requester", "cab", "slt", "finance", "head", "auditor", "admin")
-APPROVER_ROLES: tuple[str, ...] = ("cab", "slt", "finance", "head")
-AUDIENCES: tuple[str, ...] = ("slt", "support", "staff", "students", "parents")
 CATEGORIES: tuple[str, ...] = ("standard", "minor", "significant", "major", "emergency")
 PHASES: tuple[str, ...] = ("planning", "delivery", "review")
 COST_KINDS: tuple[str, ...] = (
@@ -20,15 +18,20 @@ DECISIONS: tuple[str, ...] = ("approve", "reject")
 STAGES: tuple[str, ...] = ("needs", "finance", "release_plan", "review")
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")
 
-ROLE_LABELS: dict[str, str] = {
-    "requester": "requester",
-    "cab": "CAB",
-    "slt": "SLT",
-    "finance": "finance",
-    "head": "head",
-    "auditor": "auditor",
-    "admin": "admin",
-}
+# What a state means to the engine. A workflow names its states as it likes and says,
+# with ``kind = "…"``, which one plays each of these parts; code asks for the kind,
+# never the name.
+SCHEDULED, RELEASED, BACKED_OUT = "scheduled", "released", "backed_out"
+IN_REVIEW, CLOSED, WITHDRAWN = "in_review", "closed", "withdrawn"
+STATE_KINDS: tuple[str, ...] = (SCHEDULED, RELEASED, BACKED_OUT, IN_REVIEW, CLOSED, WITHDRAWN)
+# A transition that sends one of these signals must enter a state of the same kind.
+SIGNAL_KINDS: dict[str, str] = {"scheduled": SCHEDULED, "released": RELEASED, "backed_out": BACKED_OUT,
+                                "review_opened": IN_REVIEW, "closed": CLOSED, "withdrawn": WITHDRAWN}
+# A final state must say which ending it is.
+FINAL_KINDS: tuple[str, ...] = (CLOSED, WITHDRAWN)
+# Notices go out while a change is in these; the review reminder stays due in the others.
+LIVE_RELEASE_KINDS: tuple[str, ...] = (SCHEDULED, RELEASED)
+REVIEW_PENDING_KINDS: tuple[str, ...] = (RELEASED, BACKED_OUT)
 # The signals a workflow transition may send (see fitsflow.signals).
 SIGNAL_NAMES: tuple[str, ...] = (
     "raised",

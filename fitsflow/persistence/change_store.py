@@ -43,6 +43,12 @@ class ChangeRecord:
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
 
+    @property
+    def committed_version(self) -> int:
+        """The version this change has once its transaction commits (a touched record
+        is saved with the next one)."""
+        return self.version + 1 if self.touched else self.version
+
 
 _SELECT = (core_select(*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name)
            .select_from(_CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)))
@@ -140,3 +146,18 @@ def awaiting(session: Session, *, gate_states: list[tuple[str, str, list[str]]],
                         _APPROVALS.c.approver_id == user_id),
     )
     return page(session, where=where, limit=limit, offset=offset)
+
+
+def count(session: Session) -> int:
+    return int(session.connection().execute(core_select(func.count()).select_from(_CHANGES)).scalar_one())
+
+
+def first_in(session: Session, states: list[tuple[str, str]]) -> tuple[str, int] | None:
+    """(ref, requester id) of the oldest change in one of these (workflow, state) pairs."""
+    if not states:
+        return None
+    row = session.connection().execute(
+        core_select(_CHANGES.c.ref, _CHANGES.c.requester_id)
+        .where(or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in states]))
+        .order_by(_CHANGES.c.id).limit(1)).first()
+    return (row[0], row[1]) if row else None

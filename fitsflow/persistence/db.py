@@ -3,12 +3,13 @@ so a read-then-write transaction never fails half-way with "database is locked".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -61,10 +62,20 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.engine.echo = echo
-        # Copied into every write session's info: settings that receivers need
-        # (e.g. which events go to the webhook), without any global state.
-        self.session_info: dict[str, Any] = {}
+        self.busy_timeout_ms = busy_timeout_ms
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, and a SQLite file as its absolute path."""
+        url = make_url(self.url)
+        if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+            url = url.set(database=str(Path(url.database).resolve()))
+        return url.render_as_string(hide_password=True)
+
+    def after_fork(self) -> None:
+        """In a child process: forget the parent's pooled connections without closing them."""
+        self.engine.dispose(close=False)
 
     @property
     def dialect(self) -> str:
@@ -78,7 +89,6 @@ class Database:
         optimistic-lock check then fails or succeeds as a whole. A service that must
         read back what it just added flushes explicitly."""
         session = Session(self.engine, expire_on_commit=False, autoflush=False)
-        session.info.update(self.session_info)
         try:
             yield session
             for hook in session.info.pop(BEFORE_COMMIT, ()):
@@ -99,6 +109,23 @@ class Database:
         finally:
             session.rollback()
             session.close()
+
+    def try_write(self, work: Callable[[Connection], Any]) -> None:
+        """A short write that never waits behind another writer: it fails at once
+        (raising) if the database is busy. For bookkeeping a request can do without."""
+        with self.engine.connect() as connection:
+            raw: Any = connection.connection.dbapi_connection
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                raw.execute("PRAGMA busy_timeout=0")
+            try:
+                with connection.begin():
+                    if not sqlite:
+                        connection.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+                    work(connection)
+            finally:
+                if sqlite:
+                    raw.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
     def create_all(self) -> None:
         """Create the tables directly (tests); production uses ``migrate``."""

@@ -34,13 +34,9 @@ class UserAudience(SQLModel, table=True):
     audience: str = Field(max_length=20, primary_key=True, index=True)
 
 
-_change_version = Column("version", Integer, nullable=False)
-
-
 class Change(SQLModel, table=True):
     __tablename__ = "changes"
     __table_args__ = (Index("ix_changes_state_workflow", "workflow", "state"),)
-    __mapper_args__ = {"version_id_col": _change_version}
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=20, unique=True, index=True)
@@ -51,7 +47,8 @@ class Change(SQLModel, table=True):
     requester_id: int = Field(foreign_key="users.id", index=True)
     affected_services: str = Field(default="", max_length=2000)
     state: str = Field(max_length=60)
-    version: int = Field(default=1, sa_column=_change_version)
+    # Optimistic locking: change_store saves with UPDATE … WHERE version = :seen.
+    version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False))
     approval_round: int = 0
     horizon_years: int = 5
     parent_id: int | None = Field(default=None, foreign_key="changes.id", index=True)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
-from .models import OutboxMessage, User
+from .models import Change, OutboxMessage, User
 
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
 
 PENDING, DELIVERED, PARKED, CANCELLED = "pending", "delivered", "parked", "cancelled"
 
@@ -33,6 +35,14 @@ class Claimed:
     attempts: int
     recipient_name: str | None
     recipient_email: str | None
+
+
+def add(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue rows (created_at, event, change_ref, channel, recipient_id, subject, body,
+    payload, available_at) in the caller's transaction."""
+    if rows:
+        session.connection().execute(_OUTBOX.insert(), [
+            {**row, "status": PENDING, "attempts": 0, "last_error": ""} for row in rows])
 
 
 def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
@@ -88,9 +98,8 @@ def cancel(session: Session, row_id: int, *, reason: str) -> None:
         status=CANCELLED, lease_until=None, last_error=reason[:2000]))
 
 
-def change_state(session: Session, ref: str) -> str | None:
-    from .models import Change
-
-    changes = Change.__table__  # type: ignore[attr-defined]
-    return session.connection().execute(
-        select(changes.c.state).where(changes.c.ref == ref)).scalar_one_or_none()
+def change_state(session: Session, ref: str) -> tuple[str, str] | None:
+    """(workflow, state) of a change by reference."""
+    row = session.connection().execute(
+        select(_CHANGES.c.workflow, _CHANGES.c.state).where(_CHANGES.c.ref == ref)).first()
+    return (row[0], row[1]) if row else None

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, or_, true
+from sqlalchemy import bindparam, or_, true, update
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from .models import Approval, User, UserAudience, UserRole
+from .models import ApiToken, Approval, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
 
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
@@ -25,7 +27,7 @@ _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.
                  _APPROVALS.c.round == bindparam("round"))
           .order_by(_APPROVALS.c.id))
 _WITH_ROLES: dict[tuple[str, ...], Any] = {}
-INSERT_APPROVAL = _APPROVALS.insert()
+_INSERT_APPROVAL = _APPROVALS.insert()
 
 
 def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str]] | None:
@@ -35,6 +37,11 @@ def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[
         return None
     first = rows[0]
     return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}
+
+
+def touch_token(connection: Connection, token_id: int | None, at: Any) -> None:
+    """Record that an API token was used (outside the request's own transaction)."""
+    connection.execute(update(_TOKENS).where(_TOKENS.c.id == token_id).values(last_used_at=at))
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -92,6 +99,13 @@ class Vote:
 def approvals_in_round(session: Session, change_id: int, gate: str, round_: int) -> list[Vote]:
     rows = session.connection().execute(_ROUND, {"cid": change_id, "gate": gate, "round": round_})
     return [Vote(*row) for row in rows]
+
+
+def add_approval(session: Session, *, change_id: int, gate: str, round_: int, approver_id: int,
+                 role: str, decision: str, comment: str, decided_at: Any) -> None:
+    session.connection().execute(_INSERT_APPROVAL, {
+        "change_id": change_id, "gate": gate, "round": round_, "approver_id": approver_id,
+        "role": role, "decision": decision, "comment": comment, "decided_at": decided_at})
 
 
 def deciders_of(session: Session, change_id: int) -> list[int]:

@@ -1,12 +1,11 @@
 """Services: one function per use case, keyword-only arguments, one transaction each."""
 
-from . import notices  # noqa: F401  (connects the release-notice receivers)
 from .audit import export as export_audit
 from .audit import verify as verify_audit
 from .changes import fire, get_change, raise_change, spawn_follow_up
 from .gates import decide
 from .queues import awaiting_decision, browse
-from .runtime import Runtime, build_runtime
+from .runtime import Runtime
 from .stages import record_financial_plan, record_needs, record_release_plan, record_review
 from .users import add_user, import_users
 
@@ -15,7 +14,6 @@ __all__ = [
     "add_user",
     "awaiting_decision",
     "browse",
-    "build_runtime",
     "decide",
     "export_audit",
     "fire",

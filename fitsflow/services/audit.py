@@ -117,7 +117,7 @@ def timeline(rt: Runtime, *, actor_id: int, ref: str) -> list[TimelineEvent]:
     from .common import load_actor, load_change
 
     with rt.db.read() as session:
-        change = load_change(session, ref, load_actor(session, actor_id))
+        change = load_change(session, ref, load_actor(rt, session, actor_id))
         return [TimelineEvent(e.seq, e.at, e.actor, e.event_type, json.loads(e.payload))
                 for e in audit_store.iter_events(session, change_ref=change.ref)]
 

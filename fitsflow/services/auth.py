@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,7 +84,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -
 
 def _actor(rt: Runtime, user_id: int) -> Actor:
     with rt.db.read() as session:
-        return load_actor(session, user_id)
+        return load_actor(rt, session, user_id)
 
 
 def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
@@ -94,7 +95,7 @@ def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
         if row is None or row.revoked_at is not None or row.user_id != user_id or user is None \
                 or not user.active:
             return None
-        return load_actor(session, user_id)
+        return load_actor(rt, session, user_id)
 
 
 def _revoke(session: Session, user_id: int, *, only: str | None = None,
@@ -155,7 +156,7 @@ def create_token(rt: Runtime, *, user_id: int, name: str) -> str:
         raise InvalidInput({"name": "is required (up to 100 characters)"})
     secret = "ff_" + secrets.token_urlsafe(32)
     with unit_of_work(rt) as session:
-        actor = load_actor(session, user_id)
+        actor = load_actor(rt, session, user_id)
         session.add(ApiToken(user_id=user_id, name=name, token_hash=_digest(secret), created_at=now()))
         audit_store.append(session, actor=actor.label, change_ref="", event_type="token.created",
                            payload={"name": name})
@@ -177,23 +178,40 @@ def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
         if row.revoked_at is None:
             row.revoked_at = now()
             session.add(row)
-            actor = load_actor(session, user_id)
+            actor = load_actor(rt, session, user_id)
             audit_store.append(session, actor=actor.label, change_ref="", event_type="token.revoked",
                                payload={"name": row.name})
 
 
+# How stale ``last_used_at`` may be: refreshing it is a write, so it is done rarely.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+log = logging.getLogger("fitsflow.auth")
+
+
 def token_user(rt: Runtime, *, token: str) -> Actor | None:
-    """The user a bearer token belongs to, if it is valid and not revoked."""
-    if not token or not token.startswith("ff_"):
+    """The user a bearer token belongs to, if it is valid and not revoked. Reads only;
+    ``last_used_at`` is refreshed at most every few minutes, in a short write of its
+    own that never fails or delays the request."""
+    if not token or not token.startswith("ff_") or len(token) > 200:
         return None
-    with unit_of_work(rt) as session:
+    with rt.db.read() as session:
         row = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(token))).first()
         if row is None or row.revoked_at is not None:
             return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.active:
-            return None
-        if row.last_used_at is None or now() - row.last_used_at > timedelta(minutes=5):
-            row.last_used_at = now()
-            session.add(row)
-        return load_actor(session, row.user_id)
+        actor = load_actor(rt, session, row.user_id) if _active(session, row.user_id) else None
+        token_id, last_used = row.id, row.last_used_at
+    if actor is not None and (last_used is None or now() - last_used > TOKEN_TOUCH_INTERVAL):
+        _touch_token(rt, token_id)
+    return actor
+
+
+def _active(session: Session, user_id: int) -> bool:
+    user = session.get(User, user_id)
+    return user is not None and user.active
+
+
+def _touch_token(rt: Runtime, token_id: int | None) -> None:
+    try:
+        rt.db.try_write(lambda connection: queries.touch_token(connection, token_id, now()))
+    except Exception:  # noqa: BLE001 — bookkeeping only: the request goes on regardless
+        log.debug("could not record token use now; it will be recorded on a later request")

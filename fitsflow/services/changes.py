@@ -9,17 +9,20 @@ from sqlmodel import Session
 
 from .. import signals
 from ..domain.actor import Actor
-from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
+from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire
+from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
-from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
+from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
 from ..persistence import audit_store, change_store, models, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
-from ..workflow.registry import FireContext, Workflow
+from ..workflow.registry import Workflow
 from . import common
 from .common import unit_of_work
+from .gates import decision_blocker
+from .machine import run
 from .runtime import Runtime
 from .subject import ChangeSubject, needs_value, release_value
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
@@ -67,7 +70,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
                  "parent": parent.ref if parent else None},
     )
-    signals.raised.send(change, session=session, actor=actor, workflow=workflow.definition)
+    signals.raised.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition)
     return change
 
 
@@ -76,8 +79,8 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
     """Raise a new change; it starts in its workflow's initial state."""
     problems = _validate_header(title, description, category, rt)
     with unit_of_work(rt) as session:
-        actor = common.load_actor(session, actor_id)
-        if "requester" not in actor.roles:
+        actor = common.load_actor(rt, session, actor_id)
+        if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a change")
         if problems:
             raise InvalidInput(problems)
@@ -90,12 +93,13 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
                     category: str | None = None) -> ChangeView:
     """Turn what a review found into a new need, linked to the change reviewed."""
     with unit_of_work(rt) as session:
-        actor = common.load_actor(session, actor_id)
+        actor = common.load_actor(rt, session, actor_id)
         parent = common.load_change(session, ref, actor)
-        if "requester" not in actor.roles:
+        if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a follow-up change")
         definition = rt.workflows.get(parent.workflow).definition
-        if definition.states[parent.state].phase != "review" or parent.state == "withdrawn":
+        if definition.states[parent.state].phase != "review" \
+                or definition.kind_of(parent.state) == WITHDRAWN:
             raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
         category = category or (parent.category if parent.category in FOLLOW_UP_CATEGORIES
                                 else "minor")
@@ -127,8 +131,8 @@ def _permitted(workflow: Workflow, actor: Actor, change: ChangeRecord, trigger: 
 def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version: int | None = None,
          reason: str = "") -> ChangeView:
     """Take one transition: permission, guards, state, audit and notifications, or nothing."""
-    with unit_of_work(rt, ref) as session:
-        actor = common.load_actor(session, actor_id)
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         workflow = rt.workflows.get(change.workflow)
         definition = workflow.definition
@@ -144,25 +148,8 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
                                + (" (as this change's requester)" if "requester" in spec.roles else ""))
         common.check_version(change, expected_version)
         extra: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
-        run(session, workflow, change, actor, trigger, extra)
+        run(rt, session, workflow, change, actor, trigger, extra)
         return common.view_of(session, rt, change)
-
-
-def run(session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor, trigger: str,
-        extra: dict[str, Any], subject: ChangeSubject | None = None) -> None:
-    """Fire the shared machine; the transition records itself through the context's hook."""
-    definition = workflow.definition
-
-    def after(spec: Any, source: str, dest: str) -> None:
-        common.record_transition(session, change=change, workflow=definition, actor=actor,
-                                 spec=spec, source=source, dest=dest, extra=extra)
-
-    subject = subject or ChangeSubject(session, change, definition)
-    ctx = FireContext(subject=subject, after=after)
-    if not workflow.fire(change, trigger, ctx):
-        spec = definition.transition(trigger, change.state)
-        title = spec.title if spec and spec.title else trigger.replace("_", " ")
-        raise GateNotSatisfied(title[:1].lower() + title[1:], ctx.missing)
 
 
 def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: ChangeSubject) -> list[Action]:
@@ -177,10 +164,8 @@ def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: Ch
     return actions
 
 
-def _gate_status(workflow: Workflow, actor: Actor, change: ChangeRecord,
+def _gate_status(rt: Runtime, workflow: Workflow, actor: Actor, change: ChangeRecord,
                  subject: ChangeSubject) -> GateStatus | None:
-    from .gates import why_cannot_decide
-
     gate = workflow.definition.gate_at(change.state)
     if gate is None:
         return None
@@ -188,7 +173,7 @@ def _gate_status(workflow: Workflow, actor: Actor, change: ChangeRecord,
     for decision in subject.gate_decisions:
         if decision.decision == "approve":
             counts[decision.role] = counts.get(decision.role, 0) + 1
-    why = why_cannot_decide(actor, change, gate, subject.approvals)
+    why = decision_blocker(rt, actor, change, gate, subject)
     return GateStatus(gate.name, gate.title, gate.requirements(change.category), counts,
                       tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "")
 
@@ -196,10 +181,10 @@ def _gate_status(workflow: Workflow, actor: Actor, change: ChangeRecord,
 def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
     """A change with its stage data, decisions, and what the viewer may do now."""
     with rt.db.read() as session:
-        actor = common.load_actor(session, actor_id)
+        actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         workflow = rt.workflows.get(change.workflow)
-        subject = ChangeSubject(session, change, workflow.definition)
+        subject = ChangeSubject(session, change, workflow.definition, rt.roles)
         assert change.id is not None
         approvals = []
         for row, name in queries.all_approvals(session, change.id):
@@ -215,7 +200,7 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             review=subject.review,
             approvals=tuple(approvals),
             actions=tuple(_actions(workflow, actor, change, subject)),
-            gate=_gate_status(workflow, actor, change, subject),
+            gate=_gate_status(rt, workflow, actor, change, subject),
             editable_stages=tuple(editable),
             follow_ups=common.follow_up_refs(session, change),
         )

@@ -8,16 +8,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from .. import (
-    notifications,  # noqa: F401  (connects the built-in receivers)
-    signals,
-)
+from .. import signals
 from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
-from ..domain.permissions import may_view_changes
+from ..domain.roles import may_view_changes
 from ..persistence import audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Transition, WorkflowDefinition
@@ -31,20 +27,19 @@ def now() -> datetime:
 
 
 @contextmanager
-def unit_of_work(rt: Runtime, ref: str = "") -> Iterator[Session]:
-    """One transaction; a lost optimistic-lock race becomes ``Stale``."""
-    try:
-        with rt.db.transaction() as session:
-            yield session
-    except StaleDataError:
-        raise Stale(ref or "the record") from None
+def unit_of_work(rt: Runtime) -> Iterator[Session]:
+    """One write transaction: state, audit and outbox commit together or not at all.
+    A change saved over a newer version raises ``Stale`` at commit (change_store)."""
+    with rt.db.transaction() as session:
+        yield session
 
 
-def load_actor(session: Session, actor_id: int) -> Actor:
+def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
+    """The person acting, with the roles they hold that the school still defines."""
     row = queries.actor_row(session, actor_id)
     if row is None or not row[3]:
         raise NotPermitted("unknown or inactive user")
-    return Actor(row[0], row[1], row[2], frozenset(row[4]))
+    return Actor(row[0], row[1], row[2], rt.roles.known(row[4]))
 
 
 def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:
@@ -52,7 +47,7 @@ def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:
     In a write transaction it is saved (version-checked) at commit if touched."""
     change = change_store.load(session, ref) if may_view_changes(actor.roles) else None
     if change is None:
-        raise NotFound(f"no change {ref.strip().upper()}")
+        raise NotFound(f"no change {ref.strip().upper()[:40]}")
     return change
 
 
@@ -67,9 +62,9 @@ def touch(change: ChangeRecord) -> None:
     change.touched = True
 
 
-def record_transition(session: Session, *, change: ChangeRecord, workflow: WorkflowDefinition,
-                      actor: Actor, spec: Transition, source: str, dest: str,
-                      extra: dict[str, Any]) -> None:
+def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
+                      workflow: WorkflowDefinition, actor: Actor, spec: Transition, source: str,
+                      dest: str, extra: dict[str, Any]) -> None:
     """Audit a state change, open a gate's round if it enters one, send its signal."""
     touch(change)
     payload: dict[str, Any] = {"trigger": spec.trigger, "from": source, "to": dest}
@@ -85,7 +80,7 @@ def record_transition(session: Session, *, change: ChangeRecord, workflow: Workf
                                     "requires": gate.requirements(change.category)})
         extra = {**extra, "gate_title": gate.title}
     if spec.signal:
-        signals.by_name(spec.signal).send(change, session=session, actor=actor,
+        signals.by_name(spec.signal).send(change, runtime=rt, session=session, actor=actor,
                                           workflow=workflow, **extra)
 
 
@@ -96,12 +91,11 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
     if change.parent_id is not None:
         parent_ref = change_store.ref_of(session, change.parent_id)
     services = tuple(s for s in change.affected_services.split("\n") if s)
-    assert change.created_at is not None
     return ChangeView(
         ref=change.ref, title=change.title, description=change.description,
         category=change.category, workflow=change.workflow, state=change.state,
         state_title=state.title if state else change.state,
-        phase=state.phase if state else "", version=change.version,
+        phase=state.phase if state else "", version=change.committed_version,
         requester_id=change.requester_id,
         requester_name=change.requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,

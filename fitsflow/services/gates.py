@@ -8,33 +8,29 @@ from .. import signals
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
 from ..domain.guards import gate_quorum
-from ..domain.permissions import deciding_role
-from ..domain.vocabulary import DECISIONS, ROLE_LABELS
+from ..domain.permissions import deciding_role, why_cannot_decide
+from ..domain.vocabulary import DECISIONS
 from ..persistence import audit_store, queries
 from ..persistence.change_store import ChangeRecord
-from ..persistence.queries import Vote
 from ..workflow.definition import Gate
 from ..workflow.registry import Workflow
 from . import common
-from .changes import run
 from .common import unit_of_work
+from .machine import run
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import DecisionResult
 
+# What a decision did to its gate.
+PENDING, PASSED, REJECTED = "pending", "passed", "rejected"
 
-def why_cannot_decide(actor: Actor, change: ChangeRecord, gate: Gate,
-                      approvals: list[Vote]) -> str | None:
+
+def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate,
+                     subject: ChangeSubject) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
-    if actor.id == change.requester_id:
-        return "nobody may decide on their own change"
-    requirements = gate.requirements(change.category)
-    if not actor.roles.intersection(requirements):
-        needed = ", ".join(ROLE_LABELS.get(r, r) for r in requirements)
-        return f"{gate.title} is decided by: {needed}"
-    if any(a.approver_id == actor.id for a in approvals):
-        return "you have already decided at this gate"
-    return None
+    return why_cannot_decide(actor_id=actor.id, actor_roles=actor.roles, requester_id=change.requester_id,
+                             gate_title=gate.title, requirements=gate.requirements(change.category),
+                             decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
 
 
 def _validate(decision: str, comment: str) -> None:
@@ -50,8 +46,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
            role: str | None = None, expected_version: int | None = None) -> DecisionResult:
     """Record one approver's decision; pass or fail the gate when it is settled."""
     _validate(decision, comment)
-    with unit_of_work(rt, ref) as session:
-        actor = common.load_actor(session, actor_id)
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         workflow = rt.workflows.get(change.workflow)
         definition = workflow.definition
@@ -59,8 +55,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if gate is None:
             allowed = {t.trigger for t in definition.transitions_from(change.state)}
             raise NotAllowed(decision, change.state, allowed - definition.gate_triggers())
-        subject = ChangeSubject(session, change, definition)
-        why = why_cannot_decide(actor, change, gate, subject.approvals)
+        subject = ChangeSubject(session, change, definition, rt.roles)
+        why = decision_blocker(rt, actor, change, gate, subject)
         if why:
             raise NotPermitted(why)
         requirements = gate.requirements(change.category)
@@ -72,19 +68,17 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if used is None:
             raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
         common.check_version(change, expected_version)
-        outcome = _record(session, workflow, change, actor, gate, subject, used, decision, comment)
+        outcome = _record(rt, session, workflow, change, actor, gate, subject, used, decision, comment)
         return DecisionResult(common.view_of(session, rt, change), outcome,
-                              tuple(gate_quorum(subject)) if outcome == "pending" else ())
+                              tuple(gate_quorum(subject)) if outcome == PENDING else ())
 
 
-def _record(session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor, gate: Gate,
-            subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
-    assert change.id is not None
+def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor,
+            gate: Gate, subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
     comment = comment.strip()
-    session.connection().execute(queries.INSERT_APPROVAL, {
-        "change_id": change.id, "gate": gate.name, "round": change.approval_round,
-        "approver_id": actor.id, "role": role, "decision": decision, "comment": comment,
-        "decided_at": common.now()})
+    queries.add_approval(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
+                         approver_id=actor.id, role=role, decision=decision, comment=comment,
+                         decided_at=common.now())
     subject.approvals.append(queries.Vote(actor.id, role, decision))
     common.touch(change)
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
@@ -93,14 +87,14 @@ def _record(session: Session, workflow: Workflow, change: ChangeRecord, actor: A
                                 "decision": decision, "comment": comment})
     extra = {"gate": gate.name, "reason": comment} if decision == "reject" else {"gate": gate.name}
     if decision == "reject":
-        run(session, workflow, change, actor, gate.reject, extra, subject)
-        outcome = "rejected"
+        run(rt, session, workflow, change, actor, gate.reject, extra, subject)
+        outcome = REJECTED
     elif not gate_quorum(subject):
-        run(session, workflow, change, actor, gate.approve, extra, subject)
-        outcome = "approved"
+        run(rt, session, workflow, change, actor, gate.approve, extra, subject)
+        outcome = PASSED
     else:
-        outcome = "pending"
-    signals.decided.send(change, session=session, actor=actor, workflow=workflow.definition,
+        outcome = PENDING
+    signals.decided.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition,
                          gate=gate, decision=decision, comment=comment, outcome=outcome,
                          decisions=list(subject.approvals))
     return outcome

@@ -25,7 +25,7 @@ class Notice:
 def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0) -> tuple[list[Notice], int]:
     """Notices addressed to this person, newest first, with the total."""
     with rt.db.read() as session:
-        common.load_actor(session, actor_id)
+        common.load_actor(rt, session, actor_id)
         mine = select(OutboxMessage).where(OutboxMessage.recipient_id == actor_id,
                                            OutboxMessage.channel == "person")
         total = session.exec(select(func.count()).select_from(mine.subquery())).one()

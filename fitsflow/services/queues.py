@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..domain.permissions import may_view_changes
+from ..domain.roles import may_view_changes
 from ..persistence import change_store
 from . import common
 from .runtime import Runtime
@@ -27,7 +27,7 @@ class Page:
 def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
     """Changes at a gate this person may decide now (never their own), oldest first counts."""
     with rt.db.read() as session:
-        actor = common.load_actor(session, actor_id)
+        actor = common.load_actor(rt, session, actor_id)
         triples = []
         for wf in rt.workflows:
             for gate in wf.definition.gates.values():
@@ -45,7 +45,7 @@ def browse(rt: Runtime, *, actor_id: int, state: str | None = None, category: st
            created_to: datetime | None = None, limit: int = 25, offset: int = 0) -> Page:
     """Changes the viewer may see, filtered, newest first."""
     with rt.db.read() as session:
-        actor = common.load_actor(session, actor_id)
+        actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
         rows, total = change_store.page(session, state=state, category=category,

@@ -27,8 +27,8 @@ Apply = Callable[[Session, ChangeRecord], tuple[Any, Any]]
 
 def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version: int | None,
           apply: Apply) -> ChangeView:
-    with unit_of_work(rt, ref) as session:
-        actor = common.load_actor(session, actor_id)
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         if actor.id != change.requester_id or "requester" not in actor.roles:
             raise NotPermitted("only the change's requester may edit its stages")

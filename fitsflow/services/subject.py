@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from ..domain import stages
 from ..domain.guards import Decision
+from ..domain.roles import RoleBook
 from ..persistence import models, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
@@ -42,8 +43,10 @@ def cost_rows(session: Session, change_id: int, *, actual: bool) -> list[models.
 class ChangeSubject:
     """What guards read (``GuardSubject``), fetched only when a guard asks."""
 
-    def __init__(self, session: Session, change: ChangeRecord, workflow: WorkflowDefinition):
+    def __init__(self, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
+                 roles: RoleBook):
         self.session = session
+        self.roles = roles
         self.change = change
         self.workflow = workflow
         self.change_id: int = change.id
@@ -87,6 +90,9 @@ class ChangeSubject:
     @property
     def gate_decisions(self) -> tuple[Decision, ...]:
         return tuple(Decision(a.role, a.decision) for a in self.approvals)
+
+    def role_label(self, role: str) -> str:
+        return self.roles.label(role)
 
     @property
     def gate_requirements(self) -> dict[str, int]:

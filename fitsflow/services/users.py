@@ -13,7 +13,7 @@ from sqlmodel import Session, delete
 from werkzeug.security import generate_password_hash
 
 from ..domain.errors import InvalidInput
-from ..domain.vocabulary import AUDIENCES, ROLES
+from ..domain.roles import RoleBook
 from ..persistence import audit_store, queries
 from ..persistence.models import User, UserAudience, UserRole
 from . import common
@@ -44,7 +44,7 @@ def _words(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w.strip().lower() for w in value if w and w.strip()))
 
 
-def parse_user(name: str, email: str, roles: str | Iterable[str],
+def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str],
                audiences: str | Iterable[str]) -> UserSpec:
     """Validate one user; raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
@@ -57,12 +57,13 @@ def parse_user(name: str, email: str, roles: str | Iterable[str],
     if not _EMAIL.match(email) or len(email) > 320:
         problems["email"] = f"'{email}' is not an email address"
     role_list, audience_list = _words(roles), _words(audiences)
-    bad_roles = [r for r in role_list if r not in ROLES]
+    bad_roles = book.unknown_roles(role_list)
     if bad_roles:
-        problems["roles"] = f"unknown role {', '.join(bad_roles)} (known: {', '.join(ROLES)})"
-    bad_aud = [a for a in audience_list if a not in AUDIENCES]
+        problems["roles"] = f"unknown role {', '.join(bad_roles)} (known: {', '.join(book.names)})"
+    bad_aud = book.unknown_audiences(audience_list)
     if bad_aud:
-        problems["audiences"] = f"unknown audience {', '.join(bad_aud)} (known: {', '.join(AUDIENCES)})"
+        problems["audiences"] = (f"unknown audience {', '.join(bad_aud)} "
+                                 f"(known: {', '.join(book.audience_names)})")
     if problems:
         raise InvalidInput(problems)
     return UserSpec(name, email, role_list, audience_list)
@@ -100,7 +101,7 @@ def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] =
              audiences: str | Iterable[str] = (), password: str | None = None,
              actor_label: str = "cli") -> int:
     """Create a user (or update the one with that email); return its id."""
-    spec = parse_user(name, email, roles, audiences)
+    spec = parse_user(rt.roles, name, email, roles, audiences)
     if password is not None and len(password) < 8:
         raise InvalidInput({"password": "must be at least 8 characters"})
     with unit_of_work(rt) as session:
@@ -115,7 +116,7 @@ _HEADERS = {"name": "name", "full name": "name", "email": "email", "email addres
             "groups": "audiences"}
 
 
-def parse_staff_csv(text: str) -> list[UserSpec]:
+def parse_staff_csv(book: RoleBook, text: str) -> list[UserSpec]:
     """Read a staff list; raise InvalidInput with one entry per bad line."""
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -142,7 +143,7 @@ def parse_staff_csv(text: str) -> list[UserSpec]:
         if not any(c.strip() for c in row):
             continue
         try:
-            spec = parse_user(cell(row, "name"), cell(row, "email"), cell(row, "roles"),
+            spec = parse_user(book, cell(row, "name"), cell(row, "email"), cell(row, "roles"),
                               cell(row, "audiences"))
         except InvalidInput as err:
             problems[f"line {line}"] = "; ".join(f"{k} {v}" for k, v in err.problems.items())
@@ -160,7 +161,7 @@ def parse_staff_csv(text: str) -> list[UserSpec]:
 def import_users(rt: Runtime, *, text: str, actor_label: str = "cli",
                  progress: Callable[[int], Any] | None = None) -> ImportResult:
     """Import every row or none: new emails are created, known ones updated."""
-    specs = parse_staff_csv(text)
+    specs = parse_staff_csv(rt.roles, text)
     created = updated = 0
     with unit_of_work(rt) as session:
         for spec in specs:

@@ -80,5 +80,5 @@ class ChangeDetail:
 @dataclass(frozen=True)
 class DecisionResult:
     change: ChangeView
-    outcome: str  # "pending", "approved" or "rejected"
+    outcome: str  # "pending", "passed" or "rejected" (gates.PENDING, PASSED, REJECTED)
     missing: tuple[str, ...]

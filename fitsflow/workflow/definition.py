@@ -13,6 +13,7 @@ class State:
     title: str
     edits: tuple[str, ...] = ()
     final: bool = False
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,21 @@ class WorkflowDefinition:
     transitions: tuple[Transition, ...]
     gates: dict[str, Gate]
     source: str = ""
+
+    def kind_of(self, state: str) -> str | None:
+        """What the state means to the engine (see vocabulary.STATE_KINDS), if anything."""
+        spec = self.states.get(state)
+        return spec.kind if spec else None
+
+    def state_of_kind(self, kind: str) -> str | None:
+        """The state playing this part in this workflow, if it has one."""
+        for state in self.states.values():
+            if state.kind == kind:
+                return state.name
+        return None
+
+    def states_of_kind(self, *kinds: str) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states.values() if s.kind in kinds)
 
     def gate_at(self, state: str) -> Gate | None:
         """The gate collecting decisions in this state, if any."""

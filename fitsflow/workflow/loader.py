@@ -10,19 +10,21 @@ from typing import Any
 
 from ..domain.errors import WorkflowError
 from ..domain.guards import GUARDS
+from ..domain.roles import RoleBook, shipped_book
 from ..domain.vocabulary import (
-    APPROVER_ROLES,
     CATEGORIES,
+    FINAL_KINDS,
     PHASES,
-    ROLES,
+    SIGNAL_KINDS,
     SIGNAL_NAMES,
     STAGES,
+    STATE_KINDS,
 )
 from .definition import Gate, State, Transition, WorkflowDefinition
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TOP_KEYS = {"name", "title", "description", "categories", "initial", "states", "transitions", "gates"}
-_STATE_KEYS = {"phase", "title", "edits", "final"}
+_STATE_KEYS = {"phase", "title", "edits", "final", "kind"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "signal", "title"}
 _GATE_KEYS = {"state", "title", "approve", "reject", "approvers"}
 
@@ -78,13 +80,17 @@ def _parse_states(raw: Any, problems: _Problems) -> dict[str, State]:
         final = body.get("final", False)
         if not isinstance(final, bool):
             problems.add(f"{key}.final", "must be true or false")
+        kind = body.get("kind")
+        if kind is not None and kind not in STATE_KINDS:
+            problems.add(f"{key}.kind", f"unknown kind '{kind}' (known: {', '.join(STATE_KINDS)})")
         title = body.get("title", name.replace("_", " ").capitalize())
-        states[name] = State(name, str(phase), str(title), edits, bool(final))
+        states[name] = State(name, str(phase), str(title), edits, bool(final),
+                             str(kind) if kind is not None else None)
     return states
 
 
 def _parse_transition(
-    index: int, body: Any, states: dict[str, State], problems: _Problems
+    index: int, body: Any, states: dict[str, State], roles_book: RoleBook, problems: _Problems
 ) -> Transition | None:
     key = f"transitions[{index}]"
     if not isinstance(body, dict):
@@ -108,8 +114,8 @@ def _parse_transition(
     if not roles:
         problems.add(f"{key}.roles", "grants no role (a transition nobody may fire is never taken)")
     for role in roles:
-        if role not in ROLES:
-            problems.add(f"{key}.roles", f"unknown role '{role}' (known: {', '.join(ROLES)})")
+        if role not in roles_book.labels:
+            problems.add(f"{key}.roles", f"unknown role '{role}' (known: {', '.join(roles_book.names)})")
     guards = _str_list(body.get("guards", []), f"{key}.guards", problems)
     for name in guards:
         if name not in GUARDS:
@@ -117,6 +123,9 @@ def _parse_transition(
     signal = body.get("signal")
     if signal is not None and signal not in SIGNAL_NAMES:
         problems.add(f"{key}.signal", f"unknown signal '{signal}' (known: {', '.join(SIGNAL_NAMES)})")
+    elif signal in SIGNAL_KINDS and dest in states and states[str(dest)].kind != SIGNAL_KINDS[signal]:
+        problems.add(f"states.{dest}.kind", f"must be '{SIGNAL_KINDS[signal]}': transitions[{index}] "
+                                            f"sends '{signal}' on entering it")
     title = str(body.get("title", str(trigger).replace("_", " ").capitalize()))
     return Transition(str(trigger), sources, str(dest), roles, guards, signal, title)
 
@@ -127,6 +136,7 @@ def _parse_gate(
     categories: tuple[str, ...],
     transitions: tuple[Transition, ...],
     states: dict[str, State],
+    roles_book: RoleBook,
     problems: _Problems,
 ) -> Gate | None:
     key = f"gates.{name}"
@@ -156,10 +166,10 @@ def _parse_gate(
             continue
         approvers[category] = {}
         for role, count in needs.items():
-            if role not in APPROVER_ROLES:
+            if role not in roles_book.approvers:
                 problems.add(
                     f"{key}.approvers.{category}.{role}",
-                    f"not an approver role (approver roles: {', '.join(APPROVER_ROLES)})",
+                    f"not an approver role (approver roles: {', '.join(roles_book.approvers)})",
                 )
             elif not isinstance(count, int) or isinstance(count, bool) or count < 1:
                 problems.add(f"{key}.approvers.{category}.{role}", "must be a whole number of 1 or more")
@@ -202,8 +212,24 @@ def _check_graph(definition: WorkflowDefinition, problems: _Problems) -> None:
             problems.add("gates", f"more than one gate collects decisions in state '{gate_state}'")
 
 
-def parse_definition(data: dict[str, Any], source: str) -> WorkflowDefinition:
+def _check_kinds(states: dict[str, State], problems: _Problems) -> None:
+    seen: dict[str, str] = {}
+    for name, spec in states.items():
+        if spec.kind is not None:
+            if spec.kind in seen:
+                problems.add(f"states.{name}.kind", f"'{spec.kind}' is already the kind of state "
+                                                    f"'{seen[spec.kind]}'")
+            seen.setdefault(spec.kind, name)
+        if spec.final and spec.kind not in FINAL_KINDS:
+            problems.add(f"states.{name}.kind", f"a final state must say how the change ended: "
+                                                f"kind = {' or '.join(repr(k) for k in FINAL_KINDS)}")
+        elif spec.kind in FINAL_KINDS and not spec.final:
+            problems.add(f"states.{name}.final", f"a state of kind '{spec.kind}' must be final")
+
+
+def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None = None) -> WorkflowDefinition:
     """Build a definition from parsed TOML; raise WorkflowError listing every problem."""
+    roles_book = roles or shipped_book()
     problems = _Problems(source)
     _unknown_keys(data, _TOP_KEYS, "", problems)
     name = data.get("name")
@@ -217,6 +243,7 @@ def parse_definition(data: dict[str, Any], source: str) -> WorkflowDefinition:
         if category not in CATEGORIES:
             problems.add("categories", f"unknown category '{category}' (known: {', '.join(CATEGORIES)})")
     states = _parse_states(data.get("states"), problems)
+    _check_kinds(states, problems)
     initial = data.get("initial")
     if initial not in states:
         problems.add("initial", f"unknown state '{initial}'")
@@ -224,7 +251,8 @@ def parse_definition(data: dict[str, Any], source: str) -> WorkflowDefinition:
     if not isinstance(raw_transitions, list) or not raw_transitions:
         problems.add("transitions", "must be a list of [[transitions]] tables")
         raw_transitions = []
-    parsed = [_parse_transition(i, body, states, problems) for i, body in enumerate(raw_transitions)]
+    parsed = [_parse_transition(i, body, states, roles_book, problems)
+              for i, body in enumerate(raw_transitions)]
     transitions = tuple(t for t in parsed if t is not None)
     raw_gates = data.get("gates", {})
     if not isinstance(raw_gates, dict):
@@ -232,7 +260,7 @@ def parse_definition(data: dict[str, Any], source: str) -> WorkflowDefinition:
         raw_gates = {}
     gates = {}
     for gate_name, body in raw_gates.items():
-        gate = _parse_gate(gate_name, body, categories, transitions, states, problems)
+        gate = _parse_gate(gate_name, body, categories, transitions, states, roles_book, problems)
         if gate is not None:
             gates[gate_name] = gate
     gate_triggers = {t for g in gates.values() for t in (g.approve, g.reject)}
@@ -258,7 +286,7 @@ def parse_definition(data: dict[str, Any], source: str) -> WorkflowDefinition:
     return definition
 
 
-def load_definition(path: Path) -> WorkflowDefinition:
+def load_definition(path: Path, roles: RoleBook | None = None) -> WorkflowDefinition:
     """Read and validate one workflow file."""
     source = str(path)
     try:
@@ -268,10 +296,10 @@ def load_definition(path: Path) -> WorkflowDefinition:
         raise WorkflowError([f"{source}: cannot be read: {err.strerror}"]) from err
     except tomllib.TOMLDecodeError as err:
         raise WorkflowError([f"{source}: not valid TOML: {err}"]) from err
-    return parse_definition(data, source)
+    return parse_definition(data, source, roles)
 
 
-def load_directory(*folders: Path) -> list[WorkflowDefinition]:
+def load_directory(*folders: Path, roles: RoleBook | None = None) -> list[WorkflowDefinition]:
     """Load every ``*.toml`` in the folders; report all problems of all files together."""
     definitions: list[WorkflowDefinition] = []
     problems: list[str] = []
@@ -281,7 +309,7 @@ def load_directory(*folders: Path) -> list[WorkflowDefinition]:
             problems.append(f"{folder}: no workflow files (*.toml) found")
         for path in files:
             try:
-                definitions.append(load_definition(path))
+                definitions.append(load_definition(path, roles))
             except WorkflowError as err:
                 problems.extend(err.problems)
     problems.extend(check_set(definitions))

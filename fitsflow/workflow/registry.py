@@ -95,5 +95,10 @@ class WorkflowRegistry:
             served = ", ".join(sorted(self._by_category))
             raise NotFound(f"no workflow serves category '{category}' (served: {served})") from None
 
+    def states_of_kind(self, *kinds: str) -> list[tuple[str, str]]:
+        """(workflow, state) of every state, in every workflow, playing one of these parts."""
+        return [(w.name, state) for w in self._by_name.values()
+                for state in w.definition.states_of_kind(*kinds)]
+
     def names(self) -> list[str]:
         return sorted(self._by_name)

@@ -1,0 +1,100 @@
+"""Roles and audiences as data: the school's own set, checked once at start-up.
+
+Three roles have meanings the engine relies on (raising changes, reading the audit
+trail, administering); every other role is the school's to name, and those marked
+``approves`` may be asked for in a gate's quorum."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+
+REQUESTER, AUDITOR, ADMIN = "requester", "auditor", "admin"
+SYSTEM_ROLES: tuple[str, ...] = (REQUESTER, AUDITOR, ADMIN)
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str
+    label: str
+    tier: str
+    lead_days: int
+
+
+@dataclass(frozen=True)
+class RoleBook:
+    """The roles and audiences in force. Order is the configured order."""
+
+    labels: Mapping[str, str]
+    approvers: tuple[str, ...]
+    audiences: Mapping[str, Audience]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.labels)
+
+    @property
+    def audience_names(self) -> tuple[str, ...]:
+        return tuple(self.audiences)
+
+    def label(self, role: str) -> str:
+        return self.labels.get(role, role)
+
+    def known(self, roles: Iterable[str]) -> frozenset[str]:
+        """The roles held that the school still defines (a removed role grants nothing)."""
+        return frozenset(r for r in roles if r in self.labels)
+
+    def tiers(self) -> dict[str, str]:
+        """Audience → notice tier."""
+        return {a.name: a.tier for a in self.audiences.values()}
+
+    def lead_days(self) -> dict[str, int]:
+        return {a.name: a.lead_days for a in self.audiences.values()}
+
+    def unknown_roles(self, roles: Iterable[str]) -> list[str]:
+        return [r for r in roles if r not in self.labels]
+
+    def unknown_audiences(self, audiences: Iterable[str]) -> list[str]:
+        return [a for a in audiences if a not in self.audiences]
+
+
+# The set a new installation starts with: name → (label, approves).
+SHIPPED_ROLES: dict[str, tuple[str, bool]] = {
+    "requester": ("requester", False),
+    "cab": ("CAB", True),
+    "slt": ("SLT", True),
+    "finance": ("finance", True),
+    "head": ("head", True),
+    "auditor": ("auditor", False),
+    "admin": ("admin", False),
+}
+# name → (label, notice tier, lead time in school days).
+SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {
+    "slt": ("Senior leadership", "full", 10),
+    "support": ("ICT support team", "technical", 5),
+    "staff": ("Staff", "staff", 5),
+    "students": ("Students", "brief", 0),
+    "parents": ("Parents", "brief", 2),
+}
+
+
+def shipped_book() -> RoleBook:
+    """The shipped roles and audiences (what a school gets without configuring any)."""
+    return RoleBook(
+        labels={name: label for name, (label, _) in SHIPPED_ROLES.items()},
+        approvers=tuple(name for name, (_, approves) in SHIPPED_ROLES.items() if approves),
+        audiences={name: Audience(name, *spec) for name, spec in SHIPPED_AUDIENCES.items()},
+    )
+
+
+def may_view_changes(roles: Iterable[str]) -> bool:
+    """Anyone holding a role sees changes; audience-only people (staff, students,
+    parents) see their notices."""
+    return any(True for _ in roles)
+
+
+def is_approver(roles: Iterable[str], book: RoleBook) -> bool:
+    return bool(set(roles) & set(book.approvers))

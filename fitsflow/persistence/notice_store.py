@@ -1,0 +1,156 @@
+"""Release notices, receipts and acknowledgements: the statements behind
+services.notices. Publication is set-based (INSERT … SELECT), so one release to
+thousands of people is a handful of statements."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from .models import Change, NoticeReceipt, OutboxMessage, ReleaseNotice, ReleasePlan, User, UserAudience
+
+_NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
+_RECEIPTS = NoticeReceipt.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+_MEMBERS = UserAudience.__table__  # type: ignore[attr-defined]
+_USERS = User.__table__  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
+
+DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
+
+
+def of_change(session: Session, change_id: int) -> list[Any]:
+    """Every notice of a release (rows with the notice columns)."""
+    return list(session.connection().execute(select(_NOTICES).where(_NOTICES.c.change_id == change_id)))
+
+
+def get(session: Session, notice_id: int) -> Any | None:
+    return session.connection().execute(select(_NOTICES).where(_NOTICES.c.id == notice_id)).first()
+
+
+def add_draft(session: Session, *, change_id: int, audience: str, tier: str, subject: str, body: str,
+              publish_at: datetime, now: datetime) -> None:
+    session.connection().execute(_NOTICES.insert().values(
+        change_id=change_id, audience=audience, tier=tier, subject=subject, body=body, status=DRAFT,
+        publish_at=publish_at, recipients=0, updated_at=now))
+
+
+def retime(session: Session, notice_id: int, *, publish_at: datetime, now: datetime) -> None:
+    session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
+                                 .values(publish_at=publish_at, updated_at=now))
+
+
+def set_text(session: Session, notice_id: int, *, subject: str, body: str, now: datetime) -> None:
+    session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
+                                 .values(subject=subject, body=body, updated_at=now))
+
+
+def cancel(session: Session, notice_id: int, *, now: datetime) -> None:
+    session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
+                                 .values(status=CANCELLED, updated_at=now))
+
+
+def clashing_refs(session: Session, *, change_id: int, start: datetime, end: datetime,
+                  states: Sequence[tuple[str, str]]) -> list[str]:
+    """Other changes in the given (workflow, state) pairs whose window overlaps [start, end)."""
+    if not states:
+        return []
+    where_state = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in states])
+    query = (select(_CHANGES.c.ref).select_from(_CHANGES.join(_PLANS, _PLANS.c.change_id == _CHANGES.c.id))
+             .where(_CHANGES.c.id != change_id, where_state,
+                    _PLANS.c.window_start < end, _PLANS.c.window_end > start)
+             .order_by(_CHANGES.c.ref))
+    return list(session.connection().execute(query).scalars())
+
+
+def next_due(session: Session, now: datetime) -> Any | None:
+    """The oldest draft due for publication, locked (skipped by other workers on PostgreSQL)."""
+    return session.connection().execute(
+        select(_NOTICES).where(_NOTICES.c.status == DRAFT, _NOTICES.c.publish_at <= now)
+        .order_by(_NOTICES.c.publish_at, _NOTICES.c.id).limit(1).with_for_update(skip_locked=True)).first()
+
+
+def change_of(session: Session, change_id: int) -> Any:
+    """(workflow, state, ref) of the notice's change."""
+    return session.connection().execute(
+        select(_CHANGES.c.workflow, _CHANGES.c.state, _CHANGES.c.ref)
+        .where(_CHANGES.c.id == change_id)).one()
+
+
+def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], now: datetime) -> int:
+    """Give a receipt and an outbox row to every active member of the notice's audience who
+    has no notice for this release yet and is in no more detailed audience; mark it
+    published; return how many people it reached."""
+    connection = session.connection()
+    members, other = _MEMBERS.alias("m"), _MEMBERS.alias("o")
+    eligible = (
+        select(literal(notice.change_id), literal(notice.id), members.c.user_id, literal(now, UTCDateTime()))
+        .select_from(members.join(_USERS, _USERS.c.id == members.c.user_id))
+        .where(members.c.audience == notice.audience, _USERS.c.active.is_(True),
+               ~exists().where(_RECEIPTS.c.change_id == notice.change_id,
+                               _RECEIPTS.c.user_id == members.c.user_id)))
+    if richer:
+        eligible = eligible.where(~exists().where(other.c.user_id == members.c.user_id,
+                                                  other.c.audience.in_(list(richer))))
+    connection.execute(_RECEIPTS.insert().from_select(
+        ["change_id", "notice_id", "user_id", "created_at"], eligible))
+    # (rowcount of INSERT … SELECT is not reported by every driver)
+    people = connection.execute(select(func.count()).select_from(_RECEIPTS)
+                                .where(_RECEIPTS.c.notice_id == notice.id)).scalar_one()
+    payload = json.dumps({"event": "release_notice", "ref": ref, "link": f"/notices/{notice.id}"},
+                         sort_keys=True)
+    connection.execute(_OUTBOX.insert().from_select(
+        ["created_at", "event", "change_ref", "recipient_id", "subject", "body", "payload", "status",
+         "attempts", "available_at", "last_error", "channel"],
+        select(_RECEIPTS.c.created_at, literal("release_notice"), literal(ref), _RECEIPTS.c.user_id,
+               literal(notice.subject), literal(notice.body), literal(payload), literal("pending"),
+               literal(0), _RECEIPTS.c.created_at, literal(""), literal("person"))
+        .where(_RECEIPTS.c.notice_id == notice.id)))
+    connection.execute(update(_NOTICES).where(_NOTICES.c.id == notice.id).values(
+        status=PUBLISHED, published_at=now, recipients=people, updated_at=now))
+    return int(people)
+
+
+def receipts_of_change(session: Session, change_id: int) -> list[tuple[int, datetime | None, str]]:
+    """(notice id, acknowledged at, person's name) for every receipt of a release."""
+    rows = session.connection().execute(
+        select(_RECEIPTS.c.notice_id, _RECEIPTS.c.acknowledged_at, _USERS.c.name)
+        .join(_USERS, _USERS.c.id == _RECEIPTS.c.user_id)
+        .where(_RECEIPTS.c.change_id == change_id).order_by(_USERS.c.name))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50) -> list[Any]:
+    """Notices a person received, newest first: (notice id, ref, subject, body, received, acknowledged)."""
+    query = (select(_NOTICES.c.id, _CHANGES.c.ref, _NOTICES.c.subject, _NOTICES.c.body,
+                    _RECEIPTS.c.created_at, _RECEIPTS.c.acknowledged_at)
+             .select_from(_RECEIPTS.join(_NOTICES, _NOTICES.c.id == _RECEIPTS.c.notice_id)
+                          .join(_CHANGES, _CHANGES.c.id == _RECEIPTS.c.change_id))
+             .where(_RECEIPTS.c.user_id == user_id))
+    if notice_id is not None:
+        query = query.where(_RECEIPTS.c.notice_id == notice_id)
+    return list(session.connection().execute(query.order_by(_RECEIPTS.c.id.desc()).limit(limit)))
+
+
+def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime) -> str | None:
+    """Mark a receipt acknowledged; the change's ref when it was newly acknowledged,
+    "" when it already was, None when the person has no such notice."""
+    connection = session.connection()
+    result = connection.execute(
+        update(_RECEIPTS).where(_RECEIPTS.c.notice_id == notice_id, _RECEIPTS.c.user_id == user_id,
+                                _RECEIPTS.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=now))
+    if result.rowcount != 1:
+        found = connection.execute(select(_RECEIPTS.c.id).where(
+            _RECEIPTS.c.notice_id == notice_id, _RECEIPTS.c.user_id == user_id)).first()
+        return "" if found is not None else None
+    return str(connection.execute(
+        select(_CHANGES.c.ref).join(_NOTICES, _NOTICES.c.change_id == _CHANGES.c.id)
+        .where(_NOTICES.c.id == notice_id)).scalar_one())
