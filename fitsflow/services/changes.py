@@ -18,6 +18,7 @@ from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
 from ..persistence import audit_store, change_store, models, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
+from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
 from . import common
 from .common import unit_of_work
@@ -98,8 +99,7 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a follow-up change")
         definition = rt.workflows.get(parent.workflow).definition
-        if definition.states[parent.state].phase != "review" \
-                or definition.kind_of(parent.state) == WITHDRAWN:
+        if not _may_follow_up(definition, parent.state):
             raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
         category = category or (parent.category if parent.category in FOLLOW_UP_CATEGORIES
                                 else "minor")
@@ -120,6 +120,11 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         audit_store.append(session, actor=actor.label, change_ref=parent.ref,
                            event_type="follow_up.spawned", payload={"follow_up": child.ref})
         return common.view_of(session, rt, child)
+
+
+def _may_follow_up(definition: WorkflowDefinition, state: str) -> bool:
+    """A review (in progress or done) feeds the next need; a withdrawn change has none."""
+    return definition.states[state].phase == "review" and definition.kind_of(state) != WITHDRAWN
 
 
 def _permitted(workflow: Workflow, actor: Actor, change: ChangeRecord, trigger: str) -> bool:
@@ -203,4 +208,5 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             gate=_gate_status(rt, workflow, actor, change, subject),
             editable_stages=tuple(editable),
             follow_ups=common.follow_up_refs(session, change),
+            may_follow_up=REQUESTER in actor.roles and _may_follow_up(workflow.definition, change.state),
         )

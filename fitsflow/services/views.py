@@ -71,6 +71,7 @@ class ChangeDetail:
     gate: GateStatus | None
     editable_stages: tuple[str, ...]
     follow_ups: tuple[str, ...] = field(default_factory=tuple)
+    may_follow_up: bool = False
 
     @property
     def total_cost(self) -> Decimal:

@@ -1,0 +1,219 @@
+"""One runtime, built once from one settings file, is what every entry point uses."""
+
+from __future__ import annotations
+
+import ast
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import text
+
+from fitsflow import services
+from fitsflow.bootstrap import build_runtime
+from fitsflow.config import load_settings
+from fitsflow.persistence.migrate import upgrade
+from fitsflow.services import auth
+
+from . import factories as f
+from .web_support import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "riverside password 1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FITSFLOW_")}
+    done = subprocess.run([sys.executable, "-m", "fitsflow.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_serve_with_a_config_file_serves_that_files_school_and_database(tmp_path):
+    elsewhere = tmp_path / "somewhere-else"
+    elsewhere.mkdir()
+    # The folder serve runs in holds another school's database (as after `make run`).
+    _cli("init", cwd=elsewhere)
+    _cli("user", "add", "--name", "Other", "--email", "other@demo.school", "--role", "admin",
+         "--password", "other password 1", cwd=elsewhere)
+    school = tmp_path / "riverside"
+    school.mkdir()
+    port = _free_port()
+    config = school / "fitsflow.toml"
+    config.write_text(f"""
+[database]
+url = "sqlite:///{school / 'riverside.db'}"
+[school]
+name = "Riverside Academy"
+[web]
+secret_key_file = "{school / 'secret.key'}"
+secure_cookies = false
+[server]
+bind = "127.0.0.1:{port}"
+workers = 1
+threads = 2
+[delivery]
+in_process = false
+""")
+    _cli("--config", str(config), "init", cwd=elsewhere)
+    _cli("--config", str(config), "user", "add", "--name", "Rita", "--email", "rita@riverside.example",
+         "--role", "requester", "--password", PASSWORD, cwd=elsewhere)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FITSFLOW_")}
+    server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli", "--config", str(config), "serve"],
+                              cwd=elsewhere, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(base + "/login", timeout=5).read().decode()
+        assert "Riverside Academy" in page and "Demo School" not in page
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        form = urllib.parse.urlencode({"email": "rita@riverside.example", "password": PASSWORD,
+                                       "csrf_token": token}).encode()
+        home = opener.open(base + "/login", data=form, timeout=5).read().decode()
+        assert "Rita" in home and "Riverside Academy" in home  # a user only FILE's database has
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"from sqlite:///{school / 'riverside.db'}" in output and "Riverside Academy" in output
+    assert not (elsewhere / "fitsflow-secret.key").exists()
+    assert (school / "secret.key").exists()
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Modules of the project this one imports (anywhere in it, lazily or not)."""
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            if base.startswith("fitsflow"):
+                found.add(base)
+                found.update(f"{base}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("fitsflow"))
+    return found
+
+
+def test_no_import_circles():
+    modules: dict[str, Path] = {}
+    for folder, name in (("fitsflow", "fitsflow"), ("web", "fitsflow.web")):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            rel = path.relative_to(ROOT / folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            modules[".".join([name, *parts])] = path
+    graph = {m: {i for i in _imports(p, m) if i in modules and i != m} for m, p in modules.items()}
+    # A package's __init__ re-exporting its modules is not a circle through them.
+    for m in graph:
+        graph[m] = {i for i in graph[m] if not m.startswith(i + ".")}
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_an_api_read_answers_while_a_writer_holds_the_lock(file_rt, tmp_path):
+    school = f.School(file_rt)
+    ref = f.change_in(file_rt, school, "minor", "needs_analysis")
+    secret = auth.create_token(file_rt, user_id=school.requester, name="script")
+    app = make_app(file_rt, tmp_path)
+    client = app.test_client()
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with file_rt.db.transaction() as session:
+            session.execute(text("UPDATE changes SET title = title"))
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        response = client.get(f"/api/v1/changes/{ref}", headers={"Authorization": f"Bearer {secret}"})
+        elapsed = time.monotonic() - started
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["change"]["ref"] == ref
+        assert elapsed < file_rt.settings.database.busy_timeout_ms / 1000  # answered, not timed out
+    finally:
+        release.set()
+        thread.join()
+    # The token's use is recorded once the writer is gone.
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert auth.list_tokens(file_rt, user_id=school.requester)[0].last_used_at is not None
+
+
+def test_settings_are_immutable_and_loaded_in_one_place():
+    settings = load_settings(environ={})
+    try:
+        settings.web.page_size = 10  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("settings must be immutable")
+    offenders = [str(p.relative_to(ROOT)) for folder in ("fitsflow", "web")
+                 for p in (ROOT / folder).rglob("*.py")
+                 if "load_settings(" in p.read_text() and p.name not in ("config.py", "base.py")]
+    assert offenders == []
+
+
+def test_write_responses_carry_the_committed_version(sqlite_rt):
+    school = f.School(sqlite_rt)
+    view = services.raise_change(sqlite_rt, actor_id=school.requester, title="X", category="minor")
+    after = services.record_needs(sqlite_rt, actor_id=school.requester, ref=view.ref, data=f.NEEDS,
+                                  expected_version=view.version)
+    assert after.version == f.snapshot(sqlite_rt, view.ref)[1] == view.version + 1
+    fired = services.fire(sqlite_rt, actor_id=school.requester, ref=view.ref, trigger="complete_needs",
+                          expected_version=after.version)
+    assert fired.version == f.snapshot(sqlite_rt, view.ref)[1]
+    assert json.dumps(fired.version)
+
+
+def test_a_runtime_built_for_one_database_never_touches_another(tmp_path):
+    settings = load_settings(environ={"FITSFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
+    rt = build_runtime(settings)
+    upgrade(rt.db)
+    assert rt.db.display_url == f"sqlite:///{tmp_path / 'a.db'}"
+    assert not (Path.cwd() / "a.db").exists()
+    rt.db.dispose()
