@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fitsflow.services import auth
@@ -60,7 +62,11 @@ def test_a_change_through_the_api(api):
     assert result["outcome"] == "passed" and result["change"]["state"] == "release_planning"
     events = me("GET", f"/changes/{ref}/audit")["items"]
     assert [e["event_type"] for e in events][:2] == ["change.raised", "stage.needs"]
-    assert any(n["change_ref"] == ref for n in me("GET", "/notices")["items"])
+    from fitsflow.delivery.worker import Worker
+
+    Worker(app.extensions["fitsflow"], email=None, webhook=None).run_once()
+    inbox = me("GET", "/notices")
+    assert any(n["change_ref"] == ref for n in inbox["items"]) and inbox["unread"] == inbox["total"] > 0
 
 
 def test_errors_are_json_with_clear_messages(api):
@@ -112,6 +118,6 @@ def test_openapi_describes_every_api_route(api):
     served = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
-            path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented

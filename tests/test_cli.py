@@ -29,7 +29,12 @@ def run(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def test_init_is_idempotent(run):
-    assert "schema empty → 0005" in run("init")
+    from alembic.script import ScriptDirectory
+
+    from fitsflow.persistence.migrate import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert f"schema empty → {head}" in run("init")
     assert "up to date" in run("init")
 
 

@@ -172,6 +172,10 @@ def test_audience_member_sees_notices_not_changes(site):
     assert staff.get(f"/changes/{ref}").status_code == 404
     assert staff.get("/changes").status_code == 403
     cab = client_for(app, school, school.cab[0])
+    assert ref not in cab.get("/notices").get_data(as_text=True)  # nothing delivered yet
+    from fitsflow.delivery.worker import Worker
+
+    Worker(rt, email=None, webhook=None).run_once()
     assert ref in cab.get("/notices").get_data(as_text=True)  # support audience heard of the schedule
 
 

@@ -39,7 +39,7 @@ def test_role_by_route_matrix(site):
     rt = app.extensions["fitsflow"]
     ref = f.change_in(rt, school, "minor", "financial_planning")
     values = {"ref": ref, "slug": "finance", "fmt": "csv", "filename": "style.css", "notice_id": 1,
-              "user_id": 1, "token_id": 1}
+              "user_id": 1, "token_id": 1, "item_id": 1}
     clients = {}
     for name, uid in _people(school).items():
         client = app.test_client()
@@ -75,7 +75,7 @@ def test_api_routes_need_a_token(site):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
             method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
-            path = rule.build({"ref": "CHG-2026-0001", "stage": "needs", "trigger": "x"},
+            path = rule.build({"ref": "CHG-2026-0001", "stage": "needs", "trigger": "x", "item_id": 1},
                               append_unknown=False)[1]
             r = client.open(path, method=method, json={})
             assert r.status_code == 401 and r.is_json, (method, path)

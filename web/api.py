@@ -194,7 +194,24 @@ def audit_trail() -> Any:
 @bp.get("/notices")
 @access(API)
 def notices() -> Any:
-    """Notices addressed to the caller."""
+    """The caller's in-app notifications, newest first, with the unread count."""
     limit, offset = _int("limit", 50, 500), _int("offset", 0, 10**9)
-    items, total = inbox.my_notices(runtime(), actor_id=actor().id, limit=limit, offset=offset)
-    return jsonify(items=plain(items), total=total)
+    page = inbox.my_notices(runtime(), actor_id=actor().id, limit=limit, offset=offset,
+                            unread_only=request.args.get("unread") == "1")
+    return jsonify(items=plain(page.items), total=page.total, unread=page.unread, limit=limit, offset=offset)
+
+
+@bp.post("/notices/<int:item_id>/read")
+@access(API)
+def notice_read(item_id: int) -> Any:
+    """Mark one notification read."""
+    inbox.mark_read(runtime(), actor_id=actor().id, item_id=item_id)
+    return jsonify(unread=inbox.unread_count(runtime(), actor_id=actor().id))
+
+
+@bp.post("/notices/read")
+@access(API)
+def notices_read() -> Any:
+    """Mark every notification read."""
+    inbox.mark_read(runtime(), actor_id=actor().id)
+    return jsonify(unread=0)

@@ -35,9 +35,9 @@ def home() -> Any:
     mine = queues.my_changes_by_phase(rt, actor_id=me.id) if REQUESTER in me.roles else None
     waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) if is_approver(me.roles, rt.roles) \
         else None
-    notices, notice_count = inbox.my_notices(rt, actor_id=me.id, limit=5)
-    return render_template("home.html", mine=mine, waiting=waiting, notices=notices,
-                           notice_count=notice_count, sees_changes=may_view_changes(me.roles))
+    inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)
+    return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
+                           notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles))
 
 
 @bp.get("/approvals")
@@ -55,10 +55,28 @@ def notices() -> Any:
     """Release notices meant for me (to acknowledge), then my other notifications."""
     limit, offset = page_args()
     me = actor().id
-    items, total = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset)
+    page = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset,
+                            unread_only=request.args.get("unread") == "1")
     releases = release_notices.my_release_notices(runtime(), actor_id=me)
-    return render_template("notices.html", items=[i for i in items if i.event != "release_notice"],
-                           releases=releases, total=total, limit=limit, offset=offset)
+    return render_template("notices.html", page=page, releases=releases,
+                           unread_only=request.args.get("unread") == "1")
+
+
+@bp.post("/notices/inbox/<int:item_id>/read")
+@access(SIGNED_IN)
+def mark_read(item_id: int) -> Any:
+    """Mark one notification read."""
+    inbox.mark_read(runtime(), actor_id=actor().id, item_id=item_id)
+    return redirect(url_for("dashboard.notices"))
+
+
+@bp.post("/notices/inbox/read")
+@access(SIGNED_IN)
+def mark_all_read() -> Any:
+    """Mark every notification read."""
+    count = inbox.mark_read(runtime(), actor_id=actor().id)
+    flash(f"{count} notification{'s' if count != 1 else ''} marked read.")
+    return redirect(url_for("dashboard.notices"))
 
 
 @bp.get("/notices/<int:notice_id>")

@@ -114,7 +114,14 @@ def document() -> dict[str, Any]:
                               _json({"type": "object"}), params=[
                                   {"name": "after", "in": "query", "schema": {"type": "integer"}},
                                   {"name": "limit", "in": "query", "schema": {"type": "integer"}}])},
-        "/notices": {"get": _op("Notices addressed to me", _json({"type": "object"}), params=PAGING)},
+        "/notices": {"get": _op("My in-app notifications, newest first, with the unread count",
+                                _json({"type": "object"}),
+                                params=[*PAGING, {"name": "unread", "in": "query",
+                                                  "schema": {"enum": ["1"]}}])},
+        "/notices/{item_id}/read": {"post": _op("Mark one notification read", _json({"type": "object"}),
+                                                params=[{"name": "item_id", "in": "path", "required": True,
+                                                         "schema": {"type": "integer"}}])},
+        "/notices/read": {"post": _op("Mark every notification read", _json({"type": "object"}))},
     }
     return {
         "openapi": "3.1.0",

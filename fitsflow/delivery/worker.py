@@ -8,8 +8,10 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import Session
+
 from ..domain.vocabulary import REVIEW_PENDING_KINDS
-from ..persistence import outbox_store
+from ..persistence import inbox_store, outbox_store
 from ..persistence.outbox_store import Claimed
 from ..services.runtime import Runtime
 from .channels import DeliveryError, EmailChannel, Permanent, Temporary, WebhookChannel
@@ -51,9 +53,21 @@ class Worker:
             if self.webhook is None:
                 raise Permanent("no webhook is configured")
             self.webhook.send(row)
-        elif self.email is not None:
+            return
+        if self.email is not None:
+            self._to_inbox(row)  # first: the person sees it in the app whatever the mail server does
             self.email.send(row)
-        # With email off, a person's notice is delivered by being in their in-app inbox.
+
+    def _to_inbox(self, row: Claimed, session: Session | None = None) -> None:
+        if row.recipient_id is None:
+            return
+        if session is None:
+            with self.rt.db.transaction() as own:
+                self._to_inbox(row, own)
+            return
+        inbox_store.deliver(session, outbox_id=row.id, user_id=row.recipient_id, event=row.event,
+                            change_ref=row.change_ref, subject=row.subject, body=row.body,
+                            payload=row.payload, now=self.clock())
 
     def backoff_for(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(self.backoff * 2 ** max(attempts - 1, 0), self.backoff_max))
@@ -76,6 +90,12 @@ class Worker:
 
     def _handle(self, row: Claimed) -> None:
         if row.event == "review_due" and not self._review_still_due(row):
+            return
+        if row.channel == "person" and self.email is None:
+            # With email off, a person's notice is delivered by being in their in-app inbox.
+            with self.rt.db.transaction() as session:
+                self._to_inbox(row, session)
+                outbox_store.delivered(session, row.id, now=self.clock())
             return
         try:
             self._deliver(row)

@@ -172,6 +172,25 @@ class OutboxMessage(SQLModel, table=True):
     delivered_at: datetime | None = None
 
 
+class InboxItem(SQLModel, table=True):
+    """A person's in-app notification, written by delivery when its outbox row is due
+    (never before ``available_at``, never when cancelled); read or unread."""
+
+    __tablename__ = "inbox_items"
+    __table_args__ = (Index("ix_inbox_user_read", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    outbox_id: int = Field(foreign_key="outbox.id", unique=True)
+    event: str = Field(max_length=60)
+    change_ref: str = Field(default="", max_length=20)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=300)
+    created_at: datetime
+    read_at: datetime | None = None
+
+
 class RefCounter(SQLModel, table=True):
     """The last change number issued per year (CHG-2026-0001 …)."""
 

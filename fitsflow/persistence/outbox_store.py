@@ -33,6 +33,7 @@ class Claimed:
     body: str
     payload: str
     attempts: int
+    recipient_id: int | None
     recipient_name: str | None
     recipient_email: str | None
 
@@ -61,7 +62,8 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
     rows = connection.execute(
         select(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.event, _OUTBOX.c.change_ref,
                _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.payload, _OUTBOX.c.attempts,
-               _USERS.c.name.label("recipient_name"), _USERS.c.email.label("recipient_email"))
+               _OUTBOX.c.recipient_id, _USERS.c.name.label("recipient_name"),
+               _USERS.c.email.label("recipient_email"))
         .select_from(_OUTBOX.outerjoin(_USERS, _USERS.c.id == _OUTBOX.c.recipient_id))
         .where(_OUTBOX.c.id.in_(ids)).order_by(_OUTBOX.c.id)).all()
     return [Claimed(**row._mapping) for row in rows]

@@ -1,0 +1,56 @@
+"""The in-app inbox: written by delivery, read and marked read by its owner."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from .models import InboxItem
+
+_INBOX = InboxItem.__table__  # type: ignore[attr-defined]
+
+
+def deliver(session: Session, *, outbox_id: int, user_id: int, event: str, change_ref: str, subject: str,
+            body: str, payload: str, now: datetime) -> None:
+    """Put an outbox row in its recipient's inbox, once however often it is delivered."""
+    try:
+        link = str(json.loads(payload).get("link", ""))[:300]
+    except (ValueError, AttributeError):
+        link = ""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.connection().execute(insert(_INBOX).values(
+        user_id=user_id, outbox_id=outbox_id, event=event, change_ref=change_ref, subject=subject,
+        body=body, link=link, created_at=now).on_conflict_do_nothing(index_elements=["outbox_id"]))
+
+
+def page(session: Session, user_id: int, *, unread_only: bool, limit: int, offset: int) -> list[Any]:
+    query = select(_INBOX).where(_INBOX.c.user_id == user_id)
+    if unread_only:
+        query = query.where(_INBOX.c.read_at.is_(None))
+    return list(session.connection().execute(query.order_by(_INBOX.c.id.desc()).limit(limit).offset(offset)))
+
+
+def counts(session: Session, user_id: int) -> tuple[int, int]:
+    """(all, unread) of a person's inbox."""
+    row = session.connection().execute(
+        select(func.count(), func.count().filter(_INBOX.c.read_at.is_(None)))
+        .where(_INBOX.c.user_id == user_id)).one()
+    return int(row[0]), int(row[1])
+
+
+def mark_read(session: Session, user_id: int, *, item_id: int | None, now: datetime) -> int:
+    """Mark one item (or, with None, every unread item) read; return how many changed."""
+    statement = update(_INBOX).where(_INBOX.c.user_id == user_id, _INBOX.c.read_at.is_(None))
+    if item_id is not None:
+        statement = statement.where(_INBOX.c.id == item_id)
+    return int(session.connection().execute(statement.values(read_at=now)).rowcount or 0)
+
+
+def owns(session: Session, user_id: int, item_id: int) -> bool:
+    return session.connection().execute(
+        select(_INBOX.c.id).where(_INBOX.c.id == item_id, _INBOX.c.user_id == user_id)).first() is not None
