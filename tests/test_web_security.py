@@ -75,7 +75,8 @@ def test_api_routes_need_a_token(site):
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
             method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
-            path = rule.build({"ref": "CHG-2026-0001", "stage": "needs", "trigger": "x", "item_id": 1},
+            path = rule.build({"ref": "CHG-2026-0001", "stage": "needs", "trigger": "x", "item_id": 1,
+                               "notice_id": 1, "user_id": 1, "name": "fits-change"},
                               append_unknown=False)[1]
             r = client.open(path, method=method, json={})
             assert r.status_code == 401 and r.is_json, (method, path)

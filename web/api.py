@@ -1,44 +1,28 @@
 """The JSON API under /api/v1: the same services and permission checks as the pages,
-authenticated by bearer tokens (created on the account page or with the CLI)."""
+authenticated by bearer tokens. Each operation is declared with its models
+(``api_models``); the OpenAPI document is generated from the declarations."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from fitsflow import services
-from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import auth, inbox, queues
+from fitsflow.domain.errors import InvalidInput, NotFound
+from fitsflow.services import auth, inbox, queues, users
+from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
+from fitsflow.services.views import ChangeDetail, ChangeView
+from fitsflow.workflow.diagram import mermaid
 
-from .access import API, PUBLIC, access
-from .errors import render_error
+from . import api_models as m
+from .access import PUBLIC, access
+from .api_spec import document, route
+from .errors import api_error
 from .login import actor, runtime
-from .openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses, decimals and times as JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if hasattr(value, "total_cost"):
-            out["total_cost"] = plain(value.total_cost)
-        return out
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
 
 
 @bp.before_request
@@ -49,34 +33,12 @@ def authenticate() -> Any:
     scheme, _, token = header.partition(" ")
     found = auth.token_user(runtime(), token=token.strip()) if scheme.lower() == "bearer" else None
     if found is None:
-        response, status = render_error(401, "a valid API token is required: Authorization: Bearer <token>")
+        response, status = api_error(401, "unauthenticated",
+                                     "a valid API token is required: Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="fitsflow"'
         return response, status
     g.api_actor = found
     return None
-
-
-def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput({"body": "must be a JSON object"})
-    return data
-
-
-def _int(name: str, default: int, high: int) -> int:
-    value = request.args.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit():
-        raise InvalidInput({name: "must be a whole number"})
-    return min(int(value), high)
-
-
-def _version(data: dict[str, Any]) -> int | None:
-    value = data.get("expected_version")
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidInput({"expected_version": "must be an integer"})
-    return value
 
 
 @bp.get("/openapi.json")
@@ -86,132 +48,282 @@ def openapi() -> Any:
     return jsonify(document())
 
 
-@bp.get("/me")
-@access(API)
-def me() -> Any:
-    """Who the token belongs to."""
+def _change(view: ChangeView) -> m.Change:
+    return m.Change.model_validate(view)
+
+
+def _cost_line(line: Any) -> dict[str, Any]:
+    return {"year": line.year_offset + 1, "kind": line.kind, "amount": f"{line.amount:.2f}",
+            "funding_source": line.funding_source, "description": line.description}
+
+
+def _detail(d: ChangeDetail) -> m.ChangeDetail:
+    needs = d.needs
+    release = d.release_plan
+    review = d.review
+    return m.ChangeDetail(
+        change=_change(d.change),
+        stages=m.Stages(
+            needs=m.NeedsStage.model_construct(
+                need=needs.need, stakeholders=list(needs.stakeholders), sdp_priority=needs.sdp_priority,
+                options_considered=needs.options_considered) if needs else None,
+            finance=m.FinanceStage.model_construct(lines=[m.CostLine.model_construct(**_cost_line(x))
+                                                          for x in d.plan.lines]),
+            release_plan=m.ReleasePlanStage.model_construct(
+                window_start=release.window_start, window_end=release.window_end,
+                backout_plan=release.backout_plan, test_plan=release.test_plan, risk=release.risk,
+                impact=release.impact, training=release.training, contact=release.contact)
+            if release else None,
+            review=m.ReviewStage.model_construct(
+                outcome=review.outcome, notes=review.notes,
+                actual_costs=[m.CostLine.model_construct(**_cost_line(x)) for x in review.actual_costs])
+            if review else None),
+        cost_by_year=[f"{total:.2f}" for total in d.plan.total_by_year()],
+        total_cost=f"{d.total_cost:.2f}",
+        approvals=[m.Approval.model_validate(a) for a in d.approvals],
+        actions=[m.Action(trigger=a.trigger, title=a.title, blocked_by=list(a.blocked_by))
+                 for a in d.actions],
+        gate=m.Gate(name=d.gate.name, title=d.gate.title, requirements=d.gate.requirements,
+                    approvals=d.gate.approvals, missing=list(d.gate.missing), may_decide=d.gate.may_decide,
+                    why_not=d.gate.why_not) if d.gate else None,
+        editable_stages=list(d.editable_stages),  # type: ignore[arg-type]
+        follow_ups=list(d.follow_ups),
+        may_follow_up=d.may_follow_up,
+    )
+
+
+@route(bp, "GET", "/me", summary="Who the token belongs to", response=m.Me)
+def me() -> m.Me:
     who = actor()
-    return jsonify(id=who.id, name=who.name, email=who.email, roles=sorted(who.roles))
+    return m.Me(id=who.id, name=who.name, email=who.email, roles=sorted(who.roles))
 
 
-@bp.get("/changes")
-@access(API)
-def list_changes() -> Any:
-    """Changes the caller may see; filters: state, category, requester, awaiting=me."""
-    limit, offset = _int("limit", 50, 500), _int("offset", 0, 10**9)
-    if request.args.get("awaiting") == "me":
-        page = queues.awaiting_decision(runtime(), actor_id=actor().id, limit=limit, offset=offset)
-    else:
-        requester = request.args.get("requester", "")
-        page = queues.browse(runtime(), actor_id=actor().id, state=request.args.get("state") or None,
-                             category=request.args.get("category") or None,
-                             requester_id=int(requester) if requester.isdigit() else None,
-                             limit=limit, offset=offset)
-    return jsonify(items=plain(page.items), total=page.total, limit=limit, offset=offset)
-
-
-@bp.post("/changes")
-@access(API)
-def create_change() -> Any:
-    """Raise a change."""
-    data = body()
-    view = services.raise_change(runtime(), actor_id=actor().id, title=str(data.get("title", "")),
-                                 category=str(data.get("category", "")),
-                                 description=str(data.get("description", "")),
-                                 affected_services=data.get("affected_services", []))
-    return jsonify(plain(view)), 201, {"Location": f"/api/v1/changes/{view.ref}"}
-
-
-@bp.get("/changes/<ref>")
-@access(API)
-def get_change(ref: str) -> Any:
-    """A change with its stage data, decisions, gate status and the caller's actions."""
-    return jsonify(plain(services.get_change(runtime(), actor_id=actor().id, ref=ref)))
-
-
-@bp.put("/changes/<ref>/stages/<stage>")
-@access(API)
-def put_stage(ref: str, stage: str) -> Any:
-    """Replace one stage's data: needs, finance ({"lines": [...]}), release_plan, review."""
-    data = body()
-    args: dict[str, Any] = {"actor_id": actor().id, "ref": ref, "expected_version": _version(data)}
+@route(bp, "GET", "/changes", response=m.ChangePage, query=m.ChangeFilters,
+       summary="Changes the caller may see, filtered; awaiting=me for an approver's queue")
+def list_changes(query: m.ChangeFilters) -> m.ChangePage:
     rt = runtime()
-    if stage == "needs":
-        view = services.record_needs(rt, data=data, **args)
-    elif stage == "finance":
-        lines = data.get("lines")
-        if not isinstance(lines, list) or not all(isinstance(x, dict) for x in lines):
-            raise InvalidInput({"lines": "must be a list of cost lines"})
-        view = services.record_financial_plan(rt, lines=lines, **args)
-    elif stage == "release_plan":
-        view = services.record_release_plan(rt, data=data, **args)
-    elif stage == "review":
-        view = services.record_review(rt, data=data, **args)
+    if query.state is not None:
+        known = sorted({s for wf in rt.workflows for s in wf.definition.states})
+        if query.state not in known:
+            raise InvalidInput({"state": f"unknown state '{query.state}' (known: {', '.join(known)})"})
+    if query.awaiting == "me":
+        page = queues.awaiting_decision(rt, actor_id=actor().id, limit=query.limit, offset=query.offset)
     else:
-        abort(404)
-    return jsonify(plain(view))
+        page = queues.browse(rt, actor_id=actor().id, state=query.state, category=query.category,
+                             requester_id=query.requester, limit=query.limit, offset=query.offset)
+    return m.ChangePage(items=[_change(v) for v in page.items], total=page.total, limit=query.limit,
+                        offset=query.offset)
 
 
-@bp.post("/changes/<ref>/actions/<trigger>")
-@access(API)
-def fire(ref: str, trigger: str) -> Any:
-    """Fire a workflow action."""
-    data = request.get_json(silent=True) or {}
-    view = services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
-                         expected_version=_version(data), reason=str(data.get("reason", "")))
-    return jsonify(plain(view))
+@route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)
+def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
+    view = services.raise_change(runtime(), actor_id=actor().id, title=body.title, category=body.category,
+                                 description=body.description, affected_services=body.affected_services)
+    return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 
 
-@bp.post("/changes/<ref>/decision")
-@access(API)
-def decide(ref: str) -> Any:
-    """Approve or reject at the gate the change waits at."""
-    data = body()
-    result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=str(data.get("decision", "")),
-                             comment=str(data.get("comment", "")), role=data.get("role"),
-                             expected_version=_version(data))
-    return jsonify(plain(result))
+@route(bp, "GET", "/changes/<ref>", summary="A change with its stage data, decisions, gate and my actions",
+       response=m.ChangeDetail)
+def get_change(ref: str) -> m.ChangeDetail:
+    return _detail(services.get_change(runtime(), actor_id=actor().id, ref=ref))
 
 
-@bp.get("/changes/<ref>/audit")
-@access(API)
-def change_audit(ref: str) -> Any:
-    """One change's audit events."""
-    return jsonify(items=plain(timeline(runtime(), actor_id=actor().id, ref=ref)))
+def _stage_args(ref: str, body: m.Versioned) -> dict[str, Any]:
+    return {"actor_id": actor().id, "ref": ref, "expected_version": body.expected_version}
 
 
-@bp.get("/audit")
-@access(API)
-def audit_trail() -> Any:
-    """The whole trail after a sequence number (auditors and admins)."""
-    if not actor().roles & {"auditor", "admin"}:
-        raise NotPermitted("the audit trail is for auditors and admins")
-    after, limit = _int("after", 0, 10**12), _int("limit", 500, 2000)
-    items = events_after(runtime(), after_seq=after, limit=limit)
-    return jsonify(items=items, next_after=items[-1]["seq"] if items else after)
+@route(bp, "PUT", "/changes/<ref>/stages/needs", summary="Replace the needs analysis",
+       response=m.Change, body=m.NeedsEdit)
+def put_needs(ref: str, body: m.NeedsEdit) -> m.Change:
+    data = body.model_dump(exclude={"expected_version"})
+    return _change(services.record_needs(runtime(), data=data, **_stage_args(ref, body)))
 
 
-@bp.get("/notices")
-@access(API)
-def notices() -> Any:
-    """The caller's in-app notifications, newest first, with the unread count."""
-    limit, offset = _int("limit", 50, 500), _int("offset", 0, 10**9)
-    page = inbox.my_notices(runtime(), actor_id=actor().id, limit=limit, offset=offset,
-                            unread_only=request.args.get("unread") == "1")
-    return jsonify(items=plain(page.items), total=page.total, unread=page.unread, limit=limit, offset=offset)
+@route(bp, "PUT", "/changes/<ref>/stages/finance", summary="Replace the financial plan (every cost line)",
+       response=m.Change, body=m.FinanceEdit)
+def put_finance(ref: str, body: m.FinanceEdit) -> m.Change:
+    lines = [line.model_dump() for line in body.lines]
+    return _change(services.record_financial_plan(runtime(), lines=lines, **_stage_args(ref, body)))
 
 
-@bp.post("/notices/<int:item_id>/read")
-@access(API)
-def notice_read(item_id: int) -> Any:
-    """Mark one notification read."""
+@route(bp, "PUT", "/changes/<ref>/stages/release_plan", summary="Replace the release plan",
+       response=m.Change, body=m.ReleasePlanEdit)
+def put_release_plan(ref: str, body: m.ReleasePlanEdit) -> m.Change:
+    data = body.model_dump(exclude={"expected_version"})
+    return _change(services.record_release_plan(runtime(), data=data, **_stage_args(ref, body)))
+
+
+@route(bp, "PUT", "/changes/<ref>/stages/review", summary="Replace the post-implementation review",
+       response=m.Change, body=m.ReviewEdit)
+def put_review(ref: str, body: m.ReviewEdit) -> m.Change:
+    data = body.model_dump(exclude={"expected_version"})
+    return _change(services.record_review(runtime(), data=data, **_stage_args(ref, body)))
+
+
+@route(bp, "POST", "/changes/<ref>/actions/<trigger>", response=m.Change, body=m.ActionRequest,
+       summary="Take a workflow action (see the change's actions)")
+def fire(ref: str, trigger: str, body: m.ActionRequest) -> m.Change:
+    return _change(services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
+                                 expected_version=body.expected_version, reason=body.reason))
+
+
+@route(bp, "POST", "/changes/<ref>/decision", summary="Approve, or reject with a reason, at the gate",
+       response=m.DecisionResult, body=(m.Approve, m.Reject), discriminator="decision")
+def decide(ref: str, body: m.Approve | m.Reject) -> m.DecisionResult:
+    result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=body.decision,
+                             comment=body.comment, role=body.role, expected_version=body.expected_version)
+    return m.DecisionResult(change=_change(result.change), outcome=result.outcome,  # type: ignore[arg-type]
+                            missing=list(result.missing))
+
+
+@route(bp, "POST", "/changes/<ref>/follow-ups", summary="Raise the next need from a change in review",
+       response=m.Change, body=m.FollowUp, status=201)
+def follow_up(ref: str, body: m.FollowUp) -> tuple[m.Change, dict[str, str]]:
+    view = services.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref, title=body.title,
+                                    description=body.description, category=body.category)
+    return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
+
+
+@route(bp, "GET", "/changes/<ref>/audit", summary="A change's audit events", response=m.ChangeAudit)
+def change_audit(ref: str) -> m.ChangeAudit:
+    return m.ChangeAudit(items=[m.AuditEvent.model_validate(e)
+                                for e in timeline(runtime(), actor_id=actor().id, ref=ref)])
+
+
+def _draft(n: release_notices.NoticeView) -> m.NoticeDraft:
+    return m.NoticeDraft(id=n.id, audience=n.audience, tier=n.tier, subject=n.subject, body=n.body,
+                         status=n.status, publish_at=n.publish_at,  # type: ignore[arg-type]
+                         published_at=n.published_at, recipients=n.recipients,
+                         acknowledged=len(n.acknowledged), not_acknowledged=len(n.not_acknowledged))
+
+
+def _notice_of(ref: str, notice_id: int) -> release_notices.NoticeView:
+    for n in release_notices.notices_for(runtime(), actor_id=actor().id, ref=ref):
+        if n.id == notice_id:
+            return n
+    raise NotFound("no such notice on this change")
+
+
+@route(bp, "GET", "/changes/<ref>/notices", summary="A release's notices, one per audience",
+       response=m.NoticeDrafts)
+def change_notices(ref: str) -> m.NoticeDrafts:
+    drafts = release_notices.notices_for(runtime(), actor_id=actor().id, ref=ref)
+    return m.NoticeDrafts(items=[_draft(n) for n in drafts])
+
+
+@route(bp, "PUT", "/changes/<ref>/notices/<int:notice_id>", summary="Edit a notice before it is published",
+       response=m.NoticeDraft, body=m.NoticeEdit)
+def edit_notice(ref: str, notice_id: int, body: m.NoticeEdit) -> m.NoticeDraft:
+    release_notices.edit(runtime(), actor_id=actor().id, ref=ref, notice_id=notice_id,
+                         subject=body.subject, body=body.body)
+    return _draft(_notice_of(ref, notice_id))
+
+
+@route(bp, "GET", "/changes/<ref>/notices/<int:notice_id>/acknowledgements",
+       summary="Who has and has not acknowledged a published notice", response=m.Acknowledgements)
+def acknowledgements(ref: str, notice_id: int) -> m.Acknowledgements:
+    n = _notice_of(ref, notice_id)
+    return m.Acknowledgements(notice_id=n.id, audience=n.audience, acknowledged=list(n.acknowledged),
+                              not_acknowledged=list(n.not_acknowledged))
+
+
+@route(bp, "GET", "/release-notices", summary="Release notices I received, newest first",
+       response=m.ReceivedNotices, query=m.Paging)
+def received(query: m.Paging) -> m.ReceivedNotices:
+    items = release_notices.my_release_notices(runtime(), actor_id=actor().id, limit=query.limit)
+    return m.ReceivedNotices(items=[m.ReceivedNotice.model_validate(r) for r in items])
+
+
+@route(bp, "POST", "/release-notices/<int:notice_id>/acknowledge",
+       summary="Read and understood (once; again changes nothing)", response=m.ReceivedNotice)
+def acknowledge(notice_id: int) -> m.ReceivedNotice:
+    release_notices.acknowledge(runtime(), actor_id=actor().id, notice_id=notice_id)
+    return m.ReceivedNotice.model_validate(
+        release_notices.read_notice(runtime(), actor_id=actor().id, notice_id=notice_id))
+
+
+@route(bp, "GET", "/audit", summary="The audit trail after a sequence number (auditors, admins)",
+       response=m.Trail, query=m.TrailQuery)
+def audit_trail(query: m.TrailQuery) -> m.Trail:
+    items = events_after(runtime(), actor_id=actor().id, after_seq=query.after, limit=query.limit)
+    return m.Trail(items=[m.TrailEvent.model_validate(i) for i in items],
+                   next_after=int(items[-1]["seq"]) if items else query.after)  # type: ignore[call-overload]
+
+
+@route(bp, "GET", "/notices", summary="My in-app notifications, newest first, with the unread count",
+       response=m.Inbox, query=m.InboxFilters)
+def notices(query: m.InboxFilters) -> m.Inbox:
+    page = inbox.my_notices(runtime(), actor_id=actor().id, limit=query.limit, offset=query.offset,
+                            unread_only=query.unread == "1")
+    return m.Inbox(items=[m.InboxItem.model_validate(i) for i in page.items], total=page.total,
+                   unread=page.unread, limit=query.limit, offset=query.offset)
+
+
+@route(bp, "POST", "/notices/<int:item_id>/read", summary="Mark one notification read", response=m.Unread)
+def notice_read(item_id: int) -> m.Unread:
     inbox.mark_read(runtime(), actor_id=actor().id, item_id=item_id)
-    return jsonify(unread=inbox.unread_count(runtime(), actor_id=actor().id))
+    return m.Unread(unread=inbox.unread_count(runtime(), actor_id=actor().id))
 
 
-@bp.post("/notices/read")
-@access(API)
-def notices_read() -> Any:
-    """Mark every notification read."""
+@route(bp, "POST", "/notices/read", summary="Mark every notification read", response=m.Unread)
+def notices_read() -> m.Unread:
     inbox.mark_read(runtime(), actor_id=actor().id)
-    return jsonify(unread=0)
+    return m.Unread(unread=0)
+
+
+def _user(row: users.UserRow) -> m.User:
+    return m.User(id=row.id, name=row.name, email=row.email, active=row.active, roles=list(row.roles),
+                  audiences=list(row.audiences))
+
+
+@route(bp, "GET", "/users", summary="Users by name, searchable (admins)", response=m.UserPage,
+       query=m.UserFilters)
+def list_users(query: m.UserFilters) -> m.UserPage:
+    users.require_admin(runtime(), actor().id)
+    rows, total = users.page_users(runtime(), q=query.q, limit=query.limit, offset=query.offset)
+    return m.UserPage(items=[_user(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
+
+
+@route(bp, "POST", "/users", summary="Add a user (admins)", response=m.User, body=m.NewUser, status=201)
+def create_user(body: m.NewUser) -> m.User:
+    return _user(users.create_user(runtime(), actor_id=actor().id, name=body.name, email=body.email,
+                                   roles=body.roles, audiences=body.audiences))
+
+
+@route(bp, "GET", "/users/<int:user_id>", summary="One user (admins)", response=m.User)
+def get_user(user_id: int) -> m.User:
+    users.require_admin(runtime(), actor().id)
+    return _user(users.get_user(runtime(), user_id=user_id))
+
+
+@route(bp, "PUT", "/users/<int:user_id>", response=m.User, body=m.UserEdit,
+       summary="Change a user's name, roles, audiences, or deactivate (admins)")
+def update_user(user_id: int, body: m.UserEdit) -> m.User:
+    return _user(users.update_user(runtime(), actor_id=actor().id, user_id=user_id, name=body.name,
+                                   roles=body.roles, audiences=body.audiences, active=body.active))
+
+
+def _workflow(name: str) -> m.Workflow:
+    d = runtime().workflows.get(name).definition
+    return m.Workflow(
+        name=d.name, title=d.title, description=d.description, categories=list(d.categories),
+        initial=d.initial,
+        states=[m.WorkflowState(name=s.name, title=s.title, phase=s.phase, kind=s.kind, final=s.final,
+                                edits=list(s.edits)) for s in d.states.values()],
+        transitions=[m.WorkflowTransition(trigger=t.trigger, title=t.title, sources=list(t.sources),
+                                          dest=t.dest, roles=list(t.roles), guards=list(t.guards),
+                                          signal=t.signal)
+                     for t in d.transitions],
+        gates=[m.WorkflowGate(name=g.name, title=g.title, state=g.state, approve=g.approve, reject=g.reject,
+                              approvers=g.approvers) for g in d.gates.values()],
+        diagram=mermaid(d))
+
+
+@route(bp, "GET", "/workflows", summary="The loaded workflows", response=m.Workflows)
+def workflows() -> m.Workflows:
+    return m.Workflows(items=[_workflow(name) for name in runtime().workflows.names()])
+
+
+@route(bp, "GET", "/workflows/<name>", summary="One workflow, with its diagram source", response=m.Workflow)
+def workflow(name: str) -> m.Workflow:
+    return _workflow(name)

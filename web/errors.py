@@ -1,4 +1,5 @@
-"""Errors as pages a person understands (or JSON under /api)."""
+"""Errors as pages a person understands, or, under /api, Error objects with a
+machine-readable code (web.api_models.Error). Mapped here, once."""
 
 from __future__ import annotations
 
@@ -22,43 +23,49 @@ from fitsflow.services.auth import TooManyAttempts
 TITLES = {400: "That was not quite right", 401: "Please sign in", 403: "Not allowed",
           404: "Not found", 405: "Not allowed here", 409: "That could not be done now",
           413: "Too large", 429: "Too many attempts", 500: "Something went wrong"}
+HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "not_permitted", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 429: "too_many"}
 
 
-def status_of(err: FitsflowError) -> int:
+def classify(err: FitsflowError) -> tuple[int, str]:
+    """(HTTP status, machine code) of a service error."""
     if isinstance(err, InvalidInput):
-        return 400
+        return 400, "invalid"
     if isinstance(err, TooManyAttempts):
-        return 429
+        return 429, "too_many"
     if isinstance(err, NotPermitted):
-        return 403
+        return 403, "not_permitted"
     if isinstance(err, NotFound):
-        return 404
-    if isinstance(err, NotAllowed | Stale | GateNotSatisfied):
-        return 409
-    return 400
+        return 404, "not_found"
+    if isinstance(err, Stale):
+        return 409, "stale"
+    if isinstance(err, NotAllowed):
+        return 409, "not_allowed"
+    if isinstance(err, GateNotSatisfied):
+        return 409, "gate_not_satisfied"
+    return 400, "invalid"
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def api_error(status: int, code: str, message: str, **extra: Any) -> Any:
+    body: dict[str, Any] = {"error": message, "status": status, "code": code}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return jsonify(body), status
+
+
 def render_error(status: int, message: str, details: list[str] | None = None,
                  problems: dict[str, str] | None = None) -> Any:
-    if _wants_json():
-        body: dict[str, Any] = {"error": message, "status": status}
-        if problems:
-            body["problems"] = problems
-        if details:
-            body["details"] = details
-        return jsonify(body), status
     return render_template("error.html", status=status, title=TITLES.get(status, "Error"),
                            message=message, details=details or [], problems=problems or {}), status
 
 
 def _fitsflow_error(err: FitsflowError) -> Any:
-    status = status_of(err)
-    details: list[str] = []
+    status, code = classify(err)
     message = str(err)
+    details: list[str] = []
     if isinstance(err, Stale):
         message = "Someone else changed this first. Reload the page to see what they did, then try again."
     elif isinstance(err, GateNotSatisfied):
@@ -68,6 +75,10 @@ def _fitsflow_error(err: FitsflowError) -> Any:
         message = f"“{err.action}” is not possible while the change is {err.state.replace('_', ' ')}."
         details = [f"Possible now: {', '.join(err.allowed) or 'nothing'}"]
     problems = err.problems if isinstance(err, InvalidInput) else None
+    if _wants_json():
+        return api_error(status, code, message, problems=problems,
+                         allowed=err.allowed if isinstance(err, NotAllowed) else None,
+                         missing=err.missing if isinstance(err, GateNotSatisfied) else None)
     return render_error(status, message, details, problems)
 
 
@@ -80,7 +91,20 @@ def _http_error(err: HTTPException) -> Any:
                 404: "There is nothing here, or you may not see it.",
                 413: "The request was larger than this site accepts.",
                 405: "That action is not available here."}
-    return render_error(status, messages.get(status, err.description or "Error"))
+    message = messages.get(status, err.description or "Error")
+    if _wants_json():
+        response, code = api_error(status, HTTP_CODES.get(status, "invalid"), message)
+    else:
+        response, code = render_error(status, message)
+    if status == 405:
+        # The methods this address does answer to (RFC 9110).
+        for name, value in err.get_headers():
+            if name.lower() == "allow":
+                if _wants_json():
+                    response.headers["Allow"] = value
+                else:
+                    return response, code, {"Allow": value}
+    return response, code
 
 
 def init_app(app: Flask) -> None:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import limits
 from .errors import InvalidInput
 from .vocabulary import COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
 
-MAX_TEXT = 20_000
+MAX_TEXT = limits.TEXT
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class Review:
     actual_costs: tuple[CostLine, ...] = field(default_factory=tuple)
 
 
-def _text(data: Mapping[str, Any], key: str, problems: dict[str, str], required: bool) -> str:
+def _text(data: Mapping[str, Any], key: str, problems: dict[str, str], required: bool,
+          maximum: int = MAX_TEXT) -> str:
     value = data.get(key, "")
     if value is None:
         value = ""
@@ -74,8 +76,8 @@ def _text(data: Mapping[str, Any], key: str, problems: dict[str, str], required:
     value = value.strip()
     if required and not value:
         problems[key] = "is required"
-    elif len(value) > MAX_TEXT:
-        problems[key] = f"is longer than {MAX_TEXT} characters"
+    elif len(value) > maximum:
+        problems[key] = f"is longer than {maximum} characters"
     return value
 
 
@@ -99,6 +101,9 @@ def _datetime(data: Mapping[str, Any], key: str, problems: dict[str, str],
         except ValueError:
             problems[key] = "must be a date and time such as 2026-07-20T16:00"
             return None
+    if not limits.FIRST_YEAR <= value.year <= limits.LAST_YEAR:
+        problems[key] = f"must be in the years {limits.FIRST_YEAR} to {limits.LAST_YEAR}"
+        return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
@@ -112,7 +117,11 @@ def parse_needs(data: Mapping[str, Any]) -> Needs:
     if isinstance(raw, str):
         raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
     stakeholders = tuple(s.strip() for s in raw if isinstance(s, str) and s.strip())
-    sdp = _text(data, "sdp_priority", problems, required=False)
+    if len(stakeholders) > limits.STAKEHOLDERS:
+        problems["stakeholders"] = f"list at most {limits.STAKEHOLDERS} stakeholders"
+    elif any(len(s) > limits.STAKEHOLDER for s in stakeholders):
+        problems["stakeholders"] = f"each stakeholder is at most {limits.STAKEHOLDER} characters"
+    sdp = _text(data, "sdp_priority", problems, required=False, maximum=limits.SDP_PRIORITY)
     options = _text(data, "options_considered", problems, required=False)
     if problems:
         raise InvalidInput(problems)
@@ -131,14 +140,14 @@ def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "
     kind = _choice(data, "kind", COST_KINDS, problems)
     try:
         amount = Decimal(str(data.get("amount", "")).replace(",", "").replace("£", "").strip())
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
+        if not amount.is_finite() or amount < 0 or amount >= limits.AMOUNT_MAX:
             raise InvalidOperation
         amount = amount.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         problems[prefix + "amount"] = "must be an amount of 0 or more, such as 1250.00"
         amount = Decimal("0")
-    funding = _text(data, "funding_source", problems, required=False)
-    description = _text(data, "description", problems, required=False)
+    funding = _text(data, "funding_source", problems, required=False, maximum=limits.FUNDING_SOURCE)
+    description = _text(data, "description", problems, required=False, maximum=limits.COST_DESCRIPTION)
     if problems:
         if prefix:
             problems = {k if k.startswith(prefix) else prefix + k: v for k, v in problems.items()}
@@ -150,6 +159,8 @@ def parse_cost_lines(rows: Sequence[Mapping[str, Any]], horizon_years: int) -> t
     """Validate every cost line; report all bad lines at once."""
     problems: dict[str, str] = {}
     lines: list[CostLine] = []
+    if len(rows) > limits.COST_LINES:
+        raise InvalidInput({"lines": f"at most {limits.COST_LINES} cost lines"})
     for index, row in enumerate(rows, start=1):
         try:
             lines.append(parse_cost_line(row, horizon_years, prefix=f"line {index} "))
@@ -174,9 +185,7 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC) -> ReleasePlan
         problems["risk"] = f"must be one of: {', '.join(RISK_LEVELS)}"
     impact = _text(data, "impact", problems, required=False)
     training = _text(data, "training", problems, required=False)
-    contact = _text(data, "contact", problems, required=False)
-    if len(contact) > 300:
-        problems["contact"] = "is longer than 300 characters"
+    contact = _text(data, "contact", problems, required=False, maximum=limits.CONTACT)
     if problems:
         raise InvalidInput(problems)
     return ReleasePlan(start, end, backout, test_plan, str(risk), impact, training, contact)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, or_, true, update
+from sqlalchemy import bindparam, func, or_, true, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
@@ -16,6 +16,7 @@ _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
+_AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
 
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
@@ -122,3 +123,35 @@ def all_approvals(session: Session, change_id: int) -> list[tuple[Approval, str]
         .order_by(col(Approval.id))
     )
     return [(row[0], row[1]) for row in session.exec(query).all()]
+
+
+def user_page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Any], int]:
+    """Users by name (matching ``q`` in name or email when given), with the total."""
+    where = []
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(func.lower(_USERS.c.name).like(pattern, escape="\\"),
+                         _USERS.c.email.like(pattern, escape="\\")))
+    connection = session.connection()
+    rows = list(connection.execute(core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active)
+                                   .where(*where).order_by(_USERS.c.name, _USERS.c.id)
+                                   .limit(limit).offset(offset)))
+    total = connection.execute(core_select(func.count()).select_from(_USERS).where(*where)).scalar_one()
+    return rows, int(total)
+
+
+def roles_and_audiences(session: Session,
+                        user_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Roles and audiences of these users (all users when the list is empty)."""
+    roles: dict[int, list[str]] = {}
+    audiences: dict[int, list[str]] = {}
+    role_query = core_select(_ROLES.c.user_id, _ROLES.c.role)
+    aud_query = core_select(_AUDIENCES.c.user_id, _AUDIENCES.c.audience)
+    if user_ids:
+        role_query = role_query.where(_ROLES.c.user_id.in_(user_ids))
+        aud_query = aud_query.where(_AUDIENCES.c.user_id.in_(user_ids))
+    for uid, role in session.connection().execute(role_query):
+        roles.setdefault(uid, []).append(role)
+    for uid, audience in session.connection().execute(aud_query):
+        audiences.setdefault(uid, []).append(audience)
+    return roles, audiences

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..domain.chain import GENESIS, link_hash
+from ..domain.errors import NotPermitted
+from ..domain.roles import ADMIN, AUDITOR
 from ..persistence import audit_store
 from ..persistence.models import AuditEvent
 from .runtime import Runtime
@@ -122,10 +124,14 @@ def timeline(rt: Runtime, *, actor_id: int, ref: str) -> list[TimelineEvent]:
                 for e in audit_store.iter_events(session, change_ref=change.ref)]
 
 
-def events_after(rt: Runtime, *, after_seq: int, limit: int = 500) -> list[dict[str, object]]:
-    """The whole trail from a sequence number on, as plain data (for the API)."""
+def events_after(rt: Runtime, *, actor_id: int, after_seq: int, limit: int = 500) -> list[dict[str, object]]:
+    """The whole trail from a sequence number on, as plain data (auditors and admins)."""
+    from .common import load_actor
+
     out: list[dict[str, object]] = []
     with rt.db.read() as session:
+        if not load_actor(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
+            raise NotPermitted("the audit trail is for auditors and admins")
         for event in audit_store.iter_events(session, after_seq=after_seq, batch=min(limit, 2000)):
             row = _row(event)
             row["payload"] = json.loads(event.payload)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import signals
+from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.guards import GUARDS
@@ -28,23 +29,28 @@ from .runtime import Runtime
 from .subject import ChangeSubject, needs_value, release_value
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
 
-MAX_TITLE = 200
 
-
-def _clean_services(services: Iterable[str] | str) -> str:
+def _clean_services(services: Iterable[str] | str) -> list[str]:
     if isinstance(services, str):
         services = services.replace(",", "\n").splitlines()
-    return "\n".join(dict.fromkeys(s.strip() for s in services if s.strip()))
+    return list(dict.fromkeys(s.strip() for s in services if isinstance(s, str) and s.strip()))
 
 
-def _validate_header(title: str, description: str, category: str, rt: Runtime) -> dict[str, str]:
+def _validate_header(title: str, description: str, category: str, rt: Runtime,
+                     services: list[str] | None = None) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not title or not title.strip():
         problems["title"] = "is required"
-    elif len(title.strip()) > MAX_TITLE:
-        problems["title"] = f"is longer than {MAX_TITLE} characters"
-    if len(description) > 20_000:
-        problems["description"] = "is longer than 20000 characters"
+    elif len(title.strip()) > limits.TITLE:
+        problems["title"] = f"is longer than {limits.TITLE} characters"
+    elif any(ord(c) < 32 for c in title):
+        problems["title"] = "must be one line (no line breaks or control characters)"
+    if len(description) > limits.TEXT:
+        problems["description"] = f"is longer than {limits.TEXT} characters"
+    if services is not None and len(services) > limits.SERVICES:
+        problems["affected_services"] = f"list at most {limits.SERVICES} services"
+    elif services and any(len(s) > limits.SERVICE for s in services):
+        problems["affected_services"] = f"each service is at most {limits.SERVICE} characters"
     try:
         rt.workflows.for_category(category)
     except NotFound as err:
@@ -60,7 +66,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
     change = change_store.insert(session, dict(
         ref=next_ref(session, stamp.year), title=title.strip(), description=description.strip(),
         category=category, workflow=workflow.name, requester_id=actor.id,
-        affected_services=_clean_services(affected_services), state=workflow.definition.initial,
+        affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
         created_at=stamp, updated_at=stamp,
     ), requester_name=actor.name)
@@ -78,7 +84,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
 def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
                  affected_services: Iterable[str] | str = ()) -> ChangeView:
     """Raise a new change; it starts in its workflow's initial state."""
-    problems = _validate_header(title, description, category, rt)
+    problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:

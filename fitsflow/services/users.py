@@ -12,8 +12,9 @@ from typing import Any
 from sqlmodel import Session, delete
 from werkzeug.security import generate_password_hash
 
-from ..domain.errors import InvalidInput
-from ..domain.roles import RoleBook
+from ..domain import limits
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.roles import ADMIN, RoleBook
 from ..persistence import audit_store, queries
 from ..persistence.models import User, UserAudience, UserRole
 from . import common
@@ -52,8 +53,10 @@ def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str]
     email = (email or "").strip().lower()
     if not name:
         problems["name"] = "is required"
-    elif len(name) > 200:
-        problems["name"] = "is longer than 200 characters"
+    elif len(name) > limits.PERSON_NAME:
+        problems["name"] = f"is longer than {limits.PERSON_NAME} characters"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problems["name"] = "must be one line (no line breaks or control characters)"
     if not _EMAIL.match(email) or len(email) > 320:
         problems["email"] = f"'{email}' is not an email address"
     role_list, audience_list = _words(roles), _words(audiences)
@@ -184,20 +187,73 @@ class UserRow:
     audiences: tuple[str, ...]
 
 
-def list_users(rt: Runtime) -> list[UserRow]:
-    """Every user with roles and audiences, by name."""
-    from sqlmodel import col, select
+def _rows(session: Session, users: list[Any]) -> list[UserRow]:
+    roles, audiences = queries.roles_and_audiences(session, [u.id for u in users])
+    return [UserRow(u.id, u.name, u.email, u.active, tuple(sorted(roles.get(u.id, []))),
+                    tuple(sorted(audiences.get(u.id, [])))) for u in users]
 
+
+def list_users(rt: Runtime, *, q: str = "", limit: int = 10_000, offset: int = 0) -> list[UserRow]:
+    """Users by name, optionally only those whose name or email contains ``q``."""
+    return page_users(rt, q=q, limit=limit, offset=offset)[0]
+
+
+def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0) -> tuple[list[UserRow], int]:
+    """A page of users by name, with how many match."""
     with rt.db.read() as session:
-        roles: dict[int, list[str]] = {}
-        for uid, role in session.exec(select(UserRole.user_id, UserRole.role)).all():
-            roles.setdefault(uid, []).append(role)
-        audiences: dict[int, list[str]] = {}
-        for uid, audience in session.exec(select(UserAudience.user_id, UserAudience.audience)).all():
-            audiences.setdefault(uid, []).append(audience)
-        return [UserRow(u.id or 0, u.name, u.email, u.active, tuple(sorted(roles.get(u.id or 0, []))),
-                        tuple(sorted(audiences.get(u.id or 0, []))))
-                for u in session.exec(select(User).order_by(col(User.name))).all()]
+        rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset)
+        return _rows(session, rows), total
+
+
+def require_admin(rt: Runtime, actor_id: int) -> str:
+    """The acting admin's label; NotPermitted for anyone else."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+    if ADMIN not in actor.roles:
+        raise NotPermitted("managing users is for administrators")
+    return actor.label
+
+
+def get_user(rt: Runtime, *, user_id: int) -> UserRow:
+    with rt.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        return _rows(session, [user])[0]
+
+
+def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Iterable[str],
+                audiences: Iterable[str]) -> UserRow:
+    """Add a new user (an admin only); an email already in use is refused."""
+    label = require_admin(rt, actor_id)
+    spec = parse_user(rt.roles, name, email, roles, audiences)
+    with unit_of_work(rt) as session:
+        if queries.user_by_email(session, spec.email) is not None:
+            raise InvalidInput({"email": f"{spec.email} already belongs to a user"})
+        _save(session, spec, None, label)
+    with rt.db.read() as session:
+        user = queries.user_by_email(session, spec.email)
+        assert user is not None
+        return _rows(session, [user])[0]
+
+
+def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: Iterable[str],
+                audiences: Iterable[str], active: bool) -> UserRow:
+    """Change a user's name, roles, audiences and whether they may sign in (an admin only)."""
+    label = require_admin(rt, actor_id)
+    if user_id == actor_id and not active:
+        raise InvalidInput({"active": "you cannot deactivate yourself"})
+    with rt.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        email, was_active = user.email, user.active
+    spec = parse_user(rt.roles, name, email, roles, audiences)
+    with unit_of_work(rt) as session:
+        _save(session, spec, None, label)
+    if active != was_active:
+        set_active(rt, user_id=user_id, active=active, actor_label=label)
+    return get_user(rt, user_id=user_id)
 
 
 def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> None:

@@ -1,0 +1,439 @@
+"""The API's contract: request and response bodies as pydantic models. The OpenAPI
+document is generated from these, and every request is validated by them (strictly:
+nothing is coerced), so the document and the behaviour cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from fitsflow.domain import limits
+from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, FOLLOW_UP_CATEGORIES, REVIEW_OUTCOMES
+
+Text = Annotated[str, StringConstraints(max_length=limits.TEXT)]
+Required = Annotated[str, StringConstraints(min_length=1, max_length=limits.TEXT, pattern=r"\S")]
+# One line that is not blank.
+FILLED_LINE = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+Title = Annotated[str, StringConstraints(min_length=1, max_length=limits.TITLE, pattern=FILLED_LINE)]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=limits.PERSON_NAME,
+                                              pattern=FILLED_LINE)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=limits.EMAIL,
+                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Amount = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}(\.[0-9]{1,2})?$")]
+Version = Annotated[int, Field(ge=1, le=limits.ID_MAX,
+                               description="The version you read; a stale one gives 409 'stale'.")]
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+Kind = Literal[COST_KINDS]  # type: ignore[valid-type]
+Outcome = Literal[REVIEW_OUTCOMES]  # type: ignore[valid-type]
+RoleName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,19}$")]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields, nulls where text is wanted and wrong types are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+ErrorCode = Literal["invalid", "unauthenticated", "not_found", "not_permitted", "not_allowed",
+                    "gate_not_satisfied", "stale", "method_not_allowed", "too_large", "too_many"]
+
+
+class Error(Out):
+    error: str = Field(description="What went wrong, for a person.")
+    status: int
+    code: ErrorCode = Field(description="What went wrong, for a program.")
+    problems: dict[str, str] | None = Field(None, description="invalid: the problem with each field.")
+    allowed: list[str] | None = Field(None, description="not_allowed: the actions possible now.")
+    missing: list[str] | None = Field(None, description="gate_not_satisfied: what still blocks the action.")
+
+
+# --- changes ------------------------------------------------------------------------------
+
+class NewChange(Body):
+    title: Title
+    category: Category
+    description: Text = ""
+    affected_services: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)]] = \
+        Field(default_factory=list, max_length=limits.SERVICES)
+
+
+class FollowUp(Body):
+    title: Title
+    description: Text = ""
+    category: Literal[FOLLOW_UP_CATEGORIES] | None = Field(  # type: ignore[valid-type]
+        None, description="Default: the reviewed change's category (or minor).")
+
+
+class Change(Out):
+    ref: str
+    title: str
+    description: str
+    category: str
+    workflow: str
+    state: str
+    state_title: str
+    phase: Literal["planning", "delivery", "review"]
+    version: int
+    requester_id: int
+    requester_name: str
+    affected_services: list[str]
+    parent_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChangePage(Out):
+    items: list[Change]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- stages: what GET returns under "stages" is what PUT takes back ----------------------
+
+class NeedsStage(Body):
+    need: Required
+    stakeholders: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.STAKEHOLDER)]] = \
+        Field(default_factory=list, max_length=limits.STAKEHOLDERS)
+    sdp_priority: Annotated[str, StringConstraints(max_length=limits.SDP_PRIORITY)] = ""
+    options_considered: Text = ""
+
+
+class CostLine(Body):
+    year: int = Field(ge=1, le=10, description="Year of the plan, 1 = the first year.")
+    kind: Kind
+    amount: Amount = Field(examples=["1250.00"])
+    funding_source: Annotated[str, StringConstraints(max_length=limits.FUNDING_SOURCE)] = ""
+    description: Annotated[str, StringConstraints(max_length=limits.COST_DESCRIPTION)] = ""
+
+
+class FinanceStage(Body):
+    lines: list[CostLine] = Field(max_length=limits.COST_LINES)
+
+
+class ReleasePlanStage(Body):
+    window_start: datetime | None = Field(
+        None, description="ISO 8601; without an offset, the school's time zone.")
+    window_end: datetime | None = None
+    backout_plan: Text = ""
+    test_plan: Text = ""
+    risk: Literal["", "low", "medium", "high"] = ""
+    impact: Text = ""
+    training: Text = ""
+    contact: Annotated[str, StringConstraints(max_length=limits.CONTACT)] = ""
+
+
+class ReviewStage(Body):
+    outcome: Outcome
+    notes: Text = ""
+    actual_costs: list[CostLine] = Field(default_factory=list, max_length=limits.COST_LINES)
+
+
+class Versioned(Body):
+    expected_version: Version | None = None
+
+
+class NeedsEdit(NeedsStage, Versioned):
+    pass
+
+
+class FinanceEdit(FinanceStage, Versioned):
+    pass
+
+
+class ReleasePlanEdit(ReleasePlanStage, Versioned):
+    pass
+
+
+class ReviewEdit(ReviewStage, Versioned):
+    pass
+
+
+class Stages(Out):
+    needs: NeedsStage | None
+    finance: FinanceStage
+    release_plan: ReleasePlanStage | None
+    review: ReviewStage | None
+
+
+class Approval(Out):
+    gate: str
+    round: int
+    approver: str
+    role: str
+    decision: Literal["approve", "reject"]
+    comment: str
+    decided_at: datetime
+
+
+class Action(Out):
+    trigger: str
+    title: str
+    blocked_by: list[str] = Field(description="What still blocks it; empty when it can be taken now.")
+
+
+class Gate(Out):
+    name: str
+    title: str
+    requirements: dict[str, int]
+    approvals: dict[str, int]
+    missing: list[str]
+    may_decide: bool
+    why_not: str
+
+
+class ChangeDetail(Out):
+    change: Change
+    stages: Stages
+    cost_by_year: list[str] = Field(description="Planned cost of each year of the horizon, year 1 first.")
+    total_cost: str
+    approvals: list[Approval]
+    actions: list[Action]
+    gate: Gate | None
+    editable_stages: list[Literal["needs", "finance", "release_plan", "review"]]
+    follow_ups: list[str]
+    may_follow_up: bool
+
+
+# --- actions and decisions --------------------------------------------------------------
+
+class ActionRequest(Body):
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""
+    expected_version: Version | None = None
+
+
+class Approve(Body):
+    decision: Literal["approve"]
+    comment: Text = ""
+    role: RoleName | None = Field(None, description="For someone holding two of the gate's roles.")
+    expected_version: Version | None = None
+
+
+class Reject(Body):
+    decision: Literal["reject"]
+    comment: Required = Field(description="The reason: required to reject.")
+    role: RoleName | None = None
+    expected_version: Version | None = None
+
+
+class DecisionResult(Out):
+    change: Change
+    outcome: Literal["pending", "passed", "rejected"]
+    missing: list[str] = Field(description="pending: what the gate still needs.")
+
+
+# --- audit --------------------------------------------------------------------------------
+
+class AuditEvent(Out):
+    seq: int
+    at: str
+    actor: str
+    event_type: str
+    payload: dict[str, object]
+
+
+class ChangeAudit(Out):
+    items: list[AuditEvent]
+
+
+class TrailEvent(AuditEvent):
+    change_ref: str
+    prev_hash: str
+    hash: str
+
+
+class Trail(Out):
+    items: list[TrailEvent]
+    next_after: int
+
+
+# --- people, notices ----------------------------------------------------------------------
+
+class Me(Out):
+    id: int
+    name: str
+    email: str
+    roles: list[str]
+
+
+class InboxItem(Out):
+    id: int
+    event: str
+    change_ref: str
+    subject: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class Inbox(Out):
+    items: list[InboxItem]
+    total: int
+    unread: int
+    limit: int
+    offset: int
+
+
+class Unread(Out):
+    unread: int
+
+
+class NoticeDraft(Out):
+    id: int
+    audience: str
+    tier: str
+    subject: str
+    body: str
+    status: Literal["draft", "published", "cancelled"]
+    publish_at: datetime
+    published_at: datetime | None
+    recipients: int
+    acknowledged: int
+    not_acknowledged: int
+
+
+class NoticeDrafts(Out):
+    items: list[NoticeDraft]
+
+
+class NoticeEdit(Body):
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=limits.NOTICE_SUBJECT,
+                                              pattern=FILLED_LINE)]
+    body: Required
+
+
+class Acknowledgements(Out):
+    notice_id: int
+    audience: str
+    acknowledged: list[str]
+    not_acknowledged: list[str]
+
+
+class ReceivedNotice(Out):
+    notice_id: int
+    change_ref: str
+    subject: str
+    body: str
+    received_at: datetime
+    acknowledged_at: datetime | None
+
+
+class ReceivedNotices(Out):
+    items: list[ReceivedNotice]
+
+
+class User(Out):
+    id: int
+    name: str
+    email: str
+    active: bool
+    roles: list[str]
+    audiences: list[str]
+
+
+class UserPage(Out):
+    items: list[User]
+    total: int
+    limit: int
+    offset: int
+
+
+class NewUser(Body):
+    name: PersonName
+    email: Email
+    roles: list[RoleName] = Field(default_factory=list, max_length=20)
+    audiences: list[RoleName] = Field(default_factory=list, max_length=20)
+
+
+class UserEdit(Body):
+    name: PersonName
+    roles: list[RoleName] = Field(max_length=20)
+    audiences: list[RoleName] = Field(max_length=20)
+    active: bool
+
+
+class WorkflowState(Out):
+    name: str
+    title: str
+    phase: str
+    kind: str | None
+    final: bool
+    edits: list[str]
+
+
+class WorkflowTransition(Out):
+    trigger: str
+    title: str
+    sources: list[str]
+    dest: str
+    roles: list[str]
+    guards: list[str]
+    signal: str | None
+
+
+class WorkflowGate(Out):
+    name: str
+    title: str
+    state: str
+    approve: str
+    reject: str
+    approvers: dict[str, dict[str, int]]
+
+
+class Workflow(Out):
+    name: str
+    title: str
+    description: str
+    categories: list[str]
+    initial: str
+    states: list[WorkflowState]
+    transitions: list[WorkflowTransition]
+    gates: list[WorkflowGate]
+    diagram: str = Field(description="Mermaid stateDiagram-v2 source.")
+
+
+class Workflows(Out):
+    items: list[Workflow]
+
+
+# --- queries ------------------------------------------------------------------------------
+
+class Query(BaseModel):
+    """Query parameters: unknown ones are refused (a misspelt filter is an error, not 'nothing')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Paging(Query):
+    limit: int = Field(50, ge=1, le=limits.PAGE_MAX)
+    offset: int = Field(0, ge=0, le=limits.OFFSET_MAX)
+
+
+class ChangeFilters(Paging):
+    state: Annotated[str, StringConstraints(max_length=60)] | None = Field(
+        None, description="A state name of any loaded workflow (see /workflows).")
+    category: Category | None = None
+    requester: int | None = Field(None, ge=1, le=limits.ID_MAX, description="A requester's user id.")
+    awaiting: Literal["me"] | None = Field(None, description="me: the changes waiting for my decision.")
+
+
+class InboxFilters(Paging):
+    unread: Literal["1"] | None = Field(None, description="1: only unread notifications.")
+
+
+class TrailQuery(Query):
+    after: int = Field(0, ge=0, le=10**12, description="Events after this sequence number.")
+    limit: int = Field(500, ge=1, le=2000)
+
+
+class UserFilters(Paging):
+    q: Annotated[str, StringConstraints(max_length=100)] = Field("", description="Part of a name or email.")
