@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run demo test lint test-postgres bench clean
+.PHONY: install run demo test lint test-postgres fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## fuzz: schemathesis against a served demo school (no 5xx, every response as documented)
+fuzz: install
+	.ci/fuzz-api $(FUZZ_EXAMPLES)
 
 ## test-postgres: only the PostgreSQL tests (needs FITSFLOW_TEST_POSTGRES_URL)
 test-postgres: install

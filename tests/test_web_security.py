@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fitsflow.web.access import allows, rule_of
+from fitsflow.web.access import rule_of
 
 from fitsflow import services
 
@@ -21,65 +21,6 @@ def test_every_route_declares_who_may_open_it(site):
     missing = [rule.endpoint for rule in app.url_map.iter_rules()
                if rule_of(app.view_functions[rule.endpoint]) is None]
     assert missing == []
-
-
-def _people(school):  # type: ignore[no-untyped-def]
-    return {"anonymous": None, "audience": school.staff, "requester": school.requester,
-            "cab": school.cab[0], "finance": school.finance, "auditor": school.auditor, "admin": school.admin}
-
-
-ROLES_OF = {"anonymous": None, "audience": frozenset(), "requester": frozenset({"requester"}),
-            "cab": frozenset({"cab"}), "finance": frozenset({"finance"}),
-            "auditor": frozenset({"auditor"}), "admin": frozenset({"admin"})}
-
-
-def test_role_by_route_matrix(site):
-    """Each GET route, for each kind of person: allowed exactly when its rule says so."""
-    app, school = site
-    rt = app.extensions["fitsflow"]
-    ref = f.change_in(rt, school, "minor", "financial_planning")
-    values = {"ref": ref, "slug": "finance", "fmt": "csv", "filename": "style.css", "notice_id": 1,
-              "user_id": 1, "token_id": 1, "item_id": 1}
-    clients = {}
-    for name, uid in _people(school).items():
-        client = app.test_client()
-        if uid is not None:
-            assert login(client, school.emails[uid]).status_code == 302
-        clients[name] = client
-    checked = 0
-    for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint.startswith("api."):
-            continue
-        path = rule.build(values, append_unknown=False)[1]
-        access_rule = rule_of(app.view_functions[rule.endpoint])
-        for name, client in clients.items():
-            with client.get(path) as response:
-                status, location = response.status_code, response.headers.get("Location", "")
-            roles = ROLES_OF[name]
-            allowed = allows(access_rule, roles is not None, roles or frozenset(), rt.roles)
-            if allowed:
-                # The route's own checks may still refuse (e.g. only the requester edits a stage).
-                assert status not in (302, 401), (path, name, status)
-            elif roles is None:
-                assert status == 302 and "/login" in location, (path, name)
-            else:
-                assert status in (403, 404), (path, name, status)
-            checked += 1
-    assert checked > 80
-
-
-def test_api_routes_need_a_token(site):
-    app, school = site
-    client = app.test_client()
-    login(client, school.emails[school.admin])  # a browser session is not an API credential
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi":
-            method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
-            path = rule.build({"ref": "CHG-2026-0001", "stage": "needs", "trigger": "x", "item_id": 1,
-                               "notice_id": 1, "user_id": 1, "name": "fits-change"},
-                              append_unknown=False)[1]
-            r = client.open(path, method=method, json={})
-            assert r.status_code == 401 and r.is_json, (method, path)
 
 
 def test_passwords_are_scrypt_and_login_is_throttled(site):

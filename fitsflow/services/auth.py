@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.actor import Actor
-from ..domain.errors import InvalidInput, NotPermitted
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..persistence import audit_store, queries
 from ..persistence.models import ApiToken, LoginFailure, User, WebSession
 from .common import load_actor, now, unit_of_work
@@ -174,7 +174,7 @@ def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
     with unit_of_work(rt) as session:
         row = session.get(ApiToken, token_id)
         if row is None or row.user_id != user_id:
-            raise InvalidInput({"token": "no such token"})
+            raise NotFound("no such token")
         if row.revoked_at is None:
             row.revoked_at = now()
             session.add(row)

@@ -261,7 +261,7 @@ def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> 
     with unit_of_work(rt) as session:
         user = session.get(User, user_id)
         if user is None:
-            raise InvalidInput({"user": "no such user"})
+            raise NotFound(f"no user {user_id}")
         user.active = active
         if not active:
             from .auth import _revoke

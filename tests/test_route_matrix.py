@@ -1,0 +1,186 @@
+"""Every route × every kind of person → the exact status, from a table written here
+(not derived from the app's own rules). A route added without a row fails the test.
+
+Columns: anonymous, audience-only (a teacher), the change's requester, CAB, finance,
+auditor, admin. The change ``{ref}`` is the requester's, in financial planning with a
+needs analysis and no financial plan. Bodies are chosen so that no row changes what a
+later row sees (refused edits, unknown ids)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fitsflow.services import auth
+
+from . import factories as f
+from .web_support import WebSchool, csrf_token, login, make_app
+
+PEOPLE = ("anonymous", "audience", "requester", "cab", "finance", "auditor", "admin")
+MISSING = 999_999
+
+# (method, rule) → (statuses in PEOPLE order, form or JSON body)
+WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+    ("GET", "/"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/account"): ("302 200 200 200 200 200 200", None),
+    ("POST", "/account/password"): ("302 400 400 400 400 400 400",
+                                    {"current_password": "wrong", "new_password": "x"}),
+    ("POST", "/account/sessions/end"): ("302 302 302 302 302 302 302", {}),
+    ("POST", "/account/tokens"): ("302 400 400 400 400 400 400", {"name": ""}),
+    ("POST", "/account/tokens/<int:token_id>/revoke"): ("302 404 404 404 404 404 404", {}),
+    ("POST", "/admin/import"): ("302 403 403 403 403 403 400", {}),
+    ("GET", "/admin/outbox"): ("302 403 403 403 403 403 200", None),
+    ("POST", "/admin/outbox/retry"): ("302 403 403 403 403 403 302", {"id": str(MISSING)}),
+    ("GET", "/admin/users"): ("302 403 403 403 403 403 200", None),
+    ("POST", "/admin/users"): ("302 403 403 403 403 403 400", {"name": "", "email": "bad"}),
+    ("POST", "/admin/users/<int:user_id>/active"): ("302 403 403 403 403 403 302", {"active": "1"}),
+    ("GET", "/admin/workflows"): ("302 403 403 403 403 403 200", None),
+    ("GET", "/approvals"): ("302 403 403 200 200 403 403", None),
+    ("GET", "/audit"): ("302 403 403 403 403 200 200", None),
+    ("GET", "/audit/export.<fmt>"): ("302 403 403 403 403 200 200", None),
+    ("GET", "/changes"): ("302 403 200 200 200 200 200", None),
+    ("GET", "/changes/<ref>"): ("302 404 200 200 200 200 200", None),
+    ("POST", "/changes/<ref>/actions/<trigger>"): ("302 404 409 403 403 403 403", {}),
+    ("POST", "/changes/<ref>/decision"): ("302 404 404 409 409 404 404", {"decision": "approve"}),
+    ("POST", "/changes/<ref>/follow-up"): ("302 404 409 404 404 404 404", {"title": "Next"}),
+    ("GET", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", {"subject": "s"}),
+    ("GET", "/changes/<ref>/stage/<slug>"): ("302 404 200 404 404 404 404", None),
+    ("POST", "/changes/<ref>/stage/<slug>"): ("302 404 400 404 404 404 404",
+                                              {"rows": "1", "year-0": "1", "kind-0": "yacht",
+                                               "amount-0": "x"}),
+    ("GET", "/changes/new"): ("302 403 200 403 403 403 403", None),
+    ("POST", "/changes/new"): ("302 403 400 403 403 403 403", {"title": "", "category": "minor"}),
+    ("GET", "/healthz"): ("200 200 200 200 200 200 200", None),
+    ("GET", "/login"): ("200 200 200 200 200 200 200", None),
+    ("POST", "/login"): ("401 401 401 401 401 401 401", {"email": "nobody@test.school", "password": "x"}),
+    ("POST", "/logout"): ("302 302 302 302 302 302 302", {}),
+    ("GET", "/notices"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
+    ("POST", "/notices/inbox/<int:item_id>/read"): ("302 404 404 404 404 404 404", {}),
+    ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
+    ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", None),
+}
+
+API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+    ("GET", "/api/v1/openapi.json"): ("200 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/me"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/audit"): ("401 403 403 403 403 200 200", None),
+    ("GET", "/api/v1/changes"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/changes"): ("401 403 201 403 403 403 403", {"title": "T", "category": "minor"}),
+    ("GET", "/api/v1/changes/<ref>"): ("401 404 200 200 200 200 200", None),
+    ("POST", "/api/v1/changes/<ref>/actions/<trigger>"): ("401 404 409 403 403 403 403", {}),
+    ("GET", "/api/v1/changes/<ref>/audit"): ("401 404 200 200 200 200 200", None),
+    ("POST", "/api/v1/changes/<ref>/decision"): ("401 404 409 409 409 409 409", {"decision": "approve"}),
+    ("POST", "/api/v1/changes/<ref>/follow-ups"): ("401 404 409 403 403 403 403", {"title": "Next"}),
+    ("GET", "/api/v1/changes/<ref>/notices"): ("401 404 200 200 200 200 200", None),
+    ("PUT", "/api/v1/changes/<ref>/notices/<int:notice_id>"): ("401 404 404 403 403 403 403",
+                                                              {"subject": "s", "body": "b"}),
+    ("GET", "/api/v1/changes/<ref>/notices/<int:notice_id>/acknowledgements"):
+        ("401 404 404 404 404 404 404", None),
+    ("PUT", "/api/v1/changes/<ref>/stages/needs"): ("401 404 200 403 403 403 403", {"need": "Faster PCs"}),
+    ("PUT", "/api/v1/changes/<ref>/stages/finance"): ("401 404 200 403 403 403 403", {"lines": []}),
+    ("PUT", "/api/v1/changes/<ref>/stages/release_plan"): ("401 404 409 403 403 403 403", {}),
+    ("PUT", "/api/v1/changes/<ref>/stages/review"): ("401 404 409 403 403 403 403",
+                                                     {"outcome": "successful"}),
+    ("GET", "/api/v1/notices"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/notices/<int:item_id>/read"): ("401 404 404 404 404 404 404", None),
+    ("POST", "/api/v1/notices/read"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/release-notices"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/release-notices/<int:notice_id>/acknowledge"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/users"): ("401 403 403 403 403 403 200", None),
+    ("POST", "/api/v1/users"): ("401 403 403 403 403 403 201", {"name": "New person"}),
+    ("GET", "/api/v1/users/<int:user_id>"): ("401 403 403 403 403 403 200", None),
+    ("PUT", "/api/v1/users/<int:user_id>"): ("401 403 403 403 403 403 200",
+                                             {"name": "Teacher", "roles": [], "audiences": ["staff"],
+                                              "active": True}),
+    ("GET", "/api/v1/workflows"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/workflows/<name>"): ("401 200 200 200 200 200 200", None),
+}
+
+SIGNS_OUT = {("POST", "/account/sessions/end"), ("POST", "/logout")}
+
+
+@pytest.fixture
+def site(sqlite_rt, tmp_path):  # type: ignore[no-untyped-def]
+    school = WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "financial_planning")
+    return make_app(sqlite_rt, tmp_path), school, ref
+
+
+def _ids(school) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
+    return {"anonymous": None, "audience": school.staff, "requester": school.requester,
+            "cab": school.cab[0], "finance": school.finance, "auditor": school.auditor, "admin": school.admin}
+
+
+def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
+    values = {"<ref>": ref, "<trigger>": "submit_proceed", "<slug>": "finance", "<fmt>": "csv",
+              "<path:filename>": "style.css", "<name>": "fits-change", "<int:user_id>": str(school.staff)}
+    for key, value in values.items():
+        rule = rule.replace(key, value)
+    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>"):
+        rule = rule.replace(key, str(MISSING))
+    return rule
+
+
+def test_every_route_has_a_row(site):
+    app, _, _ = site
+    served = {(method, rule.rule) for rule in app.url_map.iter_rules()
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == set(WEB) | set(API)
+
+
+def test_every_web_route_answers_each_person_exactly_as_the_table_says(site):
+    app, school, ref = site
+    ids = _ids(school)
+    clients = {}
+    for person, uid in ids.items():
+        client = app.test_client()
+        if uid is not None:
+            assert login(client, school.emails[uid]).status_code == 302
+        clients[person] = client
+    wrong = []
+    # Signing out ends every session of that person: those rows go last.
+    for (method, rule), (statuses, body) in sorted(WEB.items(), key=lambda row: row[0] in SIGNS_OUT):
+        path = _path(rule, ref, school)
+        for person, expected in zip(PEOPLE, statuses.split(), strict=True):
+            client = clients[person]
+            if (method, rule) in SIGNS_OUT:
+                client = app.test_client()
+                if ids[person] is not None:
+                    login(client, school.emails[ids[person]])  # type: ignore[index]
+            if method == "GET":
+                with client.get(path) as response:  # closes the static file's stream
+                    status = response.status_code
+            else:
+                data = dict(body or {})
+                if rule == "/login":
+                    data["email"] = f"nobody-{person}@test.school"  # one failure each: no throttling
+                data["csrf_token"] = csrf_token(client, "/login")
+                status = client.post(path, data=data).status_code
+            if status != int(expected):
+                wrong.append(f"{method} {rule} as {person}: {status}, expected {expected}")
+    assert wrong == []
+
+
+def test_every_api_route_answers_each_token_exactly_as_the_table_says(site):
+    app, school, ref = site
+    rt = app.extensions["fitsflow"]
+    headers = {person: {"Authorization": f"Bearer {auth.create_token(rt, user_id=uid, name='matrix')}"}
+               for person, uid in _ids(school).items() if uid is not None}
+    headers["anonymous"] = {}
+    client = app.test_client()
+    wrong = []
+    for (method, rule), (statuses, body) in API.items():
+        path = _path(rule, ref, school)
+        for person, expected in zip(PEOPLE, statuses.split(), strict=True):
+            payload = dict(body) if body is not None else None
+            if rule == "/api/v1/users" and method == "POST":
+                payload = {**(body or {}), "email": f"new-{person}@test.school"}
+            r = client.open(path, method=method, json=payload, headers=headers[person])
+            if r.status_code != int(expected):
+                wrong.append(f"{method} {rule} as {person}: {r.status_code}, expected {expected}: "
+                             f"{r.get_data(as_text=True)[:120]}")
+    assert wrong == []
