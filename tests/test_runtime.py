@@ -217,3 +217,22 @@ def test_a_runtime_built_for_one_database_never_touches_another(tmp_path):
     assert rt.db.display_url == f"sqlite:///{tmp_path / 'a.db'}"
     assert not (Path.cwd() / "a.db").exists()
     rt.db.dispose()
+
+
+def test_sql_lives_only_in_persistence():
+    """Outside fitsflow/persistence nothing builds a statement: services call stores."""
+    allowed = {"Session"}  # the type of the transaction handed down
+    found = []
+    for folder in ("fitsflow", "web"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "persistence" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("sqlalchemy",
+                                                                                            "sqlmodel"):
+                    found += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                              if a.name not in allowed]
+                elif isinstance(node, ast.Import):
+                    found += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names
+                              if a.name.split(".")[0] in ("sqlalchemy", "sqlmodel")]
+    assert found == []

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session
 
 from .models import Change, OutboxMessage, User
@@ -105,3 +105,17 @@ def change_state(session: Session, ref: str) -> tuple[str, str] | None:
     row = session.connection().execute(
         select(_CHANGES.c.workflow, _CHANGES.c.state).where(_CHANGES.c.ref == ref)).first()
     return (row[0], row[1]) if row else None
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.connection().execute(select(_OUTBOX.c.status, func.count()).group_by(_OUTBOX.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def parked_rows(session: Session, *, limit: int) -> list[Any]:
+    """Parked rows with the recipient's email (None for the webhook), oldest first."""
+    return list(session.connection().execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.created_at, _OUTBOX.c.channel, _OUTBOX.c.event, _OUTBOX.c.change_ref,
+               _USERS.c.email, _OUTBOX.c.subject, _OUTBOX.c.attempts, _OUTBOX.c.last_error)
+        .select_from(_OUTBOX.outerjoin(_USERS, _USERS.c.id == _OUTBOX.c.recipient_id))
+        .where(_OUTBOX.c.status == PARKED).order_by(_OUTBOX.c.id).limit(limit)))

@@ -5,17 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, true, update
+from sqlalchemy import bindparam, func, or_, true
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from .models import ApiToken, Approval, User, UserAudience, UserRole
+from .models import Approval, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
-_TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
 _AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
 
 # Statements on the decision path are built once: building a select() costs more
@@ -38,11 +36,6 @@ def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[
         return None
     first = rows[0]
     return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}
-
-
-def touch_token(connection: Connection, token_id: int | None, at: Any) -> None:
-    """Record that an API token was used (outside the request's own transaction)."""
-    connection.execute(update(_TOKENS).where(_TOKENS.c.id == token_id).values(last_used_at=at))
 
 
 def user_by_email(session: Session, email: str) -> User | None:

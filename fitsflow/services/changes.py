@@ -16,7 +16,7 @@ from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
-from ..persistence import audit_store, change_store, models, queries
+from ..persistence import audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
@@ -26,7 +26,7 @@ from .common import unit_of_work
 from .gates import decision_blocker
 from .machine import run
 from .runtime import Runtime
-from .subject import ChangeSubject, needs_value, release_value
+from .subject import ChangeSubject
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
 
 
@@ -205,9 +205,9 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
         editable = state.edits if actor.id == change.requester_id else ()
         return ChangeDetail(
             change=common.view_of(session, rt, change),
-            needs=needs_value(session.get(models.NeedsAnalysis, change.id)),
+            needs=subject.needs,
             plan=FinancialPlan(change.horizon_years, subject.cost_lines),
-            release_plan=release_value(session.get(models.ReleasePlan, change.id)),
+            release_plan=subject.release_plan,
             review=subject.review,
             approvals=tuple(approvals),
             actions=tuple(_actions(workflow, actor, change, subject)),

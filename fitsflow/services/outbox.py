@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, func, select
-
 from ..persistence import audit_store, outbox_store
-from ..persistence.models import OutboxMessage, User
 from .common import now, unit_of_work
 from .runtime import Runtime
 
@@ -28,18 +25,14 @@ class ParkedRow:
 
 def status_counts(rt: Runtime) -> dict[str, int]:
     with rt.db.read() as session:
-        rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-        return {status: int(n) for status, n in rows.all()}
+        return outbox_store.status_counts(session)
 
 
 def parked(rt: Runtime, *, limit: int = 200) -> list[ParkedRow]:
     with rt.db.read() as session:
-        query = (select(OutboxMessage, User.email)
-                 .join(User, col(User.id) == col(OutboxMessage.recipient_id), isouter=True)
-                 .where(OutboxMessage.status == outbox_store.PARKED)
-                 .order_by(col(OutboxMessage.id)).limit(limit))
-        return [ParkedRow(m.id or 0, m.created_at, m.channel, m.event, m.change_ref, email or "webhook",
-                          m.subject, m.attempts, m.last_error) for m, email in session.exec(query).all()]
+        return [ParkedRow(r.id, r.created_at, r.channel, r.event, r.change_ref, r.email or "webhook",
+                          r.subject, r.attempts, r.last_error)
+                for r in outbox_store.parked_rows(session, limit=limit)]
 
 
 def retry(rt: Runtime, *, row_ids: list[int] | None, actor_label: str) -> int:

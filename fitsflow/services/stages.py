@@ -5,21 +5,19 @@ by the change's requester, and is audited with what it was before and after."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlmodel import Session, delete
+from sqlmodel import Session
 
 from ..domain import stages
 from ..domain.errors import NotAllowed, NotPermitted
-from ..persistence import audit_store, models
+from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from . import common
 from .common import unit_of_work
 from .runtime import Runtime
-from .subject import cost_rows, cost_value, needs_value, release_value
 from .views import ChangeView
 
 Apply = Callable[[Session, ChangeRecord], tuple[Any, Any]]
@@ -48,42 +46,22 @@ def _plain(value: Any) -> Any:
     return asdict(value) if value is not None else None
 
 
+def _lines(lines: tuple[stages.CostLine, ...]) -> list[dict[str, Any]]:
+    return [asdict(line) for line in lines]
+
+
 def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                  expected_version: int | None = None) -> ChangeView:
     """Save the needs analysis: the need, stakeholders consulted, SDP priority, options."""
     needs = stages.parse_needs(data)
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
-        row = session.get(models.NeedsAnalysis, change.id)
-        before = _plain(needs_value(row))
-        if row is None:
-            assert change.id is not None
-            row = models.NeedsAnalysis(change_id=change.id, need="", updated_at=common.now())
-        row.need = needs.need
-        row.stakeholders = json.dumps(list(needs.stakeholders))
-        row.sdp_priority = needs.sdp_priority
-        row.options_considered = needs.options_considered
-        row.updated_at = common.now()
-        session.add(row)
+        before = _plain(stage_store.needs(session, change.id))
+        stage_store.save_needs(session, change.id, needs, common.now())
         return before, _plain(needs)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="needs", expected_version=expected_version,
                  apply=apply)
-
-
-def _replace_costs(session: Session, change: ChangeRecord, lines: tuple[stages.CostLine, ...],
-                   *, actual: bool) -> list[dict[str, Any]]:
-    assert change.id is not None
-    before = [asdict(cost_value(r)) for r in cost_rows(session, change.id, actual=actual)]
-    session.execute(delete(models.CostLine).where(
-        models.CostLine.change_id == change.id,  # type: ignore[arg-type]
-        models.CostLine.actual == actual))  # type: ignore[arg-type]
-    for line in lines:
-        session.add(models.CostLine(change_id=change.id, actual=actual, year_offset=line.year_offset,
-                                    kind=line.kind, amount=line.amount,
-                                    funding_source=line.funding_source,
-                                    description=line.description))
-    return before
 
 
 def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
@@ -93,8 +71,9 @@ def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         parsed = stages.parse_cost_lines(lines, change.horizon_years)
-        before = _replace_costs(session, change, parsed, actual=False)
-        return before, [asdict(line) for line in parsed]
+        before = _lines(stage_store.cost_lines(session, change.id, actual=False))
+        stage_store.replace_cost_lines(session, change.id, parsed, actual=False)
+        return before, _lines(parsed)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="finance", expected_version=expected_version,
                  apply=apply)
@@ -106,17 +85,8 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
     plan = stages.parse_release_plan(data, rt.timezone)
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
-        row = session.get(models.ReleasePlan, change.id)
-        before = _plain(release_value(row))
-        if row is None:
-            assert change.id is not None
-            row = models.ReleasePlan(change_id=change.id, updated_at=common.now())
-        row.window_start, row.window_end = plan.window_start, plan.window_end
-        row.backout_plan, row.test_plan = plan.backout_plan, plan.test_plan
-        row.risk, row.impact = plan.risk, plan.impact
-        row.training, row.contact = plan.training, plan.contact
-        row.updated_at = common.now()
-        session.add(row)
+        before = _plain(stage_store.release_plan(session, change.id))
+        stage_store.save_release_plan(session, change.id, plan, common.now())
         return before, _plain(plan)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="release_plan",
@@ -129,16 +99,8 @@ def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, An
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         review = stages.parse_review(data, change.horizon_years)
-        row = session.get(models.Review, change.id)
-        before: dict[str, Any] | None = {"outcome": row.outcome, "notes": row.notes} if row else None
-        if row is None:
-            assert change.id is not None
-            row = models.Review(change_id=change.id, outcome="", updated_at=common.now())
-        row.outcome, row.notes, row.updated_at = review.outcome, review.notes, common.now()
-        session.add(row)
-        before_costs = _replace_costs(session, change, review.actual_costs, actual=True)
-        if before is not None:
-            before["actual_costs"] = before_costs
+        before = _plain(stage_store.review(session, change.id))
+        stage_store.save_review(session, change.id, review, common.now())
         return before, _plain(review)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="review", expected_version=expected_version,

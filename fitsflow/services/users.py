@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, delete
+from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
-from ..persistence import audit_store, queries
-from ..persistence.models import User, UserAudience, UserRole
+from ..persistence import audit_store, auth_store, queries, user_store
 from . import common
 from .common import unit_of_work
 from .runtime import Runtime
@@ -74,22 +73,10 @@ def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str]
 
 def _save(session: Session, spec: UserSpec, password: str | None, actor_label: str) -> bool:
     """Create or update; return True when created."""
-    user = queries.user_by_email(session, spec.email)
-    created = user is None
-    if user is None:
-        user = User(name=spec.name, email=spec.email, created_at=common.now())
-    user.name = spec.name
-    if password:
-        user.password_hash = generate_password_hash(password, method="scrypt")
-    session.add(user)
-    session.flush()
-    assert user.id is not None
-    before_roles = sorted(queries.roles_of(session, user.id))
-    before_aud = sorted(queries.audiences_of(session, user.id))
-    session.execute(delete(UserRole).where(UserRole.user_id == user.id))  # type: ignore[arg-type]
-    session.execute(delete(UserAudience).where(UserAudience.user_id == user.id))  # type: ignore[arg-type]
-    session.add_all(UserRole(user_id=user.id, role=r) for r in spec.roles)
-    session.add_all(UserAudience(user_id=user.id, audience=a) for a in spec.audiences)
+    password_hash = generate_password_hash(password, method="scrypt") if password else None
+    user_id, created = user_store.upsert(session, email=spec.email, name=spec.name,
+                                         password_hash=password_hash, now=common.now())
+    before_roles, before_aud = user_store.replace_roles(session, user_id, spec.roles, spec.audiences)
     if created or before_roles != sorted(spec.roles) or before_aud != sorted(spec.audiences):
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.created" if created else "user.updated",
@@ -216,7 +203,7 @@ def require_admin(rt: Runtime, actor_id: int) -> str:
 
 def get_user(rt: Runtime, *, user_id: int) -> UserRow:
     with rt.db.read() as session:
-        user = session.get(User, user_id)
+        user = user_store.get(session, user_id)
         if user is None:
             raise NotFound(f"no user {user_id}")
         return _rows(session, [user])[0]
@@ -244,7 +231,7 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
     if user_id == actor_id and not active:
         raise InvalidInput({"active": "you cannot deactivate yourself"})
     with rt.db.read() as session:
-        user = session.get(User, user_id)
+        user = user_store.get(session, user_id)
         if user is None:
             raise NotFound(f"no user {user_id}")
         email, was_active = user.email, user.active
@@ -259,15 +246,11 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
 def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> None:
     """Deactivate (or reactivate) a user; deactivation ends their sessions."""
     with unit_of_work(rt) as session:
-        user = session.get(User, user_id)
-        if user is None:
+        email = user_store.set_active(session, user_id, active)
+        if email is None:
             raise NotFound(f"no user {user_id}")
-        user.active = active
         if not active:
-            from .auth import _revoke
-
-            _revoke(session, user_id)
-        session.add(user)
+            auth_store.revoke_sessions(session, user_id, now=common.now())
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.activated" if active else "user.deactivated",
-                           payload={"email": user.email})
+                           payload={"email": email})

@@ -1,0 +1,77 @@
+"""A change's stage data — needs analysis, cost lines, release plan, review — read as
+domain values and written from them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, delete, select
+
+from ..domain import stages
+from .models import CostLine, NeedsAnalysis, ReleasePlan, Review
+
+
+def needs(session: Session, change_id: int) -> stages.Needs | None:
+    row = session.get(NeedsAnalysis, change_id)
+    if row is None:
+        return None
+    return stages.Needs(row.need, tuple(json.loads(row.stakeholders or "[]")), row.sdp_priority,
+                        row.options_considered)
+
+
+def save_needs(session: Session, change_id: int, value: stages.Needs, now: datetime) -> None:
+    row = session.get(NeedsAnalysis, change_id) or NeedsAnalysis(change_id=change_id, need="", updated_at=now)
+    row.need, row.stakeholders = value.need, json.dumps(list(value.stakeholders))
+    row.sdp_priority, row.options_considered = value.sdp_priority, value.options_considered
+    row.updated_at = now
+    session.add(row)
+
+
+def cost_lines(session: Session, change_id: int, *, actual: bool) -> tuple[stages.CostLine, ...]:
+    """Planned (or, with ``actual``, actual) cost lines, year by year."""
+    query = (select(CostLine).where(CostLine.change_id == change_id, CostLine.actual == actual)
+             .order_by(col(CostLine.year_offset), col(CostLine.id)))
+    return tuple(stages.CostLine(r.year_offset, r.kind, r.amount, r.funding_source, r.description)
+                 for r in session.exec(query).all())
+
+
+def replace_cost_lines(session: Session, change_id: int, lines: Sequence[stages.CostLine], *,
+                       actual: bool) -> None:
+    session.execute(delete(CostLine).where(
+        CostLine.change_id == change_id, CostLine.actual == actual))  # type: ignore[arg-type]
+    session.add_all(CostLine(change_id=change_id, actual=actual, year_offset=line.year_offset, kind=line.kind,
+                             amount=line.amount, funding_source=line.funding_source,
+                             description=line.description) for line in lines)
+
+
+def release_plan(session: Session, change_id: int) -> stages.ReleasePlan | None:
+    row = session.get(ReleasePlan, change_id)
+    if row is None:
+        return None
+    return stages.ReleasePlan(row.window_start, row.window_end, row.backout_plan, row.test_plan,
+                              row.risk, row.impact, row.training, row.contact)
+
+
+def save_release_plan(session: Session, change_id: int, plan: stages.ReleasePlan, now: datetime) -> None:
+    row = session.get(ReleasePlan, change_id) or ReleasePlan(change_id=change_id, updated_at=now)
+    row.window_start, row.window_end = plan.window_start, plan.window_end
+    row.backout_plan, row.test_plan = plan.backout_plan, plan.test_plan
+    row.risk, row.impact, row.training, row.contact = plan.risk, plan.impact, plan.training, plan.contact
+    row.updated_at = now
+    session.add(row)
+
+
+def review(session: Session, change_id: int) -> stages.Review | None:
+    row = session.get(Review, change_id)
+    if row is None:
+        return None
+    return stages.Review(row.outcome, row.notes, cost_lines(session, change_id, actual=True))
+
+
+def save_review(session: Session, change_id: int, value: stages.Review, now: datetime) -> None:
+    row = session.get(Review, change_id) or Review(change_id=change_id, outcome="", updated_at=now)
+    row.outcome, row.notes, row.updated_at = value.outcome, value.notes, now
+    session.add(row)
+    replace_cost_lines(session, change_id, value.actual_costs, actual=True)
