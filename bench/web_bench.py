@@ -1,11 +1,14 @@
 """Requests per second under gunicorn: the approver's queue and a decision POST, each
 against a trivial route of the same app (/healthz: one indexed read) measured in the
-same run, with 1,000 and with 100,000 changes in the database.
+same run, with 1,000 and with 100,000 changes in the database; and the latency of an
+API read (GET /api/v1/changes/REF with a bearer token) while decisions are being
+written, against the same read on an idle server.
 
     python bench/web_bench.py [--sizes 1000 100000] [--requests 600] [--concurrency 4]
 
-Prints ``ratio: X.XX`` lines (route ÷ trivial route throughput) and the dashboard's
-time at the largest size over its time at the smallest.
+Prints ``ratio: X.XX`` lines (route ÷ trivial route throughput; API read p95 under
+write load ÷ idle p95) and the dashboard's time at the largest size over its time at
+the smallest.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import Change  # noqa: E402
+from fitsflow.services import auth  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 PASSWORD = "bench password 1"
 
 
-def populate(url: str, total: int, targets: int) -> tuple[str, list[str]]:
+def populate(url: str, total: int, targets: int) -> tuple[str, list[str], str]:
     """A school; `targets` minor changes at the implement gate (the CAB member's queue and
     decision targets); the rest closed. Returns the CAB member's email and the targets."""
     rt = build_runtime(load_settings(environ={}), database_url=url)
@@ -56,8 +60,9 @@ def populate(url: str, total: int, targets: int) -> tuple[str, list[str]]:
         rows = [{**(at_gate if i < targets else closed), "ref": f"BENCH-{i:07d}"} for i in range(total - 2)]
         for start in range(0, len(rows), 5000):
             session.execute(Change.__table__.insert(), rows[start:start + 5000])  # type: ignore[attr-defined]
+    token = auth.create_token(rt, user_id=school.auditor, name="bench")
     rt.db.dispose()
-    return "cab@bench.school", [gate] + [f"BENCH-{i:07d}" for i in range(targets - 1)]
+    return "cab@bench.school", [gate] + [f"BENCH-{i:07d}" for i in range(targets - 1)], token
 
 
 def free_port() -> int:
@@ -132,10 +137,46 @@ def load(port: int, requests: list[tuple[str, str, str | None]], cookie: str, co
     return len(requests) / elapsed
 
 
+def latencies(port: int, path: str, headers: dict[str, str], count: int) -> list[float]:
+    """Seconds per request, one keep-alive connection, one request at a time."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        out.append(time.perf_counter() - start)
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: {response.status}")
+    return out
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[int(len(values) * 0.95) - 1]
+
+
+def read_under_writes(port: int, token: str, ref: str, writes: list[tuple[str, str, str | None]],
+                      cookie: str, count: int) -> tuple[float, float]:
+    """(idle p95, p95 while two connections POST decisions) of an API read, in seconds."""
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/api/v1/changes/{ref}"
+    latencies(port, path, headers, 20)  # warm up
+    idle = latencies(port, path, headers, count)
+    busy: list[float] = []
+    writer = threading.Thread(target=load, args=(port, writes, cookie, 2))
+    writer.start()
+    try:
+        busy = latencies(port, path, headers, count)
+    finally:
+        writer.join()
+    return p95(idle), p95(busy)
+
+
 def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
     folder = tempfile.mkdtemp(prefix="fitsflow-web-bench-")
     url = f"sqlite:///{folder}/bench.db"
-    email, targets = populate(url, total, targets=max(n + 50, 200))
+    email, targets, api_token = populate(url, total, targets=min(2 * n + 100, total - 2))
     port = free_port()
     server = start_server(url, port, folder)
     try:
@@ -149,6 +190,10 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
                  "dashboard": load(port, queue, cookie, concurrency)}
         rates["trivial (again)"] = load(port, trivial, cookie, concurrency)
         rates["decision"] = load(port, decisions, cookie, concurrency)
+        writes = [("POST", f"/changes/{ref}/decision",
+                   urlencode({"decision": "approve", "csrf_token": token})) for ref in targets[n:2 * n]]
+        idle, busy = read_under_writes(port, api_token, targets[0], writes, cookie, count=max(n // 2, 100))
+        rates["read_idle_p95"], rates["read_busy_p95"] = idle, busy
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -158,6 +203,8 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
           f"decision POST {rates['decision']:,.0f}/s")
     print(f"  dashboard ÷ trivial {rates['dashboard'] / base:.2f}; decision ÷ trivial "
           f"{rates['decision'] / base:.2f}")
+    print(f"  API read p95: idle {rates['read_idle_p95'] * 1000:.1f} ms, while decisions are written "
+          f"{rates['read_busy_p95'] * 1000:.1f} ms ({rates['read_busy_p95'] / rates['read_idle_p95']:.2f}×)")
     return {"base": base, **rates}
 
 
@@ -175,6 +222,8 @@ def main() -> None:
     decide = min(r["decision"] / r["base"] for r in results.values())
     print(f"ratio: {dash:.2f} (approver dashboard ÷ trivial route, worst size; target ≥ 0.20)")
     print(f"ratio: {decide:.2f} (decision POST ÷ trivial route, worst size; target ≥ 0.10)")
+    under = max(r["read_busy_p95"] / r["read_idle_p95"] for r in results.values())
+    print(f"ratio: {under:.2f} (API read p95 under write load ÷ idle p95, worst size; target ≤ 2.0)")
 
 
 if __name__ == "__main__":
