@@ -88,6 +88,7 @@ class WebhookSettings:
     url: str = ""
     events: str = ""
     timeout_seconds: int = 10
+    secret: str = ""
 
     @property
     def event_set(self) -> frozenset[str]:
@@ -355,6 +356,9 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     if unknown:
         raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
                           f"(known: {', '.join(SIGNAL_NAMES)})")
+    if raw["webhook"]["url"] and len(raw["webhook"]["secret"]) < 16:
+        raise ConfigError("webhook.secret: required (16 characters or more) when webhook.url is set: "
+                          "every POST is signed with it (X-Fitsflow-Signature)")
     if raw["smtp"]["security"] not in {"none", "starttls", "ssl"}:
         raise ConfigError("smtp.security: must be one of none, starttls, ssl")
     for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):

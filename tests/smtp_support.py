@@ -25,6 +25,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.envelopes: list[list[str]] = []  # RCPT TO of each accepted message
         self.replies: list[str] = []
         self.delay = 0.0
         self.lock = threading.Lock()
@@ -37,6 +38,7 @@ class Recorder:
         if reply.startswith("250"):
             with self.lock:
                 self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+                self.envelopes.append(list(envelope.rcpt_tos))
         return reply
 
     def ids(self) -> list[str]:

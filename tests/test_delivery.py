@@ -201,7 +201,7 @@ def test_webhook_gets_one_post_per_event_and_retries_server_errors():
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/hook"
-        rt = runtime(webhook={"url": url, "events": "submitted,decided"})
+        rt = runtime(webhook={"url": url, "events": "submitted,decided", "secret": "a test secret of 16+"})
         school = f.School(rt)
         ref = f.change_in(rt, school, "minor", "release_planning")  # submitted + decided
         hooks = [r for r in rows(rt) if r.channel == "webhook"]

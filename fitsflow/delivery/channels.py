@@ -3,11 +3,17 @@ backoff) or Permanent (park) so the worker knows what a failure means."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from html import escape
@@ -38,14 +44,31 @@ def _link(base_url: str, payload: str) -> str:
     return base_url.rstrip("/") + path if path else base_url
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str) -> str:
+    """Header text with line breaks and other control characters made spaces: a header
+    can never be split or added to by what people typed."""
+    return _CONTROL.sub(" ", text or "").strip()
+
+
+def recipient(row: Claimed) -> Address:
+    """The To address, built field by field: a display name such as 'Shah, Priya' or
+    'Ben <spy@evil.example>, Ben' stays a name and adds no recipient."""
+    try:
+        return Address(display_name=one_line(row.recipient_name or ""), addr_spec=str(row.recipient_email))
+    except (ValueError, IndexError, HeaderParseError) as err:
+        raise Permanent(f"the recipient's address {row.recipient_email!r} is not valid: {err}") from err
+
+
 def build_email(row: Claimed, *, sender: str, base_url: str) -> EmailMessage:
     """Plain text and HTML parts, the change reference in the subject, a link back."""
     link = _link(base_url, row.payload)
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = f"{row.recipient_name} <{row.recipient_email}>" if row.recipient_name else str(
-        row.recipient_email)
-    message["Subject"] = row.subject
+    message["To"] = recipient(row)
+    message["Subject"] = one_line(row.subject)
     # One Message-ID per outbox row: a duplicate delivery is recognisable downstream.
     message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="fitsflow")
     message["X-Fitsflow-Outbox-Id"] = str(row.id)
@@ -103,7 +126,8 @@ class EmailChannel:
         try:
             if self._client is None:
                 self._client = self._connect()
-            self._client.send_message(message)
+            # The envelope names the one recipient, whatever the headers say.
+            self._client.send_message(message, to_addrs=[str(row.recipient_email)])
         except (smtplib.SMTPException, OSError) as err:
             self._drop()
             raise _classify(err) from err
@@ -126,18 +150,37 @@ class EmailChannel:
             self._client = None
 
 
-class WebhookChannel:
-    """A JSON POST per event; 5xx, 429, time-outs and refused connections are temporary."""
+_CHAT_MARKUP = re.compile(r"([\\`*_~\[\]()|])")
 
-    def __init__(self, url: str, timeout: float, base_url: str):
-        self.url, self.timeout, self.base_url = url, timeout, base_url
+
+def chat_safe(text: str) -> str:
+    """People's text as plain text in Slack and Teams: no mentions (<!channel>, <@U1>),
+    no disguised links (<http://x|click>, [click](http://x)), no formatting."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CHAT_MARKUP.sub(r"\\\1", text)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 over ``timestamp.body``: a receiver recomputes it
+    with the shared secret and refuses a stale timestamp."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+class WebhookChannel:
+    """A JSON POST per event, signed; 5xx, 429, time-outs and refused connections are temporary."""
+
+    def __init__(self, url: str, timeout: float, base_url: str, secret: str):
+        self.url, self.timeout, self.base_url, self.secret = url, timeout, base_url, secret
 
     def send(self, row: Claimed) -> None:
-        body = json.dumps({"text": row.subject, "event": row.event, "ref": row.change_ref,
-                           "summary": row.body, "link": _link(self.base_url, row.payload),
-                           "outbox_id": row.id}).encode()
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        body = json.dumps({"text": chat_safe(one_line(row.subject)), "event": row.event,
+                           "ref": row.change_ref, "summary": chat_safe(row.body),
+                           "link": _link(self.base_url, row.payload), "outbox_id": row.id}).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(self.url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-Fitsflow-Timestamp": timestamp,
+            "X-Fitsflow-Signature": signature(self.secret, timestamp, body)})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 response.read()

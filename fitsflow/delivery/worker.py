@@ -45,7 +45,7 @@ class Worker:
         smtp = rt.settings.smtp
         hook = rt.settings.webhook
         return cls(rt, email=EmailChannel(smtp, base_url) if smtp.enabled else None,
-                   webhook=WebhookChannel(hook.url, float(hook.timeout_seconds), base_url)
+                   webhook=WebhookChannel(hook.url, float(hook.timeout_seconds), base_url, hook.secret)
                    if hook.url else None)
 
     def _deliver(self, row: Claimed) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import notifications, signals
+from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.notices import TIERS, more_detailed_than, school_days_before
@@ -151,10 +152,10 @@ def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, 
     """Edit a draft notice before it is published (the change's requester only)."""
     subject, body = (subject or "").strip(), (body or "").strip()
     problems = {}
-    if not subject or len(subject) > 300:
-        problems["subject"] = "is required (up to 300 characters)"
-    if not body or len(body) > 20_000:
-        problems["body"] = "is required (up to 20000 characters)"
+    if not subject or len(subject) > limits.NOTICE_SUBJECT or any(ord(c) < 32 for c in subject):
+        problems["subject"] = f"is required: one line, up to {limits.NOTICE_SUBJECT} characters"
+    if not body or len(body) > limits.TEXT:
+        problems["body"] = f"is required (up to {limits.TEXT} characters)"
     if problems:
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
