@@ -132,6 +132,12 @@ class NotifySettings:
 class NoticeSettings:
     template_dir: str = ""
     review_due_days: int = 10
+    acknowledgement_viewers: str = "slt, head, auditor"
+
+    @property
+    def viewer_roles(self) -> frozenset[str]:
+        """Roles that see who has acknowledged a notice (the requester always does)."""
+        return frozenset(r.strip() for r in self.acknowledgement_viewers.split(",") if r.strip())
 
 
 @dataclass(frozen=True)
@@ -376,6 +382,10 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
             raise ConfigError(f"roles.{name}: is built in and cannot be removed")
         if raw["roles"][name]["approves"]:
             raise ConfigError(f"roles.{name}.approves: the built-in role '{name}' cannot approve")
+    viewers = {r.strip() for r in raw["notices"]["acknowledgement_viewers"].split(",") if r.strip()}
+    if viewers - set(raw["roles"]):
+        raise ConfigError(f"notices.acknowledgement_viewers: unknown role "
+                          f"{', '.join(sorted(viewers - set(raw['roles'])))}")
     if not raw["audiences"]:
         raise ConfigError("audiences: define at least one audience")
     for name, entry in raw["audiences"].items():

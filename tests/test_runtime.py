@@ -82,7 +82,8 @@ in_process = false
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as health:
+                    assert "Server" not in health.headers  # gunicorn's banner is left out
                 break
             except OSError:
                 time.sleep(0.2)

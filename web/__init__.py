@@ -7,10 +7,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from fitsflow.config import WebSettings
+from fitsflow.domain.roles import ADMIN, AUDITOR
 from fitsflow.persistence import audit_store
 from fitsflow.services.runtime import Runtime
 
@@ -73,14 +75,23 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     @app.get("/healthz")
     @access(PUBLIC)
     def healthz() -> Any:
-        """Liveness for a reverse proxy or monitor: the database answers, with the audit head."""
+        """Liveness for a reverse proxy or monitor: the database answers. Auditors and
+        admins signed in also see the audit head; the public sees only ok."""
         rt: Runtime = app.extensions["fitsflow"]
         with rt.db.read() as session:
             head = audit_store.head(session)
-            return jsonify(status="ok", audit_events=head.seq, audit_head=head.hash)
+            seq, digest = head.seq, head.hash
+        if current_user.is_authenticated and current_user.roles & {AUDITOR, ADMIN}:
+            return jsonify(status="ok", audit_events=seq, audit_head=digest)
+        return jsonify(status="ok")
 
     @app.after_request
     def security_headers(response: Any) -> Any:
+        if current_user.is_authenticated or request.path.startswith(("/api/", "/audit")):
+            # Signed-in pages, API answers and exports stay out of shared and browser caches.
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

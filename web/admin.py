@@ -11,6 +11,7 @@ from fitsflow.services import outbox, users
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
+from .forms import whole
 from .login import actor, runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -99,8 +100,8 @@ def outbox_page() -> Any:
 @access(ADMINS)
 def outbox_retry() -> Any:
     """Queue parked notices again: one, or all."""
-    raw = request.form.get("id", "")
-    ids = [int(raw)] if raw.isdigit() else None
+    one = whole(request.form.get("id", ""))
+    ids = [one] if one is not None else None
     count = outbox.retry(runtime(), row_ids=ids, actor_label=actor().label)
     flash(f"{count} parked notice{'s' if count != 1 else ''} queued again.")
     return redirect(url_for("admin.outbox_page"))

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from fitsflow import services
-from fitsflow.domain.errors import InvalidInput, NotFound
+from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
 from fitsflow.services import auth, inbox, queues, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
@@ -194,7 +194,7 @@ def _draft(n: release_notices.NoticeView) -> m.NoticeDraft:
     return m.NoticeDraft(id=n.id, audience=n.audience, tier=n.tier, subject=n.subject, body=n.body,
                          status=n.status, publish_at=n.publish_at,  # type: ignore[arg-type]
                          published_at=n.published_at, recipients=n.recipients,
-                         acknowledged=len(n.acknowledged), not_acknowledged=len(n.not_acknowledged))
+                         acknowledged=n.acknowledged_count, not_acknowledged=n.waiting_count)
 
 
 def _notice_of(ref: str, notice_id: int) -> release_notices.NoticeView:
@@ -223,6 +223,9 @@ def edit_notice(ref: str, notice_id: int, body: m.NoticeEdit) -> m.NoticeDraft:
        summary="Who has and has not acknowledged a published notice", response=m.Acknowledgements)
 def acknowledgements(ref: str, notice_id: int) -> m.Acknowledgements:
     n = _notice_of(ref, notice_id)
+    if not n.names_visible:
+        raise NotPermitted("who has acknowledged is for the change's requester, SLT and auditors; "
+                           "the notice list shows the counts")
     return m.Acknowledgements(notice_id=n.id, audience=n.audience, acknowledged=list(n.acknowledged),
                               not_acknowledged=list(n.not_acknowledged))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from fitsflow.services import queues, users
 
 from .access import AUDITORS, access
 from .dashboard import page_args
+from .forms import whole
 from .login import actor, runtime
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -40,7 +42,7 @@ def index() -> Any:
     person = request.args.get("person", "")
     page = queues.browse(rt, actor_id=actor().id, state=request.args.get("state") or None,
                          category=request.args.get("category") or None,
-                         requester_id=int(person) if person.isdigit() else None,
+                         requester_id=whole(person),
                          created_from=start, created_to=end + timedelta(days=1) if end else None,
                          limit=limit, offset=offset)
     states = sorted({s for wf in rt.workflows for s in wf.definition.states})
@@ -57,7 +59,9 @@ def export(fmt: str) -> Any:
         return Response("format must be csv or json", status=404)
     ref = request.args.get("change") or None
     chunks = services.export_audit(runtime(), fmt=fmt, change_ref=ref)
-    name = f"fitsflow-audit{'-' + ref.upper() if ref else ''}.{fmt}"
+    # Only letters, digits and hyphens reach the header, whatever ?change= held.
+    safe = re.sub(r"[^A-Z0-9-]", "", ref.upper())[:40] if ref else ""
+    name = f"fitsflow-audit{'-' + safe if safe else ''}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     return Response(stream_with_context(chunks), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

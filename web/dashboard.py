@@ -11,6 +11,7 @@ from fitsflow.services import inbox, queues
 from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, access
+from .forms import whole
 from .login import actor, runtime
 
 bp = Blueprint("dashboard", __name__)
@@ -19,10 +20,7 @@ bp = Blueprint("dashboard", __name__)
 def page_args() -> tuple[int, int]:
     """(limit, offset) from ?page=N."""
     size = int(current_app.config["PAGE_SIZE"])
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = max(1, whole(request.args.get("page", "1"), maximum=100_000) or 1)
     return size, (page - 1) * size
 
 

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from fitsflow.domain import limits
 from fitsflow.services.views import ChangeDetail
 
 BLANK_ROWS = 4
 COST_FIELDS = ("year", "kind", "amount", "funding_source", "description")
 
 
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def whole(value: Any, maximum: int = limits.ID_MAX) -> int | None:
+    """A whole number typed in a form or a URL (ASCII digits only, at most ``maximum``), or None."""
+    text = str(value or "").strip()
+    if not _DIGITS.fullmatch(text) or int(text) > maximum:
+        return None
+    return int(text)
+
+
 def expected_version(form: Any) -> int | None:
     """The version the person saw (a hidden field); None when not sent."""
-    value = form.get("version", "")
-    return int(value) if str(value).isdigit() else None
+    return whole(form.get("version", ""))
 
 
 def local_input(value: datetime | None, tz: tzinfo) -> str:
@@ -30,7 +42,7 @@ def cost_rows(detail: ChangeDetail | None, stage: str, form: Any,
     saved plan (planned lines for 'finance', actual costs for 'review') plus blanks."""
     if isinstance(form, MultiDict) or (form is not None and hasattr(form, "getlist")):
         rows = []
-        count = int(form.get("rows", "0")) if str(form.get("rows", "0")).isdigit() else 0
+        count = whole(form.get("rows", "0"), maximum=limits.COST_LINES) or 0
         for i in range(min(count, 200)):
             row = {f: form.get(f"{f}-{i}", "").strip() for f in COST_FIELDS}
             if parse and not (row["amount"] or row["kind"]):

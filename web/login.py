@@ -12,6 +12,7 @@ from fitsflow.services import auth as auth_service
 from fitsflow.services.runtime import Runtime
 
 from .access import API, allows, rule_of
+from .forms import whole
 
 manager = LoginManager()
 
@@ -40,9 +41,10 @@ def runtime() -> Runtime:
 @manager.user_loader
 def load_user(session_id: str) -> WebUser | None:
     user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    uid = whole(user_id)
+    if uid is None or not token:
         return None
-    actor = auth_service.session_user(runtime(), user_id=int(user_id), session_id=token)
+    actor = auth_service.session_user(runtime(), user_id=uid, session_id=token)
     return WebUser(actor, token) if actor else None
 
 

@@ -33,6 +33,8 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         "worker_class": "gthread" if threads > 1 else "sync",
     }
 
+    _without_server_header()
+
     class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
@@ -62,6 +64,22 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     if not rt.settings.web.secure_cookies:
         click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()
+
+
+def _without_server_header() -> None:
+    """gunicorn writes 'Server: gunicorn' into every response and offers no setting to
+    leave it out; drop that one line (it only tells an attacker what to try)."""
+    from gunicorn.http import wsgi
+
+    original = wsgi.Response.default_headers
+    if getattr(original, "_fitsflow", False):
+        return
+
+    def default_headers(self: Any) -> list[str]:
+        return [h for h in original(self) if not h.startswith("Server:")]
+
+    default_headers._fitsflow = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers
 
 
 @click.group()

@@ -3,6 +3,7 @@ so a read-then-write transaction never fails half-way with "database is locked".
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ _READ_ONLY = "fitsflow_read_only"
 def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
     parsed = make_url(url)
     memory = parsed.database in (None, "", ":memory:")
+    if not memory and parsed.database and not parsed.database.startswith("file:"):
+        # Readable by its owner only (SQLite gives its -wal and -shm files the same mode).
+        os.close(os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600))
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if memory:
         kwargs["poolclass"] = StaticPool

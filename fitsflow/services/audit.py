@@ -76,6 +76,14 @@ def _row(event: AuditEvent) -> dict[str, object]:
     return {name: getattr(event, name) for name in EXPORT_FIELDS}
 
 
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab or
+    carriage return) is prefixed with an apostrophe (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[str]:
     """Stream the trail (or one change's) as CSV or JSON text chunks."""
     if fmt not in ("csv", "json"):
@@ -88,7 +96,7 @@ def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[
             writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
             writer.writeheader()
             for event in events:
-                writer.writerow(_row(event))
+                writer.writerow({k: spreadsheet_safe(v) for k, v in _row(event).items()})
                 if buffer.tell() > 65536:
                     yield buffer.getvalue()
                     buffer.seek(0)

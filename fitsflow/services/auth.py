@@ -12,6 +12,7 @@ from functools import cache
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import security_log
 from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
@@ -56,23 +57,33 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -
     email = (email or "").strip().lower()[:limits.EMAIL]
     keys = [f"email:{email}"] + ([f"addr:{address}"] if address else [])
     at = now()
+    ok = False
     with unit_of_work(rt) as session:
-        if any(_throttled(session, key, at) for key in keys):
-            raise TooManyAttempts("too many failed sign-ins; wait 15 minutes and try again")
         user = queries.user_by_email(session, email)
-        stored = user.password_hash if user and user.password_hash else _dummy_hash()
-        ok = check_password_hash(stored, password or "") and user is not None and user.active \
-            and user.password_hash is not None
-        if not ok:
-            for key in keys:
-                auth_store.record_failure(session, key, at=at, window=WINDOW)  # committed: raised below
-        else:
+        throttled = any(_throttled(session, key, at) for key in keys)
+        if not throttled:
+            stored = user.password_hash if user and user.password_hash else _dummy_hash()
+            ok = check_password_hash(stored, password or "") and user is not None and user.active \
+                and user.password_hash is not None
+        if ok:
             assert user is not None and user.id is not None
             auth_store.clear_failures(session, keys)
             session_id = secrets.token_urlsafe(32)
             auth_store.add_session(session, id_hash=_digest(session_id), user_id=user.id, at=at)
+        elif not throttled:
+            for key in keys:
+                auth_store.record_failure(session, key, at=at, window=WINDOW)  # committed: raised below
+        if user is not None:  # about a person: into the audit trail too
+            outcome = "auth.throttled" if throttled else "auth.signed_in" if ok else "auth.sign_in_failed"
+            audit_store.append(session, actor=email, change_ref="", event_type=outcome,
+                               payload={"email": email, "address": address})
+    if throttled:
+        security_log.event("sign_in.throttled", email=email, address=address)
+        raise TooManyAttempts("too many failed sign-ins; wait 15 minutes and try again")
     if not ok:
+        security_log.event("sign_in.failed", email=email, address=address, known=user is not None)
         raise NotPermitted("email or password not recognised")
+    security_log.event("sign_in.ok", email=email, address=address)
     assert user is not None and user.id is not None
     return SessionUser(_actor(rt, user.id), session_id)
 
@@ -172,10 +183,12 @@ def token_user(rt: Runtime, *, token: str) -> Actor | None:
     ``last_used_at`` is refreshed at most every few minutes, in a short write of its
     own that never fails or delays the request."""
     if not token or not token.startswith("ff_") or len(token) > 200:
+        security_log.event("token.refused", reason="malformed")
         return None
     with rt.db.read() as session:
         row = auth_store.token_by_hash(session, _digest(token))
         if row is None or row.revoked_at is not None or row.id is None:
+            security_log.event("token.refused", reason="revoked" if row is not None else "unknown")
             return None
         actor = _live_actor(rt, session, row.user_id)
         token_id, last_used = row.id, row.last_used_at

@@ -128,8 +128,17 @@ class NoticeView:
     publish_at: datetime
     published_at: datetime | None
     recipients: int
+    acknowledged_count: int = 0
+    waiting_count: int = 0
+    # The names, only for those allowed to see who (students and parents among them).
     acknowledged: tuple[str, ...] = ()
     not_acknowledged: tuple[str, ...] = ()
+    names_visible: bool = False
+
+
+def may_see_names(rt: Runtime, actor: Actor, change: ChangeRecord) -> bool:
+    """Who acknowledged is for the requester and the roles in notices.acknowledgement_viewers."""
+    return actor.id == change.requester_id or bool(actor.roles & rt.settings.notices.viewer_roles)
 
 
 def notices_for(rt: Runtime, *, actor_id: int, ref: str) -> list[NoticeView]:
@@ -143,8 +152,11 @@ def notices_for(rt: Runtime, *, actor_id: int, ref: str) -> list[NoticeView]:
             acks[notice_id][0 if acked else 1].append(name)
         tiers = rt.roles.tiers()
         order = {a: i for i, a in enumerate(sorted(tiers, key=lambda a: TIERS.index(tiers[a])))}
+        names = may_see_names(rt, actor, change)
         return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
-                                  r.published_at, r.recipients, tuple(acks[r.id][0]), tuple(acks[r.id][1]))
+                                  r.published_at, r.recipients, len(acks[r.id][0]), len(acks[r.id][1]),
+                                  tuple(acks[r.id][0]) if names else (),
+                                  tuple(acks[r.id][1]) if names else (), names)
                        for r in rows), key=lambda n: order.get(n.audience, 99))
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
+from .. import security_log
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
@@ -78,6 +79,8 @@ def _save(session: Session, spec: UserSpec, password: str | None, actor_label: s
                                          password_hash=password_hash, now=common.now())
     before_roles, before_aud = user_store.replace_roles(session, user_id, spec.roles, spec.audiences)
     if created or before_roles != sorted(spec.roles) or before_aud != sorted(spec.audiences):
+        security_log.event("user.created" if created else "user.roles_changed", by=actor_label,
+                           email=spec.email, roles=sorted(spec.roles), roles_before=before_roles)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.created" if created else "user.updated",
                            payload={"email": spec.email, "name": spec.name,
@@ -251,6 +254,7 @@ def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> 
             raise NotFound(f"no user {user_id}")
         if not active:
             auth_store.revoke_sessions(session, user_id, now=common.now())
+        security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.activated" if active else "user.deactivated",
                            payload={"email": email})
