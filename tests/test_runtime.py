@@ -51,7 +51,7 @@ def test_serve_with_a_config_file_serves_that_files_school_and_database(tmp_path
     # The folder serve runs in holds another school's database (as after `make run`).
     _cli("init", cwd=elsewhere)
     _cli("user", "add", "--name", "Other", "--email", "other@demo.school", "--role", "admin",
-         "--password", "other password 1", cwd=elsewhere)
+         "--password", "quiet heron password", cwd=elsewhere)
     school = tmp_path / "riverside"
     school.mkdir()
     port = _free_port()

@@ -64,13 +64,14 @@ def test_missing_columns_and_empty_files_are_clear(rt):
 
 
 def test_passwords_are_hashed_with_scrypt(rt):
-    uid = services.add_user(rt, name="A", email="a@school.example", roles="admin", password="long enough pw")
+    uid = services.add_user(rt, name="A", email="a@school.example", roles="admin",
+                            password="long enough heron pw")
     with rt.db.read() as session:
         user = session.get(User, uid)
         assert user is not None and user.password_hash is not None
         assert user.password_hash.startswith("scrypt:")
-        assert check_password_hash(user.password_hash, "long enough pw")
-    with pytest.raises(InvalidInput, match="at least 8"):
+        assert check_password_hash(user.password_hash, "long enough heron pw")
+    with pytest.raises(InvalidInput, match="at least 12"):
         services.add_user(rt, name="B", email="b@school.example", password="short")
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import security_log
-from ..domain import limits
+from ..domain import limits, passwords
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..persistence import audit_store, auth_store, queries, user_store
@@ -24,7 +24,6 @@ from .runtime import Runtime
 # the address limit is far higher — it stops spraying passwords, not a colleague's typo.
 MAX_FAILURES = {"email": 5, "addr": 50}
 WINDOW = timedelta(minutes=15)
-MIN_PASSWORD = 10
 # How stale ``last_used_at`` may be: refreshing it is a write, so it is done rarely.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger("fitsflow.auth")
@@ -122,12 +121,13 @@ def end_sessions(rt: Runtime, *, user_id: int, keep: str | None = None) -> None:
 
 def change_password(rt: Runtime, *, user_id: int, current: str, new: str, session_id: str) -> None:
     """Change a password (the current one is required); every other session ends."""
-    if len(new or "") < MIN_PASSWORD:
-        raise InvalidInput({"new_password": f"must be at least {MIN_PASSWORD} characters"})
     with unit_of_work(rt) as session:
         user = user_store.get(session, user_id)
         if user is None or not user.password_hash or not check_password_hash(user.password_hash, current):
             raise InvalidInput({"current_password": "is not your current password"})
+        weak = passwords.problem(new or "", about=(user.name, user.email))
+        if weak:
+            raise InvalidInput({"new_password": weak})
         user_store.set_password_hash(session, user_id, generate_password_hash(new, method="scrypt"))
         auth_store.revoke_sessions(session, user_id, now=now(), keep=_digest(session_id))
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from werkzeug.security import generate_password_hash
 
 from .. import security_log
-from ..domain import limits
+from ..domain import limits, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
 from ..persistence import audit_store, auth_store, queries, user_store
@@ -95,8 +95,10 @@ def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] =
              actor_label: str = "cli") -> int:
     """Create a user (or update the one with that email); return its id."""
     spec = parse_user(rt.roles, name, email, roles, audiences)
-    if password is not None and len(password) < 8:
-        raise InvalidInput({"password": "must be at least 8 characters"})
+    if password is not None:
+        weak = passwords.problem(password, about=(spec.name, spec.email))
+        if weak:
+            raise InvalidInput({"password": weak})
     with unit_of_work(rt) as session:
         _save(session, spec, password, actor_label)
         user = queries.user_by_email(session, spec.email)
