@@ -61,6 +61,9 @@ class WebSettings:
     secure_cookies: bool = True
     max_request_kb: int = 2048
     page_size: int = 25
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    token_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,12 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
         raise ConfigError(f"school.timezone: unknown time zone '{raw['school']['timezone']}'") from None
     if raw["web"]["max_request_kb"] < 16:
         raise ConfigError("web.max_request_kb: must be at least 16")
+    if not 1 <= raw["web"]["session_idle_minutes"] <= 24 * 60:
+        raise ConfigError("web.session_idle_minutes: must be from 1 to 1440")
+    if not 1 <= raw["web"]["session_max_hours"] <= 24 * 30:
+        raise ConfigError("web.session_max_hours: must be from 1 to 720")
+    if not 1 <= raw["web"]["token_days"] <= 365:
+        raise ConfigError("web.token_days: must be from 1 to 365")
     if not 5 <= raw["web"]["page_size"] <= 500:
         raise ConfigError("web.page_size: must be from 5 to 500")
     if raw["server"]["workers"] < 1 or raw["server"]["threads"] < 1:

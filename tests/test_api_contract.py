@@ -21,7 +21,9 @@ def api(sqlite_rt, tmp_path):  # type: ignore[no-untyped-def]
     client = app.test_client()
 
     def call(uid: int):  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {auth.create_token(sqlite_rt, user_id=uid, name='t')}"}
+        scope = "admin" if uid == school.admin else "write"
+        secret = auth.create_token(sqlite_rt, user_id=uid, name="t", scope=scope)
+        headers = {"Authorization": f"Bearer {secret}"}
 
         def go(method: str, path: str, json=None, status: int = 200, data=None):  # type: ignore[no-untyped-def]
             r = client.open(f"/api/v1{path}", method=method, json=json, data=data, headers=headers,

@@ -31,13 +31,20 @@ def authenticate() -> Any:
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    found = auth.token_user(runtime(), token=token.strip()) if scheme.lower() == "bearer" else None
+    address = request.remote_addr or ""
+    found = auth.token_user(runtime(), token=token.strip() if scheme.lower() == "bearer" else "",
+                            address=address)
     if found is None:
         response, status = api_error(401, "unauthenticated",
                                      "a valid API token is required: Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="fitsflow"'
         return response, status
-    g.api_actor = found
+    needed = "admin" if request.path.startswith("/api/v1/users") else \
+        "read" if request.method in ("GET", "HEAD") else "write"
+    if not found.allows(needed):
+        return api_error(403, "not_permitted",
+                         f"this token's scope is '{found.scope}'; this needs '{needed}'")
+    g.api_actor = found.actor
     return None
 
 

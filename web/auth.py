@@ -12,6 +12,7 @@ from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import auth as service
 
 from .access import PUBLIC, SIGNED_IN, access
+from .forms import whole
 from .login import WebUser, actor, runtime
 
 bp = Blueprint("auth", __name__)
@@ -59,13 +60,21 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
+def _account_page(status: int = 200, *, new_token: str | None = None,
+                  password_problems: dict[str, str] | None = None,
+                  token_problems: dict[str, str] | None = None, token_form: Any = None) -> Any:
+    me = actor()
+    return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                           new_token=new_token, password_problems=password_problems or {},
+                           token_problems=token_problems or {}, token_form=token_form or {},
+                           token_days=runtime().settings.web.token_days), status
+
+
 @bp.get("/account")
 @access(SIGNED_IN)
 def account() -> Any:
     """Password, sessions and API tokens."""
-    me = actor()
-    return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
-                           new_token=session.pop("new_token", None), problems={})
+    return _account_page()
 
 
 @bp.post("/account/password")
@@ -78,8 +87,7 @@ def change_password() -> Any:
                                 current=request.form.get("current_password", ""),
                                 new=request.form.get("new_password", ""))
     except InvalidInput as err:
-        return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
-                               new_token=None, problems=err.problems), 400
+        return _account_page(400, password_problems=err.problems)
     flash("Password changed. Every other session has been signed out.")
     return redirect(url_for("auth.account"))
 
@@ -98,10 +106,17 @@ def end_sessions() -> Any:
 @bp.post("/account/tokens")
 @access(SIGNED_IN)
 def create_token() -> Any:
-    """Create an API token; it is shown once."""
-    secret = service.create_token(runtime(), user_id=actor().id, name=request.form.get("name", ""))
-    session["new_token"] = secret
-    return redirect(url_for("auth.account"))
+    """Create an API token (after the password again); it is shown once, in this answer,
+    and kept nowhere but as a hash."""
+    form = request.form
+    days = whole(form.get("days", ""), maximum=10_000)
+    try:
+        secret = service.create_token(runtime(), user_id=actor().id, name=form.get("name", ""),
+                                      scope=form.get("scope", ""), days=days if days is not None else 0,
+                                      password=form.get("password", ""))
+    except InvalidInput as err:
+        return _account_page(400, token_problems=err.problems, token_form=form)
+    return _account_page(201, new_token=secret)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

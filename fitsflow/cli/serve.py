@@ -90,11 +90,15 @@ def token() -> None:
 @token.command("create")
 @as_option
 @click.option("--name", required=True, help="What the token is for.")
+@click.option("--scope", type=click.Choice(auth.SCOPES), default="write", show_default=True,
+              help="read: look only; write: act on changes; admin: manage users (administrators only).")
+@click.option("--days", type=click.IntRange(1, 365),
+              help="Days until it expires (default: [web] token_days).")
 @pass_state
-def create(state: State, as_email: str, name: str) -> None:
+def create(state: State, as_email: str, name: str, scope: str, days: int | None) -> None:
     """Create a token for a user and print it (it is shown only once)."""
     rt = state.runtime
-    click.echo(auth.create_token(rt, user_id=actor_id(rt, as_email), name=name))
+    click.echo(auth.create_token(rt, user_id=actor_id(rt, as_email), name=name, scope=scope, days=days))
 
 
 @token.command("list")
@@ -104,8 +108,9 @@ def list_(state: State, as_email: str) -> None:
     """List a user's tokens."""
     rt = state.runtime
     for t in auth.list_tokens(rt, user_id=actor_id(rt, as_email)):
-        status = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
-        click.echo(f"{t.id:>5}  {t.name:<30} created {t.created_at:%Y-%m-%d}  {status}")
+        status = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else \
+            f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "active"
+        click.echo(f"{t.id:>5}  {t.name:<30} {t.scope:<6} created {t.created_at:%Y-%m-%d}  {status}")
 
 
 @token.command("revoke")

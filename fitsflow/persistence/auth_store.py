@@ -26,6 +26,13 @@ def record_failure(session: Session, key: str, *, at: datetime, window: timedelt
     session.add(row)
 
 
+def record_failure_core(connection: Connection, key: str, *, at: datetime, window: timedelta) -> None:
+    """``record_failure`` outside a request's transaction (for bookkeeping writes)."""
+    with Session(bind=connection) as session:
+        record_failure(session, key, at=at, window=window)
+        session.flush()
+
+
 def clear_failures(session: Session, keys: list[str]) -> None:
     for key in keys:
         row = session.get(LoginFailure, key)
@@ -37,10 +44,16 @@ def add_session(session: Session, *, id_hash: str, user_id: int, at: datetime) -
     session.add(WebSession(id_hash=id_hash, user_id=user_id, created_at=at))
 
 
-def live_session_user(session: Session, id_hash: str) -> int | None:
-    """The user of a browser session that has not been revoked."""
+def live_session(session: Session, id_hash: str) -> WebSession | None:
+    """A browser session that has not been revoked."""
     row = session.get(WebSession, id_hash)
-    return row.user_id if row is not None and row.revoked_at is None else None
+    return row if row is not None and row.revoked_at is None else None
+
+
+def touch_session(connection: Connection, id_hash: str, at: datetime) -> None:
+    """Record that a session was used (outside the request's own transaction)."""
+    connection.execute(update(WebSession).where(WebSession.id_hash == id_hash)  # type: ignore[arg-type]
+                       .values(last_seen_at=at))
 
 
 def revoke_sessions(session: Session, user_id: int, *, now: datetime, only: str | None = None,
@@ -55,8 +68,17 @@ def revoke_sessions(session: Session, user_id: int, *, now: datetime, only: str 
     session.execute(statement.values(revoked_at=now))
 
 
-def add_token(session: Session, *, user_id: int, name: str, token_hash: str, at: datetime) -> None:
-    session.add(ApiToken(user_id=user_id, name=name, token_hash=token_hash, created_at=at))
+def add_token(session: Session, *, user_id: int, name: str, token_hash: str, at: datetime, scope: str,
+              expires_at: datetime) -> None:
+    session.add(ApiToken(user_id=user_id, name=name, token_hash=token_hash, created_at=at, scope=scope,
+                         expires_at=expires_at))
+
+
+def revoke_tokens(session: Session, user_id: int, *, at: datetime) -> None:
+    """Revoke every live token of a user (a password change, a deactivation)."""
+    session.execute(update(ApiToken).where(ApiToken.user_id == user_id,  # type: ignore[arg-type]
+                                           ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+                    .values(revoked_at=at))
 
 
 def tokens_of(session: Session, user_id: int) -> list[ApiToken]:

@@ -212,6 +212,9 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    # read | write | admin (each includes the ones before it).
+    scope: str = Field(default="write", max_length=10)
+    expires_at: datetime | None = None
 
 
 class LoginFailure(SQLModel, table=True):
@@ -222,6 +225,7 @@ class LoginFailure(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=400)
     count: int = 0
     first_at: datetime
+    last_at: datetime | None = None
 
 
 class ReleaseNotice(SQLModel, table=True):
@@ -269,3 +273,5 @@ class WebSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime
     revoked_at: datetime | None = None
+    # Refreshed at most once a minute: the idle timeout counts from here.
+    last_seen_at: datetime | None = None

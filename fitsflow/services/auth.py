@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -16,6 +17,7 @@ from .. import security_log
 from ..domain import limits, passwords
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.roles import ADMIN
 from ..persistence import audit_store, auth_store, queries, user_store
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
@@ -99,12 +101,28 @@ def _live_actor(rt: Runtime, session: Session, user_id: int) -> Actor | None:
         return None
 
 
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
 def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
-    """The user a browser session belongs to, if it is still signed in."""
+    """The user a browser session belongs to, if it is still signed in: not revoked, not
+    idle longer than ``web.session_idle_minutes``, not older than ``web.session_max_hours``."""
+    id_hash = _digest(session_id)
+    at = now()
+    web = rt.settings.web
     with rt.db.read() as session:
-        if auth_store.live_session_user(session, _digest(session_id)) != user_id:
+        row = auth_store.live_session(session, id_hash)
+        if row is None or row.user_id != user_id:
             return None
-        return _live_actor(rt, session, user_id)
+        seen = row.last_seen_at or row.created_at
+        if at - row.created_at > timedelta(hours=web.session_max_hours) \
+                or at - seen > timedelta(minutes=web.session_idle_minutes):
+            security_log.event("session.expired", user_id=user_id)
+            return None
+        actor = _live_actor(rt, session, user_id)
+    if actor is not None and at - seen > SESSION_TOUCH_INTERVAL:
+        _bookkeep(rt, lambda connection: auth_store.touch_session(connection, id_hash, at))
+    return actor
 
 
 def end_session(rt: Runtime, *, user_id: int, session_id: str) -> None:
@@ -130,12 +148,19 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str, sessio
             raise InvalidInput({"new_password": weak})
         user_store.set_password_hash(session, user_id, generate_password_hash(new, method="scrypt"))
         auth_store.revoke_sessions(session, user_id, now=now(), keep=_digest(session_id))
+        auth_store.revoke_tokens(session, user_id, at=now())  # a leaked token dies with the old password
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
                            payload={"email": user.email})
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# A token's scope; each includes the ones before it.
+SCOPES: tuple[str, ...] = ("read", "write", "admin")
+# Bad bearer tokens from one address before it must wait.
+MAX_TOKEN_FAILURES = 20
 
 
 @dataclass(frozen=True)
@@ -145,26 +170,56 @@ class TokenView:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scope: str
+    expires_at: datetime | None
 
 
-def create_token(rt: Runtime, *, user_id: int, name: str) -> str:
-    """Create an API token; the secret is returned once and only its hash is stored."""
+@dataclass(frozen=True)
+class TokenHolder:
+    actor: Actor
+    scope: str
+
+    def allows(self, needed: str) -> bool:
+        return SCOPES.index(self.scope) >= SCOPES.index(needed)
+
+
+def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", days: int | None = None,
+                 password: str | None = None) -> str:
+    """Create an API token; the secret is returned once and only its hash is stored. From
+    the web, ``password`` re-authenticates first (a token is a credential)."""
     name = (name or "").strip()
+    problems: dict[str, str] = {}
     if not name or len(name) > limits.TOKEN_NAME or any(ord(c) < 32 for c in name):
-        raise InvalidInput({"name": f"is required: one line, up to {limits.TOKEN_NAME} characters"})
+        problems["name"] = f"is required: one line, up to {limits.TOKEN_NAME} characters"
+    if scope not in SCOPES:
+        problems["scope"] = f"must be one of: {', '.join(SCOPES)}"
+    days = rt.settings.web.token_days if days is None else days
+    if not 1 <= days <= 365:
+        problems["days"] = "must be from 1 to 365"
     secret = "ff_" + secrets.token_urlsafe(32)
     with unit_of_work(rt) as session:
         actor = load_actor(rt, session, user_id)
-        auth_store.add_token(session, user_id=user_id, name=name, token_hash=_digest(secret), at=now())
+        if password is not None:
+            user = user_store.get(session, user_id)
+            hashed = user.password_hash if user is not None else None
+            if not hashed or not check_password_hash(hashed, password):
+                problems["password"] = "is not your current password"
+        if scope == "admin" and ADMIN not in actor.roles:
+            problems["scope"] = "admin tokens are for administrators"
+        if problems:
+            raise InvalidInput(problems)
+        auth_store.add_token(session, user_id=user_id, name=name, token_hash=_digest(secret), at=now(),
+                             scope=scope, expires_at=now() + timedelta(days=days))
         audit_store.append(session, actor=actor.label, change_ref="", event_type="token.created",
-                           payload={"name": name})
+                           payload={"name": name, "scope": scope, "days": days})
+    security_log.event("token.created", email=actor.email, scope=scope, days=days)
     return secret
 
 
 def list_tokens(rt: Runtime, *, user_id: int) -> list[TokenView]:
     with rt.db.read() as session:
-        return [TokenView(r.id or 0, r.name, r.created_at, r.last_used_at, r.revoked_at)
-                for r in auth_store.tokens_of(session, user_id)]
+        return [TokenView(r.id or 0, r.name, r.created_at, r.last_used_at, r.revoked_at, r.scope,
+                          r.expires_at) for r in auth_store.tokens_of(session, user_id)]
 
 
 def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
@@ -178,27 +233,41 @@ def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
                                payload={"name": name})
 
 
-def token_user(rt: Runtime, *, token: str) -> Actor | None:
-    """The user a bearer token belongs to, if it is valid and not revoked. Reads only;
-    ``last_used_at`` is refreshed at most every few minutes, in a short write of its
-    own that never fails or delays the request."""
-    if not token or not token.startswith("ff_") or len(token) > 200:
-        security_log.event("token.refused", reason="malformed")
-        return None
+def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | None:
+    """Who a bearer token belongs to and what it may do, if it is valid, live and not
+    expired. Reads only; ``last_used_at`` is refreshed at most every few minutes in a short
+    write of its own. Bad tokens are counted per address: past the limit, TooManyAttempts."""
+    at = now()
+    key = f"token:{address}"
     with rt.db.read() as session:
-        row = auth_store.token_by_hash(session, _digest(token))
-        if row is None or row.revoked_at is not None or row.id is None:
-            security_log.event("token.refused", reason="revoked" if row is not None else "unknown")
-            return None
-        actor = _live_actor(rt, session, row.user_id)
-        token_id, last_used = row.id, row.last_used_at
-    if actor is not None and (last_used is None or now() - last_used > TOKEN_TOUCH_INTERVAL):
-        _touch_token(rt, token_id)
-    return actor
+        if token and address and auth_store.failures(session, key, since=at - WINDOW) >= MAX_TOKEN_FAILURES:
+            raise TooManyAttempts("too many bad API tokens from this address; wait 15 minutes")
+        row = auth_store.token_by_hash(session, _digest(token)) \
+            if token.startswith("ff_") and len(token) <= 200 else None
+        reason = "unknown" if row is None else "revoked" if row.revoked_at is not None \
+            else "expired" if row.expires_at is not None and row.expires_at <= at else ""
+        holder = None
+        if row is not None and not reason:
+            actor = _live_actor(rt, session, row.user_id)
+            holder = TokenHolder(actor, row.scope) if actor is not None else None
+            reason = "" if actor is not None else "inactive user"
+            token_id, last_used = row.id or 0, row.last_used_at
+    if holder is None:
+        if not token:
+            return None  # no credential offered: nothing guessed, nothing to count
+        security_log.event("token.refused", reason=reason or "malformed", address=address)
+        if address:
+            _bookkeep(rt, lambda connection: auth_store.record_failure_core(connection, key, at=at,
+                                                                            window=WINDOW))
+        return None
+    if last_used is None or at - last_used > TOKEN_TOUCH_INTERVAL:
+        _bookkeep(rt, lambda connection: auth_store.touch_token(connection, token_id, at))
+    return holder
 
 
-def _touch_token(rt: Runtime, token_id: int) -> None:
+def _bookkeep(rt: Runtime, work: Any) -> None:
+    """A short write a request can do without: never waits, never fails the request."""
     try:
-        rt.db.try_write(lambda connection: auth_store.touch_token(connection, token_id, now()))
+        rt.db.try_write(work)
     except Exception:  # noqa: BLE001 — bookkeeping only: the request goes on regardless
-        log.debug("could not record token use now; it will be recorded on a later request")
+        log.debug("could not record bookkeeping now; a later request will")

@@ -254,8 +254,9 @@ def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> 
         email = user_store.set_active(session, user_id, active)
         if email is None:
             raise NotFound(f"no user {user_id}")
-        if not active:
+        if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
             auth_store.revoke_sessions(session, user_id, now=common.now())
+            auth_store.revoke_tokens(session, user_id, at=common.now())
         security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.activated" if active else "user.deactivated",
