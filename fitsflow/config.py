@@ -5,6 +5,7 @@ values that the runtime hands to everything else."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -365,6 +366,12 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("web.token_days: must be from 1 to 365")
     if not 5 <= raw["web"]["page_size"] <= 500:
         raise ConfigError("web.page_size: must be from 5 to 500")
+    for item in (i.strip() for i in raw["server"]["forwarded_allow_ips"].split(",") if i.strip()):
+        try:
+            if item != "*":
+                ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.forwarded_allow_ips: '{item}' is not an address or network") from None
     if raw["server"]["workers"] < 1 or raw["server"]["threads"] < 1:
         raise ConfigError("server.workers and server.threads: must be 1 or more")
     unknown = {e.strip() for e in raw["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)

@@ -18,6 +18,7 @@ from fitsflow.services.runtime import Runtime
 
 from . import errors, login
 from .access import PUBLIC, access
+from .proxy import TrustedProxies
 
 csrf = CSRFProtect()
 
@@ -58,6 +59,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(flask_config or {})
+    app.wsgi_app = TrustedProxies(app.wsgi_app, runtime.settings.server.forwarded_allow_ips)  # type: ignore[method-assign]
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)

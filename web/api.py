@@ -32,8 +32,12 @@ def authenticate() -> Any:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     address = request.remote_addr or ""
-    found = auth.token_user(runtime(), token=token.strip() if scheme.lower() == "bearer" else "",
-                            address=address)
+    try:
+        found = auth.token_user(runtime(), token=token.strip() if scheme.lower() == "bearer" else "",
+                                address=address)
+    except auth.TooManyAttempts as err:
+        response, status = api_error(429, "too_many", str(err))
+        return response, status, {"Retry-After": str(err.retry_after)}
     if found is None:
         response, status = api_error(401, "unauthenticated",
                                      "a valid API token is required: Authorization: Bearer <token>")

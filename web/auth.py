@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import auth as service
@@ -28,24 +30,56 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+DEVICE_COOKIE = "fitsflow_device"
+DEVICE_DAYS = 365
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="fitsflow-device")
+
+
+def _device() -> tuple[int, str] | None:
+    """(user id, nonce) from this browser's signed device cookie, if it is genuine."""
+    raw = request.cookies.get(DEVICE_COOKIE, "")
+    if not raw or len(raw) > 500:
+        return None
+    try:
+        data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int) \
+            or not isinstance(data[1], str):
+        return None
+    return data[0], data[1]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
 def login() -> Any:
-    """Sign in with email and password."""
+    """Sign in with email and password. A browser that has signed in before carries a
+    signed device cookie, so others' failed attempts on the account never slow it down."""
     error = ""
     email = ""
     if request.method == "POST":
         email = request.form.get("email", "")
         try:
             found = service.authenticate(runtime(), email=email, password=request.form.get("password", ""),
-                                         address=request.remote_addr or "")
+                                         address=request.remote_addr or "", device=_device())
         except NotPermitted as err:
             error = str(err)
-            status = 429 if isinstance(err, service.TooManyAttempts) else 401
-            return render_template("login.html", error=error, email=email), status
+            if isinstance(err, service.TooManyAttempts):
+                return render_template("login.html", error=error, email=email), 429, \
+                    {"Retry-After": str(err.retry_after)}
+            return render_template("login.html", error=error, email=email), 401
         session.clear()  # a fresh session on every sign-in
         login_user(WebUser(found.actor, found.session_id))
-        return redirect(_safe_next(request.args.get("next")))
+        response = redirect(_safe_next(request.args.get("next")))
+        device = _device()
+        if device is None or device[0] != found.actor.id:
+            token = _devices().dumps([found.actor.id, secrets.token_urlsafe(16)])
+            response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 86400, httponly=True,
+                                secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+        return response
     return render_template("login.html", error=error, email=email)
 
 

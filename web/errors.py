@@ -75,11 +75,14 @@ def _fitsflow_error(err: FitsflowError) -> Any:
         message = f"“{err.action}” is not possible while the change is {err.state.replace('_', ' ')}."
         details = [f"Possible now: {', '.join(err.allowed) or 'nothing'}"]
     problems = err.problems if isinstance(err, InvalidInput) else None
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyAttempts) else {}
     if _wants_json():
-        return api_error(status, code, message, problems=problems,
-                         allowed=err.allowed if isinstance(err, NotAllowed) else None,
-                         missing=err.missing if isinstance(err, GateNotSatisfied) else None)
-    return render_error(status, message, details, problems)
+        response, status = api_error(status, code, message, problems=problems,
+                                     allowed=err.allowed if isinstance(err, NotAllowed) else None,
+                                     missing=err.missing if isinstance(err, GateNotSatisfied) else None)
+        return response, status, headers
+    page, status = render_error(status, message, details, problems)
+    return page, status, headers
 
 
 def _http_error(err: HTTPException) -> Any:

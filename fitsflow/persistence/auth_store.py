@@ -12,18 +12,26 @@ from .models import ApiToken, LoginFailure, WebSession
 
 
 def failures(session: Session, key: str, *, since: datetime) -> int:
-    """Failed sign-ins counted under ``key`` in the window that began after ``since``."""
+    """Failures counted under ``key``, unless the last was before ``since`` (forgotten)."""
     row = session.get(LoginFailure, key)
-    return row.count if row is not None and row.first_at > since else 0
+    return row.count if row is not None and (row.last_at or row.first_at) > since else 0
 
 
-def record_failure(session: Session, key: str, *, at: datetime, window: timedelta) -> None:
+def last_failure(session: Session, key: str) -> datetime | None:
     row = session.get(LoginFailure, key)
-    if row is None or at - row.first_at >= window:
+    return (row.last_at or row.first_at) if row is not None else None
+
+
+def record_failure(session: Session, key: str, *, at: datetime, window: timedelta) -> int:
+    """Count one more failure (a quiet ``window`` since the last one starts afresh); the count."""
+    row = session.get(LoginFailure, key)
+    if row is None or at - (row.last_at or row.first_at) >= window:
         row = row or LoginFailure(key=key, first_at=at)
         row.count, row.first_at = 0, at
     row.count += 1
+    row.last_at = at
     session.add(row)
+    return row.count
 
 
 def record_failure_core(connection: Connection, key: str, *, at: datetime, window: timedelta) -> None:

@@ -18,14 +18,18 @@ from ..domain import limits, passwords
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
-from ..persistence import audit_store, auth_store, queries, user_store
+from ..persistence import audit_store, auth_store, outbox_store, queries, user_store
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
 
-# Per account, and per address: a school's staff often share one public address, so
-# the address limit is far higher — it stops spraying passwords, not a colleague's typo.
-MAX_FAILURES = {"email": 5, "addr": 50}
-WINDOW = timedelta(minutes=15)
+# Failed sign-ins before each further attempt must wait, per account, per address and
+# per trusted device. A school's staff often share one public address, so that number is
+# far higher. Past it the wait doubles with each failure (1 s, 2 s, 4 s … at most
+# MAX_DELAY): guessing stays slow, and nobody is locked out by a stranger for long — and a
+# browser that has signed in before (a device cookie) is not slowed by others' failures.
+MAX_FAILURES = {"email": 5, "addr": 50, "device": 5}
+MAX_DELAY = 900
+WINDOW = timedelta(minutes=15)  # failures are forgotten after this long without one
 # How stale ``last_used_at`` may be: refreshing it is a write, so it is done rarely.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger("fitsflow.auth")
@@ -39,7 +43,11 @@ def _dummy_hash() -> str:
 
 
 class TooManyAttempts(NotPermitted):
-    """Login refused for a while after repeated failures."""
+    """Refused for a while after repeated failures; ``retry_after`` in seconds."""
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -48,21 +56,45 @@ class SessionUser:
     session_id: str
 
 
-def _throttled(session: Session, key: str, at: datetime) -> bool:
-    limit = MAX_FAILURES[key.split(":", 1)[0]]
-    return auth_store.failures(session, key, since=at - WINDOW) >= limit
+def wait_seconds(failures: int, kind: str) -> int:
+    """How long after the last failure the next attempt must wait."""
+    over = failures - MAX_FAILURES[kind] + 1
+    return 0 if over <= 0 else min(2 ** (over - 1), MAX_DELAY)
 
 
-def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -> SessionUser:
-    """Check a password; throttled per email and per address after repeated failures."""
+def _still_to_wait(session: Session, key: str, at: datetime) -> int:
+    count = auth_store.failures(session, key, since=at - WINDOW)
+    last = auth_store.last_failure(session, key)
+    if not count or last is None:
+        return 0
+    remaining = wait_seconds(count, key.split(":", 1)[0]) - (at - last).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _alert_admins(session: Session, subject: str, body: str, at: datetime) -> None:
+    """Tell the administrators (in-app, and by email when it is on)."""
+    admins = queries.users_with_roles(session, [ADMIN])
+    outbox_store.add(session, [{"created_at": at, "event": "security_alert", "change_ref": "",
+                                "recipient_id": uid, "channel": "person", "subject": subject[:300],
+                                "body": body, "payload": '{"link": "/admin/users"}', "available_at": at}
+                               for uid in admins])
+
+
+def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
+                 device: tuple[int, str] | None = None) -> SessionUser:
+    """Check a password. Failures slow further attempts progressively, per account and per
+    address — unless ``device`` (user id, nonce of a verified device cookie) shows this
+    browser has signed in as this person before: then only its own failures count."""
     email = (email or "").strip().lower()[:limits.EMAIL]
-    keys = [f"email:{email}"] + ([f"addr:{address}"] if address else [])
     at = now()
     ok = False
     with unit_of_work(rt) as session:
         user = queries.user_by_email(session, email)
-        throttled = any(_throttled(session, key, at) for key in keys)
-        if not throttled:
+        trusted = device is not None and user is not None and device[0] == user.id
+        keys = [f"device:{device[1]}"] if trusted and device else \
+            [f"email:{email}"] + ([f"addr:{address}"] if address else [])
+        wait = max((_still_to_wait(session, key, at) for key in keys), default=0)
+        if not wait:
             stored = user.password_hash if user and user.password_hash else _dummy_hash()
             ok = check_password_hash(stored, password or "") and user is not None and user.active \
                 and user.password_hash is not None
@@ -71,20 +103,28 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "") -
             auth_store.clear_failures(session, keys)
             session_id = secrets.token_urlsafe(32)
             auth_store.add_session(session, id_hash=_digest(session_id), user_id=user.id, at=at)
-        elif not throttled:
+        elif not wait:
             for key in keys:
-                auth_store.record_failure(session, key, at=at, window=WINDOW)  # committed: raised below
+                count = auth_store.record_failure(session, key, at=at, window=WINDOW)
+                kind = key.split(":", 1)[0]
+                if count == MAX_FAILURES[kind] and kind != "device":
+                    who = f"the account {email}" if kind == "email" else f"the address {address}"
+                    _alert_admins(session, f"Sign-ins slowed for {who}",
+                                  f"{count} failed sign-ins for {who}; each further attempt now waits "
+                                  "longer. Browsers that signed in before are not affected. If this "
+                                  "was not the person themselves, someone may be guessing.", at)
+                    security_log.event("sign_in.slowed", key=kind, email=email, address=address)
         if user is not None:  # about a person: into the audit trail too
-            outcome = "auth.throttled" if throttled else "auth.signed_in" if ok else "auth.sign_in_failed"
+            outcome = "auth.throttled" if wait else "auth.signed_in" if ok else "auth.sign_in_failed"
             audit_store.append(session, actor=email, change_ref="", event_type=outcome,
-                               payload={"email": email, "address": address})
-    if throttled:
-        security_log.event("sign_in.throttled", email=email, address=address)
-        raise TooManyAttempts("too many failed sign-ins; wait 15 minutes and try again")
+                               payload={"email": email, "address": address, "known_device": trusted})
+    if wait:
+        security_log.event("sign_in.throttled", email=email, address=address, wait=wait)
+        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} seconds", retry_after=wait)
     if not ok:
         security_log.event("sign_in.failed", email=email, address=address, known=user is not None)
         raise NotPermitted("email or password not recognised")
-    security_log.event("sign_in.ok", email=email, address=address)
+    security_log.event("sign_in.ok", email=email, address=address, known_device=trusted)
     assert user is not None and user.id is not None
     return SessionUser(_actor(rt, user.id), session_id)
 
@@ -241,7 +281,8 @@ def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | N
     key = f"token:{address}"
     with rt.db.read() as session:
         if token and address and auth_store.failures(session, key, since=at - WINDOW) >= MAX_TOKEN_FAILURES:
-            raise TooManyAttempts("too many bad API tokens from this address; wait 15 minutes")
+            raise TooManyAttempts("too many bad API tokens from this address; wait 15 minutes",
+                                  retry_after=int(WINDOW.total_seconds()))
         row = auth_store.token_by_hash(session, _digest(token)) \
             if token.startswith("ff_") and len(token) <= 200 else None
         reason = "unknown" if row is None else "revoked" if row.revoked_at is not None \
