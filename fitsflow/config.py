@@ -145,6 +145,13 @@ class NoticeSettings:
 
 
 @dataclass(frozen=True)
+class AccountSettings:
+    # When the school has two or more active administrators, giving someone an approver
+    # role or the admin role waits for a second administrator to confirm it.
+    confirm_privileged_grants: bool = True
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     password: str = "fitsflow-demo"
 
@@ -190,6 +197,7 @@ class Settings:
     delivery: DeliverySettings = DeliverySettings()
     notify: NotifySettings = NotifySettings()
     notices: NoticeSettings = NoticeSettings()
+    accounts: AccountSettings = AccountSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))

@@ -30,6 +30,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/account/tokens"): ("302 400 400 400 400 400 400", {"name": ""}),
     ("POST", "/account/tokens/<int:token_id>/revoke"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/admin/import"): ("302 403 403 403 403 403 400", {}),
+    ("POST", "/admin/grants/<int:grant_id>"): ("302 403 403 403 403 403 404", {"decision": "confirm"}),
     ("GET", "/admin/outbox"): ("302 403 403 403 403 403 200", None),
     ("POST", "/admin/outbox/retry"): ("302 403 403 403 403 403 302", {"id": str(MISSING)}),
     ("GET", "/admin/users"): ("302 403 403 403 403 403 200", None),
@@ -120,7 +121,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
               "<path:filename>": "style.css", "<name>": "fits-change", "<int:user_id>": str(school.staff)}
     for key, value in values.items():
         rule = rule.replace(key, value)
-    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>"):
+    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

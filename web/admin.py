@@ -21,7 +21,8 @@ def _users_page(problems: dict[str, str] | None = None, form: Any = None,
                 import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
     book = runtime().roles
     return render_template("admin_users.html", users=users.list_users(runtime()), roles=book.labels,
-                           audiences=book.audiences, problems=problems or {}, form=form or {},
+                           audiences=book.audiences, grants=users.pending_grants(runtime()),
+                           problems=problems or {}, form=form or {},
                            import_problems=import_problems or {}), status
 
 
@@ -38,9 +39,11 @@ def save_user() -> Any:
     """Add a user, or change one's name, roles and audiences (by email)."""
     form = request.form
     try:
+        me = actor()
         users.add_user(runtime(), name=form.get("name", ""), email=form.get("email", ""),
                        roles=form.getlist("roles"), audiences=form.getlist("audiences"),
-                       password=form.get("password") or None, actor_label=actor().label)
+                       password=form.get("password") or None, actor_label=me.label,
+                       by=users.By(me.id, me.label))
     except InvalidInput as err:
         return _users_page(err.problems, form, status=400)
     flash(f"Saved {form.get('email', '').strip().lower()}.")
@@ -60,6 +63,16 @@ def set_active(user_id: int) -> Any:
     return redirect(url_for("admin.user_list"))
 
 
+@bp.post("/grants/<int:grant_id>")
+@access(ADMINS)
+def decide_grant(grant_id: int) -> Any:
+    """A second administrator confirms or refuses a role another one gave."""
+    confirm = request.form.get("decision") == "confirm"
+    users.decide_grant(runtime(), actor_id=actor().id, grant_id=grant_id, confirm=confirm)
+    flash("Role confirmed." if confirm else "Role refused.")
+    return redirect(url_for("admin.user_list"))
+
+
 @bp.post("/import")
 @access(ADMINS)
 def import_staff() -> Any:
@@ -73,7 +86,8 @@ def import_staff() -> Any:
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
     try:
-        result = users.import_users(runtime(), text=text, actor_label=actor().label)
+        me = actor()
+        result = users.import_users(runtime(), text=text, actor_label=me.label, by=users.By(me.id, me.label))
     except InvalidInput as err:
         return _users_page(import_problems=err.problems, status=400)
     flash(f"Imported: {result.created} created, {result.updated} updated.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
 from fitsflow.domain.actor import Actor
@@ -58,6 +58,9 @@ def actor() -> Actor:
     return current_user.actor
 
 
+_WHILE_CHANGING = {"auth.account", "auth.change_password", "auth.logout", "static", "auth.login", "healthz"}
+
+
 def _check_access() -> Any:
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None:
@@ -68,6 +71,10 @@ def _check_access() -> Any:
     if rule == API:
         return None  # the API blueprint authenticates by token
     signed_in = bool(current_user.is_authenticated)
+    if signed_in and current_user.actor.must_change_password and request.endpoint not in _WHILE_CHANGING:
+        # An administrator set this password: the person chooses their own before anything else.
+        flash("An administrator set your password: choose a new one of your own to go on.")
+        return redirect(url_for("auth.account"))
     roles = current_user.roles if signed_in else frozenset()
     if allows(rule, signed_in, roles, runtime().roles):
         return None

@@ -11,6 +11,8 @@ class Actor:
     name: str
     email: str
     roles: frozenset[str]
+    # An administrator set the password: the person chooses their own before anything else.
+    must_change_password: bool = False
 
     @property
     def label(self) -> str:

@@ -18,6 +18,8 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=500)
     active: bool = True
     created_at: datetime
+    # Set when an administrator set the password: the person must choose their own.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class UserRole(SQLModel, table=True):
@@ -25,6 +27,21 @@ class UserRole(SQLModel, table=True):
 
     user_id: int = Field(foreign_key="users.id", primary_key=True)
     role: str = Field(max_length=20, primary_key=True, index=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    """An approver or admin role one administrator gave, waiting for a second to confirm."""
+
+    __tablename__ = "role_grants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    role: str = Field(max_length=20)
+    requested_by: int = Field(foreign_key="users.id")
+    requested_at: datetime
+    status: str = Field(default="pending", max_length=10, index=True)  # pending | confirmed | refused
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = None
 
 
 class UserAudience(SQLModel, table=True):

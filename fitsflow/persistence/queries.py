@@ -18,7 +18,8 @@ _AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
 
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
-_ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role)
+_ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role,
+                      _USERS.c.must_change_password)
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
 _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
@@ -29,13 +30,13 @@ _WITH_ROLES: dict[tuple[str, ...], Any] = {}
 _INSERT_APPROVAL = _APPROVALS.insert()
 
 
-def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str]] | None:
-    """(id, name, email, active, roles) of a user, in one statement."""
+def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str], bool] | None:
+    """(id, name, email, active, roles, must change password) of a user, in one statement."""
     rows = session.connection().execute(_ACTOR, {"uid": user_id}).all()
     if not rows:
         return None
     first = rows[0]
-    return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}
+    return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}, bool(first[5])
 
 
 def user_by_email(session: Session, email: str) -> User | None:

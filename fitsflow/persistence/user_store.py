@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, delete
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, delete, select
 
 from . import queries
-from .models import User, UserAudience, UserRole
+from .models import RoleGrant, User, UserAudience, UserRole
 
 
 def get(session: Session, user_id: int) -> User | None:
@@ -57,3 +58,44 @@ def set_password_hash(session: Session, user_id: int, password_hash: str) -> Non
     assert user is not None
     user.password_hash = password_hash
     session.add(user)
+
+
+def set_must_change_password(session: Session, user_id: int, value: bool) -> None:
+    user = session.get(User, user_id)
+    assert user is not None
+    user.must_change_password = value
+    session.add(user)
+
+
+def active_admin_count(session: Session) -> int:
+    return len(queries.users_with_roles(session, ["admin"]))
+
+
+def add_grant(session: Session, *, user_id: int, role: str, requested_by: int, at: datetime) -> None:
+    """Record a role waiting for a second administrator (once per user and role)."""
+    existing = session.exec(select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role,
+                                                    RoleGrant.status == "pending")).first()
+    if existing is None:
+        session.add(RoleGrant(user_id=user_id, role=role, requested_by=requested_by, requested_at=at))
+
+
+def pending_grants(session: Session) -> list[tuple[RoleGrant, str, str, str]]:
+    """Pending grants with (grant, the person's email, name, who asked's email), oldest first."""
+    asker = aliased(User)
+    rows = session.exec(select(RoleGrant, User.email, User.name, asker.email)
+                        .join(User, col(User.id) == col(RoleGrant.user_id))
+                        .join(asker, col(asker.id) == col(RoleGrant.requested_by))
+                        .where(RoleGrant.status == "pending").order_by(col(RoleGrant.id))).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def get_grant(session: Session, grant_id: int) -> RoleGrant | None:
+    return session.get(RoleGrant, grant_id)
+
+
+def decide_grant(session: Session, grant: RoleGrant, *, confirmed: bool, by: int, at: datetime) -> None:
+    grant.status = "confirmed" if confirmed else "refused"
+    grant.decided_by, grant.decided_at = by, at
+    session.add(grant)
+    if confirmed:
+        session.add(UserRole(user_id=grant.user_id, role=grant.role))

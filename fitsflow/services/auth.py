@@ -18,7 +18,8 @@ from ..domain import limits, passwords
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
-from ..persistence import audit_store, auth_store, outbox_store, queries, user_store
+from ..persistence import audit_store, auth_store, queries, user_store
+from . import account_notices
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
 
@@ -73,11 +74,8 @@ def _still_to_wait(session: Session, key: str, at: datetime) -> int:
 
 def _alert_admins(session: Session, subject: str, body: str, at: datetime) -> None:
     """Tell the administrators (in-app, and by email when it is on)."""
-    admins = queries.users_with_roles(session, [ADMIN])
-    outbox_store.add(session, [{"created_at": at, "event": "security_alert", "change_ref": "",
-                                "recipient_id": uid, "channel": "person", "subject": subject[:300],
-                                "body": body, "payload": '{"link": "/admin/users"}', "available_at": at}
-                               for uid in admins])
+    account_notices.tell(session, queries.users_with_roles(session, [ADMIN]), subject=subject, body=body,
+                         at=at, event="security_alert", link="/admin/users")
 
 
 def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
@@ -187,6 +185,7 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str, sessio
         if weak:
             raise InvalidInput({"new_password": weak})
         user_store.set_password_hash(session, user_id, generate_password_hash(new, method="scrypt"))
+        user_store.set_must_change_password(session, user_id, False)
         auth_store.revoke_sessions(session, user_id, now=now(), keep=_digest(session_id))
         auth_store.revoke_tokens(session, user_id, at=now())  # a leaked token dies with the old password
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
@@ -252,6 +251,10 @@ def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", 
                              scope=scope, expires_at=now() + timedelta(days=days))
         audit_store.append(session, actor=actor.label, change_ref="", event_type="token.created",
                            payload={"name": name, "scope": scope, "days": days})
+        account_notices.tell(session, [user_id], subject="An API token was made for your fitsflow account",
+                             body=f"A {scope} token named “{name}” was made for your account, valid for "
+                                  f"{days} days. If it was not you, revoke it on your account page and "
+                                  "tell your administrator.", at=now())
     security_log.event("token.created", email=actor.email, scope=scope, days=days)
     return secret
 
@@ -271,6 +274,8 @@ def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
             actor = load_actor(rt, session, user_id)
             audit_store.append(session, actor=actor.label, change_ref="", event_type="token.revoked",
                                payload={"name": name})
+            account_notices.tell(session, [user_id], subject="An API token of yours was revoked",
+                                 body=f"The token “{name}” no longer works.", at=now())
 
 
 def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | None:

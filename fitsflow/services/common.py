@@ -39,7 +39,7 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
     row = queries.actor_row(session, actor_id)
     if row is None or not row[3]:
         raise NotPermitted("unknown or inactive user")
-    return Actor(row[0], row[1], row[2], rt.roles.known(row[4]))
+    return Actor(row[0], row[1], row[2], rt.roles.known(row[4]), row[5])
 
 
 def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -17,7 +18,7 @@ from ..domain import limits, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
 from ..persistence import audit_store, auth_store, queries, user_store
-from . import common
+from . import account_notices, common
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -72,27 +73,80 @@ def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str]
     return UserSpec(name, email, role_list, audience_list)
 
 
-def _save(session: Session, spec: UserSpec, password: str | None, actor_label: str) -> bool:
-    """Create or update; return True when created."""
+@dataclass(frozen=True)
+class By:
+    """The administrator acting through the pages or the API (the command line is the
+    server operator's and trusted: it passes None)."""
+
+    id: int
+    label: str
+
+
+def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, actor_label: str,
+          by: By | None = None) -> bool:
+    """Create or update; return True when created. Through the pages or the API: nobody
+    changes their own roles, approver and admin roles wait for a second administrator
+    (when there are two), a password set for someone else must be changed at their first
+    sign-in and ends their sessions and tokens, and the person is told."""
+    at = common.now()
+    existing = queries.user_by_email(session, spec.email)
+    before = sorted(queries.roles_of(session, existing.id)) if existing and existing.id else []
+    added = set(spec.roles) - set(before)
+    if by is not None and existing is not None and existing.id == by.id and set(spec.roles) != set(before):
+        raise InvalidInput({"roles": "nobody changes their own roles: ask another administrator"})
+    privileged = set(rt.roles.approvers) | {ADMIN}
+    confirm = by is not None and rt.settings.accounts.confirm_privileged_grants \
+        and user_store.active_admin_count(session) >= 2
+    pending = sorted(added & privileged) if confirm else []
+    roles_now = [r for r in spec.roles if r not in pending]
     password_hash = generate_password_hash(password, method="scrypt") if password else None
     user_id, created = user_store.upsert(session, email=spec.email, name=spec.name,
-                                         password_hash=password_hash, now=common.now())
-    before_roles, before_aud = user_store.replace_roles(session, user_id, spec.roles, spec.audiences)
-    if created or before_roles != sorted(spec.roles) or before_aud != sorted(spec.audiences):
+                                         password_hash=password_hash, now=at)
+    before_roles, before_aud = user_store.replace_roles(session, user_id, roles_now, spec.audiences)
+    changed = created or before_roles != sorted(roles_now) or before_aud != sorted(spec.audiences)
+    if changed:
         security_log.event("user.created" if created else "user.roles_changed", by=actor_label,
-                           email=spec.email, roles=sorted(spec.roles), roles_before=before_roles)
+                           email=spec.email, roles=sorted(roles_now), roles_before=before_roles)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.created" if created else "user.updated",
                            payload={"email": spec.email, "name": spec.name,
-                                    "roles": {"before": before_roles, "after": sorted(spec.roles)},
+                                    "roles": {"before": before_roles, "after": sorted(roles_now)},
                                     "audiences": {"before": before_aud,
                                                   "after": sorted(spec.audiences)}})
+    for role in pending:
+        assert by is not None
+        user_store.add_grant(session, user_id=user_id, role=role, requested_by=by.id, at=at)
+        audit_store.append(session, actor=actor_label, change_ref="", event_type="role.grant_requested",
+                           payload={"email": spec.email, "role": role})
+        security_log.event("role.grant_requested", by=actor_label, email=spec.email, role=role)
+    set_by_other = password is not None and by is not None and by.id != user_id
+    if set_by_other:
+        user_store.set_must_change_password(session, user_id, True)
+        auth_store.revoke_sessions(session, user_id, now=at)
+        auth_store.revoke_tokens(session, user_id, at=at)
+        audit_store.append(session, actor=actor_label, change_ref="", event_type="user.password_set",
+                           payload={"email": spec.email})
+        security_log.event("user.password_set", by=actor_label, email=spec.email)
+    if by is not None and (changed or pending or set_by_other):
+        lines = [f"{actor_label} changed your fitsflow account."]
+        if changed and not created:
+            lines.append(f"Roles: {', '.join(sorted(roles_now)) or 'none'}; audiences: "
+                         f"{', '.join(sorted(spec.audiences)) or 'none'}.")
+        if pending:
+            lines.append(f"Waiting for a second administrator: {', '.join(pending)}.")
+        if set_by_other:
+            lines.append("Your password was set by an administrator: you will choose a new one when "
+                         "you next sign in, and every session and API token of yours has ended.")
+        lines.append("If you did not expect this, tell your head teacher or the school's data-protection "
+                     "officer.")
+        account_notices.tell(session, [user_id], subject="Your fitsflow account was changed",
+                             body="\n".join(lines), at=at)
     return created
 
 
 def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] = (),
              audiences: str | Iterable[str] = (), password: str | None = None,
-             actor_label: str = "cli") -> int:
+             actor_label: str = "cli", by: By | None = None) -> int:
     """Create a user (or update the one with that email); return its id."""
     spec = parse_user(rt.roles, name, email, roles, audiences)
     if password is not None:
@@ -100,7 +154,7 @@ def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] =
         if weak:
             raise InvalidInput({"password": weak})
     with unit_of_work(rt) as session:
-        _save(session, spec, password, actor_label)
+        _save(rt, session, spec, password, actor_label, by)
         user = queries.user_by_email(session, spec.email)
         assert user is not None and user.id is not None
         return user.id
@@ -153,14 +207,14 @@ def parse_staff_csv(book: RoleBook, text: str) -> list[UserSpec]:
     return specs
 
 
-def import_users(rt: Runtime, *, text: str, actor_label: str = "cli",
+def import_users(rt: Runtime, *, text: str, actor_label: str = "cli", by: By | None = None,
                  progress: Callable[[int], Any] | None = None) -> ImportResult:
     """Import every row or none: new emails are created, known ones updated."""
     specs = parse_staff_csv(rt.roles, text)
     created = updated = 0
     with unit_of_work(rt) as session:
         for spec in specs:
-            if _save(session, spec, None, actor_label):
+            if _save(rt, session, spec, None, actor_label, by):
                 created += 1
             else:
                 updated += 1
@@ -197,13 +251,13 @@ def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0) ->
         return _rows(session, rows), total
 
 
-def require_admin(rt: Runtime, actor_id: int) -> str:
-    """The acting admin's label; NotPermitted for anyone else."""
+def require_admin(rt: Runtime, actor_id: int) -> By:
+    """The acting administrator; NotPermitted for anyone else."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
     if ADMIN not in actor.roles:
         raise NotPermitted("managing users is for administrators")
-    return actor.label
+    return By(actor.id, actor.label)
 
 
 def get_user(rt: Runtime, *, user_id: int) -> UserRow:
@@ -217,12 +271,12 @@ def get_user(rt: Runtime, *, user_id: int) -> UserRow:
 def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Iterable[str],
                 audiences: Iterable[str]) -> UserRow:
     """Add a new user (an admin only); an email already in use is refused."""
-    label = require_admin(rt, actor_id)
+    by = require_admin(rt, actor_id)
     spec = parse_user(rt.roles, name, email, roles, audiences)
     with unit_of_work(rt) as session:
         if queries.user_by_email(session, spec.email) is not None:
             raise InvalidInput({"email": f"{spec.email} already belongs to a user"})
-        _save(session, spec, None, label)
+        _save(rt, session, spec, None, by.label, by)
     with rt.db.read() as session:
         user = queries.user_by_email(session, spec.email)
         assert user is not None
@@ -232,7 +286,7 @@ def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Ite
 def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: Iterable[str],
                 audiences: Iterable[str], active: bool) -> UserRow:
     """Change a user's name, roles, audiences and whether they may sign in (an admin only)."""
-    label = require_admin(rt, actor_id)
+    by = require_admin(rt, actor_id)
     if user_id == actor_id and not active:
         raise InvalidInput({"active": "you cannot deactivate yourself"})
     with rt.db.read() as session:
@@ -242,9 +296,9 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
         email, was_active = user.email, user.active
     spec = parse_user(rt.roles, name, email, roles, audiences)
     with unit_of_work(rt) as session:
-        _save(session, spec, None, label)
+        _save(rt, session, spec, None, by.label, by)
     if active != was_active:
-        set_active(rt, user_id=user_id, active=active, actor_label=label)
+        set_active(rt, user_id=user_id, active=active, actor_label=by.label)
     return get_user(rt, user_id=user_id)
 
 
@@ -258,6 +312,50 @@ def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> 
             auth_store.revoke_sessions(session, user_id, now=common.now())
             auth_store.revoke_tokens(session, user_id, at=common.now())
         security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
+        what = "reactivated" if active else "deactivated"
+        account_notices.tell(session, [user_id], at=common.now(), subject=f"Your fitsflow account was {what}",
+                             body=f"{actor_label} {what} your account"
+                                  + ("." if active else "; every session and API token of yours has ended."))
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.activated" if active else "user.deactivated",
                            payload={"email": email})
+
+
+@dataclass(frozen=True)
+class PendingGrant:
+    id: int
+    email: str
+    name: str
+    role: str
+    requested_by: str
+    requested_at: datetime
+
+
+def pending_grants(rt: Runtime) -> list[PendingGrant]:
+    with rt.db.read() as session:
+        return [PendingGrant(g.id or 0, email, name, g.role, asker, g.requested_at)
+                for g, email, name, asker in user_store.pending_grants(session)]
+
+
+def decide_grant(rt: Runtime, *, actor_id: int, grant_id: int, confirm: bool) -> None:
+    """A second administrator confirms (or refuses) a role another administrator gave."""
+    by = require_admin(rt, actor_id)
+    at = common.now()
+    with unit_of_work(rt) as session:
+        grant = user_store.get_grant(session, grant_id)
+        if grant is None or grant.status != "pending":
+            raise NotFound("no such role grant waiting")
+        if by.id in (grant.requested_by, grant.user_id):
+            raise NotPermitted("a second administrator, not the one who asked nor the person given the "
+                               "role, must confirm it")
+        person = user_store.get(session, grant.user_id)
+        assert person is not None
+        user_store.decide_grant(session, grant, confirmed=confirm, by=by.id, at=at)
+        verb = "confirmed" if confirm else "refused"
+        audit_store.append(session, actor=by.label, change_ref="", event_type=f"role.grant_{verb}",
+                           payload={"email": person.email, "role": grant.role})
+        account_notices.tell(session, [grant.user_id, grant.requested_by], at=at,
+                             subject=f"Role {grant.role} for {person.name}: {verb}",
+                             body=f"{by.label} {verb} the role {grant.role} for {person.name} "
+                                  f"({person.email}).")
+    security_log.event(f"role.grant_{verb}", by=by.label, email=person.email, role=grant.role)
