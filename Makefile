@@ -2,14 +2,15 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run demo test lint test-postgres fuzz bench clean
+.PHONY: install run demo test lint test-postgres fuzz audit lock bench clean
 
-$(STAMP): pyproject.toml
+# Every dependency, pinned with its hashes in requirements.lock (make lock renews it).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -31,6 +32,16 @@ test: install
 ## fuzz: schemathesis against a served demo school (no 5xx, every response as documented)
 fuzz: install
 	.ci/fuzz-api $(FUZZ_EXAMPLES)
+
+## audit: scan the locked dependencies for known vulnerabilities (needs the vulnerability database)
+audit: install
+	.ci/audit
+
+## lock: re-resolve requirements.lock from pyproject.toml, with hashes
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-find-links --no-emit-index-url \
+		--extra dev --strip-extras --output-file requirements.lock pyproject.toml
 
 ## test-postgres: only the PostgreSQL tests (needs FITSFLOW_TEST_POSTGRES_URL)
 test-postgres: install

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import security_log
 from .config import Settings
 from .notice_templates import NoticeTemplates
 from .persistence.db import Database
@@ -45,6 +44,5 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     templates = NoticeTemplates(school=settings.school.name, currency=settings.planning.currency,
                                 template_dir=settings.notices.template_dir)
     connect_receivers()
-    security_log.install()
     return Runtime(settings=settings, db=db, workflows=registry, roles=roles, notify_rules=rules,
                    templates=templates)

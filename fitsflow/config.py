@@ -65,6 +65,7 @@ class WebSettings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     token_days: int = 90
+    api_writes_per_minute: int = 120
 
 
 @dataclass(frozen=True)
@@ -370,6 +371,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("web.session_idle_minutes: must be from 1 to 1440")
     if not 1 <= raw["web"]["session_max_hours"] <= 24 * 30:
         raise ConfigError("web.session_max_hours: must be from 1 to 720")
+    if not 1 <= raw["web"]["api_writes_per_minute"] <= 100_000:
+        raise ConfigError("web.api_writes_per_minute: must be from 1 to 100000")
     if not 1 <= raw["web"]["token_days"] <= 365:
         raise ConfigError("web.token_days: must be from 1 to 365")
     if not 5 <= raw["web"]["page_size"] <= 500:

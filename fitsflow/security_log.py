@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("fitsflow.security")
+log.setLevel(logging.INFO)  # events are recorded whoever listens; install() adds the stderr listener
 
 
 class _JsonLines(logging.Formatter):
@@ -27,7 +28,6 @@ def install() -> None:
         handler.setFormatter(_JsonLines())
         handler._fitsflow = True  # type: ignore[attr-defined]
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
         log.propagate = False
 
 

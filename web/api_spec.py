@@ -17,9 +17,11 @@ from pydantic.json_schema import models_json_schema
 from fitsflow import __version__
 from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
+from fitsflow.services.auth import count_api_write
 
 from . import api_models as m
 from .access import API, PUBLIC, access
+from .login import actor, runtime
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 ERROR_STATUSES = {400: "Invalid input: `problems` names each field", 401: "No valid token",
@@ -124,6 +126,8 @@ def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type
                 params["query"] = _parse_query(endpoint)
             elif request.args:
                 raise InvalidInput({name: "is not a parameter of this operation" for name in request.args})
+            if method != "GET" and not public:
+                count_api_write(runtime(), user_id=actor().id)
             if endpoint.body:
                 params["body"] = _parse_body(endpoint)
             result = view(**params)

@@ -7,6 +7,7 @@ import threading
 
 import click
 
+from .. import security_log
 from ..services import outbox
 from .base import State, pass_state
 
@@ -19,6 +20,7 @@ def worker(state: State, once: bool) -> None:
     from ..delivery.worker import Worker
 
     rt = state.runtime
+    security_log.install()
     runner = Worker.from_runtime(rt)
     channels = ["in-app"] + (["email"] if runner.email else []) + (["webhook"] if runner.webhook else [])
     if once:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from .. import security_log
 from ..services import auth
 from .base import State, actor_id, as_option, pass_state
 
@@ -34,6 +35,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     }
 
     _without_server_header()
+    security_log.install()  # the server's security events, as JSON lines on stderr
 
     class Server(BaseApplication):
         def load_config(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -59,13 +60,29 @@ def _locked_head(session: Session) -> _Head:
     return head
 
 
+# An event's payload is capped: long texts keep their start and a digest of the whole, so
+# the trail shows what changed without one edit filling the disk.
+PAYLOAD_TEXT_MAX = 2_000
+
+
+def _capped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > PAYLOAD_TEXT_MAX:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        return f"{value[:PAYLOAD_TEXT_MAX]}… [{len(value)} characters in all, sha256 {digest}]"
+    if isinstance(value, dict):
+        return {k: _capped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_capped(v) for v in value]
+    return value
+
+
 def append(session: Session, *, actor: str, change_ref: str, event_type: str,
            payload: dict[str, Any]) -> str:
     """Add one event after the chain head, in the caller's transaction; return its hash."""
     head = _locked_head(session)
     seq = head.seq + 1
     at = datetime.now(UTC).isoformat(timespec="microseconds")
-    text = canonical(payload)
+    text = canonical(_capped(payload))
     digest = link_hash(seq=seq, at=at, actor=actor, change_ref=change_ref,
                        event_type=event_type, payload=text, prev_hash=head.hash)
     # Written at commit with the head: an event is never read back in its own transaction.

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from .models import ApiToken, LoginFailure, WebSession
+from .models import ApiToken, LoginFailure, RateCounter, WebSession
 
 
 def failures(session: Session, key: str, *, since: datetime) -> int:
@@ -115,3 +115,16 @@ def touch_token(connection: Connection, token_id: int, at: datetime) -> None:
     """Record that an API token was used (outside the request's own transaction)."""
     connection.execute(update(ApiToken).where(ApiToken.id == token_id)  # type: ignore[arg-type]
                        .values(last_used_at=at))
+
+
+def count_request(connection: Connection, key: str, *, window_start: datetime) -> int:
+    """Count one request under ``key`` in the window starting at ``window_start``; the count."""
+    with Session(bind=connection) as session:
+        row = session.get(RateCounter, key)
+        if row is None or row.window_start < window_start:
+            row = row or RateCounter(key=key, window_start=window_start)
+            row.window_start, row.count = window_start, 0
+        row.count += 1
+        session.add(row)
+        session.flush()
+        return row.count

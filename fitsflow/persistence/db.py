@@ -114,9 +114,10 @@ class Database:
             session.rollback()
             session.close()
 
-    def try_write(self, work: Callable[[Connection], Any]) -> None:
+    def try_write(self, work: Callable[[Connection], Any]) -> Any:
         """A short write that never waits behind another writer: it fails at once
-        (raising) if the database is busy. For bookkeeping a request can do without."""
+        (raising) if the database is busy. For bookkeeping a request can do without.
+        Returns what ``work`` returns."""
         with self.engine.connect() as connection:
             raw: Any = connection.connection.dbapi_connection
             sqlite = self.dialect == "sqlite"
@@ -126,7 +127,7 @@ class Database:
                 with connection.begin():
                     if not sqlite:
                         connection.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
-                    work(connection)
+                    return work(connection)
             finally:
                 if sqlite:
                     raw.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")

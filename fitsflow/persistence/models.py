@@ -234,6 +234,17 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
 
 
+class RateCounter(SQLModel, table=True):
+    """Requests counted per key (a user's API writes) in the current minute, in the database
+    so that every server process sees the same count."""
+
+    __tablename__ = "rate_counters"
+
+    key: str = Field(primary_key=True, max_length=200)
+    window_start: datetime
+    count: int = 0
+
+
 class LoginFailure(SQLModel, table=True):
     """Recent failed logins per key (an email, or an address), for throttling."""
 

@@ -317,3 +317,20 @@ def _bookkeep(rt: Runtime, work: Any) -> None:
         rt.db.try_write(work)
     except Exception:  # noqa: BLE001 — bookkeeping only: the request goes on regardless
         log.debug("could not record bookkeeping now; a later request will")
+
+
+def count_api_write(rt: Runtime, *, user_id: int) -> None:
+    """Count one API write by this person; TooManyAttempts past ``web.api_writes_per_minute``.
+    The count lives in the database, so it holds across every server process."""
+    at = now()
+    minute = at.replace(second=0, microsecond=0)
+    try:
+        count = rt.db.try_write(lambda connection: auth_store.count_request(
+            connection, f"api-write:{user_id}", window_start=minute))
+    except Exception:  # noqa: BLE001 — the database is busy this instant: don't refuse for that
+        log.debug("could not count an API write now")
+        return
+    if count > rt.settings.web.api_writes_per_minute:
+        security_log.event("api.rate_limited", user_id=user_id, count=count)
+        raise TooManyAttempts(f"more than {rt.settings.web.api_writes_per_minute} API writes a minute: "
+                              "slow down", retry_after=max(1, 60 - at.second))
