@@ -6,9 +6,9 @@ written, against the same read on an idle server.
 
     python bench/web_bench.py [--sizes 1000 100000] [--requests 600] [--concurrency 4]
 
-Prints ``ratio: X.XX`` lines (route ÷ trivial route throughput; API read p95 under
-write load ÷ idle p95) and the dashboard's time at the largest size over its time at
-the smallest.
+Prints ``ratio: X.XX`` lines (route ÷ trivial route throughput, the authenticated API
+GET /api/v1/me among them; API read p95 under write load ÷ idle p95) and the dashboard's
+time at the largest size over its time at the smallest.
 """
 
 from __future__ import annotations
@@ -108,7 +108,8 @@ def sign_in(port: int, email: str) -> tuple[str, str]:
     return cookie, token
 
 
-def load(port: int, requests: list[tuple[str, str, str | None]], cookie: str, concurrency: int) -> float:
+def load(port: int, requests: list[tuple[str, str, str | None]], cookie: str, concurrency: int,
+         extra: dict[str, str] | None = None) -> float:
     """Send the requests over `concurrency` keep-alive connections; return requests/s."""
     chunks = [requests[i::concurrency] for i in range(concurrency)]
     errors: list[str] = []
@@ -116,7 +117,7 @@ def load(port: int, requests: list[tuple[str, str, str | None]], cookie: str, co
     def worker(chunk: list[tuple[str, str, str | None]]) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         for method, path, body in chunk:
-            headers = {"Cookie": cookie}
+            headers = {"Cookie": cookie, **(extra or {})}
             if body is not None:
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
             conn.request(method, path, body=body, headers=headers)
@@ -188,6 +189,8 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
         load(port, trivial[:50] + queue[:50], cookie, concurrency)  # warm up
         rates = {"trivial": load(port, trivial, cookie, concurrency),
                  "dashboard": load(port, queue, cookie, concurrency)}
+        rates["api"] = load(port, [("GET", "/api/v1/me", None)] * n, "", concurrency,
+                            {"Authorization": f"Bearer {api_token}"})
         rates["trivial (again)"] = load(port, trivial, cookie, concurrency)
         rates["decision"] = load(port, decisions, cookie, concurrency)
         writes = [("POST", f"/changes/{ref}/decision",
@@ -202,7 +205,7 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
     print(f"{total:>7,} changes: trivial {base:,.0f}/s, approver dashboard {rates['dashboard']:,.0f}/s, "
           f"decision POST {rates['decision']:,.0f}/s")
     print(f"  dashboard ÷ trivial {rates['dashboard'] / base:.2f}; decision ÷ trivial "
-          f"{rates['decision'] / base:.2f}")
+          f"{rates['decision'] / base:.2f}; authenticated API GET ÷ trivial {rates['api'] / base:.2f}")
     print(f"  API read p95: idle {rates['read_idle_p95'] * 1000:.1f} ms, while decisions are written "
           f"{rates['read_busy_p95'] * 1000:.1f} ms ({rates['read_busy_p95'] / rates['read_idle_p95']:.2f}×)")
     return {"base": base, **rates}
@@ -222,6 +225,8 @@ def main() -> None:
     decide = min(r["decision"] / r["base"] for r in results.values())
     print(f"ratio: {dash:.2f} (approver dashboard ÷ trivial route, worst size; target ≥ 0.20)")
     print(f"ratio: {decide:.2f} (decision POST ÷ trivial route, worst size; target ≥ 0.10)")
+    api = min(r["api"] / r["base"] for r in results.values())
+    print(f"ratio: {api:.2f} (authenticated API GET /api/v1/me ÷ trivial route, worst size; target ≥ 0.5)")
     under = max(r["read_busy_p95"] / r["read_idle_p95"] for r in results.values())
     print(f"ratio: {under:.2f} (API read p95 under write load ÷ idle p95, worst size; target ≤ 2.0)")
 

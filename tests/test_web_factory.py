@@ -16,3 +16,23 @@ def test_health_answers_ok_on_the_runtime_it_was_given(tmp_path):
     body = app.test_client().get("/healthz").get_json()
     assert body == {"status": "ok"}  # the audit head is for signed-in auditors and admins
     assert (tmp_path / "secret.key").exists()
+
+
+def test_server_processes_starting_together_share_one_whole_secret_key(tmp_path):
+    """gunicorn starts its workers at once: none may read a half-written key file."""
+    import threading
+
+    from fitsflow.web import _secret_key
+
+    from fitsflow.config import WebSettings
+
+    web = WebSettings(secret_key_file=str(tmp_path / "secret.key"))
+    keys: list[str] = []
+    starters = [threading.Thread(target=lambda: keys.append(_secret_key(web))) for _ in range(20)]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    assert len(keys) == 20 and len(set(keys)) == 1 and len(keys[0]) > 40
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600

@@ -24,17 +24,25 @@ csrf = CSRFProtect()
 
 
 def _secret_key(web: WebSettings) -> str:
-    """The configured key, or one kept in a file created on first start (mode 0600)."""
+    """The configured key, or one kept in a file created on first start (mode 0600).
+    Several server processes may start at once: the file appears whole or not at all
+    (written under a temporary name, then linked into place, which fails if it exists)."""
     if web.secret_key:
         return web.secret_key
     path = Path(web.secret_key_file)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass  # made earlier, or by another worker a moment ago
-    else:
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it a moment ago: use theirs
+        finally:
+            os.unlink(draft)
     key = path.read_text().strip()
     if not key:
         raise RuntimeError(f"{path}: the secret key file is empty; delete it to make a new one")
