@@ -86,12 +86,20 @@ def start_server(url: str, port: int, folder: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("gunicorn did not start")
 
 
+def _session_cookie(response: http.client.HTTPResponse, default: str = "") -> str:
+    """The fitsflow_session cookie among the Set-Cookie headers (the device cookie comes too)."""
+    for header in response.msg.get_all("Set-Cookie") or []:
+        if header.startswith("fitsflow_session="):
+            return header.split(";")[0]
+    return default
+
+
 def sign_in(port: int, email: str) -> tuple[str, str]:
     """A session cookie and a CSRF token for that session."""
     conn = http.client.HTTPConnection("127.0.0.1", port)
     conn.request("GET", "/login")
     response = conn.getresponse()
-    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    cookie = _session_cookie(response)
     token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
     body = urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
     conn.request("POST", "/login", body=body, headers={
@@ -99,10 +107,10 @@ def sign_in(port: int, email: str) -> tuple[str, str]:
     response = conn.getresponse()
     response.read()
     assert response.status == 302, response.status
-    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    cookie = _session_cookie(response)
     conn.request("GET", "/account", headers={"Cookie": cookie})
     response = conn.getresponse()
-    cookie = (response.getheader("Set-Cookie") or cookie).split(";")[0]  # the CSRF secret joins the session
+    cookie = _session_cookie(response, cookie)  # the CSRF secret joins the session
     page = response.read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     return cookie, token
