@@ -140,3 +140,14 @@ def test_odd_numerals_in_pages_are_not_errors(site, path):
     client = app.test_client()
     login(client, school.emails[school.admin])
     assert client.get(path).status_code in (200, 403)
+
+
+@pytest.mark.parametrize("path", ["/notices/" + "9" * 30, "/changes/CHG-1/notices/" + "9" * 30,
+                                  "/api/v1/users/" + "9" * 30, "/api/v1/notices/" + "9" * 20 + "/read"])
+def test_ids_too_large_for_the_database_are_not_found(site, path):
+    app, school = site
+    client = app.test_client()
+    login(client, school.emails[school.admin])
+    token = auth.create_token(app.extensions["fitsflow"], user_id=school.admin, name="t", scope="admin")
+    method = "POST" if path.endswith("/read") else "GET"
+    assert client.open(path, method=method, headers={"Authorization": f"Bearer {token}"}).status_code == 404

@@ -10,8 +10,10 @@ from typing import Any
 from flask import Flask, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from fitsflow.config import WebSettings
+from fitsflow.domain import limits
 from fitsflow.domain.roles import ADMIN, AUDITOR
 from fitsflow.persistence import audit_store
 from fitsflow.services.runtime import Runtime
@@ -49,10 +51,21 @@ def _secret_key(web: WebSettings) -> str:
     return key
 
 
+class _Id(IntegerConverter):
+    """``<int:…>`` in every route: a database id, so nothing larger than the column holds
+    reaches a query (a 30-digit id is 404, not an overflow)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", limits.ID_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> Flask:
     """Build the app on a runtime built once by the caller (``fitsflow serve``, tests);
     ``flask_config`` adds Flask's own settings (e.g. TESTING)."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = _Id
     app.extensions["fitsflow"] = runtime
     web = runtime.settings.web
     app.config.update(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -119,9 +119,6 @@ def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def handle(**params: Any) -> Any:
-            for converter, name in _PARAM.findall(rule):
-                if converter == "int" and not 1 <= params[name] <= limits.ID_MAX:
-                    abort(404)
             if endpoint.query is not None:
                 params["query"] = _parse_query(endpoint)
             elif request.args:

@@ -51,9 +51,6 @@ class RoleBook:
         """Audience → notice tier."""
         return {a.name: a.tier for a in self.audiences.values()}
 
-    def lead_days(self) -> dict[str, int]:
-        return {a.name: a.lead_days for a in self.audiences.values()}
-
     def unknown_roles(self, roles: Iterable[str]) -> list[str]:
         return [r for r in roles if r not in self.labels]
 
