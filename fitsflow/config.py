@@ -150,6 +150,8 @@ class AccountSettings:
     # When the school has two or more active administrators, giving someone an approver
     # role or the admin role waits for a second administrator to confirm it.
     confirm_privileged_grants: bool = True
+    # Days a browser that passed the second factor is not asked again (0: every sign-in).
+    mfa_remember_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,12 @@ class DemoSettings:
 
 @dataclass(frozen=True)
 class RoleSetting:
-    """A role people hold. ``approves``: it may be named in a gate's quorum."""
+    """A role people hold. ``approves``: it may be named in a gate's quorum. ``mfa``: its
+    holders sign in with a second factor (a new role's default: whether it approves)."""
 
     label: str
     approves: bool = False
+    mfa: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ class Settings:
         return RoleBook(
             labels=_frozen({name: r.label for name, r in self.roles.items()}),
             approvers=tuple(name for name, r in self.roles.items() if r.approves),
+            mfa_roles=tuple(name for name, r in self.roles.items() if r.mfa),
             audiences=_frozen({name: Audience(name, a.label, a.tier, a.lead_days)
                                for name, a in self.audiences.items()}),
         )
@@ -295,6 +300,8 @@ def _merge_named(raw: dict[str, dict[str, Any]], section: str, values: Any, wher
                 raise ConfigError(f"{key}.{attr}: unknown setting (known: {', '.join(hints)})")
             entry[attr] = _coerce(value, hints[attr], f"{key}.{attr}")
         entry.setdefault("label", name.replace("_", " "))
+        if section == "roles" and name not in raw[section] and "mfa" not in body:
+            entry["mfa"] = entry.get("approves", False)  # approvers use MFA unless told otherwise
         missing = [f.name for f in dataclasses.fields(cls)
                    if f.name not in entry and f.default is dataclasses.MISSING]
         if missing:
@@ -375,6 +382,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("web.api_writes_per_minute: must be from 1 to 100000")
     if not 1 <= raw["web"]["token_days"] <= 365:
         raise ConfigError("web.token_days: must be from 1 to 365")
+    if not 0 <= raw["accounts"]["mfa_remember_days"] <= 365:
+        raise ConfigError("accounts.mfa_remember_days: must be from 0 to 365")
     if not 5 <= raw["web"]["page_size"] <= 500:
         raise ConfigError("web.page_size: must be from 5 to 500")
     for item in (i.strip() for i in raw["server"]["forwarded_allow_ips"].split(",") if i.strip()):

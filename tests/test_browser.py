@@ -2,7 +2,9 @@
 
 requester raises and submits → finance, SLT and CAB approve at the two gates →
 requester schedules the release → the auditor reads the whole history and sees the
-chain verified. Screenshots are kept in test-artifacts/browser/."""
+chain verified. The CAB member, whose role needs a second factor, enrols an
+authenticator app at first sign-in and later signs in with a code. Screenshots are kept
+in test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -53,7 +55,15 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
         emails[key] = f"{key}@browser.school"
         services.add_user(rt, name=name, email=emails[key], roles=roles, audiences=audiences,
                           password=PASSWORD)
-    app = make_app(rt, tmp_path)
+    # The CAB member goes through two-step sign-in; the other approvers are exempt (as demo
+    # users are) so the journey stays about the change.
+    from fitsflow.persistence import queries
+    from fitsflow.services import mfa
+
+    with rt.db.read() as session:
+        exempt = [queries.user_by_email(session, emails[k]).id for k in ("finance", "slt")]  # type: ignore[union-attr]
+    mfa.set_exempt(rt, user_ids=exempt, exempt=True)  # type: ignore[arg-type]
+    app = make_app(rt, tmp_path, mfa=True)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -75,15 +85,19 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 class Person:
-    def __init__(self, browser, base: str, email: str, name: str):  # type: ignore[no-untyped-def]
+    def __init__(self, browser, base: str, email: str, name: str,  # type: ignore[no-untyped-def]
+                 landing: str = "/"):
         self.page = browser.new_page(viewport={"width": 1100, "height": 900})
         self.base, self.name = base, name
         self.shots = 0
-        self.page.goto(base + "/login")
+        self.sign_in(email, landing)
+
+    def sign_in(self, email: str, landing: str = "/") -> None:
+        self.page.goto(self.base + "/login")
         self.page.get_by_label("Email").fill(email)
         self.page.get_by_label("Password").fill(PASSWORD)
         self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(base + "/")
+        self.page.wait_for_url(self.base + landing)
 
     def shot(self, label: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -168,11 +182,37 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.click("Submit for approval to implement")
     assert "Awaiting approval to implement" in nat.text()
 
-    for key in ("cab", "slt"):
-        approver = Person(browser, base, emails[key], key + "-implement")
-        approver.open(f"/changes/{ref}")
-        approver.click("Approve")
-        approver.page.close()
+    # First sign-in of the CAB member: set up the authenticator app before anything else.
+    from datetime import UTC, datetime, timedelta
+
+    from fitsflow.domain import totp
+
+    tom = Person(browser, base, emails["cab"], "cab-enrol", landing="/account/mfa")
+    assert "Set up your authenticator app" in tom.text()
+    assert tom.page.get_by_role("img", name="QR code for your authenticator app").is_visible()
+    secret = tom.page.locator("#totp-secret").inner_text()
+    tom.shot("enrol")
+    tom.page.get_by_label("Code from the app").fill(totp.code_at(secret, datetime.now(UTC)))
+    tom.click("Turn on two-step sign-in")
+    assert tom.page.locator("#recovery-codes li").count() == 10
+    tom.page.get_by_role("link", name="Go on to fitsflow").click()
+    assert "Awaiting my decision 1" in tom.text()
+    tom.click("Sign out")
+    # Signing in again: the password, then a code (the next one the app will show: each
+    # code works once, and the one used to enrol is spent).
+    tom.sign_in(emails["cab"], landing="/login/code")
+    tom.page.get_by_label("Code").fill(totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=30)))
+    tom.click("Sign in")
+    tom.page.wait_for_url(base + "/")
+    tom.shot("signed-in-with-code")
+    tom.open(f"/changes/{ref}")
+    tom.click("Approve")
+    tom.page.close()
+
+    slt = Person(browser, base, emails["slt"], "slt-implement")
+    slt.open(f"/changes/{ref}")
+    slt.click("Approve")
+    slt.page.close()
 
     nat.open(f"/changes/{ref}")
     assert "Approved" in nat.text()
@@ -182,8 +222,6 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.shot("scheduled")
 
     # The staff notice goes out on its lead time; a teacher reads and acknowledges it.
-    from datetime import UTC, datetime
-
     from fitsflow.services import notices
 
     notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))

@@ -24,6 +24,9 @@ MISSING = 999_999
 WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/"): ("302 200 200 200 200 200 200", None),
     ("GET", "/account"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/account/mfa"): ("302 200 200 200 200 200 200", None),
+    ("POST", "/account/mfa"): ("302 400 400 400 400 400 400", {"code": "abc"}),
+    ("POST", "/account/mfa/recovery-codes"): ("302 400 400 400 400 400 400", {"password": "wrong"}),
     ("POST", "/account/password"): ("302 400 400 400 400 400 400",
                                     {"current_password": "wrong", "new_password": "x"}),
     ("POST", "/account/sessions/end"): ("302 302 302 302 302 302 302", {}),
@@ -36,6 +39,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/admin/users"): ("302 403 403 403 403 403 200", None),
     ("POST", "/admin/users"): ("302 403 403 403 403 403 400", {"name": "", "email": "bad"}),
     ("POST", "/admin/users/<int:user_id>/active"): ("302 403 403 403 403 403 302", {"active": "1"}),
+    ("POST", "/admin/users/<int:user_id>/mfa/reset"): ("302 403 403 403 403 403 302", {}),
     ("GET", "/admin/workflows"): ("302 403 403 403 403 403 200", None),
     ("GET", "/approvals"): ("302 403 403 200 200 403 403", None),
     ("GET", "/audit"): ("302 403 403 403 403 200 200", None),
@@ -56,6 +60,8 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/healthz"): ("200 200 200 200 200 200 200", None),
     ("GET", "/login"): ("200 200 200 200 200 200 200", None),
     ("POST", "/login"): ("401 401 401 401 401 401 401", {"email": "nobody@test.school", "password": "x"}),
+    ("GET", "/login/code"): ("302 302 302 302 302 302 302", None),
+    ("POST", "/login/code"): ("302 302 302 302 302 302 302", {"code": "123456"}),
     ("POST", "/logout"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/notices"): ("302 200 200 200 200 200 200", None),
     ("GET", "/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
@@ -163,7 +169,7 @@ def test_every_web_route_answers_each_person_exactly_as_the_table_says(site):
                 status = client.post(path, data=data).status_code
             if status != int(expected):
                 wrong.append(f"{method} {rule} as {person}: {status}, expected {expected}")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def test_every_api_route_answers_each_token_exactly_as_the_table_says(site):
@@ -185,4 +191,4 @@ def test_every_api_route_answers_each_token_exactly_as_the_table_says(site):
             if r.status_code != int(expected):
                 wrong.append(f"{method} {rule} as {person}: {r.status_code}, expected {expected}: "
                              f"{r.get_data(as_text=True)[:120]}")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)

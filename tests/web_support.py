@@ -51,10 +51,13 @@ def _audiences(rt: Runtime, uid: int) -> list[str]:
         return sorted(queries.audiences_of(session, uid))
 
 
-def make_app(rt: Runtime, tmp_path: Any, web: dict[str, Any] | None = None, **config: Any) -> Flask:
-    """The app on this runtime's database, with test web settings (and any given)."""
+def make_app(rt: Runtime, tmp_path: Any, web: dict[str, Any] | None = None, mfa: bool = False,
+             **config: Any) -> Flask:
+    """The app on this runtime's database, with test web settings (and any given). Unless
+    ``mfa``, no role needs a second factor (the tests of it turn it on)."""
     settings = rt.settings.replace(web={"secret_key": "test-secret", "secure_cookies": False, **(web or {})})
-    return create_app(dataclasses.replace(rt, settings=settings), {"TESTING": True, **config})
+    roles = rt.roles if mfa else dataclasses.replace(rt.roles, mfa_roles=())
+    return create_app(dataclasses.replace(rt, settings=settings, roles=roles), {"TESTING": True, **config})
 
 
 def csrf_token(client: FlaskClient, path: str = "/login") -> str:

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import outbox, users
+from fitsflow.domain.errors import InvalidInput, NotPermitted
+from fitsflow.services import mfa, outbox, users
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
@@ -60,6 +60,21 @@ def set_active(user_id: int) -> Any:
         return redirect(url_for("admin.user_list"))
     users.set_active(runtime(), user_id=user_id, active=active, actor_label=actor().label)
     flash("User reactivated." if active else "User deactivated and signed out.")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.post("/users/<int:user_id>/mfa/reset")
+@access(ADMINS)
+def reset_mfa(user_id: int) -> Any:
+    """Remove someone's second factor (lost phone and codes): audited, they are signed out
+    everywhere and told, and they set it up again at their next sign-in."""
+    me = actor()
+    try:
+        mfa.reset(runtime(), user_id=user_id, by=users.By(me.id, me.label))
+    except (InvalidInput, NotPermitted) as err:
+        flash(str(err) if isinstance(err, NotPermitted) else "; ".join(err.problems.values()))
+        return redirect(url_for("admin.user_list"))
+    flash("Second factor reset: they set it up again at their next sign-in.")
     return redirect(url_for("admin.user_list"))
 
 

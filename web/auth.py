@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import auth as service
+from fitsflow.services import mfa as mfa_service
 
 from .access import PUBLIC, SIGNED_IN, access
 from .forms import whole
@@ -53,34 +55,97 @@ def _device() -> tuple[int, str] | None:
     return data[0], data[1]
 
 
+REMEMBER_COOKIE = "fitsflow_mfa"
+PENDING_SECONDS = 300  # between the password and the code
+
+
+def _remembers() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="fitsflow-mfa-remember")
+
+
+def _remembered() -> str | None:
+    """The stamp in this browser's "don't ask again" cookie, if it is genuine and recent."""
+    raw = request.cookies.get(REMEMBER_COOKIE, "")
+    days = runtime().settings.accounts.mfa_remember_days
+    if not raw or len(raw) > 300 or not days:
+        return None
+    try:
+        stamp = _remembers().loads(raw, max_age=days * 86400)
+    except BadData:
+        return None
+    return stamp if isinstance(stamp, str) else None
+
+
+def _cookie(response: Any, name: str, value: str, days: int) -> None:
+    response.set_cookie(name, value, max_age=days * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+
+
+def _signed_in(found: service.SessionUser, target: str | None) -> Any:
+    session.clear()  # a fresh session on every sign-in
+    login_user(WebUser(found.actor, found.session_id))
+    response = redirect(_safe_next(target))
+    device = _device()
+    if device is None or device[0] != found.actor.id:
+        _cookie(response, DEVICE_COOKIE, _devices().dumps([found.actor.id, secrets.token_urlsafe(16)]),
+                DEVICE_DAYS)
+    return response
+
+
+def _refused(template: str, err: NotPermitted, **context: Any) -> Any:
+    if isinstance(err, service.TooManyAttempts):
+        return render_template(template, error=str(err), **context), 429, \
+            {"Retry-After": str(err.retry_after)}
+    return render_template(template, error=str(err), **context), 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
 def login() -> Any:
     """Sign in with email and password. A browser that has signed in before carries a
-    signed device cookie, so others' failed attempts on the account never slow it down."""
-    error = ""
+    signed device cookie, so others' failed attempts on the account never slow it down.
+    Someone with a second factor goes on to the code."""
     email = ""
     if request.method == "POST":
         email = request.form.get("email", "")
         try:
             found = service.authenticate(runtime(), email=email, password=request.form.get("password", ""),
-                                         address=request.remote_addr or "", device=_device())
+                                         address=request.remote_addr or "", device=_device(),
+                                         remembered=_remembered())
         except NotPermitted as err:
-            error = str(err)
-            if isinstance(err, service.TooManyAttempts):
-                return render_template("login.html", error=error, email=email), 429, \
-                    {"Retry-After": str(err.retry_after)}
-            return render_template("login.html", error=error, email=email), 401
-        session.clear()  # a fresh session on every sign-in
-        login_user(WebUser(found.actor, found.session_id))
-        response = redirect(_safe_next(request.args.get("next")))
-        device = _device()
-        if device is None or device[0] != found.actor.id:
-            token = _devices().dumps([found.actor.id, secrets.token_urlsafe(16)])
-            response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 86400, httponly=True,
-                                secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
-        return response
-    return render_template("login.html", error=error, email=email)
+            return _refused("login.html", err, email=email)
+        if isinstance(found, service.MfaChallenge):
+            session.clear()
+            session["mfa_pending"] = [found.user_id, int(time.time()), request.args.get("next") or ""]
+            return redirect(url_for("auth.login_mfa"))
+        return _signed_in(found, request.args.get("next"))
+    return render_template("login.html", error="", email=email)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@access(PUBLIC)
+def login_mfa() -> Any:
+    """The second step of signing in: a code from the authenticator app or a recovery code,
+    within a few minutes of the password."""
+    pending = session.get("mfa_pending")
+    if not isinstance(pending, list) or len(pending) != 3 or time.time() - pending[1] > PENDING_SECONDS:
+        session.pop("mfa_pending", None)
+        flash("Sign in with your email and password first (the second step waits five minutes).")
+        return redirect(url_for("auth.login"))
+    days = runtime().settings.accounts.mfa_remember_days
+    if request.method == "GET":
+        return render_template("login_mfa.html", error="", remember_days=days)
+    user_id, _, target = pending
+    try:
+        found = service.complete_sign_in(runtime(), user_id=user_id, code=request.form.get("code", ""),
+                                         address=request.remote_addr or "")
+    except NotPermitted as err:
+        return _refused("login_mfa.html", err, remember_days=days)
+    response = _signed_in(found, target)
+    stamp = service.remember_stamp(runtime(), user_id=user_id)
+    if days and request.form.get("remember") and stamp:
+        _cookie(response, REMEMBER_COOKIE, _remembers().dumps(stamp), days)
+    return response
 
 
 @bp.post("/logout")
@@ -99,6 +164,7 @@ def _account_page(status: int = 200, *, new_token: str | None = None,
                   token_problems: dict[str, str] | None = None, token_form: Any = None) -> Any:
     me = actor()
     return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                           mfa=mfa_service.status(runtime(), user_id=me.id),
                            new_token=new_token, password_problems=password_problems or {},
                            token_problems=token_problems or {}, token_form=token_form or {},
                            token_days=runtime().settings.web.token_days), status
@@ -160,3 +226,43 @@ def revoke_token(token_id: int) -> Any:
     service.revoke_token(runtime(), user_id=actor().id, token_id=token_id)
     flash("Token revoked.")
     return redirect(url_for("auth.account"))
+
+
+def _mfa_page(status: int = 200, *, codes: list[str] | None = None,
+              problems: dict[str, str] | None = None) -> Any:
+    me = actor()
+    state = mfa_service.status(runtime(), user_id=me.id)
+    enrolment = None if state.enabled_at else mfa_service.begin_enrolment(runtime(), user_id=me.id)
+    return render_template("account_mfa.html", status=state, enrolment=enrolment, codes=codes,
+                           problems=problems or {}), status
+
+
+@bp.get("/account/mfa")
+@access(SIGNED_IN)
+def mfa() -> Any:
+    """Set up the authenticator app (QR code and key), or see the second factor's state."""
+    return _mfa_page()
+
+
+@bp.post("/account/mfa")
+@access(SIGNED_IN)
+def mfa_confirm() -> Any:
+    """Turn the second factor on with a first code; the recovery codes are shown once."""
+    try:
+        codes = mfa_service.confirm_enrolment(runtime(), user_id=actor().id,
+                                              code=request.form.get("code", ""))
+    except InvalidInput as err:
+        return _mfa_page(400, problems=err.problems)
+    return _mfa_page(201, codes=codes)
+
+
+@bp.post("/account/mfa/recovery-codes")
+@access(SIGNED_IN)
+def mfa_recovery_codes() -> Any:
+    """Replace the recovery codes (after the password again); shown once."""
+    try:
+        codes = mfa_service.new_recovery_codes(runtime(), user_id=actor().id,
+                                               password=request.form.get("password", ""))
+    except InvalidInput as err:
+        return _mfa_page(400, problems=err.problems)
+    return _mfa_page(201, codes=codes)

@@ -59,6 +59,7 @@ def actor() -> Actor:
 
 
 _WHILE_CHANGING = {"auth.account", "auth.change_password", "auth.logout", "static", "auth.login", "healthz"}
+_WHILE_ENROLLING = {"auth.mfa", "auth.mfa_confirm", "auth.logout", "static", "auth.login", "healthz"}
 
 
 def _check_access() -> Any:
@@ -75,6 +76,10 @@ def _check_access() -> Any:
         # An administrator set this password: the person chooses their own before anything else.
         flash("An administrator set your password: choose a new one of your own to go on.")
         return redirect(url_for("auth.account"))
+    if signed_in and current_user.actor.mfa_enrolment_due and request.endpoint not in _WHILE_ENROLLING:
+        # The role needs a second factor and this person has none yet: set it up first.
+        flash("Your role needs two-step sign-in: set up your authenticator app to go on.")
+        return redirect(url_for("auth.mfa"))
     roles = current_user.roles if signed_in else frozenset()
     if allows(rule, signed_in, roles, runtime().roles):
         return None

@@ -24,6 +24,7 @@ def demo(state: State, password: str | None) -> None:
         click.echo(f"demo school created: {result.changes} changes, {len(result.users)} users")
     else:
         click.echo(f"demo school already present ({result.changes} changes); nothing changed")
-    click.echo(f"demo users (password for each: {password}):")
+    click.echo(f"demo users (password for each: {password}; demo users sign in without the second "
+               "factor that admins and approvers of a real school must set up):")
     for name, email, roles in result.users:
         click.echo(f"  {email:<28} {roles or 'audience only':<16} {name}")

@@ -8,7 +8,7 @@ import click
 
 from .. import services
 from ..domain.roles import SYSTEM_ROLES
-from ..services import users
+from ..services import mfa, users
 from .base import State, pass_state, progress
 
 
@@ -72,7 +72,24 @@ def roles_(state: State) -> None:
     book = state.runtime.roles
     for name, label in book.labels.items():
         kind = "approver" if name in book.approvers else "built-in" if name in SYSTEM_ROLES else "role"
-        click.echo(f"role      {name:<14} {kind:<9} {label}")
+        mfa = " (second factor required)" if name in book.mfa_roles else ""
+        click.echo(f"role      {name:<14} {kind:<9} {label}{mfa}")
     for audience in book.audiences.values():
         click.echo(f"audience  {audience.name:<14} {audience.tier:<9} {audience.label} "
                    f"(notice {audience.lead_days} school days ahead)")
+
+
+@user.command("mfa-reset")
+@click.argument("email")
+@pass_state
+def mfa_reset(state: State, email: str) -> None:
+    """Remove a user's second factor (lost phone and recovery codes): they set it up again at
+    their next sign-in. Audited, their sessions end and they are told. For the server's
+    operator, e.g. when the only administrator is locked out; otherwise Admin → Users."""
+    rt = state.runtime
+    found = [u for u in users.list_users(rt, q=email.strip().lower(), limit=5)
+             if u.email == email.strip().lower()]
+    if not found:
+        raise click.ClickException(f"no user with the email {email.strip().lower()}")
+    mfa.reset(rt, user_id=found[0].id, by=None)
+    click.echo(f"second factor of {found[0].email} reset: they set it up again at their next sign-in")

@@ -13,6 +13,8 @@ class Actor:
     roles: frozenset[str]
     # An administrator set the password: the person chooses their own before anything else.
     must_change_password: bool = False
+    # Holds a role that needs a second factor and has not enrolled one yet.
+    mfa_enrolment_due: bool = False
 
     @property
     def label(self) -> str:

@@ -31,6 +31,8 @@ class RoleBook:
     labels: Mapping[str, str]
     approvers: tuple[str, ...]
     audiences: Mapping[str, Audience]
+    # Roles whose holders must sign in with a second factor (TOTP).
+    mfa_roles: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -58,15 +60,15 @@ class RoleBook:
         return [a for a in audiences if a not in self.audiences]
 
 
-# The set a new installation starts with: name → (label, approves).
-SHIPPED_ROLES: dict[str, tuple[str, bool]] = {
-    "requester": ("requester", False),
-    "cab": ("CAB", True),
-    "slt": ("SLT", True),
-    "finance": ("finance", True),
-    "head": ("head", True),
-    "auditor": ("auditor", False),
-    "admin": ("admin", False),
+# The set a new installation starts with: name → (label, approves, needs MFA).
+SHIPPED_ROLES: dict[str, tuple[str, bool, bool]] = {
+    "requester": ("requester", False, False),
+    "cab": ("CAB", True, True),
+    "slt": ("SLT", True, True),
+    "finance": ("finance", True, True),
+    "head": ("head", True, True),
+    "auditor": ("auditor", False, False),
+    "admin": ("admin", False, True),
 }
 # name → (label, notice tier, lead time in school days).
 SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {
@@ -81,10 +83,16 @@ SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {
 def shipped_book() -> RoleBook:
     """The shipped roles and audiences (what a school gets without configuring any)."""
     return RoleBook(
-        labels={name: label for name, (label, _) in SHIPPED_ROLES.items()},
-        approvers=tuple(name for name, (_, approves) in SHIPPED_ROLES.items() if approves),
+        labels={name: label for name, (label, _, _) in SHIPPED_ROLES.items()},
+        approvers=tuple(name for name, (_, approves, _) in SHIPPED_ROLES.items() if approves),
         audiences={name: Audience(name, *spec) for name, spec in SHIPPED_AUDIENCES.items()},
+        mfa_roles=tuple(name for name, (_, _, mfa) in SHIPPED_ROLES.items() if mfa),
     )
+
+
+def needs_mfa(roles: Iterable[str], book: RoleBook) -> bool:
+    """Whether someone holding ``roles`` must use a second factor."""
+    return bool(set(roles) & set(book.mfa_roles))
 
 
 def may_view_changes(roles: Iterable[str]) -> bool:

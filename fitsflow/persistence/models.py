@@ -20,6 +20,24 @@ class User(SQLModel, table=True):
     created_at: datetime
     # Set when an administrator set the password: the person must choose their own.
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # The second factor: a TOTP secret (base32), set at enrolment and in force once
+    # confirmed (``totp_enabled_at``); the last time step accepted, so a code works once.
+    totp_secret: str | None = Field(default=None, max_length=64)
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Demo users only (``fitsflow demo``): may sign in without a second factor.
+    mfa_exempt: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A single-use code that stands in for the authenticator app; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = None
 
 
 class UserRole(SQLModel, table=True):

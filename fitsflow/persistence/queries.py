@@ -19,7 +19,7 @@ _AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
 _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role,
-                      _USERS.c.must_change_password)
+                      _USERS.c.must_change_password, _USERS.c.totp_enabled_at, _USERS.c.mfa_exempt)
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
 _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
@@ -30,13 +30,18 @@ _WITH_ROLES: dict[tuple[str, ...], Any] = {}
 _INSERT_APPROVAL = _APPROVALS.insert()
 
 
-def actor_row(session: Session, user_id: int) -> tuple[int, str, str, bool, set[str], bool] | None:
-    """(id, name, email, active, roles, must change password) of a user, in one statement."""
+ActorRow = tuple[int, str, str, bool, set[str], bool, bool, bool]
+
+
+def actor_row(session: Session, user_id: int) -> ActorRow | None:
+    """(id, name, email, active, roles, must change password, has a second factor, exempt
+    from it) of a user, in one statement."""
     rows = session.connection().execute(_ACTOR, {"uid": user_id}).all()
     if not rows:
         return None
     first = rows[0]
-    return first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}, bool(first[5])
+    return (first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}, bool(first[5]),
+            first[6] is not None, bool(first[7]))
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -127,7 +132,8 @@ def user_page(session: Session, *, q: str, limit: int, offset: int) -> tuple[lis
         where.append(or_(func.lower(_USERS.c.name).like(pattern, escape="\\"),
                          _USERS.c.email.like(pattern, escape="\\")))
     connection = session.connection()
-    rows = list(connection.execute(core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active)
+    columns = (_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _USERS.c.totp_enabled_at)
+    rows = list(connection.execute(core_select(*columns)
                                    .where(*where).order_by(_USERS.c.name, _USERS.c.id)
                                    .limit(limit).offset(offset)))
     total = connection.execute(core_select(func.count()).select_from(_USERS).where(*where)).scalar_one()

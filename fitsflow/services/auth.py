@@ -14,11 +14,11 @@ from sqlmodel import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import security_log
-from ..domain import limits, passwords
+from ..domain import limits, passwords, totp
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
-from ..persistence import audit_store, auth_store, queries, user_store
+from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
 from . import account_notices
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
@@ -28,7 +28,7 @@ from .runtime import Runtime
 # far higher. Past it the wait doubles with each failure (1 s, 2 s, 4 s … at most
 # MAX_DELAY): guessing stays slow, and nobody is locked out by a stranger for long — and a
 # browser that has signed in before (a device cookie) is not slowed by others' failures.
-MAX_FAILURES = {"email": 5, "addr": 50, "device": 5}
+MAX_FAILURES = {"email": 5, "addr": 50, "device": 5, "mfa": 5}
 MAX_DELAY = 900
 WINDOW = timedelta(minutes=15)  # failures are forgotten after this long without one
 # How stale ``last_used_at`` may be: refreshing it is a write, so it is done rarely.
@@ -57,6 +57,13 @@ class SessionUser:
     session_id: str
 
 
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The password was right; the second factor is still to come (``complete_sign_in``)."""
+
+    user_id: int
+
+
 def wait_seconds(failures: int, kind: str) -> int:
     """How long after the last failure the next attempt must wait."""
     over = failures - MAX_FAILURES[kind] + 1
@@ -79,10 +86,13 @@ def _alert_admins(session: Session, subject: str, body: str, at: datetime) -> No
 
 
 def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
-                 device: tuple[int, str] | None = None) -> SessionUser:
+                 device: tuple[int, str] | None = None,
+                 remembered: str | None = None) -> SessionUser | MfaChallenge:
     """Check a password. Failures slow further attempts progressively, per account and per
     address — unless ``device`` (user id, nonce of a verified device cookie) shows this
-    browser has signed in as this person before: then only its own failures count."""
+    browser has signed in as this person before: then only its own failures count.
+    Someone with a second factor gets an MfaChallenge instead of a session, unless
+    ``remembered`` is the stamp of a browser that passed it recently."""
     email = (email or "").strip().lower()[:limits.EMAIL]
     at = now()
     ok = False
@@ -96,11 +106,13 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
             stored = user.password_hash if user and user.password_hash else _dummy_hash()
             ok = check_password_hash(stored, password or "") and user is not None and user.active \
                 and user.password_hash is not None
+        challenge = False
         if ok:
             assert user is not None and user.id is not None
             auth_store.clear_failures(session, keys)
-            session_id = secrets.token_urlsafe(32)
-            auth_store.add_session(session, id_hash=_digest(session_id), user_id=user.id, at=at)
+            challenge = user.totp_enabled_at is not None and user.totp_secret is not None and remembered != \
+                totp.remember_stamp(user.id, user.totp_secret, user.totp_enabled_at)
+            session_id = "" if challenge else _open_session(session, user.id, at)
         elif not wait:
             for key in keys:
                 count = auth_store.record_failure(session, key, at=at, window=WINDOW)
@@ -113,7 +125,8 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
                                   "was not the person themselves, someone may be guessing.", at)
                     security_log.event("sign_in.slowed", key=kind, email=email, address=address)
         if user is not None:  # about a person: into the audit trail too
-            outcome = "auth.throttled" if wait else "auth.signed_in" if ok else "auth.sign_in_failed"
+            outcome = "auth.throttled" if wait else "auth.mfa_challenged" if challenge \
+                else "auth.signed_in" if ok else "auth.sign_in_failed"
             audit_store.append(session, actor=email, change_ref="", event_type=outcome,
                                payload={"email": email, "address": address, "known_device": trusted})
     if wait:
@@ -122,9 +135,81 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
     if not ok:
         security_log.event("sign_in.failed", email=email, address=address, known=user is not None)
         raise NotPermitted("email or password not recognised")
-    security_log.event("sign_in.ok", email=email, address=address, known_device=trusted)
     assert user is not None and user.id is not None
+    if challenge:
+        security_log.event("sign_in.password_ok", email=email, address=address, next="second factor")
+        return MfaChallenge(user.id)
+    security_log.event("sign_in.ok", email=email, address=address, known_device=trusted)
     return SessionUser(_actor(rt, user.id), session_id)
+
+
+def _open_session(session: Session, user_id: int, at: datetime) -> str:
+    session_id = secrets.token_urlsafe(32)
+    auth_store.add_session(session, id_hash=_digest(session_id), user_id=user_id, at=at)
+    return session_id
+
+
+def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "") -> SessionUser:
+    """The second step of signing in: a code from the authenticator app (each works once) or
+    an unused recovery code. Failures slow further codes for this account progressively
+    and, at the threshold, alert the person and the administrators (someone has the
+    password)."""
+    at = now()
+    key = f"mfa:{user_id}"
+    code = (code or "").strip()[:40]
+    how = ""
+    with unit_of_work(rt) as session:
+        user = user_store.get(session, user_id)
+        if user is None or not user.active or user.totp_secret is None or user.totp_enabled_at is None:
+            raise NotPermitted("this sign-in has expired: start again with your email and password")
+        wait = _still_to_wait(session, key, at)
+        if not wait:
+            step = totp.matching_step(user.totp_secret, code, at)
+            if step is not None and mfa_store.accept_step(session, user_id, step):
+                how = "authenticator"
+            elif totp.looks_like_recovery_code(code) and mfa_store.use_recovery_code(
+                    session, user_id, totp.recovery_hash(code), at=at):
+                how = "recovery code"
+        if how:
+            auth_store.clear_failures(session, [key])
+            session_id = _open_session(session, user_id, at)
+            audit_store.append(session, actor=user.email, change_ref="", event_type="auth.signed_in",
+                               payload={"email": user.email, "address": address, "second_factor": how})
+            if how == "recovery code":
+                left = mfa_store.unused_recovery_codes(session, user_id)
+                account_notices.tell(session, [user_id], at=at, subject="A recovery code was used",
+                                     body=f"Someone signed in to your fitsflow account with a recovery code "
+                                          f"({left} left). If it was not you, tell your administrator now.")
+        elif not wait:
+            count = auth_store.record_failure(session, key, at=at, window=WINDOW)
+            audit_store.append(session, actor=user.email, change_ref="", event_type="auth.mfa_failed",
+                               payload={"email": user.email, "address": address})
+            if count == MAX_FAILURES["mfa"]:
+                text = (f"{count} wrong second-factor codes for {user.email} after the right password: "
+                        "someone who knows the password may be trying to get in. Further attempts now "
+                        "wait longer; a new password stops them.")
+                _alert_admins(session, f"Second-factor codes failing for {user.email}", text, at)
+                account_notices.tell(session, [user_id], at=at, subject="Change your fitsflow password",
+                                     body=text)
+                security_log.event("mfa.slowed", email=user.email, address=address)
+        email = user.email
+    if wait:
+        security_log.event("mfa.throttled", email=email, address=address, wait=wait)
+        raise TooManyAttempts(f"too many wrong codes: try again in {wait} seconds", retry_after=wait)
+    if not how:
+        security_log.event("mfa.failed", email=email, address=address)
+        raise NotPermitted("that code is not right (or was already used): try the current one")
+    security_log.event("sign_in.ok", email=email, address=address, second_factor=how)
+    return SessionUser(_actor(rt, user_id), session_id)
+
+
+def remember_stamp(rt: Runtime, *, user_id: int) -> str | None:
+    """What a browser that passed the second factor keeps to skip it for a while."""
+    with rt.db.read() as session:
+        user = user_store.get(session, user_id)
+        if user is None or user.totp_secret is None or user.totp_enabled_at is None:
+            return None
+        return totp.remember_stamp(user_id, user.totp_secret, user.totp_enabled_at)
 
 
 def _actor(rt: Runtime, user_id: int) -> Actor:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from .. import signals
 from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
-from ..domain.roles import may_view_changes
+from ..domain.roles import may_view_changes, needs_mfa
 from ..persistence import audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Transition, WorkflowDefinition
@@ -39,7 +39,9 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
     row = queries.actor_row(session, actor_id)
     if row is None or not row[3]:
         raise NotPermitted("unknown or inactive user")
-    return Actor(row[0], row[1], row[2], rt.roles.known(row[4]), row[5])
+    roles = rt.roles.known(row[4])
+    return Actor(row[0], row[1], row[2], roles, row[5],
+                 mfa_enrolment_due=needs_mfa(roles, rt.roles) and not row[6] and not row[7])
 
 
 def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:

@@ -231,12 +231,13 @@ class UserRow:
     active: bool
     roles: tuple[str, ...]
     audiences: tuple[str, ...]
+    second_factor: bool = False
 
 
 def _rows(session: Session, users: list[Any]) -> list[UserRow]:
     roles, audiences = queries.roles_and_audiences(session, [u.id for u in users])
     return [UserRow(u.id, u.name, u.email, u.active, tuple(sorted(roles.get(u.id, []))),
-                    tuple(sorted(audiences.get(u.id, [])))) for u in users]
+                    tuple(sorted(audiences.get(u.id, []))), u.totp_enabled_at is not None) for u in users]
 
 
 def list_users(rt: Runtime, *, q: str = "", limit: int = 10_000, offset: int = 0) -> list[UserRow]:
