@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,12 +35,14 @@ from sqlmodel import select  # noqa: E402
 from fitsflow import services  # noqa: E402
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
+from fitsflow.domain import totp  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import Change  # noqa: E402
-from fitsflow.services import auth  # noqa: E402
+from fitsflow.services import auth, mfa  # noqa: E402
 from tests import factories as f  # noqa: E402
 
 PASSWORD = "bench password 1"
+TOTP_SECRET = ""
 
 
 def populate(url: str, total: int, targets: int) -> tuple[str, list[str], str]:
@@ -48,7 +51,11 @@ def populate(url: str, total: int, targets: int) -> tuple[str, list[str], str]:
     rt = build_runtime(load_settings(environ={}), database_url=url)
     upgrade(rt.db)
     school = f.School(rt)
-    services.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)
+    cab = services.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)
+    # The CAB role needs a second factor: enrol it as a person would, and sign in with codes.
+    global TOTP_SECRET
+    TOTP_SECRET = mfa.begin_enrolment(rt, user_id=cab).secret
+    mfa.confirm_enrolment(rt, user_id=cab, code=totp.code_at(TOTP_SECRET, datetime.now(UTC)))
     gate = f.change_in(rt, school, "minor", "implement_approval")
     done = f.change_in(rt, school, "minor", "closed")
     with rt.db.transaction() as session:
@@ -103,6 +110,18 @@ def sign_in(port: int, email: str) -> tuple[str, str]:
     token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
     body = urlencode({"email": email, "password": PASSWORD, "csrf_token": token})
     conn.request("POST", "/login", body=body, headers={
+        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 302 and response.getheader("Location", "").endswith("/login/code")
+    cookie = _session_cookie(response, cookie)
+    conn.request("GET", "/login/code", headers={"Cookie": cookie})
+    response = conn.getresponse()
+    cookie = _session_cookie(response, cookie)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)  # type: ignore[union-attr]
+    # The next code the app will show (the one used to enrol is spent).
+    code = totp.code_at(TOTP_SECRET, datetime.now(UTC) + timedelta(seconds=30))
+    conn.request("POST", "/login/code", body=urlencode({"code": code, "csrf_token": token}), headers={
         "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
     response = conn.getresponse()
     response.read()
