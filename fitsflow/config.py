@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .domain.calendar import NATIONS
 from .domain.errors import ConfigError
 from .domain.notices import TIERS
 from .domain.roles import (
@@ -47,6 +48,8 @@ class WorkflowSettings:
 class SchoolSettings:
     name: str = "Demo School"
     timezone: str = "Europe/London"
+    # Whose bank holidays count: england, wales, scotland or northern_ireland.
+    nation: str = "england"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class NotifySettings:
 class NoticeSettings:
     template_dir: str = ""
     review_due_days: int = 10
+    # Notices are published at this time (school timezone) on a school day.
+    publish_time: str = "08:00"
     acknowledgement_viewers: str = "slt, head, auditor"
 
     @property
@@ -372,6 +377,14 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
         ZoneInfo(raw["school"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"school.timezone: unknown time zone '{raw['school']['timezone']}'") from None
+    if raw["school"]["nation"] not in NATIONS:
+        raise ConfigError(f"school.nation: must be one of {', '.join(NATIONS)}, "
+                          f"got '{raw['school']['nation']}'")
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw["notices"]["publish_time"]):
+        raise ConfigError(f"notices.publish_time: must be a time of day as HH:MM, got "
+                          f"'{raw['notices']['publish_time']}'")
+    if not 1 <= raw["notices"]["review_due_days"] <= 200:
+        raise ConfigError("notices.review_due_days: must be from 1 to 200 school days")
     if raw["web"]["max_request_kb"] < 16:
         raise ConfigError("web.max_request_kb: must be at least 16")
     if not 1 <= raw["web"]["session_idle_minutes"] <= 24 * 60:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.errors import NotAllowed, NotFound, NotPermitted
-from fitsflow.domain.notices import most_detailed, school_days_before
+from fitsflow.domain.notices import most_detailed
 from fitsflow.persistence.models import NoticeReceipt, OutboxMessage
 from fitsflow.services import notices
 
@@ -39,15 +39,10 @@ def by_audience(rt, ref):  # type: ignore[no-untyped-def]
     return {n.audience: n for n in notices.notices_for(rt, actor_id=school_admin, ref=ref)}
 
 
-def test_tiers_and_school_days():
+def test_tiers():
     tiers = {"slt": "full", "support": "technical", "staff": "staff", "students": "brief", "parents": "brief"}
     assert most_detailed(["staff", "slt"], tiers) == "slt"
     assert most_detailed(["parents", "staff"], tiers) == "staff"
-    friday = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
-    assert school_days_before(friday, 5) == datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
-    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    assert school_days_before(monday, 1) == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-    assert school_days_before(monday, 0) == monday
 
 
 def test_drafts_per_audience_with_tiered_content(rt):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
 
 # Most detailed first. A person in several audiences receives one notice: the most
 # detailed tier among the audiences they belong to.
@@ -26,14 +25,3 @@ def most_detailed(audiences: Iterable[str], tier_of: Mapping[str, str]) -> str |
 def more_detailed_than(audience: str, tier_of: Mapping[str, str]) -> list[str]:
     """Audiences whose members receive their notice instead of this audience's."""
     return [a for a in tier_of if rank(a, tier_of) < rank(audience, tier_of)]
-
-
-def school_days_before(moment: datetime, days: int) -> datetime:
-    """``days`` school days (Monday–Friday) before ``moment``, same time of day."""
-    result = moment
-    remaining = days
-    while remaining > 0:
-        result -= timedelta(days=1)
-        if result.weekday() < 5:
-            remaining -= 1
-    return result

@@ -321,3 +321,19 @@ class WebSession(SQLModel, table=True):
     revoked_at: datetime | None = None
     # Refreshed at most once a minute: the idle timeout counts from here.
     last_seen_at: datetime | None = None
+
+
+class CalendarPeriod(SQLModel, table=True):
+    """A term, holiday, INSET day, exam season, freeze or event (fitsflow.domain.calendar)."""
+
+    __tablename__ = "calendar_periods"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    title: str = Field(max_length=200)
+    starts_at: datetime = Field(index=True)
+    ends_at: datetime = Field(index=True)  # exclusive
+    effect: str = Field(max_length=10)
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime
+    created_by: str = Field(default="", max_length=320)

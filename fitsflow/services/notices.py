@@ -8,7 +8,7 @@ another scheduled change (CAB), and the review reminder after a release."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,13 +18,13 @@ from .. import notifications, signals
 from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
-from ..domain.notices import TIERS, more_detailed_than, school_days_before
+from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
 from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS, SCHEDULED
 from ..persistence import audit_store, notice_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import common
+from . import calendar, common
 from .runtime import Runtime
 from .subject import ChangeSubject
 
@@ -65,9 +65,10 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     now = common.now()
     start = release.window_start if release and release.window_start else now
     existing = {row.audience: row for row in notice_store.of_change(session, change.id)}
+    school = calendar.school_calendar(rt, session)
     count = 0
     for audience in rt.roles.audiences.values():
-        publish_at = max(school_days_before(start, audience.lead_days), now)
+        publish_at = max(school.publish_moment(start, audience.lead_days), now)
         old = existing.get(audience.name)
         if old is not None:
             if old.status == notice_store.DRAFT:
@@ -106,7 +107,8 @@ def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, act
     """Remind the requester to open the review if it is not open by then."""
     if workflow.state_of_kind(IN_REVIEW) is None:
         return
-    due = common.now() + timedelta(days=runtime.settings.notices.review_due_days)
+    due = calendar.school_calendar(runtime, session).school_days_after(
+        common.now(), runtime.settings.notices.review_due_days)
     notifications.queue("review_due", change, runtime=runtime, session=session, actor=actor,
                         workflow=workflow, available_at=due, include_actor=True)
 

@@ -1,0 +1,76 @@
+"""Calendar periods: terms, holidays, exam seasons, freezes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ..domain.calendar import Period
+from .models import CalendarPeriod
+
+
+def _period(row: CalendarPeriod) -> Period:
+    return Period(row.id or 0, row.kind, row.title, row.starts_at, row.ends_at, row.effect, row.reason)
+
+
+def all_periods(session: Session) -> list[Period]:
+    """Every period (a school has a few hundred at most: terms, holidays, exams, freezes)."""
+    rows = session.exec(select(CalendarPeriod).order_by(col(CalendarPeriod.starts_at),
+                                                        col(CalendarPeriod.id))).all()
+    return [_period(r) for r in rows]
+
+
+def page(session: Session, *, q: str, kind: str, start: datetime | None, end: datetime | None,
+         limit: int, offset: int) -> tuple[list[Period], int]:
+    where: list[Any] = []
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(func.lower(CalendarPeriod.title).like(pattern, escape="\\"))
+    if kind:
+        where.append(col(CalendarPeriod.kind) == kind)
+    if start is not None:
+        where.append(col(CalendarPeriod.ends_at) > start)
+    if end is not None:
+        where.append(col(CalendarPeriod.starts_at) < end)
+    rows = session.exec(select(CalendarPeriod).where(*where)
+                        .order_by(col(CalendarPeriod.starts_at), col(CalendarPeriod.id))
+                        .limit(limit).offset(offset)).all()
+    total = session.exec(select(func.count()).select_from(CalendarPeriod).where(*where)).one()
+    return [_period(r) for r in rows], int(total)
+
+
+def get(session: Session, period_id: int) -> Period | None:
+    row = session.get(CalendarPeriod, period_id)
+    return _period(row) if row is not None else None
+
+
+def add(session: Session, period: Period, *, at: datetime, by: str) -> int:
+    row = CalendarPeriod(kind=period.kind, title=period.title, starts_at=period.starts_at,
+                         ends_at=period.ends_at, effect=period.effect, reason=period.reason,
+                         created_at=at, created_by=by)
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def update(session: Session, period_id: int, period: Period) -> bool:
+    row = session.get(CalendarPeriod, period_id)
+    if row is None:
+        return False
+    row.kind, row.title, row.effect, row.reason = period.kind, period.title, period.effect, period.reason
+    row.starts_at, row.ends_at = period.starts_at, period.ends_at
+    session.add(row)
+    return True
+
+
+def delete(session: Session, period_id: int) -> Period | None:
+    row = session.get(CalendarPeriod, period_id)
+    if row is None:
+        return None
+    found = _period(row)
+    session.delete(row)
+    return found
