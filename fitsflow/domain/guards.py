@@ -39,6 +39,16 @@ class GuardSubject(Protocol):
     @property
     def gate_requirements(self) -> dict[str, int]: ...
     def role_label(self, role: str) -> str: ...
+    @property
+    def emergency(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def window_freezes(self) -> tuple[str, ...]: ...
+    @property
+    def window_cautions(self) -> tuple[str, ...]: ...
+    @property
+    def window_timing(self) -> str: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -151,3 +161,25 @@ def review_recorded(s: GuardSubject) -> list[str]:
     if review is None or not review.outcome:
         return ["no post-implementation review"]
     return []
+
+
+@guard("window_clear_of_freezes")
+def window_clear_of_freezes(s: GuardSubject) -> list[str]:
+    """No freeze in the release window (an emergency may go ahead with a reason); a caution
+    period asks for a reason."""
+    missing: list[str] = []
+    if not (s.emergency and s.reason):
+        tail = ": an emergency change may go ahead with a reason" if s.emergency \
+            else ": choose another window"
+        missing.extend(f"the window overlaps the freeze {period}{tail}" for period in s.window_freezes)
+    if not s.reason:
+        missing.extend(f"the window falls in the caution period {period}: give a reason to go ahead"
+                       for period in s.window_cautions)
+    return missing
+
+
+@guard("window_timely")
+def window_timely(s: GuardSubject) -> list[str]:
+    """The window is ahead and leaves every audience its notice lead time (an emergency's
+    notices go out at once instead)."""
+    return [s.window_timing] if s.window_timing and not s.emergency else []

@@ -46,6 +46,20 @@ def school_calendar(rt: Runtime, session: Session) -> SchoolCalendar:
                           tz=rt.timezone, publish_time=publish_time(rt))
 
 
+def timing_problem(rt: Runtime, school: SchoolCalendar, window_start: datetime, at: datetime) -> str:
+    """Why a window is too soon ("" when it is not): it has started, or the shortest notice
+    lead time would need a notice published before today."""
+    tz = rt.timezone
+    if window_start <= at:
+        return f"the window starts in the past ({window_start.astimezone(tz):%a %d %b %Y %H:%M})"
+    shortest = min((a.lead_days for a in rt.roles.audiences.values()), default=0)
+    first = school.publish_moment(window_start, shortest)
+    if first.astimezone(tz).date() < at.astimezone(tz).date():
+        return (f"the window leaves less than the shortest notice lead time ({shortest} school days): "
+                f"the first notice would have gone out on {first.astimezone(tz):%a %d %b %Y}")
+    return ""
+
+
 def calendar_now(rt: Runtime) -> SchoolCalendar:
     with rt.db.read() as session:
         return school_calendar(rt, session)

@@ -24,7 +24,7 @@ from ..workflow.registry import Workflow
 from . import common
 from .common import unit_of_work
 from .gates import decision_blocker
-from .machine import run
+from .machine import CALENDAR_GUARD, run
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
@@ -171,7 +171,9 @@ def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: Ch
         if spec.trigger in gate_triggers or not _permitted(workflow, actor, change, spec.trigger):
             continue
         missing = [m for name in spec.guards for m in GUARDS[name](subject)]
-        actions.append(Action(spec.trigger, spec.title, tuple(missing)))
+        asks = CALENDAR_GUARD in spec.guards and bool(
+            subject.window_cautions or (subject.emergency and subject.window_freezes))
+        actions.append(Action(spec.trigger, spec.title, tuple(missing), asks))
     return actions
 
 
@@ -195,7 +197,7 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         workflow = rt.workflows.get(change.workflow)
-        subject = ChangeSubject(session, change, workflow.definition, rt.roles)
+        subject = ChangeSubject(rt, session, change, workflow.definition)
         assert change.id is not None
         approvals = []
         for row, name in queries.all_approvals(session, change.id):
@@ -215,4 +217,6 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             editable_stages=tuple(editable),
             follow_ups=common.follow_up_refs(session, change),
             may_follow_up=REQUESTER in actor.roles and _may_follow_up(workflow.definition, change.state),
+            window_freezes=subject.window_freezes,
+            window_cautions=subject.window_cautions,
         )

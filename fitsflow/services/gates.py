@@ -6,13 +6,13 @@ from sqlmodel import Session
 
 from .. import signals
 from ..domain.actor import Actor
-from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
-from ..domain.guards import gate_quorum
+from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotPermitted
+from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
 from ..persistence import audit_store, queries
 from ..persistence.change_store import ChangeRecord
-from ..workflow.definition import Gate
+from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
 from . import common
 from .common import unit_of_work
@@ -55,7 +55,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if gate is None:
             allowed = {t.trigger for t in definition.transitions_from(change.state)}
             raise NotAllowed(decision, change.state, allowed - definition.gate_triggers())
-        subject = ChangeSubject(session, change, definition, rt.roles)
+        subject = ChangeSubject(rt, session, change, definition)
         why = decision_blocker(rt, actor, change, gate, subject)
         if why:
             raise NotPermitted(why)
@@ -68,9 +68,22 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if used is None:
             raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
         common.check_version(change, expected_version)
+        if decision == "approve":
+            _check_window(definition, gate, subject, comment)
         outcome = _record(rt, session, workflow, change, actor, gate, subject, used, decision, comment)
         return DecisionResult(common.view_of(session, rt, change), outcome,
                               tuple(gate_quorum(subject)) if outcome == PENDING else ())
+
+
+def _check_window(definition: WorkflowDefinition, gate: Gate, subject: ChangeSubject, comment: str) -> None:
+    """Every approval, not only the one completing the quorum, is refused for a window in a
+    freeze (or a caution period without a reason): nobody approves what cannot go ahead."""
+    spec = definition.transition(gate.approve, gate.state)
+    subject.reason = comment.strip()
+    missing = [m for name in (spec.guards if spec else ()) if name != "gate_quorum"
+               for m in GUARDS[name](subject)]
+    if missing:
+        raise GateNotSatisfied("approve", missing)
 
 
 def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor,
@@ -85,7 +98,7 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
                                 "decision": decision, "comment": comment})
-    extra = {"gate": gate.name, "reason": comment} if decision == "reject" else {"gate": gate.name}
+    extra = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
     if decision == "reject":
         run(rt, session, workflow, change, actor, gate.reject, extra, subject)
         outcome = REJECTED

@@ -8,11 +8,28 @@ from sqlmodel import Session
 
 from ..domain.actor import Actor
 from ..domain.errors import GateNotSatisfied
+from ..persistence import audit_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.registry import FireContext, Workflow
 from . import common
 from .runtime import Runtime
 from .subject import ChangeSubject
+
+CALENDAR_GUARD = "window_clear_of_freezes"
+
+
+def record_calendar_exceptions(session: Session, change: ChangeRecord, actor: Actor, subject: ChangeSubject,
+                               trigger: str) -> None:
+    """A freeze overridden (an emergency) or a caution period accepted, with who and why:
+    audit events the change page, approval requests and reports read."""
+    if subject.window_freezes and subject.emergency and subject.reason:
+        audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="freeze.overridden",
+                           payload={"trigger": trigger, "freezes": list(subject.window_freezes),
+                                    "reason": subject.reason})
+    if subject.window_cautions and subject.reason:
+        audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="caution.accepted",
+                           payload={"trigger": trigger, "periods": list(subject.window_cautions),
+                                    "reason": subject.reason})
 
 
 def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor,
@@ -21,11 +38,15 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
     context's hook, or GateNotSatisfied lists everything its guards found missing."""
     definition = workflow.definition
 
+    subject = subject or ChangeSubject(rt, session, change, definition)
+    subject.reason = str(extra.get("reason", ""))
+
     def after(spec: Any, source: str, dest: str) -> None:
         common.record_transition(rt, session, change=change, workflow=definition, actor=actor,
                                  spec=spec, source=source, dest=dest, extra=extra)
+        if CALENDAR_GUARD in spec.guards:
+            record_calendar_exceptions(session, change, actor, subject, trigger)
 
-    subject = subject or ChangeSubject(session, change, definition, rt.roles)
     ctx = FireContext(subject=subject, after=after)
     if not workflow.fire(change, trigger, ctx):
         spec = definition.transition(trigger, change.state)

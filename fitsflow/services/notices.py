@@ -59,7 +59,7 @@ def _context(rt: Runtime, subject: ChangeSubject) -> dict[str, Any]:
 
 def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: WorkflowDefinition) -> int:
     """Draft (or re-time) one notice per audience; published drafts are left alone."""
-    subject = ChangeSubject(session, change, workflow, rt.roles)
+    subject = ChangeSubject(rt, session, change, workflow)
     context = _context(rt, subject)
     release = subject.release_plan
     now = common.now()
@@ -83,7 +83,7 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
 
 def _clashes(rt: Runtime, session: Session, change: ChangeRecord,
              workflow: WorkflowDefinition) -> list[str]:
-    plan = ChangeSubject(session, change, workflow, rt.roles).release_plan
+    plan = ChangeSubject(rt, session, change, workflow).release_plan
     if plan is None or plan.window_start is None or plan.window_end is None:
         return []
     return notice_store.clashing_refs(session, change_id=change.id, start=plan.window_start,

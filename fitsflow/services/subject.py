@@ -7,20 +7,25 @@ from functools import cached_property
 from sqlmodel import Session
 
 from ..domain import stages
+from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
-from ..domain.roles import RoleBook
 from ..persistence import queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
+from . import calendar
+from .common import now
+from .runtime import Runtime
 
 
 class ChangeSubject:
     """What guards read (``GuardSubject``), fetched only when a guard asks."""
 
-    def __init__(self, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
-                 roles: RoleBook):
+    def __init__(self, rt: Runtime, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
+                 reason: str = ""):
+        self.rt = rt
         self.session = session
-        self.roles = roles
+        self.roles = rt.roles
+        self.reason = reason  # given with the action being tried (a freeze override, a caution)
         self.change = change
         self.workflow = workflow
         self.change_id: int = change.id
@@ -67,3 +72,33 @@ class ChangeSubject:
     @property
     def gate_requirements(self) -> dict[str, int]:
         return self._gate.requirements(self.change.category) if self._gate else {}
+
+    @property
+    def emergency(self) -> bool:
+        return self.workflow.emergency
+
+    @cached_property
+    def school(self) -> SchoolCalendar:
+        return calendar.school_calendar(self.rt, self.session)
+
+    def _window_periods(self, effect: str) -> tuple[str, ...]:
+        plan = self.release_plan
+        if plan is None or plan.window_start is None or plan.window_end is None:
+            return ()
+        return tuple(p.describe(self.rt.timezone)
+                     for p in self.school.overlapping(plan.window_start, plan.window_end, [effect]))
+
+    @cached_property
+    def window_freezes(self) -> tuple[str, ...]:
+        return self._window_periods("freeze")
+
+    @cached_property
+    def window_cautions(self) -> tuple[str, ...]:
+        return self._window_periods("caution")
+
+    @cached_property
+    def window_timing(self) -> str:
+        plan = self.release_plan
+        if plan is None or plan.window_start is None:
+            return ""
+        return calendar.timing_problem(self.rt, self.school, plan.window_start, now())

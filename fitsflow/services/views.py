@@ -46,6 +46,8 @@ class Action:
     trigger: str
     title: str
     blocked_by: tuple[str, ...] = ()
+    # A reason lets it go ahead (a caution period; an emergency in a freeze).
+    asks_reason: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class ChangeDetail:
     editable_stages: tuple[str, ...]
     follow_ups: tuple[str, ...] = field(default_factory=tuple)
     may_follow_up: bool = False
+    # Freezes and caution periods the release window overlaps, described with their dates.
+    window_freezes: tuple[str, ...] = ()
+    window_cautions: tuple[str, ...] = ()
 
     @property
     def total_cost(self) -> Decimal:

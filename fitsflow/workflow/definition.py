@@ -52,6 +52,9 @@ class WorkflowDefinition:
     transitions: tuple[Transition, ...]
     gates: dict[str, Gate]
     source: str = ""
+    # An emergency workflow may go ahead in a freeze (with a recorded reason) and at short
+    # notice (its notices are sent at once).
+    emergency: bool = False
 
     def kind_of(self, state: str) -> str | None:
         """What the state means to the engine (see vocabulary.STATE_KINDS), if anything."""

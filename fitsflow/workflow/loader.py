@@ -23,7 +23,8 @@ from ..domain.vocabulary import (
 from .definition import Gate, State, Transition, WorkflowDefinition
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TOP_KEYS = {"name", "title", "description", "categories", "initial", "states", "transitions", "gates"}
+_TOP_KEYS = {"name", "title", "description", "categories", "initial", "states", "transitions", "gates",
+             "emergency"}
 _STATE_KEYS = {"phase", "title", "edits", "final", "kind"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "signal", "title"}
 _GATE_KEYS = {"state", "title", "approve", "reject", "approvers"}
@@ -267,6 +268,9 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
     for index, t in enumerate(transitions):
         if "gate_quorum" in t.guards and t.trigger not in gate_triggers:
             problems.add(f"transitions[{index}].guards", "'gate_quorum' is only for a gate's approve trigger")
+    emergency = data.get("emergency", False)
+    if not isinstance(emergency, bool):
+        problems.add("emergency", "must be true or false")
     if problems.items:
         raise WorkflowError(problems.items)
     definition = WorkflowDefinition(
@@ -279,6 +283,7 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
         transitions=transitions,
         gates=gates,
         source=source,
+        emergency=bool(emergency),
     )
     _check_graph(definition, problems)
     if problems.items:

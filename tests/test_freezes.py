@@ -1,0 +1,168 @@
+"""Issue: no freeze or blackout window; a window in the past (1990) was accepted and
+scheduled. Now submitting for approval to implement, approving and scheduling refuse a
+window in a freeze (naming it and its dates); a caution period asks for a reason; an
+emergency change may override a freeze with a recorded reason; a past window, or one too
+soon for the shortest notice lead time, is refused (an emergency goes ahead)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from fitsflow import services
+from fitsflow.domain.errors import GateNotSatisfied
+from fitsflow.persistence import audit_store
+from fitsflow.services import calendar
+
+from . import factories as f
+
+
+def _around_the_window(rt, kind: str = "exams", effect: str = "", title: str = "GCSE summer series"):  # type: ignore[no-untyped-def]
+    """A period covering the factories' release window (ten days ahead)."""
+    first = (datetime.now(UTC) + timedelta(days=8)).date().isoformat()
+    last = (datetime.now(UTC) + timedelta(days=12)).date().isoformat()
+    return calendar.add_period(rt, actor_id=None, kind=kind, title=title, start=first, end=last,
+                               effect=effect)
+
+
+def _events(rt, ref: str) -> list[tuple[str, dict]]:  # type: ignore[no-untyped-def, type-arg]
+    import json
+
+    with rt.db.read() as session:
+        return [(e.event_type, json.loads(e.payload)) for e in audit_store.iter_events(session)
+                if e.change_ref == ref]
+
+
+def test_submitting_for_approval_to_implement_is_refused_in_a_freeze(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "release_planning")
+    f.fill_stages(rt, school.requester, ref, ("release_plan",))
+    _around_the_window(rt)
+    before = f.counts(rt)
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    text = str(err.value)
+    assert "the freeze “GCSE summer series”" in text and "choose another window" in text
+    assert f.snapshot(rt, ref)[0] == "release_planning" and f.counts(rt) == before
+    # Shown on the change page before anyone tries: the action says what blocks it.
+    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    blocked = next(a for a in detail.actions if a.trigger == "submit_implement")
+    assert any("GCSE summer series" in m for m in blocked.blocked_by)
+
+
+def test_every_approval_is_refused_in_a_freeze_not_only_the_last(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "significant", "implement_approval")
+    _around_the_window(rt, kind="freeze", title="Ofsted window")
+    with pytest.raises(GateNotSatisfied) as err:
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", role="cab")
+    assert "Ofsted window" in str(err.value)
+    assert f.snapshot(rt, ref) [0] == "implement_approval"
+    # Rejecting stays possible: the requester then moves the window.
+    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject", role="cab",
+                    comment="Ofsted are in that week")
+    assert f.snapshot(rt, ref)[0] == "release_planning"
+
+
+def test_scheduling_is_refused_in_a_freeze(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "approved")
+    _around_the_window(rt)
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert "GCSE summer series" in str(err.value)
+    assert f.snapshot(rt, ref)[0] == "approved"
+
+
+def test_a_caution_period_asks_for_a_reason_and_records_it(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "approved")
+    _around_the_window(rt, kind="mocks", title="Year 11 mocks")
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert "caution period “Year 11 mocks”" in str(err.value) and "give a reason" in str(err.value)
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule",
+                  reason="Only the library is affected; mocks are in the sports hall")
+    assert f.snapshot(rt, ref)[0] == "scheduled"
+    accepted = [p for e, p in _events(rt, ref) if e == "caution.accepted"]
+    assert accepted and accepted[0]["reason"].startswith("Only the library")
+
+
+def test_an_emergency_may_override_a_freeze_with_a_recorded_reason(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "emergency", "assessment")
+    f.fill_stages(rt, school.requester, ref, ("release_plan", "needs"))
+    _around_the_window(rt)
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit")
+    assert "an emergency change may go ahead with a reason" in str(err.value)
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit",
+                  reason="The exam-board portal is down: candidates' coursework cannot upload")
+    overridden = [p for e, p in _events(rt, ref) if e == "freeze.overridden"]
+    assert overridden and "GCSE summer series" in overridden[0]["freezes"][0]
+    assert overridden[0]["reason"].startswith("The exam-board portal")
+    # The approver, too, must say why to approve inside the freeze.
+    with pytest.raises(GateNotSatisfied):
+        services.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt")
+    services.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt",
+                    comment="Agreed with the exams officer")
+    assert len([e for e, _ in _events(rt, ref) if e == "freeze.overridden"]) == 2
+
+
+def test_a_window_in_the_past_is_refused_but_an_emergency_goes_ahead(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "approved")
+    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+                                 data={**f.release_plan(), "window_start": "2020-03-02T10:00",
+                                       "window_end": "2020-03-02T12:00"})
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert "the window starts in the past" in str(err.value)
+    emergency = f.change_in(rt, school, "emergency", "assessment")
+    f.fill_stages(rt, school.requester, emergency, ("needs",))
+    services.record_release_plan(rt, actor_id=school.requester, ref=emergency,
+                                 data={**f.release_plan(), "window_start": "2020-03-02T10:00",
+                                       "window_end": "2020-03-02T12:00"})
+    services.fire(rt, actor_id=school.requester, ref=emergency, trigger="submit")
+
+
+def test_a_window_too_soon_for_the_shortest_lead_time_is_refused(sqlite_rt):
+    import dataclasses
+
+    from fitsflow.domain.roles import Audience
+
+    rt = sqlite_rt
+    book = dataclasses.replace(rt.roles, audiences={
+        **rt.roles.audiences, "students": Audience("students", "Students", "brief", 3),
+        "parents": Audience("parents", "Parents", "brief", 3)})
+    rt = dataclasses.replace(rt, roles=book)
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "approved")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+                                 data={**f.release_plan(), "window_start": tomorrow.isoformat(),
+                                       "window_end": (tomorrow + timedelta(hours=1)).isoformat()})
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert "less than the shortest notice lead time (3 school days)" in str(err.value)
+
+
+def test_the_change_page_names_the_period_and_asks_for_the_reason(sqlite_rt, tmp_path):
+    from .web_support import WebSchool, login, make_app, post
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "approved")
+    _around_the_window(sqlite_rt, kind="mocks", title="Year 11 mocks")
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Caution:" in page and "Year 11 mocks" in page and 'id="reason-schedule"' in page
+    version = f.snapshot(sqlite_rt, ref)[1]
+    r = post(client, f"/changes/{ref}/actions/schedule", {"version": str(version)}, page=f"/changes/{ref}")
+    assert r.status_code == 409 and "give a reason" in r.get_data(as_text=True)
+    r = post(client, f"/changes/{ref}/actions/schedule",
+             {"version": str(version), "reason": "Library only"}, page=f"/changes/{ref}")
+    assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "scheduled"
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "caution.accepted" in page and "Library only" in page
