@@ -32,6 +32,10 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/account/sessions/end"): ("302 302 302 302 302 302 302", {}),
     ("POST", "/account/tokens"): ("302 400 400 400 400 400 400", {"name": ""}),
     ("POST", "/account/tokens/<int:token_id>/revoke"): ("302 404 404 404 404 404 404", {}),
+    ("GET", "/admin/calendar"): ("302 403 403 403 403 403 200", None),
+    ("POST", "/admin/calendar"): ("302 403 403 403 403 403 400", {"kind": "term", "title": ""}),
+    ("POST", "/admin/calendar/<int:period_id>/delete"): ("302 403 403 403 403 403 404", {}),
+    ("POST", "/admin/calendar/import"): ("302 403 403 403 403 403 400", {}),
     ("POST", "/admin/import"): ("302 403 403 403 403 403 400", {}),
     ("POST", "/admin/grants/<int:grant_id>"): ("302 403 403 403 403 403 404", {"decision": "confirm"}),
     ("GET", "/admin/outbox"): ("302 403 403 403 403 403 200", None),
@@ -75,6 +79,14 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/openapi.json"): ("200 200 200 200 200 200 200", None),
     ("GET", "/api/v1/me"): ("401 200 200 200 200 200 200", None),
     ("GET", "/api/v1/audit"): ("401 403 403 403 403 200 200", None),
+    ("GET", "/api/v1/calendar"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/calendar"): ("401 403 403 403 403 403 201",
+                                   {"kind": "freeze", "title": "Ofsted", "start": "2027-03-01"}),
+    ("GET", "/api/v1/calendar/<int:period_id>"): ("401 404 404 404 404 404 404", None),
+    ("PUT", "/api/v1/calendar/<int:period_id>"): ("401 403 403 403 403 403 404",
+                                                  {"kind": "freeze", "title": "Ofsted",
+                                                   "start": "2027-03-01"}),
+    ("DELETE", "/api/v1/calendar/<int:period_id>"): ("401 403 403 403 403 403 404", None),
     ("GET", "/api/v1/changes"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/changes"): ("401 403 201 403 403 403 403", {"title": "T", "category": "minor"}),
     ("GET", "/api/v1/changes/<ref>"): ("401 404 200 200 200 200 200", None),
@@ -127,7 +139,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
               "<path:filename>": "style.css", "<name>": "fits-change", "<int:user_id>": str(school.staff)}
     for key, value in values.items():
         rule = rule.replace(key, value)
-    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>"):
+    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

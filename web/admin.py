@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import mfa, outbox, users
+from fitsflow.services import calendar, mfa, outbox, users
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
+from .dashboard import page_args
 from .forms import whole
 from .login import actor, runtime
 
@@ -134,3 +137,85 @@ def outbox_retry() -> Any:
     count = outbox.retry(runtime(), row_ids=ids, actor_label=actor().label)
     flash(f"{count} parked notice{'s' if count != 1 else ''} queued again.")
     return redirect(url_for("admin.outbox_page"))
+
+
+@dataclass(frozen=True)
+class _Page:
+    items: list[Any]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+def _calendar_page(problems: dict[str, str] | None = None, form: Any = None,
+                   import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
+    limit, offset = page_args()
+    q = request.args.get("q", "")[:200]
+    kind = request.args.get("kind", "")
+    kind = kind if kind in KINDS else ""
+    rows, total = calendar.page_periods(runtime(), q=q, kind=kind, limit=limit, offset=offset)
+    tz = runtime().timezone
+    items = [(p, *p.days(tz)) for p in rows]
+    return render_template("admin_calendar.html", page=_Page(items, total, limit, offset), q=q, kind=kind,
+                           kinds=KIND_TITLES, effects=EFFECTS, problems=problems or {}, form=form or {},
+                           import_problems=import_problems or {},
+                           nation=runtime().settings.school.nation.replace("_", " ").title()), status
+
+
+@bp.get("/calendar")
+@access(ADMINS)
+def calendar_list() -> Any:
+    """The school calendar: terms, holidays, INSET days, exam seasons and freezes."""
+    return _calendar_page()
+
+
+@bp.post("/calendar")
+@access(ADMINS)
+def calendar_add() -> Any:
+    """Add a period (a date is the whole day; the end day is included)."""
+    form = request.form
+    try:
+        added = calendar.add_period(runtime(), actor_id=actor().id, kind=form.get("kind", ""),
+                                    title=form.get("title", ""), start=form.get("start", ""),
+                                    end=form.get("end", ""), effect=form.get("effect", ""),
+                                    reason=form.get("reason", ""))
+    except InvalidInput as err:
+        return _calendar_page(err.problems, form, status=400)
+    flash(f"Added “{added.title}”.")
+    return redirect(url_for("admin.calendar_list"))
+
+
+@bp.post("/calendar/<int:period_id>/delete")
+@access(ADMINS)
+def calendar_delete(period_id: int) -> Any:
+    """Remove a period (audited)."""
+    calendar.delete_period(runtime(), actor_id=actor().id, period_id=period_id)
+    flash("Removed.")
+    return redirect(url_for("admin.calendar_list"))
+
+
+@bp.post("/calendar/import")
+@access(ADMINS)
+def calendar_import() -> Any:
+    """Import term dates from a CSV or an ICS file: every row or event, or none."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _calendar_page(import_problems={"file": "choose a CSV or ICS file"}, status=400)
+    raw = upload.read()
+    try:
+        if upload.filename.lower().endswith((".ics", ".ical", ".ifb")) or raw.lstrip().startswith(b"BEGIN:"):
+            count = calendar.import_ics(runtime(), data=raw, actor_id=actor().id)
+        else:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp1252", errors="replace")
+            count = calendar.import_csv(runtime(), text=text, actor_id=actor().id)
+    except InvalidInput as err:
+        return _calendar_page(import_problems=err.problems, status=400)
+    flash(f"Imported {count} period{'s' if count != 1 else ''}.")
+    return redirect(url_for("admin.calendar_list"))

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from fitsflow import services
+from fitsflow.domain.calendar import whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from fitsflow.services import auth, inbox, queues, users
+from fitsflow.services import auth, calendar, inbox, queues, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
@@ -43,8 +44,9 @@ def authenticate() -> Any:
                                      "a valid API token is required: Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="fitsflow"'
         return response, status
-    needed = "admin" if request.path.startswith("/api/v1/users") else \
-        "read" if request.method in ("GET", "HEAD") else "write"
+    reading = request.method in ("GET", "HEAD")
+    needed = "admin" if request.path.startswith("/api/v1/users") or (
+        request.path.startswith("/api/v1/calendar") and not reading) else "read" if reading else "write"
     if not found.allows(needed):
         return api_error(403, "not_permitted",
                          f"this token's scope is '{found.scope}'; this needs '{needed}'")
@@ -341,3 +343,48 @@ def workflows() -> m.Workflows:
 @route(bp, "GET", "/workflows/<name>", summary="One workflow, with its diagram source", response=m.Workflow)
 def workflow(name: str) -> m.Workflow:
     return _workflow(name)
+
+
+def _period(p: Any) -> m.Period:
+    first, last = p.days(runtime().timezone)
+    return m.Period(id=p.id, kind=p.kind, title=p.title, starts_at=p.starts_at, ends_at=p.ends_at,
+                    first_day=first, last_day=last, effect=p.effect, reason=p.reason)
+
+
+@route(bp, "GET", "/calendar", summary="The school calendar: terms, holidays, exams, freezes",
+       response=m.PeriodPage, query=m.PeriodFilters)
+def calendar_periods(query: m.PeriodFilters) -> m.PeriodPage:
+    tz = runtime().timezone
+    start = whole_days(query.start, query.start, tz)[0] if query.start else None
+    end = whole_days(query.end, query.end, tz)[1] if query.end else None
+    rows, total = calendar.page_periods(runtime(), q=query.q, kind=query.kind or "", start=start, end=end,
+                                        limit=query.limit, offset=query.offset)
+    return m.PeriodPage(items=[_period(p) for p in rows], total=total, limit=query.limit, offset=query.offset)
+
+
+@route(bp, "POST", "/calendar", summary="Add a calendar period (admins)", response=m.Period,
+       body=m.PeriodBody, status=201)
+def add_calendar_period(body: m.PeriodBody) -> m.Period:
+    return _period(calendar.add_period(runtime(), actor_id=actor().id, kind=body.kind, title=body.title,
+                                       start=body.start, end=body.end, effect=body.effect,
+                                       reason=body.reason))
+
+
+@route(bp, "GET", "/calendar/<int:period_id>", summary="One calendar period", response=m.Period)
+def calendar_period(period_id: int) -> m.Period:
+    return _period(calendar.get_period(runtime(), period_id=period_id))
+
+
+@route(bp, "PUT", "/calendar/<int:period_id>", summary="Change a calendar period (admins)",
+       response=m.Period, body=m.PeriodBody)
+def change_calendar_period(period_id: int, body: m.PeriodBody) -> m.Period:
+    return _period(calendar.update_period(runtime(), actor_id=actor().id, period_id=period_id, kind=body.kind,
+                                          title=body.title, start=body.start, end=body.end,
+                                          effect=body.effect, reason=body.reason))
+
+
+@route(bp, "DELETE", "/calendar/<int:period_id>", summary="Remove a calendar period (admins)",
+       response=m.Removed)
+def remove_calendar_period(period_id: int) -> m.Removed:
+    calendar.delete_period(runtime(), actor_id=actor().id, period_id=period_id)
+    return m.Removed(id=period_id)

@@ -4,12 +4,13 @@ nothing is coerced), so the document and the behaviour cannot drift apart."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fitsflow.domain import limits
+from fitsflow.domain.calendar import EFFECTS, KINDS
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, FOLLOW_UP_CATEGORIES, REVIEW_OUTCOMES
 
 Text = Annotated[str, StringConstraints(max_length=limits.TEXT)]
@@ -437,3 +438,52 @@ class TrailQuery(Query):
 
 class UserFilters(Paging):
     q: Annotated[str, StringConstraints(max_length=100)] = Field("", description="Part of a name or email.")
+
+
+# --- the school calendar --------------------------------------------------------------
+
+PeriodKind = Literal[KINDS]  # type: ignore[valid-type]
+PeriodEffect = Literal[EFFECTS]  # type: ignore[valid-type]
+When = Annotated[str, StringConstraints(max_length=25)]
+
+
+class Period(Out):
+    id: int
+    kind: PeriodKind
+    title: str
+    starts_at: datetime
+    ends_at: datetime = Field(description="Exclusive.")
+    first_day: date = Field(description="The first local day it touches.")
+    last_day: date = Field(description="The last local day it touches.")
+    effect: PeriodEffect = Field(description="freeze: changes may not be released in it; caution: only "
+                                             "with a recorded reason; info: shown only.")
+    reason: str
+
+
+class Removed(Out):
+    id: int
+    removed: bool = True
+
+
+class PeriodPage(Out):
+    items: list[Period]
+    total: int
+    limit: int
+    offset: int
+
+
+class PeriodBody(Body):
+    kind: PeriodKind
+    title: Annotated[str, StringConstraints(min_length=1, max_length=limits.TITLE)]
+    start: When = Field(description="A day (YYYY-MM-DD, the whole day) or a local time (YYYY-MM-DDTHH:MM).")
+    end: When = Field("", description="The last day (included) or the end time; empty: as start.")
+    effect: PeriodEffect | Literal[""] = Field("", description="Empty: the kind's default (exams and "
+                                                              "freezes freeze, mocks caution, others info).")
+    reason: Annotated[str, StringConstraints(max_length=limits.PERIOD_REASON)] = ""
+
+
+class PeriodFilters(Paging):
+    q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field("", description="Part of a title.")
+    kind: PeriodKind | None = None
+    start: date | None = Field(None, description="Only periods touching this day or later.")
+    end: date | None = Field(None, description="Only periods touching this day or earlier.")

@@ -7,6 +7,7 @@ import click
 from ..domain.errors import ConfigError
 from .audit import audit
 from .base import FitsflowGroup, State, fail, pass_state
+from .calendar import calendar_group
 from .changes import change
 from .delivery import outbox_group, worker
 from .demo import demo
@@ -41,7 +42,7 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.display_url}: schema {before or 'empty'} → {after}")
 
 
-for command in (change, user, workflow, audit, demo, serve, token, worker, outbox_group):
+for command in (change, user, workflow, audit, calendar_group, demo, serve, token, worker, outbox_group):
     cli.add_command(command)
 
 

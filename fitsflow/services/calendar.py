@@ -194,9 +194,11 @@ def page_periods(rt: Runtime, *, q: str = "", kind: str = "", start: datetime | 
                                    limit=limit, offset=offset)
 
 
-def _add_all(rt: Runtime, periods: list[Period], actor_id: int | None, source: str) -> int:
+def add_periods(rt: Runtime, periods: list[Period], *, actor_id: int | None, source: str,
+                label: str | None = None) -> int:
+    """Add several periods in one transaction (an import, the demo year)."""
     with unit_of_work(rt) as session:
-        label = _admin(rt, session, actor_id)
+        label = label if actor_id is None and label else _admin(rt, session, actor_id)
         at = now()
         for period in periods:
             calendar_store.add(session, period, at=at, by=label)
@@ -248,7 +250,7 @@ def import_csv(rt: Runtime, *, text: str, actor_id: int | None) -> int:
         raise InvalidInput(problems)
     if not periods:
         raise InvalidInput({"file": "has no periods"})
-    return _add_all(rt, periods, actor_id, "csv")
+    return add_periods(rt, periods, actor_id=actor_id, source="csv")
 
 
 # Words in an event's summary that say what kind of period a term-dates feed means.
@@ -323,7 +325,7 @@ def import_ics(rt: Runtime, *, data: bytes, actor_id: int | None, kind: str = ""
         raise InvalidInput(problems)
     if not periods:
         raise InvalidInput({"file": "has no events"})
-    return _add_all(rt, periods, actor_id, "ics")
+    return add_periods(rt, periods, actor_id=actor_id, source="ics")
 
 
 def _events(parsed: Any) -> Iterable[Any]:

@@ -11,8 +11,9 @@ from typing import Any
 from ..domain.vocabulary import CLOSED
 from ..persistence import change_store, queries
 from ..workflow.definition import WorkflowDefinition
-from . import changes, gates, mfa, notices, stages, users
+from . import calendar, changes, gates, mfa, notices, stages, users
 from .common import now
+from .demo_calendar import academic_year
 from .gates import PENDING
 from .runtime import Runtime
 
@@ -88,11 +89,15 @@ class _Driver:
         self.rt = rt
         self.ids = ids
         self.count = 0
+        self.school = calendar.calendar_now(rt)
 
     def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int) -> None:
         # Windows a few days ahead, four hours apart: near enough that the notices for SLT,
         # the support team and staff are already out, and none overlapping.
         start = (now() + timedelta(days=2, hours=4 * index)).replace(minute=0, second=0, microsecond=0)
+        # ... and clear of the demo calendar's freezes and caution periods.
+        while self.school.overlapping(start, start + timedelta(hours=3), ("freeze", "caution")):
+            start += timedelta(days=1)
         if "needs" in stages_here:
             stages.record_needs(self.rt, actor_id=actor, ref=ref, data={
                 "need": "Teaching staff report the current kit cannot support the new curriculum units.",
@@ -177,6 +182,9 @@ def build_demo(rt: Runtime, *, password: str,
            for name, local, roles, audiences in DEMO_USERS}
     # A try-out signs in with the printed password alone; a real installation's people do not.
     mfa.set_exempt(rt, user_ids=list(ids.values()), exempt=True)
+    today = now().astimezone(rt.timezone).date()
+    periods = [calendar.parse_period(rt, **row) for row in academic_year(today)]
+    calendar.add_periods(rt, periods, actor_id=None, source="demo", label="demo")
     driver = _Driver(rt, ids)
     requesters = [ids["nat.osei"], ids["tia.morgan"]]
     index = 0
