@@ -160,6 +160,16 @@ class AccountSettings:
 
 
 @dataclass(frozen=True)
+class CalendarSettings:
+    # Who may subscribe to the whole forward schedule (every release and freeze) rather
+    # than only the changes they are involved in: roles, and audiences.
+    schedule_feed_roles: str = "cab, slt, head, admin"
+    schedule_feed_audiences: str = "support"
+    # How far back a feed reaches (days); it reaches a year ahead.
+    feed_past_days: int = 90
+
+
+@dataclass(frozen=True)
 class DemoSettings:
     password: str = "fitsflow-demo"
 
@@ -208,6 +218,7 @@ class Settings:
     notify: NotifySettings = NotifySettings()
     notices: NoticeSettings = NoticeSettings()
     accounts: AccountSettings = AccountSettings()
+    calendar: CalendarSettings = CalendarSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
@@ -435,6 +446,16 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     if viewers - set(raw["roles"]):
         raise ConfigError(f"notices.acknowledgement_viewers: unknown role "
                           f"{', '.join(sorted(viewers - set(raw['roles'])))}")
+    feed_roles = {r.strip() for r in raw["calendar"]["schedule_feed_roles"].split(",") if r.strip()}
+    if feed_roles - set(raw["roles"]):
+        raise ConfigError(f"calendar.schedule_feed_roles: unknown role "
+                          f"{', '.join(sorted(feed_roles - set(raw['roles'])))}")
+    feed_audiences = {a.strip() for a in raw["calendar"]["schedule_feed_audiences"].split(",") if a.strip()}
+    if feed_audiences - set(raw["audiences"]):
+        raise ConfigError(f"calendar.schedule_feed_audiences: unknown audience "
+                          f"{', '.join(sorted(feed_audiences - set(raw['audiences'])))}")
+    if not 0 <= raw["calendar"]["feed_past_days"] <= 3650:
+        raise ConfigError("calendar.feed_past_days: must be from 0 to 3650")
     if not raw["audiences"]:
         raise ConfigError("audiences: define at least one audience")
     for name, entry in raw["audiences"].items():

@@ -24,6 +24,9 @@ MISSING = 999_999
 WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/"): ("302 200 200 200 200 200 200", None),
     ("GET", "/account"): ("302 200 200 200 200 200 200", None),
+    ("POST", "/account/feeds"): ("302 400 400 400 400 400 400", {"kind": "weekly"}),
+    ("POST", "/account/feeds/<int:feed_id>/revoke"): ("302 404 404 404 404 404 404", {}),
+    ("GET", "/calendar/feed/<token>.ics"): ("404 404 404 404 404 404 404", None),
     ("GET", "/account/mfa"): ("302 200 200 200 200 200 200", None),
     ("POST", "/account/mfa"): ("302 400 400 400 400 400 400", {"code": "abc"}),
     ("POST", "/account/mfa/recovery-codes"): ("302 400 400 400 400 400 400", {"password": "wrong"}),
@@ -136,10 +139,12 @@ def _ids(school) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
 
 def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     values = {"<ref>": ref, "<trigger>": "submit_proceed", "<slug>": "finance", "<fmt>": "csv",
-              "<path:filename>": "style.css", "<name>": "fits-change", "<int:user_id>": str(school.staff)}
+              "<path:filename>": "style.css", "<name>": "fits-change", "<token>": "fc_unknown",
+              "<int:user_id>": str(school.staff)}
     for key, value in values.items():
         rule = rule.replace(key, value)
-    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>"):
+    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>",
+                "<int:feed_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

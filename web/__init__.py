@@ -85,9 +85,9 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     login.init_app(app)
     errors.init_app(app)
 
-    from . import admin, api, audit, auth, changes, dashboard
+    from . import admin, api, audit, auth, changes, dashboard, feeds
 
-    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp):
+    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register
@@ -110,7 +110,8 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        if current_user.is_authenticated or request.path.startswith(("/api/", "/audit")):
+        if (current_user.is_authenticated or request.path.startswith(("/api/", "/audit"))) \
+                and not request.path.startswith("/calendar/feed/"):
             # Signed-in pages, API answers and exports stay out of shared and browser caches.
             response.headers["Cache-Control"] = "no-store"
         if request.is_secure:

@@ -13,6 +13,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import auth as service
+from fitsflow.services import feeds
 from fitsflow.services import mfa as mfa_service
 
 from .access import PUBLIC, SIGNED_IN, access
@@ -161,9 +162,14 @@ def logout() -> Any:
 
 def _account_page(status: int = 200, *, new_token: str | None = None,
                   password_problems: dict[str, str] | None = None,
-                  token_problems: dict[str, str] | None = None, token_form: Any = None) -> Any:
+                  token_problems: dict[str, str] | None = None, token_form: Any = None,
+                  new_feed: str | None = None, feed_problems: dict[str, str] | None = None) -> Any:
     me = actor()
     return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                           feeds=feeds.list_feeds(runtime(), user_id=me.id),
+                           feed_kinds=feeds.kinds_for(runtime(), user_id=me.id),
+                           feed_titles=feeds.FEED_TITLES,
+                           new_feed=new_feed, feed_problems=feed_problems or {},
                            mfa=mfa_service.status(runtime(), user_id=me.id),
                            new_token=new_token, password_problems=password_problems or {},
                            token_problems=token_problems or {}, token_form=token_form or {},

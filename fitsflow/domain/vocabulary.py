@@ -32,6 +32,9 @@ FINAL_KINDS: tuple[str, ...] = (CLOSED, WITHDRAWN)
 # Notices go out while a change is in these; the review reminder stays due in the others.
 LIVE_RELEASE_KINDS: tuple[str, ...] = (SCHEDULED, RELEASED)
 REVIEW_PENDING_KINDS: tuple[str, ...] = (RELEASED, BACKED_OUT)
+# In calendar feeds: a release that happens (or did), and one that will not.
+CONFIRMED_RELEASE_KINDS: tuple[str, ...] = (SCHEDULED, RELEASED, IN_REVIEW, CLOSED)
+CANCELLED_RELEASE_KINDS: tuple[str, ...] = (BACKED_OUT, WITHDRAWN)
 # The signals a workflow transition may send (see fitsflow.signals).
 SIGNAL_NAMES: tuple[str, ...] = (
     "raised",

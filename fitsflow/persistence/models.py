@@ -127,6 +127,8 @@ class ReleasePlan(SQLModel, table=True):
     impact: str = Field(default="", sa_column=Column(Text, nullable=False))
     training: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     contact: str = Field(default="", max_length=300)
+    # Raised whenever the window moves: calendar feeds' SEQUENCE, so clients update it.
+    window_sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     updated_at: datetime
 
 
@@ -337,3 +339,16 @@ class CalendarPeriod(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     created_at: datetime
     created_by: str = Field(default="", max_length=320)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A person's secret calendar-feed address; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=10)  # mine | schedule
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime
+    revoked_at: datetime | None = None

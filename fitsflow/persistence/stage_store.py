@@ -56,6 +56,8 @@ def release_plan(session: Session, change_id: int) -> stages.ReleasePlan | None:
 
 def save_release_plan(session: Session, change_id: int, plan: stages.ReleasePlan, now: datetime) -> None:
     row = session.get(ReleasePlan, change_id) or ReleasePlan(change_id=change_id, updated_at=now)
+    if (row.window_start, row.window_end) != (plan.window_start, plan.window_end):
+        row.window_sequence = (row.window_sequence or 0) + 1
     row.window_start, row.window_end = plan.window_start, plan.window_end
     row.backout_plan, row.test_plan = plan.backout_plan, plan.test_plan
     row.risk, row.impact, row.training, row.contact = plan.risk, plan.impact, plan.training, plan.contact

@@ -1,0 +1,82 @@
+"""Calendar feeds: secret addresses, and the releases a feed lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, false, or_
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, select
+
+from .models import Approval, CalendarFeed, Change, ReleasePlan, User
+
+FEED_ROWS_MAX = 5_000
+
+
+@dataclass(frozen=True)
+class FeedRelease:
+    ref: str
+    title: str
+    state: str
+    workflow: str
+    category: str
+    updated_at: datetime
+    window_start: datetime
+    window_end: datetime
+    sequence: int
+    contact: str
+    requester: str
+
+
+def add(session: Session, *, user_id: int, kind: str, token_hash: str, at: datetime) -> None:
+    session.add(CalendarFeed(user_id=user_id, kind=kind, token_hash=token_hash, created_at=at))
+
+
+def of_user(session: Session, user_id: int) -> list[CalendarFeed]:
+    return list(session.exec(select(CalendarFeed).where(col(CalendarFeed.user_id) == user_id)
+                             .order_by(col(CalendarFeed.id))).all())
+
+
+def by_hash(session: Session, token_hash: str) -> CalendarFeed | None:
+    return session.exec(select(CalendarFeed).where(col(CalendarFeed.token_hash) == token_hash)).first()
+
+
+def revoke(session: Session, *, user_id: int, feed_id: int, at: datetime) -> str | None:
+    """Revoke one of a user's feeds: its kind if it was live, "" if already revoked, None
+    when the user has no such feed."""
+    row = session.get(CalendarFeed, feed_id)
+    if row is None or row.user_id != user_id:
+        return None
+    if row.revoked_at is not None:
+        return ""
+    row.revoked_at = at
+    session.add(row)
+    return row.kind
+
+
+def releases(session: Session, *, since: datetime, until: datetime,
+             states: Sequence[tuple[str, str]] | None = None,
+             involving: int | None = None) -> list[FeedRelease]:
+    """Changes with a release window touching [since, until): in the (workflow, state)
+    pairs ``states`` (None: any), and
+    when ``involving`` is given only those the person raised or decided on."""
+    columns: list[Any] = [Change.ref, Change.title, Change.state, Change.workflow, Change.category,
+                          Change.updated_at, ReleasePlan.window_start, ReleasePlan.window_end,
+                          ReleasePlan.window_sequence, ReleasePlan.contact, User.name]
+    query = (core_select(*columns)
+             .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
+             .join(User, col(User.id) == col(Change.requester_id))
+             .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
+                    col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until))
+    if states is not None:
+        query = query.where(or_(false(), *[and_(col(Change.workflow) == wf, col(Change.state) == st)
+                                           for wf, st in states]))
+    if involving is not None:
+        decided = select(Approval.change_id).where(col(Approval.approver_id) == involving)
+        query = query.where(or_(col(Change.requester_id) == involving, col(Change.id).in_(decided)))
+    rows = session.execute(query.order_by(col(ReleasePlan.window_start), col(Change.id))
+                           .limit(FEED_ROWS_MAX)).all()
+    return [FeedRelease(*row) for row in rows]

@@ -1,0 +1,116 @@
+"""ICS feeds: per-person secret addresses (hashed), "my changes" and the whole forward
+schedule; valid RFC 5545 read by icalendar and by vobject; a stable UID, SEQUENCE raised
+on every reschedule, CANCELLED on withdrawal, times with TZID and VTIMEZONE across the
+clock change, and conditional requests answered with 304."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+import icalendar
+import vobject
+from sqlmodel import select
+
+from fitsflow import services
+from fitsflow.persistence.models import CalendarFeed
+from fitsflow.services import calendar, feeds
+
+from . import factories as f
+from .web_support import WebSchool, login, make_app, post
+
+HOST = "127.0.0.1"  # delivery.base_url's host: UIDs are ref@host, stable for ever
+
+
+def _feed(client, school, uid: int, kind: str = "mine") -> str:  # type: ignore[no-untyped-def]
+    login(client, school.emails[uid])
+    r = post(client, "/account/feeds", {"kind": kind})
+    assert r.status_code == 201, r.get_data(as_text=True)[:300]
+    address = re.search(r'id="feed-address">([^<]+)<', r.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    return address.replace("http://localhost", "")
+
+
+def _events(body: bytes) -> dict[str, icalendar.Event]:
+    parsed = icalendar.Calendar.from_ical(body)
+    return {str(e["UID"]): e for e in parsed.walk("VEVENT")}
+
+
+def test_my_feed_lists_my_change_and_follows_its_reschedule_and_withdrawal(sqlite_rt, tmp_path):
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "release_planning", title="New Wi-Fi in the library")
+    f.fill_stages(sqlite_rt, school.requester, ref, ("release_plan",))
+    client = app.test_client()
+    path = _feed(client, school, school.requester)
+    with sqlite_rt.db.read() as session:  # only the hash is kept
+        stored = session.exec(select(CalendarFeed)).one()
+        assert stored.token_hash not in path and path.split("/")[-1][:-4] not in stored.token_hash
+    reader = app.test_client()  # a calendar app: no session, the address is the credential
+    r = reader.get(path)
+    assert r.status_code == 200 and r.mimetype == "text/calendar"
+    events = _events(r.data)
+    uid = f"{ref.lower()}@{HOST}"
+    assert set(events) == {uid}
+    first = events[uid]
+    assert str(first["SUMMARY"]) == f"{ref}: New Wi-Fi in the library"
+    assert str(first["STATUS"]) == "TENTATIVE" and int(first["SEQUENCE"]) == 1
+    assert f"/changes/{ref}" in str(first["DESCRIPTION"]) and "Helpdesk ext. 204" in str(first["DESCRIPTION"])
+    # Parsed by an independent reader as well.
+    other = vobject.readOne(r.get_data(as_text=True))
+    assert [e.uid.value for e in other.vevent_list] == [uid]
+
+    etag = r.headers["ETag"]
+    assert reader.get(path, headers={"If-None-Match": etag}).status_code == 304
+
+    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+                                 data={**f.release_plan(), "window_start": "2027-03-27T22:00",
+                                       "window_end": "2027-03-28T04:00"})
+    r = reader.get(path, headers={"If-None-Match": etag})
+    assert r.status_code == 200 and r.headers["ETag"] != etag
+    moved = _events(r.data)[uid]
+    assert int(moved["SEQUENCE"]) == 2
+    # Across the clock change (01:00 GMT → 02:00 BST on 28 March 2027): six hours of wall
+    # time shown as 22:00–04:00 local, five real hours, with the zone described.
+    assert moved["DTSTART"].params["TZID"] == "Europe/London"
+    start, end = moved.decoded("DTSTART"), moved.decoded("DTEND")
+    assert (start.hour, end.hour) == (22, 4)
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 5 * 3600
+    assert b"BEGIN:VTIMEZONE" in r.data and b"TZID:Europe/London" in r.data
+
+    services.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="Budget cut")
+    gone = _events(reader.get(path).data)[uid]
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) == 2
+
+
+def test_the_schedule_feed_is_for_the_cab_and_shows_releases_and_freezes(sqlite_rt, tmp_path):
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    scheduled = f.change_in(sqlite_rt, school, "minor", "scheduled")
+    f.change_in(sqlite_rt, school, "minor", "release_planning")  # not scheduled: not in this feed
+    calendar.add_period(sqlite_rt, actor_id=None, kind="exams", title="GCSE summer series",
+                        start="2027-05-10", end="2027-06-25")
+    calendar.add_period(sqlite_rt, actor_id=None, kind="term", title="Summer term", start="2027-04-12",
+                        end="2027-07-21")
+    requester = app.test_client()  # no schedule role, not in the support audience
+    login(requester, school.emails[school.other_requester])
+    r = post(requester, "/account/feeds", {"kind": "schedule"})
+    assert r.status_code == 400 and "forward schedule" in r.get_data(as_text=True)
+    path = _feed(app.test_client(), school, school.cab[0], "schedule")
+    body = app.test_client().get(path).data
+    events = _events(body)
+    assert f"{scheduled.lower()}@{HOST}" in events and len(events) == 2
+    freeze = next(e for e in events.values() if "GCSE" in str(e["SUMMARY"]))
+    assert str(freeze["SUMMARY"]) == "Change freeze: GCSE summer series"
+    assert str(freeze.decoded("DTSTART")) == "2027-05-10" and str(freeze.decoded("DTEND")) == "2027-06-26"
+    vobject.readOne(body.decode())
+
+
+def test_a_revoked_or_unknown_address_reads_nothing(sqlite_rt, tmp_path):
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    client = app.test_client()
+    path = _feed(client, school, school.requester)
+    reader = app.test_client()
+    assert reader.get(path).status_code == 200
+    feed_id = feeds.list_feeds(sqlite_rt, user_id=school.requester)[0].id
+    assert post(client, f"/account/feeds/{feed_id}/revoke").status_code == 302
+    assert reader.get(path).status_code == 404
+    assert reader.get("/calendar/feed/fc_" + "x" * 43 + ".ics").status_code == 404
+    assert reader.get("/calendar/feed/" + "y" * 300 + ".ics").status_code == 404
