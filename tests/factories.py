@@ -88,9 +88,12 @@ def approve_gate(rt: Runtime, school: School, ref: str) -> None:
             services.decide(rt, actor_id=uid, ref=ref, decision="approve", role=role)
 
 
-def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change") -> str:
-    """Raise a change and drive it, through the services, to ``target``."""
-    view = services.raise_change(rt, actor_id=school.requester, title=title, category=category)
+def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change",
+              affected: tuple[str, ...] = (), reason: str = "") -> str:
+    """Raise a change and drive it, through the services, to ``target`` (``reason`` goes
+    with each action: a clash or a caution period on the way)."""
+    view = services.raise_change(rt, actor_id=school.requester, title=title, category=category,
+                                 affected_services=affected)
     definition = rt.workflows.get(view.workflow).definition
     state = view.state
     for trigger in path_to(rt, view.workflow, target):
@@ -98,7 +101,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
         if trigger in definition.gate_triggers():
             approve_gate(rt, school, view.ref)
         else:
-            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger)
+            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger, reason=reason)
         state = definition.table()[(state, trigger)]
     return view.ref
 

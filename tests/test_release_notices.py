@@ -130,17 +130,6 @@ def test_notices_for_a_backed_out_release_are_cancelled(rt):
     assert {n.status for n in by_audience(rt, ref).values()} == {"cancelled"}
 
 
-def test_clashing_windows_tell_the_cab(rt):
-    school, _ = audience_school(rt)
-    first = f.change_in(rt, school, "minor", "scheduled")
-    second = f.change_in(rt, school, "minor", "scheduled")  # factories give both the same window
-    with rt.db.read() as session:
-        clash = session.execute(select(OutboxMessage.recipient_id, OutboxMessage.body).where(
-            OutboxMessage.event == "window_clash", OutboxMessage.change_ref == second)).all()
-    assert {uid for uid, _ in clash} >= set(school.cab)
-    assert all(first in body for _, body in clash)
-
-
 def test_review_reminder_is_sent_when_due_and_cancelled_once_the_review_is_open(rt):
     school, _ = audience_school(rt)
     waiting = f.change_in(rt, school, "minor", "released")

@@ -39,6 +39,8 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/admin/calendar"): ("302 403 403 403 403 403 400", {"kind": "term", "title": ""}),
     ("POST", "/admin/calendar/<int:period_id>/delete"): ("302 403 403 403 403 403 404", {}),
     ("POST", "/admin/calendar/import"): ("302 403 403 403 403 403 400", {}),
+    ("GET", "/admin/services"): ("302 403 403 403 403 403 200", None),
+    ("POST", "/admin/services"): ("302 403 403 403 403 403 400", {"name": ""}),
     ("POST", "/admin/import"): ("302 403 403 403 403 403 400", {}),
     ("POST", "/admin/grants/<int:grant_id>"): ("302 403 403 403 403 403 404", {"decision": "confirm"}),
     ("GET", "/admin/outbox"): ("302 403 403 403 403 403 200", None),
@@ -91,6 +93,9 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                                    "start": "2027-03-01"}),
     ("DELETE", "/api/v1/calendar/<int:period_id>"): ("401 403 403 403 403 403 404", None),
     ("GET", "/api/v1/changes"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/services"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/services"): ("401 403 403 403 403 403 201", {"name": "Printing"}),
+    ("GET", "/api/v1/services/<int:service_id>"): ("401 404 404 404 404 404 404", None),
     ("POST", "/api/v1/changes"): ("401 403 201 403 403 403 403", {"title": "T", "category": "minor"}),
     ("GET", "/api/v1/changes/<ref>"): ("401 404 200 200 200 200 200", None),
     ("POST", "/api/v1/changes/<ref>/actions/<trigger>"): ("401 404 409 403 403 403 403", {}),
@@ -144,7 +149,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     for key, value in values.items():
         rule = rule.replace(key, value)
     for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>",
-                "<int:feed_id>"):
+                "<int:feed_id>", "<int:service_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

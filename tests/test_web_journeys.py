@@ -27,7 +27,16 @@ def client_for(app, school, uid):  # type: ignore[no-untyped-def]
 
 def test_requester_raises_plans_and_submits(site):
     app, school = site
+    from fitsflow.services import catalogue
+
+    catalogue.load_demo(app.extensions["fitsflow"])
     me = client_for(app, school, school.requester)
+    page = me.get("/changes/new").get_data(as_text=True)
+    assert 'name="affected_services" value="Wi-Fi"' in page  # chosen from the catalogue
+    r = post(me, "/changes/new", {"title": "Wi-Fi in the sports hall", "category": "minor",
+                                  "description": "x", "affected_services": "Sports hall Wi-Fi"},
+             page="/changes/new")
+    assert r.status_code == 400 and "unknown service Sports hall Wi-Fi" in r.get_data(as_text=True)
     r = post(me, "/changes/new", {"title": "Wi-Fi in the sports hall", "category": "minor",
                                   "description": "**Coverage** for PE", "affected_services": "Wi-Fi"})
     assert r.status_code == 302

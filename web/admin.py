@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import calendar, mfa, outbox, users
+from fitsflow.services import calendar, catalogue, mfa, outbox, users
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
@@ -219,3 +219,35 @@ def calendar_import() -> Any:
         return _calendar_page(import_problems=err.problems, status=400)
     flash(f"Imported {count} period{'s' if count != 1 else ''}.")
     return redirect(url_for("admin.calendar_list"))
+
+
+def _services_page(problems: dict[str, str] | None = None, form: Any = None, status: int = 200) -> Any:
+    limit, offset = page_args()
+    q = request.args.get("q", "")[:200]
+    rows, total = catalogue.page_services(runtime(), q=q, limit=limit, offset=offset)
+    return render_template("admin_services.html", page=_Page(rows, total, limit, offset), q=q,
+                           names=catalogue.active_names(runtime()), problems=problems or {},
+                           form=form or {}), status
+
+
+@bp.get("/services")
+@access(ADMINS)
+def service_list() -> Any:
+    """The service catalogue and what each service depends on."""
+    return _services_page()
+
+
+@bp.post("/services")
+@access(ADMINS)
+def service_save() -> Any:
+    """Add a service, or change one (by name): description, dependencies, retired or not."""
+    form = request.form
+    try:
+        saved = catalogue.save_service(runtime(), actor_id=actor().id, name=form.get("name", ""),
+                                       description=form.get("description", ""),
+                                       depends_on=form.getlist("depends_on"),
+                                       active=form.get("active", "1") == "1")
+    except InvalidInput as err:
+        return _services_page(err.problems, form, status=400)
+    flash(f"Saved “{saved.name}”.")
+    return redirect(url_for("admin.service_list"))

@@ -11,7 +11,7 @@ from flask import Blueprint, g, jsonify, request
 from fitsflow import services
 from fitsflow.domain.calendar import whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from fitsflow.services import auth, calendar, inbox, queues, users
+from fitsflow.services import auth, calendar, catalogue, inbox, queues, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
@@ -46,7 +46,8 @@ def authenticate() -> Any:
         return response, status
     reading = request.method in ("GET", "HEAD")
     needed = "admin" if request.path.startswith("/api/v1/users") or (
-        request.path.startswith("/api/v1/calendar") and not reading) else "read" if reading else "write"
+        request.path.startswith(("/api/v1/calendar", "/api/v1/services")) and not reading) \
+        else "read" if reading else "write"
     if not found.allows(needed):
         return api_error(403, "not_permitted",
                          f"this token's scope is '{found.scope}'; this needs '{needed}'")
@@ -388,3 +389,29 @@ def change_calendar_period(period_id: int, body: m.PeriodBody) -> m.Period:
 def remove_calendar_period(period_id: int) -> m.Removed:
     calendar.delete_period(runtime(), actor_id=actor().id, period_id=period_id)
     return m.Removed(id=period_id)
+
+
+def _service(v: catalogue.ServiceView) -> m.ServiceOut:
+    return m.ServiceOut(id=v.id, name=v.name, description=v.description, active=v.active,
+                        depends_on=list(v.depends_on))
+
+
+@route(bp, "GET", "/services", summary="The service catalogue, with dependencies", response=m.ServicePage,
+       query=m.ServiceFilters)
+def services_list(query: m.ServiceFilters) -> m.ServicePage:
+    rows, total = catalogue.page_services(runtime(), q=query.q, limit=query.limit, offset=query.offset)
+    return m.ServicePage(items=[_service(r) for r in rows], total=total, limit=query.limit,
+                         offset=query.offset)
+
+
+@route(bp, "POST", "/services", summary="Add a service, or change the one with this name (admins)",
+       response=m.ServiceOut, body=m.ServiceBody, status=201)
+def save_service(body: m.ServiceBody) -> m.ServiceOut:
+    return _service(catalogue.save_service(runtime(), actor_id=actor().id, name=body.name,
+                                           description=body.description, depends_on=body.depends_on,
+                                           active=body.active))
+
+
+@route(bp, "GET", "/services/<int:service_id>", summary="One service", response=m.ServiceOut)
+def service(service_id: int) -> m.ServiceOut:
+    return _service(catalogue.get_service(runtime(), service_id=service_id))

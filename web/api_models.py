@@ -487,3 +487,34 @@ class PeriodFilters(Paging):
     kind: PeriodKind | None = None
     start: date | None = Field(None, description="Only periods touching this day or later.")
     end: date | None = Field(None, description="Only periods touching this day or earlier.")
+
+
+# --- the service catalogue --------------------------------------------------------------
+
+ServiceName = Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)]
+
+
+class ServiceOut(Out):
+    id: int
+    name: str
+    description: str
+    active: bool
+    depends_on: list[str]
+
+
+class ServicePage(Out):
+    items: list[ServiceOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ServiceBody(Body):
+    name: ServiceName
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    depends_on: list[ServiceName] = Field(default_factory=list, max_length=limits.SERVICES)
+    active: bool = True
+
+
+class ServiceFilters(Paging):
+    q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field("", description="Part of a name.")

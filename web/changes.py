@@ -9,8 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from fitsflow.services import catalogue, queues
 from fitsflow.services import notices as release_notices
-from fitsflow.services import queues
 from fitsflow.services.audit import timeline
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
 
@@ -48,19 +48,22 @@ def index() -> Any:
 @access(REQUESTERS)
 def new() -> Any:
     """Raise a change: the category picks the workflow."""
-    form = request.form if request.method == "POST" else {}
+    form = request.form
     if request.method == "POST":
         try:
             view = services.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
                                          category=form.get("category", ""),
                                          description=form.get("description", ""),
-                                         affected_services=form.get("affected_services", ""))
+                                         affected_services=form.getlist("affected_services"))
         except InvalidInput as err:
             return render_template("new.html", form=form, problems=err.problems,
-                                   workflows=list(runtime().workflows)), 400
+                                   workflows=list(runtime().workflows),
+                                   services=catalogue.active_names(runtime()),
+                                   chosen=set(form.getlist("affected_services"))), 400
         flash(f"{view.ref} raised. Start with the first stage.")
         return redirect(url_for("changes.show", ref=view.ref))
-    return render_template("new.html", form=form, problems={}, workflows=list(runtime().workflows))
+    return render_template("new.html", form=form, problems={}, workflows=list(runtime().workflows),
+                           services=catalogue.active_names(runtime()), chosen=set())
 
 
 @bp.get("/<ref>")

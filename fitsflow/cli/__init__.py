@@ -12,6 +12,7 @@ from .changes import change
 from .delivery import outbox_group, worker
 from .demo import demo
 from .serve import serve, token
+from .services import service_group
 from .users import user
 from .workflows import workflow
 
@@ -42,7 +43,8 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.display_url}: schema {before or 'empty'} → {after}")
 
 
-for command in (change, user, workflow, audit, calendar_group, demo, serve, token, worker, outbox_group):
+for command in (change, user, workflow, audit, calendar_group, service_group, demo, serve, token, worker,
+                outbox_group):
     cli.add_command(command)
 
 

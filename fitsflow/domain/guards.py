@@ -49,6 +49,8 @@ class GuardSubject(Protocol):
     def window_cautions(self) -> tuple[str, ...]: ...
     @property
     def window_timing(self) -> str: ...
+    @property
+    def window_clashes(self) -> tuple[str, ...]: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -183,3 +185,12 @@ def window_timely(s: GuardSubject) -> list[str]:
     """The window is ahead and leaves every audience its notice lead time (an emergency's
     notices go out at once instead)."""
     return [s.window_timing] if s.window_timing and not s.emergency else []
+
+
+@guard("window_clear_of_clashes")
+def window_clear_of_clashes(s: GuardSubject) -> list[str]:
+    """No other change holds an overlapping window on a related service — or the person
+    going ahead says why (recorded)."""
+    if s.reason:
+        return []
+    return [f"the window clashes with {clash}: give a reason to go ahead" for clash in s.window_clashes]

@@ -352,3 +352,25 @@ class CalendarFeed(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime
     revoked_at: datetime | None = None
+
+
+class Service(SQLModel, table=True):
+    """An IT service in the school's catalogue (core network, Wi-Fi, MIS …). Names are
+    kept for ever (changes name the services they affect); retire one with ``active``."""
+
+    __tablename__ = "services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    description: str = Field(default="", max_length=500)
+    active: bool = True
+    created_at: datetime
+
+
+class ServiceDependency(SQLModel, table=True):
+    """``service_id`` depends on ``depends_on_id`` (Wi-Fi on the core network)."""
+
+    __tablename__ = "service_dependencies"
+
+    service_id: int = Field(foreign_key="services.id", primary_key=True)
+    depends_on_id: int = Field(foreign_key="services.id", primary_key=True)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -55,19 +55,6 @@ def set_text(session: Session, notice_id: int, *, subject: str, body: str, now: 
 def cancel(session: Session, notice_id: int, *, now: datetime) -> None:
     session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
                                  .values(status=CANCELLED, updated_at=now))
-
-
-def clashing_refs(session: Session, *, change_id: int, start: datetime, end: datetime,
-                  states: Sequence[tuple[str, str]]) -> list[str]:
-    """Other changes in the given (workflow, state) pairs whose window overlaps [start, end)."""
-    if not states:
-        return []
-    where_state = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in states])
-    query = (select(_CHANGES.c.ref).select_from(_CHANGES.join(_PLANS, _PLANS.c.change_id == _CHANGES.c.id))
-             .where(_CHANGES.c.id != change_id, where_state,
-                    _PLANS.c.window_start < end, _PLANS.c.window_end > start)
-             .order_by(_CHANGES.c.ref))
-    return list(session.connection().execute(query).scalars())
 
 
 def next_due(session: Session, now: datetime) -> Any | None:

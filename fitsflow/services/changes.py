@@ -21,10 +21,10 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import common
+from . import catalogue, common
 from .common import unit_of_work
 from .gates import decision_blocker
-from .machine import CALENDAR_GUARD, run
+from .machine import CALENDAR_GUARD, CLASH_GUARD, run
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
@@ -89,10 +89,13 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a change")
+        services, unknown = catalogue.canonical(session, _clean_services(affected_services))
+        if unknown and "affected_services" not in problems:
+            problems["affected_services"] = unknown
         if problems:
             raise InvalidInput(problems)
         change = _insert_change(session, rt, actor, title=title, description=description,
-                                category=category, affected_services=affected_services, parent=None)
+                                category=category, affected_services=services, parent=None)
         return common.view_of(session, rt, change)
 
 
@@ -171,8 +174,9 @@ def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: Ch
         if spec.trigger in gate_triggers or not _permitted(workflow, actor, change, spec.trigger):
             continue
         missing = [m for name in spec.guards for m in GUARDS[name](subject)]
-        asks = CALENDAR_GUARD in spec.guards and bool(
-            subject.window_cautions or (subject.emergency and subject.window_freezes))
+        asks = (CALENDAR_GUARD in spec.guards and bool(
+            subject.window_cautions or (subject.emergency and subject.window_freezes))) or \
+            (CLASH_GUARD in spec.guards and bool(subject.window_clashes))
         actions.append(Action(spec.trigger, spec.title, tuple(missing), asks))
     return actions
 
@@ -219,4 +223,5 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             may_follow_up=REQUESTER in actor.roles and _may_follow_up(workflow.definition, change.state),
             window_freezes=subject.window_freezes,
             window_cautions=subject.window_cautions,
+            clashes=subject.window_clashes,
         )

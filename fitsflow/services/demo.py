@@ -11,7 +11,7 @@ from typing import Any
 from ..domain.vocabulary import CLOSED
 from ..persistence import change_store, queries
 from ..workflow.definition import WorkflowDefinition
-from . import calendar, changes, gates, mfa, notices, stages, users
+from . import calendar, catalogue, changes, gates, mfa, notices, stages, users
 from .common import now
 from .demo_calendar import academic_year
 from .gates import PENDING
@@ -185,6 +185,7 @@ def build_demo(rt: Runtime, *, password: str,
     today = now().astimezone(rt.timezone).date()
     periods = [calendar.parse_period(rt, **row) for row in academic_year(today)]
     calendar.add_periods(rt, periods, actor_id=None, source="demo", label="demo")
+    catalogue.load_demo(rt)
     driver = _Driver(rt, ids)
     requesters = [ids["nat.osei"], ids["tia.morgan"]]
     index = 0

@@ -16,6 +16,7 @@ from .runtime import Runtime
 from .subject import ChangeSubject
 
 CALENDAR_GUARD = "window_clear_of_freezes"
+CLASH_GUARD = "window_clear_of_clashes"
 
 
 def record_calendar_exceptions(session: Session, change: ChangeRecord, actor: Actor, subject: ChangeSubject,
@@ -46,6 +47,10 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
                                  spec=spec, source=source, dest=dest, extra=extra)
         if CALENDAR_GUARD in spec.guards:
             record_calendar_exceptions(session, change, actor, subject, trigger)
+        if CLASH_GUARD in spec.guards and subject.reason and subject.window_clashes:
+            audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="clash.accepted",
+                               payload={"trigger": trigger, "clashes": list(subject.window_clashes),
+                                        "reason": subject.reason})
 
     ctx = FireContext(subject=subject, after=after)
     if not workflow.fire(change, trigger, ctx):

@@ -20,7 +20,7 @@ from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
-from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS, SCHEDULED
+from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
 from ..persistence import audit_store, notice_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
@@ -81,25 +81,18 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     return count
 
 
-def _clashes(rt: Runtime, session: Session, change: ChangeRecord,
-             workflow: WorkflowDefinition) -> list[str]:
-    plan = ChangeSubject(rt, session, change, workflow).release_plan
-    if plan is None or plan.window_start is None or plan.window_end is None:
-        return []
-    return notice_store.clashing_refs(session, change_id=change.id, start=plan.window_start,
-                                      end=plan.window_end, states=rt.workflows.states_of_kind(SCHEDULED))
-
-
 def on_scheduled(change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
                  workflow: WorkflowDefinition, **extra: Any) -> None:
-    """Draft the release notices; tell the CAB when the window clashes with another change."""
+    """Draft the release notices; tell the CAB when the window clashes with another change
+    (each named with its title, window and the services they share)."""
     draft(runtime, session, change, workflow)
-    clashes = _clashes(runtime, session, change, workflow)
+    clashes = ChangeSubject(runtime, session, change, workflow).clashes
     if clashes:
+        described = [c.describe(runtime.timezone) for c in clashes]
         notifications.queue("window_clash", change, runtime=runtime, session=session, actor=actor,
-                            workflow=workflow, reason="the window overlaps " + ", ".join(clashes))
+                            workflow=workflow, reason="the window clashes with " + "; ".join(described))
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="window.clash",
-                           payload={"overlaps": clashes})
+                           payload={"overlaps": [c.ref for c in clashes], "clashes": described})
 
 
 def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,

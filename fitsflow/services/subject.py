@@ -12,7 +12,8 @@ from ..domain.guards import Decision
 from ..persistence import queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import calendar
+from . import calendar, clashes
+from .clashes import Clash
 from .common import now
 from .runtime import Runtime
 
@@ -102,3 +103,16 @@ class ChangeSubject:
         if plan is None or plan.window_start is None:
             return ""
         return calendar.timing_problem(self.rt, self.school, plan.window_start, now())
+
+    @cached_property
+    def clashes(self) -> tuple[Clash, ...]:
+        plan = self.release_plan
+        if plan is None or plan.window_start is None or plan.window_end is None:
+            return ()
+        services = [s for s in self.change.affected_services.split("\n") if s]
+        return tuple(clashes.find(self.rt, self.session, change_id=self.change_id, services=services,
+                                  start=plan.window_start, end=plan.window_end))
+
+    @property
+    def window_clashes(self) -> tuple[str, ...]:
+        return tuple(c.describe(self.rt.timezone) for c in self.clashes)

@@ -77,6 +77,8 @@ class ChangeDetail:
     # Freezes and caution periods the release window overlaps, described with their dates.
     window_freezes: tuple[str, ...] = ()
     window_cautions: tuple[str, ...] = ()
+    # Other changes whose window overlaps on a related service, described.
+    clashes: tuple[str, ...] = ()
 
     @property
     def total_cost(self) -> Decimal:

@@ -1,0 +1,49 @@
+"""The service catalogue's shape: which services depend on which, and so when two
+changes touch related services (the same one, or one depending on the other, at any
+depth). Pure: the catalogue is handed in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    names: Mapping[int, str]  # id → name
+    depends_on: Mapping[int, frozenset[int]]  # id → the ids it depends on directly
+
+    @cached_property
+    def by_name(self) -> dict[str, int]:
+        return {name.lower(): sid for sid, name in self.names.items()}
+
+    def ids(self, names: Iterable[str]) -> set[int]:
+        return {self.by_name[n.lower()] for n in names if n.lower() in self.by_name}
+
+    def below(self, sid: int) -> set[int]:
+        """Everything ``sid`` depends on, directly or through others."""
+        seen: set[int] = set()
+        todo = list(self.depends_on.get(sid, ()))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.depends_on.get(current, ()))
+        return seen
+
+    def would_cycle(self, sid: int, depends_on: Iterable[int]) -> bool:
+        """Whether making ``sid`` depend on these would make a service depend on itself."""
+        return any(d == sid or sid in self.below(d) for d in depends_on)
+
+    def related(self, a: Iterable[str], b: Iterable[str]) -> list[tuple[str, str]]:
+        """Pairs (service of a, service of b) that are the same or where one depends on the
+        other at any depth."""
+        pairs = []
+        b_ids = self.ids(b)
+        for x in self.ids(a):
+            x_below = self.below(x)
+            for y in b_ids:
+                if x == y or y in x_below or x in self.below(y):
+                    pairs.append((self.names[x], self.names[y]))
+        return sorted(pairs)

@@ -1,0 +1,82 @@
+"""The service catalogue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
+
+from ..domain.catalogue import Catalogue
+from .models import Service, ServiceDependency
+
+
+def catalogue(session: Session) -> Catalogue:
+    names = {s.id or 0: s.name for s in session.exec(select(Service)).all()}
+    depends: dict[int, set[int]] = {}
+    for row in session.exec(select(ServiceDependency)).all():
+        depends.setdefault(row.service_id, set()).add(row.depends_on_id)
+    return Catalogue(names, {k: frozenset(v) for k, v in depends.items()})
+
+
+def by_name(session: Session, name: str) -> Service | None:
+    return session.exec(select(Service).where(func.lower(Service.name) == name.strip().lower())).first()
+
+
+def get(session: Session, service_id: int) -> Service | None:
+    return session.get(Service, service_id)
+
+
+def active(session: Session) -> list[Service]:
+    return list(session.exec(select(Service).where(col(Service.active)).order_by(col(Service.name))).all())
+
+
+def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Service], int]:
+    where: list[Any] = []
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(func.lower(Service.name).like(pattern, escape="\\"))
+    rows = session.exec(select(Service).where(*where).order_by(col(Service.name))
+                        .limit(limit).offset(offset)).all()
+    total = session.exec(select(func.count()).select_from(Service).where(*where)).one()
+    return list(rows), int(total)
+
+
+def save(session: Session, *, name: str, description: str, active: bool, at: datetime) -> tuple[int, bool]:
+    row = by_name(session, name)
+    created = row is None
+    if row is None:
+        row = Service(name=name, description=description, active=active, created_at=at)
+    else:
+        row.description, row.active = description, active
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id, created
+
+
+def set_dependencies(session: Session, service_id: int, depends_on: set[int]) -> None:
+    session.execute(delete(ServiceDependency).where(col(ServiceDependency.service_id) == service_id))
+    session.add_all(ServiceDependency(service_id=service_id, depends_on_id=d) for d in sorted(depends_on))
+
+
+def overlapping_changes(session: Session, *, change_id: int, start: datetime, end: datetime,
+                        states: list[tuple[str, str]]) -> list[Any]:
+    """Other changes in these (workflow, state) pairs whose window overlaps [start, end):
+    rows of (ref, title, workflow, state, affected_services, window_start, window_end)."""
+    from sqlalchemy import and_, or_
+    from sqlalchemy import select as core_select
+
+    from .models import Change, ReleasePlan
+
+    if not states:
+        return []
+    columns: list[Any] = [Change.ref, Change.title, Change.workflow, Change.state, Change.affected_services,
+                          ReleasePlan.window_start, ReleasePlan.window_end]
+    query = (core_select(*columns).join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
+             .where(col(Change.id) != change_id, col(ReleasePlan.window_start) < end,
+                    col(ReleasePlan.window_end) > start,
+                    or_(*[and_(col(Change.workflow) == wf, col(Change.state) == st) for wf, st in states]))
+             .order_by(col(ReleasePlan.window_start), col(Change.ref)).limit(200))
+    return list(session.execute(query).all())

@@ -1,0 +1,130 @@
+"""The service catalogue: services with dependencies, edited by administrators (pages,
+CLI, API); a change's affected services are chosen from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from ..domain import limits
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.roles import ADMIN
+from ..persistence import audit_store, service_store
+from ..persistence.models import Service
+from .common import load_actor, now, unit_of_work
+from .runtime import Runtime
+
+# The demo school's catalogue: name → (description, depends on).
+DEMO_SERVICES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Core network": ("Switches, routers, cabling and the server room", ()),
+    "Internet and filtering": ("The broadband line, firewall and web filter", ("Core network",)),
+    "Wi-Fi": ("Access points and the wireless controller", ("Core network",)),
+    "Curriculum network": ("Student and staff PCs, logins and file shares", ("Core network",)),
+    "MIS": ("The management information system: registers, timetables, reports",
+            ("Core network", "Internet and filtering")),
+    "Email": ("Staff and student email", ("Internet and filtering",)),
+    "Printing": ("Printers, copiers and print release", ("Curriculum network",)),
+    "Telephony": ("Phones and the switchboard", ("Core network",)),
+    "CCTV": ("Cameras and the recorder", ("Core network",)),
+    "Classroom AV": ("Projectors, panels and sound in classrooms", ("Wi-Fi",)),
+    "Exam PCs": ("The exam room's PCs and their locked-down logins", ("Curriculum network",)),
+}
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    id: int
+    name: str
+    description: str
+    active: bool
+    depends_on: tuple[str, ...]
+
+
+def _view(session: Session, row: Service | None) -> ServiceView:
+    assert row is not None and row.id is not None
+    cat = service_store.catalogue(session)
+    return ServiceView(row.id, row.name, row.description, row.active,
+                       tuple(sorted(cat.names[d] for d in cat.depends_on.get(row.id, ()))))
+
+
+def page_services(rt: Runtime, *, q: str = "", limit: int = 50,
+                  offset: int = 0) -> tuple[list[ServiceView], int]:
+    with rt.db.read() as session:
+        rows, total = service_store.page(session, q=q.strip()[:limits.SEARCH], limit=limit, offset=offset)
+        return [_view(session, r) for r in rows], total
+
+
+def active_names(rt: Runtime) -> list[str]:
+    with rt.db.read() as session:
+        return [s.name for s in service_store.active(session)]
+
+
+def get_service(rt: Runtime, *, service_id: int) -> ServiceView:
+    with rt.db.read() as session:
+        row = service_store.get(session, service_id)
+        if row is None:
+            raise NotFound(f"no service {service_id}")
+        return _view(session, row)
+
+
+def save_service(rt: Runtime, *, actor_id: int | None, name: str, description: str = "",
+                 depends_on: Iterable[str] = (), active: bool = True) -> ServiceView:
+    """Add a service, or change the one with this name: description, dependencies, whether
+    changes may still choose it. Administrators (or the command line, ``actor_id=None``)."""
+    problems: dict[str, str] = {}
+    name = (name or "").strip()
+    description = (description or "").strip()
+    if not name or len(name) > limits.SERVICE or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problems["name"] = f"is required: one line, up to {limits.SERVICE} characters"
+    if len(description) > 500 or any(ord(c) < 32 for c in description):
+        problems["description"] = "is one line of up to 500 characters"
+    wanted = [d.strip() for d in depends_on if d and d.strip()]
+    if len(wanted) > limits.SERVICES:
+        problems["depends_on"] = f"at most {limits.SERVICES} services"
+    with unit_of_work(rt) as session:
+        label = "cli"
+        if actor_id is not None:
+            actor = load_actor(rt, session, actor_id)
+            if ADMIN not in actor.roles:
+                raise NotPermitted("the service catalogue is for administrators")
+            label = actor.label
+        cat = service_store.catalogue(session)
+        unknown = [d for d in wanted if d.lower() not in cat.by_name]
+        if unknown:
+            problems["depends_on"] = f"unknown service {', '.join(unknown)}"
+        if problems:
+            raise InvalidInput(problems)
+        sid, created = service_store.save(session, name=name, description=description, active=active,
+                                          at=now())
+        targets = cat.ids(wanted)
+        if cat.would_cycle(sid, targets):
+            raise InvalidInput({"depends_on": "would make a service depend on itself"})
+        service_store.set_dependencies(session, sid, targets)
+        audit_store.append(session, actor=label, change_ref="", event_type="service.saved",
+                           payload={"name": name, "created": created, "active": active,
+                                    "depends_on": sorted(cat.names[t] for t in targets)})
+        row = service_store.get(session, sid)
+        return _view(session, row)
+
+
+def canonical(session: Session, names: Iterable[str]) -> tuple[list[str], str]:
+    """The catalogue's names for ``names`` (matched without regard to case), and a problem
+    ("" when every one is an active service)."""
+    cat_rows = {s.name.lower(): s.name for s in service_store.active(session)}
+    found: list[str] = []
+    unknown: list[str] = []
+    for n in dict.fromkeys(n.strip() for n in names if n and n.strip()):
+        (found if n.lower() in cat_rows else unknown).append(cat_rows.get(n.lower(), n))
+    if not unknown:
+        return found, ""
+    known = sorted(cat_rows.values())
+    hint = ", ".join(known[:12]) + (" …" if len(known) > 12 else "") if known else \
+        "the catalogue is empty: an administrator adds services on Admin → Services"
+    return found, f"unknown service {', '.join(unknown)[:200]} (choose from the catalogue: {hint})"
+
+
+def load_demo(rt: Runtime) -> None:
+    for name, (description, depends) in DEMO_SERVICES.items():
+        save_service(rt, actor_id=None, name=name, description=description, depends_on=depends)

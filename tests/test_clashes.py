@@ -1,0 +1,107 @@
+"""Issue: clash detection ran only when scheduling, compared only with scheduled changes,
+ignored services (a printing change was flagged against an unrelated network change and
+the real clash was missed), told the CAB afterwards and the person scheduling not at all.
+Now services are a catalogue with dependencies, and a clash — overlapping windows on the
+same service or on services depending on each other at any depth, among changes from
+release planning to scheduled — is shown before anyone decides and needs a reason to
+schedule over."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from fitsflow import services
+from fitsflow.domain.errors import GateNotSatisfied, InvalidInput
+from fitsflow.persistence import audit_store
+from fitsflow.persistence.models import OutboxMessage
+from fitsflow.services import catalogue
+
+from . import factories as f
+
+
+@pytest.fixture
+def school(rt):  # type: ignore[no-untyped-def]
+    catalogue.load_demo(rt)
+    return f.School(rt)
+
+
+def _clashes(rt, school, ref: str) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    return services.get_change(rt, actor_id=school.requester, ref=ref).clashes
+
+
+@pytest.mark.parametrize("state", ["release_planning", "implement_approval", "approved", "scheduled"])
+def test_the_same_service_clashes_in_every_state_that_holds_a_window(rt, school, state):
+    other = f.change_in(rt, school, "minor", state, title="Replace the core switch",
+                        affected=("Core network",))
+    if state == "release_planning":  # its window is planned, not yet submitted
+        f.fill_stages(rt, school.requester, other, ("release_plan",))
+    mine = f.change_in(rt, school, "minor", "release_planning", affected=("core network",))
+    f.fill_stages(rt, school.requester, mine, ("release_plan",))  # the same window as the other
+    found = _clashes(rt, school, mine)
+    assert len(found) == 1 and other in found[0] and "Replace the core switch" in found[0]
+    assert "Core network" in found[0]
+
+
+def test_a_dependent_service_two_levels_down_clashes_and_an_unrelated_one_does_not(rt, school):
+    network = f.change_in(rt, school, "minor", "scheduled", title="Core switch firmware",
+                          affected=("Core network",))
+    av = f.change_in(rt, school, "minor", "release_planning", title="Projector refresh",
+                     affected=("Classroom AV",))  # Classroom AV → Wi-Fi → Core network
+    f.fill_stages(rt, school.requester, av, ("release_plan",))
+    assert any(network in c and "Classroom AV ↔ Core network" in c for c in _clashes(rt, school, av))
+    printing = f.change_in(rt, school, "minor", "release_planning", title="New copier",
+                           affected=("Printing",))
+    phones = f.change_in(rt, school, "minor", "release_planning", title="Phone system",
+                         affected=("Telephony",))
+    for ref in (printing, phones):
+        f.fill_stages(rt, school.requester, ref, ("release_plan",))
+    # Printing and telephony both rest on the core network but not on each other.
+    assert not any(phones in c for c in _clashes(rt, school, printing))
+    assert any(network in c for c in _clashes(rt, school, printing))  # Printing → … → Core network
+
+
+def test_a_withdrawn_or_released_change_no_longer_clashes(rt, school):
+    released = f.change_in(rt, school, "minor", "released", affected=("Wi-Fi",))
+    mine = f.change_in(rt, school, "minor", "release_planning", affected=("Wi-Fi",))
+    f.fill_stages(rt, school.requester, mine, ("release_plan",))
+    assert not any(released in c for c in _clashes(rt, school, mine))
+
+
+def test_scheduling_over_a_clash_needs_a_reason_and_the_cab_hears_which_change(rt, school):
+    first = f.change_in(rt, school, "minor", "scheduled", title="Wi-Fi controller upgrade",
+                        affected=("Wi-Fi",))
+    second = f.change_in(rt, school, "minor", "approved", affected=("Wi-Fi",))
+    before = f.counts(rt)
+    with pytest.raises(GateNotSatisfied) as err:
+        services.fire(rt, actor_id=school.requester, ref=second, trigger="schedule")
+    assert first in str(err.value) and "give a reason" in str(err.value)
+    assert f.counts(rt) == before
+    services.fire(rt, actor_id=school.requester, ref=second, trigger="schedule",
+                  reason="Both in the same evening by the same engineer")
+    with rt.db.read() as session:
+        events = [(e.event_type, json.loads(e.payload)) for e in audit_store.iter_events(session)
+                  if e.change_ref == second]
+        clash = session.execute(select(OutboxMessage.recipient_id, OutboxMessage.body).where(
+            OutboxMessage.event == "window_clash", OutboxMessage.change_ref == second)).all()
+    accepted = [p for e, p in events if e == "clash.accepted"]
+    assert accepted and accepted[0]["reason"].startswith("Both in the same evening")
+    assert {uid for uid, _ in clash} >= set(school.cab)
+    assert all(first in body and "Wi-Fi controller upgrade" in body for _, body in clash)
+
+
+def test_services_come_from_the_catalogue(rt, school):
+    with pytest.raises(InvalidInput) as err:
+        services.raise_change(rt, actor_id=school.requester, title="T", category="minor",
+                              affected_services=["Wi-Fi", "The canteen till"])
+    assert "unknown service The canteen till" in err.value.problems["affected_services"]
+    view = services.raise_change(rt, actor_id=school.requester, title="T", category="minor",
+                                 affected_services=["wi-fi", "MIS"])
+    assert view.affected_services == ("Wi-Fi", "MIS")
+    with pytest.raises(InvalidInput) as err:
+        catalogue.save_service(rt, actor_id=None, name="Core network", depends_on=["Classroom AV"])
+    assert "depend on itself" in err.value.problems["depends_on"]
+    with pytest.raises(InvalidInput):
+        catalogue.save_service(rt, actor_id=None, name="Canteen tills", depends_on=["Nothing"])
