@@ -85,9 +85,9 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     login.init_app(app)
     errors.init_app(app)
 
-    from . import admin, api, audit, auth, changes, dashboard, feeds
+    from . import admin, api, audit, auth, changes, dashboard, feeds, schedule
 
-    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp):
+    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp, schedule.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register

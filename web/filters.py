@@ -28,13 +28,14 @@ def money(value: Decimal | int | float | None) -> str:
     return str(current_app.extensions["fitsflow"].money(value))
 
 
-def when(value: datetime | str | None) -> str:
+def when(value: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A moment in the school's time zone."""
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     tz = current_app.extensions["fitsflow"].timezone
-    return value.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
+    return value.astimezone(tz).strftime(fmt)
 
 
 def register(app: Flask) -> None:

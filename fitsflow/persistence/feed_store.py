@@ -29,6 +29,7 @@ class FeedRelease:
     sequence: int
     contact: str
     requester: str
+    services: str  # affected service names, one per line
 
 
 def add(session: Session, *, user_id: int, kind: str, token_hash: str, at: datetime) -> None:
@@ -65,7 +66,8 @@ def releases(session: Session, *, since: datetime, until: datetime,
     when ``involving`` is given only those the person raised or decided on."""
     columns: list[Any] = [Change.ref, Change.title, Change.state, Change.workflow, Change.category,
                           Change.updated_at, ReleasePlan.window_start, ReleasePlan.window_end,
-                          ReleasePlan.window_sequence, ReleasePlan.contact, User.name]
+                          ReleasePlan.window_sequence, ReleasePlan.contact, User.name,
+                          Change.affected_services]
     query = (core_select(*columns)
              .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
              .join(User, col(User.id) == col(Change.requester_id))

@@ -1,0 +1,116 @@
+"""The forward schedule of change: releases by day with the school calendar around them
+(terms, holidays, freezes) and clashes marked — the CAB's month and week views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ..domain.calendar import KIND_TITLES, local_midnight
+from ..domain.catalogue import Catalogue
+from ..domain.errors import InvalidInput
+from ..domain.roles import may_view_changes
+from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CATEGORIES
+from ..persistence import feed_store, service_store
+from . import calendar
+from .common import load_actor
+from .runtime import Runtime
+
+MAX_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Release:
+    ref: str
+    title: str
+    state: str
+    state_title: str
+    category: str
+    window_start: datetime
+    window_end: datetime
+    services: tuple[str, ...]
+    cancelled: bool
+    clashes_with: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    school_day: bool
+    notes: tuple[str, ...]  # bank holiday, holidays, terms' first/last days …
+    shading: str  # freeze | caution | closed | school | weekend
+    releases: tuple[Release, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    start: date
+    end: date  # exclusive
+    days: tuple[Day, ...]
+    periods: tuple[str, ...]  # freezes and cautions in range, described
+
+
+def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, service: str = "",
+                     state: str = "", category: str = "") -> Schedule:
+    """Releases whose window touches [start, start + days), filtered by a service (and
+    what depends on it or it on), a state name or a category."""
+    problems: dict[str, str] = {}
+    if not 1 <= days <= MAX_DAYS:
+        problems["days"] = f"must be from 1 to {MAX_DAYS}"
+    if category and category not in CATEGORIES:
+        problems["category"] = f"must be one of: {', '.join(CATEGORIES)}"
+    known_states = {s for wf in rt.workflows for s in wf.definition.states}
+    if state and state not in known_states:
+        problems["state"] = "is not a state of any loaded workflow"
+    tz = rt.timezone
+    with rt.db.read() as session:
+        actor = load_actor(rt, session, actor_id)
+        if not may_view_changes(actor.roles):
+            raise InvalidInput({"schedule": "the forward schedule is for people who see changes"})
+        cat = service_store.catalogue(session)
+        if service and service.lower() not in cat.by_name:
+            problems["service"] = "is not in the service catalogue"
+        if problems:
+            raise InvalidInput(problems)
+        school = calendar.school_calendar(rt, session)
+        since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
+        rows = feed_store.releases(session, since=since, until=until)
+    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
+    items: list[Release] = []
+    for r in rows:
+        names = tuple(s for s in (r.services or "").split("\n") if s)
+        if (state and r.state != state) or (category and r.category != category):
+            continue
+        if service and not cat.related([service], names):
+            continue
+        definition = rt.workflows.get(r.workflow).definition
+        items.append(Release(r.ref, r.title, r.state, definition.states[r.state].title if r.state in
+                             definition.states else r.state, r.category, r.window_start, r.window_end, names,
+                             (r.workflow, r.state) in cancelled, ()))
+    items = [_with_clashes(item, items, cat) for item in items]
+    out = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        day_start, day_end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        touching = school.in_range(day_start, day_end)
+        notes = [f"{KIND_TITLES[p.kind]}: {p.title}" for p in touching if p.kind != "term"]
+        holiday = school.bank_holiday(day)
+        if holiday:
+            notes.insert(0, f"Bank holiday: {holiday}")
+        effects = {p.effect for p in touching}
+        school_day = school.is_school_day(day)
+        shading = "freeze" if "freeze" in effects else "caution" if "caution" in effects else \
+            "school" if school_day else "weekend" if day.weekday() >= 5 else "closed"
+        out.append(Day(day, school_day, tuple(notes), shading,
+                       tuple(i for i in items if i.window_start < day_end and i.window_end > day_start)))
+    periods = tuple(p.describe(tz) for p in school.overlapping(since, until, ("freeze", "caution")))
+    return Schedule(start, start + timedelta(days=days), tuple(out), periods)
+
+
+def _with_clashes(item: Release, items: list[Release], cat: Catalogue) -> Release:
+    if item.cancelled:
+        return item
+    others = tuple(o.ref for o in items if o.ref != item.ref and not o.cancelled
+                   and o.window_start < item.window_end and item.window_start < o.window_end
+                   and cat.related(item.services, o.services))
+    return Release(**{**item.__dict__, "clashes_with": others})

@@ -1,0 +1,67 @@
+"""The forward schedule of change: month and week views, server-rendered and printable."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from fitsflow.domain.errors import InvalidInput
+from fitsflow.domain.vocabulary import CATEGORIES
+from fitsflow.services import catalogue, schedule
+
+from .access import VIEWERS, access
+from .login import actor, runtime
+
+bp = Blueprint("schedule", __name__)
+
+
+def _span(view: str, anchor: date) -> tuple[date, int, date, date]:
+    """(first day shown, days shown, previous anchor, next anchor)."""
+    if view == "week":
+        start = anchor - timedelta(days=anchor.weekday())
+        return start, 7, start - timedelta(days=7), start + timedelta(days=7)
+    first = anchor.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    end = following + timedelta(days=(7 - following.weekday()) % 7)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return start, (end - start).days, previous, following
+
+
+@bp.get("/schedule")
+@access(VIEWERS)
+def forward() -> Any:
+    """Releases by day with terms, holidays, freezes and clashes: month or week."""
+    args = request.args
+    view = args.get("view", "month")
+    problems: dict[str, str] = {}
+    if view not in ("month", "week"):
+        problems["view"] = "must be month or week"
+        view = "month"
+    today = datetime.now(runtime().timezone).date()
+    anchor = today
+    if args.get("date"):
+        try:
+            anchor = date.fromisoformat(args["date"][:10])
+            if not 2000 <= anchor.year <= 2100:
+                raise ValueError
+        except ValueError:
+            problems["date"] = "must be a day as YYYY-MM-DD from 2000 to 2100"
+            anchor = today
+    start, days, previous, following = _span(view, anchor)
+    result = None
+    if not problems:
+        try:
+            result = schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=days,
+                                               service=args.get("service", "")[:100],
+                                               state=args.get("state", "")[:60],
+                                               category=args.get("category", "")[:20])
+        except InvalidInput as err:
+            problems = err.problems
+    states = sorted({s for wf in runtime().workflows for s in wf.definition.states})
+    return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
+                           month=anchor.replace(day=1), previous=previous, following=following,
+                           today=today, services=catalogue.active_names(runtime()), states=states,
+                           categories=CATEGORIES, args=args), 400 if problems else 200
