@@ -107,6 +107,10 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
         lines.append(f"{gate.title}: {extra.get('decision')} ({extra.get('outcome')})")
         if extra.get("comment"):
             lines.append(f"Comment: {extra['comment']}")
+    for clash in extra.get("clashes", ()):
+        lines.append(f"Clash: the window overlaps {clash}")
+    for period in extra.get("calendar", ()):
+        lines.append(f"School calendar: the window falls in {period}")
     if extra.get("reason"):
         lines.append(f"Reason: {extra['reason']}")
     lines.append(f"Open: /changes/{change.ref}")

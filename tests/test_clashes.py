@@ -105,3 +105,15 @@ def test_services_come_from_the_catalogue(rt, school):
     assert "depend on itself" in err.value.problems["depends_on"]
     with pytest.raises(InvalidInput):
         catalogue.save_service(rt, actor_id=None, name="Canteen tills", depends_on=["Nothing"])
+
+
+def test_the_cabs_approval_request_names_the_clash(rt, school):
+    other = f.change_in(rt, school, "minor", "scheduled", title="Switch firmware", affected=("Core network",))
+    mine = f.change_in(rt, school, "minor", "release_planning", affected=("Wi-Fi",))
+    f.fill_stages(rt, school.requester, mine, ("release_plan",))
+    services.fire(rt, actor_id=school.requester, ref=mine, trigger="submit_implement")
+    with rt.db.read() as session:
+        bodies = session.execute(select(OutboxMessage.recipient_id, OutboxMessage.body).where(
+            OutboxMessage.event == "submitted", OutboxMessage.change_ref == mine)).all()
+    to_cab = [b for uid, b in bodies if uid in school.cab]
+    assert to_cab and all(other in b and "Switch firmware" in b and "Clash:" in b for b in to_cab)

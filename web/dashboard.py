@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
-from fitsflow.services import inbox, queues
+from fitsflow.services import inbox, queues, schedule
 from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, access
@@ -34,8 +35,13 @@ def home() -> Any:
     waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) if is_approver(me.roles, rt.roles) \
         else None
     inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)
+    # Requesters and approvers see the next two weeks of the forward schedule.
+    ahead = None
+    if mine is not None or waiting is not None:
+        ahead = schedule.forward_schedule(rt, actor_id=me.id, start=datetime.now(rt.timezone).date(), days=14)
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
-                           notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles))
+                           notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
+                           ahead=ahead)
 
 
 @bp.get("/approvals")

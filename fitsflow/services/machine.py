@@ -43,6 +43,11 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
     subject.reason = str(extra.get("reason", ""))
 
     def after(spec: Any, source: str, dest: str) -> None:
+        if spec.signal == "submitted":  # the approval request names what the approvers must weigh
+            if subject.window_clashes:
+                extra["clashes"] = list(subject.window_clashes)
+            if subject.window_freezes or subject.window_cautions:
+                extra["calendar"] = list(subject.window_freezes + subject.window_cautions)
         common.record_transition(rt, session, change=change, workflow=definition, actor=actor,
                                  spec=spec, source=source, dest=dest, extra=extra)
         if CALENDAR_GUARD in spec.guards:
