@@ -21,8 +21,29 @@ class Catalogue:
     def ids(self, names: Iterable[str]) -> set[int]:
         return {self.by_name[n.lower()] for n in names if n.lower() in self.by_name}
 
-    def below(self, sid: int) -> set[int]:
+    def below(self, sid: int) -> frozenset[int]:
         """Everything ``sid`` depends on, directly or through others."""
+        return self._closure.get(sid, frozenset())
+
+    @cached_property
+    def _closure(self) -> dict[int, frozenset[int]]:
+        closure: dict[int, frozenset[int]] = {}
+        for sid in self.names:
+            seen: set[int] = set()
+            todo = list(self.depends_on.get(sid, ()))
+            while todo:
+                current = todo.pop()
+                if current not in seen:
+                    seen.add(current)
+                    todo.extend(self.depends_on.get(current, ()))
+            closure[sid] = frozenset(seen)
+        return closure
+
+    def would_cycle(self, sid: int, depends_on: Iterable[int]) -> bool:
+        """Whether making ``sid`` depend on these would make a service depend on itself."""
+        return any(d == sid or sid in self._walk(d) for d in depends_on)
+
+    def _walk(self, sid: int) -> set[int]:
         seen: set[int] = set()
         todo = list(self.depends_on.get(sid, ()))
         while todo:
@@ -31,10 +52,6 @@ class Catalogue:
                 seen.add(current)
                 todo.extend(self.depends_on.get(current, ()))
         return seen
-
-    def would_cycle(self, sid: int, depends_on: Iterable[int]) -> bool:
-        """Whether making ``sid`` depend on these would make a service depend on itself."""
-        return any(d == sid or sid in self.below(d) for d in depends_on)
 
     def related(self, a: Iterable[str], b: Iterable[str]) -> list[tuple[str, str]]:
         """Pairs (service of a, service of b) that are the same or where one depends on the

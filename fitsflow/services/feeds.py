@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
@@ -126,57 +128,89 @@ def _host(rt: Runtime) -> str:
     return urlsplit(rt.settings.delivery.base_url).hostname or "fitsflow.invalid"
 
 
+# Written by hand rather than through icalendar's object model: a year's schedule is
+# thousands of events, and building an object per property cost seconds per request.
+# The tests read every feed back with icalendar and with vobject.
+def _text(value: str) -> str:
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 3.1: lines of at most 75 octets, continued after CRLF and a space."""
+    raw = line.encode()
+    if len(raw) <= 75:
+        return line
+    parts, start, limit = [], 0, 75
+    while start < len(raw):
+        end = min(start + limit, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never split a UTF-8 character
+            end -= 1
+        parts.append(raw[start:end].decode())
+        start, limit = end, 74
+    return "\r\n ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@cache
+def _vtimezone(tzid: str) -> str:
+    """The VTIMEZONE block for the school's zone (icalendar derives it from the tz data)."""
+    zone = ZoneInfo(tzid)
+    cal = Calendar()
+    event = Event()
+    event.add("dtstart", datetime(2020, 1, 1, tzinfo=zone))
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return "".join(c.to_ical().decode() for c in cal.walk("VTIMEZONE")).rstrip("\r\n")
+
+
 def _ical(rt: Runtime, kind: str, releases: list[feed_store.FeedRelease], periods: list[Period]) -> bytes:
     tz = rt.timezone
+    tzid = rt.settings.school.timezone
     host = _host(rt)
     base = rt.settings.delivery.base_url.rstrip("/")
     cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
     confirmed = set(rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS))
-    cal = Calendar()
-    cal.add("prodid", "-//fitsflow//change and release management//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"{rt.settings.school.name}: {FEED_TITLES[kind]}")
-    cal.add("x-wr-timezone", rt.settings.school.timezone)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//fitsflow//change and release management//EN",
+             "CALSCALE:GREGORIAN",
+             f"X-WR-CALNAME:{_text(rt.settings.school.name + ': ' + FEED_TITLES[kind])}",
+             f"X-WR-TIMEZONE:{tzid}"]
+    body: list[str] = []
     for r in releases:
-        event = Event()
-        event.add("uid", f"{r.ref.lower()}@{host}")
-        event.add("dtstamp", r.updated_at)
-        event.add("last-modified", r.updated_at)
-        event.add("sequence", r.sequence)
-        event.add("dtstart", r.window_start.astimezone(tz))
-        event.add("dtend", r.window_end.astimezone(tz))
-        event.add("summary", f"{r.ref}: {r.title}")
         where = (r.workflow, r.state)
-        event.add("status", "CANCELLED" if where in cancelled else "CONFIRMED" if where in confirmed
-                  else "TENTATIVE")
-        event.add("categories", [r.category])
+        status = "CANCELLED" if where in cancelled else "CONFIRMED" if where in confirmed else "TENTATIVE"
         link = f"{base}/changes/{r.ref}"
-        event.add("url", link)
-        lines = [f"Change {r.ref} ({r.category}), raised by {r.requester}.",
+        about = [f"Change {r.ref} ({r.category}), raised by {r.requester}.",
                  f"State: {r.state.replace('_', ' ')}.", f"Details: {link}"]
         if r.contact:
-            lines.append(f"On the day, and for a back-out: {r.contact}")
-        event.add("description", "\n".join(lines))
-        event.add("transp", "OPAQUE")
-        cal.add_component(event)
+            about.append(f"On the day, and for a back-out: {r.contact}")
+        body += ["BEGIN:VEVENT", f"UID:{r.ref.lower()}@{host}", f"DTSTAMP:{_utc(r.updated_at)}",
+                 f"LAST-MODIFIED:{_utc(r.updated_at)}", f"SEQUENCE:{r.sequence}",
+                 f"DTSTART;TZID={tzid}:{r.window_start.astimezone(tz):%Y%m%dT%H%M%S}",
+                 f"DTEND;TZID={tzid}:{r.window_end.astimezone(tz):%Y%m%dT%H%M%S}",
+                 f"SUMMARY:{_text(f'{r.ref}: {r.title}')}", f"STATUS:{status}",
+                 f"CATEGORIES:{_text(r.category)}", f"URL:{link}",
+                 f"DESCRIPTION:{_text(chr(10).join(about))}",
+                 "TRANSP:OPAQUE", "END:VEVENT"]
     for p in periods:
-        event = Event()
-        event.add("uid", f"period-{p.id}@{host}")
-        event.add("dtstamp", datetime.combine(date(2000, 1, 1), time(0)).replace(tzinfo=tz))
         first, last = p.days(tz)
         if p.starts_at == datetime.combine(first, time(0), tz) and \
                 p.ends_at == datetime.combine(last + timedelta(days=1), time(0), tz):
-            event.add("dtstart", first)
-            event.add("dtend", last + timedelta(days=1))
+            span = [f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+                    f"DTEND;VALUE=DATE:{last + timedelta(days=1):%Y%m%d}"]
         else:
-            event.add("dtstart", p.starts_at.astimezone(tz))
-            event.add("dtend", p.ends_at.astimezone(tz))
+            span = [f"DTSTART;TZID={tzid}:{p.starts_at.astimezone(tz):%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID={tzid}:{p.ends_at.astimezone(tz):%Y%m%dT%H%M%S}"]
         verb = "Change freeze" if p.effect == "freeze" else "Caution"
-        event.add("summary", f"{verb}: {p.title}")
-        event.add("description", f"{KIND_TITLES[p.kind]}. {p.reason}".strip())
-        event.add("categories", [p.effect])
-        event.add("transp", "TRANSPARENT")
-        cal.add_component(event)
-    cal.add_missing_timezones()
-    return cal.to_ical()
+        body += ["BEGIN:VEVENT", f"UID:period-{p.id}@{host}", f"DTSTAMP:{_utc(p.starts_at)}", *span,
+                 f"SUMMARY:{_text(f'{verb}: {p.title}')}",
+                 f"DESCRIPTION:{_text(f'{KIND_TITLES[p.kind]}. {p.reason}'.strip())}",
+                 f"CATEGORIES:{p.effect}", "TRANSP:TRANSPARENT", "END:VEVENT"]
+    text = "\r\n".join(_fold(line) for line in lines) + "\r\n"
+    if releases or any("TZID=" in line for line in body):
+        text += _vtimezone(tzid) + "\r\n"
+    text += "\r\n".join(_fold(line) for line in body) + ("\r\n" if body else "") + "END:VCALENDAR\r\n"
+    return text.encode()

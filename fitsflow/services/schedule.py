@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from ..domain.calendar import KIND_TITLES, local_midnight
@@ -87,7 +87,7 @@ def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, serv
         items.append(Release(r.ref, r.title, r.state, definition.states[r.state].title if r.state in
                              definition.states else r.state, r.category, r.window_start, r.window_end, names,
                              (r.workflow, r.state) in cancelled, ()))
-    items = [_with_clashes(item, items, cat) for item in items]
+    items = _mark_clashes(items, cat)
     out = []
     for offset in range(days):
         day = start + timedelta(days=offset)
@@ -107,10 +107,16 @@ def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, serv
     return Schedule(start, start + timedelta(days=days), tuple(out), periods)
 
 
-def _with_clashes(item: Release, items: list[Release], cat: Catalogue) -> Release:
-    if item.cancelled:
-        return item
-    others = tuple(o.ref for o in items if o.ref != item.ref and not o.cancelled
-                   and o.window_start < item.window_end and item.window_start < o.window_end
-                   and cat.related(item.services, o.services))
-    return Release(**{**item.__dict__, "clashes_with": others})
+def _mark_clashes(items: list[Release], cat: Catalogue) -> list[Release]:
+    """Each release with the others it clashes with: a sweep over start times compares only
+    windows that overlap."""
+    ordered = sorted((r for r in items if not r.cancelled), key=lambda r: r.window_start)
+    found: dict[str, list[str]] = {}
+    for i, item in enumerate(ordered):
+        for other in ordered[i + 1:]:
+            if other.window_start >= item.window_end:
+                break
+            if cat.related(item.services, other.services):
+                found.setdefault(item.ref, []).append(other.ref)
+                found.setdefault(other.ref, []).append(item.ref)
+    return [replace(r, clashes_with=tuple(found[r.ref])) if r.ref in found else r for r in items]
