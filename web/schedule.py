@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES
@@ -64,4 +64,5 @@ def forward() -> Any:
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
                            month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime()), states=states,
-                           categories=CATEGORIES, args=args), 400 if problems else 200
+                           categories=CATEGORIES, args=args,
+                           change_link=url_for("changes.show", ref="_")[:-1]), 400 if problems else 200

@@ -138,6 +138,8 @@ def _text(value: str) -> str:
 
 def _fold(line: str) -> str:
     """RFC 5545 3.1: lines of at most 75 octets, continued after CRLF and a space."""
+    if len(line) <= 75 and line.isascii():
+        return line
     raw = line.encode()
     if len(raw) <= 75:
         return line

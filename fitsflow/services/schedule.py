@@ -88,6 +88,12 @@ def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, serv
                              definition.states else r.state, r.category, r.window_start, r.window_end, names,
                              (r.workflow, r.state) in cancelled, ()))
     items = _mark_clashes(items, cat)
+    by_day: dict[date, list[Release]] = {}
+    for item in items:  # each release under every local day its window touches
+        day, last = item.window_start.astimezone(tz).date(), item.window_end.astimezone(tz).date()
+        while day <= last and day < start + timedelta(days=days):
+            by_day.setdefault(day, []).append(item)
+            day += timedelta(days=1)
     out = []
     for offset in range(days):
         day = start + timedelta(days=offset)
@@ -102,7 +108,7 @@ def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, serv
         shading = "freeze" if "freeze" in effects else "caution" if "caution" in effects else \
             "school" if school_day else "weekend" if day.weekday() >= 5 else "closed"
         out.append(Day(day, school_day, tuple(notes), shading,
-                       tuple(i for i in items if i.window_start < day_end and i.window_end > day_start)))
+                       tuple(i for i in by_day.get(day, ()) if i.window_end > day_start)))
     periods = tuple(p.describe(tz) for p in school.overlapping(since, until, ("freeze", "caution")))
     return Schedule(start, start + timedelta(days=days), tuple(out), periods)
 
