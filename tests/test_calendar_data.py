@@ -194,3 +194,13 @@ def test_only_admins_edit_through_the_service(sqlite_rt):
     with pytest.raises(NotPermitted):
         calendar.import_csv(sqlite_rt, text="kind,title,start\nterm,T,2027-01-04\n",
                             actor_id=school.requester)
+
+
+def test_far_dates_in_the_api_are_a_400_not_an_overflow(sqlite_rt, tmp_path):
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    reader = {"Authorization": "Bearer " + auth.create_token(sqlite_rt, user_id=school.requester, name="t",
+                                                             scope="read")}
+    client = app.test_client()
+    for query in ("end=9999-12-31", "start=0001-01-01", "start=2027-02-30"):
+        r = client.get(f"/api/v1/calendar?{query}", headers=reader)
+        assert r.status_code == 400, query

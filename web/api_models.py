@@ -485,8 +485,10 @@ class PeriodBody(Body):
 class PeriodFilters(Paging):
     q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field("", description="Part of a title.")
     kind: PeriodKind | None = None
-    start: date | None = Field(None, description="Only periods touching this day or later.")
-    end: date | None = Field(None, description="Only periods touching this day or earlier.")
+    start: date | None = Field(None, ge=date(limits.FIRST_YEAR, 1, 1), le=date(limits.LAST_YEAR, 12, 31),
+                               description="Only periods touching this day or later.")
+    end: date | None = Field(None, ge=date(limits.FIRST_YEAR, 1, 1), le=date(limits.LAST_YEAR, 12, 31),
+                             description="Only periods touching this day or earlier.")
 
 
 # --- the service catalogue --------------------------------------------------------------
