@@ -117,3 +117,19 @@ def test_the_cabs_approval_request_names_the_clash(rt, school):
             OutboxMessage.event == "submitted", OutboxMessage.change_ref == mine)).all()
     to_cab = [b for uid, b in bodies if uid in school.cab]
     assert to_cab and all(other in b and "Switch firmware" in b and "Clash:" in b for b in to_cab)
+
+
+def test_the_cab_sees_the_clash_on_the_decision_card_before_deciding(sqlite_rt, tmp_path):
+    from .web_support import WebSchool, login, make_app
+
+    app = make_app(sqlite_rt, tmp_path)
+    catalogue.load_demo(sqlite_rt)
+    school = WebSchool(sqlite_rt)
+    other = f.change_in(sqlite_rt, school, "minor", "scheduled", title="Switch firmware",
+                        affected=("Core network",))
+    mine = f.change_in(sqlite_rt, school, "minor", "implement_approval", affected=("Wi-Fi",))
+    client = app.test_client()
+    login(client, school.emails[school.cab[0]])
+    page = client.get(f"/changes/{mine}").get_data(as_text=True)
+    assert "Before you decide: this window clashes with" in page and other in page
+    assert "Switch firmware" in page and "Wi-Fi ↔ Core network" in page
