@@ -133,3 +133,9 @@ def test_the_cab_sees_the_clash_on_the_decision_card_before_deciding(sqlite_rt, 
     page = client.get(f"/changes/{mine}").get_data(as_text=True)
     assert "Before you decide: this window clashes with" in page and other in page
     assert "Switch firmware" in page and "Wi-Fi ↔ Core network" in page
+
+
+def test_a_name_differing_only_in_non_ascii_case_updates_the_service(rt, school):
+    catalogue.save_service(rt, actor_id=None, name="Salle Ò")
+    saved = catalogue.save_service(rt, actor_id=None, name="salle ò", description="again")
+    assert saved.name == "Salle Ò" and saved.description == "again"

@@ -21,7 +21,10 @@ def catalogue(session: Session) -> Catalogue:
 
 
 def by_name(session: Session, name: str) -> Service | None:
-    return session.exec(select(Service).where(func.lower(Service.name) == name.strip().lower())).first()
+    """The service with this name, whatever its case. Compared in Python: SQLite's lower()
+    folds only ASCII, and a catalogue is a few dozen rows."""
+    wanted = name.strip().lower()
+    return next((s for s in session.exec(select(Service)).all() if s.name.lower() == wanted), None)
 
 
 def get(session: Session, service_id: int) -> Service | None:
