@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, delete, select
 
 from ..domain import stages
@@ -46,12 +48,19 @@ def replace_cost_lines(session: Session, change_id: int, lines: Sequence[stages.
                              description=line.description) for line in lines)
 
 
+_PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
+# Read on every gate decision (the window guards): a statement built once, run on the
+# connection — an ORM get cost about 0.4 ms a decision.
+_PLAN = (core_select(_PLANS.c.window_start, _PLANS.c.window_end, _PLANS.c.backout_plan, _PLANS.c.test_plan,
+                     _PLANS.c.risk, _PLANS.c.impact, _PLANS.c.training, _PLANS.c.contact)
+         .where(_PLANS.c.change_id == bindparam("cid")))
+
+
 def release_plan(session: Session, change_id: int) -> stages.ReleasePlan | None:
-    row = session.get(ReleasePlan, change_id)
-    if row is None:
-        return None
-    return stages.ReleasePlan(row.window_start, row.window_end, row.backout_plan, row.test_plan,
-                              row.risk, row.impact, row.training, row.contact)
+    if session.new or session.dirty:
+        session.flush()  # a plan saved earlier in this transaction is read back
+    row = session.connection().execute(_PLAN, {"cid": change_id}).first()
+    return stages.ReleasePlan(*row) if row is not None else None
 
 
 def save_release_plan(session: Session, change_id: int, plan: stages.ReleasePlan, now: datetime) -> None:
