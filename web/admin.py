@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import calendar, catalogue, mfa, outbox, users
+from fitsflow.services.queues import Page
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
@@ -139,18 +139,6 @@ def outbox_retry() -> Any:
     return redirect(url_for("admin.outbox_page"))
 
 
-@dataclass(frozen=True)
-class _Page:
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.offset + self.limit < self.total
-
-
 def _calendar_page(problems: dict[str, str] | None = None, form: Any = None,
                    import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
     limit, offset = page_args()
@@ -160,7 +148,7 @@ def _calendar_page(problems: dict[str, str] | None = None, form: Any = None,
     rows, total = calendar.page_periods(runtime(), q=q, kind=kind, limit=limit, offset=offset)
     tz = runtime().timezone
     items = [(p, *p.days(tz)) for p in rows]
-    return render_template("admin_calendar.html", page=_Page(items, total, limit, offset), q=q, kind=kind,
+    return render_template("admin_calendar.html", page=Page(items, total, limit, offset), q=q, kind=kind,
                            kinds=KIND_TITLES, effects=EFFECTS, problems=problems or {}, form=form or {},
                            import_problems=import_problems or {},
                            nation=runtime().settings.school.nation.replace("_", " ").title()), status
@@ -225,7 +213,7 @@ def _services_page(problems: dict[str, str] | None = None, form: Any = None, sta
     limit, offset = page_args()
     q = request.args.get("q", "")[:200]
     rows, total = catalogue.page_services(runtime(), q=q, limit=limit, offset=offset)
-    return render_template("admin_services.html", page=_Page(rows, total, limit, offset), q=q,
+    return render_template("admin_services.html", page=Page(rows, total, limit, offset), q=q,
                            names=catalogue.active_names(runtime()), problems=problems or {},
                            form=form or {}), status
 

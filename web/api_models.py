@@ -513,7 +513,7 @@ class ServicePage(Out):
 
 class ServiceBody(Body):
     name: ServiceName
-    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    description: Annotated[str, StringConstraints(max_length=limits.SERVICE_DESCRIPTION)] = ""
     depends_on: list[ServiceName] = Field(default_factory=list, max_length=limits.SERVICES)
     active: bool = True
 

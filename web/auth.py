@@ -160,7 +160,7 @@ def logout() -> Any:
     return redirect(url_for("auth.login"))
 
 
-def _account_page(status: int = 200, *, new_token: str | None = None,
+def account_page(status: int = 200, *, new_token: str | None = None,
                   password_problems: dict[str, str] | None = None,
                   token_problems: dict[str, str] | None = None, token_form: Any = None,
                   new_feed: str | None = None, feed_problems: dict[str, str] | None = None) -> Any:
@@ -180,7 +180,7 @@ def _account_page(status: int = 200, *, new_token: str | None = None,
 @access(SIGNED_IN)
 def account() -> Any:
     """Password, sessions and API tokens."""
-    return _account_page()
+    return account_page()
 
 
 @bp.post("/account/password")
@@ -193,7 +193,7 @@ def change_password() -> Any:
                                 current=request.form.get("current_password", ""),
                                 new=request.form.get("new_password", ""))
     except InvalidInput as err:
-        return _account_page(400, password_problems=err.problems)
+        return account_page(400, password_problems=err.problems)
     flash("Password changed. Every other session has been signed out.")
     return redirect(url_for("auth.account"))
 
@@ -221,8 +221,8 @@ def create_token() -> Any:
                                       scope=form.get("scope", ""), days=days if days is not None else 0,
                                       password=form.get("password", ""))
     except InvalidInput as err:
-        return _account_page(400, token_problems=err.problems, token_form=form)
-    return _account_page(201, new_token=secret)
+        return account_page(400, token_problems=err.problems, token_form=form)
+    return account_page(201, new_token=secret)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -11,6 +11,7 @@ from fitsflow.domain.errors import InvalidInput
 from fitsflow.services import feeds
 
 from .access import PUBLIC, SIGNED_IN, access
+from .auth import account_page
 from .login import actor, runtime
 
 bp = Blueprint("feeds", __name__)
@@ -35,13 +36,11 @@ def feed(token: str) -> Any:
 @access(SIGNED_IN)
 def create() -> Any:
     """Make a feed address; it is shown once, in this answer."""
-    from .auth import _account_page
-
     try:
         token = feeds.create_feed(runtime(), user_id=actor().id, kind=request.form.get("kind", ""))
     except InvalidInput as err:
-        return _account_page(400, feed_problems=err.problems)
-    return _account_page(201, new_feed=url_for("feeds.feed", token=token, _external=True))
+        return account_page(400, feed_problems=err.problems)
+    return account_page(201, new_feed=url_for("feeds.feed", token=token, _external=True))
 
 
 @bp.post("/account/feeds/<int:feed_id>/revoke")

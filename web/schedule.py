@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES
 from fitsflow.services import catalogue, schedule
@@ -45,10 +46,11 @@ def forward() -> Any:
     if args.get("date"):
         try:
             anchor = date.fromisoformat(args["date"][:10])
-            if not 2000 <= anchor.year <= 2100:
+            if not limits.FIRST_YEAR <= anchor.year <= limits.LAST_YEAR:
                 raise ValueError
         except ValueError:
-            problems["date"] = "must be a day as YYYY-MM-DD from 2000 to 2100"
+            problems["date"] = (f"must be a day as YYYY-MM-DD from {limits.FIRST_YEAR} to "
+                                f"{limits.LAST_YEAR}")
             anchor = today
     start, days, previous, following = _span(view, anchor)
     result = None

@@ -27,17 +27,7 @@ class Catalogue:
 
     @cached_property
     def _closure(self) -> dict[int, frozenset[int]]:
-        closure: dict[int, frozenset[int]] = {}
-        for sid in self.names:
-            seen: set[int] = set()
-            todo = list(self.depends_on.get(sid, ()))
-            while todo:
-                current = todo.pop()
-                if current not in seen:
-                    seen.add(current)
-                    todo.extend(self.depends_on.get(current, ()))
-            closure[sid] = frozenset(seen)
-        return closure
+        return {sid: frozenset(self._walk(sid)) for sid in self.names}
 
     def would_cycle(self, sid: int, depends_on: Iterable[int]) -> bool:
         """Whether making ``sid`` depend on these would make a service depend on itself."""

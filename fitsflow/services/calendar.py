@@ -26,6 +26,7 @@ from ..domain.calendar import (
 )
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
+from ..domain.text import one_line_problem
 from ..persistence import audit_store, calendar_store
 from .common import load_actor, now, unit_of_work
 from .runtime import Runtime
@@ -88,12 +89,9 @@ def _when(rt: Runtime, text: str, field: str, *, end: bool,
 
 def _one_line(value: str, field: str, maximum: int, problems: dict[str, str], *, required: bool) -> str:
     value = (value or "").strip()
-    if required and not value:
-        problems[field] = "is required"
-    elif len(value) > maximum:
-        problems[field] = f"is longer than {maximum} characters"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
-        problems[field] = "must be one line (no line breaks or control characters)"
+    problem = one_line_problem(value, maximum, required=required)
+    if problem:
+        problems[field] = problem
     return value
 
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from ..domain import limits
+from ..domain.catalogue import Catalogue
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
+from ..domain.text import one_line_problem
 from ..persistence import audit_store, service_store
 from ..persistence.models import Service
 from .common import load_actor, now, unit_of_work
@@ -42,9 +44,9 @@ class ServiceView:
     depends_on: tuple[str, ...]
 
 
-def _view(session: Session, row: Service | None) -> ServiceView:
+def _view(session: Session, row: Service | None, cat: Catalogue | None = None) -> ServiceView:
     assert row is not None and row.id is not None
-    cat = service_store.catalogue(session)
+    cat = cat or service_store.catalogue(session)
     return ServiceView(row.id, row.name, row.description, row.active,
                        tuple(sorted(cat.names[d] for d in cat.depends_on.get(row.id, ()))))
 
@@ -53,7 +55,8 @@ def page_services(rt: Runtime, *, q: str = "", limit: int = 50,
                   offset: int = 0) -> tuple[list[ServiceView], int]:
     with rt.db.read() as session:
         rows, total = service_store.page(session, q=q.strip()[:limits.SEARCH], limit=limit, offset=offset)
-        return [_view(session, r) for r in rows], total
+        cat = service_store.catalogue(session)  # once for the page, not per row
+        return [_view(session, r, cat) for r in rows], total
 
 
 def active_names(rt: Runtime) -> list[str]:
@@ -76,10 +79,11 @@ def save_service(rt: Runtime, *, actor_id: int | None, name: str, description: s
     problems: dict[str, str] = {}
     name = (name or "").strip()
     description = (description or "").strip()
-    if not name or len(name) > limits.SERVICE or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        problems["name"] = f"is required: one line, up to {limits.SERVICE} characters"
-    if len(description) > 500 or any(ord(c) < 32 for c in description):
-        problems["description"] = "is one line of up to 500 characters"
+    for field, value, maximum, required in (("name", name, limits.SERVICE, True),
+                                            ("description", description, limits.SERVICE_DESCRIPTION, False)):
+        problem = one_line_problem(value, maximum, required=required)
+        if problem:
+            problems[field] = problem
     wanted = [d.strip() for d in depends_on if d and d.strip()]
     if len(wanted) > limits.SERVICES:
         problems["depends_on"] = f"at most {limits.SERVICES} services"

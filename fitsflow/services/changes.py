@@ -15,6 +15,7 @@ from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
+from ..domain.text import one_line_problem
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
 from ..persistence import audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
@@ -39,12 +40,9 @@ def _clean_services(services: Iterable[str] | str) -> list[str]:
 def _validate_header(title: str, description: str, category: str, rt: Runtime,
                      services: list[str] | None = None) -> dict[str, str]:
     problems: dict[str, str] = {}
-    if not title or not title.strip():
-        problems["title"] = "is required"
-    elif len(title.strip()) > limits.TITLE:
-        problems["title"] = f"is longer than {limits.TITLE} characters"
-    elif any(ord(c) < 32 for c in title):
-        problems["title"] = "must be one line (no line breaks or control characters)"
+    title_problem = one_line_problem((title or "").strip(), limits.TITLE)
+    if title_problem:
+        problems["title"] = title_problem
     if len(description) > limits.TEXT:
         problems["description"] = f"is longer than {limits.TEXT} characters"
     if services is not None and len(services) > limits.SERVICES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from ..domain.roles import may_view_changes
 from ..persistence import change_store
@@ -14,7 +15,9 @@ from .views import ChangeView
 
 @dataclass(frozen=True)
 class Page:
-    items: list[ChangeView]
+    """One page of any list (changes, calendar periods, services) and how many in all."""
+
+    items: list[Any]
     total: int
     limit: int
     offset: int

@@ -17,6 +17,7 @@ from .. import security_log
 from ..domain import limits, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
+from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, queries, user_store
 from . import account_notices, common
 from .common import unit_of_work
@@ -52,12 +53,8 @@ def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str]
     problems: dict[str, str] = {}
     name = (name or "").strip()
     email = (email or "").strip().lower()
-    if not name:
-        problems["name"] = "is required"
-    elif len(name) > limits.PERSON_NAME:
-        problems["name"] = f"is longer than {limits.PERSON_NAME} characters"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
-        problems["name"] = "must be one line (no line breaks or control characters)"
+    if problem := one_line_problem(name, limits.PERSON_NAME):
+        problems["name"] = problem
     if not _EMAIL.match(email) or len(email) > 320:
         problems["email"] = f"'{email}' is not an email address"
     role_list, audience_list = _words(roles), _words(audiences)
