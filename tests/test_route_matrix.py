@@ -97,6 +97,7 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/services"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/services"): ("401 403 403 403 403 403 201", {"name": "Printing"}),
     ("GET", "/api/v1/services/<int:service_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/schedule"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/changes"): ("401 403 201 403 403 403 403", {"title": "T", "category": "minor"}),
     ("GET", "/api/v1/changes/<ref>"): ("401 404 200 200 200 200 200", None),
     ("POST", "/api/v1/changes/<ref>/actions/<trigger>"): ("401 404 409 403 403 403 403", {}),

@@ -46,3 +46,38 @@ def services_window(rt, school, ref: str) -> datetime:  # type: ignore[no-untype
     plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and plan.window_start is not None
     return plan.window_start.astimezone(rt.timezone)
+
+
+def test_the_forward_schedule_through_the_api_and_the_command_line(sqlite_rt, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fitsflow.cli import cli
+    from fitsflow.cli.base import State
+    from fitsflow.services import auth
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    catalogue.load_demo(sqlite_rt)
+    first = f.change_in(sqlite_rt, school, "minor", "scheduled", title="Wi-Fi controller",
+                        affected=("Wi-Fi",))
+    second = f.change_in(sqlite_rt, school, "minor", "approved", title="Projectors",
+                         affected=("Classroom AV",))
+    day = services_window(sqlite_rt, school, first).date()
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {auth.create_token(sqlite_rt, user_id=school.cab[0], name='t')}"}
+    body = client.get(f"/api/v1/schedule?start={day}&days=7", headers=headers).get_json()
+    by_ref = {r["ref"]: r for r in body["releases"]}
+    assert by_ref[first]["clashes_with"] == [second] and by_ref[second]["clashes_with"] == [first]
+    assert by_ref[first]["services"] == ["Wi-Fi"] and by_ref[first]["state"] == "scheduled"
+    assert len(body["days"]) == 7 and first in body["days"][0]["releases"]
+    only = client.get(f"/api/v1/schedule?start={day}&days=7&service=Printing", headers=headers).get_json()
+    assert only["releases"] == []
+    bad = client.get("/api/v1/schedule?days=400&colour=red", headers=headers)
+    assert bad.status_code == 400 and set(bad.get_json()["problems"]) == {"days", "colour"}
+    unknown = client.get("/api/v1/schedule?service=Canteen", headers=headers).get_json()
+    assert unknown["problems"] == {"service": "is not in the service catalogue"}
+
+    monkeypatch.setattr(State, "runtime", property(lambda _: sqlite_rt))
+    out = CliRunner().invoke(cli, ["schedule", "--from", day.isoformat(), "--days", "7"])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if first in x)
+    assert f"CLASHES WITH {second}" in line and "[Wi-Fi]" in line

@@ -4,6 +4,7 @@ authenticated by bearer tokens. Each operation is declared with its models
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -11,7 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from fitsflow import services
 from fitsflow.domain.calendar import whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from fitsflow.services import auth, calendar, catalogue, inbox, queues, users
+from fitsflow.services import auth, calendar, catalogue, inbox, queues, schedule, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
@@ -415,3 +416,22 @@ def save_service(body: m.ServiceBody) -> m.ServiceOut:
 @route(bp, "GET", "/services/<int:service_id>", summary="One service", response=m.ServiceOut)
 def service(service_id: int) -> m.ServiceOut:
     return _service(catalogue.get_service(runtime(), service_id=service_id))
+
+
+@route(bp, "GET", "/schedule", summary="The forward schedule of change: releases by day, with the "
+       "school calendar and clashes", response=m.ForwardSchedule, query=m.ScheduleQuery)
+def forward_schedule(query: m.ScheduleQuery) -> m.ForwardSchedule:
+    start = query.start or datetime.now(runtime().timezone).date()
+    found = schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=query.days,
+                                      service=query.service, state=query.state,
+                                      category=query.category or "")
+    releases = {r.ref: r for d in found.days for r in d.releases}
+    return m.ForwardSchedule(
+        start=found.start, end=found.end, periods=list(found.periods),
+        releases=[m.ScheduledRelease(ref=r.ref, title=r.title, state=r.state, state_title=r.state_title,
+                                     category=r.category, window_start=r.window_start,
+                                     window_end=r.window_end, services=list(r.services),
+                                     cancelled=r.cancelled, clashes_with=list(r.clashes_with))
+                  for r in sorted(releases.values(), key=lambda r: (r.window_start, r.ref))],
+        days=[m.ScheduleDay(day=d.day, school_day=d.school_day, shading=d.shading,  # type: ignore[arg-type]
+                            notes=list(d.notes), releases=[r.ref for r in d.releases]) for d in found.days])

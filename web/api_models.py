@@ -520,3 +520,45 @@ class ServiceBody(Body):
 
 class ServiceFilters(Paging):
     q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field("", description="Part of a name.")
+
+
+# --- the forward schedule -----------------------------------------------------------------
+
+class ScheduleQuery(Query):
+    start: date | None = Field(None, ge=date(limits.FIRST_YEAR, 1, 1), le=date(limits.LAST_YEAR, 12, 1),
+                               description="The first day (default: today, in the school's timezone).")
+    days: int = Field(28, ge=1, le=limits.SCHEDULE_DAYS, description="How many days from start.")
+    service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = Field(
+        "", description="Only releases touching this service, what it depends on or what depends on it.")
+    state: Annotated[str, StringConstraints(max_length=60)] = Field(
+        "", description="A state name of any loaded workflow (see /workflows).")
+    category: Category | None = None
+
+
+class ScheduledRelease(Out):
+    ref: str
+    title: str
+    state: str
+    state_title: str
+    category: str
+    window_start: datetime
+    window_end: datetime = Field(description="Exclusive.")
+    services: list[str]
+    cancelled: bool = Field(description="Withdrawn or backed out: shown, never a clash.")
+    clashes_with: list[str] = Field(description="References of the releases in range it clashes with.")
+
+
+class ScheduleDay(Out):
+    day: date
+    school_day: bool
+    shading: Literal["freeze", "caution", "closed", "school", "weekend"]
+    notes: list[str] = Field(description="Bank holidays, holidays, exams, freezes and events that day.")
+    releases: list[str] = Field(description="References of the releases whose window touches the day.")
+
+
+class ForwardSchedule(Out):
+    start: date
+    end: date = Field(description="Exclusive.")
+    releases: list[ScheduledRelease]
+    days: list[ScheduleDay]
+    periods: list[str] = Field(description="The freezes and caution periods in range, described.")

@@ -11,6 +11,7 @@ from .calendar import calendar_group
 from .changes import change
 from .delivery import outbox_group, worker
 from .demo import demo
+from .schedule import schedule
 from .serve import serve, token
 from .services import service_group
 from .users import user
@@ -43,8 +44,8 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.display_url}: schema {before or 'empty'} → {after}")
 
 
-for command in (change, user, workflow, audit, calendar_group, service_group, demo, serve, token, worker,
-                outbox_group):
+for command in (change, user, workflow, audit, calendar_group, service_group, schedule, demo, serve, token,
+                worker, outbox_group):
     cli.add_command(command)
 
 

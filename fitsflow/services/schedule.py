@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from ..domain import limits
 from ..domain.calendar import KIND_TITLES, local_midnight
 from ..domain.catalogue import Catalogue
-from ..domain.errors import InvalidInput
+from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CATEGORIES
 from ..persistence import feed_store, service_store
@@ -16,7 +17,7 @@ from . import calendar
 from .common import load_actor
 from .runtime import Runtime
 
-MAX_DAYS = 62
+MAX_DAYS = limits.SCHEDULE_DAYS
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,11 @@ class Schedule:
     periods: tuple[str, ...]  # freezes and cautions in range, described
 
 
-def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, service: str = "",
+def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: int, service: str = "",
                      state: str = "", category: str = "") -> Schedule:
     """Releases whose window touches [start, start + days), filtered by a service (and
-    what depends on it or it on), a state name or a category."""
+    what depends on it or it on), a state name or a category. ``actor_id=None`` is the
+    command line's operator."""
     problems: dict[str, str] = {}
     if not 1 <= days <= MAX_DAYS:
         problems["days"] = f"must be from 1 to {MAX_DAYS}"
@@ -64,9 +66,8 @@ def forward_schedule(rt: Runtime, *, actor_id: int, start: date, days: int, serv
         problems["state"] = "is not a state of any loaded workflow"
     tz = rt.timezone
     with rt.db.read() as session:
-        actor = load_actor(rt, session, actor_id)
-        if not may_view_changes(actor.roles):
-            raise InvalidInput({"schedule": "the forward schedule is for people who see changes"})
+        if actor_id is not None and not may_view_changes(load_actor(rt, session, actor_id).roles):
+            raise NotPermitted("the forward schedule is for people who see changes")
         cat = service_store.catalogue(session)
         if service and service.lower() not in cat.by_name:
             problems["service"] = "is not in the service catalogue"
