@@ -128,13 +128,28 @@ def test_the_admin_page_lists_adds_imports_and_removes(sqlite_rt, tmp_path):
     assert r.status_code == 302
     assert len(_all(sqlite_rt)) == 5
     period = next(p for p in _all(sqlite_rt) if p.title == "Ofsted window")
+    form = admin.get(f"/admin/calendar/{period.id}").get_data(as_text=True)
+    assert 'value="2027-03-01"' in form and 'value="2027-03-05"' in form and 'value="Inspection"' in form
+    edit = f"/admin/calendar/{period.id}"
+    r = post(admin, edit, {"kind": "freeze", "title": "Ofsted window", "start": "2027-03-08",
+                           "end": "2027-03-01"}, page=edit)
+    assert r.status_code == 400 and "must be after the start" in r.get_data(as_text=True)
+    unchanged = next(p for p in _all(sqlite_rt) if p.id == period.id)
+    assert unchanged.days(sqlite_rt.timezone)[0] == date(2027, 3, 1)
+    r = post(admin, edit, {"kind": "freeze", "title": "Ofsted window", "start": "2027-03-08T12:00",
+                           "end": "2027-03-12T15:30", "reason": "Inspection moved"}, page=edit)
+    assert r.status_code == 302
+    period = next(p for p in _all(sqlite_rt) if p.id == period.id)
+    assert period.start_end_text(sqlite_rt.timezone) == ("2027-03-08T12:00", "2027-03-12T15:30")
+    assert period.reason == "Inspection moved"
+    assert admin.get("/admin/calendar/999999").status_code == 404
     assert post(admin, f"/admin/calendar/{period.id}/delete", page="/admin/calendar").status_code == 302
     assert "Ofsted window" not in [p.title for p in _all(sqlite_rt)]
     from fitsflow.persistence import audit_store
 
     with sqlite_rt.db.read() as session:
         events = [e.event_type for e in audit_store.iter_events(session)]
-    assert {"calendar.added", "calendar.imported", "calendar.removed"} <= set(events)
+    assert {"calendar.added", "calendar.imported", "calendar.changed", "calendar.removed"} <= set(events)
     # Not for anyone else.
     cab = app.test_client()
     login(cab, school.emails[school.cab[0]])

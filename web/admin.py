@@ -177,6 +177,38 @@ def calendar_add() -> Any:
     return redirect(url_for("admin.calendar_list"))
 
 
+def _period_form(period_id: int, form: Any, problems: dict[str, str] | None = None,
+                 status: int = 200) -> Any:
+    return render_template("admin_calendar_edit.html", period_id=period_id, form=form,
+                           problems=problems or {}, kinds=KIND_TITLES, effects=EFFECTS), status
+
+
+@bp.get("/calendar/<int:period_id>")
+@access(ADMINS)
+def calendar_edit(period_id: int) -> Any:
+    """One period's form, filled in."""
+    period = calendar.get_period(runtime(), period_id=period_id)
+    start, end = period.start_end_text(runtime().timezone)
+    return _period_form(period_id, {"kind": period.kind, "title": period.title, "start": start, "end": end,
+                                    "effect": period.effect, "reason": period.reason})
+
+
+@bp.post("/calendar/<int:period_id>")
+@access(ADMINS)
+def calendar_update(period_id: int) -> Any:
+    """Save a period's new dates, kind, effect or reason (audited with before and after)."""
+    form = request.form
+    try:
+        saved = calendar.update_period(runtime(), actor_id=actor().id, period_id=period_id,
+                                       kind=form.get("kind", ""), title=form.get("title", ""),
+                                       start=form.get("start", ""), end=form.get("end", ""),
+                                       effect=form.get("effect", ""), reason=form.get("reason", ""))
+    except InvalidInput as err:
+        return _period_form(period_id, form, err.problems, status=400)
+    flash(f"Saved “{saved.title}”.")
+    return redirect(url_for("admin.calendar_list"))
+
+
 @bp.post("/calendar/<int:period_id>/delete")
 @access(ADMINS)
 def calendar_delete(period_id: int) -> Any:

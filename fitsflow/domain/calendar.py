@@ -41,6 +41,14 @@ class Period:
         return (self.starts_at.astimezone(tz).date(),
                 (self.ends_at - timedelta(microseconds=1)).astimezone(tz).date())
 
+    def start_end_text(self, tz: ZoneInfo) -> tuple[str, str]:
+        """Its start and end as typed into a form: days (the end day included) when it covers
+        whole local days, otherwise local times."""
+        start, end = self.starts_at.astimezone(tz), self.ends_at.astimezone(tz)
+        if start.time() == end.time() == time(0):
+            return start.date().isoformat(), (end.date() - timedelta(days=1)).isoformat()
+        return start.strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")
+
     def describe(self, tz: ZoneInfo) -> str:
         """“GCSE summer series” (Mon 11 May – Fri 26 Jun 2026)."""
         first, last = self.days(tz)
