@@ -166,3 +166,52 @@ def test_the_change_page_names_the_period_and_asks_for_the_reason(sqlite_rt, tmp
     assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "scheduled"
     page = client.get(f"/changes/{ref}").get_data(as_text=True)
     assert "caution.accepted" in page and "Library only" in page
+
+
+def test_overrides_and_accepted_cautions_are_counted_in_the_calendar_exceptions_report(sqlite_rt, tmp_path):
+    from datetime import date
+
+    from fitsflow.domain.errors import InvalidInput
+    from fitsflow.services import auth, calendar_report
+
+    from .web_support import WebSchool, login, make_app
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    cautious = f.change_in(sqlite_rt, school, "minor", "approved", title="Library kiosks")
+    _around_the_window(sqlite_rt, kind="mocks", title="Year 11 mocks")
+    services.fire(sqlite_rt, actor_id=school.requester, ref=cautious, trigger="schedule",
+                  reason="Library only")
+    urgent = f.change_in(sqlite_rt, school, "emergency", "assessment", title="Exam portal")
+    f.fill_stages(sqlite_rt, school.requester, urgent, ("release_plan", "needs"))
+    calendar.add_period(sqlite_rt, actor_id=None, kind="exams", title="GCSE summer series",
+                        start=(datetime.now(UTC) + timedelta(days=8)).date().isoformat(),
+                        end=(datetime.now(UTC) + timedelta(days=12)).date().isoformat())
+    services.fire(sqlite_rt, actor_id=school.requester, ref=urgent, trigger="submit", reason="Portal down")
+    today = datetime.now(sqlite_rt.timezone).date()
+    report = calendar_report.calendar_exceptions(sqlite_rt, actor_id=school.cab[0], first=today, last=today)
+    # The emergency's window is in the mocks too: it accepted that caution as well.
+    assert report.counts == {"freeze.overridden": 1, "caution.accepted": 2, "clash.accepted": 0}
+    assert {(e.ref, e.kind, e.reason) for e in report.page.items} == {
+        (urgent, "freeze.overridden", "Portal down"), (urgent, "caution.accepted", "Portal down"),
+        (cautious, "caution.accepted", "Library only")}
+    assert report.page.items[-1].ref == cautious  # newest first
+    override = next(e for e in report.page.items if e.kind == "freeze.overridden")
+    assert "GCSE summer series" in override.details[0] and override.actor == school.emails[school.requester]
+    earlier = calendar_report.calendar_exceptions(sqlite_rt, actor_id=school.cab[0], first=date(2025, 9, 1),
+                                                  last=today - timedelta(days=1))
+    assert earlier.page.total == 0 and set(earlier.counts.values()) == {0}
+    with pytest.raises(InvalidInput) as err:
+        calendar_report.calendar_exceptions(sqlite_rt, actor_id=school.cab[0], first=today,
+                                            last=today - timedelta(days=1))
+    assert err.value.problems == {"to": "must be on or after the first day"}
+
+    client = app.test_client()
+    login(client, school.emails[school.auditor])
+    page = client.get("/schedule/exceptions").get_data(as_text=True)
+    assert "Freeze overridden (emergency)" in page and urgent in page and "Portal down" in page
+    assert client.get("/schedule/exceptions?from=2027-02-30").status_code == 400
+    assert client.get(f"/schedule/exceptions?from={today}&to={today - timedelta(days=1)}").status_code == 400
+    token = auth.create_token(sqlite_rt, user_id=school.auditor, name="t")
+    body = client.get("/api/v1/schedule/exceptions", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["counts"] == {"freeze_overridden": 1, "caution_accepted": 2, "clash_accepted": 0}
+    assert body["total"] == 3 and body["items"][0]["ref"] == urgent

@@ -81,6 +81,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/notices/inbox/<int:item_id>/read"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
+    ("GET", "/schedule/exceptions"): ("302 403 200 200 200 200 200", None),
     ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", None),
 }
 
@@ -101,6 +102,7 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/api/v1/services"): ("401 403 403 403 403 403 201", {"name": "Printing"}),
     ("GET", "/api/v1/services/<int:service_id>"): ("401 404 404 404 404 404 404", None),
     ("GET", "/api/v1/schedule"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/schedule/exceptions"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/changes"): ("401 403 201 403 403 403 403", {"title": "T", "category": "minor"}),
     ("GET", "/api/v1/changes/<ref>"): ("401 404 200 200 200 200 200", None),
     ("POST", "/api/v1/changes/<ref>/actions/<trigger>"): ("401 404 409 403 403 403 403", {}),

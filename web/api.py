@@ -10,9 +10,9 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from fitsflow import services
-from fitsflow.domain.calendar import whole_days
+from fitsflow.domain.calendar import academic_year_start, whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from fitsflow.services import auth, calendar, catalogue, inbox, queues, schedule, users
+from fitsflow.services import auth, calendar, calendar_report, catalogue, inbox, queues, schedule, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
@@ -435,3 +435,20 @@ def forward_schedule(query: m.ScheduleQuery) -> m.ForwardSchedule:
                   for r in sorted(releases.values(), key=lambda r: (r.window_start, r.ref))],
         days=[m.ScheduleDay(day=d.day, school_day=d.school_day, shading=d.shading,  # type: ignore[arg-type]
                             notes=list(d.notes), releases=[r.ref for r in d.releases]) for d in found.days])
+
+
+@route(bp, "GET", "/schedule/exceptions", summary="Freezes overridden, caution periods and clashes "
+       "accepted, counted (from the audit trail)", response=m.CalendarExceptions, query=m.ExceptionsQuery)
+def calendar_exceptions(query: m.ExceptionsQuery) -> m.CalendarExceptions:
+    today = datetime.now(runtime().timezone).date()
+    report = calendar_report.calendar_exceptions(runtime(), actor_id=actor().id,
+                                                 first=query.start or academic_year_start(today),
+                                                 last=query.end or today, limit=query.limit,
+                                                 offset=query.offset)
+    return m.CalendarExceptions(
+        start=report.first, end=report.last,
+        counts=m.ExceptionCounts(**{k.replace(".", "_"): n for k, n in report.counts.items()}),
+        items=[m.CalendarException(seq=e.seq, at=e.at, ref=e.ref, kind=e.kind,
+                                   actor=e.actor, reason=e.reason, details=list(e.details))
+               for e in report.page.items],
+        total=report.page.total, limit=report.page.limit, offset=report.page.offset)

@@ -562,3 +562,36 @@ class ForwardSchedule(Out):
     releases: list[ScheduledRelease]
     days: list[ScheduleDay]
     periods: list[str] = Field(description="The freezes and caution periods in range, described.")
+
+
+class ExceptionsQuery(Paging):
+    start: date | None = Field(None, ge=date(limits.FIRST_YEAR, 1, 1), le=date(limits.LAST_YEAR, 12, 31),
+                               description="The first day (default: 1 September of this school year).")
+    end: date | None = Field(None, ge=date(limits.FIRST_YEAR, 1, 1), le=date(limits.LAST_YEAR, 12, 31),
+                             description="The last day, included (default: today).")
+
+
+class CalendarException(Out):
+    seq: int = Field(description="The audit event's sequence number.")
+    at: datetime
+    ref: str
+    kind: Literal["freeze.overridden", "caution.accepted", "clash.accepted"]
+    actor: str
+    reason: str
+    details: list[str] = Field(description="The freezes, caution periods or clashing changes, described.")
+
+
+class ExceptionCounts(Out):
+    freeze_overridden: int
+    caution_accepted: int
+    clash_accepted: int
+
+
+class CalendarExceptions(Out):
+    start: date
+    end: date
+    counts: ExceptionCounts
+    items: list[CalendarException]
+    total: int
+    limit: int
+    offset: int

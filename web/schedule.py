@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 
 from fitsflow.domain import limits
+from fitsflow.domain.calendar import academic_year_start
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES
-from fitsflow.services import catalogue, schedule
+from fitsflow.services import calendar_report, catalogue, schedule
 
 from .access import VIEWERS, access
+from .dashboard import page_args
 from .login import actor, runtime
 
 bp = Blueprint("schedule", __name__)
@@ -67,4 +69,36 @@ def forward() -> Any:
                            month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime()), states=states,
                            categories=CATEGORIES, args=args,
+                           change_link=url_for("changes.show", ref="_")[:-1]), 400 if problems else 200
+
+
+def _day_arg(name: str, default: date, problems: dict[str, str]) -> date:
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        problems[name] = "must be a day as YYYY-MM-DD"
+        return default
+
+
+@bp.get("/schedule/exceptions")
+@access(VIEWERS)
+def exceptions() -> Any:
+    """Freezes overridden, caution periods accepted and clashes scheduled over, counted."""
+    today = datetime.now(runtime().timezone).date()
+    problems: dict[str, str] = {}
+    first = _day_arg("from", academic_year_start(today), problems)
+    last = _day_arg("to", today, problems)
+    report = None
+    if not problems:
+        limit, offset = page_args()
+        try:
+            report = calendar_report.calendar_exceptions(runtime(), actor_id=actor().id, first=first,
+                                                         last=last, limit=limit, offset=offset)
+        except InvalidInput as err:
+            problems = err.problems
+    return render_template("schedule_exceptions.html", report=report, problems=problems, first=first,
+                           last=last, kinds=calendar_report.EXCEPTIONS,
                            change_link=url_for("changes.show", ref="_")[:-1]), 400 if problems else 200

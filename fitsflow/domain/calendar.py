@@ -73,6 +73,11 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz)
 
 
+def academic_year_start(today: date) -> date:
+    """1 September of the school year ``today`` is in (reports default to the year so far)."""
+    return date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
 def whole_days(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The instants a period from ``first`` to ``last`` (inclusive, local days) covers."""
     return local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)

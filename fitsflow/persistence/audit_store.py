@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import DDL, bindparam, event
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from ..domain.chain import GENESIS, canonical, link_hash
 from .db_hooks import BEFORE_COMMIT
@@ -111,3 +111,15 @@ def iter_events(session: Session, *, change_ref: str | None = None, after_seq: i
         yield from rows
         last = rows[-1].seq
         session.expunge_all()
+
+
+def of_types(session: Session, types: tuple[str, ...], *, since: str, until: str, limit: int,
+             offset: int) -> tuple[list[AuditEvent], dict[str, int]]:
+    """Events of these types with ``since <= at < until`` (ISO text in UTC), newest first,
+    and how many of each type in the range."""
+    where = (col(AuditEvent.event_type).in_(types), col(AuditEvent.at) >= since, col(AuditEvent.at) < until)
+    counts = session.exec(select(AuditEvent.event_type, func.count()).where(*where)
+                          .group_by(col(AuditEvent.event_type))).all()
+    rows = session.exec(select(AuditEvent).where(*where).order_by(col(AuditEvent.seq).desc())
+                        .limit(limit).offset(offset)).all()
+    return list(rows), {t: n for t, n in counts}
