@@ -81,3 +81,32 @@ def test_the_forward_schedule_through_the_api_and_the_command_line(sqlite_rt, tm
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if first in x)
     assert f"CLASHES WITH {second}" in line and "[Wi-Fi]" in line
+
+
+def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
+    from datetime import timedelta
+
+    from fitsflow import services
+    from fitsflow.services import schedule
+
+    school = f.School(sqlite_rt)
+    catalogue.load_demo(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "release_planning", title="Wi-Fi controller",
+                      affected=("Wi-Fi",))
+    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data=f.release_plan())
+    window = services_window(sqlite_rt, school, ref)
+    day = window.date()
+
+    def look():  # type: ignore[no-untyped-def]
+        return schedule.forward_schedule(sqlite_rt, actor_id=school.cab[0], start=day, days=7)
+
+    first = look()
+    assert look() is first  # nothing written: the same result
+    calendar.add_period(sqlite_rt, actor_id=None, kind="freeze", title="Ofsted", start=day.isoformat())
+    second = look()
+    assert second is not first and second.days[0].shading == "freeze"
+    later = window + timedelta(days=1)
+    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data={
+        **f.release_plan(), "window_start": later.isoformat(),
+        "window_end": (later + timedelta(hours=2)).isoformat()})
+    assert [d.day for d in look().days if d.releases][0] == day + timedelta(days=1)

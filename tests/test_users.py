@@ -85,3 +85,16 @@ def test_inactive_user_cannot_act(rt):
 
     with pytest.raises(NotPermitted, match="inactive"):
         services.raise_change(rt, actor_id=school.requester, title="x", category="minor")
+
+
+def test_a_rename_alone_is_audited_with_the_name_before(rt):
+    import json
+
+    from fitsflow.persistence import audit_store
+
+    services.import_users(rt, text=GOOD)
+    services.import_users(rt, text=GOOD.replace("Sarah Khan", "Sarah Khan-Ali"))
+    with rt.db.read() as session:
+        events = [json.loads(e.payload) for e in audit_store.iter_events(session)
+                  if e.event_type == "user.updated"]
+    assert [(e["name_before"], e["name"]) for e in events] == [("Sarah Khan", "Sarah Khan-Ali")]

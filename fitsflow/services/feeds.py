@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from .. import security_log
-from ..domain.calendar import KIND_TITLES, Period
+from ..domain.calendar import KIND_TITLES, Period, local_midnight
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
 from ..persistence import audit_store, calendar_store, feed_store, queries
@@ -101,9 +101,6 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     """The feed behind a secret address, or None (unknown, revoked, or its owner inactive)."""
     if not token.startswith("fc_") or len(token) > 100:
         return None
-    at = now()
-    since = at - timedelta(days=rt.settings.calendar.feed_past_days)
-    until = at + timedelta(days=366)
     with rt.db.read() as session:
         feed = feed_store.by_hash(session, _digest(token))
         if feed is None or feed.revoked_at is not None:
@@ -111,14 +108,25 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
         user = queries.actor_row(session, feed.user_id)
         if user is None or not user[3]:
             return None
-        kind = feed.kind
+        kind, user_id = feed.kind, feed.user_id
+    # Calendar clients poll every few minutes: a feed is built once per version of the
+    # data (and per day, as its range moves), the schedule once for everyone who has it.
+    today = now().astimezone(rt.timezone).date()
+    return rt.cache.get(rt.db, ("feed", kind, None if kind == "schedule" else user_id, today),
+                        lambda: _feed(rt, kind, user_id, today))
+
+
+def _feed(rt: Runtime, kind: str, user_id: int, today: date) -> Feed:
+    since = local_midnight(today - timedelta(days=rt.settings.calendar.feed_past_days), rt.timezone)
+    until = local_midnight(today + timedelta(days=367), rt.timezone)
+    with rt.db.read() as session:
         if kind == "schedule":
             states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
             releases = feed_store.releases(session, since=since, until=until, states=states)
             periods = [p for p in calendar_store.all_periods(session)
                        if p.effect in ("freeze", "caution") and p.overlaps(since, until)]
         else:
-            releases = feed_store.releases(session, since=since, until=until, involving=feed.user_id)
+            releases = feed_store.releases(session, since=since, until=until, involving=user_id)
             periods = []
     body = _ical(rt, kind, releases, periods)
     return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')

@@ -5,7 +5,7 @@ handed to the web app, the worker, the CLI and the signal receivers."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from ..domain.money import format_money
 from ..domain.roles import RoleBook
 from ..notice_templates import NoticeTemplates
 from ..persistence.db import Database
+from ..persistence.read_cache import ReadCache
 from ..workflow import WorkflowRegistry
 
 
@@ -25,6 +26,7 @@ class Runtime:
     roles: RoleBook
     notify_rules: Mapping[str, tuple[str, ...]]
     templates: NoticeTemplates
+    cache: ReadCache = field(default_factory=ReadCache, compare=False, repr=False)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -64,15 +64,22 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     known_states = {s for wf in rt.workflows for s in wf.definition.states}
     if state and state not in known_states:
         problems["state"] = "is not a state of any loaded workflow"
-    tz = rt.timezone
     with rt.db.read() as session:
         if actor_id is not None and not may_view_changes(load_actor(rt, session, actor_id).roles):
             raise NotPermitted("the forward schedule is for people who see changes")
-        cat = service_store.catalogue(session)
-        if service and service.lower() not in cat.by_name:
+        if service and service.lower() not in service_store.catalogue(session).by_name:
             problems["service"] = "is not in the service catalogue"
-        if problems:
-            raise InvalidInput(problems)
+    if problems:
+        raise InvalidInput(problems)
+    # The same for everyone who may see it: built once per version of the data.
+    return rt.cache.get(rt.db, ("schedule", start, days, service.lower(), state, category),
+                        lambda: _build(rt, start, days, service, state, category))
+
+
+def _build(rt: Runtime, start: date, days: int, service: str, state: str, category: str) -> Schedule:
+    tz = rt.timezone
+    with rt.db.read() as session:
+        cat = service_store.catalogue(session)
         school = calendar.school_calendar(rt, session)
         since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
         rows = feed_store.releases(session, since=since, until=until)

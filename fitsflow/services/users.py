@@ -88,6 +88,7 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     at = common.now()
     existing = queries.user_by_email(session, spec.email)
     before = sorted(queries.roles_of(session, existing.id)) if existing and existing.id else []
+    name_before = existing.name if existing else ""
     added = set(spec.roles) - set(before)
     if by is not None and existing is not None and existing.id == by.id and set(spec.roles) != set(before):
         raise InvalidInput({"roles": "nobody changes their own roles: ask another administrator"})
@@ -100,13 +101,14 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     user_id, created = user_store.upsert(session, email=spec.email, name=spec.name,
                                          password_hash=password_hash, now=at)
     before_roles, before_aud = user_store.replace_roles(session, user_id, roles_now, spec.audiences)
-    changed = created or before_roles != sorted(roles_now) or before_aud != sorted(spec.audiences)
+    changed = created or name_before != spec.name or before_roles != sorted(roles_now) \
+        or before_aud != sorted(spec.audiences)
     if changed:
-        security_log.event("user.created" if created else "user.roles_changed", by=actor_label,
+        security_log.event("user.created" if created else "user.updated", by=actor_label,
                            email=spec.email, roles=sorted(roles_now), roles_before=before_roles)
         audit_store.append(session, actor=actor_label, change_ref="",
                            event_type="user.created" if created else "user.updated",
-                           payload={"email": spec.email, "name": spec.name,
+                           payload={"email": spec.email, "name": spec.name, "name_before": name_before,
                                     "roles": {"before": before_roles, "after": sorted(roles_now)},
                                     "audiences": {"before": before_aud,
                                                   "after": sorted(spec.audiences)}})
@@ -126,6 +128,8 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
         security_log.event("user.password_set", by=actor_label, email=spec.email)
     if by is not None and (changed or pending or set_by_other):
         lines = [f"{actor_label} changed your fitsflow account."]
+        if changed and not created and name_before != spec.name:
+            lines.append(f"Name: {spec.name} (was {name_before}).")
         if changed and not created:
             lines.append(f"Roles: {', '.join(sorted(roles_now)) or 'none'}; audiences: "
                          f"{', '.join(sorted(spec.audiences)) or 'none'}.")
