@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup
 
 from fitsflow.domain import limits
 from fitsflow.domain.calendar import academic_year_start
@@ -55,21 +56,31 @@ def forward() -> Any:
                                 f"{limits.LAST_YEAR}")
             anchor = today
     start, days, previous, following = _span(view, anchor)
+    filters = {"service": args.get("service", "")[:100], "state": args.get("state", "")[:60],
+               "category": args.get("category", "")[:20]}
     result = None
     if not problems:
         try:
             result = schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=days,
-                                               service=args.get("service", "")[:100],
-                                               state=args.get("state", "")[:60],
-                                               category=args.get("category", "")[:20])
+                                               **filters)
         except InvalidInput as err:
             problems = err.problems
     states = sorted({s for wf in runtime().workflows for s in wf.definition.states})
+    grid = Markup("")
+    if result is not None:
+        # Rendering a busy month's grid costs more than building it: it is kept with the
+        # schedule until the next audited write (everything else on the page is per person).
+        # The grid is drawn from the schedule as read inside, never from an older copy.
+        key = ("schedule.html", view, start, days, filters["service"].lower(), filters["state"],
+               filters["category"], today)
+        grid = runtime().cache.get(runtime().db, key, lambda: Markup(render_template(
+            "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
+            result=schedule.forward_schedule(runtime(), actor_id=None, start=start, days=days, **filters),
+            change_link=url_for("changes.show", ref="_")[:-1])))
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
-                           month=anchor.replace(day=1), previous=previous, following=following,
+                           grid=grid, month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime()), states=states,
-                           categories=CATEGORIES, args=args,
-                           change_link=url_for("changes.show", ref="_")[:-1]), 400 if problems else 200
+                           categories=CATEGORIES, args=args), 400 if problems else 200
 
 
 def _day_arg(name: str, default: date, problems: dict[str, str]) -> date:
