@@ -3,7 +3,9 @@
 requester raises and submits → finance, SLT and CAB approve at the two gates →
 requester schedules the release → the auditor reads the whole history and sees the
 chain verified. The CAB member, whose role needs a second factor, enrols an
-authenticator app at first sign-in and later signs in with a code. Screenshots are kept
+authenticator app at first sign-in and later signs in with a code. The CAB sees a clash
+with another change on the decision card before deciding, and scheduling over it asks
+for a reason. Screenshots are kept
 in test-artifacts/browser/."""
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class Person:
     def sign_in(self, email: str, landing: str = "/") -> None:
         self.page.goto(self.base + "/login")
         self.page.get_by_label("Email").fill(email)
-        self.page.get_by_label("Password").fill(PASSWORD)
+        self.page.get_by_label("Password").fill(PASSWORD)  # the same as web_support's people
         self.page.get_by_role("button", name="Sign in").click()
         self.page.wait_for_url(self.base + landing)
 
@@ -113,6 +115,14 @@ class Person:
 
     def text(self) -> str:
         return self.page.inner_text("main")
+
+
+def _a_friday_ahead() -> str:
+    """A Friday five weeks or more ahead: never in the past, always beyond the notices' lead times."""
+    from datetime import date, timedelta
+
+    day = date.today() + timedelta(days=35)
+    return (day + timedelta(days=(4 - day.weekday()) % 7)).isoformat()
 
 
 def licence_lines(person: Person, rows: range, years: range) -> None:
@@ -172,8 +182,9 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
 
     nat.open(f"/changes/{ref}")
     nat.page.get_by_role("link", name="Risk, back-out and release plan").click()
-    nat.page.get_by_label("Starts").fill("2027-01-08T16:00")
-    nat.page.get_by_label("Ends").fill("2027-01-08T19:00")
+    friday = _a_friday_ahead()
+    nat.page.get_by_label("Starts").fill(f"{friday}T16:00")
+    nat.page.get_by_label("Ends").fill(f"{friday}T19:00")
     nat.page.get_by_label("Risk").select_option("medium")
     nat.page.get_by_label("Impact on teaching, exams and staff").fill("Hall closed after school only")
     nat.page.get_by_label("Back-out plan").fill("Disconnect the new APs; the old repeater stays in place")
@@ -248,3 +259,41 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     assert "Funded from the ICT budget." in history
     assert gwen.page.get_by_role("button", name="Approve").count() == 0
     gwen.shot("history")
+
+
+def test_the_cab_sees_a_clash_before_deciding_and_scheduling_over_it_needs_a_reason(server, browser):  # type: ignore[no-untyped-def]
+    from fitsflow.services import catalogue, mfa
+
+    from . import factories as f
+    from .web_support import WebSchool
+
+    base, _, rt = server
+    catalogue.load_demo(rt)
+    school = WebSchool(rt)
+    mfa.set_exempt(rt, user_ids=[*school.cab, school.requester], exempt=True)
+    other = f.change_in(rt, school, "minor", "scheduled", title="Switch firmware", affected=("Core network",))
+    mine = f.change_in(rt, school, "minor", "implement_approval", title="Wi-Fi controllers",
+                       affected=("Wi-Fi",))
+
+    cab = Person(browser, base, school.emails[school.cab[0]], "cab-clash")
+    cab.open(f"/changes/{mine}")
+    card = cab.page.locator("form.decision").inner_text()
+    assert "Before you decide: this window clashes with" in card
+    assert other in card and "Switch firmware" in card and "Wi-Fi ↔ Core network" in card
+    cab.shot("clash-on-card")
+    cab.page.get_by_label("Comment (required to reject)").fill("Firmware first, then the controllers.")
+    cab.click("Approve")
+    assert "Approved" in cab.text()
+    cab.page.close()
+
+    requester = Person(browser, base, school.emails[school.requester], "requester-clash")
+    requester.open(f"/changes/{mine}")
+    assert other in requester.text()
+    # Scheduling over the clash asks for the reason in the form itself.
+    reason = requester.page.locator("#reason-schedule")
+    assert reason.get_attribute("required") is not None
+    reason.fill("Agreed at CAB: firmware is done by 18:00")
+    requester.click("Schedule the release")
+    assert "Scheduled" in requester.text()
+    assert "Agreed at CAB: firmware is done by 18:00" in requester.text()
+    requester.shot("scheduled-over-clash")
