@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .domain.calendar import NATIONS
 from .domain.errors import ConfigError
 from .domain.notices import TIERS
+from .domain.policy import POLICY_KEYS, ApprovalPolicy, PolicyError, parse_policy
 from .domain.roles import (
     NAME_PATTERN,
     SHIPPED_AUDIENCES,
@@ -195,6 +196,15 @@ class AudienceSetting:
 
 
 DEFAULT_ROLES = {name: RoleSetting(*spec) for name, spec in SHIPPED_ROLES.items()}
+with (Path(__file__).parent / "policy.toml").open("rb") as _shipped:
+    SHIPPED_POLICY: dict[str, Any] = tomllib.load(_shipped)
+
+
+def _shipped_policy() -> ApprovalPolicy:
+    return parse_policy(SHIPPED_POLICY, roles={n for n, (_, approves, _) in SHIPPED_ROLES.items()
+                                               if approves})
+
+
 DEFAULT_AUDIENCES = {name: AudienceSetting(*spec) for name, spec in SHIPPED_AUDIENCES.items()}
 
 
@@ -222,6 +232,10 @@ class Settings:
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
+    # The approval policy as written (the shipped policy.toml with the file's [policy] keys
+    # over it), and as the engine reads it.
+    policy_raw: Mapping[str, Any] = field(default_factory=lambda: _frozen(SHIPPED_POLICY))
+    policy: ApprovalPolicy = field(default_factory=lambda: _shipped_policy())
     source: str = "built-in defaults"
 
     @property
@@ -250,12 +264,13 @@ class Settings:
 
 # Sections whose keys are names the school chooses (each a table of fields).
 _NAMED_SECTIONS: dict[str, type] = {"roles": RoleSetting, "audiences": AudienceSetting}
+_NOT_FIXED = {"source", "policy", "policy_raw"}
 
 
 def _fixed_sections() -> dict[str, type]:
     hints = typing.get_type_hints(Settings)
     return {f.name: hints[f.name] for f in dataclasses.fields(Settings)
-            if f.name not in _NAMED_SECTIONS and f.name != "source"}
+            if f.name not in _NAMED_SECTIONS and f.name not in _NOT_FIXED}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -287,6 +302,7 @@ def _raw(settings: Settings) -> dict[str, dict[str, Any]]:
                                       for name in _fixed_sections()}
     for name in _NAMED_SECTIONS:
         raw[name] = {key: dataclasses.asdict(entry) for key, entry in getattr(settings, name).items()}
+    raw["policy"] = dict(settings.policy_raw)
     return raw
 
 
@@ -339,6 +355,15 @@ def _from_file(raw: dict[str, dict[str, Any]], path: Path) -> None:
         if section in _NAMED_SECTIONS:
             _merge_named(raw, section, values, f"{path}: ")
             continue
+        if section == "policy":
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: policy: must be a [policy] table")
+            for key, value in values.items():
+                if key not in POLICY_KEYS:
+                    raise ConfigError(f"{path}: policy.{key}: unknown key "
+                                      f"(known: {', '.join(sorted(POLICY_KEYS))})")
+                raw["policy"][key] = value  # a key given replaces the shipped one whole
+            continue
         if section not in raw:
             raise ConfigError(f"{path}: [{section}]: unknown section")
         if not isinstance(values, dict):
@@ -352,7 +377,11 @@ def _from_environment(raw: dict[str, dict[str, Any]], environ: Mapping[str, str]
         if not name.startswith("FITSFLOW_") or name == "FITSFLOW_CONFIG" or name.startswith("FITSFLOW_TEST_"):
             continue
         rest = name[len("FITSFLOW_"):].lower()
+        if rest.startswith("policy_"):
+            raise ConfigError(f"{name}: the approval policy is set in the settings file only ([policy])")
         for section, entries in raw.items():
+            if section == "policy":
+                continue
             if not rest.startswith(section + "_"):
                 continue
             tail = rest[len(section) + 1:]
@@ -470,7 +499,12 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
     sections: dict[str, Any] = {name: cls(**raw[name]) for name, cls in _fixed_sections().items()}
     for name, cls in _NAMED_SECTIONS.items():
         sections[name] = _frozen({key: cls(**entry) for key, entry in raw[name].items()})
-    return Settings(**sections, source=source)
+    approvers = {name for name, entry in raw["roles"].items() if entry["approves"]}
+    try:
+        policy = parse_policy(raw["policy"], roles=approvers)
+    except PolicyError as err:
+        raise ConfigError(f"{source}: {err}" if source != "built-in defaults" else str(err)) from None
+    return Settings(**sections, policy_raw=_frozen(raw["policy"]), policy=policy, source=source)
 
 
 def load_settings(path: str | Path | None = None,

@@ -26,7 +26,7 @@ from .domain.vocabulary import SIGNAL_NAMES
 from .persistence import outbox_store, queries
 from .persistence.change_store import ChangeRecord
 from .services.runtime import Runtime
-from .workflow.definition import WorkflowDefinition
+from .workflow.definition import Gate, WorkflowDefinition
 
 _DYNAMIC = ("requester", "gate_approvers", "waiting_approvers_when_gate_done", "deciders")
 AUDIENCE_PREFIX = "audience:"
@@ -62,19 +62,25 @@ SUBJECTS: dict[str, str] = {
 }
 
 
+def _round_roles(session: Session, change: ChangeRecord, gate: Gate) -> list[str]:
+    """The roles the current round asks for, as the policy computed them when it opened."""
+    stored = queries.round_requirements(session, change.id, gate.name, change.approval_round)
+    return list(stored) if stored else list(gate.requirements(change.category))
+
+
 def _rule_members(rule: str, session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                   kw: dict[str, Any]) -> list[int]:
     if rule == "requester":
         return [change.requester_id]
     if rule == "gate_approvers":
         gate = wf.gate_at(change.state)
-        return queries.users_with_roles(session, gate.requirements(change.category)) if gate else []
+        return queries.users_with_roles(session, _round_roles(session, change, gate)) if gate else []
     if rule == "waiting_approvers_when_gate_done":
         gate = kw.get("gate")
         if gate is None or kw.get("outcome") == "pending":
             return []
         decided = {a.approver_id for a in kw.get("decisions", ())}
-        return [uid for uid in queries.users_with_roles(session, gate.requirements(change.category))
+        return [uid for uid in queries.users_with_roles(session, _round_roles(session, change, gate))
                 if uid not in decided]
     if rule == "deciders":
         return queries.deciders_of(session, change.id)

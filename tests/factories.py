@@ -40,13 +40,18 @@ class School:
 
 
 NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
-         "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace"}
+         "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace",
+         "screening": {"personal_data": "none", "safeguarding": "no"}}
+# Answers the shipped policy scores as low risk (2 points).
+LOW_RISK = {"people": "group", "teaching": "no", "services": "one", "tested": "yes", "backout": "minutes",
+            "supplier": "yes", "data": "no"}
 
 
 def five_year_lines(years: int = 5) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": "12000",
+    # £1,700 over five years: within what the shipped policy allows a minor change.
+    lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": "1200",
                                     "funding_source": "Capital grant"}]
-    lines += [{"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"}
+    lines += [{"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT budget"}
               for y in range(1, years + 1)]
     return lines
 
@@ -55,7 +60,7 @@ def release_plan() -> dict[str, Any]:
     start = datetime.now(UTC) + timedelta(days=10)
     return {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat(),
             "backout_plan": "Reimage from backup", "test_plan": "Log in as a student",
-            "risk": "medium", "impact": "Suite closed for an afternoon",
+            "risk_answers": dict(LOW_RISK), "impact": "Suite closed for an afternoon",
             "training": "Drop-in session on Monday", "contact": "Helpdesk ext. 204"}
 
 

@@ -47,8 +47,8 @@ def test_a_change_through_the_api(api):
     assert set(bad["problems"]) == {"lines.0.year", "lines.0.kind"} and bad["code"] == "invalid"
     me("PUT", f"/changes/{ref}/stages/finance", {"lines": f.five_year_lines()})
     detail = me("GET", f"/changes/{ref}")
-    assert detail["total_cost"] == "16000.00"
-    assert detail["stages"]["finance"]["lines"][0]["amount"] == "12000.00"
+    assert detail["total_cost"] == "1700.00"
+    assert detail["stages"]["finance"]["lines"][0]["amount"] == "1200.00"
     submitted = me("POST", f"/changes/{ref}/actions/submit_proceed",
                    {"expected_version": detail["change"]["version"]})
     assert submitted["state"] == "proceed_approval"

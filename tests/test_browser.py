@@ -150,6 +150,8 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.page.get_by_label("Stakeholders consulted").fill("Head of PE\nExams officer\nSite manager")
     nat.page.get_by_label("School Development Plan priority").fill("SDP 2: digital learning")
     nat.page.get_by_label("Options considered").fill("Mesh repeaters; cabled access points (chosen)")
+    nat.page.get_by_label("none is processed").check()
+    nat.page.get_by_label("not touched").check()
     nat.click("Save needs analysis")
     nat.click("Needs analysis complete")
     nat.page.get_by_role("link", name="Financial plan").click()
@@ -168,6 +170,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.click("Submit for approval to proceed")
     assert "Awaiting approval to proceed" in nat.text()
     assert "total cost of ownership £8,000.00" in nat.text()
+    assert "1 SLT: significant changes (FITS change cycle); above £2,000.00 over five years" in nat.text()
 
     for key in ("finance", "slt"):
         approver = Person(browser, base, emails[key], key)
@@ -185,13 +188,17 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     friday = _a_friday_ahead()
     nat.page.get_by_label("Starts").fill(f"{friday}T16:00")
     nat.page.get_by_label("Ends").fill(f"{friday}T19:00")
-    nat.page.get_by_label("Risk").select_option("medium")
+    for answer in ("a department or a year group", "no: outside lessons",
+                   "one service that others do not rely on", "yes, in a test setting or on a pilot group",
+                   "under 30 minutes", "no: the school's own team", "no data is touched"):
+        nat.page.get_by_label(answer).check()
     nat.page.get_by_label("Impact on teaching, exams and staff").fill("Hall closed after school only")
     nat.page.get_by_label("Back-out plan").fill("Disconnect the new APs; the old repeater stays in place")
     nat.page.get_by_label("Test plan").fill("Tablet streaming test at each end of the hall")
     nat.click("Save release plan")
     nat.click("Submit for approval to implement")
     assert "Awaiting approval to implement" in nat.text()
+    assert "low (1 point from the risk assessment)" in nat.text()
 
     # First sign-in of the CAB member: set up the authenticator app before anything else.
     from datetime import UTC, datetime, timedelta

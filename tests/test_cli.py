@@ -47,16 +47,28 @@ def test_a_change_through_the_command_line(run):
     err = run("change", "do", ref, "complete_needs", "--as", "nat@s.example", code=1)
     assert "no needs analysis" in err
     run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
-        "--options", "Mesh or wired")
+        "--options", "Mesh or wired", "--screening", "personal_data=none")
+    err = run("change", "do", ref, "complete_needs", "--as", "nat@s.example", code=1)
+    assert "screening not answered: Filtering, monitoring or safeguarding" in err
+    err = run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage",
+              "--screening", "pets=yes", code=1)
+    assert "screening.pets: is not a question of the approval policy" in err
+    run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
+        "--options", "Mesh or wired", "--screening", "personal_data=none", "--screening", "safeguarding=no")
     run("change", "do", ref, "complete_needs", "--as", "nat@s.example")
     lines = ["--line", "1:capital:5000:Capital grant"] + [
         a for y in range(1, 6) for a in ("--line", f"{y}:licence:300:ICT budget")]
+    run("change", "costs", ref, "--as", "nat@s.example", *lines)
+    err = run("change", "do", ref, "submit_proceed", "--as", "nat@s.example", code=1)
+    assert "cannot be minor: it costs £6,500.00 over five years" in err and "must be significant" in err
+    lines = ["--line", "1:capital:1000:Capital grant"] + [
+        a for y in range(1, 6) for a in ("--line", f"{y}:licence:100:ICT budget")]
     run("change", "costs", ref, "--as", "nat@s.example", *lines)
     run("change", "do", ref, "submit_proceed", "--as", "nat@s.example")
     out = run("change", "decide", ref, "approve", "--as", "ben@s.example")
     assert "gate passed, now in release_planning" in out
     shown = run("change", "show", ref, "--as", "nat@s.example")
-    assert "Y1 5,300.00" in shown and "total: 6,500.00" in shown
+    assert "Y1 1,100.00" in shown and "total: 1,500.00" in shown
     assert "submit_implement" in shown and "no back-out plan" in shown
     err = run("change", "do", ref, "release", "--as", "nat@s.example", code=1)
     assert "allowed: submit_implement, withdraw" in err

@@ -52,7 +52,9 @@ def test_gate_names_what_is_missing(rt):
         {"year": 3, "kind": "licence", "amount": "300", "funding_source": ""}])
     with pytest.raises(GateNotSatisfied) as err:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    assert err.value.missing == ["years 2, 4–5 unfunded", "no funding source for costs in year 3"]
+    assert err.value.missing == ["years 2, 4–5 unfunded", "no funding source for costs in year 3",
+                                 "this change cannot be minor: it costs £5,300.00 over five years and minor "
+                                 "is for up to £2,000.00. It must be significant (change its category)"]
     assert "submit for approval to proceed" in str(err.value)
 
 

@@ -51,11 +51,11 @@ def test_drafts_per_audience_with_tiered_content(rt):
     drafted = by_audience(rt, ref)
     assert set(drafted) == {"slt", "support", "staff", "students", "parents"}
     full = drafted["slt"].body
-    assert "£12,800.00" in full and "Reimage from backup" in full and "Old PCs are too slow" in full
+    assert "£1,700.00" in full and "Reimage from backup" in full and "Old PCs are too slow" in full
     assert "Reimage from backup" in drafted["support"].body and "£" not in drafted["support"].body
     for audience in ("staff", "students", "parents"):
         body = drafted[audience].subject + drafted[audience].body
-        assert "£" not in body and "12,800" not in body and "Reimage from backup" not in body, audience
+        assert "£" not in body and "1,700" not in body and "Reimage from backup" not in body, audience
     staff = drafted["staff"].body
     assert "Drop-in session on Monday" in staff and "Helpdesk ext. 204" in staff
     assert len(drafted["students"].body.splitlines()) <= 2

@@ -84,19 +84,25 @@ def test_new_approver_roles_sit_in_a_gate_quorum_and_are_imported(tmp_path):
 
 
 def test_the_shipped_set_refuses_roles_it_does_not_define(sqlite_rt):
-    with pytest.raises(InvalidInput, match="unknown role dpo"):
-        services.add_user(sqlite_rt, name="Dana", email="dana@school.example", roles="dpo")
+    with pytest.raises(InvalidInput, match="unknown role bursar"):
+        services.add_user(sqlite_rt, name="Dana", email="dana@school.example", roles="bursar")
 
 
 def test_a_gate_asking_for_an_undefined_role_stops_start_up(tmp_path):
-    with pytest.raises(WorkflowError, match=r"gates.implement.approvers.minor.dpo: not an approver role"):
-        school_runtime(tmp_path, settings_text="")
+    with pytest.raises(WorkflowError, match=r"gates.implement.approvers.minor.bursar: not an approver role"):
+        school_runtime(tmp_path, settings_text="", gate="bursar = 1")
 
 
 def test_a_role_that_does_not_approve_cannot_sit_in_a_quorum(tmp_path):
+    text = SETTINGS + '\n[roles.bursar]\nlabel = "Bursar"\napproves = false\n'
+    with pytest.raises(WorkflowError, match="approvers.minor.bursar: not an approver role"):
+        school_runtime(tmp_path, settings_text=text, gate="bursar = 1")
+
+
+def test_the_policy_may_not_ask_for_a_role_that_does_not_approve(tmp_path):
     text = SETTINGS.replace('label = "Data-protection officer"\napproves = true',
                             'label = "Data-protection officer"\napproves = false')
-    with pytest.raises(WorkflowError, match="approvers.minor.dpo: not an approver role"):
+    with pytest.raises(ConfigError, match=r"policy.screening\[0\].roles: unknown role dpo"):
         school_runtime(tmp_path, settings_text=text)
 
 

@@ -46,9 +46,11 @@ def test_requester_raises_plans_and_submits(site):
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
     r = post(me, f"/changes/{ref}/stage/needs", {"version": version, "need": "Coverage for PE lessons",
                                                  "stakeholders": "Head of PE\nSite manager",
-                                                 "options_considered": "Mesh; cabled APs"})
+                                                 "options_considered": "Mesh; cabled APs",
+                                                 "screening.personal_data": "none",
+                                                 "screening.safeguarding": "no"})
     assert r.status_code == 302
-    post(me, f"/changes/{ref}/actions/complete_needs")
+    assert post(me, f"/changes/{ref}/actions/complete_needs").status_code == 302
     form = {"rows": "6"}
     for i, year in enumerate(range(1, 6)):
         form.update({f"year-{i}": str(year), f"kind-{i}": "licence", f"amount-{i}": "250",
@@ -57,6 +59,12 @@ def test_requester_raises_plans_and_submits(site):
     assert post(me, f"/changes/{ref}/stage/finance", form).status_code == 302
     page = me.get(f"/changes/{ref}").get_data(as_text=True)
     assert "total cost of ownership £5,250.00" in page
+    # £5,250 is more than a minor change may cost: the page says why and what it must be.
+    assert "this change cannot be minor: it costs £5,250.00 over five years" in page
+    assert "It must be significant" in page and "above £2,000.00 over five years" in page
+    assert post(me, f"/changes/{ref}/actions/submit_proceed").status_code == 409
+    r = post(me, f"/changes/{ref}/category", {"category": "significant", "reason": "Cost"})
+    assert r.status_code == 302
     r = post(me, f"/changes/{ref}/actions/submit_proceed")
     assert r.status_code == 302
     assert "Awaiting approval to proceed" in me.get(f"/changes/{ref}").get_data(as_text=True)

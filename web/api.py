@@ -81,18 +81,26 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
         stages=m.Stages(
             needs=m.NeedsStage.model_construct(
                 need=needs.need, stakeholders=list(needs.stakeholders), sdp_priority=needs.sdp_priority,
-                options_considered=needs.options_considered) if needs else None,
+                options_considered=needs.options_considered, screening=dict(needs.screening),
+                dpia_reference=needs.dpia_reference) if needs else None,
             finance=m.FinanceStage.model_construct(lines=[m.CostLine.model_construct(**_cost_line(x))
                                                           for x in d.plan.lines]),
             release_plan=m.ReleasePlanStage.model_construct(
                 window_start=release.window_start, window_end=release.window_end,
-                backout_plan=release.backout_plan, test_plan=release.test_plan, risk=release.risk,
-                impact=release.impact, training=release.training, contact=release.contact)
+                backout_plan=release.backout_plan, test_plan=release.test_plan,
+                risk_answers=dict(release.risk_answers), impact=release.impact, training=release.training,
+                contact=release.contact)
             if release else None,
             review=m.ReviewStage.model_construct(
                 outcome=review.outcome, notes=review.notes,
                 actual_costs=[m.CostLine.model_construct(**_cost_line(x)) for x in review.actual_costs])
             if review else None),
+        risk_level=(release.risk or None) if release else None,  # type: ignore[arg-type]
+        risk_score=release.risk_score if release else None,
+        approvers=[m.GateApprovers(gate=g.gate, title=g.title, current=g.current,
+                                   approvers=[m.Approver(role=r.role, count=r.count, why=list(r.why))
+                                              for r in g.needs]) for g in d.approvers],
+        policy_problems=list(d.policy_problems),
         cost_by_year=[f"{total:.2f}" for total in d.plan.total_by_year()],
         total_cost=f"{d.total_cost:.2f}",
         approvals=[m.Approval.model_validate(a) for a in d.approvals],
@@ -180,6 +188,13 @@ def put_review(ref: str, body: m.ReviewEdit) -> m.Change:
 def fire(ref: str, trigger: str, body: m.ActionRequest) -> m.Change:
     return _change(services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
                                  expected_version=body.expected_version, reason=body.reason))
+
+
+@route(bp, "PUT", "/changes/<ref>/category", response=m.Change, body=m.CategoryChange,
+       summary="Move a change being planned to another category of its workflow (requester)")
+def put_category(ref: str, body: m.CategoryChange) -> m.Change:
+    return _change(services.change_category(runtime(), actor_id=actor().id, ref=ref, category=body.category,
+                                            reason=body.reason, expected_version=body.expected_version))
 
 
 @route(bp, "POST", "/changes/<ref>/decision", summary="Approve, or reject with a reason, at the gate",
@@ -452,3 +467,25 @@ def calendar_exceptions(query: m.ExceptionsQuery) -> m.CalendarExceptions:
                                    actor=e.actor, reason=e.reason, details=list(e.details))
                for e in report.page.items],
         total=report.page.total, limit=report.page.limit, offset=report.page.offset)
+
+
+def _questions(questions: Any) -> list[m.PolicyQuestion]:
+    return [m.PolicyQuestion(name=q.name, text=q.text, answers=[
+        m.PolicyAnswer(value=a.value, label=a.label, points=a.points) for a in q.answers]) for q in questions]
+
+
+@route(bp, "GET", "/policy", summary="The approval policy: cost bands, risk and screening rules, "
+       "category limits and the questions", response=m.Policy)
+def policy() -> m.Policy:
+    p = runtime().settings.policy
+    return m.Policy(
+        cost_bands=[m.PolicyRule(gate=b.gate, roles=list(b.roles), above=f"{b.above:.2f}")
+                    for b in p.cost_bands],
+        risk_rules=[m.PolicyRule(gate=r.gate, roles=list(r.roles), level=r.level) for r in p.risk_rules],
+        screening=[m.PolicyRule(gate=r.gate, roles=list(r.roles), question=r.question, answer=r.answer,
+                                requires=r.requires or None) for r in p.screening],
+        categories=[m.PolicyCategory(category=c.category, max_risk=c.max_risk,
+                                     max_cost=f"{c.max_cost:.2f}" if c.max_cost is not None else None)
+                    for c in p.categories],
+        risk_questions=_questions(p.questions), screening_questions=_questions(p.screening_questions),
+        medium_from=p.medium_from, high_from=p.high_from, peer_review=list(p.peer_review))

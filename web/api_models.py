@@ -66,6 +66,12 @@ class NewChange(Body):
         Field(default_factory=list, max_length=limits.SERVICES)
 
 
+class CategoryChange(Body):
+    category: Category
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""
+    expected_version: Version | None = None
+
+
 class FollowUp(Body):
     title: Title
     description: Text = ""
@@ -100,12 +106,23 @@ class ChangePage(Out):
 
 # --- stages: what GET returns under "stages" is what PUT takes back ----------------------
 
+# Answers to the approval policy's questions: question name → answer value (see
+# GET /policy for the questions and the answers each takes).
+AnswerName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+AnswerValue = Annotated[str, StringConstraints(max_length=40)]
+Answers = Annotated[dict[AnswerName, AnswerValue], Field(max_length=40)]
+
+
 class NeedsStage(Body):
     need: Required
     stakeholders: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.STAKEHOLDER)]] = \
         Field(default_factory=list, max_length=limits.STAKEHOLDERS)
     sdp_priority: Annotated[str, StringConstraints(max_length=limits.SDP_PRIORITY)] = ""
     options_considered: Text = ""
+    screening: Answers = Field(default_factory=dict, description="The policy's screening questions "
+                               "answered (personal data, safeguarding): they bring in specialists.")
+    dpia_reference: Annotated[str, StringConstraints(max_length=limits.DPIA_REFERENCE)] = Field(
+        "", description="Required when personal data is processed in a new way.")
 
 
 class CostLine(Body):
@@ -126,7 +143,8 @@ class ReleasePlanStage(Body):
     window_end: datetime | None = None
     backout_plan: Text = ""
     test_plan: Text = ""
-    risk: Literal["", "low", "medium", "high"] = ""
+    risk_answers: Answers = Field(default_factory=dict, description="The risk assessment answered; the "
+                                  "level is scored from it (see risk_level).")
     impact: Text = ""
     training: Text = ""
     contact: Annotated[str, StringConstraints(max_length=limits.CONTACT)] = ""
@@ -191,9 +209,29 @@ class Gate(Out):
     why_not: str
 
 
+class Approver(Out):
+    role: str
+    count: int
+    why: list[str] = Field(description="The rules that ask for this role.")
+
+
+class GateApprovers(Out):
+    gate: str
+    title: str
+    current: bool = Field(description="true: fixed for the round under way; false: as the policy reads "
+                                      "the change's facts now.")
+    approvers: list[Approver]
+
+
 class ChangeDetail(Out):
     change: Change
     stages: Stages
+    risk_level: Literal["low", "medium", "high"] | None = Field(
+        description="Scored from the release plan's risk assessment; null until it is complete.")
+    risk_score: int | None
+    approvers: list[GateApprovers] = Field(description="Who must approve at each gate, and why.")
+    policy_problems: list[str] = Field(description="What the approval policy finds wrong, e.g. a "
+                                                   "category lighter than the cost allows.")
     cost_by_year: list[str] = Field(description="Planned cost of each year of the horizon, year 1 first.")
     total_cost: str
     approvals: list[Approval]
@@ -595,3 +633,50 @@ class CalendarExceptions(Out):
     total: int
     limit: int
     offset: int
+
+
+# --- the approval policy --------------------------------------------------------------------
+
+class PolicyAnswer(Out):
+    value: str
+    label: str
+    points: int
+
+
+class PolicyQuestion(Out):
+    name: str
+    text: str
+    answers: list[PolicyAnswer]
+
+
+class PolicyRule(Out):
+    """A rule bringing ``roles`` in at ``gate``: a cost band (above a five-year total), a risk
+    rule (at a level) or a screening rule (a question answered a way; ``requires``: a field
+    that must then be filled)."""
+
+    gate: str
+    roles: list[str]
+    above: str | None = None
+    level: str | None = None
+    question: str | None = None
+    answer: str | None = None
+    requires: str | None = None
+
+
+class PolicyCategory(Out):
+    category: str
+    max_cost: str | None
+    max_risk: str | None
+
+
+class Policy(Out):
+    cost_bands: list[PolicyRule]
+    risk_rules: list[PolicyRule]
+    screening: list[PolicyRule]
+    categories: list[PolicyCategory] = Field(description="Lightest first: the most each may cost over "
+                                                         "five years and the highest risk it may carry.")
+    risk_questions: list[PolicyQuestion]
+    screening_questions: list[PolicyQuestion]
+    medium_from: int
+    high_from: int
+    peer_review: list[str]

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
 from fitsflow.services import catalogue, queues
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import timeline
@@ -74,7 +74,8 @@ def show(ref: str) -> Any:
     me = actor()
     detail = services.get_change(rt, actor_id=me.id, ref=ref)
     definition = rt.workflows.get(detail.change.workflow).definition
-    return render_template("change.html", d=detail, c=detail.change, definition=definition,
+    return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
+                           policy=rt.settings.policy, role_label=rt.roles.label,
                            events=timeline(rt, actor_id=me.id, ref=ref), stages=STAGES,
                            tz=rt.timezone, notices=release_notices.notices_for(rt, actor_id=me.id, ref=ref))
 
@@ -109,9 +110,14 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
         abort(403)
     title, template = STAGES[stage]
     return render_template(template, d=detail, c=detail.change, title=title, problems=problems,
-                           form=form, kinds=COST_KINDS, risks=RISK_LEVELS, outcomes=REVIEW_OUTCOMES,
+                           form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
                            rows=cost_rows(detail, stage, form), local_input=local_input,
                            tz=rt.timezone), status
+
+
+def _answers(form: Any, prefix: str) -> dict[str, str]:
+    """Radio groups named PREFIX.QUESTION, as the question → answer mapping services take."""
+    return {key[len(prefix) + 1:]: value for key, value in form.items() if key.startswith(prefix + ".")}
 
 
 def _save_stage(ref: str, stage: str) -> Any:
@@ -123,13 +129,15 @@ def _save_stage(ref: str, stage: str) -> Any:
             services.record_needs(rt, data={
                 "need": form.get("need", ""), "stakeholders": form.get("stakeholders", ""),
                 "sdp_priority": form.get("sdp_priority", ""),
-                "options_considered": form.get("options_considered", "")}, **common)
+                "options_considered": form.get("options_considered", ""),
+                "screening": _answers(form, "screening"), "dpia_reference": form.get("dpia_reference", "")},
+                **common)
         elif stage == "finance":
             services.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
         elif stage == "release_plan":
-            services.record_release_plan(rt, data={k: form.get(k, "") for k in (
-                "window_start", "window_end", "backout_plan", "test_plan", "risk", "impact", "training",
-                "contact")}, **common)
+            services.record_release_plan(rt, data={**{k: form.get(k, "") for k in (
+                "window_start", "window_end", "backout_plan", "test_plan", "impact", "training", "contact")},
+                "risk_answers": _answers(form, "risk_answers")}, **common)
         else:
             services.record_review(rt, data={
                 "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),
@@ -186,4 +194,16 @@ def follow_up(ref: str) -> Any:
                                     description=form.get("description", ""),
                                     category=form.get("category") or None)
     flash(f"{view.ref} raised as a follow-up of {ref.upper()}.")
+    return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/category")
+@access(REQUESTERS)
+def category(ref: str) -> Any:
+    """Move a change being planned to another category of its workflow."""
+    form = request.form
+    view = services.change_category(runtime(), actor_id=actor().id, ref=ref,
+                                    category=form.get("category", ""), reason=form.get("reason", ""),
+                                    expected_version=expected_version(form))
+    flash(f"{view.ref} is now a {view.category} change.")
     return redirect(url_for("changes.show", ref=view.ref))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import services
-from ..domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from ..domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
 from ..services.views import ChangeDetail
 from .base import State, actor_id, as_option, pass_state
 
@@ -99,15 +99,29 @@ def show(state: State, ref: str, as_email: str) -> None:
 @click.option("--stakeholder", "stakeholders", multiple=True, help="Who was consulted; repeat.")
 @click.option("--sdp", "sdp_priority", default="", help="School Development Plan priority.")
 @click.option("--options", "options_considered", default="")
+@click.option("--screening", "screening", multiple=True, metavar="QUESTION=ANSWER",
+              help="A screening answer (personal_data=none, safeguarding=no …); repeat.")
+@click.option("--dpia", "dpia_reference", default="", help="DPIA reference (personal data processed anew).")
 @pass_state
-def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[str, ...],
-          sdp_priority: str, options_considered: str) -> None:
-    """Record the needs analysis."""
+def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[str, ...], sdp_priority: str,
+          options_considered: str, screening: tuple[str, ...], dpia_reference: str) -> None:
+    """Record the needs analysis, with the policy's screening answers."""
     rt = state.runtime
     view = services.record_needs(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
         "need": need, "stakeholders": list(stakeholders), "sdp_priority": sdp_priority,
-        "options_considered": options_considered})
+        "options_considered": options_considered, "screening": _pairs(screening, "--screening"),
+        "dpia_reference": dpia_reference})
     click.echo(f"{view.ref}: needs analysis saved")
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}': expected QUESTION=ANSWER", param_hint=option)
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def _cost_line(text: str) -> dict[str, str]:
@@ -139,14 +153,31 @@ def costs(state: State, ref: str, as_email: str, lines: tuple[str, ...]) -> None
 @click.option("--end", "window_end", help="Window end, school local time.")
 @click.option("--backout", "backout_plan", default="")
 @click.option("--test-plan", "test_plan", default="")
-@click.option("--risk", type=click.Choice(RISK_LEVELS))
+@click.option("--risk", "risk_answers", multiple=True, metavar="QUESTION=ANSWER",
+              help="A risk-assessment answer (people=group, teaching=no …; see GET /api/v1/policy); repeat.")
 @click.option("--impact", default="")
 @pass_state
-def release_plan(state: State, ref: str, as_email: str, **data: str) -> None:
-    """Record the release plan: window, risk, impact, back-out and test plans."""
+def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str, ...], **data: str) -> None:
+    """Record the release plan: window, risk assessment, impact, back-out and test plans."""
     rt = state.runtime
-    view = services.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, data=data)
+    view = services.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
+                                        data={**data, "risk_answers": _pairs(risk_answers, "--risk")})
     click.echo(f"{view.ref}: release plan saved")
+
+
+@change.command("category")
+@click.argument("ref")
+@click.argument("category")
+@as_option
+@click.option("--reason", default="")
+@pass_state
+def category(state: State, ref: str, category: str, as_email: str, reason: str) -> None:
+    """Move a change being planned to another category of its workflow (not lighter than the
+    approval policy allows for its cost and risk)."""
+    rt = state.runtime
+    view = services.change_category(rt, actor_id=actor_id(rt, as_email), ref=ref, category=category,
+                                    reason=reason)
+    click.echo(f"{view.ref}: now {view.category}")
 
 
 @change.command("review")

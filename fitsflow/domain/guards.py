@@ -51,6 +51,10 @@ class GuardSubject(Protocol):
     def window_timing(self) -> str: ...
     @property
     def window_clashes(self) -> tuple[str, ...]: ...
+    @property
+    def policy_problems(self) -> list[str]: ...
+    @property
+    def screening_missing(self) -> tuple[str, ...]: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -77,7 +81,15 @@ def needs_recorded(s: GuardSubject) -> list[str]:
         missing.append("no stakeholders consulted")
     if not needs.options_considered:
         missing.append("no options considered")
+    missing.extend(f"screening not answered: {q}" for q in s.screening_missing)
     return missing
+
+
+@guard("policy_satisfied")
+def policy_satisfied(s: GuardSubject) -> list[str]:
+    """The category is not lighter than the approval policy requires for the facts, and
+    what the screening asks for (a DPIA reference) is there."""
+    return list(s.policy_problems)
 
 
 @guard("financial_plan_recorded")

@@ -4,6 +4,7 @@ and they never exceed the database's column sizes."""
 TITLE = 200                 # a change's title
 TEXT = 20_000               # long text: description, needs, plans, review notes, comments
 SDP_PRIORITY = 500
+DPIA_REFERENCE = 200        # a data-protection impact assessment's reference
 STAKEHOLDER = 200           # one stakeholder's name
 STAKEHOLDERS = 50           # how many stakeholders
 SERVICE = 100               # one affected service (a catalogue entry's name)

@@ -67,6 +67,9 @@ SHIPPED_ROLES: dict[str, tuple[str, bool, bool]] = {
     "slt": ("SLT", True, True),
     "finance": ("finance", True, True),
     "head": ("head", True, True),
+    "governors": ("governors' finance committee", True, True),
+    "dpo": ("data-protection officer", True, True),
+    "dsl": ("designated safeguarding lead", True, True),
     "auditor": ("auditor", False, False),
     "admin": ("admin", False, True),
 }

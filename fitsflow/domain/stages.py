@@ -10,7 +10,8 @@ from typing import Any
 
 from . import limits
 from .errors import InvalidInput
-from .vocabulary import COST_KINDS, REVIEW_OUTCOMES, RISK_LEVELS
+from .policy import ApprovalPolicy, Question
+from .vocabulary import COST_KINDS, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
 
@@ -21,6 +22,8 @@ class Needs:
     stakeholders: tuple[str, ...]
     sdp_priority: str
     options_considered: str
+    screening: Mapping[str, str] = field(default_factory=dict)  # the policy's screening answers
+    dpia_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class ReleasePlan:
     impact: str
     training: str = ""
     contact: str = ""
+    risk_answers: Mapping[str, str] = field(default_factory=dict)  # the risk assessment's
+    risk_score: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,29 @@ def _datetime(data: Mapping[str, Any], key: str, problems: dict[str, str],
     return value.astimezone(UTC)
 
 
-def parse_needs(data: Mapping[str, Any]) -> Needs:
+def _answers(data: Mapping[str, Any], key: str, questions: Sequence[Question],
+             problems: dict[str, str]) -> dict[str, str]:
+    """Answers to the policy's questions: each known, each question at most once; a question
+    left unanswered is for the guards to name, so a stage can be saved part done."""
+    raw = data.get(key) or {}
+    if not isinstance(raw, Mapping):
+        problems[key] = "must map each question to an answer"
+        return {}
+    answers: dict[str, str] = {}
+    for name, value in raw.items():
+        question = next((q for q in questions if q.name == name), None)
+        if question is None:
+            problems[f"{key}.{name}"] = "is not a question of the approval policy"
+        elif value in (None, ""):
+            continue
+        elif not isinstance(value, str) or question.answer(value) is None:
+            problems[f"{key}.{name}"] = f"must be one of: {', '.join(a.value for a in question.answers)}"
+        else:
+            answers[name] = value
+    return answers
+
+
+def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> Needs:
     """Validate a needs analysis; raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
     need = _text(data, "need", problems, required=True)
@@ -123,9 +150,11 @@ def parse_needs(data: Mapping[str, Any]) -> Needs:
         problems["stakeholders"] = f"each stakeholder is at most {limits.STAKEHOLDER} characters"
     sdp = _text(data, "sdp_priority", problems, required=False, maximum=limits.SDP_PRIORITY)
     options = _text(data, "options_considered", problems, required=False)
+    answers = _answers(data, "screening", screening, problems)
+    dpia = _text(data, "dpia_reference", problems, required=False, maximum=limits.DPIA_REFERENCE)
     if problems:
         raise InvalidInput(problems)
-    return Needs(need, stakeholders, sdp, options)
+    return Needs(need, stakeholders, sdp, options, answers, dpia)
 
 
 def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "") -> CostLine:
@@ -171,8 +200,10 @@ def parse_cost_lines(rows: Sequence[Mapping[str, Any]], horizon_years: int) -> t
     return tuple(lines)
 
 
-def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC) -> ReleasePlan:
-    """Validate a release plan: window, back-out plan, test plan, risk and impact."""
+def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
+                       policy: ApprovalPolicy | None = None) -> ReleasePlan:
+    """Validate a release plan: window, back-out plan, test plan, the risk assessment's
+    answers (the level is scored from them by the policy) and impact."""
     problems: dict[str, str] = {}
     start = _datetime(data, "window_start", problems, tz)
     end = _datetime(data, "window_end", problems, tz)
@@ -180,15 +211,19 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC) -> ReleasePlan
         problems["window_end"] = "must be after the window start"
     backout = _text(data, "backout_plan", problems, required=False)
     test_plan = _text(data, "test_plan", problems, required=False)
-    risk = data.get("risk") or ""
-    if risk and risk not in RISK_LEVELS:
-        problems["risk"] = f"must be one of: {', '.join(RISK_LEVELS)}"
+    if data.get("risk"):
+        problems["risk"] = "is scored from the risk assessment: answer its questions (risk_answers)"
+    questions = policy.questions if policy else ()
+    answers = _answers(data, "risk_answers", questions, problems)
+    risk, score = "", None
+    if policy is not None and questions and all(q.name in answers for q in questions):
+        score, risk = policy.score(answers)
     impact = _text(data, "impact", problems, required=False)
     training = _text(data, "training", problems, required=False)
     contact = _text(data, "contact", problems, required=False, maximum=limits.CONTACT)
     if problems:
         raise InvalidInput(problems)
-    return ReleasePlan(start, end, backout, test_plan, str(risk), impact, training, contact)
+    return ReleasePlan(start, end, backout, test_plan, risk, impact, training, contact, answers, score)
 
 
 def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:

@@ -13,11 +13,12 @@ from sqlmodel import Session
 
 from ..domain.errors import Stale
 from .db_hooks import BEFORE_COMMIT
-from .models import Approval, Change, User
+from .models import Approval, Change, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at")
@@ -56,6 +57,7 @@ _BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
 _SAVE = (_CHANGES.update()
          .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
          .values(state=bindparam("state"), approval_round=bindparam("approval_round"),
+                 category=bindparam("category"), requester_id=bindparam("requester_id"),
                  updated_at=bindparam("updated_at"), version=bindparam("new_version")))
 _INSERT = _CHANGES.insert().returning(_CHANGES.c.id)
 
@@ -69,7 +71,8 @@ def _save(record: ChangeRecord, session: Session) -> None:
         return
     result = session.connection().execute(_SAVE, {
         "_id": record.id, "_version": record.version, "state": record.state,
-        "approval_round": record.approval_round, "updated_at": record.updated_at,
+        "approval_round": record.approval_round, "category": record.category,
+        "requester_id": record.requester_id, "updated_at": record.updated_at,
         "new_version": record.version + 1})
     if result.rowcount != 1:
         raise Stale(record.ref)
@@ -131,15 +134,23 @@ def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
     return tuple(rows.scalars())
 
 
-def awaiting(session: Session, *, gate_states: list[tuple[str, str, list[str]]], user_id: int,
-             limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
-    """Changes waiting at a gate this user may decide: (workflow, state, categories) triples
-    say where; their own changes and those they already decided this round are left out."""
-    if not gate_states:
+def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
+             user_id: int, limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+    """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
+    say where. A round whose approvers the policy computed asks for one of ``roles``; a round
+    opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
+    own changes and those they already decided this round are left out."""
+    if not gates or not roles:
         return [], 0
+    this_round = and_(_REQUIREMENTS.c.change_id == _CHANGES.c.id,
+                      _REQUIREMENTS.c.round == _CHANGES.c.approval_round)
     where = and_(
-        or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st, _CHANGES.c.category.in_(cats))
-              for wf, st, cats in gate_states]),
+        or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st,
+                   or_(exists().where(this_round, _REQUIREMENTS.c.gate == gate,
+                                      _REQUIREMENTS.c.role.in_(roles)),
+                       and_(~exists().where(this_round, _REQUIREMENTS.c.gate == gate),
+                            _CHANGES.c.category.in_(cats or [""]))))
+              for wf, st, gate, cats in gates]),
         _CHANGES.c.requester_id != user_id,
         ~exists().where(_APPROVALS.c.change_id == _CHANGES.c.id,
                         _APPROVALS.c.round == _CHANGES.c.approval_round,

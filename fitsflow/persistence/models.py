@@ -99,6 +99,10 @@ class NeedsAnalysis(SQLModel, table=True):
     stakeholders: str = Field(default="", sa_column=Column(Text, nullable=False))
     sdp_priority: str = Field(default="", max_length=500)
     options_considered: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The approval policy's screening answers (JSON: question → answer) and, when they ask
+    # for one, the data-protection impact assessment's reference.
+    screening: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    dpia_reference: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     updated_at: datetime
 
 
@@ -123,7 +127,10 @@ class ReleasePlan(SQLModel, table=True):
     window_end: datetime | None = None
     backout_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
     test_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
-    risk: str = Field(default="", max_length=10)
+    risk: str = Field(default="", max_length=10)  # the level the risk assessment scored
+    # The risk assessment's answers (JSON: question → answer) and their points.
+    risk_answers: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    risk_score: int | None = None
     impact: str = Field(default="", sa_column=Column(Text, nullable=False))
     training: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     contact: str = Field(default="", max_length=300)
@@ -374,3 +381,18 @@ class ServiceDependency(SQLModel, table=True):
 
     service_id: int = Field(foreign_key="services.id", primary_key=True)
     depends_on_id: int = Field(foreign_key="services.id", primary_key=True)
+
+
+class GateRequirement(SQLModel, table=True):
+    """Who must approve one round of a gate, computed by the approval policy from the
+    change's facts when the round opened, with why (one row per role)."""
+
+    __tablename__ = "gate_requirements"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    gate: str = Field(max_length=60, primary_key=True)
+    round: int = Field(primary_key=True)
+    role: str = Field(max_length=20, primary_key=True, index=True)
+    needed: int
+    why: str = Field(default="", max_length=1000)
+    position: int = 0  # the policy's order: the workflow's approvers first

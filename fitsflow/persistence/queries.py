@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from .models import Approval, User, UserAudience, UserRole
+from .models import Approval, GateRequirement, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
@@ -155,3 +155,22 @@ def roles_and_audiences(session: Session,
     for uid, audience in session.connection().execute(aud_query):
         audiences.setdefault(uid, []).append(audience)
     return roles, audiences
+
+
+def save_requirements(session: Session, *, change_id: int, gate: str, round_: int,
+                      needed: dict[str, tuple[int, str]]) -> None:
+    """Who must approve this round: role → (how many, why)."""
+    session.add_all(GateRequirement(change_id=change_id, gate=gate, round=round_, role=role, needed=n,
+                                    why=why[:1000], position=i)
+                    for i, (role, (n, why)) in enumerate(needed.items()))
+
+
+def round_requirements(session: Session, change_id: int, gate: str,
+                       round_: int) -> dict[str, tuple[int, str]]:
+    """What ``save_requirements`` stored for this round (empty for a round opened before)."""
+    if session.new:
+        session.flush()
+    rows = session.exec(select(GateRequirement).where(
+        GateRequirement.change_id == change_id, GateRequirement.gate == gate,
+        GateRequirement.round == round_).order_by(col(GateRequirement.position))).all()
+    return {r.role: (r.needed, r.why) for r in rows}

@@ -20,13 +20,15 @@ def needs(session: Session, change_id: int) -> stages.Needs | None:
     if row is None:
         return None
     return stages.Needs(row.need, tuple(json.loads(row.stakeholders or "[]")), row.sdp_priority,
-                        row.options_considered)
+                        row.options_considered, json.loads(row.screening or "{}"), row.dpia_reference)
 
 
 def save_needs(session: Session, change_id: int, value: stages.Needs, now: datetime) -> None:
     row = session.get(NeedsAnalysis, change_id) or NeedsAnalysis(change_id=change_id, need="", updated_at=now)
     row.need, row.stakeholders = value.need, json.dumps(list(value.stakeholders))
     row.sdp_priority, row.options_considered = value.sdp_priority, value.options_considered
+    row.screening = json.dumps(dict(value.screening), sort_keys=True)
+    row.dpia_reference = value.dpia_reference
     row.updated_at = now
     session.add(row)
 
@@ -52,7 +54,8 @@ _PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
 # Read on every gate decision (the window guards): a statement built once, run on the
 # connection — an ORM get cost about 0.4 ms a decision.
 _PLAN = (core_select(_PLANS.c.window_start, _PLANS.c.window_end, _PLANS.c.backout_plan, _PLANS.c.test_plan,
-                     _PLANS.c.risk, _PLANS.c.impact, _PLANS.c.training, _PLANS.c.contact)
+                     _PLANS.c.risk, _PLANS.c.impact, _PLANS.c.training, _PLANS.c.contact,
+                     _PLANS.c.risk_answers, _PLANS.c.risk_score)
          .where(_PLANS.c.change_id == bindparam("cid")))
 
 
@@ -60,7 +63,9 @@ def release_plan(session: Session, change_id: int) -> stages.ReleasePlan | None:
     if session.new or session.dirty:
         session.flush()  # a plan saved earlier in this transaction is read back
     row = session.connection().execute(_PLAN, {"cid": change_id}).first()
-    return stages.ReleasePlan(*row) if row is not None else None
+    if row is None:
+        return None
+    return stages.ReleasePlan(*row[:8], json.loads(row[8] or "{}"), row[9])
 
 
 def save_release_plan(session: Session, change_id: int, plan: stages.ReleasePlan, now: datetime) -> None:
@@ -70,6 +75,7 @@ def save_release_plan(session: Session, change_id: int, plan: stages.ReleasePlan
     row.window_start, row.window_end = plan.window_start, plan.window_end
     row.backout_plan, row.test_plan = plan.backout_plan, plan.test_plan
     row.risk, row.impact, row.training, row.contact = plan.risk, plan.impact, plan.training, plan.contact
+    row.risk_answers, row.risk_score = json.dumps(dict(plan.risk_answers), sort_keys=True), plan.risk_score
     row.updated_at = now
     session.add(row)
 

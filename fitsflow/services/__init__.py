@@ -2,6 +2,7 @@
 
 from .audit import export as export_audit
 from .audit import verify as verify_audit
+from .category import change_category
 from .changes import fire, get_change, raise_change, spawn_follow_up
 from .gates import decide
 from .queues import awaiting_decision, browse
@@ -14,6 +15,7 @@ __all__ = [
     "add_user",
     "awaiting_decision",
     "browse",
+    "change_category",
     "decide",
     "export_audit",
     "fire",

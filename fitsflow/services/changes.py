@@ -28,7 +28,7 @@ from .gates import decision_blocker
 from .machine import CALENDAR_GUARD, CLASH_GUARD, run
 from .runtime import Runtime
 from .subject import ChangeSubject
-from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateStatus
+from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateApprovers, GateStatus
 
 
 def _clean_services(services: Iterable[str] | str) -> list[str]:
@@ -189,7 +189,7 @@ def _gate_status(rt: Runtime, workflow: Workflow, actor: Actor, change: ChangeRe
         if decision.decision == "approve":
             counts[decision.role] = counts.get(decision.role, 0) + 1
     why = decision_blocker(rt, actor, change, gate, subject)
-    return GateStatus(gate.name, gate.title, gate.requirements(change.category), counts,
+    return GateStatus(gate.name, gate.title, subject.gate_requirements, counts,
                       tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "")
 
 
@@ -222,4 +222,8 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
             window_freezes=subject.window_freezes,
             window_cautions=subject.window_cautions,
             clashes=subject.window_clashes,
+            approvers=tuple(GateApprovers(g.name, g.title, tuple(
+                (subject.gate_requirement_details if g.state == change.state else subject.requirements_for(g))
+                .values()), g.state == change.state) for g in workflow.definition.gates.values()),
+            policy_problems=tuple(subject.policy_problems),
         )

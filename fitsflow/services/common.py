@@ -3,7 +3,7 @@ recording a transition (audit + signal) and building views."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +13,11 @@ from sqlmodel import Session
 from .. import signals
 from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
+from ..domain.policy import Requirement
 from ..domain.roles import may_view_changes, needs_mfa
 from ..persistence import audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
-from ..workflow.definition import Transition, WorkflowDefinition
+from ..workflow.definition import Gate, Transition, WorkflowDefinition
 from .runtime import Runtime
 from .views import ChangeView
 
@@ -66,8 +67,10 @@ def touch(change: ChangeRecord) -> None:
 
 def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
                       workflow: WorkflowDefinition, actor: Actor, spec: Transition, source: str,
-                      dest: str, extra: dict[str, Any]) -> None:
-    """Audit a state change, open a gate's round if it enters one, send its signal."""
+                      dest: str, extra: dict[str, Any],
+                      approvers: Callable[[Gate], Mapping[str, Requirement]]) -> None:
+    """Audit a state change, open a gate's round if it enters one (with the approvers the
+    policy asks for, kept for the round), send its signal."""
     touch(change)
     payload: dict[str, Any] = {"trigger": spec.trigger, "from": source, "to": dest}
     payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment"}})
@@ -76,10 +79,14 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
     gate = workflow.gate_at(dest)
     if gate is not None:
         change.approval_round += 1
+        needed = approvers(gate)
+        queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
+                                  needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()})
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="approval.requested",
                            payload={"gate": gate.name, "round": change.approval_round,
-                                    "requires": gate.requirements(change.category)})
+                                    "requires": {r.role: r.count for r in needed.values()},
+                                    "why": {r.role: list(r.why) for r in needed.values()}})
         extra = {**extra, "gate_title": gate.title}
     if spec.signal:
         signals.by_name(spec.signal).send(change, runtime=rt, session=session, actor=actor,

@@ -29,6 +29,9 @@ DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("Ben Marsh (School Business Manager)", "ben.marsh", "finance", "slt"),
     ("Helen Carter (Headteacher)", "helen.carter", "head slt", "slt staff"),
     ("Gwen Ellis (Governor, auditor)", "gwen.ellis", "auditor", ""),
+    ("Rob Hughes (Chair of the governors' finance committee)", "rob.hughes", "governors", ""),
+    ("Mo Ali (Data-protection officer)", "mo.ali", "dpo", "staff"),
+    ("Jo Webb (Designated safeguarding lead)", "jo.webb", "dsl", "slt staff"),
     ("Alex Reid (Administrator)", "alex.reid", "admin", "support"),
     ("Sarah Khan (Teacher)", "sarah.khan", "", "staff"),
     ("Sam Lee (Year 10 student)", "sam.lee", "", "students"),
@@ -73,6 +76,20 @@ TITLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Screening answers by title: new processing of personal data (a DPIA), and safeguarding.
+PERSONAL_DATA_WORDS = ("email", "sign-on", "sign-in", "CCTV", "MIS")
+SAFEGUARDING_WORDS = ("filter", "Lockdown", "phishing")
+# Risk assessments the shipped policy scores low (2 points), medium (5) and high (12).
+RISK_ANSWERS = {
+    "minor": {"people": "group", "teaching": "no", "services": "one", "tested": "yes",
+              "backout": "minutes", "supplier": "yes", "data": "no"},
+    "significant": {"people": "many", "teaching": "no", "services": "several", "tested": "partly",
+                    "backout": "minutes", "supplier": "yes", "data": "no"},
+    "major": {"people": "school", "teaching": "yes", "services": "core", "tested": "no",
+              "backout": "hours", "supplier": "yes", "data": "backed_up"},
+}
+
+
 @dataclass(frozen=True)
 class DemoResult:
     users: tuple[tuple[str, str, str], ...]
@@ -91,32 +108,45 @@ class _Driver:
         self.count = 0
         self.school = calendar.calendar_now(rt)
 
-    def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int) -> None:
+    def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int, category: str,
+             title: str) -> None:
         # Windows a few days ahead, four hours apart: near enough that the notices for SLT,
         # the support team and staff are already out, and none overlapping.
         start = (now() + timedelta(days=2, hours=4 * index)).replace(minute=0, second=0, microsecond=0)
         # ... and clear of the demo calendar's freezes and caution periods.
         while self.school.overlapping(start, start + timedelta(hours=3), ("freeze", "caution")):
             start += timedelta(days=1)
+        personal = any(word in title for word in PERSONAL_DATA_WORDS)
         if "needs" in stages_here:
             stages.record_needs(self.rt, actor_id=actor, ref=ref, data={
                 "need": "Teaching staff report the current kit cannot support the new curriculum units.",
                 "stakeholders": ["Subject leaders", "Exams officer", "Business manager", "Site team"],
                 "sdp_priority": "SDP 2: Digital learning for every student",
-                "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost)."})
+                "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost).",
+                "screening": {"personal_data": "new" if personal else "none",
+                              "safeguarding": "yes" if any(w in title for w in SAFEGUARDING_WORDS) else "no"},
+                "dpia_reference": f"DPIA-{now().year}-{index:02d}" if personal else ""})
         if "finance" in stages_here:
-            lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": 18000 + 500 * index,
+            # Within what the approval policy allows the category: minor up to £2,000, significant
+            # up to £25,000, major above.
+            capital, licence, training = {"minor": (900, 150, 0),
+                                          "significant": (6000 + 250 * index, 600, 400)}.get(
+                category, (18000 + 500 * index, 1200, 600))
+            lines: list[dict[str, Any]] = [{"year": 1, "kind": "capital", "amount": capital,
                                             "funding_source": "Devolved capital", "description": "Hardware"}]
-            lines += [{"year": y, "kind": "licence", "amount": 1200, "funding_source": "ICT revenue budget",
-                       "description": "Licences and support"} for y in range(1, 6)]
-            lines.append({"year": 1, "kind": "training", "amount": 600, "funding_source": "CPD budget"})
+            lines += [{"year": y, "kind": "licence", "amount": licence,
+                       "funding_source": "ICT revenue budget", "description": "Licences and support"}
+                      for y in range(1, 6)]
+            if training:
+                lines.append({"year": 1, "kind": "training", "amount": training,
+                              "funding_source": "CPD budget"})
             stages.record_financial_plan(self.rt, actor_id=actor, ref=ref, lines=lines)
         if "release_plan" in stages_here:
             stages.record_release_plan(self.rt, actor_id=actor, ref=ref, data={
                 "window_start": start.isoformat(), "window_end": (start + timedelta(hours=3)).isoformat(),
                 "backout_plan": "Restore the previous image from last night's backup; re-enable old kit.",
                 "test_plan": "Log in as a student and a teacher in each room; print; run the exam browser.",
-                "risk": ("low", "medium", "high")[index % 3],
+                "risk_answers": RISK_ANSWERS.get(category, RISK_ANSWERS["minor"]),
                 "impact": "Rooms unavailable during the window; no impact on exams.",
                 "training": "A 20-minute drop-in in the staff room on Monday after school.",
                 "contact": "ICT helpdesk, extension 204"})
@@ -129,10 +159,10 @@ class _Driver:
 
     def decide_gate(self, ref: str, definition: WorkflowDefinition, state: str, category: str,
                     requester: int, reject: bool) -> None:
-        gate = definition.gate_at(state)
-        assert gate is not None
+        status = changes.get_change(self.rt, actor_id=requester, ref=ref).gate
+        assert status is not None
         with self.rt.db.read() as session:
-            for role, needed in gate.requirements(category).items():
+            for role, needed in status.requirements.items():
                 people = [u for u in queries.users_with_roles(session, [role]) if u != requester]
                 for uid in people[:needed]:
                     if reject:
@@ -152,14 +182,15 @@ class _Driver:
         ref, state = view.ref, view.state
         rejected = not reject_first
         for trigger in definition.path(target):
-            self.fill(ref, requester, definition.states[state].edits, index)
+            self.fill(ref, requester, definition.states[state].edits, index, category, title)
             if trigger in definition.gate_triggers():
                 self.decide_gate(ref, definition, state, category, requester, reject=not rejected)
                 if not rejected:
                     rejected = True
                     for again in definition.path(state):
                         current = changes.get_change(self.rt, actor_id=requester, ref=ref).change.state
-                        self.fill(ref, requester, definition.states[current].edits, index)
+                        self.fill(ref, requester, definition.states[current].edits, index, category,
+                                  title)
                         changes.fire(self.rt, actor_id=requester, ref=ref, trigger=again)
                     self.decide_gate(ref, definition, state, category, requester, reject=False)
             else:

@@ -29,7 +29,7 @@ def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate
                      subject: ChangeSubject) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
     return why_cannot_decide(actor_id=actor.id, actor_roles=actor.roles, requester_id=change.requester_id,
-                             gate_title=gate.title, requirements=gate.requirements(change.category),
+                             gate_title=gate.title, requirements=subject.gate_requirements,
                              decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
 
 
@@ -59,7 +59,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         why = decision_blocker(rt, actor, change, gate, subject)
         if why:
             raise NotPermitted(why)
-        requirements = gate.requirements(change.category)
+        requirements = subject.gate_requirements
         counts: dict[str, int] = {}
         for a in subject.approvals:
             if a.decision == "approve":

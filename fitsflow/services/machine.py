@@ -49,7 +49,8 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
             if subject.window_freezes or subject.window_cautions:
                 extra["calendar"] = list(subject.window_freezes + subject.window_cautions)
         common.record_transition(rt, session, change=change, workflow=definition, actor=actor,
-                                 spec=spec, source=source, dest=dest, extra=extra)
+                                 spec=spec, source=source, dest=dest, extra=extra,
+                                 approvers=subject.requirements_for)
         if CALENDAR_GUARD in spec.guards:
             record_calendar_exceptions(session, change, actor, subject, trigger)
         if CLASH_GUARD in spec.guards and subject.reason and subject.window_clashes:

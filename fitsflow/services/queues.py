@@ -31,14 +31,10 @@ def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: in
     """Changes at a gate this person may decide now (never their own), oldest first counts."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        triples = []
-        for wf in rt.workflows:
-            for gate in wf.definition.gates.values():
-                categories = [c for c in wf.definition.categories
-                              if actor.roles.intersection(gate.requirements(c))]
-                if categories:
-                    triples.append((wf.name, gate.state, categories))
-        rows, total = change_store.awaiting(session, gate_states=triples, user_id=actor.id,
+        gates = [(wf.name, gate.state, gate.name,
+                  [c for c in wf.definition.categories if actor.roles.intersection(gate.requirements(c))])
+                 for wf in rt.workflows for gate in wf.definition.gates.values()]
+        rows, total = change_store.awaiting(session, gates=gates, roles=sorted(actor.roles), user_id=actor.id,
                                             limit=limit, offset=offset)
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
 

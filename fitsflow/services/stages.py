@@ -53,7 +53,7 @@ def _lines(lines: tuple[stages.CostLine, ...]) -> list[dict[str, Any]]:
 def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                  expected_version: int | None = None) -> ChangeView:
     """Save the needs analysis: the need, stakeholders consulted, SDP priority, options."""
-    needs = stages.parse_needs(data)
+    needs = stages.parse_needs(data, rt.settings.policy.screening_questions)
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         before = _plain(stage_store.needs(session, change.id))
@@ -82,7 +82,7 @@ def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
 def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                         expected_version: int | None = None) -> ChangeView:
     """Save the release plan: window, risk, impact, back-out plan and test plan."""
-    plan = stages.parse_release_plan(data, rt.timezone)
+    plan = stages.parse_release_plan(data, rt.timezone, rt.settings.policy)
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         before = _plain(stage_store.release_plan(session, change.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 
 from sqlmodel import Session
@@ -9,9 +10,10 @@ from sqlmodel import Session
 from ..domain import stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
+from ..domain.policy import Facts, Requirement
 from ..persistence import queries, stage_store
 from ..persistence.change_store import ChangeRecord
-from ..workflow.definition import WorkflowDefinition
+from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
 from .clashes import Clash
 from .common import now
@@ -70,9 +72,57 @@ class ChangeSubject:
     def role_label(self, role: str) -> str:
         return self.roles.label(role)
 
+    @cached_property
+    def facts(self) -> Facts:
+        """What the approval policy weighs: five-year cost, assessed risk, screening answers."""
+        lines = self.cost_lines
+        plan, needs = self.release_plan, self.needs
+        total = sum((line.amount for line in lines), Decimal(0)) if lines else None
+        return Facts(self.change.category, total, plan.risk if plan and plan.risk else None,
+                     dict(needs.screening) if needs else {})
+
+    def requirements_for(self, gate: Gate) -> dict[str, Requirement]:
+        """Who the policy asks for at ``gate`` given the change's facts now, and why."""
+        return self.rt.settings.policy.requirements(
+            gate.name, gate.requirements(self.change.category), self.facts, self.rt.money,
+            f"{self.change.category} changes ({self.workflow.title})")
+
+    @cached_property
+    def gate_requirement_details(self) -> dict[str, Requirement]:
+        """The current round's approvers as the policy computed them when it opened (a round
+        opened before the policy existed: as computed now)."""
+        if self._gate is None:
+            return {}
+        stored = queries.round_requirements(self.session, self.change_id, self._gate.name,
+                                            self.change.approval_round)
+        if stored:
+            return {role: Requirement(role, n, tuple(why.split("\n"))) for role, (n, why) in stored.items()}
+        return self.requirements_for(self._gate)
+
     @property
     def gate_requirements(self) -> dict[str, int]:
-        return self._gate.requirements(self.change.category) if self._gate else {}
+        return {role: r.count for role, r in self.gate_requirement_details.items()}
+
+    @cached_property
+    def policy_problems(self) -> list[str]:
+        """A category lighter than the facts allow; a reference the screening asks for."""
+        policy = self.rt.settings.policy
+        found = []
+        problem = policy.category_problem(self.facts, self.workflow.categories, self.rt.money)
+        if problem:
+            found.append(problem)
+        needs = self.needs
+        for name, _ in policy.required_fields(self.facts):
+            if name == "dpia_reference" and not (needs and needs.dpia_reference):
+                found.append("no DPIA reference: personal data processed in a new way needs a "
+                             "data-protection impact assessment")
+        return found
+
+    @cached_property
+    def screening_missing(self) -> tuple[str, ...]:
+        answers = self.needs.screening if self.needs else {}
+        return tuple(q.text.rstrip(":") for q in self.rt.settings.policy.screening_questions
+                     if q.name not in answers)
 
     @property
     def emergency(self) -> bool:

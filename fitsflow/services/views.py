@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..domain import stages
+from ..domain.policy import Requirement
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ class GateStatus:
 
 
 @dataclass(frozen=True)
+class GateApprovers:
+    """Who must approve at one gate and why: fixed for the round under way (``current``),
+    otherwise as the approval policy reads the change's facts now."""
+
+    gate: str
+    title: str
+    needs: tuple[Requirement, ...]
+    current: bool
+
+
+@dataclass(frozen=True)
 class ChangeDetail:
     change: ChangeView
     needs: stages.Needs | None
@@ -79,6 +91,9 @@ class ChangeDetail:
     window_cautions: tuple[str, ...] = ()
     # Other changes whose window overlaps on a related service, described.
     clashes: tuple[str, ...] = ()
+    approvers: tuple[GateApprovers, ...] = ()
+    # What the approval policy finds wrong: a category lighter than the facts, a missing DPIA.
+    policy_problems: tuple[str, ...] = ()
 
     @property
     def total_cost(self) -> Decimal:

@@ -1,0 +1,53 @@
+"""Changing a change's category while it is planned: to one the same workflow serves, and
+never lighter than the approval policy allows for its facts."""
+
+from __future__ import annotations
+
+from ..domain import limits
+from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
+from ..domain.policy import Facts
+from ..persistence import audit_store
+from . import common
+from .common import unit_of_work
+from .runtime import Runtime
+from .subject import ChangeSubject
+from .views import ChangeView
+
+
+def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reason: str = "",
+                    expected_version: int | None = None) -> ChangeView:
+    """The requester moves their change to another category of its workflow (audited)."""
+    category = (category or "").strip()
+    if len(reason) > limits.REASON:
+        raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
+        change = common.load_change(session, ref, actor)
+        if actor.id != change.requester_id:
+            raise NotPermitted("only the change's requester may change its category")
+        definition = rt.workflows.get(change.workflow).definition
+        if not definition.states[change.state].edits:
+            raise NotAllowed("change category", change.state, [])
+        try:
+            serving = rt.workflows.for_category(category).name
+        except NotFound:
+            serving = ""
+        if category not in definition.categories or serving != change.workflow:
+            raise InvalidInput({"category": f"must be one of: {', '.join(definition.categories)} "
+                                            f"(the categories of the {definition.title} workflow)"})
+        if category == change.category:
+            raise InvalidInput({"category": f"the change is already {category}"})
+        subject = ChangeSubject(rt, session, change, definition)
+        facts = subject.facts
+        problem = rt.settings.policy.category_problem(
+            Facts(category, facts.five_year_cost, facts.risk, facts.answers), definition.categories, rt.money)
+        if problem:
+            raise InvalidInput({"category": problem})
+        common.check_version(change, expected_version)
+        before = change.category
+        change.category = category
+        common.touch(change)
+        audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                           event_type="change.recategorised",
+                           payload={"from": before, "to": category, "reason": reason.strip()})
+        return common.view_of(session, rt, change)
