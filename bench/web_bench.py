@@ -218,6 +218,10 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
                  "dashboard": load(port, queue, cookie, concurrency)}
         rates["api"] = load(port, [("GET", "/api/v1/me", None)] * n, "", concurrency,
                             {"Authorization": f"Bearer {api_token}"})
+        # The change page computes each gate's approvers and the category check (the approval
+        # policy) on every view.
+        rates["change page"] = load(port, [("GET", f"/changes/{targets[-1]}", None)] * (n // 2), cookie,
+                                    concurrency)
         rates["trivial (again)"] = load(port, trivial, cookie, concurrency)
         rates["decision"] = load(port, decisions, cookie, concurrency)
         writes = [("POST", f"/changes/{ref}/decision",
@@ -232,7 +236,8 @@ def run_size(total: int, n: int, concurrency: int) -> dict[str, float]:
     print(f"{total:>7,} changes: trivial {base:,.0f}/s, approver dashboard {rates['dashboard']:,.0f}/s, "
           f"decision POST {rates['decision']:,.0f}/s")
     print(f"  dashboard ÷ trivial {rates['dashboard'] / base:.2f}; decision ÷ trivial "
-          f"{rates['decision'] / base:.2f}; authenticated API GET ÷ trivial {rates['api'] / base:.2f}")
+          f"{rates['decision'] / base:.2f}; authenticated API GET ÷ trivial {rates['api'] / base:.2f}; "
+          f"change page ÷ trivial {rates['change page'] / base:.2f}")
     print(f"  API read p95: idle {rates['read_idle_p95'] * 1000:.1f} ms, while decisions are written "
           f"{rates['read_busy_p95'] * 1000:.1f} ms ({rates['read_busy_p95'] / rates['read_idle_p95']:.2f}×)")
     return {"base": base, **rates}
@@ -254,6 +259,9 @@ def main() -> None:
     print(f"ratio: {decide:.2f} (decision POST ÷ trivial route, worst size; target ≥ 0.10)")
     api = min(r["api"] / r["base"] for r in results.values())
     print(f"ratio: {api:.2f} (authenticated API GET /api/v1/me ÷ trivial route, worst size; target ≥ 0.5)")
+    page = min(r["change page"] / r["base"] for r in results.values())
+    print(f"ratio: {page:.2f} (change page with the approval policy ÷ trivial route, worst size; "
+          "target ≥ 0.3)")
     under = max(r["read_busy_p95"] / r["read_idle_p95"] for r in results.values())
     print(f"ratio: {under:.2f} (API read p95 under write load ÷ idle p95, worst size; target ≤ 2.0)")
 

@@ -11,7 +11,7 @@ from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
 from fitsflow.services import catalogue, queues
 from fitsflow.services import notices as release_notices
-from fitsflow.services.audit import timeline
+from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
@@ -72,12 +72,12 @@ def show(ref: str) -> Any:
     """The whole picture: stage data, decisions, what I may do now, timeline, diagram."""
     rt = runtime()
     me = actor()
-    detail = services.get_change(rt, actor_id=me.id, ref=ref)
+    page = change_page(rt, actor_id=me.id, ref=ref)
+    detail = page.detail
     definition = rt.workflows.get(detail.change.workflow).definition
     return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
-                           policy=rt.settings.policy, role_label=rt.roles.label,
-                           events=timeline(rt, actor_id=me.id, ref=ref), stages=STAGES,
-                           tz=rt.timezone, notices=release_notices.notices_for(rt, actor_id=me.id, ref=ref))
+                           policy=rt.settings.policy, role_label=rt.roles.label, events=page.timeline,
+                           stages=STAGES, tz=rt.timezone, notices=page.notices)
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])

@@ -123,3 +123,14 @@ def of_types(session: Session, types: tuple[str, ...], *, since: str, until: str
     rows = session.exec(select(AuditEvent).where(*where).order_by(col(AuditEvent.seq).desc())
                         .limit(limit).offset(offset)).all()
     return list(rows), {t: n for t, n in counts}
+
+
+_OF_CHANGE = (core_select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, _EVENTS.c.event_type,
+                          _EVENTS.c.payload)
+              .where(_EVENTS.c.change_ref == bindparam("ref")).order_by(_EVENTS.c.seq))
+
+
+def of_change(session: Session, ref: str) -> list[Any]:
+    """A change's events as (seq, at, actor, event_type, payload) rows, oldest first: read on
+    every change page view, so a statement built once and no ORM objects."""
+    return list(session.connection().execute(_OF_CHANGE, {"ref": ref}))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from ..domain.calendar import Period
@@ -16,11 +17,16 @@ def _period(row: CalendarPeriod) -> Period:
     return Period(row.id or 0, row.kind, row.title, row.starts_at, row.ends_at, row.effect, row.reason)
 
 
+_PERIODS = CalendarPeriod.__table__  # type: ignore[attr-defined]
+# Read on every change page view and gate decision (the window guards): built once.
+_ALL = (core_select(_PERIODS.c.id, _PERIODS.c.kind, _PERIODS.c.title, _PERIODS.c.starts_at,
+                    _PERIODS.c.ends_at, _PERIODS.c.effect, _PERIODS.c.reason)
+        .order_by(_PERIODS.c.starts_at, _PERIODS.c.id))
+
+
 def all_periods(session: Session) -> list[Period]:
     """Every period (a school has a few hundred at most: terms, holidays, exams, freezes)."""
-    rows = session.exec(select(CalendarPeriod).order_by(col(CalendarPeriod.starts_at),
-                                                        col(CalendarPeriod.id))).all()
-    return [_period(r) for r in rows]
+    return [Period(*row) for row in session.connection().execute(_ALL)]
 
 
 def page(session: Session, *, q: str, kind: str, start: datetime | None, end: datetime | None,

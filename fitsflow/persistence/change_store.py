@@ -128,10 +128,12 @@ def ref_of(session: Session, change_id: int) -> str | None:
         core_select(_CHANGES.c.ref).where(_CHANGES.c.id == change_id)).scalar_one_or_none()
 
 
+_FOLLOW_UPS = (core_select(_CHANGES.c.ref).where(_CHANGES.c.parent_id == bindparam("cid"))
+               .order_by(_CHANGES.c.id))
+
+
 def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
-    rows = session.connection().execute(
-        core_select(_CHANGES.c.ref).where(_CHANGES.c.parent_id == change_id).order_by(_CHANGES.c.id))
-    return tuple(rows.scalars())
+    return tuple(session.connection().execute(_FOLLOW_UPS, {"cid": change_id}).scalars())
 
 
 def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],

@@ -113,15 +113,18 @@ def deciders_of(session: Session, change_id: int) -> list[int]:
     return sorted(rows.all())
 
 
-def all_approvals(session: Session, change_id: int) -> list[tuple[Approval, str]]:
-    """Every decision on a change with the approver's name, oldest first."""
-    query = (
-        select(Approval, User.name)
-        .join(User, col(User.id) == col(Approval.approver_id))
-        .where(Approval.change_id == change_id)
-        .order_by(col(Approval.id))
-    )
-    return [(row[0], row[1]) for row in session.exec(query).all()]
+_USERS_T = User.__table__  # type: ignore[attr-defined]
+_ALL_APPROVALS = (core_select(_APPROVALS.c.gate, _APPROVALS.c.round, _USERS_T.c.name, _APPROVALS.c.role,
+                              _APPROVALS.c.decision, _APPROVALS.c.comment, _APPROVALS.c.decided_at)
+                  .join_from(_APPROVALS, _USERS_T, _USERS_T.c.id == _APPROVALS.c.approver_id)
+                  .where(_APPROVALS.c.change_id == bindparam("cid"))
+                  .order_by(_APPROVALS.c.id))
+
+
+def all_approvals(session: Session, change_id: int) -> list[Any]:
+    """Every decision on a change, oldest first: (gate, round, approver's name, role,
+    decision, comment, decided at) rows."""
+    return list(session.connection().execute(_ALL_APPROVALS, {"cid": change_id}))
 
 
 def user_page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Any], int]:
@@ -165,12 +168,18 @@ def save_requirements(session: Session, *, change_id: int, gate: str, round_: in
                     for i, (role, (n, why)) in enumerate(needed.items()))
 
 
+_REQ = GateRequirement.__table__  # type: ignore[attr-defined]
+# Read on every change page view and decision: built once, run on the connection.
+_ROUND_NEEDS = (core_select(_REQ.c.role, _REQ.c.needed, _REQ.c.why)
+                .where(_REQ.c.change_id == bindparam("cid"), _REQ.c.gate == bindparam("gate"),
+                       _REQ.c.round == bindparam("round"))
+                .order_by(_REQ.c.position))
+
+
 def round_requirements(session: Session, change_id: int, gate: str,
                        round_: int) -> dict[str, tuple[int, str]]:
     """What ``save_requirements`` stored for this round (empty for a round opened before)."""
     if session.new:
         session.flush()
-    rows = session.exec(select(GateRequirement).where(
-        GateRequirement.change_id == change_id, GateRequirement.gate == gate,
-        GateRequirement.round == round_).order_by(col(GateRequirement.position))).all()
-    return {r.role: (r.needed, r.why) for r in rows}
+    rows = session.connection().execute(_ROUND_NEEDS, {"cid": change_id, "gate": gate, "round": round_})
+    return {role: (needed, why) for role, needed, why in rows}

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from ..domain.chain import GENESIS, link_hash
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
@@ -127,9 +129,13 @@ def timeline(rt: Runtime, *, actor_id: int, ref: str) -> list[TimelineEvent]:
     from .common import load_actor, load_change
 
     with rt.db.read() as session:
-        change = load_change(session, ref, load_actor(rt, session, actor_id))
-        return [TimelineEvent(e.seq, e.at, e.actor, e.event_type, json.loads(e.payload))
-                for e in audit_store.iter_events(session, change_ref=change.ref)]
+        return timeline_in(session, load_change(session, ref, load_actor(rt, session, actor_id)).ref)
+
+
+def timeline_in(session: Session, ref: str) -> list[TimelineEvent]:
+    """``timeline`` inside the caller's read, for a change already checked visible."""
+    return [TimelineEvent(seq, at, who, kind, json.loads(payload))
+            for seq, at, who, kind, payload in audit_store.of_change(session, ref)]
 
 
 def events_after(rt: Runtime, *, actor_id: int, after_seq: int, limit: int = 500) -> list[dict[str, object]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -23,9 +24,11 @@ from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
 from . import catalogue, common
+from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
 from .machine import CALENDAR_GUARD, CLASH_GUARD, run
+from .notices import NoticeView, notices_in
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateApprovers, GateStatus
@@ -197,33 +200,50 @@ def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:
     """A change with its stage data, decisions, and what the viewer may do now."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
+        return _detail(rt, session, actor, common.load_change(session, ref, actor))
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    detail: ChangeDetail
+    timeline: list[TimelineEvent]
+    notices: list[NoticeView]
+
+
+def change_page(rt: Runtime, *, actor_id: int, ref: str) -> ChangePage:
+    """Everything the change page shows — the change, its timeline, its release notices —
+    read together (one transaction, the person and the change loaded once)."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        workflow = rt.workflows.get(change.workflow)
-        subject = ChangeSubject(rt, session, change, workflow.definition)
-        assert change.id is not None
-        approvals = []
-        for row, name in queries.all_approvals(session, change.id):
-            approvals.append(ApprovalView(row.gate, row.round, name, row.role, row.decision,
-                                          row.comment, row.decided_at))
-        state = workflow.definition.states[change.state]
-        editable = state.edits if actor.id == change.requester_id else ()
-        return ChangeDetail(
-            change=common.view_of(session, rt, change),
-            needs=subject.needs,
-            plan=FinancialPlan(change.horizon_years, subject.cost_lines),
-            release_plan=subject.release_plan,
-            review=subject.review,
-            approvals=tuple(approvals),
-            actions=tuple(_actions(workflow, actor, change, subject)),
-            gate=_gate_status(rt, workflow, actor, change, subject),
-            editable_stages=tuple(editable),
-            follow_ups=common.follow_up_refs(session, change),
-            may_follow_up=REQUESTER in actor.roles and _may_follow_up(workflow.definition, change.state),
-            window_freezes=subject.window_freezes,
-            window_cautions=subject.window_cautions,
-            clashes=subject.window_clashes,
-            approvers=tuple(GateApprovers(g.name, g.title, tuple(
-                (subject.gate_requirement_details if g.state == change.state else subject.requirements_for(g))
-                .values()), g.state == change.state) for g in workflow.definition.gates.values()),
-            policy_problems=tuple(subject.policy_problems),
-        )
+        return ChangePage(_detail(rt, session, actor, change), timeline_in(session, change.ref),
+                          notices_in(rt, session, actor, change))
+
+
+def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> ChangeDetail:
+    workflow = rt.workflows.get(change.workflow)
+    subject = ChangeSubject(rt, session, change, workflow.definition)
+    assert change.id is not None
+    approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]
+    state = workflow.definition.states[change.state]
+    editable = state.edits if actor.id == change.requester_id else ()
+    return ChangeDetail(
+        change=common.view_of(session, rt, change),
+        needs=subject.needs,
+        plan=FinancialPlan(change.horizon_years, subject.cost_lines),
+        release_plan=subject.release_plan,
+        review=subject.review,
+        approvals=tuple(approvals),
+        actions=tuple(_actions(workflow, actor, change, subject)),
+        gate=_gate_status(rt, workflow, actor, change, subject),
+        editable_stages=tuple(editable),
+        follow_ups=common.follow_up_refs(session, change),
+        may_follow_up=REQUESTER in actor.roles and _may_follow_up(workflow.definition, change.state),
+        window_freezes=subject.window_freezes,
+        window_cautions=subject.window_cautions,
+        clashes=subject.window_clashes,
+        approvers=tuple(GateApprovers(g.name, g.title, tuple(
+            (subject.gate_requirement_details if g.state == change.state else subject.requirements_for(g))
+            .values()), g.state == change.state) for g in workflow.definition.gates.values()),
+        policy_problems=tuple(subject.policy_problems),
+    )

@@ -140,19 +140,23 @@ def notices_for(rt: Runtime, *, actor_id: int, ref: str) -> list[NoticeView]:
     """A release's notices with who has and has not acknowledged each."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, actor)
-        rows = notice_store.of_change(session, change.id)
-        acks: dict[int, tuple[list[str], list[str]]] = {row.id: ([], []) for row in rows}
-        for notice_id, acked, name in notice_store.receipts_of_change(session, change.id):
-            acks[notice_id][0 if acked else 1].append(name)
-        tiers = rt.roles.tiers()
-        order = {a: i for i, a in enumerate(sorted(tiers, key=lambda a: TIERS.index(tiers[a])))}
-        names = may_see_names(rt, actor, change)
-        return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
-                                  r.published_at, r.recipients, len(acks[r.id][0]), len(acks[r.id][1]),
-                                  tuple(acks[r.id][0]) if names else (),
-                                  tuple(acks[r.id][1]) if names else (), names)
-                       for r in rows), key=lambda n: order.get(n.audience, 99))
+        return notices_in(rt, session, actor, common.load_change(session, ref, actor))
+
+
+def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> list[NoticeView]:
+    """``notices_for`` inside the caller's read."""
+    rows = notice_store.of_change(session, change.id)
+    acks: dict[int, tuple[list[str], list[str]]] = {row.id: ([], []) for row in rows}
+    for notice_id, acked, name in notice_store.receipts_of_change(session, change.id):
+        acks[notice_id][0 if acked else 1].append(name)
+    tiers = rt.roles.tiers()
+    order = {a: i for i, a in enumerate(sorted(tiers, key=lambda a: TIERS.index(tiers[a])))}
+    names = may_see_names(rt, actor, change)
+    return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
+                              r.published_at, r.recipients, len(acks[r.id][0]), len(acks[r.id][1]),
+                              tuple(acks[r.id][0]) if names else (),
+                              tuple(acks[r.id][1]) if names else (), names)
+                   for r in rows), key=lambda n: order.get(n.audience, 99))
 
 
 def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, body: str) -> None:
