@@ -134,6 +134,8 @@ class NotifySettings:
     closed: str = "requester"
     withdrawn: str = "requester, deciders"
     window_clash: str = "cab, requester"
+    # An edit within the policy's tolerance after approval (needs an acknowledgement).
+    approval_changed: str = "cab, requester"
     review_due: str = "requester"
 
 

@@ -57,6 +57,7 @@ SUBJECTS: dict[str, str] = {
     "closed": "Change closed",
     "withdrawn": "Change withdrawn",
     "window_clash": "Release window clashes with another change",
+    "approval_changed": "Changed since approval: please acknowledge",
     "review_due": "Review due",
     "release_notice": "Release notice",
 }
@@ -113,6 +114,10 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
         lines.append(f"{gate.title}: {extra.get('decision')} ({extra.get('outcome')})")
         if extra.get("comment"):
             lines.append(f"Comment: {extra['comment']}")
+    if event == "approval_changed" and extra.get("gate_title"):
+        lines.append(f"Still approved ({extra['gate_title']}) within the policy's tolerance; to acknowledge:")
+    for line in extra.get("changed", ()):
+        lines.append(f"Changed since approval: {line}")
     for clash in extra.get("clashes", ()):
         lines.append(f"Clash: the window overlaps {clash}")
     for period in extra.get("calendar", ()):

@@ -74,7 +74,9 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) ->
         services.record_needs(rt, actor_id=actor, ref=ref, data=NEEDS)
     if "finance" in editable:
         services.record_financial_plan(rt, actor_id=actor, ref=ref, lines=five_year_lines())
-    if "release_plan" in editable:
+    # A plan recorded before stays (its window is made from the clock: recording it again
+    # after approval would be an edit of what was approved).
+    if "release_plan" in editable and services.get_change(rt, actor_id=actor, ref=ref).release_plan is None:
         services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan())
     if "review" in editable:
         services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)

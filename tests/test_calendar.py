@@ -111,11 +111,13 @@ def test_drafted_notices_follow_the_calendar_in_the_database(rt):
         calendar.add_period(rt, actor_id=None, kind=p.kind, title=p.title, start=first.isoformat(),
                             end=last.isoformat())
     school = f.School(rt)
-    ref = f.change_in(rt, school, "minor", "approved")
+    ref = f.change_in(rt, school, "minor", "release_planning")
     from fitsflow.services import changes, notices, stages
 
     plan = {**f.release_plan(), "window_start": "2027-01-05T10:00", "window_end": "2027-01-05T12:00"}
     stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=plan)
+    changes.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    f.approve_gate(rt, school, ref)
     changes.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     drafted = {n.audience: n for n in notices.notices_for(rt, actor_id=school.auditor, ref=ref)}
     assert _local(drafted["staff"].publish_at) == "Mon 14 Dec 2026 08:00"

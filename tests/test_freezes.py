@@ -116,8 +116,10 @@ def test_a_window_in_the_past_is_refused_but_an_emergency_goes_ahead(rt):
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(), "window_start": "2020-03-02T10:00",
                                        "window_end": "2020-03-02T12:00"})
+    # Moving an approved window reopens approval to implement; nobody can approve the past.
+    assert f.snapshot(rt, ref)[0] == "implement_approval"
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert "the window starts in the past" in str(err.value)
     emergency = f.change_in(rt, school, "emergency", "assessment")
     f.fill_stages(rt, school.requester, emergency, ("needs",))
@@ -143,8 +145,9 @@ def test_a_window_too_soon_for_the_shortest_lead_time_is_refused(sqlite_rt):
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(), "window_start": tomorrow.isoformat(),
                                        "window_end": (tomorrow + timedelta(hours=1)).isoformat()})
+    assert f.snapshot(rt, ref)[0] == "implement_approval"  # moved nine days: approval reopened
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert "less than the shortest notice lead time (3 school days)" in str(err.value)
 
 

@@ -101,6 +101,9 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
                                    approvers=[m.Approver(role=r.role, count=r.count, why=list(r.why))
                                               for r in g.needs]) for g in d.approvers],
         policy_problems=list(d.policy_problems),
+        since_approval=[m.SinceApproval(gate=s.gate, title=s.title, standing=s.standing, changes=[
+            m.FieldChange(field=c.field, title=c.title, before=c.before, after=c.after) for c in s.changes])
+            for s in d.since_approval],
         cost_by_year=[f"{total:.2f}" for total in d.plan.total_by_year()],
         total_cost=f"{d.total_cost:.2f}",
         approvals=[m.Approval.model_validate(a) for a in d.approvals],
@@ -195,6 +198,13 @@ def fire(ref: str, trigger: str, body: m.ActionRequest) -> m.Change:
 def put_category(ref: str, body: m.CategoryChange) -> m.Change:
     return _change(services.change_category(runtime(), actor_id=actor().id, ref=ref, category=body.category,
                                             reason=body.reason, expected_version=body.expected_version))
+
+
+@route(bp, "POST", "/changes/<ref>/acknowledge", response=m.Change, body=m.Versioned,
+       summary="Acknowledge changes made within tolerance since approval (the policy's acknowledgers)")
+def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:
+    return _change(services.acknowledge(runtime(), actor_id=actor().id, ref=ref,
+                                        expected_version=body.expected_version))
 
 
 @route(bp, "POST", "/changes/<ref>/decision", summary="Approve, or reject with a reason, at the gate",

@@ -5,7 +5,7 @@ nothing is coerced), so the document and the behaviour cannot drift apart."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -223,9 +223,25 @@ class GateApprovers(Out):
     approvers: list[Approver]
 
 
+class FieldChange(Out):
+    field: str = Field(description="scope.field, e.g. release_plan.backout_plan.")
+    title: str
+    before: Any = Field(description="As approved.")
+    after: Any = Field(description="Now.")
+
+
+class SinceApproval(Out):
+    gate: str
+    title: str
+    standing: bool = Field(description="true: the approval stands, the changes (within the policy's "
+                                       "tolerance) await an acknowledgement; false: the gate was reopened.")
+    changes: list[FieldChange]
+
+
 class ChangeDetail(Out):
     change: Change
     stages: Stages
+    since_approval: list[SinceApproval] = Field(description="What differs from what a gate approved.")
     risk_level: Literal["low", "medium", "high"] | None = Field(
         description="Scored from the release plan's risk assessment; null until it is complete.")
     risk_score: int | None

@@ -207,3 +207,13 @@ def category(ref: str) -> Any:
                                     expected_version=expected_version(form))
     flash(f"{view.ref} is now a {view.category} change.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/acknowledge")
+@access(APPROVERS)
+def acknowledge(ref: str) -> Any:
+    """Accept changes made within tolerance since approval."""
+    view = services.acknowledge(runtime(), actor_id=actor().id, ref=ref,
+                                expected_version=expected_version(request.form))
+    flash(f"Changes to {view.ref} acknowledged: its approval stands.")
+    return redirect(url_for("changes.show", ref=view.ref))

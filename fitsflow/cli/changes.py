@@ -165,6 +165,17 @@ def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str,
     click.echo(f"{view.ref}: release plan saved")
 
 
+@change.command("acknowledge")
+@click.argument("ref")
+@as_option
+@pass_state
+def acknowledge(state: State, ref: str, as_email: str) -> None:
+    """Acknowledge changes made within the policy's tolerance since approval."""
+    rt = state.runtime
+    view = services.acknowledge(rt, actor_id=actor_id(rt, as_email), ref=ref)
+    click.echo(f"{view.ref}: changes since approval acknowledged")
+
+
 @change.command("category")
 @click.argument("ref")
 @click.argument("category")

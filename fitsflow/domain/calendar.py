@@ -150,3 +150,11 @@ class SchoolCalendar:
 
     def in_range(self, start: datetime, end: datetime) -> list[Period]:
         return [p for p in self.periods if p.overlaps(start, end)]
+
+    def term_of(self, moment: datetime) -> int | None:
+        """The id of the term holding ``moment`` (None: in none); 0 when no terms are entered,
+        so every moment is in the same one."""
+        terms = [p for p in self.periods if p.kind == "term"]
+        if not terms:
+            return 0
+        return next((p.id for p in terms if p.starts_at <= moment < p.ends_at), None)

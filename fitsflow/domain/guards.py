@@ -55,6 +55,8 @@ class GuardSubject(Protocol):
     def policy_problems(self) -> list[str]: ...
     @property
     def screening_missing(self) -> tuple[str, ...]: ...
+    @property
+    def unacknowledged_changes(self) -> tuple[str, ...]: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -83,6 +85,12 @@ def needs_recorded(s: GuardSubject) -> list[str]:
         missing.append("no options considered")
     missing.extend(f"screening not answered: {q}" for q in s.screening_missing)
     return missing
+
+
+@guard("approval_current")
+def approval_current(s: GuardSubject) -> list[str]:
+    """What changed since approval, within tolerance, has been acknowledged."""
+    return [f"not yet acknowledged since approval: {line}" for line in s.unacknowledged_changes]
 
 
 @guard("policy_satisfied")

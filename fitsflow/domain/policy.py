@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .vocabulary import APPROVAL_SCOPES as SCOPES
 from .vocabulary import RISK_LEVELS
 
 
@@ -70,6 +71,17 @@ class CategoryLimit:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """An edit after approval that needs only an acknowledgement: the window alone moved, by
+    at most ``window_days``, (with ``same_term``) within the same term, clear of freezes and
+    clashes; ``acknowledged_by`` are the roles that acknowledge it."""
+
+    window_days: int
+    same_term: bool
+    acknowledged_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Facts:
     category: str
     five_year_cost: Decimal | None  # None: no financial plan yet
@@ -95,6 +107,10 @@ class ApprovalPolicy:
     medium_from: int
     high_from: int
     peer_review: tuple[str, ...]  # categories whose release plan a peer reviews
+    # What each gate approves (needs, finance, release_plan, services): a material edit of
+    # it after the gate has passed reopens the gate.
+    approves: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tolerance: Tolerance = field(default_factory=lambda: Tolerance(0, True, ()))
 
     # --- risk ---------------------------------------------------------------------------
 
@@ -269,7 +285,7 @@ def _questions(raw: Any, where: str) -> tuple[Question, ...]:
 
 
 POLICY_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions",
-               "screening_questions", "medium_from", "high_from", "peer_review"}
+               "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance"}
 
 
 def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
@@ -334,5 +350,21 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
     peer = raw.get("peer_review", [])
     if not isinstance(peer, list) or not all(isinstance(c, str) for c in peer):
         raise PolicyError("policy.peer_review: must be a list of categories")
+    approves: dict[str, tuple[str, ...]] = {}
+    given = raw.get("approves", {})
+    known = set(given) if isinstance(given, dict) else set()
+    for gate, scopes in _table(given, "policy.approves", known).items():
+        if not isinstance(scopes, list) or not all(s in SCOPES for s in scopes):
+            raise PolicyError(f"policy.approves.{gate}: must list some of {', '.join(SCOPES)}")
+        approves[gate] = tuple(scopes)
+    body = _table(raw.get("tolerance", {}), "policy.tolerance",
+                  {"window_days", "same_term", "acknowledged_by"})
+    days, same_term = body.get("window_days", 0), body.get("same_term", True)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 60:
+        raise PolicyError("policy.tolerance.window_days: must be a whole number from 0 to 60")
+    if not isinstance(same_term, bool):
+        raise PolicyError("policy.tolerance.same_term: must be true or false")
+    acknowledged = known_roles(body.get("acknowledged_by", ["cab"]), "policy.tolerance.acknowledged_by")
     return ApprovalPolicy(tuple(bands), tuple(risks), tuple(screening), tuple(categories), questions,
-                          screening_questions, medium_from, high_from, tuple(peer))
+                          screening_questions, medium_from, high_from, tuple(peer), approves,
+                          Tolerance(days, same_term, acknowledged))

@@ -49,3 +49,6 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "closed",
     "withdrawn",
 )
+
+# The parts of a change a gate can approve (the approval policy's ``approves`` names them).
+APPROVAL_SCOPES = ("needs", "finance", "release_plan", "services")

@@ -396,3 +396,20 @@ class GateRequirement(SQLModel, table=True):
     needed: int
     why: str = Field(default="", max_length=1000)
     position: int = 0  # the policy's order: the workflow's approvers first
+
+
+class ApprovedSnapshot(SQLModel, table=True):
+    """What a gate approved the last time it passed: the fields it covers (JSON) and their
+    digest. ``active`` while that approval stands (a new round of the gate ends it);
+    ``acknowledge`` holds the changes within tolerance waiting for an acknowledgement."""
+
+    __tablename__ = "approved_snapshots"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    gate: str = Field(max_length=60, primary_key=True)
+    round: int
+    digest: str = Field(max_length=64)
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = True
+    acknowledge: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    approved_at: datetime

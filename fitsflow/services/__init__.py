@@ -1,5 +1,6 @@
 """Services: one function per use case, keyword-only arguments, one transaction each."""
 
+from .approved import acknowledge
 from .audit import export as export_audit
 from .audit import verify as verify_audit
 from .category import change_category
@@ -12,6 +13,7 @@ from .users import add_user, import_users
 
 __all__ = [
     "Runtime",
+    "acknowledge",
     "add_user",
     "awaiting_decision",
     "browse",

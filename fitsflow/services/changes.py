@@ -23,7 +23,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import catalogue, common
+from . import approved, catalogue, common
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
@@ -225,6 +225,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
     subject = ChangeSubject(rt, session, change, workflow.definition)
     assert change.id is not None
     approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]
+    since = approved.since_approval(rt, session, change, workflow.definition, subject)
     state = workflow.definition.states[change.state]
     editable = state.edits if actor.id == change.requester_id else ()
     return ChangeDetail(
@@ -246,4 +247,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
             (subject.gate_requirement_details if g.state == change.state else subject.requirements_for(g))
             .values()), g.state == change.state) for g in workflow.definition.gates.values()),
         policy_problems=tuple(subject.policy_problems),
+        since_approval=tuple(since),
+        may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id
+        and bool(actor.roles & set(rt.settings.policy.tolerance.acknowledged_by)),
     )

@@ -15,7 +15,7 @@ from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.policy import Requirement
 from ..domain.roles import may_view_changes, needs_mfa
-from ..persistence import audit_store, change_store, queries
+from ..persistence import approved_store, audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, Transition, WorkflowDefinition
 from .runtime import Runtime
@@ -79,6 +79,7 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
     gate = workflow.gate_at(dest)
     if gate is not None:
         change.approval_round += 1
+        approved_store.end(session, change.id, gate.name)  # a new round: the earlier approval ends
         needed = approvers(gate)
         queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                                   needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()})

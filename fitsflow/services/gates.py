@@ -14,7 +14,7 @@ from ..persistence import audit_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import common
+from . import approved, common
 from .common import unit_of_work
 from .machine import run
 from .runtime import Runtime
@@ -97,13 +97,15 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
-                                "decision": decision, "comment": comment})
+                                "decision": decision, "comment": comment,
+                                "digest": approved.digest_now(rt, subject, gate)})
     extra = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
     if decision == "reject":
         run(rt, session, workflow, change, actor, gate.reject, extra, subject)
         outcome = REJECTED
     elif not gate_quorum(subject):
         run(rt, session, workflow, change, actor, gate.approve, extra, subject)
+        approved.record_pass(rt, session, change, gate, subject)
         outcome = PASSED
     else:
         outcome = PENDING

@@ -15,7 +15,7 @@ from ..domain import stages
 from ..domain.errors import NotAllowed, NotPermitted
 from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
-from . import common
+from . import approved, common
 from .common import unit_of_work
 from .runtime import Runtime
 from .views import ChangeView
@@ -39,6 +39,7 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
         common.touch(change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type=f"stage.{stage}", payload={"before": before, "after": after})
+        approved.after_edit(rt, session, change, definition, actor, stage)
         return common.view_of(session, rt, change)
 
 

@@ -11,7 +11,7 @@ from ..domain import stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
 from ..domain.policy import Facts, Requirement
-from ..persistence import queries, stage_store
+from ..persistence import approved_store, queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
@@ -117,6 +117,10 @@ class ChangeSubject:
                 found.append("no DPIA reference: personal data processed in a new way needs a "
                              "data-protection impact assessment")
         return found
+
+    @cached_property
+    def unacknowledged_changes(self) -> tuple[str, ...]:
+        return tuple(approved_store.pending_lines(self.session, self.change_id))
 
     @cached_property
     def screening_missing(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ..domain import stages
 from ..domain.policy import Requirement
@@ -94,6 +95,10 @@ class ChangeDetail:
     approvers: tuple[GateApprovers, ...] = ()
     # What the approval policy finds wrong: a category lighter than the facts, a missing DPIA.
     policy_problems: tuple[str, ...] = ()
+    # Per gate that passed before: what differs from what it approved (a reopened round, or
+    # changes within tolerance awaiting an acknowledgement), field by field.
+    since_approval: tuple[Any, ...] = ()
+    may_acknowledge: bool = False
 
     @property
     def total_cost(self) -> Decimal:
