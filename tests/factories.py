@@ -42,6 +42,7 @@ class School:
 NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
          "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace",
          "screening": {"personal_data": "none", "safeguarding": "no"}}
+URGENCY = "The exam-board portal is down: coursework cannot be uploaded before the deadline"
 # Answers the shipped policy scores as low risk (2 points).
 LOW_RISK = {"people": "group", "teaching": "no", "services": "one", "tested": "yes", "backout": "minutes",
             "supplier": "yes", "data": "no"}
@@ -100,7 +101,8 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
     """Raise a change and drive it, through the services, to ``target`` (``reason`` goes
     with each action: a clash or a caution period on the way)."""
     view = services.raise_change(rt, actor_id=school.requester, title=title, category=category,
-                                 affected_services=affected)
+                                 affected_services=affected,
+                                 urgency=URGENCY if category == "emergency" else "")
     definition = rt.workflows.get(view.workflow).definition
     state = view.state
     for trigger in path_to(rt, view.workflow, target):

@@ -144,7 +144,8 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
 @route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)
 def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
     view = services.raise_change(runtime(), actor_id=actor().id, title=body.title, category=body.category,
-                                 description=body.description, affected_services=body.affected_services)
+                                 description=body.description, affected_services=body.affected_services,
+                                 urgency=body.urgency)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 
 

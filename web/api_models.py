@@ -64,6 +64,8 @@ class NewChange(Body):
     description: Text = ""
     affected_services: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)]] = \
         Field(default_factory=list, max_length=limits.SERVICES)
+    urgency: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
+        "", description="Emergency changes: why it cannot wait for the normal approvals (required).")
 
 
 class CategoryChange(Body):
@@ -95,6 +97,7 @@ class Change(Out):
     parent_ref: str | None
     created_at: datetime
     updated_at: datetime
+    urgency: str = Field(description="An emergency's reason why it could not wait.")
 
 
 class ChangePage(Out):

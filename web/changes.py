@@ -54,7 +54,8 @@ def new() -> Any:
             view = services.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
                                          category=form.get("category", ""),
                                          description=form.get("description", ""),
-                                         affected_services=form.getlist("affected_services"))
+                                         affected_services=form.getlist("affected_services"),
+                                         urgency=form.get("urgency", ""))
         except InvalidInput as err:
             return render_template("new.html", form=form, problems=err.problems,
                                    workflows=list(runtime().workflows),

@@ -55,13 +55,14 @@ def _print_detail(detail: ChangeDetail) -> None:
 @click.option("--category", required=True, type=click.Choice(CATEGORIES))
 @click.option("--description", default="")
 @click.option("--service", "services_", multiple=True, help="An affected service; repeat.")
+@click.option("--urgency", default="", help="Emergency changes: why it cannot wait (required).")
 @pass_state
 def raise_(state: State, as_email: str, title: str, category: str, description: str,
-           services_: tuple[str, ...]) -> None:
+           services_: tuple[str, ...], urgency: str) -> None:
     """Raise a new change."""
     rt = state.runtime
     view = services.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
-                                 description=description, affected_services=services_)
+                                 description=description, affected_services=services_, urgency=urgency)
     click.echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
 
 

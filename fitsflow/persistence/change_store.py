@@ -21,7 +21,7 @@ _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
-           "created_at", "updated_at")
+           "created_at", "updated_at", "urgency")
 
 
 @dataclass(slots=True)
@@ -41,6 +41,7 @@ class ChangeRecord:
     parent_id: int | None
     created_at: datetime
     updated_at: datetime
+    urgency: str = ""
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
 

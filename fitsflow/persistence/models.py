@@ -89,6 +89,8 @@ class Change(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     created_at: datetime
     updated_at: datetime
+    # An emergency's reason why it cannot wait for the normal approvals.
+    urgency: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class NeedsAnalysis(SQLModel, table=True):

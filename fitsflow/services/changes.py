@@ -61,7 +61,7 @@ def _validate_header(title: str, description: str, category: str, rt: Runtime,
 
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
-                   parent: ChangeRecord | None) -> ChangeRecord:
+                   parent: ChangeRecord | None, urgency: str = "") -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
     stamp = common.now()
     change = change_store.insert(session, dict(
@@ -69,23 +69,30 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         category=category, workflow=workflow.name, requester_id=actor.id,
         affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
-        created_at=stamp, updated_at=stamp,
+        created_at=stamp, updated_at=stamp, urgency=urgency.strip(),
     ), requester_name=actor.name)
     audit_store.append(
         session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
         payload={"title": change.title, "category": category, "workflow": workflow.name,
                  "state": change.state, "description": change.description,
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
-                 "parent": parent.ref if parent else None},
+                 "parent": parent.ref if parent else None, "urgency": change.urgency},
     )
     signals.raised.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition)
     return change
 
 
 def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
-                 affected_services: Iterable[str] | str = ()) -> ChangeView:
-    """Raise a new change; it starts in its workflow's initial state."""
+                 affected_services: Iterable[str] | str = (), urgency: str = "") -> ChangeView:
+    """Raise a new change; it starts in its workflow's initial state. An emergency says why
+    it cannot wait for the normal approvals (``urgency``)."""
     problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
+    urgency = (urgency or "").strip()
+    if len(urgency) > limits.REASON:
+        problems["urgency"] = f"is longer than {limits.REASON} characters"
+    elif "category" not in problems and rt.workflows.for_category(category).definition.emergency \
+            and not urgency:
+        problems["urgency"] = "say why this cannot wait for the normal approvals (an emergency needs it)"
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
@@ -96,7 +103,8 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
         if problems:
             raise InvalidInput(problems)
         change = _insert_change(session, rt, actor, title=title, description=description,
-                                category=category, affected_services=services, parent=None)
+                                category=category, affected_services=services, parent=None,
+                                urgency=urgency)
         return common.view_of(session, rt, change)
 
 

@@ -109,6 +109,7 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
         requester_id=change.requester_id,
         requester_name=change.requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
+        urgency=change.urgency,
     )
 
 

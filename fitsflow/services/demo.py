@@ -90,6 +90,13 @@ RISK_ANSWERS = {
 }
 
 
+# What the demo's approvers say when they send a change back once, by gate.
+REJECTIONS = {
+    "retrospective": "Follow-up actions: keep a spare on site and add the fix to the runbook.",
+    "": "Please show how years 2–5 are funded in more detail.",
+}
+
+
 @dataclass(frozen=True)
 class DemoResult:
     users: tuple[tuple[str, str, str], ...]
@@ -167,7 +174,7 @@ class _Driver:
                 for uid in people[:needed]:
                     if reject:
                         gates.decide(self.rt, actor_id=uid, ref=ref, decision="reject",
-                                     comment="Please show how years 2–5 are funded in more detail.")
+                                     comment=REJECTIONS.get(status.name, REJECTIONS[""]))
                         return
                     result = gates.decide(self.rt, actor_id=uid, ref=ref, decision="approve",
                                           comment="Agreed.", role=role)
@@ -178,7 +185,9 @@ class _Driver:
              requester: int, index: int, reject_first: bool = False) -> str:
         view = changes.raise_change(self.rt, actor_id=requester, title=title, category=category,
                                     description=f"{title}. Raised for the demo school.",
-                                    affected_services=["Curriculum network", "Wi-Fi"])
+                                    affected_services=["Curriculum network", "Wi-Fi"],
+                                    urgency="Teaching is disrupted now: waiting for the next CAB would "
+                                            "leave it broken for a week." if definition.emergency else "")
         ref, state = view.ref, view.state
         rejected = not reject_first
         for trigger in definition.path(target):

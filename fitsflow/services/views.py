@@ -28,6 +28,7 @@ class ChangeView:
     parent_ref: str | None
     created_at: datetime
     updated_at: datetime
+    urgency: str = ""  # an emergency's reason why it cannot wait
 
 
 @dataclass(frozen=True)
