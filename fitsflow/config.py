@@ -160,6 +160,12 @@ class AccountSettings:
     confirm_privileged_grants: bool = True
     # Days a browser that passed the second factor is not asked again (0: every sign-in).
     mfa_remember_days: int = 30
+    # Who, besides its requester, may hand a change to another requester or name co-owners.
+    change_transfer: str = "head, admin"
+
+    @property
+    def transfer_roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in self.change_transfer.split(",") if r.strip())
 
 
 @dataclass(frozen=True)
@@ -477,6 +483,10 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     if viewers - set(raw["roles"]):
         raise ConfigError(f"notices.acknowledgement_viewers: unknown role "
                           f"{', '.join(sorted(viewers - set(raw['roles'])))}")
+    transfer = {r.strip() for r in raw["accounts"]["change_transfer"].split(",") if r.strip()}
+    if transfer - set(raw["roles"]):
+        raise ConfigError("accounts.change_transfer: unknown role "
+                          + ", ".join(sorted(transfer - set(raw["roles"]))))
     feed_roles = {r.strip() for r in raw["calendar"]["schedule_feed_roles"].split(",") if r.strip()}
     if feed_roles - set(raw["roles"]):
         raise ConfigError(f"calendar.schedule_feed_roles: unknown role "

@@ -201,6 +201,25 @@ def put_category(ref: str, body: m.CategoryChange) -> m.Change:
                                             reason=body.reason, expected_version=body.expected_version))
 
 
+@route(bp, "PUT", "/changes/<ref>/owner", response=m.Change, body=m.OwnerChange,
+       summary="Hand the change to another requester, with a reason (its requester, head, admin)")
+def put_owner(ref: str, body: m.OwnerChange) -> m.Change:
+    return _change(services.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=body.email,
+                                     reason=body.reason, expected_version=body.expected_version))
+
+
+@route(bp, "POST", "/changes/<ref>/co-owners", response=m.Change, body=m.CoOwner, status=201,
+       summary="Name a co-owner, who edits the change's stages too")
+def add_co_owner(ref: str, body: m.CoOwner) -> m.Change:
+    return _change(services.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=body.email))
+
+
+@route(bp, "DELETE", "/changes/<ref>/co-owners/<int:user_id>", response=m.Change,
+       summary="Remove a co-owner")
+def remove_co_owner(ref: str, user_id: int) -> m.Change:
+    return _change(services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id))
+
+
 @route(bp, "POST", "/changes/<ref>/acknowledge", response=m.Change, body=m.Versioned,
        summary="Acknowledge changes made within tolerance since approval (the policy's acknowledgers)")
 def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:

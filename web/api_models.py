@@ -68,6 +68,16 @@ class NewChange(Body):
         "", description="Emergency changes: why it cannot wait for the normal approvals (required).")
 
 
+class OwnerChange(Body):
+    email: Email = Field(description="The new owner: someone holding the requester role.")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=limits.REASON, pattern=r"\S")]
+    expected_version: Version | None = None
+
+
+class CoOwner(Body):
+    email: Email
+
+
 class CategoryChange(Body):
     category: Category
     reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""

@@ -218,3 +218,31 @@ def acknowledge(ref: str) -> Any:
                                 expected_version=expected_version(request.form))
     flash(f"Changes to {view.ref} acknowledged: its approval stands.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/owner")
+@access(VIEWERS)
+def owner(ref: str) -> Any:
+    """Hand the change to another requester, with a reason."""
+    form = request.form
+    view = services.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=form.get("email", ""),
+                             reason=form.get("reason", ""), expected_version=expected_version(form))
+    flash(f"{view.ref} now belongs to {view.requester_name}.")
+    return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/co-owners")
+@access(VIEWERS)
+def co_owner_add(ref: str) -> Any:
+    """Name a co-owner, who edits the change's stages too."""
+    view = services.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=request.form.get("email", ""))
+    flash("Co-owner added.")
+    return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/co-owners/<int:user_id>/remove")
+@access(VIEWERS)
+def co_owner_remove(ref: str, user_id: int) -> Any:
+    view = services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id)
+    flash("Co-owner removed.")
+    return redirect(url_for("changes.show", ref=view.ref))

@@ -166,6 +166,19 @@ def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str,
     click.echo(f"{view.ref}: release plan saved")
 
 
+@change.command("transfer")
+@click.argument("ref")
+@as_option
+@click.option("--to", "to_email", required=True, help="The new owner's email (a requester).")
+@click.option("--reason", required=True)
+@pass_state
+def transfer(state: State, ref: str, as_email: str, to_email: str, reason: str) -> None:
+    """Hand a change to another requester (its requester, or accounts.change_transfer roles)."""
+    rt = state.runtime
+    view = services.transfer(rt, actor_id=actor_id(rt, as_email), ref=ref, to_email=to_email, reason=reason)
+    click.echo(f"{view.ref}: now owned by {view.requester_name}")
+
+
 @change.command("acknowledge")
 @click.argument("ref")
 @as_option

@@ -415,3 +415,14 @@ class ApprovedSnapshot(SQLModel, table=True):
     active: bool = True
     acknowledge: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     approved_at: datetime
+
+
+class ChangeOwner(SQLModel, table=True):
+    """A co-owner of a change: edits its stages beside its requester (and, like them, never
+    decides on it)."""
+
+    __tablename__ = "change_owners"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    added_at: datetime

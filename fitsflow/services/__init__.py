@@ -6,6 +6,7 @@ from .audit import verify as verify_audit
 from .category import change_category
 from .changes import fire, get_change, raise_change, spawn_follow_up
 from .gates import decide
+from .ownership import add_co_owner, remove_co_owner, transfer
 from .queues import awaiting_decision, browse
 from .runtime import Runtime
 from .stages import record_financial_plan, record_needs, record_release_plan, record_review
@@ -14,6 +15,7 @@ from .users import add_user, import_users
 __all__ = [
     "Runtime",
     "acknowledge",
+    "add_co_owner",
     "add_user",
     "awaiting_decision",
     "browse",
@@ -28,6 +30,8 @@ __all__ = [
     "record_needs",
     "record_release_plan",
     "record_review",
+    "remove_co_owner",
     "spawn_follow_up",
+    "transfer",
     "verify_audit",
 ]

@@ -22,6 +22,7 @@ from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import common
 from .common import unit_of_work
+from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import ChangeView
@@ -152,8 +153,8 @@ def acknowledge(rt: Runtime, *, actor_id: int, ref: str, expected_version: int |
         if not actor.roles & set(allowed):
             raise NotPermitted(f"changes since approval are acknowledged by: "
                                f"{', '.join(rt.roles.label(r) for r in allowed)}")
-        if actor.id == change.requester_id:
-            raise NotPermitted("nobody acknowledges changes to their own change")
+        if owns(session, change, actor.id):
+            raise NotPermitted("nobody acknowledges changes to a change they own")
         rows = [r for r in approved_store.of_change(session, change.id) if r.active and r.acknowledge]
         if not rows:
             raise NotAllowed("acknowledge", change.state, [])

@@ -18,7 +18,7 @@ from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
-from ..persistence import audit_store, change_store, queries
+from ..persistence import audit_store, change_store, owner_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
@@ -29,6 +29,7 @@ from .common import unit_of_work
 from .gates import decision_blocker
 from .machine import CALENDAR_GUARD, CLASH_GUARD, run
 from .notices import NoticeView, notices_in
+from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateApprovers, GateStatus
@@ -235,7 +236,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
     approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]
     since = approved.since_approval(rt, session, change, workflow.definition, subject)
     state = workflow.definition.states[change.state]
-    editable = state.edits if actor.id == change.requester_id else ()
+    editable = state.edits if REQUESTER in actor.roles and owns(session, change, actor.id) else ()
     return ChangeDetail(
         change=common.view_of(session, rt, change),
         needs=subject.needs,
@@ -256,6 +257,9 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
             .values()), g.state == change.state) for g in workflow.definition.gates.values()),
         policy_problems=tuple(subject.policy_problems),
         since_approval=tuple(since),
+        co_owners=tuple(owner_store.co_owners(session, change.id)),
+        may_manage_owners=actor.id == change.requester_id
+        or bool(actor.roles & rt.settings.accounts.transfer_roles),
         may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id
         and bool(actor.roles & set(rt.settings.policy.tolerance.acknowledged_by)),
     )

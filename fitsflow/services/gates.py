@@ -10,7 +10,7 @@ from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotPermi
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
-from ..persistence import audit_store, queries
+from ..persistence import audit_store, owner_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
@@ -28,6 +28,8 @@ PENDING, PASSED, REJECTED = "pending", "passed", "rejected"
 def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate,
                      subject: ChangeSubject) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
+    if actor.id != change.requester_id and owner_store.is_co_owner(subject.session, change.id, actor.id):
+        return "nobody may decide on a change they co-own"
     return why_cannot_decide(actor_id=actor.id, actor_roles=actor.roles, requester_id=change.requester_id,
                              gate_title=gate.title, requirements=subject.gate_requirements,
                              decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)

@@ -17,6 +17,7 @@ from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from . import approved, common
 from .common import unit_of_work
+from .ownership import owns
 from .runtime import Runtime
 from .views import ChangeView
 
@@ -28,8 +29,8 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        if actor.id != change.requester_id or "requester" not in actor.roles:
-            raise NotPermitted("only the change's requester may edit its stages")
+        if "requester" not in actor.roles or not owns(session, change, actor.id):
+            raise NotPermitted("only the change's requester or a co-owner may edit its stages")
         definition = rt.workflows.get(change.workflow).definition
         editable = definition.states[change.state].edits
         if stage not in editable:

@@ -100,6 +100,8 @@ class ChangeDetail:
     # changes within tolerance awaiting an acknowledgement), field by field.
     since_approval: tuple[Any, ...] = ()
     may_acknowledge: bool = False
+    co_owners: tuple[tuple[int, str, str], ...] = ()  # (user id, name, email)
+    may_manage_owners: bool = False
 
     @property
     def total_cost(self) -> Decimal:
