@@ -136,6 +136,8 @@ class NotifySettings:
     window_clash: str = "cab, requester"
     # An edit within the policy's tolerance after approval (needs an acknowledgement).
     approval_changed: str = "cab, requester"
+    # A scheduled release moved or unscheduled (those who had notices get a correction).
+    rescheduled: str = "cab, requester"
     review_due: str = "requester"
 
 

@@ -58,6 +58,7 @@ SUBJECTS: dict[str, str] = {
     "withdrawn": "Change withdrawn",
     "window_clash": "Release window clashes with another change",
     "approval_changed": "Changed since approval: please acknowledge",
+    "rescheduled": "Release moved",
     "review_due": "Review due",
     "release_notice": "Release notice",
 }

@@ -220,6 +220,22 @@ def remove_co_owner(ref: str, user_id: int) -> m.Change:
     return _change(services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id))
 
 
+@route(bp, "POST", "/changes/<ref>/reschedule", response=m.Change, body=m.Reschedule,
+       summary="Move a scheduled release to a new window (its owners)")
+def reschedule(ref: str, body: m.Reschedule) -> m.Change:
+    return _change(services.reschedule(runtime(), actor_id=actor().id, ref=ref,
+                                       window_start=body.window_start.isoformat(),
+                                       window_end=body.window_end.isoformat(), reason=body.reason,
+                                       expected_version=body.expected_version))
+
+
+@route(bp, "POST", "/changes/<ref>/unschedule", response=m.Change, body=m.Unschedule,
+       summary="Take a scheduled release off the schedule, back to approved (its owners)")
+def unschedule(ref: str, body: m.Unschedule) -> m.Change:
+    return _change(services.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=body.reason,
+                                       expected_version=body.expected_version))
+
+
 @route(bp, "POST", "/changes/<ref>/acknowledge", response=m.Change, body=m.Versioned,
        summary="Acknowledge changes made within tolerance since approval (the policy's acknowledgers)")
 def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:

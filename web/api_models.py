@@ -78,6 +78,18 @@ class CoOwner(Body):
     email: Email
 
 
+class Reschedule(Body):
+    window_start: datetime = Field(description="ISO 8601; without an offset, the school's time zone.")
+    window_end: datetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=limits.REASON, pattern=r"\S")]
+    expected_version: Version | None = None
+
+
+class Unschedule(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=limits.REASON, pattern=r"\S")]
+    expected_version: Version | None = None
+
+
 class CategoryChange(Body):
     category: Category
     reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""

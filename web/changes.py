@@ -246,3 +246,27 @@ def co_owner_remove(ref: str, user_id: int) -> Any:
     view = services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id)
     flash("Co-owner removed.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/reschedule")
+@access(REQUESTERS)
+def reschedule(ref: str) -> Any:
+    """Move a scheduled release to a new window."""
+    form = request.form
+    view = services.reschedule(runtime(), actor_id=actor().id, ref=ref,
+                               window_start=form.get("window_start", ""),
+                               window_end=form.get("window_end", ""), reason=form.get("reason", ""),
+                               expected_version=expected_version(form))
+    flash(f"{view.ref} moved; {view.state_title.lower()}.")
+    return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/unschedule")
+@access(REQUESTERS)
+def unschedule(ref: str) -> Any:
+    """Take a scheduled release off the schedule (back to approved)."""
+    form = request.form
+    view = services.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=form.get("reason", ""),
+                               expected_version=expected_version(form))
+    flash(f"{view.ref} is off the schedule.")
+    return redirect(url_for("changes.show", ref=view.ref))

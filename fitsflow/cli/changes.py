@@ -179,6 +179,34 @@ def transfer(state: State, ref: str, as_email: str, to_email: str, reason: str) 
     click.echo(f"{view.ref}: now owned by {view.requester_name}")
 
 
+@change.command("reschedule")
+@click.argument("ref")
+@as_option
+@click.option("--start", "window_start", required=True, help="New window start, school local time.")
+@click.option("--end", "window_end", required=True)
+@click.option("--reason", required=True)
+@pass_state
+def reschedule(state: State, ref: str, as_email: str, window_start: str, window_end: str,
+               reason: str) -> None:
+    """Move a scheduled release (notices re-timed; those who had one get a correction)."""
+    rt = state.runtime
+    view = services.reschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, window_start=window_start,
+                               window_end=window_end, reason=reason)
+    click.echo(f"{view.ref}: rescheduled, now {view.state}")
+
+
+@change.command("unschedule")
+@click.argument("ref")
+@as_option
+@click.option("--reason", required=True)
+@pass_state
+def unschedule(state: State, ref: str, as_email: str, reason: str) -> None:
+    """Take a scheduled release off the schedule, back to approved."""
+    rt = state.runtime
+    view = services.unschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, reason=reason)
+    click.echo(f"{view.ref}: unscheduled, now {view.state}")
+
+
 @change.command("acknowledge")
 @click.argument("ref")
 @as_option

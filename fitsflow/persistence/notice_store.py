@@ -141,3 +141,18 @@ def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime
     return str(connection.execute(
         select(_CHANGES.c.ref).join(_NOTICES, _NOTICES.c.change_id == _CHANGES.c.id)
         .where(_NOTICES.c.id == notice_id)).scalar_one())
+
+
+def correct(session: Session, *, change_id: int, ref: str, subject: str, body: str, now: datetime) -> int:
+    """One outbox message to each person who received a notice of this release (a person in
+    several audiences received one): the release moved or was postponed. Returns how many."""
+    connection = session.connection()
+    people = select(_RECEIPTS.c.user_id).where(_RECEIPTS.c.change_id == change_id).distinct().subquery()
+    payload = json.dumps({"event": "release_corrected", "ref": ref, "link": "/notices"}, sort_keys=True)
+    connection.execute(_OUTBOX.insert().from_select(
+        ["created_at", "event", "change_ref", "recipient_id", "subject", "body", "payload", "status",
+         "attempts", "available_at", "last_error", "channel"],
+        select(literal(now, UTCDateTime()), literal("release_corrected"), literal(ref), people.c.user_id,
+               literal(subject), literal(body), literal(payload), literal("pending"), literal(0),
+               literal(now, UTCDateTime()), literal(""), literal("person"))))
+    return int(connection.execute(select(func.count()).select_from(people)).scalar_one())

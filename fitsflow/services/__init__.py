@@ -8,6 +8,7 @@ from .changes import fire, get_change, raise_change, spawn_follow_up
 from .gates import decide
 from .ownership import add_co_owner, remove_co_owner, transfer
 from .queues import awaiting_decision, browse
+from .reschedule import reschedule, unschedule
 from .runtime import Runtime
 from .stages import record_financial_plan, record_needs, record_release_plan, record_review
 from .users import add_user, import_users
@@ -31,7 +32,9 @@ __all__ = [
     "record_release_plan",
     "record_review",
     "remove_co_owner",
+    "reschedule",
     "spawn_follow_up",
     "transfer",
+    "unschedule",
     "verify_audit",
 ]

@@ -17,7 +17,7 @@ from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
-from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, WITHDRAWN
+from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, SCHEDULED, WITHDRAWN
 from ..persistence import audit_store, change_store, owner_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
@@ -236,7 +236,8 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
     approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]
     since = approved.since_approval(rt, session, change, workflow.definition, subject)
     state = workflow.definition.states[change.state]
-    editable = state.edits if REQUESTER in actor.roles and owns(session, change, actor.id) else ()
+    editable_owner = REQUESTER in actor.roles and owns(session, change, actor.id)
+    editable = state.edits if editable_owner else ()
     return ChangeDetail(
         change=common.view_of(session, rt, change),
         needs=subject.needs,
@@ -258,6 +259,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         policy_problems=tuple(subject.policy_problems),
         since_approval=tuple(since),
         co_owners=tuple(owner_store.co_owners(session, change.id)),
+        may_move_release=workflow.definition.kind_of(change.state) == SCHEDULED and bool(editable_owner),
         may_manage_owners=actor.id == change.requester_id
         or bool(actor.roles & rt.settings.accounts.transfer_roles),
         may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id

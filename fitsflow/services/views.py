@@ -102,6 +102,7 @@ class ChangeDetail:
     may_acknowledge: bool = False
     co_owners: tuple[tuple[int, str, str], ...] = ()  # (user id, name, email)
     may_manage_owners: bool = False
+    may_move_release: bool = False  # scheduled, and the viewer owns it
 
     @property
     def total_cost(self) -> Decimal:

@@ -1,0 +1,198 @@
+"""Issue: a scheduled release could not be moved ("possible now: nothing"); notices already
+published kept the old date. Now it can be rescheduled (through what-was-approved's rules)
+or unscheduled: drafts not yet published are re-timed or cancelled, everyone who already
+received a notice gets exactly one correction, the CAB is told, the audit has both windows."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from fitsflow import services
+from fitsflow.domain.errors import InvalidInput, NotAllowed, NotPermitted
+from fitsflow.persistence import audit_store
+from fitsflow.persistence.models import OutboxMessage, ReleaseNotice
+
+from . import factories as f
+
+
+def _setup(rt):  # type: ignore[no-untyped-def]
+    school = f.School(rt)
+    both = f.user(rt, "", "slt staff", "Deputy who teaches")  # in two audiences: one notice, one correction
+    f.user(rt, "", "staff", "Teacher")
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    # The window is ten days ahead: SLT's notice (ten school days) is due at once, the
+    # others later.
+    services.notices.publish_due(rt)
+    return school, both, ref
+
+
+def _notices(rt, ref):  # type: ignore[no-untyped-def]
+    from fitsflow.persistence.models import Change
+
+    with rt.db.read() as session:
+        return {
+            n.audience: (n.status, n.publish_at)
+            for n in session.exec(
+                select(ReleaseNotice)
+                .join(Change, Change.id == ReleaseNotice.change_id)
+                .where(Change.ref == ref)
+            )
+        }
+
+
+def _corrections(rt, ref):  # type: ignore[no-untyped-def]
+    with rt.db.read() as session:
+        return [
+            (m.recipient_id, m.body)
+            for m in session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.change_ref == ref, OutboxMessage.event == "release_corrected"
+                )
+            )
+        ]
+
+
+def _window(rt, school, ref):  # type: ignore[no-untyped-def]
+    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    assert plan is not None and plan.window_start is not None and plan.window_end is not None
+    return plan.window_start, plan.window_end
+
+
+def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(rt):
+    school, both, ref = _setup(rt)
+    before = _notices(rt, ref)
+    assert before["slt"][0] == "published" and before["staff"][0] == "draft"
+    start, end = _window(rt, school, ref)
+    services.reschedule(
+        rt,
+        actor_id=school.requester,
+        ref=ref,
+        window_start=(start + timedelta(days=3)).isoformat(),
+        window_end=(end + timedelta(days=3)).isoformat(),
+        reason="Supplier delay",
+    )
+    after = _notices(rt, ref)
+    assert f.snapshot(rt, ref)[0] == "scheduled"
+    assert after["staff"][0] == "draft" and after["staff"][1] > before["staff"][1]  # re-timed
+    corrections = _corrections(rt, ref)
+    readers = [uid for uid, _ in corrections]
+    assert both in readers and len(readers) == len(set(readers))  # one each
+    assert all("moved from" in body and "Supplier delay" in body for _, body in corrections)
+    with rt.db.read() as session:
+        moved = [
+            json.loads(e.payload)
+            for e in audit_store.iter_events(session, change_ref=ref)
+            if e.event_type == "release.rescheduled"
+        ]
+        told = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.change_ref == ref,
+                OutboxMessage.event == "rescheduled",
+                OutboxMessage.recipient_id == school.cab[0],
+            )
+        ).all()
+    assert (
+        moved[0]["from"][0] == start.isoformat()
+        and moved[0]["to"][0] == (start + timedelta(days=3)).isoformat()
+    )
+    assert told  # the CAB hears
+    # Within tolerance: the CAB acknowledges the move.
+    assert services.get_change(rt, actor_id=school.cab[0], ref=ref).may_acknowledge
+
+
+def test_a_big_move_reopens_approval_and_cancels_the_drafts(rt):
+    school, both, ref = _setup(rt)
+    start, end = _window(rt, school, ref)
+    services.reschedule(
+        rt,
+        actor_id=school.requester,
+        ref=ref,
+        window_start=(start + timedelta(days=60)).isoformat(),
+        window_end=(end + timedelta(days=60)).isoformat(),
+        reason="Exams moved",
+    )
+    assert f.snapshot(rt, ref)[0] == "implement_approval"
+    states = _notices(rt, ref)
+    assert states["slt"][0] == "published" and {s for a, (s, _) in states.items() if a != "slt"} == {
+        "cancelled"
+    }
+    corrections = _corrections(rt, ref)
+    assert len(corrections) == len({uid for uid, _ in corrections}) and both in {
+        uid for uid, _ in corrections
+    }
+    assert all("postponed" in body for _, body in corrections)
+
+
+def test_unschedule_goes_back_to_approved(rt):
+    school, both, ref = _setup(rt)
+    with pytest.raises(InvalidInput):
+        services.unschedule(rt, actor_id=school.requester, ref=ref, reason=" ")
+    with pytest.raises(NotPermitted):
+        services.unschedule(rt, actor_id=school.cab[0], ref=ref, reason="No")
+    services.unschedule(rt, actor_id=school.requester, ref=ref, reason="Waiting for the new switch")
+    assert f.snapshot(rt, ref)[0] == "approved"
+    assert [body for uid, body in _corrections(rt, ref) if uid == both] == [
+        f"A correction to the release notice you received for {ref} (Test change): postponed: no new date "
+        "yet.\nReason: Waiting for the new switch"
+    ]
+    with pytest.raises(NotAllowed):
+        services.unschedule(rt, actor_id=school.requester, ref=ref, reason="Again")
+    # Scheduled again later: new drafts for the audiences that had none published.
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert f.snapshot(rt, ref)[0] == "scheduled"
+
+
+def test_a_bad_new_window_changes_nothing(rt):
+    school, _, ref = _setup(rt)
+    start, end = _window(rt, school, ref)
+    before = f.counts(rt)
+    with pytest.raises(InvalidInput) as err:
+        services.reschedule(
+            rt,
+            actor_id=school.requester,
+            ref=ref,
+            window_start="2020-01-06T10:00",
+            window_end="2020-01-06T12:00",
+            reason="Oops",
+        )
+    assert "the window starts in the past" in err.value.problems["window_start"]
+    with pytest.raises(InvalidInput):
+        services.reschedule(
+            rt,
+            actor_id=school.requester,
+            ref=ref,
+            window_start=start.isoformat(),
+            window_end=end.isoformat(),
+            reason="Same",
+        )
+    assert f.counts(rt) == before and _window(rt, school, ref) == (start, end)
+
+
+def test_the_change_page_moves_a_scheduled_release(sqlite_rt, tmp_path):
+    from .web_support import WebSchool, login, make_app, post
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "scheduled")
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Move the release" in page
+    start, end = _window(sqlite_rt, school, ref)
+    version = services.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
+    local = start.astimezone(sqlite_rt.timezone) + timedelta(days=2)
+    r = post(
+        client,
+        f"/changes/{ref}/reschedule",
+        {
+            "window_start": local.strftime("%Y-%m-%dT%H:%M"),
+            "window_end": (local + (end - start)).strftime("%Y-%m-%dT%H:%M"),
+            "reason": "Hall booked",
+            "version": str(version),
+        },
+        page=f"/changes/{ref}",
+    )
+    assert r.status_code == 302 and _window(sqlite_rt, school, ref)[0] > start
