@@ -138,6 +138,8 @@ class NotifySettings:
     approval_changed: str = "cab, requester"
     # A scheduled release moved or unscheduled (those who had notices get a correction).
     rescheduled: str = "cab, requester"
+    # A release plan approved or returned by its technical peer review.
+    peer_reviewed: str = "requester"
     review_due: str = "requester"
 
 
@@ -518,6 +520,8 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
         policy = parse_policy(raw["policy"], roles=approvers)
     except PolicyError as err:
         raise ConfigError(f"{source}: {err}" if source != "built-in defaults" else str(err)) from None
+    if policy.peer_review_audience not in raw["audiences"]:
+        raise ConfigError(f"policy.peer_review_audience: unknown audience '{policy.peer_review_audience}'")
     return Settings(**sections, policy_raw=_frozen(raw["policy"]), policy=policy, source=source)
 
 

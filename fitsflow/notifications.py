@@ -59,6 +59,7 @@ SUBJECTS: dict[str, str] = {
     "window_clash": "Release window clashes with another change",
     "approval_changed": "Changed since approval: please acknowledge",
     "rescheduled": "Release moved",
+    "peer_reviewed": "Peer review of the release plan",
     "review_due": "Review due",
     "release_notice": "Release notice",
 }

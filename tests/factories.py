@@ -110,9 +110,19 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
         if trigger in definition.gate_triggers():
             approve_gate(rt, school, view.ref)
         else:
+            peer_review(rt, school, view.ref, definition, state, trigger, category)
             services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger, reason=reason)
         state = definition.table()[(state, trigger)]
     return view.ref
+
+
+def peer_review(rt: Runtime, school: School, ref: str, definition: Any, state: str, trigger: str,
+                category: str) -> None:
+    """The technical peer review a trigger needs for this category (a CAB member in the
+    support team reviews it)."""
+    spec = definition.transition(trigger, state)
+    if spec and "peer_reviewed" in spec.guards and category in rt.settings.policy.peer_review:
+        services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
 
 
 def counts(rt: Runtime) -> tuple[int, int]:

@@ -236,6 +236,14 @@ def unschedule(ref: str, body: m.Unschedule) -> m.Change:
                                        expected_version=body.expected_version))
 
 
+@route(bp, "POST", "/changes/<ref>/peer-review", response=m.Change, body=m.PeerReview,
+       summary="FITS's technical peer review of the release plan (support team, not its owners)")
+def peer_review(ref: str, body: m.PeerReview) -> m.Change:
+    return _change(services.peer_review.review_plan(runtime(), actor_id=actor().id, ref=ref,
+                                                    outcome=body.outcome, comments=body.comments,
+                                                    expected_version=body.expected_version))
+
+
 @route(bp, "POST", "/changes/<ref>/acknowledge", response=m.Change, body=m.Versioned,
        summary="Acknowledge changes made within tolerance since approval (the policy's acknowledgers)")
 def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:

@@ -90,6 +90,12 @@ class Unschedule(Body):
     expected_version: Version | None = None
 
 
+class PeerReview(Body):
+    outcome: Literal["approve", "return"]
+    comments: Text = Field("", description="Required to return the plan.")
+    expected_version: Version | None = None
+
+
 class CategoryChange(Body):
     category: Category
     reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""

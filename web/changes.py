@@ -270,3 +270,16 @@ def unschedule(ref: str) -> Any:
                                expected_version=expected_version(form))
     flash(f"{view.ref} is off the schedule.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/peer-review")
+@access(VIEWERS)
+def peer_review(ref: str) -> Any:
+    """Approve the release plan, or return it with comments (FITS's technical peer review)."""
+    form = request.form
+    view = services.peer_review.review_plan(runtime(), actor_id=actor().id, ref=ref,
+                                            outcome=form.get("outcome", ""),
+                                            comments=form.get("comments", ""),
+                                            expected_version=expected_version(form))
+    flash(f"Peer review of {view.ref} recorded.")
+    return redirect(url_for("changes.show", ref=view.ref))

@@ -207,6 +207,20 @@ def unschedule(state: State, ref: str, as_email: str, reason: str) -> None:
     click.echo(f"{view.ref}: unscheduled, now {view.state}")
 
 
+@change.command("peer-review")
+@click.argument("ref")
+@click.argument("outcome", type=click.Choice(["approve", "return"]))
+@as_option
+@click.option("--comments", default="", help="Required to return the plan.")
+@pass_state
+def peer_review_(state: State, ref: str, outcome: str, as_email: str, comments: str) -> None:
+    """FITS's technical peer review of a release plan (support team, not its owners)."""
+    rt = state.runtime
+    view = services.peer_review.review_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, outcome=outcome,
+                                            comments=comments)
+    click.echo(f"{view.ref}: peer review recorded ({outcome})")
+
+
 @change.command("acknowledge")
 @click.argument("ref")
 @as_option

@@ -57,6 +57,8 @@ class GuardSubject(Protocol):
     def screening_missing(self) -> tuple[str, ...]: ...
     @property
     def unacknowledged_changes(self) -> tuple[str, ...]: ...
+    @property
+    def peer_review_problems(self) -> tuple[str, ...]: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -85,6 +87,13 @@ def needs_recorded(s: GuardSubject) -> list[str]:
         missing.append("no options considered")
     missing.extend(f"screening not answered: {q}" for q in s.screening_missing)
     return missing
+
+
+@guard("peer_reviewed")
+def peer_reviewed(s: GuardSubject) -> list[str]:
+    """FITS's technical peer review approved the release plan as it stands (for the
+    categories the approval policy names)."""
+    return list(s.peer_review_problems)
 
 
 @guard("approval_current")

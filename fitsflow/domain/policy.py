@@ -111,6 +111,7 @@ class ApprovalPolicy:
     # it after the gate has passed reopens the gate.
     approves: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tolerance: Tolerance = field(default_factory=lambda: Tolerance(0, True, ()))
+    peer_review_audience: str = "support"  # whose members review release plans
 
     # --- risk ---------------------------------------------------------------------------
 
@@ -285,7 +286,8 @@ def _questions(raw: Any, where: str) -> tuple[Question, ...]:
 
 
 POLICY_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions",
-               "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance"}
+               "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance",
+               "peer_review_audience"}
 
 
 def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
@@ -365,6 +367,9 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
     if not isinstance(same_term, bool):
         raise PolicyError("policy.tolerance.same_term: must be true or false")
     acknowledged = known_roles(body.get("acknowledged_by", ["cab"]), "policy.tolerance.acknowledged_by")
+    audience = raw.get("peer_review_audience", "support")
+    if not isinstance(audience, str) or not audience:
+        raise PolicyError("policy.peer_review_audience: must name an audience")
     return ApprovalPolicy(tuple(bands), tuple(risks), tuple(screening), tuple(categories), questions,
                           screening_questions, medium_from, high_from, tuple(peer), approves,
-                          Tolerance(days, same_term, acknowledged))
+                          Tolerance(days, same_term, acknowledged), audience)

@@ -426,3 +426,18 @@ class ChangeOwner(SQLModel, table=True):
     change_id: int = Field(foreign_key="changes.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
     added_at: datetime
+
+
+class PeerReview(SQLModel, table=True):
+    """FITS's technical peer review of a release plan by a member of the support team other
+    than its owners: approved, or returned with comments; ``digest`` is of the plan reviewed."""
+
+    __tablename__ = "peer_reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    reviewer_id: int = Field(foreign_key="users.id")
+    outcome: str = Field(max_length=10)  # approve | return
+    comments: str = Field(default="", sa_column=Column(Text, nullable=False))
+    digest: str = Field(max_length=64)
+    reviewed_at: datetime

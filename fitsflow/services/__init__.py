@@ -1,5 +1,6 @@
 """Services: one function per use case, keyword-only arguments, one transaction each."""
 
+from . import peer_review
 from .approved import acknowledge
 from .audit import export as export_audit
 from .audit import verify as verify_audit
@@ -23,6 +24,7 @@ __all__ = [
     "change_category",
     "decide",
     "export_audit",
+    "peer_review",
     "fire",
     "get_change",
     "import_users",

@@ -18,7 +18,7 @@ from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, SCHEDULED, WITHDRAWN
-from ..persistence import audit_store, change_store, owner_store, queries
+from ..persistence import audit_store, change_store, owner_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
@@ -229,6 +229,13 @@ def change_page(rt: Runtime, *, actor_id: int, ref: str) -> ChangePage:
                           notices_in(rt, session, actor, change))
 
 
+def _may_peer_review(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
+                     definition: WorkflowDefinition, owner: bool) -> bool:
+    return not owner and change.category in rt.settings.policy.peer_review \
+        and any("peer_reviewed" in t.guards for t in definition.transitions_from(change.state)) \
+        and rt.settings.policy.peer_review_audience in queries.audiences_of(session, actor.id)
+
+
 def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> ChangeDetail:
     workflow = rt.workflows.get(change.workflow)
     subject = ChangeSubject(rt, session, change, workflow.definition)
@@ -237,6 +244,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
     since = approved.since_approval(rt, session, change, workflow.definition, subject)
     state = workflow.definition.states[change.state]
     editable_owner = REQUESTER in actor.roles and owns(session, change, actor.id)
+    owner = owns(session, change, actor.id)
     editable = state.edits if editable_owner else ()
     return ChangeDetail(
         change=common.view_of(session, rt, change),
@@ -259,6 +267,11 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         policy_problems=tuple(subject.policy_problems),
         since_approval=tuple(since),
         co_owners=tuple(owner_store.co_owners(session, change.id)),
+        peer_reviews=tuple((name, outcome, comments, at, digest == subject.plan_digest)
+                           for _, name, outcome, comments, digest, at, _
+                           in peer_store.of_change(session, change.id)),
+        peer_review_required=change.category in rt.settings.policy.peer_review,
+        may_peer_review=_may_peer_review(rt, session, actor, change, workflow.definition, owner),
         may_move_release=workflow.definition.kind_of(change.state) == SCHEDULED and bool(editable_owner),
         may_manage_owners=actor.id == change.requester_id
         or bool(actor.roles & rt.settings.accounts.transfer_roles),

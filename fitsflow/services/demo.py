@@ -11,7 +11,7 @@ from typing import Any
 from ..domain.vocabulary import CLOSED
 from ..persistence import change_store, queries
 from ..workflow.definition import WorkflowDefinition
-from . import calendar, catalogue, changes, gates, mfa, notices, stages, users
+from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, users
 from .common import now
 from .demo_calendar import academic_year
 from .gates import PENDING
@@ -181,6 +181,15 @@ class _Driver:
                     if result.outcome != PENDING:
                         return
 
+    def peer_review(self, ref: str, definition: WorkflowDefinition, state: str, trigger: str, category: str,
+                    requester: int) -> None:
+        """The other technician reviews the plan when the policy asks for a peer review."""
+        spec = definition.transition(trigger, state)
+        if spec and "peer_reviewed" in spec.guards and category in self.rt.settings.policy.peer_review:
+            reviewer = next(u for u in (self.ids["tia.morgan"], self.ids["nat.osei"]) if u != requester)
+            peer_review.review_plan(self.rt, actor_id=reviewer, ref=ref, outcome="approve",
+                                    comments="Back-out tested on the spare switch; test plan covers exams.")
+
     def walk(self, definition: WorkflowDefinition, category: str, target: str, title: str,
              requester: int, index: int, reject_first: bool = False) -> str:
         view = changes.raise_change(self.rt, actor_id=requester, title=title, category=category,
@@ -200,9 +209,11 @@ class _Driver:
                         current = changes.get_change(self.rt, actor_id=requester, ref=ref).change.state
                         self.fill(ref, requester, definition.states[current].edits, index, category,
                                   title)
+                        self.peer_review(ref, definition, current, again, category, requester)
                         changes.fire(self.rt, actor_id=requester, ref=ref, trigger=again)
                     self.decide_gate(ref, definition, state, category, requester, reject=False)
             else:
+                self.peer_review(ref, definition, state, trigger, category, requester)
                 changes.fire(self.rt, actor_id=requester, ref=ref, trigger=trigger,
                              reason="Demo: backing out after failed tests." if trigger == "back_out" else "")
             state = definition.table()[(state, trigger)]

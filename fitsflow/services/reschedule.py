@@ -110,8 +110,8 @@ def unschedule(rt: Runtime, *, actor_id: int, ref: str, reason: str,
         change = common.load_change(session, ref, actor)
         definition = _scheduled(rt, session, actor, change, "unschedule", reason)
         common.check_version(change, expected_version)
-        back = next(t.sources[0] for t in definition.transitions
-                    if t.dest == change.state and t.signal == "scheduled")
+        back = next(s for t in definition.transitions if t.dest == change.state
+                    for s in t.sources if s != change.state)
         before = change.state
         change.state = back
         common.touch(change)

@@ -7,11 +7,11 @@ from functools import cached_property
 
 from sqlmodel import Session
 
-from ..domain import stages
+from ..domain import approved, stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
 from ..domain.policy import Facts, Requirement
-from ..persistence import approved_store, queries, stage_store
+from ..persistence import approved_store, peer_store, queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
@@ -117,6 +117,29 @@ class ChangeSubject:
                 found.append("no DPIA reference: personal data processed in a new way needs a "
                              "data-protection impact assessment")
         return found
+
+    @cached_property
+    def plan_digest(self) -> str:
+        """The digest of the release plan as it stands (what a peer review approves)."""
+        return approved.digest(approved.snapshot(("release_plan",), needs=None, lines=(),
+                                                 plan=self.release_plan, services=()))
+
+    @cached_property
+    def peer_review_problems(self) -> tuple[str, ...]:
+        policy = self.rt.settings.policy
+        if self.change.category not in policy.peer_review:
+            return ()
+        reviews = peer_store.of_change(self.session, self.change_id)
+        if not reviews:
+            return ("no technical peer review of the release, back-out and test plans "
+                    f"(by a member of the {self.rt.roles.audiences[policy.peer_review_audience].label} "
+                    "other than the change's owners)",)
+        _, name, outcome, comments, digest, _, _ = reviews[-1]
+        if outcome != "approve":
+            return (f"the peer review by {name} returned the plan: {comments}",)
+        if digest != self.plan_digest:
+            return ("the release plan changed since its peer review: it needs another",)
+        return ()
 
     @cached_property
     def unacknowledged_changes(self) -> tuple[str, ...]:

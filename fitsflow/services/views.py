@@ -103,6 +103,10 @@ class ChangeDetail:
     co_owners: tuple[tuple[int, str, str], ...] = ()  # (user id, name, email)
     may_manage_owners: bool = False
     may_move_release: bool = False  # scheduled, and the viewer owns it
+    # FITS's technical peer review: (reviewer, outcome, comments, when, of the plan as it is now).
+    peer_reviews: tuple[tuple[str, str, str, datetime, bool], ...] = ()
+    peer_review_required: bool = False
+    may_peer_review: bool = False
 
     @property
     def total_cost(self) -> Decimal:
