@@ -23,7 +23,7 @@ from .domain.actor import Actor
 from .domain.errors import ConfigError
 from .domain.roles import RoleBook
 from .domain.vocabulary import SIGNAL_NAMES
-from .persistence import outbox_store, queries
+from .persistence import absence_store, outbox_store, queries
 from .persistence.change_store import ChangeRecord
 from .services.runtime import Runtime
 from .workflow.definition import Gate, WorkflowDefinition
@@ -71,13 +71,17 @@ def _round_roles(session: Session, change: ChangeRecord, gate: Gate) -> list[str
     return list(stored) if stored else list(gate.requirements(change.category))
 
 
-def _rule_members(rule: str, session: Session, change: ChangeRecord, wf: WorkflowDefinition,
+def _rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeRecord, wf: WorkflowDefinition,
                   kw: dict[str, Any]) -> list[int]:
     if rule == "requester":
         return [change.requester_id]
-    if rule == "gate_approvers":
+    if rule == "gate_approvers":  # and the substitutes of those away today
         gate = wf.gate_at(change.state)
-        return queries.users_with_roles(session, _round_roles(session, change, gate)) if gate else []
+        if gate is None:
+            return []
+        people = queries.users_with_roles(session, _round_roles(session, change, gate))
+        today = datetime.now(UTC).astimezone(runtime.timezone).date()
+        return list(dict.fromkeys([*people, *absence_store.away(session, people, today).values()]))
     if rule == "waiting_approvers_when_gate_done":
         gate = kw.get("gate")
         if gate is None or kw.get("outcome") == "pending":
@@ -98,7 +102,7 @@ def recipients(event: str, runtime: Runtime, session: Session, change: ChangeRec
     """Everyone the rules for this event name, without duplicates (or the actor, unless asked)."""
     seen: dict[int, None] = {}
     for rule in runtime.notify_rules.get(event, ()):
-        for uid in _rule_members(rule, session, change, workflow, extra):
+        for uid in _rule_members(rule, runtime, session, change, workflow, extra):
             if include_actor or uid != actor.id:
                 seen.setdefault(uid, None)
     return list(seen)

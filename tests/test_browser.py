@@ -3,7 +3,8 @@
 requester raises and submits → finance, SLT and CAB approve at the two gates →
 requester schedules the release → the auditor reads the whole history and sees the
 chain verified. The CAB member, whose role needs a second factor, enrols an
-authenticator app at first sign-in and later signs in with a code. The CAB sees a clash
+authenticator app at first sign-in, peer-reviews the release plan (FITS's technical peer
+review, asked for significant changes), and later signs in with a code. The CAB sees a clash
 with another change on the decision card before deciding, and scheduling over it asks
 for a reason. Screenshots are kept
 in test-artifacts/browser/."""
@@ -197,8 +198,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.page.get_by_label("Test plan").fill("Tablet streaming test at each end of the hall")
     nat.click("Save release plan")
     nat.click("Submit for approval to implement")
-    assert "Awaiting approval to implement" in nat.text()
-    assert "low (1 point from the risk assessment)" in nat.text()
+    assert "no technical peer review" in nat.text()  # a significant change is peer-reviewed first
 
     # First sign-in of the CAB member: set up the authenticator app before anything else.
     from datetime import UTC, datetime, timedelta
@@ -214,6 +214,17 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     tom.click("Turn on two-step sign-in")
     assert tom.page.locator("#recovery-codes li").count() == 10
     tom.page.get_by_role("link", name="Go on to fitsflow").click()
+    # Tom is in the support team: he peer-reviews the plan before it goes to the CAB.
+    tom.open(f"/changes/{ref}")
+    tom.page.get_by_label("Approve: ready for the CAB").check()
+    tom.page.get_by_label("Comments (required to return)").fill("Back-out plan checked on the spare AP.")
+    tom.click("Record the peer review")
+    assert "approved the release plan" in tom.text()
+    nat.open(f"/changes/{ref}")
+    nat.click("Submit for approval to implement")
+    assert "Awaiting approval to implement" in nat.text()
+    assert "low (1 point from the risk assessment)" in nat.text()
+    tom.open("/")
     assert "Awaiting my decision 1" in tom.text()
     tom.click("Sign out")
     # Signing in again: the password, then a code (the next one the app will show: each

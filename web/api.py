@@ -12,7 +12,17 @@ from flask import Blueprint, g, jsonify, request
 from fitsflow import services
 from fitsflow.domain.calendar import academic_year_start, whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from fitsflow.services import auth, calendar, calendar_report, catalogue, inbox, queues, schedule, users
+from fitsflow.services import (
+    absences,
+    auth,
+    calendar,
+    calendar_report,
+    catalogue,
+    inbox,
+    queues,
+    schedule,
+    users,
+)
 from fitsflow.services import notices as release_notices
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
@@ -255,7 +265,8 @@ def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:
        response=m.DecisionResult, body=(m.Approve, m.Reject), discriminator="decision")
 def decide(ref: str, body: m.Approve | m.Reject) -> m.DecisionResult:
     result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=body.decision,
-                             comment=body.comment, role=body.role, expected_version=body.expected_version)
+                             comment=body.comment, role=body.role, expected_version=body.expected_version,
+                             on_behalf_of=body.on_behalf_of)
     return m.DecisionResult(change=_change(result.change), outcome=result.outcome,  # type: ignore[arg-type]
                             missing=list(result.missing))
 
@@ -543,3 +554,24 @@ def policy() -> m.Policy:
                     for c in p.categories],
         risk_questions=_questions(p.questions), screening_questions=_questions(p.screening_questions),
         medium_from=p.medium_from, high_from=p.high_from, peer_review=list(p.peer_review))
+
+
+
+@route(bp, "GET", "/absences", summary="My absences, and those I stand in for", response=m.Absences)
+def list_absences() -> m.Absences:
+    found = absences.list_for(runtime(), actor_id=actor().id)
+    return m.Absences(items=[m.AbsenceOut.model_validate(a) for a in found])
+
+
+@route(bp, "POST", "/absences", summary="Record an absence with a substitute (an approver, or an admin)",
+       response=m.AbsenceOut, body=m.AbsenceBody, status=201)
+def add_absence(body: m.AbsenceBody) -> m.AbsenceOut:
+    return m.AbsenceOut.model_validate(absences.record(
+        runtime(), actor_id=actor().id, substitute_email=body.substitute_email, first_day=body.first_day,
+        last_day=body.last_day, reason=body.reason, user_email=body.user_email))
+
+
+@route(bp, "DELETE", "/absences/<int:absence_id>", summary="Cancel an absence", response=m.Removed)
+def cancel_absence(absence_id: int) -> m.Removed:
+    absences.cancel(runtime(), actor_id=actor().id, absence_id=absence_id)
+    return m.Removed(id=absence_id)

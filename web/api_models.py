@@ -301,6 +301,8 @@ class Approve(Body):
     comment: Text = ""
     role: RoleName | None = Field(None, description="For someone holding two of the gate's roles.")
     expected_version: Version | None = None
+    on_behalf_of: int | None = Field(None, ge=1, le=limits.ID_MAX,
+                                     description="A substitute deciding for this absent approver (user id).")
 
 
 class Reject(Body):
@@ -308,6 +310,7 @@ class Reject(Body):
     comment: Required = Field(description="The reason: required to reject.")
     role: RoleName | None = None
     expected_version: Version | None = None
+    on_behalf_of: int | None = Field(None, ge=1, le=limits.ID_MAX)
 
 
 class DecisionResult(Out):
@@ -727,3 +730,28 @@ class Policy(Out):
     medium_from: int
     high_from: int
     peer_review: list[str]
+
+
+
+# --- absences and substitutes -----------------------------------------------------------------
+
+class AbsenceBody(Body):
+    substitute_email: Email
+    first_day: date
+    last_day: date
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    user_email: Email | Literal[""] = Field("", description="Admins: whose absence (empty: your own).")
+
+
+class AbsenceOut(Out):
+    id: int
+    user: str
+    substitute: str
+    first_day: date
+    last_day: date
+    reason: str
+    cancelled: bool
+
+
+class Absences(Out):
+    items: list[AbsenceOut]

@@ -281,12 +281,16 @@ def do(state: State, ref: str, trigger: str, as_email: str, reason: str) -> None
 @as_option
 @click.option("--comment", default="", help="Required to reject: the reason.")
 @click.option("--role", help="Decide in this role, when you hold several the gate needs.")
+@click.option("--on-behalf-of", "on_behalf_of", default="",
+              help="A substitute deciding for this absent approver (their email).")
 @pass_state
-def decide(state: State, ref: str, decision: str, as_email: str, comment: str, role: str | None) -> None:
+def decide(state: State, ref: str, decision: str, as_email: str, comment: str, role: str | None,
+           on_behalf_of: str) -> None:
     """Approve or reject at the gate the change is waiting at."""
     rt = state.runtime
     result = services.decide(rt, actor_id=actor_id(rt, as_email), ref=ref, decision=decision,
-                             comment=comment, role=role)
+                             comment=comment, role=role,
+                             on_behalf_of=actor_id(rt, on_behalf_of) if on_behalf_of else None)
     tail = f"; still {'; '.join(result.missing)}" if result.missing else ""
     click.echo(f"{result.change.ref}: {decision} recorded, gate {result.outcome}, "
                f"now in {result.change.state}{tail}")

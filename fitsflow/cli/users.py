@@ -9,7 +9,7 @@ import click
 from .. import services
 from ..domain.roles import SYSTEM_ROLES
 from ..services import mfa, users
-from .base import State, pass_state, progress
+from .base import State, actor_id, pass_state, progress
 
 
 @click.group()
@@ -93,3 +93,20 @@ def mfa_reset(state: State, email: str) -> None:
         raise click.ClickException(f"no user with the email {email.strip().lower()}")
     mfa.reset(rt, user_id=found[0].id, by=None)
     click.echo(f"second factor of {found[0].email} reset: they set it up again at their next sign-in")
+
+
+@user.command("absence")
+@click.argument("email")
+@click.option("--substitute", required=True, help="Who stands in (their email).")
+@click.option("--from", "first_day", required=True, help="First day away, YYYY-MM-DD.")
+@click.option("--to", "last_day", required=True, help="Last day away, YYYY-MM-DD.")
+@click.option("--reason", default="")
+@pass_state
+def absence(state: State, email: str, substitute: str, first_day: str, last_day: str, reason: str) -> None:
+    """Record an approver's absence: their substitute receives and may make their decisions."""
+    from ..services import absences
+
+    rt = state.runtime
+    away = absences.record(rt, actor_id=actor_id(rt, email), substitute_email=substitute, first_day=first_day,
+                           last_day=last_day, reason=reason)
+    click.echo(f"{away.user} away {away.first_day} – {away.last_day}: {away.substitute} stands in")

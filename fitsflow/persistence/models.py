@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Column, Index, Integer, Numeric, Text, UniqueConstraint
@@ -165,6 +165,8 @@ class Approval(SQLModel, table=True):
     decision: str = Field(max_length=10)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))
     decided_at: datetime
+    # A substitute's decision is the absent approver's (approver_id), made by acted_by.
+    acted_by: int | None = Field(default=None, foreign_key="users.id")
 
 
 class AuditEvent(SQLModel, table=True):
@@ -441,3 +443,20 @@ class PeerReview(SQLModel, table=True):
     comments: str = Field(default="", sa_column=Column(Text, nullable=False))
     digest: str = Field(max_length=64)
     reviewed_at: datetime
+
+
+class Absence(SQLModel, table=True):
+    """An approver away from ``first_day`` to ``last_day`` (school days, inclusive): their
+    substitute receives and may make their decisions meanwhile."""
+
+    __tablename__ = "absences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    substitute_id: int = Field(foreign_key="users.id", index=True)
+    first_day: date
+    last_day: date
+    reason: str = Field(default="", max_length=500)
+    created_by: str = Field(default="", max_length=320)
+    created_at: datetime
+    cancelled_at: datetime | None = None

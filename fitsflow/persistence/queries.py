@@ -102,10 +102,12 @@ def approvals_in_round(session: Session, change_id: int, gate: str, round_: int)
 
 
 def add_approval(session: Session, *, change_id: int, gate: str, round_: int, approver_id: int,
-                 role: str, decision: str, comment: str, decided_at: Any) -> None:
+                 role: str, decision: str, comment: str, decided_at: Any,
+                 acted_by: int | None = None) -> None:
     session.connection().execute(_INSERT_APPROVAL, {
         "change_id": change_id, "gate": gate, "round": round_, "approver_id": approver_id,
-        "role": role, "decision": decision, "comment": comment, "decided_at": decided_at})
+        "role": role, "decision": decision, "comment": comment, "decided_at": decided_at,
+        "acted_by": acted_by})
 
 
 def deciders_of(session: Session, change_id: int) -> list[int]:
@@ -114,9 +116,13 @@ def deciders_of(session: Session, change_id: int) -> list[int]:
 
 
 _USERS_T = User.__table__  # type: ignore[attr-defined]
-_ALL_APPROVALS = (core_select(_APPROVALS.c.gate, _APPROVALS.c.round, _USERS_T.c.name, _APPROVALS.c.role,
-                              _APPROVALS.c.decision, _APPROVALS.c.comment, _APPROVALS.c.decided_at)
+_BY = _USERS_T.alias("by")
+_ALL_APPROVALS = (core_select(_APPROVALS.c.gate, _APPROVALS.c.round,
+                              func.coalesce(_BY.c.name + " on behalf of " + _USERS_T.c.name, _USERS_T.c.name),
+                              _APPROVALS.c.role, _APPROVALS.c.decision, _APPROVALS.c.comment,
+                              _APPROVALS.c.decided_at)
                   .join_from(_APPROVALS, _USERS_T, _USERS_T.c.id == _APPROVALS.c.approver_id)
+                  .outerjoin(_BY, _BY.c.id == _APPROVALS.c.acted_by)
                   .where(_APPROVALS.c.change_id == bindparam("cid"))
                   .order_by(_APPROVALS.c.id))
 

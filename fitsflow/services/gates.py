@@ -14,9 +14,10 @@ from ..persistence import audit_store, owner_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import approved, common
+from . import absences, approved, common
 from .common import unit_of_work
 from .machine import run
+from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import DecisionResult
@@ -45,12 +46,21 @@ def _validate(decision: str, comment: str) -> None:
 
 
 def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str = "",
-           role: str | None = None, expected_version: int | None = None) -> DecisionResult:
-    """Record one approver's decision; pass or fail the gate when it is settled."""
+           role: str | None = None, expected_version: int | None = None,
+           on_behalf_of: int | None = None) -> DecisionResult:
+    """Record one approver's decision (or, with ``on_behalf_of``, a substitute's for an
+    absent approver); pass or fail the gate when it is settled."""
     _validate(decision, comment)
     with unit_of_work(rt) as session:
-        actor = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, actor)
+        acting = common.load_actor(rt, session, actor_id)
+        change = common.load_change(session, ref, acting)
+        actor = acting
+        if on_behalf_of is not None:  # the decision is the absent approver's, made by their substitute
+            if on_behalf_of not in absences.standing_in_for(rt, session, acting.id):
+                raise NotPermitted("you are not standing in for this person today")
+            if owns(session, change, acting.id):
+                raise NotPermitted("nobody may substitute on a change they own")
+            actor = common.load_actor(rt, session, on_behalf_of)
         workflow = rt.workflows.get(change.workflow)
         definition = workflow.definition
         gate = definition.gate_at(change.state)
@@ -72,7 +82,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         common.check_version(change, expected_version)
         if decision == "approve":
             _check_window(definition, gate, subject, comment)
-        outcome = _record(rt, session, workflow, change, actor, gate, subject, used, decision, comment)
+        outcome = _record(rt, session, workflow, change, actor, gate, subject, used, decision, comment,
+                          acting if acting.id != actor.id else None)
         return DecisionResult(common.view_of(session, rt, change), outcome,
                               tuple(gate_quorum(subject)) if outcome == PENDING else ())
 
@@ -89,18 +100,20 @@ def _check_window(definition: WorkflowDefinition, gate: Gate, subject: ChangeSub
 
 
 def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor,
-            gate: Gate, subject: ChangeSubject, role: str, decision: str, comment: str) -> str:
+            gate: Gate, subject: ChangeSubject, role: str, decision: str, comment: str,
+            substitute: Actor | None = None) -> str:
     comment = comment.strip()
     queries.add_approval(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                          approver_id=actor.id, role=role, decision=decision, comment=comment,
-                         decided_at=common.now())
+                         decided_at=common.now(), acted_by=substitute.id if substitute else None)
     subject.approvals.append(queries.Vote(actor.id, role, decision))
     common.touch(change)
-    audit_store.append(session, actor=actor.label, change_ref=change.ref,
+    audit_store.append(session, actor=substitute.label if substitute else actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
                                 "decision": decision, "comment": comment,
-                                "digest": approved.digest_now(rt, subject, gate)})
+                                "digest": approved.digest_now(rt, subject, gate),
+                                **({"on_behalf_of": actor.label} if substitute else {})})
     extra = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
     if decision == "reject":
         run(rt, session, workflow, change, actor, gate.reject, extra, subject)

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.roles import may_view_changes
-from ..persistence import change_store
-from . import common
+from ..persistence import change_store, queries
+from . import absences, common
 from .runtime import Runtime
 from .views import ChangeView
 
@@ -31,10 +31,14 @@ def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: in
     """Changes at a gate this person may decide now (never their own), oldest first counts."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
+        # Besides their own roles, those of anyone they stand in for today.
+        roles = set(actor.roles)
+        for absent in absences.standing_in_for(rt, session, actor.id):
+            roles |= rt.roles.known(queries.roles_of(session, absent))
         gates = [(wf.name, gate.state, gate.name,
-                  [c for c in wf.definition.categories if actor.roles.intersection(gate.requirements(c))])
+                  [c for c in wf.definition.categories if roles.intersection(gate.requirements(c))])
                  for wf in rt.workflows for gate in wf.definition.gates.values()]
-        rows, total = change_store.awaiting(session, gates=gates, roles=sorted(actor.roles), user_id=actor.id,
+        rows, total = change_store.awaiting(session, gates=gates, roles=sorted(roles), user_id=actor.id,
                                             limit=limit, offset=offset)
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
 

@@ -1,0 +1,120 @@
+"""Issue: nobody stood in for an approver who was away. Now an approver (or an admin for
+them) records an absence with a substitute and dates; meanwhile the substitute receives and
+may make that person's decisions, recorded as "X on behalf of Y"; nobody substitutes on a
+change they own; the quorum counts the absent person's role once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from fitsflow import services
+from fitsflow.domain.errors import InvalidInput, NotPermitted
+from fitsflow.persistence.models import OutboxMessage, User
+from fitsflow.services import absences
+
+from . import factories as f
+
+
+def _email(rt, uid):  # type: ignore[no-untyped-def]
+    with rt.db.read() as session:
+        return session.get(User, uid).email  # type: ignore[union-attr]
+
+
+def test_a_substitutes_decision_counts_once_and_says_on_behalf_of(rt):
+    school = f.School(rt)
+    today = absences.today(rt)
+    ref = f.change_in(rt, school, "significant", "proceed_approval")  # finance + SLT
+    absences.record(
+        rt,
+        actor_id=school.finance,
+        substitute_email=_email(rt, school.cab[0]),
+        first_day=today,
+        last_day=today + timedelta(days=5),
+        reason="Course",
+    )
+    # The substitute's queue holds the absent business manager's decisions.
+    assert ref in [c.ref for c in services.awaiting_decision(rt, actor_id=school.cab[0]).items]
+    result = services.decide(
+        rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance
+    )
+    assert result.outcome == "pending" and result.missing == ("needs 1 more SLT approval",)
+    # Counted once: the absent person (or their stand-in) cannot decide again this round.
+    with pytest.raises(NotPermitted, match="already decided"):
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
+    with pytest.raises(NotPermitted, match="already decided"):
+        services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    services.decide(rt, actor_id=school.slt, ref=ref, decision="approve")
+    approvals = services.get_change(rt, actor_id=school.auditor, ref=ref).approvals
+    assert approvals[0].approver == "CAB 0 on behalf of Finance" and approvals[0].role == "finance"
+
+
+def test_nobody_substitutes_on_their_own_change_nor_without_an_absence(rt):
+    school = f.School(rt)
+    today = absences.today(rt)
+    ref = f.change_in(rt, school, "minor", "proceed_approval")
+    with pytest.raises(NotPermitted, match="not standing in"):
+        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
+    absences.record(
+        rt,
+        actor_id=school.finance,
+        substitute_email=_email(rt, school.requester),
+        first_day=today,
+        last_day=today,
+    )
+    with pytest.raises(NotPermitted, match="they own"):
+        services.decide(
+            rt, actor_id=school.requester, ref=ref, decision="approve", on_behalf_of=school.finance
+        )
+    # Dates and people are checked; only the person away or an admin records it.
+    with pytest.raises(InvalidInput) as err:
+        absences.record(
+            rt,
+            actor_id=school.finance,
+            substitute_email=_email(rt, school.finance),
+            first_day=today,
+            last_day=today - timedelta(days=1),
+        )
+    assert set(err.value.problems) == {"last_day"}
+    with pytest.raises(NotPermitted):
+        absences.record(
+            rt,
+            actor_id=school.cab[0],
+            user_email=_email(rt, school.finance),
+            substitute_email=_email(rt, school.slt),
+            first_day=today,
+            last_day=today,
+        )
+    absences.record(
+        rt,
+        actor_id=school.admin,
+        user_email=_email(rt, school.head),
+        substitute_email=_email(rt, school.slt),
+        first_day=today,
+        last_day=today,
+    )
+
+
+def test_the_substitute_receives_the_approval_request(rt):
+    school = f.School(rt)
+    today = absences.today(rt)
+    absences.record(
+        rt,
+        actor_id=school.finance,
+        substitute_email=_email(rt, school.slt),
+        first_day=today,
+        last_day=today + timedelta(days=1),
+    )
+    ref = f.change_in(rt, school, "minor", "proceed_approval")
+    with rt.db.read() as session:
+        asked = {
+            m.recipient_id
+            for m in session.exec(
+                select(OutboxMessage).where(
+                    OutboxMessage.change_ref == ref, OutboxMessage.event == "submitted"
+                )
+            )
+        }
+    assert {school.finance, school.slt} <= asked
