@@ -25,6 +25,10 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/"): ("302 200 200 200 200 200 200", None),
     ("GET", "/account"): ("302 200 200 200 200 200 200", None),
     ("POST", "/account/feeds"): ("302 400 400 400 400 400 400", {"kind": "weekly"}),
+    ("POST", "/account/absences"): ("302 400 400 400 400 400 400", {"substitute_email": "nobody@x.example",
+                                                                    "first_day": "2030-01-07",
+                                                                    "last_day": "2030-01-08"}),
+    ("POST", "/account/absences/<int:absence_id>/cancel"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/account/feeds/<int:feed_id>/revoke"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/calendar/feed/<token>.ics"): ("404 404 404 404 404 404 404", None),
     ("GET", "/account/mfa"): ("302 200 200 200 200 200 200", None),
@@ -183,7 +187,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     for key, value in values.items():
         rule = rule.replace(key, value)
     for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>",
-                "<int:feed_id>", "<int:service_id>"):
+                "<int:feed_id>", "<int:service_id>", "<int:absence_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

@@ -118,3 +118,49 @@ def test_the_substitute_receives_the_approval_request(rt):
             )
         }
     assert {school.finance, school.slt} <= asked
+
+
+def test_the_account_page_records_an_absence_and_the_substitute_decides_on_the_change_page(
+    sqlite_rt, tmp_path
+):
+    from .web_support import WebSchool, csrf_token, login, make_app, post
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "proceed_approval")
+    finance = app.test_client()
+    login(finance, school.emails[school.finance])
+    today = absences.today(sqlite_rt)
+    r = post(
+        finance,
+        "/account/absences",
+        {
+            "substitute_email": school.emails[school.slt],
+            "first_day": today.isoformat(),
+            "last_day": today.isoformat(),
+        },
+        page="/account",
+    )
+    assert r.status_code == 302
+    r = post(
+        finance,
+        "/account/absences",
+        {"substitute_email": "nobody@x.example", "first_day": "x", "last_day": today.isoformat()},
+        page="/account",
+    )
+    assert r.status_code == 400 and "must be a day as YYYY-MM-DD" in r.get_data(as_text=True)
+    slt = app.test_client()
+    login(slt, school.emails[school.slt])
+    page = slt.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "on behalf of Finance (away)" in page
+    version = services.get_change(sqlite_rt, actor_id=school.slt, ref=ref).change.version
+    token = csrf_token(slt, f"/changes/{ref}")
+    r = slt.post(
+        f"/changes/{ref}/decision",
+        data={
+            "csrf_token": token,
+            "decision": "approve",
+            "on_behalf_of": str(school.finance),
+            "version": str(version),
+        },
+    )
+    assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "release_planning"

@@ -12,8 +12,9 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
+from fitsflow.domain.roles import is_approver
+from fitsflow.services import absences, feeds
 from fitsflow.services import auth as service
-from fitsflow.services import feeds
 from fitsflow.services import mfa as mfa_service
 
 from .access import PUBLIC, SIGNED_IN, access
@@ -163,9 +164,13 @@ def logout() -> Any:
 def account_page(status: int = 200, *, new_token: str | None = None,
                   password_problems: dict[str, str] | None = None,
                   token_problems: dict[str, str] | None = None, token_form: Any = None,
-                  new_feed: str | None = None, feed_problems: dict[str, str] | None = None) -> Any:
+                  new_feed: str | None = None, feed_problems: dict[str, str] | None = None,
+                  absence_problems: dict[str, str] | None = None, absence_form: Any = None) -> Any:
     me = actor()
     return render_template("account.html", tokens=service.list_tokens(runtime(), user_id=me.id),
+                           absences=absences.list_for(runtime(), actor_id=me.id),
+                           approver=is_approver(me.roles, runtime().roles),
+                           absence_problems=absence_problems or {}, absence_form=absence_form or {},
                            feeds=feeds.list_feeds(runtime(), user_id=me.id),
                            feed_kinds=feeds.kinds_for(runtime(), user_id=me.id),
                            feed_titles=feeds.FEED_TITLES,
@@ -272,3 +277,27 @@ def mfa_recovery_codes() -> Any:
     except InvalidInput as err:
         return _mfa_page(400, problems=err.problems)
     return _mfa_page(201, codes=codes)
+
+
+@bp.post("/account/absences")
+@access(SIGNED_IN)
+def absence_add() -> Any:
+    """Record an absence: the substitute receives and may make my decisions meanwhile."""
+    form = request.form
+    try:
+        away = absences.record(runtime(), actor_id=actor().id,
+                               substitute_email=form.get("substitute_email", ""),
+                               first_day=form.get("first_day", ""), last_day=form.get("last_day", ""),
+                               reason=form.get("reason", ""))
+    except InvalidInput as err:
+        return account_page(400, absence_problems=err.problems, absence_form=form)
+    flash(f"Away {away.first_day:%d %b} – {away.last_day:%d %b %Y}: {away.substitute} stands in.")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/absences/<int:absence_id>/cancel")
+@access(SIGNED_IN)
+def absence_cancel(absence_id: int) -> Any:
+    absences.cancel(runtime(), actor_id=actor().id, absence_id=absence_id)
+    flash("Absence cancelled.")
+    return redirect(url_for("auth.account"))

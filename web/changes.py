@@ -16,7 +16,7 @@ from fitsflow.services.gates import PASSED, PENDING, REJECTED
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
-from .forms import cost_rows, expected_version, local_input
+from .forms import cost_rows, expected_version, local_input, whole
 from .login import actor, runtime
 
 bp = Blueprint("changes", __name__, url_prefix="/changes")
@@ -177,9 +177,10 @@ def act(ref: str, trigger: str) -> Any:
 def decide(ref: str) -> Any:
     """Approve or reject at the gate."""
     form = request.form
+    behalf = whole(form.get("on_behalf_of", ""))
     result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
                              comment=form.get("comment", ""), role=form.get("role") or None,
-                             expected_version=expected_version(form))
+                             expected_version=expected_version(form), on_behalf_of=behalf or None)
     outcome = {PASSED: "The gate is passed.", REJECTED: "The change goes back to planning.",
                PENDING: "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
     flash(f"Your decision on {result.change.ref} is recorded. {outcome}")

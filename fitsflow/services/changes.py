@@ -23,7 +23,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import approved, catalogue, common
+from . import absences, approved, catalogue, common
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
@@ -229,6 +229,17 @@ def change_page(rt: Runtime, *, actor_id: int, ref: str) -> ChangePage:
                           notices_in(rt, session, actor, change))
 
 
+def _on_behalf_options(rt: Runtime, session: Session, change: ChangeRecord, subject: ChangeSubject,
+                       owner: bool, actor_id: int) -> tuple[tuple[int, str], ...]:
+    if owner or subject.workflow.gate_at(change.state) is None:
+        return ()
+    decided = {a.approver_id for a in subject.approvals}
+    needed = set(subject.gate_requirements)
+    return tuple((uid, name) for uid, name in absences.standing_in_for(rt, session, actor_id).items()
+                 if uid != change.requester_id and uid not in decided
+                 and needed & rt.roles.known(queries.roles_of(session, uid)))
+
+
 def _may_peer_review(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
                      definition: WorkflowDefinition, owner: bool) -> bool:
     return not owner and change.category in rt.settings.policy.peer_review \
@@ -272,6 +283,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
                            in peer_store.of_change(session, change.id)),
         peer_review_required=change.category in rt.settings.policy.peer_review,
         may_peer_review=_may_peer_review(rt, session, actor, change, workflow.definition, owner),
+        on_behalf_options=_on_behalf_options(rt, session, change, subject, owner, actor.id),
         may_move_release=workflow.definition.kind_of(change.state) == SCHEDULED and bool(editable_owner),
         may_manage_owners=actor.id == change.requester_id
         or bool(actor.roles & rt.settings.accounts.transfer_roles),

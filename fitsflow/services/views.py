@@ -107,6 +107,8 @@ class ChangeDetail:
     peer_reviews: tuple[tuple[str, str, str, datetime, bool], ...] = ()
     peer_review_required: bool = False
     may_peer_review: bool = False
+    # Absent approvers the viewer stands in for today and may decide for here: (id, name).
+    on_behalf_options: tuple[tuple[int, str], ...] = ()
 
     @property
     def total_cost(self) -> Decimal:
