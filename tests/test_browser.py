@@ -50,14 +50,20 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
             pytest.fail(f"browser tests must run under CI: {reason}")
         pytest.skip(f"browser tests did not run: {reason}")
     rt = sqlite_runtime(f"sqlite:///{tmp_path / 'browser.db'}")
-    people = {"requester": ("Nat Osei", "requester", "support"), "finance": ("Ben Marsh", "finance", "slt"),
-              "slt": ("Dee Walsh", "slt", "slt"), "cab": ("Tom Price", "cab", "support"),
-              "auditor": ("Gwen Ellis", "auditor", ""), "teacher": ("Sarah Khan", "", "staff")}
+    people = {
+        "requester": ("Nat Osei", "requester", "support"),
+        "finance": ("Ben Marsh", "finance", "slt"),
+        "slt": ("Dee Walsh", "slt", "slt"),
+        "cab": ("Tom Price", "cab", "support"),
+        "auditor": ("Gwen Ellis", "auditor", ""),
+        "teacher": ("Sarah Khan", "", "staff"),
+    }
     emails = {}
     for key, (name, roles, audiences) in people.items():
         emails[key] = f"{key}@browser.school"
-        services.add_user(rt, name=name, email=emails[key], roles=roles, audiences=audiences,
-                          password=PASSWORD)
+        services.add_user(
+            rt, name=name, email=emails[key], roles=roles, audiences=audiences, password=PASSWORD
+        )
     # The CAB member goes through two-step sign-in; the other approvers are exempt (as demo
     # users are) so the journey stays about the change.
     from fitsflow.persistence import queries
@@ -80,16 +86,31 @@ def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield instance
         instance.close()
 
 
 class Person:
-    def __init__(self, browser, base: str, email: str, name: str,  # type: ignore[no-untyped-def]
-                 landing: str = "/"):
+    def __init__(
+        self,
+        browser,
+        base: str,
+        email: str,
+        name: str,  # type: ignore[no-untyped-def]
+        landing: str = "/",
+    ):
         self.page = browser.new_page(viewport={"width": 1100, "height": 900})
         self.base, self.name = base, name
         self.shots = 0
@@ -189,9 +210,15 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     friday = _a_friday_ahead()
     nat.page.get_by_label("Starts").fill(f"{friday}T16:00")
     nat.page.get_by_label("Ends").fill(f"{friday}T19:00")
-    for answer in ("a department or a year group", "no: outside lessons",
-                   "one service that others do not rely on", "yes, in a test setting or on a pilot group",
-                   "under 30 minutes", "no: the school's own team", "no data is touched"):
+    for answer in (
+        "a department or a year group",
+        "no: outside lessons",
+        "one service that others do not rely on",
+        "yes, in a test setting or on a pilot group",
+        "under 30 minutes",
+        "no: the school's own team",
+        "no data is touched",
+    ):
         nat.page.get_by_label(answer).check()
     nat.page.get_by_label("Impact on teaching, exams and staff").fill("Hall closed after school only")
     nat.page.get_by_label("Back-out plan").fill("Disconnect the new APs; the old repeater stays in place")
@@ -271,8 +298,15 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     gwen.shot("chain-verified")
     gwen.page.get_by_role("link", name=ref).click()
     history = gwen.text()
-    for event in ("change.raised", "stage.needs", "stage.finance", "approval.requested",
-                  "approval.decided", "stage.release plan", "transition"):
+    for event in (
+        "change.raised",
+        "stage.needs",
+        "stage.finance",
+        "approval.requested",
+        "approval.decided",
+        "stage.release plan",
+        "transition",
+    ):
         assert event in history, event
     assert "Funded from the ICT budget." in history
     assert gwen.page.get_by_role("button", name="Approve").count() == 0
@@ -290,8 +324,9 @@ def test_the_cab_sees_a_clash_before_deciding_and_scheduling_over_it_needs_a_rea
     school = WebSchool(rt)
     mfa.set_exempt(rt, user_ids=[*school.cab, school.requester], exempt=True)
     other = f.change_in(rt, school, "minor", "scheduled", title="Switch firmware", affected=("Core network",))
-    mine = f.change_in(rt, school, "minor", "implement_approval", title="Wi-Fi controllers",
-                       affected=("Wi-Fi",))
+    mine = f.change_in(
+        rt, school, "minor", "implement_approval", title="Wi-Fi controllers", affected=("Wi-Fi",)
+    )
 
     cab = Person(browser, base, school.emails[school.cab[0]], "cab-clash")
     cab.open(f"/changes/{mine}")
@@ -315,3 +350,72 @@ def test_the_cab_sees_a_clash_before_deciding_and_scheduling_over_it_needs_a_rea
     assert "Scheduled" in requester.text()
     assert "Agreed at CAB: firmware is done by 18:00" in requester.text()
     requester.shot("scheduled-over-clash")
+
+
+def test_a_30000_change_needs_the_governors_and_an_edit_after_approval_is_seen_again(server, browser):  # type: ignore[no-untyped-def]
+    """Issue 10's journey: the page explains that the governors must approve a £30,000
+    change; the CAB approves; the requester edits the back-out plan; the CAB sees "changed
+    since approval" field by field and approves again."""
+    from fitsflow.services import mfa
+
+    from . import factories as f
+    from .web_support import PASSWORD as WEB_PASSWORD
+    from .web_support import WebSchool
+
+    base, _, rt = server
+    assert WEB_PASSWORD == PASSWORD
+    school = WebSchool(rt)
+    governor = services.add_user(
+        rt, name="Rob Hughes", email="rob@browser.school", roles="governors", password=PASSWORD
+    )
+    mfa.set_exempt(
+        rt,
+        user_ids=[*school.cab, school.requester, school.slt, school.head, school.finance, governor],
+        exempt=True,
+    )
+    ref = f.change_in(rt, school, "major", "financial_planning", title="Replace the core network")
+    lines = [{"year": 1, "kind": "capital", "amount": "25000", "funding_source": "Devolved capital"}]
+    lines += [
+        {"year": y, "kind": "licence", "amount": "1000", "funding_source": "ICT budget"} for y in range(1, 6)
+    ]
+    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
+
+    nat = Person(browser, base, school.emails[school.requester], "requester-30k")
+    nat.open(f"/changes/{ref}")
+    page = nat.text()
+    assert "total cost of ownership £30,000.00" in page
+    assert "1 governors' finance committee: above £25,000.00 over five years" in page
+    nat.shot("governors-needed")
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    gate = services.get_change(rt, actor_id=school.requester, ref=ref).gate
+    assert gate is not None and gate.requirements == {"finance": 1, "slt": 1, "head": 1, "governors": 1}
+    for uid in (school.finance, school.slt, school.head, governor):
+        services.decide(rt, actor_id=uid, ref=ref, decision="approve")
+    f.fill_stages(rt, school.requester, ref, ("release_plan",))
+    services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+
+    cab = Person(browser, base, school.emails[school.cab[1]], "cab-30k")
+    cab.open(f"/changes/{ref}")
+    cab.click("Approve")
+    for uid in (school.cab[0], school.slt, school.head):
+        services.decide(rt, actor_id=uid, ref=ref, decision="approve")
+    assert f.snapshot(rt, ref)[0] == "approved"
+
+    nat.open(f"/changes/{ref}/stage/release-plan")
+    nat.page.get_by_label("Back-out plan").fill("none really")
+    nat.click("Save release plan")
+    assert "Awaiting approval to implement" in nat.text()
+
+    cab.open(f"/changes/{ref}")
+    text = cab.text()
+    assert "Changed since approval to implement was given" in text
+    row = (
+        cab.page.locator("table", has_text="What was approved")
+        .locator("tr", has_text="back-out plan")
+        .inner_text()
+    )
+    assert "Reimage from backup" in row and "none really" in row
+    cab.shot("changed-since-approval")
+    cab.click("Approve")
+    assert "Recorded; the gate still needs" in cab.text()
