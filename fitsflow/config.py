@@ -173,6 +173,17 @@ class AccountSettings:
 
 
 @dataclass(frozen=True)
+class ReminderSettings:
+    # Approvers still to decide are reminded after this many school days of waiting …
+    after_school_days: int = 2
+    # … and this many school days later the escalation role is told.
+    escalate_after_school_days: int = 5
+    escalation_role: str = "head"
+    # An emergency's approvers are reminded after this many hours (escalated at twice it).
+    emergency_after_hours: int = 2
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     # Who may subscribe to the whole forward schedule (every release and freeze) rather
     # than only the changes they are involved in: roles, and audiences.
@@ -241,6 +252,7 @@ class Settings:
     notices: NoticeSettings = NoticeSettings()
     accounts: AccountSettings = AccountSettings()
     calendar: CalendarSettings = CalendarSettings()
+    reminders: ReminderSettings = ReminderSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
@@ -487,6 +499,12 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     if viewers - set(raw["roles"]):
         raise ConfigError(f"notices.acknowledgement_viewers: unknown role "
                           f"{', '.join(sorted(viewers - set(raw['roles'])))}")
+    limits_of = (("after_school_days", 60), ("escalate_after_school_days", 60), ("emergency_after_hours", 72))
+    for key, most in limits_of:
+        if not 1 <= raw["reminders"][key] <= most:
+            raise ConfigError(f"reminders.{key}: must be from 1 to {most}")
+    if raw["reminders"]["escalation_role"] not in raw["roles"]:
+        raise ConfigError(f"reminders.escalation_role: unknown role '{raw['reminders']['escalation_role']}'")
     transfer = {r.strip() for r in raw["accounts"]["change_transfer"].split(",") if r.strip()}
     if transfer - set(raw["roles"]):
         raise ConfigError("accounts.change_transfer: unknown role "

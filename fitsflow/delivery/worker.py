@@ -37,6 +37,7 @@ class Worker:
         self.backoff = d.backoff_seconds
         self.backoff_max = d.backoff_max_seconds
         self.poll = float(d.poll_seconds)
+        self._reminded: datetime | None = None  # reminders are looked for once a minute at most
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Worker:
@@ -75,9 +76,14 @@ class Worker:
     def run_once(self) -> int:
         """Publish the release notices now due, then claim one batch of the outbox and
         deliver it; return how many notices and rows were handled."""
+        from ..services import reminders
         from ..services.notices import publish_due
 
         published = publish_due(self.rt, now=self.clock())
+        now = self.clock()
+        if self._reminded is None or now - self._reminded >= timedelta(minutes=1):
+            published += reminders.run_due(self.rt, now=now)
+            self._reminded = now
         with self.rt.db.transaction() as session:
             claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
         try:

@@ -400,6 +400,7 @@ class GateRequirement(SQLModel, table=True):
     needed: int
     why: str = Field(default="", max_length=1000)
     position: int = 0  # the policy's order: the workflow's approvers first
+    opened_at: datetime | None = None  # when the round opened (reminders count from it)
 
 
 class ApprovedSnapshot(SQLModel, table=True):
@@ -460,3 +461,15 @@ class Absence(SQLModel, table=True):
     created_by: str = Field(default="", max_length=320)
     created_at: datetime
     cancelled_at: datetime | None = None
+
+
+class GateReminder(SQLModel, table=True):
+    """A reminder (or an escalation) sent for one round of a gate: each is sent once."""
+
+    __tablename__ = "gate_reminders"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    gate: str = Field(max_length=60, primary_key=True)
+    round: int = Field(primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)  # reminder | escalation
+    sent_at: datetime

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from .models import Approval, GateRequirement, User, UserAudience, UserRole
+from .models import Approval, Change, GateRequirement, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
@@ -167,11 +167,21 @@ def roles_and_audiences(session: Session,
 
 
 def save_requirements(session: Session, *, change_id: int, gate: str, round_: int,
-                      needed: dict[str, tuple[int, str]]) -> None:
+                      needed: dict[str, tuple[int, str]], opened_at: Any = None) -> None:
     """Who must approve this round: role → (how many, why)."""
     session.add_all(GateRequirement(change_id=change_id, gate=gate, round=round_, role=role, needed=n,
-                                    why=why[:1000], position=i)
+                                    why=why[:1000], position=i, opened_at=opened_at)
                     for i, (role, (n, why)) in enumerate(needed.items()))
+
+
+def open_rounds(session: Session) -> list[Any]:
+    """(change ref, gate, round, opened at) of every round now open (the change still in it)."""
+    return list(session.exec(
+        select(Change.ref, GateRequirement.gate, GateRequirement.round, func.min(GateRequirement.opened_at))
+        .join(Change, col(Change.id) == col(GateRequirement.change_id))
+        .where(col(GateRequirement.round) == col(Change.approval_round),
+               col(GateRequirement.opened_at).is_not(None))
+        .group_by(col(Change.ref), col(GateRequirement.gate), col(GateRequirement.round))).all())
 
 
 _REQ = GateRequirement.__table__  # type: ignore[attr-defined]

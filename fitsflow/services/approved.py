@@ -134,7 +134,8 @@ def _reopen(rt: Runtime, session: Session, change: ChangeRecord, definition: Wor
     common.touch(change)
     needed = subject.requirements_for(gate)
     queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
-                              needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()})
+                              needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
+                              opened_at=common.now())
     approved_store.end(session, change.id, gate.name)
     audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="approval.reopened",
                        payload={"gate": gate.name, "round": change.approval_round, "from": source,

@@ -82,7 +82,8 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
         approved_store.end(session, change.id, gate.name)  # a new round: the earlier approval ends
         needed = approvers(gate)
         queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
-                                  needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()})
+                                  needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
+                                  opened_at=now())
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="approval.requested",
                            payload={"gate": gate.name, "round": change.approval_round,

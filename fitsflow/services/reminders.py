@@ -1,0 +1,118 @@
+"""Nothing stalls at a gate: approvers still to decide are reminded after
+``reminders.after_school_days`` school days (an emergency's after hours), and the
+``reminders.escalation_role`` is told after a further ``escalate_after_school_days``. Each is
+sent once per round; neither goes out once the person has decided or the gate has settled
+(a settled gate's round is no longer open). The worker runs this."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from ..domain.guards import gate_quorum
+from ..persistence import absence_store, change_store, outbox_store, queries
+from ..persistence.models import GateReminder
+from . import calendar
+from .ownership import owns
+from .runtime import Runtime
+from .subject import ChangeSubject
+
+REMINDER, ESCALATION = "reminder", "escalation"
+
+
+def run_due(rt: Runtime, *, now: datetime) -> int:
+    """Send the reminders and escalations now due; return how many messages were queued."""
+    settings = rt.settings.reminders
+    sent = 0
+    with rt.db.transaction() as session:
+        school = calendar.school_calendar(rt, session)
+        for ref, gate_name, round_, opened in queries.open_rounds(session):
+            change = change_store.load(session, ref)
+            if change is None:
+                continue
+            definition = rt.workflows.get(change.workflow).definition
+            gate = definition.gate_at(change.state)
+            if gate is None or gate.name != gate_name:
+                continue
+            if definition.emergency:
+                remind_at = opened + timedelta(hours=settings.emergency_after_hours)
+                escalate_at = opened + timedelta(hours=2 * settings.emergency_after_hours)
+            else:
+                remind_at = school.school_days_after(opened, settings.after_school_days)
+                escalate_at = school.school_days_after(
+                    opened, settings.after_school_days + settings.escalate_after_school_days
+                )
+            for kind, due in ((REMINDER, remind_at), (ESCALATION, escalate_at)):
+                if now >= due and session.get(GateReminder, (change.id, gate_name, round_, kind)) is None:
+                    subject = ChangeSubject(rt, session, change, definition)
+                    sent += _send(rt, session, change, subject, gate.title, kind, now, opened)
+                    session.add(
+                        GateReminder(
+                            change_id=change.id, gate=gate_name, round=round_, kind=kind, sent_at=now
+                        )
+                    )
+    return sent
+
+
+def _send(
+    rt: Runtime,
+    session: Session,
+    change: change_store.ChangeRecord,
+    subject: ChangeSubject,
+    gate_title: str,
+    kind: str,
+    now: datetime,
+    opened: datetime,
+) -> int:
+    missing = gate_quorum(subject)
+    decided = {a.approver_id for a in subject.approvals}
+    short = [
+        role
+        for role, n in subject.gate_requirements.items()
+        if sum(1 for a in subject.approvals if a.role == role and a.decision == "approve") < n
+    ]
+    waiting = [
+        uid
+        for uid in queries.users_with_roles(session, short)
+        if uid not in decided and not owns(session, change, uid)
+    ]
+    today = now.astimezone(rt.timezone).date()
+    waiting = list(dict.fromkeys([*waiting, *absence_store.away(session, waiting, today).values()]))
+    since = opened.astimezone(rt.timezone).strftime("%a %d %b %Y")
+    if kind == REMINDER:
+        people, title = waiting, "Reminder: your decision is needed"
+        body = (
+            f"{change.ref}: {change.title} has been waiting at {gate_title} since {since}.\n"
+            f"Still needed: {'; '.join(missing)}"
+        )
+    else:
+        people = [
+            u
+            for u in queries.users_with_roles(session, [rt.settings.reminders.escalation_role])
+            if not owns(session, change, u)
+        ]
+        title = "Escalated: a decision is overdue"
+        body = (
+            f"{change.ref}: {change.title} has waited at {gate_title} since {since} and its approvers were "
+            f"reminded.\nStill needed: {'; '.join(missing)}"
+        )
+    outbox_store.add(
+        session,
+        [
+            {
+                "created_at": now,
+                "event": kind,
+                "change_ref": change.ref,
+                "recipient_id": uid,
+                "channel": "person",
+                "subject": f"[{change.ref}] {title}: {change.title}"[:300],
+                "body": body + f"\nOpen: /changes/{change.ref}",
+                "payload": json.dumps({"link": f"/changes/{change.ref}"}),
+                "available_at": now,
+            }
+            for uid in people
+        ],
+    )
+    return len(people)

@@ -1,0 +1,76 @@
+"""Issue: nothing chased an approver. Now approvers still to decide are reminded after two
+school days (by the school calendar: across a weekend and a half-term), the head is told
+after five more, an emergency's approvers within hours; each once per round, and not once
+the person has decided or the gate has settled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from fitsflow import services
+from fitsflow.persistence.models import GateRequirement, OutboxMessage
+from fitsflow.services import calendar, reminders
+
+from . import factories as f
+
+
+def _sent(rt, ref, kind):  # type: ignore[no-untyped-def]
+    with rt.db.read() as session:
+        return sorted(
+            m.recipient_id
+            for m in session.exec(
+                select(OutboxMessage).where(OutboxMessage.change_ref == ref, OutboxMessage.event == kind)
+            )
+        )
+
+
+def _opened(rt, ref, at):  # type: ignore[no-untyped-def]
+    """Pretend the round opened at ``at`` (a fake clock for the school days since)."""
+    from fitsflow.persistence.models import Change
+
+    with rt.db.transaction() as session:
+        change_id = session.exec(select(Change.id).where(Change.ref == ref)).one()
+        for row in session.exec(select(GateRequirement).where(GateRequirement.change_id == change_id)):
+            row.opened_at = at
+            session.add(row)
+
+
+def test_reminded_after_two_school_days_across_a_weekend_and_a_half_term(rt):
+    # Half-term Mon 26 – Fri 30 Oct 2026; the round opens on Thursday 22 Oct at 10:00.
+    calendar.add_period(
+        rt, actor_id=None, kind="half_term", title="October half-term", start="2026-10-26", end="2026-10-30"
+    )
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "significant", "proceed_approval")  # finance + SLT
+    _opened(rt, ref, datetime(2026, 10, 22, 9, 0, tzinfo=UTC))
+    # Friday 23rd is one school day; the second is Monday 2 November (weekend, half-term).
+    assert reminders.run_due(rt, now=datetime(2026, 10, 30, 12, 0, tzinfo=UTC)) == 0
+    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    assert reminders.run_due(rt, now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) == 1
+    assert _sent(rt, ref, "reminder") == [school.slt]  # finance decided: not reminded
+    assert reminders.run_due(rt, now=datetime(2026, 11, 3, 9, 0, tzinfo=UTC)) == 0  # once per round
+    # Five more school days: Monday 9 November, the head is told.
+    assert reminders.run_due(rt, now=datetime(2026, 11, 6, 12, 0, tzinfo=UTC)) == 0
+    reminders.run_due(rt, now=datetime(2026, 11, 9, 9, 0, tzinfo=UTC))
+    assert _sent(rt, ref, "escalation") == [school.head]
+
+
+def test_no_reminder_once_the_gate_has_settled(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "proceed_approval")
+    _opened(rt, ref, datetime.now(UTC) - timedelta(days=30))
+    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    assert reminders.run_due(rt, now=datetime.now(UTC)) == 0 and _sent(rt, ref, "reminder") == []
+
+
+def test_an_emergency_is_chased_within_hours(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "emergency", "emergency_approval")
+    now = datetime.now(UTC)
+    _opened(rt, ref, now - timedelta(hours=3))
+    reminders.run_due(rt, now=now)
+    assert _sent(rt, ref, "reminder") == [school.slt] and _sent(rt, ref, "escalation") == []
+    reminders.run_due(rt, now=now + timedelta(hours=2))
+    assert _sent(rt, ref, "escalation") == [school.head]
