@@ -150,6 +150,9 @@ class NoticeSettings:
     # Notices are published at this time (school timezone) on a school day.
     publish_time: str = "08:00"
     acknowledgement_viewers: str = "slt, head, auditor"
+    # A notice that scheduling would publish within this many school days is held for the
+    # requester's word (send now, send at a time, or not relevant); emergencies' are not.
+    hold_within_school_days: int = 1
 
     @property
     def viewer_roles(self) -> frozenset[str]:
@@ -447,6 +450,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw["notices"]["publish_time"]):
         raise ConfigError(f"notices.publish_time: must be a time of day as HH:MM, got "
                           f"'{raw['notices']['publish_time']}'")
+    if not 0 <= raw["notices"]["hold_within_school_days"] <= 20:
+        raise ConfigError("notices.hold_within_school_days: must be from 0 to 20 school days")
     if not 1 <= raw["notices"]["review_due_days"] <= 200:
         raise ConfigError("notices.review_due_days: must be from 1 to 200 school days")
     if raw["web"]["max_request_kb"] < 16:

@@ -125,6 +125,14 @@ def peer_review(rt: Runtime, school: School, ref: str, definition: Any, state: s
         services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
 
 
+def send_held_notices(rt: Runtime, school: School, ref: str) -> None:
+    """The requester sends now the notices held because they would go at once."""
+    for n in services.notices.notices_for(rt, actor_id=school.requester, ref=ref):
+        if n.status == "held":
+            services.notices.release_notice(rt, actor_id=school.requester, ref=ref, notice_id=n.id,
+                                            action="send_now")
+
+
 def counts(rt: Runtime) -> tuple[int, int]:
     """(audit events, outbox rows)."""
     with rt.db.read() as session:

@@ -24,8 +24,9 @@ def _setup(rt):  # type: ignore[no-untyped-def]
     both = f.user(rt, "", "slt staff", "Deputy who teaches")  # in two audiences: one notice, one correction
     f.user(rt, "", "staff", "Teacher")
     ref = f.change_in(rt, school, "minor", "scheduled")
-    # The window is ten days ahead: SLT's notice (ten school days) is due at once, the
-    # others later.
+    # The window is ten days ahead: SLT's notice (ten school days) would go at once, so it
+    # is held; the requester sends it; the others are due later.
+    f.send_held_notices(rt, school, ref)
     services.notices.publish_due(rt)
     return school, both, ref
 

@@ -72,6 +72,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/changes/<ref>/reschedule"): ("302 404 409 404 404 404 404", {"reason": "x"}),
     ("POST", "/changes/<ref>/unschedule"): ("302 404 409 404 404 404 404", {"reason": "x"}),
     ("POST", "/changes/<ref>/peer-review"): ("302 404 400 400 400 400 400", {"outcome": "maybe"}),
+    ("POST", "/changes/<ref>/notices/<int:notice_id>/release"): ("302 404 400 404 404 404 404", {}),
     ("POST", "/changes/<ref>/acknowledge"): ("302 404 404 409 403 404 404", {}),
     ("POST", "/changes/<ref>/category"): ("302 404 400 404 404 404 404", {"category": "minor"}),
     ("GET", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),

@@ -64,6 +64,7 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
         released = workflow.state_of_kind("released")
         ref = f.change_in(rt, school, category, released)
         # Notices are drafted at scheduling (where the workflow schedules) and published when due.
+        f.send_held_notices(rt, school, ref)
         notices.publish_due(rt, now=FAR)
         # The review reminder is still due while the change is released.
         worker = Worker(rt, email=None, webhook=None, clock=lambda: datetime.now(UTC) + timedelta(days=30))

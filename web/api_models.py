@@ -382,7 +382,8 @@ class NoticeDraft(Out):
     tier: str
     subject: str
     body: str
-    status: Literal["draft", "published", "cancelled"]
+    status: Literal["draft", "held", "published", "cancelled", "not_relevant"] = Field(
+        description="held: it would go out at once, so it waits for the requester's word.")
     publish_at: datetime
     published_at: datetime | None
     recipients: int

@@ -284,3 +284,15 @@ def peer_review(ref: str) -> Any:
                                             expected_version=expected_version(form))
     flash(f"Peer review of {view.ref} recorded.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.post("/<ref>/notices/<int:notice_id>/release")
+@access(REQUESTERS)
+def release_notice(ref: str, notice_id: int) -> Any:
+    """Send a held notice now or at a time, or mark it not relevant to its audience."""
+    form = request.form
+    release_notices.release_notice(runtime(), actor_id=actor().id, ref=ref, notice_id=notice_id,
+                                   action=form.get("action", ""), at=form.get("at", ""),
+                                   reason=form.get("reason", ""))
+    flash("Notice updated.")
+    return redirect(url_for("changes.show", ref=ref) + "#notices")

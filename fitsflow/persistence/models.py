@@ -306,6 +306,8 @@ class ReleaseNotice(SQLModel, table=True):
     published_at: datetime | None = None
     recipients: int = 0
     updated_at: datetime
+    # Why it was marked not relevant to its audience.
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class NoticeReceipt(SQLModel, table=True):

@@ -24,6 +24,9 @@ _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
 
 DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
+# Held for the requester's word (it would publish too soon to be read first); not relevant
+# to its audience (with a reason): neither is published.
+HELD, NOT_RELEVANT = "held", "not_relevant"
 
 
 def of_change(session: Session, change_id: int) -> list[Any]:
@@ -36,10 +39,17 @@ def get(session: Session, notice_id: int) -> Any | None:
 
 
 def add_draft(session: Session, *, change_id: int, audience: str, tier: str, subject: str, body: str,
-              publish_at: datetime, now: datetime) -> None:
+              publish_at: datetime, now: datetime, status: str = DRAFT) -> None:
     session.connection().execute(_NOTICES.insert().values(
-        change_id=change_id, audience=audience, tier=tier, subject=subject, body=body, status=DRAFT,
+        change_id=change_id, audience=audience, tier=tier, subject=subject, body=body, status=status,
         publish_at=publish_at, recipients=0, updated_at=now))
+
+
+def release(session: Session, notice_id: int, *, status: str, publish_at: datetime, note: str,
+            now: datetime) -> None:
+    """A held notice sent now or at a time (back to a draft), or marked not relevant."""
+    session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
+                                 .values(status=status, publish_at=publish_at, note=note, updated_at=now))
 
 
 def retime(session: Session, notice_id: int, *, publish_at: datetime, now: datetime) -> None:

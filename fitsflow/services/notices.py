@@ -21,7 +21,7 @@ from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
 from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
-from ..persistence import audit_store, notice_store
+from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, common
@@ -66,6 +66,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     start = release.window_start if release and release.window_start else now
     existing = {row.audience: row for row in notice_store.of_change(session, change.id)}
     school = calendar.school_calendar(rt, session)
+    hold_days = rt.settings.notices.hold_within_school_days
+    hold_before = school.school_days_after(now, hold_days) if hold_days and not workflow.emergency else now
     count = 0
     for audience in rt.roles.audiences.values():
         publish_at = max(school.publish_moment(start, audience.lead_days), now)
@@ -76,7 +78,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
             continue
         title, body = rt.templates.render(audience.tier, context)
         notice_store.add_draft(session, change_id=change.id, audience=audience.name, tier=audience.tier,
-                               subject=title, body=body, publish_at=publish_at, now=now)
+                               subject=title, body=body, publish_at=publish_at, now=now,
+                               status=notice_store.HELD if publish_at < hold_before else notice_store.DRAFT)
         count += 1
     return count
 
@@ -106,10 +109,24 @@ def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, act
                         workflow=workflow, available_at=due, include_actor=True)
 
 
+def on_ended(change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
+             workflow: WorkflowDefinition, **extra: Any) -> None:
+    """Backed out or withdrawn: notices not yet published (drafts, held ones) never go."""
+    now = common.now()
+    for row in notice_store.of_change(session, change.id):
+        if row.status in (notice_store.DRAFT, notice_store.HELD):
+            notice_store.cancel(session, row.id, now=now)
+            audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                               event_type="notice.cancelled",
+                               payload={"audience": row.audience, "state": change.state})
+
+
 def connect() -> None:
     """Connect the release-notice receivers (called when the runtime is built)."""
     signals.scheduled.connect(on_scheduled)
     signals.released.connect(on_released)
+    signals.backed_out.connect(on_ended)
+    signals.withdrawn.connect(on_ended)
 
 
 @dataclass(frozen=True)
@@ -129,6 +146,7 @@ class NoticeView:
     acknowledged: tuple[str, ...] = ()
     not_acknowledged: tuple[str, ...] = ()
     names_visible: bool = False
+    note: str = ""  # why it is not relevant to its audience
 
 
 def may_see_names(rt: Runtime, actor: Actor, change: ChangeRecord) -> bool:
@@ -155,7 +173,7 @@ def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
     return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
                               r.published_at, r.recipients, len(acks[r.id][0]), len(acks[r.id][1]),
                               tuple(acks[r.id][0]) if names else (),
-                              tuple(acks[r.id][1]) if names else (), names)
+                              tuple(acks[r.id][1]) if names else (), names, r.note)
                    for r in rows), key=lambda n: order.get(n.audience, 99))
 
 
@@ -177,7 +195,7 @@ def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, 
         row = notice_store.get(session, notice_id)
         if row is None or row.change_id != change.id:
             raise NotFound("no such notice")
-        if row.status != notice_store.DRAFT:
+        if row.status not in (notice_store.DRAFT, notice_store.HELD):
             raise NotAllowed("edit notice", row.status, [])
         notice_store.set_text(session, notice_id, subject=subject, body=body, now=common.now())
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="notice.edited",
@@ -249,3 +267,64 @@ def acknowledge(rt: Runtime, *, actor_id: int, notice_id: int) -> None:
         if ref:
             audit_store.append(session, actor=actor.label, change_ref=ref, event_type="notice.acknowledged",
                                payload={"notice": notice_id})
+
+
+RELEASE_ACTIONS = ("send_now", "send_at", "not_relevant")
+
+
+def release_notice(
+    rt: Runtime, *, actor_id: int, ref: str, notice_id: int, action: str, at: str = "", reason: str = ""
+) -> None:
+    """The requester's word on a notice before it goes: send it now, send it at a time (before
+    the window), or mark it not relevant to its audience with a reason."""
+    problems: dict[str, str] = {}
+    if action not in RELEASE_ACTIONS:
+        problems["action"] = f"must be one of: {', '.join(RELEASE_ACTIONS)}"
+    reason = (reason or "").strip()
+    if action == "not_relevant" and not reason:
+        problems["reason"] = "say why this audience need not hear of the release"
+    if len(reason) > limits.REASON:
+        problems["reason"] = f"is longer than {limits.REASON} characters"
+    when: datetime | None = None
+    if action == "send_at":
+        try:
+            when = datetime.fromisoformat((at or "").strip())
+            when = (when if when.tzinfo else when.replace(tzinfo=rt.timezone)).astimezone(UTC)
+        except ValueError:
+            problems["at"] = "must be a date and time such as 2026-07-20T08:00"
+    if problems:
+        raise InvalidInput(problems)
+    with common.unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
+        change = common.load_change(session, ref, actor)
+        if actor.id != change.requester_id:
+            raise NotPermitted("only the change's requester decides when its notices go")
+        row = notice_store.get(session, notice_id)
+        if row is None or row.change_id != change.id:
+            raise NotFound("no such notice")
+        if row.status not in (notice_store.DRAFT, notice_store.HELD):
+            raise NotAllowed(action.replace("_", " "), row.status, [])
+        now = common.now()
+        plan = stage_store.release_plan(session, change.id)
+        if when is not None and (when < now or (plan and plan.window_start and when > plan.window_start)):
+            raise InvalidInput({"at": "must be from now until the window starts"})
+        if action == "not_relevant":
+            notice_store.release(
+                session,
+                row.id,
+                status=notice_store.NOT_RELEVANT,
+                publish_at=row.publish_at,
+                note=reason,
+                now=now,
+            )
+        else:
+            notice_store.release(
+                session, row.id, status=notice_store.DRAFT, publish_at=when or now, note="", now=now
+            )
+        audit_store.append(
+            session,
+            actor=actor.label,
+            change_ref=change.ref,
+            event_type=f"notice.{action}",
+            payload={"audience": row.audience, "at": (when or now).isoformat(), "reason": reason},
+        )
