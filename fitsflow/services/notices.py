@@ -177,6 +177,21 @@ def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
                    for r in rows), key=lambda n: order.get(n.audience, 99))
 
 
+def _unpublished(rt: Runtime, session: Session, actor_id: int, ref: str, notice_id: int,
+                 action: str) -> tuple[Actor, ChangeRecord, Any]:
+    """The requester, their change and one of its notices not yet published (draft or held)."""
+    actor = common.load_actor(rt, session, actor_id)
+    change = common.load_change(session, ref, actor)
+    if actor.id != change.requester_id:
+        raise NotPermitted("only the change's requester may edit its notices or say when they go")
+    row = notice_store.get(session, notice_id)
+    if row is None or row.change_id != change.id:
+        raise NotFound("no such notice")
+    if row.status not in (notice_store.DRAFT, notice_store.HELD):
+        raise NotAllowed(action, row.status, [])
+    return actor, change, row
+
+
 def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, body: str) -> None:
     """Edit a draft notice before it is published (the change's requester only)."""
     subject, body = (subject or "").strip(), (body or "").strip()
@@ -188,15 +203,7 @@ def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, 
     if problems:
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
-        actor = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, actor)
-        if actor.id != change.requester_id:
-            raise NotPermitted("only the change's requester may edit its notices")
-        row = notice_store.get(session, notice_id)
-        if row is None or row.change_id != change.id:
-            raise NotFound("no such notice")
-        if row.status not in (notice_store.DRAFT, notice_store.HELD):
-            raise NotAllowed("edit notice", row.status, [])
+        actor, change, row = _unpublished(rt, session, actor_id, ref, notice_id, "edit notice")
         notice_store.set_text(session, notice_id, subject=subject, body=body, now=common.now())
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="notice.edited",
                            payload={"audience": row.audience,
@@ -295,15 +302,7 @@ def release_notice(
     if problems:
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
-        actor = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, actor)
-        if actor.id != change.requester_id:
-            raise NotPermitted("only the change's requester decides when its notices go")
-        row = notice_store.get(session, notice_id)
-        if row is None or row.change_id != change.id:
-            raise NotFound("no such notice")
-        if row.status not in (notice_store.DRAFT, notice_store.HELD):
-            raise NotAllowed(action.replace("_", " "), row.status, [])
+        actor, change, row = _unpublished(rt, session, actor_id, ref, notice_id, action.replace("_", " "))
         now = common.now()
         plan = stage_store.release_plan(session, change.id)
         if when is not None and (when < now or (plan and plan.window_start and when > plan.window_start)):
