@@ -169,6 +169,7 @@ def roles_and_audiences(session: Session,
 def save_requirements(session: Session, *, change_id: int, gate: str, round_: int,
                       needed: dict[str, tuple[int, str]], opened_at: Any = None) -> None:
     """Who must approve this round: role → (how many, why)."""
+    session.info.get("fitsflow_round_needs", {}).pop((change_id, gate, round_), None)
     session.add_all(GateRequirement(change_id=change_id, gate=gate, round=round_, role=role, needed=n,
                                     why=why[:1000], position=i, opened_at=opened_at)
                     for i, (role, (n, why)) in enumerate(needed.items()))
@@ -194,8 +195,13 @@ _ROUND_NEEDS = (core_select(_REQ.c.role, _REQ.c.needed, _REQ.c.why)
 
 def round_requirements(session: Session, change_id: int, gate: str,
                        round_: int) -> dict[str, tuple[int, str]]:
-    """What ``save_requirements`` stored for this round (empty for a round opened before)."""
+    """What ``save_requirements`` stored for this round (empty for a round opened before);
+    read once per transaction (the subject and the notifications both ask)."""
     if session.new:
         session.flush()
-    rows = session.connection().execute(_ROUND_NEEDS, {"cid": change_id, "gate": gate, "round": round_})
-    return {role: (needed, why) for role, needed, why in rows}
+    seen = session.info.setdefault("fitsflow_round_needs", {})
+    key = (change_id, gate, round_)
+    if key not in seen:
+        rows = session.connection().execute(_ROUND_NEEDS, {"cid": change_id, "gate": gate, "round": round_})
+        seen[key] = {role: (needed, why) for role, needed, why in rows}
+    return dict(seen[key])
