@@ -5,12 +5,15 @@ the person has decided or the gate has settled."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from fitsflow import services
-from fitsflow.persistence.models import GateRequirement, OutboxMessage
+from fitsflow.domain.errors import NotPermitted
+from fitsflow.persistence.models import AuditEvent, GateRequirement, OutboxMessage
 from fitsflow.services import calendar, reminders
 
 from . import factories as f
@@ -74,3 +77,40 @@ def test_an_emergency_is_chased_within_hours(rt):
     assert _sent(rt, ref, "reminder") == [school.slt] and _sent(rt, ref, "escalation") == []
     reminders.run_due(rt, now=now + timedelta(hours=2))
     assert _sent(rt, ref, "escalation") == [school.head]
+
+
+def test_once_escalated_the_head_may_decide_in_place_of_the_missing_approver(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "significant", "proceed_approval")  # finance + SLT, no head
+    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    # Before the escalation the head is not asked at this gate.
+    with pytest.raises(NotPermitted, match="decided by"):
+        services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
+    assert ref not in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
+    _opened(rt, ref, datetime.now(UTC) - timedelta(days=40))
+    reminders.run_due(rt, now=datetime.now(UTC))
+    assert _sent(rt, ref, "escalation") == [school.head]
+    assert ref in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
+    page = services.get_change(rt, actor_id=school.head, ref=ref)
+    assert page.gate is not None and page.gate.may_decide and page.gate.decide_as == ("slt",)
+    result = services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
+    assert result.outcome == "passed"  # the head's approval stood in for the SLT's
+    with rt.db.read() as session:
+        event = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.change_ref == ref, AuditEvent.event_type == "approval.decided")
+            .order_by(AuditEvent.seq.desc())  # type: ignore[attr-defined]
+        ).first()
+        assert event is not None
+        payload = json.loads(event.payload)
+    assert payload["role"] == "slt" and payload["escalated"] is True
+
+
+def test_an_escalation_gives_the_head_one_decision_not_two(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "major", "proceed_approval")  # finance, SLT and head
+    _opened(rt, ref, datetime.now(UTC) - timedelta(days=40))
+    reminders.run_due(rt, now=datetime.now(UTC))
+    services.decide(rt, actor_id=school.head, ref=ref, decision="approve")  # as head
+    with pytest.raises(NotPermitted, match="already decided"):
+        services.decide(rt, actor_id=school.head, ref=ref, decision="approve", role="slt")

@@ -164,3 +164,29 @@ def test_the_account_page_records_an_absence_and_the_substitute_decides_on_the_c
         },
     )
     assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "release_planning"
+
+
+def test_a_substitute_who_is_no_approver_decides_on_the_change_page(sqlite_rt, tmp_path):
+    """The business manager's deputy (a requester, no approver role) stands in for them."""
+    from .web_support import WebSchool, csrf_token, login, make_app
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "proceed_approval")
+    today = absences.today(sqlite_rt).isoformat()
+    deputy_email = school.emails[school.other_requester]
+    absences.record(sqlite_rt, actor_id=school.finance, substitute_email=deputy_email,
+                    first_day=today, last_day=today)
+    deputy = app.test_client()
+    login(deputy, school.emails[school.other_requester])
+    page = deputy.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "on behalf of Finance (away)" in page and 'value="">as myself' not in page
+    version = services.get_change(sqlite_rt, actor_id=school.other_requester, ref=ref).change.version
+    r = deputy.post(f"/changes/{ref}/decision", data={
+        "csrf_token": csrf_token(deputy, f"/changes/{ref}"), "decision": "approve",
+        "on_behalf_of": str(school.finance), "version": str(version)})
+    assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "release_planning"
+    # Without the absence field the same person is refused: they decide only for the absent.
+    ref2 = f.change_in(sqlite_rt, school, "minor", "proceed_approval")
+    r = deputy.post(f"/changes/{ref2}/decision", data={
+        "csrf_token": csrf_token(deputy, f"/changes/{ref2}"), "decision": "approve"})
+    assert r.status_code == 403 and f.snapshot(sqlite_rt, ref2)[0] == "proceed_approval"

@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from ..domain.errors import Stale
 from .db_hooks import BEFORE_COMMIT
-from .models import Approval, Change, GateRequirement, User
+from .models import Approval, Change, GateReminder, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
+_REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at", "urgency")
@@ -138,21 +139,30 @@ def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
 
 
 def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
-             user_id: int, limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+             user_id: int, limit: int, offset: int,
+             escalated: bool = False) -> tuple[list[ChangeRecord], int]:
     """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
     say where. A round whose approvers the policy computed asks for one of ``roles``; a round
     opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
-    own changes and those they already decided this round are left out."""
+    own changes and those they already decided this round are left out. With ``escalated``
+    (the user holds the escalation role) a round escalated at its gate is theirs too."""
     if not gates or not roles:
         return [], 0
     this_round = and_(_REQUIREMENTS.c.change_id == _CHANGES.c.id,
                       _REQUIREMENTS.c.round == _CHANGES.c.approval_round)
+
+    def escalated_at(gate: str) -> Any:
+        return exists().where(_REMINDERS.c.change_id == _CHANGES.c.id,
+                              _REMINDERS.c.round == _CHANGES.c.approval_round,
+                              _REMINDERS.c.gate == gate, _REMINDERS.c.kind == "escalation")
+
     where = and_(
         or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st,
                    or_(exists().where(this_round, _REQUIREMENTS.c.gate == gate,
                                       _REQUIREMENTS.c.role.in_(roles)),
                        and_(~exists().where(this_round, _REQUIREMENTS.c.gate == gate),
-                            _CHANGES.c.category.in_(cats or [""]))))
+                            _CHANGES.c.category.in_(cats or [""])),
+                       *([escalated_at(gate)] if escalated else [])))
               for wf, st, gate, cats in gates]),
         _CHANGES.c.requester_id != user_id,
         ~exists().where(_APPROVALS.c.change_id == _CHANGES.c.id,

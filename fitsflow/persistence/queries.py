@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from .models import Approval, Change, GateRequirement, User, UserAudience, UserRole
+from .models import Approval, Change, GateReminder, GateRequirement, User, UserAudience, UserRole
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
@@ -191,6 +191,11 @@ _ROUND_NEEDS = (core_select(_REQ.c.role, _REQ.c.needed, _REQ.c.why)
                 .where(_REQ.c.change_id == bindparam("cid"), _REQ.c.gate == bindparam("gate"),
                        _REQ.c.round == bindparam("round"))
                 .order_by(_REQ.c.position))
+
+
+def round_escalated(session: Session, change_id: int, gate: str, round_: int) -> bool:
+    """Whether the escalation for this round of the gate has been sent."""
+    return session.get(GateReminder, (change_id, gate, round_, "escalation")) is not None
 
 
 def round_requirements(session: Session, change_id: int, gate: str,

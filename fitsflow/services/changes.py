@@ -201,8 +201,10 @@ def _gate_status(rt: Runtime, workflow: Workflow, actor: Actor, change: ChangeRe
         if decision.decision == "approve":
             counts[decision.role] = counts.get(decision.role, 0) + 1
     why = decision_blocker(rt, actor, change, gate, subject)
+    decide_as = subject.deciding_roles(actor.roles) if why is None else set()
     return GateStatus(gate.name, gate.title, subject.gate_requirements, counts,
-                      tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "")
+                      tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "",
+                      decide_as=tuple(r for r in subject.gate_requirements if r in decide_as))
 
 
 def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:

@@ -31,7 +31,8 @@ def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate
     """Why this person may not decide at this gate now, or None if they may."""
     if actor.id != change.requester_id and owner_store.is_co_owner(subject.session, change.id, actor.id):
         return "nobody may decide on a change they co-own"
-    return why_cannot_decide(actor_id=actor.id, actor_roles=actor.roles, requester_id=change.requester_id,
+    return why_cannot_decide(actor_id=actor.id, actor_roles=subject.deciding_roles(actor.roles),
+                             requester_id=change.requester_id,
                              gate_title=gate.title, requirements=subject.gate_requirements,
                              decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
 
@@ -76,7 +77,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         for a in subject.approvals:
             if a.decision == "approve":
                 counts[a.role] = counts.get(a.role, 0) + 1
-        used = deciding_role(actor.roles, requirements, counts, role)
+        used = deciding_role(subject.deciding_roles(actor.roles), requirements, counts, role)
         if used is None:
             raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
         common.check_version(change, expected_version)
@@ -113,6 +114,7 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
                                 "decision": decision, "comment": comment,
                                 "digest": approved.digest_now(rt, subject, gate),
+                                **({"escalated": True} if role not in actor.roles else {}),
                                 **({"on_behalf_of": actor.label} if substitute else {})})
     extra = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
     if decision == "reject":

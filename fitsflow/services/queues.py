@@ -38,8 +38,10 @@ def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: in
         gates = [(wf.name, gate.state, gate.name,
                   [c for c in wf.definition.categories if roles.intersection(gate.requirements(c))])
                  for wf in rt.workflows for gate in wf.definition.gates.values()]
+        # The escalation role is asked at any gate whose round was escalated.
+        escalated = rt.settings.reminders.escalation_role in actor.roles
         rows, total = change_store.awaiting(session, gates=gates, roles=sorted(roles), user_id=actor.id,
-                                            limit=limit, offset=offset)
+                                            limit=limit, offset=offset, escalated=escalated)
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
 
 

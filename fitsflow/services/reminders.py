@@ -96,7 +96,8 @@ def _send(
         title = "Escalated: a decision is overdue"
         body = (
             f"{change.ref}: {change.title} has waited at {gate_title} since {since} and its approvers were "
-            f"reminded.\nStill needed: {'; '.join(missing)}"
+            f"reminded.\nStill needed: {'; '.join(missing)}\n"
+            "You may now decide in place of an approver still missing."
         )
     outbox_store.add(
         session,

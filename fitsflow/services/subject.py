@@ -104,6 +104,29 @@ class ChangeSubject:
         return {role: r.count for role, r in self.gate_requirement_details.items()}
 
     @cached_property
+    def escalated(self) -> bool:
+        """Whether this round of the gate has been escalated (its approvers were reminded and
+        then the escalation role told): from then on that role may decide in place of any
+        approver still missing."""
+        if self._gate is None:
+            return False
+        return queries.round_escalated(self.session, self.change_id, self._gate.name,
+                                       self.change.approval_round)
+
+    def short_roles(self) -> list[str]:
+        """The roles this round still needs approvals from."""
+        return [role for role, n in self.gate_requirements.items()
+                if sum(1 for a in self.approvals if a.role == role and a.decision == "approve") < n]
+
+    def deciding_roles(self, held: frozenset[str] | set[str]) -> set[str]:
+        """The roles someone holding ``held`` may decide in at this round: their own, and once
+        the round is escalated, for the escalation role, every role still short."""
+        roles = set(held)
+        if self.rt.settings.reminders.escalation_role in roles and self.escalated:
+            roles |= set(self.short_roles())
+        return roles
+
+    @cached_property
     def policy_problems(self) -> list[str]:
         """A category lighter than the facts allow; a reference the screening asks for."""
         policy = self.rt.settings.policy

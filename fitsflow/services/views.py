@@ -62,6 +62,8 @@ class GateStatus:
     missing: tuple[str, ...]
     may_decide: bool
     why_not: str = ""
+    # The roles the viewer may decide in (their own; after an escalation, those still short).
+    decide_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
