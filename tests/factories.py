@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from fitsflow import services
 from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
+from fitsflow.services import catalogue
 from fitsflow.services.runtime import Runtime
 
 
@@ -76,9 +77,12 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) ->
     if "finance" in editable:
         services.record_financial_plan(rt, actor_id=actor, ref=ref, lines=five_year_lines())
     # A plan recorded before stays (its window is made from the clock: recording it again
-    # after approval would be an edit of what was approved).
-    if "release_plan" in editable and services.get_change(rt, actor_id=actor, ref=ref).release_plan is None:
-        services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan())
+    # after approval would be an edit of what was approved); one started from a standard
+    # template has no window yet.
+    if "release_plan" in editable:
+        plan = services.get_change(rt, actor_id=actor, ref=ref).release_plan
+        if plan is None or plan.window_start is None:
+            services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan())
     if "review" in editable:
         services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
 
@@ -96,13 +100,36 @@ def approve_gate(rt: Runtime, school: School, ref: str) -> None:
             services.decide(rt, actor_id=uid, ref=ref, decision="approve", role=role)
 
 
+TEMPLATE_SERVICE = "Classroom AV"
+
+
+def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
+                      services_: tuple[str, ...] = (TEMPLATE_SERVICE,), used_by: str = "requester") -> str:
+    """An active standard-change template (the requester proposed it, a CAB member approved
+    it); returns its reference."""
+    for name in services_:
+        catalogue.save_service(rt, actor_id=None, name=name)
+    view = services.templates.propose(rt, actor_id=school.requester, data={
+        "title": "Replace a classroom projector lamp", "description": "Swap the lamp, reset the hours",
+        "services": list(services_), "max_cost": max_cost, "steps": "1. Power off\n2. Swap the lamp",
+        "backout_plan": "Refit the old lamp", "used_by": used_by})
+    services.templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
+    return view.ref
+
+
 def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change",
               affected: tuple[str, ...] = (), reason: str = "") -> str:
     """Raise a change and drive it, through the services, to ``target`` (``reason`` goes
-    with each action: a clash or a caution period on the way)."""
+    with each action: a clash or a caution period on the way). A standard change is raised
+    from a new template covering ``affected``."""
+    template, cost = None, None
+    if rt.workflows.for_category(category).definition.from_template:
+        template = standard_template(rt, school, services_=affected or (TEMPLATE_SERVICE,))
+        cost = "120"
     view = services.raise_change(rt, actor_id=school.requester, title=title, category=category,
                                  affected_services=affected,
-                                 urgency=URGENCY if category == "emergency" else "")
+                                 urgency=URGENCY if category == "emergency" else "",
+                                 template=template, cost=cost)
     definition = rt.workflows.get(view.workflow).definition
     state = view.state
     for trigger in path_to(rt, view.workflow, target):

@@ -40,12 +40,10 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
                         "cab0": school.cab[0], "cab1": school.cab[1], "slt": school.slt,
                         "finance": school.finance, "head": school.head, "auditor": school.auditor,
                         "admin": school.admin, "staff": school.staff}
-            view = services.raise_change(self.rt, actor_id=school.requester, title="P", category=category,
-                                         urgency=f.URGENCY if category == "emergency" else "")
-            self.ref = view.ref
-            self.definition = self.rt.workflows.get(view.workflow).definition
+            self.definition = self.rt.workflows.for_category(category).definition
+            self.ref = f.change_in(self.rt, school, category, self.definition.initial, title="P")
             self.table = self.definition.table()
-            self.state = view.state
+            self.state = self.definition.initial
             self.decided: set[str] = set()
 
         def teardown(self) -> None:

@@ -112,6 +112,8 @@ class ApprovalPolicy:
     approves: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tolerance: Tolerance = field(default_factory=lambda: Tolerance(0, True, ()))
     peer_review_audience: str = "support"  # whose members review release plans
+    # Who approves, rejects and retires standard-change templates (one of them, not the proposer).
+    template_approvers: tuple[str, ...] = ("cab",)
 
     # --- risk ---------------------------------------------------------------------------
 
@@ -287,7 +289,7 @@ def _questions(raw: Any, where: str) -> tuple[Question, ...]:
 
 POLICY_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions",
                "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance",
-               "peer_review_audience"}
+               "peer_review_audience", "template_approvers"}
 
 
 def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
@@ -370,6 +372,9 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
     audience = raw.get("peer_review_audience", "support")
     if not isinstance(audience, str) or not audience:
         raise PolicyError("policy.peer_review_audience: must name an audience")
+    template_approvers = known_roles(raw.get("template_approvers", ["cab"]), "policy.template_approvers")
+    if not template_approvers:
+        raise PolicyError("policy.template_approvers: name at least one role")
     return ApprovalPolicy(tuple(bands), tuple(risks), tuple(screening), tuple(categories), questions,
                           screening_questions, medium_from, high_from, tuple(peer), approves,
-                          Tolerance(days, same_term, acknowledged), audience)
+                          Tolerance(days, same_term, acknowledged), audience, template_approvers)

@@ -157,6 +157,18 @@ def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> 
     return Needs(need, stakeholders, sdp, options, answers, dpia)
 
 
+def parse_amount(value: Any) -> Decimal | None:
+    """An amount of money typed by a person ("1,250", "£99.5"), to the penny; None if it is
+    not one (negative, too large, not a number)."""
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("£", "").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= limits.AMOUNT_MAX:
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
 def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "") -> CostLine:
     """Validate one cost line (year is 1-based for people, stored as an offset)."""
     problems: dict[str, str] = {}
@@ -167,14 +179,10 @@ def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "
     if not 1 <= year <= horizon_years:
         problems[prefix + "year"] = f"must be a year from 1 to {horizon_years}"
     kind = _choice(data, "kind", COST_KINDS, problems)
-    try:
-        amount = Decimal(str(data.get("amount", "")).replace(",", "").replace("£", "").strip())
-        if not amount.is_finite() or amount < 0 or amount >= limits.AMOUNT_MAX:
-            raise InvalidOperation
-        amount = amount.quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
+    parsed = parse_amount(data.get("amount", ""))
+    if parsed is None:
         problems[prefix + "amount"] = "must be an amount of 0 or more, such as 1250.00"
-        amount = Decimal("0")
+    amount = parsed if parsed is not None else Decimal("0")
     funding = _text(data, "funding_source", problems, required=False, maximum=limits.FUNDING_SOURCE)
     description = _text(data, "description", problems, required=False, maximum=limits.COST_DESCRIPTION)
     if problems:

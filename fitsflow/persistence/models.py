@@ -91,6 +91,8 @@ class Change(SQLModel, table=True):
     updated_at: datetime
     # An emergency's reason why it cannot wait for the normal approvals.
     urgency: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # A standard change's template (the CAB approved it; the change stays within it).
+    template_id: int | None = Field(default=None, foreign_key="standard_templates.id", index=True)
 
 
 class NeedsAnalysis(SQLModel, table=True):
@@ -475,3 +477,29 @@ class GateReminder(SQLModel, table=True):
     round: int = Field(primary_key=True)
     kind: str = Field(max_length=20, primary_key=True)  # reminder | escalation
     sent_at: datetime
+
+
+class StandardTemplate(SQLModel, table=True):
+    """A standard-change template: pre-approved, low-risk work done often. A requester
+    proposes it, the CAB approves it through its own small workflow (domain.templates), and
+    only an active template can be used, within its cost and services, by the roles it names."""
+
+    __tablename__ = "standard_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    services: str = Field(default="", max_length=2000)  # one per line, catalogue names
+    max_cost: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    steps: str = Field(sa_column=Column(Text, nullable=False))
+    backout_plan: str = Field(sa_column=Column(Text, nullable=False))
+    used_by: str = Field(default="requester", max_length=500)  # roles, one per line
+    state: str = Field(max_length=20, index=True)
+    proposed_by: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime
+    updated_at: datetime
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = None
+    # The CAB's comment when approving, its reason when rejecting, the reason for retiring.
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False))

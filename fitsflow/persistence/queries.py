@@ -48,6 +48,15 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
+def names_of(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """Each user's name by id."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.name).where(col(User.id).in_(ids))).all()
+    return {int(uid): name for uid, name in rows if uid is not None}
+
+
 def roles_of(session: Session, user_id: int) -> set[str]:
     return set(session.exec(select(UserRole.role).where(UserRole.user_id == user_id)).all())
 

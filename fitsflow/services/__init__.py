@@ -1,6 +1,6 @@
 """Services: one function per use case, keyword-only arguments, one transaction each."""
 
-from . import peer_review
+from . import peer_review, templates
 from .approved import acknowledge
 from .audit import export as export_audit
 from .audit import verify as verify_audit
@@ -36,6 +36,7 @@ __all__ = [
     "remove_co_owner",
     "reschedule",
     "spawn_follow_up",
+    "templates",
     "transfer",
     "unschedule",
     "verify_audit",

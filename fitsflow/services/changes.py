@@ -23,7 +23,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, catalogue, common
+from . import absences, approved, catalogue, common, templates
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
@@ -62,7 +62,8 @@ def _validate_header(title: str, description: str, category: str, rt: Runtime,
 
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
-                   parent: ChangeRecord | None, urgency: str = "") -> ChangeRecord:
+                   parent: ChangeRecord | None, urgency: str = "",
+                   use: templates.Use | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
     stamp = common.now()
     change = change_store.insert(session, dict(
@@ -71,22 +72,29 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
         created_at=stamp, updated_at=stamp, urgency=urgency.strip(),
+        template_id=use.template.id if use else None,
     ), requester_name=actor.name)
     audit_store.append(
         session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
         payload={"title": change.title, "category": category, "workflow": workflow.name,
                  "state": change.state, "description": change.description,
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
-                 "parent": parent.ref if parent else None, "urgency": change.urgency},
+                 "parent": parent.ref if parent else None, "urgency": change.urgency,
+                 **({"template": templates.ref_of(use.template.id or 0), "cost": str(use.cost)}
+                    if use else {})},
     )
+    if use:
+        templates.record_use(session, actor, use, change.id, change.ref)
     signals.raised.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition)
     return change
 
 
 def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
-                 affected_services: Iterable[str] | str = (), urgency: str = "") -> ChangeView:
+                 affected_services: Iterable[str] | str = (), urgency: str = "",
+                 template: str | int | None = None, cost: Any = None) -> ChangeView:
     """Raise a new change; it starts in its workflow's initial state. An emergency says why
-    it cannot wait for the normal approvals (``urgency``)."""
+    it cannot wait for the normal approvals (``urgency``); a standard change is raised from
+    an active ``template`` (its reference or number), within its services and ``cost``."""
     problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
     urgency = (urgency or "").strip()
     if len(urgency) > limits.REASON:
@@ -103,9 +111,15 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
             problems["affected_services"] = unknown
         if problems:
             raise InvalidInput(problems)
+        use = None
+        if rt.workflows.for_category(category).definition.from_template:
+            use = templates.check_use(rt, session, actor, template, services, cost, description)
+            services, description = list(use.services), use.description
+        elif template not in (None, ""):
+            raise InvalidInput({"template": "only a standard change is raised from a template"})
         change = _insert_change(session, rt, actor, title=title, description=description,
                                 category=category, affected_services=services, parent=None,
-                                urgency=urgency)
+                                urgency=urgency, use=use)
         return common.view_of(session, rt, change)
 
 

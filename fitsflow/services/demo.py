@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ..domain import templates as templates_domain
 from ..domain.vocabulary import CLOSED
 from ..persistence import change_store, queries
 from ..workflow.definition import WorkflowDefinition
-from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, users
+from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, templates, users
 from .common import now
 from .demo_calendar import academic_year
 from .gates import PENDING
@@ -104,6 +105,10 @@ class DemoResult:
     created: bool
 
 
+# The services the demo's changes touch (its standard templates cover them).
+DEMO_TEMPLATE_SERVICES = ["Curriculum network", "Wi-Fi"]
+
+
 def demo_email(local: str) -> str:
     return f"{local}@{DEMO_DOMAIN}"
 
@@ -114,6 +119,7 @@ class _Driver:
         self.ids = ids
         self.count = 0
         self.school = calendar.calendar_now(rt)
+        self.templates: dict[str, str] = {}
 
     def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int, category: str,
              title: str) -> None:
@@ -190,13 +196,34 @@ class _Driver:
             peer_review.review_plan(self.rt, actor_id=reviewer, ref=ref, outcome="approve",
                                     comments="Back-out tested on the spare switch; test plan covers exams.")
 
+    def template(self, title: str, *, state: str = templates_domain.ACTIVE) -> str:
+        """A standard-change template for ``title``: proposed by the network manager and,
+        unless ``state`` says otherwise, approved by the CAB."""
+        if title in self.templates:
+            return self.templates[title]
+        view = templates.propose(self.rt, actor_id=self.ids["nat.osei"], data={
+            "title": title, "description": f"{title}, done the same way each time.",
+            "services": DEMO_TEMPLATE_SERVICES, "max_cost": "500",
+            "steps": "1. Tell the support team\n2. Do the work out of lessons\n3. Check it works",
+            "backout_plan": "Restore the previous configuration from the nightly backup."})
+        if state != templates_domain.PROPOSED:
+            templates.act(self.rt, actor_id=self.ids["tom.price"], template_id=view.id, action="approve",
+                          reason="Low risk and done often: pre-approved.")
+        if state == templates_domain.RETIRED:
+            templates.act(self.rt, actor_id=self.ids["tom.price"], template_id=view.id, action="retire",
+                          reason="The tape library was replaced by the backup appliance.")
+        self.templates[title] = view.ref
+        return view.ref
+
     def walk(self, definition: WorkflowDefinition, category: str, target: str, title: str,
              requester: int, index: int, reject_first: bool = False) -> str:
         view = changes.raise_change(self.rt, actor_id=requester, title=title, category=category,
                                     description=f"{title}. Raised for the demo school.",
-                                    affected_services=["Curriculum network", "Wi-Fi"],
+                                    affected_services=DEMO_TEMPLATE_SERVICES,
                                     urgency="Teaching is disrupted now: waiting for the next CAB would "
-                                            "leave it broken for a week." if definition.emergency else "")
+                                            "leave it broken for a week." if definition.emergency else "",
+                                    template=self.template(title) if definition.from_template else None,
+                                    cost="180" if definition.from_template else None)
         ref, state = view.ref, view.state
         rejected = not reject_first
         for trigger in definition.path(target):
@@ -238,6 +265,9 @@ def build_demo(rt: Runtime, *, password: str,
     calendar.add_periods(rt, periods, actor_id=None, source="demo", label="demo")
     catalogue.load_demo(rt)
     driver = _Driver(rt, ids)
+    # The template catalogue also shows one awaiting the CAB and one retired.
+    driver.template("Add a classroom to the visitor Wi-Fi", state=templates_domain.PROPOSED)
+    driver.template("Change the tape in the old tape library", state=templates_domain.RETIRED)
     requesters = [ids["nat.osei"], ids["tia.morgan"]]
     index = 0
     categories = {"fits-change": ("minor", "significant", "major")}

@@ -55,6 +55,9 @@ class WorkflowDefinition:
     # An emergency workflow may go ahead in a freeze (with a recorded reason) and at short
     # notice (its notices are sent at once).
     emergency: bool = False
+    # A change of this workflow is raised only from an approved standard-change template,
+    # within its limits (the CAB approved the template, so the change has no gate).
+    from_template: bool = False
 
     def kind_of(self, state: str) -> str | None:
         """What the state means to the engine (see vocabulary.STATE_KINDS), if anything."""

@@ -24,7 +24,7 @@ from .definition import Gate, State, Transition, WorkflowDefinition
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TOP_KEYS = {"name", "title", "description", "categories", "initial", "states", "transitions", "gates",
-             "emergency"}
+             "emergency", "from_template"}
 _STATE_KEYS = {"phase", "title", "edits", "final", "kind"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "signal", "title"}
 _GATE_KEYS = {"state", "title", "approve", "reject", "approvers"}
@@ -271,6 +271,9 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
     emergency = data.get("emergency", False)
     if not isinstance(emergency, bool):
         problems.add("emergency", "must be true or false")
+    from_template = data.get("from_template", False)
+    if not isinstance(from_template, bool):
+        problems.add("from_template", "must be true or false")
     if problems.items:
         raise WorkflowError(problems.items)
     definition = WorkflowDefinition(
@@ -284,6 +287,7 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
         gates=gates,
         source=source,
         emergency=bool(emergency),
+        from_template=bool(from_template),
     )
     _check_graph(definition, problems)
     if problems.items:

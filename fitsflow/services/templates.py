@@ -1,0 +1,450 @@
+"""Standard-change templates through their own workflow (domain.templates): proposed by a
+requester, approved or rejected by one of the policy's template approvers who did not
+propose it, revised by their proposer, retired with a reason. Every step is audited (under
+the template's reference, STD-0001) and tells the people concerned."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from ..domain import limits, templates
+from ..domain.actor import Actor
+from ..domain.errors import InvalidInput, NotFound, NotPermitted, Stale
+from ..domain.roles import ADMIN, REQUESTER, may_view_changes
+from ..domain.stages import CostLine, ReleasePlan, parse_amount
+from ..domain.vocabulary import COST_KINDS
+from ..persistence import audit_store, outbox_store, queries, stage_store, template_store
+from ..persistence.models import StandardTemplate
+from . import catalogue, common
+from .common import unit_of_work
+from .queues import Page
+from .runtime import Runtime
+
+EVENTS = {
+    "approve": "template.approved",
+    "reject": "template.rejected",
+    "revise": "template.revised",
+    "retire": "template.retired",
+}
+
+
+def ref_of(template_id: int) -> str:
+    return f"STD-{template_id:04d}"
+
+
+def parse_ref(value: str | int) -> int | None:
+    """A template's id from its reference (STD-0007) or its number; None if neither."""
+    text = str(value).strip().upper().removeprefix("STD-")
+    if not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    ref: str
+    title: str
+    description: str
+    services: tuple[str, ...]
+    max_cost: Decimal
+    steps: str
+    backout_plan: str
+    used_by: tuple[str, ...]
+    state: str
+    state_title: str
+    proposed_by: int
+    proposed_by_name: str
+    created_at: datetime
+    updated_at: datetime
+    decided_by_name: str
+    decided_at: datetime | None
+    note: str
+    version: int
+    uses: int
+
+
+@dataclass(frozen=True)
+class TemplateDetail:
+    template: TemplateView
+    actions: tuple[str, ...]  # what the viewer may do now (domain.templates.MOVES)
+    recent_uses: tuple[tuple[str, str, str], ...]  # (ref, title, state)
+    may_use: bool
+
+
+def _lines(value: str) -> tuple[str, ...]:
+    return tuple(v for v in value.split("\n") if v)
+
+
+def _view(row: StandardTemplate, names: Mapping[int, str], uses: int) -> TemplateView:
+    assert row.id is not None
+    return TemplateView(
+        row.id,
+        ref_of(row.id),
+        row.title,
+        row.description,
+        _lines(row.services),
+        row.max_cost,
+        row.steps,
+        row.backout_plan,
+        _lines(row.used_by),
+        row.state,
+        templates.STATE_TITLES[row.state],
+        row.proposed_by,
+        names.get(row.proposed_by, ""),
+        row.created_at,
+        row.updated_at,
+        names.get(row.decided_by or 0, ""),
+        row.decided_at,
+        row.note,
+        row.version,
+        uses,
+    )
+
+
+def _views(session: Session, rows: list[StandardTemplate]) -> list[TemplateView]:
+    names = queries.names_of(
+        session, {r.proposed_by for r in rows} | {r.decided_by for r in rows if r.decided_by}
+    )
+    counts = template_store.use_counts(session, [r.id for r in rows if r.id is not None])
+    return [_view(r, names, counts.get(r.id or 0, 0)) for r in rows]
+
+
+def _is_approver(rt: Runtime, actor: Actor) -> bool:
+    return bool(set(rt.settings.policy.template_approvers) & set(actor.roles))
+
+
+def _actions(rt: Runtime, actor: Actor, row: StandardTemplate) -> tuple[str, ...]:
+    actions = templates.allowed_actions(
+        row.state,
+        approver=_is_approver(rt, actor),
+        proposer=row.proposed_by == actor.id and REQUESTER in actor.roles,
+    )
+    if (
+        row.state == templates.ACTIVE
+        and "retire" not in actions
+        and (ADMIN in actor.roles or _is_approver(rt, actor))
+    ):
+        actions.append("retire")  # retiring approves nothing: an admin, or the proposer on the CAB, may
+    return tuple(actions)
+
+
+def _content(rt: Runtime, session: Session, data: Mapping[str, Any]) -> templates.TemplateData:
+    parsed = templates.parse_template(data, roles=rt.roles.names)
+    services, unknown = catalogue.canonical(session, parsed.services)
+    if unknown:
+        raise InvalidInput({"services": unknown})
+    return templates.TemplateData(
+        parsed.title,
+        parsed.description,
+        tuple(services),
+        parsed.max_cost,
+        parsed.steps,
+        parsed.backout_plan,
+        parsed.used_by,
+    )
+
+
+def _payload(content: templates.TemplateData | StandardTemplate) -> dict[str, Any]:
+    services = content.services if isinstance(content.services, tuple) else _lines(content.services)
+    used_by = content.used_by if isinstance(content.used_by, tuple) else _lines(content.used_by)
+    return {
+        "title": content.title,
+        "description": content.description,
+        "services": list(services),
+        "max_cost": str(content.max_cost),
+        "steps": content.steps,
+        "backout_plan": content.backout_plan,
+        "used_by": list(used_by),
+    }
+
+
+def _tell(
+    rt: Runtime,
+    session: Session,
+    people: list[int],
+    row: StandardTemplate,
+    event: str,
+    subject: str,
+    body: str,
+) -> None:
+    assert row.id is not None
+    at = common.now()
+    link = f"/templates/{row.id}"
+    outbox_store.add(
+        session,
+        [
+            {
+                "created_at": at,
+                "event": event,
+                "change_ref": "",
+                "recipient_id": uid,
+                "channel": "person",
+                "subject": f"[{ref_of(row.id)}] {subject}: {row.title}"[: limits.NOTICE_SUBJECT],
+                "body": f"{body}\nOpen: {link}",
+                "payload": json.dumps({"link": link}),
+                "available_at": at,
+            }
+            for uid in dict.fromkeys(people)
+        ],
+    )
+
+
+def _approvers(rt: Runtime, session: Session, but: int) -> list[int]:
+    return [u for u in queries.users_with_roles(session, rt.settings.policy.template_approvers) if u != but]
+
+
+def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateView:
+    """A requester proposes a template; the template approvers are asked to decide."""
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
+        if REQUESTER not in actor.roles:
+            raise NotPermitted("only a requester may propose a standard-change template")
+        content = _content(rt, session, data)
+        at = common.now()
+        row = template_store.add(
+            session,
+            StandardTemplate(
+                title=content.title,
+                description=content.description,
+                services="\n".join(content.services),
+                max_cost=content.max_cost,
+                steps=content.steps,
+                backout_plan=content.backout_plan,
+                used_by="\n".join(content.used_by),
+                state=templates.PROPOSED,
+                proposed_by=actor.id,
+                created_at=at,
+                updated_at=at,
+                note="",
+            ),
+        )
+        assert row.id is not None
+        audit_store.append(
+            session,
+            actor=actor.label,
+            change_ref=ref_of(row.id),
+            event_type="template.proposed",
+            payload=_payload(content),
+        )
+        _tell(
+            rt,
+            session,
+            _approvers(rt, session, actor.id),
+            row,
+            "template.proposed",
+            "Standard-change template to approve",
+            f"{actor.name} proposes a standard-change template: {row.title}.\n"
+            f"Up to {rt.money(row.max_cost)} a use; services: {', '.join(content.services)}.",
+        )
+        return _views(session, [row])[0]
+
+
+def _load(session: Session, template_id: int, expected_version: int | None) -> StandardTemplate:
+    row = template_store.get_for_update(session, template_id)
+    if row is None:
+        raise NotFound(f"no template {ref_of(template_id) if 0 < template_id < 10**9 else template_id}")
+    if expected_version is not None and row.version != expected_version:
+        raise Stale(ref_of(template_id))
+    return row
+
+
+def _check_reason(action: str, reason: str) -> str:
+    reason = (reason or "").strip()
+    if action in templates.NEEDS_REASON and not reason:
+        raise InvalidInput({"reason": f"a reason is required to {action} a template"})
+    if len(reason) > limits.REASON:
+        raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
+    return reason
+
+
+def act(
+    rt: Runtime,
+    *,
+    actor_id: int,
+    template_id: int,
+    action: str,
+    reason: str = "",
+    data: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> TemplateView:
+    """Approve, reject, retire (with a reason) or revise (with new content) a template."""
+    reason = _check_reason(action, reason)
+    with unit_of_work(rt) as session:
+        actor = common.load_actor(rt, session, actor_id)
+        row = _load(session, template_id, expected_version)
+        new_state = templates.next_state(action, row.state)
+        if action not in _actions(rt, actor, row):
+            if row.proposed_by == actor.id and action in ("approve", "reject"):
+                raise NotPermitted("nobody approves or rejects a template they proposed")
+            if action == "revise":
+                raise NotPermitted("only the template's proposer may revise it")
+            raise NotPermitted(
+                f"templates are approved by: "
+                f"{', '.join(rt.roles.label(r) for r in rt.settings.policy.template_approvers)}"
+            )
+        assert row.id is not None
+        payload: dict[str, Any] = {"from": row.state, "to": new_state, "reason": reason}
+        if action == "revise":
+            content = _content(rt, session, data or {})
+            payload |= {"before": _payload(row), "after": _payload(content)}
+            row.title, row.description = content.title, content.description
+            row.services, row.max_cost = "\n".join(content.services), content.max_cost
+            row.steps, row.backout_plan = content.steps, content.backout_plan
+            row.used_by = "\n".join(content.used_by)
+        else:
+            row.decided_by, row.decided_at = actor.id, common.now()
+        row.state, row.note = new_state, reason
+        row.updated_at, row.version = common.now(), row.version + 1
+        session.add(row)
+        audit_store.append(
+            session, actor=actor.label, change_ref=ref_of(row.id), event_type=EVENTS[action], payload=payload
+        )
+        if action == "revise":
+            _tell(
+                rt,
+                session,
+                _approvers(rt, session, actor.id),
+                row,
+                "template.proposed",
+                "Revised standard-change template to approve",
+                f"{actor.name} revised the template {row.title}; it awaits a decision again.",
+            )
+        else:
+            verdict = {"approve": "approved", "reject": "returned", "retire": "retired"}[action]
+            _tell(
+                rt,
+                session,
+                [row.proposed_by] if row.proposed_by != actor.id else [],
+                row,
+                f"template.{verdict}",
+                f"Template {verdict}",
+                f"{actor.name} {verdict} the standard-change template {row.title}."
+                + (f"\n{reason}" if reason else ""),
+            )
+        return _views(session, [row])[0]
+
+
+def get(rt: Runtime, *, actor_id: int, template_id: int) -> TemplateDetail:
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        if not may_view_changes(actor.roles):
+            raise NotFound(f"no template {ref_of(template_id)}")
+        row = template_store.get(session, template_id)
+        if row is None:
+            raise NotFound(f"no template {ref_of(template_id) if 0 < template_id < 10**9 else template_id}")
+        view = _views(session, [row])[0]
+        return TemplateDetail(
+            view,
+            _actions(rt, actor, row),
+            tuple(template_store.recent_uses(session, template_id)),
+            row.state == templates.ACTIVE and bool(set(view.used_by) & set(actor.roles)),
+        )
+
+
+def browse(
+    rt: Runtime, *, actor_id: int, state: str = "", q: str = "", limit: int = 25, offset: int = 0
+) -> Page:
+    """Templates the viewer may see (anyone who sees changes), by title."""
+    problems = {}
+    if state and state not in templates.STATES:
+        problems["state"] = f"must be one of: {', '.join(templates.STATES)}"
+    if len(q) > limits.SEARCH:
+        problems["q"] = f"is longer than {limits.SEARCH} characters"
+    if problems:
+        raise InvalidInput(problems)
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        if not may_view_changes(actor.roles):
+            return Page([], 0, limit, offset)
+        rows, total = template_store.page(session, state=state, q=q.strip(), limit=limit, offset=offset)
+        return Page(_views(session, rows), total, limit, offset)
+
+
+def usable(rt: Runtime, *, actor_id: int) -> list[TemplateView]:
+    """The active templates this person may raise a standard change from."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        rows, _ = template_store.page(session, state=templates.ACTIVE, q="", limit=limits.PAGE_MAX, offset=0)
+        return [v for v in _views(session, rows) if set(v.used_by) & set(actor.roles)]
+
+
+@dataclass(frozen=True)
+class Use:
+    """A standard change about to be raised from a template, checked."""
+
+    template: StandardTemplate
+    services: tuple[str, ...]
+    cost: Decimal
+    description: str
+
+
+def check_use(
+    rt: Runtime,
+    session: Session,
+    actor: Actor,
+    template: str | int | None,
+    services: list[str],
+    cost: Any,
+    description: str,
+) -> Use:
+    """What a standard change raised from ``template`` will hold, or InvalidInput saying why it
+    cannot be: no active template, a role it is not for, services outside it, a cost above it."""
+    template_id = parse_ref(template) if template not in (None, "") else None
+    if template_id is None:
+        raise InvalidInput(
+            {"template": "a standard change is raised from an approved template: choose one from Templates"}
+        )
+    row = template_store.get(session, template_id)
+    if row is None:
+        raise InvalidInput({"template": f"no template {ref_of(template_id)}"})
+    allowed = _lines(row.services)
+    chosen = tuple(services) or allowed
+    amount = parse_amount(cost) if cost not in (None, "") else None
+    problems = templates.use_problems(
+        state=row.state,
+        used_by=_lines(row.used_by),
+        actor_roles=actor.roles,
+        services=chosen,
+        allowed_services=allowed,
+        cost=amount,
+        max_cost=row.max_cost,
+        money=rt.money,
+    )
+    if cost not in (None, "") and amount is None:
+        problems["cost"] = "must be an amount of 0 or more, such as 120.00"
+    if problems:
+        raise InvalidInput(problems)
+    assert amount is not None
+    return Use(row, chosen, amount, description.strip() or row.description)
+
+
+def record_use(session: Session, actor: Actor, use: Use, change_id: int, change_ref: str) -> None:
+    """The change starts with the template's back-out plan in its release plan and its
+    estimate as the planned cost; the template's history records the use."""
+    row = use.template
+    assert row.id is not None
+    at = common.now()
+    stage_store.replace_cost_lines(
+        session,
+        change_id,
+        [CostLine(0, COST_KINDS[0], use.cost, "", f"estimate within {ref_of(row.id)}")],
+        actual=False,
+    )
+    stage_store.save_release_plan(
+        session, change_id, ReleasePlan(None, None, row.backout_plan, "", "", ""), at
+    )
+    audit_store.append(
+        session,
+        actor=actor.label,
+        change_ref=ref_of(row.id),
+        event_type="template.used",
+        payload={"change": change_ref, "cost": str(use.cost), "services": list(use.services)},
+    )
