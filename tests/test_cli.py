@@ -132,3 +132,28 @@ def test_invalid_workflow_folder_stops_the_program(run, tmp_path, monkeypatch):
 def test_bad_config_is_reported(run, monkeypatch):
     monkeypatch.setenv("FITSFLOW_PLANNING_HORIZON_YEARS", "lots")
     assert "FITSFLOW_PLANNING_HORIZON_YEARS: must be a whole number" in run("init", code=1)
+
+
+def test_standard_change_templates_from_the_command_line(run):
+    run("init")
+    run("user", "add", "--name", "Nat", "--email", "nat@s.example", "--role", "requester")
+    run("user", "add", "--name", "Tom", "--email", "tom@s.example", "--role", "cab")
+    run("service", "add", "--name", "Printing")
+    out = run("template", "propose", "--as", "nat@s.example", "--title", "Add a printer",
+              "--service", "Printing", "--max-cost", "300", "--steps", "Cable it; add the queue",
+              "--backout-plan", "Remove the queue")
+    ref = out.split()[0]
+    assert ref == "STD-0001"
+    err = run("change", "raise", "--as", "nat@s.example", "--title", "Printer", "--category", "standard",
+              "--template", ref, "--cost", "50", code=1)
+    assert "not approved yet" in err
+    err = run("template", "decide", ref, "approve", "--as", "nat@s.example", code=1)
+    assert "templates are approved by" in err
+    assert "is now active" in run("template", "decide", ref, "approve", "--as", "tom@s.example")
+    out = run("change", "raise", "--as", "nat@s.example", "--title", "Printer", "--category", "standard",
+              "--template", ref, "--cost", "50")
+    assert "standard-change" in out
+    listed = run("template", "list", "--as", "tom@s.example", "--state", "active")
+    assert "STD-0001  active" in listed and "uses 1" in listed
+    err = run("template", "decide", "nonsense", "retire", "--as", "tom@s.example", "--reason", "x", code=1)
+    assert "no template nonsense" in err

@@ -58,6 +58,11 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/admin/users/<int:user_id>/mfa/reset"): ("302 403 403 403 403 403 302", {}),
     ("GET", "/admin/workflows"): ("302 403 403 403 403 403 200", None),
     ("GET", "/approvals"): ("302 403 403 200 200 403 403", None),
+    ("GET", "/templates"): ("302 403 200 200 200 200 200", None),
+    ("GET", "/templates/new"): ("302 403 200 403 403 403 403", None),
+    ("POST", "/templates/new"): ("302 403 400 403 403 403 403", {"title": ""}),
+    ("GET", "/templates/<int:template_id>"): ("302 403 404 404 404 404 404", None),
+    ("POST", "/templates/<int:template_id>/actions/<action>"): ("302 403 404 404 404 404 404", {}),
     ("GET", "/audit"): ("302 403 403 403 403 200 200", None),
     ("GET", "/audit/export.<fmt>"): ("302 403 403 403 403 200 200", None),
     ("GET", "/changes"): ("302 403 200 200 200 200 200", None),
@@ -117,6 +122,13 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/services/<int:service_id>"): ("401 404 404 404 404 404 404", None),
     ("GET", "/api/v1/schedule"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/policy"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/templates"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/templates"): ("401 403 400 403 403 403 403",
+                                    {"title": "T", "services": ["Nope"], "max_cost": "10", "steps": "s",
+                                     "backout_plan": "b"}),
+    ("GET", "/api/v1/templates/<int:template_id>"): ("401 404 404 404 404 404 404", None),
+    ("POST", "/api/v1/templates/<int:template_id>/actions"): ("401 404 404 404 404 404 404",
+                                                              {"action": "approve"}),
     ("GET", "/api/v1/absences"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/absences"): ("401 400 400 400 400 400 400", {"substitute_email": "nobody@x.example",
                                                                    "first_day": "2030-01-07",
@@ -184,11 +196,11 @@ def _ids(school) -> dict[str, int | None]:  # type: ignore[no-untyped-def]
 def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     values = {"<ref>": ref, "<trigger>": "submit_proceed", "<slug>": "finance", "<fmt>": "csv",
               "<path:filename>": "style.css", "<name>": "fits-change", "<token>": "fc_unknown",
-              "<int:user_id>": str(school.staff)}
+              "<int:user_id>": str(school.staff), "<action>": "approve"}
     for key, value in values.items():
         rule = rule.replace(key, value)
     for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>",
-                "<int:feed_id>", "<int:service_id>", "<int:absence_id>"):
+                "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

@@ -85,9 +85,10 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     login.init_app(app)
     errors.init_app(app)
 
-    from . import admin, api, audit, auth, changes, dashboard, feeds, schedule
+    from . import admin, api, audit, auth, changes, dashboard, feeds, schedule, templates_pages
 
-    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp, schedule.bp):
+    for blueprint in (auth.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp, schedule.bp,
+                      templates_pages.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register

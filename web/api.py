@@ -21,6 +21,7 @@ from fitsflow.services import (
     inbox,
     queues,
     schedule,
+    templates,
     users,
 )
 from fitsflow.services import notices as release_notices
@@ -155,7 +156,7 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
 def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
     view = services.raise_change(runtime(), actor_id=actor().id, title=body.title, category=body.category,
                                  description=body.description, affected_services=body.affected_services,
-                                 urgency=body.urgency)
+                                 urgency=body.urgency, template=body.template, cost=body.cost)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 
 
@@ -575,3 +576,39 @@ def add_absence(body: m.AbsenceBody) -> m.AbsenceOut:
 def cancel_absence(absence_id: int) -> m.Removed:
     absences.cancel(runtime(), actor_id=actor().id, absence_id=absence_id)
     return m.Removed(id=absence_id)
+
+
+def _template(view: templates.TemplateView) -> m.TemplateOut:
+    return m.TemplateOut.model_validate({**view.__dict__, "services": list(view.services),
+                                         "used_by": list(view.used_by), "max_cost": f"{view.max_cost:.2f}"})
+
+
+@route(bp, "GET", "/templates", summary="Standard-change templates, by title", response=m.TemplatePage,
+       query=m.TemplateFilters)
+def list_templates(query: m.TemplateFilters) -> m.TemplatePage:
+    page = templates.browse(runtime(), actor_id=actor().id, state=query.state or "", q=query.q,
+                            limit=query.limit, offset=query.offset)
+    return m.TemplatePage(items=[_template(v) for v in page.items], total=page.total, limit=query.limit,
+                          offset=query.offset)
+
+
+@route(bp, "POST", "/templates", summary="Propose a standard-change template (a requester)",
+       response=m.TemplateOut, body=m.TemplateBody, status=201)
+def propose_template(body: m.TemplateBody) -> tuple[m.TemplateOut, dict[str, str]]:
+    view = templates.propose(runtime(), actor_id=actor().id, data=body.model_dump())
+    return _template(view), {"Location": f"/api/v1/templates/{view.id}"}
+
+
+@route(bp, "GET", "/templates/<int:template_id>", summary="One standard-change template",
+       response=m.TemplateOut)
+def get_template(template_id: int) -> m.TemplateOut:
+    return _template(templates.get(runtime(), actor_id=actor().id, template_id=template_id).template)
+
+
+@route(bp, "POST", "/templates/<int:template_id>/actions", response=m.TemplateOut, body=m.TemplateAction,
+       summary="Approve, reject, retire or revise a template")
+def act_on_template(template_id: int, body: m.TemplateAction) -> m.TemplateOut:
+    return _template(templates.act(runtime(), actor_id=actor().id, template_id=template_id,
+                                   action=body.action, reason=body.reason,
+                                   data=body.template.model_dump() if body.template else None,
+                                   expected_version=body.expected_version))

@@ -66,6 +66,10 @@ class NewChange(Body):
         Field(default_factory=list, max_length=limits.SERVICES)
     urgency: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
         "", description="Emergency changes: why it cannot wait for the normal approvals (required).")
+    template: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="Standard changes (required): the active template followed, e.g. STD-0003.")
+    cost: Amount | None = Field(None, description="Standard changes (required): the estimated cost, "
+                                "at most the template's max_cost.")
 
 
 class OwnerChange(Body):
@@ -126,6 +130,7 @@ class Change(Out):
     created_at: datetime
     updated_at: datetime
     urgency: str = Field(description="An emergency's reason why it could not wait.")
+    template_ref: str = Field("", description="A standard change's template (see /templates).")
 
 
 class ChangePage(Out):
@@ -756,3 +761,66 @@ class AbsenceOut(Out):
 
 class Absences(Out):
     items: list[AbsenceOut]
+
+
+# --- standard-change templates ------------------------------------------------------------
+
+TemplateState = Literal["proposed", "active", "rejected", "retired"]
+
+
+class TemplateBody(Body):
+    title: Title
+    description: Text = ""
+    services: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)]] = Field(
+        min_length=1, max_length=limits.SERVICES, description="Catalogue services a use may touch.")
+    max_cost: Amount = Field(description="The most one use may cost.")
+    steps: Required
+    backout_plan: Required
+    used_by: list[RoleName] = Field(["requester"], min_length=1, max_length=20,
+                                    description="Roles whose holders may raise a change from it.")
+
+
+class TemplateAction(Body):
+    action: Literal["approve", "reject", "retire", "revise"] = Field(
+        description="approve or reject (a template approver, not its proposer), retire (with a reason), "
+                    "revise (its proposer, with template)")
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
+        "", description="Required to reject or retire.")
+    template: TemplateBody | None = Field(None, description="revise: the new content.")
+    expected_version: Version | None = None
+
+
+class TemplateOut(Out):
+    id: int
+    ref: str
+    title: str
+    description: str
+    services: list[str]
+    max_cost: str
+    steps: str
+    backout_plan: str
+    used_by: list[str]
+    state: TemplateState
+    state_title: str
+    proposed_by: int
+    proposed_by_name: str
+    created_at: datetime
+    updated_at: datetime
+    decided_by_name: str
+    decided_at: datetime | None
+    note: str = Field(description="The last decision's comment or reason.")
+    version: int
+    uses: int = Field(description="How many changes were raised from it.")
+
+
+class TemplatePage(Out):
+    items: list[TemplateOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TemplateFilters(Paging):
+    state: TemplateState | None = None
+    q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field(
+        "", description="Words in the title or description.")

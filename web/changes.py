@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
-from fitsflow.services import catalogue, queues
+from fitsflow.services import catalogue, queues, templates
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
@@ -47,24 +47,29 @@ def index() -> Any:
 @bp.route("/new", methods=["GET", "POST"])
 @access(REQUESTERS)
 def new() -> Any:
-    """Raise a change: the category picks the workflow."""
-    form = request.form
+    """Raise a change: the category picks the workflow; a standard change names its template."""
+    form = request.form if request.method == "POST" else request.args
     if request.method == "POST":
         try:
             view = services.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
                                          category=form.get("category", ""),
                                          description=form.get("description", ""),
                                          affected_services=form.getlist("affected_services"),
-                                         urgency=form.get("urgency", ""))
+                                         urgency=form.get("urgency", ""),
+                                         template=form.get("template") or None,
+                                         cost=form.get("cost") or None)
         except InvalidInput as err:
-            return render_template("new.html", form=form, problems=err.problems,
-                                   workflows=list(runtime().workflows),
-                                   services=catalogue.active_names(runtime()),
-                                   chosen=set(form.getlist("affected_services"))), 400
+            return _new_page(form, err.problems), 400
         flash(f"{view.ref} raised. Start with the first stage.")
         return redirect(url_for("changes.show", ref=view.ref))
-    return render_template("new.html", form=form, problems={}, workflows=list(runtime().workflows),
-                           services=catalogue.active_names(runtime()), chosen=set())
+    return _new_page(form, {})
+
+
+def _new_page(form: Any, problems: dict[str, str]) -> str:
+    rt = runtime()
+    return render_template("new.html", form=form, problems=problems, workflows=list(rt.workflows),
+                           services=catalogue.active_names(rt), chosen=set(form.getlist("affected_services")),
+                           templates=templates.usable(rt, actor_id=actor().id))
 
 
 @bp.get("/<ref>")

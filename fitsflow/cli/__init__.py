@@ -14,6 +14,7 @@ from .demo import demo
 from .schedule import schedule
 from .serve import serve, token
 from .services import service_group
+from .templates import template_group
 from .users import user
 from .workflows import workflow
 
@@ -45,7 +46,7 @@ def init(state: State) -> None:
 
 
 for command in (change, user, workflow, audit, calendar_group, service_group, schedule, demo, serve, token,
-                worker, outbox_group):
+                worker, outbox_group, template_group):
     cli.add_command(command)
 
 

@@ -23,6 +23,8 @@ def _print_detail(detail: ChangeDetail) -> None:
     click.echo(f"  requester: {c.requester_name}")
     if c.parent_ref:
         click.echo(f"  follow-up of: {c.parent_ref}")
+    if c.template_ref:
+        click.echo(f"  from template: {c.template_ref}")
     if detail.follow_ups:
         click.echo(f"  follow-ups: {', '.join(detail.follow_ups)}")
     if detail.needs:
@@ -56,13 +58,16 @@ def _print_detail(detail: ChangeDetail) -> None:
 @click.option("--description", default="")
 @click.option("--service", "services_", multiple=True, help="An affected service; repeat.")
 @click.option("--urgency", default="", help="Emergency changes: why it cannot wait (required).")
+@click.option("--template", default=None, help="Standard changes (required): the template, e.g. STD-0003.")
+@click.option("--cost", default=None, help="Standard changes (required): the estimated cost.")
 @pass_state
 def raise_(state: State, as_email: str, title: str, category: str, description: str,
-           services_: tuple[str, ...], urgency: str) -> None:
+           services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None) -> None:
     """Raise a new change."""
     rt = state.runtime
     view = services.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
-                                 description=description, affected_services=services_, urgency=urgency)
+                                 description=description, affected_services=services_, urgency=urgency,
+                                 template=template, cost=cost)
     click.echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
 
 

@@ -26,6 +26,19 @@ STATE_TITLES = {
     RETIRED: "Retired",
 }
 
+
+def ref_of(template_id: int) -> str:
+    return f"STD-{template_id:04d}"
+
+
+def parse_ref(value: str | int) -> int | None:
+    """A template's id from its reference (STD-0007) or its number; None if neither."""
+    text = str(value).strip().upper().removeprefix("STD-")
+    if not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
 # action → (the states it may be taken from, the state it leads to, who takes it)
 APPROVER, PROPOSER = "approver", "proposer"
 MOVES: dict[str, tuple[tuple[str, ...], str, str]] = {

@@ -130,6 +130,13 @@ _OF_CHANGE = (core_select(_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, _EVENTS.
               .where(_EVENTS.c.change_ref == bindparam("ref")).order_by(_EVENTS.c.seq))
 
 
+def of_template(session: Session, ref: str, *, leave_out: str) -> list[Any]:
+    """A template's decisions as ``of_change`` rows, without its uses (``leave_out``: they
+    are listed on their own, and a busy template has thousands)."""
+    return list(session.connection().execute(
+        _OF_CHANGE.where(_EVENTS.c.event_type != leave_out), {"ref": ref}))
+
+
 def of_change(session: Session, ref: str) -> list[Any]:
     """A change's events as (seq, at, actor, event_type, payload) rows, oldest first: read on
     every change page view, so a statement built once and no ORM objects."""

@@ -15,6 +15,7 @@ from ..domain.actor import Actor
 from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.policy import Requirement
 from ..domain.roles import may_view_changes, needs_mfa
+from ..domain.templates import ref_of
 from ..persistence import approved_store, audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, Transition, WorkflowDefinition
@@ -110,7 +111,8 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
         requester_id=change.requester_id,
         requester_name=change.requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
-        urgency=change.urgency,
+        urgency=change.urgency, template_id=change.template_id,
+        template_ref=ref_of(change.template_id) if change.template_id else "",
     )
 
 

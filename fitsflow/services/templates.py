@@ -19,32 +19,23 @@ from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted, Stale
 from ..domain.roles import ADMIN, REQUESTER, may_view_changes
 from ..domain.stages import CostLine, ReleasePlan, parse_amount
+from ..domain.templates import parse_ref, ref_of
 from ..domain.vocabulary import COST_KINDS
 from ..persistence import audit_store, outbox_store, queries, stage_store, template_store
 from ..persistence.models import StandardTemplate
 from . import catalogue, common
+from .audit import TimelineEvent
 from .common import unit_of_work
 from .queues import Page
 from .runtime import Runtime
 
+USED = "template.used"
 EVENTS = {
     "approve": "template.approved",
     "reject": "template.rejected",
     "revise": "template.revised",
     "retire": "template.retired",
 }
-
-
-def ref_of(template_id: int) -> str:
-    return f"STD-{template_id:04d}"
-
-
-def parse_ref(value: str | int) -> int | None:
-    """A template's id from its reference (STD-0007) or its number; None if neither."""
-    text = str(value).strip().upper().removeprefix("STD-")
-    if not text.isdigit() or len(text) > 9:
-        return None
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -77,6 +68,7 @@ class TemplateDetail:
     actions: tuple[str, ...]  # what the viewer may do now (domain.templates.MOVES)
     recent_uses: tuple[tuple[str, str, str], ...]  # (ref, title, state)
     may_use: bool
+    history: tuple[TimelineEvent, ...] = ()  # proposed, decided, revised, retired
 
 
 def _lines(value: str) -> tuple[str, ...]:
@@ -282,7 +274,7 @@ def act(
         row = _load(session, template_id, expected_version)
         new_state = templates.next_state(action, row.state)
         if action not in _actions(rt, actor, row):
-            if row.proposed_by == actor.id and action in ("approve", "reject"):
+            if row.proposed_by == actor.id and action in ("approve", "reject") and _is_approver(rt, actor):
                 raise NotPermitted("nobody approves or rejects a template they proposed")
             if action == "revise":
                 raise NotPermitted("only the template's proposer may revise it")
@@ -346,6 +338,10 @@ def get(rt: Runtime, *, actor_id: int, template_id: int) -> TemplateDetail:
             _actions(rt, actor, row),
             tuple(template_store.recent_uses(session, template_id)),
             row.state == templates.ACTIVE and bool(set(view.used_by) & set(actor.roles)),
+            tuple(
+                TimelineEvent(seq, at, who, kind, json.loads(payload))
+                for seq, at, who, kind, payload in audit_store.of_template(session, view.ref, leave_out=USED)
+            ),
         )
 
 
@@ -445,6 +441,6 @@ def record_use(session: Session, actor: Actor, use: Use, change_id: int, change_
         session,
         actor=actor.label,
         change_ref=ref_of(row.id),
-        event_type="template.used",
+        event_type=USED,
         payload={"change": change_ref, "cost": str(use.cost), "services": list(use.services)},
     )

@@ -29,6 +29,8 @@ class ChangeView:
     created_at: datetime
     updated_at: datetime
     urgency: str = ""  # an emergency's reason why it cannot wait
+    template_id: int | None = None  # a standard change's template …
+    template_ref: str = ""  # … and its reference
 
 
 @dataclass(frozen=True)
