@@ -7,14 +7,20 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlmodel import select
+from sqlmodel import col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fitsflow import services  # noqa: E402
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings  # noqa: E402
-from fitsflow.persistence.models import Change  # noqa: E402
+from fitsflow.persistence.models import (  # noqa: E402
+    Change,
+    CostLine,
+    GateRequirement,
+    NeedsAnalysis,
+    ReleasePlan,
+)
 from fitsflow.services.runtime import Runtime  # noqa: E402
 from tests import factories as f  # noqa: E402
 
@@ -35,8 +41,14 @@ def _runtime(url: str) -> Runtime:
     return rt
 
 
+# What a change waiting at a gate holds besides its row: its stage data and the round's
+# approvers as the policy computed them when the round opened.
+SATELLITES = (NeedsAnalysis, CostLine, ReleasePlan, GateRequirement)
+
+
 def prepare(url: str, n: int) -> tuple[Runtime, list[str], int]:
-    """N copies of one minor change at the implement gate; 3 CAB members, 1 decides."""
+    """N copies of one minor change at the implement gate (with its stage data and the
+    round's stored approvers); 3 CAB members, 1 decides."""
     rt = _runtime(url)
     school = f.School(rt)
     third = f.user(rt, "cab", "", "CAB 2")
@@ -46,6 +58,12 @@ def prepare(url: str, n: int) -> tuple[Runtime, list[str], int]:
         values = source.model_dump(exclude={"id", "ref"})
         rows = [{**values, "ref": f"BENCH-{i:07d}"} for i in range(n - 1)]
         session.execute(Change.__table__.insert(), rows)  # type: ignore[attr-defined]
+        ids = session.exec(select(Change.id).where(col(Change.ref).like("BENCH-%"))).all()
+        for model in SATELLITES:
+            found = session.exec(select(model).where(model.change_id == source.id)).all()  # type: ignore[attr-defined]
+            copies = [{**row.model_dump(exclude={"id"}), "change_id": cid} for cid in ids for row in found]
+            if copies:
+                session.execute(model.__table__.insert(), copies)  # type: ignore[attr-defined]
     assert third
     return rt, [ref] + [r["ref"] for r in rows], school.cab[0]
 

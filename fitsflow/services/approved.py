@@ -29,8 +29,11 @@ from .views import ChangeView
 
 
 def _values(rt: Runtime, subject: ChangeSubject, scopes: tuple[str, ...]) -> dict[str, Any]:
+    # Only the stages the gate approves are read (each is a query on every decision).
     services = [s for s in subject.change.affected_services.split("\n") if s]
-    return approved.snapshot(scopes, needs=subject.needs, lines=subject.cost_lines, plan=subject.release_plan,
+    return approved.snapshot(scopes, needs=subject.needs if "needs" in scopes else None,
+                             lines=subject.cost_lines if "finance" in scopes else (),
+                             plan=subject.release_plan if "release_plan" in scopes else None,
                              services=services)
 
 
