@@ -187,6 +187,13 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    # The worker walks the whole chain from its start this often (hours); the audit page
+    # checks only what came after the last check.
+    full_check_hours: int = 24
+
+
+@dataclass(frozen=True)
 class CalendarSettings:
     # Who may subscribe to the whole forward schedule (every release and freeze) rather
     # than only the changes they are involved in: roles, and audiences.
@@ -256,6 +263,7 @@ class Settings:
     accounts: AccountSettings = AccountSettings()
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderSettings = ReminderSettings()
+    audit: AuditSettings = AuditSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
@@ -508,6 +516,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     for key, most in limits_of:
         if not 1 <= raw["reminders"][key] <= most:
             raise ConfigError(f"reminders.{key}: must be from 1 to {most}")
+    if not 1 <= raw["audit"]["full_check_hours"] <= 24 * 31:
+        raise ConfigError("audit.full_check_hours: must be from 1 to 744 (a month)")
     if raw["reminders"]["escalation_role"] not in raw["roles"]:
         raise ConfigError(f"reminders.escalation_role: unknown role '{raw['reminders']['escalation_role']}'")
     transfer = {r.strip() for r in raw["accounts"]["change_transfer"].split(",") if r.strip()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -119,3 +120,80 @@ def test_export_csv_and_json_per_change(rt):
     assert {e["change_ref"] for e in events} >= {ref, other}
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert all(isinstance(e["payload"], dict) for e in events)
+
+
+def test_a_head_that_is_not_in_the_chain_is_said_plainly(rt):
+    _trail(rt)
+    described = services.verify_audit(rt, expected_head="f" * 64).describe()
+    assert "None" not in described and "is not in this chain" in described
+
+
+def test_the_page_check_reads_only_what_came_after_the_checkpoint(rt):
+    from fitsflow.services import audit
+
+    full = _trail(rt)  # a full walk sets the checkpoint
+    status = audit.verify_recent(rt)
+    assert status.result.ok and status.result.verified_seq == full.count and status.full_at is not None
+    school = f.School(rt)
+    f.change_in(rt, school, "minor", "financial_planning")
+    walked: list[int] = []
+    original = audit.audit_store.iter_rows
+
+    def spy(session, **kwargs):  # type: ignore[no-untyped-def]
+        for row in original(session, **kwargs):
+            walked.append(row[0])
+            yield row
+
+    audit.audit_store.iter_rows = spy  # type: ignore[assignment]
+    try:
+        status = audit.verify_recent(rt)
+    finally:
+        audit.audit_store.iter_rows = original  # type: ignore[assignment]
+    assert status.result.ok and walked and min(walked) == full.count + 1
+
+
+def test_tampering_after_the_checkpoint_is_caught_by_the_next_page_view(rt):
+    from fitsflow.services import audit
+
+    full = _trail(rt)
+    f.change_in(rt, f.School(rt), "minor", "financial_planning")
+    after = full.count + 2
+    _sql(rt, f"UPDATE audit_events SET actor = 'mallory' WHERE seq = {after}")
+    status = audit.verify_recent(rt)
+    assert (status.result.ok, status.result.broken_seq) == (False, after)
+
+
+def test_tampering_before_the_checkpoint_is_caught_by_the_full_check(rt):
+    from fitsflow.services import audit
+
+    _trail(rt)
+    _sql(rt, "UPDATE audit_events SET payload = '{}' WHERE seq = 5")
+    # The page's check starts at the checkpoint, whose event still has its hash …
+    assert audit.verify_recent(rt).result.ok
+    # … the worker's scheduled full walk (and `fitsflow audit verify`) names seq 5.
+    assert audit.full_check_due(rt, now=datetime.now(UTC) + timedelta(hours=25), every=timedelta(hours=24))
+    assert audit.verify(rt).broken_seq == 5
+
+
+def test_an_edit_of_the_checkpointed_event_itself_is_caught_by_the_page(rt):
+    from fitsflow.services import audit
+
+    full = _trail(rt)
+    _sql(rt, f"UPDATE audit_events SET hash = '{'0' * 64}' WHERE seq = {full.count}")
+    status = audit.verify_recent(rt)
+    assert (status.result.ok, status.result.broken_seq) == (False, full.count)
+
+
+def test_the_worker_walks_the_whole_chain_when_the_last_full_walk_is_old(rt, caplog):
+    from fitsflow.delivery.worker import Worker
+    from fitsflow.persistence import audit_store
+
+    f.change_in(rt, f.School(rt), "minor", "financial_planning")
+    _sql(rt, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    worker = Worker.from_runtime(rt)
+    with caplog.at_level("INFO", logger="fitsflow.security"):
+        worker.run_once()
+    checks = [r.fields for r in caplog.records if r.getMessage() == "audit.full_check"]  # type: ignore[attr-defined]
+    assert checks and checks[0]["ok"] is False and "broken at seq 2" in checks[0]["detail"]
+    with rt.db.read() as session:
+        assert audit_store.checkpoint(session) is None  # a broken chain moves no checkpoint

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from fitsflow import services
 from fitsflow.domain.vocabulary import CATEGORIES
+from fitsflow.services import audit as audit_service
 from fitsflow.services import queues, users
 
 from .access import AUDITORS, access
@@ -47,7 +48,7 @@ def index() -> Any:
                          limit=limit, offset=offset)
     states = sorted({s for wf in rt.workflows for s in wf.definition.states})
     people = [u for u in users.list_users(rt) if "requester" in u.roles]
-    return render_template("audit.html", page=page, chain=services.verify_audit(rt), states=states,
+    return render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), states=states,
                            categories=CATEGORIES, people=people, problems=problems)
 
 

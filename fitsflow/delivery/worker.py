@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
+from .. import security_log
 from ..domain.vocabulary import REVIEW_PENDING_KINDS
 from ..persistence import inbox_store, outbox_store
 from ..persistence.outbox_store import Claimed
@@ -83,6 +84,7 @@ class Worker:
         now = self.clock()
         if self._reminded is None or now - self._reminded >= timedelta(minutes=1):
             published += reminders.run_due(self.rt, now=now)
+            self._check_chain(now)
             self._reminded = now
         with self.rt.db.transaction() as session:
             claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
@@ -93,6 +95,19 @@ class Worker:
             if self.email is not None:
                 self.email.close()
         return published + len(claimed)
+
+    def _check_chain(self, now: datetime) -> None:
+        """Walk the whole audit chain when the last full walk is older than the setting: the
+        audit page checks only what came after its checkpoint, so an edit before it is found
+        here (and logged for the administrators' monitoring)."""
+        from ..services import audit
+
+        if not audit.full_check_due(self.rt, now=now,
+                                    every=timedelta(hours=self.rt.settings.audit.full_check_hours)):
+            return
+        result = audit.verify(self.rt)
+        security_log.event("audit.full_check", ok=result.ok, events=result.count,
+                           detail=result.describe())
 
     def _handle(self, row: Claimed) -> None:
         if row.event == "review_due" and not self._review_still_due(row):

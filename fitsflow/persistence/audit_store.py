@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DDL, bindparam, event
 from sqlalchemy import select as core_select
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from ..domain.chain import GENESIS, canonical, link_hash
 from .db_hooks import BEFORE_COMMIT
-from .models import AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 event.listen(
     AuditHead.__table__,  # type: ignore[attr-defined]
@@ -95,6 +95,64 @@ def append(session: Session, *, actor: str, change_ref: str, event_type: str,
 
 def head(session: Session) -> AuditHead:
     return session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+
+
+_ROW_COLUMNS = (_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, _EVENTS.c.change_ref, _EVENTS.c.event_type,
+                _EVENTS.c.payload, _EVENTS.c.prev_hash, _EVENTS.c.hash)
+
+
+def iter_rows(session: Session, *, change_ref: str | None = None, after_seq: int = 0,
+              batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Events as plain tuples (seq, at, actor, change_ref, event_type, payload, prev_hash,
+    hash) in seq order, a batch at a time: constant memory, no ORM objects."""
+    connection = session.connection()
+    last = after_seq
+    while True:
+        query = core_select(*_ROW_COLUMNS).where(_EVENTS.c.seq > last)
+        if change_ref is not None:
+            query = query.where(_EVENTS.c.change_ref == change_ref)
+        rows = connection.execute(query.order_by(_EVENTS.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield tuple(row)
+        last = rows[-1][0]
+
+
+def hash_at(session: Session, seq: int) -> str | None:
+    """The stored hash of event ``seq`` (None if there is none)."""
+    return session.connection().execute(
+        core_select(_EVENTS.c.hash).where(_EVENTS.c.seq == seq)).scalar_one_or_none()
+
+
+_CHECKPOINT = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+
+
+class Checkpoint(NamedTuple):
+    seq: int
+    hash: str
+    verified_at: datetime
+    full_at: datetime | None
+
+
+def checkpoint(session: Session) -> Checkpoint | None:
+    """How far the chain was last verified, as plain values (None before the first check)."""
+    row = session.connection().execute(
+        core_select(_CHECKPOINT.c.seq, _CHECKPOINT.c.hash, _CHECKPOINT.c.verified_at, _CHECKPOINT.c.full_at)
+        .where(_CHECKPOINT.c.id == 1)).first()
+    return Checkpoint(*row) if row else None
+
+
+def save_checkpoint(connection: Any, *, seq: int, digest: str, at: datetime, full: bool) -> None:
+    """Record how far the chain holds (a later check starts there); never moves it back."""
+    row = connection.execute(core_select(_CHECKPOINT.c.seq).where(_CHECKPOINT.c.id == 1)).first()
+    values: dict[str, Any] = {"seq": seq, "hash": digest, "verified_at": at}
+    if full:
+        values["full_at"] = at
+    if row is None:
+        connection.execute(_CHECKPOINT.insert().values(id=1, **values))
+    elif row[0] <= seq:
+        connection.execute(_CHECKPOINT.update().where(_CHECKPOINT.c.id == 1).values(**values))
 
 
 def iter_events(session: Session, *, change_ref: str | None = None, after_seq: int = 0,

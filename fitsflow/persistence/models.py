@@ -197,6 +197,20 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class AuditCheckpoint(SQLModel, table=True):
+    """How far the chain was last verified: ``seq`` and its ``hash`` (the hash is the
+    chain's own, so a later check first confirms the event at ``seq`` still has it) and
+    when; ``full_at`` is when the whole chain was last walked from the start."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+    verified_at: datetime
+    full_at: datetime | None = None
+
+
 class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as the change that caused it."""
 

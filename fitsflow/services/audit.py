@@ -7,75 +7,85 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from ..domain.chain import GENESIS, link_hash
+from ..domain import chain
+from ..domain.chain import Verification
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
 from ..persistence import audit_store
-from ..persistence.models import AuditEvent
 from .runtime import Runtime
 
 
 @dataclass(frozen=True)
-class Verification:
-    ok: bool
-    count: int
-    head_hash: str
-    broken_seq: int | None = None
-    reason: str = ""
+class ChainStatus:
+    """What the audit page shows: the check just made (from the checkpoint on) and when the
+    whole chain was last walked from the start."""
 
-    def describe(self) -> str:
-        if self.ok:
-            return f"verified: {self.count} events, head {self.head_hash}"
-        return f"broken at seq {self.broken_seq}: {self.reason}"
+    result: Verification
+    verified_at: datetime | None
+    full_at: datetime | None
+
+
+def _save_checkpoint(rt: Runtime, result: Verification, *, full: bool) -> datetime | None:
+    """Remember how far the chain holds. Bookkeeping: skipped if the database is busy or
+    read-only (a copy being checked), which only means the next check reads a little more."""
+    if not result.ok:
+        return None
+    at = datetime.now(UTC)
+    try:
+        rt.db.try_write(lambda connection: audit_store.save_checkpoint(
+            connection, seq=result.count, digest=result.head_hash, at=at, full=full))
+    except DBAPIError:
+        return None
+    return at
 
 
 def verify(rt: Runtime, *, expected_head: str | None = None,
            progress: Callable[[int], None] | None = None) -> Verification:
-    """Walk the chain from seq 1; name the first event that does not hold."""
+    """Walk the whole chain from seq 1; name the first event that does not hold. Run by
+    ``fitsflow audit verify`` and on the worker's schedule; it moves the checkpoint."""
     with rt.db.read() as session:
         head = audit_store.head(session)
-        head_seq, head_hash = head.seq, head.hash
-        expected_seq, prev, count = 1, GENESIS, 0
-        published_seen = expected_head is None
-        for event in audit_store.iter_events(session):
-            if event.seq != expected_seq:
-                reason = (f"event {expected_seq} is missing (next found is {event.seq})"
-                          if event.seq > expected_seq else "sequence out of order")
-                return Verification(False, count, prev, expected_seq, reason)
-            if event.prev_hash != prev:
-                return Verification(False, count, prev, event.seq,
-                                    "previous-hash link does not match the event before it")
-            digest = link_hash(seq=event.seq, at=event.at, actor=event.actor,
-                               change_ref=event.change_ref, event_type=event.event_type,
-                               payload=event.payload, prev_hash=event.prev_hash)
-            if digest != event.hash:
-                return Verification(False, count, prev, event.seq,
-                                    "content does not match its hash (edited)")
-            if expected_head is not None and event.hash == expected_head:
-                published_seen = True
-            prev, count, expected_seq = event.hash, count + 1, expected_seq + 1
-            if progress is not None:
-                progress(1)
-        if count != head_seq or prev != head_hash:
-            if count < head_seq:
-                return Verification(False, count, prev, count + 1,
-                                    f"events after seq {count} are missing (head records {head_seq})")
-            return Verification(False, count, prev, head_seq + 1,
-                                f"event not recorded in the chain head (head records {head_seq})")
-        if not published_seen:
-            return Verification(False, count, prev, None,
-                                f"the published head {expected_head} is not in the chain (rewritten)")
-        return Verification(True, count, prev)
+        result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash,
+                            expected_head=expected_head, progress=progress)
+    _save_checkpoint(rt, result, full=True)
+    return result
+
+
+def verify_recent(rt: Runtime) -> ChainStatus:
+    """Verify only what came after the last checkpoint (its event must still have the hash
+    the checkpoint recorded): what the audit page runs on every view, so its cost follows
+    the events added since, not the length of the trail."""
+    with rt.db.read() as session:
+        head = audit_store.head(session)
+        mark = audit_store.checkpoint(session)
+        after_seq, after_hash = (mark.seq, mark.hash) if mark and mark.seq <= head.seq else (0, chain.GENESIS)
+        full_at = mark.full_at if mark else None
+        if after_seq and audit_store.hash_at(session, after_seq) != after_hash:
+            result = Verification(False, after_seq - 1, after_hash, after_seq,
+                                  "the event no longer has the hash it had when last verified (edited)")
+            return ChainStatus(result, mark.verified_at if mark else None, full_at)
+        result = chain.walk(audit_store.iter_rows(session, after_seq=after_seq), head_seq=head.seq,
+                            head_hash=head.hash, after_seq=after_seq, after_hash=after_hash)
+    at = _save_checkpoint(rt, result, full=False) if result.count > after_seq else None
+    return ChainStatus(result, at or (mark.verified_at if mark else None), full_at)
+
+
+def full_check_due(rt: Runtime, *, now: datetime, every: timedelta) -> bool:
+    with rt.db.read() as session:
+        mark = audit_store.checkpoint(session)
+    return mark is None or mark.full_at is None or now - mark.full_at >= every
 
 
 EXPORT_FIELDS = ("seq", "at", "actor", "change_ref", "event_type", "payload", "prev_hash", "hash")
 
 
-def _row(event: AuditEvent) -> dict[str, object]:
-    return {name: getattr(event, name) for name in EXPORT_FIELDS}
+def _row(values: tuple[object, ...]) -> dict[str, object]:
+    return dict(zip(EXPORT_FIELDS, values, strict=True))
 
 
 def spreadsheet_safe(value: object) -> object:
@@ -92,13 +102,13 @@ def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[
         raise ValueError("format must be csv or json")
     ref = change_ref.strip().upper() if change_ref else None
     with rt.db.read() as session:
-        events = audit_store.iter_events(session, change_ref=ref)
+        rows = audit_store.iter_rows(session, change_ref=ref)
         if fmt == "csv":
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
-            writer.writeheader()
-            for event in events:
-                writer.writerow({k: spreadsheet_safe(v) for k, v in _row(event).items()})
+            writer = csv.writer(buffer)
+            writer.writerow(EXPORT_FIELDS)
+            for values in rows:
+                writer.writerow([spreadsheet_safe(v) for v in values])
                 if buffer.tell() > 65536:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -107,9 +117,9 @@ def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[
             return
         yield "["
         first = True
-        for event in events:
-            row = _row(event)
-            row["payload"] = json.loads(event.payload)
+        for values in rows:
+            row = _row(values)
+            row["payload"] = json.loads(str(row["payload"]))
             yield ("\n" if first else ",\n") + json.dumps(row, ensure_ascii=False, sort_keys=True)
             first = False
         yield "\n]\n"
@@ -146,9 +156,9 @@ def events_after(rt: Runtime, *, actor_id: int, after_seq: int, limit: int = 500
     with rt.db.read() as session:
         if not load_actor(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
             raise NotPermitted("the audit trail is for auditors and admins")
-        for event in audit_store.iter_events(session, after_seq=after_seq, batch=min(limit, 2000)):
-            row = _row(event)
-            row["payload"] = json.loads(event.payload)
+        for values in audit_store.iter_rows(session, after_seq=after_seq, batch=min(limit, 2000)):
+            row = _row(values)
+            row["payload"] = json.loads(str(row["payload"]))
             out.append(row)
             if len(out) >= limit:
                 break
