@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from fitsflow import services
+from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES
 from fitsflow.services import audit as audit_service
 from fitsflow.services import queues, users
@@ -47,7 +48,7 @@ def index() -> Any:
                          created_from=start, created_to=end + timedelta(days=1) if end else None,
                          limit=limit, offset=offset)
     states = sorted({s for wf in rt.workflows for s in wf.definition.states})
-    people = [u for u in users.list_users(rt) if "requester" in u.roles]
+    people = users.holders(rt, REQUESTER)
     return render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), states=states,
                            categories=CATEGORIES, people=people, problems=problems)
 
