@@ -187,6 +187,14 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    # /healthz is ok only if a small write commits within this many milliseconds …
+    write_deadline_ms: int = 2000
+    # … and, for SQLite, the database's disk has at least this many MiB free.
+    min_free_mb: int = 200
+
+
+@dataclass(frozen=True)
 class AuditSettings:
     # The worker walks the whole chain from its start this often (hours); the audit page
     # checks only what came after the last check.
@@ -264,6 +272,7 @@ class Settings:
     calendar: CalendarSettings = CalendarSettings()
     reminders: ReminderSettings = ReminderSettings()
     audit: AuditSettings = AuditSettings()
+    health: HealthSettings = HealthSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
@@ -516,6 +525,10 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     for key, most in limits_of:
         if not 1 <= raw["reminders"][key] <= most:
             raise ConfigError(f"reminders.{key}: must be from 1 to {most}")
+    if not 100 <= raw["health"]["write_deadline_ms"] <= 60_000:
+        raise ConfigError("health.write_deadline_ms: must be from 100 to 60000")
+    if not 0 <= raw["health"]["min_free_mb"] <= 10**7:
+        raise ConfigError("health.min_free_mb: must be from 0 to 10000000")
     if not 1 <= raw["audit"]["full_check_hours"] <= 24 * 31:
         raise ConfigError("audit.full_check_hours: must be from 1 to 744 (a month)")
     if raw["reminders"]["escalation_role"] not in raw["roles"]:

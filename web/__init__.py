@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 from fitsflow.config import WebSettings
 from fitsflow.domain import limits
 from fitsflow.domain.roles import ADMIN, AUDITOR
-from fitsflow.persistence import audit_store
+from fitsflow.services import health
 from fitsflow.services.runtime import Runtime
 
 from . import errors, login
@@ -99,15 +99,26 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     @app.get("/healthz")
     @access(PUBLIC)
     def healthz() -> Any:
-        """Liveness for a reverse proxy or monitor: the database answers. Auditors and
-        admins signed in also see the audit head; the public sees only ok."""
+        """For a load balancer or monitor: 200 only if a write commits within the deadline
+        and the disk has room, else 503 with Retry-After. The public sees only the status;
+        administrators and auditors signed in also see the audit head and what is wrong;
+        ``?full`` (for them, or a request made on this machine without a proxy) adds the
+        integrity check, the delivery backlog and the chain's last verification."""
         rt: Runtime = app.extensions["fitsflow"]
-        with rt.db.read() as session:
-            head = audit_store.head(session)
-            seq, digest = head.seq, head.hash
-        if current_user.is_authenticated and current_user.roles & {AUDITOR, ADMIN}:
-            return jsonify(status="ok", audit_events=seq, audit_head=digest)
-        return jsonify(status="ok")
+        staff = current_user.is_authenticated and bool(current_user.roles & {AUDITOR, ADMIN})
+        local = request.remote_addr in ("127.0.0.1", "::1") and "X-Forwarded-For" not in request.headers
+        full = "full" in request.args and (staff or local)
+        report = health.details(rt) if full else health.check(rt)
+        body: dict[str, Any] = {"status": "ok" if report.ok else "unavailable"}
+        if full:
+            body |= {"problems": list(report.problems), **report.facts}
+        elif staff:
+            body |= {k: report.facts[k] for k in ("audit_events", "audit_head") if k in report.facts}
+            if report.problems:
+                body["problems"] = list(report.problems)
+        if report.ok:
+            return jsonify(body)
+        return jsonify(body), 503, {"Retry-After": str(report.retry_after or 60)}
 
     @app.after_request
     def security_headers(response: Any) -> Any:

@@ -44,7 +44,8 @@ class Out(BaseModel):
 # --- errors -----------------------------------------------------------------------------
 
 ErrorCode = Literal["invalid", "unauthenticated", "not_found", "not_permitted", "not_allowed",
-                    "gate_not_satisfied", "stale", "method_not_allowed", "too_large", "too_many"]
+                    "gate_not_satisfied", "stale", "method_not_allowed", "too_large", "too_many",
+                    "unavailable"]
 
 
 class Error(Out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -18,11 +18,13 @@ from fitsflow.domain.errors import (
     NotPermitted,
     Stale,
 )
+from fitsflow.persistence import failures
 from fitsflow.services.auth import TooManyAttempts
 
 TITLES = {400: "That was not quite right", 401: "Please sign in", 403: "Not allowed",
           404: "Not found", 405: "Not allowed here", 409: "That could not be done now",
-          413: "Too large", 429: "Too many attempts", 500: "Something went wrong"}
+          413: "Too large", 429: "Too many attempts", 500: "Something went wrong",
+          503: "Not available just now"}
 HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "not_permitted", 404: "not_found",
               405: "method_not_allowed", 413: "too_large", 429: "too_many"}
 
@@ -110,6 +112,26 @@ def _http_error(err: HTTPException) -> Any:
     return response, code
 
 
+def _storage_error(err: Exception) -> Any:
+    """The disk is full, the database read-only, unreachable, busy or damaged: 503 with a
+    plain message and Retry-After (nothing was half-saved: the transaction rolled back).
+    Anything else is a fault of ours and goes on as one (logged, a generic 500)."""
+    problem = failures.classify(err)
+    if problem is None:
+        raise err
+    current_app.logger.error("storage problem on %s %s: %s (%s)", request.method, request.path,
+                             problem.kind, err.__class__.__name__)
+    headers = {"Retry-After": str(problem.retry_after)}
+    message = f"{problem.message}. Nothing you sent was saved; please try again later."
+    if _wants_json():
+        response, status = api_error(503, "unavailable", message)
+        return response, status, headers
+    page, status = render_error(503, message)
+    return page, status, headers
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(FitsflowError, _fitsflow_error)
     app.register_error_handler(HTTPException, _http_error)
+    for kind in failures.STORAGE_ERRORS:
+        app.register_error_handler(kind, _storage_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import click
 
 from ..config import Settings, load_settings
 from ..domain.errors import FitsflowError, InvalidInput, WorkflowError
+from ..persistence import failures
 from ..services.runtime import Runtime
 
 
@@ -60,14 +62,31 @@ def report(err: FitsflowError) -> NoReturn:
     fail(str(err))
 
 
+# Exit statuses (README → The command line): 0 done; 1 refused (bad input, not allowed,
+# a check that failed); 2 usage; 3 storage (disk full, read-only, unreachable, busy,
+# damaged); 4 any other database error.
+STORAGE, DATABASE = 3, 4
+
+
 class FitsflowGroup(click.Group):
-    """Turns every fitsflow error into a clear message and exit status 1."""
+    """Turns every fitsflow error into a clear message and exit status 1, and a database
+    failure into one line saying what to do (the traceback only with FITSFLOW_DEBUG=1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FitsflowError as err:
             report(err)
+        except failures.STORAGE_ERRORS as err:
+            if os.environ.get("FITSFLOW_DEBUG"):
+                raise
+            problem = failures.classify(err)
+            if problem is not None:
+                fail(problem.line(), STORAGE)
+            if isinstance(err, OSError):
+                raise
+            detail = str(getattr(err, "orig", None) or err).splitlines()[0][:300]
+            fail(f"database error: {detail} (FITSFLOW_DEBUG=1 shows the traceback)", DATABASE)
 
 
 def actor_id(rt: Runtime, email: str) -> int:

@@ -4,6 +4,7 @@ so a read-then-write transaction never fails half-way with "database is locked".
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,8 @@ _READ_ONLY = "fitsflow_read_only"
 def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
     parsed = make_url(url)
     memory = parsed.database in (None, "", ":memory:")
-    if not memory and parsed.database and not parsed.database.startswith("file:"):
+    if not memory and parsed.database and not parsed.database.startswith("file:") \
+            and not os.path.exists(parsed.database):
         # Readable by its owner only (SQLite gives its -wal and -shm files the same mode).
         os.close(os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600))
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -37,7 +39,10 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                pass  # a read-only copy (being verified, say) keeps the journal mode it has
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -82,6 +87,15 @@ class Database:
         self.engine.dispose(close=False)
 
     @property
+    def sqlite_folder(self) -> Path | None:
+        """The folder holding a SQLite database file (None for PostgreSQL or in memory)."""
+        url = make_url(self.url)
+        if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+            return None
+        name = str(url.database).removeprefix("file:").split("?", 1)[0]
+        return Path(name).resolve().parent
+
+    @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
@@ -114,19 +128,21 @@ class Database:
             session.rollback()
             session.close()
 
-    def try_write(self, work: Callable[[Connection], Any]) -> Any:
-        """A short write that never waits behind another writer: it fails at once
-        (raising) if the database is busy. For bookkeeping a request can do without.
-        Returns what ``work`` returns."""
+    def try_write(self, work: Callable[[Connection], Any], *, wait_ms: int = 0) -> Any:
+        """A short write that waits at most ``wait_ms`` behind another writer (by default
+        not at all): it fails (raising) if the database stays busy. For bookkeeping a
+        request can do without, and for the health probe. Returns what ``work`` returns."""
         with self.engine.connect() as connection:
             raw: Any = connection.connection.dbapi_connection
             sqlite = self.dialect == "sqlite"
             if sqlite:
-                raw.execute("PRAGMA busy_timeout=0")
+                raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
             try:
                 with connection.begin():
                     if not sqlite:
-                        connection.exec_driver_sql("SET LOCAL lock_timeout = '100ms'")
+                        limit = max(int(wait_ms), 100)
+                        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{limit}ms'")
+                        connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{limit}ms'")
                     return work(connection)
             finally:
                 if sqlite:

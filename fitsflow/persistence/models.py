@@ -211,6 +211,15 @@ class AuditCheckpoint(SQLModel, table=True):
     full_at: datetime | None = None
 
 
+class HealthProbe(SQLModel, table=True):
+    """One row /healthz rewrites to prove a write commits (disk not full, not read-only)."""
+
+    __tablename__ = "health_probe"
+
+    id: int = Field(default=1, primary_key=True)
+    at: datetime
+
+
 class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as the change that caused it."""
 

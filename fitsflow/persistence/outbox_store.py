@@ -119,3 +119,10 @@ def parked_rows(session: Session, *, limit: int) -> list[Any]:
                _USERS.c.email, _OUTBOX.c.subject, _OUTBOX.c.attempts, _OUTBOX.c.last_error)
         .select_from(_OUTBOX.outerjoin(_USERS, _USERS.c.id == _OUTBOX.c.recipient_id))
         .where(_OUTBOX.c.status == PARKED).order_by(_OUTBOX.c.id).limit(limit)))
+
+
+def oldest_due(session: Session, *, now: datetime) -> datetime | None:
+    """When the longest-waiting deliverable row became due (None if none is waiting)."""
+    return session.connection().execute(
+        select(func.min(_OUTBOX.c.available_at))
+        .where(_OUTBOX.c.status == PENDING, _OUTBOX.c.available_at <= now)).scalar_one_or_none()

@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from ..domain import chain
 from ..domain.chain import Verification
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
-from ..persistence import audit_store
+from ..persistence import audit_store, failures
 from .runtime import Runtime
 
 
@@ -39,7 +38,7 @@ def _save_checkpoint(rt: Runtime, result: Verification, *, full: bool) -> dateti
     try:
         rt.db.try_write(lambda connection: audit_store.save_checkpoint(
             connection, seq=result.count, digest=result.head_hash, at=at, full=full))
-    except DBAPIError:
+    except failures.DATABASE_ERRORS:
         return None
     return at
 
