@@ -6,6 +6,7 @@ import click
 
 from ..domain.errors import ConfigError
 from .audit import audit
+from .backup import backup, restore
 from .base import FitsflowGroup, State, fail, pass_state
 from .calendar import calendar_group
 from .changes import change
@@ -46,7 +47,7 @@ def init(state: State) -> None:
 
 
 for command in (change, user, workflow, audit, calendar_group, service_group, schedule, demo, serve, token,
-                worker, outbox_group, template_group):
+                worker, outbox_group, template_group, backup, restore):
     cli.add_command(command)
 
 

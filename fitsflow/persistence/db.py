@@ -87,13 +87,18 @@ class Database:
         self.engine.dispose(close=False)
 
     @property
-    def sqlite_folder(self) -> Path | None:
-        """The folder holding a SQLite database file (None for PostgreSQL or in memory)."""
+    def sqlite_file(self) -> Path | None:
+        """A SQLite database's file (None for PostgreSQL or in memory)."""
         url = make_url(self.url)
         if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
             return None
-        name = str(url.database).removeprefix("file:").split("?", 1)[0]
-        return Path(name).resolve().parent
+        return Path(str(url.database).removeprefix("file:").split("?", 1)[0]).resolve()
+
+    @property
+    def sqlite_folder(self) -> Path | None:
+        """The folder holding a SQLite database file (None for PostgreSQL or in memory)."""
+        found = self.sqlite_file
+        return found.parent if found else None
 
     @property
     def dialect(self) -> str:

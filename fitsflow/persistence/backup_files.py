@@ -1,0 +1,214 @@
+"""Copies of the database: SQLite's online backup API (a consistent copy while the server
+writes, WAL content included) and, for PostgreSQL, pg_dump / pg_restore on one snapshot.
+What a copy holds is checked here: the file's integrity and the audit chain in it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from ..domain import chain
+from .db import Database
+
+_ROWS = (
+    "SELECT seq, at, actor, change_ref, event_type, payload, prev_hash, hash FROM audit_events "
+    "WHERE seq > ? ORDER BY seq LIMIT 5000"
+)
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    """What a database (or a copy) holds: its integrity, its chain, its reference counters."""
+
+    integrity: str  # "ok", or what the check found
+    chain: chain.Verification
+    counters: dict[int, int]  # year → last change number issued
+
+
+def _rows(connection: sqlite3.Connection) -> Iterator[chain.Row]:
+    last = 0
+    while True:
+        batch = connection.execute(_ROWS, (last,)).fetchall()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1][0]
+
+
+def check_sqlite(path: Path) -> CopyCheck:
+    """Integrity, chain and counters of a SQLite file, read-only (the file is not changed).
+    A file too damaged to read says so in ``integrity``."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("PRAGMA integrity_check(5)").fetchall()
+            integrity = "ok" if [r[0] for r in rows] == ["ok"] else "; ".join(str(r[0]) for r in rows)
+            head_seq, head_hash = connection.execute(
+                "SELECT seq, hash FROM audit_head WHERE id = 1"
+            ).fetchone()
+            verification = chain.walk(_rows(connection), head_seq=head_seq, head_hash=head_hash)
+            counters = dict(connection.execute("SELECT year, last FROM ref_counters").fetchall())
+    except sqlite3.DatabaseError as err:
+        return CopyCheck(
+            f"unreadable: {err}", chain.Verification(False, 0, chain.GENESIS, None, str(err)), {}
+        )
+    return CopyCheck(integrity, verification, counters)
+
+
+def sqlite_backup(source: Path, target: Path, *, busy_timeout_ms: int) -> None:
+    """A consistent copy of ``source`` at ``target`` (which must not exist), made with the
+    online backup API in one step (one read snapshot, committed WAL content included),
+    turned into a single self-contained file and synced to disk."""
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with (
+        closing(sqlite3.connect(source, timeout=busy_timeout_ms / 1000)) as src,
+        closing(sqlite3.connect(partial)) as dst,
+    ):
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    os.chmod(partial, 0o600)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, target)
+
+
+def sqlite_restore(backup: Path, live: Path, *, busy_timeout_ms: int) -> None:
+    """Copy ``backup`` page by page into the live database (one write transaction: a server
+    still connected waits, then sees the restored data), and keep it in WAL mode."""
+    with (
+        closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(live, timeout=busy_timeout_ms / 1000)) as dst,
+    ):
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=WAL")
+
+
+def check_live(db: Database) -> CopyCheck | None:
+    """The chain head and counters of the database in use (None if it has no schema yet)."""
+    try:
+        with db.engine.connect() as connection:
+            head = connection.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).one()
+            counters = {
+                int(y): int(n) for y, n in connection.execute(text("SELECT year, last FROM ref_counters"))
+            }
+    except Exception:  # noqa: BLE001 - no tables yet: nothing to protect
+        return None
+    return CopyCheck(
+        "ok",
+        chain.Verification(True, head[0], head[1], verified_seq=head[0]),
+        counters,
+    )
+
+
+def keep_newest(folder: Path, pattern: str, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest files matching ``pattern``; return those deleted."""
+    found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = found[keep:]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return gone
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def _libpq(db: Database) -> tuple[str, str | None]:
+    """The database URL as libpq reads it, and the schema named in its search_path option."""
+    url = make_url(db.url).set(drivername="postgresql")
+    options = str(url.query.get("options", ""))
+    schema = (
+        options.split("search_path=", 1)[1].split(",")[0].split()[0] if "search_path=" in options else None
+    )
+    return url.render_as_string(hide_password=False), schema
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed (Debian: apt-get install postgresql-client)")
+    return found
+
+
+def pg_backup(db: Database, target: Path) -> chain.Verification:
+    """pg_dump (custom format) of the snapshot in which the chain is verified, so the head
+    printed is the dump's; the archive is then listed to prove it is complete."""
+    url, schema = _libpq(db)
+    partial = target.with_name(target.name + ".partial")
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+        args = [
+            _tool("pg_dump"),
+            "--format=custom",
+            "--no-owner",
+            "--no-privileges",
+            f"--snapshot={snapshot}",
+            f"--file={partial}",
+            f"--dbname={url}",
+        ]
+        if schema:
+            args.append(f"--schema={schema}")
+        subprocess.run(args, check=True, capture_output=True, text=True)
+        head = connection.exec_driver_sql("SELECT seq, hash FROM audit_head WHERE id = 1").one()
+        rows = (
+            tuple(r)
+            for r in connection.exec_driver_sql(
+                "SELECT seq, at, actor, change_ref, event_type, payload, prev_hash, hash FROM audit_events "
+                "ORDER BY seq"
+            ).yield_per(5000)
+        )
+        verification = chain.walk(rows, head_seq=head[0], head_hash=head[1])
+        connection.exec_driver_sql("COMMIT")
+    subprocess.run([_tool("pg_restore"), "--list", str(partial)], check=True, capture_output=True)
+    os.chmod(partial, 0o600)
+    os.replace(partial, target)
+    return verification
+
+
+def pg_restore(db: Database, backup: Path) -> None:
+    """Replace the database's objects with the archive's, in one transaction."""
+    url, _ = _libpq(db)
+    subprocess.run(
+        [
+            _tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            f"--dbname={url}",
+            str(backup),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def bump_counters(db: Database, floor: dict[int, int]) -> dict[int, int]:
+    """Raise each year's counter to at least ``floor`` (never lower it); return those raised."""
+    raised: dict[int, int] = {}
+    with db.engine.begin() as connection:
+        current = {int(y): int(n) for y, n in connection.execute(text("SELECT year, last FROM ref_counters"))}
+        for year, last in floor.items():
+            if current.get(year, 0) >= last:
+                continue
+            if year in current:
+                connection.execute(
+                    text("UPDATE ref_counters SET last = :n WHERE year = :y"), {"n": last, "y": year}
+                )
+            else:
+                connection.execute(
+                    text("INSERT INTO ref_counters (year, last) VALUES (:y, :n)"), {"y": year, "n": last}
+                )
+            raised[year] = last
+    return raised

@@ -1,0 +1,215 @@
+"""Backup and restore that an auditor can trust.
+
+``backup`` writes a consistent copy while the server runs (SQLite's online backup API;
+pg_dump on one snapshot for PostgreSQL), checks it (integrity, audit chain) and writes a
+manifest beside it with the audit head to publish. ``restore`` refuses to replace a newer
+database without ``force``, checks the copy first, brings the schema up to date and records
+the restore in the audit trail.
+
+Change references are never issued twice: a restore carries each year's counter forward
+from the database it replaces (when that can still be read), from ``after_reference`` (the
+highest reference in the emails already sent, when it cannot), and from the backup's
+manifest, whichever is highest — so CHG-2026-0068 named in an email never becomes another
+change."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..domain.chain import Verification
+from ..domain.errors import FitsflowError, InvalidInput
+from ..persistence import audit_store, backup_files
+from ..persistence.migrate import upgrade
+from . import health
+from .runtime import Runtime
+
+REFERENCE = re.compile(r"^CHG-(\d{4})-(\d{1,9})$")
+
+
+class BackupProblem(FitsflowError):
+    """The copy could not be made or used as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    manifest: Path
+    size: int
+    integrity: str
+    chain: Verification
+    deleted: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored: Verification  # the backup's chain
+    replaced: Verification | None  # the database replaced (None: it had no schema)
+    counters_raised: dict[int, int]
+    head_seq: int  # after the restore event
+    head_hash: str
+
+
+def _manifest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _write_manifest(path: Path, *, kind: str, chain: Verification, counters: dict[int, int]) -> Path:
+    manifest = _manifest_path(path)
+    manifest.write_text(
+        json.dumps(
+            {
+                "kind": kind,
+                "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "audit_events": chain.count,
+                "audit_head": chain.head_hash,
+                "chain_ok": chain.ok,
+                "reference_counters": {str(y): n for y, n in sorted(counters.items())},
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    os.chmod(manifest, 0o600)
+    return manifest
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(_manifest_path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
+def default_target(rt: Runtime) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    source = rt.db.sqlite_file
+    if source is not None:
+        return source.parent / "backups" / f"{source.stem}-{stamp}.db"
+    return Path("backups") / f"fitsflow-{stamp}.pgdump"
+
+
+def backup(rt: Runtime, *, target: Path | None = None, keep: int | None = None) -> BackupResult:
+    """Write and check a copy; with ``keep``, delete all but the newest ``keep`` copies in
+    the target's folder (those named like the default)."""
+    if keep is not None and keep < 1:
+        raise InvalidInput({"keep": "must be 1 or more"})
+    path = (target or default_target(rt)).resolve()
+    if path.exists():
+        raise BackupProblem(f"{path} exists already: choose another name (copies are never overwritten)")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    source = rt.db.sqlite_file
+    if source is not None:
+        backup_files.sqlite_backup(source, path, busy_timeout_ms=rt.db.busy_timeout_ms)
+        found = backup_files.check_sqlite(path)
+        integrity, chain, counters = found.integrity, found.chain, found.counters
+        kind, pattern = "sqlite", f"{source.stem}-*.db"
+    elif rt.db.dialect == "postgresql":
+        chain = backup_files.pg_backup(rt.db, path)
+        live = backup_files.check_live(rt.db)
+        integrity, counters = "ok (pg_restore --list reads the archive)", (live.counters if live else {})
+        kind, pattern = "postgresql", "fitsflow-*.pgdump"
+    else:
+        raise BackupProblem("an in-memory database has nothing to back up")
+    manifest = _write_manifest(path, kind=kind, chain=chain, counters=counters)
+    deleted: tuple[Path, ...] = ()
+    if keep is not None:
+        gone = backup_files.keep_newest(path.parent, pattern, keep)
+        for old in gone:
+            _manifest_path(old).unlink(missing_ok=True)
+        deleted = tuple(gone)
+    return BackupResult(path, manifest, path.stat().st_size, integrity, chain, deleted)
+
+
+def parse_reference(value: str) -> dict[int, int]:
+    match = REFERENCE.match(value.strip().upper())
+    if match is None:
+        raise InvalidInput({"after_reference": "must be a change reference such as CHG-2026-0068"})
+    return {int(match.group(1)): int(match.group(2))}
+
+
+def _newer(live: Verification, copy_count: int, copy_head: str) -> bool:
+    return live.count > copy_count or (live.count == copy_count and live.head_hash != copy_head)
+
+
+def restore(
+    rt: Runtime,
+    *,
+    source: Path,
+    force: bool = False,
+    after_reference: str = "",
+    actor: str = "fitsflow restore",
+) -> RestoreResult:
+    """Replace the database with ``source`` (checked first), carrying reference counters
+    forward, and record it in the audit trail."""
+    floor = parse_reference(after_reference) if after_reference else {}
+    path = source.resolve()
+    if not path.is_file():
+        raise BackupProblem(f"no backup at {path}")
+    manifest = _read_manifest(path)
+    live = backup_files.check_live(rt.db)
+    live_file = rt.db.sqlite_file
+    if live_file is not None:
+        copy = backup_files.check_sqlite(path)
+        if copy.integrity != "ok":
+            raise BackupProblem(f"the backup is damaged ({copy.integrity}): use an older copy")
+        if not copy.chain.ok:
+            raise BackupProblem(
+                f"the backup's audit trail does not verify ({copy.chain.describe()}): use an older copy"
+            )
+        restored, copy_counters = copy.chain, copy.counters
+    elif rt.db.dialect == "postgresql":
+        if manifest is None and live is not None and live.chain.count and not force:
+            raise BackupProblem(
+                f"{_manifest_path(path).name} (written with the backup) is missing, so the "
+                "backup's age is unknown: restore with --force if you are sure"
+            )
+        restored = Verification(
+            bool(manifest and manifest.get("chain_ok")),
+            int(manifest["audit_events"]) if manifest else 0,
+            str(manifest["audit_head"]) if manifest else "",
+        )
+        copy_counters = {int(y): int(n) for y, n in (manifest or {}).get("reference_counters", {}).items()}
+    else:
+        raise BackupProblem("an in-memory database cannot be restored into")
+    if live is not None and not force and _newer(live.chain, restored.count, restored.head_hash):
+        raise BackupProblem(
+            f"the database holds {live.chain.count} audit events and the backup {restored.count}: the "
+            "database is newer. Stop the server and restore with --force to replace it (reference "
+            "counters are carried forward)"
+        )
+    for counters in ((live.counters if live else {}), copy_counters):
+        for year, last in counters.items():
+            floor[year] = max(floor.get(year, 0), last)
+    rt.db.dispose()
+    if live_file is not None:
+        backup_files.sqlite_restore(path, live_file, busy_timeout_ms=rt.db.busy_timeout_ms)
+    else:
+        backup_files.pg_restore(rt.db, path)
+    rt.db.dispose()
+    upgrade(rt.db)
+    raised = backup_files.bump_counters(rt.db, floor)
+    with rt.db.transaction() as session:
+        audit_store.append(
+            session,
+            actor=actor,
+            change_ref="",
+            event_type="database.restored",
+            payload={
+                "backup": path.name,
+                "restored_head": {"seq": restored.count, "hash": restored.head_hash},
+                "replaced_head": {"seq": live.chain.count, "hash": live.chain.head_hash} if live else None,
+                "reference_counters_raised": {str(y): n for y, n in sorted(raised.items())},
+            },
+        )
+    with rt.db.read() as session:
+        head = audit_store.head(session)
+        head_seq, head_hash = head.seq, head.hash
+    health.forget_probe(rt)
+    return RestoreResult(restored, live.chain if live else None, raised, head_seq, head_hash)
