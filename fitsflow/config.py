@@ -114,6 +114,9 @@ class DeliverySettings:
     in_process: bool = True
     batch_size: int = 50
     lease_seconds: int = 120
+    # How many processes deliver at once, however many serve (1: one delivery worker per
+    # installation; more only for a very large outbox).
+    workers: int = 1
     max_attempts: int = 8
     backoff_seconds: int = 30
     backoff_max_seconds: int = 3600

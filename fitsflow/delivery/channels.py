@@ -12,10 +12,11 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime
 from html import escape
 
 from ..config import SmtpSettings
@@ -62,15 +63,40 @@ def recipient(row: Claimed) -> Address:
         raise Permanent(f"the recipient's address {row.recipient_email!r} is not valid: {err}") from err
 
 
+def mail_domain(sender: str) -> str:
+    """The domain of the configured From address (the Message-ID's right-hand side)."""
+    _, _, domain = sender.rpartition("@")
+    domain = one_line(domain).strip(" >").lower()
+    return domain if re.fullmatch(r"[a-z0-9.-]+", domain) else "localhost"
+
+
+def message_id(row: Claimed, domain: str) -> str:
+    """The same for every attempt at one outbox row (its id and when it was queued), so a
+    mail client or server can drop a duplicate delivery."""
+    queued = row.created_at or datetime(1970, 1, 1, tzinfo=UTC)
+    return f"<fitsflow.{row.id}.{int(queued.timestamp() * 1_000_000)}@{domain}>"
+
+
+def subject_of(row: Claimed) -> str:
+    """The subject, always with the change reference (every audience's notice included)."""
+    subject = one_line(row.subject)
+    ref = one_line(row.change_ref)
+    return f"[{ref}] {subject}" if ref and ref not in subject else subject
+
+
 def build_email(row: Claimed, *, sender: str, base_url: str) -> EmailMessage:
-    """Plain text and HTML parts, the change reference in the subject, a link back."""
+    """Plain text and HTML parts, the change reference in the subject, a link back; the
+    headers real mail systems expect (Date, a stable Message-ID on the mail domain, and
+    Auto-Submitted so out-of-office replies are not sent back)."""
     link = _link(base_url, row.payload)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient(row)
-    message["Subject"] = one_line(row.subject)
-    # One Message-ID per outbox row: a duplicate delivery is recognisable downstream.
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="fitsflow")
+    message["Subject"] = subject_of(row)
+    message["Date"] = format_datetime(row.created_at or datetime.now(UTC))
+    message["Message-ID"] = message_id(row, mail_domain(sender))
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834
+    message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
     message["X-Fitsflow-Outbox-Id"] = str(row.id)
     text = f"{row.body}\n\nOpen it in fitsflow: {link}\n"
     message.set_content(text)

@@ -4,7 +4,10 @@ records the outcome — delivered, retry later with exponential backoff, or park
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +21,7 @@ from ..services.runtime import Runtime
 from .channels import DeliveryError, EmailChannel, Permanent, Temporary, WebhookChannel
 
 log = logging.getLogger("fitsflow.delivery")
+_BOOT = uuid.uuid4().hex[:8]  # told apart from an earlier process that had the same pid
 
 
 def _now() -> datetime:
@@ -39,6 +43,10 @@ class Worker:
         self.backoff_max = d.backoff_max_seconds
         self.poll = float(d.poll_seconds)
         self._reminded: datetime | None = None  # reminders are looked for once a minute at most
+        self.slots = d.workers
+        # The process, not the object, holds the slot: a forked server worker is another
+        # holder (its pid), a second Worker in the same process the same one.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{_BOOT}"
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Worker:
@@ -57,15 +65,10 @@ class Worker:
             self.webhook.send(row)
             return
         if self.email is not None:
-            self._to_inbox(row)  # first: the person sees it in the app whatever the mail server does
-            self.email.send(row)
+            self.email.send(row)  # already in the person's in-app inbox (_deliver_batch)
 
-    def _to_inbox(self, row: Claimed, session: Session | None = None) -> None:
+    def _to_inbox(self, row: Claimed, session: Session) -> None:
         if row.recipient_id is None:
-            return
-        if session is None:
-            with self.rt.db.transaction() as own:
-                self._to_inbox(row, own)
             return
         inbox_store.deliver(session, outbox_id=row.id, user_id=row.recipient_id, event=row.event,
                             change_ref=row.change_ref, subject=row.subject, body=row.body,
@@ -75,11 +78,14 @@ class Worker:
         return timedelta(seconds=min(self.backoff * 2 ** max(attempts - 1, 0), self.backoff_max))
 
     def run_once(self) -> int:
-        """Publish the release notices now due, then claim one batch of the outbox and
-        deliver it; return how many notices and rows were handled."""
+        """If this process holds a delivery slot: publish the release notices now due, send
+        reminders, then claim one batch of the outbox and deliver it; return how many
+        notices and rows were handled (0 when another process holds every slot)."""
         from ..services import reminders
         from ..services.notices import publish_due
 
+        if not self._hold_slot():
+            return 0
         published = publish_due(self.rt, now=self.clock())
         now = self.clock()
         if self._reminded is None or now - self._reminded >= timedelta(minutes=1):
@@ -89,12 +95,64 @@ class Worker:
         with self.rt.db.transaction() as session:
             claimed = outbox_store.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
         try:
-            for row in claimed:
-                self._handle(row)
+            self._deliver_batch(claimed)
         finally:
             if self.email is not None:
                 self.email.close()
         return published + len(claimed)
+
+    def _hold_slot(self) -> bool:
+        """Take or renew a delivery slot (``delivery.workers`` of them): however many server
+        processes run, only that many deliver, and a dead holder's slot frees after a lease."""
+        now = self.clock()
+        with self.rt.db.transaction() as session:
+            slot = outbox_store.take_slot(session, holder=self.holder, slots=self.slots, now=now,
+                                          until=now + self.lease)
+        return slot is not None
+
+    def release(self) -> None:
+        """Give the slot up (on a clean stop) so another process may take it at once."""
+        with self.rt.db.transaction() as session:
+            outbox_store.release_slot(session, holder=self.holder)
+
+    def _deliver_batch(self, claimed: list[Claimed]) -> None:
+        """Deliver a claimed batch. A person's notices go into their in-app inbox first (one
+        transaction); outcomes are committed together — at the end, and whenever half the
+        lease has gone, when the rest of the batch's leases are renewed — so a slow mail
+        server never lets another worker take rows still being sent."""
+        if self.email is not None:
+            people = [row for row in claimed if row.channel == "person" and row.recipient_id is not None]
+            if people:
+                with self.rt.db.transaction() as session:
+                    for row in people:
+                        self._to_inbox(row, session)
+        outcomes: list[tuple[Claimed, DeliveryError | None]] = []
+        since = self.clock()
+        try:
+            for index, row in enumerate(claimed):
+                # A review reminder for a change already reviewed is cancelled, not sent.
+                if row.event != "review_due" or self._review_still_due(row):
+                    outcomes.append((row, self._handle(row)))
+                if self.clock() - since >= self.lease / 2:
+                    self._commit(outcomes, renew=[r.id for r in claimed[index + 1:]])
+                    outcomes, since = [], self.clock()
+        finally:
+            self._commit(outcomes)
+
+    def _commit(self, outcomes: list[tuple[Claimed, DeliveryError | None]],
+                renew: list[int] | None = None) -> None:
+        if not outcomes and not renew:
+            return
+        now = self.clock()
+        with self.rt.db.transaction() as session:
+            for row, error in outcomes:
+                if error is None:
+                    if row.channel == "person" and self.email is None:
+                        self._to_inbox(row, session)  # with email off, the inbox is the delivery
+                    outbox_store.delivered(session, row.id, now=now)
+                else:
+                    self._failed(session, row, error)
+            outbox_store.renew(session, renew or [], until=now + self.lease)
 
     def _check_chain(self, now: datetime) -> None:
         """Walk the whole audit chain when the last full walk is older than the setting: the
@@ -109,26 +167,19 @@ class Worker:
         security_log.event("audit.full_check", ok=result.ok, events=result.count,
                            detail=result.describe())
 
-    def _handle(self, row: Claimed) -> None:
-        if row.event == "review_due" and not self._review_still_due(row):
-            return
+    def _handle(self, row: Claimed) -> DeliveryError | None:
+        """Send one row: None when it went (or, email being off, goes to the inbox at
+        commit), the error when it did not."""
         if row.channel == "person" and self.email is None:
-            # With email off, a person's notice is delivered by being in their in-app inbox.
-            with self.rt.db.transaction() as session:
-                self._to_inbox(row, session)
-                outbox_store.delivered(session, row.id, now=self.clock())
-            return
+            return None
         try:
             self._deliver(row)
         except DeliveryError as err:
-            self._failed(row, err)
-            return
+            return err
         except Exception as err:  # noqa: BLE001 — an unexpected fault is retried, never lost
             log.exception("delivery of outbox row %s failed unexpectedly", row.id)
-            self._failed(row, Temporary(f"{type(err).__name__}: {err}"))
-            return
-        with self.rt.db.transaction() as session:
-            outbox_store.delivered(session, row.id, now=self.clock())
+            return Temporary(f"{type(err).__name__}: {err}")
+        return None
 
     def _review_still_due(self, row: Claimed) -> bool:
         with self.rt.db.transaction() as session:
@@ -144,18 +195,16 @@ class Worker:
             outbox_store.cancel(session, row.id, reason=f"not needed: the change is now {title.lower()}")
             return False
 
-    def _failed(self, row: Claimed, err: DeliveryError) -> None:
-        with self.rt.db.transaction() as session:
-            if not err.temporary:
-                outbox_store.park(session, row.id, error=f"permanent failure: {err}")
-                log.warning("outbox row %s parked: %s", row.id, err)
-            elif row.attempts >= self.max_attempts:
-                outbox_store.park(session, row.id,
-                                  error=f"gave up after {row.attempts} attempts: {err}")
-                log.warning("outbox row %s parked after %s attempts: %s", row.id, row.attempts, err)
-            else:
-                at = self.clock() + self.backoff_for(row.attempts)
-                outbox_store.retry_later(session, row.id, at=at, error=str(err))
+    def _failed(self, session: Session, row: Claimed, err: DeliveryError) -> None:
+        if not err.temporary:
+            outbox_store.park(session, row.id, error=f"permanent failure: {err}")
+            log.warning("outbox row %s parked: %s", row.id, err)
+        elif row.attempts >= self.max_attempts:
+            outbox_store.park(session, row.id, error=f"gave up after {row.attempts} attempts: {err}")
+            log.warning("outbox row %s parked after %s attempts: %s", row.id, row.attempts, err)
+        else:
+            at = self.clock() + self.backoff_for(row.attempts)
+            outbox_store.retry_later(session, row.id, at=at, error=str(err))
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set, resting ``poll_seconds`` when there is nothing to do."""
@@ -167,6 +216,10 @@ class Worker:
                 busy = 0
             if not busy:
                 stop.wait(self.poll)
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 — the slot frees itself after a lease anyway
+            log.warning("could not release the delivery slot; it frees after %s", self.lease)
 
 
 def start_in_background(rt: Runtime) -> tuple[threading.Thread, threading.Event]:

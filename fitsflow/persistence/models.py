@@ -220,6 +220,17 @@ class HealthProbe(SQLModel, table=True):
     at: datetime
 
 
+class WorkerSlot(SQLModel, table=True):
+    """A delivery worker's turn: only a process holding a slot (until ``until``, renewed as
+    it works) delivers, so however many server processes run, ``delivery.workers`` deliver."""
+
+    __tablename__ = "worker_slots"
+
+    slot: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    holder: str = Field(max_length=200)
+    until: datetime
+
+
 class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as the change that caused it."""
 

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from .models import Change, OutboxMessage, User
+from .models import Change, OutboxMessage, User, WorkerSlot
 
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
@@ -36,6 +37,7 @@ class Claimed:
     recipient_id: int | None
     recipient_name: str | None
     recipient_email: str | None
+    created_at: datetime | None = None
 
 
 def add(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -63,7 +65,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
         select(_OUTBOX.c.id, _OUTBOX.c.channel, _OUTBOX.c.event, _OUTBOX.c.change_ref,
                _OUTBOX.c.subject, _OUTBOX.c.body, _OUTBOX.c.payload, _OUTBOX.c.attempts,
                _OUTBOX.c.recipient_id, _USERS.c.name.label("recipient_name"),
-               _USERS.c.email.label("recipient_email"))
+               _USERS.c.email.label("recipient_email"), _OUTBOX.c.created_at)
         .select_from(_OUTBOX.outerjoin(_USERS, _USERS.c.id == _OUTBOX.c.recipient_id))
         .where(_OUTBOX.c.id.in_(ids)).order_by(_OUTBOX.c.id)).all()
     return [Claimed(**row._mapping) for row in rows]
@@ -126,3 +128,35 @@ def oldest_due(session: Session, *, now: datetime) -> datetime | None:
     return session.connection().execute(
         select(func.min(_OUTBOX.c.available_at))
         .where(_OUTBOX.c.status == PENDING, _OUTBOX.c.available_at <= now)).scalar_one_or_none()
+
+
+def renew(session: Session, row_ids: list[int], *, until: datetime) -> None:
+    """Extend the lease of rows still being worked on (a long batch keeps them its own)."""
+    if row_ids:
+        still = and_(_OUTBOX.c.id.in_(row_ids), _OUTBOX.c.status == PENDING)
+        session.connection().execute(update(_OUTBOX).where(still).values(lease_until=until))
+
+
+_SLOTS = WorkerSlot.__table__  # type: ignore[attr-defined]
+
+
+def take_slot(session: Session, *, holder: str, slots: int, now: datetime, until: datetime) -> int | None:
+    """A delivery slot for ``holder``: the one it holds (renewed), else a free or expired
+    one; None when all ``slots`` are held by others."""
+    connection = session.connection()
+    for slot in range(1, slots + 1):
+        renewed = connection.execute(update(_SLOTS).where(
+            _SLOTS.c.slot == slot, or_(_SLOTS.c.holder == holder, _SLOTS.c.until < now)).values(
+            holder=holder, until=until)).rowcount
+        if renewed:
+            return slot
+        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        taken = connection.execute(insert(_SLOTS).values(slot=slot, holder=holder, until=until)
+                                   .on_conflict_do_nothing(index_elements=["slot"])).rowcount
+        if taken:
+            return slot
+    return None
+
+
+def release_slot(session: Session, *, holder: str) -> None:
+    session.connection().execute(_SLOTS.delete().where(_SLOTS.c.holder == holder))
