@@ -508,6 +508,18 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):
         if raw["delivery"][key] < 1:
             raise ConfigError(f"delivery.{key}: must be 1 or more")
+    delivery = raw["delivery"]
+    if not 1 <= delivery["workers"] <= 16:
+        raise ConfigError("delivery.workers: must be from 1 to 16")
+    sends = [raw["smtp"]["timeout_seconds"]] if raw["smtp"]["enabled"] else []
+    sends += [raw["webhook"]["timeout_seconds"]] if raw["webhook"]["url"] else []
+    slowest = max(sends, default=0)
+    if delivery["lease_seconds"] < 2 * slowest:
+        raise ConfigError(f"delivery.lease_seconds: must be at least twice the slowest send's time-out "
+                          f"({slowest} s), or a row still being sent could be taken by another worker")
+    if delivery["poll_seconds"] >= delivery["lease_seconds"]:
+        raise ConfigError("delivery.poll_seconds: must be shorter than delivery.lease_seconds (an idle "
+                          "worker renews its turn each time it looks for work)")
     for section in _NAMED_SECTIONS:
         for name, entry in raw[section].items():
             if not NAME_PATTERN.match(name):

@@ -36,6 +36,12 @@ def test_file_then_environment(tmp_path):
     ("[planning]\nhorizon_years = 40\n", "planning.horizon_years: must be from 1 to 10"),
     ("[school]\ntimezone = 'Mars/Olympus'\n", "school.timezone: unknown time zone"),
     ("[database\n", "not valid TOML"),
+    ("[database]\nbusy_timeout_ms = 0\n", "database.busy_timeout_ms: must be 1 or more"),
+    ("[smtp]\nenabled = true\ntimeout_seconds = 90\n", "delivery.lease_seconds: must be at least twice"),
+    ("[delivery]\nworkers = 0\n", "delivery.workers: must be from 1 to 16"),
+    ("[delivery]\npoll_seconds = 600\n", "delivery.poll_seconds: must be shorter"),
+    ("[health]\nwrite_deadline_ms = 5\n", "health.write_deadline_ms: must be from 100"),
+    ("[audit]\nfull_check_hours = 0\n", "audit.full_check_hours: must be from 1"),
 ])
 def test_bad_files_name_the_key(tmp_path, text, message):
     path = tmp_path / "c.toml"

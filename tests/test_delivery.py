@@ -234,7 +234,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(smtp, tmp_path):
     assert len(expected) >= 30
     env = {**os.environ, "FITSFLOW_DATABASE_URL": url, "FITSFLOW_SMTP_ENABLED": "true",
            "FITSFLOW_SMTP_HOST": "127.0.0.1", "FITSFLOW_SMTP_PORT": str(smtp.port),
-           "FITSFLOW_SMTP_SECURITY": "none", "FITSFLOW_DELIVERY_LEASE_SECONDS": "1",
+           "FITSFLOW_SMTP_SECURITY": "none", "FITSFLOW_DELIVERY_LEASE_SECONDS": "2",
+           "FITSFLOW_SMTP_TIMEOUT_SECONDS": "1",
            "FITSFLOW_DELIVERY_BATCH_SIZE": "5", "FITSFLOW_DELIVERY_POLL_SECONDS": "1"}
     env.pop("FITSFLOW_CONFIG", None)
     smtp.recorder.delay = 0.05
@@ -248,7 +249,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(smtp, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-    time.sleep(1.2)  # the dead workers' leases run out
+    time.sleep(2.2)  # the dead workers' leases run out
     done = subprocess.run([sys.executable, "-m", "fitsflow.cli", "worker", "--once"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -324,10 +325,10 @@ def test_a_notice_subject_always_carries_the_change_reference():
 
 
 def test_a_batch_slower_than_its_lease_is_not_sent_twice_by_a_second_worker(smtp, tmp_path):
-    """Slow SMTP (0.3 s a message), a 1-second lease and a batch of 8: the leases are renewed
+    """Slow SMTP (0.3 s a message), a 2-second lease and a batch of 12: the leases are renewed
     while the batch is sent, so a second worker (two slots) finds nothing to take."""
-    rt = runtime(f"sqlite:///{tmp_path / 'slow.db'}", smtp=smtp.settings(),
-                 delivery={"lease_seconds": 1, "batch_size": 8, "workers": 2})
+    rt = runtime(f"sqlite:///{tmp_path / 'slow.db'}", smtp=smtp.settings(timeout=1),
+                 delivery={"lease_seconds": 2, "batch_size": 12, "workers": 2, "poll_seconds": 1})
     school = f.School(rt)
     for _ in range(2):
         f.change_in(rt, school, "significant", "implement_approval")
