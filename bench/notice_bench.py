@@ -1,20 +1,30 @@
 """Publishing one release to 5,000 recipients, against a raw executemany of the same
-rows (receipts and outbox rows) in the same run; then delivery to a local SMTP server.
+rows (receipts and outbox rows, with the real subject and body) in the same run; then
+delivery of those notices by email to a local SMTP server, against raw smtplib sending the
+same messages (same headers and parts) over one connection per batch, with the same inbox
+rows and one commit per batch.
 
     python bench/notice_bench.py [--recipients 5000] [--mails 500]
 
-Prints ``ratio: X.XX`` (project ÷ raw throughput of publishing) last.
+Prints ``delivery ratio: X.XX`` and, last, ``ratio: X.XX`` (project ÷ raw throughput of
+publishing).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import smtplib
 import sqlite3
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from html import escape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -71,8 +81,9 @@ def raw(people: int, folder: str) -> float:
     db = sqlite3.connect(f"{folder}/raw.db", isolation_level=None)
     for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=FULL", "foreign_keys=ON"):
         db.execute(f"PRAGMA {pragma}")
-    notice_id, change_id = db.execute(
-        "SELECT id, change_id FROM release_notices WHERE audience='staff'").fetchone()
+    notice_id, change_id, subject, body = db.execute(
+        "SELECT id, change_id, subject, body FROM release_notices WHERE audience='staff'").fetchone()
+    payload = json.dumps({"link": f"/notices/{notice_id}"})
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     start = time.perf_counter()
     db.execute("BEGIN IMMEDIATE")
@@ -81,8 +92,8 @@ def raw(people: int, folder: str) -> float:
                    [(change_id, notice_id, uid, stamp) for uid in ids])
     db.executemany("INSERT INTO outbox (created_at, event, change_ref, recipient_id, subject, body, payload, "
                    "status, attempts, available_at, last_error, channel) "
-                   "VALUES (?, 'release_notice', 'X', ?, 'S', 'B', '{}', 'pending', 0, ?, '', 'person')",
-                   [(stamp, uid, stamp) for uid in ids])
+                   "VALUES (?, 'release_notice', ?, ?, ?, ?, ?, 'pending', 0, ?, '', 'person')",
+                   [(stamp, ref, uid, f"[{ref}] {subject}", body, payload, stamp) for uid in ids])
     db.execute("UPDATE release_notices SET status='published' WHERE id=?", (notice_id,))
     db.execute("COMMIT")
     elapsed = time.perf_counter() - start
@@ -105,6 +116,55 @@ def smtp_rate(mails: int, folder: str) -> float:
     return sent / elapsed
 
 
+def raw_smtp_rate(mails: int, folder: str, batch: int) -> float:
+    """The same rows sent with smtplib: the same message (headers, text and HTML parts), an
+    inbox row each, one SMTP connection and one commit per batch."""
+    with SmtpServer() as server:
+        rt, ref = school_with_staff(f"sqlite:///{folder}/raw-smtp.db", mails, smtp=server.settings())
+        notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))
+        rt.db.dispose()
+        db = sqlite3.connect(f"{folder}/raw-smtp.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=FULL", "foreign_keys=ON"):
+            db.execute(f"PRAGMA {pragma}")
+        sender, sent = "fitsflow@test.school", 0
+        start = time.perf_counter()
+        while True:
+            rows = db.execute(
+                "SELECT o.id, o.subject, o.body, o.payload, o.change_ref, o.created_at, o.recipient_id, "
+                "u.name, u.email, o.event FROM outbox o JOIN users u ON u.id = o.recipient_id "
+                "WHERE o.status = 'pending' AND o.channel = 'person' ORDER BY o.id LIMIT ?",
+                (batch,)).fetchall()
+            if not rows:
+                break
+            client = smtplib.SMTP("127.0.0.1", server.port, timeout=20)
+            inbox = []
+            for row_id, subject, body, payload, change_ref, created, uid, name, address, event in rows:
+                link = "http://127.0.0.1:8000" + json.loads(payload).get("link", "")
+                message = EmailMessage()
+                message["From"] = sender
+                message["To"] = Address(display_name=name, addr_spec=address)
+                message["Subject"] = subject
+                message["Date"] = format_datetime(datetime.now(UTC))
+                message["Message-ID"] = f"<fitsflow.{row_id}.1@test.school>"
+                message["Auto-Submitted"] = "auto-generated"
+                message.set_content(f"{body}\n\nOpen it in fitsflow: {link}\n")
+                html = f'<p>{escape(body)}</p><p><a href="{escape(link)}">Open</a></p>'
+                message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
+                client.send_message(message, to_addrs=[address])
+                inbox.append((uid, row_id, event, change_ref, subject, body, link[:300], created))
+                sent += 1
+            client.quit()
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO inbox_items (user_id, outbox_id, event, change_ref, subject, body, "
+                           "link, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", inbox)
+            db.executemany("UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?",
+                           [(created, r[0]) for r in rows])
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        db.close()
+    return sent / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=5000)
@@ -117,8 +177,13 @@ def main() -> None:
         print(f"publish to {count:,} staff: project {t_project * 1000:.0f} ms "
               f"({count / t_project:,.0f} recipients/s), raw executemany {t_raw * 1000:.0f} ms "
               f"({count / t_raw:,.0f} recipients/s)")
-        print(f"SMTP delivery to a local server (one connection per batch, each outcome committed): "
-              f"{smtp_rate(args.mails, folder):,.0f} messages/s")
+        batch = load_settings(environ={}).delivery.batch_size
+        project_rate = smtp_rate(args.mails, folder)
+        raw_rate = raw_smtp_rate(args.mails, folder, batch)
+        print(f"SMTP delivery of {args.mails:,} notices to a local server (one connection and one commit "
+              f"per batch of {batch}): project {project_rate:,.0f} messages/s, raw smtplib {raw_rate:,.0f} "
+              "messages/s")
+        print(f"delivery ratio: {project_rate / raw_rate:.2f}")
         print(f"ratio: {t_raw / t_project:.2f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
