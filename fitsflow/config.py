@@ -70,6 +70,9 @@ class WebSettings:
     session_max_hours: int = 12
     token_days: int = 90
     api_writes_per_minute: int = 120
+    # An API write sent with an Idempotency-Key is answered again, not run again, when it
+    # is retried with the same key within this many hours.
+    idempotency_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -540,6 +543,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     for key, most in limits_of:
         if not 1 <= raw["reminders"][key] <= most:
             raise ConfigError(f"reminders.{key}: must be from 1 to {most}")
+    if not 1 <= raw["web"]["idempotency_hours"] <= 24 * 30:
+        raise ConfigError("web.idempotency_hours: must be from 1 to 720")
     if not 100 <= raw["health"]["write_deadline_ms"] <= 60_000:
         raise ConfigError("health.write_deadline_ms: must be from 100 to 60000")
     if not 0 <= raw["health"]["min_free_mb"] <= 10**7:

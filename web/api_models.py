@@ -45,7 +45,7 @@ class Out(BaseModel):
 
 ErrorCode = Literal["invalid", "unauthenticated", "not_found", "not_permitted", "not_allowed",
                     "gate_not_satisfied", "stale", "method_not_allowed", "too_large", "too_many",
-                    "unavailable"]
+                    "unavailable", "in_progress", "idempotency_key_reused"]
 
 
 class Error(Out):

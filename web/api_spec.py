@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 from fitsflow import __version__
 from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
+from fitsflow.services import idempotency
 from fitsflow.services.auth import count_api_write
 
 from . import api_models as m
@@ -26,8 +27,12 @@ from .login import actor, runtime
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 ERROR_STATUSES = {400: "Invalid input: `problems` names each field", 401: "No valid token",
                   403: "Not permitted", 404: "Not found, or not visible to you",
-                  409: "Not allowed now (`allowed`), gate not satisfied (`missing`), or stale",
-                  413: "Request too large", 429: "Too many requests"}
+                  409: "Not allowed now (`allowed`), gate not satisfied (`missing`), stale, or the "
+                       "first request with this Idempotency-Key is still being answered",
+                  413: "Request too large",
+                  422: "This Idempotency-Key was used for a different request",
+                  429: "Too many requests",
+                  503: "Storage unavailable (disk full, read-only, unreachable): try again after Retry-After"}
 
 
 @dataclass(frozen=True)
@@ -127,12 +132,26 @@ def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type
                 count_api_write(runtime(), user_id=actor().id)
             if endpoint.body:
                 params["body"] = _parse_body(endpoint)
-            result = view(**params)
-            headers: dict[str, str] = {}
-            if isinstance(result, tuple):
-                result, headers = result
-            payload = endpoint.response.model_validate(result).model_dump(mode="json")
-            return jsonify(payload), endpoint.status, headers
+
+            def execute() -> idempotency.Answer:
+                result = view(**params)
+                headers: dict[str, str] = {}
+                if isinstance(result, tuple):
+                    result, headers = result
+                payload = endpoint.response.model_validate(result).model_dump(mode="json")
+                return idempotency.Answer(endpoint.status, payload, headers)
+
+            key = request.headers.get("Idempotency-Key")
+            if key is None or method == "GET" or public:
+                answer = execute()
+            else:
+                answer = idempotency.run(
+                    runtime(), user_id=actor().id, key=key, execute=execute,
+                    request_fingerprint=idempotency.fingerprint(method, request.path, request.get_data()))
+            headers = dict(answer.headers)
+            if answer.replayed:
+                headers["Idempotent-Replayed"] = "true"
+            return jsonify(answer.body), answer.status, headers
 
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=access(PUBLIC if public else API)(handle),
                         methods=[method])
@@ -164,6 +183,12 @@ def document(prefix: str = "/api/v1") -> dict[str, Any]:
             op["responses"].update(_error_responses())
         else:
             op["security"] = []
+        if e.method != "GET" and not e.public:
+            op["parameters"].append({
+                "name": "Idempotency-Key", "in": "header", "required": False,
+                "description": "Retry safely: the same key and request get the first answer again "
+                               "(Idempotent-Replayed: true) instead of running twice.",
+                "schema": {"type": "string", "pattern": idempotency.KEY.pattern}})
         if e.query is not None:
             props = e.query.model_json_schema()["properties"]
             op["parameters"] += [{"name": name, "in": "query", "required": False, "schema": schema}

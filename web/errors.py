@@ -20,10 +20,12 @@ from fitsflow.domain.errors import (
 )
 from fitsflow.persistence import failures
 from fitsflow.services.auth import TooManyAttempts
+from fitsflow.services.idempotency import KeyConflict
 
 TITLES = {400: "That was not quite right", 401: "Please sign in", 403: "Not allowed",
           404: "Not found", 405: "Not allowed here", 409: "That could not be done now",
-          413: "Too large", 429: "Too many attempts", 500: "Something went wrong",
+          413: "Too large", 422: "That key was used before", 429: "Too many attempts",
+          500: "Something went wrong",
           503: "Not available just now"}
 HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "not_permitted", 404: "not_found",
               405: "method_not_allowed", 413: "too_large", 429: "too_many"}
@@ -35,6 +37,8 @@ def classify(err: FitsflowError) -> tuple[int, str]:
         return 400, "invalid"
     if isinstance(err, TooManyAttempts):
         return 429, "too_many"
+    if isinstance(err, KeyConflict):
+        return (409, "in_progress") if err.in_progress else (422, "idempotency_key_reused")
     if isinstance(err, NotPermitted):
         return 403, "not_permitted"
     if isinstance(err, NotFound):

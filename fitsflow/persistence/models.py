@@ -231,6 +231,21 @@ class WorkerSlot(SQLModel, table=True):
     until: datetime
 
 
+class IdempotencyKey(SQLModel, table=True):
+    """An API write made with an Idempotency-Key: the request's fingerprint and, once it has
+    finished, its answer (``status`` None: still running), replayed for a retry."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    key: str = Field(max_length=200, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    status: int | None = None
+    response: str = Field(default="", sa_column=Column(Text, nullable=False))
+    location: str = Field(default="", max_length=300)
+    created_at: datetime = Field(index=True)
+
+
 class OutboxMessage(SQLModel, table=True):
     """A notification written in the same transaction as the change that caused it."""
 

@@ -152,8 +152,9 @@ def take_slot(session: Session, *, holder: str, slots: int, now: datetime, until
             return slot
         insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
         taken = connection.execute(insert(_SLOTS).values(slot=slot, holder=holder, until=until)
-                                   .on_conflict_do_nothing(index_elements=["slot"])).rowcount
-        if taken:
+                                   .on_conflict_do_nothing(index_elements=["slot"])
+                                   .returning(_SLOTS.c.slot)).first()  # not rowcount: PostgreSQL may say -1
+        if taken is not None:
             return slot
     return None
 
