@@ -44,5 +44,8 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     templates = NoticeTemplates(school=settings.school.name, currency=settings.planning.currency,
                                 template_dir=settings.notices.template_dir)
     connect_receivers()
+    from .services.workflow_versions import stored_loader
+
+    registry.loader = stored_loader(db, roles)
     return Runtime(settings=settings, db=db, workflows=registry, roles=roles, notify_rules=rules,
                    templates=templates)

@@ -140,7 +140,7 @@ def me() -> m.Me:
 def list_changes(query: m.ChangeFilters) -> m.ChangePage:
     rt = runtime()
     if query.state is not None:
-        known = sorted({s for wf in rt.workflows for s in wf.definition.states})
+        known = rt.workflows.state_names()
         if query.state not in known:
             raise InvalidInput({"state": f"unknown state '{query.state}' (known: {', '.join(known)})"})
     if query.awaiting == "me":

@@ -47,7 +47,7 @@ def index() -> Any:
                          requester_id=whole(person),
                          created_from=start, created_to=end + timedelta(days=1) if end else None,
                          limit=limit, offset=offset)
-    states = sorted({s for wf in rt.workflows for s in wf.definition.states})
+    states = rt.workflows.state_names()
     people = users.holders(rt, REQUESTER)
     return render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), states=states,
                            categories=CATEGORIES, people=people, problems=problems)

@@ -40,7 +40,7 @@ def index() -> Any:
     page = queues.browse(runtime(), actor_id=me.id, state=request.args.get("state") or None,
                          category=request.args.get("category") or None,
                          requester_id=me.id if mine else None, limit=limit, offset=offset)
-    states = sorted({s for wf in runtime().workflows for s in wf.definition.states})
+    states = runtime().workflows.state_names()
     return render_template("changes.html", page=page, states=states, categories=CATEGORIES, mine=mine)
 
 
@@ -80,7 +80,7 @@ def show(ref: str) -> Any:
     me = actor()
     page = change_page(rt, actor_id=me.id, ref=ref)
     detail = page.detail
-    definition = rt.workflows.get(detail.change.workflow).definition
+    definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
     return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label, events=page.timeline,
                            stages=STAGES, tz=rt.timezone, notices=page.notices)

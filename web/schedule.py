@@ -65,7 +65,7 @@ def forward() -> Any:
                                                **filters)
         except InvalidInput as err:
             problems = err.problems
-    states = sorted({s for wf in runtime().workflows for s in wf.definition.states})
+    states = runtime().workflows.state_names()
     grid = Markup("")
     if result is not None:
         # Rendering a busy month's grid costs more than building it: it is kept with the

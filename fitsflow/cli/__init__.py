@@ -44,6 +44,7 @@ def init(state: State) -> None:
         click.echo(f"database {rt.db.display_url} is up to date (revision {after})")
     else:
         click.echo(f"database {rt.db.display_url}: schema {before or 'empty'} → {after}")
+    state.started()  # the workflow files against the changes in the database
 
 
 for command in (change, user, workflow, audit, calendar_group, service_group, schedule, demo, serve, token,

@@ -38,6 +38,22 @@ class State:
             self._runtime = build_runtime(self.settings)
         return self._runtime
 
+    def started(self) -> Runtime:
+        """The runtime of a long-running or set-up command, its workflow versions checked
+        against the changes in the database: refuses (WorkflowError) when an edited
+        workflow file drops a state live changes are in."""
+        from ..services import workflow_versions
+
+        rt = self.runtime
+        readiness = workflow_versions.prepare(rt)
+        for name, count in readiness.adopted.items():
+            click.echo(f"fitsflow: {count} existing change(s) of workflow '{name}' now run on its "
+                       "current version", err=True)
+        for version, count in readiness.earlier.items():
+            click.echo(f"fitsflow: {count} live change(s) finish on earlier workflow version {version}",
+                       err=True)
+        return rt
+
 
 pass_state = click.make_pass_decorator(State)
 

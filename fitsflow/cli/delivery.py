@@ -19,7 +19,7 @@ def worker(state: State, once: bool) -> None:
     """Deliver queued notices (in-app, email, webhook) until stopped."""
     from ..delivery.worker import Worker
 
-    rt = state.runtime
+    rt = state.started()
     security_log.install()
     runner = Worker.from_runtime(rt)
     channels = ["in-app"] + (["email"] if runner.email else []) + (["webhook"] if runner.webhook else [])

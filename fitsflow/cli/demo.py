@@ -15,8 +15,8 @@ def demo(state: State, password: str | None) -> None:
     """Create a demo school: users for every role and changes in every state."""
     from ..persistence.migrate import upgrade
 
-    rt = state.runtime
-    upgrade(rt.db)
+    upgrade(state.runtime.db)
+    rt = state.started()
     password = password or state.settings.demo.password
     with progress(demo_size(rt), "building demo school") as step:
         result = build_demo(rt, password=password, progress=step)

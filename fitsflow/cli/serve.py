@@ -27,6 +27,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     if current_revision(rt.db) != head_revision(rt.db):
         raise click.ClickException(f"the database {rt.db.display_url} is not up to date: "
                                    "run 'fitsflow init' first")
+    state.started()
     threads = threads or server.threads
     options: dict[str, Any] = {
         "bind": bind or server.bind, "workers": workers or server.workers, "threads": threads,

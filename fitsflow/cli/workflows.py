@@ -71,3 +71,42 @@ def diagram(state: State, name: str, current: str | None) -> None:
     if current and current not in definitions[name].states:
         fail(f"workflow '{name}' has no state '{current}'")
     click.echo(mermaid(definitions[name], current), nl=False)
+
+
+@workflow.command("versions")
+@pass_state
+def versions(state: State) -> None:
+    """List the versions changes run on: the current one of each workflow and any earlier
+    one live changes are still finishing on."""
+    from ..services import workflow_versions
+
+    rt = state.runtime
+    for row in workflow_versions.versions_in_use(rt):
+        mark = "current" if row.current else "earlier"
+        click.echo(f"{row.workflow:<20} {row.version}  {mark:<8} {row.live:>6} live  {row.total:>7} in all"
+                   f"  ({row.source})")
+
+
+@workflow.command("migrate")
+@click.argument("old")
+@click.argument("new")
+@click.option("--map", "maps", multiple=True, metavar="OLD_STATE=NEW_STATE",
+              help="Where changes in a state NEW does not have go (repeat for each such state).")
+@click.option("--dry-run", is_flag=True, help="Say what would move, change nothing.")
+@pass_state
+def migrate(state: State, old: str, new: str, maps: tuple[str, ...], dry_run: bool) -> None:
+    """Move the live changes on workflow version OLD to version NEW (a hash, its first
+    characters, or a workflow's name for its current version). Each move is audited."""
+    from ..services import workflow_versions
+
+    rt = state.runtime
+    result = workflow_versions.migrate(rt, old=old, new=new, mapping=workflow_versions.parse_map(maps),
+                                       dry_run=dry_run)
+    moves: dict[tuple[str, str], int] = {}
+    for m in result.moved:
+        moves[(m.from_state, m.to_state)] = moves.get((m.from_state, m.to_state), 0) + 1
+    verb = "would move" if dry_run else "moved"
+    click.echo(f"{result.workflow}: {verb} {len(result.moved)} live change(s) from version {result.old} "
+               f"to {result.new}")
+    for (before, after), count in sorted(moves.items()):
+        click.echo(f"  {count:>6}  {before} → {after}" if before != after else f"  {count:>6}  {before}")

@@ -187,8 +187,8 @@ class Worker:
             if found is None:
                 outbox_store.cancel(session, row.id, reason="not needed: the change no longer exists")
                 return False
-            workflow, state = found
-            definition = self.rt.workflows.get(workflow).definition
+            workflow, version, state = found
+            definition = self.rt.workflows.of(workflow, version).definition
             if definition.kind_of(state) in REVIEW_PENDING_KINDS:
                 return True
             title = definition.states[state].title if state in definition.states else state

@@ -22,7 +22,7 @@ _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
-           "created_at", "updated_at", "urgency", "template_id")
+           "created_at", "updated_at", "urgency", "template_id", "workflow_version")
 
 
 @dataclass(slots=True)
@@ -44,6 +44,7 @@ class ChangeRecord:
     updated_at: datetime
     urgency: str = ""
     template_id: int | None = None
+    workflow_version: str | None = None
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
 

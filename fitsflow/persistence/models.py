@@ -93,6 +93,21 @@ class Change(SQLModel, table=True):
     urgency: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     # A standard change's template (the CAB approved it; the change stays within it).
     template_id: int | None = Field(default=None, foreign_key="standard_templates.id", index=True)
+    # The workflow version (content hash, workflow_versions) the change runs on: an edited
+    # workflow file applies to new changes; this one finishes where it started.
+    workflow_version: str | None = Field(default=None, max_length=16, index=True)
+
+
+class WorkflowVersion(SQLModel, table=True):
+    """A workflow definition as it was when a change first used it, by content hash."""
+
+    __tablename__ = "workflow_versions"
+
+    version: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=60, index=True)
+    source: str = Field(max_length=500)  # the file it was read from
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the TOML text
+    created_at: datetime
 
 
 class NeedsAnalysis(SQLModel, table=True):

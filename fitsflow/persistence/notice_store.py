@@ -75,9 +75,9 @@ def next_due(session: Session, now: datetime) -> Any | None:
 
 
 def change_of(session: Session, change_id: int) -> Any:
-    """(workflow, state, ref) of the notice's change."""
+    """(workflow, workflow_version, state, ref) of the notice's change."""
     return session.connection().execute(
-        select(_CHANGES.c.workflow, _CHANGES.c.state, _CHANGES.c.ref)
+        select(_CHANGES.c.workflow, _CHANGES.c.workflow_version, _CHANGES.c.state, _CHANGES.c.ref)
         .where(_CHANGES.c.id == change_id)).one()
 
 

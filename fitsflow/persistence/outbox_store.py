@@ -102,11 +102,12 @@ def cancel(session: Session, row_id: int, *, reason: str) -> None:
         status=CANCELLED, lease_until=None, last_error=reason[:2000]))
 
 
-def change_state(session: Session, ref: str) -> tuple[str, str] | None:
-    """(workflow, state) of a change by reference."""
+def change_state(session: Session, ref: str) -> tuple[str, str | None, str] | None:
+    """(workflow, workflow version, state) of a change by reference."""
     row = session.connection().execute(
-        select(_CHANGES.c.workflow, _CHANGES.c.state).where(_CHANGES.c.ref == ref)).first()
-    return (row[0], row[1]) if row else None
+        select(_CHANGES.c.workflow, _CHANGES.c.workflow_version, _CHANGES.c.state)
+        .where(_CHANGES.c.ref == ref)).first()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def status_counts(session: Session) -> dict[str, int]:

@@ -25,7 +25,7 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
         change = common.load_change(session, ref, actor)
         if actor.id != change.requester_id:
             raise NotPermitted("only the change's requester may change its category")
-        definition = rt.workflows.get(change.workflow).definition
+        definition = common.workflow_of(rt, change).definition
         if not definition.states[change.state].edits:
             raise NotAllowed("change category", change.state, [])
         try:

@@ -23,7 +23,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, catalogue, common, templates
+from . import absences, approved, catalogue, common, templates, workflow_versions
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
@@ -72,8 +72,9 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
         created_at=stamp, updated_at=stamp, urgency=urgency.strip(),
-        template_id=use.template.id if use else None,
+        template_id=use.template.id if use else None, workflow_version=workflow.definition.version,
     ), requester_name=actor.name)
+    workflow_versions.record(session, workflow.definition)
     audit_store.append(
         session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
         payload={"title": change.title, "category": category, "workflow": workflow.name,
@@ -131,7 +132,7 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         parent = common.load_change(session, ref, actor)
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a follow-up change")
-        definition = rt.workflows.get(parent.workflow).definition
+        definition = common.workflow_of(rt, parent).definition
         if not _may_follow_up(definition, parent.state):
             raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
         category = category or (parent.category if parent.category in FOLLOW_UP_CATEGORIES
@@ -172,7 +173,7 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        workflow = rt.workflows.get(change.workflow)
+        workflow = common.workflow_of(rt, change)
         definition = workflow.definition
         gate_triggers = definition.gate_triggers()
         spec = definition.transition(trigger, change.state)
@@ -264,7 +265,7 @@ def _may_peer_review(rt: Runtime, session: Session, actor: Actor, change: Change
 
 
 def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> ChangeDetail:
-    workflow = rt.workflows.get(change.workflow)
+    workflow = common.workflow_of(rt, change)
     subject = ChangeSubject(rt, session, change, workflow.definition)
     assert change.id is not None
     approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]

@@ -34,8 +34,9 @@ class Clash:
 def standing_states(rt: Runtime) -> list[tuple[str, str]]:
     """(workflow, state) where a change's window still stands: not final, not released or
     after (every state of a kind is at or past the release)."""
-    return [(wf.name, state.name) for wf in (w.definition for w in rt.workflows)
-            for state in wf.states.values() if not state.final and state.kind not in PAST_WINDOW_KINDS]
+    return sorted({(wf.name, state.name) for wf in (w.definition for w in rt.workflows.every_version())
+                   for state in wf.states.values()
+                   if not state.final and state.kind not in PAST_WINDOW_KINDS})
 
 
 def find(rt: Runtime, session: Session, *, change_id: int, services: list[str], start: datetime,

@@ -19,6 +19,7 @@ from ..domain.templates import ref_of
 from ..persistence import approved_store, audit_store, change_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, Transition, WorkflowDefinition
+from ..workflow.registry import Workflow
 from .runtime import Runtime
 from .views import ChangeView
 
@@ -79,25 +80,36 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
                        event_type="transition", payload=payload)
     gate = workflow.gate_at(dest)
     if gate is not None:
-        change.approval_round += 1
-        approved_store.end(session, change.id, gate.name)  # a new round: the earlier approval ends
-        needed = approvers(gate)
-        queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
-                                  needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
-                                  opened_at=now())
-        audit_store.append(session, actor=actor.label, change_ref=change.ref,
-                           event_type="approval.requested",
-                           payload={"gate": gate.name, "round": change.approval_round,
-                                    "requires": {r.role: r.count for r in needed.values()},
-                                    "why": {r.role: list(r.why) for r in needed.values()}})
+        open_round(session, change, gate, approvers(gate), actor.label)
         extra = {**extra, "gate_title": gate.title}
     if spec.signal:
         signals.by_name(spec.signal).send(change, runtime=rt, session=session, actor=actor,
                                           workflow=workflow, **extra)
 
 
+def open_round(session: Session, change: ChangeRecord, gate: Gate, needed: Mapping[str, Requirement],
+               actor: str) -> None:
+    """A new round of decisions at ``gate``, asking ``needed`` (kept for the round): the
+    earlier approval ends."""
+    change.approval_round += 1
+    touch(change)
+    approved_store.end(session, change.id, gate.name)
+    queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
+                              needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
+                              opened_at=now())
+    audit_store.append(session, actor=actor, change_ref=change.ref, event_type="approval.requested",
+                       payload={"gate": gate.name, "round": change.approval_round,
+                                "requires": {r.role: r.count for r in needed.values()},
+                                "why": {r.role: list(r.why) for r in needed.values()}})
+
+
+def workflow_of(rt: Runtime, change: Any) -> Workflow:
+    """The workflow version the change (a record or a row with its workflow columns) runs on."""
+    return rt.workflows.of(change.workflow, change.workflow_version)
+
+
 def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
-    definition = rt.workflows.get(change.workflow).definition
+    definition = workflow_of(rt, change).definition
     state = definition.states.get(change.state)
     parent_ref = None
     if change.parent_id is not None:
@@ -113,6 +125,7 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
         urgency=change.urgency, template_id=change.template_id,
         template_ref=ref_of(change.template_id) if change.template_id else "",
+        workflow_version=change.workflow_version or "",
     )
 
 

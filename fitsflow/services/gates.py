@@ -62,7 +62,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
             if owns(session, change, acting.id):
                 raise NotPermitted("nobody may substitute on a change they own")
             actor = common.load_actor(rt, session, on_behalf_of)
-        workflow = rt.workflows.get(change.workflow)
+        workflow = common.workflow_of(rt, change)
         definition = workflow.definition
         gate = definition.gate_at(change.state)
         if gate is None:

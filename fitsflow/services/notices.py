@@ -226,7 +226,7 @@ def publish_due(rt: Runtime, *, now: datetime | None = None) -> int:
 
 def _publish(rt: Runtime, session: Session, notice: Any, now: datetime) -> None:
     change = notice_store.change_of(session, notice.change_id)
-    kind = rt.workflows.get(change.workflow).definition.kind_of(change.state)
+    kind = common.workflow_of(rt, change).definition.kind_of(change.state)
     if kind not in LIVE_RELEASE_KINDS:
         notice_store.cancel(session, notice.id, now=now)
         audit_store.append(session, actor="fitsflow", change_ref=change.ref, event_type="notice.cancelled",

@@ -32,7 +32,7 @@ def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments:
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        definition = rt.workflows.get(change.workflow).definition
+        definition = common.workflow_of(rt, change).definition
         audience = rt.settings.policy.peer_review_audience
         if audience not in queries.audiences_of(session, actor.id):
             raise NotPermitted(f"release plans are peer-reviewed by the {rt.roles.audiences[audience].label}")

@@ -35,13 +35,18 @@ def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: in
         roles = set(actor.roles)
         for absent in absences.standing_in_for(rt, session, actor.id):
             roles |= rt.roles.known(queries.roles_of(session, absent))
-        gates = [(wf.name, gate.state, gate.name,
-                  [c for c in wf.definition.categories if roles.intersection(gate.requirements(c))])
-                 for wf in rt.workflows for gate in wf.definition.gates.values()]
+        # Every loaded version's gates: a change waits at the gate of the version it runs on.
+        gates: dict[tuple[str, str, str], list[str]] = {}
+        for wf in rt.workflows.every_version():
+            for gate in wf.definition.gates.values():
+                cats = gates.setdefault((wf.name, gate.state, gate.name), [])
+                cats.extend(c for c in wf.definition.categories
+                            if roles.intersection(gate.requirements(c)) and c not in cats)
         # The escalation role is asked at any gate whose round was escalated.
         escalated = rt.settings.reminders.escalation_role in actor.roles
-        rows, total = change_store.awaiting(session, gates=gates, roles=sorted(roles), user_id=actor.id,
-                                            limit=limit, offset=offset, escalated=escalated)
+        rows, total = change_store.awaiting(session, gates=[(*k, v) for k, v in gates.items()],
+                                            roles=sorted(roles), user_id=actor.id, limit=limit, offset=offset,
+                                            escalated=escalated)
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
 
 

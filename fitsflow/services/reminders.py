@@ -14,7 +14,7 @@ from sqlmodel import Session
 from ..domain.guards import gate_quorum
 from ..persistence import absence_store, change_store, outbox_store, queries
 from ..persistence.models import GateReminder
-from . import calendar
+from . import calendar, common
 from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
@@ -32,7 +32,7 @@ def run_due(rt: Runtime, *, now: datetime) -> int:
             change = change_store.load(session, ref)
             if change is None:
                 continue
-            definition = rt.workflows.get(change.workflow).definition
+            definition = common.workflow_of(rt, change).definition
             gate = definition.gate_at(change.state)
             if gate is None or gate.name != gate_name:
                 continue

@@ -38,7 +38,7 @@ def _scheduled(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
         raise InvalidInput({"reason": f"say why (up to {limits.REASON} characters): it goes to the CAB"})
     if not owns(session, change, actor.id):
         raise NotPermitted(f"only the change's requester or a co-owner may {action} it")
-    definition = rt.workflows.get(change.workflow).definition
+    definition = common.workflow_of(rt, change).definition
     if definition.kind_of(change.state) != SCHEDULED:
         raise NotAllowed(action, change.state, [])
     return definition

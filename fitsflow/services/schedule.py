@@ -61,7 +61,7 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
         problems["days"] = f"must be from 1 to {MAX_DAYS}"
     if category and category not in CATEGORIES:
         problems["category"] = f"must be one of: {', '.join(CATEGORIES)}"
-    known_states = {s for wf in rt.workflows for s in wf.definition.states}
+    known_states = set(rt.workflows.state_names())
     if state and state not in known_states:
         problems["state"] = "is not a state of any loaded workflow"
     with rt.db.read() as session:

@@ -31,7 +31,7 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
         change = common.load_change(session, ref, actor)
         if "requester" not in actor.roles or not owns(session, change, actor.id):
             raise NotPermitted("only the change's requester or a co-owner may edit its stages")
-        definition = rt.workflows.get(change.workflow).definition
+        definition = common.workflow_of(rt, change).definition
         editable = definition.states[change.state].edits
         if stage not in editable:
             raise NotAllowed(f"edit {stage}", change.state, [f"edit {s}" for s in editable])

@@ -31,6 +31,7 @@ class ChangeView:
     urgency: str = ""  # an emergency's reason why it cannot wait
     template_id: int | None = None  # a standard change's template …
     template_ref: str = ""  # … and its reference
+    workflow_version: str = ""  # the version of its workflow it runs on
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ class WorkflowDefinition:
     # A change of this workflow is raised only from an approved standard-change template,
     # within its limits (the CAB approved the template, so the change has no gate).
     from_template: bool = False
+    # The content hash of the parsed file (comments and layout aside) and the file's text:
+    # a change runs on the version it started with (services.workflow_versions).
+    version: str = ""
+    body: str = field(default="", repr=False, compare=False)
 
     def kind_of(self, state: str) -> str | None:
         """What the state means to the engine (see vocabulary.STATE_KINDS), if anything."""

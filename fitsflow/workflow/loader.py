@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import tomllib
 from importlib import resources
@@ -228,7 +230,8 @@ def _check_kinds(states: dict[str, State], problems: _Problems) -> None:
             problems.add(f"states.{name}.final", f"a state of kind '{spec.kind}' must be final")
 
 
-def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None = None) -> WorkflowDefinition:
+def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None = None, *,
+                     text: str = "") -> WorkflowDefinition:
     """Build a definition from parsed TOML; raise WorkflowError listing every problem."""
     roles_book = roles or shipped_book()
     problems = _Problems(source)
@@ -288,6 +291,8 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
         source=source,
         emergency=bool(emergency),
         from_template=bool(from_template),
+        version=content_version(data),
+        body=text,
     )
     _check_graph(definition, problems)
     if problems.items:
@@ -299,13 +304,28 @@ def load_definition(path: Path, roles: RoleBook | None = None) -> WorkflowDefini
     """Read and validate one workflow file."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        body = path.read_text(encoding="utf-8")
     except OSError as err:
         raise WorkflowError([f"{source}: cannot be read: {err.strerror}"]) from err
+    except UnicodeDecodeError as err:
+        raise WorkflowError([f"{source}: not UTF-8 text: {err.reason}"]) from err
+    return parse_text(body, source, roles)
+
+
+def parse_text(body: str, source: str, roles: RoleBook | None = None) -> WorkflowDefinition:
+    """Validate a workflow given as TOML text (a file's, or a stored version's)."""
+    try:
+        data = tomllib.loads(body)
     except tomllib.TOMLDecodeError as err:
         raise WorkflowError([f"{source}: not valid TOML: {err}"]) from err
-    return parse_definition(data, source, roles)
+    return parse_definition(data, source, roles, text=body)
+
+
+def content_version(data: dict[str, Any]) -> str:
+    """What identifies a definition: a hash of its parsed content, so comments and layout
+    do not make a new version."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def load_directory(*folders: Path, roles: RoleBook | None = None) -> list[WorkflowDefinition]:

@@ -73,20 +73,50 @@ class Workflow:
 
 
 class WorkflowRegistry:
-    """The loaded workflows, by name and by the category each serves."""
+    """The loaded workflows, by name and by the category each serves, and the earlier
+    versions changes still run on (by content hash)."""
 
     def __init__(self, definitions: Iterable[WorkflowDefinition]):
         self._by_name = {d.name: Workflow(d) for d in definitions}
         self._by_category = {c: w for w in self._by_name.values() for c in w.definition.categories}
+        self._by_version = {w.definition.version: w for w in self._by_name.values()}
+        # Reads a stored version by hash (set by bootstrap: the registry knows no database).
+        self.loader: Callable[[str], WorkflowDefinition | None] | None = None
 
     def __iter__(self) -> Iterator[Workflow]:
+        """The current version of each workflow."""
         return iter(self._by_name.values())
 
+    def every_version(self) -> list[Workflow]:
+        """Current and earlier versions loaded for the changes that run on them."""
+        return list(self._by_version.values())
+
     def get(self, name: str) -> Workflow:
+        """The current version of a workflow (the one new changes start on)."""
         try:
             return self._by_name[name]
         except KeyError:
             raise NotFound(f"no workflow named '{name}'") from None
+
+    def of(self, name: str, version: str | None) -> Workflow:
+        """The version a change runs on: its own, or the current one for a change from
+        before versions were kept."""
+        if version:
+            found = self._by_version.get(version)
+            if found is None and self.loader is not None:
+                definition = self.loader(version)
+                if definition is not None:
+                    found = self.pin(definition)
+            if found is not None:
+                return found
+        return self.get(name)
+
+    def pin(self, definition: WorkflowDefinition) -> Workflow:
+        """Keep an earlier version loaded (changes still run on it)."""
+        return self._by_version.setdefault(definition.version, Workflow(definition))
+
+    def is_current(self, version: str) -> bool:
+        return any(w.definition.version == version for w in self._by_name.values())
 
     def for_category(self, category: str) -> Workflow:
         try:
@@ -96,9 +126,13 @@ class WorkflowRegistry:
             raise NotFound(f"no workflow serves category '{category}' (served: {served})") from None
 
     def states_of_kind(self, *kinds: str) -> list[tuple[str, str]]:
-        """(workflow, state) of every state, in every workflow, playing one of these parts."""
-        return [(w.name, state) for w in self._by_name.values()
-                for state in w.definition.states_of_kind(*kinds)]
+        """(workflow, state) of every state, in every loaded version, playing one of these parts."""
+        return sorted({(w.name, state) for w in self.every_version()
+                       for state in w.definition.states_of_kind(*kinds)})
+
+    def state_names(self) -> list[str]:
+        """Every state name of every loaded version (for filters)."""
+        return sorted({s for w in self.every_version() for s in w.definition.states})
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
