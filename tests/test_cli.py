@@ -157,3 +157,38 @@ def test_standard_change_templates_from_the_command_line(run):
     assert "STD-0001  active" in listed and "uses 1" in listed
     err = run("template", "decide", "nonsense", "retire", "--as", "tom@s.example", "--reason", "x", code=1)
     assert "no template nonsense" in err
+
+
+def test_help_lists_each_command_with_its_own_short_help() -> None:
+    from fitsflow.cli import LAZY_COMMANDS, load_command
+
+    for name, (_, short_help) in LAZY_COMMANDS.items():
+        assert load_command(name).get_short_help_str(1000) == short_help, name
+    output = CliRunner().invoke(cli, ["--help"]).output
+    assert all(f"  {name} " in output for name in [*LAZY_COMMANDS, "init"])
+
+
+def test_starting_a_command_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """Nothing heavy at import: --help loads no database or web library, and audit verify no
+    workflows, web framework or password hashing (bench/cli_bench.py measures the time)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, runpy; sys.argv = ['fitsflow', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('fitsflow.cli', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "heavy = ('sqlalchemy', 'flask', 'transitions', 'werkzeug', 'jinja2')\n"
+             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+             "or m == 'fitsflow.services.changes')))")
+    env = {"PATH": "/usr/bin:/bin", "FITSFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+
+    def loaded(*args: str) -> set[str]:
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env,
+                                check=True)
+        return set(result.stdout.splitlines()[-1].split()) if result.stdout.strip() else set()
+
+    assert loaded("--help") == set()
+    verify = loaded("audit", "verify")
+    assert any(m.startswith("sqlalchemy") for m in verify)
+    assert not {m for m in verify if m.split(".")[0] in ("flask", "transitions", "werkzeug", "jinja2")}
+    assert "fitsflow.services.changes" not in verify

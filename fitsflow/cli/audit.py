@@ -7,7 +7,6 @@ from typing import TextIO
 
 import click
 
-from .. import services
 from .base import State, pass_state, progress
 
 
@@ -23,13 +22,13 @@ def audit() -> None:
 @pass_state
 def verify(state: State, expected_head: str | None) -> None:
     """Check every link; exit 0 with the count and head hash, or 1 naming the first broken seq."""
-    rt = state.runtime
-    with rt.db.read() as session:
-        from ..persistence import audit_store
+    from ..persistence import audit_store
+    from ..services import audit as audit_service
 
+    with state.db.read() as session:
         total = audit_store.head(session).seq
     with progress(total, "verifying") as step:
-        result = services.verify_audit(rt, expected_head=expected_head, progress=step)
+        result = audit_service.verify(state, expected_head=expected_head, progress=step)
     if result.ok:
         click.echo(result.describe())
         return
@@ -45,5 +44,7 @@ def verify(state: State, expected_head: str | None) -> None:
 @pass_state
 def export(state: State, fmt: str, change_ref: str | None, output: TextIO) -> None:
     """Export the audit trail, with hashes, as CSV or JSON."""
-    for chunk in services.export_audit(state.runtime, fmt=fmt, change_ref=change_ref):
+    from ..services import audit as audit_service
+
+    for chunk in audit_service.export(state, fmt=fmt, change_ref=change_ref):
         output.write(chunk)

@@ -6,14 +6,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
-from ..config import Settings, load_settings
 from ..domain.errors import FitsflowError, InvalidInput, WorkflowError
-from ..persistence import failures
-from ..services.runtime import Runtime
+
+# Imported where used: a command loads only what it needs (see LazyGroup).
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..persistence.db import Database
+    from ..services.runtime import Runtime
 
 
 class State:
@@ -23,12 +26,29 @@ class State:
         self.config_path = config_path
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
+        self._database: Database | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from ..config import load_settings
+
             self._settings = load_settings(self.config_path)
         return self._settings
+
+    @property
+    def db(self) -> Database:
+        """The database alone, for commands that need no workflows or notifications (the
+        runtime's own when it is built)."""
+        if self._runtime is not None:
+            return self._runtime.db
+        if self._database is None:
+            from ..persistence.db import Database
+
+            d = self.settings.database
+            self._database = Database(d.url, busy_timeout_ms=d.busy_timeout_ms,
+                                      synchronous=d.sqlite_synchronous, echo=d.echo)
+        return self._database
 
     @property
     def runtime(self) -> Runtime:
@@ -93,8 +113,10 @@ class FitsflowGroup(click.Group):
             return super().invoke(ctx)
         except FitsflowError as err:
             report(err)
-        except failures.STORAGE_ERRORS as err:
-            if os.environ.get("FITSFLOW_DEBUG"):
+        except Exception as err:
+            from ..persistence import failures
+
+            if not isinstance(err, failures.STORAGE_ERRORS) or os.environ.get("FITSFLOW_DEBUG"):
                 raise
             problem = failures.classify(err)
             if problem is not None:

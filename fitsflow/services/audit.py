@@ -8,15 +8,27 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Protocol
 
 from ..domain import chain
 from ..domain.chain import Verification
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
 from ..persistence import audit_store, failures
-from .runtime import Runtime
+
+if TYPE_CHECKING:  # imported for types only: `fitsflow audit verify` starts without them
+    from sqlmodel import Session
+
+    from ..persistence.db import Database
+    from .runtime import Runtime
+
+
+class WithDatabase(Protocol):
+    """What checking and exporting the chain needs: a runtime, or the command line's
+    state when it opened only the database."""
+
+    @property
+    def db(self) -> Database: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class ChainStatus:
     full_at: datetime | None
 
 
-def _save_checkpoint(rt: Runtime, result: Verification, *, full: bool) -> datetime | None:
+def _save_checkpoint(rt: WithDatabase, result: Verification, *, full: bool) -> datetime | None:
     """Remember how far the chain holds. Bookkeeping: skipped if the database is busy or
     read-only (a copy being checked), which only means the next check reads a little more."""
     if not result.ok:
@@ -43,7 +55,7 @@ def _save_checkpoint(rt: Runtime, result: Verification, *, full: bool) -> dateti
     return at
 
 
-def verify(rt: Runtime, *, expected_head: str | None = None,
+def verify(rt: WithDatabase, *, expected_head: str | None = None,
            progress: Callable[[int], None] | None = None) -> Verification:
     """Walk the whole chain from seq 1; name the first event that does not hold. Run by
     ``fitsflow audit verify`` and on the worker's schedule; it moves the checkpoint."""
@@ -55,7 +67,7 @@ def verify(rt: Runtime, *, expected_head: str | None = None,
     return result
 
 
-def verify_recent(rt: Runtime) -> ChainStatus:
+def verify_recent(rt: WithDatabase) -> ChainStatus:
     """Verify only what came after the last checkpoint (its event must still have the hash
     the checkpoint recorded): what the audit page runs on every view, so its cost follows
     the events added since, not the length of the trail."""
@@ -74,7 +86,7 @@ def verify_recent(rt: Runtime) -> ChainStatus:
     return ChainStatus(result, at or (mark.verified_at if mark else None), full_at)
 
 
-def full_check_due(rt: Runtime, *, now: datetime, every: timedelta) -> bool:
+def full_check_due(rt: WithDatabase, *, now: datetime, every: timedelta) -> bool:
     with rt.db.read() as session:
         mark = audit_store.checkpoint(session)
     return mark is None or mark.full_at is None or now - mark.full_at >= every
@@ -95,7 +107,7 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def export(rt: Runtime, *, fmt: str, change_ref: str | None = None) -> Iterator[str]:
+def export(rt: WithDatabase, *, fmt: str, change_ref: str | None = None) -> Iterator[str]:
     """Stream the trail (or one change's) as CSV or JSON text chunks."""
     if fmt not in ("csv", "json"):
         raise ValueError("format must be csv or json")
