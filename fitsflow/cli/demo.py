@@ -18,7 +18,8 @@ def demo(state: State, password: str | None) -> None:
     upgrade(state.runtime.db)
     rt = state.started()
     password = password or state.settings.demo.password
-    with progress(demo_size(rt), "building demo school") as step:
+    # One transaction: a failure part-way (a full disk, say) leaves no half-built school.
+    with progress(demo_size(rt), "building demo school") as step, rt.db.all_or_nothing():
         result = build_demo(rt, password=password, progress=step)
     if result.created:
         click.echo(f"demo school created: {result.changes} changes, {len(result.users)} users")

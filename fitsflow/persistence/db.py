@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,7 @@ class Database:
         self.engine.echo = echo
         self.busy_timeout_ms = busy_timeout_ms
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
+        self._local = threading.local()  # this thread's all-or-nothing connection, if any
 
     @property
     def display_url(self) -> str:
@@ -104,6 +106,33 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def _session(self, engine: Engine, **options: Any) -> Session:
+        bound: Connection | None = getattr(self._local, "connection", None)
+        if bound is not None:  # inside all_or_nothing(): a savepoint of its transaction
+            return Session(bind=bound, expire_on_commit=False, join_transaction_mode="create_savepoint",
+                           **options)
+        return Session(engine, expire_on_commit=False, **options)
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Everything this thread does through this database until the block ends, in one
+        transaction: each unit of work inside is a savepoint of it, and it commits at the
+        end or rolls back entirely on any error (a full disk half-way through the demo
+        leaves the database as it was). Writers elsewhere wait for it: keep it for set-up."""
+        if getattr(self._local, "connection", None) is not None:
+            raise RuntimeError("already inside all_or_nothing()")
+        with self.engine.connect() as connection:
+            outer = connection.begin()
+            self._local.connection = connection
+            try:
+                yield
+                outer.commit()
+            except BaseException:
+                outer.rollback()
+                raise
+            finally:
+                self._local.connection = None
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit at the end, roll everything back on any error.
@@ -111,7 +140,7 @@ class Database:
         Autoflush is off: pending changes are written once, at commit, where the
         optimistic-lock check then fails or succeeds as a whole. A service that must
         read back what it just added flushes explicitly."""
-        session = Session(self.engine, expire_on_commit=False, autoflush=False)
+        session = self._session(self.engine, autoflush=False)
         try:
             yield session
             for hook in session.info.pop(BEFORE_COMMIT, ()):
@@ -126,17 +155,26 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session (no write lock taken on SQLite)."""
-        session = Session(self._read_engine, expire_on_commit=False)
+        session = self._session(self._read_engine)
         try:
             yield session
         finally:
-            session.rollback()
+            if getattr(self._local, "connection", None) is not None:
+                # Release, not roll back, its savepoint: units of work run while it was
+                # open are savepoints inside it and must stay.
+                session.commit()
+            else:
+                session.rollback()
             session.close()
 
     def try_write(self, work: Callable[[Connection], Any], *, wait_ms: int = 0) -> Any:
         """A short write that waits at most ``wait_ms`` behind another writer (by default
         not at all): it fails (raising) if the database stays busy. For bookkeeping a
         request can do without, and for the health probe. Returns what ``work`` returns."""
+        bound: Connection | None = getattr(self._local, "connection", None)
+        if bound is not None:
+            with bound.begin_nested():
+                return work(bound)
         with self.engine.connect() as connection:
             raw: Any = connection.connection.dbapi_connection
             sqlite = self.dialect == "sqlite"
