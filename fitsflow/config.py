@@ -81,6 +81,9 @@ class ServerSettings:
     workers: int = 2
     threads: int = 4
     forwarded_allow_ips: str = "127.0.0.1"
+    # Seconds a stopping worker (SIGTERM, or the old workers after a SIGHUP reload) has to
+    # finish the requests it holds before it is killed.
+    graceful_timeout: int = 30
 
 
 @dataclass(frozen=True)
@@ -499,6 +502,8 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
             raise ConfigError(f"server.forwarded_allow_ips: '{item}' is not an address or network") from None
     if raw["server"]["workers"] < 1 or raw["server"]["threads"] < 1:
         raise ConfigError("server.workers and server.threads: must be 1 or more")
+    if not 1 <= raw["server"]["graceful_timeout"] <= 600:
+        raise ConfigError("server.graceful_timeout: must be from 1 to 600 seconds")
     unknown = {e.strip() for e in raw["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)
     if unknown:
         raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "

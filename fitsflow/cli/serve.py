@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import security_log
 from ..services import auth
 from .base import State, actor_id, as_option, pass_state
+
+if TYPE_CHECKING:
+    from ..services.runtime import Runtime
 
 
 @click.command()
@@ -28,38 +32,56 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         raise click.ClickException(f"the database {rt.db.display_url} is not up to date: "
                                    "run 'fitsflow init' first")
     state.started()
-    threads = threads or server.threads
-    options: dict[str, Any] = {
-        "bind": bind or server.bind, "workers": workers or server.workers, "threads": threads,
-        "forwarded_allow_ips": server.forwarded_allow_ips, "accesslog": "-", "errorlog": "-",
-        "worker_class": "gthread" if threads > 1 else "sync",
-    }
+
+    def options_for(server: Any) -> dict[str, Any]:
+        """gunicorn's settings: the command's options over the [server] settings."""
+        count = threads or server.threads
+        return {
+            "bind": bind or server.bind, "workers": workers or server.workers, "threads": count,
+            "forwarded_allow_ips": server.forwarded_allow_ips, "accesslog": "-", "errorlog": "-",
+            "worker_class": "gthread" if count > 1 else "sync",
+            # SIGTERM: stop taking connections, finish those held, then exit. SIGHUP:
+            # gunicorn starts new workers on the listening socket it keeps and stops the
+            # old ones the same way, so no connection is dropped.
+            "graceful_timeout": server.graceful_timeout,
+            # gunicorn's control socket is one path per user: a second fitsflow on the
+            # machine would take it over, and nothing here uses it.
+            "control_socket_disable": True,
+        }
 
     _without_server_header()
     security_log.install()  # the server's security events, as JSON lines on stderr
+    current = _Serving(rt)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            for key, value in options.items():
+            # Called at start and, in the master, on each SIGHUP: then the settings and
+            # workflows are read again and checked, and only a valid set replaces the old.
+            current.loads += 1
+            if current.loads > 1:
+                _reload(state, current)
+            for key, value in options_for(current.runtime.settings.server).items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
             from ..web import create_app
 
-            # Each worker process gets the runtime built above (inherited at fork), with
-            # fresh database connections of its own.
-            rt.db.after_fork()
-            app = create_app(rt)
-            if rt.settings.delivery.in_process:
+            # Each worker process gets the runtime the master built (inherited at fork),
+            # with fresh database connections of its own.
+            runtime = current.runtime
+            runtime.db.after_fork()
+            app = create_app(runtime)
+            if runtime.settings.delivery.in_process:
                 from ..delivery.worker import start_in_background
 
-                start_in_background(rt)
+                start_in_background(runtime)
             return app
 
+    options = options_for(server)
     address = options["bind"]
     click.echo(f"fitsflow: serving {rt.settings.school.name} from {rt.db.display_url} "
                f"(settings: {rt.settings.source})")
-    click.echo(f"fitsflow: http://{address}/ ({options['workers']} workers × {threads} threads); "
+    click.echo(f"fitsflow: http://{address}/ ({options['workers']} workers × {options['threads']} threads); "
                f"sign in at http://{address}/login")
     if rt.settings.delivery.in_process:
         click.echo("fitsflow: delivering notices in-process (set delivery.in_process = false "
@@ -67,6 +89,35 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     if not rt.settings.web.secure_cookies:
         click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()
+
+
+@dataclass
+class _Serving:
+    """What the gunicorn master serves: replaced as a whole on a valid reload."""
+
+    runtime: Runtime
+    loads: int = 0
+
+
+def _reload(state: State, current: _Serving) -> None:
+    """On SIGHUP: settings, roles, workflows and their versions again, from the same file.
+    A mistake in them keeps the server on the previous ones and says why."""
+    from ..bootstrap import build_runtime
+    from ..config import load_settings
+    from ..domain.errors import ConfigError, FitsflowError
+    from ..services import workflow_versions
+
+    try:
+        fresh = build_runtime(load_settings(state.config_path))
+        workflow_versions.prepare(fresh)
+    except (ConfigError, FitsflowError) as err:
+        problems = "; ".join(getattr(err, "problems", None) or [str(err)])
+        click.echo(f"fitsflow: reload refused, still serving the previous settings: {problems}", err=True)
+        return
+    old = current.runtime
+    current.runtime = fresh
+    old.db.dispose()
+    click.echo(f"fitsflow: reloaded settings from {fresh.settings.source}", err=True)
 
 
 def _without_server_header() -> None:
