@@ -11,6 +11,7 @@ from typing import Any
 from . import limits
 from .errors import InvalidInput
 from .policy import ApprovalPolicy, Question
+from .text import text_field
 from .vocabulary import COST_KINDS, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
@@ -70,22 +71,6 @@ class Review:
     actual_costs: tuple[CostLine, ...] = field(default_factory=tuple)
 
 
-def _text(data: Mapping[str, Any], key: str, problems: dict[str, str], required: bool,
-          maximum: int = MAX_TEXT) -> str:
-    value = data.get(key, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        problems[key] = "must be text"
-        return ""
-    value = value.strip()
-    if required and not value:
-        problems[key] = "is required"
-    elif len(value) > maximum:
-        problems[key] = f"is longer than {maximum} characters"
-    return value
-
-
 def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], problems: dict[str, str]) -> str:
     value = data.get(key)
     if value not in choices:
@@ -139,7 +124,7 @@ def _answers(data: Mapping[str, Any], key: str, questions: Sequence[Question],
 def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> Needs:
     """Validate a needs analysis; raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
-    need = _text(data, "need", problems, required=True)
+    need = text_field(data, "need", problems, required=True, maximum=MAX_TEXT)
     raw = data.get("stakeholders", ())
     if isinstance(raw, str):
         raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
@@ -148,10 +133,10 @@ def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> 
         problems["stakeholders"] = f"list at most {limits.STAKEHOLDERS} stakeholders"
     elif any(len(s) > limits.STAKEHOLDER for s in stakeholders):
         problems["stakeholders"] = f"each stakeholder is at most {limits.STAKEHOLDER} characters"
-    sdp = _text(data, "sdp_priority", problems, required=False, maximum=limits.SDP_PRIORITY)
-    options = _text(data, "options_considered", problems, required=False)
+    sdp = text_field(data, "sdp_priority", problems, required=False, maximum=limits.SDP_PRIORITY)
+    options = text_field(data, "options_considered", problems, required=False, maximum=MAX_TEXT)
     answers = _answers(data, "screening", screening, problems)
-    dpia = _text(data, "dpia_reference", problems, required=False, maximum=limits.DPIA_REFERENCE)
+    dpia = text_field(data, "dpia_reference", problems, required=False, maximum=limits.DPIA_REFERENCE)
     if problems:
         raise InvalidInput(problems)
     return Needs(need, stakeholders, sdp, options, answers, dpia)
@@ -183,8 +168,8 @@ def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "
     if parsed is None:
         problems[prefix + "amount"] = "must be an amount of 0 or more, such as 1250.00"
     amount = parsed if parsed is not None else Decimal("0")
-    funding = _text(data, "funding_source", problems, required=False, maximum=limits.FUNDING_SOURCE)
-    description = _text(data, "description", problems, required=False, maximum=limits.COST_DESCRIPTION)
+    funding = text_field(data, "funding_source", problems, required=False, maximum=limits.FUNDING_SOURCE)
+    description = text_field(data, "description", problems, required=False, maximum=limits.COST_DESCRIPTION)
     if problems:
         if prefix:
             problems = {k if k.startswith(prefix) else prefix + k: v for k, v in problems.items()}
@@ -217,8 +202,8 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
     end = _datetime(data, "window_end", problems, tz)
     if start and end and end <= start:
         problems["window_end"] = "must be after the window start"
-    backout = _text(data, "backout_plan", problems, required=False)
-    test_plan = _text(data, "test_plan", problems, required=False)
+    backout = text_field(data, "backout_plan", problems, required=False, maximum=MAX_TEXT)
+    test_plan = text_field(data, "test_plan", problems, required=False, maximum=MAX_TEXT)
     if data.get("risk"):
         problems["risk"] = "is scored from the risk assessment: answer its questions (risk_answers)"
     questions = policy.questions if policy else ()
@@ -226,9 +211,9 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
     risk, score = "", None
     if policy is not None and questions and all(q.name in answers for q in questions):
         score, risk = policy.score(answers)
-    impact = _text(data, "impact", problems, required=False)
-    training = _text(data, "training", problems, required=False)
-    contact = _text(data, "contact", problems, required=False, maximum=limits.CONTACT)
+    impact = text_field(data, "impact", problems, required=False, maximum=MAX_TEXT)
+    training = text_field(data, "training", problems, required=False, maximum=MAX_TEXT)
+    contact = text_field(data, "contact", problems, required=False, maximum=limits.CONTACT)
     if problems:
         raise InvalidInput(problems)
     return ReleasePlan(start, end, backout, test_plan, risk, impact, training, contact, answers, score)
@@ -238,7 +223,7 @@ def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:
     """Validate a post-implementation review with its actual costs."""
     problems: dict[str, str] = {}
     outcome = _choice(data, "outcome", REVIEW_OUTCOMES, problems)
-    notes = _text(data, "notes", problems, required=False)
+    notes = text_field(data, "notes", problems, required=False, maximum=MAX_TEXT)
     actual: tuple[CostLine, ...] = ()
     try:
         actual = parse_cost_lines(list(data.get("actual_costs", [])), horizon_years)

@@ -16,6 +16,7 @@ from typing import Any
 from . import limits
 from .errors import InvalidInput, NotAllowed
 from .stages import parse_amount
+from .text import text_field
 
 PROPOSED, ACTIVE, REJECTED, RETIRED = "proposed", "active", "rejected", "retired"
 STATES: tuple[str, ...] = (PROPOSED, ACTIVE, REJECTED, RETIRED)
@@ -83,23 +84,6 @@ class TemplateData:
     used_by: tuple[str, ...]
 
 
-def _text(
-    data: Mapping[str, Any], key: str, problems: dict[str, str], *, required: bool, maximum: int
-) -> str:
-    value = data.get(key, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        problems[key] = "must be text"
-        return ""
-    value = value.strip()
-    if required and not value:
-        problems[key] = "is required"
-    elif len(value) > maximum:
-        problems[key] = f"is longer than {maximum} characters"
-    return value
-
-
 def _names(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [part for chunk in value.splitlines() for part in chunk.split(",")]
@@ -112,10 +96,10 @@ def parse_template(data: Mapping[str, Any], *, roles: Iterable[str]) -> Template
     """Validate a template's fields (services are checked against the catalogue by the
     service); raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
-    title = _text(data, "title", problems, required=True, maximum=limits.TITLE)
-    description = _text(data, "description", problems, required=False, maximum=limits.TEXT)
-    steps = _text(data, "steps", problems, required=True, maximum=limits.TEXT)
-    backout = _text(data, "backout_plan", problems, required=True, maximum=limits.TEXT)
+    title = text_field(data, "title", problems, required=True, maximum=limits.TITLE)
+    description = text_field(data, "description", problems, required=False, maximum=limits.TEXT)
+    steps = text_field(data, "steps", problems, required=True, maximum=limits.TEXT)
+    backout = text_field(data, "backout_plan", problems, required=True, maximum=limits.TEXT)
     services = _names(data.get("services", ()))
     if not services:
         problems["services"] = "name at least one service from the catalogue"
