@@ -22,6 +22,7 @@ from fitsflow.workflow import shipped_directory
 
 from . import conftest
 from . import factories as f
+from .web_support import WebSchool, login, make_app
 
 FITS = "fits-change.toml"
 
@@ -84,7 +85,7 @@ def _state(rt: Runtime, school: f.School, ref: str) -> str:
 def test_live_changes_finish_on_their_version_while_new_ones_use_the_new(make: Make, tmp_path: Path) -> None:
     before = make(_folder(tmp_path, "v1"))
     workflow_versions.prepare(before)
-    school = f.School(before)
+    school = WebSchool(before)
     old = f.change_in(before, school, "minor", "release_planning")
     old_version = before.workflows.get("fits-change").definition.version
 
@@ -116,6 +117,11 @@ def test_live_changes_finish_on_their_version_while_new_ones_use_the_new(make: M
 
     listing = {(v.version, v.current): v.live for v in workflow_versions.versions_in_use(after)}
     assert listing[(old_version, False)] == 1 and listing[(new_version, True)] == 1
+    # The administrator sees both versions and how many changes each still has.
+    admin = make_app(after, tmp_path).test_client()
+    login(admin, school.emails[school.admin])
+    page = admin.get("/admin/workflows").get_data(as_text=True)
+    assert old_version in page and new_version in page and "earlier" in page
 
 
 def test_comments_and_layout_do_not_make_a_new_version(tmp_path: Path, make: Make) -> None:

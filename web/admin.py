@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import calendar, catalogue, mfa, outbox, users
+from fitsflow.services import calendar, catalogue, mfa, outbox, users, workflow_versions
 from fitsflow.services.queues import Page
 from fitsflow.workflow.diagram import mermaid
 
@@ -116,8 +116,12 @@ def import_staff() -> Any:
 @access(ADMINS)
 def workflows() -> Any:
     """The loaded workflows, their gates and diagrams."""
-    items = [(wf.definition, mermaid(wf.definition)) for wf in runtime().workflows]
-    return render_template("admin_workflows.html", items=items)
+    rt = runtime()
+    items = [(wf.definition, mermaid(wf.definition)) for wf in rt.workflows]
+    versions: dict[str, list[Any]] = {}
+    for row in workflow_versions.versions_in_use(rt):
+        versions.setdefault(row.workflow, []).append(row)
+    return render_template("admin_workflows.html", items=items, versions=versions)
 
 
 @bp.get("/outbox")
