@@ -76,6 +76,7 @@ def load_command(name: str) -> click.Command:
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """fitsflow: change and release management for school ICT, the FITS way."""
     ctx.obj = State(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()

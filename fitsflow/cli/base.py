@@ -58,6 +58,20 @@ class State:
             self._runtime = build_runtime(self.settings)
         return self._runtime
 
+    def fresh_runtime(self) -> Runtime:
+        """A new runtime from the same settings file read again (``serve`` on SIGHUP); this
+        state's own is left as it is."""
+        from ..bootstrap import build_runtime
+        from ..config import load_settings
+
+        return build_runtime(load_settings(self.config_path))
+
+    def close(self) -> None:
+        """Close the database connections this command opened."""
+        for db in (self._runtime.db if self._runtime else None, self._database):
+            if db is not None:
+                db.dispose()
+
     def started(self) -> Runtime:
         """The runtime of a long-running or set-up command, its workflow versions checked
         against the changes in the database: refuses (WorkflowError) when an edited

@@ -102,13 +102,11 @@ class _Serving:
 def _reload(state: State, current: _Serving) -> None:
     """On SIGHUP: settings, roles, workflows and their versions again, from the same file.
     A mistake in them keeps the server on the previous ones and says why."""
-    from ..bootstrap import build_runtime
-    from ..config import load_settings
     from ..domain.errors import ConfigError, FitsflowError
     from ..services import workflow_versions
 
     try:
-        fresh = build_runtime(load_settings(state.config_path))
+        fresh = state.fresh_runtime()
         workflow_versions.prepare(fresh)
     except (ConfigError, FitsflowError) as err:
         problems = "; ".join(getattr(err, "problems", None) or [str(err)])
