@@ -49,7 +49,7 @@ def home() -> Any:
 def approvals() -> Any:
     """Changes waiting for my decision."""
     limit, offset = page_args()
-    page = queues.awaiting_decision(runtime(), actor_id=actor().id, limit=limit, offset=offset)
+    page = queues.approval_queue(runtime(), actor_id=actor().id, limit=limit, offset=offset)
     return render_template("approvals.html", page=page)
 
 

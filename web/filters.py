@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from markupsafe import Markup
 
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
+from fitsflow.services import inbox, queues
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "h3", "h4",
                 "a", "hr"}
@@ -38,10 +39,25 @@ def when(value: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
+def ago(value: datetime | None) -> str:
+    """How long ago, as a person says it: "3 days", "5 hours", "just now"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = max(0, int((datetime.now(UTC) - value).total_seconds()))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "just now"
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["human"] = lambda s: str(s).replace("_", " ")
 
     @app.context_processor
@@ -50,6 +66,16 @@ def register(app: Flask) -> None:
 
         roles = current_user.roles if current_user.is_authenticated else frozenset()
         book = app.extensions["fitsflow"].roles
-        return {"school": app.config["SCHOOL_NAME"], "roles": roles,
+        rt = app.extensions["fitsflow"]
+
+        def waiting_by_gate() -> list[tuple[str, int]]:
+            """Called by the navigation only for approvers: a count per gate."""
+            return queues.waiting_by_gate(rt, actor_id=current_user.actor.id)
+
+        def unread_notices() -> int:
+            return inbox.unread_count(rt, actor_id=current_user.actor.id)
+
+        return {"waiting_by_gate": waiting_by_gate, "unread_notices": unread_notices,
+                "school": app.config["SCHOOL_NAME"], "roles": roles,
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
                 "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label}

@@ -3,15 +3,17 @@ UPDATE just before commit. The hot path (a decision) needs no ORM unit of work."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_
+from sqlalchemy import and_, bindparam, case, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from ..domain.errors import Stale
+from . import queue_store
 from .db_hooks import BEFORE_COMMIT
 from .models import Approval, Change, GateReminder, GateRequirement, User
 
@@ -107,8 +109,8 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
 def page(session: Session, *, state: str | None = None, category: str | None = None,
          requester_id: int | None = None, created_from: datetime | None = None,
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
-         offset: int = 0) -> tuple[list[ChangeRecord], int]:
-    """Changes newest first, with the number matching the filters."""
+         offset: int = 0, order: Sequence[Any] = ()) -> tuple[list[ChangeRecord], int]:
+    """Changes newest first (or in ``order``), with the number matching the filters."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -122,7 +124,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
     query = _SELECT.where(*conditions)
     count = core_select(func.count()).select_from(_CHANGES).where(*conditions)
     connection = session.connection()
-    rows = connection.execute(query.order_by(_CHANGES.c.id.desc()).limit(limit).offset(offset)).all()
+    rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
+                              .offset(offset)).all()
     total = connection.execute(count).scalar_one()
     return [_record(r) for r in rows], int(total)
 
@@ -140,16 +143,8 @@ def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
     return tuple(session.connection().execute(_FOLLOW_UPS, {"cid": change_id}).scalars())
 
 
-def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
-             user_id: int, limit: int, offset: int,
-             escalated: bool = False) -> tuple[list[ChangeRecord], int]:
-    """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
-    say where. A round whose approvers the policy computed asks for one of ``roles``; a round
-    opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
-    own changes and those they already decided this round are left out. With ``escalated``
-    (the user holds the escalation role) a round escalated at its gate is theirs too."""
-    if not gates or not roles:
-        return [], 0
+def _awaiting_where(*, gates: list[tuple[str, str, str, list[str]]], roles: list[str], user_id: int,
+                    escalated: bool) -> Any:
     this_round = and_(_REQUIREMENTS.c.change_id == _CHANGES.c.id,
                       _REQUIREMENTS.c.round == _CHANGES.c.approval_round)
 
@@ -158,7 +153,7 @@ def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], 
                               _REMINDERS.c.round == _CHANGES.c.approval_round,
                               _REMINDERS.c.gate == gate, _REMINDERS.c.kind == "escalation")
 
-    where = and_(
+    return and_(
         or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st,
                    or_(exists().where(this_round, _REQUIREMENTS.c.gate == gate,
                                       _REQUIREMENTS.c.role.in_(roles)),
@@ -171,7 +166,35 @@ def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], 
                         _APPROVALS.c.round == _CHANGES.c.approval_round,
                         _APPROVALS.c.approver_id == user_id),
     )
-    return page(session, where=where, limit=limit, offset=offset)
+
+
+def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
+             user_id: int, limit: int, offset: int, escalated: bool = False,
+             first: Sequence[str] = ()) -> tuple[list[ChangeRecord], int]:
+    """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
+    say where. A round whose approvers the policy computed asks for one of ``roles``; a round
+    opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
+    own changes and those they already decided this round are left out. With ``escalated``
+    (the user holds the escalation role) a round escalated at its gate is theirs too.
+    Changes of the ``first`` workflows (emergencies) come first, then the longest waiting."""
+    if not gates or not roles:
+        return [], 0
+    where = _awaiting_where(gates=gates, roles=roles, user_id=user_id, escalated=escalated)
+    order = [case((_CHANGES.c.workflow.in_(first or [""]), 0), else_=1), queue_store.round_opened().asc(),
+             _CHANGES.c.id.asc()]
+    return page(session, where=where, limit=limit, offset=offset, order=order)
+
+
+def awaiting_counts(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
+                    user_id: int, escalated: bool = False) -> dict[tuple[str, str], int]:
+    """How many changes ``awaiting`` would list, by (workflow, state)."""
+    if not gates or not roles:
+        return {}
+    where = _awaiting_where(gates=gates, roles=roles, user_id=user_id, escalated=escalated)
+    rows = session.connection().execute(
+        core_select(_CHANGES.c.workflow, _CHANGES.c.state, func.count()).where(where)
+        .group_by(_CHANGES.c.workflow, _CHANGES.c.state))
+    return {(wf, st): int(n) for wf, st, n in rows}
 
 
 def count(session: Session) -> int:

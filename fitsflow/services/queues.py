@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from sqlmodel import Session
+
+from ..domain.actor import Actor
+from ..domain.errors import NotFound
 from ..domain.roles import may_view_changes
-from ..persistence import change_store, queries
+from ..persistence import change_store, queries, queue_store
+from ..persistence.change_store import ChangeRecord
 from . import absences, common
 from .runtime import Runtime
 from .views import ChangeView
@@ -27,27 +33,104 @@ class Page:
         return self.offset + self.limit < self.total
 
 
+@dataclass(frozen=True)
+class QueueItem:
+    """A change in an approver's queue with what they decide on: the gate, the money, the
+    risk, the window and how long it has waited."""
+
+    change: ChangeView
+    gate: str
+    emergency: bool
+    five_year_cost: Decimal
+    first_year_cost: Decimal
+    risk: str
+    window_start: datetime | None
+    window_end: datetime | None
+    waiting_since: datetime | None
+
+    @property
+    def ref(self) -> str:
+        return self.change.ref
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    gates: list[tuple[str, str, str, list[str]]]
+    roles: list[str]
+    escalated: bool
+    first: list[str]
+
+
+def _awaiting(rt: Runtime, session: Session, actor: Actor) -> _Awaiting:
+    """Where this person's decisions are needed: every gate of every loaded workflow version
+    they (or anyone they stand in for today) may decide at."""
+    roles = set(actor.roles)
+    for absent in absences.standing_in_for(rt, session, actor.id):
+        roles |= rt.roles.known(queries.roles_of(session, absent))
+    gates: dict[tuple[str, str, str], list[str]] = {}
+    for wf in rt.workflows.every_version():
+        for gate in wf.definition.gates.values():
+            cats = gates.setdefault((wf.name, gate.state, gate.name), [])
+            cats.extend(c for c in wf.definition.categories
+                        if roles.intersection(gate.requirements(c)) and c not in cats)
+    emergency = sorted({wf.name for wf in rt.workflows.every_version() if wf.definition.emergency})
+    # The escalation role is asked at any gate whose round was escalated.
+    return _Awaiting([(*k, v) for k, v in gates.items()], sorted(roles),
+                     rt.settings.reminders.escalation_role in actor.roles, emergency)
+
+
+def _awaiting_records(rt: Runtime, session: Session, actor_id: int, limit: int,
+                      offset: int) -> tuple[list[ChangeRecord], int]:
+    actor = common.load_actor(rt, session, actor_id)
+    where = _awaiting(rt, session, actor)
+    return change_store.awaiting(session, gates=where.gates, roles=where.roles, user_id=actor.id,
+                                 limit=limit, offset=offset, escalated=where.escalated, first=where.first)
+
+
 def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
-    """Changes at a gate this person may decide now (never their own), oldest first counts."""
+    """Changes at a gate this person may decide now (never their own): emergencies first,
+    then the longest waiting."""
+    with rt.db.read() as session:
+        rows, total = _awaiting_records(rt, session, actor_id, limit, offset)
+        return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
+
+
+def approval_queue(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
+    """``awaiting_decision`` with the facts each decision turns on (QueueItem)."""
+    with rt.db.read() as session:
+        rows, total = _awaiting_records(rt, session, actor_id, limit, offset)
+        facts = queue_store.facts(session, [r.id for r in rows])
+        items = []
+        for r in rows:
+            definition = common.workflow_of(rt, r).definition
+            gate = definition.gate_at(r.state)
+            known = facts[r.id]
+            items.append(QueueItem(
+                change=common.view_of(session, rt, r), gate=gate.title if gate else "",
+                emergency=definition.emergency, five_year_cost=sum(known.cost_by_year.values(), Decimal(0)),
+                first_year_cost=known.cost_by_year.get(0, Decimal(0)), risk=known.risk,
+                window_start=known.window_start, window_end=known.window_end,
+                waiting_since=known.waiting_since))
+        return Page(items, total, limit, offset)
+
+
+def waiting_by_gate(rt: Runtime, *, actor_id: int) -> list[tuple[str, int]]:
+    """How many changes wait for this person at each gate (by the gate's title), for the
+    navigation."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        # Besides their own roles, those of anyone they stand in for today.
-        roles = set(actor.roles)
-        for absent in absences.standing_in_for(rt, session, actor.id):
-            roles |= rt.roles.known(queries.roles_of(session, absent))
-        # Every loaded version's gates: a change waits at the gate of the version it runs on.
-        gates: dict[tuple[str, str, str], list[str]] = {}
-        for wf in rt.workflows.every_version():
-            for gate in wf.definition.gates.values():
-                cats = gates.setdefault((wf.name, gate.state, gate.name), [])
-                cats.extend(c for c in wf.definition.categories
-                            if roles.intersection(gate.requirements(c)) and c not in cats)
-        # The escalation role is asked at any gate whose round was escalated.
-        escalated = rt.settings.reminders.escalation_role in actor.roles
-        rows, total = change_store.awaiting(session, gates=[(*k, v) for k, v in gates.items()],
-                                            roles=sorted(roles), user_id=actor.id, limit=limit, offset=offset,
-                                            escalated=escalated)
-        return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
+        where = _awaiting(rt, session, actor)
+        counts = change_store.awaiting_counts(session, gates=where.gates, roles=where.roles, user_id=actor.id,
+                                              escalated=where.escalated)
+    by_title: dict[str, int] = {}
+    for (workflow, state), n in counts.items():
+        try:
+            gate = rt.workflows.get(workflow).definition.gate_at(state)
+        except NotFound:
+            gate = None
+        title = gate.title if gate else state
+        by_title[title] = by_title.get(title, 0) + n
+    return sorted(by_title.items())
 
 
 def browse(rt: Runtime, *, actor_id: int, state: str | None = None, category: str | None = None,
