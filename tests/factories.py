@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fitsflow import services
+from fitsflow.domain.vocabulary import UNDOING_KINDS
 from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
 from fitsflow.services import catalogue
 from fitsflow.services.runtime import Runtime
@@ -138,7 +139,9 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
             approve_gate(rt, school, view.ref)
         else:
             peer_review(rt, school, view.ref, definition, state, trigger, category)
-            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger, reason=reason)
+            undoing = definition.kind_of(definition.table()[(state, trigger)]) in UNDOING_KINDS
+            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger,
+                          reason=reason or ("Test: no longer needed" if undoing else ""))
         state = definition.table()[(state, trigger)]
     return view.ref
 

@@ -68,6 +68,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/changes"): ("302 403 200 200 200 200 200", None),
     ("GET", "/changes/<ref>"): ("302 404 200 200 200 200 200", None),
     ("POST", "/changes/<ref>/actions/<trigger>"): ("302 404 409 403 403 403 403", {}),
+    ("GET", "/changes/<ref>/actions/<trigger>/confirm"): ("302 404 404 404 404 404 404", None),
     ("POST", "/changes/<ref>/decision"): ("302 404 409 409 409 409 409", {"decision": "approve"}),
     ("POST", "/changes/<ref>/follow-up"): ("302 404 409 404 404 404 404", {"title": "Next"}),
     ("POST", "/changes/<ref>/owner"): ("302 404 400 403 403 403 400", {"email": "nobody@x.example",

@@ -159,5 +159,10 @@ def test_deactivating_a_user_ends_their_sessions(site):
     login(victim, school.emails[school.requester])
     admin = app.test_client()
     login(admin, school.emails[school.admin])
-    assert post(admin, f"/admin/users/{school.requester}/active", {"active": "0"}).status_code == 302
+    # The first step only asks to confirm: nothing changes yet.
+    asked = post(admin, f"/admin/users/{school.requester}/active", {"active": "0"})
+    assert asked.status_code == 200 and "signed out everywhere" in asked.get_data(as_text=True)
+    assert victim.get("/account").status_code == 200
+    confirmed = post(admin, f"/admin/users/{school.requester}/active", {"active": "0", "confirm": "1"})
+    assert confirmed.status_code == 302
     assert victim.get("/account").status_code == 302

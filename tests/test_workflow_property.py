@@ -11,6 +11,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
 from fitsflow.domain.permissions import may_fire
+from fitsflow.domain.vocabulary import UNDOING_KINDS
 
 from . import factories as f
 from .conftest import sqlite_runtime
@@ -67,8 +68,11 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
         def _fire(self, trigger: str, who: str) -> None:
             before = self.stored()
             spec = self.definition.transition(trigger, self.state)
+            # Undoing the work (withdraw, back out) needs a reason: the rule is tested on its own.
+            undoing = spec is not None and self.definition.kind_of(spec.dest) in UNDOING_KINDS
             try:
-                services.fire(self.rt, actor_id=self.ids[who], ref=self.ref, trigger=trigger)
+                services.fire(self.rt, actor_id=self.ids[who], ref=self.ref, trigger=trigger,
+                              reason="Property test: undone" if undoing else "")
             except NotFound:
                 assert who == "staff"
                 self.unchanged(before)

@@ -23,7 +23,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _users_page(problems: dict[str, str] | None = None, form: Any = None,
                 import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
     book = runtime().roles
-    return render_template("admin_users.html", users=users.list_users(runtime()), roles=book.labels,
+    limit, offset = page_args()
+    q = request.args.get("q", "")[:200]
+    rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset)
+    return render_template("admin_users.html", page=Page(rows, total, limit, offset), q=q, roles=book.labels,
                            audiences=book.audiences, grants=users.pending_grants(runtime()),
                            problems=problems or {}, form=form or {},
                            import_problems=import_problems or {}), status
@@ -61,6 +64,10 @@ def set_active(user_id: int) -> Any:
     if user_id == actor().id and not active:
         flash("You cannot deactivate yourself.")
         return redirect(url_for("admin.user_list"))
+    if not active and request.form.get("confirm") != "1":
+        # A step of its own: deactivating signs the person out everywhere at once.
+        person = users.get_user(runtime(), user_id=user_id)  # NotFound → 404
+        return render_template("admin_user_deactivate.html", person=person)
     users.set_active(runtime(), user_id=user_id, active=active, actor_label=actor().label)
     flash("User reactivated." if active else "User deactivated and signed out.")
     return redirect(url_for("admin.user_list"))

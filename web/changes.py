@@ -13,6 +13,7 @@ from fitsflow.services import catalogue, queues, templates
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
+from fitsflow.services.views import Action, ChangeDetail
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
@@ -166,14 +167,39 @@ def stage(ref: str, slug: str) -> Any:
     return _stage_page(ref, name, {}, None)
 
 
+def _destructive(ref: str, trigger: str) -> tuple[ChangeDetail, Action] | None:
+    detail = services.get_change(runtime(), actor_id=actor().id, ref=ref)
+    found = next((a for a in detail.actions if a.trigger == trigger and a.destructive), None)
+    return (detail, found) if found else None
+
+
+@bp.get("/<ref>/actions/<trigger>/confirm")
+@access(VIEWERS)
+def confirm(ref: str, trigger: str) -> Any:
+    """The step before an action that undoes the work (withdraw, back out): what it does,
+    why (required), and a button that says so."""
+    found = _destructive(ref, trigger)
+    if found is None:
+        abort(404)
+    return render_template("confirm_action.html", c=found[0].change, action=found[1], problems={}, reason="")
+
+
 @bp.post("/<ref>/actions/<trigger>")
 @access(VIEWERS)
 def act(ref: str, trigger: str) -> Any:
     """Fire a workflow action offered on the change page."""
-    view = services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
-                         expected_version=expected_version(request.form),
-                         reason=request.form.get("reason", ""))
-    flash(f"Done: {trigger.replace('_', ' ')}. {view.ref} is now {view.state_title.lower()}.")
+    reason = request.form.get("reason", "")
+    try:
+        view = services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
+                             expected_version=expected_version(request.form), reason=reason)
+    except InvalidInput as err:
+        found = _destructive(ref, trigger)
+        if found is None:
+            raise
+        return render_template("confirm_action.html", c=found[0].change, action=found[1],
+                               problems=err.problems, reason=reason), 400
+    title = runtime().workflows.of(view.workflow, view.workflow_version).definition.trigger_title(trigger)
+    flash(f"{title}: done. {view.ref} is now {view.state_title.lower()}.")
     return redirect(url_for("changes.show", ref=view.ref))
 
 

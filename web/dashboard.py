@@ -18,9 +18,14 @@ from .login import actor, runtime
 bp = Blueprint("dashboard", __name__)
 
 
+PAGE_SIZES = (10, 25, 50, 100)
+
+
 def page_args() -> tuple[int, int]:
-    """(limit, offset) from ?page=N."""
-    size = int(current_app.config["PAGE_SIZE"])
+    """(limit, offset) from ?page=N&size=S (a size offered by the pager, else the setting)."""
+    size = whole(request.args.get("size", ""), maximum=100) or 0
+    if size not in PAGE_SIZES:
+        size = int(current_app.config["PAGE_SIZE"])
     page = max(1, whole(request.args.get("page", "1"), maximum=100_000) or 1)
     return size, (page - 1) * size
 

@@ -35,6 +35,8 @@ REVIEW_PENDING_KINDS: tuple[str, ...] = (RELEASED, BACKED_OUT)
 # In calendar feeds: a release that happens (or did), and one that will not.
 CONFIRMED_RELEASE_KINDS: tuple[str, ...] = (SCHEDULED, RELEASED, IN_REVIEW, CLOSED)
 CANCELLED_RELEASE_KINDS: tuple[str, ...] = (BACKED_OUT, WITHDRAWN)
+# Entering these undoes the work: the action needs a reason and a confirmation step.
+UNDOING_KINDS: tuple[str, ...] = (BACKED_OUT, WITHDRAWN)
 # A change in one of these is past its release window (it no longer holds the slot).
 PAST_WINDOW_KINDS: tuple[str, ...] = (RELEASED, BACKED_OUT, IN_REVIEW, CLOSED, WITHDRAWN)
 # The signals a workflow transition may send (see fitsflow.signals).

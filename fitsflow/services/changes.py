@@ -17,7 +17,7 @@ from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
-from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, SCHEDULED, WITHDRAWN
+from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, SCHEDULED, UNDOING_KINDS, WITHDRAWN
 from ..persistence import audit_store, change_store, owner_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
@@ -185,6 +185,11 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
         if not _permitted(workflow, actor, change, trigger):
             raise NotPermitted(f"'{trigger}' needs one of the roles: {', '.join(spec.roles)}"
                                + (" (as this change's requester)" if "requester" in spec.roles else ""))
+        if definition.kind_of(spec.dest) in UNDOING_KINDS and not reason.strip():
+            raise InvalidInput({"reason": f"say why ({spec.title.lower() or trigger} cannot be undone; "
+                                          "the reason is recorded and sent with the notices)"})
+        if len(reason) > limits.REASON:
+            raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
         common.check_version(change, expected_version)
         extra: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
         run(rt, session, workflow, change, actor, trigger, extra)
@@ -202,7 +207,8 @@ def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: Ch
         asks = (CALENDAR_GUARD in spec.guards and bool(
             subject.window_cautions or (subject.emergency and subject.window_freezes))) or \
             (CLASH_GUARD in spec.guards and bool(subject.window_clashes))
-        actions.append(Action(spec.trigger, spec.title, tuple(missing), asks))
+        actions.append(Action(spec.trigger, spec.title, tuple(missing), asks,
+                              destructive=definition.kind_of(spec.dest) in UNDOING_KINDS))
     return actions
 
 

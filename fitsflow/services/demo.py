@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..domain import templates as templates_domain
-from ..domain.vocabulary import CLOSED
+from ..domain.vocabulary import BACKED_OUT, CLOSED, WITHDRAWN
 from ..persistence import change_store, queries
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, templates, users
@@ -241,8 +241,11 @@ class _Driver:
                     self.decide_gate(ref, definition, state, category, requester, reject=False)
             else:
                 self.peer_review(ref, definition, state, trigger, category, requester)
+                dest = definition.table()[(state, trigger)]
+                undoing = {BACKED_OUT: "Demo: backing out after failed tests.",
+                           WITHDRAWN: "Demo: the need was met another way."}
                 changes.fire(self.rt, actor_id=requester, ref=ref, trigger=trigger,
-                             reason="Demo: backing out after failed tests." if trigger == "back_out" else "")
+                             reason=undoing.get(definition.kind_of(dest) or "", ""))
             state = definition.table()[(state, trigger)]
         self.count += 1
         return ref

@@ -54,6 +54,9 @@ class Action:
     blocked_by: tuple[str, ...] = ()
     # A reason lets it go ahead (a caution period; an emergency in a freeze).
     asks_reason: bool = False
+    # It undoes the work (withdraw, back out): a reason is required and the page confirms
+    # it on a step of its own.
+    destructive: bool = False
 
 
 @dataclass(frozen=True)

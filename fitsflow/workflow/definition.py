@@ -97,6 +97,11 @@ class WorkflowDefinition:
                 return t
         return None
 
+    def trigger_title(self, trigger: str) -> str:
+        """What a person calls the action (its title in the file), for messages."""
+        return next((t.title for t in self.transitions if t.trigger == trigger and t.title),
+                    trigger.replace("_", " ").capitalize())
+
     def triggers(self) -> list[str]:
         seen: dict[str, None] = {}
         for t in self.transitions:

@@ -1,0 +1,76 @@
+"""Issue: "Withdraw the change" was a primary button, final, with no confirmation and an
+empty reason accepted; every user row had a one-click "Deactivate"; Admin → Users was one
+40,000 px page with no search; pagers said only "181 in all · Previous / Next"."""
+
+from __future__ import annotations
+
+import pytest
+
+from fitsflow import services
+from fitsflow.domain.errors import InvalidInput
+
+from . import factories as f
+from .web_support import WebSchool, csrf_token, login, make_app
+
+
+def test_undoing_the_work_needs_a_reason(rt) -> None:  # type: ignore[no-untyped-def]
+    school = f.School(rt)
+    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    (withdraw,) = [a for a in detail.actions if a.destructive]
+    assert withdraw.trigger == "withdraw" and not [
+        a for a in detail.actions if a.destructive and a is not withdraw
+    ]
+    with pytest.raises(InvalidInput, match="say why"):
+        services.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="  ")
+    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="Bought by the trust")
+    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
+
+
+def test_withdrawing_on_the_page_is_a_confirmed_step_with_a_reason(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    confirm = f"/changes/{ref}/actions/withdraw/confirm"
+    assert f'href="{confirm}"' in page and 'class="button danger"' in page
+    assert f'action="/changes/{ref}/actions/withdraw"' not in page  # no one-click form on the page
+    step = client.get(confirm).get_data(as_text=True)
+    assert "cannot be undone" in step and f'action="/changes/{ref}/actions/withdraw"' in step
+    token = csrf_token(client, confirm)
+    empty = client.post(f"/changes/{ref}/actions/withdraw", data={"csrf_token": token, "reason": ""})
+    assert empty.status_code == 400 and "say why" in empty.get_data(as_text=True)
+    assert 'aria-invalid="true"' in empty.get_data(as_text=True)
+    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
+    done = client.post(
+        f"/changes/{ref}/actions/withdraw", data={"csrf_token": token, "reason": "Trust bought them"}
+    )
+    assert done.status_code == 302
+    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
+    # The flash says what was done in words, not a trigger name.
+    assert "Withdraw the change: done" in client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert client.get(f"/changes/{ref}/actions/complete_needs/confirm").status_code == 404
+
+
+def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    for i in range(1000):
+        services.add_user(
+            rt, name=f"Staff Member {i:04d}", email=f"staff{i:04d}@test.school", audiences=["staff"]
+        )
+    rows, total = services.users.page_users(rt, q="", limit=25, offset=975)
+    assert total >= 1000 and len(rows) == 25
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.admin])
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert first.index("Add a user") < first.index("Find a user")  # the form comes first
+    assert 'aria-current="page">1<' in first and 'aria-label="Page 2"' in first
+    assert first.count("@test.school") <= 60  # one page, not everyone
+    found = client.get("/admin/users?q=staff0427").get_data(as_text=True)
+    assert "Staff Member 0427" in found and "Staff Member 0428" not in found and ": 1</caption>" in found
+    bigger = client.get("/admin/users?size=100&page=3").get_data(as_text=True)
+    assert 'aria-current="page">3<' in bigger and "201–300 of" in bigger
