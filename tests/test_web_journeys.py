@@ -137,8 +137,31 @@ def test_stale_decision_is_a_409_page(site):
     first, second = (client_for(app, school, uid) for uid in school.cab)
     r = post(first, f"/changes/{ref}/decision", {"decision": "approve", "version": version})
     assert r.status_code == 302
-    r = post(second, f"/changes/{ref}/decision", {"decision": "approve", "version": version})
-    assert r.status_code == 409 and "Someone else changed this first" in r.get_data(as_text=True)
+    r = post(second, f"/changes/{ref}/decision",
+             {"decision": "approve", "version": version, "comment": "Checked the back-out plan"})
+    html = r.get_data(as_text=True)
+    # The card again as the change is now, saying why, with the comment kept to resubmit.
+    assert r.status_code == 409 and "Someone acted on this change while you were deciding" in html
+    assert ">Checked the back-out plan</textarea>" in html and 'value="approve"' in html
+
+
+def test_a_reject_without_a_reason_keeps_the_card_and_what_was_typed(site):
+    app, school = site
+    ref = f.change_in(app.extensions["fitsflow"], school, "minor", "implement_approval")
+    cab = client_for(app, school, school.cab[0])
+    card = cab.get(f"/changes/{ref}").get_data(as_text=True)
+    # The facts sit on the card with the buttons, above the stage details.
+    assert card.index('id="decide"') < card.index("Planned cost over") and "£1,700.00" in card
+    assert "capital £1,200.00" in card and "revenue £500.00" in card and "Risk</dt><dd>low" in card
+    r = post(cab, f"/changes/{ref}/decision", {"decision": "reject", "comment": "   "})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "Your decision was not recorded" in html and 'aria-invalid="true"' in html
+    assert f.snapshot(app.extensions["fitsflow"], ref)[0] == "implement_approval"
+    r = post(cab, f"/changes/{ref}/decision", {"decision": "reject", "comment": "No test plan for exams"})
+    assert r.status_code == 302
+    requester = client_for(app, school, school.requester)
+    page = requester.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Sent back at approval to implement" in page and "No test plan for exams" in page
 
 
 def test_auditor_reads_everything_and_sees_the_chain(site):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from fitsflow import services
-from fitsflow.domain.errors import InvalidInput
+from fitsflow.domain.errors import InvalidInput, Stale
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
 from fitsflow.services import catalogue, queues, templates
 from fitsflow.services import notices as release_notices
@@ -77,6 +77,10 @@ def _new_page(form: Any, problems: dict[str, str]) -> str:
 @access(VIEWERS)
 def show(ref: str) -> Any:
     """The whole picture: stage data, decisions, what I may do now, timeline, diagram."""
+    return _change_html(ref)
+
+
+def _change_html(ref: str, **extra: Any) -> str:
     rt = runtime()
     me = actor()
     page = change_page(rt, actor_id=me.id, ref=ref)
@@ -84,7 +88,7 @@ def show(ref: str) -> Any:
     definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
     return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label, events=page.timeline,
-                           stages=STAGES, tz=rt.timezone, notices=page.notices)
+                           stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])
@@ -209,9 +213,16 @@ def decide(ref: str) -> Any:
     """Approve or reject at the gate (the service decides who may)."""
     form = request.form
     behalf = whole(form.get("on_behalf_of", ""))
-    result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
-                             comment=form.get("comment", ""), role=form.get("role") or None,
-                             expected_version=expected_version(form), on_behalf_of=behalf or None)
+    comment = form.get("comment", "")
+    try:
+        result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
+                                 comment=comment, role=form.get("role") or None,
+                                 expected_version=expected_version(form), on_behalf_of=behalf or None)
+    except InvalidInput as err:  # the card again, with what was typed and what to put right
+        return _change_html(ref, decision_problems=err.problems, typed_comment=comment), 400
+    except Stale:
+        # Someone acted first: the card shows the change as it is now, the comment kept.
+        return _change_html(ref, typed_comment=comment, stale=True), 409
     outcome = {PASSED: "The gate is passed.", REJECTED: "The change goes back to planning.",
                PENDING: "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
     flash(f"Your decision on {result.change.ref} is recorded. {outcome}")

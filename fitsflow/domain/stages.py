@@ -12,7 +12,7 @@ from . import limits
 from .errors import InvalidInput
 from .policy import ApprovalPolicy, Question
 from .text import text_field
-from .vocabulary import COST_KINDS, REVIEW_OUTCOMES
+from .vocabulary import CAPITAL_KINDS, COST_KINDS, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
 
@@ -48,6 +48,26 @@ class FinancialPlan:
             if 0 <= line.year_offset < self.horizon_years:
                 totals[line.year_offset] += line.amount
         return totals
+
+    def by_funding_source(self) -> list[tuple[str, Decimal]]:
+        """Planned cost over the horizon by funding source, largest first."""
+        totals: dict[str, Decimal] = {}
+        for line in self.lines:
+            if 0 <= line.year_offset < self.horizon_years:
+                source = line.funding_source or "not stated"
+                totals[source] = totals.get(source, Decimal("0")) + line.amount
+        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+
+    def capital_and_revenue(self) -> tuple[Decimal, Decimal]:
+        """Planned cost over the horizon split into capital and revenue (everything else)."""
+        capital = revenue = Decimal("0")
+        for line in self.lines:
+            if 0 <= line.year_offset < self.horizon_years:
+                if line.kind in CAPITAL_KINDS:
+                    capital += line.amount
+                else:
+                    revenue += line.amount
+        return capital, revenue
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 
 CATEGORIES: tuple[str, ...] = ("standard", "minor", "significant", "major", "emergency")
 PHASES: tuple[str, ...] = ("planning", "delivery", "review")
+# Cost kinds paid from capital; every other kind is revenue (the budget line a school
+# reports them under).
+CAPITAL_KINDS: tuple[str, ...] = ("capital",)
 COST_KINDS: tuple[str, ...] = (
     "capital",
     "recurring",

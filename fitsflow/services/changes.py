@@ -32,7 +32,7 @@ from .notices import NoticeView, notices_in
 from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
-from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateApprovers, GateStatus
+from .views import Action, ApprovalView, ChangeDetail, ChangeView, GateApprovers, GateStatus, Returned
 
 
 def _clean_services(services: Iterable[str] | str) -> list[str]:
@@ -312,4 +312,16 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         or bool(actor.roles & rt.settings.accounts.transfer_roles),
         may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id
         and bool(actor.roles & set(rt.settings.policy.tolerance.acknowledged_by)),
+        returned=_returned(workflow.definition, change, approvals),
     )
+
+
+def _returned(definition: WorkflowDefinition, change: ChangeRecord,
+              approvals: list[ApprovalView]) -> Returned | None:
+    """The last decision, if it sent the change back (and nothing was decided since)."""
+    if not approvals or approvals[-1].decision != "reject":
+        return None
+    last = approvals[-1]
+    gate = definition.gates.get(last.gate)
+    return Returned(gate.title if gate else last.gate, last.approver, last.role, last.comment,
+                    last.decided_at, resubmitted=change.approval_round > last.round)

@@ -46,6 +46,18 @@ class ApprovalView:
 
 
 @dataclass(frozen=True)
+class Returned:
+    """The last rejection: who sent the change back, at which gate, when and why."""
+
+    gate_title: str
+    approver: str
+    role: str
+    reason: str
+    decided_at: datetime
+    resubmitted: bool  # at the gate again since, in a new round
+
+
+@dataclass(frozen=True)
 class Action:
     """Something the viewer may do now; ``blocked_by`` lists what guards still miss."""
 
@@ -117,6 +129,7 @@ class ChangeDetail:
     may_peer_review: bool = False
     # Absent approvers the viewer stands in for today and may decide for here: (id, name).
     on_behalf_options: tuple[tuple[int, str], ...] = ()
+    returned: Returned | None = None
 
     @property
     def total_cost(self) -> Decimal:
