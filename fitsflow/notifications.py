@@ -13,6 +13,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -23,7 +24,7 @@ from .domain.actor import Actor
 from .domain.errors import ConfigError
 from .domain.roles import RoleBook
 from .domain.vocabulary import SIGNAL_NAMES
-from .persistence import absence_store, outbox_store, queries
+from .persistence import absence_store, outbox_store, queries, queue_store
 from .persistence.change_store import ChangeRecord
 from .services.runtime import Runtime
 from .workflow.definition import Gate, WorkflowDefinition
@@ -108,14 +109,29 @@ def recipients(event: str, runtime: Runtime, session: Session, change: ChangeRec
     return list(seen)
 
 
+def _decision_facts(runtime: Runtime, session: Session, change: ChangeRecord) -> list[str]:
+    """What an approver decides on, as the decision card shows it: money, risk, window."""
+    known = queue_store.facts(session, [change.id])[change.id]
+    total = sum(known.cost_by_year.values(), Decimal(0))
+    first = known.cost_by_year.get(0, Decimal(0))
+    lines = [f"Five-year cost: {runtime.money(total)} (year 1: {runtime.money(first)})",
+             f"Risk: {known.risk or 'not assessed yet'}"]
+    if known.window_start and known.window_end:
+        zone = runtime.timezone
+        lines.append(f"Window: {known.window_start.astimezone(zone):%a %d %b %Y %H:%M} to "
+                     f"{known.window_end.astimezone(zone):%a %d %b %Y %H:%M}")
+    return lines
+
+
 def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor: Actor,
-          extra: dict[str, Any]) -> str:
+          extra: dict[str, Any], facts: list[str]) -> str:
     state = workflow.states.get(change.state)
     lines = [f"{change.ref}: {change.title}", f"State: {state.title if state else change.state}",
              f"By: {actor.name}"]
     gate = extra.get("gate")
     if event == "submitted" and extra.get("gate_title"):
         lines.append(f"Your decision is needed at: {extra['gate_title']}")
+        lines.extend(facts)
     if event == "decided" and gate is not None:
         lines.append(f"{gate.title}: {extra.get('decision')} ({extra.get('outcome')})")
         if extra.get("comment"):
@@ -130,8 +146,7 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
         lines.append(f"School calendar: the window falls in {period}")
     if extra.get("reason"):
         lines.append(f"Reason: {extra['reason']}")
-    lines.append(f"Open: /changes/{change.ref}")
-    return "\n".join(lines)
+    return "\n".join(lines)  # the link is the message's own (delivery makes it absolute)
 
 
 def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
@@ -143,9 +158,13 @@ def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Sessio
     people = recipients(event, runtime, session, change, workflow, actor, extra,
                         include_actor=include_actor)
     subject = f"[{change.ref}] {SUBJECTS.get(event, event)}: {change.title}"[:300]
-    body = _body(event, change, workflow, actor, extra)
-    payload = json.dumps({"event": event, "ref": change.ref, "state": change.state,
-                          "link": f"/changes/{change.ref}"}, sort_keys=True)
+    asks_decision = event == "submitted" and bool(extra.get("gate_title"))
+    body = _body(event, change, workflow, actor, extra,
+                 _decision_facts(runtime, session, change) if asks_decision else [])
+    # An approval request opens the decision card (after sign-in, sign-in returns to it).
+    link = f"/changes/{change.ref}#decide" if asks_decision else f"/changes/{change.ref}"
+    payload = json.dumps({"event": event, "ref": change.ref, "state": change.state, "link": link},
+                         sort_keys=True)
     common = {"created_at": now, "event": event, "change_ref": change.ref, "subject": subject,
               "body": body, "payload": payload, "available_at": due}
     rows: list[dict[str, Any]] = []

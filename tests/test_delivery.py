@@ -95,9 +95,12 @@ def test_mails_arrive_with_text_html_reference_and_link(smtp):
     assert finance.is_multipart()
     text = finance.get_body(preferencelist=("plain",)).get_content()
     html = finance.get_body(preferencelist=("html",)).get_content()
-    assert f"https://changes.school.example/changes/{ref}" in text
-    assert f'href="https://changes.school.example/changes/{ref}"' in html
+    # An approval request links to the decision card and carries the facts it shows.
+    assert f"https://changes.school.example/changes/{ref}#decide" in text
+    assert f'href="https://changes.school.example/changes/{ref}#decide"' in html
     assert "Your decision is needed at: Approval to proceed" in text
+    assert "Five-year cost: £1,700.00 (year 1: £1,300.00)" in text and "Risk: not assessed yet" in text
+    assert "Open: /changes/" not in text  # no relative path as plain text
     assert all(r.status == "delivered" and r.delivered_at is not None for r in rows(rt))
 
 
@@ -218,7 +221,10 @@ def test_webhook_gets_one_post_per_event_and_retries_server_errors():
         while worker.run_once():
             pass
         assert sorted(p["event"] for p in _Hook.received) == ["decided", "submitted"]
-        assert all(p["ref"] == ref and p["link"].endswith(f"/changes/{ref}") for p in _Hook.received)
+        links = {p["event"]: p["link"] for p in _Hook.received}
+        assert all(p["ref"] == ref for p in _Hook.received)
+        assert links["submitted"].endswith(f"/changes/{ref}#decide")
+        assert links["decided"].endswith(f"/changes/{ref}")
     finally:
         server.shutdown()
         server.server_close()

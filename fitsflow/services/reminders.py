@@ -109,8 +109,8 @@ def _send(
                 "recipient_id": uid,
                 "channel": "person",
                 "subject": f"[{change.ref}] {title}: {change.title}"[:300],
-                "body": body + f"\nOpen: /changes/{change.ref}",
-                "payload": json.dumps({"link": f"/changes/{change.ref}"}),
+                "body": body,  # delivery adds the link, absolute, as a link
+                "payload": json.dumps({"link": f"/changes/{change.ref}#decide"}),
                 "available_at": now,
             }
             for uid in people
