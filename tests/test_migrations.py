@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from fitsflow.bootstrap import build_runtime
+from fitsflow.persistence import search_store
 from fitsflow.persistence.migrate import current_revision, head_revision, upgrade
 
 from .conftest import _settings, postgres_runtime, reset_schema
@@ -32,7 +33,9 @@ def test_upgrade_matches_models_and_is_repeatable(empty):
     upgrade(rt.db)
     assert current_revision(rt.db) == head_revision(rt.db)
     with rt.db.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+        context = MigrationContext.configure(connection, opts={"include_name": search_store.outside_metadata})
+        assert compare_metadata(context, SQLModel.metadata) == []
+        assert search_store.count(connection) == 0  # the search index exists (migration 0028)
         head = connection.execute(text("SELECT seq, hash FROM audit_head")).one()
         assert head[0] == 0 and set(head[1]) == {"0"}
 

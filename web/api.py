@@ -18,6 +18,7 @@ from fitsflow.services import (
     calendar,
     calendar_report,
     catalogue,
+    change_search,
     inbox,
     queues,
     schedule,
@@ -145,10 +146,13 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
             raise InvalidInput({"state": f"unknown state '{query.state}' (known: {', '.join(known)})"})
     if query.awaiting == "me":
         page = queues.awaiting_decision(rt, actor_id=actor().id, limit=query.limit, offset=query.offset)
+        views = list(page.items)
     else:
-        page = queues.browse(rt, actor_id=actor().id, state=query.state, category=query.category,
-                             requester_id=query.requester, limit=query.limit, offset=query.offset)
-    return m.ChangePage(items=[_change(v) for v in page.items], total=page.total, limit=query.limit,
+        filters = change_search.parse(rt, query.model_dump(exclude={"awaiting", "limit", "offset"}))
+        page = change_search.find(rt, actor_id=actor().id, filters=filters, limit=query.limit,
+                                  offset=query.offset)
+        views = [found.change for found in page.items]
+    return m.ChangePage(items=[_change(v) for v in views], total=page.total, limit=query.limit,
                         offset=query.offset)
 
 

@@ -520,6 +520,23 @@ class ChangeFilters(Paging):
     category: Category | None = None
     requester: int | None = Field(None, ge=1, le=limits.ID_MAX, description="A requester's user id.")
     awaiting: Literal["me"] | None = Field(None, description="me: the changes waiting for my decision.")
+    q: Annotated[str, StringConstraints(max_length=200)] = Field(
+        "", description="Words to find (full text over reference, title, description, needs, services "
+                        "and comments; each word may be the start of one).")
+    phase: Literal["planning", "delivery", "review"] | None = None
+    cost_min: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", description="Lowest planned five-year cost, e.g. 10000.")
+    cost_max: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", description="Highest planned five-year cost.")
+    created_from: Annotated[str, StringConstraints(max_length=10)] = Field(
+        "", description="Raised on or after this day (YYYY-MM-DD, the school's time zone).")
+    created_to: Annotated[str, StringConstraints(max_length=10)] = Field(
+        "", description="Raised on or before this day (YYYY-MM-DD).")
+    service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = Field(
+        "", description="An affected service (its catalogue name).")
+    sort: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "-updated",
+        description="updated, created, ref, title, state, category or cost; - first for descending.")
 
 
 class InboxFilters(Paging):

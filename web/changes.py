@@ -8,8 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, Stale
-from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
-from fitsflow.services import catalogue, queues, templates
+from fitsflow.domain.roles import REQUESTER
+from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES
+from fitsflow.services import catalogue, change_search, templates, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
@@ -34,15 +35,23 @@ STAGE_SLUGS = {"needs": "needs", "finance": "finance", "release-plan": "release_
 @bp.get("")
 @access(VIEWERS)
 def index() -> Any:
-    """All changes I may see, filtered by state and category."""
+    """Every change I may see: full-text search and filters, all in the URL (bookmarkable)."""
+    rt = runtime()
     limit, offset = page_args()
     me = actor()
-    mine = request.args.get("mine") == "1"
-    page = queues.browse(runtime(), actor_id=me.id, state=request.args.get("state") or None,
-                         category=request.args.get("category") or None,
-                         requester_id=me.id if mine else None, limit=limit, offset=offset)
-    states = runtime().workflows.state_names()
-    return render_template("changes.html", page=page, states=states, categories=CATEGORIES, mine=mine)
+    args = request.args.to_dict()
+    if args.pop("mine", "") == "1":
+        args["requester"] = str(me.id)
+    problems: dict[str, str] = {}
+    try:
+        filters = change_search.parse(rt, args)
+    except InvalidInput as err:
+        problems, filters = err.problems, change_search.ChangeFilter()
+    page = change_search.find(rt, actor_id=me.id, filters=filters, limit=limit, offset=offset)
+    return render_template("changes.html", page=page, filters=filters, problems=problems,
+                           states=rt.workflows.state_names(), categories=CATEGORIES, phases=PHASES,
+                           requesters=users.holders(rt, REQUESTER), services=catalogue.active_names(rt),
+                           sorts=change_search.SORT_KEYS), 400 if problems else 200
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -6,22 +6,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from ..domain.errors import Stale
-from . import queue_store
+from . import queue_store, search_store
 from .db_hooks import BEFORE_COMMIT
-from .models import Approval, Change, GateReminder, GateRequirement, User
+from .models import Approval, Change, CostLine, GateReminder, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
+_COSTS = CostLine.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at", "urgency", "template_id", "workflow_version")
@@ -128,6 +130,46 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
                               .offset(offset)).all()
     total = connection.execute(count).scalar_one()
     return [_record(r) for r in rows], int(total)
+
+
+def planned_total() -> Any:
+    """A change's planned cost over its horizon (a correlated scalar subquery)."""
+    return (core_select(func.coalesce(func.sum(_COSTS.c.amount), 0))
+            .where(_COSTS.c.change_id == _CHANGES.c.id, _COSTS.c.actual == false(),
+                   _COSTS.c.year_offset >= 0, _COSTS.c.year_offset < _CHANGES.c.horizon_years)
+            .scalar_subquery())
+
+
+SORTS: dict[str, Any] = {"updated": _CHANGES.c.updated_at, "created": _CHANGES.c.created_at,
+                         "ref": _CHANGES.c.id, "title": _CHANGES.c.title, "state": _CHANGES.c.state,
+                         "category": _CHANGES.c.category}
+
+
+def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] | None = None,
+             cost_min: Decimal | None = None, cost_max: Decimal | None = None, service: str = "",
+             sort: str = "-updated", **filters: Any) -> tuple[list[ChangeRecord], int]:
+    """``page`` with search and the register's filters: words of ``q`` (full text), one of
+    the (workflow, state) ``pairs`` (a phase), a planned-cost range, an affected service;
+    sorted by ``sort`` (a key of SORTS or "cost", "-" first for descending)."""
+    where: list[Any] = []
+    if q:
+        found = search_store.matching(session.get_bind().dialect.name, q)
+        if found is not None:
+            where.append(found)
+    if pairs is not None:
+        where.append(or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
+                     if pairs else false())
+    if cost_min is not None:
+        where.append(planned_total() >= cost_min)
+    if cost_max is not None:
+        where.append(planned_total() <= cost_max)
+    if service:
+        # Services are stored one per line: match a whole line.
+        where.append(("\n" + _CHANGES.c.affected_services + "\n").contains(f"\n{service}\n", autoescape=True))
+    key = sort.lstrip("-")
+    column = planned_total() if key == "cost" else SORTS.get(key, _CHANGES.c.updated_at)
+    order = [column.desc() if sort.startswith("-") else column.asc(), _CHANGES.c.id.desc()]
+    return page(session, where=and_(*where) if where else None, order=order, **filters)
 
 
 def ref_of(session: Session, change_id: int) -> str | None:

@@ -1,0 +1,158 @@
+"""Full-text search over changes: reference, title, description, needs, services and the
+comments made on them. SQLite keeps an FTS5 table, PostgreSQL a tsvector with a GIN index;
+``matching`` gives both the same shape (a condition on ``changes.id``), so the services do
+not know which answers.
+
+The index follows the audit trail: every write that changes searchable text appends an
+event for its change in the same transaction, and the change is indexed again just before
+that transaction commits (``mark``), so the index is never behind what was committed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Integer, and_, column, event, func, select, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from .db_hooks import BEFORE_COMMIT
+from .models import Approval, Change, NeedsAnalysis, PeerReview
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_NEEDS = NeedsAnalysis.__table__  # type: ignore[attr-defined]
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_PEER = PeerReview.__table__  # type: ignore[attr-defined]
+_PENDING = "fitsflow_search_pending"
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_WORDS = 12
+
+# Events whose change has new searchable text (decisions and reviews only with a comment).
+_TEXT_EVENTS = {"change.raised", "stage.needs", "follow_up.spawned"}
+_COMMENT_EVENTS = {"approval.decided": "comment", "peer_review.recorded": "comments"}
+
+
+def create_statements(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        return ["CREATE VIRTUAL TABLE IF NOT EXISTS change_search USING fts5("
+                "ref, title, body, tokenize = 'porter unicode61 remove_diacritics 2')"]
+    if dialect == "postgresql":
+        return ["CREATE TABLE IF NOT EXISTS change_search (change_id INTEGER PRIMARY KEY "
+                "REFERENCES changes(id), document TSVECTOR NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS ix_change_search_document ON change_search "
+                "USING GIN (document)"]
+    return []
+
+
+def drop_statements(dialect: str) -> list[str]:
+    return ["DROP TABLE IF EXISTS change_search"] if dialect in ("sqlite", "postgresql") else []
+
+
+def outside_metadata(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """False for the search index's own objects (FTS5's shadow tables, the GIN index): the
+    models do not describe them, so schema comparisons leave them out (an Alembic
+    ``include_name``)."""
+    return not (name or "").startswith(("change_search", "ix_change_search"))
+
+
+def _install(target: object, connection: Connection, **_: object) -> None:
+    for statement in create_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# create_all (tests) makes it with the changes table; migration 0028 for installations.
+event.listen(_CHANGES, "after_create", _install)
+
+
+def touches(event_type: str, payload: dict[str, Any]) -> bool:
+    """Whether an audited write changed what search finds for its change."""
+    if event_type in _TEXT_EVENTS:
+        return True
+    key = _COMMENT_EVENTS.get(event_type)
+    return bool(key and str(payload.get(key) or "").strip())
+
+
+def mark(session: Session, change_ref: str) -> None:
+    """Index this change again just before the transaction commits."""
+    pending: set[str] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = set()
+        session.info.setdefault(BEFORE_COMMIT, []).append(_flush_pending)
+    pending.add(change_ref)
+
+
+def _flush_pending(session: Session) -> None:
+    refs = session.info.pop(_PENDING, set())
+    if refs:
+        session.flush()  # stage rows added through the ORM are read back below
+        reindex(session.connection(), refs=sorted(refs))
+
+
+def _documents(connection: Connection, *,
+               refs: list[str] | None = None) -> list[tuple[int, str, str, str]]:
+    """(id, ref, title, body) of the changes, body holding every other searchable text."""
+    query = (select(_CHANGES.c.id, _CHANGES.c.ref, _CHANGES.c.title, _CHANGES.c.description,
+                    _CHANGES.c.affected_services, _NEEDS.c.need, _NEEDS.c.stakeholders,
+                    _NEEDS.c.sdp_priority, _NEEDS.c.options_considered)
+             .select_from(_CHANGES.outerjoin(_NEEDS, _NEEDS.c.change_id == _CHANGES.c.id)))
+    if refs is not None:
+        query = query.where(_CHANGES.c.ref.in_(refs))
+    rows = connection.execute(query).all()
+    ids = [r[0] for r in rows]
+    comments: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for cid, comment in connection.execute(
+                select(_APPROVALS.c.change_id, _APPROVALS.c.comment)
+                .where(and_(_APPROVALS.c.change_id.in_(ids), _APPROVALS.c.comment != ""))):
+            comments[cid].append(comment)
+        for cid, comment in connection.execute(
+                select(_PEER.c.change_id, _PEER.c.comments)
+                .where(and_(_PEER.c.change_id.in_(ids), _PEER.c.comments != ""))):
+            comments[cid].append(comment)
+    return [(r[0], r[1], r[2], "\n".join(p for p in (*r[3:], *comments[r[0]]) if p)) for r in rows]
+
+
+def reindex(connection: Connection, *, refs: list[str] | None = None) -> int:
+    """Index these changes (every change without ``refs``) as they are now."""
+    documents = _documents(connection, refs=refs)
+    if not documents:
+        return 0
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(
+            "INSERT INTO change_search (change_id, document) VALUES (:id, "
+            "setweight(to_tsvector('english', :ref || ' ' || :title), 'A') || "
+            "setweight(to_tsvector('english', :body), 'B')) "
+            "ON CONFLICT (change_id) DO UPDATE SET document = EXCLUDED.document"),
+            [{"id": i, "ref": ref, "title": title, "body": body} for i, ref, title, body in documents])
+    else:
+        connection.execute(text("DELETE FROM change_search WHERE rowid = :id"),
+                           [{"id": d[0]} for d in documents])
+        connection.execute(
+            text("INSERT INTO change_search (rowid, ref, title, body) VALUES (:id, :ref, :title, :body)"),
+            [{"id": i, "ref": ref, "title": title, "body": body} for i, ref, title, body in documents])
+    return len(documents)
+
+
+def words(q: str) -> list[str]:
+    """The words searched for: letters and digits only (no query syntax reaches the engine)."""
+    return _WORD.findall(q.lower())[:MAX_WORDS]
+
+
+def matching(dialect: str, q: str) -> Any:
+    """A condition on changes.id: every word of ``q`` (as a prefix) is in the change's text,
+    or ``q`` is its reference. None when ``q`` has no words."""
+    found = words(q)
+    if not found:
+        return None
+    if dialect == "postgresql":
+        expression = " & ".join(f"{w}:*" for w in found)
+        ids = text("SELECT change_id AS hit FROM change_search WHERE document @@ to_tsquery('english', :fts)")
+    else:
+        expression = " ".join(f'"{w}"*' for w in found)
+        ids = text("SELECT rowid AS hit FROM change_search WHERE change_search MATCH :fts")
+    hits = ids.bindparams(fts=expression).columns(column("hit", Integer)).subquery()
+    return _CHANGES.c.id.in_(select(hits.c.hit)) | (_CHANGES.c.ref == q.strip().upper())
+
+
+def count(connection: Connection) -> int:
+    return int(connection.execute(select(func.count()).select_from(text("change_search"))).scalar_one())

@@ -1,0 +1,160 @@
+"""Finding changes: full-text search and the filters of the changes list, the register and
+the API, one set of rules for all of them (what each filter accepts and what it says when
+it does not)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..domain import limits
+from ..domain.errors import InvalidInput
+from ..domain.roles import may_view_changes
+from ..domain.stages import parse_amount
+from ..domain.vocabulary import CATEGORIES, PHASES
+from ..persistence import change_store, queue_store
+from . import common
+from .queues import Page
+from .runtime import Runtime
+from .views import ChangeView
+
+SORT_KEYS = ("updated", "created", "ref", "title", "state", "category", "cost")
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class Found:
+    change: ChangeView
+    five_year_cost: Decimal
+
+    @property
+    def ref(self) -> str:
+        return self.change.ref
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """What a person asked for; empty means "any"."""
+
+    q: str = ""
+    state: str = ""
+    category: str = ""
+    phase: str = ""
+    cost_min: Decimal | None = None
+    cost_max: Decimal | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    requester_id: int | None = None
+    service: str = ""
+    sort: str = "-updated"
+
+    def args(self) -> dict[str, str]:
+        """The filter as URL arguments (for links that keep it: pages, sorting, export)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value not in (None, "") and not (f.name == "sort" and value == "-updated"):
+                out["requester" if f.name == "requester_id" else f.name] = str(value)
+        return out
+
+    @property
+    def active(self) -> bool:
+        return bool({k for k in self.args() if k != "sort"})
+
+
+def _date(raw: str, key: str, problems: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        problems[key] = "must be a date as YYYY-MM-DD"
+        return None
+
+
+def _amount(raw: str, key: str, problems: dict[str, str]) -> Decimal | None:
+    if not raw:
+        return None
+    value = parse_amount(raw)
+    if value is None:
+        problems[key] = "must be an amount such as 10000 or 2,500.50"
+        return None
+    return value
+
+
+def parse(rt: Runtime, raw: Mapping[str, Any]) -> ChangeFilter:
+    """A filter from URL or API arguments; InvalidInput names each one that is wrong and
+    nothing is searched."""
+    def text(key: str, maximum: int) -> str:
+        value = str(raw.get(key) or "").strip()
+        if len(value) > maximum:
+            problems[key] = f"is longer than {maximum} characters"
+            return ""
+        return value
+
+    problems: dict[str, str] = {}
+    q = text("q", MAX_QUERY)
+    state = text("state", 60)
+    if state and state not in rt.workflows.state_names():
+        problems["state"] = "is not a state of any workflow"
+    category = text("category", 20)
+    if category and category not in CATEGORIES:
+        problems["category"] = f"must be one of: {', '.join(CATEGORIES)}"
+    phase = text("phase", 20)
+    if phase and phase not in PHASES:
+        problems["phase"] = f"must be one of: {', '.join(PHASES)}"
+    cost_min = _amount(text("cost_min", 20), "cost_min", problems)
+    cost_max = _amount(text("cost_max", 20), "cost_max", problems)
+    if cost_min is not None and cost_max is not None and cost_min > cost_max:
+        problems["cost_max"] = "is less than the lowest cost asked for"
+    created_from = _date(text("created_from", 10), "created_from", problems)
+    created_to = _date(text("created_to", 10), "created_to", problems)
+    if created_from and created_to and created_from > created_to:
+        problems["created_to"] = "is before the start of the range"
+    requester_raw = text("requester", 12)
+    requester_id = None
+    if requester_raw:
+        if requester_raw.isdigit() and 0 < int(requester_raw) <= limits.ID_MAX:
+            requester_id = int(requester_raw)
+        else:
+            problems["requester"] = "must be a user's number"
+    service = text("service", limits.SERVICE)
+    sort = text("sort", 20) or "-updated"
+    if sort.lstrip("-") not in SORT_KEYS:
+        problems["sort"] = f"must be one of: {', '.join(SORT_KEYS)} (with - first for descending)"
+    if problems:
+        raise InvalidInput(problems)
+    return ChangeFilter(q, state, category, phase, cost_min, cost_max, created_from, created_to, requester_id,
+                        service, sort)
+
+
+def _bounds(rt: Runtime, start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole days in the school's time zone, the last one included."""
+    zone = rt.timezone
+    low = datetime.combine(start, time.min, zone) if start else None
+    high = datetime.combine(end + timedelta(days=1), time.min, zone) if end else None
+    return low, high
+
+
+def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
+    """A page of the changes this person may see that match, with how many match in all."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        if not may_view_changes(actor.roles):
+            return Page([], 0, limit, offset)
+        pairs = None
+        if filters.phase:
+            pairs = sorted({(wf.name, s.name) for wf in rt.workflows.every_version()
+                            for s in wf.definition.states.values() if s.phase == filters.phase})
+        low, high = _bounds(rt, filters.created_from, filters.created_to)
+        rows, total = change_store.filtered(
+            session, q=filters.q, pairs=pairs, cost_min=filters.cost_min, cost_max=filters.cost_max,
+            service=filters.service, sort=filters.sort, state=filters.state or None,
+            category=filters.category or None, requester_id=filters.requester_id, created_from=low,
+            created_to=high, limit=limit, offset=offset)
+        facts = queue_store.facts(session, [r.id for r in rows])
+        return Page([Found(common.view_of(session, rt, r), sum(facts[r.id].cost_by_year.values(), Decimal(0)))
+                     for r in rows], total, limit, offset)
