@@ -65,6 +65,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/templates/<int:template_id>/actions/<action>"): ("302 403 404 404 404 404 404", {}),
     ("GET", "/audit"): ("302 403 403 403 403 200 200", None),
     ("GET", "/audit/export.<fmt>"): ("302 403 403 403 403 200 200", None),
+    ("GET", "/audit/register.<fmt>"): ("302 403 403 403 403 200 200", None),
     ("GET", "/changes"): ("302 403 200 200 200 200 200", None),
     ("GET", "/changes/<ref>"): ("302 404 200 200 200 200 200", None),
     ("POST", "/changes/<ref>/actions/<trigger>"): ("302 404 409 403 403 403 403", {}),

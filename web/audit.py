@@ -3,54 +3,74 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from fitsflow import services
+from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER
-from fitsflow.domain.vocabulary import CATEGORIES
+from fitsflow.domain.vocabulary import CATEGORIES, PHASES
 from fitsflow.services import audit as audit_service
-from fitsflow.services import queues, users
+from fitsflow.services import catalogue, change_search, register, users
 
 from .access import AUDITORS, access
 from .dashboard import page_args
-from .forms import whole
 from .login import actor, runtime
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-def _date(name: str, problems: dict[str, str]) -> datetime | None:
-    value = request.args.get(name, "")
-    if not value:
-        return None
+# Names the audit page used before the register shared the changes list's filters.
+_OLD_NAMES = {"from": "created_from", "to": "created_to", "person": "requester"}
+
+
+def _filters() -> tuple[change_search.ChangeFilter, dict[str, str]]:
+    args = {_OLD_NAMES.get(k, k): v for k, v in request.args.items() if k not in ("page", "size", "head")}
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=runtime().timezone)
-    except ValueError:
-        problems[name] = "must be a date such as 2026-09-01"
-        return None
+        return change_search.parse(runtime(), args), {}
+    except InvalidInput as err:
+        return change_search.ChangeFilter(), err.problems
 
 
 @bp.get("")
 @access(AUDITORS)
 def index() -> Any:
-    """Changes filtered by date, state, category and person, and the chain's status."""
+    """The change register (filters as on the changes list), the chain's status, a check
+    against a head published earlier, and the exports."""
     rt = runtime()
     limit, offset = page_args()
-    problems: dict[str, str] = {}
-    start, end = _date("from", problems), _date("to", problems)
-    person = request.args.get("person", "")
-    page = queues.browse(rt, actor_id=actor().id, state=request.args.get("state") or None,
-                         category=request.args.get("category") or None,
-                         requester_id=whole(person),
-                         created_from=start, created_to=end + timedelta(days=1) if end else None,
-                         limit=limit, offset=offset)
-    states = rt.workflows.state_names()
-    people = users.holders(rt, REQUESTER)
-    return render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), states=states,
-                           categories=CATEGORIES, people=people, problems=problems)
+    filters, problems = _filters()
+    page = register.page(rt, actor_id=actor().id, filters=filters, limit=limit, offset=offset)
+    head = request.args.get("head", "").strip()[:128]
+    checked = audit_service.verify(rt, expected_head=head) if head else None
+    html = render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), checked=checked,
+                           head=head, filters=filters, problems=problems,
+                           gate_titles=register.gate_titles(rt), states=rt.workflows.state_names(),
+                           categories=CATEGORIES, phases=PHASES, people=users.holders(rt, REQUESTER),
+                           services=catalogue.active_names(rt))
+    return html, 400 if problems else 200
+
+
+@bp.get("/register.<fmt>")
+@access(AUDITORS)
+def register_export(fmt: str) -> Any:
+    """The register, as filtered on the page, as CSV or an Excel workbook."""
+    filters, problems = _filters()
+    if problems:
+        raise InvalidInput(problems)
+    stamp = datetime.now(runtime().timezone).strftime("%Y-%m-%d")
+    name = f"fitsflow-register-{stamp}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        chunks = register.csv_chunks(runtime(), actor_id=actor().id, filters=filters)
+        return Response(stream_with_context(chunks), mimetype="text/csv", headers=disposition)
+    if fmt == "xlsx":
+        body = register.xlsx_bytes(runtime(), actor_id=actor().id, filters=filters)
+        return Response(body, headers=disposition,
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response("format must be csv or xlsx", status=404)
 
 
 @bp.get("/export.<fmt>")

@@ -10,12 +10,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlmodel import Session
+
 from ..domain import limits
 from ..domain.errors import InvalidInput
 from ..domain.roles import may_view_changes
 from ..domain.stages import parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
 from ..persistence import change_store, queue_store
+from ..persistence.change_store import ChangeRecord
 from . import common
 from .queues import Page
 from .runtime import Runtime
@@ -139,22 +142,28 @@ def _bounds(rt: Runtime, start: date | None, end: date | None) -> tuple[datetime
     return low, high
 
 
+def records(rt: Runtime, session: Session, filters: ChangeFilter, *, limit: int,
+            offset: int) -> tuple[list[ChangeRecord], int]:
+    """The matching changes as records (for the services that show more of each)."""
+    pairs = None
+    if filters.phase:
+        pairs = sorted({(wf.name, s.name) for wf in rt.workflows.every_version()
+                        for s in wf.definition.states.values() if s.phase == filters.phase})
+    low, high = _bounds(rt, filters.created_from, filters.created_to)
+    return change_store.filtered(
+        session, q=filters.q, pairs=pairs, cost_min=filters.cost_min, cost_max=filters.cost_max,
+        service=filters.service, sort=filters.sort, state=filters.state or None,
+        category=filters.category or None, requester_id=filters.requester_id, created_from=low,
+        created_to=high, limit=limit, offset=offset)
+
+
 def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
     """A page of the changes this person may see that match, with how many match in all."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
-        pairs = None
-        if filters.phase:
-            pairs = sorted({(wf.name, s.name) for wf in rt.workflows.every_version()
-                            for s in wf.definition.states.values() if s.phase == filters.phase})
-        low, high = _bounds(rt, filters.created_from, filters.created_to)
-        rows, total = change_store.filtered(
-            session, q=filters.q, pairs=pairs, cost_min=filters.cost_min, cost_max=filters.cost_max,
-            service=filters.service, sort=filters.sort, state=filters.state or None,
-            category=filters.category or None, requester_id=filters.requester_id, created_from=low,
-            created_to=high, limit=limit, offset=offset)
+        rows, total = records(rt, session, filters, limit=limit, offset=offset)
         facts = queue_store.facts(session, [r.id for r in rows])
         return Page([Found(common.view_of(session, rt, r), sum(facts[r.id].cost_by_year.values(), Decimal(0)))
                      for r in rows], total, limit, offset)

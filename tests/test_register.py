@@ -1,0 +1,100 @@
+"""Issue: the auditor could not answer "changes over £10k last term": no cost filter or
+column, an export of raw events only, one change's history by editing the URL, and no way to
+check the chain against a head published earlier. The register answers it, on the page and
+as CSV and Excel with the same rows."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas
+from openpyxl import load_workbook
+
+from fitsflow import services
+from fitsflow.services import change_search, register
+
+from . import factories as f
+from .web_support import WebSchool, login, make_app
+
+BIG_PLAN = [
+    {"year": 1, "kind": "capital", "amount": "9000", "funding_source": "Devolved capital"},
+    *({"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"} for y in range(1, 6)),
+]
+
+
+def _school_with_changes(rt):  # type: ignore[no-untyped-def]
+    school = WebSchool(rt)
+    closed = f.change_in(rt, school, "minor", "closed", title="Visualisers for science")
+    big = services.raise_change(
+        rt, actor_id=school.requester, title="Replace the core switch", category="significant"
+    ).ref
+    services.record_needs(rt, actor_id=school.requester, ref=big, data=f.NEEDS)
+    services.fire(rt, actor_id=school.requester, ref=big, trigger="complete_needs")
+    services.record_financial_plan(rt, actor_id=school.requester, ref=big, lines=BIG_PLAN)
+    services.raise_change(rt, actor_id=school.requester, title="Nothing costed yet", category="minor")
+    return school, closed, big
+
+
+def test_one_row_per_change_with_its_gates_costs_and_outcome(sqlite_rt) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school, closed, big = _school_with_changes(rt)
+    rows = {
+        r.ref: r
+        for r in register.page(rt, actor_id=school.auditor, filters=change_search.ChangeFilter()).items
+    }
+    assert len(rows) == 3
+    done = rows[closed]
+    assert done.five_year_cost == Decimal("1700.00") and done.outcome == "successful"
+    assert done.actual_cost is not None and done.actual_cost > 0
+    proceed, implement = done.gates["Approval to proceed"], done.gates["Approval to implement"]
+    assert proceed.passed_at is not None and proceed.approvers == ("Finance",)
+    assert implement.passed_at is not None and len(implement.approvers) == 1
+    assert (
+        rows[big].five_year_cost == Decimal("13000.00")
+        and rows[big].gates["Approval to proceed"].passed_at is None
+    )
+    over = change_search.parse(
+        rt, {"cost_min": "10000", "created_from": str(date.today() - timedelta(days=90))}
+    )
+    assert [r.ref for r in register.page(rt, actor_id=school.auditor, filters=over).items] == [big]
+
+
+def test_the_exports_hold_the_rows_the_page_shows(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school, closed, big = _school_with_changes(rt)
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.auditor])
+    page = client.get("/audit?cost_min=10000").get_data(as_text=True)
+    assert big in page and closed not in page and "1 change matching the filters" in page
+    assert "/audit/register.xlsx?cost_min=10000" in page
+    workbook = client.get("/audit/register.xlsx?cost_min=10000")
+    assert workbook.status_code == 200 and "attachment" in workbook.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    assert sheet is not None
+    table = list(sheet.iter_rows(values_only=True))
+    assert len(table) == 2 and table[0][0] == "Reference" and table[1][0] == big
+    assert table[1][table[0].index("Planned five-year cost")] == 13000
+    everything = pandas.read_csv(io.BytesIO(client.get("/audit/register.csv").data))
+    assert len(everything) == 3 and set(everything["Reference"]) == {closed, big, *everything["Reference"]}
+    filtered = pandas.read_csv(io.BytesIO(client.get("/audit/register.csv?cost_min=10000").data))
+    assert list(filtered["Reference"]) == [big] and float(filtered["Planned five-year cost"][0]) == 13000.0
+    # One change's history, one click from its page.
+    change = client.get(f"/changes/{closed}").get_data(as_text=True)
+    assert f"/audit/export.csv?change={closed}" in change
+    history = pandas.read_csv(io.BytesIO(client.get(f"/audit/export.csv?change={closed}").data))
+    assert set(history["change_ref"]) == {closed} and len(history) > 5
+    assert client.get("/audit?created_from=2026-12-10&created_to=2026-12-01").status_code == 400
+
+
+def test_the_page_checks_the_chain_against_a_published_head(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school, _closed, _big = _school_with_changes(rt)
+    head = services.verify_audit(rt).head_hash
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.auditor])
+    good = client.get(f"/audit?head={head}").get_data(as_text=True)
+    assert "The chain holds and contains the head" in good
+    bad = client.get("/audit?head=" + "ab" * 32).get_data(as_text=True)
+    assert "The chain holds and contains the head" not in bad and "not" in bad.lower()
