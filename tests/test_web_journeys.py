@@ -175,7 +175,12 @@ def test_auditor_reads_everything_and_sees_the_chain(site):
     assert ref in filtered
     assert ref not in auditor.get("/audit?state=scheduled").get_data(as_text=True)
     change = auditor.get(f"/changes/{ref}").get_data(as_text=True)
-    assert "Timeline" in change and "approval.decided" in change and 'value="approve"' not in change
+    assert "Timeline" in change and 'value="approve"' not in change
+    # The history in words: titles of actions, states and gates, never event or trigger names.
+    assert "Approved at Approval to implement" in change and "approval.decided" not in change
+    assert "Submit for approval to proceed" in change or "Financial planning → " in change
+    assert "complete_needs" not in change and "stage.needs" not in change
+    assert "Needs analysis edited" in change and "need: (empty) → " in change
     csv_export = auditor.get(f"/audit/export.csv?change={ref}")
     assert csv_export.status_code == 200 and csv_export.mimetype == "text/csv"
     assert csv_export.get_data(as_text=True).startswith("seq,at,actor")

@@ -10,7 +10,7 @@ from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, Stale
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES
-from fitsflow.services import catalogue, change_search, templates, users
+from fitsflow.services import catalogue, change_search, templates, timeline, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
@@ -96,7 +96,8 @@ def _change_html(ref: str, **extra: Any) -> str:
     detail = page.detail
     definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
     return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
-                           policy=rt.settings.policy, role_label=rt.roles.label, events=page.timeline,
+                           policy=rt.settings.policy, role_label=rt.roles.label,
+                           events=[timeline.describe(definition, e, rt.roles.label) for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
 
 

@@ -1,0 +1,128 @@
+"""A change's history in words: what happened, by whom, with before and after for edits —
+never an event or trigger name (the audit export keeps those)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..workflow.definition import WorkflowDefinition
+from .audit import TimelineEvent
+
+# What each audited event is called on a change's page.
+EVENT_TITLES: dict[str, str] = {
+    "change.raised": "Raised",
+    "stage.needs": "Needs analysis edited",
+    "stage.finance": "Financial plan edited",
+    "stage.release_plan": "Release plan edited",
+    "stage.review": "Review recorded",
+    "approval.requested": "Approval asked for",
+    "approval.reopened": "Back for approval after an edit",
+    "approval.acknowledgement_requested": "Changes since approval to acknowledge",
+    "approval.acknowledged": "Changes since approval acknowledged",
+    "change.recategorised": "Category changed",
+    "change.transferred": "Handed over",
+    "change.co_owner_added": "Co-owner added",
+    "change.co_owner_removed": "Co-owner removed",
+    "change.workflow_migrated": "Moved to a new version of its workflow",
+    "peer_review.recorded": "Technical peer review",
+    "freeze.overridden": "Went ahead in a freeze",
+    "clash.accepted": "Went ahead despite a clash",
+    "caution.accepted": "Went ahead in a caution period",
+    "window.clash": "Window clashes with another change",
+    "release.rescheduled": "Release moved",
+    "release.unscheduled": "Taken off the schedule",
+    "notice.published": "Release notice sent",
+    "notice.edited": "Release notice edited",
+    "notice.cancelled": "Release notice cancelled",
+    "notice.acknowledged": "Release notice acknowledged",
+    "follow_up.spawned": "Follow-up raised",
+}
+DECIDED = {"approve": "Approved", "reject": "Sent back"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: str
+    actor: str
+    title: str
+    details: tuple[str, ...]
+
+
+def _show(value: Any) -> str:
+    if value in (None, "", [], {}):
+        return "(empty)"
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "amount" in v for v in value):
+        total = sum(Decimal(str(v["amount"])) for v in value)
+        return f"{len(value)} cost line{'s' if len(value) != 1 else ''} totalling {total:,.2f}"
+    if isinstance(value, list):
+        value = ", ".join(_show(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _edits(before: Any, after: Any) -> list[str]:
+    """Each field that differs: "field: before → after" (a first edit has no before)."""
+    before = {} if before is None and isinstance(after, dict) else before
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [f"{_show(before)} → {_show(after)}"] if before != after else []
+    return [f"{key.replace('_', ' ')}: {_show(before.get(key))} → {_show(after.get(key))}"
+            for key in sorted(set(before) | set(after)) if _show(before.get(key)) != _show(after.get(key))]
+
+
+def _state(definition: WorkflowDefinition, name: Any) -> str:
+    spec = definition.states.get(str(name))
+    return spec.title if spec else str(name).replace("_", " ")
+
+
+def _gate(definition: WorkflowDefinition, name: Any) -> str:
+    gate = definition.gates.get(str(name))
+    return gate.title if gate else str(name).replace("_", " ")
+
+
+def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = str) -> Entry:
+    """One event in words; ``label`` names a role (the school's own words for it)."""
+    p: dict[str, Any] = dict(event.payload)
+    kind = event.event_type
+    details: list[str] = []
+    if kind == "transition":
+        trigger = str(p.get("trigger", ""))
+        gate = next((g for g in definition.gates.values() if trigger in (g.approve, g.reject)), None)
+        if gate is not None:
+            title = f"{gate.title}: {'passed' if trigger == gate.approve else 'sent back'}"
+        else:
+            title = definition.trigger_title(trigger)
+        details.append(f"{_state(definition, p.get('from'))} → {_state(definition, p.get('to'))}")
+        if p.get("reason"):
+            details.append(f"Reason: {p['reason']}")
+    elif kind == "approval.decided":
+        title = f"{DECIDED.get(str(p.get('decision')), 'Decided')} at {_gate(definition, p.get('gate'))}"
+        details.append(f"as {label(p.get('role'))}" + (f", on behalf of {p['on_behalf_of']}"
+                                                         if p.get("on_behalf_of") else ""))
+        if p.get("comment"):
+            details.append(f"“{p['comment']}”")
+    elif kind in ("approval.requested", "approval.reopened"):
+        title = f"{EVENT_TITLES[kind]}: {_gate(definition, p.get('gate'))}"
+        requires = p.get("requires")
+        if isinstance(requires, dict) and requires:
+            details.append("Needs " + ", ".join(f"{n} × {label(r)}" for r, n in requires.items()))
+        details += [str(line) for line in p.get("changes", []) or []]
+    elif kind.startswith("stage."):
+        title = EVENT_TITLES.get(kind, kind.replace("stage.", "").replace("_", " ").capitalize() + " edited")
+        details = _edits(p.get("before"), p.get("after"))
+    else:
+        title = EVENT_TITLES.get(kind, kind.replace(".", " ").replace("_", " ").capitalize())
+        for key in ("reason", "comment", "comments"):
+            if p.get(key):
+                details.append(f"“{p[key]}”" if key != "reason" else f"Reason: {p[key]}")
+        for key in ("freezes", "clashes", "periods"):
+            if p.get(key):
+                details.append("; ".join(str(x) for x in p[key]))
+        if kind == "change.recategorised":
+            details.insert(0, f"{p.get('from')} → {p.get('to')}")
+    return Entry(event.seq, event.at, event.actor, title, tuple(details))
