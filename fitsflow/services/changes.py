@@ -17,7 +17,7 @@ from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
-from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, SCHEDULED, UNDOING_KINDS, WITHDRAWN
+from ..domain.vocabulary import CATEGORIES, FOLLOW_UP_CATEGORIES, SCHEDULED, UNDOING_KINDS, WITHDRAWN
 from ..persistence import audit_store, change_store, owner_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
@@ -53,11 +53,22 @@ def _validate_header(title: str, description: str, category: str, rt: Runtime,
         problems["affected_services"] = f"list at most {limits.SERVICES} services"
     elif services and any(len(s) > limits.SERVICE for s in services):
         problems["affected_services"] = f"each service is at most {limits.SERVICE} characters"
+    if not (category or "").strip():
+        problems["category"] = f"choose one: {', '.join(c for c in CATEGORIES if _served(rt, c))}"
+    else:
+        try:
+            rt.workflows.for_category(category)
+        except NotFound as err:
+            problems["category"] = str(err)
+    return problems
+
+
+def _served(rt: Runtime, category: str) -> bool:
     try:
         rt.workflows.for_category(category)
-    except NotFound as err:
-        problems["category"] = str(err)
-    return problems
+    except NotFound:
+        return False
+    return True
 
 
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
