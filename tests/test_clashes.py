@@ -131,8 +131,9 @@ def test_the_cab_sees_the_clash_on_the_decision_card_before_deciding(sqlite_rt, 
     client = app.test_client()
     login(client, school.emails[school.cab[0]])
     page = client.get(f"/changes/{mine}").get_data(as_text=True)
-    assert "Before you decide: this window clashes with" in page and other in page
-    assert "Switch firmware" in page and "Wi-Fi ↔ Core network" in page
+    card = page[page.index('class="panel decision-card"'):page.index('name="decision" value="approve"')]
+    assert "<strong>Clash:</strong>" in card and other in card  # on the card, above the buttons
+    assert "Switch firmware" in card and "Wi-Fi ↔ Core network" in card
 
 
 def test_a_name_differing_only_in_non_ascii_case_updates_the_service(rt, school):
