@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import calendar, catalogue, mfa, outbox, users, workflow_versions
 from fitsflow.services.queues import Page
+from fitsflow.workflow import svg
 from fitsflow.workflow.diagram import mermaid
 
 from .access import ADMINS, access
@@ -128,7 +130,9 @@ def workflows() -> Any:
     versions: dict[str, list[Any]] = {}
     for row in workflow_versions.versions_in_use(rt):
         versions.setdefault(row.workflow, []).append(row)
-    return render_template("admin_workflows.html", items=items, versions=versions)
+    # svg.render escapes every text it draws.
+    pictures = {wf.name: Markup(svg.render(wf.definition)) for wf in rt.workflows}
+    return render_template("admin_workflows.html", items=items, versions=versions, pictures=pictures)
 
 
 @bp.get("/outbox")

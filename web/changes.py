@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, Stale
@@ -15,6 +16,7 @@ from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
 from fitsflow.services.views import Action, ChangeDetail
+from fitsflow.workflow import svg
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
@@ -95,7 +97,11 @@ def _change_html(ref: str, **extra: Any) -> str:
     page = change_page(rt, actor_id=me.id, ref=ref)
     detail = page.detail
     definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
-    return render_template("change.html", d=detail, c=detail.change, definition=definition, me_id=me.id,
+    visited = {str(e.payload.get(k)) for e in page.timeline if e.event_type == "transition"
+               for k in ("from", "to")}
+    diagram = Markup(svg.render(definition, detail.change.state, visited))  # svg.render escapes every text
+    return render_template("change.html", diagram=diagram, d=detail, c=detail.change, definition=definition,
+                           me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label) for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
