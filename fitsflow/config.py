@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.calendar import NATIONS
 from .domain.errors import ConfigError
+from .domain.financial_years import financial_year_start
 from .domain.notices import TIERS
 from .domain.policy import POLICY_KEYS, ApprovalPolicy, PolicyError, parse_policy
 from .domain.roles import (
@@ -57,6 +58,9 @@ class SchoolSettings:
 class PlanningSettings:
     horizon_years: int = 5
     currency: str = "GBP"
+    # The day (MM-DD) the school's financial year starts: plan years are shown as
+    # financial years ("2026–27"), year 1 being the one the change was raised in.
+    financial_year_start: str = "04-01"
 
 
 @dataclass(frozen=True)
@@ -460,6 +464,11 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
     horizon = raw["planning"]["horizon_years"]
     if not 1 <= horizon <= 10:
         raise ConfigError(f"planning.horizon_years: must be from 1 to 10, got {horizon}")
+    try:
+        financial_year_start(raw["planning"]["financial_year_start"])
+    except ValueError:
+        raise ConfigError("planning.financial_year_start: must be a day of the year as MM-DD, such as 04-01 "
+                          "(1 April) or 09-01") from None
     if raw["database"]["sqlite_synchronous"].upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
         raise ConfigError("database.sqlite_synchronous: must be one of OFF, NORMAL, FULL, EXTRA")
     if not raw["database"]["url"]:

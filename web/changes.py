@@ -20,7 +20,7 @@ from fitsflow.workflow import svg
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
-from .forms import cost_rows, expected_version, local_input, whole
+from .forms import COST_FIELDS, cost_row_errors, cost_rows, draft_totals, expected_version, local_input, whole
 from .login import actor, runtime
 
 bp = Blueprint("changes", __name__, url_prefix="/changes")
@@ -100,8 +100,9 @@ def _change_html(ref: str, **extra: Any) -> str:
     visited = {str(e.payload.get(k)) for e in page.timeline if e.event_type == "transition"
                for k in ("from", "to")}
     diagram = Markup(svg.render(definition, detail.change.state, visited))  # svg.render escapes every text
-    return render_template("change.html", diagram=diagram, d=detail, c=detail.change, definition=definition,
-                           me_id=me.id,
+    return render_template("change.html", diagram=diagram,
+                           year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
+                           d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label) for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
@@ -136,9 +137,14 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
     if stage not in detail.editable_stages:
         abort(403)
     title, template = STAGES[stage]
+    rows = cost_rows(detail, stage, form)
+    if form is not None and form.get("add_line"):
+        rows.append(dict.fromkeys(COST_FIELDS, ""))
     return render_template(template, d=detail, c=detail.change, title=title, problems=problems,
                            form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
-                           rows=cost_rows(detail, stage, form), local_input=local_input,
+                           rows=rows, row_errors=cost_row_errors(rows, problems), local_input=local_input,
+                           totals=draft_totals(rows, detail.plan.horizon_years),
+                           year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            tz=rt.timezone), status
 
 
@@ -151,6 +157,8 @@ def _save_stage(ref: str, stage: str) -> Any:
     rt = runtime()
     form = request.form
     common: dict[str, Any] = {"actor_id": actor().id, "ref": ref, "expected_version": expected_version(form)}
+    if form.get("add_line"):  # another row and the totals so far, nothing saved yet
+        return _stage_page(ref, stage, {}, form)
     try:
         if stage == "needs":
             services.record_needs(rt, data={

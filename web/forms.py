@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
 from fitsflow.domain import limits
+from fitsflow.domain.stages import CostLine, FinancialPlan, parse_amount
 from fitsflow.services.views import ChangeDetail
 
-BLANK_ROWS = 4
+BLANK_ROWS = 2
 COST_FIELDS = ("year", "kind", "amount", "funding_source", "description")
 
 
@@ -57,4 +60,45 @@ def cost_rows(detail: ChangeDetail | None, stage: str, form: Any,
         lines = list(detail.review.actual_costs) if detail.review else []
     rows = [{"year": str(line.year_offset + 1), "kind": line.kind, "amount": f"{line.amount:.2f}",
              "funding_source": line.funding_source, "description": line.description} for line in lines]
+    if stage == "finance" and not rows:
+        # A row for every year of the horizon from the start: each year needs a line.
+        rows = [{**dict.fromkeys(COST_FIELDS, ""), "year": str(y)}
+                for y in range(1, detail.plan.horizon_years + 1)]
     return rows + [dict.fromkeys(COST_FIELDS, "") for _ in range(BLANK_ROWS)]
+
+
+def cost_row_errors(rows: list[dict[str, Any]], problems: dict[str, str]) -> dict[str, str]:
+    """The services name a bad line by its place among the lines filled in ("line 2 amount");
+    the form's rows include blank ones: map each problem to its field ("amount-4")."""
+    filled = [i for i, row in enumerate(rows) if row.get("amount") or row.get("kind")]
+    found: dict[str, str] = {}
+    for key, message in problems.items():
+        parts = key.split(" ")
+        if len(parts) == 3 and parts[0] == "line" and parts[1].isdigit() and 0 < int(parts[1]) <= len(filled):
+            found[f"{parts[2]}-{filled[int(parts[1]) - 1]}"] = message
+    return found
+
+
+@dataclass(frozen=True)
+class DraftTotals:
+    """Totals of the rows as typed (before they are saved): by year, overall, by funding
+    source, capital and revenue."""
+
+    by_year: list[Decimal]
+    total: Decimal
+    by_source: list[tuple[str, Decimal]]
+    capital: Decimal
+    revenue: Decimal
+
+
+def draft_totals(rows: list[dict[str, Any]], horizon: int) -> DraftTotals:
+    lines = []
+    for row in rows:
+        amount = parse_amount(row.get("amount", "")) if row.get("amount") else None
+        year = whole(str(row.get("year", "")), maximum=horizon)
+        if amount is not None and year:
+            lines.append(CostLine(year - 1, row.get("kind", ""), amount, row.get("funding_source", "")))
+    plan = FinancialPlan(horizon, tuple(lines))
+    capital, revenue = plan.capital_and_revenue()
+    by_year = plan.total_by_year()
+    return DraftTotals(by_year, sum(by_year, Decimal(0)), plan.by_funding_source(), capital, revenue)

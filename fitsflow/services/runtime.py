@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from ..config import Settings
+from ..domain import financial_years
 from ..domain.money import format_money
 from ..domain.roles import RoleBook
 from ..notice_templates import NoticeTemplates
@@ -35,6 +37,11 @@ class Runtime:
     @property
     def horizon_years(self) -> int:
         return self.settings.planning.horizon_years
+
+    def plan_years(self, raised: datetime, years: int) -> list[str]:
+        """The financial years ("2026–27") of a plan's years, for a change raised then."""
+        return financial_years.labels(self.settings.planning.financial_year_start,
+                                      raised.astimezone(self.timezone).date(), years)
 
     def money(self, value: Decimal | int | float | None) -> str:
         return format_money(value, self.settings.planning.currency)
