@@ -107,3 +107,27 @@ def test_the_inbox_pages_and_the_api_reports_unread(rt, tmp_path):
     assert "3 unread" in page and page.count("Mark read") == 3
     assert post(client, "/notices/inbox/read", page="/notices").status_code == 302
     assert "0 unread" in client.get("/notices").get_data(as_text=True)
+
+
+def test_notices_are_a_list_of_links_opened_one_at_a_time(sqlite_rt, tmp_path):
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    ref = f.change_in(rt, school, "significant", "proceed_approval")
+    Worker(rt, email=None, webhook=None).run_once()
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.finance])
+    listing = client.get("/").get_data(as_text=True)
+    assert 'class="count badge"' in listing  # the unread count in the navigation
+    page = client.get("/notices").get_data(as_text=True)
+    item = inbox.my_notices(rt, actor_id=school.finance).items[0]
+    assert f'href="/notices/inbox/{item.id}"' in page
+    assert "Your decision is needed at" in page  # its one-line summary
+    assert "Five-year cost" not in page  # not the whole body
+    opened = client.get(f"/notices/inbox/{item.id}").get_data(as_text=True)
+    assert "Five-year cost" in opened and f"/changes/{ref}#decide" in opened
+    assert inbox.unread_count(rt, actor_id=school.finance) == 0
+    other = make_app(rt, tmp_path).test_client()
+    login(other, school.emails[school.cab[0]])
+    assert other.get(f"/notices/inbox/{item.id}").status_code == 404  # someone else's

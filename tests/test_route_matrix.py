@@ -99,6 +99,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/notices"): ("302 200 200 200 200 200 200", None),
     ("GET", "/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
     ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
+    ("GET", "/notices/inbox/<int:item_id>"): ("302 404 404 404 404 404 404", None),
     ("POST", "/notices/inbox/<int:item_id>/read"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),

@@ -71,6 +71,14 @@ def notices() -> Any:
                            unread_only=request.args.get("unread") == "1")
 
 
+@bp.get("/notices/inbox/<int:item_id>")
+@access(SIGNED_IN)
+def inbox_item(item_id: int) -> Any:
+    """One notification in full (opening it marks it read)."""
+    notice = inbox.open_notice(runtime(), actor_id=actor().id, item_id=item_id)
+    return render_template("inbox_item.html", n=notice)
+
+
 @bp.post("/notices/inbox/<int:item_id>/read")
 @access(SIGNED_IN)
 def mark_read(item_id: int) -> Any:

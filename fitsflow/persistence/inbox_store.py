@@ -51,6 +51,12 @@ def mark_read(session: Session, user_id: int, *, item_id: int | None, now: datet
     return int(session.connection().execute(statement.values(read_at=now)).rowcount or 0)
 
 
+def get(session: Session, user_id: int, item_id: int) -> Any:
+    """One of this person's items (None if it is not theirs)."""
+    return session.connection().execute(
+        select(_INBOX).where(_INBOX.c.id == item_id, _INBOX.c.user_id == user_id)).first()
+
+
 def owns(session: Session, user_id: int, item_id: int) -> bool:
     return session.connection().execute(
         select(_INBOX.c.id).where(_INBOX.c.id == item_id, _INBOX.c.user_id == user_id)).first() is not None

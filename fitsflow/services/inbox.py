@@ -26,6 +26,16 @@ class Notice:
     def unread(self) -> bool:
         return self.read_at is None
 
+    @property
+    def summary(self) -> str:
+        """One line for a list: what the notice says beyond whose change it is, its state
+        and who acted (the subject already names the change)."""
+        lines = [line.strip() for line in self.body.splitlines() if line.strip()]
+        own = self.change_ref or "\0"
+        plain = [line for line in lines if not line.startswith((own, "By: "))]
+        told = [line for line in plain if not line.startswith("State: ")]
+        return (told or plain or lines or [""])[0][:160]
+
 
 @dataclass(frozen=True)
 class InboxPage:
@@ -34,6 +44,10 @@ class InboxPage:
     unread: int
     limit: int
     offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
 
 
 def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
@@ -46,6 +60,20 @@ def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
         items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
                  for r in rows]
         return InboxPage(items, unread if unread_only else total, unread, limit, offset)
+
+
+def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:
+    """One notification in full; opening it marks it read."""
+    with common.unit_of_work(rt) as session:
+        common.load_actor(rt, session, actor_id)
+        row = inbox_store.get(session, actor_id, item_id)
+        if row is None:
+            raise NotFound("no such notification for you")
+        now = common.now()
+        if row.read_at is None:
+            inbox_store.mark_read(session, actor_id, item_id=item_id, now=now)
+        return Notice(row.id, row.event, row.change_ref, row.subject, row.body, row.link, row.created_at,
+                      row.read_at or now)
 
 
 def unread_count(rt: Runtime, *, actor_id: int) -> int:
