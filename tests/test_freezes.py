@@ -168,7 +168,7 @@ def test_the_change_page_names_the_period_and_asks_for_the_reason(sqlite_rt, tmp
              {"version": str(version), "reason": "Library only"}, page=f"/changes/{ref}")
     assert r.status_code == 302 and f.snapshot(sqlite_rt, ref)[0] == "scheduled"
     page = client.get(f"/changes/{ref}").get_data(as_text=True)
-    assert "caution.accepted" in page and "Library only" in page
+    assert "Went ahead in a caution period" in page and "Library only" in page
 
 
 def test_overrides_and_accepted_cautions_are_counted_in_the_calendar_exceptions_report(sqlite_rt, tmp_path):

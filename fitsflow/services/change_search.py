@@ -117,10 +117,10 @@ def parse(rt: Runtime, raw: Mapping[str, Any]) -> ChangeFilter:
     created_to = _date(text("created_to", 10), "created_to", problems)
     if created_from and created_to and created_from > created_to:
         problems["created_to"] = "is before the start of the range"
-    requester_raw = text("requester", 12)
+    requester_raw = text("requester", 40)
     requester_id = None
     if requester_raw:
-        if requester_raw.isdigit() and 0 < int(requester_raw) <= limits.ID_MAX:
+        if requester_raw.isascii() and requester_raw.isdigit() and 0 < int(requester_raw) <= limits.ID_MAX:
             requester_id = int(requester_raw)
         else:
             problems["requester"] = "must be a user's number"
