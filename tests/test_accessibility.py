@@ -1,0 +1,134 @@
+"""Accessibility as a test: axe-core (the npm package in tests/axe, installed by .ci/run)
+is injected into every page each role uses, at desktop width and at 390 px, and must report
+no violation (WCAG 2.1 A and AA rules, colour contrast and focus included)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from fitsflow import services
+
+from . import factories as f
+from .conftest import IN_CI, sqlite_runtime
+from .test_browser import CHROMIUM, _unavailable
+from .web_support import PASSWORD, WebSchool, make_app
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSchool, dict[str, str]]]:
+    missing_axe = None if AXE.exists() else f"no axe-core at {AXE} (cd tests/axe && npm ci)"
+    reason = _unavailable() or missing_axe
+    if reason:
+        if IN_CI:
+            pytest.fail(f"accessibility tests must run under CI: {reason}")
+        pytest.skip(f"accessibility tests did not run: {reason}")
+    folder = tmp_path_factory.mktemp("a11y")
+    rt = sqlite_runtime(f"sqlite:///{folder / 'a11y.db'}")
+    school = WebSchool(rt)
+    refs = {
+        "gate": f.change_in(rt, school, "minor", "implement_approval", title="Visualisers"),
+        "planning": f.change_in(rt, school, "minor", "financial_planning", title="Tablets"),
+        "closed": f.change_in(rt, school, "minor", "closed", title="Projector"),
+    }
+    services.decide(rt, actor_id=school.cab[0], ref=f.change_in(rt, school, "minor", "implement_approval"),
+                    decision="reject", comment="No test plan")
+    app = make_app(rt, folder)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", school, refs
+    httpd.shutdown()
+
+
+def _pages(role: str, refs: dict[str, str]) -> list[str]:
+    common = ["/", "/notices", "/account"]
+    viewer = ["/changes", "/changes?q=visualisers&cost_min=100", f"/changes/{refs['gate']}",
+              f"/changes/{refs['closed']}", "/schedule", "/templates"]
+    return common + {
+        "staff": [],
+        "requester": [*viewer, "/changes/new", f"/changes/{refs['planning']}/stage/finance",
+                      f"/changes/{refs['planning']}"],
+        "cab": [*viewer, "/approvals"],
+        "auditor": [*viewer, "/audit", "/audit?cost_min=1000"],
+        "admin": [*viewer, "/admin/users", "/admin/workflows", "/admin/calendar", "/admin/services",
+                  "/admin/outbox"],
+    }[role]
+
+
+def _violations(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
+                                                                           'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 3)
+            .map(n => n.target.join(' ')).join(' | '));
+    }""")
+    return list(found)
+
+
+@pytest.mark.parametrize("role", ["staff", "requester", "cab", "auditor", "admin"])
+def test_every_page_of_every_role_has_no_axe_violation(site, role: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    base, school, refs = site
+    who = {"staff": school.staff, "requester": school.requester, "cab": school.cab[0],
+           "auditor": school.auditor, "admin": school.admin}[role]
+    problems: dict[str, list[str]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for width in WIDTHS:
+            # bypass_csp: only so that axe itself can be injected; the pages keep their policy.
+            page = browser.new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+            page.goto(base + "/login")
+            page.get_by_label("Email").fill(school.emails[who])
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            for path in _pages(role, refs):
+                page.goto(base + path)
+                found = _violations(page)
+                if found:
+                    problems[f"{path} at {width}px"] = found
+            page.close()
+        browser.close()
+    assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(v) for where, v in problems.items())
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_focus_ring_stands_out_at_least_three_to_one() -> None:
+    """axe does not measure focus indicators: the stylesheet's ring is checked here against the
+    page's white and the navigation's background."""
+    import re
+
+    css = (Path(__file__).resolve().parent.parent / "web" / "static" / "style.css").read_text()
+    rule = re.search(r"a:focus, button:focus[^{]*\{([^}]*)\}", css)
+    assert rule is not None
+    ring = re.search(r"outline: 3px solid (#[0-9a-fA-F]{6})", rule.group(1))
+    assert ring is not None
+    background = re.search(r"--bg: (#[0-9a-fA-F]{6})", css)
+    white = background.group(1) if background else "#ffffff"
+    assert _contrast(ring.group(1), white) >= 3
+    top = re.search(r"\.top \{[^}]*background: (#[0-9a-fA-F]{6})", css)
+    if top:
+        halo = re.search(r"box-shadow: 0 0 0 \dpx (#[0-9a-fA-F]{6})", rule.group(1))
+        assert halo is not None and _contrast(halo.group(1), top.group(1)) >= 3
