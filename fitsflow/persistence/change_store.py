@@ -16,14 +16,13 @@ from sqlmodel import Session
 from ..domain.errors import Stale
 from . import queue_store, search_store
 from .db_hooks import BEFORE_COMMIT
-from .models import Approval, Change, CostLine, GateReminder, GateRequirement, User
+from .models import Approval, Change, GateReminder, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
-_COSTS = CostLine.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at", "urgency", "template_id", "workflow_version")
@@ -133,11 +132,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
 
 
 def planned_total() -> Any:
-    """A change's planned cost over its horizon (a correlated scalar subquery)."""
-    return (core_select(func.coalesce(func.sum(_COSTS.c.amount), 0))
-            .where(_COSTS.c.change_id == _CHANGES.c.id, _COSTS.c.actual == false(),
-                   _COSTS.c.year_offset >= 0, _COSTS.c.year_offset < _CHANGES.c.horizon_years)
-            .scalar_subquery())
+    """A change's planned cost over its horizon (kept on the change, indexed)."""
+    return _CHANGES.c.planned_cost
 
 
 SORTS: dict[str, Any] = {"updated": _CHANGES.c.updated_at, "created": _CHANGES.c.created_at,

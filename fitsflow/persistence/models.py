@@ -96,6 +96,10 @@ class Change(SQLModel, table=True):
     # The workflow version (content hash, workflow_versions) the change runs on: an edited
     # workflow file applies to new changes; this one finishes where it started.
     workflow_version: str | None = Field(default=None, max_length=16, index=True)
+    # The planned cost over the horizon (the sum of the plan's lines, kept by
+    # stage_store.replace_cost_lines), indexed for the register's cost filter and sort.
+    planned_cost: Decimal = Field(default=Decimal(0), sa_column=Column(
+        Numeric(14, 2), nullable=False, server_default="0", index=True))
 
 
 class WorkflowVersion(SQLModel, table=True):

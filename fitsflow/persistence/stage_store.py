@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, delete
 
 from ..domain import stages
-from .models import CostLine, NeedsAnalysis, ReleasePlan, Review
+from .models import Change, CostLine, NeedsAnalysis, ReleasePlan, Review
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
 
 # The stage reads run on every change page view and gate decision: statements built once,
 # run on the connection (an ORM get or select cost 0.3–0.6 ms each).
@@ -66,6 +69,10 @@ def replace_cost_lines(session: Session, change_id: int, lines: Sequence[stages.
     session.add_all(CostLine(change_id=change_id, actual=actual, year_offset=line.year_offset, kind=line.kind,
                              amount=line.amount, funding_source=line.funding_source,
                              description=line.description) for line in lines)
+    if not actual:  # kept on the change, indexed, for the cost filters and sorting at scale
+        session.connection().execute(
+            _CHANGES.update().where(_CHANGES.c.id == change_id)
+            .values(planned_cost=sum((line.amount for line in lines), Decimal(0))))
 
 
 _PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
