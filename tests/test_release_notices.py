@@ -144,3 +144,31 @@ def test_review_reminder_is_sent_when_due_and_cancelled_once_the_review_is_open(
         reminders = dict(session.execute(select(OutboxMessage.change_ref, OutboxMessage.status).where(
             OutboxMessage.event == "review_due")).all())
     assert reminders == {waiting: "delivered", reviewed: "cancelled"}
+
+
+def test_acknowledgements_are_counts_with_a_searchable_list_of_names(sqlite_rt, tmp_path):
+    """Issue: the "not yet" cell listed 601 students' names on the change page."""
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    for i in range(120):
+        services.add_user(rt, name=f"Member of staff {i:03d}", email=f"m{i:03d}@test.school",
+                          audiences=["staff"])
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    notices.publish_due(rt, now=FAR)
+    staff_notice = by_audience(rt, ref)["staff"]
+    _notice, names, total = notices.acknowledgements(rt, actor_id=school.requester, ref=ref,
+                                                     notice_id=staff_notice.id, waiting=True, q="staff 04",
+                                                     limit=5)
+    assert total == 10 and names == [f"Member of staff {i:03d}" for i in range(40, 45)]
+    with pytest.raises(NotFound):  # someone who may not see the names
+        notices.acknowledgements(rt, actor_id=school.cab[0], ref=ref, notice_id=staff_notice.id, waiting=True)
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert "Member of staff 007" not in page  # counts on the change page, not every name
+    link = f"/changes/{ref}/notices/{staff_notice.id}/acknowledgements?waiting=1"
+    assert link in page
+    listing = client.get(link + "&q=staff+11").get_data(as_text=True)
+    assert "Member of staff 110" in listing and "Member of staff 007" not in listing

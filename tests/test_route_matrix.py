@@ -83,6 +83,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/changes/<ref>/acknowledge"): ("302 404 404 409 403 404 404", {}),
     ("POST", "/changes/<ref>/category"): ("302 404 400 404 404 404 404", {"category": "minor"}),
     ("GET", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
+    ("GET", "/changes/<ref>/notices/<int:notice_id>/acknowledgements"): ("302 404 404 404 404 404 404", None),
     ("POST", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", {"subject": "s"}),
     ("GET", "/changes/<ref>/stage/<slug>"): ("302 404 200 404 404 404 404", None),
     ("POST", "/changes/<ref>/stage/<slug>"): ("302 404 400 404 404 404 404",

@@ -74,3 +74,19 @@ def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> No
     assert "Staff Member 0427" in found and "Staff Member 0428" not in found and ": 1</caption>" in found
     bigger = client.get("/admin/users?size=100&page=3").get_data(as_text=True)
     assert 'aria-current="page">3<' in bigger and "201–300 of" in bigger
+
+
+def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    refs = [
+        services.raise_change(rt, actor_id=school.requester, title=f"Change {i}", category="minor").ref
+        for i in range(30)
+    ]
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    home = client.get("/").get_data(as_text=True)
+    assert refs[-1] in home and refs[0] not in home  # the newest few, not all thirty
+    assert "All 30 in planning" in home and "/changes?mine=1&amp;phase=planning" in home
+    listed = client.get("/changes?mine=1&phase=planning").get_data(as_text=True)
+    assert "Changes found: 30" in listed

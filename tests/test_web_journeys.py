@@ -249,7 +249,9 @@ def test_release_notice_reaches_staff_who_acknowledge_and_the_requester_sees_it(
     assert post(staff, f"/notices/{staff_notice.id}/acknowledge").status_code == 302
     assert "You acknowledged this notice" in staff.get(f"/notices/{staff_notice.id}").get_data(as_text=True)
     page = requester.get(f"/changes/{ref}").get_data(as_text=True)
-    assert "1: Teacher" in page
+    who = f"/changes/{ref}/notices/{staff_notice.id}/acknowledgements"
+    assert f'href="{who}">1</a>' in page  # the count, linking to the names
+    assert "<li>Teacher</li>" in requester.get(who).get_data(as_text=True)
     other = client_for(app, school, school.finance)
     assert other.get(f"/notices/{staff_notice.id}").status_code == 404
 

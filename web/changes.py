@@ -15,6 +15,7 @@ from fitsflow.services import catalogue, change_search, templates, timeline, use
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
+from fitsflow.services.queues import Page
 from fitsflow.services.views import Action, ChangeDetail
 from fitsflow.workflow import svg
 
@@ -229,6 +230,20 @@ def act(ref: str, trigger: str) -> Any:
     title = runtime().workflows.of(view.workflow, view.workflow_version).definition.trigger_title(trigger)
     flash(f"{title}: done. {view.ref} is now {view.state_title.lower()}.")
     return redirect(url_for("changes.show", ref=view.ref))
+
+
+@bp.get("/<ref>/notices/<int:notice_id>/acknowledgements")
+@access(VIEWERS)
+def acknowledgements(ref: str, notice_id: int) -> Any:
+    """Who has, or has not yet, acknowledged one notice: searchable and paged."""
+    limit, offset = page_args()
+    waiting = request.args.get("waiting") == "1"
+    q = request.args.get("q", "")[:100]
+    notice, names, total = release_notices.acknowledgements(runtime(), actor_id=actor().id, ref=ref,
+                                                            notice_id=notice_id, waiting=waiting, q=q,
+                                                            limit=limit, offset=offset)
+    return render_template("acknowledgements.html", ref=ref.strip().upper(), n=notice, waiting=waiting, q=q,
+                           page=Page(names, total, limit, offset))
 
 
 @bp.post("/<ref>/decision")

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
-from fitsflow.services import inbox, queues, schedule
+from fitsflow.services import change_search, inbox, queues, schedule
 from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, access
@@ -36,7 +36,7 @@ def home() -> Any:
     """Each person's starting point: their changes, their queue, their notices."""
     me = actor()
     rt = runtime()
-    mine = queues.my_changes_by_phase(rt, actor_id=me.id) if REQUESTER in me.roles else None
+    mine = change_search.mine_by_phase(rt, actor_id=me.id) if REQUESTER in me.roles else None
     waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) if is_approver(me.roles, rt.roles) \
         else None
     inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)

@@ -157,6 +157,14 @@ def records(rt: Runtime, session: Session, filters: ChangeFilter, *, limit: int,
         created_to=high, limit=limit, offset=offset)
 
 
+def mine_by_phase(rt: Runtime, *, actor_id: int, per_phase: int = 5) -> dict[str, Page]:
+    """A requester's home: the newest few of their changes in each phase, with how many in
+    all (the rest are one link away, on the changes list filtered the same way)."""
+    return {phase: find(rt, actor_id=actor_id, filters=ChangeFilter(phase=phase, requester_id=actor_id),
+                        limit=per_phase)
+            for phase in PHASES}
+
+
 def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
     """A page of the changes this person may see that match, with how many match in all."""
     with rt.db.read() as session:

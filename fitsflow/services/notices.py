@@ -161,6 +161,19 @@ def notices_for(rt: Runtime, *, actor_id: int, ref: str) -> list[NoticeView]:
         return notices_in(rt, session, actor, common.load_change(session, ref, actor))
 
 
+def acknowledgements(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, waiting: bool, q: str = "",
+                     limit: int = 50, offset: int = 0) -> tuple[NoticeView, list[str], int]:
+    """Who has (or, with ``waiting``, has not) acknowledged one notice, matching ``q``, a page
+    at a time: the change page shows only the counts (a parents' notice has hundreds)."""
+    found = next((n for n in notices_for(rt, actor_id=actor_id, ref=ref) if n.id == notice_id), None)
+    if found is None or not found.names_visible:
+        raise NotFound(f"no notice {notice_id} of {ref.strip().upper()[:40]} whose readers you may see")
+    names = found.not_acknowledged if waiting else found.acknowledged
+    wanted = q.strip().casefold()[:100]
+    matching = [n for n in names if wanted in n.casefold()] if wanted else list(names)
+    return found, matching[offset:offset + limit], len(matching)
+
+
 def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> list[NoticeView]:
     """``notices_for`` inside the caller's read."""
     rows = notice_store.of_change(session, change.id)

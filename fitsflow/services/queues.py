@@ -145,12 +145,3 @@ def browse(rt: Runtime, *, actor_id: int, state: str | None = None, category: st
                                         requester_id=requester_id, created_from=created_from,
                                         created_to=created_to, limit=limit, offset=offset)
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
-
-
-def my_changes_by_phase(rt: Runtime, *, actor_id: int, limit: int = 200) -> dict[str, list[ChangeView]]:
-    """A requester's own changes, grouped planning / delivery / review."""
-    page = browse(rt, actor_id=actor_id, requester_id=actor_id, limit=limit)
-    grouped: dict[str, list[ChangeView]] = {"planning": [], "delivery": [], "review": []}
-    for view in page.items:
-        grouped.setdefault(view.phase, []).append(view)
-    return grouped
