@@ -90,3 +90,19 @@ def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_
     assert "All 30 in planning" in home and "/changes?mine=1&amp;phase=planning" in home
     listed = client.get("/changes?mine=1&phase=planning").get_data(as_text=True)
     assert "Changes found: 30" in listed
+
+
+def test_a_stage_that_cannot_be_edited_says_the_real_cause(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    owner = make_app(rt, tmp_path).test_client()
+    login(owner, school.emails[school.requester])
+    early = owner.get(f"/changes/{ref}/stage/finance")
+    text = early.get_data(as_text=True)
+    assert early.status_code == 409 and "cannot be edited now: the change is needs analysis" in text
+    assert "while the change is financial planning" in text and "permission" not in text
+    other = make_app(rt, tmp_path).test_client()
+    login(other, school.emails[school.other_requester])
+    refused = other.get(f"/changes/{ref}/stage/needs")
+    assert refused.status_code == 403 and "Only the requester and co-owners" in refused.get_data(as_text=True)

@@ -21,6 +21,7 @@ from fitsflow.workflow import svg
 
 from .access import APPROVERS, REQUESTERS, VIEWERS, access
 from .dashboard import page_args
+from .errors import render_error
 from .forms import COST_FIELDS, cost_row_errors, cost_rows, draft_totals, expected_version, local_input, whole
 from .login import actor, runtime
 
@@ -134,10 +135,21 @@ def edit_notice(ref: str, notice_id: int) -> Any:
 
 def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, status: int = 200) -> Any:
     rt = runtime()
-    detail = services.get_change(rt, actor_id=actor().id, ref=ref)
-    if stage not in detail.editable_stages:
-        abort(403)
+    me = actor()
+    detail = services.get_change(rt, actor_id=me.id, ref=ref)
     title, template = STAGES[stage]
+    if stage not in detail.editable_stages:
+        # Say the real cause: the person, or the state the change is in.
+        definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
+        owners = {detail.change.requester_id, *(uid for uid, _name, _email in detail.co_owners)}
+        if me.id not in owners:
+            return render_error(403, f"Only the requester and co-owners of {detail.change.ref} edit its "
+                                     f"{title.lower()}.")
+        when = [s.title.lower() for s in definition.states.values() if stage in s.edits]
+        states = " or ".join(when) or "never in this workflow"
+        return render_error(409, f"The {title.lower()} of {detail.change.ref} cannot be edited now: "
+                                 f"the change is {detail.change.state_title.lower()}.",
+                            [f"It can be edited while the change is {states}."])
     rows = cost_rows(detail, stage, form)
     if form is not None and form.get("add_line"):
         rows.append(dict.fromkeys(COST_FIELDS, ""))
