@@ -106,3 +106,17 @@ def test_a_stage_that_cannot_be_edited_says_the_real_cause(sqlite_rt, tmp_path) 
     login(other, school.emails[school.other_requester])
     refused = other.get(f"/changes/{ref}/stage/needs")
     assert refused.status_code == 403 and "Only the requester and co-owners" in refused.get_data(as_text=True)
+
+
+def test_an_action_overtaken_by_events_is_explained_in_words(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    ref = f.change_in(rt, school, "minor", "financial_planning")
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    token = csrf_token(client, f"/changes/{ref}")
+    # The page offered "Needs analysis complete"; the change has moved on since.
+    answer = client.post(f"/changes/{ref}/actions/complete_needs", data={"csrf_token": token})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "is not possible now" in text and "financial planning" in text
+    assert "complete_needs" not in text and "Submit for approval to proceed" in text

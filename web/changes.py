@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from markupsafe import Markup
 
 from fitsflow import services
-from fitsflow.domain.errors import InvalidInput, Stale
+from fitsflow.domain.errors import InvalidInput, NotAllowed, Stale
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES
 from fitsflow.services import catalogue, change_search, templates, timeline, users
@@ -239,6 +239,14 @@ def act(ref: str, trigger: str) -> Any:
             raise
         return render_template("confirm_action.html", c=found[0].change, action=found[1],
                                problems=err.problems, reason=reason), 400
+    except NotAllowed as err:  # a page left open while the change moved on: say it in words
+        view = services.get_change(runtime(), actor_id=actor().id, ref=ref).change
+        definition = runtime().workflows.of(view.workflow, view.workflow_version).definition
+        possible = [definition.trigger_title(t) for t in sorted(err.allowed)]
+        return render_error(409, f"“{definition.trigger_title(trigger)}” is not possible now: {view.ref} is "
+                                 f"{view.state_title.lower()}.",
+                            [f"Possible now: {', '.join(possible) or 'nothing for you'}",
+                             "Open the change to see what it needs."])
     title = runtime().workflows.of(view.workflow, view.workflow_version).definition.trigger_title(trigger)
     flash(f"{title}: done. {view.ref} is now {view.state_title.lower()}.")
     return redirect(url_for("changes.show", ref=view.ref))
