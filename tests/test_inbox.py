@@ -131,3 +131,23 @@ def test_notices_are_a_list_of_links_opened_one_at_a_time(sqlite_rt, tmp_path):
     other = make_app(rt, tmp_path).test_client()
     login(other, school.emails[school.cab[0]])
     assert other.get(f"/notices/inbox/{item.id}").status_code == 404  # someone else's
+
+
+def test_release_notices_are_paged(sqlite_rt, tmp_path):
+    from fitsflow.services import notices
+
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    for i in range(12):
+        f.change_in(rt, school, "minor", "scheduled", title=f"Release {i}")
+    notices.publish_due(rt, now=datetime.now(UTC) + timedelta(days=400))
+    page = notices.release_notice_page(rt, actor_id=school.staff, limit=5, offset=10)
+    assert page.total == 12 and len(page.items) == 2 and not page.has_next
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.staff])
+    listing = client.get("/notices").get_data(as_text=True)
+    assert "All 12 release notices" in listing
+    second = client.get("/notices/releases?size=10&page=2").get_data(as_text=True)
+    assert "11–12 of 12" in second and second.count('href="/notices/') >= 2

@@ -98,6 +98,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/login/code"): ("302 302 302 302 302 302 302", {"code": "123456"}),
     ("POST", "/logout"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/notices"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/notices/releases"): ("302 200 200 200 200 200 200", None),
     ("GET", "/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
     ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/notices/inbox/<int:item_id>"): ("302 404 404 404 404 404 404", None),

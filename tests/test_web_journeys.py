@@ -90,7 +90,9 @@ def test_gate_blocked_action_explains_what_is_missing(site):
     text = r.get_data(as_text=True)
     assert r.status_code == 409 and "no back-out plan" in text and "no test plan" in text
     r = post(me, f"/changes/{ref}/actions/release")
-    assert r.status_code == 409 and "Possible now: submit_implement, withdraw" in r.get_data(as_text=True)
+    text = r.get_data(as_text=True)
+    assert r.status_code == 409
+    assert "Possible now: Submit for approval to implement, Withdraw the change" in text
 
 
 def test_approver_queue_decision_and_full_picture(site):

@@ -66,9 +66,18 @@ def notices() -> Any:
     me = actor().id
     page = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset,
                             unread_only=request.args.get("unread") == "1")
-    releases = release_notices.my_release_notices(runtime(), actor_id=me)
+    releases = release_notices.release_notice_page(runtime(), actor_id=me, limit=10)
     return render_template("notices.html", page=page, releases=releases,
                            unread_only=request.args.get("unread") == "1")
+
+
+@bp.get("/notices/releases")
+@access(SIGNED_IN)
+def releases() -> Any:
+    """Every release notice I received, newest first, paged."""
+    limit, offset = page_args()
+    page = release_notices.release_notice_page(runtime(), actor_id=actor().id, limit=limit, offset=offset)
+    return render_template("release_notices.html", page=page)
 
 
 @bp.get("/notices/inbox/<int:item_id>")

@@ -124,7 +124,13 @@ def receipts_of_change(session: Session, change_id: int) -> list[tuple[int, date
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50) -> list[Any]:
+def received_count(session: Session, user_id: int) -> int:
+    return int(session.connection().execute(
+        select(func.count()).select_from(_RECEIPTS).where(_RECEIPTS.c.user_id == user_id)).scalar_one())
+
+
+def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50,
+             offset: int = 0) -> list[Any]:
     """Notices a person received, newest first: (notice id, ref, subject, body, received, acknowledged)."""
     query = (select(_NOTICES.c.id, _CHANGES.c.ref, _NOTICES.c.subject, _NOTICES.c.body,
                     _RECEIPTS.c.created_at, _RECEIPTS.c.acknowledged_at)
@@ -133,7 +139,8 @@ def received(session: Session, user_id: int, *, notice_id: int | None = None, li
              .where(_RECEIPTS.c.user_id == user_id))
     if notice_id is not None:
         query = query.where(_RECEIPTS.c.notice_id == notice_id)
-    return list(session.connection().execute(query.order_by(_RECEIPTS.c.id.desc()).limit(limit)))
+    query = query.order_by(_RECEIPTS.c.id.desc()).limit(limit).offset(offset)
+    return list(session.connection().execute(query))
 
 
 def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime) -> str | None:

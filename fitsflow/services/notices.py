@@ -25,6 +25,7 @@ from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, common
+from .queues import Page
 from .runtime import Runtime
 from .subject import ChangeSubject
 
@@ -262,9 +263,17 @@ class Received:
 
 
 def my_release_notices(rt: Runtime, *, actor_id: int, limit: int = 50) -> list[Received]:
+    """The newest release notices this person received."""
+    return list(release_notice_page(rt, actor_id=actor_id, limit=limit).items)
+
+
+def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
+    """Every release notice this person received, newest first, a page at a time."""
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
-        return [Received(*row) for row in notice_store.received(session, actor_id, limit=limit)]
+        rows = notice_store.received(session, actor_id, limit=limit, offset=offset)
+        return Page([Received(*row) for row in rows], notice_store.received_count(session, actor_id), limit,
+                    offset)
 
 
 def read_notice(rt: Runtime, *, actor_id: int, notice_id: int) -> Received:
