@@ -52,13 +52,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
 
 
 def _pages(role: str, refs: dict[str, str]) -> list[str]:
-    common = ["/", "/notices", "/account"]
+    common = ["/", "/notices", "/notices/releases", "/account"]
     viewer = ["/changes", "/changes?q=visualisers&cost_min=100", f"/changes/{refs['gate']}",
               f"/changes/{refs['closed']}", "/schedule", "/templates"]
     return common + {
         "staff": [],
         "requester": [*viewer, "/changes/new", f"/changes/{refs['planning']}/stage/finance",
-                      f"/changes/{refs['planning']}"],
+                      f"/changes/{refs['planning']}",
+                      f"/changes/{refs['planning']}/actions/withdraw/confirm"],
         "cab": [*viewer, "/approvals"],
         "auditor": [*viewer, "/audit", "/audit?cost_min=1000"],
         "admin": [*viewer, "/admin/users", "/admin/workflows", "/admin/calendar", "/admin/services",
