@@ -185,3 +185,28 @@ def outbox_for(rt: Runtime, ref: str) -> list[tuple[str, int]]:
                                .where(OutboxMessage.change_ref == ref)
                                .order_by(OutboxMessage.id)).all()
         return [(r[0], r[1]) for r in rows]
+
+
+# £13,000 over five years: a significant change's plan, over the register's £10,000 filter.
+BIG_PLAN = [
+    {"year": 1, "kind": "capital", "amount": "9000", "funding_source": "Devolved capital"},
+    *({"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"} for y in range(1, 6)),
+]
+
+
+def costly_change(rt: Runtime, school: School, title: str = "Replace the core switch") -> str:
+    """A significant change in financial planning with BIG_PLAN recorded; returns its reference."""
+    ref = services.raise_change(rt, actor_id=school.requester, title=title, category="significant").ref
+    services.record_needs(rt, actor_id=school.requester, ref=ref, data=NEEDS)
+    services.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
+    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=BIG_PLAN)
+    return ref
+
+
+def haystack(rt: Runtime, school: School, size: int = 1000) -> str:
+    """``size`` changes, all routine but one about the MIS moving to Arbor; returns that one."""
+    for i in range(size - 1):
+        services.raise_change(rt, actor_id=school.requester, title=f"Routine change {i}", category="minor",
+                              description="Replace a classroom keyboard")
+    return services.raise_change(rt, actor_id=school.requester, title="Migrate the MIS to the cloud",
+                                 category="minor", description="Arbor replaces SIMS").ref

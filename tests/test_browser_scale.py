@@ -31,10 +31,6 @@ from .web_support import WebSchool, make_app
 
 pytestmark = pytest.mark.browser
 
-BIG_PLAN = [
-    {"year": 1, "kind": "capital", "amount": "9000", "funding_source": "Devolved capital"},
-    *({"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"} for y in range(1, 6)),
-]
 
 
 @pytest.fixture
@@ -111,12 +107,7 @@ def test_the_rejected_banner_and_a_plan_in_one_save(school_site, browser) -> Non
 def test_the_auditor_finds_the_big_ones_and_exports_the_register(school_site, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     base, school, rt = school_site
     small = f.change_in(rt, school, "minor", "closed", title="Visualisers")
-    big = services.raise_change(
-        rt, actor_id=school.requester, title="Replace the core switch", category="significant"
-    ).ref
-    services.record_needs(rt, actor_id=school.requester, ref=big, data=f.NEEDS)
-    services.fire(rt, actor_id=school.requester, ref=big, trigger="complete_needs")
-    services.record_financial_plan(rt, actor_id=school.requester, ref=big, lines=BIG_PLAN)
+    big = f.costly_change(rt, school)
     gwen = _person(browser, base, school, school.auditor, "scale-auditor")
     gwen.open("/audit")
     gwen.page.get_by_label("Five-year cost from (£)").fill("10000")
@@ -139,21 +130,7 @@ def test_the_auditor_finds_the_big_ones_and_exports_the_register(school_site, br
 
 def test_search_finds_the_right_change_among_a_thousand(school_site, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     base, school, rt = school_site
-    for i in range(999):
-        services.raise_change(
-            rt,
-            actor_id=school.requester,
-            title=f"Routine change {i}",
-            category="minor",
-            description="Replace a classroom keyboard",
-        )
-    needle = services.raise_change(
-        rt,
-        actor_id=school.requester,
-        title="Move the MIS to the cloud",
-        category="minor",
-        description="Arbor replaces SIMS",
-    ).ref
+    needle = f.haystack(rt, school)
     cab = _person(browser, base, school, school.cab[0], "scale-search")
     cab.open("/changes")
     assert "1000" in cab.text() or "1,000" in cab.text()

@@ -94,21 +94,7 @@ def test_filters_combine_and_say_what_is_wrong(rt) -> None:  # type: ignore[no-u
 def test_the_right_change_among_a_thousand_and_pages_of_five_hundred(sqlite_rt) -> None:  # type: ignore[no-untyped-def]
     rt = sqlite_rt
     school = f.School(rt)
-    for i in range(999):
-        services.raise_change(
-            rt,
-            actor_id=school.requester,
-            title=f"Routine change {i}",
-            category="minor",
-            description="Replace a classroom keyboard",
-        )
-    needle = services.raise_change(
-        rt,
-        actor_id=school.requester,
-        title="Migrate the MIS to the cloud",
-        category="minor",
-        description="Arbor replaces SIMS",
-    ).ref
+    needle = f.haystack(rt, school)
     assert _refs(rt, school, q="arbor") == [needle]
     assert _refs(rt, school, q="keyboard migrate") == []
     page = change_search.find(

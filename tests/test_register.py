@@ -18,21 +18,11 @@ from fitsflow.services import change_search, register
 from . import factories as f
 from .web_support import WebSchool, login, make_app
 
-BIG_PLAN = [
-    {"year": 1, "kind": "capital", "amount": "9000", "funding_source": "Devolved capital"},
-    *({"year": y, "kind": "licence", "amount": "800", "funding_source": "ICT budget"} for y in range(1, 6)),
-]
-
 
 def _school_with_changes(rt):  # type: ignore[no-untyped-def]
     school = WebSchool(rt)
     closed = f.change_in(rt, school, "minor", "closed", title="Visualisers for science")
-    big = services.raise_change(
-        rt, actor_id=school.requester, title="Replace the core switch", category="significant"
-    ).ref
-    services.record_needs(rt, actor_id=school.requester, ref=big, data=f.NEEDS)
-    services.fire(rt, actor_id=school.requester, ref=big, trigger="complete_needs")
-    services.record_financial_plan(rt, actor_id=school.requester, ref=big, lines=BIG_PLAN)
+    big = f.costly_change(rt, school)
     services.raise_change(rt, actor_id=school.requester, title="Nothing costed yet", category="minor")
     return school, closed, big
 
