@@ -87,7 +87,10 @@ def test_restoring_an_older_backup_never_issues_a_reference_twice(tmp_path):
         backups.restore(rt, source=old.path)
     result = backups.restore(rt, source=old.path, force=True)
     assert result.restored.count == old.chain.count and result.replaced is not None
-    refs = {v.ref for v in services.browse(rt, actor_id=school.admin, limit=50).items}
+    from fitsflow.services import change_search
+
+    everything = change_search.ChangeFilter()
+    refs = {v.ref for v in change_search.find(rt, actor_id=school.admin, filters=everything, limit=50).items}
     assert set(first) <= refs and not set(later) & refs  # the later changes are gone …
     again = _raise(rt, school)
     assert again not in first + later  # … and their references are not issued again
@@ -187,7 +190,10 @@ def test_postgresql_backup_and_restore_on_one_snapshot(tmp_path):
     with pytest.raises(BackupProblem, match="newer"):
         backups.restore(rt, source=result.path)
     backups.restore(rt, source=result.path, force=True)
-    refs = {v.ref for v in services.browse(rt, actor_id=school.admin, limit=50).items}
+    from fitsflow.services import change_search
+
+    everything = change_search.ChangeFilter()
+    refs = {v.ref for v in change_search.find(rt, actor_id=school.admin, filters=everything, limit=50).items}
     assert kept in refs and lost not in refs
     assert _raise(rt, school) != lost
     assert services.verify_audit(rt).ok

@@ -79,13 +79,15 @@ def raise_(state: State, as_email: str, title: str, category: str, description: 
 @pass_state
 def list_(state: State, as_email: str, state_name: str | None, category: str | None, limit: int) -> None:
     """List changes, newest first."""
+    from ..services import change_search
+
     rt = state.runtime
-    page = services.browse(rt, actor_id=actor_id(rt, as_email), state=state_name,
-                           category=category, limit=limit)
-    rows, total = page.items, page.total
-    for v in rows:
+    filters = change_search.parse(rt, {"state": state_name, "category": category})
+    page = change_search.find(rt, actor_id=actor_id(rt, as_email), filters=filters, limit=limit)
+    for found in page.items:
+        v = found.change
         click.echo(f"{v.ref}  {v.category:<12} {v.state:<20} {v.title}")
-    click.echo(f"({len(rows)} of {total})")
+    click.echo(f"({len(page.items)} of {page.total})")
 
 
 @change.command("show")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .changes import fire, get_change, raise_change, spawn_follow_up
     from .gates import decide
     from .ownership import add_co_owner, remove_co_owner, transfer
-    from .queues import awaiting_decision, browse
+    from .queues import awaiting_decision
     from .reschedule import reschedule, unschedule
     from .runtime import Runtime
     from .stages import record_financial_plan, record_needs, record_release_plan, record_review
@@ -30,7 +30,6 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "add_co_owner": ("ownership", "add_co_owner"),
     "add_user": ("users", "add_user"),
     "awaiting_decision": ("queues", "awaiting_decision"),
-    "browse": ("queues", "browse"),
     "change_category": ("category", "change_category"),
     "decide": ("gates", "decide"),
     "export_audit": ("audit", "export"),
@@ -70,7 +69,6 @@ __all__ = [
     "add_co_owner",
     "add_user",
     "awaiting_decision",
-    "browse",
     "change_category",
     "decide",
     "export_audit",

@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from ..domain.actor import Actor
 from ..domain.errors import NotFound
-from ..domain.roles import may_view_changes
 from ..persistence import change_store, queries, queue_store
 from ..persistence.change_store import ChangeRecord
 from . import absences, common
@@ -131,17 +130,3 @@ def waiting_by_gate(rt: Runtime, *, actor_id: int) -> list[tuple[str, int]]:
         title = gate.title if gate else state
         by_title[title] = by_title.get(title, 0) + n
     return sorted(by_title.items())
-
-
-def browse(rt: Runtime, *, actor_id: int, state: str | None = None, category: str | None = None,
-           requester_id: int | None = None, created_from: datetime | None = None,
-           created_to: datetime | None = None, limit: int = 25, offset: int = 0) -> Page:
-    """Changes the viewer may see, filtered, newest first."""
-    with rt.db.read() as session:
-        actor = common.load_actor(rt, session, actor_id)
-        if not may_view_changes(actor.roles):
-            return Page([], 0, limit, offset)
-        rows, total = change_store.page(session, state=state, category=category,
-                                        requester_id=requester_id, created_from=created_from,
-                                        created_to=created_to, limit=limit, offset=offset)
-        return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
