@@ -197,3 +197,31 @@ def test_the_change_page_moves_a_scheduled_release(sqlite_rt, tmp_path):
         page=f"/changes/{ref}",
     )
     assert r.status_code == 302 and _window(sqlite_rt, school, ref)[0] > start
+
+
+def test_the_api_moves_a_release_and_refuses_an_empty_window_in_words(sqlite_rt, tmp_path):
+    # a 500 ("'module' object is not callable") once came from this route once the
+    # unschedule service had been loaded first
+    from fitsflow.services import auth
+
+    from .web_support import WebSchool, make_app
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "scheduled")
+    assert callable(services.unschedule) and callable(services.reschedule)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {auth.create_token(sqlite_rt, user_id=school.requester, name='t')}"}
+    start, end = _window(sqlite_rt, school, ref)
+    now = start - timedelta(days=30)
+    empty = {"window_start": now.isoformat(), "window_end": now.isoformat(), "reason": "0"}
+    r = client.post(f"/api/v1/changes/{ref}/reschedule", json=empty, headers=headers)
+    assert r.status_code in (400, 409) and "window" in r.get_data(as_text=True).lower()
+    assert _window(sqlite_rt, school, ref) == (start, end)
+    moved = {
+        "window_start": (start + timedelta(days=2)).isoformat(),
+        "window_end": (end + timedelta(days=2)).isoformat(),
+        "reason": "Hall booked",
+    }
+    r = client.post(f"/api/v1/changes/{ref}/reschedule", json=moved, headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert _window(sqlite_rt, school, ref) == (start + timedelta(days=2), end + timedelta(days=2))

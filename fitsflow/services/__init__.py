@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .gates import decide
     from .ownership import add_co_owner, remove_co_owner, transfer
     from .queues import awaiting_decision
-    from .reschedule import reschedule, unschedule
+    from .rescheduling import reschedule, unschedule
     from .runtime import Runtime
     from .stages import record_financial_plan, record_needs, record_release_plan, record_review
     from .users import add_user, import_users
@@ -43,11 +43,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "record_release_plan": ("stages", "record_release_plan"),
     "record_review": ("stages", "record_review"),
     "remove_co_owner": ("ownership", "remove_co_owner"),
-    "reschedule": ("reschedule", "reschedule"),
+    "reschedule": ("rescheduling", "reschedule"),
     "spawn_follow_up": ("changes", "spawn_follow_up"),
     "templates": ("templates", None),
     "transfer": ("ownership", "transfer"),
-    "unschedule": ("reschedule", "unschedule"),
+    "unschedule": ("rescheduling", "unschedule"),
     "verify_audit": ("audit", "verify"),
 }
 
