@@ -71,7 +71,9 @@ def test_a_change_through_the_command_line(run):
     assert "Y1 1,100.00" in shown and "total: 1,500.00" in shown
     assert "submit_implement" in shown and "no back-out plan" in shown
     err = run("change", "do", ref, "release", "--as", "nat@s.example", code=1)
-    assert "allowed: submit_implement, withdraw" in err
+    assert "“Mark as released” is not possible now: the change is at “Release planning”" in err
+    assert "Possible now: Submit for approval to implement, Withdraw the change." in err
+    assert "actions you can type now: submit_implement, withdraw" in err
 
 
 def test_demo_then_verify_and_export(run, tmp_path):

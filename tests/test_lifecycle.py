@@ -150,13 +150,15 @@ def test_invalid_trigger_names_the_allowed_ones(rt):
     with pytest.raises(NotAllowed) as err:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="release")
     assert err.value.allowed == ["approve", "reject"]
-    assert "allowed: approve, reject" in str(err.value)
+    assert str(err.value) == ("“Mark as released” is not possible now: the change is at "
+                              "“Awaiting approval to proceed”. Possible now: Approve, Reject.")
     with pytest.raises(NotAllowed):
         services.fire(rt, actor_id=school.finance, ref=ref, trigger="approve_proceed")
     ref2 = f.change_in(rt, school, "minor", "approved")
-    with pytest.raises(NotAllowed, match="allowed: schedule"):
+    with pytest.raises(NotAllowed, match="Possible now: Schedule the release"):
         services.decide(rt, actor_id=school.cab[0], ref=ref2, decision="approve")
-    with pytest.raises(NotAllowed, match="edit needs"):
+    with pytest.raises(NotAllowed, match="“Edit the needs analysis” is not possible now: the change is at "
+                                         "“Approved”"):
         services.record_needs(rt, actor_id=school.requester, ref=ref2, data=f.NEEDS)
 
 

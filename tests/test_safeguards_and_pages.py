@@ -10,7 +10,7 @@ from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 
 from . import factories as f
-from .web_support import WebSchool, csrf_token, login, make_app
+from .web_support import WebSchool, bearer, csrf_token, login, make_app
 
 
 def test_undoing_the_work_needs_a_reason(rt) -> None:  # type: ignore[no-untyped-def]
@@ -118,5 +118,23 @@ def test_an_action_overtaken_by_events_is_explained_in_words(sqlite_rt, tmp_path
     # The page offered "Needs analysis complete"; the change has moved on since.
     answer = client.post(f"/changes/{ref}/actions/complete_needs", data={"csrf_token": token})
     text = answer.get_data(as_text=True)
-    assert answer.status_code == 409 and "is not possible now" in text and "financial planning" in text
+    assert answer.status_code == 409 and "“Needs analysis complete” is not possible now" in text
+    assert "the change is at “Financial planning”" in text
     assert "complete_needs" not in text and "Submit for approval to proceed" in text
+    assert f'href="/changes/{ref}"' in text and f"Open {ref} as it is now" in text
+    api = client.post(f"/api/v1/changes/{ref}/actions/complete_needs", json={},
+                      headers=bearer(rt, school.requester))
+    body = api.get_json()
+    assert api.status_code == 409 and body["code"] == "not_allowed" and "submit_proceed" in body["allowed"]
+    assert body["error"].startswith("“Needs analysis complete” is not possible now")
+    assert "_" not in body["error"]
+
+
+def test_a_page_for_other_roles_says_whose_it_is(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    school = WebSchool(sqlite_rt)
+    client = make_app(sqlite_rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    answer = client.get("/admin/users")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 403 and "This page is for administrators" in text
+    assert "permission" not in text and "ask an administrator for the role" in text

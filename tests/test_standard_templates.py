@@ -155,7 +155,7 @@ def test_the_template_workflow_nobody_approves_their_own_and_reasons_are_kept(rt
         action="reject",
         reason="Say which VLAN and who supplies the toner",
     )
-    with pytest.raises(NotAllowed, match="allowed: revise"):
+    with pytest.raises(NotAllowed, match="the template is “Returned to its proposer”. Possible now: Revise."):
         templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
     with pytest.raises(NotPermitted, match="proposer"):
         templates.act(rt, actor_id=school.other_requester, template_id=view.id, action="revise", data=CONTENT)

@@ -77,3 +77,10 @@ def post(client: FlaskClient, path: str, data: dict[str, Any] | None = None, pag
     data = dict(data or {})
     data["csrf_token"] = csrf_token(client, page)
     return client.post(path, data=data)
+
+
+def bearer(rt: Runtime, user_id: int) -> dict[str, str]:
+    """API headers with a fresh token of this user's."""
+    from fitsflow.services import auth
+
+    return {"Authorization": f"Bearer {auth.create_token(rt, user_id=user_id, name='test')}"}

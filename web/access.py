@@ -20,6 +20,10 @@ ADMINS = "admins"
 API = "api"              # bearer token; the service decides the rest
 
 RULES = (PUBLIC, SIGNED_IN, VIEWERS, REQUESTERS, APPROVERS, AUDITORS, ADMINS, API)
+# Whose pages each rule keeps (the refusal says so, instead of a bare "no permission").
+WHOSE = {VIEWERS: "people who work on changes (requesters, approvers, auditors and administrators)",
+         REQUESTERS: "requesters", APPROVERS: "approvers", AUDITORS: "auditors and administrators",
+         ADMINS: "administrators"}
 
 
 def access(rule: str) -> Callable[[F], F]:

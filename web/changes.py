@@ -8,9 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from markupsafe import Markup
 
 from fitsflow import services
-from fitsflow.domain.errors import InvalidInput, NotAllowed, Stale
+from fitsflow.domain.errors import InvalidInput, Stale
 from fitsflow.domain.roles import REQUESTER
-from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES
+from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES, STAGE_TITLES
 from fitsflow.services import catalogue, change_search, templates, timeline, users
 from fitsflow.services import notices as release_notices
 from fitsflow.services.changes import change_page
@@ -28,10 +28,10 @@ from .login import actor, runtime
 bp = Blueprint("changes", __name__, url_prefix="/changes")
 
 STAGES = {
-    "needs": ("Needs analysis", "stage_needs.html"),
-    "finance": ("Financial plan", "stage_finance.html"),
-    "release_plan": ("Risk, back-out and release plan", "stage_release.html"),
-    "review": ("Post-implementation review", "stage_review.html"),
+    "needs": (STAGE_TITLES["needs"], "stage_needs.html"),
+    "finance": (STAGE_TITLES["finance"], "stage_finance.html"),
+    "release_plan": (STAGE_TITLES["release_plan"], "stage_release.html"),
+    "review": (STAGE_TITLES["review"], "stage_review.html"),
 }
 STAGE_SLUGS = {"needs": "needs", "finance": "finance", "release-plan": "release_plan", "review": "review"}
 
@@ -239,14 +239,6 @@ def act(ref: str, trigger: str) -> Any:
             raise
         return render_template("confirm_action.html", c=found[0].change, action=found[1],
                                problems=err.problems, reason=reason), 400
-    except NotAllowed as err:  # a page left open while the change moved on: say it in words
-        view = services.get_change(runtime(), actor_id=actor().id, ref=ref).change
-        definition = runtime().workflows.of(view.workflow, view.workflow_version).definition
-        possible = [definition.trigger_title(t) for t in sorted(err.allowed)]
-        return render_error(409, f"“{definition.trigger_title(trigger)}” is not possible now: {view.ref} is "
-                                 f"{view.state_title.lower()}.",
-                            [f"Possible now: {', '.join(possible) or 'nothing for you'}",
-                             "Open the change to see what it needs."])
     title = runtime().workflows.of(view.workflow, view.workflow_version).definition.trigger_title(trigger)
     flash(f"{title}: done. {view.ref} is now {view.state_title.lower()}.")
     return redirect(url_for("changes.show", ref=view.ref))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException
 
 from fitsflow.domain.errors import (
     FitsflowError,
@@ -62,10 +62,20 @@ def api_error(status: int, code: str, message: str, **extra: Any) -> Any:
     return jsonify(body), status
 
 
+def _way_forward(status: int) -> str | None:
+    """Refused or overtaken on a change's page: the change itself, as it is now, is the
+    way on (what it needs, and what can be done)."""
+    ref = (request.view_args or {}).get("ref")
+    if status not in (403, 409) or not isinstance(ref, str) or request.endpoint == "changes.show":
+        return None
+    return url_for("changes.show", ref=ref.strip().upper())
+
+
 def render_error(status: int, message: str, details: list[str] | None = None,
                  problems: dict[str, str] | None = None) -> Any:
     return render_template("error.html", status=status, title=TITLES.get(status, "Error"),
-                           message=message, details=details or [], problems=problems or {}), status
+                           message=message, details=details or [], problems=problems or {},
+                           forward=_way_forward(status)), status
 
 
 def _fitsflow_error(err: FitsflowError) -> Any:
@@ -77,9 +87,6 @@ def _fitsflow_error(err: FitsflowError) -> Any:
     elif isinstance(err, GateNotSatisfied):
         message = f"Cannot {err.action} yet. Still missing:"
         details = err.missing
-    elif isinstance(err, NotAllowed):
-        message = f"“{err.action}” is not possible while the change is {err.state.replace('_', ' ')}."
-        details = [f"Possible now: {', '.join(err.allowed) or 'nothing'}"]
     problems = err.problems if isinstance(err, InvalidInput) else None
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyAttempts) else {}
     if _wants_json():
@@ -101,6 +108,8 @@ def _http_error(err: HTTPException) -> Any:
                 413: "The request was larger than this site accepts.",
                 405: "That action is not available here."}
     message = messages.get(status, err.description or "Error")
+    if status == 403 and err.description and err.description != Forbidden.description:
+        message = err.description  # says whose page it is
     if _wants_json():
         response, code = api_error(status, HTTP_CODES.get(status, "invalid"), message)
     else:

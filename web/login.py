@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
+from werkzeug.exceptions import Forbidden
 
 from fitsflow.domain.actor import Actor
 from fitsflow.services import auth as auth_service
 from fitsflow.services.runtime import Runtime
 
-from .access import API, allows, rule_of
+from .access import API, WHOSE, allows, rule_of
 from .forms import whole
 
 manager = LoginManager()
@@ -86,7 +87,12 @@ def _check_access() -> Any:
     if not signed_in:
         return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
     # A change one may not see is answered as if it did not exist.
-    abort(404 if "ref" in (request.view_args or {}) else 403)
+    if "ref" in (request.view_args or {}):
+        abort(404)
+    held = ", ".join(runtime().roles.label(r) for r in sorted(roles)) or "no role"
+    raise Forbidden(description=f"This page is for {WHOSE.get(rule, 'other roles')}; you are signed in as "
+                                f"{current_user.actor.name} ({held}). If your work needs it, ask an "
+                                "administrator for the role.")
 
 
 def init_app(app: Flask) -> None:

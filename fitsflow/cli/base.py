@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
-from ..domain.errors import FitsflowError, InvalidInput, WorkflowError
+from ..domain.errors import FitsflowError, InvalidInput, NotAllowed, WorkflowError
 
 # Imported where used: a command loads only what it needs (see LazyGroup).
 if TYPE_CHECKING:
@@ -109,6 +109,9 @@ def report(err: FitsflowError) -> NoReturn:
         for problem in err.problems:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
+    if isinstance(err, NotAllowed) and err.allowed:
+        # the command line takes the actions by name: give the names as well as the words
+        fail(f"{err}\n  actions you can type now: {', '.join(err.allowed)}")
     fail(str(err))
 
 

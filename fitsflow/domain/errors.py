@@ -23,12 +23,14 @@ class InvalidInput(FitsflowError):
 class NotAllowed(FitsflowError):
     """The action cannot be taken from the change's current state."""
 
-    def __init__(self, action: str, state: str, allowed: Iterable[str]):
+    def __init__(self, action: str, state: str, allowed: Iterable[str], *, words: str = ""):
+        # action, state and allowed are the machine's names (the API returns ``allowed``);
+        # ``words`` is the same refusal as a person reads it (titles, not names).
         self.action = action
         self.state = state
         self.allowed = sorted(allowed)
         allowed_text = ", ".join(self.allowed) if self.allowed else "none"
-        super().__init__(f"'{action}' is not allowed from state '{state}'; allowed: {allowed_text}")
+        super().__init__(words or f"'{action}' is not allowed from state '{state}'; allowed: {allowed_text}")
 
 
 class NotPermitted(FitsflowError):

@@ -57,7 +57,11 @@ def next_state(action: str, state: str) -> str:
     move = MOVES.get(action)
     if move is None or state not in move[0]:
         allowed = [a for a, (sources, _, _) in MOVES.items() if state in sources]
-        raise NotAllowed(action, state, allowed)
+        words = (f"“{action.capitalize()}” is not possible now: the template is "
+                 f"“{STATE_TITLES.get(state, state)}”.")
+        if allowed:
+            words += f" Possible now: {', '.join(a.capitalize() for a in sorted(allowed))}."
+        raise NotAllowed(action, state, allowed, words=words)
     return move[1]
 
 

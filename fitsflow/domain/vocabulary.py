@@ -19,6 +19,9 @@ RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
 FOLLOW_UP_CATEGORIES: tuple[str, ...] = ("minor", "significant", "major")
 DECISIONS: tuple[str, ...] = ("approve", "reject")
 STAGES: tuple[str, ...] = ("needs", "finance", "release_plan", "review")
+STAGE_TITLES: dict[str, str] = {"needs": "Needs analysis", "finance": "Financial plan",
+                                "release_plan": "Risk, back-out and release plan",
+                                "review": "Post-implementation review"}
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")
 
 # What a state means to the engine. A workflow names its states as it likes and says,

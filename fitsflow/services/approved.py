@@ -16,7 +16,7 @@ from .. import notifications, signals
 from ..domain import approved
 from ..domain.actor import Actor
 from ..domain.approved import FieldChange
-from ..domain.errors import NotAllowed, NotPermitted
+from ..domain.errors import NotPermitted
 from ..persistence import approved_store, audit_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
@@ -161,7 +161,9 @@ def acknowledge(rt: Runtime, *, actor_id: int, ref: str, expected_version: int |
             raise NotPermitted("nobody acknowledges changes to a change they own")
         rows = [r for r in approved_store.of_change(session, change.id) if r.active and r.acknowledge]
         if not rows:
-            raise NotAllowed("acknowledge", change.state, [])
+            raise common.workflow_of(rt, change).definition.not_allowed(
+                "acknowledge", change.state, action="Acknowledge the changes since approval",
+                possible=["nothing to acknowledge: no change since approval asks for it"])
         common.check_version(change, expected_version)
         for row in rows:
             lines = [FieldChange(**c).describe() for c in json.loads(row.acknowledge)]

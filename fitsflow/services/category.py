@@ -4,7 +4,7 @@ never lighter than the approval policy allows for its facts."""
 from __future__ import annotations
 
 from ..domain import limits
-from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.policy import Facts
 from ..persistence import audit_store
 from . import common
@@ -27,7 +27,7 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
             raise NotPermitted("only the change's requester may change its category")
         definition = common.workflow_of(rt, change).definition
         if not definition.states[change.state].edits:
-            raise NotAllowed("change category", change.state, [])
+            raise definition.not_allowed("change category", change.state, action="Change the category")
         try:
             serving = rt.workflows.for_category(category).name
         except NotFound:

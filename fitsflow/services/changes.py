@@ -11,7 +11,7 @@ from sqlmodel import Session
 from .. import signals
 from ..domain import limits
 from ..domain.actor import Actor
-from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire
 from ..domain.roles import REQUESTER
@@ -145,7 +145,8 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
             raise NotPermitted("only a requester may raise a follow-up change")
         definition = common.workflow_of(rt, parent).definition
         if not _may_follow_up(definition, parent.state):
-            raise NotAllowed("follow_up", parent.state, ["a change in review or closed"])
+            raise definition.not_allowed("follow_up", parent.state, action="Raise a follow-up",
+                                         possible=["a follow-up once the change is in review or closed"])
         category = category or (parent.category if parent.category in FOLLOW_UP_CATEGORIES
                                 else "minor")
         problems = _validate_header(title, description, category, rt)
@@ -192,7 +193,7 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
             allowed = {t.trigger for t in definition.transitions_from(change.state)} - gate_triggers
             if definition.gate_at(change.state):
                 allowed |= {"approve", "reject"}
-            raise NotAllowed(trigger, change.state, allowed)
+            raise definition.not_allowed(trigger, change.state, allowed)
         if not _permitted(workflow, actor, change, trigger):
             raise NotPermitted(f"'{trigger}' needs one of the roles: {', '.join(spec.roles)}"
                                + (" (as this change's requester)" if "requester" in spec.roles else ""))

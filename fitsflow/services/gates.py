@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from .. import signals
 from ..domain.actor import Actor
-from ..domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotPermitted
+from ..domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
@@ -67,7 +67,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         gate = definition.gate_at(change.state)
         if gate is None:
             allowed = {t.trigger for t in definition.transitions_from(change.state)}
-            raise NotAllowed(decision, change.state, allowed - definition.gate_triggers())
+            raise definition.not_allowed(decision, change.state, allowed - definition.gate_triggers())
         subject = ChangeSubject(rt, session, change, definition)
         why = decision_blocker(rt, actor, change, gate, subject)
         if why:

@@ -202,7 +202,9 @@ def _unpublished(rt: Runtime, session: Session, actor_id: int, ref: str, notice_
     if row is None or row.change_id != change.id:
         raise NotFound("no such notice")
     if row.status not in (notice_store.DRAFT, notice_store.HELD):
-        raise NotAllowed(action, row.status, [])
+        raise NotAllowed(action, row.status, [],
+                         words=f"“{action.capitalize()}” is not possible: the notice is "
+                               f"{row.status.replace('_', ' ')}; only a draft or held notice can be changed.")
     return actor, change, row
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import notifications
 from ..domain import limits
-from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
+from ..domain.errors import InvalidInput, NotPermitted
 from ..persistence import audit_store, peer_store, queries
 from . import common
 from .common import unit_of_work
@@ -39,7 +39,7 @@ def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments:
         if owns(session, change, actor.id):
             raise NotPermitted("nobody peer-reviews their own change")
         if not any("peer_reviewed" in t.guards for t in definition.transitions_from(change.state)):
-            raise NotAllowed("peer review", change.state, [])
+            raise definition.not_allowed("peer review", change.state, action="Peer-review the release plan")
         subject = ChangeSubject(rt, session, change, definition)
         if subject.release_plan is None:
             raise InvalidInput({"outcome": "there is no release plan to review yet"})

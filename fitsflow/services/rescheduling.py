@@ -13,7 +13,7 @@ from sqlmodel import Session
 from .. import notifications
 from ..domain import limits, stages
 from ..domain.actor import Actor
-from ..domain.errors import InvalidInput, NotAllowed, NotPermitted
+from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.guards import GUARDS
 from ..domain.vocabulary import SCHEDULED
 from ..persistence import audit_store, notice_store, stage_store
@@ -26,6 +26,9 @@ from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import ChangeView
+
+# What a person calls the two moves (the change page's buttons say the same).
+_TITLES = {"reschedule": "Move the release", "unschedule": "Unschedule the release"}
 
 
 def _when(rt: Runtime, moment: datetime | None) -> str:
@@ -40,7 +43,7 @@ def _scheduled(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
         raise NotPermitted(f"only the change's requester or a co-owner may {action} it")
     definition = common.workflow_of(rt, change).definition
     if definition.kind_of(change.state) != SCHEDULED:
-        raise NotAllowed(action, change.state, [])
+        raise definition.not_allowed(action, change.state, action=_TITLES[action])
     return definition
 
 

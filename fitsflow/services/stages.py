@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel import Session
 
 from ..domain import stages
-from ..domain.errors import NotAllowed, NotPermitted
+from ..domain.errors import NotPermitted
+from ..domain.vocabulary import STAGE_TITLES
 from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from . import approved, common
@@ -34,7 +35,9 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
         definition = common.workflow_of(rt, change).definition
         editable = definition.states[change.state].edits
         if stage not in editable:
-            raise NotAllowed(f"edit {stage}", change.state, [f"edit {s}" for s in editable])
+            raise definition.not_allowed(f"edit {stage}", change.state, [f"edit {s}" for s in editable],
+                                         action=f"Edit the {STAGE_TITLES.get(stage, stage).lower()}",
+                                         possible=[f"edit the {STAGE_TITLES[s].lower()}" for s in editable])
         common.check_version(change, expected_version)
         before, after = apply(session, change)
         common.touch(change)

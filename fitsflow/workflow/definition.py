@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from fitsflow.domain.errors import NotAllowed
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,20 @@ class WorkflowDefinition:
         """What a person calls the action (its title in the file), for messages."""
         return next((t.title for t in self.transitions if t.trigger == trigger and t.title),
                     trigger.replace("_", " ").capitalize())
+
+    def not_allowed(self, trigger: str, state: str, allowed: Iterable[str] = (), *,
+                    action: str = "", possible: Iterable[str] | None = None) -> NotAllowed:
+        """The refusal in the file's words: what was asked (``action``, or the trigger's
+        title), the state the change is at, and what is possible from there (the titles of
+        ``allowed``, or ``possible`` as given). The machine's names stay on the error."""
+        allowed = sorted(allowed)
+        spec = self.states.get(state)
+        words = (f"“{action or self.trigger_title(trigger)}” is not possible now: the change is at "
+                 f"“{spec.title if spec else state.replace('_', ' ')}”.")
+        titles = list(possible) if possible is not None else [self.trigger_title(t) for t in allowed]
+        if titles:
+            words += f" Possible now: {', '.join(titles)}."
+        return NotAllowed(trigger, state, allowed, words=words)
 
     def triggers(self) -> list[str]:
         seen: dict[str, None] = {}
