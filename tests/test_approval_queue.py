@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from fitsflow import services
+from fitsflow.domain.errors import InvalidInput
 from fitsflow.services import queues
 
 from . import factories as f
@@ -56,3 +59,50 @@ def test_the_queue_page_and_the_navigation_show_it(sqlite_rt, tmp_path) -> None:
     requester = make_app(rt, tmp_path).test_client()
     login(requester, school.emails[school.requester])
     assert 'title="Approval to implement"' not in requester.get("/").get_data(as_text=True)
+
+
+def test_the_queue_sorts_by_a_column_and_emergencies_stay_first(rt) -> None:  # type: ignore[no-untyped-def]
+    school = f.School(rt)
+    cheap = f.change_in(rt, school, "significant", "proceed_approval", title="Cheap")
+    costly = f.costly_change(rt, school, title="Costly")
+    services.fire(rt, actor_id=school.requester, ref=costly, trigger="submit_proceed")
+    emergency = f.change_in(rt, school, "emergency", "emergency_approval", title="Broken portal")
+    order = [q.ref for q in queues.approval_queue(rt, actor_id=school.slt, sort="-cost").items]
+    assert order == [emergency, costly, cheap]
+    assert [q.ref for q in queues.approval_queue(rt, actor_id=school.slt, sort="cost").items] == [
+        emergency, cheap, costly]
+    assert [q.ref for q in queues.approval_queue(rt, actor_id=school.slt, sort="-waiting").items] == [
+        emergency, costly, cheap]
+    with pytest.raises(InvalidInput, match="waiting, cost, ref, title"):
+        queues.approval_queue(rt, actor_id=school.slt, sort="risk")
+
+
+def test_the_queue_page_sorts_from_its_headings(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    f.change_in(rt, school, "minor", "implement_approval")
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.cab[0]])
+    html = client.get("/approvals?sort=-cost").get_data(as_text=True)
+    assert 'aria-sort="descending"><a href="/approvals?sort=cost&amp;page=1">Five-year cost</a>' in html
+    assert '<a href="/approvals?sort=waiting&amp;page=1">Waiting</a>' in html
+    refused = client.get("/approvals?sort=risk")
+    assert refused.status_code == 400 and "must be one of: waiting, cost, ref, title" in refused.get_data(as_text=True)
+
+
+def test_the_api_gives_the_queue_with_its_facts_in_any_order(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .web_support import bearer
+
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    ref = f.change_in(rt, school, "minor", "implement_approval")
+    client = make_app(rt, tmp_path).test_client()
+    body = client.get("/api/v1/approvals?sort=-cost", headers=bearer(rt, school.cab[0])).get_json()
+    assert body["total"] == 1
+    (item,) = body["items"]
+    assert item["change"]["ref"] == ref and item["gate"] == "Approval to implement"
+    assert item["five_year_cost"] == "1700.00" and item["first_year_cost"] == "1300.00" and item["risk"] == "low"
+    assert item["window_start"] and item["waiting_since"] and item["emergency"] is False
+    wrong = client.get("/api/v1/approvals?sort=risk", headers=bearer(rt, school.cab[0]))
+    assert wrong.status_code == 400
+    assert client.get("/api/v1/approvals", headers=bearer(rt, school.requester)).get_json()["total"] == 0

@@ -76,6 +76,12 @@ def test_the_exports_hold_the_rows_the_page_shows(sqlite_rt, tmp_path) -> None: 
     history = pandas.read_csv(io.BytesIO(client.get(f"/audit/export.csv?change={closed}").data))
     assert set(history["change_ref"]) == {closed} and len(history) > 5
     assert client.get("/audit?created_from=2026-12-10&created_to=2026-12-01").status_code == 400
+    # Sorted from a heading; the exports follow the same order.
+    by_cost = client.get("/audit?sort=-cost").get_data(as_text=True)
+    assert 'aria-sort="descending"><a href="/audit?sort=cost&amp;page=1">Planned five-year cost</a>' in by_cost
+    assert by_cost.index(big) < by_cost.index(closed) and "/audit/register.csv?sort=-cost" in by_cost
+    cheapest = pandas.read_csv(io.BytesIO(client.get("/audit/register.csv?sort=cost").data))
+    assert list(cheapest["Reference"])[-1] == big
 
 
 def test_the_page_checks_the_chain_against_a_published_head(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -88,3 +94,21 @@ def test_the_page_checks_the_chain_against_a_published_head(sqlite_rt, tmp_path)
     assert "The chain holds and contains the head" in good
     bad = client.get("/audit?head=" + "ab" * 32).get_data(as_text=True)
     assert "The chain holds and contains the head" not in bad and "not" in bad.lower()
+
+
+def test_the_api_gives_the_register_with_the_same_filters(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .web_support import bearer
+
+    rt = sqlite_rt
+    school, closed, big = _school_with_changes(rt)
+    client = make_app(rt, tmp_path).test_client()
+    body = client.get("/api/v1/register?cost_min=10000", headers=bearer(rt, school.auditor)).get_json()
+    assert body["total"] == 1 and body["items"][0]["change"]["ref"] == big
+    assert body["items"][0]["five_year_cost"] == "13000.00"
+    every = client.get("/api/v1/register?sort=ref", headers=bearer(rt, school.auditor)).get_json()
+    row = next(r for r in every["items"] if r["change"]["ref"] == closed)
+    assert row["outcome"] and row["actual_cost"] is not None
+    assert all(g["passed_at"] and g["approvers"] for g in row["gates"])
+    reversed_range = client.get("/api/v1/register?created_from=2026-12-10&created_to=2026-12-01",
+                                headers=bearer(rt, school.auditor))
+    assert reversed_range.status_code == 400 and "created_to" in reversed_range.get_json()["problems"]

@@ -113,6 +113,8 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/openapi.json"): ("200 200 200 200 200 200 200", None),
     ("GET", "/api/v1/me"): ("401 200 200 200 200 200 200", None),
     ("GET", "/api/v1/audit"): ("401 403 403 403 403 200 200", None),
+    ("GET", "/api/v1/approvals"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/register"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/calendar"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/calendar"): ("401 403 403 403 403 403 201",
                                    {"kind": "freeze", "title": "Ofsted", "start": "2027-03-01"}),

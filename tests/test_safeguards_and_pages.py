@@ -74,6 +74,12 @@ def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> No
     assert "Staff Member 0427" in found and "Staff Member 0428" not in found and ": 1</caption>" in found
     bigger = client.get("/admin/users?size=100&page=3").get_data(as_text=True)
     assert 'aria-current="page">3<' in bigger and "201–300 of" in bigger
+    rows, _ = services.users.page_users(rt, q="staff09", limit=3, sort="-email")
+    assert [r.email for r in rows] == ["staff0999@test.school", "staff0998@test.school", "staff0997@test.school"]
+    last = client.get("/admin/users?q=staff09&sort=-email").get_data(as_text=True)
+    assert last.index("staff0999@") < last.index("staff0998@") and 'aria-sort="descending"' in last
+    assert 'name="sort" value="-email"' in last  # a new search keeps the order
+    assert client.get("/admin/users?sort=roles").status_code == 400
 
 
 def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -27,8 +27,10 @@ def _users_page(problems: dict[str, str] | None = None, form: Any = None,
     book = runtime().roles
     limit, offset = page_args()
     q = request.args.get("q", "")[:200]
-    rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset)
-    return render_template("admin_users.html", page=Page(rows, total, limit, offset), q=q, roles=book.labels,
+    sort = request.args.get("sort", "")[:20] or "name"
+    rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset, sort=sort)
+    return render_template("admin_users.html", page=Page(rows, total, limit, offset), q=q, sort=sort,
+                           roles=book.labels,
                            audiences=book.audiences, grants=users.pending_grants(runtime()),
                            problems=problems or {}, form=form or {},
                            import_problems=import_problems or {}), status

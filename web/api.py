@@ -21,6 +21,7 @@ from fitsflow.services import (
     change_search,
     inbox,
     queues,
+    register,
     schedule,
     templates,
     users,
@@ -154,6 +155,34 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
         views = [found.change for found in page.items]
     return m.ChangePage(items=[_change(v) for v in views], total=page.total, limit=query.limit,
                         offset=query.offset)
+
+
+@route(bp, "GET", "/approvals", response=m.QueuePage, query=m.QueueOrder,
+       summary="Changes waiting for the caller's decision, with cost, risk, window, age and gate")
+def approvals(query: m.QueueOrder) -> m.QueuePage:
+    page = queues.approval_queue(runtime(), actor_id=actor().id, limit=query.limit, offset=query.offset,
+                                 sort=query.sort)
+    return m.QueuePage(items=[m.QueueEntry(
+        change=_change(q.change), gate=q.gate, emergency=q.emergency,
+        five_year_cost=f"{q.five_year_cost:.2f}", first_year_cost=f"{q.first_year_cost:.2f}",
+        risk=q.risk or "", window_start=q.window_start, window_end=q.window_end,
+        waiting_since=q.waiting_since) for q in page.items],
+        total=page.total, limit=query.limit, offset=query.offset)
+
+
+@route(bp, "GET", "/register", response=m.RegisterPage, query=m.RegisterFilters,
+       summary="The change register: one row per change, its gates, costs and outcome, filtered")
+def change_register(query: m.RegisterFilters) -> m.RegisterPage:
+    rt = runtime()
+    filters = change_search.parse(rt, query.model_dump(exclude={"limit", "offset"}))
+    page = register.page(rt, actor_id=actor().id, filters=filters, limit=query.limit, offset=query.offset)
+    return m.RegisterPage(items=[m.RegisterEntry(
+        change=_change(r.change), workflow_title=r.workflow_title,
+        gates=[m.RegisterGate(title=g.title, passed_at=g.passed_at, approvers=list(g.approvers))
+               for g in r.gates.values()],
+        five_year_cost=f"{r.five_year_cost:.2f}",
+        actual_cost=None if r.actual_cost is None else f"{r.actual_cost:.2f}", outcome=r.outcome)
+        for r in page.items], total=page.total, limit=query.limit, offset=query.offset)
 
 
 @route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)
@@ -383,7 +412,8 @@ def _user(row: users.UserRow) -> m.User:
        query=m.UserFilters)
 def list_users(query: m.UserFilters) -> m.UserPage:
     users.require_admin(runtime(), actor().id)
-    rows, total = users.page_users(runtime(), q=query.q, limit=query.limit, offset=query.offset)
+    rows, total = users.page_users(runtime(), q=query.q, limit=query.limit, offset=query.offset,
+                                   sort=query.sort)
     return m.UserPage(items=[_user(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
 
 

@@ -141,6 +141,49 @@ class ChangePage(Out):
     offset: int
 
 
+class QueueEntry(Out):
+    """A change waiting for the caller's decision, with what the decision turns on."""
+    change: Change
+    gate: str = Field(description="The gate's title.")
+    emergency: bool
+    five_year_cost: str = Field(description="Planned cost over the horizon, e.g. 12500.00.")
+    first_year_cost: str
+    risk: str = Field(description="low, medium or high; empty until the risk assessment is complete.")
+    window_start: datetime | None
+    window_end: datetime | None
+    waiting_since: datetime | None = Field(description="When this round of approval opened.")
+
+
+class QueuePage(Out):
+    items: list[QueueEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+class RegisterGate(Out):
+    title: str
+    passed_at: datetime | None = Field(description="Null while the gate has not been passed.")
+    approvers: list[str]
+
+
+class RegisterEntry(Out):
+    """One change in the register: who raised it, each gate, the money, how it ended."""
+    change: Change
+    workflow_title: str
+    gates: list[RegisterGate]
+    five_year_cost: str
+    actual_cost: str | None = Field(description="From the review; null until it is recorded.")
+    outcome: str
+
+
+class RegisterPage(Out):
+    items: list[RegisterEntry]
+    total: int
+    limit: int
+    offset: int
+
+
 # --- stages: what GET returns under "stages" is what PUT takes back ----------------------
 
 # Answers to the approval policy's questions: question name → answer value (see
@@ -539,6 +582,26 @@ class ChangeFilters(Paging):
         description="updated, created, ref, title, state, category or cost; - first for descending.")
 
 
+class QueueOrder(Paging):
+    sort: Literal["waiting", "-waiting", "cost", "-cost", "ref", "-ref", "title", "-title"] = Field(
+        "waiting", description="Emergencies always come first; then by this (waiting: the longest first).")
+
+
+class RegisterFilters(Paging):
+    """The changes list's filters (see GET /changes), without ``awaiting``."""
+    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    state: Annotated[str, StringConstraints(max_length=60)] | None = None
+    category: Category | None = None
+    requester: int | None = Field(None, ge=1, le=limits.ID_MAX)
+    phase: Literal["planning", "delivery", "review"] | None = None
+    cost_min: Annotated[str, StringConstraints(max_length=20)] = ""
+    cost_max: Annotated[str, StringConstraints(max_length=20)] = ""
+    created_from: Annotated[str, StringConstraints(max_length=10)] = ""
+    created_to: Annotated[str, StringConstraints(max_length=10)] = ""
+    service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = ""
+    sort: Annotated[str, StringConstraints(max_length=20)] = "-updated"
+
+
 class InboxFilters(Paging):
     unread: Literal["1"] | None = Field(None, description="1: only unread notifications.")
 
@@ -550,6 +613,7 @@ class TrailQuery(Query):
 
 class UserFilters(Paging):
     q: Annotated[str, StringConstraints(max_length=100)] = Field("", description="Part of a name or email.")
+    sort: Literal["name", "-name", "email", "-email"] = "name"
 
 
 # --- the school calendar --------------------------------------------------------------

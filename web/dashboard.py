@@ -54,8 +54,9 @@ def home() -> Any:
 def approvals() -> Any:
     """Changes waiting for my decision."""
     limit, offset = page_args()
-    page = queues.approval_queue(runtime(), actor_id=actor().id, limit=limit, offset=offset)
-    return render_template("approvals.html", page=page)
+    sort = request.args.get("sort", "")[:20] or "waiting"
+    page = queues.approval_queue(runtime(), actor_id=actor().id, limit=limit, offset=offset, sort=sort)
+    return render_template("approvals.html", page=page, sort=sort)
 
 
 @bp.get("/notices")

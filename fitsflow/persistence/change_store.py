@@ -206,20 +206,28 @@ def _awaiting_where(*, gates: list[tuple[str, str, str, list[str]]], roles: list
     )
 
 
+# The approvals queue's orders: waiting (since the round opened: the longest first), the
+# planned five-year cost, reference, title.
+AWAITING_SORTS: dict[str, Any] = {"waiting": queue_store.round_opened(), "cost": _CHANGES.c.planned_cost,
+                                  "ref": _CHANGES.c.id, "title": _CHANGES.c.title}
+
+
 def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
              user_id: int, limit: int, offset: int, escalated: bool = False,
-             first: Sequence[str] = ()) -> tuple[list[ChangeRecord], int]:
+             first: Sequence[str] = (), sort: str = "waiting") -> tuple[list[ChangeRecord], int]:
     """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
     say where. A round whose approvers the policy computed asks for one of ``roles``; a round
     opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
     own changes and those they already decided this round are left out. With ``escalated``
     (the user holds the escalation role) a round escalated at its gate is theirs too.
-    Changes of the ``first`` workflows (emergencies) come first, then the longest waiting."""
+    Changes of the ``first`` workflows (emergencies) come first, then as ``sort`` says (a key
+    of AWAITING_SORTS, "-" first for the other way; by default the longest waiting)."""
     if not gates or not roles:
         return [], 0
     where = _awaiting_where(gates=gates, roles=roles, user_id=user_id, escalated=escalated)
-    order = [case((_CHANGES.c.workflow.in_(first or [""]), 0), else_=1), queue_store.round_opened().asc(),
-             _CHANGES.c.id.asc()]
+    column = AWAITING_SORTS.get(sort.lstrip("-"), AWAITING_SORTS["waiting"])
+    order = [case((_CHANGES.c.workflow.in_(first or [""]), 0), else_=1),
+             column.desc() if sort.startswith("-") else column.asc(), _CHANGES.c.id.asc()]
     return page(session, where=where, limit=limit, offset=offset, order=order)
 
 

@@ -142,17 +142,24 @@ def all_approvals(session: Session, change_id: int) -> list[Any]:
     return list(session.connection().execute(_ALL_APPROVALS, {"cid": change_id}))
 
 
-def user_page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Any], int]:
-    """Users by name (matching ``q`` in name or email when given), with the total."""
+USER_SORTS = {"name": _USERS.c.name, "email": _USERS.c.email}
+
+
+def user_page(session: Session, *, q: str, limit: int, offset: int,
+              sort: str = "name") -> tuple[list[Any], int]:
+    """Users by name (or as ``sort`` says: a key of USER_SORTS, "-" first for descending),
+    matching ``q`` in name or email when given, with the total."""
     where = []
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(or_(func.lower(_USERS.c.name).like(pattern, escape="\\"),
                          _USERS.c.email.like(pattern, escape="\\")))
+    column = USER_SORTS.get(sort.lstrip("-"), _USERS.c.name)
+    order = column.desc() if sort.startswith("-") else column.asc()
     connection = session.connection()
     columns = (_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _USERS.c.totp_enabled_at)
     rows = list(connection.execute(core_select(*columns)
-                                   .where(*where).order_by(_USERS.c.name, _USERS.c.id)
+                                   .where(*where).order_by(order, _USERS.c.id)
                                    .limit(limit).offset(offset)))
     total = connection.execute(core_select(func.count()).select_from(_USERS).where(*where)).scalar_one()
     return rows, int(total)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from ..domain.actor import Actor
-from ..domain.errors import NotFound
+from ..domain.errors import InvalidInput, NotFound
 from ..persistence import change_store, queries, queue_store
 from ..persistence.change_store import ChangeRecord
 from . import absences, common
@@ -79,11 +79,15 @@ def _awaiting(rt: Runtime, session: Session, actor: Actor) -> _Awaiting:
 
 
 def _awaiting_records(rt: Runtime, session: Session, actor_id: int, limit: int,
-                      offset: int) -> tuple[list[ChangeRecord], int]:
+                      offset: int, sort: str = "waiting") -> tuple[list[ChangeRecord], int]:
+    if sort.lstrip("-") not in change_store.AWAITING_SORTS:
+        raise InvalidInput({"sort": f"must be one of: {', '.join(change_store.AWAITING_SORTS)} "
+                                    "(with - first for the other way)"})
     actor = common.load_actor(rt, session, actor_id)
     where = _awaiting(rt, session, actor)
     return change_store.awaiting(session, gates=where.gates, roles=where.roles, user_id=actor.id,
-                                 limit=limit, offset=offset, escalated=where.escalated, first=where.first)
+                                 limit=limit, offset=offset, escalated=where.escalated, first=where.first,
+                                 sort=sort)
 
 
 def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
@@ -94,10 +98,12 @@ def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: in
         return Page([common.view_of(session, rt, r) for r in rows], total, limit, offset)
 
 
-def approval_queue(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
-    """``awaiting_decision`` with the facts each decision turns on (QueueItem)."""
+def approval_queue(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0,
+                   sort: str = "waiting") -> Page:
+    """``awaiting_decision`` with the facts each decision turns on (QueueItem), sorted by
+    one of change_store.AWAITING_SORTS (emergencies stay first whatever the sort)."""
     with rt.db.read() as session:
-        rows, total = _awaiting_records(rt, session, actor_id, limit, offset)
+        rows, total = _awaiting_records(rt, session, actor_id, limit, offset, sort)
         facts = queue_store.facts(session, [r.id for r in rows])
         items = []
         for r in rows:

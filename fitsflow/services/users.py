@@ -254,10 +254,14 @@ def holders(rt: Runtime, role: str) -> list[tuple[int, str]]:
     return sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
 
 
-def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0) -> tuple[list[UserRow], int]:
-    """A page of users by name, with how many match."""
+def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0,
+               sort: str = "name") -> tuple[list[UserRow], int]:
+    """A page of users by name (or email: ``sort``), with how many match."""
+    if sort.lstrip("-") not in queries.USER_SORTS:
+        raise InvalidInput({"sort": f"must be one of: {', '.join(queries.USER_SORTS)} "
+                                    "(with - first for descending)"})
     with rt.db.read() as session:
-        rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset)
+        rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset, sort=sort)
         return _rows(session, rows), total
 
 
