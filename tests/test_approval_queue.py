@@ -87,7 +87,8 @@ def test_the_queue_page_sorts_from_its_headings(sqlite_rt, tmp_path) -> None:  #
     assert 'aria-sort="descending"><a href="/approvals?sort=cost&amp;page=1">Five-year cost</a>' in html
     assert '<a href="/approvals?sort=waiting&amp;page=1">Waiting</a>' in html
     refused = client.get("/approvals?sort=risk")
-    assert refused.status_code == 400 and "must be one of: waiting, cost, ref, title" in refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "must be one of: waiting, cost, ref, title" in refused.get_data(as_text=True)
 
 
 def test_the_api_gives_the_queue_with_its_facts_in_any_order(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +102,8 @@ def test_the_api_gives_the_queue_with_its_facts_in_any_order(sqlite_rt, tmp_path
     assert body["total"] == 1
     (item,) = body["items"]
     assert item["change"]["ref"] == ref and item["gate"] == "Approval to implement"
-    assert item["five_year_cost"] == "1700.00" and item["first_year_cost"] == "1300.00" and item["risk"] == "low"
+    assert item["five_year_cost"] == "1700.00" and item["first_year_cost"] == "1300.00"
+    assert item["risk"] == "low"
     assert item["window_start"] and item["waiting_since"] and item["emergency"] is False
     wrong = client.get("/api/v1/approvals?sort=risk", headers=bearer(rt, school.cab[0]))
     assert wrong.status_code == 400

@@ -75,7 +75,7 @@ def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> No
     bigger = client.get("/admin/users?size=100&page=3").get_data(as_text=True)
     assert 'aria-current="page">3<' in bigger and "201–300 of" in bigger
     rows, _ = services.users.page_users(rt, q="staff09", limit=3, sort="-email")
-    assert [r.email for r in rows] == ["staff0999@test.school", "staff0998@test.school", "staff0997@test.school"]
+    assert [r.email for r in rows] == [f"staff{n}@test.school" for n in ("0999", "0998", "0997")]
     last = client.get("/admin/users?q=staff09&sort=-email").get_data(as_text=True)
     assert last.index("staff0999@") < last.index("staff0998@") and 'aria-sort="descending"' in last
     assert 'name="sort" value="-email"' in last  # a new search keeps the order
