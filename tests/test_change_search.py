@@ -131,3 +131,37 @@ def test_the_changes_page_and_the_api_search_the_same_way(sqlite_rt, tmp_path) -
         .items[0]
         .five_year_cost
     )
+
+
+def test_a_search_lists_the_best_match_first_and_pages_through_every_match(rt) -> None:  # type: ignore[no-untyped-def]
+    school = f.School(rt)
+    in_passing = services.raise_change(
+        rt, actor_id=school.requester, title="Hall refurbishment", category="minor",
+        description="New seating, lighting, curtains, staging, a sound desk and, in the end, a projector "
+                    "bracket for the back wall of the hall, after the painting is finished.",
+    ).ref
+    about = services.raise_change(rt, actor_id=school.requester, title="Projector for D14",
+                                  category="minor").ref
+    newest = services.raise_change(rt, actor_id=school.requester, title="Laptops", category="minor").ref
+    # the newest change is the most recently updated: without words, it leads
+    assert _refs(rt, school)[0] == newest
+    assert change_search.parse(rt, {"q": "projector"}).sort == "relevance"
+    assert change_search.parse(rt, {"q": "projector"}).args() == {"q": "projector"}
+    assert _refs(rt, school, q="projector") == [about, in_passing]  # the title says it: it leads
+    assert _refs(rt, school, q="projector", sort="-created") == [about, in_passing]
+    assert _refs(rt, school, q="projector", sort="created") == [in_passing, about]
+    # the reference searched for comes first, whatever else matches its words
+    assert _refs(rt, school, q=in_passing)[0] == in_passing
+    # with another filter too, the same order (the register and the list combine them)
+    assert _refs(rt, school, q="projector", category="minor") == [about, in_passing]
+    # words alone are answered from the index: pages are disjoint and the total is exact
+    for i in range(30):
+        services.raise_change(rt, actor_id=school.requester, title=f"Projector lamp {i}", category="minor")
+    filters = change_search.parse(rt, {"q": "projector"})
+    pages = [change_search.find(rt, actor_id=school.cab[0], filters=filters, limit=10, offset=o)
+             for o in (0, 10, 20, 30)]
+    seen = [found.ref for p in pages for found in p.items]
+    assert all(p.total == 32 for p in pages) and len(seen) == 32 == len(set(seen))
+    assert in_passing in seen and about in seen
+    # without words, "relevance" is the most recently updated first
+    assert _refs(rt, school, sort="relevance")[0] == _refs(rt, school)[0]

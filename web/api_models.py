@@ -578,8 +578,8 @@ class ChangeFilters(Paging):
     service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = Field(
         "", description="An affected service (its catalogue name).")
     sort: Annotated[str, StringConstraints(max_length=20)] = Field(
-        "-updated",
-        description="updated, created, ref, title, state, category or cost; - first for descending.")
+        "", description="relevance (the best match first: the default with q), updated (the default "
+                        "without q), created, ref, title, state, category or cost; - first for descending.")
 
 
 class QueueOrder(Paging):
@@ -599,7 +599,7 @@ class RegisterFilters(Paging):
     created_from: Annotated[str, StringConstraints(max_length=10)] = ""
     created_to: Annotated[str, StringConstraints(max_length=10)] = ""
     service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = ""
-    sort: Annotated[str, StringConstraints(max_length=20)] = "-updated"
+    sort: Annotated[str, StringConstraints(max_length=20)] = ""
 
 
 class InboxFilters(Paging):

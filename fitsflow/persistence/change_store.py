@@ -58,8 +58,9 @@ class ChangeRecord:
         return self.version + 1 if self.touched else self.version
 
 
-_SELECT = (core_select(*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name)
-           .select_from(_CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)))
+_COLUMNS = (*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name)
+_FROM = _CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)
+_SELECT = core_select(*_COLUMNS).select_from(_FROM)
 _BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
 _SAVE = (_CHANGES.update()
          .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
@@ -110,8 +111,9 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
 def page(session: Session, *, state: str | None = None, category: str | None = None,
          requester_id: int | None = None, created_from: datetime | None = None,
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
-         offset: int = 0, order: Sequence[Any] = ()) -> tuple[list[ChangeRecord], int]:
-    """Changes newest first (or in ``order``), with the number matching the filters."""
+         offset: int = 0, order: Sequence[Any] = (), scores: Any = None) -> tuple[list[ChangeRecord], int]:
+    """Changes newest first (or in ``order``), with the number matching the filters.
+    ``scores`` (hit, score) is joined for an order by how well each matches."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -122,7 +124,9 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
         conditions.append(_CHANGES.c.created_at < created_to)
     if where is not None:
         conditions.append(where)
-    query = _SELECT.where(*conditions)
+    query = (_SELECT if scores is None else
+             core_select(*_COLUMNS).select_from(_FROM.outerjoin(scores, scores.c.hit == _CHANGES.c.id)))
+    query = query.where(*conditions)
     count = core_select(func.count()).select_from(_CHANGES).where(*conditions)
     connection = session.connection()
     rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
@@ -141,15 +145,29 @@ SORTS: dict[str, Any] = {"updated": _CHANGES.c.updated_at, "created": _CHANGES.c
                          "category": _CHANGES.c.category}
 
 
+RELEVANCE = "relevance"
+
+
 def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] | None = None,
              cost_min: Decimal | None = None, cost_max: Decimal | None = None, service: str = "",
-             sort: str = "-updated", **filters: Any) -> tuple[list[ChangeRecord], int]:
+             sort: str = "-updated", limit: int = 50, offset: int = 0,
+             **filters: Any) -> tuple[list[ChangeRecord], int]:
     """``page`` with search and the register's filters: words of ``q`` (full text), one of
     the (workflow, state) ``pairs`` (a phase), a planned-cost range, an affected service;
-    sorted by ``sort`` (a key of SORTS or "cost", "-" first for descending)."""
+    sorted by ``sort`` (a key of SORTS or "cost", "-" first for descending; RELEVANCE: the
+    best match first, when there are words to match, else the most recently updated)."""
+    dialect = session.get_bind().dialect.name
+    scores = None
+    if sort.lstrip("-") == RELEVANCE:
+        scores = search_store.scored(dialect, q)
+        others = (pairs, cost_min, cost_max, service or None, *(v or None for v in filters.values()))
+        if scores is not None and all(v is None for v in others):
+            # Words alone: the index answers (search_store.ranked), the page is read by id.
+            ids, total = search_store.ranked(session.connection(), q, limit=limit, offset=offset)
+            return by_ids(session, ids), total
     where: list[Any] = []
     if q:
-        found = search_store.matching(session.get_bind().dialect.name, q)
+        found = search_store.matching(dialect, q)
         if found is not None:
             where.append(found)
     if pairs is not None:
@@ -162,10 +180,24 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
     if service:
         # Services are stored one per line: match a whole line.
         where.append(("\n" + _CHANGES.c.affected_services + "\n").contains(f"\n{service}\n", autoescape=True))
-    key = sort.lstrip("-")
-    column = planned_total() if key == "cost" else SORTS.get(key, _CHANGES.c.updated_at)
-    order = [column.desc() if sort.startswith("-") else column.asc(), _CHANGES.c.id.desc()]
-    return page(session, where=and_(*where) if where else None, order=order, **filters)
+    if scores is not None:
+        order = [(_CHANGES.c.ref == q.strip().upper()).desc(), scores.c.score.asc(), _CHANGES.c.id.desc()]
+    else:
+        key = sort.lstrip("-")
+        column = planned_total() if key == "cost" else SORTS.get(key, _CHANGES.c.updated_at)
+        descending = sort.startswith("-") or key == RELEVANCE
+        order = [column.desc() if descending else column.asc(), _CHANGES.c.id.desc()]
+    return page(session, where=and_(*where) if where else None, order=order, scores=scores, limit=limit,
+                offset=offset, **filters)
+
+
+def by_ids(session: Session, ids: Sequence[int]) -> list[ChangeRecord]:
+    """These changes, in this order (unknown ids left out)."""
+    if not ids:
+        return []
+    rows = session.connection().execute(_SELECT.where(_CHANGES.c.id.in_(ids)))
+    found = {r.id: r for r in map(_record, rows)}
+    return [found[i] for i in ids if i in found]
 
 
 def ref_of(session: Session, change_id: int) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, event, func, select, text
+from sqlalchemy import Float, Integer, and_, column, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -138,20 +138,61 @@ def words(q: str) -> list[str]:
     return _WORD.findall(q.lower())[:MAX_WORDS]
 
 
-def matching(dialect: str, q: str) -> Any:
-    """A condition on changes.id: every word of ``q`` (as a prefix) is in the change's text,
-    or ``q`` is its reference. None when ``q`` has no words."""
+def _expression(dialect: str, found: list[str]) -> str:
+    """Every word, as the start of a word (no query syntax reaches the engine: ``words``)."""
+    if dialect == "postgresql":
+        return " & ".join(f"{w}:*" for w in found)
+    return " ".join(f'"{w}"*' for w in found)
+
+
+def scored(dialect: str, q: str) -> Any:
+    """The changes matching ``q`` as a subquery (hit: the change's id, score: lower is a
+    better match: FTS5's bm25 rank, or PostgreSQL's ts_rank negated). None when ``q`` has
+    no words."""
     found = words(q)
     if not found:
         return None
     if dialect == "postgresql":
-        expression = " & ".join(f"{w}:*" for w in found)
-        ids = text("SELECT change_id AS hit FROM change_search WHERE document @@ to_tsquery('english', :fts)")
+        hits = text("SELECT change_id AS hit, -ts_rank(document, to_tsquery('english', :fts)) AS score "
+                    "FROM change_search WHERE document @@ to_tsquery('english', :fts)")
     else:
-        expression = " ".join(f'"{w}"*' for w in found)
-        ids = text("SELECT rowid AS hit FROM change_search WHERE change_search MATCH :fts")
-    hits = ids.bindparams(fts=expression).columns(column("hit", Integer)).subquery()
+        hits = text("SELECT rowid AS hit, rank AS score FROM change_search WHERE change_search MATCH :fts")
+    return (hits.bindparams(fts=_expression(dialect, found))
+            .columns(column("hit", Integer), column("score", Float)).subquery())
+
+
+def matching(dialect: str, q: str) -> Any:
+    """A condition on changes.id: every word of ``q`` (as a prefix) is in the change's text,
+    or ``q`` is its reference. None when ``q`` has no words."""
+    hits = scored(dialect, q)
+    if hits is None:
+        return None
     return _CHANGES.c.id.in_(select(hits.c.hit)) | (_CHANGES.c.ref == q.strip().upper())
+
+
+def ranked(connection: Connection, q: str, *, limit: int, offset: int) -> tuple[list[int], int]:
+    """A page of the changes matching ``q``, best first, and how many match, read from the
+    index alone (a search on words and nothing else need not touch the changes table, so
+    its time follows the page, not how many changes there are). The change whose reference
+    ``q`` is (indexed like any other text) comes first."""
+    found = words(q)
+    if not found:
+        return [], 0
+    dialect = connection.dialect.name
+    exact = connection.execute(select(_CHANGES.c.id).where(_CHANGES.c.ref == q.strip().upper())).scalar()
+    arguments = {"fts": _expression(dialect, found), "exact": exact or 0, "limit": limit, "offset": offset}
+    if dialect == "postgresql":
+        where = "FROM change_search WHERE document @@ to_tsquery('english', :fts)"
+        order = ("change_id = :exact DESC, ts_rank(document, to_tsquery('english', :fts)) DESC, "
+                 "change_id DESC")
+        page = f"SELECT change_id {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
+    else:
+        where = "FROM change_search WHERE change_search MATCH :fts"
+        page = (f"SELECT rowid {where} ORDER BY rowid = :exact DESC, rank, rowid DESC "
+                "LIMIT :limit OFFSET :offset")
+    ids = [int(i) for i in connection.execute(text(page), arguments).scalars()]
+    total = connection.execute(text(f"SELECT count(*) {where}"), {"fts": arguments["fts"]}).scalar_one()
+    return ids, int(total)
 
 
 def count(connection: Connection) -> int:

@@ -17,14 +17,15 @@ from ..domain.errors import InvalidInput
 from ..domain.roles import may_view_changes
 from ..domain.stages import parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
-from ..persistence import change_store, queue_store
+from ..persistence import change_store, queue_store, search_store
 from ..persistence.change_store import ChangeRecord
 from . import common
 from .queues import Page
 from .runtime import Runtime
 from .views import ChangeView
 
-SORT_KEYS = ("updated", "created", "ref", "title", "state", "category", "cost")
+# relevance: the best match first (with words to search for; without, the most recently updated)
+SORT_KEYS = ("relevance", "updated", "created", "ref", "title", "state", "category", "cost")
 MAX_QUERY = 200
 
 
@@ -59,13 +60,19 @@ class ChangeFilter:
         out: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value not in (None, "") and not (f.name == "sort" and value == "-updated"):
+            if value not in (None, "") and not (f.name == "sort" and value == default_sort(self.q)):
                 out["requester" if f.name == "requester_id" else f.name] = str(value)
         return out
 
     @property
     def active(self) -> bool:
         return bool({k for k in self.args() if k != "sort"})
+
+
+def default_sort(q: str) -> str:
+    """A search on words lists the best match first; a list without words, the most
+    recently updated first."""
+    return change_store.RELEVANCE if search_store.words(q) else "-updated"
 
 
 def _date(raw: str, key: str, problems: dict[str, str]) -> date | None:
@@ -125,7 +132,7 @@ def parse(rt: Runtime, raw: Mapping[str, Any]) -> ChangeFilter:
         else:
             problems["requester"] = "must be a user's number"
     service = text("service", limits.SERVICE)
-    sort = text("sort", 20) or "-updated"
+    sort = text("sort", 20) or default_sort(q)
     if sort.lstrip("-") not in SORT_KEYS:
         problems["sort"] = f"must be one of: {', '.join(SORT_KEYS)} (with - first for descending)"
     if problems:
