@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from werkzeug.serving import make_server
 
 from fitsflow import services
+from fitsflow.delivery.worker import Worker
+from fitsflow.persistence.models import Change, InboxItem, ReleaseNotice
 
 from . import factories as f
 from .conftest import IN_CI, sqlite_runtime
@@ -43,6 +46,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
     }
     services.decide(rt, actor_id=school.cab[0], ref=f.change_in(rt, school, "minor", "implement_approval"),
                     decision="reject", comment="No test plan")
+    Worker(rt, email=None, webhook=None).run_once()  # the inbox items these people open
+    with rt.db.read() as session:
+        notices = select(ReleaseNotice.id).join(Change, Change.id == ReleaseNotice.change_id)
+        notice = session.exec(notices.where(Change.ref == refs["closed"])).first()
+        assert notice is not None, "the closed change has no release notice"
+        refs["notice"] = str(notice)
+        for role, uid in (("cab", school.cab[0]), ("requester", school.requester)):
+            item = session.exec(select(InboxItem.id).where(InboxItem.user_id == uid)).first()
+            assert item is not None, f"no inbox item for the {role}"
+            refs[f"inbox_{role}"] = str(item)
     app = make_app(rt, folder)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -59,11 +72,16 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
         "staff": [],
         "requester": [*viewer, "/changes/new", f"/changes/{refs['planning']}/stage/finance",
                       f"/changes/{refs['planning']}",
-                      f"/changes/{refs['planning']}/actions/withdraw/confirm"],
-        "cab": [*viewer, "/approvals"],
+                      f"/changes/{refs['planning']}/actions/withdraw/confirm",
+                      f"/changes/{refs['closed']}/notices/{refs['notice']}/acknowledgements",
+                      f"/changes/{refs['closed']}/notices/{refs['notice']}/acknowledgements?waiting=1",
+                      f"/notices/inbox/{refs['inbox_requester']}",
+                      f"/changes/{refs['planning']}/stage/release-plan"],  # a refusal page (409)
+        "cab": [*viewer, "/approvals", "/approvals?sort=-cost", f"/notices/inbox/{refs['inbox_cab']}"],
         "auditor": [*viewer, "/audit", "/audit?cost_min=1000"],
-        "admin": [*viewer, "/admin/users", "/admin/workflows", "/admin/calendar", "/admin/services",
-                  "/admin/outbox"],
+        "admin": [*viewer, "/admin/users", "/admin/users?q=test&sort=-email", "/admin/workflows",
+                  "/admin/calendar", "/admin/services", "/admin/outbox",
+                  "/changes/new"],  # a page for requesters: the refusal (403)
     }[role]
 
 
@@ -100,6 +118,13 @@ def test_every_page_of_every_role_has_no_axe_violation(site, role: str) -> None:
                 found = _violations(page)
                 if found:
                     problems[f"{path} at {width}px"] = found
+            if role == "admin":  # the deactivation step is the answer to a form, not an address
+                page.goto(base + "/admin/users?q=" + school.emails[school.staff])
+                page.get_by_role("button", name="Deactivate…").first.click()
+                page.get_by_role("heading", name="Deactivate").wait_for()
+                found = _violations(page)
+                if found:
+                    problems[f"the deactivation step at {width}px"] = found
             page.close()
         browser.close()
     assert not problems, "\n".join(f"{where}:\n  " + "\n  ".join(v) for where, v in problems.items())
