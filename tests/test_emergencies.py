@@ -41,7 +41,8 @@ def test_an_emergency_cannot_close_before_the_cabs_retrospective(rt):
     f.fill_stages(rt, school.requester, ref, ("review",))
     with pytest.raises(NotAllowed) as err:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="close")
-    assert "submit_retrospective" in str(err.value)
+    assert err.value.allowed == ["submit_retrospective"]
+    assert "Possible now: Submit for the CAB's retrospective." in str(err.value)
     services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
     detail = services.get_change(rt, actor_id=school.cab[0], ref=ref)
     assert detail.gate is not None and detail.gate.name == "retrospective" and detail.gate.may_decide

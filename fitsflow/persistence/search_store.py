@@ -120,7 +120,8 @@ def reindex(connection: Connection, *, refs: list[str] | None = None) -> int:
     if connection.dialect.name == "postgresql":
         connection.execute(text(
             "INSERT INTO change_search (change_id, document) VALUES (:id, "
-            "setweight(to_tsvector('english', :ref || ' ' || :title), 'A') || "
+            # "CHG-2026-0002" would parse as chg, -2026, -0002: its parts are indexed as words
+            "setweight(to_tsvector('english', translate(:ref, '-', ' ') || ' ' || :title), 'A') || "
             "setweight(to_tsvector('english', :body), 'B')) "
             "ON CONFLICT (change_id) DO UPDATE SET document = EXCLUDED.document"),
             [{"id": i, "ref": ref, "title": title, "body": body} for i, ref, title, body in documents])
@@ -190,9 +191,19 @@ def ranked(connection: Connection, q: str, *, limit: int, offset: int) -> tuple[
         where = "FROM change_search WHERE change_search MATCH :fts"
         page = (f"SELECT rowid {where} ORDER BY rowid = :exact DESC, rank, rowid DESC "
                 "LIMIT :limit OFFSET :offset")
-    ids = [int(i) for i in connection.execute(text(page), arguments).scalars()]
-    total = connection.execute(text(f"SELECT count(*) {where}"), {"fts": arguments["fts"]}).scalar_one()
-    return ids, int(total)
+    key = "change_id" if dialect == "postgresql" else "rowid"
+    total = int(connection.execute(text(f"SELECT count(*) {where}"), {"fts": arguments["fts"]}).scalar_one())
+    if exact and not connection.execute(text(f"SELECT 1 {where} AND {key} = :exact"),
+                                        {"fts": arguments["fts"], "exact": exact}).first():
+        # the reference asked for, though its words are not all in it: first, and counted
+        total += 1
+        if offset == 0:
+            arguments["limit"] = max(limit - 1, 0)
+        else:
+            arguments["offset"] = offset - 1
+        ids = [int(i) for i in connection.execute(text(page), arguments).scalars()]
+        return ([exact] + ids if offset == 0 else ids), total
+    return [int(i) for i in connection.execute(text(page), arguments).scalars()], total
 
 
 def count(connection: Connection) -> int:
