@@ -25,7 +25,7 @@ _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
-           "created_at", "updated_at", "urgency", "template_id", "workflow_version")
+           "created_at", "updated_at", "urgency", "template_id", "workflow_version", "planned_cost")
 
 
 @dataclass(slots=True)
@@ -48,6 +48,7 @@ class ChangeRecord:
     urgency: str = ""
     template_id: int | None = None
     workflow_version: str | None = None
+    planned_cost: Decimal = Decimal(0)  # the planned cost lines' total, kept by stage_store
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
 

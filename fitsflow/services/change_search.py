@@ -17,7 +17,7 @@ from ..domain.errors import InvalidInput
 from ..domain.roles import may_view_changes
 from ..domain.stages import parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
-from ..persistence import change_store, queue_store, search_store
+from ..persistence import change_store, search_store
 from ..persistence.change_store import ChangeRecord
 from . import common
 from .queues import Page
@@ -179,6 +179,5 @@ def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, 
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
         rows, total = records(rt, session, filters, limit=limit, offset=offset)
-        facts = queue_store.facts(session, [r.id for r in rows])
-        return Page([Found(common.view_of(session, rt, r), sum(facts[r.id].cost_by_year.values(), Decimal(0)))
-                     for r in rows], total, limit, offset)
+        found = [Found(common.view_of(session, rt, r), r.planned_cost) for r in rows]
+        return Page(found, total, limit, offset)
