@@ -3,6 +3,7 @@ UPDATE just before commit. The hot path (a decision) needs no ORM unit of work."
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,9 +113,11 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
 def page(session: Session, *, state: str | None = None, category: str | None = None,
          requester_id: int | None = None, created_from: datetime | None = None,
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
-         offset: int = 0, order: Sequence[Any] = (), scores: Any = None) -> tuple[list[ChangeRecord], int]:
+         offset: int = 0, order: Sequence[Any] = (), scores: Any = None,
+         params: dict[str, Any] | None = None) -> tuple[list[ChangeRecord], int]:
     """Changes newest first (or in ``order``), with the number matching the filters.
-    ``scores`` (hit, score) is joined for an order by how well each matches."""
+    ``scores`` (hit, score) is joined for an order by how well each matches; ``params``
+    are the values of bound parameters in ``where``."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -131,8 +134,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
     count = core_select(func.count()).select_from(_CHANGES).where(*conditions)
     connection = session.connection()
     rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
-                              .offset(offset)).all()
-    total = connection.execute(count).scalar_one()
+                              .offset(offset), params or {}).all()
+    total = connection.execute(count, params or {}).scalar_one()
     return [_record(r) for r in rows], int(total)
 
 
@@ -214,8 +217,20 @@ def follow_up_refs(session: Session, change_id: int) -> tuple[str, ...]:
     return tuple(session.connection().execute(_FOLLOW_UPS, {"cid": change_id}).scalars())
 
 
-def _awaiting_where(*, gates: list[tuple[str, str, str, list[str]]], roles: list[str], user_id: int,
-                    escalated: bool) -> Any:
+Gates = Sequence[tuple[str, str, str, Sequence[str]]]
+
+
+def _shape(gates: Gates) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    return tuple((wf, st, gate, tuple(cats)) for wf, st, gate, cats in gates)
+
+
+@functools.lru_cache(maxsize=64)
+def _awaiting_where(gates: tuple[tuple[str, str, str, tuple[str, ...]], ...], escalated: bool) -> Any:
+    """Built once per set of gates (it is on every page, for the navigation's counts: building
+    it took longer than running it); the person is bound: ``awaiting_roles`` and
+    ``awaiting_user``."""
+    roles: Any = bindparam("awaiting_roles", expanding=True)
+    user_id: Any = bindparam("awaiting_user")
     this_round = and_(_REQUIREMENTS.c.change_id == _CHANGES.c.id,
                       _REQUIREMENTS.c.round == _CHANGES.c.approval_round)
 
@@ -245,7 +260,7 @@ AWAITING_SORTS: dict[str, Any] = {"waiting": queue_store.round_opened(), "cost":
                                   "ref": _CHANGES.c.id, "title": _CHANGES.c.title}
 
 
-def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
+def awaiting(session: Session, *, gates: Gates, roles: Sequence[str],
              user_id: int, limit: int, offset: int, escalated: bool = False,
              first: Sequence[str] = (), sort: str = "waiting") -> tuple[list[ChangeRecord], int]:
     """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
@@ -257,23 +272,28 @@ def awaiting(session: Session, *, gates: list[tuple[str, str, str, list[str]]], 
     of AWAITING_SORTS, "-" first for the other way; by default the longest waiting)."""
     if not gates or not roles:
         return [], 0
-    where = _awaiting_where(gates=gates, roles=roles, user_id=user_id, escalated=escalated)
+    where = _awaiting_where(_shape(gates), escalated)
     column = AWAITING_SORTS.get(sort.lstrip("-"), AWAITING_SORTS["waiting"])
     order = [case((_CHANGES.c.workflow.in_(first or [""]), 0), else_=1),
              column.desc() if sort.startswith("-") else column.asc(), _CHANGES.c.id.asc()]
-    return page(session, where=where, limit=limit, offset=offset, order=order)
+    return page(session, where=where, limit=limit, offset=offset, order=order,
+                params={"awaiting_roles": list(roles), "awaiting_user": user_id})
 
 
-def awaiting_counts(session: Session, *, gates: list[tuple[str, str, str, list[str]]], roles: list[str],
+def awaiting_counts(session: Session, *, gates: Gates, roles: Sequence[str],
                     user_id: int, escalated: bool = False) -> dict[tuple[str, str], int]:
     """How many changes ``awaiting`` would list, by (workflow, state)."""
     if not gates or not roles:
         return {}
-    where = _awaiting_where(gates=gates, roles=roles, user_id=user_id, escalated=escalated)
-    rows = session.connection().execute(
-        core_select(_CHANGES.c.workflow, _CHANGES.c.state, func.count()).where(where)
-        .group_by(_CHANGES.c.workflow, _CHANGES.c.state))
+    rows = session.connection().execute(_awaiting_counts(_shape(gates), escalated),
+                                        {"awaiting_roles": list(roles), "awaiting_user": user_id})
     return {(wf, st): int(n) for wf, st, n in rows}
+
+
+@functools.lru_cache(maxsize=64)
+def _awaiting_counts(gates: tuple[tuple[str, str, str, tuple[str, ...]], ...], escalated: bool) -> Any:
+    return (core_select(_CHANGES.c.workflow, _CHANGES.c.state, func.count())
+            .where(_awaiting_where(gates, escalated)).group_by(_CHANGES.c.workflow, _CHANGES.c.state))
 
 
 def count(session: Session) -> int:

@@ -169,9 +169,4 @@ def list_for(rt: Runtime, *, actor_id: int) -> list[AbsenceView]:
 
 def standing_in_for(rt: Runtime, session: Session, substitute_id: int) -> dict[int, str]:
     """Today: the people ``substitute_id`` stands in for → name."""
-    out = {}
-    for row in absence_store.standing_in(session, substitute_id, today(rt)):
-        user = session.get(User, row.user_id)
-        if user is not None and user.active:
-            out[row.user_id] = user.name
-    return out
+    return absence_store.standing_in(session, substitute_id, today(rt))
