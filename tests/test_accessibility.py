@@ -4,14 +4,12 @@ no violation (WCAG 2.1 A and AA rules, colour contrast and focus included)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
-from werkzeug.serving import make_server
 
 from fitsflow import services
 from fitsflow.delivery.worker import Worker
@@ -22,7 +20,7 @@ from fitsflow.services import calendar
 from . import factories as f
 from .conftest import IN_CI, sqlite_runtime
 from .test_browser import CHROMIUM, _unavailable
-from .web_support import PASSWORD, WebSchool, make_app
+from .web_support import PASSWORD, WebSchool, make_app, serving
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)
@@ -76,12 +74,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
             item = session.exec(select(InboxItem.id).where(InboxItem.user_id == uid)).first()
             assert item is not None, f"no inbox item for the {role}"
             refs[f"inbox_{role}"] = str(item)
-    app = make_app(rt, folder)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", school, refs
-    httpd.shutdown()
+    with serving(make_app(rt, folder)) as base:
+        yield base, school, refs
 
 
 def _pages(role: str, refs: dict[str, str]) -> list[str]:

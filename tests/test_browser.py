@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from fitsflow import services
 
 from .conftest import IN_CI, sqlite_runtime
-from .web_support import make_app
+from .web_support import make_app, serving
 
 CHROMIUM = os.environ.get("FITSFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
@@ -72,12 +70,8 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
     with rt.db.read() as session:
         exempt = [queries.user_by_email(session, emails[k]).id for k in ("finance", "slt")]  # type: ignore[union-attr]
     mfa.set_exempt(rt, user_ids=exempt, exempt=True)  # type: ignore[arg-type]
-    app = make_app(rt, tmp_path, mfa=True)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", emails, rt
-    httpd.shutdown()
+    with serving(make_app(rt, tmp_path, mfa=True)) as base:
+        yield base, emails, rt
     rt.db.dispose()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +17,6 @@ import pandas
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from fitsflow import services
 from fitsflow.delivery.worker import Worker
@@ -27,7 +25,7 @@ from fitsflow.persistence.models import InboxItem
 from . import factories as f
 from .conftest import sqlite_runtime
 from .test_browser import ARTIFACTS, Person, browser, server  # noqa: F401  (fixtures)
-from .web_support import WebSchool, make_app
+from .web_support import WebSchool, make_app, serving
 
 pytestmark = pytest.mark.browser
 
@@ -39,12 +37,8 @@ def school_site(server, tmp_path) -> Iterator[tuple[str, WebSchool, Any]]:  # ty
     other browser tests are; ``server`` only makes it skip or fail like them."""
     rt = sqlite_runtime(f"sqlite:///{tmp_path / 'scale.db'}")
     school = WebSchool(rt)
-    app = make_app(rt, tmp_path)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", school, rt
-    httpd.shutdown()
+    with serving(make_app(rt, tmp_path)) as base:
+        yield base, school, rt
     rt.db.dispose()
 
 

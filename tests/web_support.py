@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from fitsflow.web import create_app
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from fitsflow import services
 from fitsflow.services.runtime import Runtime
@@ -84,3 +88,14 @@ def bearer(rt: Runtime, user_id: int) -> dict[str, str]:
     from fitsflow.services import auth
 
     return {"Authorization": f"Bearer {auth.create_token(rt, user_id=user_id, name='test')}"}
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app on a free local port in a thread, for a real browser; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
