@@ -15,6 +15,7 @@ from sqlmodel import Session
 from ..domain import limits
 from ..domain.errors import InvalidInput
 from ..domain.roles import may_view_changes
+from ..domain.sorting import sort_problem
 from ..domain.stages import parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
 from ..persistence import change_store, search_store
@@ -133,8 +134,9 @@ def parse(rt: Runtime, raw: Mapping[str, Any]) -> ChangeFilter:
             problems["requester"] = "must be a user's number"
     service = text("service", limits.SERVICE)
     sort = text("sort", 20) or default_sort(q)
-    if sort.lstrip("-") not in SORT_KEYS:
-        problems["sort"] = f"must be one of: {', '.join(SORT_KEYS)} (with - first for descending)"
+    wrong = sort_problem(sort, SORT_KEYS)
+    if wrong:
+        problems["sort"] = wrong
     if problems:
         raise InvalidInput(problems)
     return ChangeFilter(q, state, category, phase, cost_min, cost_max, created_from, created_to, requester_id,

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound
+from ..domain.sorting import sort_problem
 from ..persistence import change_store, queries, queue_store
 from ..persistence.change_store import ChangeRecord
 from . import absences, common
@@ -80,9 +81,9 @@ def _awaiting(rt: Runtime, session: Session, actor: Actor) -> _Awaiting:
 
 def _awaiting_records(rt: Runtime, session: Session, actor_id: int, limit: int,
                       offset: int, sort: str = "waiting") -> tuple[list[ChangeRecord], int]:
-    if sort.lstrip("-") not in change_store.AWAITING_SORTS:
-        raise InvalidInput({"sort": f"must be one of: {', '.join(change_store.AWAITING_SORTS)} "
-                                    "(with - first for the other way)"})
+    wrong = sort_problem(sort, change_store.AWAITING_SORTS)
+    if wrong:
+        raise InvalidInput({"sort": wrong})
     actor = common.load_actor(rt, session, actor_id)
     where = _awaiting(rt, session, actor)
     return change_store.awaiting(session, gates=where.gates, roles=where.roles, user_id=actor.id,

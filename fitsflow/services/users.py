@@ -17,6 +17,7 @@ from .. import security_log
 from ..domain import limits, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
+from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, queries, user_store
 from . import account_notices, common
@@ -257,9 +258,9 @@ def holders(rt: Runtime, role: str) -> list[tuple[int, str]]:
 def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0,
                sort: str = "name") -> tuple[list[UserRow], int]:
     """A page of users by name (or email: ``sort``), with how many match."""
-    if sort.lstrip("-") not in queries.USER_SORTS:
-        raise InvalidInput({"sort": f"must be one of: {', '.join(queries.USER_SORTS)} "
-                                    "(with - first for descending)"})
+    wrong = sort_problem(sort, queries.USER_SORTS)
+    if wrong:
+        raise InvalidInput({"sort": wrong})
     with rt.db.read() as session:
         rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset, sort=sort)
         return _rows(session, rows), total
