@@ -557,12 +557,12 @@ class Paging(Query):
     offset: int = Field(0, ge=0, le=limits.OFFSET_MAX)
 
 
-class ChangeFilters(Paging):
+class RegisterFilters(Paging):
+    """The filters of the changes list and of the register."""
     state: Annotated[str, StringConstraints(max_length=60)] | None = Field(
         None, description="A state name of any loaded workflow (see /workflows).")
     category: Category | None = None
     requester: int | None = Field(None, ge=1, le=limits.ID_MAX, description="A requester's user id.")
-    awaiting: Literal["me"] | None = Field(None, description="me: the changes waiting for my decision.")
     q: Annotated[str, StringConstraints(max_length=200)] = Field(
         "", description="Words to find (full text over reference, title, description, needs, services "
                         "and comments; each word may be the start of one).")
@@ -582,24 +582,13 @@ class ChangeFilters(Paging):
                         "without q), created, ref, title, state, category or cost; - first for descending.")
 
 
+class ChangeFilters(RegisterFilters):
+    awaiting: Literal["me"] | None = Field(None, description="me: the changes waiting for my decision.")
+
+
 class QueueOrder(Paging):
     sort: Literal["waiting", "-waiting", "cost", "-cost", "ref", "-ref", "title", "-title"] = Field(
         "waiting", description="Emergencies always come first; then by this (waiting: the longest first).")
-
-
-class RegisterFilters(Paging):
-    """The changes list's filters (see GET /changes), without ``awaiting``."""
-    q: Annotated[str, StringConstraints(max_length=200)] = ""
-    state: Annotated[str, StringConstraints(max_length=60)] | None = None
-    category: Category | None = None
-    requester: int | None = Field(None, ge=1, le=limits.ID_MAX)
-    phase: Literal["planning", "delivery", "review"] | None = None
-    cost_min: Annotated[str, StringConstraints(max_length=20)] = ""
-    cost_max: Annotated[str, StringConstraints(max_length=20)] = ""
-    created_from: Annotated[str, StringConstraints(max_length=10)] = ""
-    created_to: Annotated[str, StringConstraints(max_length=10)] = ""
-    service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = ""
-    sort: Annotated[str, StringConstraints(max_length=20)] = ""
 
 
 class InboxFilters(Paging):
