@@ -118,7 +118,11 @@ def test_requester_edits_drafts_only_and_sees_acknowledgements(rt):
     notices.acknowledge(rt, actor_id=teacher, notice_id=staff_notice.id)
     notices.acknowledge(rt, actor_id=teacher, notice_id=staff_notice.id)  # once is enough
     seen = by_audience(rt, ref)["staff"]
-    assert len(seen.acknowledged) == 1 and len(seen.not_acknowledged) == seen.recipients - 1 == 2
+    assert seen.acknowledged_count == 1 and seen.waiting_count == seen.recipients - 1 == 2
+    for waiting, count in ((False, 1), (True, 2)):
+        _, names, total = notices.acknowledgements(rt, actor_id=school.requester, ref=ref,
+                                                   notice_id=staff_notice.id, waiting=waiting)
+        assert len(names) == total == count
     with pytest.raises(NotFound):
         notices.acknowledge(rt, actor_id=people["student"], notice_id=staff_notice.id)
     assert services.verify_audit(rt).ok

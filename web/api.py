@@ -355,8 +355,11 @@ def acknowledgements(ref: str, notice_id: int) -> m.Acknowledgements:
     if not n.names_visible:
         raise NotPermitted("who has acknowledged is for the change's requester, SLT and auditors; "
                            "the notice list shows the counts")
-    return m.Acknowledgements(notice_id=n.id, audience=n.audience, acknowledged=list(n.acknowledged),
-                              not_acknowledged=list(n.not_acknowledged))
+    names = {waiting: release_notices.acknowledgements(runtime(), actor_id=actor().id, ref=ref,
+                                                       notice_id=notice_id, waiting=waiting, limit=None)[1]
+             for waiting in (False, True)}
+    return m.Acknowledgements(notice_id=n.id, audience=n.audience, acknowledged=names[False],
+                              not_acknowledged=names[True])
 
 
 @route(bp, "GET", "/release-notices", summary="Release notices I received, newest first",

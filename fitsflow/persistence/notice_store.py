@@ -13,6 +13,7 @@ from sqlalchemy import exists, func, literal, select, update
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from . import queries
 from .models import Change, NoticeReceipt, OutboxMessage, ReleaseNotice, ReleasePlan, User, UserAudience
 
 _NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
@@ -115,13 +116,33 @@ def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], n
     return int(people)
 
 
-def receipts_of_change(session: Session, change_id: int) -> list[tuple[int, datetime | None, str]]:
-    """(notice id, acknowledged at, person's name) for every receipt of a release."""
+def receipt_counts(session: Session, change_id: int) -> dict[int, tuple[int, int]]:
+    """Notice id → (acknowledged, not yet) for a release: counted, not listed (a parents'
+    notice has thousands of readers, and the change page shows only the numbers)."""
+    acked = _RECEIPTS.c.acknowledged_at.is_not(None)
     rows = session.connection().execute(
-        select(_RECEIPTS.c.notice_id, _RECEIPTS.c.acknowledged_at, _USERS.c.name)
-        .join(_USERS, _USERS.c.id == _RECEIPTS.c.user_id)
-        .where(_RECEIPTS.c.change_id == change_id).order_by(_USERS.c.name))
-    return [(r[0], r[1], r[2]) for r in rows]
+        select(_RECEIPTS.c.notice_id, acked, func.count())
+        .where(_RECEIPTS.c.change_id == change_id).group_by(_RECEIPTS.c.notice_id, acked))
+    counts: dict[int, list[int]] = {}
+    for notice_id, done, n in rows:
+        counts.setdefault(notice_id, [0, 0])[0 if done else 1] = int(n)
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def reader_names(session: Session, notice_id: int, *, acknowledged: bool, q: str = "",
+                 limit: int | None = None, offset: int = 0) -> tuple[list[str], int]:
+    """Who has (or has not) acknowledged one notice, by name, matching ``q``: a page of
+    names and how many match."""
+    done = _RECEIPTS.c.acknowledged_at
+    where = [_RECEIPTS.c.notice_id == notice_id, done.is_not(None) if acknowledged else done.is_(None)]
+    if q:
+        where.append(func.lower(_USERS.c.name).like(queries.contains(q), escape="\\"))
+    joined = _RECEIPTS.join(_USERS, _USERS.c.id == _RECEIPTS.c.user_id)
+    connection = session.connection()
+    names = connection.execute(select(_USERS.c.name).select_from(joined).where(*where)
+                               .order_by(_USERS.c.name, _USERS.c.id).limit(limit).offset(offset)).scalars()
+    total = connection.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    return list(names), int(total)
 
 
 def received_count(session: Session, user_id: int) -> int:

@@ -145,13 +145,18 @@ def all_approvals(session: Session, change_id: int) -> list[Any]:
 USER_SORTS = {"name": _USERS.c.name, "email": _USERS.c.email}
 
 
+def contains(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching ``text`` anywhere, its wildcards taken literally."""
+    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def user_page(session: Session, *, q: str, limit: int, offset: int,
               sort: str = "name") -> tuple[list[Any], int]:
     """Users by name (or as ``sort`` says: a key of USER_SORTS, "-" first for descending),
     matching ``q`` in name or email when given, with the total."""
     where = []
     if q:
-        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains(q)
         where.append(or_(func.lower(_USERS.c.name).like(pattern, escape="\\"),
                          _USERS.c.email.like(pattern, escape="\\")))
     column = USER_SORTS.get(sort.lstrip("-"), _USERS.c.name)

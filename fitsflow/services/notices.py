@@ -143,9 +143,7 @@ class NoticeView:
     recipients: int
     acknowledged_count: int = 0
     waiting_count: int = 0
-    # The names, only for those allowed to see who (students and parents among them).
-    acknowledged: tuple[str, ...] = ()
-    not_acknowledged: tuple[str, ...] = ()
+    # Whether this person may see who (students and parents among them): acknowledgements().
     names_visible: bool = False
     note: str = ""  # why it is not relevant to its audience
 
@@ -163,31 +161,29 @@ def notices_for(rt: Runtime, *, actor_id: int, ref: str) -> list[NoticeView]:
 
 
 def acknowledgements(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, waiting: bool, q: str = "",
-                     limit: int = 50, offset: int = 0) -> tuple[NoticeView, list[str], int]:
+                     limit: int | None = 50, offset: int = 0) -> tuple[NoticeView, list[str], int]:
     """Who has (or, with ``waiting``, has not) acknowledged one notice, matching ``q``, a page
-    at a time: the change page shows only the counts (a parents' notice has hundreds)."""
-    found = next((n for n in notices_for(rt, actor_id=actor_id, ref=ref) if n.id == notice_id), None)
-    if found is None or not found.names_visible:
-        raise NotFound(f"no notice {notice_id} of {ref.strip().upper()[:40]} whose readers you may see")
-    names = found.not_acknowledged if waiting else found.acknowledged
-    wanted = q.strip().casefold()[:100]
-    matching = [n for n in names if wanted in n.casefold()] if wanted else list(names)
-    return found, matching[offset:offset + limit], len(matching)
+    at a time (``limit`` None: every one): the change page shows only the counts."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        change = common.load_change(session, ref, actor)
+        found = next((n for n in notices_in(rt, session, actor, change) if n.id == notice_id), None)
+        if found is None or not found.names_visible:
+            raise NotFound(f"no notice {notice_id} of {ref.strip().upper()[:40]} whose readers you may see")
+        names, total = notice_store.reader_names(session, notice_id, acknowledged=not waiting,
+                                                 q=q.strip()[:100], limit=limit, offset=offset)
+        return found, names, total
 
 
 def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> list[NoticeView]:
     """``notices_for`` inside the caller's read."""
     rows = notice_store.of_change(session, change.id)
-    acks: dict[int, tuple[list[str], list[str]]] = {row.id: ([], []) for row in rows}
-    for notice_id, acked, name in notice_store.receipts_of_change(session, change.id):
-        acks[notice_id][0 if acked else 1].append(name)
+    counts = notice_store.receipt_counts(session, change.id)
     tiers = rt.roles.tiers()
     order = {a: i for i, a in enumerate(sorted(tiers, key=lambda a: TIERS.index(tiers[a])))}
     names = may_see_names(rt, actor, change)
     return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
-                              r.published_at, r.recipients, len(acks[r.id][0]), len(acks[r.id][1]),
-                              tuple(acks[r.id][0]) if names else (),
-                              tuple(acks[r.id][1]) if names else (), names, r.note)
+                              r.published_at, r.recipients, *counts.get(r.id, (0, 0)), names, r.note)
                    for r in rows), key=lambda n: order.get(n.audience, 99))
 
 
