@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +81,7 @@ def _rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeR
         if gate is None:
             return []
         people = queries.users_with_roles(session, _round_roles(session, change, gate))
-        today = datetime.now(UTC).astimezone(runtime.timezone).date()
+        today = runtime.today()
         return list(dict.fromkeys([*people, *absence_store.away(session, people, today).values()]))
     if rule == "waiting_approvers_when_gate_done":
         gate = kw.get("gate")
@@ -153,7 +153,7 @@ def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Sessio
           workflow: WorkflowDefinition, available_at: datetime | None = None,
           include_actor: bool = False, **extra: Any) -> int:
     """Write one outbox row per recipient (due now, or at ``available_at``); return how many."""
-    now = datetime.now(UTC)
+    now = runtime.now()
     due = available_at or now
     people = recipients(event, runtime, session, change, workflow, actor, extra,
                         include_actor=include_actor)

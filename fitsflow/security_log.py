@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
 from typing import Any
+
+from .clock import system_now
 
 log = logging.getLogger("fitsflow.security")
 log.setLevel(logging.INFO)  # events are recorded whoever listens; install() adds the stderr listener
@@ -17,7 +18,7 @@ log.setLevel(logging.INFO)  # events are recorded whoever listens; install() add
 class _JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
-        return json.dumps({"at": datetime.now(UTC).isoformat(timespec="seconds"), "log": "security",
+        return json.dumps({"at": system_now().isoformat(timespec="seconds"), "log": "security",
                            "event": record.getMessage(), **fields}, sort_keys=True, default=str)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -22,10 +23,22 @@ def _settings(**sections: dict) -> Settings:
     return load_settings(environ={}).replace(**sections)
 
 
+# Every test's runtime starts at the same moment, whatever day the suite runs: a term-time
+# Tuesday morning (autumn term, no holiday, exam, freeze or clock change within weeks). The
+# clock runs on from there, so order and durations are real. A test about another time of
+# year sets it (``rt.clock.set``); nothing in a test reads the machine's date.
+TEST_NOW = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+
+
+def at_test_time(rt: Runtime) -> Runtime:
+    rt.clock.set(TEST_NOW, running=True)
+    return rt
+
+
 def sqlite_runtime(url: str = "sqlite://") -> Runtime:
     rt = build_runtime(_settings(), database_url=url)
     rt.db.create_all()
-    return rt
+    return at_test_time(rt)
 
 
 def postgres_runtime(**sections: dict) -> Runtime:
@@ -38,7 +51,7 @@ def postgres_runtime(**sections: dict) -> Runtime:
     rt = build_runtime(_settings(**sections), database_url=test_schema_url())
     reset_schema(rt)
     rt.db.create_all()
-    return rt
+    return at_test_time(rt)
 
 
 def test_schema_url() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -59,8 +59,12 @@ def five_year_lines(years: int = 5) -> list[dict[str, Any]]:
     return lines
 
 
-def release_plan() -> dict[str, Any]:
-    start = datetime.now(UTC) + timedelta(days=10)
+def release_plan(rt: Runtime) -> dict[str, Any]:
+    """A complete release plan, its window ten days from the runtime's now."""
+    return release_plan_from(rt.now() + timedelta(days=10))
+
+
+def release_plan_from(start: datetime) -> dict[str, Any]:
     return {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=2)).isoformat(),
             "backout_plan": "Reimage from backup", "test_plan": "Log in as a student",
             "risk_answers": dict(LOW_RISK), "impact": "Suite closed for an afternoon",
@@ -83,7 +87,7 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) ->
     if "release_plan" in editable:
         plan = services.get_change(rt, actor_id=actor, ref=ref).release_plan
         if plan is None or plan.window_start is None:
-            services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan())
+            services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan(rt))
     if "review" in editable:
         services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
 

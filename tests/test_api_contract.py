@@ -100,7 +100,7 @@ def test_far_dates_are_refused_not_500(api):
     ref = f.change_in(rt, school, "minor", "release_planning")
     me = call(school.requester)
     for start in ("0001-01-01T00:00:00", "9999-12-31T23:59:59", "2026-13-01T00:00:00"):
-        plan = {**f.release_plan(), "window_start": start}
+        plan = {**f.release_plan(rt), "window_start": start}
         problem = me("PUT", f"/changes/{ref}/stages/release_plan", plan, status=400).get_json()
         assert "window_start" in problem["problems"], problem
 

@@ -145,7 +145,7 @@ def test_a_filtering_change_needs_the_dsl_at_approval_to_implement(rt):
     services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
     services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan())
+    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
     services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert [c.ref for c in services.awaiting_decision(rt, actor_id=dsl).items] == [ref]
     assert services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve").outcome == "pending"
@@ -176,20 +176,20 @@ def test_risk_is_scored_from_the_assessment(rt):
     ref = f.change_in(rt, school, "significant", "release_planning")
     answers = {**f.LOW_RISK, "people": "school", "tested": "no"}  # 2 - 1 + 3 + 2 = 6
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "risk_answers": answers})
+                                 data={**f.release_plan(rt), "risk_answers": answers})
     plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and (plan.risk, plan.risk_score) == ("medium", 6)
     with pytest.raises(InvalidInput) as err:
         services.record_release_plan(rt, actor_id=school.requester, ref=ref, data={
-            **f.release_plan(), "risk_answers": {**f.LOW_RISK, "people": "everyone", "colour": "red"}})
+            **f.release_plan(rt), "risk_answers": {**f.LOW_RISK, "people": "everyone", "colour": "red"}})
     assert err.value.problems == {"risk_answers.people": "must be one of: few, group, many, school",
                                   "risk_answers.colour": "is not a question of the approval policy"}
     with pytest.raises(InvalidInput, match="risk_answers"):
-        services.record_release_plan(rt, actor_id=school.requester, ref=ref, data={**f.release_plan(),
+        services.record_release_plan(rt, actor_id=school.requester, ref=ref, data={**f.release_plan(rt),
                                                                                  "risk": "low"})
     partial = {k: v for k, v in f.LOW_RISK.items() if k != "data"}
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "risk_answers": partial})
+                                 data={**f.release_plan(rt), "risk_answers": partial})
     with pytest.raises(GateNotSatisfied) as blocked:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "no risk assessment" in blocked.value.missing

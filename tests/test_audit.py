@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -171,7 +171,7 @@ def test_tampering_before_the_checkpoint_is_caught_by_the_full_check(rt):
     # The page's check starts at the checkpoint, whose event still has its hash …
     assert audit.verify_recent(rt).result.ok
     # … the worker's scheduled full walk (and `fitsflow audit verify`) names seq 5.
-    assert audit.full_check_due(rt, now=datetime.now(UTC) + timedelta(hours=25), every=timedelta(hours=24))
+    assert audit.full_check_due(rt, now=rt.now() + timedelta(hours=25), every=timedelta(hours=24))
     assert audit.verify(rt).broken_seq == 5
 
 

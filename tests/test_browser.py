@@ -133,11 +133,11 @@ class Person:
         return self.page.inner_text("main")
 
 
-def _a_friday_ahead() -> str:
+def _a_friday_ahead(rt) -> str:  # type: ignore[no-untyped-def]
     """A Friday five weeks or more ahead: never in the past, always beyond the notices' lead times."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    day = date.today() + timedelta(days=35)
+    day = rt.today() + timedelta(days=35)
     return (day + timedelta(days=(4 - day.weekday()) % 7)).isoformat()
 
 
@@ -202,7 +202,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
 
     nat.open(f"/changes/{ref}")
     nat.page.get_by_role("link", name="Risk, back-out and release plan").click()
-    friday = _a_friday_ahead()
+    friday = _a_friday_ahead(rt)
     nat.page.get_by_label("Starts").fill(f"{friday}T16:00")
     nat.page.get_by_label("Ends").fill(f"{friday}T19:00")
     for answer in (
@@ -224,7 +224,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     assert "no technical peer review" in nat.text()
 
     # First sign-in of the CAB member: set up the authenticator app before anything else.
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from fitsflow.domain import totp
 
@@ -233,7 +233,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     assert tom.page.get_by_role("img", name="QR code for your authenticator app").is_visible()
     secret = tom.page.locator("#totp-secret").inner_text()
     tom.shot("enrol")
-    tom.page.get_by_label("Code from the app").fill(totp.code_at(secret, datetime.now(UTC)))
+    tom.page.get_by_label("Code from the app").fill(totp.code_at(secret, rt.now()))
     tom.click("Turn on two-step sign-in")
     assert tom.page.locator("#recovery-codes li").count() == 10
     tom.page.get_by_role("link", name="Go on to fitsflow").click()
@@ -253,7 +253,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     # Signing in again: the password, then a code (the next one the app will show: each
     # code works once, and the one used to enrol is spent).
     tom.sign_in(emails["cab"], landing="/login/code")
-    tom.page.get_by_label("Code").fill(totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=30)))
+    tom.page.get_by_label("Code").fill(totp.code_at(secret, rt.now() + timedelta(seconds=30)))
     tom.click("Sign in")
     tom.page.wait_for_url(base + "/")
     tom.shot("signed-in-with-code")
@@ -276,7 +276,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     # The staff notice goes out on its lead time; a teacher reads and acknowledges it.
     from fitsflow.services import notices
 
-    notices.publish_due(rt, now=datetime(2100, 1, 1, tzinfo=UTC))
+    notices.publish_due(rt, now=rt.now() + timedelta(days=400))
     sarah = Person(browser, base, emails["teacher"], "teacher")
     sarah.page.get_by_role("link", name="My notices").first.click()
     notice_text = sarah.text()

@@ -114,7 +114,7 @@ def test_drafted_notices_follow_the_calendar_in_the_database(rt):
     ref = f.change_in(rt, school, "minor", "release_planning")
     from fitsflow.services import changes, notices, stages
 
-    plan = {**f.release_plan(), "window_start": "2027-01-05T10:00", "window_end": "2027-01-05T12:00"}
+    plan = {**f.release_plan(rt), "window_start": "2027-01-05T10:00", "window_end": "2027-01-05T12:00"}
     stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=plan)
     changes.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     f.approve_gate(rt, school, ref)

@@ -5,14 +5,14 @@ ships a realistic English academic year."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.services import auth, calendar
-from fitsflow.services.demo_calendar import academic_year
+from fitsflow.services.demo_calendar import academic_years
 
 from . import factories as f
 from .web_support import WebSchool, csrf_token, login, make_app, post
@@ -98,15 +98,18 @@ def test_a_csv_imports_every_row_or_none_naming_each_bad_line(rt):
     assert "missing column" in err.value.problems["line 1"]
 
 
-def test_the_demo_year_surrounds_today_with_every_kind():
-    for today in (date(2026, 12, 2), date(2027, 8, 15), date(2027, 9, 1)):
-        rows = academic_year(today)
+def test_the_demo_years_surround_today_with_every_kind():
+    for today in (date(2026, 12, 2), date(2027, 8, 15), date(2027, 9, 1), date(2027, 9, 6)):
+        rows = academic_years(today)
         kinds = {r["kind"] for r in rows}
         assert kinds == {"term", "half_term", "holiday", "inset", "exams", "mocks", "freeze"}
         terms = [r for r in rows if r["kind"] == "term"]
-        assert terms[0]["start"] <= today.isoformat() <= rows[-1]["end"]
-        exams = next(r for r in rows if r["kind"] == "exams")
-        assert exams["start"][5:7] == "05" and exams["end"][5:7] == "06"
+        assert len(terms) == 9  # three terms a year: the year before, this one, the next
+        # Most of a year's terms either side of today.
+        assert terms[0]["start"] <= (today - timedelta(days=300)).isoformat()
+        assert terms[-1]["end"] >= (today + timedelta(days=300)).isoformat()
+        exams = [r for r in rows if r["kind"] == "exams"]
+        assert len(exams) == 3 and all(e["start"][5:7] == "05" and e["end"][5:7] == "06" for e in exams)
 
 
 def test_the_admin_page_lists_adds_imports_and_removes(sqlite_rt, tmp_path):

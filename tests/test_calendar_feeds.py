@@ -62,7 +62,7 @@ def test_my_feed_lists_my_change_and_follows_its_reschedule_and_withdrawal(sqlit
     assert reader.get(path, headers={"If-None-Match": etag}).status_code == 304
 
     services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "window_start": "2027-03-27T22:00",
+                                 data={**f.release_plan(sqlite_rt), "window_start": "2027-03-27T22:00",
                                        "window_end": "2027-03-28T04:00"})
     r = reader.get(path, headers={"If-None-Match": etag})
     assert r.status_code == 200 and r.headers["ETag"] != etag

@@ -5,7 +5,7 @@ and say plainly when they are wrong."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -70,7 +70,7 @@ def test_filters_combine_and_say_what_is_wrong(rt) -> None:  # type: ignore[no-u
     assert set(_refs(rt, school, cost_min="1700", cost_max="1700.00")) == {costly}
     assert set(_refs(rt, school, phase="planning", category="minor")) == {costly, cheap}
     assert _refs(rt, school, sort="-cost")[0] == costly
-    today = date.today()
+    today = rt.today()
     assert (
         len(_refs(rt, school, created_from=today - timedelta(days=1), created_to=today + timedelta(days=1)))
         == 3

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -24,13 +24,13 @@ from fitsflow.persistence.models import OutboxMessage
 from fitsflow.services import outbox
 
 from . import factories as f
-from .conftest import postgres_runtime
+from .conftest import at_test_time, postgres_runtime
 from .smtp_support import SmtpServer
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+    def __init__(self, rt) -> None:  # type: ignore[no-untyped-def]
+        self.now = rt.now()
 
     def __call__(self) -> datetime:
         return self.now
@@ -44,7 +44,7 @@ _OPENED: list = []
 
 def runtime(url: str = "sqlite://", **sections):  # type: ignore[no-untyped-def]
     settings = load_settings(environ={}).replace(**sections)
-    rt = build_runtime(settings, database_url=url)
+    rt = at_test_time(build_runtime(settings, database_url=url))
     rt.db.create_all()
     _OPENED.append(rt)
     return rt
@@ -85,7 +85,7 @@ def test_mails_arrive_with_text_html_reference_and_link(smtp):
     rt = runtime(smtp=smtp.settings(), delivery={"base_url": "https://changes.school.example"})
     school = f.School(rt)
     ref = f.change_in(rt, school, "significant", "proceed_approval")
-    clock = Clock()
+    clock = Clock(rt)
     worker = Worker.from_runtime(rt)
     worker.clock = clock
     assert worker.run_once() >= 2
@@ -109,7 +109,7 @@ def test_temporary_replies_retry_with_backoff(smtp, reply):
     rt = runtime(smtp=smtp.settings(), delivery={"backoff_seconds": 30, "batch_size": 1})
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "proceed_approval")  # one mail: to finance
-    worker, clock = Worker.from_runtime(rt), Clock()
+    worker, clock = Worker.from_runtime(rt), Clock(rt)
     worker.clock = clock
     target = [r for r in rows(rt) if r.change_ref == ref and r.event == "submitted"][0]
     only_pending(rt, target.id)
@@ -155,7 +155,7 @@ def test_timeouts_are_temporary_then_parked_after_max_attempts(smtp):
     target = [r for r in rows(rt) if r.event == "submitted"][0]
     only_pending(rt, target.id)
     smtp.recorder.delay = 1.5
-    worker, clock = Worker.from_runtime(rt), Clock()
+    worker, clock = Worker.from_runtime(rt), Clock(rt)
     worker.clock = clock
     worker.run_once()
     assert row(rt, target.id).status == "pending"
@@ -210,7 +210,7 @@ def test_webhook_gets_one_post_per_event_and_retries_server_errors():
         hooks = [r for r in rows(rt) if r.channel == "webhook"]
         assert sorted(r.event for r in hooks) == ["decided", "submitted"]
         _Hook.status = 503
-        worker, clock = Worker.from_runtime(rt), Clock()
+        worker, clock = Worker.from_runtime(rt), Clock(rt)
         worker.clock = clock
         while worker.run_once():
             pass
@@ -233,6 +233,7 @@ def test_webhook_gets_one_post_per_event_and_retries_server_errors():
 def test_a_worker_killed_mid_delivery_loses_nothing(smtp, tmp_path):
     url = f"sqlite:///{tmp_path / 'kill.db'}"
     rt = runtime(url)
+    rt.clock.follow_system()  # the worker processes below run on the machine's clock: so do its rows
     school = f.School(rt)
     for _ in range(6):
         f.change_in(rt, school, "significant", "implement_approval")
@@ -311,7 +312,7 @@ def test_every_mail_is_well_formed_for_real_mail_systems(smtp):
         from fitsflow.persistence import outbox_store
 
         session.execute(OutboxMessage.__table__.update().values(status="pending", lease_until=None))  # type: ignore[attr-defined]
-        again = outbox_store.claim(session, now=datetime.now(UTC) + timedelta(days=1),
+        again = outbox_store.claim(session, now=rt.now() + timedelta(days=1),
                                    lease=timedelta(seconds=5), limit=1)[0]
     first = next(m for m in smtp.recorder.messages if m["X-Fitsflow-Outbox-Id"] == str(again.id))
     rebuilt = build_email(again, sender="fitsflow@test.school", base_url="x")

@@ -6,7 +6,7 @@ soon for the shortest notice lead time, is refused (an emergency goes ahead)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,8 +20,8 @@ from . import factories as f
 
 def _around_the_window(rt, kind: str = "exams", effect: str = "", title: str = "GCSE summer series"):  # type: ignore[no-untyped-def]
     """A period covering the factories' release window (ten days ahead)."""
-    first = (datetime.now(UTC) + timedelta(days=8)).date().isoformat()
-    last = (datetime.now(UTC) + timedelta(days=12)).date().isoformat()
+    first = (rt.now() + timedelta(days=8)).date().isoformat()
+    last = (rt.now() + timedelta(days=12)).date().isoformat()
     return calendar.add_period(rt, actor_id=None, kind=kind, title=title, start=first, end=last,
                                effect=effect)
 
@@ -114,7 +114,7 @@ def test_a_window_in_the_past_is_refused_but_an_emergency_goes_ahead(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "approved")
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "window_start": "2020-03-02T10:00",
+                                 data={**f.release_plan(rt), "window_start": "2020-03-02T10:00",
                                        "window_end": "2020-03-02T12:00"})
     # Moving an approved window reopens approval to implement; nobody can approve the past.
     assert f.snapshot(rt, ref)[0] == "implement_approval"
@@ -124,7 +124,7 @@ def test_a_window_in_the_past_is_refused_but_an_emergency_goes_ahead(rt):
     emergency = f.change_in(rt, school, "emergency", "assessment")
     f.fill_stages(rt, school.requester, emergency, ("needs",))
     services.record_release_plan(rt, actor_id=school.requester, ref=emergency,
-                                 data={**f.release_plan(), "window_start": "2020-03-02T10:00",
+                                 data={**f.release_plan(rt), "window_start": "2020-03-02T10:00",
                                        "window_end": "2020-03-02T12:00"})
     services.fire(rt, actor_id=school.requester, ref=emergency, trigger="submit")
 
@@ -141,9 +141,9 @@ def test_a_window_too_soon_for_the_shortest_lead_time_is_refused(sqlite_rt):
     rt = dataclasses.replace(rt, roles=book)
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "approved")
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    tomorrow = sqlite_rt.now() + timedelta(days=1)
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "window_start": tomorrow.isoformat(),
+                                 data={**f.release_plan(sqlite_rt), "window_start": tomorrow.isoformat(),
                                        "window_end": (tomorrow + timedelta(hours=1)).isoformat()})
     assert f.snapshot(rt, ref)[0] == "implement_approval"  # moved nine days: approval reopened
     with pytest.raises(GateNotSatisfied) as err:
@@ -187,10 +187,10 @@ def test_overrides_and_accepted_cautions_are_counted_in_the_calendar_exceptions_
     urgent = f.change_in(sqlite_rt, school, "emergency", "assessment", title="Exam portal")
     f.fill_stages(sqlite_rt, school.requester, urgent, ("release_plan", "needs"))
     calendar.add_period(sqlite_rt, actor_id=None, kind="exams", title="GCSE summer series",
-                        start=(datetime.now(UTC) + timedelta(days=8)).date().isoformat(),
-                        end=(datetime.now(UTC) + timedelta(days=12)).date().isoformat())
+                        start=(sqlite_rt.now() + timedelta(days=8)).date().isoformat(),
+                        end=(sqlite_rt.now() + timedelta(days=12)).date().isoformat())
     services.fire(sqlite_rt, actor_id=school.requester, ref=urgent, trigger="submit", reason="Portal down")
-    today = datetime.now(sqlite_rt.timezone).date()
+    today = sqlite_rt.today()
     report = calendar_report.calendar_exceptions(sqlite_rt, actor_id=school.cab[0], first=today, last=today)
     # The emergency's window is in the mocks too: it accepted that caution as well.
     assert report.counts == {"freeze.overridden": 1, "caution.accepted": 2, "clash.accepted": 0}

@@ -4,7 +4,7 @@ with the same key is 422, and a key expires after web.idempotency_hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import update
 
@@ -65,7 +65,7 @@ def test_a_failed_request_frees_its_key_and_keys_expire(rt, tmp_path):
     assert r.status_code == 201  # … so the key could be used again
     first = r.get_json()["ref"]
     with rt.db.transaction() as session:
-        session.execute(update(IdempotencyKey).values(created_at=datetime.now(UTC) - timedelta(hours=25)))
+        session.execute(update(IdempotencyKey).values(created_at=rt.now() - timedelta(hours=25)))
     r = call(
         "POST", "/changes", {"title": "Wi-Fi", "category": "emergency", "urgency": "Broken now"}, key="k-1"
     )
@@ -80,6 +80,6 @@ def test_a_first_request_still_running_is_not_run_again(rt, tmp_path):
     r = call("POST", "/changes", {"title": "Wi-Fi", "category": "minor"}, key="k-1")
     assert r.status_code == 409 and r.get_json()["code"] == "in_progress"
     with rt.db.transaction() as session:  # … and its process died long ago
-        session.execute(update(IdempotencyKey).values(created_at=datetime.now(UTC) - timedelta(minutes=10)))
+        session.execute(update(IdempotencyKey).values(created_at=rt.now() - timedelta(minutes=10)))
     r = call("POST", "/changes", {"title": "Wi-Fi", "category": "minor"}, key="k-1")
     assert r.status_code == 409 and "did not finish" in r.get_json()["error"]

@@ -3,7 +3,7 @@ never before ``available_at``, never when cancelled; read and unread."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,8 +19,8 @@ from . import factories as f
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+    def __init__(self, rt) -> None:  # type: ignore[no-untyped-def]
+        self.now = rt.now()
 
     def __call__(self) -> datetime:
         return self.now
@@ -37,7 +37,7 @@ def events(rt, uid: int) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_a_reminder_appears_only_when_due_and_a_cancelled_one_never(rt):
     school = f.School(rt)
-    clock = Clock()
+    clock = Clock(rt)
     worker = Worker(rt, email=None, webhook=None, clock=clock)
     kept = f.change_in(rt, school, "minor", "released")
     dropped = f.change_in(rt, school, "minor", "released")
@@ -88,7 +88,7 @@ def test_delivering_a_row_twice_gives_one_inbox_item(sqlite_rt):
         with sqlite_rt.db.transaction() as session:
             inbox_store.deliver(session, outbox_id=row.id, user_id=row.recipient_id, event=row.event,
                                 change_ref=row.change_ref, subject=row.subject, body=row.body,
-                                payload=row.payload, now=datetime.now(UTC))
+                                payload=row.payload, now=sqlite_rt.now())
     with sqlite_rt.db.read() as session:
         assert session.execute(select(func.count()).select_from(InboxItem)).scalar_one() == 1
 
@@ -142,7 +142,7 @@ def test_release_notices_are_paged(sqlite_rt, tmp_path):
     school = WebSchool(rt)
     for i in range(12):
         f.change_in(rt, school, "minor", "scheduled", title=f"Release {i}")
-    notices.publish_due(rt, now=datetime.now(UTC) + timedelta(days=400))
+    notices.publish_due(rt, now=sqlite_rt.now() + timedelta(days=400))
     page = notices.release_notice_page(rt, actor_id=school.staff, limit=5, offset=10)
     assert page.total == 12 and len(page.items) == 2 and not page.has_next
     client = make_app(rt, tmp_path).test_client()

@@ -16,7 +16,7 @@ from . import factories as f
 def test_the_requester_cannot_review_their_own_plan_and_a_return_blocks_submission(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "significant", "release_planning")
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan())
+    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
     with pytest.raises(GateNotSatisfied) as err:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert any(m.startswith("no technical peer review") for m in err.value.missing)
@@ -32,11 +32,11 @@ def test_the_requester_cannot_review_their_own_plan_and_a_return_blocks_submissi
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "returned the plan: The back-out plan needs the switch config saved first" in str(err.value)
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "backout_plan": "Save the config; reload it"})
+                                 data={**f.release_plan(rt), "backout_plan": "Save the config; reload it"})
     services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
     # An edit after the review needs another.
     services.record_release_plan(rt, actor_id=school.requester, ref=ref,
-                                 data={**f.release_plan(), "backout_plan": "Something else"})
+                                 data={**f.release_plan(rt), "backout_plan": "Something else"})
     with pytest.raises(GateNotSatisfied) as err:
         services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "changed since its peer review" in str(err.value)
@@ -54,7 +54,8 @@ def test_minor_changes_need_none_and_the_cab_sees_the_review_on_the_page(sqlite_
     minor = f.change_in(sqlite_rt, school, "minor", "implement_approval")  # no review asked
     assert services.get_change(sqlite_rt, actor_id=school.cab[0], ref=minor).peer_reviews == ()
     ref = f.change_in(sqlite_rt, school, "significant", "release_planning")
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data=f.release_plan())
+    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+                                 data=f.release_plan(sqlite_rt))
     reviewer = app.test_client()
     login(reviewer, school.emails[school.cab[0]])
     page = reviewer.get(f"/changes/{ref}").get_data(as_text=True)

@@ -6,7 +6,7 @@ as CSV and Excel with the same rows."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pandas
@@ -46,7 +46,7 @@ def test_one_row_per_change_with_its_gates_costs_and_outcome(sqlite_rt) -> None:
         and rows[big].gates["Approval to proceed"].passed_at is None
     )
     over = change_search.parse(
-        rt, {"cost_min": "10000", "created_from": str(date.today() - timedelta(days=90))}
+        rt, {"cost_min": "10000", "created_from": str(sqlite_rt.today() - timedelta(days=90))}
     )
     assert [r.ref for r in register.page(rt, actor_id=school.auditor, filters=over).items] == [big]
 

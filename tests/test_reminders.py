@@ -63,15 +63,15 @@ def test_reminded_after_two_school_days_across_a_weekend_and_a_half_term(rt):
 def test_no_reminder_once_the_gate_has_settled(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "proceed_approval")
-    _opened(rt, ref, datetime.now(UTC) - timedelta(days=30))
+    _opened(rt, ref, rt.now() - timedelta(days=30))
     services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    assert reminders.run_due(rt, now=datetime.now(UTC)) == 0 and _sent(rt, ref, "reminder") == []
+    assert reminders.run_due(rt, now=rt.now()) == 0 and _sent(rt, ref, "reminder") == []
 
 
 def test_an_emergency_is_chased_within_hours(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "emergency", "emergency_approval")
-    now = datetime.now(UTC)
+    now = rt.now()
     _opened(rt, ref, now - timedelta(hours=3))
     reminders.run_due(rt, now=now)
     assert _sent(rt, ref, "reminder") == [school.slt] and _sent(rt, ref, "escalation") == []
@@ -87,8 +87,8 @@ def test_once_escalated_the_head_may_decide_in_place_of_the_missing_approver(rt)
     with pytest.raises(NotPermitted, match="decided by"):
         services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
     assert ref not in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
-    _opened(rt, ref, datetime.now(UTC) - timedelta(days=40))
-    reminders.run_due(rt, now=datetime.now(UTC))
+    _opened(rt, ref, rt.now() - timedelta(days=40))
+    reminders.run_due(rt, now=rt.now())
     assert _sent(rt, ref, "escalation") == [school.head]
     assert ref in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
     page = services.get_change(rt, actor_id=school.head, ref=ref)
@@ -109,8 +109,8 @@ def test_once_escalated_the_head_may_decide_in_place_of_the_missing_approver(rt)
 def test_an_escalation_gives_the_head_one_decision_not_two(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "major", "proceed_approval")  # finance, SLT and head
-    _opened(rt, ref, datetime.now(UTC) - timedelta(days=40))
-    reminders.run_due(rt, now=datetime.now(UTC))
+    _opened(rt, ref, rt.now() - timedelta(days=40))
+    reminders.run_due(rt, now=rt.now())
     services.decide(rt, actor_id=school.head, ref=ref, decision="approve")  # as head
     with pytest.raises(NotPermitted, match="already decided"):
         services.decide(rt, actor_id=school.head, ref=ref, decision="approve", role="slt")

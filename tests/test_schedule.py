@@ -93,7 +93,8 @@ def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
     catalogue.load_demo(sqlite_rt)
     ref = f.change_in(sqlite_rt, school, "minor", "release_planning", title="Wi-Fi controller",
                       affected=("Wi-Fi",))
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data=f.release_plan())
+    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+                                 data=f.release_plan(sqlite_rt))
     window = services_window(sqlite_rt, school, ref)
     day = window.date()
 
@@ -107,6 +108,6 @@ def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
     assert second is not first and second.days[0].shading == "freeze"
     later = window + timedelta(days=1)
     services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data={
-        **f.release_plan(), "window_start": later.isoformat(),
+        **f.release_plan(sqlite_rt), "window_start": later.isoformat(),
         "window_end": (later + timedelta(hours=2)).isoformat()})
     assert [d.day for d in look().days if d.releases][0] == day + timedelta(days=1)

@@ -18,7 +18,6 @@ from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage
 from fitsflow.services import auth, mfa, users
-from fitsflow.services.common import now
 
 from . import factories as f
 from .web_support import PASSWORD, WebSchool, csrf_token, login, make_app, post
@@ -37,13 +36,13 @@ def _subjects(rt, uid: int, event: str = "account_changed") -> list[str]:  # typ
 
 def _enrol(rt, uid: int) -> str:  # type: ignore[no-untyped-def]
     secret = mfa.begin_enrolment(rt, user_id=uid).secret
-    mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, now()))
+    mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, rt.now()))
     return secret
 
 
-def _later(monkeypatch, minutes: int) -> None:  # type: ignore[no-untyped-def]
-    """Move the sign-in clock on (each code works once; a new one comes every 30 s)."""
-    monkeypatch.setattr(auth, "now", lambda: now() + timedelta(minutes=minutes))
+def _later(rt, minutes: int) -> None:  # type: ignore[no-untyped-def]
+    """Move the clock on (each code works once; a new one comes every 30 s)."""
+    rt.clock.advance(timedelta(minutes=minutes))
 
 
 def _code(client, code: str, remember: bool = False):  # type: ignore[no-untyped-def]
@@ -77,7 +76,7 @@ def test_an_approver_without_a_second_factor_must_enrol_before_anything_else(sit
     assert client.get("/account/mfa").get_data(as_text=True).count(secret) >= 1  # same key on reload
     r = post(client, "/account/mfa", {"code": "123"}, page="/account/mfa")
     assert r.status_code == 400 and "is not the code your app shows" in r.get_data(as_text=True)
-    r = post(client, "/account/mfa", {"code": totp.code_at(secret, now())}, page="/account/mfa")
+    r = post(client, "/account/mfa", {"code": totp.code_at(secret, rt.now())}, page="/account/mfa")
     assert r.status_code == 201
     codes = re.findall(r"<li><code>([a-z0-9-]{14})</code></li>", r.get_data(as_text=True))
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -102,11 +101,11 @@ def test_a_password_alone_no_longer_signs_in_someone_with_a_second_factor(site, 
     assert client.get("/approvals").headers["Location"].startswith("/login")  # not signed in yet
     assert "auth.mfa_challenged" in _events(rt)
 
-    r = _code(client, "000000" if totp.code_at(secret, now()) != "000000" else "111111")
+    r = _code(client, "000000" if totp.code_at(secret, rt.now()) != "000000" else "111111")
     assert r.status_code == 401 and "not right" in r.get_data(as_text=True)
     assert "auth.mfa_failed" in _events(rt)
-    _later(monkeypatch, 1)
-    code = totp.code_at(secret, now() + timedelta(minutes=1))
+    _later(rt, 1)
+    code = totp.code_at(secret, rt.now())
     r = _code(client, code)
     assert r.status_code == 302
     assert client.get("/approvals").status_code == 200
@@ -121,7 +120,7 @@ def test_a_recovery_code_works_once_and_the_person_is_told(site):
     app, rt, school = site
     uid = school.head
     secret = mfa.begin_enrolment(rt, user_id=uid).secret
-    codes = mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, now()))
+    codes = mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, rt.now()))
     client = app.test_client()
     login(client, school.emails[uid])
     assert _code(client, codes[3].upper().replace("-", " ")).status_code == 302  # typed loosely
@@ -136,7 +135,7 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old(site):
     app, rt, school = site
     uid = school.slt
     secret = mfa.begin_enrolment(rt, user_id=uid).secret
-    old = mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, now()))
+    old = mfa.confirm_enrolment(rt, user_id=uid, code=totp.code_at(secret, rt.now()))
     with pytest.raises(InvalidInput) as err:
         mfa.new_recovery_codes(rt, user_id=uid, password="wrong")
     assert "password" in err.value.problems
@@ -150,7 +149,7 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old(site):
 def test_wrong_codes_slow_down_and_alert_the_person_and_the_admins(site):
     app, rt, school = site
     secret = _enrol(rt, school.finance)
-    good = totp.code_at(secret, now())
+    good = totp.code_at(secret, rt.now())
     wrong = next(c for c in ("000000", "111111", "222222") if c != good)
     client = app.test_client()
     login(client, school.emails[school.finance])
@@ -167,12 +166,9 @@ def test_the_second_step_waits_only_a_few_minutes(site, monkeypatch):
     _enrol(rt, school.cab[0])
     client = app.test_client()
     login(client, school.emails[school.cab[0]])
-    import time
-
     from fitsflow.web import auth as web_auth
 
-    real = time.time
-    monkeypatch.setattr(web_auth.time, "time", lambda: real() + web_auth.PENDING_SECONDS + 1)
+    rt.clock.advance(timedelta(seconds=web_auth.PENDING_SECONDS + 1))
     r = client.get("/login/code")
     assert r.status_code == 302 and r.headers["Location"].endswith("/login")
 
@@ -183,8 +179,8 @@ def test_a_remembered_browser_skips_the_code_until_the_factor_is_reset(site, mon
     secret = _enrol(rt, uid)
     client = app.test_client()
     login(client, school.emails[uid])
-    _later(monkeypatch, 1)
-    assert _code(client, totp.code_at(secret, now() + timedelta(minutes=1)), remember=True).status_code == 302
+    _later(rt, 1)
+    assert _code(client, totp.code_at(secret, rt.now()), remember=True).status_code == 302
     post(client, "/logout", page="/account")
     r = login(client, school.emails[uid])
     assert r.status_code == 302 and not r.headers["Location"].endswith("/login/code")

@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 
 from fitsflow.persistence.models import LoginFailure, OutboxMessage
 from fitsflow.services import auth
-from fitsflow.services.common import now
 
 from .web_support import PASSWORD, WebSchool, csrf_token, login, make_app
 
@@ -52,7 +51,7 @@ def test_failures_slow_down_progressively_and_say_for_how_long(sqlite_rt, tmp_pa
     assert [auth.wait_seconds(n, "email") for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
     assert auth.wait_seconds(40, "email") == auth.MAX_DELAY
     with sqlite_rt.db.transaction() as session:  # a second later
-        session.execute(update(LoginFailure).values(last_at=now() - timedelta(seconds=2)))
+        session.execute(update(LoginFailure).values(last_at=sqlite_rt.now() - timedelta(seconds=2)))
     assert attempt(client, email, PASSWORD).status_code == 302
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import update
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.persistence.models import ApiToken, WebSession
 from fitsflow.services import auth, users
-from fitsflow.services.common import now
 
 from .web_support import PASSWORD, WebSchool, login, make_app, post
 
@@ -34,11 +33,11 @@ def test_a_session_ends_when_idle_and_after_its_maximum_age(site):
     client = app.test_client()
     login(client, school.emails[school.requester])
     assert client.get("/account").status_code == 200
-    _age_sessions(rt, last_seen_at=now() - timedelta(minutes=rt.settings.web.session_idle_minutes + 1))
+    _age_sessions(rt, last_seen_at=rt.now() - timedelta(minutes=rt.settings.web.session_idle_minutes + 1))
     assert client.get("/account").status_code == 302  # idle too long: sign in again
     login(client, school.emails[school.requester])
-    too_old = now() - timedelta(hours=rt.settings.web.session_max_hours, minutes=1)
-    _age_sessions(rt, last_seen_at=now(), created_at=too_old)
+    too_old = rt.now() - timedelta(hours=rt.settings.web.session_max_hours, minutes=1)
+    _age_sessions(rt, last_seen_at=rt.now(), created_at=too_old)
     assert client.get("/account").status_code == 302  # busy, but signed in too long ago
 
 
@@ -62,7 +61,7 @@ def test_tokens_expire_and_have_a_scope(site):
     assert auth.list_tokens(rt, user_id=school.requester)[-1].expires_at is not None
     with rt.db.transaction() as session:
         session.execute(update(ApiToken).where(ApiToken.name == "short")  # type: ignore[arg-type]
-                        .values(expires_at=now() - timedelta(seconds=1)))
+                        .values(expires_at=rt.now() - timedelta(seconds=1)))
     assert client.get("/api/v1/me", headers=_bearer(short)).status_code == 401
 
 

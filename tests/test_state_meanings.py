@@ -67,7 +67,7 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
         f.send_held_notices(rt, school, ref)
         notices.publish_due(rt, now=FAR)
         # The review reminder is still due while the change is released.
-        worker = Worker(rt, email=None, webhook=None, clock=lambda: datetime.now(UTC) + timedelta(days=30))
+        worker = Worker(rt, email=None, webhook=None, clock=lambda: rt.now() + timedelta(days=30))
         while worker.run_once():
             pass
         closed = workflow.state_of_kind("closed")

@@ -3,6 +3,8 @@ checked against the plain transition table of each shipped workflow."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from fitsflow.domain.permissions import may_fire
 from fitsflow.domain.vocabulary import UNDOING_KINDS
 
 from . import factories as f
-from .conftest import sqlite_runtime
+from .conftest import TEST_NOW, sqlite_runtime
 
 PEOPLE = ("requester", "other_requester", "cab0", "cab1", "slt", "finance", "head", "auditor",
           "admin", "staff")
@@ -26,7 +28,8 @@ MOSTLY_REQUESTER = ("requester",) * len(PEOPLE) + PEOPLE
 STAGE_DATA = {
     "needs": [f.NEEDS, {"need": "Something", "stakeholders": [], "options_considered": ""}],
     "finance": [f.five_year_lines(), f.five_year_lines(years=2)],
-    "release_plan": [f.release_plan(), {**f.release_plan(), "backout_plan": ""}],
+    "release_plan": [f.release_plan_from(TEST_NOW + timedelta(days=10)),
+                     {**f.release_plan_from(TEST_NOW + timedelta(days=10)), "backout_plan": ""}],
     "review": [f.REVIEW, None],
 }
 

@@ -4,7 +4,6 @@ authenticated by bearer tokens. Each operation is declared with its models
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -539,7 +538,7 @@ def service(service_id: int) -> m.ServiceOut:
 @route(bp, "GET", "/schedule", summary="The forward schedule of change: releases by day, with the "
        "school calendar and clashes", response=m.ForwardSchedule, query=m.ScheduleQuery)
 def forward_schedule(query: m.ScheduleQuery) -> m.ForwardSchedule:
-    start = query.start or datetime.now(runtime().timezone).date()
+    start = query.start or runtime().today()
     found = schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=query.days,
                                       service=query.service, state=query.state,
                                       category=query.category or "")
@@ -558,7 +557,7 @@ def forward_schedule(query: m.ScheduleQuery) -> m.ForwardSchedule:
 @route(bp, "GET", "/schedule/exceptions", summary="Freezes overridden, caution periods and clashes "
        "accepted, counted (from the audit trail)", response=m.CalendarExceptions, query=m.ExceptionsQuery)
 def calendar_exceptions(query: m.ExceptionsQuery) -> m.CalendarExceptions:
-    today = datetime.now(runtime().timezone).date()
+    today = runtime().today()
     report = calendar_report.calendar_exceptions(runtime(), actor_id=actor().id,
                                                  first=query.start or academic_year_start(today),
                                                  last=query.end or today, limit=query.limit,

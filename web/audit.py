@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
@@ -60,7 +59,7 @@ def register_export(fmt: str) -> Any:
     filters, problems = _filters()
     if problems:
         raise InvalidInput(problems)
-    stamp = datetime.now(runtime().timezone).strftime("%Y-%m-%d")
+    stamp = runtime().now().astimezone(runtime().timezone).strftime("%Y-%m-%d")
     name = f"fitsflow-register-{stamp}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == "csv":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,7 +117,8 @@ def login() -> Any:
             return _refused("login.html", err, email=email)
         if isinstance(found, service.MfaChallenge):
             session.clear()
-            session["mfa_pending"] = [found.user_id, int(time.time()), request.args.get("next") or ""]
+            started = int(runtime().now().timestamp())
+            session["mfa_pending"] = [found.user_id, started, request.args.get("next") or ""]
             return redirect(url_for("auth.login_mfa"))
         return _signed_in(found, request.args.get("next"))
     return render_template("login.html", error="", email=email)
@@ -130,7 +130,8 @@ def login_mfa() -> Any:
     """The second step of signing in: a code from the authenticator app or a recovery code,
     within a few minutes of the password."""
     pending = session.get("mfa_pending")
-    if not isinstance(pending, list) or len(pending) != 3 or time.time() - pending[1] > PENDING_SECONDS:
+    if not isinstance(pending, list) or len(pending) != 3 \
+            or runtime().now().timestamp() - pending[1] > PENDING_SECONDS:
         session.pop("mfa_pending", None)
         flash("Sign in with your email and password first (the second step waits five minutes).")
         return redirect(url_for("auth.login"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -43,7 +42,7 @@ def home() -> Any:
     # Requesters and approvers see the next two weeks of the forward schedule.
     ahead = None
     if mine is not None or waiting is not None:
-        ahead = schedule.forward_schedule(rt, actor_id=me.id, start=datetime.now(rt.timezone).date(), days=14)
+        ahead = schedule.forward_schedule(rt, actor_id=me.id, start=rt.today(), days=14)
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
                            notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
                            ahead=ahead)

@@ -14,6 +14,8 @@ from markupsafe import Markup
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
 from fitsflow.services import inbox, queues
 
+from .login import runtime
+
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "code", "pre", "blockquote", "h3", "h4",
                 "a", "hr"}
 
@@ -45,7 +47,7 @@ def ago(value: datetime | None) -> str:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    seconds = max(0, int((datetime.now(UTC) - value).total_seconds()))
+    seconds = max(0, int((runtime().now() - value).total_seconds()))
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds >= size:
             n = seconds // size

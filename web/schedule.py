@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
@@ -44,7 +44,7 @@ def forward() -> Any:
     if view not in ("month", "week"):
         problems["view"] = "must be month or week"
         view = "month"
-    today = datetime.now(runtime().timezone).date()
+    today = runtime().today()
     anchor = today
     if args.get("date"):
         try:
@@ -98,7 +98,7 @@ def _day_arg(name: str, default: date, problems: dict[str, str]) -> date:
 @access(VIEWERS)
 def exceptions() -> Any:
     """Freezes overridden, caution periods accepted and clashes scheduled over, counted."""
-    today = datetime.now(runtime().timezone).date()
+    today = runtime().today()
     problems: dict[str, str] = {}
     first = _day_arg("from", academic_year_start(today), problems)
     last = _day_arg("to", today, problems)

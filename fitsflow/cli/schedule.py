@@ -26,7 +26,7 @@ def schedule(state: State, start: datetime | None, days: int, service: str, stat
     from ..services import schedule as forward
 
     rt = state.runtime
-    first: date = start.date() if start else datetime.now(rt.timezone).date()
+    first: date = start.date() if start else rt.today()
     if not limits.FIRST_YEAR <= first.year <= limits.LAST_YEAR:
         raise click.BadParameter(f"must be from {limits.FIRST_YEAR} to {limits.LAST_YEAR}",
                                  param_hint="--from")

@@ -9,7 +9,6 @@ import json
 import re
 import smtplib
 import ssl
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from html import escape
 
+from ..clock import system_now
 from ..config import SmtpSettings
 from ..persistence.outbox_store import Claimed
 
@@ -93,7 +93,7 @@ def build_email(row: Claimed, *, sender: str, base_url: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = recipient(row)
     message["Subject"] = subject_of(row)
-    message["Date"] = format_datetime(row.created_at or datetime.now(UTC))
+    message["Date"] = format_datetime(row.created_at or system_now())
     message["Message-ID"] = message_id(row, mail_domain(sender))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834
     message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
@@ -203,7 +203,8 @@ class WebhookChannel:
         body = json.dumps({"text": chat_safe(one_line(row.subject)), "event": row.event,
                            "ref": row.change_ref, "summary": chat_safe(row.body),
                            "link": _link(self.base_url, row.payload), "outbox_id": row.id}).encode()
-        timestamp = str(int(time.time()))
+        # The receiver checks freshness against its own clock: the machine's time, not business time.
+        timestamp = str(int(system_now().timestamp()))
         request = urllib.request.Request(self.url, data=body, method="POST", headers={
             "Content-Type": "application/json", "X-Fitsflow-Timestamp": timestamp,
             "X-Fitsflow-Signature": signature(self.secret, timestamp, body)})

@@ -9,7 +9,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -24,17 +24,13 @@ log = logging.getLogger("fitsflow.delivery")
 _BOOT = uuid.uuid4().hex[:8]  # told apart from an earlier process that had the same pid
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Worker:
     def __init__(self, rt: Runtime, *, email: EmailChannel | None, webhook: WebhookChannel | None,
-                 clock: Callable[[], datetime] = _now):
+                 clock: Callable[[], datetime] | None = None):
         self.rt = rt
         self.email = email
         self.webhook = webhook
-        self.clock = clock
+        self.clock = clock or rt.now  # leases and retries run on business time too
         d = rt.settings.delivery
         self.batch = d.batch_size
         self.lease = timedelta(seconds=d.lease_seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import DDL, bindparam, event
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from ..domain.chain import GENESIS, canonical, link_hash
 from . import search_store
-from .db_hooks import BEFORE_COMMIT
+from .db_hooks import BEFORE_COMMIT, clock_now
 from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 event.listen(
@@ -84,7 +84,7 @@ def append(session: Session, *, actor: str, change_ref: str, event_type: str,
         search_store.mark(session, change_ref)
     head = _locked_head(session)
     seq = head.seq + 1
-    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    at = clock_now(session).isoformat(timespec="microseconds")
     text = canonical(_capped(payload))
     digest = link_hash(seq=seq, at=at, actor=actor, change_ref=change_ref,
                        event_type=event_type, payload=text, prev_hash=head.hash)

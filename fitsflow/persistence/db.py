@@ -16,8 +16,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from ..clock import Clock
 from . import audit_store, models, protection  # noqa: F401  (tables and their DDL events)
-from .db_hooks import BEFORE_COMMIT
+from .db_hooks import BEFORE_COMMIT, CLOCK
 
 _READ_ONLY = "fitsflow_read_only"
 
@@ -63,8 +64,10 @@ class Database:
     """An engine plus the two ways in: a write transaction and a read snapshot."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, synchronous: str = "FULL",
-                 echo: bool = False):
+                 echo: bool = False, clock: Clock | None = None):
         self.url = url
+        # The runtime's clock: the stores stamp rows (audit events) from it.
+        self.clock = clock or Clock()
         if url.startswith("sqlite"):
             if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
                 raise ValueError(f"unknown SQLite synchronous level '{synchronous}'")
@@ -110,8 +113,8 @@ class Database:
         bound: Connection | None = getattr(self._local, "connection", None)
         if bound is not None:  # inside all_or_nothing(): a savepoint of its transaction
             return Session(bind=bound, expire_on_commit=False, join_transaction_mode="create_savepoint",
-                           **options)
-        return Session(engine, expire_on_commit=False, **options)
+                           info={CLOCK: self.clock}, **options)
+        return Session(engine, expire_on_commit=False, info={CLOCK: self.clock}, **options)
 
     @contextmanager
     def all_or_nothing(self) -> Iterator[None]:

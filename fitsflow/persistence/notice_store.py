@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exists, func, literal, select, update
 from sqlmodel import Session
@@ -194,3 +194,11 @@ def correct(session: Session, *, change_id: int, ref: str, subject: str, body: s
                literal(subject), literal(body), literal(payload), literal("pending"), literal(0),
                literal(now, UTCDateTime()), literal(""), literal("person"))))
     return int(connection.execute(select(func.count()).select_from(people)).scalar_one())
+
+
+def next_publish_at(session: Session, until: datetime) -> datetime | None:
+    """When the earliest draft due by ``until`` is to be published (None: none is)."""
+    found = session.connection().execute(
+        select(_NOTICES.c.publish_at).where(_NOTICES.c.status == DRAFT, _NOTICES.c.publish_at <= until)
+        .order_by(_NOTICES.c.publish_at).limit(1)).scalar()
+    return cast(datetime | None, found)

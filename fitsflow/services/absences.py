@@ -31,7 +31,7 @@ class AbsenceView:
 
 
 def today(rt: Runtime) -> date:
-    return common.now().astimezone(rt.timezone).date()
+    return rt.now().astimezone(rt.timezone).date()
 
 
 def _day(value: str | date, field: str, problems: dict[str, str]) -> date | None:
@@ -88,7 +88,7 @@ def record(
             last_day=last,
             reason=reason,
             created_by=actor.label,
-            at=common.now(),
+            at=rt.now(),
         )
         audit_store.append(
             session,
@@ -106,7 +106,7 @@ def record(
         account_notices.tell(
             session,
             [sub.id],
-            at=common.now(),
+            at=rt.now(),
             event="absence",
             subject=f"You stand in for {away.name} from {first:%d %b} to {last:%d %b %Y}",
             body=f"{away.name} is away from {first:%A %d %B} to {last:%A %d %B %Y}. Meanwhile "
@@ -130,7 +130,7 @@ def cancel(rt: Runtime, *, actor_id: int, absence_id: int) -> None:
         row = absence_store.get(session, absence_id)
         if row is None or (row.user_id != actor.id and ADMIN not in actor.roles):
             raise NotFound("no such absence")
-        row.cancelled_at = common.now()
+        row.cancelled_at = rt.now()
         session.add(row)
         audit_store.append(
             session,

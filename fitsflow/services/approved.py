@@ -49,7 +49,7 @@ def record_pass(rt: Runtime, session: Session, change: ChangeRecord, gate: Gate,
     if scopes:
         values = _values(rt, subject, scopes)
         approved_store.save(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
-                            digest=approved.digest(values), values=values, at=common.now())
+                            digest=approved.digest(values), values=values, at=rt.now())
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,11 @@ def _reopen(rt: Runtime, session: Session, change: ChangeRecord, definition: Wor
     source = change.state
     change.state = gate.state
     change.approval_round += 1
-    common.touch(change)
+    common.touch(rt, change)
     needed = subject.requirements_for(gate)
     queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                               needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
-                              opened_at=common.now())
+                              opened_at=rt.now())
     approved_store.end(session, change.id, gate.name)
     audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="approval.reopened",
                        payload={"gate": gate.name, "round": change.approval_round, "from": source,
@@ -171,5 +171,5 @@ def acknowledge(rt: Runtime, *, actor_id: int, ref: str, expected_version: int |
             audit_store.append(session, actor=actor.label, change_ref=change.ref,
                                event_type="approval.acknowledged",
                                payload={"gate": row.gate, "changes": lines})
-        common.touch(change)
+        common.touch(rt, change)
         return common.view_of(session, rt, change)

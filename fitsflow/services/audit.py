@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from ..domain import chain
@@ -46,7 +46,7 @@ def _save_checkpoint(rt: WithDatabase, result: Verification, *, full: bool) -> d
     read-only (a copy being checked), which only means the next check reads a little more."""
     if not result.ok:
         return None
-    at = datetime.now(UTC)
+    at = rt.db.clock.now()
     try:
         rt.db.try_write(lambda connection: audit_store.save_checkpoint(
             connection, seq=result.count, digest=result.head_hash, at=at, full=full))

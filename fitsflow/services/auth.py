@@ -20,7 +20,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
 from . import account_notices
-from .common import load_actor, now, unit_of_work
+from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
 # Failed sign-ins before each further attempt must wait, per account, per address and
@@ -94,7 +94,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
     Someone with a second factor gets an MfaChallenge instead of a session, unless
     ``remembered`` is the stamp of a browser that passed it recently."""
     email = (email or "").strip().lower()[:limits.EMAIL]
-    at = now()
+    at = rt.now()
     ok = False
     with unit_of_work(rt) as session:
         user = queries.user_by_email(session, email)
@@ -154,7 +154,7 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
     an unused recovery code. Failures slow further codes for this account progressively
     and, at the threshold, alert the person and the administrators (someone has the
     password)."""
-    at = now()
+    at = rt.now()
     key = f"mfa:{user_id}"
     code = (code or "").strip()[:40]
     how = ""
@@ -231,7 +231,7 @@ def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
     """The user a browser session belongs to, if it is still signed in: not revoked, not
     idle longer than ``web.session_idle_minutes``, not older than ``web.session_max_hours``."""
     id_hash = _digest(session_id)
-    at = now()
+    at = rt.now()
     web = rt.settings.web
     with rt.db.read() as session:
         row = auth_store.live_session(session, id_hash)
@@ -251,13 +251,13 @@ def session_user(rt: Runtime, *, user_id: int, session_id: str) -> Actor | None:
 def end_session(rt: Runtime, *, user_id: int, session_id: str) -> None:
     """Sign this browser out: its session no longer works, even from a copied cookie."""
     with unit_of_work(rt) as session:
-        auth_store.revoke_sessions(session, user_id, now=now(), only=_digest(session_id))
+        auth_store.revoke_sessions(session, user_id, now=rt.now(), only=_digest(session_id))
 
 
 def end_sessions(rt: Runtime, *, user_id: int, keep: str | None = None) -> None:
     """Sign the user out everywhere (but ``keep``, if given)."""
     with unit_of_work(rt) as session:
-        auth_store.revoke_sessions(session, user_id, now=now(), keep=_digest(keep) if keep else None)
+        auth_store.revoke_sessions(session, user_id, now=rt.now(), keep=_digest(keep) if keep else None)
 
 
 def change_password(rt: Runtime, *, user_id: int, current: str, new: str, session_id: str) -> None:
@@ -271,8 +271,8 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str, sessio
             raise InvalidInput({"new_password": weak})
         user_store.set_password_hash(session, user_id, generate_password_hash(new, method="scrypt"))
         user_store.set_must_change_password(session, user_id, False)
-        auth_store.revoke_sessions(session, user_id, now=now(), keep=_digest(session_id))
-        auth_store.revoke_tokens(session, user_id, at=now())  # a leaked token dies with the old password
+        auth_store.revoke_sessions(session, user_id, now=rt.now(), keep=_digest(session_id))
+        auth_store.revoke_tokens(session, user_id, at=rt.now())  # a leaked token dies with the old password
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
                            payload={"email": user.email})
 
@@ -332,14 +332,14 @@ def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", 
             problems["scope"] = "admin tokens are for administrators"
         if problems:
             raise InvalidInput(problems)
-        auth_store.add_token(session, user_id=user_id, name=name, token_hash=_digest(secret), at=now(),
-                             scope=scope, expires_at=now() + timedelta(days=days))
+        auth_store.add_token(session, user_id=user_id, name=name, token_hash=_digest(secret), at=rt.now(),
+                             scope=scope, expires_at=rt.now() + timedelta(days=days))
         audit_store.append(session, actor=actor.label, change_ref="", event_type="token.created",
                            payload={"name": name, "scope": scope, "days": days})
         account_notices.tell(session, [user_id], subject="An API token was made for your fitsflow account",
                              body=f"A {scope} token named “{name}” was made for your account, valid for "
                                   f"{days} days. If it was not you, revoke it on your account page and "
-                                  "tell your administrator.", at=now())
+                                  "tell your administrator.", at=rt.now())
     security_log.event("token.created", email=actor.email, scope=scope, days=days)
     return secret
 
@@ -352,7 +352,7 @@ def list_tokens(rt: Runtime, *, user_id: int) -> list[TokenView]:
 
 def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
     with unit_of_work(rt) as session:
-        name = auth_store.revoke_token(session, user_id=user_id, token_id=token_id, at=now())
+        name = auth_store.revoke_token(session, user_id=user_id, token_id=token_id, at=rt.now())
         if name is None:
             raise NotFound("no such token")
         if name:
@@ -360,14 +360,14 @@ def revoke_token(rt: Runtime, *, user_id: int, token_id: int) -> None:
             audit_store.append(session, actor=actor.label, change_ref="", event_type="token.revoked",
                                payload={"name": name})
             account_notices.tell(session, [user_id], subject="An API token of yours was revoked",
-                                 body=f"The token “{name}” no longer works.", at=now())
+                                 body=f"The token “{name}” no longer works.", at=rt.now())
 
 
 def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | None:
     """Who a bearer token belongs to and what it may do, if it is valid, live and not
     expired. Reads only; ``last_used_at`` is refreshed at most every few minutes in a short
     write of its own. Bad tokens are counted per address: past the limit, TooManyAttempts."""
-    at = now()
+    at = rt.now()
     key = f"token:{address}"
     with rt.db.read() as session:
         if token and address and auth_store.failures(session, key, since=at - WINDOW) >= MAX_TOKEN_FAILURES:
@@ -407,7 +407,7 @@ def _bookkeep(rt: Runtime, work: Any) -> None:
 def count_api_write(rt: Runtime, *, user_id: int) -> None:
     """Count one API write by this person; TooManyAttempts past ``web.api_writes_per_minute``.
     The count lives in the database, so it holds across every server process."""
-    at = now()
+    at = rt.now()
     minute = at.replace(second=0, microsecond=0)
     try:
         count = rt.db.try_write(lambda connection: auth_store.count_request(

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,13 +59,14 @@ def _manifest_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _write_manifest(path: Path, *, kind: str, chain: Verification, counters: dict[int, int]) -> Path:
+def _write_manifest(path: Path, *, kind: str, chain: Verification, counters: dict[int, int],
+                    at: datetime) -> Path:
     manifest = _manifest_path(path)
     manifest.write_text(
         json.dumps(
             {
                 "kind": kind,
-                "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "written_at": at.isoformat(timespec="seconds"),
                 "audit_events": chain.count,
                 "audit_head": chain.head_hash,
                 "chain_ok": chain.ok,
@@ -88,7 +89,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def default_target(rt: Runtime) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = rt.now().strftime("%Y%m%d-%H%M%S")
     source = rt.db.sqlite_file
     if source is not None:
         return source.parent / "backups" / f"{source.stem}-{stamp}.db"
@@ -117,7 +118,7 @@ def backup(rt: Runtime, *, target: Path | None = None, keep: int | None = None) 
         kind, pattern = "postgresql", "fitsflow-*.pgdump"
     else:
         raise BackupProblem("an in-memory database has nothing to back up")
-    manifest = _write_manifest(path, kind=kind, chain=chain, counters=counters)
+    manifest = _write_manifest(path, kind=kind, chain=chain, counters=counters, at=rt.now())
     deleted: tuple[Path, ...] = ()
     if keep is not None:
         gone = backup_files.keep_newest(path.parent, pattern, keep)

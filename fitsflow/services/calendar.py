@@ -28,7 +28,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, calendar_store
-from .common import load_actor, now, unit_of_work
+from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
 MAX_IMPORT_ROWS = limits.CALENDAR_IMPORT_ROWS
@@ -140,7 +140,7 @@ def add_period(rt: Runtime, *, actor_id: int | None, kind: str, title: str, star
     period = parse_period(rt, kind=kind, title=title, start=start, end=end, effect=effect, reason=reason)
     with unit_of_work(rt) as session:
         label = _admin(rt, session, actor_id)
-        new_id = calendar_store.add(session, period, at=now(), by=label)
+        new_id = calendar_store.add(session, period, at=rt.now(), by=label)
         audit_store.append(session, actor=label, change_ref="", event_type="calendar.added",
                            payload=_payload(rt, period))
         saved = calendar_store.get(session, new_id)
@@ -197,7 +197,7 @@ def add_periods(rt: Runtime, periods: list[Period], *, actor_id: int | None, sou
     """Add several periods in one transaction (an import, the demo year)."""
     with unit_of_work(rt) as session:
         label = label if actor_id is None and label else _admin(rt, session, actor_id)
-        at = now()
+        at = rt.now()
         for period in periods:
             calendar_store.add(session, period, at=at, by=label)
         audit_store.append(session, actor=label, change_ref="", event_type="calendar.imported",

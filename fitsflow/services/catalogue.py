@@ -15,7 +15,7 @@ from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, service_store
 from ..persistence.models import Service
-from .common import load_actor, now, unit_of_work
+from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
 # The demo school's catalogue: name → (description, depends on).
@@ -101,7 +101,7 @@ def save_service(rt: Runtime, *, actor_id: int | None, name: str, description: s
         if problems:
             raise InvalidInput(problems)
         sid, created = service_store.save(session, name=name, description=description, active=active,
-                                          at=now())
+                                          at=rt.now())
         targets = cat.ids(wanted)
         if cat.would_cycle(sid, targets):
             raise InvalidInput({"depends_on": "would make a service depend on itself"})

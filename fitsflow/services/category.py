@@ -46,7 +46,7 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
         common.check_version(change, expected_version)
         before = change.category
         change.category = category
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="change.recategorised",
                            payload={"from": before, "to": category, "reason": reason.strip()})

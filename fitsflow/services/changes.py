@@ -76,7 +76,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                    parent: ChangeRecord | None, urgency: str = "",
                    use: templates.Use | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
-    stamp = common.now()
+    stamp = rt.now()
     change = change_store.insert(session, dict(
         ref=next_ref(session, stamp.year), title=title.strip(), description=description.strip(),
         category=category, workflow=workflow.name, requester_id=actor.id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -22,11 +21,6 @@ from ..workflow.definition import Gate, Transition, WorkflowDefinition
 from ..workflow.registry import Workflow
 from .runtime import Runtime
 from .views import ChangeView
-
-
-def now() -> datetime:
-    """Aware UTC, the form every timestamp column holds."""
-    return datetime.now(UTC)
 
 
 @contextmanager
@@ -61,9 +55,9 @@ def check_version(change: ChangeRecord, expected: int | None) -> None:
         raise Stale(change.ref)
 
 
-def touch(change: ChangeRecord) -> None:
+def touch(rt: Runtime, change: ChangeRecord) -> None:
     """Mark the change modified: saved with a version bump, so concurrent edits conflict."""
-    change.updated_at = now()
+    change.updated_at = rt.now()
     change.touched = True
 
 
@@ -73,30 +67,30 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
                       approvers: Callable[[Gate], Mapping[str, Requirement]]) -> None:
     """Audit a state change, open a gate's round if it enters one (with the approvers the
     policy asks for, kept for the round), send its signal."""
-    touch(change)
+    touch(rt, change)
     payload: dict[str, Any] = {"trigger": spec.trigger, "from": source, "to": dest}
     payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment"}})
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
                        event_type="transition", payload=payload)
     gate = workflow.gate_at(dest)
     if gate is not None:
-        open_round(session, change, gate, approvers(gate), actor.label)
+        open_round(rt, session, change, gate, approvers(gate), actor.label)
         extra = {**extra, "gate_title": gate.title}
     if spec.signal:
         signals.by_name(spec.signal).send(change, runtime=rt, session=session, actor=actor,
                                           workflow=workflow, **extra)
 
 
-def open_round(session: Session, change: ChangeRecord, gate: Gate, needed: Mapping[str, Requirement],
-               actor: str) -> None:
+def open_round(rt: Runtime, session: Session, change: ChangeRecord, gate: Gate,
+               needed: Mapping[str, Requirement], actor: str) -> None:
     """A new round of decisions at ``gate``, asking ``needed`` (kept for the round): the
     earlier approval ends."""
     change.approval_round += 1
-    touch(change)
+    touch(rt, change)
     approved_store.end(session, change.id, gate.name)
     queries.save_requirements(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                               needed={r.role: (r.count, "\n".join(r.why)) for r in needed.values()},
-                              opened_at=now())
+                              opened_at=rt.now())
     audit_store.append(session, actor=actor, change_ref=change.ref, event_type="approval.requested",
                        payload={"gate": gate.name, "round": change.approval_round,
                                 "requires": {r.role: r.count for r in needed.values()},

@@ -3,18 +3,20 @@ all made through the services, so their audit trail and notifications are real."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..domain import templates as templates_domain
-from ..domain.vocabulary import BACKED_OUT, CLOSED, WITHDRAWN
-from ..persistence import change_store, queries
+from ..domain.calendar import SchoolCalendar
+from ..domain.vocabulary import BACKED_OUT, CLOSED, RELEASED, WITHDRAWN
+from ..persistence import change_store, notice_store, queries
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, templates, users
-from .common import now
-from .demo_calendar import academic_year
+from .demo_calendar import academic_years
 from .gates import PENDING
 from .runtime import Runtime
 
@@ -105,6 +107,14 @@ class DemoResult:
     created: bool
 
 
+# Release windows: after school, one a day; found within this many days of the first.
+WINDOW_STARTS, WINDOW_LENGTH, WINDOW_SEARCH_DAYS = time(16, 0), timedelta(hours=3), 400
+# The demo's past starts at this time of day, each step of its story this long after the last.
+STORY_STARTS, STEP = time(9, 0), timedelta(minutes=7)
+# Who reads and acknowledges the notices of the demo's past releases (the teacher, the
+# student and the parent leave theirs for the visitor to acknowledge).
+ACKNOWLEDGERS = ("dee.walsh", "tom.price", "helen.carter")
+
 # The services the demo's changes touch (its standard templates cover them).
 DEMO_TEMPLATE_SERVICES = ["Curriculum network", "Wi-Fi"]
 
@@ -114,21 +124,23 @@ def demo_email(local: str) -> str:
 
 
 class _Driver:
-    def __init__(self, rt: Runtime, ids: dict[str, int]):
+    def __init__(self, rt: Runtime, ids: dict[str, int], school: SchoolCalendar,
+                 future: Iterator[tuple[datetime, datetime]]):
         self.rt = rt
         self.ids = ids
         self.count = 0
-        self.school = calendar.calendar_now(rt)
+        self.school = school
+        self.future = future
+        self.windows: dict[str, tuple[datetime, datetime]] = {}
         self.templates: dict[str, str] = {}
+
+    def tick(self) -> None:
+        """Each step of the story a few minutes after the one before, while the clock is set."""
+        if self.rt.clock.is_set:
+            self.rt.clock.advance(STEP)
 
     def fill(self, ref: str, actor: int, stages_here: tuple[str, ...], index: int, category: str,
              title: str) -> None:
-        # Windows a few days ahead, four hours apart: near enough that the notices for SLT,
-        # the support team and staff are already out, and none overlapping.
-        start = (now() + timedelta(days=2, hours=4 * index)).replace(minute=0, second=0, microsecond=0)
-        # ... and clear of the demo calendar's freezes and caution periods.
-        while self.school.overlapping(start, start + timedelta(hours=3), ("freeze", "caution")):
-            start += timedelta(days=1)
         personal = any(word in title for word in PERSONAL_DATA_WORDS)
         if "needs" in stages_here:
             stages.record_needs(self.rt, actor_id=actor, ref=ref, data={
@@ -138,7 +150,7 @@ class _Driver:
                 "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost).",
                 "screening": {"personal_data": "new" if personal else "none",
                               "safeguarding": "yes" if any(w in title for w in SAFEGUARDING_WORDS) else "no"},
-                "dpia_reference": f"DPIA-{now().year}-{index:02d}" if personal else ""})
+                "dpia_reference": f"DPIA-{self.rt.now().year}-{index:02d}" if personal else ""})
         if "finance" in stages_here:
             # Within what the approval policy allows the category: minor up to £2,000, significant
             # up to £25,000, major above.
@@ -155,8 +167,11 @@ class _Driver:
                               "funding_source": "CPD budget"})
             stages.record_financial_plan(self.rt, actor_id=actor, ref=ref, lines=lines)
         if "release_plan" in stages_here:
+            if ref not in self.windows:
+                self.windows[ref] = next(self.future)
+            start, end = self.windows[ref]
             stages.record_release_plan(self.rt, actor_id=actor, ref=ref, data={
-                "window_start": start.isoformat(), "window_end": (start + timedelta(hours=3)).isoformat(),
+                "window_start": start.isoformat(), "window_end": end.isoformat(),
                 "backout_plan": "Restore the previous image from last night's backup; re-enable old kit.",
                 "test_plan": "Log in as a student and a teacher in each room; print; run the exam browser.",
                 "risk_answers": RISK_ANSWERS.get(category, RISK_ANSWERS["minor"]),
@@ -215,29 +230,41 @@ class _Driver:
         self.templates[title] = view.ref
         return view.ref
 
-    def walk(self, definition: WorkflowDefinition, category: str, target: str, title: str,
-             requester: int, index: int, reject_first: bool = False) -> str:
-        view = changes.raise_change(self.rt, actor_id=requester, title=title, category=category,
-                                    description=f"{title}. Raised for the demo school.",
+    def begin(self, story: _Story) -> None:
+        """Raise the story's change."""
+        definition = story.definition
+        view = changes.raise_change(self.rt, actor_id=self.ids[story.requester], title=story.title,
+                                    category=story.category,
+                                    description=f"{story.title}. Raised for the demo school.",
                                     affected_services=DEMO_TEMPLATE_SERVICES,
                                     urgency="Teaching is disrupted now: waiting for the next CAB would "
                                             "leave it broken for a week." if definition.emergency else "",
-                                    template=self.template(title) if definition.from_template else None,
+                                    template=self.template(story.title) if definition.from_template else None,
                                     cost="180" if definition.from_template else None)
-        ref, state = view.ref, view.state
-        rejected = not reject_first
-        for trigger in definition.path(target):
+        story.ref, story.state = view.ref, view.state
+        self.count += 1
+        self.tick()
+
+    def advance(self, story: _Story, triggers: list[str]) -> None:
+        """Fire ``triggers`` in turn, filling each stage and deciding each gate on the way; the
+        first gate of a story that shows a rejection says no once first."""
+        definition, ref, requester = story.definition, story.ref, self.ids[story.requester]
+        index, category, title = story.index, story.category, story.title
+        for trigger in triggers:
+            state = story.state
             self.fill(ref, requester, definition.states[state].edits, index, category, title)
             if trigger in definition.gate_triggers():
-                self.decide_gate(ref, definition, state, category, requester, reject=not rejected)
-                if not rejected:
-                    rejected = True
+                self.decide_gate(ref, definition, state, category, requester, reject=not story.rejected)
+                if not story.rejected:
+                    story.rejected = True
+                    self.tick()
                     for again in definition.path(state):
                         current = changes.get_change(self.rt, actor_id=requester, ref=ref).change.state
                         self.fill(ref, requester, definition.states[current].edits, index, category,
                                   title)
                         self.peer_review(ref, definition, current, again, category, requester)
                         changes.fire(self.rt, actor_id=requester, ref=ref, trigger=again)
+                        self.tick()
                     self.decide_gate(ref, definition, state, category, requester, reject=False)
             else:
                 self.peer_review(ref, definition, state, trigger, category, requester)
@@ -246,32 +273,81 @@ class _Driver:
                            WITHDRAWN: "Demo: the need was met another way."}
                 changes.fire(self.rt, actor_id=requester, ref=ref, trigger=trigger,
                              reason=undoing.get(definition.kind_of(dest) or "", ""))
-            state = definition.table()[(state, trigger)]
-        self.count += 1
-        return ref
+            story.state = definition.table()[(state, trigger)]
+            self.tick()
+
+    def publish_until(self, until: datetime) -> None:
+        """Publish the notices due by ``until``, each at its own time (the clock moved there)."""
+        while True:
+            with self.rt.db.read() as session:
+                due = notice_store.next_publish_at(session, until)
+            if due is None:
+                return
+            if due > self.rt.now():
+                self.rt.clock.set(due)
+            notices.publish_due(self.rt)
+
+    def acknowledge(self, locals_: tuple[str, ...]) -> None:
+        """These people read and acknowledge every release notice they have received."""
+        for local in locals_:
+            page = notices.release_notice_page(self.rt, actor_id=self.ids[local], limit=100)
+            for item in page.items:
+                if item.acknowledged_at is None:
+                    notices.acknowledge(self.rt, actor_id=self.ids[local], notice_id=item.notice_id)
+            self.tick()
 
 
-def build_demo(rt: Runtime, *, password: str,
-               progress: Callable[[int], None] | None = None) -> DemoResult:
-    """Create the demo school unless its users exist already."""
-    listed = tuple((name, demo_email(local), roles) for name, local, roles, _ in DEMO_USERS)
-    with rt.db.read() as session:
-        if queries.user_by_email(session, demo_email("nat.osei")) is not None:
-            return DemoResult(listed, change_store.count(session), created=False)
-    ids = {local: users.add_user(rt, name=name, email=demo_email(local), roles=roles,
-                                 audiences=audiences, password=password, actor_label="demo")
-           for name, local, roles, audiences in DEMO_USERS}
-    # A try-out signs in with the printed password alone; a real installation's people do not.
-    mfa.set_exempt(rt, user_ids=list(ids.values()), exempt=True)
-    today = now().astimezone(rt.timezone).date()
-    periods = [calendar.parse_period(rt, **row) for row in academic_year(today)]
-    calendar.add_periods(rt, periods, actor_id=None, source="demo", label="demo")
-    catalogue.load_demo(rt)
-    driver = _Driver(rt, ids)
-    # The template catalogue also shows one awaiting the CAB and one retired.
-    driver.template("Add a classroom to the visitor Wi-Fi", state=templates_domain.PROPOSED)
-    driver.template("Change the tape in the old tape library", state=templates_domain.RETIRED)
-    requesters = [ids["nat.osei"], ids["tia.morgan"]]
+@dataclass
+class _Story:
+    """One demo change: the state it ends in and the way there."""
+
+    definition: WorkflowDefinition
+    category: str
+    target: str
+    title: str
+    requester: str  # the local part of a demo user's email
+    index: int
+    rejected: bool  # True: no rejection to show (else its first gate says no once)
+    ref: str = ""
+    state: str = ""
+
+    @property
+    def triggers(self) -> list[str]:
+        return self.definition.path(self.target)
+
+    @property
+    def release_step(self) -> int | None:
+        """Where its release (or back-out) happens on the way, if it gets that far: such a
+        change's window is in the past, the rest of its story before it."""
+        table = self.definition.table()
+        state = self.definition.initial
+        for step, trigger in enumerate(self.triggers):
+            state = table[(state, trigger)]
+            if self.definition.kind_of(state) in (RELEASED, BACKED_OUT):
+                return step
+        return None
+
+
+def _windows(school: SchoolCalendar, tz: ZoneInfo, first: date,
+             step: int) -> Iterator[tuple[datetime, datetime]]:
+    """Release windows after school (16:00–19:00) on school days clear of freezes and caution
+    periods, one a day so none overlaps another: from ``first`` on (step 1) or back (-1)."""
+    day = first
+    for _ in range(WINDOW_SEARCH_DAYS):
+        if school.is_school_day(day):
+            start = datetime.combine(day, WINDOW_STARTS, tz)
+            end = start + WINDOW_LENGTH
+            if not school.overlapping(start, end, ("freeze", "caution")):
+                yield start, end
+        day += timedelta(days=step)
+    raise RuntimeError(f"the demo calendar has no school day free for a release within "
+                       f"{WINDOW_SEARCH_DAYS} days of {first.isoformat()}")
+
+
+def _stories(rt: Runtime) -> list[_Story]:
+    """A change in every state of every workflow, in turn by requester and category."""
+    requesters = ["nat.osei", "tia.morgan"]
+    stories = []
     index = 0
     categories = {"fits-change": ("minor", "significant", "major")}
     for wf in rt.workflows:
@@ -279,13 +355,74 @@ def build_demo(rt: Runtime, *, password: str,
         cats = categories.get(definition.name, definition.categories)
         # Changes just past a gate are rejected once first, so the demo shows a rejection.
         past_gate = {definition.table()[(g.state, g.approve)] for g in definition.gates.values()}
+        titles = TITLES.get(definition.name, TITLES["fits-change"])
         for state in definition.states:
-            category = cats[index % len(cats)]
-            titles = TITLES.get(definition.name, TITLES["fits-change"])
-            driver.walk(definition, category, state, titles[index % len(titles)],
-                        requesters[index % 2], index,
-                        reject_first=state in past_gate)
+            stories.append(_Story(definition, cats[index % len(cats)], state, titles[index % len(titles)],
+                                  requesters[index % 2], index, rejected=state not in past_gate))
             index += 1
+    return stories
+
+
+def build_demo(rt: Runtime, *, password: str,
+               progress: Callable[[int], None] | None = None) -> DemoResult:
+    """Create the demo school unless its users exist already.
+
+    The school has a past as well as a present, whatever today is: the changes that have
+    been released (or backed out, reviewed, closed) are played out over the last weeks
+    with the clock set back, their windows on the latest free school days before today
+    and their notices published on their days, so every audience has something to read;
+    the rest are raised now, their windows on the next free school days. Windows are one
+    a day after school, clear of freezes and caution periods, so none clashes."""
+    listed = tuple((name, demo_email(local), roles) for name, local, roles, _ in DEMO_USERS)
+    with rt.db.read() as session:
+        if queries.user_by_email(session, demo_email("nat.osei")) is not None:
+            return DemoResult(listed, change_store.count(session), created=False)
+    tz = rt.timezone
+    today = rt.today()
+    periods = [calendar.parse_period(rt, **row) for row in academic_years(today)]
+    school = SchoolCalendar(periods, nation=rt.settings.school.nation, tz=tz,
+                            publish_time=calendar.publish_time(rt))
+    future = _windows(school, tz, school.school_days_after(rt.now(), 3).date(), 1)
+    with rt.clock.kept() as clock:
+        stories = _stories(rt)
+        past = [s for s in stories if s.release_step is not None]
+        past_windows = list(islice(_windows(school, tz, today - timedelta(days=1), -1), len(past)))[::-1]
+        if past_windows:
+            longest = max((a.lead_days for a in rt.roles.audiences.values()), default=0)
+            first_notice = school.publish_moment(past_windows[0][0], longest).astimezone(tz).date()
+            clock.set(datetime.combine(school.school_days_before(first_notice, 3), STORY_STARTS, tz))
+        ids = {local: users.add_user(rt, name=name, email=demo_email(local), roles=roles,
+                                     audiences=audiences, password=password, actor_label="demo")
+               for name, local, roles, audiences in DEMO_USERS}
+        # A try-out signs in with the printed password alone; a real installation's people do not.
+        mfa.set_exempt(rt, user_ids=list(ids.values()), exempt=True)
+        calendar.add_periods(rt, periods, actor_id=None, source="demo", label="demo")
+        catalogue.load_demo(rt)
+        driver = _Driver(rt, ids, school, future)
+        # The template catalogue also shows one awaiting the CAB and one retired.
+        driver.template("Add a classroom to the visitor Wi-Fi", state=templates_domain.PROPOSED)
+        driver.template("Change the tape in the old tape library", state=templates_domain.RETIRED)
+        for story, window in zip(past, past_windows, strict=True):
+            driver.begin(story)
+            driver.windows[story.ref] = window
+            step = story.release_step
+            assert step is not None
+            driver.advance(story, story.triggers[:step])
+        for story, (_, window_end) in zip(past, past_windows, strict=True):
+            driver.publish_until(window_end)
+            if window_end > rt.now():
+                clock.set(window_end)
+            step = story.release_step
+            assert step is not None
+            driver.advance(story, story.triggers[step:])
+            driver.acknowledge(ACKNOWLEDGERS)
+            if progress:
+                progress(1)
+    # The present: the clock as it was.
+    for story in stories:
+        if story.release_step is None:
+            driver.begin(story)
+            driver.advance(story, story.triggers)
             if progress:
                 progress(1)
     with rt.db.read() as session:
@@ -295,7 +432,7 @@ def build_demo(rt: Runtime, *, password: str,
                                 title="Spare parts kept on site (from review)",
                                 description="The support team's review feedback: keep spares.")
         driver.count += 1
-    # Publish the release notices already due, so every audience has something to read.
+    # Publish the present changes' notices already due.
     notices.publish_due(rt)
     return DemoResult(listed, driver.count, created=True)
 

@@ -20,9 +20,16 @@ def _friday_on_or_before(day: date) -> date:
     return day - timedelta(days=(day.weekday() - 4) % 7)
 
 
-def academic_year(today: date) -> list[dict[str, str]]:
-    """Periods as ``calendar.add_period`` takes them (kind, title, start, end, effect, reason)."""
+def academic_years(today: date) -> list[dict[str, str]]:
+    """The academic year holding ``today`` with the one before and the one after, so the
+    demo's past releases and next windows always fall inside entered terms."""
     y = today.year if today >= _monday_on_or_after(date(today.year, 9, 1)) else today.year - 1
+    return [row for year in (y - 1, y, y + 1) for row in academic_year(year)]
+
+
+def academic_year(y: int) -> list[dict[str, str]]:
+    """The academic year starting in September of ``y``, as periods as ``calendar.add_period``
+    takes them (kind, title, start, end, effect, reason)."""
     autumn = _monday_on_or_after(date(y, 9, 1))
     autumn_end = _friday_on_or_before(date(y, 12, 20))
     october = _monday_of(date(y, 10, 25))

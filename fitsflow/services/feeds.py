@@ -21,7 +21,7 @@ from ..domain.errors import InvalidInput, NotFound
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
 from ..persistence import audit_store, calendar_store, feed_store, queries
 from . import account_notices
-from .common import load_actor, now, unit_of_work
+from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
 KINDS = ("mine", "schedule")
@@ -69,10 +69,10 @@ def create_feed(rt: Runtime, *, user_id: int, kind: str) -> str:
     token = "fc_" + secrets.token_urlsafe(32)
     with unit_of_work(rt) as session:
         actor = load_actor(rt, session, user_id)
-        feed_store.add(session, user_id=user_id, kind=kind, token_hash=_digest(token), at=now())
+        feed_store.add(session, user_id=user_id, kind=kind, token_hash=_digest(token), at=rt.now())
         audit_store.append(session, actor=actor.label, change_ref="", event_type="feed.created",
                            payload={"kind": kind})
-        account_notices.tell(session, [user_id], at=now(), subject="A calendar feed was made for you",
+        account_notices.tell(session, [user_id], at=rt.now(), subject="A calendar feed was made for you",
                              body=f"A calendar feed ({FEED_TITLES[kind]}) was made for your fitsflow "
                                   "account. Anyone with its address can read it: if it was not you, "
                                   "revoke it on your account page.")
@@ -88,7 +88,7 @@ def list_feeds(rt: Runtime, *, user_id: int) -> list[FeedView]:
 
 def revoke_feed(rt: Runtime, *, user_id: int, feed_id: int) -> None:
     with unit_of_work(rt) as session:
-        kind = feed_store.revoke(session, user_id=user_id, feed_id=feed_id, at=now())
+        kind = feed_store.revoke(session, user_id=user_id, feed_id=feed_id, at=rt.now())
         if kind is None:
             raise NotFound("no such calendar feed")
         if kind:
@@ -111,7 +111,7 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
         kind, user_id = feed.kind, feed.user_id
     # Calendar clients poll every few minutes: a feed is built once per version of the
     # data (and per day, as its range moves), the schedule once for everyone who has it.
-    today = now().astimezone(rt.timezone).date()
+    today = rt.now().astimezone(rt.timezone).date()
     return rt.cache.get(rt.db, ("feed", kind, None if kind == "schedule" else user_id, today),
                         lambda: _feed(rt, kind, user_id, today))
 

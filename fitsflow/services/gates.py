@@ -106,9 +106,9 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
     comment = comment.strip()
     queries.add_approval(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                          approver_id=actor.id, role=role, decision=decision, comment=comment,
-                         decided_at=common.now(), acted_by=substitute.id if substitute else None)
+                         decided_at=rt.now(), acted_by=substitute.id if substitute else None)
     subject.approvals.append(queries.Vote(actor.id, role, decision))
-    common.touch(change)
+    common.touch(rt, change)
     audit_store.append(session, actor=substitute.label if substitute else actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,

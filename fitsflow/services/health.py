@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..persistence import audit_store, failures, health_store, outbox_store
@@ -58,7 +58,7 @@ _lock = threading.Lock()
 
 
 def _probe_write(rt: Runtime) -> None:
-    now = datetime.now(UTC)
+    now = rt.now()
     with _lock:
         last = _last_write.get(id(rt.db))
         if last is not None and now - last < PROBE_EVERY:
@@ -80,7 +80,7 @@ def details(rt: Runtime) -> Health:
     base = check(rt)
     problems = list(base.problems)
     facts = dict(base.facts)
-    now = datetime.now(UTC)
+    now = rt.now()
     try:
         with rt.db.read() as session:
             connection = session.connection()

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from ..domain.errors import FitsflowError, InvalidInput
@@ -50,7 +50,7 @@ def run(rt: Runtime, *, user_id: int, key: str, request_fingerprint: str,
     if not KEY.match(key):
         raise InvalidInput({"Idempotency-Key": "must be 1 to 200 printable characters without spaces "
                                                "(a UUID is a good key)"})
-    now = datetime.now(UTC)
+    now = rt.now()
     expiry = timedelta(hours=rt.settings.web.idempotency_hours)
     with rt.db.transaction() as session:
         stored = idempotency_store.claim(session, user_id=user_id, key=key, fingerprint=request_fingerprint,

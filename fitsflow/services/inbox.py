@@ -69,7 +69,7 @@ def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:
         row = inbox_store.get(session, actor_id, item_id)
         if row is None:
             raise NotFound("no such notification for you")
-        now = common.now()
+        now = rt.now()
         if row.read_at is None:
             inbox_store.mark_read(session, actor_id, item_id=item_id, now=now)
         return Notice(row.id, row.event, row.change_ref, row.subject, row.body, row.link, row.created_at,
@@ -87,4 +87,4 @@ def mark_read(rt: Runtime, *, actor_id: int, item_id: int | None = None) -> int:
         common.load_actor(rt, session, actor_id)
         if item_id is not None and not inbox_store.owns(session, actor_id, item_id):
             raise NotFound("no such notification for you")
-        return inbox_store.mark_read(session, actor_id, item_id=item_id, now=common.now())
+        return inbox_store.mark_read(session, actor_id, item_id=item_id, now=rt.now())

@@ -15,7 +15,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, needs_mfa
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
 from . import account_notices
-from .common import load_actor, now, unit_of_work
+from .common import load_actor, unit_of_work
 from .runtime import Runtime
 from .users import By
 
@@ -68,7 +68,7 @@ def begin_enrolment(rt: Runtime, *, user_id: int) -> Enrolment:
 
 def confirm_enrolment(rt: Runtime, *, user_id: int, code: str) -> list[str]:
     """Turn the factor on with a first code from the app; the recovery codes, shown once."""
-    at = now()
+    at = rt.now()
     codes = totp.new_recovery_codes()
     with unit_of_work(rt) as session:
         user = user_store.get(session, user_id)
@@ -109,7 +109,7 @@ def new_recovery_codes(rt: Runtime, *, user_id: int, password: str) -> list[str]
         mfa_store.replace_recovery_codes(session, user_id, [totp.recovery_hash(c) for c in codes])
         audit_store.append(session, actor=user.email, change_ref="", event_type="mfa.recovery_codes_renewed",
                            payload={"email": user.email})
-        account_notices.tell(session, [user_id], at=now(), subject="New recovery codes for fitsflow",
+        account_notices.tell(session, [user_id], at=rt.now(), subject="New recovery codes for fitsflow",
                              body="New recovery codes were made for your account; the old ones no longer "
                                   "work. If it was not you, tell your administrator now.")
         email = user.email
@@ -122,7 +122,7 @@ def reset(rt: Runtime, *, user_id: int, by: By | None) -> None:
     next sign-in. Through the pages or the API ``by`` is the administrator, who may not
     reset their own; the command line (the server's operator) passes None. The person's
     sessions end, and they are told."""
-    at = now()
+    at = rt.now()
     with unit_of_work(rt) as session:
         if by is not None:
             actor = load_actor(rt, session, by.id)

@@ -63,7 +63,7 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     subject = ChangeSubject(rt, session, change, workflow)
     context = _context(rt, subject)
     release = subject.release_plan
-    now = common.now()
+    now = rt.now()
     start = release.window_start if release and release.window_start else now
     existing = {row.audience: row for row in notice_store.of_change(session, change.id)}
     school = calendar.school_calendar(rt, session)
@@ -105,7 +105,7 @@ def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, act
     if workflow.state_of_kind(IN_REVIEW) is None:
         return
     due = calendar.school_calendar(runtime, session).school_days_after(
-        common.now(), runtime.settings.notices.review_due_days)
+        runtime.now(), runtime.settings.notices.review_due_days)
     notifications.queue("review_due", change, runtime=runtime, session=session, actor=actor,
                         workflow=workflow, available_at=due, include_actor=True)
 
@@ -113,7 +113,7 @@ def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, act
 def on_ended(change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
              workflow: WorkflowDefinition, **extra: Any) -> None:
     """Backed out or withdrawn: notices not yet published (drafts, held ones) never go."""
-    now = common.now()
+    now = runtime.now()
     for row in notice_store.of_change(session, change.id):
         if row.status in (notice_store.DRAFT, notice_store.HELD):
             notice_store.cancel(session, row.id, now=now)
@@ -216,7 +216,7 @@ def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, 
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
         actor, change, row = _unpublished(rt, session, actor_id, ref, notice_id, "edit notice")
-        notice_store.set_text(session, notice_id, subject=subject, body=body, now=common.now())
+        notice_store.set_text(session, notice_id, subject=subject, body=body, now=rt.now())
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="notice.edited",
                            payload={"audience": row.audience,
                                     "before": {"subject": row.subject, "body": row.body},
@@ -225,7 +225,7 @@ def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, 
 
 def publish_due(rt: Runtime, *, now: datetime | None = None) -> int:
     """Publish every draft whose time has come; return how many notices were published."""
-    now = now or datetime.now(UTC)
+    now = now or rt.now()
     published = 0
     while True:
         with rt.db.transaction() as session:
@@ -288,7 +288,7 @@ def acknowledge(rt: Runtime, *, actor_id: int, notice_id: int) -> None:
     """Record "read and understood"; once."""
     with common.unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
-        ref = notice_store.acknowledge(session, notice_id=notice_id, user_id=actor.id, now=common.now())
+        ref = notice_store.acknowledge(session, notice_id=notice_id, user_id=actor.id, now=rt.now())
         if ref is None:
             raise NotFound("no such notice for you")
         if ref:
@@ -323,7 +323,7 @@ def release_notice(
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
         actor, change, row = _unpublished(rt, session, actor_id, ref, notice_id, action.replace("_", " "))
-        now = common.now()
+        now = rt.now()
         plan = stage_store.release_plan(session, change.id)
         if when is not None and (when < now or (plan and plan.window_start and when > plan.window_start)):
             raise InvalidInput({"at": "must be from now until the window starts"})

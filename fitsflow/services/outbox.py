@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..persistence import audit_store, outbox_store
-from .common import now, unit_of_work
+from .common import unit_of_work
 from .runtime import Runtime
 
 
@@ -38,7 +38,7 @@ def parked(rt: Runtime, *, limit: int = 200) -> list[ParkedRow]:
 def retry(rt: Runtime, *, row_ids: list[int] | None, actor_label: str) -> int:
     """Queue parked notices again (these, or all); audited."""
     with unit_of_work(rt) as session:
-        count = outbox_store.requeue(session, row_ids, now=now())
+        count = outbox_store.requeue(session, row_ids, now=rt.now())
         if count:
             audit_store.append(session, actor=actor_label, change_ref="", event_type="outbox.retried",
                                payload={"rows": row_ids if row_ids is not None else "all parked",

@@ -56,11 +56,11 @@ def transfer(rt: Runtime, *, actor_id: int, ref: str, to_email: str, reason: str
         before_id, before_name = change.requester_id, change.requester_name
         change.requester_id, change.requester_name = new_id, new_name
         owner_store.remove(session, change.id, new_id)  # a co-owner who becomes the owner
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="change.transferred",
                            payload={"from": before_name, "to": new_name, "to_email": new_email,
                                     "reason": reason})
-        account_notices.tell(session, [before_id, new_id], at=common.now(), event="change_transferred",
+        account_notices.tell(session, [before_id, new_id], at=rt.now(), event="change_transferred",
                              subject=f"[{change.ref}] now owned by {new_name}: {change.title}"[:300],
                              body=f"{actor.name} handed {change.ref} ({change.title}) from {before_name} to "
                                   f"{new_name}.\nReason: {reason}", link=f"/changes/{change.ref}")
@@ -75,12 +75,12 @@ def add_co_owner(rt: Runtime, *, actor_id: int, ref: str, email: str) -> ChangeV
         user_id, name, _ = _requester(rt, session, email, "email")
         if user_id == change.requester_id:
             raise InvalidInput({"email": "the change's requester owns it already"})
-        if not owner_store.add(session, change.id, user_id, common.now()):
+        if not owner_store.add(session, change.id, user_id, rt.now()):
             raise InvalidInput({"email": f"{name} is a co-owner already"})
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="change.co_owner_added", payload={"user": name})
-        account_notices.tell(session, [user_id], at=common.now(), event="change_transferred",
+        account_notices.tell(session, [user_id], at=rt.now(), event="change_transferred",
                              subject=f"[{change.ref}] you are now a co-owner: {change.title}"[:300],
                              body=f"{actor.name} made you a co-owner of {change.ref} ({change.title}): "
                                   "you may edit its stages.", link=f"/changes/{change.ref}")
@@ -95,7 +95,7 @@ def remove_co_owner(rt: Runtime, *, actor_id: int, ref: str, user_id: int) -> Ch
         names = {uid: name for uid, name, _ in owner_store.co_owners(session, change.id)}
         if user_id not in names or not owner_store.remove(session, change.id, user_id):
             raise InvalidInput({"user_id": "not a co-owner of this change"})
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="change.co_owner_removed", payload={"user": names[user_id]})
         return common.view_of(session, rt, change)

@@ -45,8 +45,8 @@ def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments:
             raise InvalidInput({"outcome": "there is no release plan to review yet"})
         common.check_version(change, expected_version)
         peer_store.add(session, change_id=change.id, reviewer_id=actor.id, outcome=outcome, comments=comments,
-                       digest=subject.plan_digest, at=common.now())
-        common.touch(change)
+                       digest=subject.plan_digest, at=rt.now())
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="peer_review.recorded",
                            payload={"outcome": outcome, "comments": comments, "digest": subject.plan_digest})

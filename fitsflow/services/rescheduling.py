@@ -18,6 +18,7 @@ from ..domain.guards import GUARDS
 from ..domain.vocabulary import SCHEDULED
 from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
+from ..persistence.db_hooks import clock_now
 from ..workflow.definition import WorkflowDefinition
 from . import approved, common
 from .common import unit_of_work
@@ -48,7 +49,7 @@ def _scheduled(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
 
 
 def _withdraw_drafts(session: Session, change: ChangeRecord) -> None:
-    now = common.now()
+    now = clock_now(session)
     for row in notice_store.of_change(session, change.id):
         if row.status == notice_store.DRAFT:
             notice_store.cancel(session, row.id, now=now)
@@ -62,7 +63,7 @@ def _tell(rt: Runtime, session: Session, change: ChangeRecord, definition: Workf
     return notice_store.correct(session, change_id=change.id, ref=change.ref,
                                 subject=f"[{change.ref}] Correction: {change.title}"[:300],
                                 body=f"A correction to the release notice you received for {change.ref} "
-                                     f"({change.title}): {what}.\nReason: {reason}", now=common.now())
+                                     f"({change.title}): {what}.\nReason: {reason}", now=rt.now())
 
 
 def reschedule(rt: Runtime, *, actor_id: int, ref: str, window_start: str, window_end: str, reason: str,
@@ -82,13 +83,13 @@ def reschedule(rt: Runtime, *, actor_id: int, ref: str, window_start: str, windo
             raise InvalidInput({"window_start": "a new window needs a start and an end"})
         if (plan.window_start, plan.window_end) == (old.window_start, old.window_end):
             raise InvalidInput({"window_start": "this is the window already scheduled"})
-        stage_store.save_release_plan(session, change.id, plan, common.now())
+        stage_store.save_release_plan(session, change.id, plan, rt.now())
         subject = ChangeSubject(rt, session, change, definition)
         problems = [m for name in ("window_timely", "window_clear_of_freezes") for m in GUARDS[name](subject)]
         if problems:
             raise InvalidInput({"window_start": "; ".join(problems)})
         moved = f"moved from {_when(rt, old.window_start)} to {_when(rt, plan.window_start)}"
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="release.rescheduled",
                            payload={"from": [_iso(old.window_start), _iso(old.window_end)],
@@ -117,7 +118,7 @@ def unschedule(rt: Runtime, *, actor_id: int, ref: str, reason: str,
                     for s in t.sources if s != change.state)
         before = change.state
         change.state = back
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type="release.unscheduled",
                            payload={"from": before, "to": back, "reason": reason.strip()})

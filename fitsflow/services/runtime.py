@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from ..clock import Clock
 from ..config import Settings
 from ..domain import financial_years
 from ..domain.money import format_money
@@ -29,6 +30,19 @@ class Runtime:
     notify_rules: Mapping[str, tuple[str, ...]]
     templates: NoticeTemplates
     cache: ReadCache = field(default_factory=ReadCache, compare=False, repr=False)
+
+    @property
+    def clock(self) -> Clock:
+        """Business time, shared with the database (which stamps audit events from it)."""
+        return self.db.clock
+
+    def now(self) -> datetime:
+        """Aware UTC, the form every timestamp column holds."""
+        return self.db.clock.now()
+
+    def today(self) -> date:
+        """The school's date now."""
+        return self.db.clock.today(self.timezone)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -40,7 +40,7 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
                                          possible=[f"edit the {STAGE_TITLES[s].lower()}" for s in editable])
         common.check_version(change, expected_version)
         before, after = apply(session, change)
-        common.touch(change)
+        common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type=f"stage.{stage}", payload={"before": before, "after": after})
         approved.after_edit(rt, session, change, definition, actor, stage)
@@ -62,7 +62,7 @@ def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         before = _plain(stage_store.needs(session, change.id))
-        stage_store.save_needs(session, change.id, needs, common.now())
+        stage_store.save_needs(session, change.id, needs, rt.now())
         return before, _plain(needs)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="needs", expected_version=expected_version,
@@ -91,7 +91,7 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         before = _plain(stage_store.release_plan(session, change.id))
-        stage_store.save_release_plan(session, change.id, plan, common.now())
+        stage_store.save_release_plan(session, change.id, plan, rt.now())
         return before, _plain(plan)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="release_plan",
@@ -105,7 +105,7 @@ def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, An
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         review = stages.parse_review(data, change.horizon_years)
         before = _plain(stage_store.review(session, change.id))
-        stage_store.save_review(session, change.id, review, common.now())
+        stage_store.save_review(session, change.id, review, rt.now())
         return before, _plain(review)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="review", expected_version=expected_version,

@@ -16,7 +16,6 @@ from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
 from .clashes import Clash
-from .common import now
 from .runtime import Runtime
 
 
@@ -202,7 +201,7 @@ class ChangeSubject:
         plan = self.release_plan
         if plan is None or plan.window_start is None:
             return ""
-        return calendar.timing_problem(self.rt, self.school, plan.window_start, now())
+        return calendar.timing_problem(self.rt, self.school, plan.window_start, self.rt.now())
 
     @cached_property
     def clashes(self) -> tuple[Clash, ...]:

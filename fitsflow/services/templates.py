@@ -22,6 +22,7 @@ from ..domain.stages import CostLine, ReleasePlan, parse_amount
 from ..domain.templates import parse_ref, ref_of
 from ..domain.vocabulary import COST_KINDS
 from ..persistence import audit_store, outbox_store, queries, stage_store, template_store
+from ..persistence.db_hooks import clock_now
 from ..persistence.models import StandardTemplate
 from . import catalogue, common
 from .audit import TimelineEvent
@@ -168,7 +169,7 @@ def _tell(
     body: str,
 ) -> None:
     assert row.id is not None
-    at = common.now()
+    at = rt.now()
     link = f"/templates/{row.id}"
     outbox_store.add(
         session,
@@ -200,7 +201,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may propose a standard-change template")
         content = _content(rt, session, data)
-        at = common.now()
+        at = rt.now()
         row = template_store.add(
             session,
             StandardTemplate(
@@ -292,9 +293,9 @@ def act(
             row.steps, row.backout_plan = content.steps, content.backout_plan
             row.used_by = "\n".join(content.used_by)
         else:
-            row.decided_by, row.decided_at = actor.id, common.now()
+            row.decided_by, row.decided_at = actor.id, rt.now()
         row.state, row.note = new_state, reason
-        row.updated_at, row.version = common.now(), row.version + 1
+        row.updated_at, row.version = rt.now(), row.version + 1
         session.add(row)
         audit_store.append(
             session, actor=actor.label, change_ref=ref_of(row.id), event_type=EVENTS[action], payload=payload
@@ -427,7 +428,7 @@ def record_use(session: Session, actor: Actor, use: Use, change_id: int, change_
     estimate as the planned cost; the template's history records the use."""
     row = use.template
     assert row.id is not None
-    at = common.now()
+    at = clock_now(session)
     stage_store.replace_cost_lines(
         session,
         change_id,

@@ -86,7 +86,7 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     changes their own roles, approver and admin roles wait for a second administrator
     (when there are two), a password set for someone else must be changed at their first
     sign-in and ends their sessions and tokens, and the person is told."""
-    at = common.now()
+    at = rt.now()
     existing = queries.user_by_email(session, spec.email)
     before = sorted(queries.roles_of(session, existing.id)) if existing and existing.id else []
     name_before = existing.name if existing else ""
@@ -324,11 +324,11 @@ def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> 
         if email is None:
             raise NotFound(f"no user {user_id}")
         if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
-            auth_store.revoke_sessions(session, user_id, now=common.now())
-            auth_store.revoke_tokens(session, user_id, at=common.now())
+            auth_store.revoke_sessions(session, user_id, now=rt.now())
+            auth_store.revoke_tokens(session, user_id, at=rt.now())
         security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
         what = "reactivated" if active else "deactivated"
-        account_notices.tell(session, [user_id], at=common.now(), subject=f"Your fitsflow account was {what}",
+        account_notices.tell(session, [user_id], at=rt.now(), subject=f"Your fitsflow account was {what}",
                              body=f"{actor_label} {what} your account"
                                   + ("." if active else "; every session and API token of yours has ended."))
         audit_store.append(session, actor=actor_label, change_ref="",
@@ -355,7 +355,7 @@ def pending_grants(rt: Runtime) -> list[PendingGrant]:
 def decide_grant(rt: Runtime, *, actor_id: int, grant_id: int, confirm: bool) -> None:
     """A second administrator confirms (or refuses) a role another administrator gave."""
     by = require_admin(rt, actor_id)
-    at = common.now()
+    at = rt.now()
     with unit_of_work(rt) as session:
         grant = user_store.get_grant(session, grant_id)
         if grant is None or grant.status != "pending":

@@ -19,6 +19,7 @@ from ..domain.errors import InvalidInput, NotFound, WorkflowError
 from ..domain.roles import RoleBook
 from ..persistence import audit_store, change_store, workflow_store
 from ..persistence.db import Database
+from ..persistence.db_hooks import clock_now
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.loader import parse_text
 from . import common
@@ -48,7 +49,7 @@ def _definition(stored: workflow_store.StoredVersion, roles: RoleBook) -> Workfl
 def record(session: Session, definition: WorkflowDefinition) -> None:
     """Store the version a change is about to use (nothing if it is stored already)."""
     workflow_store.record(session, version=definition.version, name=definition.name,
-                          source=definition.source, body=definition.body, at=common.now())
+                          source=definition.source, body=definition.body, at=clock_now(session))
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def _move(rt: Runtime, session: Session, change: change_store.ChangeRecord, sour
                         workflow_version=target.version)
     change.state = to_state
     change.workflow_version = target.version
-    common.touch(change)
+    common.touch(rt, change)
     audit_store.append(session, actor=actor, change_ref=change.ref, event_type="change.workflow_migrated",
                        payload={"workflow": target.name, "from_version": source.version,
                                 "to_version": target.version, "from": from_state, "to": to_state})
@@ -225,7 +226,7 @@ def _move(rt: Runtime, session: Session, change: change_store.ChangeRecord, sour
     before = source.gate_at(from_state)
     if gate is not None and (before is None or before.name != gate.name):
         needed = ChangeSubject(rt, session, change, target).requirements_for(gate)
-        common.open_round(session, change, gate, needed, actor)
+        common.open_round(rt, session, change, gate, needed, actor)
 
 
 @dataclass(frozen=True)
