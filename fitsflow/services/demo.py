@@ -190,17 +190,19 @@ class _Driver:
         status = changes.get_change(self.rt, actor_id=requester, ref=ref).gate
         assert status is not None
         with self.rt.db.read() as session:
-            for role, needed in status.requirements.items():
-                people = [u for u in queries.users_with_roles(session, [role]) if u != requester]
-                for uid in people[:needed]:
-                    if reject:
-                        gates.decide(self.rt, actor_id=uid, ref=ref, decision="reject",
-                                     comment=REJECTIONS.get(status.name, REJECTIONS[""]))
-                        return
-                    result = gates.decide(self.rt, actor_id=uid, ref=ref, decision="approve",
-                                          comment="Agreed.", role=role)
-                    if result.outcome != PENDING:
-                        return
+            asked = [(role, [u for u in queries.users_with_roles(session, [role]) if u != requester][:needed])
+                     for role, needed in status.requirements.items()]
+        for role, people in asked:
+            for uid in people:
+                if reject:
+                    gates.decide(self.rt, actor_id=uid, ref=ref, decision="reject",
+                                 comment=REJECTIONS.get(status.name, REJECTIONS[""]))
+                    return
+                result = gates.decide(self.rt, actor_id=uid, ref=ref, decision="approve",
+                                      comment="Agreed.", role=role)
+                self.tick()
+                if result.outcome != PENDING:
+                    return
 
     def peer_review(self, ref: str, definition: WorkflowDefinition, state: str, trigger: str, category: str,
                     requester: int) -> None:
