@@ -30,6 +30,13 @@ def _settings(**sections: dict) -> Settings:
 TEST_NOW = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
 
 
+# The year's edges, for the tests whose outcome depends on the calendar: a term-time
+# Tuesday, Christmas Eve, the middle of the GCSE series, the night the clocks go back (01:30,
+# the hour that happens twice) and a leap day.
+YEAR_EDGES = (TEST_NOW, datetime(2026, 12, 24, 10, 0, tzinfo=UTC), datetime(2027, 5, 25, 10, 0, tzinfo=UTC),
+              datetime(2027, 10, 31, 0, 30, tzinfo=UTC), datetime(2028, 2, 29, 10, 0, tzinfo=UTC))
+
+
 def at_test_time(rt: Runtime) -> Runtime:
     rt.clock.set(TEST_NOW, running=True)
     return rt

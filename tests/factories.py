@@ -76,7 +76,8 @@ REVIEW = {"outcome": "successful", "notes": "Went well",
                             "funding_source": "Capital grant"}]}
 
 
-def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) -> None:
+def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...],
+                window: datetime | None = None) -> None:
     if "needs" in editable:
         services.record_needs(rt, actor_id=actor, ref=ref, data=NEEDS)
     if "finance" in editable:
@@ -87,7 +88,8 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...]) ->
     if "release_plan" in editable:
         plan = services.get_change(rt, actor_id=actor, ref=ref).release_plan
         if plan is None or plan.window_start is None:
-            services.record_release_plan(rt, actor_id=actor, ref=ref, data=release_plan(rt))
+            data = release_plan_from(window) if window else release_plan(rt)
+            services.record_release_plan(rt, actor_id=actor, ref=ref, data=data)
     if "review" in editable:
         services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
 
@@ -123,10 +125,11 @@ def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
 
 
 def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change",
-              affected: tuple[str, ...] = (), reason: str = "") -> str:
+              affected: tuple[str, ...] = (), reason: str = "", window: datetime | None = None) -> str:
     """Raise a change and drive it, through the services, to ``target`` (``reason`` goes
     with each action: a clash or a caution period on the way). A standard change is raised
-    from a new template covering ``affected``."""
+    from a new template covering ``affected``; its release window starts at ``window``
+    (by default ten days after the runtime's now)."""
     template, cost = None, None
     if rt.workflows.for_category(category).definition.from_template:
         template = standard_template(rt, school, services_=affected or (TEMPLATE_SERVICE,))
@@ -138,7 +141,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
     definition = rt.workflows.get(view.workflow).definition
     state = view.state
     for trigger in path_to(rt, view.workflow, target):
-        fill_stages(rt, school.requester, view.ref, definition.states[state].edits)
+        fill_stages(rt, school.requester, view.ref, definition.states[state].edits, window)
         if trigger in definition.gate_triggers():
             approve_gate(rt, school, view.ref)
         else:
@@ -214,3 +217,15 @@ def haystack(rt: Runtime, school: School, size: int = 1000) -> str:
                               description="Replace a classroom keyboard")
     return services.raise_change(rt, actor_id=school.requester, title="Migrate the MIS to the cloud",
                                  category="minor", description="Arbor replaces SIMS").ref
+
+
+def drain(worker: Any, rounds: int = 100) -> int:
+    """Run the delivery worker until it finds nothing to do; how many it delivered. Bounded:
+    a worker still busy after ``rounds`` batches is a test failure, not a hang."""
+    delivered = 0
+    for _ in range(rounds):
+        done = worker.run_once()
+        if not done:
+            return delivered
+        delivered += done
+    raise AssertionError(f"the worker still had work after {rounds} batches")

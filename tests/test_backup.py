@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,12 @@ from fitsflow.services import backups
 from fitsflow.services.backups import BackupProblem
 
 from . import factories as f
-from .conftest import postgres_runtime
+from .conftest import at_test_time, postgres_runtime
 
 
 def _migrated(path: Path):  # type: ignore[no-untyped-def]
     """A SQLite file made as `fitsflow init` makes it (the migrations, not create_all)."""
-    rt = build_runtime(load_settings(environ={}), database_url=f"sqlite:///{path}")
+    rt = at_test_time(build_runtime(load_settings(environ={}), database_url=f"sqlite:///{path}"))
     upgrade(rt.db)
     return rt
 
@@ -138,7 +139,7 @@ def test_keep_deletes_all_but_the_newest_copies(tmp_path):
     made = []
     for _ in range(3):
         made.append(backups.backup(rt, keep=2).path)
-        time.sleep(1.1)  # the default names carry the second
+        rt.clock.advance(timedelta(seconds=1))  # the default names carry the second
     left = sorted(p.name for p in (tmp_path / "backups").glob("school-*.db"))
     assert left == sorted(p.name for p in made[1:])
     assert not Path(str(made[0]) + ".json").exists()

@@ -136,14 +136,12 @@ def test_permanent_reply_parks_and_an_admin_can_retry(smtp):
     pending = [r for r in rows(rt) if r.status == "pending"]
     smtp.recorder.replies = ["554 Transaction failed"] * len(pending)
     worker = Worker.from_runtime(rt)
-    while worker.run_once():
-        pass
+    f.drain(worker)
     parked = outbox.parked(rt)
     assert len(parked) == len(pending) and all("554" in p.last_error for p in parked)
     assert all(p.last_error.startswith("permanent failure") for p in parked)
     assert outbox.retry(rt, row_ids=[parked[0].id], actor_label="admin@test") == 1
-    while worker.run_once():
-        pass
+    f.drain(worker)
     assert [r.status for r in rows(rt) if r.id == parked[0].id] == ["delivered"]
     assert outbox.status_counts(rt).get("parked", 0) == len(pending) - 1
 
@@ -178,8 +176,7 @@ def test_without_smtp_notices_are_delivered_in_app():
     rt = runtime()
     school = f.School(rt)
     f.change_in(rt, school, "minor", "proceed_approval")
-    while Worker.from_runtime(rt).run_once():
-        pass
+    f.drain(Worker.from_runtime(rt))
     assert rows(rt) and all(r.status == "delivered" for r in rows(rt))
 
 
@@ -212,14 +209,12 @@ def test_webhook_gets_one_post_per_event_and_retries_server_errors():
         _Hook.status = 503
         worker, clock = Worker.from_runtime(rt), Clock(rt)
         worker.clock = clock
-        while worker.run_once():
-            pass
+        f.drain(worker)
         hooks = [r for r in rows(rt) if r.channel == "webhook"]
         assert all(r.status == "pending" and "503" in r.last_error for r in hooks)
         _Hook.status = 200
         clock.advance(3600)
-        while worker.run_once():
-            pass
+        f.drain(worker)
         assert sorted(p["event"] for p in _Hook.received) == ["decided", "submitted"]
         links = {p["event"]: p["link"] for p in _Hook.received}
         assert all(p["ref"] == ref for p in _Hook.received)

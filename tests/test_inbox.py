@@ -26,11 +26,6 @@ class Clock:
         return self.now
 
 
-def drain(worker: Worker) -> None:
-    while worker.run_once():
-        pass
-
-
 def events(rt, uid: int) -> list[str]:  # type: ignore[no-untyped-def]
     return [n.event for n in inbox.my_notices(rt, actor_id=uid).items]
 
@@ -41,12 +36,12 @@ def test_a_reminder_appears_only_when_due_and_a_cancelled_one_never(rt):
     worker = Worker(rt, email=None, webhook=None, clock=clock)
     kept = f.change_in(rt, school, "minor", "released")
     dropped = f.change_in(rt, school, "minor", "released")
-    drain(worker)
+    f.drain(worker)
     assert "review_due" not in events(rt, school.requester)  # due in ten school days, not today
     services.fire(rt, actor_id=school.requester, ref=dropped, trigger="open_review")
     days = rt.settings.notices.review_due_days
     clock.now = calendar.calendar_now(rt).school_days_after(clock.now, days) + timedelta(minutes=1)
-    drain(worker)
+    f.drain(worker)
     mine = inbox.my_notices(rt, actor_id=school.requester).items
     due = [n.change_ref for n in mine if n.event == "review_due"]
     assert due == [kept]  # the one whose review opened in time was cancelled, never shown

@@ -142,8 +142,7 @@ def test_review_reminder_is_sent_when_due_and_cancelled_once_the_review_is_open(
     reviewed = f.change_in(rt, school, "minor", "in_review")
     worker = Worker.from_runtime(rt)
     worker.clock = lambda: FAR
-    while worker.run_once():
-        pass
+    f.drain(worker)
     with rt.db.read() as session:
         reminders = dict(session.execute(select(OutboxMessage.change_ref, OutboxMessage.status).where(
             OutboxMessage.event == "review_due")).all())

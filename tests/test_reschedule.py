@@ -17,15 +17,18 @@ from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage, ReleaseNotice
 
 from . import factories as f
+from .conftest import YEAR_EDGES
 
 
 def _setup(rt):  # type: ignore[no-untyped-def]
     school = f.School(rt)
     both = f.user(rt, "", "slt staff", "Deputy who teaches")  # in two audiences: one notice, one correction
     f.user(rt, "", "staff", "Teacher")
-    ref = f.change_in(rt, school, "minor", "scheduled")
-    # The window is ten days ahead: SLT's notice (ten school days) would go at once, so it
-    # is held; the requester sends it; the others are due later.
+    # The window is eight school days ahead (whatever the date: weekends and bank holidays
+    # are skipped): SLT's notice (ten school days) would go at once, so it is held; the
+    # requester sends it; the others (five school days or fewer) are due later.
+    window = services.calendar.calendar_now(rt).school_days_after(rt.now(), 8) + timedelta(hours=2)
+    ref = f.change_in(rt, school, "minor", "scheduled", window=window)
     f.send_held_notices(rt, school, ref)
     services.notices.publish_due(rt)
     return school, both, ref
@@ -63,22 +66,30 @@ def _window(rt, school, ref):  # type: ignore[no-untyped-def]
     return plan.window_start, plan.window_end
 
 
-def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(rt):
+@pytest.mark.parametrize("at", YEAR_EDGES, ids=lambda at: at.date().isoformat())
+def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(sqlite_rt, at):
+    rt = sqlite_rt
+    rt.clock.set(at, running=True)
     school, both, ref = _setup(rt)
     before = _notices(rt, ref)
     assert before["slt"][0] == "published" and before["staff"][0] == "draft"
     start, end = _window(rt, school, ref)
+    # A week later: the same weekday, so the staff notice moves too (a few days could land
+    # on a weekend or bank holiday whose announcing school day is the old one).
     services.reschedule(
         rt,
         actor_id=school.requester,
         ref=ref,
-        window_start=(start + timedelta(days=3)).isoformat(),
-        window_end=(end + timedelta(days=3)).isoformat(),
+        window_start=(start + timedelta(days=7)).isoformat(),
+        window_end=(end + timedelta(days=7)).isoformat(),
         reason="Supplier delay",
     )
     after = _notices(rt, ref)
     assert f.snapshot(rt, ref)[0] == "scheduled"
-    assert after["staff"][0] == "draft" and after["staff"][1] > before["staff"][1]  # re-timed
+    school_calendar = services.calendar.calendar_now(rt)
+    lead = rt.roles.audiences["staff"].lead_days
+    assert after["staff"] == ("draft", school_calendar.publish_moment(start + timedelta(days=7), lead))
+    assert after["staff"][1] > before["staff"][1]  # re-timed
     corrections = _corrections(rt, ref)
     readers = [uid for uid, _ in corrections]
     assert both in readers and len(readers) == len(set(readers))  # one each
@@ -98,7 +109,7 @@ def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(rt):
         ).all()
     assert (
         moved[0]["from"][0] == start.isoformat()
-        and moved[0]["to"][0] == (start + timedelta(days=3)).isoformat()
+        and moved[0]["to"][0] == (start + timedelta(days=7)).isoformat()
     )
     assert told  # the CAB hears
     # Within tolerance: the CAB acknowledges the move.

@@ -41,8 +41,7 @@ def test_a_display_name_cannot_add_a_recipient(smtp):
                                    '"Ben Marsh <spy@evil.example>, Ben",ben@school.example,slt,slt\n'
                                    '"Shah, Priya",priya@school.example,slt,slt\n')
     f.change_in(rt, school, "significant", "proceed_approval")  # SLT are asked to approve
-    while Worker.from_runtime(rt).run_once():
-        pass
+    f.drain(Worker.from_runtime(rt))
     to_slt = [(m, e) for m, e in zip(smtp.recorder.messages, smtp.recorder.envelopes, strict=True)
               if e[0] in ("ben@school.example", "priya@school.example")]
     assert len(to_slt) == 2
@@ -79,8 +78,7 @@ def test_a_subject_with_a_stray_line_break_is_still_delivered(smtp):
 
     with rt.db.transaction() as session:
         session.execute(update(OutboxMessage).values(subject="Approval needed\r\nBcc: spy@evil.example"))
-    while Worker.from_runtime(rt).run_once():
-        pass
+    f.drain(Worker.from_runtime(rt))
     assert smtp.recorder.messages and all("\n" not in m["Subject"] for m in smtp.recorder.messages)
     assert all(e == [e[0]] and "spy" not in e[0] for e in smtp.recorder.envelopes)
     rt.db.dispose()
@@ -109,8 +107,7 @@ def test_webhook_text_is_escaped_and_signed():
         school = f.School(rt)
         services.raise_change(rt, actor_id=school.requester, category="minor",
                               title="<!channel> urgent <http://evil.example|click here> [x](http://evil.example)")
-        while Worker.from_runtime(rt).run_once():
-            pass
+        f.drain(Worker.from_runtime(rt))
         headers, body = _Hook.received[-1]
         stamp = headers["X-Fitsflow-Timestamp"]
         mac = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)

@@ -68,8 +68,7 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
         notices.publish_due(rt, now=FAR)
         # The review reminder is still due while the change is released.
         worker = Worker(rt, email=None, webhook=None, clock=lambda: rt.now() + timedelta(days=30))
-        while worker.run_once():
-            pass
+        f.drain(worker)
         closed = workflow.state_of_kind("closed")
         state = services.get_change(rt, actor_id=school.requester, ref=ref).change.state
         for trigger in _path_between(workflow, state, closed):
