@@ -17,6 +17,9 @@ from fitsflow.services import calendar
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 LONDON = ZoneInfo("Europe/London")
 
 

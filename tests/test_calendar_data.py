@@ -17,6 +17,9 @@ from fitsflow.services.demo_calendar import academic_years
 from . import factories as f
 from .web_support import WebSchool, csrf_token, login, make_app, post
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 TERM_DATES_ICS = b"""BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//Example County Council//Term dates//EN

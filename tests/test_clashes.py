@@ -21,6 +21,9 @@ from fitsflow.services import catalogue
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture
 def school(rt):  # type: ignore[no-untyped-def]

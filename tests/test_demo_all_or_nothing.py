@@ -20,6 +20,9 @@ from fitsflow.persistence import audit_store, change_store, queries
 
 from . import conftest
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(

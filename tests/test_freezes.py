@@ -17,6 +17,9 @@ from fitsflow.services import calendar
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 
 def _around_the_window(rt, kind: str = "exams", effect: str = "", title: str = "GCSE summer series"):  # type: ignore[no-untyped-def]
     """A period covering the factories' release window (ten days ahead)."""

@@ -14,6 +14,9 @@ from fitsflow.services import notices
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 
 def _by_audience(rt, school, ref):  # type: ignore[no-untyped-def]
     return {n.audience: n for n in notices.notices_for(rt, actor_id=school.requester, ref=ref)}

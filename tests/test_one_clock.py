@@ -9,11 +9,16 @@ import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from fitsflow.clock import Clock
 from fitsflow.persistence import audit_store
 from fitsflow.services import users
 
 from . import factories as f
+
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 # The clock itself, and migrations (frozen code that runs before any runtime exists).

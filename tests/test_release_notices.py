@@ -18,6 +18,9 @@ from fitsflow.services import notices
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 

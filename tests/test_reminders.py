@@ -18,6 +18,9 @@ from fitsflow.services import calendar, reminders
 
 from . import factories as f
 
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
 
 def _sent(rt, ref, kind):  # type: ignore[no-untyped-def]
     with rt.db.read() as session:

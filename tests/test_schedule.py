@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from fitsflow.services import calendar, catalogue
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
+
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
 
 
 def test_the_month_and_week_views_show_releases_periods_and_clashes(sqlite_rt, tmp_path):
