@@ -1,5 +1,6 @@
-"""Changes as plain records: loaded with one statement, saved with one version-checked
-UPDATE just before commit. The hot path (a decision) needs no ORM unit of work."""
+"""Changes as plain records: loaded with one statement, saved whole with one version-checked
+UPDATE just before commit when anything in them changed (or they were touched). The hot
+path (a decision) needs no ORM unit of work."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from ..domain.errors import Stale
 from . import queue_store, search_store
-from .db_hooks import BEFORE_COMMIT
+from .db_hooks import BEFORE_COMMIT, clock_now
 from .models import Approval, Change, GateReminder, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
@@ -27,6 +28,8 @@ _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at", "urgency", "template_id", "workflow_version", "planned_cost")
+# What a saved change may have changed: everything but its identity and birth.
+_SAVED = tuple(name for name in _FIELDS if name not in ("id", "ref", "created_at", "version"))
 
 
 @dataclass(slots=True)
@@ -49,49 +52,60 @@ class ChangeRecord:
     urgency: str = ""
     template_id: int | None = None
     workflow_version: str | None = None
-    planned_cost: Decimal = Decimal(0)  # the planned cost lines' total, kept by stage_store
+    planned_cost: Decimal = Decimal(0)  # the planned cost lines' total (stage_store.replace_cost_lines)
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
+    saved: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as last read or written
+
+    def persisted(self) -> dict[str, Any]:
+        """The fields a save writes, as they are now."""
+        return {name: getattr(self, name) for name in _SAVED}
+
+    @property
+    def dirty(self) -> bool:
+        """Saved at commit: touched (a version bump on purpose) or any field changed."""
+        return self.touched or self.persisted() != self.saved
 
     @property
     def committed_version(self) -> int:
-        """The version this change has once its transaction commits (a touched record
-        is saved with the next one)."""
-        return self.version + 1 if self.touched else self.version
+        """The version this change has once its transaction commits (a changed record is
+        saved with the next one)."""
+        return self.version + 1 if self.dirty else self.version
 
 
-_COLUMNS = (*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name)
+_COLUMNS = (*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name.label("requester_name"))
 _FROM = _CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)
 _SELECT = core_select(*_COLUMNS).select_from(_FROM)
 _BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
 _SAVE = (_CHANGES.update()
          .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
-         .values(state=bindparam("state"), approval_round=bindparam("approval_round"),
-                 category=bindparam("category"), requester_id=bindparam("requester_id"),
-                 updated_at=bindparam("updated_at"), version=bindparam("new_version")))
+         .values({**{name: bindparam(name) for name in _SAVED}, "version": bindparam("new_version")}))
 _INSERT = _CHANGES.insert().returning(_CHANGES.c.id)
 
 
 def _record(row: Any) -> ChangeRecord:
-    return ChangeRecord(*row)
+    record = ChangeRecord(**row._mapping)
+    record.saved = record.persisted()
+    return record
 
 
 def _save(record: ChangeRecord, session: Session) -> None:
-    if not record.touched:
+    if not record.dirty:
         return
-    result = session.connection().execute(_SAVE, {
-        "_id": record.id, "_version": record.version, "state": record.state,
-        "approval_round": record.approval_round, "category": record.category,
-        "requester_id": record.requester_id, "updated_at": record.updated_at,
-        "new_version": record.version + 1})
+    if not record.touched and record.updated_at == record.saved.get("updated_at"):
+        record.updated_at = clock_now(session)  # changed without touch(): modified now all the same
+    values = {**record.persisted(), "_id": record.id, "_version": record.version,
+              "new_version": record.version + 1}
+    result = session.connection().execute(_SAVE, values)
     if result.rowcount != 1:
         raise Stale(record.ref)
     record.version += 1
     record.touched = False
+    record.saved = record.persisted()
 
 
 def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
-    """Save the record (if touched) just before this transaction commits."""
+    """Save the record whole (if anything in it changed) just before this transaction commits."""
     session.info.setdefault(BEFORE_COMMIT, []).insert(0, lambda s: _save(record, s))
     return record
 
@@ -107,6 +121,7 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
     new_id = session.connection().execute(_INSERT, values).scalar_one()
     record = ChangeRecord(id=new_id, requester_name=requester_name,
                           **{k: v for k, v in values.items() if k in _FIELDS})
+    record.saved = record.persisted()
     return _track(session, record)
 
 

@@ -152,9 +152,10 @@ def received_count(session: Session, user_id: int) -> int:
 
 def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50,
              offset: int = 0) -> list[Any]:
-    """Notices a person received, newest first: (notice id, ref, subject, body, received, acknowledged)."""
-    query = (select(_NOTICES.c.id, _CHANGES.c.ref, _NOTICES.c.subject, _NOTICES.c.body,
-                    _RECEIPTS.c.created_at, _RECEIPTS.c.acknowledged_at)
+    """Notices a person received, newest first: rows of notice_id, change_ref, subject, body,
+    received_at and acknowledged_at."""
+    query = (select(_NOTICES.c.id.label("notice_id"), _CHANGES.c.ref.label("change_ref"), _NOTICES.c.subject,
+                    _NOTICES.c.body, _RECEIPTS.c.created_at.label("received_at"), _RECEIPTS.c.acknowledged_at)
              .select_from(_RECEIPTS.join(_NOTICES, _NOTICES.c.id == _RECEIPTS.c.notice_id)
                           .join(_CHANGES, _CHANGES.c.id == _RECEIPTS.c.change_id))
              .where(_RECEIPTS.c.user_id == user_id))

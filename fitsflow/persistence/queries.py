@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, true
@@ -30,18 +31,30 @@ _WITH_ROLES: dict[tuple[str, ...], Any] = {}
 _INSERT_APPROVAL = _APPROVALS.insert()
 
 
-ActorRow = tuple[int, str, str, bool, set[str], bool, bool, bool]
+@dataclass(frozen=True)
+class ActorRow:
+    """What acting needs to know of a user."""
+
+    id: int
+    name: str
+    email: str
+    active: bool
+    roles: frozenset[str]
+    must_change_password: bool
+    has_second_factor: bool
+    mfa_exempt: bool
 
 
 def actor_row(session: Session, user_id: int) -> ActorRow | None:
-    """(id, name, email, active, roles, must change password, has a second factor, exempt
-    from it) of a user, in one statement."""
+    """A user as acting needs them (with all their roles), in one statement."""
     rows = session.connection().execute(_ACTOR, {"uid": user_id}).all()
     if not rows:
         return None
     first = rows[0]
-    return (first[0], first[1], first[2], bool(first[3]), {r[4] for r in rows if r[4]}, bool(first[5]),
-            first[6] is not None, bool(first[7]))
+    return ActorRow(id=first.id, name=first.name, email=first.email, active=bool(first.active),
+                    roles=frozenset(r.role for r in rows if r.role),
+                    must_change_password=bool(first.must_change_password),
+                    has_second_factor=first.totp_enabled_at is not None, mfa_exempt=bool(first.mfa_exempt))
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -127,7 +140,8 @@ def deciders_of(session: Session, change_id: int) -> list[int]:
 _USERS_T = User.__table__  # type: ignore[attr-defined]
 _BY = _USERS_T.alias("by")
 _ALL_APPROVALS = (core_select(_APPROVALS.c.gate, _APPROVALS.c.round,
-                              func.coalesce(_BY.c.name + " on behalf of " + _USERS_T.c.name, _USERS_T.c.name),
+                              func.coalesce(_BY.c.name + " on behalf of " + _USERS_T.c.name,
+                                            _USERS_T.c.name).label("approver"),
                               _APPROVALS.c.role, _APPROVALS.c.decision, _APPROVALS.c.comment,
                               _APPROVALS.c.decided_at)
                   .join_from(_APPROVALS, _USERS_T, _USERS_T.c.id == _APPROVALS.c.approver_id)
@@ -137,8 +151,8 @@ _ALL_APPROVALS = (core_select(_APPROVALS.c.gate, _APPROVALS.c.round,
 
 
 def all_approvals(session: Session, change_id: int) -> list[Any]:
-    """Every decision on a change, oldest first: (gate, round, approver's name, role,
-    decision, comment, decided at) rows."""
+    """Every decision on a change, oldest first: rows of gate, round, approver (their name),
+    role, decision, comment and decided_at."""
     return list(session.connection().execute(_ALL_APPROVALS, {"cid": change_id}))
 
 

@@ -13,9 +13,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, delete
 
 from ..domain import stages
-from .models import Change, CostLine, NeedsAnalysis, ReleasePlan, Review
-
-_CHANGES = Change.__table__  # type: ignore[attr-defined]
+from .models import CostLine, NeedsAnalysis, ReleasePlan, Review
 
 # The stage reads run on every change page view and gate decision: statements built once,
 # run on the connection (an ORM get or select cost 0.3–0.6 ms each).
@@ -63,16 +61,15 @@ def cost_lines(session: Session, change_id: int, *, actual: bool) -> tuple[stage
 
 
 def replace_cost_lines(session: Session, change_id: int, lines: Sequence[stages.CostLine], *,
-                       actual: bool) -> None:
+                       actual: bool) -> Decimal:
+    """Replace the change's planned (or actual) cost lines; return their total (the caller
+    keeps a planned total on the change record, saved with it)."""
     session.execute(delete(CostLine).where(
         CostLine.change_id == change_id, CostLine.actual == actual))  # type: ignore[arg-type]
     session.add_all(CostLine(change_id=change_id, actual=actual, year_offset=line.year_offset, kind=line.kind,
                              amount=line.amount, funding_source=line.funding_source,
                              description=line.description) for line in lines)
-    if not actual:  # kept on the change, indexed, for the cost filters and sorting at scale
-        session.connection().execute(
-            _CHANGES.update().where(_CHANGES.c.id == change_id)
-            .values(planned_cost=sum((line.amount for line in lines), Decimal(0))))
+    return sum((line.amount for line in lines), Decimal(0))
 
 
 _PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]

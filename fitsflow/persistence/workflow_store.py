@@ -69,7 +69,8 @@ def in_use(session: Session) -> list[InUse]:
 
 
 def adopt(session: Session, *, workflow: str, version: str) -> int:
-    """Put the changes of a workflow that predate versions on this version."""
+    """Put the changes of a workflow that predate versions on this version (Core: one
+    set-based statement for all of them, however many)."""
     result = session.connection().execute(
         _CHANGES.update().where(and_(_CHANGES.c.workflow == workflow, _CHANGES.c.workflow_version.is_(None)))
         .values(workflow_version=version))
@@ -87,10 +88,3 @@ def refs_on(session: Session, *, workflow: str, version: str, states: list[str])
         .order_by(_CHANGES.c.id)).all()
     return [row[0] for row in rows]
 
-
-def move(session: Session, *, change_id: int, seen_version: int, workflow_version: str) -> bool:
-    """Put one change on another workflow version (its state is saved with the record)."""
-    result = session.connection().execute(
-        _CHANGES.update().where(and_(_CHANGES.c.id == change_id, _CHANGES.c.version == seen_version))
-        .values(workflow_version=workflow_version))
-    return result.rowcount == 1

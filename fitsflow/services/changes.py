@@ -96,7 +96,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                     if use else {})},
     )
     if use:
-        templates.record_use(session, actor, use, change.id, change.ref)
+        templates.record_use(session, actor, use, change)
     signals.raised.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition)
     return change
 
@@ -286,7 +286,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
     workflow = common.workflow_of(rt, change)
     subject = ChangeSubject(rt, session, change, workflow.definition)
     assert change.id is not None
-    approvals = [ApprovalView(*row) for row in queries.all_approvals(session, change.id)]
+    approvals = [ApprovalView(**row._mapping) for row in queries.all_approvals(session, change.id)]
     since = approved.since_approval(rt, session, change, workflow.definition, subject)
     state = workflow.definition.states[change.state]
     editable_owner = REQUESTER in actor.roles and owns(session, change, actor.id)

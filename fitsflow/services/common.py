@@ -34,11 +34,12 @@ def unit_of_work(rt: Runtime) -> Iterator[Session]:
 def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
     """The person acting, with the roles they hold that the school still defines."""
     row = queries.actor_row(session, actor_id)
-    if row is None or not row[3]:
+    if row is None or not row.active:
         raise NotPermitted("unknown or inactive user")
-    roles = rt.roles.known(row[4])
-    return Actor(row[0], row[1], row[2], roles, row[5],
-                 mfa_enrolment_due=needs_mfa(roles, rt.roles) and not row[6] and not row[7])
+    roles = rt.roles.known(row.roles)
+    return Actor(row.id, row.name, row.email, roles, row.must_change_password,
+                 mfa_enrolment_due=needs_mfa(roles, rt.roles) and not row.has_second_factor
+                 and not row.mfa_exempt)
 
 
 def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:

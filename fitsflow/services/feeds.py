@@ -106,7 +106,7 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
         if feed is None or feed.revoked_at is not None:
             return None
         user = queries.actor_row(session, feed.user_id)
-        if user is None or not user[3]:
+        if user is None or not user.active:
             return None
         kind, user_id = feed.kind, feed.user_id
     # Calendar clients poll every few minutes: a feed is built once per version of the

@@ -270,8 +270,8 @@ def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: 
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
         rows = notice_store.received(session, actor_id, limit=limit, offset=offset)
-        return Page([Received(*row) for row in rows], notice_store.received_count(session, actor_id), limit,
-                    offset)
+        total = notice_store.received_count(session, actor_id)
+        return Page([Received(**row._mapping) for row in rows], total, limit, offset)
 
 
 def read_notice(rt: Runtime, *, actor_id: int, notice_id: int) -> Received:
@@ -281,7 +281,7 @@ def read_notice(rt: Runtime, *, actor_id: int, notice_id: int) -> Received:
         rows = notice_store.received(session, actor_id, notice_id=notice_id, limit=1)
         if not rows:
             raise NotFound("no such notice for you")
-        return Received(*rows[0])
+        return Received(**rows[0]._mapping)
 
 
 def acknowledge(rt: Runtime, *, actor_id: int, notice_id: int) -> None:

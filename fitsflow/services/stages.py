@@ -77,7 +77,8 @@ def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         parsed = stages.parse_cost_lines(lines, change.horizon_years)
         before = _lines(stage_store.cost_lines(session, change.id, actual=False))
-        stage_store.replace_cost_lines(session, change.id, parsed, actual=False)
+        # The total is kept on the change, indexed, for the cost filters and sorting at scale.
+        change.planned_cost = stage_store.replace_cost_lines(session, change.id, parsed, actual=False)
         return before, _lines(parsed)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="finance", expected_version=expected_version,

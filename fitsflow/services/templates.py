@@ -22,6 +22,7 @@ from ..domain.stages import CostLine, ReleasePlan, parse_amount
 from ..domain.templates import parse_ref, ref_of
 from ..domain.vocabulary import COST_KINDS
 from ..persistence import audit_store, outbox_store, queries, stage_store, template_store
+from ..persistence.change_store import ChangeRecord
 from ..persistence.db_hooks import clock_now
 from ..persistence.models import StandardTemplate
 from . import catalogue, common
@@ -423,13 +424,14 @@ def check_use(
     return Use(row, chosen, amount, description.strip() or row.description)
 
 
-def record_use(session: Session, actor: Actor, use: Use, change_id: int, change_ref: str) -> None:
+def record_use(session: Session, actor: Actor, use: Use, change: ChangeRecord) -> None:
     """The change starts with the template's back-out plan in its release plan and its
     estimate as the planned cost; the template's history records the use."""
     row = use.template
     assert row.id is not None
     at = clock_now(session)
-    stage_store.replace_cost_lines(
+    change_id, change_ref = change.id, change.ref
+    change.planned_cost = stage_store.replace_cost_lines(
         session,
         change_id,
         [CostLine(0, COST_KINDS[0], use.cost, "", f"estimate within {ref_of(row.id)}")],

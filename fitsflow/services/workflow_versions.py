@@ -214,8 +214,6 @@ def migrate(rt: Runtime, *, old: str, new: str, mapping: Mapping[str, str], acto
 def _move(rt: Runtime, session: Session, change: change_store.ChangeRecord, source: WorkflowDefinition,
           target: WorkflowDefinition, to_state: str, actor: str) -> None:
     from_state = change.state
-    workflow_store.move(session, change_id=change.id, seen_version=change.version,
-                        workflow_version=target.version)
     change.state = to_state
     change.workflow_version = target.version
     common.touch(rt, change)
