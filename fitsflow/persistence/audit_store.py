@@ -11,6 +11,7 @@ from sqlalchemy import DDL, bindparam, event
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
+from ..domain import events
 from ..domain.chain import GENESIS, canonical, link_hash
 from . import search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
@@ -80,7 +81,8 @@ def _capped(value: Any) -> Any:
 def append(session: Session, *, actor: str, change_ref: str, event_type: str,
            payload: dict[str, Any]) -> str:
     """Add one event after the chain head, in the caller's transaction; return its hash."""
-    if change_ref and search_store.touches(event_type, payload):
+    kind = events.check(event_type, payload)  # only a declared kind, with its payload's keys
+    if change_ref and kind.touches_text(payload):
         search_store.mark(session, change_ref)
     head = _locked_head(session)
     seq = head.seq + 1

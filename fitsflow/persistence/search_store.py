@@ -28,8 +28,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 MAX_WORDS = 12
 
 # Events whose change has new searchable text (decisions and reviews only with a comment).
-_TEXT_EVENTS = {"change.raised", "stage.needs", "follow_up.spawned"}
-_COMMENT_EVENTS = {"approval.decided": "comment", "peer_review.recorded": "comments"}
 
 
 def create_statements(dialect: str) -> list[str]:
@@ -62,14 +60,6 @@ def _install(target: object, connection: Connection, **_: object) -> None:
 
 # create_all (tests) makes it with the changes table; migration 0028 for installations.
 event.listen(_CHANGES, "after_create", _install)
-
-
-def touches(event_type: str, payload: dict[str, Any]) -> bool:
-    """Whether an audited write changed what search finds for its change."""
-    if event_type in _TEXT_EVENTS:
-        return True
-    key = _COMMENT_EVENTS.get(event_type)
-    return bool(key and str(payload.get(key) or "").strip())
 
 
 def mark(session: Session, change_ref: str) -> None:

@@ -8,39 +8,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..domain import events
 from ..workflow.definition import WorkflowDefinition
 from .audit import TimelineEvent
 
-# What each audited event is called on a change's page.
-EVENT_TITLES: dict[str, str] = {
-    "change.raised": "Raised",
-    "stage.needs": "Needs analysis edited",
-    "stage.finance": "Financial plan edited",
-    "stage.release_plan": "Release plan edited",
-    "stage.review": "Review recorded",
-    "approval.requested": "Approval asked for",
-    "approval.reopened": "Back for approval after an edit",
-    "approval.acknowledgement_requested": "Changes since approval to acknowledge",
-    "approval.acknowledged": "Changes since approval acknowledged",
-    "change.recategorised": "Category changed",
-    "change.transferred": "Handed over",
-    "change.co_owner_added": "Co-owner added",
-    "change.co_owner_removed": "Co-owner removed",
-    "change.workflow_migrated": "Moved to a new version of its workflow",
-    "peer_review.recorded": "Technical peer review",
-    "freeze.overridden": "Went ahead in a freeze",
-    "clash.accepted": "Went ahead despite a clash",
-    "caution.accepted": "Went ahead in a caution period",
-    "window.clash": "Window clashes with another change",
-    "release.rescheduled": "Release moved",
-    "release.unscheduled": "Taken off the schedule",
-    "notice.published": "Release notice sent",
-    "notice.edited": "Release notice edited",
-    "notice.cancelled": "Release notice cancelled",
-    "notice.acknowledged": "Release notice acknowledged",
-    "follow_up.spawned": "Follow-up raised",
-}
 DECIDED = {"approve": "Approved", "reject": "Sent back"}
+
+
+def _title(kind: str) -> str:
+    """The declared title (an event a version since retired is named from its kind)."""
+    declared = events.EVENTS.get(kind)
+    return declared.title if declared else kind.replace(".", " ").replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -107,16 +85,16 @@ def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = 
         if p.get("comment"):
             details.append(f"“{p['comment']}”")
     elif kind in ("approval.requested", "approval.reopened"):
-        title = f"{EVENT_TITLES[kind]}: {_gate(definition, p.get('gate'))}"
+        title = f"{_title(kind)}: {_gate(definition, p.get('gate'))}"
         requires = p.get("requires")
         if isinstance(requires, dict) and requires:
             details.append("Needs " + ", ".join(f"{n} × {label(r)}" for r, n in requires.items()))
         details += [str(line) for line in p.get("changes", []) or []]
     elif kind.startswith("stage."):
-        title = EVENT_TITLES.get(kind, kind.replace("stage.", "").replace("_", " ").capitalize() + " edited")
+        title = _title(kind)
         details = _edits(p.get("before"), p.get("after"))
     else:
-        title = EVENT_TITLES.get(kind, kind.replace(".", " ").replace("_", " ").capitalize())
+        title = _title(kind)
         for key in ("reason", "comment", "comments"):
             if p.get(key):
                 details.append(f"“{p[key]}”" if key != "reason" else f"Reason: {p[key]}")
