@@ -16,7 +16,8 @@ from fitsflow.services.runtime import Runtime
 
 POSTGRES_URL = os.environ.get("FITSFLOW_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TEST_SCHEMA = "fitsflow_test"
+# Another schema lets two runs share one database (FITSFLOW_TEST_SCHEMA).
+TEST_SCHEMA = os.environ.get("FITSFLOW_TEST_SCHEMA", "fitsflow_test")
 
 
 def _settings(**sections: dict) -> Settings:
