@@ -12,6 +12,7 @@ from ..services import auth
 from .base import State, actor_id, as_option, pass_state
 
 if TYPE_CHECKING:
+    from ..delivery.worker import Background
     from ..services.runtime import Runtime
 
 
@@ -47,6 +48,9 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
             # gunicorn's control socket is one path per user: a second fitsflow on the
             # machine would take it over, and nothing here uses it.
             "control_socket_disable": True,
+            # A worker process leaving (a reload, a stop, max requests) gives its delivery
+            # slot up, so the next process delivers at once rather than after a heartbeat.
+            "worker_exit": _stop_delivery,
         }
 
     _without_server_header()
@@ -74,7 +78,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
             if runtime.settings.delivery.in_process:
                 from ..delivery.worker import start_in_background
 
-                start_in_background(runtime)
+                _delivery.append(start_in_background(runtime))
             return app
 
     options = options_for(server)
@@ -89,6 +93,16 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     if not rt.settings.web.secure_cookies:
         click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()
+
+
+# This worker process's delivery thread, if it runs one (set in the process after fork).
+_delivery: list[Background] = []
+
+
+def _stop_delivery(server: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook, run in the worker process as it exits."""
+    while _delivery:
+        _delivery.pop().close(timeout=float(worker.cfg.graceful_timeout or 5))
 
 
 @dataclass

@@ -9,6 +9,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -38,6 +39,10 @@ class Worker:
         self.backoff = d.backoff_seconds
         self.backoff_max = d.backoff_max_seconds
         self.poll = float(d.poll_seconds)
+        # The slot is held by a heartbeat much shorter than a row's lease: a holder that
+        # stops beating (killed, its machine gone) frees it within seconds, not a lease.
+        self.heartbeat = min(self.lease, timedelta(seconds=max(10.0, 3 * self.poll)))
+        self._beat: datetime | None = None
         self._reminded: datetime | None = None  # reminders are looked for once a minute at most
         self.slots = d.workers
         # The process, not the object, holds the slot: a forked server worker is another
@@ -99,12 +104,23 @@ class Worker:
 
     def _hold_slot(self) -> bool:
         """Take or renew a delivery slot (``delivery.workers`` of them): however many server
-        processes run, only that many deliver, and a dead holder's slot frees after a lease."""
+        processes run, only that many deliver. A holder that stopped is replaced at once
+        when it was a process on this machine, else once its heartbeat is missed."""
         now = self.clock()
         with self.rt.db.transaction() as session:
+            for holder in outbox_store.slot_holders(session):
+                if holder != self.holder and not _alive(holder):
+                    outbox_store.release_slot(session, holder=holder)
+                    log.info("delivery slot of %s freed: that process is gone", holder)
             slot = outbox_store.take_slot(session, holder=self.holder, slots=self.slots, now=now,
-                                          until=now + self.lease)
+                                          until=now + self.heartbeat)
+        self._beat = now
         return slot is not None
+
+    def _keep_beating(self) -> None:
+        """During a long batch: renew the slot before its heartbeat runs out."""
+        if self._beat is None or self.clock() - self._beat >= self.heartbeat / 3:
+            self._hold_slot()
 
     def release(self) -> None:
         """Give the slot up (on a clean stop) so another process may take it at once."""
@@ -132,6 +148,7 @@ class Worker:
                 if self.clock() - since >= self.lease / 2:
                     self._commit(outcomes, renew=[r.id for r in claimed[index + 1:]])
                     outcomes, since = [], self.clock()
+                self._keep_beating()
         finally:
             self._commit(outcomes)
 
@@ -214,17 +231,54 @@ class Worker:
                 stop.wait(self.poll)
         try:
             self.release()
-        except Exception:  # noqa: BLE001 — the slot frees itself after a lease anyway
-            log.warning("could not release the delivery slot; it frees after %s", self.lease)
+        except Exception:  # noqa: BLE001 — the slot frees itself after a missed heartbeat anyway
+            log.warning("could not release the delivery slot; it frees after %s", self.heartbeat)
 
 
-def start_in_background(rt: Runtime) -> tuple[threading.Thread, threading.Event]:
+def _alive(holder: str) -> bool:
+    """Whether a slot's holder may still be running: a process on another machine is taken
+    to be (its heartbeat tells); one on this machine only while its pid exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that pid
+        return True
+    return True
+
+
+@dataclass
+class Background:
+    """The delivery thread of a server process, to stop with the process."""
+
+    worker: Worker
+    thread: threading.Thread
+    stop: threading.Event
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop delivering and give the slot up, so another process takes it at once (on a
+        reload, a graceful stop, or the worker process exiting for any other reason)."""
+        self.stop.set()
+        self.thread.join(timeout)
+        if not self.thread.is_alive():
+            return  # it gave the slot up as it stopped
+        try:  # still in a batch (its rows stay leased): the slot goes now all the same
+            self.worker.release()
+        except Exception:  # noqa: BLE001 — the slot frees itself after a missed heartbeat anyway
+            log.warning("could not release the delivery slot; it frees after %s", self.worker.heartbeat)
+
+
+def start_in_background(rt: Runtime) -> Background:
     """A daemon thread running a worker (used by ``fitsflow serve``)."""
     stop = threading.Event()
     worker = Worker.from_runtime(rt)
     thread = threading.Thread(target=worker.run, args=(stop,), name="fitsflow-delivery", daemon=True)
     thread.start()
-    return thread, stop
+    return Background(worker, thread, stop)
 
 
-__all__ = ["Worker", "start_in_background"]
+__all__ = ["Background", "Worker", "start_in_background"]

@@ -160,5 +160,10 @@ def take_slot(session: Session, *, holder: str, slots: int, now: datetime, until
     return None
 
 
+def slot_holders(session: Session) -> list[str]:
+    """Who holds the delivery slots now (expired or not)."""
+    return [row[0] for row in session.connection().execute(select(_SLOTS.c.holder)).all()]
+
+
 def release_slot(session: Session, *, holder: str) -> None:
     session.connection().execute(_SLOTS.delete().where(_SLOTS.c.holder == holder))
