@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -122,7 +122,10 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
 
     @app.after_request
     def security_headers(response: Any) -> Any:
-        if (current_user.is_authenticated or request.path.startswith(("/api/", "/audit"))) \
+        # Whether the browser claims a session, not whether it is live: that would ask the
+        # database again, after a storage failure too.
+        claims_session = bool(session.get("_user_id"))
+        if (claims_session or request.path.startswith(("/api/", "/audit"))) \
                 and not request.path.startswith("/calendar/feed/"):
             # Signed-in pages, API answers and exports stay out of shared and browser caches.
             response.headers["Cache-Control"] = "no-store"

@@ -28,7 +28,8 @@ TITLES = {400: "That was not quite right", 401: "Please sign in", 403: "Not allo
           500: "Something went wrong",
           503: "Not available just now"}
 HTTP_CODES = {400: "invalid", 401: "unauthenticated", 403: "not_permitted", 404: "not_found",
-              405: "method_not_allowed", 413: "too_large", 429: "too_many"}
+              405: "method_not_allowed", 413: "too_large", 429: "too_many", 500: "internal",
+              503: "unavailable"}
 
 
 def classify(err: FitsflowError) -> tuple[int, str]:
@@ -139,8 +140,13 @@ def _storage_error(err: Exception) -> Any:
     if _wants_json():
         response, status = api_error(503, "unavailable", message)
         return response, status, headers
-    page, status = render_error(503, message)
-    return page, status, headers
+    # Straight from the template: render_template would run the context processors, and the
+    # layout would load the signed-in person and the navigation's counts — from the database.
+    page = current_app.jinja_env.get_template("unavailable.html").render(
+        title=TITLES[503], message=message, retry_after=problem.retry_after,
+        school=current_app.config.get("SCHOOL_NAME", ""), here=request.full_path.rstrip("?"),
+        static_css=url_for("static", filename="style.css"))
+    return page, 503, headers
 
 
 def init_app(app: Flask) -> None:

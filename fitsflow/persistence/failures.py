@@ -9,13 +9,23 @@ import errno
 import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 FULL, READ_ONLY, UNREACHABLE, BUSY, DAMAGED = "full", "read_only", "unreachable", "busy", "damaged"
 # What a database failure arrives as: the driver's error, wrapped by SQLAlchemy or not.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error)
+# (A pool with no free connection, or one found dead, raises SQLAlchemy's own.)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error, PoolTimeout, DisconnectionError)
 # … and with the operating system's (a full or read-only disk met outside the driver).
 STORAGE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError)
+
+
+try:
+    import psycopg
+
+    _PSYCOPG_LOST: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
+except ImportError:  # an installation on SQLite alone
+    _PSYCOPG_LOST = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,10 @@ def classify(err: BaseException) -> StorageProblem | None:
         if err.errno == errno.EIO:
             return _PROBLEMS[DAMAGED]
         return None
+    if isinstance(err, PoolTimeout):
+        return _PROBLEMS[BUSY]
+    if isinstance(err, DisconnectionError):
+        return _PROBLEMS[UNREACHABLE]
     if not isinstance(err, (DBAPIError, sqlite3.Error)):
         return None
     text = str(getattr(err, "orig", None) or err).lower()
@@ -124,6 +138,16 @@ def classify(err: BaseException) -> StorageProblem | None:
     for kind, fragments, states in _SIGNS:
         if any(f in text for f in fragments) or (state and any(state.startswith(s) for s in states)):
             return _PROBLEMS[kind]
-    if isinstance(err, OperationalError) and getattr(err, "connection_invalidated", False):
+    if isinstance(err, DBAPIError) and getattr(err, "connection_invalidated", False):
+        return _PROBLEMS[UNREACHABLE]
+    if _lost_connection(err):
         return _PROBLEMS[UNREACHABLE]
     return None
+
+
+def _lost_connection(err: BaseException) -> bool:
+    """A PostgreSQL driver error with no SQLSTATE from an operational or interface fault:
+    the server never answered (psycopg words these many ways: "connection failed",
+    "consuming input failed", "the connection is lost", an SSL error …)."""
+    orig = getattr(err, "orig", None)
+    return isinstance(orig, _PSYCOPG_LOST) and not _sqlstate(err)
