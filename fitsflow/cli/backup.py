@@ -58,6 +58,9 @@ def restore(state: State, file: Path, force: bool, after_reference: str) -> None
         )
     for year, last in sorted(result.counters_raised.items()):
         click.echo(f"  change references for {year} continue after CHG-{year}-{last:04d}")
+    if result.marked_delivered:
+        click.echo(f"  {result.marked_delivered} notifications delivered after the backup was taken are "
+                   "marked delivered (they are not sent again)")
     click.echo(
         f"  the restore is recorded in the audit trail: now {result.head_seq} events, head {result.head_hash}"
     )

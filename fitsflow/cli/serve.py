@@ -13,6 +13,7 @@ from .base import State, actor_id, as_option, pass_state
 
 if TYPE_CHECKING:
     from ..delivery.worker import Background
+    from ..persistence.usage import UsageLock
     from ..services.runtime import Runtime
 
 
@@ -33,6 +34,12 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         raise click.ClickException(f"the database {rt.db.display_url} is not up to date: "
                                    "run 'fitsflow init' first")
     state.started()
+    from ..persistence.usage import InUse, UsageLock
+
+    try:  # refuse at once, not from each worker, while a restore runs
+        UsageLock(rt.db).shared().release()
+    except InUse as err:
+        raise click.ClickException(str(err)) from None
 
     def options_for(server: Any) -> dict[str, Any]:
         """gunicorn's settings: the command's options over the [server] settings."""
@@ -74,6 +81,10 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
             # with fresh database connections of its own.
             runtime = current.runtime
             runtime.db.after_fork()
+            from ..persistence.usage import UsageLock
+
+            # Held for this worker process's life, so a restore refuses while it serves.
+            _usage.append(UsageLock(runtime.db).shared())
             app = create_app(runtime)
             if runtime.settings.delivery.in_process:
                 from ..delivery.worker import start_in_background
@@ -95,14 +106,18 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     Server().run()
 
 
-# This worker process's delivery thread, if it runs one (set in the process after fork).
+# This worker process's delivery thread, if it runs one, and its hold on the database (set
+# in the process after fork).
 _delivery: list[Background] = []
+_usage: list[UsageLock] = []
 
 
 def _stop_delivery(server: Any, worker: Any) -> None:
     """gunicorn's worker_exit hook, run in the worker process as it exits."""
     while _delivery:
         _delivery.pop().close(timeout=float(worker.cfg.graceful_timeout or 5))
+    while _usage:
+        _usage.pop().release()
 
 
 @dataclass

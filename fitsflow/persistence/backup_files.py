@@ -11,13 +11,17 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import make_url
 
 from ..domain import chain
 from .db import Database
+from .models import OutboxMessage
+
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 _ROWS = (
     "SELECT seq, at, actor, change_ref, event_type, payload, prev_hash, hash FROM audit_events "
@@ -212,3 +216,51 @@ def bump_counters(db: Database, floor: dict[int, int]) -> dict[int, int]:
                 )
             raised[year] = last
     return raised
+
+
+def stage_sqlite(backup: Path, live: Path) -> Path:
+    """A copy of ``backup`` beside the live database, to make ready before it replaces it
+    (one left by an earlier restore that stopped part-way is replaced)."""
+    staged = live.with_name(live.name + ".restoring")
+    for leftover in (staged, staged.with_name(staged.name + "-wal"), staged.with_name(staged.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    with (
+        closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as src,
+        closing(sqlite3.connect(staged)) as dst,
+    ):
+        src.backup(dst)
+    os.chmod(staged, 0o600)
+    return staged
+
+
+def delivered_outbox(db: Database) -> dict[int, datetime]:
+    """The notifications the database in use has delivered: id → when (empty without a schema)."""
+    try:
+        with db.engine.connect() as connection:
+            rows = connection.execute(select(_OUTBOX.c.id, _OUTBOX.c.delivered_at)
+                                      .where(_OUTBOX.c.status == "delivered")).all()
+    except Exception:  # noqa: BLE001 - no tables yet: nothing was delivered
+        return {}
+    return {int(row[0]): row[1] for row in rows}
+
+
+def mark_delivered(db: Database, delivered: dict[int, datetime]) -> int:
+    """In a restored database: the notifications still waiting in it that had in fact been
+    delivered (after the backup was taken) are marked delivered, not sent again. Returns
+    how many. (Core: one executemany per batch of ids.)"""
+    if not delivered:
+        return 0
+    marked = 0
+    ids = sorted(delivered)
+    with db.engine.begin() as connection:
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            waiting = [row[0] for row in connection.execute(
+                select(_OUTBOX.c.id).where(_OUTBOX.c.id.in_(batch), _OUTBOX.c.status != "delivered"))]
+            if waiting:
+                connection.execute(
+                    _OUTBOX.update().where(_OUTBOX.c.id == bindparam("row_id"))
+                    .values(status="delivered", delivered_at=bindparam("at"), lease_until=None),
+                    [{"row_id": row_id, "at": delivered[row_id]} for row_id in waiting])
+            marked += len(waiting)
+    return marked

@@ -25,7 +25,9 @@ from typing import Any
 from ..domain.chain import Verification
 from ..domain.errors import FitsflowError, InvalidInput
 from ..persistence import audit_store, backup_files
+from ..persistence.db import Database
 from ..persistence.migrate import upgrade
+from ..persistence.usage import InUse, UsageLock
 from . import health
 from .runtime import Runtime
 
@@ -53,6 +55,7 @@ class RestoreResult:
     counters_raised: dict[int, int]
     head_seq: int  # after the restore event
     head_hash: str
+    marked_delivered: int = 0  # notifications delivered after the backup was taken, not sent again
 
 
 def _manifest_path(path: Path) -> Path:
@@ -148,7 +151,16 @@ def restore(
     actor: str = "fitsflow restore",
 ) -> RestoreResult:
     """Replace the database with ``source`` (checked first), carrying reference counters
-    forward, and record it in the audit trail."""
+    forward, and record it in the audit trail. Refused while a server or worker uses the
+    database (BackupProblem says so)."""
+    try:
+        with UsageLock(rt.db).exclusive():
+            return _restore(rt, source=source, force=force, after_reference=after_reference, actor=actor)
+    except InUse as err:
+        raise BackupProblem(str(err)) from None
+
+
+def _restore(rt: Runtime, *, source: Path, force: bool, after_reference: str, actor: str) -> RestoreResult:
     floor = parse_reference(after_reference) if after_reference else {}
     path = source.resolve()
     if not path.is_file():
@@ -188,15 +200,48 @@ def restore(
     for counters in ((live.counters if live else {}), copy_counters):
         for year, last in counters.items():
             floor[year] = max(floor.get(year, 0), last)
+    delivered = backup_files.delivered_outbox(rt.db)
     rt.db.dispose()
     if live_file is not None:
-        backup_files.sqlite_restore(path, live_file, busy_timeout_ms=rt.db.busy_timeout_ms)
+        # One step: the copy is made ready beside the live file (migrated, counters carried
+        # forward, what was delivered since marked, the restore audited), then copied over
+        # it in one write transaction. A failure or a crash before that leaves the live
+        # database as it was.
+        staged = backup_files.stage_sqlite(path, live_file)
+        ready = Database(f"sqlite:///{staged}", busy_timeout_ms=rt.db.busy_timeout_ms, clock=rt.clock)
+        try:
+            raised, marked = _finish(ready, floor, delivered, actor, path, restored, live)
+        finally:
+            ready.dispose()
+        backup_files.sqlite_restore(staged, live_file, busy_timeout_ms=rt.db.busy_timeout_ms)
+        staged.unlink()
     else:
+        # pg_restore replaces the objects in one transaction of its own; the counters go in a
+        # journal beside the backup first, so a crash before they are carried forward is
+        # mended by running the same restore again.
+        journal = _journal_path(path)
+        floor = _merge(floor, _read_journal(journal))
+        journal.write_text(json.dumps({str(y): n for y, n in floor.items()}))
         backup_files.pg_restore(rt.db, path)
-    rt.db.dispose()
-    upgrade(rt.db)
-    raised = backup_files.bump_counters(rt.db, floor)
-    with rt.db.transaction() as session:
+        rt.db.dispose()
+        raised, marked = _finish(rt.db, floor, delivered, actor, path, restored, live)
+        journal.unlink()
+    with rt.db.read() as session:
+        head = audit_store.head(session)
+        head_seq, head_hash = head.seq, head.hash
+    health.forget_probe(rt)
+    return RestoreResult(restored, live.chain if live else None, raised, head_seq, head_hash, marked)
+
+
+def _finish(db: Database, floor: dict[int, int], delivered: dict[int, datetime], actor: str, path: Path,
+            restored: Verification, live: backup_files.CopyCheck | None) -> tuple[dict[int, int], int]:
+    """On the restored database: migrate it, carry the reference counters forward, mark the
+    notifications delivered since the backup as delivered (not to be sent again) and
+    record the restore. Each step may be run again."""
+    upgrade(db)
+    raised = backup_files.bump_counters(db, floor)
+    marked = backup_files.mark_delivered(db, delivered)
+    with db.transaction() as session:
         audit_store.append(
             session,
             actor=actor,
@@ -207,10 +252,21 @@ def restore(
                 "restored_head": {"seq": restored.count, "hash": restored.head_hash},
                 "replaced_head": {"seq": live.chain.count, "hash": live.chain.head_hash} if live else None,
                 "reference_counters_raised": {str(y): n for y, n in sorted(raised.items())},
+                "notifications_marked_delivered": marked,
             },
         )
-    with rt.db.read() as session:
-        head = audit_store.head(session)
-        head_seq, head_hash = head.seq, head.hash
-    health.forget_probe(rt)
-    return RestoreResult(restored, live.chain if live else None, raised, head_seq, head_hash)
+    return raised, marked
+
+
+def _journal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".restoring.json")
+
+
+def _read_journal(path: Path) -> dict[int, int]:
+    if not path.exists():
+        return {}
+    return {int(y): int(n) for y, n in json.loads(path.read_text()).items()}
+
+
+def _merge(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    return {y: max(a.get(y, 0), b.get(y, 0)) for y in {*a, *b}}
