@@ -26,6 +26,18 @@ from . import factories as f
 from .test_backup import _migrated
 
 
+def _stamp_migrated(rt) -> None:  # type: ignore[no-untyped-def]
+    """The suite's schema is made by create_all: stamp it as migrated, as `fitsflow init` leaves it."""
+    from alembic import command
+
+    from fitsflow.persistence.migrate import alembic_config
+
+    config = alembic_config(rt.db)
+    with rt.db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.stamp(config, "head")
+
+
 def _state(rt):  # type: ignore[no-untyped-def]
     """(audit head, changes, the newest reference)."""
     from fitsflow.persistence import audit_store
@@ -114,3 +126,45 @@ def test_notifications_delivered_after_the_backup_are_not_sent_again(tmp_path: P
     assert result.marked_delivered == sent
     assert f.drain(Worker(rt, email=None, webhook=None)) == 0  # nothing goes twice
     assert services.audit.verify(rt).ok
+
+
+@pytest.mark.postgres
+def test_a_damaged_postgresql_archive_is_one_line_in_pg_restores_words_and_changes_nothing(
+        pg_rt, tmp_path: Path) -> None:
+    rt = pg_rt
+    _stamp_migrated(rt)
+    school = f.School(rt)
+    f.change_in(rt, school, "minor", "needs_analysis")
+    good = backups.backup(rt, target=tmp_path / "good.pgdump").path
+    before = _state(rt)
+    damaged = tmp_path / "damaged.pgdump"
+    data = good.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])  # cut short, as a failed copy leaves it
+    with pytest.raises(BackupProblem) as err:
+        backups.restore(rt, source=damaged, force=True)
+    message = str(err.value)
+    assert message.startswith("the backup cannot be read (pg_restore: ") and "\n" not in message
+    assert _state(rt) == before
+    # The chain is read from the archive's own data before anything is replaced.
+    check = backup_files.check_pg_archive(good)
+    assert check.chain.ok and check.chain.count == before[0] and check.chain.head_hash == before[1]
+    assert backups.restore(rt, source=good, force=True).restored.head_hash == before[1]
+
+
+def test_the_command_line_says_a_damaged_backup_in_one_line(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from fitsflow.cli import cli
+
+    rt = _migrated(tmp_path / "school.db")
+    copy = backups.backup(rt).path
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(copy.read_bytes()[:4096])
+    for name in list(os.environ):
+        if name.startswith("FITSFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FITSFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'school.db'}")
+    result = CliRunner().invoke(cli, ["restore", str(damaged), "--force"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output

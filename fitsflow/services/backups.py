@@ -2,14 +2,16 @@
 
 ``backup`` writes a consistent copy while the server runs (SQLite's online backup API;
 pg_dump on one snapshot for PostgreSQL), checks it (integrity, audit chain) and writes a
-manifest beside it with the audit head to publish. ``restore`` refuses to replace a newer
-database without ``force``, checks the copy first, brings the schema up to date and records
-the restore in the audit trail.
+manifest beside it with the audit head to publish. ``restore`` refuses while a server or
+worker uses the database, and to replace a newer database without ``force``; it checks the
+copy first (a PostgreSQL archive's chain is read from its data), brings the schema up to
+date, marks the notifications delivered since the backup as delivered and records the
+restore in the audit trail.
 
 Change references are never issued twice: a restore carries each year's counter forward
 from the database it replaces (when that can still be read), from ``after_reference`` (the
-highest reference in the emails already sent, when it cannot), and from the backup's
-manifest, whichever is highest — so CHG-2026-0068 named in an email never becomes another
+highest reference in the emails already sent, when it cannot), and from the backup's own
+counters, whichever is highest — so CHG-2026-0068 named in an email never becomes another
 change."""
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from ..domain.chain import Verification
 from ..domain.errors import FitsflowError, InvalidInput
@@ -82,13 +83,6 @@ def _write_manifest(path: Path, *, kind: str, chain: Verification, counters: dic
     )
     os.chmod(manifest, 0o600)
     return manifest
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads(_manifest_path(path).read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
 
 
 def default_target(rt: Runtime) -> Path:
@@ -165,7 +159,6 @@ def _restore(rt: Runtime, *, source: Path, force: bool, after_reference: str, ac
     path = source.resolve()
     if not path.is_file():
         raise BackupProblem(f"no backup at {path}")
-    manifest = _read_manifest(path)
     live = backup_files.check_live(rt.db)
     live_file = rt.db.sqlite_file
     if live_file is not None:
@@ -178,17 +171,17 @@ def _restore(rt: Runtime, *, source: Path, force: bool, after_reference: str, ac
             )
         restored, copy_counters = copy.chain, copy.counters
     elif rt.db.dialect == "postgresql":
-        if manifest is None and live is not None and live.chain.count and not force:
+        # The archive itself is read (not only its manifest): pg_restore must list it, and
+        # its audit chain, from its data, must hold — before anything is replaced.
+        try:
+            copy = backup_files.check_pg_archive(path)
+        except backup_files.ArchiveProblem as err:
+            raise BackupProblem(f"the backup cannot be read (pg_restore: {err}): use another copy") from None
+        if not copy.chain.ok:
             raise BackupProblem(
-                f"{_manifest_path(path).name} (written with the backup) is missing, so the "
-                "backup's age is unknown: restore with --force if you are sure"
+                f"the backup's audit trail does not verify ({copy.chain.describe()}): use an older copy"
             )
-        restored = Verification(
-            bool(manifest and manifest.get("chain_ok")),
-            int(manifest["audit_events"]) if manifest else 0,
-            str(manifest["audit_head"]) if manifest else "",
-        )
-        copy_counters = {int(y): int(n) for y, n in (manifest or {}).get("reference_counters", {}).items()}
+        restored, copy_counters = copy.chain, copy.counters
     else:
         raise BackupProblem("an in-memory database cannot be restored into")
     if live is not None and not force and _newer(live.chain, restored.count, restored.head_hash):
@@ -222,7 +215,11 @@ def _restore(rt: Runtime, *, source: Path, force: bool, after_reference: str, ac
         journal = _journal_path(path)
         floor = _merge(floor, _read_journal(journal))
         journal.write_text(json.dumps({str(y): n for y, n in floor.items()}))
-        backup_files.pg_restore(rt.db, path)
+        try:
+            backup_files.pg_restore(rt.db, path)
+        except backup_files.ArchiveProblem as err:
+            raise BackupProblem(f"the backup could not be restored (pg_restore: {err}); the database "
+                                "is as it was") from None
         rt.db.dispose()
         raised, marked = _finish(rt.db, floor, delivered, actor, path, restored, live)
         journal.unlink()
