@@ -4,17 +4,14 @@ records the outcome — delivered, retry later with exponential backoff, or park
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from .. import security_log
+from .. import process, security_log
 from ..domain.vocabulary import REVIEW_PENDING_KINDS
 from ..persistence import inbox_store, outbox_store
 from ..persistence.outbox_store import Claimed
@@ -22,7 +19,6 @@ from ..services.runtime import Runtime
 from .channels import DeliveryError, EmailChannel, Permanent, Temporary, WebhookChannel
 
 log = logging.getLogger("fitsflow.delivery")
-_BOOT = uuid.uuid4().hex[:8]  # told apart from an earlier process that had the same pid
 
 
 class Worker:
@@ -47,7 +43,7 @@ class Worker:
         self.slots = d.workers
         # The process, not the object, holds the slot: a forked server worker is another
         # holder (its pid), a second Worker in the same process the same one.
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{_BOOT}"
+        self.holder = process.identity()
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Worker:
@@ -109,7 +105,7 @@ class Worker:
         now = self.clock()
         with self.rt.db.transaction() as session:
             for holder in outbox_store.slot_holders(session):
-                if holder != self.holder and not _alive(holder):
+                if holder != self.holder and not process.alive(holder):
                     outbox_store.release_slot(session, holder=holder)
                     log.info("delivery slot of %s freed: that process is gone", holder)
             slot = outbox_store.take_slot(session, holder=self.holder, slots=self.slots, now=now,
@@ -233,22 +229,6 @@ class Worker:
             self.release()
         except Exception:  # noqa: BLE001 — the slot frees itself after a missed heartbeat anyway
             log.warning("could not release the delivery slot; it frees after %s", self.heartbeat)
-
-
-def _alive(holder: str) -> bool:
-    """Whether a slot's holder may still be running: a process on another machine is taken
-    to be (its heartbeat tells); one on this machine only while its pid exists."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process with that pid
-        return True
-    return True
 
 
 @dataclass

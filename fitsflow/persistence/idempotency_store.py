@@ -20,10 +20,12 @@ class Stored(NamedTuple):
     response: str
     location: str
     created_at: datetime
+    holder: str
 
 
 def claim(
-    session: Session, *, user_id: int, key: str, fingerprint: str, now: datetime, expired_before: datetime
+    session: Session, *, user_id: int, key: str, fingerprint: str, now: datetime, expired_before: datetime,
+    holder: str,
 ) -> Stored | None:
     """Take the key for a new request (None), or return what is stored under it. Expired
     keys of this person are forgotten first."""
@@ -42,6 +44,7 @@ def claim(
             response="",
             location="",
             created_at=now,
+            holder=holder,
         )
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(_KEYS.c.key)  # not rowcount: PostgreSQL's driver may say -1 here
@@ -50,10 +53,23 @@ def claim(
         return None
     row = connection.execute(
         select(
-            _KEYS.c.fingerprint, _KEYS.c.status, _KEYS.c.response, _KEYS.c.location, _KEYS.c.created_at
+            _KEYS.c.fingerprint, _KEYS.c.status, _KEYS.c.response, _KEYS.c.location, _KEYS.c.created_at,
+            _KEYS.c.holder,
         ).where(_KEYS.c.user_id == user_id, _KEYS.c.key == key)
     ).one()
-    return Stored(*row)
+    return Stored(**row._mapping)
+
+
+def take_over(session: Session, *, user_id: int, key: str, was: str, holder: str, now: datetime) -> bool:
+    """Run the unanswered first request again, in this process (False: another retry took
+    it first)."""
+    result = session.connection().execute(
+        _KEYS.update()
+        .where(_KEYS.c.user_id == user_id, _KEYS.c.key == key, _KEYS.c.status.is_(None),
+               _KEYS.c.holder == was)
+        .values(holder=holder, created_at=now)
+    )
+    return result.rowcount == 1
 
 
 def finish(connection: Any, *, user_id: int, key: str, status: int, response: str, location: str) -> None:

@@ -263,6 +263,8 @@ class IdempotencyKey(SQLModel, table=True):
     response: str = Field(default="", sa_column=Column(Text, nullable=False))
     location: str = Field(default="", max_length=300)
     created_at: datetime = Field(index=True)
+    # The process running the first request (fitsflow.process.identity), while it runs.
+    holder: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 
 class OutboxMessage(SQLModel, table=True):
