@@ -302,6 +302,13 @@ def test_the_command_line_refuses_then_migrates(tmp_path: Path) -> None:
     school = f.School(rt)
     f.change_in(rt, school, "minor", "proceed_approval")
     rt.db.dispose()
+    # `workflow check` alone says the renamed file is a valid workflow; with --database it
+    # says what start-up will say, before anyone restarts the server on it.
+    assert run(v1, "workflow", "check", str(v2 / FITS))[0] == 0
+    code, out = run(v1, "workflow", "check", "--database", str(v2 / FITS))
+    assert code == 1 and "states.proceed_approval: 1 live change(s)" in out
+    code, out = run(v1, "workflow", "check", "--database")
+    assert code == 0 and "can run on these files" in out
     code, out = run(v2, "init")
     assert code == 1 and "states.proceed_approval: 1 live change(s)" in out
     old = next(

@@ -21,8 +21,11 @@ def workflow() -> None:
 
 @workflow.command("check")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--database", "against_database", is_flag=True,
+              help="Also check the files against the changes in the database, as start-up does "
+                   "(a state that live changes are in must still be there).")
 @pass_state
-def check(state: State, files: tuple[Path, ...]) -> None:
+def check(state: State, files: tuple[Path, ...], against_database: bool) -> None:
     """Validate workflow files (default: the configured workflow folder)."""
     problems: list[str] = []
     definitions = []
@@ -43,6 +46,12 @@ def check(state: State, files: tuple[Path, ...]) -> None:
         click.echo(f"ok: {path} ({definition.name}: {len(definition.states)} states, "
                    f"{len(definition.transitions)} transitions, {len(definition.gates)} gates)")
     problems.extend(check_set(definitions))
+    if against_database and not problems:
+        from ..services import workflow_versions
+
+        problems.extend(workflow_versions.problems_with(state.runtime, definitions))
+        if not problems:
+            click.echo(f"ok: the changes in {state.runtime.db.display_url} can run on these files")
     if problems:
         for problem in problems:
             click.secho(f"error: {problem}", fg="red", err=True)

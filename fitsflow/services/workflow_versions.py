@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -76,41 +76,56 @@ def prepare(rt: Runtime) -> Readiness:
             moved = workflow_store.adopt(session, workflow=wf.name, version=wf.definition.version)
             if moved:
                 adopted[wf.name] = moved
+    problems, earlier = _review(rt, {wf.name: wf.definition for wf in rt.workflows})
+    if problems:
+        raise WorkflowError(problems)
+    return Readiness(adopted, dict(earlier))
+
+
+def problems_with(rt: Runtime, files: Iterable[WorkflowDefinition]) -> list[str]:
+    """What start-up would refuse if these were the workflow files, given the changes in the
+    database (``fitsflow workflow check --database``). Reads only."""
+    return _review(rt, {d.name: d for d in files})[0]
+
+
+def _review(rt: Runtime, current: Mapping[str, WorkflowDefinition]) -> tuple[list[str], Counter[str]]:
+    """The live changes against ``current`` (the files): the problems that stop start-up,
+    and how many live changes run on each earlier version."""
     problems: list[str] = []
     earlier: Counter[str] = Counter()
     with rt.db.read() as session:
         in_use = workflow_store.in_use(session)
     for row in in_use:
-        try:
-            on = rt.workflows.of(row.workflow, row.version).definition
-        except NotFound:
-            problems.append(f"workflow '{row.workflow}': {row.count} change(s) in state '{row.state}' "
-                            f"run on a workflow that is no longer loaded")
-            continue
-        except WorkflowError as err:
-            problems.extend(err.problems)
-            continue
+        now = current.get(row.workflow)
+        if now is not None and row.version in (None, now.version):
+            on = now  # changes from before versions are adopted onto the file's version
+        else:
+            try:
+                on = rt.workflows.of(row.workflow, row.version).definition
+            except NotFound:
+                problems.append(f"workflow '{row.workflow}': {row.count} change(s) in state '{row.state}' "
+                                f"run on a workflow that is no longer loaded")
+                continue
+            except WorkflowError as err:
+                problems.extend(err.problems)
+                continue
         if not _is_live(on, row.state):
             continue
-        try:
-            current = rt.workflows.get(row.workflow).definition
-        except NotFound:
+        if now is None:
             problems.append(f"workflow '{row.workflow}': {row.count} live change(s) in state '{row.state}' "
                             f"(version {row.version}), but no workflow file defines '{row.workflow}' now; "
                             f"restore the file, or move them to another workflow's version with "
                             f"'fitsflow workflow migrate'")
             continue
-        if on.version != current.version:
+        if on.version != now.version:
             earlier[on.version] += row.count
-        if row.state not in current.states:
+        if row.state not in now.states:
             problems.append(
-                f"{current.source}: states.{row.state}: {row.count} live change(s) of workflow "
+                f"{now.source}: states.{row.state}: {row.count} live change(s) of workflow "
                 f"'{row.workflow}' are in this state (version {on.version}) but the file no longer has "
-                f"it; move them: fitsflow workflow migrate {on.version} {current.version} "
+                f"it; move them: fitsflow workflow migrate {on.version} {now.version} "
                 f"--map {row.state}=STATE")
-    if problems:
-        raise WorkflowError(problems)
-    return Readiness(adopted, dict(earlier))
+    return problems, earlier
 
 
 @dataclass(frozen=True)
