@@ -37,10 +37,19 @@ class _GuardSet:
         return not ctx.missing
 
 
-def _after_state_change(event: EventData) -> None:
-    ctx: FireContext = event.kwargs["ctx"]
-    transition: Any = event.transition
-    ctx.after(transition._fitsflow_spec, transition.source, transition.dest)
+class _Record:
+    """The ``after`` callback of one transition (transitions' per-transition callbacks): it
+    hands the service the transition's own spec, so nothing is attached to the library's
+    objects."""
+
+    def __init__(self, spec: Transition):
+        self.spec = spec
+
+    def __call__(self, event: EventData) -> None:
+        ctx: FireContext = event.kwargs["ctx"]
+        fired = event.transition
+        assert fired is not None and fired.dest is not None  # an ``after`` runs for a transition made
+        ctx.after(self.spec, fired.source, fired.dest)
 
 
 class Workflow:
@@ -55,20 +64,20 @@ class Workflow:
             auto_transitions=False,
             model_attribute="state",
             send_event=True,
-            after_state_change=[_after_state_change],
         )
+        # As transitions' README shows: conditions and callbacks given per transition.
         for spec in definition.transitions:
             conditions: list[Any] = [_GuardSet(spec.guards)] if spec.guards else []
-            for source in spec.sources:
-                self.machine.add_transition(spec.trigger, source, spec.dest, conditions=conditions)
-                self.machine.events[spec.trigger].transitions[source][-1]._fitsflow_spec = spec  # type: ignore[attr-defined]
+            self.machine.add_transition(spec.trigger, list(spec.sources), spec.dest, conditions=conditions,
+                                        after=[_Record(spec)])
 
     @property
     def name(self) -> str:
         return self.definition.name
 
     def fire(self, row: Any, trigger: str, ctx: FireContext) -> bool:
-        """Fire a trigger on a row (anything with a ``state`` attribute)."""
+        """Fire a trigger on a row (anything with a ``state`` attribute): the machine is
+        shared, so the row is passed to the event rather than decorated as its model."""
         return bool(self.machine.events[trigger].trigger(row, ctx=ctx))
 
 
