@@ -29,12 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fitsflow import services  # noqa: E402
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.domain.chain import GENESIS, canonical, link_hash  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.protection import drop_append_only_statements  # noqa: E402
+from fitsflow.services import audit as audit_service  # noqa: E402
+from fitsflow.services import users
 
 PASSWORD = "bench password 1"
 
@@ -43,7 +44,7 @@ def populate(url: str, path: str, events: int) -> None:
     """A school (through the services) and then ``events`` chained events written directly."""
     rt = build_runtime(load_settings(environ={}), database_url=url)
     upgrade(rt.db)
-    services.add_user(rt, name="Gwen Auditor", email="gwen@bench.school", roles="auditor", password=PASSWORD)
+    users.add_user(rt, name="Gwen Auditor", email="gwen@bench.school", roles="auditor", password=PASSWORD)
     rt.db.dispose()
     db = sqlite3.connect(path)
     for statement in drop_append_only_statements("sqlite"):
@@ -105,14 +106,14 @@ def raw_export(path: str) -> int:
 
 def project_verify(url: str) -> int:
     rt = build_runtime(load_settings(environ={}), database_url=url)
-    result = services.verify_audit(rt)
+    result = audit_service.verify(rt)
     assert result.ok, result.describe()
     return result.count
 
 
 def project_export(url: str) -> int:
     rt = build_runtime(load_settings(environ={}), database_url=url)
-    return sum(len(chunk) for chunk in services.export_audit(rt, fmt="csv"))
+    return sum(len(chunk) for chunk in audit_service.export(rt, fmt="csv"))
 
 
 def _child(target, arg, queue) -> None:  # type: ignore[no-untyped-def]
@@ -149,7 +150,7 @@ def page_p95(url: str, requests: int) -> tuple[float, float]:
     page = client.get("/login")
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/login", data={"email": "gwen@bench.school", "password": PASSWORD, "csrf_token": token})
-    services.verify_audit(rt)  # the worker's full walk has run once: the page starts at its checkpoint
+    audit_service.verify(rt)  # the worker's full walk has run once: the page starts at its checkpoint
     audit, health = [], []
     for _ in range(requests):
         for path, times in (("/audit", audit), ("/healthz", health)):

@@ -32,13 +32,18 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 from web_bench import free_port, load, start_server  # noqa: E402
 
-from fitsflow import services  # noqa: E402
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.domain.calendar import Period  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import Change, ReleasePlan  # noqa: E402
-from fitsflow.services import calendar, catalogue, clashes, feeds  # noqa: E402
+from fitsflow.services import (  # noqa: E402
+    calendar,
+    catalogue,
+    clashes,
+    feeds,
+    users,  # noqa: E402
+)
 from tests import factories as f  # noqa: E402
 
 PASSWORD = "bench password 1"
@@ -54,7 +59,7 @@ def populate(url: str, total: int) -> tuple[Any, Any]:
                 c.execute(text(f"DELETE FROM {table}"))
     catalogue.load_demo(rt)
     school = f.School(rt)
-    services.add_user(rt, name="Bench auditor", email="auditor@bench.school", roles="auditor",
+    users.add_user(rt, name="Bench auditor", email="auditor@bench.school", roles="auditor",
                       password=PASSWORD)
     seed = f.change_in(rt, school, "minor", "scheduled", affected=("Wi-Fi",))
     rng = random.Random(7)

@@ -27,13 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raw_gate  # noqa: E402
 from setup_gate import prepare, rss_mb  # noqa: E402
 
-from fitsflow import services  # noqa: E402
+from fitsflow.services import audit as audit_service  # noqa: E402
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates
 
 
 def project_run(rt, refs: list[str], approver: int) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     for ref in refs:
-        result = services.decide(rt, actor_id=approver, ref=ref, decision="approve")
+        result = gates.decide(rt, actor_id=approver, ref=ref, decision="approve")
         assert result.outcome == "passed"
     return time.perf_counter() - start
 
@@ -55,7 +57,7 @@ def compare(label: str, url_for: callable, raw_run: callable, n: int) -> float: 
         t_project += project_run(rt, refs[chunk], approver)
         t_raw += raw_run(raw_target, raw_refs[chunk], raw_approver)
     count = size * blocks
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
     rt.db.dispose()
     for target in (url_for("project"), raw_target):
         if target.startswith("sqlite:///"):
@@ -79,8 +81,8 @@ def memory_run(n: int) -> None:
     checkpoints = {n // 4, n // 2, 3 * n // 4}
     while done < n:
         for ref in refs:
-            services.fire(rt, actor_id=requester, ref=ref, trigger="submit_implement")
-            services.decide(rt, actor_id=approver, ref=ref, decision="reject", comment="again")
+            changes_service.fire(rt, actor_id=requester, ref=ref, trigger="submit_implement")
+            gates.decide(rt, actor_id=approver, ref=ref, decision="reject", comment="again")
             done += 2
             if done in checkpoints or done - 1 in checkpoints:
                 print(f"  after {done:,} transitions: RSS {rss_mb():.1f} MB", flush=True)
@@ -88,7 +90,7 @@ def memory_run(n: int) -> None:
     after = rss_mb()
     print(f"memory: {done:,} transitions in {elapsed:.0f} s; RSS before {before:.1f} MB, "
           f"after {after:.1f} MB (growth {after - before:+.1f} MB)")
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
     rt.db.dispose()
     shutil.rmtree(folder, ignore_errors=True)
 

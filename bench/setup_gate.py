@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fitsflow import services  # noqa: E402
+
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.persistence.models import (  # noqa: E402
@@ -86,4 +86,4 @@ def rss_mb() -> float:
     return 0.0
 
 
-__all__ = ["prepare", "cycle_prepare", "rss_mb", "pg_schema_url", "services"]
+__all__ = ["prepare", "cycle_prepare", "rss_mb", "pg_schema_url"]

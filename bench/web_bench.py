@@ -33,14 +33,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import select  # noqa: E402
 
-from fitsflow import services  # noqa: E402
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
 from fitsflow.domain import totp  # noqa: E402
 from fitsflow.persistence import search_store  # noqa: E402
 from fitsflow.persistence.migrate import upgrade  # noqa: E402
 from fitsflow.persistence.models import Change  # noqa: E402
-from fitsflow.services import auth, mfa  # noqa: E402
+from fitsflow.services import (  # noqa: E402
+    auth,
+    mfa,
+    users,  # noqa: E402
+)
 from tests import factories as f  # noqa: E402
 
 PASSWORD = "bench password 1"
@@ -53,7 +56,7 @@ def populate(url: str, total: int, targets: int) -> tuple[str, list[str], str, s
     rt = build_runtime(load_settings(environ={}), database_url=url)
     upgrade(rt.db)
     school = f.School(rt)
-    cab = services.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)
+    cab = users.add_user(rt, name="Bench CAB", email="cab@bench.school", roles="cab", password=PASSWORD)
     # The CAB role needs a second factor: enrol it as a person would, and sign in with codes.
     secret = mfa.begin_enrolment(rt, user_id=cab).secret
     mfa.confirm_enrolment(rt, user_id=cab, code=totp.code_at(secret, datetime.now(UTC)))

@@ -8,16 +8,19 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fitsflow import services
 from fitsflow.domain.vocabulary import UNDOING_KINDS
 from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
-from fitsflow.services import catalogue
+from fitsflow.services import catalogue, stages, templates, users
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates as gates_service
+from fitsflow.services import notices as notices_service
+from fitsflow.services import peer_review as peer_review_service
 from fitsflow.services.runtime import Runtime
 
 
 def user(rt: Runtime, roles: str = "", audiences: str = "", name: str = "") -> int:
     tag = uuid.uuid4().hex[:10]
-    return services.add_user(rt, name=name or f"User {tag}", email=f"u{tag}@test.school",
+    return users.add_user(rt, name=name or f"User {tag}", email=f"u{tag}@test.school",
                              roles=roles, audiences=audiences)
 
 
@@ -79,19 +82,19 @@ REVIEW = {"outcome": "successful", "notes": "Went well",
 def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...],
                 window: datetime | None = None) -> None:
     if "needs" in editable:
-        services.record_needs(rt, actor_id=actor, ref=ref, data=NEEDS)
+        stages.record_needs(rt, actor_id=actor, ref=ref, data=NEEDS)
     if "finance" in editable:
-        services.record_financial_plan(rt, actor_id=actor, ref=ref, lines=five_year_lines())
+        stages.record_financial_plan(rt, actor_id=actor, ref=ref, lines=five_year_lines())
     # A plan recorded before stays (its window is made from the clock: recording it again
     # after approval would be an edit of what was approved); one started from a standard
     # template has no window yet.
     if "release_plan" in editable:
-        plan = services.get_change(rt, actor_id=actor, ref=ref).release_plan
+        plan = changes_service.get_change(rt, actor_id=actor, ref=ref).release_plan
         if plan is None or plan.window_start is None:
             data = release_plan_from(window) if window else release_plan(rt)
-            services.record_release_plan(rt, actor_id=actor, ref=ref, data=data)
+            stages.record_release_plan(rt, actor_id=actor, ref=ref, data=data)
     if "review" in editable:
-        services.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
+        stages.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
 
 
 def path_to(rt: Runtime, workflow: str, target: str) -> list[str]:
@@ -100,11 +103,11 @@ def path_to(rt: Runtime, workflow: str, target: str) -> list[str]:
 
 
 def approve_gate(rt: Runtime, school: School, ref: str) -> None:
-    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    detail = changes_service.get_change(rt, actor_id=school.requester, ref=ref)
     assert detail.gate is not None
     for role, needed in detail.gate.requirements.items():
         for uid in school.approvers_for(role)[:needed]:
-            services.decide(rt, actor_id=uid, ref=ref, decision="approve", role=role)
+            gates_service.decide(rt, actor_id=uid, ref=ref, decision="approve", role=role)
 
 
 TEMPLATE_SERVICE = "Classroom AV"
@@ -116,11 +119,11 @@ def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
     it); returns its reference."""
     for name in services_:
         catalogue.save_service(rt, actor_id=None, name=name)
-    view = services.templates.propose(rt, actor_id=school.requester, data={
+    view = templates.propose(rt, actor_id=school.requester, data={
         "title": "Replace a classroom projector lamp", "description": "Swap the lamp, reset the hours",
         "services": list(services_), "max_cost": max_cost, "steps": "1. Power off\n2. Swap the lamp",
         "backout_plan": "Refit the old lamp", "used_by": used_by})
-    services.templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
+    templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
     return view.ref
 
 
@@ -134,7 +137,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
     if rt.workflows.for_category(category).definition.from_template:
         template = standard_template(rt, school, services_=affected or (TEMPLATE_SERVICE,))
         cost = "120"
-    view = services.raise_change(rt, actor_id=school.requester, title=title, category=category,
+    view = changes_service.raise_change(rt, actor_id=school.requester, title=title, category=category,
                                  affected_services=affected,
                                  urgency=URGENCY if category == "emergency" else "",
                                  template=template, cost=cost)
@@ -147,7 +150,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
         else:
             peer_review(rt, school, view.ref, definition, state, trigger, category)
             undoing = definition.kind_of(definition.table()[(state, trigger)]) in UNDOING_KINDS
-            services.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger,
+            changes_service.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger,
                           reason=reason or ("Test: no longer needed" if undoing else ""))
         state = definition.table()[(state, trigger)]
     return view.ref
@@ -159,14 +162,14 @@ def peer_review(rt: Runtime, school: School, ref: str, definition: Any, state: s
     support team reviews it)."""
     spec = definition.transition(trigger, state)
     if spec and "peer_reviewed" in spec.guards and category in rt.settings.policy.peer_review:
-        services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+        peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
 
 
 def send_held_notices(rt: Runtime, school: School, ref: str) -> None:
     """The requester sends now the notices held because they would go at once."""
-    for n in services.notices.notices_for(rt, actor_id=school.requester, ref=ref):
+    for n in notices_service.notices_for(rt, actor_id=school.requester, ref=ref):
         if n.status == "held":
-            services.notices.release_notice(rt, actor_id=school.requester, ref=ref, notice_id=n.id,
+            notices_service.release_notice(rt, actor_id=school.requester, ref=ref, notice_id=n.id,
                                             action="send_now")
 
 
@@ -203,19 +206,20 @@ BIG_PLAN = [
 
 def costly_change(rt: Runtime, school: School, title: str = "Replace the core switch") -> str:
     """A significant change in financial planning with BIG_PLAN recorded; returns its reference."""
-    ref = services.raise_change(rt, actor_id=school.requester, title=title, category="significant").ref
-    services.record_needs(rt, actor_id=school.requester, ref=ref, data=NEEDS)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=BIG_PLAN)
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title=title, category="significant").ref
+    stages.record_needs(rt, actor_id=school.requester, ref=ref, data=NEEDS)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=BIG_PLAN)
     return ref
 
 
 def haystack(rt: Runtime, school: School, size: int = 1000) -> str:
     """``size`` changes, all routine but one about the MIS moving to Arbor; returns that one."""
     for i in range(size - 1):
-        services.raise_change(rt, actor_id=school.requester, title=f"Routine change {i}", category="minor",
+        changes_service.raise_change(rt, actor_id=school.requester, title=f"Routine change {i}",
+                                     category="minor",
                               description="Replace a classroom keyboard")
-    return services.raise_change(rt, actor_id=school.requester, title="Migrate the MIS to the cloud",
+    return changes_service.raise_change(rt, actor_id=school.requester, title="Migrate the MIS to the cloud",
                                  category="minor", description="Arbor replaces SIMS").ref
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.templates import parse_ref
 from fitsflow.persistence.models import CalendarPeriod, Change, InboxItem, NoticeReceipt, ReleaseNotice
-from fitsflow.services import calendar
+from fitsflow.services import calendar, gates
+from fitsflow.services import notices as notices_service
 
 from . import factories as f
 from .conftest import IN_CI, sqlite_runtime
@@ -44,16 +44,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
         "planning": f.change_in(rt, school, "minor", "financial_planning", title="Tablets"),
         "closed": f.change_in(rt, school, "minor", "closed", title="Projector"),
     }
-    services.decide(rt, actor_id=school.cab[0], ref=f.change_in(rt, school, "minor", "implement_approval"),
+    gates.decide(rt, actor_id=school.cab[0], ref=f.change_in(rt, school, "minor", "implement_approval"),
                     decision="reject", comment="No test plan")
     sent = f.change_in(rt, school, "minor", "scheduled", title="Printers")
-    for n in services.notices.notices_for(rt, actor_id=school.requester, ref=sent):
+    for n in notices_service.notices_for(rt, actor_id=school.requester, ref=sent):
         if n.status in ("draft", "held"):  # every audience's notice now, for the pages that show one
-            services.notices.release_notice(rt, actor_id=school.requester, ref=sent, notice_id=n.id,
+            notices_service.release_notice(rt, actor_id=school.requester, ref=sent, notice_id=n.id,
                                             action="send_now")
-    services.notices.publish_due(rt)
+    notices_service.publish_due(rt)
     refs["drafted"] = f.change_in(rt, school, "minor", "scheduled", title="Switches")
-    refs["draft"] = next(str(n.id) for n in services.notices.notices_for(rt, actor_id=school.requester,
+    refs["draft"] = next(str(n.id) for n in notices_service.notices_for(rt, actor_id=school.requester,
                                                                         ref=refs["drafted"])
                          if n.status == "draft")
     Worker(rt, email=None, webhook=None).run_once()  # the inbox items these people open

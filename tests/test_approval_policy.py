@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from fitsflow import services
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import ConfigError, GateNotSatisfied, InvalidInput, NotAllowed, NotPermitted
 from fitsflow.domain.policy import Facts
+from fitsflow.services import category as category_service
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates, queues, stages
 
 from . import factories as f
 
@@ -98,16 +100,17 @@ def test_the_demo_s_29100_change_cannot_stay_minor(rt):
     lines = [{"year": 1, "kind": "capital", "amount": "22000", "funding_source": "Devolved capital"}]
     lines += [{"year": y, "kind": "licence", "amount": "1420", "funding_source": "ICT budget"}
               for y in range(1, 6)]
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     assert any("£29,100.00" in m and "must be major" in m for m in err.value.missing)
     with pytest.raises(InvalidInput) as bad:  # not to significant either
-        services.change_category(rt, actor_id=school.requester, ref=ref, category="significant")
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="significant")
     assert "must be major" in bad.value.problems["category"]
-    services.change_category(rt, actor_id=school.requester, ref=ref, category="major", reason="£29,100")
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    gate = services.get_change(rt, actor_id=school.requester, ref=ref).gate
+    category_service.change_category(rt, actor_id=school.requester, ref=ref, category="major",
+                                     reason="£29,100")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    gate = changes_service.get_change(rt, actor_id=school.requester, ref=ref).gate
     assert gate is not None and gate.requirements == {"finance": 1, "slt": 1, "head": 1, "governors": 1}
 
 
@@ -115,41 +118,41 @@ def test_a_personal_data_change_needs_a_dpia_and_the_dpo(rt):
     school = f.School(rt)
     dpo = f.user(rt, "dpo", "", "DPO")
     ref = f.change_in(rt, school, "minor", "needs_analysis")
-    services.record_needs(rt, actor_id=school.requester, ref=ref, data={
+    stages.record_needs(rt, actor_id=school.requester, ref=ref, data={
         **f.NEEDS, "screening": {"personal_data": "new", "safeguarding": "no"}})
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     assert any(m.startswith("no DPIA reference") for m in err.value.missing)
     # Financial planning still edits the needs analysis: the reference is added there.
-    services.record_needs(rt, actor_id=school.requester, ref=ref, data={
+    stages.record_needs(rt, actor_id=school.requester, ref=ref, data={
         **f.NEEDS, "screening": {"personal_data": "new", "safeguarding": "no"}, "dpia_reference": "DPIA-7"})
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    detail = changes_service.get_change(rt, actor_id=school.requester, ref=ref)
     assert detail.gate is not None and detail.gate.requirements == {"finance": 1, "dpo": 1}
-    assert [c.ref for c in services.awaiting_decision(rt, actor_id=dpo).items] == [ref]
-    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    assert services.decide(rt, actor_id=dpo, ref=ref, decision="approve").outcome == "passed"
+    assert [c.ref for c in queues.awaiting_decision(rt, actor_id=dpo).items] == [ref]
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    assert gates.decide(rt, actor_id=dpo, ref=ref, decision="approve").outcome == "passed"
 
 
 def test_a_filtering_change_needs_the_dsl_at_approval_to_implement(rt):
     school = f.School(rt)
     dsl = f.user(rt, "dsl", "", "DSL")
     ref = f.change_in(rt, school, "minor", "financial_planning", title="Web filter categories")
-    services.record_needs(rt, actor_id=school.requester, ref=ref, data={
+    stages.record_needs(rt, actor_id=school.requester, ref=ref, data={
         **f.NEEDS, "screening": {"personal_data": "none", "safeguarding": "yes"}})
-    planned = next(g for g in services.get_change(rt, actor_id=school.requester, ref=ref).approvers
+    planned = next(g for g in changes_service.get_change(rt, actor_id=school.requester, ref=ref).approvers
                    if g.gate == "implement")
     assert not planned.current and {r.role for r in planned.needs} == {"cab", "dsl"}
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
-    assert [c.ref for c in services.awaiting_decision(rt, actor_id=dsl).items] == [ref]
-    assert services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve").outcome == "pending"
-    assert services.decide(rt, actor_id=dsl, ref=ref, decision="approve").outcome == "passed"
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    assert [c.ref for c in queues.awaiting_decision(rt, actor_id=dsl).items] == [ref]
+    assert gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve").outcome == "pending"
+    assert gates.decide(rt, actor_id=dsl, ref=ref, decision="approve").outcome == "passed"
 
 
 def test_the_round_keeps_the_approvers_it_opened_with(rt):
@@ -159,12 +162,12 @@ def test_the_round_keeps_the_approvers_it_opened_with(rt):
     ref = f.change_in(rt, school, "major", "financial_planning")
     lines = [{"year": y, "kind": "licence", "amount": "6000", "funding_source": "ICT budget"}
              for y in range(1, 6)]
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    assert [c.ref for c in services.awaiting_decision(rt, actor_id=governor).items] == [ref]
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    assert [c.ref for c in queues.awaiting_decision(rt, actor_id=governor).items] == [ref]
     small = f.change_in(rt, school, "major", "proceed_approval")
-    assert small not in [c.ref for c in services.awaiting_decision(rt, actor_id=governor).items]
-    detail = services.get_change(rt, actor_id=governor, ref=ref)
+    assert small not in [c.ref for c in queues.awaiting_decision(rt, actor_id=governor).items]
+    detail = changes_service.get_change(rt, actor_id=governor, ref=ref)
     assert detail.gate is not None and detail.gate.may_decide
     proceed = next(g for g in detail.approvers if g.gate == "proceed")
     assert proceed.current and any("above £25,000.00" in w for r in proceed.needs for w in r.why)
@@ -175,23 +178,23 @@ def test_risk_is_scored_from_the_assessment(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "significant", "release_planning")
     answers = {**f.LOW_RISK, "people": "school", "tested": "no"}  # 2 - 1 + 3 + 2 = 6
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(rt), "risk_answers": answers})
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and (plan.risk, plan.risk_score) == ("medium", 6)
     with pytest.raises(InvalidInput) as err:
-        services.record_release_plan(rt, actor_id=school.requester, ref=ref, data={
+        stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data={
             **f.release_plan(rt), "risk_answers": {**f.LOW_RISK, "people": "everyone", "colour": "red"}})
     assert err.value.problems == {"risk_answers.people": "must be one of: few, group, many, school",
                                   "risk_answers.colour": "is not a question of the approval policy"}
     with pytest.raises(InvalidInput, match="risk_answers"):
-        services.record_release_plan(rt, actor_id=school.requester, ref=ref, data={**f.release_plan(rt),
+        stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data={**f.release_plan(rt),
                                                                                  "risk": "low"})
     partial = {k: v for k, v in f.LOW_RISK.items() if k != "data"}
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(rt), "risk_answers": partial})
     with pytest.raises(GateNotSatisfied) as blocked:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "no risk assessment" in blocked.value.missing
 
 
@@ -229,13 +232,14 @@ def test_only_the_requester_changes_the_category_and_only_within_the_workflow(rt
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "financial_planning")
     with pytest.raises(NotPermitted):
-        services.change_category(rt, actor_id=school.cab[0], ref=ref, category="major")
+        category_service.change_category(rt, actor_id=school.cab[0], ref=ref, category="major")
     with pytest.raises(InvalidInput, match="category"):
-        services.change_category(rt, actor_id=school.requester, ref=ref, category="emergency")
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="emergency")
     with pytest.raises(InvalidInput, match="already minor"):
-        services.change_category(rt, actor_id=school.requester, ref=ref, category="minor")
-    services.change_category(rt, actor_id=school.requester, ref=ref, category="significant", reason="scope")
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.category == "significant"
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="minor")
+    category_service.change_category(rt, actor_id=school.requester, ref=ref, category="significant",
+                                     reason="scope")
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.category == "significant"
     waiting = f.change_in(rt, school, "minor", "proceed_approval")
     with pytest.raises(NotAllowed, match="“Change the category” is not possible now: the change is at “Aw"):
-        services.change_category(rt, actor_id=school.requester, ref=waiting, category="major")
+        category_service.change_category(rt, actor_id=school.requester, ref=waiting, category="major")

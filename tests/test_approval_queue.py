@@ -9,9 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import queues
+from fitsflow.services import changes, queues
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
@@ -22,7 +21,7 @@ def test_emergencies_come_first_then_the_longest_waiting(rt) -> None:  # type: i
     older = f.change_in(rt, school, "significant", "proceed_approval", title="Older")
     newer = f.change_in(rt, school, "significant", "proceed_approval", title="Newer")
     emergency = f.change_in(rt, school, "emergency", "emergency_approval", title="Broken portal")
-    refs = [v.ref for v in services.awaiting_decision(rt, actor_id=school.slt).items]
+    refs = [v.ref for v in queues.awaiting_decision(rt, actor_id=school.slt).items]
     assert refs == [emergency, older, newer]
     queue = queues.approval_queue(rt, actor_id=school.slt)
     assert [q.ref for q in queue.items] == refs and queue.total == 3
@@ -43,7 +42,7 @@ def test_each_item_carries_the_money_risk_and_window(rt) -> None:  # type: ignor
     # The factory's plan: £1,200 capital in year 1 and £100 of licences in each of five years.
     assert item.five_year_cost == Decimal("1700.00") and item.first_year_cost == Decimal("1300.00")
     assert item.risk == "low" and item.window_start is not None and item.window_end is not None
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and item.window_start == plan.window_start
 
 
@@ -65,7 +64,7 @@ def test_the_queue_sorts_by_a_column_and_emergencies_stay_first(rt) -> None:  # 
     school = f.School(rt)
     cheap = f.change_in(rt, school, "significant", "proceed_approval", title="Cheap")
     costly = f.costly_change(rt, school, title="Costly")
-    services.fire(rt, actor_id=school.requester, ref=costly, trigger="submit_proceed")
+    changes.fire(rt, actor_id=school.requester, ref=costly, trigger="submit_proceed")
     emergency = f.change_in(rt, school, "emergency", "emergency_approval", title="Broken portal")
     order = [q.ref for q in queues.approval_queue(rt, actor_id=school.slt, sort="-cost").items]
     assert order == [emergency, costly, cheap]

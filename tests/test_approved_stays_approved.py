@@ -14,16 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied, NotAllowed, NotPermitted
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage
+from fitsflow.services import approved as approved_service
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates, stages
 
 from . import factories as f
 
 
 def _plan(rt, school, ref):  # type: ignore[no-untyped-def]
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and plan.window_start is not None and plan.window_end is not None
     return plan
 
@@ -34,7 +36,7 @@ def _edit(rt, school, ref, **changes):  # type: ignore[no-untyped-def]
             "backout_plan": plan.backout_plan, "test_plan": plan.test_plan, "impact": plan.impact,
             "training": plan.training, "contact": plan.contact, "risk_answers": dict(plan.risk_answers)}
     data.update(changes)
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=data)
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=data)
 
 
 def _events(rt, ref, kind):  # type: ignore[no-untyped-def]
@@ -64,15 +66,15 @@ def test_a_material_edit_reopens_the_gate_and_tells_its_approvers(rt):
                                    "test plan: “Log in as a student” → (empty)"]
     assert any("Changed since approval: back-out plan: “Reimage from backup” → “none really”" in b
                for b in _bodies(rt, ref, school.cab[0]))
-    detail = services.get_change(rt, actor_id=school.cab[0], ref=ref)
+    detail = changes_service.get_change(rt, actor_id=school.cab[0], ref=ref)
     (since,) = detail.since_approval
     assert not since.standing and [c.field for c in since.changes] == ["release_plan.backout_plan",
                                                                        "release_plan.test_plan"]
     # Earlier decisions no longer count: the CAB decides again, seeing what changed.
     assert detail.gate is not None and detail.gate.approvals == {} and detail.gate.may_decide
     with pytest.raises(NotAllowed):  # "Schedule" is no longer offered
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject",
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject",
                     comment="A back-out plan, please")
     assert f.snapshot(rt, ref)[0] == "release_planning"
 
@@ -85,9 +87,9 @@ def test_the_window_moved_seven_months_reopens_the_gate(rt):
     _edit(rt, school, ref, window_start=later.isoformat(),
           window_end=(later + timedelta(hours=2)).isoformat())
     assert f.snapshot(rt, ref)[0] == "implement_approval"
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert f.snapshot(rt, ref)[0] == "approved"
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
 
 
 def test_a_small_move_needs_only_the_cabs_acknowledgement(rt):
@@ -99,20 +101,20 @@ def test_a_small_move_needs_only_the_cabs_acknowledgement(rt):
           window_end=(moved + timedelta(hours=2)).isoformat())
     assert f.snapshot(rt, ref)[0] == "approved"  # still approved …
     with pytest.raises(GateNotSatisfied) as err:  # … but not schedulable before the acknowledgement
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     assert any(m.startswith("not yet acknowledged since approval: window start:") for m in err.value.missing)
     assert any("Changed since approval: window start:" in b for b in _bodies(rt, ref, school.cab[0]))
     with pytest.raises(NotPermitted):
-        services.acknowledge(rt, actor_id=school.requester, ref=ref)
+        approved_service.acknowledge(rt, actor_id=school.requester, ref=ref)
     with pytest.raises(NotPermitted):
-        services.acknowledge(rt, actor_id=school.finance, ref=ref)
-    detail = services.get_change(rt, actor_id=school.cab[0], ref=ref)
+        approved_service.acknowledge(rt, actor_id=school.finance, ref=ref)
+    detail = changes_service.get_change(rt, actor_id=school.cab[0], ref=ref)
     assert detail.may_acknowledge and detail.since_approval[0].standing
-    services.acknowledge(rt, actor_id=school.cab[0], ref=ref)
+    approved_service.acknowledge(rt, actor_id=school.cab[0], ref=ref)
     assert _events(rt, ref, "approval.acknowledged")[0]["gate"] == "implement"
     with pytest.raises(NotAllowed):
-        services.acknowledge(rt, actor_id=school.cab[0], ref=ref)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        approved_service.acknowledge(rt, actor_id=school.cab[0], ref=ref)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     assert f.snapshot(rt, ref)[0] == "scheduled"
 
 
@@ -124,8 +126,8 @@ def test_an_edit_back_to_what_was_approved_needs_nothing(rt):
     _edit(rt, school, ref, window_start=moved.isoformat(),
           window_end=(moved + timedelta(hours=2)).isoformat())
     _edit(rt, school, ref, window_start=plan.window_start.isoformat(), window_end=plan.window_end.isoformat())
-    assert services.get_change(rt, actor_id=school.cab[0], ref=ref).since_approval == ()
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    assert changes_service.get_change(rt, actor_id=school.cab[0], ref=ref).since_approval == ()
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
 
 
 def test_each_decision_records_the_digest_of_what_it_approved(rt):
@@ -167,7 +169,7 @@ def test_every_edit_after_approval_reopens_exactly_the_right_gate(sqlite_rt, edi
     _edit(rt, school, ref, **changes)
     state, _, _ = f.snapshot(rt, ref)
     small = set(edits) == {"window"} and edits["window"] <= 7
-    detail = services.get_change(rt, actor_id=school.cab[0], ref=ref)
+    detail = changes_service.get_change(rt, actor_id=school.cab[0], ref=ref)
     assert state == ("approved" if small else "implement_approval")
     (since,) = detail.since_approval
     assert since.gate == "implement" and since.standing == small

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlmodel import Session
 
-from fitsflow import services
 from fitsflow.persistence.models import Approval
-from fitsflow.services import common
+from fitsflow.services import audit as audit_service
+from fitsflow.services import changes, common, gates
 from fitsflow.workflow import registry
 
 from . import factories as f
@@ -107,12 +107,12 @@ def test_final_decision_is_all_or_nothing(rt, monkeypatch, step):
     ref = f.change_in(rt, school, "minor", "implement_approval")
     before = (f.snapshot(rt, ref), f.counts(rt), _approvals(rt))
     with INJECTIONS[step](monkeypatch, rt), pytest.raises(Injected):  # type: ignore[attr-defined]
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert (f.snapshot(rt, ref), f.counts(rt), _approvals(rt)) == before
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
-    assert services.verify_audit(rt).ok
+    assert changes.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
+    assert audit_service.verify(rt).ok
     # and the same decision then goes through whole
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert f.snapshot(rt, ref)[0] == "approved"
 
 
@@ -123,6 +123,6 @@ def test_submission_is_all_or_nothing(rt, monkeypatch, step):
     f.fill_stages(rt, school.requester, ref, ("finance",))
     before = (f.snapshot(rt, ref), f.counts(rt))
     with INJECTIONS[step](monkeypatch, rt), pytest.raises(Injected):  # type: ignore[attr-defined]
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+        changes.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     assert (f.snapshot(rt, ref), f.counts(rt)) == before
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok

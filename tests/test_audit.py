@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from fitsflow import services
 from fitsflow.domain.chain import link_hash
 from fitsflow.persistence.protection import drop_append_only_statements
+from fitsflow.services import audit as audit_service
 
 from . import factories as f
 
@@ -22,7 +22,7 @@ from . import factories as f
 def _trail(rt):  # type: ignore[no-untyped-def]
     school = f.School(rt)
     f.change_in(rt, school, "minor", "scheduled")
-    result = services.verify_audit(rt)
+    result = audit_service.verify(rt)
     assert result.ok and result.count > 20
     return result
 
@@ -47,13 +47,13 @@ def test_the_database_refuses_updates_and_deletes_of_audit_rows(rt):
                       "DELETE FROM audit_events WHERE seq = 3"):
         with pytest.raises(DBAPIError, match="append-only"), rt.db.engine.begin() as connection:
             connection.execute(text(statement))
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
 
 
 def test_edit_is_named(rt):
     _trail(rt)
     _sql(rt, "UPDATE audit_events SET payload = '{\"to\":\"closed\"}' WHERE seq = 7")
-    result = services.verify_audit(rt)
+    result = audit_service.verify(rt)
     assert (result.ok, result.broken_seq) == (False, 7)
     assert "edited" in result.describe()
 
@@ -61,13 +61,13 @@ def test_edit_is_named(rt):
 def test_deletion_is_named(rt):
     _trail(rt)
     _sql(rt, "DELETE FROM audit_events WHERE seq = 5")
-    assert services.verify_audit(rt).broken_seq == 5
+    assert audit_service.verify(rt).broken_seq == 5
 
 
 def test_deleting_the_tail_is_named(rt):
     full = _trail(rt)
     _sql(rt, f"DELETE FROM audit_events WHERE seq >= {full.count - 1}")
-    result = services.verify_audit(rt)
+    result = audit_service.verify(rt)
     assert result.broken_seq == full.count - 1 and "missing" in result.reason
 
 
@@ -76,7 +76,7 @@ def test_reordering_is_named(rt):
     _sql(rt, "UPDATE audit_events SET seq = -1 WHERE seq = 4",
          "UPDATE audit_events SET seq = 4 WHERE seq = 9",
          "UPDATE audit_events SET seq = 9 WHERE seq = -1")
-    assert services.verify_audit(rt).broken_seq == 4
+    assert audit_service.verify(rt).broken_seq == 4
 
 
 def test_insertion_in_the_middle_is_named(rt):
@@ -91,7 +91,7 @@ def test_insertion_in_the_middle_is_named(rt):
          "VALUES (6, '2026-01-01T00:00:00+00:00', 'mallory', '', 'transition', '{}', "
          f"'{prev}', '{forged}')")
     # The forged event links correctly, so the break shows at the next one, which no longer does.
-    result = services.verify_audit(rt)
+    result = audit_service.verify(rt)
     assert result.broken_seq == 7
 
 
@@ -100,23 +100,23 @@ def test_insertion_at_the_end_is_named(rt):
     n = full.count + 1
     _sql(rt, "INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, prev_hash, hash) "
          f"VALUES ({n}, 'x', 'mallory', '', 'transition', '{{}}', '{full.head_hash}', 'bad')")
-    assert services.verify_audit(rt).broken_seq == n
+    assert audit_service.verify(rt).broken_seq == n
 
 
 def test_a_rewritten_chain_is_caught_by_its_published_head(rt):
     published = _trail(rt).head_hash
-    assert services.verify_audit(rt, expected_head=published).ok
-    assert not services.verify_audit(rt, expected_head="f" * 64).ok
+    assert audit_service.verify(rt, expected_head=published).ok
+    assert not audit_service.verify(rt, expected_head="f" * 64).ok
 
 
 def test_export_csv_and_json_per_change(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "approved")
     other = f.change_in(rt, school, "standard", "scheduled")
-    rows = list(csv.DictReader(io.StringIO("".join(services.export_audit(rt, fmt="csv", change_ref=ref)))))
+    rows = list(csv.DictReader(io.StringIO("".join(audit_service.export(rt, fmt="csv", change_ref=ref)))))
     assert rows and {r["change_ref"] for r in rows} == {ref}
     assert rows[0]["event_type"] == "change.raised"
-    events = json.loads("".join(services.export_audit(rt, fmt="json")))
+    events = json.loads("".join(audit_service.export(rt, fmt="json")))
     assert {e["change_ref"] for e in events} >= {ref, other}
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert all(isinstance(e["payload"], dict) for e in events)
@@ -124,7 +124,7 @@ def test_export_csv_and_json_per_change(rt):
 
 def test_a_head_that_is_not_in_the_chain_is_said_plainly(rt):
     _trail(rt)
-    described = services.verify_audit(rt, expected_head="f" * 64).describe()
+    described = audit_service.verify(rt, expected_head="f" * 64).describe()
     assert "None" not in described and "is not in this chain" in described
 
 

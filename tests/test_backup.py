@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.cli import cli
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.persistence.migrate import upgrade
+from fitsflow.services import audit as audit_service
 from fitsflow.services import backups
+from fitsflow.services import changes as changes_service
 from fitsflow.services.backups import BackupProblem
 
 from . import factories as f
@@ -37,7 +38,7 @@ def _migrated(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _raise(rt, school, title="Laptops"):  # type: ignore[no-untyped-def]
-    return services.raise_change(rt, actor_id=school.requester, title=title, category="minor").ref
+    return changes_service.raise_change(rt, actor_id=school.requester, title=title, category="minor").ref
 
 
 def _refs(path: Path) -> set[str]:
@@ -96,7 +97,7 @@ def test_restoring_an_older_backup_never_issues_a_reference_twice(tmp_path):
     again = _raise(rt, school)
     assert again not in first + later  # … and their references are not issued again
     assert int(again.rsplit("-", 1)[1]) == int(later[-1].rsplit("-", 1)[1]) + 1
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
     with rt.db.read() as session:
         from fitsflow.persistence import audit_store
 
@@ -197,5 +198,5 @@ def test_postgresql_backup_and_restore_on_one_snapshot(tmp_path):
     refs = {v.ref for v in change_search.find(rt, actor_id=school.admin, filters=everything, limit=50).items}
     assert kept in refs and lost not in refs
     assert _raise(rt, school) != lost
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
     rt.db.dispose()

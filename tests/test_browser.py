@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from fitsflow import services
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates as gates_service
+from fitsflow.services import peer_review, stages
+from fitsflow.services import users as users_service
 
 from .conftest import IN_CI, sqlite_runtime
 from .web_support import make_app, serving
@@ -59,7 +62,7 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
     emails = {}
     for key, (name, roles, audiences) in people.items():
         emails[key] = f"{key}@browser.school"
-        services.add_user(
+        users_service.add_user(
             rt, name=name, email=emails[key], roles=roles, audiences=audiences, password=PASSWORD
         )
     # The CAB member goes through two-step sign-in; the other approvers are exempt (as demo
@@ -367,7 +370,7 @@ def test_a_30000_change_needs_the_governors_and_an_edit_after_approval_is_seen_a
     base, _, rt = server
     assert WEB_PASSWORD == PASSWORD
     school = WebSchool(rt)
-    governor = services.add_user(
+    governor = users_service.add_user(
         rt, name="Rob Hughes", email="rob@browser.school", roles="governors", password=PASSWORD
     )
     mfa.set_exempt(
@@ -380,7 +383,7 @@ def test_a_30000_change_needs_the_governors_and_an_edit_after_approval_is_seen_a
     lines += [
         {"year": y, "kind": "licence", "amount": "1000", "funding_source": "ICT budget"} for y in range(1, 6)
     ]
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=lines)
 
     nat = Person(browser, base, school.emails[school.requester], "requester-30k")
     nat.open(f"/changes/{ref}")
@@ -388,20 +391,20 @@ def test_a_30000_change_needs_the_governors_and_an_edit_after_approval_is_seen_a
     assert "total cost of ownership £30,000.00" in page
     assert "1 governors' finance committee: above £25,000.00 over five years" in page
     nat.shot("governors-needed")
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    gate = services.get_change(rt, actor_id=school.requester, ref=ref).gate
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    gate = changes_service.get_change(rt, actor_id=school.requester, ref=ref).gate
     assert gate is not None and gate.requirements == {"finance": 1, "slt": 1, "head": 1, "governors": 1}
     for uid in (school.finance, school.slt, school.head, governor):
-        services.decide(rt, actor_id=uid, ref=ref, decision="approve")
+        gates_service.decide(rt, actor_id=uid, ref=ref, decision="approve")
     f.fill_stages(rt, school.requester, ref, ("release_plan",))
-    services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
 
     cab = Person(browser, base, school.emails[school.cab[1]], "cab-30k")
     cab.open(f"/changes/{ref}")
     cab.click("Approve")
     for uid in (school.cab[0], school.slt, school.head):
-        services.decide(rt, actor_id=uid, ref=ref, decision="approve")
+        gates_service.decide(rt, actor_id=uid, ref=ref, decision="approve")
     assert f.snapshot(rt, ref)[0] == "approved"
 
     nat.open(f"/changes/{ref}/stage/release-plan")

@@ -18,9 +18,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.persistence.models import InboxItem
+from fitsflow.services import gates
 
 from . import factories as f
 from .conftest import sqlite_runtime
@@ -75,7 +75,7 @@ def test_from_the_email_link_to_a_decision_on_the_card(school_site, browser) -> 
 def test_the_rejected_banner_and_a_plan_in_one_save(school_site, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     base, school, rt = school_site
     returned = f.change_in(rt, school, "minor", "implement_approval", title="Laptop trolley")
-    services.decide(
+    gates.decide(
         rt, actor_id=school.cab[0], ref=returned, decision="reject", comment="Needs a charging rota"
     )
     planning = f.change_in(rt, school, "minor", "financial_planning", title="Tablets")

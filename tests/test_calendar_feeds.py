@@ -13,9 +13,9 @@ import pytest
 import vobject
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.persistence.models import CalendarFeed
-from fitsflow.services import calendar, feeds
+from fitsflow.services import calendar, feeds, stages
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app, post
@@ -65,7 +65,7 @@ def test_my_feed_lists_my_change_and_follows_its_reschedule_and_withdrawal(sqlit
     etag = r.headers["ETag"]
     assert reader.get(path, headers={"If-None-Match": etag}).status_code == 304
 
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(sqlite_rt), "window_start": "2027-03-27T22:00",
                                        "window_end": "2027-03-28T04:00"})
     r = reader.get(path, headers={"If-None-Match": etag})
@@ -80,7 +80,8 @@ def test_my_feed_lists_my_change_and_follows_its_reschedule_and_withdrawal(sqlit
     assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 5 * 3600
     assert b"BEGIN:VTIMEZONE" in r.data and b"TZID:Europe/London" in r.data
 
-    services.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="Budget cut")
+    changes_service.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="withdraw",
+                         reason="Budget cut")
     gone = _events(reader.get(path).data)[uid]
     assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) == 2
 

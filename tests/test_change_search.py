@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.persistence import search_store
-from fitsflow.services import catalogue, change_search
+from fitsflow.services import auth, catalogue, change_search, gates, stages
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
@@ -32,7 +32,7 @@ def _refs(rt, school, **raw) -> list[str]:  # type: ignore[no-untyped-def]
 def test_words_are_found_wherever_they_were_written(rt) -> None:  # type: ignore[no-untyped-def]
     school = f.School(rt)
     catalogue.save_service(rt, actor_id=None, name="Wi-Fi")
-    wifi = services.raise_change(
+    wifi = changes_service.raise_change(
         rt,
         actor_id=school.requester,
         title="Replace access points",
@@ -40,7 +40,8 @@ def test_words_are_found_wherever_they_were_written(rt) -> None:  # type: ignore
         description="The sports hall has no coverage",
         affected_services=["Wi-Fi"],
     ).ref
-    other = services.raise_change(rt, actor_id=school.requester, title="New projector", category="minor").ref
+    other = changes_service.raise_change(rt, actor_id=school.requester, title="New projector",
+                                         category="minor").ref
     assert _refs(rt, school, q="access") == [wifi]
     assert _refs(rt, school, q="sports hall") == [wifi]  # every word, anywhere
     assert _refs(rt, school, q="acc poi") == [wifi]  # words may be the start of one
@@ -48,12 +49,12 @@ def test_words_are_found_wherever_they_were_written(rt) -> None:  # type: ignore
     assert _refs(rt, school, q=other.lower()) == [other]  # the reference
     assert _refs(rt, school, q="sports projector") == []
     # The needs analysis and a decision's comment are searched once they are written.
-    services.record_needs(
+    stages.record_needs(
         rt, actor_id=school.requester, ref=other, data={**f.NEEDS, "need": "Faded lamp in D14"}
     )
     assert _refs(rt, school, q="faded") == [other]
     ref = f.change_in(rt, school, "minor", "implement_approval", title="Laptop trolley")
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject", comment="Needs a charging rota")
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject", comment="Needs a charging rota")
     assert _refs(rt, school, q="rota") == [ref]
     # What a person types never reaches the engine as query syntax.
     for odd in ('"', "NEAR(a b)", "a OR b", "*", "access)", "-(", "title:x", "' OR 1=1 --"):
@@ -63,7 +64,8 @@ def test_words_are_found_wherever_they_were_written(rt) -> None:  # type: ignore
 def test_filters_combine_and_say_what_is_wrong(rt) -> None:  # type: ignore[no-untyped-def]
     school = f.School(rt)
     costly = f.change_in(rt, school, "minor", "release_planning", title="Costed")  # £1,700 planned
-    cheap = services.raise_change(rt, actor_id=school.requester, title="Not costed", category="minor").ref
+    cheap = changes_service.raise_change(rt, actor_id=school.requester, title="Not costed",
+                                         category="minor").ref
     big = f.change_in(rt, school, "significant", "needs_analysis", title="Planning only")
     assert set(_refs(rt, school, cost_min="1000")) == {costly}
     assert set(_refs(rt, school, cost_max="100")) == {cheap, big}
@@ -111,7 +113,7 @@ def test_the_changes_page_and_the_api_search_the_same_way(sqlite_rt, tmp_path) -
     rt = sqlite_rt
     school = WebSchool(rt)
     costly = f.change_in(rt, school, "minor", "release_planning", title="Interactive panels")
-    services.raise_change(rt, actor_id=school.requester, title="Printer toner", category="minor")
+    changes_service.raise_change(rt, actor_id=school.requester, title="Printer toner", category="minor")
     client = make_app(rt, tmp_path).test_client()
     login(client, school.emails[school.auditor])
     html = client.get("/changes?q=panels&cost_min=1000").get_data(as_text=True)
@@ -120,7 +122,7 @@ def test_the_changes_page_and_the_api_search_the_same_way(sqlite_rt, tmp_path) -
     )
     wrong = client.get("/changes?created_from=2026-12-10&created_to=2026-12-01")
     assert wrong.status_code == 400 and "before the start of the range" in wrong.get_data(as_text=True)
-    token = services.auth.create_token(rt, user_id=school.auditor, name="t", scope="read")
+    token = auth.create_token(rt, user_id=school.auditor, name="t", scope="read")
     api = client.get("/api/v1/changes?q=panels&sort=-cost", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200 and [c["ref"] for c in api.get_json()["items"]] == [costly]
     bad = client.get("/api/v1/changes?cost_min=lots", headers={"Authorization": f"Bearer {token}"})
@@ -135,14 +137,15 @@ def test_the_changes_page_and_the_api_search_the_same_way(sqlite_rt, tmp_path) -
 
 def test_a_search_lists_the_best_match_first_and_pages_through_every_match(rt) -> None:  # type: ignore[no-untyped-def]
     school = f.School(rt)
-    in_passing = services.raise_change(
+    in_passing = changes_service.raise_change(
         rt, actor_id=school.requester, title="Hall refurbishment", category="minor",
         description="New seating, lighting, curtains, staging, a sound desk and, in the end, a projector "
                     "bracket for the back wall of the hall, after the painting is finished.",
     ).ref
-    about = services.raise_change(rt, actor_id=school.requester, title="Projector for D14",
+    about = changes_service.raise_change(rt, actor_id=school.requester, title="Projector for D14",
                                   category="minor").ref
-    newest = services.raise_change(rt, actor_id=school.requester, title="Laptops", category="minor").ref
+    newest = changes_service.raise_change(rt, actor_id=school.requester, title="Laptops",
+                                          category="minor").ref
     # the newest change is the most recently updated: without words, it leads
     assert _refs(rt, school)[0] == newest
     assert change_search.parse(rt, {"q": "projector"}).sort == "relevance"
@@ -156,7 +159,8 @@ def test_a_search_lists_the_best_match_first_and_pages_through_every_match(rt) -
     assert _refs(rt, school, q="projector", category="minor") == [about, in_passing]
     # words alone are answered from the index: pages are disjoint and the total is exact
     for i in range(30):
-        services.raise_change(rt, actor_id=school.requester, title=f"Projector lamp {i}", category="minor")
+        changes_service.raise_change(rt, actor_id=school.requester, title=f"Projector lamp {i}",
+                                     category="minor")
     filters = change_search.parse(rt, {"q": "projector"})
     pages = [change_search.find(rt, actor_id=school.cab[0], filters=filters, limit=10, offset=o)
              for o in (0, 10, 20, 30)]

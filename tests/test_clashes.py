@@ -13,11 +13,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage
 from fitsflow.services import catalogue
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 
@@ -32,7 +32,7 @@ def school(rt):  # type: ignore[no-untyped-def]
 
 
 def _clashes(rt, school, ref: str) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
-    return services.get_change(rt, actor_id=school.requester, ref=ref).clashes
+    return changes_service.get_change(rt, actor_id=school.requester, ref=ref).clashes
 
 
 @pytest.mark.parametrize("state", ["release_planning", "implement_approval", "approved", "scheduled"])
@@ -79,10 +79,10 @@ def test_scheduling_over_a_clash_needs_a_reason_and_the_cab_hears_which_change(r
     second = f.change_in(rt, school, "minor", "approved", affected=("Wi-Fi",))
     before = f.counts(rt)
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=second, trigger="schedule")
+        changes_service.fire(rt, actor_id=school.requester, ref=second, trigger="schedule")
     assert first in str(err.value) and "give a reason" in str(err.value)
     assert f.counts(rt) == before
-    services.fire(rt, actor_id=school.requester, ref=second, trigger="schedule",
+    changes_service.fire(rt, actor_id=school.requester, ref=second, trigger="schedule",
                   reason="Both in the same evening by the same engineer")
     with rt.db.read() as session:
         events = [(e.event_type, json.loads(e.payload)) for e in audit_store.iter_events(session)
@@ -97,10 +97,10 @@ def test_scheduling_over_a_clash_needs_a_reason_and_the_cab_hears_which_change(r
 
 def test_services_come_from_the_catalogue(rt, school):
     with pytest.raises(InvalidInput) as err:
-        services.raise_change(rt, actor_id=school.requester, title="T", category="minor",
+        changes_service.raise_change(rt, actor_id=school.requester, title="T", category="minor",
                               affected_services=["Wi-Fi", "The canteen till"])
     assert "unknown service The canteen till" in err.value.problems["affected_services"]
-    view = services.raise_change(rt, actor_id=school.requester, title="T", category="minor",
+    view = changes_service.raise_change(rt, actor_id=school.requester, title="T", category="minor",
                                  affected_services=["wi-fi", "MIS"])
     assert view.affected_services == ("Wi-Fi", "MIS")
     with pytest.raises(InvalidInput) as err:
@@ -114,7 +114,7 @@ def test_the_cabs_approval_request_names_the_clash(rt, school):
     other = f.change_in(rt, school, "minor", "scheduled", title="Switch firmware", affected=("Core network",))
     mine = f.change_in(rt, school, "minor", "release_planning", affected=("Wi-Fi",))
     f.fill_stages(rt, school.requester, mine, ("release_plan",))
-    services.fire(rt, actor_id=school.requester, ref=mine, trigger="submit_implement")
+    changes_service.fire(rt, actor_id=school.requester, ref=mine, trigger="submit_implement")
     with rt.db.read() as session:
         bodies = session.execute(select(OutboxMessage.recipient_id, OutboxMessage.body).where(
             OutboxMessage.event == "submitted", OutboxMessage.change_ref == mine)).all()

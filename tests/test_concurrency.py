@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import Stale
-from fitsflow.services import common
+from fitsflow.services import audit as audit_service
+from fitsflow.services import changes, common, gates
 
 from . import factories as f
 
@@ -20,7 +20,7 @@ def _race(rt, school, ref: str, barrier: threading.Barrier | None):  # type: ign
 
     def decide(uid: int) -> None:
         try:
-            services.decide(rt, actor_id=uid, ref=ref, decision="approve", expected_version=version)
+            gates.decide(rt, actor_id=uid, ref=ref, decision="approve", expected_version=version)
             outcomes[uid] = "won"
         except Stale as err:
             outcomes[uid] = err
@@ -42,10 +42,10 @@ def _check(rt, school, ref, outcomes, audit_before):  # type: ignore[no-untyped-
     assert len(won) == 1 and len(lost) == 1, outcomes
     assert "changed by someone else first" in str(lost[0])
     assert f.counts(rt)[0] == audit_before + 1
-    detail = services.get_change(rt, actor_id=school.auditor, ref=ref)
+    detail = changes.get_change(rt, actor_id=school.auditor, ref=ref)
     assert [a.approver for a in detail.approvals if a.gate == "implement"] == [
         "CAB 0" if won[0] == school.cab[0] else "CAB 1"]
-    assert services.verify_audit(rt).ok
+    assert audit_service.verify(rt).ok
 
 
 def test_sqlite_file_two_deciders_one_wins(file_rt):
@@ -81,7 +81,7 @@ def test_same_version_twice_in_turn_is_stale(rt):
     ref = f.change_in(rt, school, "major", "implement_approval")
     version = f.snapshot(rt, ref)[1]
     audit_before = f.counts(rt)[0]
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", expected_version=version)
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", expected_version=version)
     with pytest.raises(Stale):
-        services.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve", expected_version=version)
+        gates.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve", expected_version=version)
     assert f.counts(rt)[0] == audit_before + 1

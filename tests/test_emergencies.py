@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotAllowed
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates, queues
 
 from . import factories as f
 
@@ -17,12 +18,13 @@ from . import factories as f
 def test_an_emergency_must_say_why_it_cannot_wait(rt):
     school = f.School(rt)
     with pytest.raises(InvalidInput) as err:
-        services.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency")
+        changes_service.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency")
     assert "cannot wait" in err.value.problems["urgency"]
     with pytest.raises(InvalidInput):
-        services.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency",
+        changes_service.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency",
                               urgency="   ")
-    view = services.raise_change(rt, actor_id=school.requester, title="Core switch", category="emergency",
+    view = changes_service.raise_change(rt, actor_id=school.requester, title="Core switch",
+                                        category="emergency",
                                  urgency="The main block has no network")
     assert view.urgency == "The main block has no network"
     from fitsflow.persistence import audit_store
@@ -32,7 +34,8 @@ def test_an_emergency_must_say_why_it_cannot_wait(rt):
                       if e.event_type == "change.raised")
     assert "The main block has no network" in raised
     # Other categories need none.
-    assert services.raise_change(rt, actor_id=school.requester, title="PCs", category="minor").urgency == ""
+    assert changes_service.raise_change(rt, actor_id=school.requester, title="PCs",
+                                        category="minor").urgency == ""
 
 
 def test_an_emergency_cannot_close_before_the_cabs_retrospective(rt):
@@ -40,21 +43,21 @@ def test_an_emergency_cannot_close_before_the_cabs_retrospective(rt):
     ref = f.change_in(rt, school, "emergency", "in_review")
     f.fill_stages(rt, school.requester, ref, ("review",))
     with pytest.raises(NotAllowed) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="close")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="close")
     assert err.value.allowed == ["submit_retrospective"]
     assert "Possible now: Submit for the CAB's retrospective." in str(err.value)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
-    detail = services.get_change(rt, actor_id=school.cab[0], ref=ref)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
+    detail = changes_service.get_change(rt, actor_id=school.cab[0], ref=ref)
     assert detail.gate is not None and detail.gate.name == "retrospective" and detail.gate.may_decide
-    assert [c.ref for c in services.awaiting_decision(rt, actor_id=school.cab[0]).items] == [ref]
+    assert [c.ref for c in queues.awaiting_decision(rt, actor_id=school.cab[0]).items] == [ref]
     # Require follow-up actions: back to the review, with the actions as the reason.
-    result = services.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject",
+    result = gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject",
                              comment="Add the switch to the spares list; update the runbook")
     assert result.change.state == "in_review"
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
-    result = services.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve", comment="Accepted")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
+    result = gates.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve", comment="Accepted")
     assert result.outcome == "passed" and result.change.state == "closed"
-    outcomes = [(a.gate, a.decision, a.comment) for a in services.get_change(
+    outcomes = [(a.gate, a.decision, a.comment) for a in changes_service.get_change(
         rt, actor_id=school.auditor, ref=ref).approvals if a.gate == "retrospective"]
     assert outcomes == [("retrospective", "reject", "Add the switch to the spares list; update the runbook"),
                         ("retrospective", "approve", "Accepted")]

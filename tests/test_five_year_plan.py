@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from fitsflow import services
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import ConfigError
 from fitsflow.domain.financial_years import labels
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import WebSchool, csrf_token, login, make_app
@@ -34,7 +34,8 @@ def test_the_whole_plan_in_one_save_with_totals_and_errors_at_the_field(sqlite_r
     login(client, school.emails[school.requester])
     url = f"/changes/{ref}/stage/finance"
     page = client.get(url).get_data(as_text=True)
-    first = rt.plan_years(services.get_change(rt, actor_id=school.requester, ref=ref).change.created_at, 5)
+    first = rt.plan_years(changes_service.get_change(rt, actor_id=school.requester,
+                                                     ref=ref).change.created_at, 5)
     for i in range(5):  # a row for every year from the start, named by its financial year
         assert f'<option value="{i + 1}" selected>{i + 1} · {first[i]}</option>' in page
     assert 'name="rows" value="7"' in page
@@ -55,7 +56,7 @@ def test_the_whole_plan_in_one_save_with_totals_and_errors_at_the_field(sqlite_r
     # Another row and the totals so far; nothing saved.
     assert more.status_code == 200 and 'name="rows" value="8"' in html
     assert "£8,000.00" in html and 'Capital</th><td class="num">£6,000.00' in html and "ICT budget" in html
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).plan.lines == ()
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).plan.lines == ()
     wrong = client.post(url, data={**form, "amount-2": "lots"})
     html = wrong.get_data(as_text=True)
     assert wrong.status_code == 400
@@ -65,5 +66,5 @@ def test_the_whole_plan_in_one_save_with_totals_and_errors_at_the_field(sqlite_r
     assert 'id="err-amount-2"' in html
     saved = client.post(url, data=form)
     assert saved.status_code == 302
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).plan
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=ref).plan
     assert len(plan.lines) == 5 and sum(plan.total_by_year()) == 8000

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied
 from fitsflow.persistence import audit_store
-from fitsflow.services import calendar
+from fitsflow.services import calendar, gates, stages
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 
@@ -44,12 +44,12 @@ def test_submitting_for_approval_to_implement_is_refused_in_a_freeze(rt):
     _around_the_window(rt)
     before = f.counts(rt)
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     text = str(err.value)
     assert "the freeze “GCSE summer series”" in text and "choose another window" in text
     assert f.snapshot(rt, ref)[0] == "release_planning" and f.counts(rt) == before
     # Shown on the change page before anyone tries: the action says what blocks it.
-    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    detail = changes_service.get_change(rt, actor_id=school.requester, ref=ref)
     blocked = next(a for a in detail.actions if a.trigger == "submit_implement")
     assert any("GCSE summer series" in m for m in blocked.blocked_by)
 
@@ -59,11 +59,11 @@ def test_every_approval_is_refused_in_a_freeze_not_only_the_last(rt):
     ref = f.change_in(rt, school, "significant", "implement_approval")
     _around_the_window(rt, kind="freeze", title="Ofsted window")
     with pytest.raises(GateNotSatisfied) as err:
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", role="cab")
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", role="cab")
     assert "Ofsted window" in str(err.value)
     assert f.snapshot(rt, ref) [0] == "implement_approval"
     # Rejecting stays possible: the requester then moves the window.
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject", role="cab",
+    gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="reject", role="cab",
                     comment="Ofsted are in that week")
     assert f.snapshot(rt, ref)[0] == "release_planning"
 
@@ -73,7 +73,7 @@ def test_scheduling_is_refused_in_a_freeze(rt):
     ref = f.change_in(rt, school, "minor", "approved")
     _around_the_window(rt)
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     assert "GCSE summer series" in str(err.value)
     assert f.snapshot(rt, ref)[0] == "approved"
 
@@ -83,9 +83,9 @@ def test_a_caution_period_asks_for_a_reason_and_records_it(rt):
     ref = f.change_in(rt, school, "minor", "approved")
     _around_the_window(rt, kind="mocks", title="Year 11 mocks")
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     assert "caution period “Year 11 mocks”" in str(err.value) and "give a reason" in str(err.value)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule",
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule",
                   reason="Only the library is affected; mocks are in the sports hall")
     assert f.snapshot(rt, ref)[0] == "scheduled"
     accepted = [p for e, p in _events(rt, ref) if e == "caution.accepted"]
@@ -98,17 +98,17 @@ def test_an_emergency_may_override_a_freeze_with_a_recorded_reason(rt):
     f.fill_stages(rt, school.requester, ref, ("release_plan", "needs"))
     _around_the_window(rt)
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit")
     assert "an emergency change may go ahead with a reason" in str(err.value)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit",
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit",
                   reason="The exam-board portal is down: candidates' coursework cannot upload")
     overridden = [p for e, p in _events(rt, ref) if e == "freeze.overridden"]
     assert overridden and "GCSE summer series" in overridden[0]["freezes"][0]
     assert overridden[0]["reason"].startswith("The exam-board portal")
     # The approver, too, must say why to approve inside the freeze.
     with pytest.raises(GateNotSatisfied):
-        services.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt")
-    services.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt",
+        gates.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt")
+    gates.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt",
                     comment="Agreed with the exams officer")
     assert len([e for e, _ in _events(rt, ref) if e == "freeze.overridden"]) == 2
 
@@ -116,20 +116,20 @@ def test_an_emergency_may_override_a_freeze_with_a_recorded_reason(rt):
 def test_a_window_in_the_past_is_refused_but_an_emergency_goes_ahead(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "approved")
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(rt), "window_start": "2020-03-02T10:00",
                                        "window_end": "2020-03-02T12:00"})
     # Moving an approved window reopens approval to implement; nobody can approve the past.
     assert f.snapshot(rt, ref)[0] == "implement_approval"
     with pytest.raises(GateNotSatisfied) as err:
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert "the window starts in the past" in str(err.value)
     emergency = f.change_in(rt, school, "emergency", "assessment")
     f.fill_stages(rt, school.requester, emergency, ("needs",))
-    services.record_release_plan(rt, actor_id=school.requester, ref=emergency,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=emergency,
                                  data={**f.release_plan(rt), "window_start": "2020-03-02T10:00",
                                        "window_end": "2020-03-02T12:00"})
-    services.fire(rt, actor_id=school.requester, ref=emergency, trigger="submit")
+    changes_service.fire(rt, actor_id=school.requester, ref=emergency, trigger="submit")
 
 
 def test_a_window_too_soon_for_the_shortest_lead_time_is_refused(sqlite_rt):
@@ -145,12 +145,12 @@ def test_a_window_too_soon_for_the_shortest_lead_time_is_refused(sqlite_rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "approved")
     tomorrow = sqlite_rt.now() + timedelta(days=1)
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(sqlite_rt), "window_start": tomorrow.isoformat(),
                                        "window_end": (tomorrow + timedelta(hours=1)).isoformat()})
     assert f.snapshot(rt, ref)[0] == "implement_approval"  # moved nine days: approval reopened
     with pytest.raises(GateNotSatisfied) as err:
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert "less than the shortest notice lead time (3 school days)" in str(err.value)
 
 
@@ -185,14 +185,15 @@ def test_overrides_and_accepted_cautions_are_counted_in_the_calendar_exceptions_
     app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
     cautious = f.change_in(sqlite_rt, school, "minor", "approved", title="Library kiosks")
     _around_the_window(sqlite_rt, kind="mocks", title="Year 11 mocks")
-    services.fire(sqlite_rt, actor_id=school.requester, ref=cautious, trigger="schedule",
+    changes_service.fire(sqlite_rt, actor_id=school.requester, ref=cautious, trigger="schedule",
                   reason="Library only")
     urgent = f.change_in(sqlite_rt, school, "emergency", "assessment", title="Exam portal")
     f.fill_stages(sqlite_rt, school.requester, urgent, ("release_plan", "needs"))
     calendar.add_period(sqlite_rt, actor_id=None, kind="exams", title="GCSE summer series",
                         start=(sqlite_rt.now() + timedelta(days=8)).date().isoformat(),
                         end=(sqlite_rt.now() + timedelta(days=12)).date().isoformat())
-    services.fire(sqlite_rt, actor_id=school.requester, ref=urgent, trigger="submit", reason="Portal down")
+    changes_service.fire(sqlite_rt, actor_id=school.requester, ref=urgent, trigger="submit",
+                         reason="Portal down")
     today = sqlite_rt.today()
     report = calendar_report.calendar_exceptions(sqlite_rt, actor_id=school.cab[0], first=today, last=today)
     # The emergency's window is in the mocks too: it accepted that caution as well.

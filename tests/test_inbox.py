@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.errors import NotFound
 from fitsflow.persistence import inbox_store
 from fitsflow.persistence.models import InboxItem, OutboxMessage
 from fitsflow.services import calendar, inbox
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 
@@ -38,7 +38,7 @@ def test_a_reminder_appears_only_when_due_and_a_cancelled_one_never(rt):
     dropped = f.change_in(rt, school, "minor", "released")
     f.drain(worker)
     assert "review_due" not in events(rt, school.requester)  # due in ten school days, not today
-    services.fire(rt, actor_id=school.requester, ref=dropped, trigger="open_review")
+    changes_service.fire(rt, actor_id=school.requester, ref=dropped, trigger="open_review")
     days = rt.settings.notices.review_due_days
     clock.now = calendar.calendar_now(rt).school_days_after(clock.now, days) + timedelta(minutes=1)
     f.drain(worker)

@@ -69,7 +69,7 @@ def test_upgrade_keeps_the_data_of_a_school_already_running(empty):
         assert c.execute(text("SELECT count(*) FROM user_roles")).scalar_one() == 2
         assert c.execute(text("SELECT channel FROM outbox")).scalar_one() == "person"
         assert c.execute(text("SELECT training FROM release_plans")).all() == []
-    from fitsflow import services
+    from fitsflow.services import changes as changes_service
 
-    detail = services.get_change(rt, actor_id=1, ref="CHG-2026-0001")
+    detail = changes_service.get_change(rt, actor_id=1, ref="CHG-2026-0001")
     assert detail.change.state == "proceed_approval" and detail.approvals[0].decision == "reject"

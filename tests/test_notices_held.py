@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotAllowed, NotPermitted
+from fitsflow.services import changes as changes_service
 from fitsflow.services import notices
 
 from . import factories as f
@@ -62,7 +62,7 @@ def test_send_at_a_time_before_the_window(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "scheduled")
     slt = _by_audience(rt, school, ref)["slt"]
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and plan.window_start is not None
     after = plan.window_start.astimezone(rt.timezone).replace(tzinfo=None) + timedelta(days=1)
     with pytest.raises(InvalidInput, match="until the window starts"):

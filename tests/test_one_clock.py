@@ -13,7 +13,7 @@ import pytest
 
 from fitsflow.clock import Clock
 from fitsflow.persistence import audit_store
-from fitsflow.services import users
+from fitsflow.services import changes, users
 
 from . import factories as f
 
@@ -58,7 +58,7 @@ def test_a_set_clock_is_what_every_record_and_audit_event_carries(sqlite_rt):
     rt.clock.set(christmas)
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "needs_analysis")
-    change = f.services.get_change(rt, actor_id=school.requester, ref=ref).change
+    change = changes.get_change(rt, actor_id=school.requester, ref=ref).change
     assert change.created_at == christmas and change.updated_at == christmas
     with rt.db.read() as session:
         stamps = {row[1] for row in audit_store.iter_rows(session)}

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.persistence import audit_store
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates, ownership
+from fitsflow.services import stages as stages_service
 
 from . import factories as f
 
@@ -25,20 +27,22 @@ def test_the_owner_or_the_head_hands_a_change_on_with_a_reason(rt):
     ref = f.change_in(rt, school, "minor", "financial_planning")
     other, = _emails(rt, school.other_requester)
     with pytest.raises(InvalidInput) as err:
-        services.transfer(rt, actor_id=school.requester, ref=ref, to_email=other, reason="  ")
+        ownership.transfer(rt, actor_id=school.requester, ref=ref, to_email=other, reason="  ")
     assert "reason" in err.value.problems
     with pytest.raises(NotPermitted):
-        services.transfer(rt, actor_id=school.cab[0], ref=ref, to_email=other, reason="Off sick")
+        ownership.transfer(rt, actor_id=school.cab[0], ref=ref, to_email=other, reason="Off sick")
     cab_email, = _emails(rt, school.cab[0])
     with pytest.raises(InvalidInput, match="email"):  # only to someone who raises changes
-        services.transfer(rt, actor_id=school.head, ref=ref, to_email=cab_email, reason="Off sick")
-    view = services.transfer(rt, actor_id=school.head, ref=ref, to_email=other, reason="Nat is off sick")
+        ownership.transfer(rt, actor_id=school.head, ref=ref, to_email=cab_email, reason="Off sick")
+    view = ownership.transfer(rt, actor_id=school.head, ref=ref, to_email=other, reason="Nat is off sick")
     assert view.requester_id == school.other_requester
     # The new owner edits and submits; the old one no longer may.
-    services.record_financial_plan(rt, actor_id=school.other_requester, ref=ref, lines=f.five_year_lines())
+    stages_service.record_financial_plan(rt, actor_id=school.other_requester, ref=ref,
+                                         lines=f.five_year_lines())
     with pytest.raises(NotPermitted):
-        services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
-    services.fire(rt, actor_id=school.other_requester, ref=ref, trigger="submit_proceed")
+        stages_service.record_financial_plan(rt, actor_id=school.requester, ref=ref,
+                                             lines=f.five_year_lines())
+    changes_service.fire(rt, actor_id=school.other_requester, ref=ref, trigger="submit_proceed")
     with rt.db.read() as session:
         moved = [e.payload for e in audit_store.iter_events(session, change_ref=ref)
                  if e.event_type == "change.transferred"]
@@ -49,24 +53,25 @@ def test_co_owners_edit_stages_and_never_decide(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "financial_planning")
     cab_email, other = _emails(rt, school.cab[0], school.other_requester)
-    services.add_co_owner(rt, actor_id=school.requester, ref=ref, email=other)
+    ownership.add_co_owner(rt, actor_id=school.requester, ref=ref, email=other)
     with pytest.raises(InvalidInput, match="already"):
-        services.add_co_owner(rt, actor_id=school.requester, ref=ref, email=other)
-    services.record_financial_plan(rt, actor_id=school.other_requester, ref=ref, lines=f.five_year_lines())
-    detail = services.get_change(rt, actor_id=school.other_requester, ref=ref)
+        ownership.add_co_owner(rt, actor_id=school.requester, ref=ref, email=other)
+    stages_service.record_financial_plan(rt, actor_id=school.other_requester, ref=ref,
+                                         lines=f.five_year_lines())
+    detail = changes_service.get_change(rt, actor_id=school.other_requester, ref=ref)
     assert "finance" in detail.editable_stages
     assert [c[0] for c in detail.co_owners] == [school.other_requester]
     # A co-owner who also approves may not decide on it.
     f.user(rt, "requester finance", "", "Bursar")
     bursar = f.user(rt, "requester finance", "", "Bursar two")
     bursar_email, = _emails(rt, bursar)
-    services.add_co_owner(rt, actor_id=school.requester, ref=ref, email=bursar_email)
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    ownership.add_co_owner(rt, actor_id=school.requester, ref=ref, email=bursar_email)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     with pytest.raises(NotPermitted, match="co-own"):
-        services.decide(rt, actor_id=bursar, ref=ref, decision="approve")
-    services.remove_co_owner(rt, actor_id=school.requester, ref=ref, user_id=school.other_requester)
+        gates.decide(rt, actor_id=bursar, ref=ref, decision="approve")
+    ownership.remove_co_owner(rt, actor_id=school.requester, ref=ref, user_id=school.other_requester)
     with pytest.raises(InvalidInput):
-        services.remove_co_owner(rt, actor_id=school.requester, ref=ref, user_id=school.other_requester)
+        ownership.remove_co_owner(rt, actor_id=school.requester, ref=ref, user_id=school.other_requester)
 
 
 def test_the_change_page_hands_a_change_over(sqlite_rt, tmp_path):
@@ -78,10 +83,10 @@ def test_the_change_page_hands_a_change_over(sqlite_rt, tmp_path):
     login(client, school.emails[school.requester])
     page = client.get(f"/changes/{ref}").get_data(as_text=True)
     assert "Hand over, or add a co-owner" in page
-    version = services.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
+    version = changes_service.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
     r = post(client, f"/changes/{ref}/owner", {"email": school.emails[school.other_requester],
                                                "reason": "Moving to the trust team", "version": str(version)},
              page=f"/changes/{ref}")
     assert r.status_code == 302
-    assert services.get_change(sqlite_rt, actor_id=school.auditor, ref=ref).change.requester_id == \
+    assert changes_service.get_change(sqlite_rt, actor_id=school.auditor, ref=ref).change.requester_id == \
         school.other_requester

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from fitsflow import services
 from fitsflow.domain import passwords
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import auth
+from fitsflow.services import auth, users
 
 from . import factories as f
 from .web_support import PASSWORD, WebSchool, login, make_app, post
@@ -21,7 +20,7 @@ COMMON_LONG = next(p for p in FREQUENCY_LISTS["passwords"] if len(p) >= 12)
 def test_weak_passwords_are_refused_everywhere(sqlite_rt, weak):
     assert passwords.problem(weak) is not None
     with pytest.raises(InvalidInput) as err:
-        services.add_user(sqlite_rt, name="Ann", email="ann@school.example", password=weak)
+        users.add_user(sqlite_rt, name="Ann", email="ann@school.example", password=weak)
     assert "password" in err.value.problems
 
 

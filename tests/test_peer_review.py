@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
+from fitsflow.services import changes as changes_service
+from fitsflow.services import peer_review as peer_review_service
+from fitsflow.services import stages
 
 from . import factories as f
 
@@ -16,33 +18,33 @@ from . import factories as f
 def test_the_requester_cannot_review_their_own_plan_and_a_return_blocks_submission(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "significant", "release_planning")
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert any(m.startswith("no technical peer review") for m in err.value.missing)
     with pytest.raises(NotPermitted, match="own change"):  # the requester is in the support team too
-        services.peer_review.review_plan(rt, actor_id=school.requester, ref=ref, outcome="approve")
+        peer_review_service.review_plan(rt, actor_id=school.requester, ref=ref, outcome="approve")
     with pytest.raises(NotPermitted, match="peer-reviewed by"):  # not in the support team
-        services.peer_review.review_plan(rt, actor_id=school.finance, ref=ref, outcome="approve")
+        peer_review_service.review_plan(rt, actor_id=school.finance, ref=ref, outcome="approve")
     with pytest.raises(InvalidInput):
-        services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="return")
-    services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="return",
+        peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="return")
+    peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="return",
                                      comments="The back-out plan needs the switch config saved first")
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "returned the plan: The back-out plan needs the switch config saved first" in str(err.value)
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(rt), "backout_plan": "Save the config; reload it"})
-    services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+    peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
     # An edit after the review needs another.
-    services.record_release_plan(rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
                                  data={**f.release_plan(rt), "backout_plan": "Something else"})
     with pytest.raises(GateNotSatisfied) as err:
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     assert "changed since its peer review" in str(err.value)
-    services.peer_review.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
-    detail = services.get_change(rt, actor_id=school.cab[1], ref=ref)
+    peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    detail = changes_service.get_change(rt, actor_id=school.cab[1], ref=ref)
     assert [(o, current) for _, o, _, _, current in detail.peer_reviews] == [
         ("return", False), ("approve", False), ("approve", True)]
 
@@ -52,19 +54,19 @@ def test_minor_changes_need_none_and_the_cab_sees_the_review_on_the_page(sqlite_
 
     app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
     minor = f.change_in(sqlite_rt, school, "minor", "implement_approval")  # no review asked
-    assert services.get_change(sqlite_rt, actor_id=school.cab[0], ref=minor).peer_reviews == ()
+    assert changes_service.get_change(sqlite_rt, actor_id=school.cab[0], ref=minor).peer_reviews == ()
     ref = f.change_in(sqlite_rt, school, "significant", "release_planning")
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
                                  data=f.release_plan(sqlite_rt))
     reviewer = app.test_client()
     login(reviewer, school.emails[school.cab[0]])
     page = reviewer.get(f"/changes/{ref}").get_data(as_text=True)
     assert "Record the peer review" in page
-    version = services.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
+    version = changes_service.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
     r = post(reviewer, f"/changes/{ref}/peer-review",
              {"outcome": "approve", "comments": "Tested on the spare", "version": str(version)},
              page=f"/changes/{ref}")
     assert r.status_code == 302
-    services.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
+    changes_service.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     page = reviewer.get(f"/changes/{ref}").get_data(as_text=True)
     assert "approved the release plan" in page and "Tested on the spare" in page

@@ -12,8 +12,9 @@ from decimal import Decimal
 import pandas
 from openpyxl import load_workbook
 
-from fitsflow import services
+from fitsflow.services import audit as audit_service
 from fitsflow.services import change_search, register
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
@@ -23,7 +24,7 @@ def _school_with_changes(rt):  # type: ignore[no-untyped-def]
     school = WebSchool(rt)
     closed = f.change_in(rt, school, "minor", "closed", title="Visualisers for science")
     big = f.costly_change(rt, school)
-    services.raise_change(rt, actor_id=school.requester, title="Nothing costed yet", category="minor")
+    changes_service.raise_change(rt, actor_id=school.requester, title="Nothing costed yet", category="minor")
     return school, closed, big
 
 
@@ -88,7 +89,7 @@ def test_the_exports_hold_the_rows_the_page_shows(sqlite_rt, tmp_path) -> None: 
 def test_the_page_checks_the_chain_against_a_published_head(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rt = sqlite_rt
     school, _closed, _big = _school_with_changes(rt)
-    head = services.verify_audit(rt).head_hash
+    head = audit_service.verify(rt).head_hash
     client = make_app(rt, tmp_path).test_client()
     login(client, school.emails[school.auditor])
     good = client.get(f"/audit?head={head}").get_data(as_text=True)

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.errors import NotAllowed, NotFound, NotPermitted
 from fitsflow.domain.notices import most_detailed
 from fitsflow.persistence.models import NoticeReceipt, OutboxMessage
-from fitsflow.services import notices
+from fitsflow.services import audit, notices, users
 
 from . import factories as f
 
@@ -128,7 +127,7 @@ def test_requester_edits_drafts_only_and_sees_acknowledgements(rt):
         assert len(names) == total == count
     with pytest.raises(NotFound):
         notices.acknowledge(rt, actor_id=people["student"], notice_id=staff_notice.id)
-    assert services.verify_audit(rt).ok
+    assert audit.verify(rt).ok
 
 
 def test_notices_for_a_backed_out_release_are_cancelled(rt):
@@ -159,7 +158,7 @@ def test_acknowledgements_are_counts_with_a_searchable_list_of_names(sqlite_rt, 
     rt = sqlite_rt
     school = WebSchool(rt)
     for i in range(120):
-        services.add_user(rt, name=f"Member of staff {i:03d}", email=f"m{i:03d}@test.school",
+        users.add_user(rt, name=f"Member of staff {i:03d}", email=f"m{i:03d}@test.school",
                           audiences=["staff"])
     ref = f.change_in(rt, school, "minor", "scheduled")
     notices.publish_due(rt, now=FAR)

@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.domain.errors import NotPermitted
 from fitsflow.persistence.models import AuditEvent, GateRequirement, OutboxMessage
-from fitsflow.services import calendar, reminders
+from fitsflow.services import calendar, changes, gates, queues, reminders
 
 from . import factories as f
 
@@ -53,7 +52,7 @@ def test_reminded_after_two_school_days_across_a_weekend_and_a_half_term(rt):
     _opened(rt, ref, datetime(2026, 10, 22, 9, 0, tzinfo=UTC))
     # Friday 23rd is one school day; the second is Monday 2 November (weekend, half-term).
     assert reminders.run_due(rt, now=datetime(2026, 10, 30, 12, 0, tzinfo=UTC)) == 0
-    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
     assert reminders.run_due(rt, now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC)) == 1
     assert _sent(rt, ref, "reminder") == [school.slt]  # finance decided: not reminded
     assert reminders.run_due(rt, now=datetime(2026, 11, 3, 9, 0, tzinfo=UTC)) == 0  # once per round
@@ -67,7 +66,7 @@ def test_no_reminder_once_the_gate_has_settled(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "proceed_approval")
     _opened(rt, ref, rt.now() - timedelta(days=30))
-    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
     assert reminders.run_due(rt, now=rt.now()) == 0 and _sent(rt, ref, "reminder") == []
 
 
@@ -85,18 +84,18 @@ def test_an_emergency_is_chased_within_hours(rt):
 def test_once_escalated_the_head_may_decide_in_place_of_the_missing_approver(rt):
     school = f.School(rt)
     ref = f.change_in(rt, school, "significant", "proceed_approval")  # finance + SLT, no head
-    services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
     # Before the escalation the head is not asked at this gate.
     with pytest.raises(NotPermitted, match="decided by"):
-        services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
-    assert ref not in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
+        gates.decide(rt, actor_id=school.head, ref=ref, decision="approve")
+    assert ref not in [c.ref for c in queues.awaiting_decision(rt, actor_id=school.head).items]
     _opened(rt, ref, rt.now() - timedelta(days=40))
     reminders.run_due(rt, now=rt.now())
     assert _sent(rt, ref, "escalation") == [school.head]
-    assert ref in [c.ref for c in services.awaiting_decision(rt, actor_id=school.head).items]
-    page = services.get_change(rt, actor_id=school.head, ref=ref)
+    assert ref in [c.ref for c in queues.awaiting_decision(rt, actor_id=school.head).items]
+    page = changes.get_change(rt, actor_id=school.head, ref=ref)
     assert page.gate is not None and page.gate.may_decide and page.gate.decide_as == ("slt",)
-    result = services.decide(rt, actor_id=school.head, ref=ref, decision="approve")
+    result = gates.decide(rt, actor_id=school.head, ref=ref, decision="approve")
     assert result.outcome == "passed"  # the head's approval stood in for the SLT's
     with rt.db.read() as session:
         event = session.exec(
@@ -114,6 +113,6 @@ def test_an_escalation_gives_the_head_one_decision_not_two(rt):
     ref = f.change_in(rt, school, "major", "proceed_approval")  # finance, SLT and head
     _opened(rt, ref, rt.now() - timedelta(days=40))
     reminders.run_due(rt, now=rt.now())
-    services.decide(rt, actor_id=school.head, ref=ref, decision="approve")  # as head
+    gates.decide(rt, actor_id=school.head, ref=ref, decision="approve")  # as head
     with pytest.raises(NotPermitted, match="already decided"):
-        services.decide(rt, actor_id=school.head, ref=ref, decision="approve", role="slt")
+        gates.decide(rt, actor_id=school.head, ref=ref, decision="approve", role="slt")

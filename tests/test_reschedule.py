@@ -11,10 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotAllowed, NotPermitted
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage, ReleaseNotice
+from fitsflow.services import calendar as calendar_service
+from fitsflow.services import changes as changes_service
+from fitsflow.services import notices as notices_service
+from fitsflow.services import rescheduling
 
 from . import factories as f
 from .conftest import YEAR_EDGES
@@ -30,10 +33,10 @@ def _setup(rt):  # type: ignore[no-untyped-def]
     # The window is eight school days ahead (whatever the date: weekends and bank holidays
     # are skipped): SLT's notice (ten school days) would go at once, so it is held; the
     # requester sends it; the others (five school days or fewer) are due later.
-    window = services.calendar.calendar_now(rt).school_days_after(rt.now(), 8) + timedelta(hours=2)
+    window = calendar_service.calendar_now(rt).school_days_after(rt.now(), 8) + timedelta(hours=2)
     ref = f.change_in(rt, school, "minor", "scheduled", window=window)
     f.send_held_notices(rt, school, ref)
-    services.notices.publish_due(rt)
+    notices_service.publish_due(rt)
     return school, both, ref
 
 
@@ -64,7 +67,7 @@ def _corrections(rt, ref):  # type: ignore[no-untyped-def]
 
 
 def _window(rt, school, ref):  # type: ignore[no-untyped-def]
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and plan.window_start is not None and plan.window_end is not None
     return plan.window_start, plan.window_end
 
@@ -79,7 +82,7 @@ def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(sqlite_rt, a
     start, end = _window(rt, school, ref)
     # A week later: the same weekday, so the staff notice moves too (a few days could land
     # on a weekend or bank holiday whose announcing school day is the old one).
-    services.reschedule(
+    rescheduling.reschedule(
         rt,
         actor_id=school.requester,
         ref=ref,
@@ -89,7 +92,7 @@ def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(sqlite_rt, a
     )
     after = _notices(rt, ref)
     assert f.snapshot(rt, ref)[0] == "scheduled"
-    school_calendar = services.calendar.calendar_now(rt)
+    school_calendar = calendar_service.calendar_now(rt)
     lead = rt.roles.audiences["staff"].lead_days
     assert after["staff"] == ("draft", school_calendar.publish_moment(start + timedelta(days=7), lead))
     assert after["staff"][1] > before["staff"][1]  # re-timed
@@ -116,13 +119,13 @@ def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(sqlite_rt, a
     )
     assert told  # the CAB hears
     # Within tolerance: the CAB acknowledges the move.
-    assert services.get_change(rt, actor_id=school.cab[0], ref=ref).may_acknowledge
+    assert changes_service.get_change(rt, actor_id=school.cab[0], ref=ref).may_acknowledge
 
 
 def test_a_big_move_reopens_approval_and_cancels_the_drafts(rt):
     school, both, ref = _setup(rt)
     start, end = _window(rt, school, ref)
-    services.reschedule(
+    rescheduling.reschedule(
         rt,
         actor_id=school.requester,
         ref=ref,
@@ -145,19 +148,19 @@ def test_a_big_move_reopens_approval_and_cancels_the_drafts(rt):
 def test_unschedule_goes_back_to_approved(rt):
     school, both, ref = _setup(rt)
     with pytest.raises(InvalidInput):
-        services.unschedule(rt, actor_id=school.requester, ref=ref, reason=" ")
+        rescheduling.unschedule(rt, actor_id=school.requester, ref=ref, reason=" ")
     with pytest.raises(NotPermitted):
-        services.unschedule(rt, actor_id=school.cab[0], ref=ref, reason="No")
-    services.unschedule(rt, actor_id=school.requester, ref=ref, reason="Waiting for the new switch")
+        rescheduling.unschedule(rt, actor_id=school.cab[0], ref=ref, reason="No")
+    rescheduling.unschedule(rt, actor_id=school.requester, ref=ref, reason="Waiting for the new switch")
     assert f.snapshot(rt, ref)[0] == "approved"
     assert [body for uid, body in _corrections(rt, ref) if uid == both] == [
         f"A correction to the release notice you received for {ref} (Test change): postponed: no new date "
         "yet.\nReason: Waiting for the new switch"
     ]
     with pytest.raises(NotAllowed):
-        services.unschedule(rt, actor_id=school.requester, ref=ref, reason="Again")
+        rescheduling.unschedule(rt, actor_id=school.requester, ref=ref, reason="Again")
     # Scheduled again later: new drafts for the audiences that had none published.
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="schedule")
     assert f.snapshot(rt, ref)[0] == "scheduled"
 
 
@@ -166,7 +169,7 @@ def test_a_bad_new_window_changes_nothing(rt):
     start, end = _window(rt, school, ref)
     before = f.counts(rt)
     with pytest.raises(InvalidInput) as err:
-        services.reschedule(
+        rescheduling.reschedule(
             rt,
             actor_id=school.requester,
             ref=ref,
@@ -176,7 +179,7 @@ def test_a_bad_new_window_changes_nothing(rt):
         )
     assert "the window starts in the past" in err.value.problems["window_start"]
     with pytest.raises(InvalidInput):
-        services.reschedule(
+        rescheduling.reschedule(
             rt,
             actor_id=school.requester,
             ref=ref,
@@ -197,7 +200,7 @@ def test_the_change_page_moves_a_scheduled_release(sqlite_rt, tmp_path):
     page = client.get(f"/changes/{ref}").get_data(as_text=True)
     assert "Move the release" in page
     start, end = _window(sqlite_rt, school, ref)
-    version = services.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
+    version = changes_service.get_change(sqlite_rt, actor_id=school.requester, ref=ref).change.version
     local = start.astimezone(sqlite_rt.timezone) + timedelta(days=2)
     r = post(
         client,
@@ -222,7 +225,7 @@ def test_the_api_moves_a_release_and_refuses_an_empty_window_in_words(sqlite_rt,
 
     app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
     ref = f.change_in(sqlite_rt, school, "minor", "scheduled")
-    assert callable(services.unschedule) and callable(services.reschedule)
+    assert callable(rescheduling.unschedule) and callable(rescheduling.reschedule)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {auth.create_token(sqlite_rt, user_id=school.requester, name='t')}"}
     start, end = _window(sqlite_rt, school, ref)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from fitsflow import services
 from fitsflow.delivery.worker import Worker
 from fitsflow.persistence import backup_files, change_store
 from fitsflow.persistence.usage import UsageLock
+from fitsflow.services import audit as audit_service
 from fitsflow.services import backups
 from fitsflow.services.backups import BackupProblem
 
@@ -125,7 +125,7 @@ def test_notifications_delivered_after_the_backup_are_not_sent_again(tmp_path: P
     result = backups.restore(rt, source=copy, force=True)
     assert result.marked_delivered == sent
     assert f.drain(Worker(rt, email=None, webhook=None)) == 0  # nothing goes twice
-    assert services.audit.verify(rt).ok
+    assert audit_service.verify(rt).ok
 
 
 @pytest.mark.postgres

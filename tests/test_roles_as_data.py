@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import ConfigError, InvalidInput, WorkflowError
+from fitsflow.services import changes, queues
+from fitsflow.services import gates as gates_service
+from fitsflow.services import users as users_service
 from fitsflow.workflow import shipped_directory
 
 from . import factories as f
@@ -60,23 +62,23 @@ def test_new_approver_roles_sit_in_a_gate_quorum_and_are_imported(tmp_path):
     rt = school_runtime(tmp_path)
     assert {"dpo", "dsl", "governors"} <= set(rt.roles.approvers)
     school = f.School(rt)
-    result = services.import_users(rt, text=STAFF_CSV)
+    result = users_service.import_users(rt, text=STAFF_CSV)
     assert result.created == 3
-    ids = {u.email: u.id for u in services.users.list_users(rt)}
+    ids = {u.email: u.id for u in users_service.list_users(rt)}
     ref = f.change_in(rt, school, "minor", "implement_approval")
-    services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
-    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    gates_service.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
+    detail = changes.get_change(rt, actor_id=school.requester, ref=ref)
     assert detail.gate is not None
     assert set(detail.gate.missing) == {"needs 1 more Data-protection officer approval",
                                         "needs 1 more Designated safeguarding lead approval",
                                         "needs 1 more Governors' finance committee approval"}
-    queue = services.awaiting_decision(rt, actor_id=ids["dana@school.example"])
+    queue = queues.awaiting_decision(rt, actor_id=ids["dana@school.example"])
     assert [c.ref for c in queue.items] == [ref]
     # Sol holds dsl and cab: the CAB place is filled, so Sol decides as DSL.
-    services.decide(rt, actor_id=ids["dana@school.example"], ref=ref, decision="approve")
-    services.decide(rt, actor_id=ids["sol@school.example"], ref=ref, decision="approve")
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
-    final = services.decide(rt, actor_id=ids["gill@school.example"], ref=ref, decision="approve")
+    gates_service.decide(rt, actor_id=ids["dana@school.example"], ref=ref, decision="approve")
+    gates_service.decide(rt, actor_id=ids["sol@school.example"], ref=ref, decision="approve")
+    assert changes.get_change(rt, actor_id=school.requester, ref=ref).change.state == "implement_approval"
+    final = gates_service.decide(rt, actor_id=ids["gill@school.example"], ref=ref, decision="approve")
     assert final.outcome == "passed" and final.change.state == "approved"
     # The new audience receives notices like the shipped ones.
     assert "governors" in rt.roles.audiences
@@ -85,7 +87,7 @@ def test_new_approver_roles_sit_in_a_gate_quorum_and_are_imported(tmp_path):
 
 def test_the_shipped_set_refuses_roles_it_does_not_define(sqlite_rt):
     with pytest.raises(InvalidInput, match="unknown role bursar"):
-        services.add_user(sqlite_rt, name="Dana", email="dana@school.example", roles="bursar")
+        users_service.add_user(sqlite_rt, name="Dana", email="dana@school.example", roles="bursar")
 
 
 def test_a_gate_asking_for_an_undefined_role_stops_start_up(tmp_path):

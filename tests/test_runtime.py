@@ -18,11 +18,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings
 from fitsflow.persistence.migrate import upgrade
-from fitsflow.services import auth
+from fitsflow.services import auth, stages
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import make_app
@@ -201,11 +201,11 @@ def test_settings_are_immutable_and_loaded_in_one_place():
 
 def test_write_responses_carry_the_committed_version(sqlite_rt):
     school = f.School(sqlite_rt)
-    view = services.raise_change(sqlite_rt, actor_id=school.requester, title="X", category="minor")
-    after = services.record_needs(sqlite_rt, actor_id=school.requester, ref=view.ref, data=f.NEEDS,
+    view = changes_service.raise_change(sqlite_rt, actor_id=school.requester, title="X", category="minor")
+    after = stages.record_needs(sqlite_rt, actor_id=school.requester, ref=view.ref, data=f.NEEDS,
                                   expected_version=view.version)
     assert after.version == f.snapshot(sqlite_rt, view.ref)[1] == view.version + 1
-    fired = services.fire(sqlite_rt, actor_id=school.requester, ref=view.ref, trigger="complete_needs",
+    fired = changes_service.fire(sqlite_rt, actor_id=school.requester, ref=view.ref, trigger="complete_needs",
                           expected_version=after.version)
     assert fired.version == f.snapshot(sqlite_rt, view.ref)[1]
     assert json.dumps(fired.version)

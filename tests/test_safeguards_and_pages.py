@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
+from fitsflow.services import changes as changes_service
+from fitsflow.services import users as users_service
 
 from . import factories as f
 from .web_support import WebSchool, bearer, csrf_token, login, make_app
@@ -15,23 +16,24 @@ from .web_support import WebSchool, bearer, csrf_token, login, make_app
 
 def test_undoing_the_work_needs_a_reason(rt) -> None:  # type: ignore[no-untyped-def]
     school = f.School(rt)
-    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
-    detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    detail = changes_service.get_change(rt, actor_id=school.requester, ref=ref)
     (withdraw,) = [a for a in detail.actions if a.destructive]
     assert withdraw.trigger == "withdraw" and not [
         a for a in detail.actions if a.destructive and a is not withdraw
     ]
     with pytest.raises(InvalidInput, match="say why"):
-        services.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="  ")
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="Bought by the trust")
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="  ")
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw",
+                         reason="Bought by the trust")
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
 
 
 def test_withdrawing_on_the_page_is_a_confirmed_step_with_a_reason(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rt = sqlite_rt
     school = WebSchool(rt)
-    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
     client = make_app(rt, tmp_path).test_client()
     login(client, school.emails[school.requester])
     page = client.get(f"/changes/{ref}").get_data(as_text=True)
@@ -44,12 +46,12 @@ def test_withdrawing_on_the_page_is_a_confirmed_step_with_a_reason(sqlite_rt, tm
     empty = client.post(f"/changes/{ref}/actions/withdraw", data={"csrf_token": token, "reason": ""})
     assert empty.status_code == 400 and "say why" in empty.get_data(as_text=True)
     assert 'aria-invalid="true"' in empty.get_data(as_text=True)
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.state == "needs_analysis"
     done = client.post(
         f"/changes/{ref}/actions/withdraw", data={"csrf_token": token, "reason": "Trust bought them"}
     )
     assert done.status_code == 302
-    assert services.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.state == "withdrawn"
     # The flash says what was done in words, not a trigger name.
     assert "Withdraw the change: done" in client.get(f"/changes/{ref}").get_data(as_text=True)
     assert client.get(f"/changes/{ref}/actions/complete_needs/confirm").status_code == 404
@@ -59,10 +61,10 @@ def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> No
     rt = sqlite_rt
     school = WebSchool(rt)
     for i in range(1000):
-        services.add_user(
+        users_service.add_user(
             rt, name=f"Staff Member {i:04d}", email=f"staff{i:04d}@test.school", audiences=["staff"]
         )
-    rows, total = services.users.page_users(rt, q="", limit=25, offset=975)
+    rows, total = users_service.page_users(rt, q="", limit=25, offset=975)
     assert total >= 1000 and len(rows) == 25
     client = make_app(rt, tmp_path).test_client()
     login(client, school.emails[school.admin])
@@ -74,7 +76,7 @@ def test_users_are_searched_and_paged_at_school_scale(sqlite_rt, tmp_path) -> No
     assert "Staff Member 0427" in found and "Staff Member 0428" not in found and ": 1</caption>" in found
     bigger = client.get("/admin/users?size=100&page=3").get_data(as_text=True)
     assert 'aria-current="page">3<' in bigger and "201–300 of" in bigger
-    rows, _ = services.users.page_users(rt, q="staff09", limit=3, sort="-email")
+    rows, _ = users_service.page_users(rt, q="staff09", limit=3, sort="-email")
     assert [r.email for r in rows] == [f"staff{n}@test.school" for n in ("0999", "0998", "0997")]
     last = client.get("/admin/users?q=staff09&sort=-email").get_data(as_text=True)
     assert last.index("staff0999@") < last.index("staff0998@") and 'aria-sort="descending"' in last
@@ -86,7 +88,7 @@ def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_
     rt = sqlite_rt
     school = WebSchool(rt)
     refs = [
-        services.raise_change(rt, actor_id=school.requester, title=f"Change {i}", category="minor").ref
+        changes_service.raise_change(rt, actor_id=school.requester, title=f"Change {i}", category="minor").ref
         for i in range(30)
     ]
     client = make_app(rt, tmp_path).test_client()
@@ -101,7 +103,7 @@ def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_
 def test_a_stage_that_cannot_be_edited_says_the_real_cause(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rt = sqlite_rt
     school = WebSchool(rt)
-    ref = services.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title="Tablets", category="minor").ref
     owner = make_app(rt, tmp_path).test_client()
     login(owner, school.emails[school.requester])
     early = owner.get(f"/changes/{ref}/stage/finance")

@@ -46,9 +46,9 @@ def test_the_month_and_week_views_show_releases_periods_and_clashes(sqlite_rt, t
 
 
 def services_window(rt, school, ref: str) -> datetime:  # type: ignore[no-untyped-def]
-    from fitsflow import services
+    from fitsflow.services import changes
 
-    plan = services.get_change(rt, actor_id=school.requester, ref=ref).release_plan
+    plan = changes.get_change(rt, actor_id=school.requester, ref=ref).release_plan
     assert plan is not None and plan.window_start is not None
     return plan.window_start.astimezone(rt.timezone)
 
@@ -91,14 +91,13 @@ def test_the_forward_schedule_through_the_api_and_the_command_line(sqlite_rt, tm
 def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
     from datetime import timedelta
 
-    from fitsflow import services
-    from fitsflow.services import schedule
+    from fitsflow.services import schedule, stages
 
     school = f.School(sqlite_rt)
     catalogue.load_demo(sqlite_rt)
     ref = f.change_in(sqlite_rt, school, "minor", "release_planning", title="Wi-Fi controller",
                       affected=("Wi-Fi",))
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
+    stages.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref,
                                  data=f.release_plan(sqlite_rt))
     window = services_window(sqlite_rt, school, ref)
     day = window.date()
@@ -112,7 +111,7 @@ def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
     second = look()
     assert second is not first and second.days[0].shading == "freeze"
     later = window + timedelta(days=1)
-    services.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data={
+    stages.record_release_plan(sqlite_rt, actor_id=school.requester, ref=ref, data={
         **f.release_plan(sqlite_rt), "window_start": later.isoformat(),
         "window_end": (later + timedelta(hours=2)).isoformat()})
     assert [d.day for d in look().days if d.releases][0] == day + timedelta(days=1)

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import NotFound
 from fitsflow.services import auth, notices
+from fitsflow.services import changes as changes_service
+from fitsflow.services import users as users_service
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
@@ -60,8 +61,9 @@ def test_healthz_tells_the_public_only_ok(site):
 def test_export_names_and_cells_are_safe(site):
     app, school = site
     rt = app.extensions["fitsflow"]
-    sly = services.add_user(rt, name="Sly", email="=1+2@evil.example", roles="requester")
-    services.raise_change(rt, actor_id=sly, title="=HYPERLINK(\"http://evil.example\")", category="minor")
+    sly = users_service.add_user(rt, name="Sly", email="=1+2@evil.example", roles="requester")
+    changes_service.raise_change(rt, actor_id=sly, title="=HYPERLINK(\"http://evil.example\")",
+                                 category="minor")
     client = app.test_client()
     login(client, school.emails[school.auditor])
     with client.get('/audit/export.csv?change=CHG"; filename=evil.sh') as response:

@@ -10,7 +10,7 @@ import dataclasses
 from fitsflow.web import create_app
 
 from fitsflow.persistence import audit_store
-from fitsflow.services import auth
+from fitsflow.services import audit, auth, stages
 
 from . import factories as f
 from .web_support import WebSchool, make_app
@@ -21,14 +21,14 @@ def test_big_texts_are_capped_in_the_audit_trail(sqlite_rt):
     ref = f.change_in(sqlite_rt, school, "minor", "needs_analysis")
     big = "x" * 19_990
     for i in range(3):
-        f.services.record_needs(sqlite_rt, actor_id=school.requester, ref=ref,
+        stages.record_needs(sqlite_rt, actor_id=school.requester, ref=ref,
                                 data={**f.NEEDS, "need": big + str(i), "options_considered": big})
     with sqlite_rt.db.read() as session:
         payloads = [e.payload for e in audit_store.iter_events(session, change_ref=ref)
                     if e.event_type == "stage.needs"]
     assert all(len(p) < 12_000 for p in payloads)
     assert "19991 characters in all, sha256" in payloads[-1]
-    assert f.services.verify_audit(sqlite_rt).ok
+    assert audit.verify(sqlite_rt).ok
 
 
 def test_api_writes_are_limited_per_person_across_server_processes(sqlite_rt, tmp_path):

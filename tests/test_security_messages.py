@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings
 from fitsflow.delivery.channels import chat_safe, signature
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.errors import ConfigError, InvalidInput
+from fitsflow.services import changes, users
 
 from . import factories as f
 from .smtp_support import SmtpServer
@@ -37,7 +37,7 @@ def smtp():  # type: ignore[no-untyped-def]
 def test_a_display_name_cannot_add_a_recipient(smtp):
     rt = runtime(smtp=smtp.settings())
     school = f.School(rt)
-    services.import_users(rt, text="name,email,roles,audiences\n"
+    users.import_users(rt, text="name,email,roles,audiences\n"
                                    '"Ben Marsh <spy@evil.example>, Ben",ben@school.example,slt,slt\n'
                                    '"Shah, Priya",priya@school.example,slt,slt\n')
     f.change_in(rt, school, "significant", "proceed_approval")  # SLT are asked to approve
@@ -58,9 +58,9 @@ def test_a_display_name_cannot_add_a_recipient(smtp):
 def test_line_breaks_are_refused_at_input(sqlite_rt):
     school = f.School(sqlite_rt)
     for field, call in (
-        ("title", lambda: services.raise_change(sqlite_rt, actor_id=school.requester,
+        ("title", lambda: changes.raise_change(sqlite_rt, actor_id=school.requester,
                                                 title="New PCs\nBcc: spy@evil.example", category="minor")),
-        ("name", lambda: services.add_user(sqlite_rt, name="Ben\r\nBcc: x@y.z", email="b@school.example")),
+        ("name", lambda: users.add_user(sqlite_rt, name="Ben\r\nBcc: x@y.z", email="b@school.example")),
     ):
         with pytest.raises(InvalidInput) as err:
             call()
@@ -105,7 +105,7 @@ def test_webhook_text_is_escaped_and_signed():
         rt = runtime(webhook={"url": f"http://127.0.0.1:{server.server_port}/", "events": "raised",
                               "secret": secret})
         school = f.School(rt)
-        services.raise_change(rt, actor_id=school.requester, category="minor",
+        changes.raise_change(rt, actor_id=school.requester, category="minor",
                               title="<!channel> urgent <http://evil.example|click here> [x](http://evil.example)")
         f.drain(Worker.from_runtime(rt))
         headers, body = _Hook.received[-1]

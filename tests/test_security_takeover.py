@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from fitsflow import services
 from fitsflow.domain.errors import NotPermitted
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage
@@ -75,7 +74,7 @@ def test_approver_and_admin_roles_wait_for_a_second_administrator(sqlite_rt):
     first = users.By(school.admin, "first.admin@test.school")
     teacher = school.staff
     row = users.get_user(sqlite_rt, user_id=teacher)
-    services.add_user(sqlite_rt, name=row.name, email=row.email, roles="cab", audiences="staff",
+    users.add_user(sqlite_rt, name=row.name, email=row.email, roles="cab", audiences="staff",
                       actor_label=first.label, by=first)
     assert users.get_user(sqlite_rt, user_id=teacher).roles == ()  # not yet
     grants = users.pending_grants(sqlite_rt)
@@ -93,6 +92,6 @@ def test_a_role_change_is_told_to_the_person(sqlite_rt, tmp_path):
     school = f.School(sqlite_rt)
     row = users.get_user(sqlite_rt, user_id=school.staff)
     by = users.By(school.admin, "admin@test.school")
-    services.add_user(sqlite_rt, name=row.name, email=row.email, roles="", audiences="staff parents",
+    users.add_user(sqlite_rt, name=row.name, email=row.email, roles="", audiences="staff parents",
                       actor_label=by.label, by=by)
     assert _told(sqlite_rt, school.staff) == ["Your fitsflow account was changed"]

@@ -1,53 +1,28 @@
-"""The services package loads its names on first use; each must be the function or module it
-names whatever was loaded before it (a submodule sharing a function's name once shadowed it)."""
+"""The services are imported as modules (there is no facade of names to keep in step with
+them: one once shipped a 500 when a module shadowed a function). Each module imports on
+its own, in a fresh interpreter, whatever is loaded first."""
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
-import types
+from pathlib import Path
 
 import pytest
 
-import fitsflow.services as services
-
-NAMES = sorted(services._LAZY)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_each_name_is_what_it_names_after_every_module_is_loaded(name: str) -> None:
-    module, attribute = services._LAZY[name]
-    for other in {m for m, _ in services._LAZY.values()}:
-        importlib.import_module(f"fitsflow.services.{other}")
-    value = getattr(services, name)
-    if attribute is None:
-        assert isinstance(value, types.ModuleType)
-    else:
-        assert not isinstance(value, types.ModuleType), f"services.{name} is a module"
-        assert value is getattr(importlib.import_module(f"fitsflow.services.{module}"), attribute)
+FOLDER = Path(__file__).resolve().parent.parent / "fitsflow" / "services"
+MODULES = sorted(p.stem for p in FOLDER.glob("*.py") if p.stem != "__init__")
 
 
-SCRIPT = """
-import importlib, sys, types
-names = sorted(importlib.import_module("fitsflow.services")._LAZY)
-for first in names:
-    for loaded in [m for m in sys.modules if m.startswith("fitsflow.services")]:
-        del sys.modules[loaded]
-    s = importlib.import_module("fitsflow.services")
-    getattr(s, first)
-    for n, (m, a) in s._LAZY.items():
-        if (a is None) != isinstance(getattr(s, n), types.ModuleType):
-            print(f"after services.{first}: services.{n}")
-"""
+def test_the_package_names_nothing_but_its_modules() -> None:
+    import fitsflow.services as package
+
+    public = {n for n in vars(package) if not n.startswith("_")}
+    assert public <= set(MODULES), public - set(MODULES)
 
 
-def test_names_resolve_whatever_is_asked_first() -> None:
-    # the shadowing depends on load order, which this process cannot reset: a new one starts
-    # the package afresh before each first name
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
-
-
-def test_every_lazy_name_is_exported() -> None:
-    assert sorted(services.__all__) == NAMES
+@pytest.mark.parametrize("module", MODULES)
+def test_each_service_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    done = subprocess.run([sys.executable, "-c", f"import fitsflow.services.{module}"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -10,10 +10,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotAllowed, NotPermitted
 from fitsflow.persistence.models import AuditEvent, OutboxMessage
 from fitsflow.services import auth, catalogue, templates
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import WebSchool, csrf_token, login, make_app
@@ -30,7 +30,7 @@ CONTENT = {
 
 
 def _raise(rt, school, template, cost="120", affected=("Printing",)):  # type: ignore[no-untyped-def]
-    return services.raise_change(
+    return changes_service.raise_change(
         rt,
         actor_id=school.requester,
         title="Printer in B12",
@@ -81,7 +81,7 @@ def test_a_standard_change_needs_an_approved_active_template(rt, school):
         _raise(rt, school, "STD-9999")
     # Other categories are not raised from templates.
     with pytest.raises(InvalidInput, match="only a standard change"):
-        services.raise_change(
+        changes_service.raise_change(
             rt, actor_id=school.requester, title="X", category="minor", template=proposed.ref
         )
 
@@ -103,7 +103,7 @@ def test_a_standard_change_stays_within_its_template(rt, school):
     # Within it: the services default to the template's, the estimate is the planned cost
     # and the back-out plan starts as the template's.
     view = _raise(rt, school, ref, cost="300", affected=())
-    detail = services.get_change(rt, actor_id=school.requester, ref=view.ref)
+    detail = changes_service.get_change(rt, actor_id=school.requester, ref=view.ref)
     assert detail.change.affected_services == ("Printing",)
     assert str(detail.total_cost) == "300.00"
     assert detail.release_plan is not None and detail.release_plan.backout_plan == "Refit the old lamp"

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.config import load_settings
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.errors import WorkflowError
 from fitsflow.persistence.models import Change, OutboxMessage, ReleaseNotice
-from fitsflow.services import notices
+from fitsflow.services import audit, changes, notices
 from fitsflow.workflow import load_definition, shipped_directory
 
 from . import factories as f
@@ -70,15 +69,15 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
         worker = Worker(rt, email=None, webhook=None, clock=lambda: rt.now() + timedelta(days=30))
         f.drain(worker)
         closed = workflow.state_of_kind("closed")
-        state = services.get_change(rt, actor_id=school.requester, ref=ref).change.state
+        state = changes.get_change(rt, actor_id=school.requester, ref=ref).change.state
         for trigger in _path_between(workflow, state, closed):
             f.fill_stages(rt, school.requester, ref, workflow.states[state].edits)
             if trigger in workflow.gate_triggers():  # the emergency's retrospective
                 f.approve_gate(rt, school, ref)
             else:
-                services.fire(rt, actor_id=school.requester, ref=ref, trigger=trigger)
+                changes.fire(rt, actor_id=school.requester, ref=ref, trigger=trigger)
             state = workflow.table()[(state, trigger)]
-        detail = services.get_change(rt, actor_id=school.requester, ref=ref)
+        detail = changes.get_change(rt, actor_id=school.requester, ref=ref)
         with rt.db.read() as session:
             notice_rows = session.execute(
                 select(ReleaseNotice.audience, ReleaseNotice.status, ReleaseNotice.recipients)
@@ -86,7 +85,7 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
             outbox = session.execute(select(OutboxMessage.event, OutboxMessage.status)
                                      .where(OutboxMessage.change_ref == ref)).all()
         events = [(e.event_type, e.payload.get("from"), e.payload.get("to"))
-                  for e in services.audit.timeline(rt, actor_id=school.auditor, ref=ref)]
+                  for e in audit.timeline(rt, actor_id=school.auditor, ref=ref)]
         outcome[category] = {
             "final": detail.change.state,
             "events": events,

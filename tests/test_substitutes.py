@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.persistence.models import OutboxMessage, User
-from fitsflow.services import absences
+from fitsflow.services import absences, gates, queues
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 
@@ -36,18 +36,18 @@ def test_a_substitutes_decision_counts_once_and_says_on_behalf_of(rt):
         reason="Course",
     )
     # The substitute's queue holds the absent business manager's decisions.
-    assert ref in [c.ref for c in services.awaiting_decision(rt, actor_id=school.cab[0]).items]
-    result = services.decide(
+    assert ref in [c.ref for c in queues.awaiting_decision(rt, actor_id=school.cab[0]).items]
+    result = gates.decide(
         rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance
     )
     assert result.outcome == "pending" and result.missing == ("needs 1 more SLT approval",)
     # Counted once: the absent person (or their stand-in) cannot decide again this round.
     with pytest.raises(NotPermitted, match="already decided"):
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
     with pytest.raises(NotPermitted, match="already decided"):
-        services.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
-    services.decide(rt, actor_id=school.slt, ref=ref, decision="approve")
-    approvals = services.get_change(rt, actor_id=school.auditor, ref=ref).approvals
+        gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve")
+    gates.decide(rt, actor_id=school.slt, ref=ref, decision="approve")
+    approvals = changes_service.get_change(rt, actor_id=school.auditor, ref=ref).approvals
     assert approvals[0].approver == "CAB 0 on behalf of Finance" and approvals[0].role == "finance"
 
 
@@ -56,7 +56,7 @@ def test_nobody_substitutes_on_their_own_change_nor_without_an_absence(rt):
     today = absences.today(rt)
     ref = f.change_in(rt, school, "minor", "proceed_approval")
     with pytest.raises(NotPermitted, match="not standing in"):
-        services.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
+        gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)
     absences.record(
         rt,
         actor_id=school.finance,
@@ -65,7 +65,7 @@ def test_nobody_substitutes_on_their_own_change_nor_without_an_absence(rt):
         last_day=today,
     )
     with pytest.raises(NotPermitted, match="they own"):
-        services.decide(
+        gates.decide(
             rt, actor_id=school.requester, ref=ref, decision="approve", on_behalf_of=school.finance
         )
     # Dates and people are checked; only the person away or an admin records it.
@@ -152,7 +152,7 @@ def test_the_account_page_records_an_absence_and_the_substitute_decides_on_the_c
     login(slt, school.emails[school.slt])
     page = slt.get(f"/changes/{ref}").get_data(as_text=True)
     assert "on behalf of Finance (away)" in page
-    version = services.get_change(sqlite_rt, actor_id=school.slt, ref=ref).change.version
+    version = changes_service.get_change(sqlite_rt, actor_id=school.slt, ref=ref).change.version
     token = csrf_token(slt, f"/changes/{ref}")
     r = slt.post(
         f"/changes/{ref}/decision",
@@ -180,7 +180,7 @@ def test_a_substitute_who_is_no_approver_decides_on_the_change_page(sqlite_rt, t
     login(deputy, school.emails[school.other_requester])
     page = deputy.get(f"/changes/{ref}").get_data(as_text=True)
     assert "on behalf of Finance (away)" in page and 'value="">as myself' not in page
-    version = services.get_change(sqlite_rt, actor_id=school.other_requester, ref=ref).change.version
+    version = changes_service.get_change(sqlite_rt, actor_id=school.other_requester, ref=ref).change.version
     r = deputy.post(f"/changes/{ref}/decision", data={
         "csrf_token": csrf_token(deputy, f"/changes/{ref}"), "decision": "approve",
         "on_behalf_of": str(school.finance), "version": str(version)})

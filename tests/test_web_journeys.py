@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from fitsflow import services
+from fitsflow.services import changes as changes_service
+from fitsflow.services import users as users_service
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app, post
@@ -117,14 +118,14 @@ def test_approver_queue_decision_and_full_picture(site):
 def test_own_change_has_no_decision_button_and_the_server_refuses(site):
     app, school = site
     rt = app.extensions["fitsflow"]
-    both = services.add_user(rt, name="Both", email="both@test.school", roles="requester finance",
+    both = users_service.add_user(rt, name="Both", email="both@test.school", roles="requester finance",
                              password="correct horse battery")
     school.emails[both] = "both@test.school"
-    ref = services.raise_change(rt, actor_id=both, title="Mine", category="minor").ref
+    ref = changes_service.raise_change(rt, actor_id=both, title="Mine", category="minor").ref
     f.fill_stages(rt, both, ref, ("needs",))
-    services.fire(rt, actor_id=both, ref=ref, trigger="complete_needs")
+    changes_service.fire(rt, actor_id=both, ref=ref, trigger="complete_needs")
     f.fill_stages(rt, both, ref, ("finance",))
-    services.fire(rt, actor_id=both, ref=ref, trigger="submit_proceed")
+    changes_service.fire(rt, actor_id=both, ref=ref, trigger="submit_proceed")
     me = client_for(app, school, both)
     page = me.get(f"/changes/{ref}").get_data(as_text=True)
     assert 'value="approve"' not in page and "nobody may decide on their own change" in page
@@ -261,12 +262,12 @@ def test_release_notice_reaches_staff_who_acknowledge_and_the_requester_sees_it(
 def test_an_approver_with_two_roles_chooses_which_to_decide_in(site):
     app, school = site
     rt = app.extensions["fitsflow"]
-    both = services.add_user(rt, name="Slt Cab", email="sltcab@test.school", roles="cab slt",
+    both = users_service.add_user(rt, name="Slt Cab", email="sltcab@test.school", roles="cab slt",
                              password="correct horse battery")
     school.emails[both] = "sltcab@test.school"
     ref = f.change_in(rt, school, "significant", "implement_approval")
     client = client_for(app, school, both)
     assert 'name="role"' in client.get(f"/changes/{ref}").get_data(as_text=True)
     assert post(client, f"/changes/{ref}/decision", {"decision": "approve", "role": "slt"}).status_code == 302
-    decided = services.get_change(rt, actor_id=both, ref=ref).approvals[-1]
+    decided = changes_service.get_change(rt, actor_id=both, ref=ref).approvals[-1]
     assert (decided.approver, decided.role) == ("Slt Cab", "slt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fitsflow.web.access import rule_of
 
-from fitsflow import services
+from fitsflow.services import changes as changes_service
 
 from . import factories as f
 from .web_support import PASSWORD, WebSchool, csrf_token, login, make_app, post
@@ -104,7 +104,7 @@ def test_changes_one_may_not_see_answer_404(site):
 def test_user_text_is_escaped_and_markdown_sanitised(site):
     app, school = site
     rt = app.extensions["fitsflow"]
-    ref = services.raise_change(rt, actor_id=school.requester, title="<script>alert(1)</script>",
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title="<script>alert(1)</script>",
                                 category="minor",
                                 description="Hi <img src=x onerror=alert(1)> "
                                             "[x](javascript:alert(1)) *ok*").ref

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from fitsflow import services
 from fitsflow.persistence import change_store
 from fitsflow.persistence.change_store import ChangeRecord
-from fitsflow.services import category, ownership
+from fitsflow.services import category, changes, ownership, stages, users
 
 from . import factories as f
 
@@ -72,7 +71,7 @@ def test_each_service_that_changes_a_change_is_read_back(rt):
     ref = f.change_in(rt, school, "minor", "financial_planning")
     v = _stored(rt, ref).version
     # The planned cost, with the financial plan.
-    services.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=f.five_year_lines())
     stored = _stored(rt, ref)
     assert stored.planned_cost == Decimal("1700") and stored.version == v + 1
     # The category (while it is still being planned).
@@ -80,11 +79,11 @@ def test_each_service_that_changes_a_change_is_read_back(rt):
                              reason="Bigger than thought")
     assert _stored(rt, ref).category == "significant"
     # The state and the round, through the gate.
-    services.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    changes.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     stored = _stored(rt, ref)
     assert stored.state == "proceed_approval" and stored.approval_round == 1
     # The requester, handed over.
-    other = services.add_user(rt, name="Tia Morgan", email="tia.morgan@test.school", roles="requester",
+    other = users.add_user(rt, name="Tia Morgan", email="tia.morgan@test.school", roles="requester",
                               audiences="support")
     ownership.transfer(rt, actor_id=school.requester, ref=ref, to_email="tia.morgan@test.school",
                                 reason="Nat is on leave")
@@ -92,5 +91,5 @@ def test_each_service_that_changes_a_change_is_read_back(rt):
     assert (stored.requester_id, stored.requester_name) == (other, "Tia Morgan")
     assert stored.version > v + 2
     # What a service says is the committed version is what is stored.
-    page = services.get_change(rt, actor_id=other, ref=ref)
+    page = changes.get_change(rt, actor_id=other, ref=ref)
     assert page.change.version == stored.version

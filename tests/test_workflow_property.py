@@ -10,10 +10,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from fitsflow import services
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotAllowed, NotFound, NotPermitted
 from fitsflow.domain.permissions import may_fire
 from fitsflow.domain.vocabulary import UNDOING_KINDS
+from fitsflow.services import audit as audit_service
+from fitsflow.services import changes, stages
+from fitsflow.services import gates as gates_service
 
 from . import factories as f
 from .conftest import TEST_NOW, sqlite_runtime
@@ -74,7 +76,7 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
             # Undoing the work (withdraw, back out) needs a reason: the rule is tested on its own.
             undoing = spec is not None and self.definition.kind_of(spec.dest) in UNDOING_KINDS
             try:
-                services.fire(self.rt, actor_id=self.ids[who], ref=self.ref, trigger=trigger,
+                changes.fire(self.rt, actor_id=self.ids[who], ref=self.ref, trigger=trigger,
                               reason="Property test: undone" if undoing else "")
             except NotFound:
                 assert who == "staff"
@@ -112,13 +114,13 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
         def _edit(self, stage: str, good: bool, who: str) -> None:
             payload = STAGE_DATA[stage][0 if good else 1]
             before = self.stored()
-            call = {"needs": lambda: services.record_needs(self.rt, actor_id=self.ids[who], ref=self.ref,
+            call = {"needs": lambda: stages.record_needs(self.rt, actor_id=self.ids[who], ref=self.ref,
                                                            data=payload),
-                    "finance": lambda: services.record_financial_plan(self.rt, actor_id=self.ids[who],
+                    "finance": lambda: stages.record_financial_plan(self.rt, actor_id=self.ids[who],
                                                                       ref=self.ref, lines=payload),
-                    "release_plan": lambda: services.record_release_plan(
+                    "release_plan": lambda: stages.record_release_plan(
                         self.rt, actor_id=self.ids[who], ref=self.ref, data=payload),
-                    "review": lambda: services.record_review(self.rt, actor_id=self.ids[who],
+                    "review": lambda: stages.record_review(self.rt, actor_id=self.ids[who],
                                                              ref=self.ref, data=payload or {}),
                     }[stage]
             try:
@@ -175,7 +177,7 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
             assert gate is not None
             before = self.stored()
             try:
-                result = services.decide(self.rt, actor_id=self.ids[who], ref=self.ref,
+                result = gates_service.decide(self.rt, actor_id=self.ids[who], ref=self.ref,
                                          decision="approve" if approve else "reject",
                                          comment="" if approve else "Not yet")
             except NotFound:
@@ -202,7 +204,7 @@ def machine_for(category: str) -> type[RuleBasedStateMachine]:
         def state_is_known_and_chain_holds(self) -> None:
             assert self.state in self.definition.states
             event(f"reached {self.state}")
-            assert services.verify_audit(self.rt).ok
+            assert audit_service.verify(self.rt).ok
 
     WorkflowMachine.__name__ = f"WorkflowMachine_{category}"
     return WorkflowMachine

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fitsflow import services
 from fitsflow.bootstrap import build_runtime
 from fitsflow.cli import cli
 from fitsflow.config import load_settings
 from fitsflow.domain.errors import InvalidInput, WorkflowError
 from fitsflow.persistence import audit_store
-from fitsflow.services import workflow_versions
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates as gates_service
+from fitsflow.services import queues, workflow_versions
 from fitsflow.services.runtime import Runtime
 from fitsflow.workflow import shipped_directory
 
@@ -79,7 +80,7 @@ def _two_cab_approvals(text: str) -> str:
 
 
 def _state(rt: Runtime, school: f.School, ref: str) -> str:
-    return services.get_change(rt, actor_id=school.requester, ref=ref).change.state
+    return changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.state
 
 
 def test_live_changes_finish_on_their_version_while_new_ones_use_the_new(make: Make, tmp_path: Path) -> None:
@@ -95,23 +96,27 @@ def test_live_changes_finish_on_their_version_while_new_ones_use_the_new(make: M
     assert new_version != old_version and readiness.earlier == {old_version: 1}
     new = f.change_in(after, school, "minor", "release_planning")
     assert (
-        services.get_change(after, actor_id=school.requester, ref=new).change.workflow_version == new_version
+        changes_service.get_change(after, actor_id=school.requester,
+                                   ref=new).change.workflow_version == new_version
     )
     assert (
-        services.get_change(after, actor_id=school.requester, ref=old).change.workflow_version == old_version
+        changes_service.get_change(after, actor_id=school.requester,
+                                   ref=old).change.workflow_version == old_version
     )
 
     for ref in (old, new):
         f.fill_stages(after, school.requester, ref, ("release_plan",))
-        services.fire(after, actor_id=school.requester, ref=ref, trigger="submit_implement")
+        changes_service.fire(after, actor_id=school.requester, ref=ref, trigger="submit_implement")
     # The old change's gate asks what its version asked (one CAB member), the new one two.
-    assert services.get_change(after, actor_id=school.requester, ref=old).gate.requirements == {"cab": 1}
-    assert services.get_change(after, actor_id=school.requester, ref=new).gate.requirements == {"cab": 2}
+    assert changes_service.get_change(after, actor_id=school.requester,
+                                      ref=old).gate.requirements == {"cab": 1}
+    assert changes_service.get_change(after, actor_id=school.requester,
+                                      ref=new).gate.requirements == {"cab": 2}
     # Both wait in a CAB member's queue, whichever version they run on.
-    waiting = {v.ref for v in services.queues.awaiting_decision(after, actor_id=school.cab[0]).items}
+    waiting = {v.ref for v in queues.awaiting_decision(after, actor_id=school.cab[0]).items}
     assert {old, new} <= waiting
     for ref in (old, new):
-        services.decide(after, actor_id=school.cab[0], ref=ref, decision="approve", role="cab")
+        gates_service.decide(after, actor_id=school.cab[0], ref=ref, decision="approve", role="cab")
     assert _state(after, school, old) == "approved"
     assert _state(after, school, new) == "implement_approval"
 
@@ -244,10 +249,10 @@ dest = "costing"
         after, old=old_version, new="fits-change", mapping={"financial_planning": "finance_check"}
     )
     workflow_versions.prepare(after)
-    detail = services.get_change(after, actor_id=school.requester, ref=ref)
+    detail = changes_service.get_change(after, actor_id=school.requester, ref=ref)
     assert detail.change.state == "finance_check" and detail.gate is not None
     assert detail.gate.requirements == {"finance": 1}
-    services.decide(after, actor_id=school.finance, ref=ref, decision="approve", role="finance")
+    gates_service.decide(after, actor_id=school.finance, ref=ref, decision="approve", role="finance")
     assert _state(after, school, ref) == "proceed_approval"
 
 
@@ -268,7 +273,8 @@ def test_a_removed_state_without_live_changes_is_no_obstacle(make: Make, tmp_pat
     after = make(_folder(tmp_path, "v2", drop_withdrawn))
     workflow_versions.prepare(after)  # a withdrawn change is final: nothing strands it
     assert _state(after, school, closed) == "withdrawn"
-    assert services.get_change(after, actor_id=school.requester, ref=closed).change.state_title == "Withdrawn"
+    assert changes_service.get_change(after, actor_id=school.requester,
+                                      ref=closed).change.state_title == "Withdrawn"
 
 
 def test_changes_from_before_versions_are_adopted(make: Make, tmp_path: Path) -> None:
@@ -282,7 +288,7 @@ def test_changes_from_before_versions_are_adopted(make: Make, tmp_path: Path) ->
     readiness = workflow_versions.prepare(rt)
     assert readiness.adopted == {"fits-change": 1}
     assert (
-        services.get_change(rt, actor_id=school.requester, ref=ref).change.workflow_version
+        changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.workflow_version
         == rt.workflows.get("fits-change").definition.version
     )
 

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from fitsflow import services
+from fitsflow.services import users
 from fitsflow.services.runtime import Runtime
 
 from . import factories as f
@@ -36,7 +36,7 @@ class WebSchool(f.School):
                 user = session.get(User, uid)
                 assert user is not None
                 email, name = user.email, user.name
-            services.add_user(rt, name=name, email=email, password=PASSWORD,
+            users.add_user(rt, name=name, email=email, password=PASSWORD,
                               roles=_roles(rt, uid), audiences=_audiences(rt, uid))
             self.emails[uid] = email
 

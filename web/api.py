@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from fitsflow import services
 from fitsflow.domain.calendar import academic_year_start, whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
 from fitsflow.services import (
@@ -19,13 +18,21 @@ from fitsflow.services import (
     catalogue,
     change_search,
     inbox,
+    ownership,
     queues,
     register,
+    rescheduling,
     schedule,
     templates,
     users,
 )
+from fitsflow.services import approved as approved_service
+from fitsflow.services import category as category_service
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
+from fitsflow.services import peer_review as peer_review_service
+from fitsflow.services import stages as stages_service
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
 from fitsflow.workflow.diagram import mermaid
@@ -186,7 +193,8 @@ def change_register(query: m.RegisterFilters) -> m.RegisterPage:
 
 @route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)
 def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
-    view = services.raise_change(runtime(), actor_id=actor().id, title=body.title, category=body.category,
+    view = changes_service.raise_change(runtime(), actor_id=actor().id, title=body.title,
+                                        category=body.category,
                                  description=body.description, affected_services=body.affected_services,
                                  urgency=body.urgency, template=body.template, cost=body.cost)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
@@ -195,7 +203,7 @@ def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
 @route(bp, "GET", "/changes/<ref>", summary="A change with its stage data, decisions, gate and my actions",
        response=m.ChangeDetail)
 def get_change(ref: str) -> m.ChangeDetail:
-    return _detail(services.get_change(runtime(), actor_id=actor().id, ref=ref))
+    return _detail(changes_service.get_change(runtime(), actor_id=actor().id, ref=ref))
 
 
 def _stage_args(ref: str, body: m.Versioned) -> dict[str, Any]:
@@ -206,67 +214,68 @@ def _stage_args(ref: str, body: m.Versioned) -> dict[str, Any]:
        response=m.Change, body=m.NeedsEdit)
 def put_needs(ref: str, body: m.NeedsEdit) -> m.Change:
     data = body.model_dump(exclude={"expected_version"})
-    return _change(services.record_needs(runtime(), data=data, **_stage_args(ref, body)))
+    return _change(stages_service.record_needs(runtime(), data=data, **_stage_args(ref, body)))
 
 
 @route(bp, "PUT", "/changes/<ref>/stages/finance", summary="Replace the financial plan (every cost line)",
        response=m.Change, body=m.FinanceEdit)
 def put_finance(ref: str, body: m.FinanceEdit) -> m.Change:
     lines = [line.model_dump() for line in body.lines]
-    return _change(services.record_financial_plan(runtime(), lines=lines, **_stage_args(ref, body)))
+    return _change(stages_service.record_financial_plan(runtime(), lines=lines, **_stage_args(ref, body)))
 
 
 @route(bp, "PUT", "/changes/<ref>/stages/release_plan", summary="Replace the release plan",
        response=m.Change, body=m.ReleasePlanEdit)
 def put_release_plan(ref: str, body: m.ReleasePlanEdit) -> m.Change:
     data = body.model_dump(exclude={"expected_version"})
-    return _change(services.record_release_plan(runtime(), data=data, **_stage_args(ref, body)))
+    return _change(stages_service.record_release_plan(runtime(), data=data, **_stage_args(ref, body)))
 
 
 @route(bp, "PUT", "/changes/<ref>/stages/review", summary="Replace the post-implementation review",
        response=m.Change, body=m.ReviewEdit)
 def put_review(ref: str, body: m.ReviewEdit) -> m.Change:
     data = body.model_dump(exclude={"expected_version"})
-    return _change(services.record_review(runtime(), data=data, **_stage_args(ref, body)))
+    return _change(stages_service.record_review(runtime(), data=data, **_stage_args(ref, body)))
 
 
 @route(bp, "POST", "/changes/<ref>/actions/<trigger>", response=m.Change, body=m.ActionRequest,
        summary="Take a workflow action (see the change's actions)")
 def fire(ref: str, trigger: str, body: m.ActionRequest) -> m.Change:
-    return _change(services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
+    return _change(changes_service.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
                                  expected_version=body.expected_version, reason=body.reason))
 
 
 @route(bp, "PUT", "/changes/<ref>/category", response=m.Change, body=m.CategoryChange,
        summary="Move a change being planned to another category of its workflow (requester)")
 def put_category(ref: str, body: m.CategoryChange) -> m.Change:
-    return _change(services.change_category(runtime(), actor_id=actor().id, ref=ref, category=body.category,
+    return _change(category_service.change_category(runtime(), actor_id=actor().id, ref=ref,
+                                                    category=body.category,
                                             reason=body.reason, expected_version=body.expected_version))
 
 
 @route(bp, "PUT", "/changes/<ref>/owner", response=m.Change, body=m.OwnerChange,
        summary="Hand the change to another requester, with a reason (its requester, head, admin)")
 def put_owner(ref: str, body: m.OwnerChange) -> m.Change:
-    return _change(services.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=body.email,
+    return _change(ownership.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=body.email,
                                      reason=body.reason, expected_version=body.expected_version))
 
 
 @route(bp, "POST", "/changes/<ref>/co-owners", response=m.Change, body=m.CoOwner, status=201,
        summary="Name a co-owner, who edits the change's stages too")
 def add_co_owner(ref: str, body: m.CoOwner) -> m.Change:
-    return _change(services.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=body.email))
+    return _change(ownership.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=body.email))
 
 
 @route(bp, "DELETE", "/changes/<ref>/co-owners/<int:user_id>", response=m.Change,
        summary="Remove a co-owner")
 def remove_co_owner(ref: str, user_id: int) -> m.Change:
-    return _change(services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id))
+    return _change(ownership.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id))
 
 
 @route(bp, "POST", "/changes/<ref>/reschedule", response=m.Change, body=m.Reschedule,
        summary="Move a scheduled release to a new window (its owners)")
 def reschedule(ref: str, body: m.Reschedule) -> m.Change:
-    return _change(services.reschedule(runtime(), actor_id=actor().id, ref=ref,
+    return _change(rescheduling.reschedule(runtime(), actor_id=actor().id, ref=ref,
                                        window_start=body.window_start.isoformat(),
                                        window_end=body.window_end.isoformat(), reason=body.reason,
                                        expected_version=body.expected_version))
@@ -275,14 +284,14 @@ def reschedule(ref: str, body: m.Reschedule) -> m.Change:
 @route(bp, "POST", "/changes/<ref>/unschedule", response=m.Change, body=m.Unschedule,
        summary="Take a scheduled release off the schedule, back to approved (its owners)")
 def unschedule(ref: str, body: m.Unschedule) -> m.Change:
-    return _change(services.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=body.reason,
+    return _change(rescheduling.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=body.reason,
                                        expected_version=body.expected_version))
 
 
 @route(bp, "POST", "/changes/<ref>/peer-review", response=m.Change, body=m.PeerReview,
        summary="FITS's technical peer review of the release plan (support team, not its owners)")
 def peer_review(ref: str, body: m.PeerReview) -> m.Change:
-    return _change(services.peer_review.review_plan(runtime(), actor_id=actor().id, ref=ref,
+    return _change(peer_review_service.review_plan(runtime(), actor_id=actor().id, ref=ref,
                                                     outcome=body.outcome, comments=body.comments,
                                                     expected_version=body.expected_version))
 
@@ -290,14 +299,14 @@ def peer_review(ref: str, body: m.PeerReview) -> m.Change:
 @route(bp, "POST", "/changes/<ref>/acknowledge", response=m.Change, body=m.Versioned,
        summary="Acknowledge changes made within tolerance since approval (the policy's acknowledgers)")
 def acknowledge_changes(ref: str, body: m.Versioned) -> m.Change:
-    return _change(services.acknowledge(runtime(), actor_id=actor().id, ref=ref,
+    return _change(approved_service.acknowledge(runtime(), actor_id=actor().id, ref=ref,
                                         expected_version=body.expected_version))
 
 
 @route(bp, "POST", "/changes/<ref>/decision", summary="Approve, or reject with a reason, at the gate",
        response=m.DecisionResult, body=(m.Approve, m.Reject), discriminator="decision")
 def decide(ref: str, body: m.Approve | m.Reject) -> m.DecisionResult:
-    result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=body.decision,
+    result = gates_service.decide(runtime(), actor_id=actor().id, ref=ref, decision=body.decision,
                              comment=body.comment, role=body.role, expected_version=body.expected_version,
                              on_behalf_of=body.on_behalf_of)
     return m.DecisionResult(change=_change(result.change), outcome=result.outcome,  # type: ignore[arg-type]
@@ -307,7 +316,7 @@ def decide(ref: str, body: m.Approve | m.Reject) -> m.DecisionResult:
 @route(bp, "POST", "/changes/<ref>/follow-ups", summary="Raise the next need from a change in review",
        response=m.Change, body=m.FollowUp, status=201)
 def follow_up(ref: str, body: m.FollowUp) -> tuple[m.Change, dict[str, str]]:
-    view = services.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref, title=body.title,
+    view = changes_service.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref, title=body.title,
                                     description=body.description, category=body.category)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, PHASES
@@ -79,7 +78,7 @@ def export(fmt: str) -> Any:
     if fmt not in ("csv", "json"):
         return Response("format must be csv or json", status=404)
     ref = request.args.get("change") or None
-    chunks = services.export_audit(runtime(), fmt=fmt, change_ref=ref)
+    chunks = audit_service.export(runtime(), fmt=fmt, change_ref=ref)
     # Only letters, digits and hyphens reach the header, whatever ?change= held.
     safe = re.sub(r"[^A-Z0-9-]", "", ref.upper())[:40] if ref else ""
     name = f"fitsflow-audit{'-' + safe if safe else ''}.{fmt}"

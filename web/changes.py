@@ -7,12 +7,17 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from fitsflow import services
 from fitsflow.domain.errors import InvalidInput, Stale
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES, STAGE_TITLES
-from fitsflow.services import catalogue, change_search, templates, timeline, users
+from fitsflow.services import approved as approved_service
+from fitsflow.services import catalogue, change_search, ownership, rescheduling, templates, timeline, users
+from fitsflow.services import category as category_service
+from fitsflow.services import changes as changes_service
+from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
+from fitsflow.services import peer_review as peer_review_service
+from fitsflow.services import stages as stages_service
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
 from fitsflow.services.queues import Page
@@ -65,7 +70,7 @@ def new() -> Any:
     form = request.form if request.method == "POST" else request.args
     if request.method == "POST":
         try:
-            view = services.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
+            view = changes_service.raise_change(runtime(), actor_id=actor().id, title=form.get("title", ""),
                                          category=form.get("category", ""),
                                          description=form.get("description", ""),
                                          affected_services=form.getlist("affected_services"),
@@ -137,7 +142,7 @@ def edit_notice(ref: str, notice_id: int) -> Any:
 def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, status: int = 200) -> Any:
     rt = runtime()
     me = actor()
-    detail = services.get_change(rt, actor_id=me.id, ref=ref)
+    detail = changes_service.get_change(rt, actor_id=me.id, ref=ref)
     title, template = STAGES[stage]
     if stage not in detail.editable_stages:
         # Say the real cause: the person, or the state the change is in.
@@ -175,20 +180,20 @@ def _save_stage(ref: str, stage: str) -> Any:
         return _stage_page(ref, stage, {}, form)
     try:
         if stage == "needs":
-            services.record_needs(rt, data={
+            stages_service.record_needs(rt, data={
                 "need": form.get("need", ""), "stakeholders": form.get("stakeholders", ""),
                 "sdp_priority": form.get("sdp_priority", ""),
                 "options_considered": form.get("options_considered", ""),
                 "screening": _answers(form, "screening"), "dpia_reference": form.get("dpia_reference", "")},
                 **common)
         elif stage == "finance":
-            services.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
+            stages_service.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
         elif stage == "release_plan":
-            services.record_release_plan(rt, data={**{k: form.get(k, "") for k in (
+            stages_service.record_release_plan(rt, data={**{k: form.get(k, "") for k in (
                 "window_start", "window_end", "backout_plan", "test_plan", "impact", "training", "contact")},
                 "risk_answers": _answers(form, "risk_answers")}, **common)
         else:
-            services.record_review(rt, data={
+            stages_service.record_review(rt, data={
                 "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),
                 "actual_costs": cost_rows(None, stage, form, parse=True)}, **common)
     except InvalidInput as err:
@@ -210,7 +215,7 @@ def stage(ref: str, slug: str) -> Any:
 
 
 def _destructive(ref: str, trigger: str) -> tuple[ChangeDetail, Action] | None:
-    detail = services.get_change(runtime(), actor_id=actor().id, ref=ref)
+    detail = changes_service.get_change(runtime(), actor_id=actor().id, ref=ref)
     found = next((a for a in detail.actions if a.trigger == trigger and a.destructive), None)
     return (detail, found) if found else None
 
@@ -232,7 +237,7 @@ def act(ref: str, trigger: str) -> Any:
     """Fire a workflow action offered on the change page."""
     reason = request.form.get("reason", "")
     try:
-        view = services.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
+        view = changes_service.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
                              expected_version=expected_version(request.form), reason=reason)
     except InvalidInput as err:
         found = _destructive(ref, trigger)
@@ -267,7 +272,8 @@ def decide(ref: str) -> Any:
     behalf = whole(form.get("on_behalf_of", ""))
     comment = form.get("comment", "")
     try:
-        result = services.decide(runtime(), actor_id=actor().id, ref=ref, decision=form.get("decision", ""),
+        result = gates_service.decide(runtime(), actor_id=actor().id, ref=ref,
+                                      decision=form.get("decision", ""),
                                  comment=comment, role=form.get("role") or None,
                                  expected_version=expected_version(form), on_behalf_of=behalf or None)
     except InvalidInput as err:  # the card again, with what was typed and what to put right
@@ -286,7 +292,8 @@ def decide(ref: str) -> Any:
 def follow_up(ref: str) -> Any:
     """Raise the next need from what a review found."""
     form = request.form
-    view = services.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref, title=form.get("title", ""),
+    view = changes_service.spawn_follow_up(runtime(), actor_id=actor().id, ref=ref,
+                                           title=form.get("title", ""),
                                     description=form.get("description", ""),
                                     category=form.get("category") or None)
     flash(f"{view.ref} raised as a follow-up of {ref.upper()}.")
@@ -298,7 +305,7 @@ def follow_up(ref: str) -> Any:
 def category(ref: str) -> Any:
     """Move a change being planned to another category of its workflow."""
     form = request.form
-    view = services.change_category(runtime(), actor_id=actor().id, ref=ref,
+    view = category_service.change_category(runtime(), actor_id=actor().id, ref=ref,
                                     category=form.get("category", ""), reason=form.get("reason", ""),
                                     expected_version=expected_version(form))
     flash(f"{view.ref} is now a {view.category} change.")
@@ -309,7 +316,7 @@ def category(ref: str) -> Any:
 @access(APPROVERS)
 def acknowledge(ref: str) -> Any:
     """Accept changes made within tolerance since approval."""
-    view = services.acknowledge(runtime(), actor_id=actor().id, ref=ref,
+    view = approved_service.acknowledge(runtime(), actor_id=actor().id, ref=ref,
                                 expected_version=expected_version(request.form))
     flash(f"Changes to {view.ref} acknowledged: its approval stands.")
     return redirect(url_for("changes.show", ref=view.ref))
@@ -320,7 +327,7 @@ def acknowledge(ref: str) -> Any:
 def owner(ref: str) -> Any:
     """Hand the change to another requester, with a reason."""
     form = request.form
-    view = services.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=form.get("email", ""),
+    view = ownership.transfer(runtime(), actor_id=actor().id, ref=ref, to_email=form.get("email", ""),
                              reason=form.get("reason", ""), expected_version=expected_version(form))
     flash(f"{view.ref} now belongs to {view.requester_name}.")
     return redirect(url_for("changes.show", ref=view.ref))
@@ -330,7 +337,8 @@ def owner(ref: str) -> Any:
 @access(VIEWERS)
 def co_owner_add(ref: str) -> Any:
     """Name a co-owner, who edits the change's stages too."""
-    view = services.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=request.form.get("email", ""))
+    view = ownership.add_co_owner(runtime(), actor_id=actor().id, ref=ref, email=request.form.get("email",
+                                                                                                  ""))
     flash("Co-owner added.")
     return redirect(url_for("changes.show", ref=view.ref))
 
@@ -338,7 +346,7 @@ def co_owner_add(ref: str) -> Any:
 @bp.post("/<ref>/co-owners/<int:user_id>/remove")
 @access(VIEWERS)
 def co_owner_remove(ref: str, user_id: int) -> Any:
-    view = services.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id)
+    view = ownership.remove_co_owner(runtime(), actor_id=actor().id, ref=ref, user_id=user_id)
     flash("Co-owner removed.")
     return redirect(url_for("changes.show", ref=view.ref))
 
@@ -348,7 +356,7 @@ def co_owner_remove(ref: str, user_id: int) -> Any:
 def reschedule(ref: str) -> Any:
     """Move a scheduled release to a new window."""
     form = request.form
-    view = services.reschedule(runtime(), actor_id=actor().id, ref=ref,
+    view = rescheduling.reschedule(runtime(), actor_id=actor().id, ref=ref,
                                window_start=form.get("window_start", ""),
                                window_end=form.get("window_end", ""), reason=form.get("reason", ""),
                                expected_version=expected_version(form))
@@ -361,7 +369,7 @@ def reschedule(ref: str) -> Any:
 def unschedule(ref: str) -> Any:
     """Take a scheduled release off the schedule (back to approved)."""
     form = request.form
-    view = services.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=form.get("reason", ""),
+    view = rescheduling.unschedule(runtime(), actor_id=actor().id, ref=ref, reason=form.get("reason", ""),
                                expected_version=expected_version(form))
     flash(f"{view.ref} is off the schedule.")
     return redirect(url_for("changes.show", ref=view.ref))
@@ -372,7 +380,7 @@ def unschedule(ref: str) -> Any:
 def peer_review(ref: str) -> Any:
     """Approve the release plan, or return it with comments (FITS's technical peer review)."""
     form = request.form
-    view = services.peer_review.review_plan(runtime(), actor_id=actor().id, ref=ref,
+    view = peer_review_service.review_plan(runtime(), actor_id=actor().id, ref=ref,
                                             outcome=form.get("outcome", ""),
                                             comments=form.get("comments", ""),
                                             expected_version=expected_version(form))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .. import services
 from ..domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
+from ..services import approved as approved_service
+from ..services import category as category_service
+from ..services import changes as changes_service
+from ..services import gates, ownership, peer_review, rescheduling, stages
 from ..services.views import ChangeDetail
 from .base import State, actor_id, as_option, pass_state
 
@@ -65,7 +68,7 @@ def raise_(state: State, as_email: str, title: str, category: str, description: 
            services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None) -> None:
     """Raise a new change."""
     rt = state.runtime
-    view = services.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
+    view = changes_service.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
                                  description=description, affected_services=services_, urgency=urgency,
                                  template=template, cost=cost)
     click.echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
@@ -97,7 +100,7 @@ def list_(state: State, as_email: str, state_name: str | None, category: str | N
 def show(state: State, ref: str, as_email: str) -> None:
     """Show a change, its stage data, decisions and the actions open to you."""
     rt = state.runtime
-    _print_detail(services.get_change(rt, actor_id=actor_id(rt, as_email), ref=ref))
+    _print_detail(changes_service.get_change(rt, actor_id=actor_id(rt, as_email), ref=ref))
 
 
 @change.command("needs")
@@ -115,7 +118,7 @@ def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[
           options_considered: str, screening: tuple[str, ...], dpia_reference: str) -> None:
     """Record the needs analysis, with the policy's screening answers."""
     rt = state.runtime
-    view = services.record_needs(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
+    view = stages.record_needs(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
         "need": need, "stakeholders": list(stakeholders), "sdp_priority": sdp_priority,
         "options_considered": options_considered, "screening": _pairs(screening, "--screening"),
         "dpia_reference": dpia_reference})
@@ -149,7 +152,7 @@ def _cost_line(text: str) -> dict[str, str]:
 def costs(state: State, ref: str, as_email: str, lines: tuple[str, ...]) -> None:
     """Replace the financial plan's cost lines."""
     rt = state.runtime
-    view = services.record_financial_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
+    view = stages.record_financial_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
                                           lines=[_cost_line(t) for t in lines])
     click.echo(f"{view.ref}: financial plan saved ({len(lines)} lines)")
 
@@ -168,7 +171,7 @@ def costs(state: State, ref: str, as_email: str, lines: tuple[str, ...]) -> None
 def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str, ...], **data: str) -> None:
     """Record the release plan: window, risk assessment, impact, back-out and test plans."""
     rt = state.runtime
-    view = services.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
+    view = stages.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
                                         data={**data, "risk_answers": _pairs(risk_answers, "--risk")})
     click.echo(f"{view.ref}: release plan saved")
 
@@ -182,7 +185,7 @@ def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str,
 def transfer(state: State, ref: str, as_email: str, to_email: str, reason: str) -> None:
     """Hand a change to another requester (its requester, or accounts.change_transfer roles)."""
     rt = state.runtime
-    view = services.transfer(rt, actor_id=actor_id(rt, as_email), ref=ref, to_email=to_email, reason=reason)
+    view = ownership.transfer(rt, actor_id=actor_id(rt, as_email), ref=ref, to_email=to_email, reason=reason)
     click.echo(f"{view.ref}: now owned by {view.requester_name}")
 
 
@@ -197,7 +200,7 @@ def reschedule(state: State, ref: str, as_email: str, window_start: str, window_
                reason: str) -> None:
     """Move a scheduled release (notices re-timed; those who had one get a correction)."""
     rt = state.runtime
-    view = services.reschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, window_start=window_start,
+    view = rescheduling.reschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, window_start=window_start,
                                window_end=window_end, reason=reason)
     click.echo(f"{view.ref}: rescheduled, now {view.state}")
 
@@ -210,7 +213,7 @@ def reschedule(state: State, ref: str, as_email: str, window_start: str, window_
 def unschedule(state: State, ref: str, as_email: str, reason: str) -> None:
     """Take a scheduled release off the schedule, back to approved."""
     rt = state.runtime
-    view = services.unschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, reason=reason)
+    view = rescheduling.unschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, reason=reason)
     click.echo(f"{view.ref}: unscheduled, now {view.state}")
 
 
@@ -223,7 +226,7 @@ def unschedule(state: State, ref: str, as_email: str, reason: str) -> None:
 def peer_review_(state: State, ref: str, outcome: str, as_email: str, comments: str) -> None:
     """FITS's technical peer review of a release plan (support team, not its owners)."""
     rt = state.runtime
-    view = services.peer_review.review_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, outcome=outcome,
+    view = peer_review.review_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, outcome=outcome,
                                             comments=comments)
     click.echo(f"{view.ref}: peer review recorded ({outcome})")
 
@@ -235,7 +238,7 @@ def peer_review_(state: State, ref: str, outcome: str, as_email: str, comments: 
 def acknowledge(state: State, ref: str, as_email: str) -> None:
     """Acknowledge changes made within the policy's tolerance since approval."""
     rt = state.runtime
-    view = services.acknowledge(rt, actor_id=actor_id(rt, as_email), ref=ref)
+    view = approved_service.acknowledge(rt, actor_id=actor_id(rt, as_email), ref=ref)
     click.echo(f"{view.ref}: changes since approval acknowledged")
 
 
@@ -249,7 +252,7 @@ def category(state: State, ref: str, category: str, as_email: str, reason: str) 
     """Move a change being planned to another category of its workflow (not lighter than the
     approval policy allows for its cost and risk)."""
     rt = state.runtime
-    view = services.change_category(rt, actor_id=actor_id(rt, as_email), ref=ref, category=category,
+    view = category_service.change_category(rt, actor_id=actor_id(rt, as_email), ref=ref, category=category,
                                     reason=reason)
     click.echo(f"{view.ref}: now {view.category}")
 
@@ -264,7 +267,7 @@ def category(state: State, ref: str, category: str, as_email: str, reason: str) 
 def review(state: State, ref: str, as_email: str, outcome: str, notes: str, actual: tuple[str, ...]) -> None:
     """Record the post-implementation review."""
     rt = state.runtime
-    view = services.record_review(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
+    view = stages.record_review(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
         "outcome": outcome, "notes": notes, "actual_costs": [_cost_line(t) for t in actual]})
     click.echo(f"{view.ref}: review saved")
 
@@ -278,7 +281,7 @@ def review(state: State, ref: str, as_email: str, outcome: str, notes: str, actu
 def do(state: State, ref: str, trigger: str, as_email: str, reason: str) -> None:
     """Fire a workflow trigger (see 'change show' for those open to you)."""
     rt = state.runtime
-    view = services.fire(rt, actor_id=actor_id(rt, as_email), ref=ref, trigger=trigger, reason=reason)
+    view = changes_service.fire(rt, actor_id=actor_id(rt, as_email), ref=ref, trigger=trigger, reason=reason)
     click.echo(f"{view.ref}: {trigger} → {view.state}")
 
 
@@ -295,7 +298,7 @@ def decide(state: State, ref: str, decision: str, as_email: str, comment: str, r
            on_behalf_of: str) -> None:
     """Approve or reject at the gate the change is waiting at."""
     rt = state.runtime
-    result = services.decide(rt, actor_id=actor_id(rt, as_email), ref=ref, decision=decision,
+    result = gates.decide(rt, actor_id=actor_id(rt, as_email), ref=ref, decision=decision,
                              comment=comment, role=role,
                              on_behalf_of=actor_id(rt, on_behalf_of) if on_behalf_of else None)
     tail = f"; still {'; '.join(result.missing)}" if result.missing else ""
@@ -314,6 +317,6 @@ def follow_up(state: State, ref: str, as_email: str, title: str, description: st
               category: str | None) -> None:
     """Raise a follow-up change from a review; it starts at needs analysis."""
     rt = state.runtime
-    view = services.spawn_follow_up(rt, actor_id=actor_id(rt, as_email), ref=ref, title=title,
+    view = changes_service.spawn_follow_up(rt, actor_id=actor_id(rt, as_email), ref=ref, title=title,
                                     description=description, category=category)
     click.echo(f"{view.ref} raised as a follow-up of {ref.upper()}, now in {view.state}")

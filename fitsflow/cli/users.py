@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from .. import services
 from ..domain.roles import SYSTEM_ROLES
 from ..services import mfa, users
 from .base import State, actor_id, pass_state, progress
@@ -32,7 +31,7 @@ def add(state: State, name: str, email: str, roles: tuple[str, ...], audiences: 
     """Add a user (or update the one with that email)."""
     if password == "":
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    uid = services.add_user(state.runtime, name=name, email=email, roles=roles, audiences=audiences,
+    uid = users.add_user(state.runtime, name=name, email=email, roles=roles, audiences=audiences,
                             password=password)
     click.echo(f"user {email.strip().lower()} saved (id {uid})")
 
@@ -51,7 +50,7 @@ def import_(state: State, file: Path) -> None:
         text = file.read_text(encoding="cp1252")
     rows = max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
     with progress(rows, "importing") as step:
-        result = services.import_users(state.runtime, text=text, progress=step)
+        result = users.import_users(state.runtime, text=text, progress=step)
     click.echo(f"imported {file}: {result.created} created, {result.updated} updated")
 
 
