@@ -98,21 +98,21 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
     return m.ChangeDetail(
         change=_change(d.change),
         stages=m.Stages(
-            needs=m.NeedsStage.model_construct(
+            # Validated on the way out as on the way in: what GET returns, PUT takes back.
+            needs=m.NeedsStage.model_validate(dict(
                 need=needs.need, stakeholders=list(needs.stakeholders), sdp_priority=needs.sdp_priority,
                 options_considered=needs.options_considered, screening=dict(needs.screening),
-                dpia_reference=needs.dpia_reference) if needs else None,
-            finance=m.FinanceStage.model_construct(lines=[m.CostLine.model_construct(**_cost_line(x))
-                                                          for x in d.plan.lines]),
-            release_plan=m.ReleasePlanStage.model_construct(
+                dpia_reference=needs.dpia_reference)) if needs else None,
+            finance=m.FinanceStage.model_validate({"lines": [_cost_line(x) for x in d.plan.lines]}),
+            release_plan=m.ReleasePlanStage.model_validate(dict(
                 window_start=release.window_start, window_end=release.window_end,
                 backout_plan=release.backout_plan, test_plan=release.test_plan,
                 risk_answers=dict(release.risk_answers), impact=release.impact, training=release.training,
-                contact=release.contact)
+                contact=release.contact))
             if release else None,
-            review=m.ReviewStage.model_construct(
+            review=m.ReviewStage.model_validate(dict(
                 outcome=review.outcome, notes=review.notes,
-                actual_costs=[m.CostLine.model_construct(**_cost_line(x)) for x in review.actual_costs])
+                actual_costs=[_cost_line(x) for x in review.actual_costs]))
             if review else None),
         risk_level=(release.risk or None) if release else None,  # type: ignore[arg-type]
         risk_score=release.risk_score if release else None,

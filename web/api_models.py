@@ -5,13 +5,15 @@ nothing is coerced), so the document and the behaviour cannot drift apart."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fitsflow.domain import limits
 from fitsflow.domain.calendar import EFFECTS, KINDS
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, FOLLOW_UP_CATEGORIES, REVIEW_OUTCOMES
+
+T = TypeVar("T")
 
 Text = Annotated[str, StringConstraints(max_length=limits.TEXT)]
 Required = Annotated[str, StringConstraints(min_length=1, max_length=limits.TEXT, pattern=r"\S")]
@@ -41,11 +43,21 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class Page(Out, Generic[T]):
+    """One page of a list: the items, how many match in all, and where the page starts.
+    Each list's page names it (``class ChangePage(Page[Change])``) for the OpenAPI document."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
 # --- errors -----------------------------------------------------------------------------
 
 ErrorCode = Literal["invalid", "unauthenticated", "not_found", "not_permitted", "not_allowed",
                     "gate_not_satisfied", "stale", "method_not_allowed", "too_large", "too_many",
-                    "unavailable", "in_progress", "idempotency_key_reused"]
+                    "unavailable", "in_progress", "idempotency_key_reused", "internal"]
 
 
 class Error(Out):
@@ -134,11 +146,8 @@ class Change(Out):
     template_ref: str = Field("", description="A standard change's template (see /templates).")
 
 
-class ChangePage(Out):
-    items: list[Change]
-    total: int
-    limit: int
-    offset: int
+class ChangePage(Page[Change]):
+    pass
 
 
 class QueueEntry(Out):
@@ -154,11 +163,8 @@ class QueueEntry(Out):
     waiting_since: datetime | None = Field(description="When this round of approval opened.")
 
 
-class QueuePage(Out):
-    items: list[QueueEntry]
-    total: int
-    limit: int
-    offset: int
+class QueuePage(Page[QueueEntry]):
+    pass
 
 
 class RegisterGate(Out):
@@ -177,11 +183,8 @@ class RegisterEntry(Out):
     outcome: str
 
 
-class RegisterPage(Out):
-    items: list[RegisterEntry]
-    total: int
-    limit: int
-    offset: int
+class RegisterPage(Page[RegisterEntry]):
+    pass
 
 
 # --- stages: what GET returns under "stages" is what PUT takes back ----------------------
@@ -479,11 +482,8 @@ class User(Out):
     audiences: list[str]
 
 
-class UserPage(Out):
-    items: list[User]
-    total: int
-    limit: int
-    offset: int
+class UserPage(Page[User]):
+    pass
 
 
 class NewUser(Body):
@@ -630,11 +630,8 @@ class Removed(Out):
     removed: bool = True
 
 
-class PeriodPage(Out):
-    items: list[Period]
-    total: int
-    limit: int
-    offset: int
+class PeriodPage(Page[Period]):
+    pass
 
 
 class PeriodBody(Body):
@@ -669,11 +666,8 @@ class ServiceOut(Out):
     depends_on: list[str]
 
 
-class ServicePage(Out):
-    items: list[ServiceOut]
-    total: int
-    limit: int
-    offset: int
+class ServicePage(Page[ServiceOut]):
+    pass
 
 
 class ServiceBody(Body):
@@ -884,11 +878,8 @@ class TemplateOut(Out):
     uses: int = Field(description="How many changes were raised from it.")
 
 
-class TemplatePage(Out):
-    items: list[TemplateOut]
-    total: int
-    limit: int
-    offset: int
+class TemplatePage(Page[TemplateOut]):
+    pass
 
 
 class TemplateFilters(Paging):
