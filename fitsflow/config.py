@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .domain.calendar import NATIONS
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
 from .domain.errors import ConfigError
 from .domain.financial_years import financial_year_start
 from .domain.notices import TIERS
@@ -33,80 +34,126 @@ from .domain.roles import (
 from .domain.vocabulary import SIGNAL_NAMES
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
-    url: str = "sqlite:///fitsflow.db"
-    sqlite_synchronous: str = "FULL"
-    busy_timeout_ms: int = 30000
+class _Section(BaseModel):
+    """A fixed section of the settings: each field's type and range beside it, checked when
+    the settings are built (``_problem`` words what pydantic finds)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _names(value: Any) -> Any:
+    """A list of names: a TOML array, or text with the names separated by commas."""
+    if isinstance(value, str):
+        return tuple(n.strip() for n in value.split(",") if n.strip())
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{value}'") from None
+    return value
+
+
+def _year_start(value: str) -> str:
+    try:
+        financial_year_start(value)
+    except ValueError:
+        raise ValueError("must be a day of the year as MM-DD, such as 04-01 (1 April) or 09-01") from None
+    return value
+
+
+def _networks(value: str) -> str:
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        try:
+            if item != "*":
+                ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"'{item}' is not an address or network") from None
+    return value
+
+
+def _events(value: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = set(value) - set(SIGNAL_NAMES)
+    if unknown:
+        raise ValueError(f"unknown event {', '.join(sorted(unknown))} (known: {', '.join(SIGNAL_NAMES)})")
+    return value
+
+
+# Roles, audiences or events, as a list (comma-separated text is read as one).
+Names = Annotated[tuple[str, ...], BeforeValidator(_names)]
+Nation = Literal["england", "wales", "scotland", "northern_ireland"]
+SyncLevel = Annotated[Literal["OFF", "NORMAL", "FULL", "EXTRA"],
+                      BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)]
+
+
+class DatabaseSettings(_Section):
+    url: str = Field(default="sqlite:///fitsflow.db", min_length=1)
+    sqlite_synchronous: SyncLevel = "FULL"
+    busy_timeout_ms: int = Field(default=30000, ge=1, description="0 would turn load into errors")
     echo: bool = False
 
 
-@dataclass(frozen=True)
-class WorkflowSettings:
+class WorkflowSettings(_Section):
     dir: str = ""
 
 
-@dataclass(frozen=True)
-class SchoolSettings:
+class SchoolSettings(_Section):
     name: str = "Demo School"
-    timezone: str = "Europe/London"
-    # Whose bank holidays count: england, wales, scotland or northern_ireland.
-    nation: str = "england"
+    timezone: Annotated[str, AfterValidator(_zone)] = "Europe/London"
+    # Whose bank holidays count.
+    nation: Nation = "england"
 
 
-@dataclass(frozen=True)
-class PlanningSettings:
-    horizon_years: int = 5
+class PlanningSettings(_Section):
+    horizon_years: int = Field(default=5, ge=1, le=10)
     currency: str = "GBP"
     # The day (MM-DD) the school's financial year starts: plan years are shown as
     # financial years ("2026–27"), year 1 being the one the change was raised in.
-    financial_year_start: str = "04-01"
+    financial_year_start: Annotated[str, AfterValidator(_year_start)] = "04-01"
 
 
-@dataclass(frozen=True)
-class WebSettings:
+class WebSettings(_Section):
     secret_key: str = ""
     secret_key_file: str = "fitsflow-secret.key"
     secure_cookies: bool = True
-    max_request_kb: int = 2048
-    page_size: int = 25
-    session_idle_minutes: int = 30
-    session_max_hours: int = 12
-    token_days: int = 90
-    api_writes_per_minute: int = 120
+    max_request_kb: int = Field(default=2048, ge=16)
+    page_size: int = Field(default=25, ge=5, le=500)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    token_days: int = Field(default=90, ge=1, le=365)
+    api_writes_per_minute: int = Field(default=120, ge=1, le=100_000)
     # An API write sent with an Idempotency-Key is answered again, not run again, when it
     # is retried with the same key within this many hours.
-    idempotency_hours: int = 24
+    idempotency_hours: int = Field(default=24, ge=1, le=24 * 30)
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+class ServerSettings(_Section):
     bind: str = "127.0.0.1:8000"
-    workers: int = 2
-    threads: int = 4
-    forwarded_allow_ips: str = "127.0.0.1"
+    workers: int = Field(default=2, ge=1)
+    threads: int = Field(default=4, ge=1)
+    forwarded_allow_ips: Annotated[str, AfterValidator(_networks)] = "127.0.0.1"
     # Seconds a stopping worker (SIGTERM, or the old workers after a SIGHUP reload) has to
     # finish the requests it holds before it is killed.
-    graceful_timeout: int = 30
+    graceful_timeout: int = Field(default=30, ge=1, le=600)
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
+class SmtpSettings(_Section):
     enabled: bool = False
     host: str = "localhost"
-    port: int = 25
-    security: str = "starttls"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "starttls"
     username: str = ""
     password: str = ""
     from_address: str = "fitsflow@localhost"
-    timeout_seconds: int = 20
+    timeout_seconds: int = Field(default=20, ge=1, le=600)
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
+class WebhookSettings(_Section):
     url: str = ""
-    events: str = ""
-    timeout_seconds: int = 10
+    events: Annotated[Names, AfterValidator(_events)] = ()
+    timeout_seconds: int = Field(default=10, ge=1, le=600)
     secret: str = ""
 
     @property
@@ -114,27 +161,24 @@ class WebhookSettings:
         """The events posted to the hook (none when no URL is set; all when none are named)."""
         if not self.url:
             return frozenset()
-        named = {e.strip() for e in self.events.split(",") if e.strip()}
-        return frozenset(named or SIGNAL_NAMES)
+        return frozenset(self.events or SIGNAL_NAMES)
 
 
-@dataclass(frozen=True)
-class DeliverySettings:
+class DeliverySettings(_Section):
     base_url: str = "http://127.0.0.1:8000"
     in_process: bool = True
-    batch_size: int = 50
-    lease_seconds: int = 120
+    batch_size: int = Field(default=50, ge=1)
+    lease_seconds: int = Field(default=120, ge=1)
     # How many processes deliver at once, however many serve (1: one delivery worker per
     # installation; more only for a very large outbox).
-    workers: int = 1
-    max_attempts: int = 8
-    backoff_seconds: int = 30
-    backoff_max_seconds: int = 3600
-    poll_seconds: int = 5
+    workers: int = Field(default=1, ge=1, le=16)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_seconds: int = Field(default=30, ge=1)
+    backoff_max_seconds: int = Field(default=3600, ge=1)
+    poll_seconds: int = Field(default=5, ge=1)
 
 
-@dataclass(frozen=True)
-class NotifySettings:
+class NotifySettings(_Section):
     """Who hears of each event: rule names (see fitsflow.notifications)."""
 
     raised: str = "requester"
@@ -156,76 +200,70 @@ class NotifySettings:
     review_due: str = "requester"
 
 
-@dataclass(frozen=True)
-class NoticeSettings:
+class NoticeSettings(_Section):
     template_dir: str = ""
-    review_due_days: int = 10
+    review_due_days: int = Field(default=10, ge=1, le=200)
     # Notices are published at this time (school timezone) on a school day.
-    publish_time: str = "08:00"
-    acknowledgement_viewers: str = "slt, head, auditor"
+    publish_time: str = Field(default="08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                              description="a time of day as HH:MM")
+    acknowledgement_viewers: Names = ("slt", "head", "auditor")
     # A notice that scheduling would publish within this many school days is held for the
     # requester's word (send now, send at a time, or not relevant); emergencies' are not.
-    hold_within_school_days: int = 1
+    hold_within_school_days: int = Field(default=1, ge=0, le=20)
 
     @property
     def viewer_roles(self) -> frozenset[str]:
         """Roles that see who has acknowledged a notice (the requester always does)."""
-        return frozenset(r.strip() for r in self.acknowledgement_viewers.split(",") if r.strip())
+        return frozenset(self.acknowledgement_viewers)
 
 
-@dataclass(frozen=True)
-class AccountSettings:
+class AccountSettings(_Section):
     # When the school has two or more active administrators, giving someone an approver
     # role or the admin role waits for a second administrator to confirm it.
     confirm_privileged_grants: bool = True
     # Days a browser that passed the second factor is not asked again (0: every sign-in).
-    mfa_remember_days: int = 30
+    mfa_remember_days: int = Field(default=30, ge=0, le=365)
     # Who, besides its requester, may hand a change to another requester or name co-owners.
-    change_transfer: str = "head, admin"
+    change_transfer: Names = ("head", "admin")
 
     @property
     def transfer_roles(self) -> frozenset[str]:
-        return frozenset(r.strip() for r in self.change_transfer.split(",") if r.strip())
+        return frozenset(self.change_transfer)
 
 
-@dataclass(frozen=True)
-class ReminderSettings:
+class ReminderSettings(_Section):
     # Approvers still to decide are reminded after this many school days of waiting …
-    after_school_days: int = 2
+    after_school_days: int = Field(default=2, ge=1, le=60)
     # … and this many school days later the escalation role is told.
-    escalate_after_school_days: int = 5
+    escalate_after_school_days: int = Field(default=5, ge=1, le=60)
     escalation_role: str = "head"
     # An emergency's approvers are reminded after this many hours (escalated at twice it).
-    emergency_after_hours: int = 2
+    emergency_after_hours: int = Field(default=2, ge=1, le=72)
 
 
-@dataclass(frozen=True)
-class HealthSettings:
+class HealthSettings(_Section):
     # /healthz is ok only if a small write commits within this many milliseconds …
-    write_deadline_ms: int = 2000
+    write_deadline_ms: int = Field(default=2000, ge=100, le=60_000)
     # … and, for SQLite, the database's disk has at least this many MiB free.
-    min_free_mb: int = 200
+    min_free_mb: int = Field(default=200, ge=0, le=10**7)
 
 
-@dataclass(frozen=True)
-class AuditSettings:
+class AuditSettings(_Section):
     # The worker walks the whole chain from its start this often (hours); the audit page
     # checks only what came after the last check.
-    full_check_hours: int = 24
+    full_check_hours: int = Field(default=24, ge=1, le=24 * 31)
 
 
-@dataclass(frozen=True)
-class CalendarSettings:
+class CalendarSettings(_Section):
     # Who may subscribe to the whole forward schedule (every release and freeze) rather
     # than only the changes they are involved in: roles, and audiences.
-    schedule_feed_roles: str = "cab, slt, head, admin"
-    schedule_feed_audiences: str = "support"
+    schedule_feed_roles: Names = ("cab", "slt", "head", "admin")
+    schedule_feed_audiences: Names = ("support",)
     # How far back a feed reaches (days); it reaches a year ahead.
-    feed_past_days: int = 90
+    feed_past_days: int = Field(default=90, ge=0, le=3650)
 
 
-@dataclass(frozen=True)
-class DemoSettings:
+class DemoSettings(_Section):
     password: str = "fitsflow-demo"
 
 
@@ -331,6 +369,9 @@ def _fixed_sections() -> dict[str, type]:
 
 
 def _hints(cls: type) -> dict[str, Any]:
+    """Each key of a section (a pydantic model or a named entry's dataclass) and its type."""
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return {name: f.annotation for name, f in cls.model_fields.items()}
     return typing.get_type_hints(cls)
 
 
@@ -349,13 +390,18 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
         if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,12}\s*", value):
             return int(value)
         raise ConfigError(f"{where}: must be a whole number, got {value!r}")
+    if typing.get_origin(kind) is tuple:  # a list of names: an array, or comma-separated text
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return value
+        raise ConfigError(f"{where}: must be a list of names (an array, or text separated by commas), "
+                          f"got {value!r}")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: must be text, got {value!r}")
     return value
 
 
 def _raw(settings: Settings) -> dict[str, dict[str, Any]]:
-    raw: dict[str, dict[str, Any]] = {name: dataclasses.asdict(getattr(settings, name))
+    raw: dict[str, dict[str, Any]] = {name: getattr(settings, name).model_dump()
                                       for name in _fixed_sections()}
     for name in _NAMED_SECTIONS:
         raw[name] = {key: dataclasses.asdict(entry) for key, entry in getattr(settings, name).items()}
@@ -459,82 +505,20 @@ def _from_environment(raw: dict[str, dict[str, Any]], environ: Mapping[str, str]
             raise ConfigError(f"{name}: no such setting (expected FITSFLOW_<SECTION>_<KEY>)")
 
 
-def _check(raw: dict[str, dict[str, Any]]) -> None:
-    """Rules between values, each naming the key at fault."""
-    horizon = raw["planning"]["horizon_years"]
-    if not 1 <= horizon <= 10:
-        raise ConfigError(f"planning.horizon_years: must be from 1 to 10, got {horizon}")
-    try:
-        financial_year_start(raw["planning"]["financial_year_start"])
-    except ValueError:
-        raise ConfigError("planning.financial_year_start: must be a day of the year as MM-DD, such as 04-01 "
-                          "(1 April) or 09-01") from None
-    if raw["database"]["sqlite_synchronous"].upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise ConfigError("database.sqlite_synchronous: must be one of OFF, NORMAL, FULL, EXTRA")
-    if not raw["database"]["url"]:
-        raise ConfigError("database.url: must not be empty")
-    if raw["database"]["busy_timeout_ms"] < 1:
-        raise ConfigError("database.busy_timeout_ms: must be 1 or more (0 turns load into errors)")
-    try:
-        ZoneInfo(raw["school"]["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"school.timezone: unknown time zone '{raw['school']['timezone']}'") from None
-    if raw["school"]["nation"] not in NATIONS:
-        raise ConfigError(f"school.nation: must be one of {', '.join(NATIONS)}, "
-                          f"got '{raw['school']['nation']}'")
-    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", raw["notices"]["publish_time"]):
-        raise ConfigError(f"notices.publish_time: must be a time of day as HH:MM, got "
-                          f"'{raw['notices']['publish_time']}'")
-    if not 0 <= raw["notices"]["hold_within_school_days"] <= 20:
-        raise ConfigError("notices.hold_within_school_days: must be from 0 to 20 school days")
-    if not 1 <= raw["notices"]["review_due_days"] <= 200:
-        raise ConfigError("notices.review_due_days: must be from 1 to 200 school days")
-    if raw["web"]["max_request_kb"] < 16:
-        raise ConfigError("web.max_request_kb: must be at least 16")
-    if not 1 <= raw["web"]["session_idle_minutes"] <= 24 * 60:
-        raise ConfigError("web.session_idle_minutes: must be from 1 to 1440")
-    if not 1 <= raw["web"]["session_max_hours"] <= 24 * 30:
-        raise ConfigError("web.session_max_hours: must be from 1 to 720")
-    if not 1 <= raw["web"]["api_writes_per_minute"] <= 100_000:
-        raise ConfigError("web.api_writes_per_minute: must be from 1 to 100000")
-    if not 1 <= raw["web"]["token_days"] <= 365:
-        raise ConfigError("web.token_days: must be from 1 to 365")
-    if not 0 <= raw["accounts"]["mfa_remember_days"] <= 365:
-        raise ConfigError("accounts.mfa_remember_days: must be from 0 to 365")
-    if not 5 <= raw["web"]["page_size"] <= 500:
-        raise ConfigError("web.page_size: must be from 5 to 500")
-    for item in (i.strip() for i in raw["server"]["forwarded_allow_ips"].split(",") if i.strip()):
-        try:
-            if item != "*":
-                ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ConfigError(f"server.forwarded_allow_ips: '{item}' is not an address or network") from None
-    if raw["server"]["workers"] < 1 or raw["server"]["threads"] < 1:
-        raise ConfigError("server.workers and server.threads: must be 1 or more")
-    if not 1 <= raw["server"]["graceful_timeout"] <= 600:
-        raise ConfigError("server.graceful_timeout: must be from 1 to 600 seconds")
-    unknown = {e.strip() for e in raw["webhook"]["events"].split(",") if e.strip()} - set(SIGNAL_NAMES)
-    if unknown:
-        raise ConfigError(f"webhook.events: unknown event {', '.join(sorted(unknown))} "
-                          f"(known: {', '.join(SIGNAL_NAMES)})")
-    if raw["webhook"]["url"] and len(raw["webhook"]["secret"]) < 16:
+def _check(sections: Mapping[str, Any], raw: dict[str, dict[str, Any]]) -> None:
+    """Rules between values (each key's own type and range are on its field), each naming
+    the key at fault."""
+    smtp, webhook, delivery = sections["smtp"], sections["webhook"], sections["delivery"]
+    if webhook.url and len(webhook.secret) < 16:
         raise ConfigError("webhook.secret: required (16 characters or more) when webhook.url is set: "
                           "every POST is signed with it (X-Fitsflow-Signature)")
-    if raw["smtp"]["security"] not in {"none", "starttls", "ssl"}:
-        raise ConfigError("smtp.security: must be one of none, starttls, ssl")
-    for key in ("batch_size", "lease_seconds", "max_attempts", "backoff_seconds", "poll_seconds"):
-        if raw["delivery"][key] < 1:
-            raise ConfigError(f"delivery.{key}: must be 1 or more")
-    delivery = raw["delivery"]
-    if not 1 <= delivery["workers"] <= 16:
-        raise ConfigError("delivery.workers: must be from 1 to 16")
-    sends = [raw["smtp"]["timeout_seconds"]] if raw["smtp"]["enabled"] else []
-    sends += [raw["webhook"]["timeout_seconds"]] if raw["webhook"]["url"] else []
+    sends = [smtp.timeout_seconds] if smtp.enabled else []
+    sends += [webhook.timeout_seconds] if webhook.url else []
     slowest = max(sends, default=0)
-    if delivery["lease_seconds"] < 2 * slowest:
+    if delivery.lease_seconds < 2 * slowest:
         raise ConfigError(f"delivery.lease_seconds: must be at least twice the slowest send's time-out "
                           f"({slowest} s), or a row still being sent could be taken by another worker")
-    if delivery["poll_seconds"] >= delivery["lease_seconds"]:
+    if delivery.poll_seconds >= delivery.lease_seconds:
         raise ConfigError("delivery.poll_seconds: must be shorter than delivery.lease_seconds (an idle "
                           "worker renews its turn each time it looks for work)")
     for section in _NAMED_SECTIONS:
@@ -549,38 +533,18 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
             raise ConfigError(f"roles.{name}: is built in and cannot be removed")
         if raw["roles"][name]["approves"]:
             raise ConfigError(f"roles.{name}.approves: the built-in role '{name}' cannot approve")
-    viewers = {r.strip() for r in raw["notices"]["acknowledgement_viewers"].split(",") if r.strip()}
-    if viewers - set(raw["roles"]):
-        raise ConfigError(f"notices.acknowledgement_viewers: unknown role "
-                          f"{', '.join(sorted(viewers - set(raw['roles'])))}")
-    limits_of = (("after_school_days", 60), ("escalate_after_school_days", 60), ("emergency_after_hours", 72))
-    for key, most in limits_of:
-        if not 1 <= raw["reminders"][key] <= most:
-            raise ConfigError(f"reminders.{key}: must be from 1 to {most}")
-    if not 1 <= raw["web"]["idempotency_hours"] <= 24 * 30:
-        raise ConfigError("web.idempotency_hours: must be from 1 to 720")
-    if not 100 <= raw["health"]["write_deadline_ms"] <= 60_000:
-        raise ConfigError("health.write_deadline_ms: must be from 100 to 60000")
-    if not 0 <= raw["health"]["min_free_mb"] <= 10**7:
-        raise ConfigError("health.min_free_mb: must be from 0 to 10000000")
-    if not 1 <= raw["audit"]["full_check_hours"] <= 24 * 31:
-        raise ConfigError("audit.full_check_hours: must be from 1 to 744 (a month)")
-    if raw["reminders"]["escalation_role"] not in raw["roles"]:
-        raise ConfigError(f"reminders.escalation_role: unknown role '{raw['reminders']['escalation_role']}'")
-    transfer = {r.strip() for r in raw["accounts"]["change_transfer"].split(",") if r.strip()}
-    if transfer - set(raw["roles"]):
-        raise ConfigError("accounts.change_transfer: unknown role "
-                          + ", ".join(sorted(transfer - set(raw["roles"]))))
-    feed_roles = {r.strip() for r in raw["calendar"]["schedule_feed_roles"].split(",") if r.strip()}
-    if feed_roles - set(raw["roles"]):
-        raise ConfigError(f"calendar.schedule_feed_roles: unknown role "
-                          f"{', '.join(sorted(feed_roles - set(raw['roles'])))}")
-    feed_audiences = {a.strip() for a in raw["calendar"]["schedule_feed_audiences"].split(",") if a.strip()}
-    if feed_audiences - set(raw["audiences"]):
-        raise ConfigError(f"calendar.schedule_feed_audiences: unknown audience "
-                          f"{', '.join(sorted(feed_audiences - set(raw['audiences'])))}")
-    if not 0 <= raw["calendar"]["feed_past_days"] <= 3650:
-        raise ConfigError("calendar.feed_past_days: must be from 0 to 3650")
+    roles, audiences = set(raw["roles"]), set(raw["audiences"])
+    for key, named, known, what in (
+            ("notices.acknowledgement_viewers", sections["notices"].acknowledgement_viewers, roles, "role"),
+            ("accounts.change_transfer", sections["accounts"].change_transfer, roles, "role"),
+            ("calendar.schedule_feed_roles", sections["calendar"].schedule_feed_roles, roles, "role"),
+            ("calendar.schedule_feed_audiences", sections["calendar"].schedule_feed_audiences, audiences,
+             "audience"),
+            ("reminders.escalation_role", (sections["reminders"].escalation_role,), roles, "role")):
+        unknown = set(named) - known
+        if unknown:
+            raise ConfigError(f"{key}: unknown {what} {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(sorted(known))})")
     if not raw["audiences"]:
         raise ConfigError("audiences: define at least one audience")
     for name, entry in raw["audiences"].items():
@@ -590,9 +554,56 @@ def _check(raw: dict[str, dict[str, Any]]) -> None:
             raise ConfigError(f"audiences.{name}.lead_days: must be from 0 to 60 school days")
 
 
+def _bounds(field: Any) -> tuple[Any, Any]:
+    lower = upper = None
+    for rule in field.metadata:
+        lower = getattr(rule, "ge", lower)
+        upper = getattr(rule, "le", upper)
+    return lower, upper
+
+
+def _problem(section: str, cls: type[BaseModel], err: ValidationError) -> str:
+    """One line for what pydantic found: the key, what it must be (its range or the values
+    allowed) and what it got."""
+    first = err.errors(include_url=False)[0]
+    key = str(first["loc"][0]) if first["loc"] else ""
+    got = first.get("input")
+    kind = first["type"]
+    field = cls.model_fields.get(key)
+    if kind in ("greater_than_equal", "less_than_equal") and field is not None:
+        lower, upper = _bounds(field)
+        if lower is not None and upper is not None:
+            text = f"must be from {lower} to {upper}, got {got}"
+        elif lower is not None:
+            text = f"must be {lower} or more, got {got}"
+        else:
+            text = f"must be {upper} or less, got {got}"
+    elif kind == "literal_error":
+        allowed = typing.get_args(field.annotation) if field is not None else ()
+        while allowed and typing.get_origin(allowed[0]) is Literal:  # Annotated[Literal[…], …]
+            allowed = typing.get_args(allowed[0])
+        text = f"must be one of {', '.join(map(str, allowed))}, got {got!r}"
+    elif kind == "string_too_short":
+        text = "must not be empty"
+    elif kind == "string_pattern_mismatch" and field is not None and field.description:
+        text = f"must be {field.description}, got {got!r}"
+    else:
+        text = str(first["msg"]).removeprefix("Value error, ")
+    return f"{section}.{key}: {text}"
+
+
 def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
-    _check(raw)
-    sections: dict[str, Any] = {name: cls(**raw[name]) for name, cls in _fixed_sections().items()}
+    where = "" if source == "built-in defaults" else f"{source}: "
+    sections: dict[str, Any] = {}
+    for name, cls in _fixed_sections().items():
+        try:
+            sections[name] = cast(type[_Section], cls).model_validate(raw[name])
+        except ValidationError as err:
+            raise ConfigError(where + _problem(name, cast(type[_Section], cls), err)) from None
+    try:
+        _check(sections, raw)
+    except ConfigError as err:
+        raise ConfigError(where + str(err)) from None
     for name, cls in _NAMED_SECTIONS.items():
         sections[name] = _frozen({key: cls(**entry) for key, entry in raw[name].items()})
     approvers = {name for name, entry in raw["roles"].items() if entry["approves"]}

@@ -9,7 +9,6 @@ at all; delivery is the worker's job. ``connect`` is called when the runtime is 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -37,7 +36,7 @@ def parse_rules(notify: NotifySettings, roles: RoleBook) -> Mapping[str, tuple[s
     """The [notify] settings as rule names per event; an unknown name is a ConfigError."""
     known = [*_DYNAMIC, *roles.names, *(AUDIENCE_PREFIX + a for a in roles.audience_names)]
     rules: dict[str, tuple[str, ...]] = {}
-    for event, text in dataclasses.asdict(notify).items():
+    for event, text in notify.model_dump().items():
         names = tuple(n.strip() for n in text.split(",") if n.strip())
         unknown = [n for n in names if n not in known]
         if unknown:

@@ -66,3 +66,43 @@ def test_example_file_documents_every_setting_and_loads():
     assert fixed == section_keys()
     assert set(data["roles"]) == set(Settings().roles) and set(data["audiences"]) == set(Settings().audiences)
     assert load_settings(example, environ={}) == Settings(source=str(example.resolve()))
+
+
+def test_a_bad_value_names_the_file_the_key_and_what_is_allowed(tmp_path):
+    path = tmp_path / "c.toml"
+    for text, message in (
+            ("[smtp]\nsecurity = 'tls'\n", "smtp.security: must be one of none, starttls, ssl, got 'tls'"),
+            ("[web]\npage_size = 1000\n", "web.page_size: must be from 5 to 500, got 1000"),
+            ("[database]\nsqlite_synchronous = 'sometimes'\n",
+             "database.sqlite_synchronous: must be one of OFF, NORMAL, FULL, EXTRA, got 'SOMETIMES'"),
+            ("[notices]\npublish_time = '8am'\n", "notices.publish_time: must be a time of day as HH:MM"),
+            ("[school]\nnation = 'mars'\n", "school.nation: must be one of england, wales, scotland"),
+            ("[notices]\nacknowledgement_viewers = ['slt', 'janitor']\n",
+             "notices.acknowledgement_viewers: unknown role janitor (known: "),
+            ("[webhook]\nevents = 'raised, exploded'\n", "webhook.events: unknown event exploded"),
+            ("[accounts]\nchange_transfer = 3\n", "accounts.change_transfer: must be a list of names")):
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_settings(path, environ={})
+        assert str(err.value).startswith(f"{path.resolve()}: "), str(err.value)
+        assert message in str(err.value), (text, str(err.value))
+
+
+def test_lists_of_names_are_lists_from_a_file_or_the_environment(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[notices]\nacknowledgement_viewers = ['slt', 'auditor']\n"
+                    "[accounts]\nchange_transfer = 'head, admin, slt'\n")
+    settings = load_settings(path, environ={"FITSFLOW_CALENDAR_SCHEDULE_FEED_ROLES": "cab, head"})
+    assert settings.notices.acknowledgement_viewers == ("slt", "auditor")
+    assert settings.accounts.change_transfer == ("head", "admin", "slt")
+    assert settings.calendar.schedule_feed_roles == ("cab", "head")
+    assert Settings().notices.viewer_roles == frozenset({"slt", "head", "auditor"})
+
+
+def test_the_nations_allowed_are_the_calendars():
+    import typing
+
+    from fitsflow.config import Nation
+    from fitsflow.domain.calendar import NATIONS
+
+    assert set(typing.get_args(Nation)) == set(NATIONS)

@@ -48,8 +48,7 @@ def _digest(token: str) -> str:
 
 def may_have_schedule(rt: Runtime, roles: frozenset[str], audiences: set[str]) -> bool:
     cal = rt.settings.calendar
-    wanted_roles = {r.strip() for r in cal.schedule_feed_roles.split(",") if r.strip()}
-    wanted_audiences = {a.strip() for a in cal.schedule_feed_audiences.split(",") if a.strip()}
+    wanted_roles, wanted_audiences = set(cal.schedule_feed_roles), set(cal.schedule_feed_audiences)
     return bool(roles & wanted_roles or audiences & wanted_audiences)
 
 
