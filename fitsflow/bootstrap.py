@@ -23,8 +23,7 @@ def workflow_folders(settings: Settings) -> list[Path]:
 
 def connect_receivers() -> None:
     """Connect the built-in receivers to their signals (idempotent)."""
-    from . import notifications
-    from .services import notices
+    from .services import notices, notifications
 
     notifications.connect()
     notices.connect()
@@ -33,7 +32,7 @@ def connect_receivers() -> None:
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
     """Validate roles, workflows and notification rules, open the database, connect the
     receivers. Raises ConfigError or WorkflowError naming what is wrong."""
-    from . import notifications
+    from .services import notifications
 
     roles = settings.role_book()
     registry = WorkflowRegistry(load_directory(*workflow_folders(settings), roles=roles))

@@ -179,7 +179,7 @@ class DeliverySettings(_Section):
 
 
 class NotifySettings(_Section):
-    """Who hears of each event: rule names (see fitsflow.notifications)."""
+    """Who hears of each event: rule names (see fitsflow.services.notifications)."""
 
     raised: str = "requester"
     submitted: str = "gate_approvers"

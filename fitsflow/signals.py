@@ -30,7 +30,7 @@ Per signal, further keyword arguments:
                   — ``reason`` if the person gave one.
 
 A transition sends the signal its workflow file names (``signal = "…"``); the built-in
-receivers (``fitsflow.notifications``, ``fitsflow.services.notices``) are connected when
+receivers (``fitsflow.services.notifications``, ``fitsflow.services.notices``) are connected when
 the runtime is built. Connect a site receiver with a module-level function (blinker holds
 receivers weakly, so a lambda or inner function would be silently dropped)::
 

@@ -83,12 +83,10 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 @pass_state
 def init(state: State) -> None:
     """Create the database, or migrate it to the current schema."""
-    from ..persistence.migrate import current_revision, upgrade
+    from ..services import schema
 
     rt = state.runtime
-    before = current_revision(rt.db)
-    upgrade(rt.db)
-    after = current_revision(rt.db)
+    before, after = schema.migrate(rt.db)
     if before == after:
         click.echo(f"database {rt.db.display_url} is up to date (revision {after})")
     else:

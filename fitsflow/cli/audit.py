@@ -22,12 +22,9 @@ def audit() -> None:
 @pass_state
 def verify(state: State, expected_head: str | None) -> None:
     """Check every link; exit 0 with the count and head hash, or 1 naming the first broken seq."""
-    from ..persistence import audit_store
     from ..services import audit as audit_service
 
-    with state.db.read() as session:
-        total = audit_store.head(session).seq
-    with progress(total, "verifying") as step:
+    with progress(audit_service.event_count(state), "verifying") as step:
         result = audit_service.verify(state, expected_head=expected_head, progress=step)
     if result.ok:
         click.echo(result.describe())

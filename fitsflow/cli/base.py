@@ -146,13 +146,12 @@ class FitsflowGroup(click.Group):
 
 def actor_id(rt: Runtime, email: str) -> int:
     """The id of the user acting, by email."""
-    from ..persistence import queries
+    from ..services import users
 
-    with rt.db.read() as session:
-        user = queries.user_by_email(session, email[:400])
-        if user is None or user.id is None:
-            fail(f"no user with email {email}")
-        return user.id
+    found = users.id_by_email(rt, email)
+    if found is None:
+        fail(f"no user with email {email}")
+    return found
 
 
 as_option = click.option("--as", "as_email", required=True, metavar="EMAIL",

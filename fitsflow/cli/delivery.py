@@ -18,14 +18,11 @@ from .base import State, pass_state
 def worker(state: State, once: bool) -> None:
     """Deliver queued notices (in-app, email, webhook) until stopped."""
     from ..delivery.worker import Worker
-    from ..persistence.usage import InUse, UsageLock
+    from ..services import in_use
 
     rt = state.started()
     security_log.install()
-    try:  # held while this process runs: a restore waits for it to stop
-        UsageLock(rt.db).shared()
-    except InUse as err:
-        raise click.ClickException(str(err)) from None
+    in_use.hold(rt.db)  # while this process runs: a restore refuses until it stops
     runner = Worker.from_runtime(rt)
     channels = ["in-app"] + (["email"] if runner.email else []) + (["webhook"] if runner.webhook else [])
     if once:

@@ -13,9 +13,9 @@ from .base import State, pass_state, progress
 @pass_state
 def demo(state: State, password: str | None) -> None:
     """Create a demo school: users for every role and changes in every state."""
-    from ..persistence.migrate import upgrade
+    from ..services import schema
 
-    upgrade(state.runtime.db)
+    schema.migrate(state.runtime.db)
     rt = state.started()
     password = password or state.settings.demo.password
     # One transaction: a failure part-way (a full disk, say) leaves no half-built school.

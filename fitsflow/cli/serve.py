@@ -26,20 +26,15 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
     """Serve the web interface and API with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from ..persistence.migrate import current_revision, head_revision
+    from ..services import in_use, schema
 
     rt = state.runtime  # built once: refuses to start on invalid workflows or configuration
     server = rt.settings.server
-    if current_revision(rt.db) != head_revision(rt.db):
+    if not schema.is_current(rt.db):
         raise click.ClickException(f"the database {rt.db.display_url} is not up to date: "
                                    "run 'fitsflow init' first")
     state.started()
-    from ..persistence.usage import InUse, UsageLock
-
-    try:  # refuse at once, not from each worker, while a restore runs
-        UsageLock(rt.db).shared().release()
-    except InUse as err:
-        raise click.ClickException(str(err)) from None
+    in_use.refuse_while_restoring(rt.db)  # at once, not from each worker
 
     def options_for(server: Any) -> dict[str, Any]:
         """gunicorn's settings: the command's options over the [server] settings."""
@@ -81,10 +76,8 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
             # with fresh database connections of its own.
             runtime = current.runtime
             runtime.db.after_fork()
-            from ..persistence.usage import UsageLock
-
             # Held for this worker process's life, so a restore refuses while it serves.
-            _usage.append(UsageLock(runtime.db).shared())
+            _usage.append(in_use.hold(runtime.db))
             app = create_app(runtime)
             if runtime.settings.delivery.in_process:
                 from ..delivery.worker import start_in_background

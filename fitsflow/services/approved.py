@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .. import notifications, signals
+from .. import signals
 from ..domain import approved
 from ..domain.actor import Actor
 from ..domain.approved import FieldChange
@@ -20,7 +20,7 @@ from ..domain.errors import NotPermitted
 from ..persistence import approved_store, audit_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
-from . import common
+from . import common, notifications
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime

@@ -55,6 +55,12 @@ def _save_checkpoint(rt: WithDatabase, result: Verification, *, full: bool) -> d
     return at
 
 
+def event_count(rt: WithDatabase) -> int:
+    """How many events the chain holds (its head's number)."""
+    with rt.db.read() as session:
+        return audit_store.head(session).seq
+
+
 def verify(rt: WithDatabase, *, expected_head: str | None = None,
            progress: Callable[[int], None] | None = None) -> Verification:
     """Walk the whole chain from seq 1; name the first event that does not hold. Run by

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .. import notifications, signals
+from .. import signals
 from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
@@ -24,7 +24,7 @@ from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
 from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import calendar, common
+from . import calendar, common, notifications
 from .queues import Page
 from .runtime import Runtime
 from .subject import ChangeSubject

@@ -6,11 +6,10 @@ of the plan as it now stands (an edit after the review needs a new one)."""
 
 from __future__ import annotations
 
-from .. import notifications
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotPermitted
 from ..persistence import audit_store, peer_store, queries
-from . import common
+from . import common, notifications
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime

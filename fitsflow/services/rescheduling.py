@@ -10,7 +10,6 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from .. import notifications
 from ..domain import limits, stages
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
@@ -20,7 +19,7 @@ from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..persistence.db_hooks import clock_now
 from ..workflow.definition import WorkflowDefinition
-from . import approved, common
+from . import approved, common, notifications
 from .common import unit_of_work
 from .notices import draft
 from .ownership import owns

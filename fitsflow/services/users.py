@@ -146,6 +146,13 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     return created
 
 
+def id_by_email(rt: Runtime, email: str) -> int | None:
+    """The id of the user with this email, if there is one (the command line's --as)."""
+    with rt.db.read() as session:
+        user = queries.user_by_email(session, email[:400])
+        return user.id if user is not None else None
+
+
 def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] = (),
              audiences: str | Iterable[str] = (), password: str | None = None,
              actor_label: str = "cli", by: By | None = None) -> int:

@@ -17,16 +17,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from . import signals
-from .config import NotifySettings
-from .domain.actor import Actor
-from .domain.errors import ConfigError
-from .domain.roles import RoleBook
-from .domain.vocabulary import SIGNAL_NAMES
-from .persistence import absence_store, outbox_store, queries, queue_store
-from .persistence.change_store import ChangeRecord
-from .services.runtime import Runtime
-from .workflow.definition import Gate, WorkflowDefinition
+from .. import signals
+from ..config import NotifySettings
+from ..domain.actor import Actor
+from ..domain.errors import ConfigError
+from ..domain.roles import RoleBook
+from ..domain.vocabulary import SIGNAL_NAMES
+from ..persistence import absence_store, outbox_store, queries, queue_store
+from ..persistence.change_store import ChangeRecord
+from ..workflow.definition import Gate, WorkflowDefinition
+from .runtime import Runtime
 
 _DYNAMIC = ("requester", "gate_approvers", "waiting_approvers_when_gate_done", "deciders")
 AUDIENCE_PREFIX = "audience:"
