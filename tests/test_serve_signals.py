@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +106,15 @@ def served(tmp_path: Path) -> Iterator[Served]:
         log.close()
 
 
+def _until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    """Wait, a fifth of a second at a time, until ``condition`` holds (a failure after ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {seconds} s")
+        time.sleep(0.2)
+
+
 def _worker_pids(master: int) -> set[int]:
     children = Path(f"/proc/{master}/task/{master}/children")
     return {int(p) for p in children.read_text().split()} if children.exists() else set()
@@ -127,13 +136,14 @@ def test_sighup_reloads_the_settings_without_dropping_a_request(served: Served) 
     clients = [threading.Thread(target=loop) for _ in range(4)]
     for client in clients:
         client.start()
-    time.sleep(1.0)
+    _until(lambda: len(outcomes) >= 20)  # the clients are under way
     served.write_config("Riverside Academy Trust")
     served.process.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "Riverside Academy Trust" not in _get(served.base + "/login")[1]:
         time.sleep(0.2)
-    time.sleep(2.0)  # the old workers finish and exit while the loop goes on
+    # The old workers finish and exit while the loop goes on.
+    _until(lambda: not before & _worker_pids(served.process.pid))
     stop.set()
     for client in clients:
         client.join(timeout=30)
@@ -147,7 +157,8 @@ def test_sighup_reloads_the_settings_without_dropping_a_request(served: Served) 
 def test_an_invalid_reload_keeps_the_previous_settings(served: Served) -> None:
     served.write_config("Riverside Academy", extra="[web]\npage_size = 1\n")  # a duplicate table
     served.process.send_signal(signal.SIGHUP)
-    time.sleep(3.0)
+    log = served.config.parent / "serve.log"
+    _until(lambda: "reload refused" in log.read_text())
     assert _get(served.base + "/healthz")[0] == 200
     assert "Riverside Academy" in _get(served.base + "/login")[1]
     served.process.send_signal(signal.SIGTERM)
@@ -167,7 +178,8 @@ def test_sigterm_finishes_the_request_in_flight(served: Served) -> None:
         )
         time.sleep(0.5)  # the worker has the request and waits for the rest of the body
         served.process.send_signal(signal.SIGTERM)
-        time.sleep(1.0)
+        log = served.config.parent / "serve.log"
+        _until(lambda: "Handling signal: term" in log.read_text())  # the stop is under way
         conn.sendall(body[10:])
         answer = b""
         while chunk := conn.recv(65536):
