@@ -114,31 +114,27 @@ def _check_the_school(rt: Runtime) -> None:
                for _, state in in_review)
 
 
-@pytest.mark.parametrize("day", FAILED_BEFORE + EDGES)
-def test_the_demo_builds_on_the_days_it_failed_and_on_the_years_edges(day):
-    rt = _built(day)
+def _school_on(day: str | date, hour: int = 10) -> None:
+    rt = _built(day, hour)
     try:
         _check_the_school(rt)
     finally:
         rt.db.dispose()
+
+
+@pytest.mark.parametrize("day", FAILED_BEFORE + EDGES)
+def test_the_demo_builds_on_the_days_it_failed_and_on_the_years_edges(day):
+    _school_on(day)
 
 
 def test_the_demo_builds_late_at_night_as_the_clocks_go_back():
-    rt = _built("2027-10-31", hour=1)
-    try:
-        _check_the_school(rt)
-    finally:
-        rt.db.dispose()
+    _school_on("2027-10-31", hour=1)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("day", _sampled_days())
 def test_the_demo_builds_on_every_sampled_day_of_a_school_year(day):
-    rt = _built(day)
-    try:
-        _check_the_school(rt)
-    finally:
-        rt.db.dispose()
+    _school_on(day)
 
 
 def test_every_demo_login_finds_its_page_with_content(tmp_path):
