@@ -239,12 +239,11 @@ def test_available_actions_come_from_the_engine(rt):
 
 
 def test_every_signal_has_recipients_and_a_receiver(sqlite_rt):
-    import dataclasses
 
     from fitsflow import signals
     from fitsflow.config import NotifySettings
     from fitsflow.domain.vocabulary import SIGNAL_NAMES
 
-    assert set(SIGNAL_NAMES) <= {f.name for f in dataclasses.fields(NotifySettings)}
+    assert set(SIGNAL_NAMES) <= set(NotifySettings.model_fields)
     for name in SIGNAL_NAMES:
         assert signals.by_name(name).receivers, name

@@ -16,6 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from fitsflow.bootstrap import build_runtime
@@ -186,13 +187,14 @@ def test_an_api_read_answers_while_a_writer_holds_the_lock(file_rt, tmp_path):
 
 
 def test_settings_are_immutable_and_loaded_in_one_place():
+    from pydantic import ValidationError
+
     settings = load_settings(environ={})
-    try:
-        settings.web.page_size = 10  # type: ignore[misc]
-    except AttributeError:
-        pass
-    else:  # pragma: no cover
-        raise AssertionError("settings must be immutable")
+    with pytest.raises(ValidationError, match="frozen"):  # each section is a frozen model
+        settings.web.page_size = 10
+    with pytest.raises(AttributeError):  # and the whole a frozen dataclass
+        settings.web = settings.web  # type: ignore[misc]
+    assert settings.web.page_size == 25
     offenders = [str(p.relative_to(ROOT)) for folder in ("fitsflow", "web")
                  for p in (ROOT / folder).rglob("*.py")
                  if "load_settings(" in p.read_text() and p.name not in ("config.py", "base.py")]

@@ -90,10 +90,25 @@ def bearer(rt: Runtime, user_id: int) -> dict[str, str]:
     return {"Authorization": f"Bearer {auth.create_token(rt, user_id=user_id, name='test')}"}
 
 
+def _whole_bodies(app: Any) -> Any:
+    """Each response read whole (and its file closed) before werkzeug's test server writes it:
+    when a browser drops a connection, that server can skip closing the response, and a static
+    file left open is reported in whichever test runs next."""
+    def wrapped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        result = app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    return wrapped
+
+
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     """The app on a free local port in a thread, for a real browser; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, _whole_bodies(app), threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}"
