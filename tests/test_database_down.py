@@ -115,7 +115,7 @@ def test_with_postgresql_gone_pages_and_the_api_answer_503_with_retry_after(thro
 
 
 def test_every_way_a_connection_fails_is_a_storage_problem():
-    psycopg = pytest.importorskip("psycopg")
+    import psycopg  # a dev dependency (requirements.lock): this test always runs
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     for orig in (psycopg.OperationalError("consuming input failed: the connection is lost"),

@@ -63,8 +63,9 @@ class ChangeRecord:
 
     @property
     def dirty(self) -> bool:
-        """Saved at commit: touched (a version bump on purpose) or any field changed."""
-        return self.touched or self.persisted() != self.saved
+        """Saved at commit: touched (a version bump on purpose) or any field changed since it
+        was tracked (a listed record, never tracked, is never saved)."""
+        return self.touched or (bool(self.saved) and self.persisted() != self.saved)
 
     @property
     def committed_version(self) -> int:
@@ -84,9 +85,7 @@ _INSERT = _CHANGES.insert().returning(_CHANGES.c.id)
 
 
 def _record(row: Any) -> ChangeRecord:
-    record = ChangeRecord(**row._mapping)
-    record.saved = record.persisted()
-    return record
+    return ChangeRecord(**row._mapping)
 
 
 def _save(record: ChangeRecord, session: Session) -> None:
@@ -105,7 +104,9 @@ def _save(record: ChangeRecord, session: Session) -> None:
 
 
 def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
-    """Save the record whole (if anything in it changed) just before this transaction commits."""
+    """Save the record whole (if anything in it changed) just before this transaction commits.
+    What it is now is what a change is measured against (listed records, never saved, skip it)."""
+    record.saved = record.persisted()
     session.info.setdefault(BEFORE_COMMIT, []).insert(0, lambda s: _save(record, s))
     return record
 
@@ -121,7 +122,6 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
     new_id = session.connection().execute(_INSERT, values).scalar_one()
     record = ChangeRecord(id=new_id, requester_name=requester_name,
                           **{k: v for k, v in values.items() if k in _FIELDS})
-    record.saved = record.persisted()
     return _track(session, record)
 
 

@@ -190,9 +190,7 @@ def _restore(rt: Runtime, *, source: Path, force: bool, after_reference: str, ac
             "database is newer. Stop the server and restore with --force to replace it (reference "
             "counters are carried forward)"
         )
-    for counters in ((live.counters if live else {}), copy_counters):
-        for year, last in counters.items():
-            floor[year] = max(floor.get(year, 0), last)
+    floor = _merge(_merge(floor, live.counters if live else {}), copy_counters)
     delivered = backup_files.delivered_outbox(rt.db)
     rt.db.dispose()
     if live_file is not None:
@@ -266,4 +264,5 @@ def _read_journal(path: Path) -> dict[int, int]:
 
 
 def _merge(a: dict[int, int], b: dict[int, int]) -> dict[int, int]:
+    """Each year's highest reference number in either."""
     return {y: max(a.get(y, 0), b.get(y, 0)) for y in {*a, *b}}
