@@ -86,3 +86,29 @@ def test_search_and_the_timeline_read_the_declaration():
     decided = events.get("approval.decided")
     assert decided.touches_text({"comment": "Too dear"}) and not decided.touches_text({"comment": " "})
     assert events.get("stage.needs").title == "Needs analysis edited"
+
+
+def test_each_cached_read_moves_only_with_the_kinds_that_name_it(rt):
+    from sqlalchemy import text
+
+    def versions() -> dict[str, int]:
+        with rt.db.read() as session:
+            rows = session.connection().execute(text("SELECT name, seq FROM read_versions")).all()
+        return {name: seq for name, seq in rows}
+
+    assert set(versions()) == set(events.READS)
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "needs_analysis")
+    before = versions()
+    with rt.db.transaction() as session:  # quiet: a sign-in shows on no schedule or feed
+        audit_store.append(session, actor="t", change_ref="", event_type="auth.signed_in",
+                           payload={"email": "a@b.c", "address": "::1"})
+    assert versions() == before
+    with rt.db.transaction() as session:  # undeclared: stale everywhere, never stale data
+        audit_store.append(session, actor="t", change_ref=ref, event_type="change.recategorised",
+                           payload={"from": "minor", "to": "major", "reason": "r"})
+    moved = versions()
+    assert all(moved[name] > before[name] for name in events.READS)
+    quiet = {e.name for e in events.EVENTS.values() if not e.reads}
+    assert "transition" not in quiet and "release.rescheduled" not in quiet
+    assert {"auth.signed_in", "notice.acknowledged", "token.created"} <= quiet

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from fitsflow.domain.errors import NotPermitted
 from fitsflow.services import calendar, catalogue
 
 from . import factories as f
@@ -88,7 +89,7 @@ def test_the_forward_schedule_through_the_api_and_the_command_line(sqlite_rt, tm
     assert f"CLASHES WITH {second}" in line and "[Wi-Fi]" in line
 
 
-def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
+def test_a_cached_schedule_is_rebuilt_after_a_write_that_can_change_it(sqlite_rt):
     from datetime import timedelta
 
     from fitsflow.services import schedule, stages
@@ -115,3 +116,13 @@ def test_a_cached_schedule_is_rebuilt_after_any_audited_write(sqlite_rt):
         **f.release_plan(sqlite_rt), "window_start": later.isoformat(),
         "window_end": (later + timedelta(hours=2)).isoformat()})
     assert [d.day for d in look().days if d.releases][0] == day + timedelta(days=1)
+    kept = look()
+    # A failed sign-in is audited, but shows nothing on a schedule: the cached one stays.
+    from fitsflow.services import auth, users
+    email = "pat@test.school"
+    users.add_user(sqlite_rt, name="Pat", email=email)  # quiet too
+    events_before = f.counts(sqlite_rt)[0]
+    with pytest.raises(NotPermitted):
+        auth.authenticate(sqlite_rt, email=email, password="wrong", address="127.0.0.1")
+    assert f.counts(sqlite_rt)[0] > events_before
+    assert look() is kept

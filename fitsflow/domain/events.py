@@ -1,9 +1,11 @@
 """Every kind of audited event, declared once: its name, how a change's history calls it,
-the payload keys it always carries, and whether it changes what search finds for its
-change. ``audit_store.append`` refuses a kind that is not here, or a payload missing one of
-its keys; search re-indexing and the timeline read this registry, never a list of their
-own. (Cached reads — the forward schedule, calendar feeds — are versioned by the audit
-chain's head, so every event here invalidates them all: nothing to declare per kind.)"""
+the payload keys it always carries, whether it changes what search finds for its change,
+and which cached reads it makes stale. ``audit_store.append`` refuses a kind that is not
+here, or a payload missing one of its keys; search re-indexing, the read cache's versions
+and the timeline read this registry, never a list of their own.
+
+A kind makes every cached read stale unless it is declared ``reads=""``: forgetting to
+declare costs a rebuild, never a stale page."""
 
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+# The cached reads (``persistence/read_cache.py``): the forward schedule (web and API) and
+# the calendar feeds. Each has a version: the last event that could change what it shows.
+READS: tuple[str, ...] = ("schedule", "feeds")
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class EventType:
     keys: frozenset[str] = frozenset()  # the payload always has these
     text: bool = False  # it changes the change's searchable text (title, description, needs…)
     text_key: str = ""  # … or only when this payload key is not empty (a decision's comment)
+    reads: frozenset[str] = frozenset(READS)  # the cached reads it makes stale
 
     def touches_text(self, payload: Mapping[str, Any]) -> bool:
         """Whether this event, with this payload, changed what search finds for its change."""
@@ -32,10 +39,16 @@ class UnknownEvent(ValueError):
     """An audit event of a kind nobody declared (a programming error, never a user's)."""
 
 
-def _e(name: str, title: str, keys: str = "", *, text: bool = False, text_key: str = "") -> EventType:
-    return EventType(name, title, frozenset(keys.split()), text, text_key)
+def _e(name: str, title: str, keys: str = "", *, text: bool = False, text_key: str = "",
+       reads: str = " ".join(READS)) -> EventType:
+    stale = frozenset(reads.split())
+    if not stale <= set(READS):  # pragma: no cover - a declaration error, caught at import
+        raise RuntimeError(f"audit event '{name}' names an unknown cached read")
+    return EventType(name, title, frozenset(keys.split()), text, text_key, stale)
 
 
+# ``reads=""``: sign-in, credentials, roles, absences, templates and acknowledgements change
+# nothing a schedule or a feed shows (who may open one is checked before its cache).
 _DECLARED: tuple[EventType, ...] = (
     # A change's life.
     _e("change.raised", "Raised", "title category workflow state description affected_services", text=True),
@@ -64,42 +77,42 @@ _DECLARED: tuple[EventType, ...] = (
     _e("notice.published", "Release notice sent", "audience tier recipients"),
     _e("notice.edited", "Release notice edited", "audience before after"),
     _e("notice.cancelled", "Release notice cancelled", "audience"),
-    _e("notice.acknowledged", "Release notice acknowledged", "notice"),
+    _e("notice.acknowledged", "Release notice acknowledged", "notice", reads=""),
     _e("notice.send_now", "Held release notice sent now", "audience reason"),
     _e("notice.send_at", "Held release notice timed", "audience at reason"),
     _e("notice.not_relevant", "Release notice marked not relevant", "audience reason"),
     _e("follow_up.spawned", "Follow-up raised", "follow_up", text=True),
     # Standard-change templates (their own reference).
-    _e("template.proposed", "Template proposed", "title services"),
-    _e("template.approved", "Template approved", "from to"),
-    _e("template.rejected", "Template rejected", "from to"),
-    _e("template.revised", "Template revised", "from to"),
-    _e("template.retired", "Template retired", "from to"),
+    _e("template.proposed", "Template proposed", "title services", reads=""),
+    _e("template.approved", "Template approved", "from to", reads=""),
+    _e("template.rejected", "Template rejected", "from to", reads=""),
+    _e("template.revised", "Template revised", "from to", reads=""),
+    _e("template.retired", "Template retired", "from to", reads=""),
     _e("template.used", "Template used", "change cost"),
     # People, sign-in and credentials.
-    _e("user.created", "Account created", "email"),
+    _e("user.created", "Account created", "email", reads=""),
     _e("user.updated", "Account changed", "email"),
     _e("user.activated", "Account reactivated", "email"),
     _e("user.deactivated", "Account deactivated", "email"),
-    _e("user.password_set", "Password set", "email"),
-    _e("user.password_changed", "Password changed", "email"),
-    _e("role.grant_requested", "Role asked for", "email role"),
-    _e("role.grant_confirmed", "Role confirmed", "email role"),
-    _e("role.grant_refused", "Role refused", "email role"),
-    _e("auth.signed_in", "Signed in", "email address"),
-    _e("auth.sign_in_failed", "Sign-in failed", "email address"),
-    _e("auth.throttled", "Sign-in slowed", "email address"),
-    _e("auth.mfa_challenged", "Asked for the second factor", "email address"),
-    _e("auth.mfa_failed", "Second factor wrong", "email address"),
-    _e("mfa.enabled", "Second factor set up", "email"),
-    _e("mfa.reset", "Second factor reset", "email"),
-    _e("mfa.recovery_codes_renewed", "Recovery codes renewed", "email"),
-    _e("token.created", "API token made", "name"),
-    _e("token.revoked", "API token revoked", "name"),
-    _e("feed.created", "Calendar feed made", "kind"),
-    _e("feed.revoked", "Calendar feed revoked", "kind"),
-    _e("absence.recorded", "Absence recorded", "user first_day last_day"),
-    _e("absence.cancelled", "Absence cancelled", "user"),
+    _e("user.password_set", "Password set", "email", reads=""),
+    _e("user.password_changed", "Password changed", "email", reads=""),
+    _e("role.grant_requested", "Role asked for", "email role", reads=""),
+    _e("role.grant_confirmed", "Role confirmed", "email role", reads=""),
+    _e("role.grant_refused", "Role refused", "email role", reads=""),
+    _e("auth.signed_in", "Signed in", "email address", reads=""),
+    _e("auth.sign_in_failed", "Sign-in failed", "email address", reads=""),
+    _e("auth.throttled", "Sign-in slowed", "email address", reads=""),
+    _e("auth.mfa_challenged", "Asked for the second factor", "email address", reads=""),
+    _e("auth.mfa_failed", "Second factor wrong", "email address", reads=""),
+    _e("mfa.enabled", "Second factor set up", "email", reads=""),
+    _e("mfa.reset", "Second factor reset", "email", reads=""),
+    _e("mfa.recovery_codes_renewed", "Recovery codes renewed", "email", reads=""),
+    _e("token.created", "API token made", "name", reads=""),
+    _e("token.revoked", "API token revoked", "name", reads=""),
+    _e("feed.created", "Calendar feed made", "kind", reads=""),
+    _e("feed.revoked", "Calendar feed revoked", "kind", reads=""),
+    _e("absence.recorded", "Absence recorded", "user first_day last_day", reads=""),
+    _e("absence.cancelled", "Absence cancelled", "user", reads=""),
     # The installation.
     _e("calendar.added", "Calendar period added", "kind title"),
     _e("calendar.changed", "Calendar period changed", "before after"),
@@ -107,7 +120,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("calendar.imported", "Calendar imported", "periods source"),
     _e("service.saved", "Service saved", "name"),
     _e("workflow.migrated", "Workflow version migrated", "workflow from_version to_version"),
-    _e("outbox.retried", "Failed notifications retried", "count"),
+    _e("outbox.retried", "Failed notifications retried", "count", reads=""),
     _e("database.restored", "Database restored from a backup", "backup"),
 )
 

@@ -15,12 +15,19 @@ from ..domain import events
 from ..domain.chain import GENESIS, canonical, link_hash
 from . import search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
-from .models import AuditCheckpoint, AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead, ReadVersion
 
 event.listen(
     AuditHead.__table__,  # type: ignore[attr-defined]
     "after_create",
     DDL(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS}')"),
+)
+
+event.listen(
+    ReadVersion.__table__,  # type: ignore[attr-defined]
+    "after_create",
+    DDL("INSERT INTO read_versions (name, seq, hash) VALUES "
+        + ", ".join(f"('{name}', 0, '{GENESIS}')" for name in events.READS)),
 )
 
 _HEAD_KEY = "fitsflow_audit_head"
@@ -29,17 +36,21 @@ _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _INSERT = _EVENTS.insert()
 _LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _SAVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("s"), hash=bindparam("h"))
+_READS = ReadVersion.__table__  # type: ignore[attr-defined]
+_SAVE_READ = _READS.update().where(_READS.c.name == bindparam("n")).values(seq=bindparam("s"),
+                                                                        hash=bindparam("h"))
 
 
 class _Head:
     """The chain head as this transaction sees it, and the events appended after it;
     both are written once, just before commit (one executemany, one update)."""
 
-    __slots__ = ("seq", "hash", "pending")
+    __slots__ = ("seq", "hash", "pending", "stale")
 
     def __init__(self, seq: int, digest: str):
         self.seq, self.hash = seq, digest
         self.pending: list[dict[str, Any]] = []
+        self.stale: set[str] = set()  # the cached reads these events change (their kinds say)
 
     def save(self, session: Session) -> None:
         if not self.pending:
@@ -47,7 +58,10 @@ class _Head:
         connection = session.connection()
         connection.execute(_INSERT, self.pending)
         connection.execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
-        self.pending = []
+        if self.stale:
+            connection.execute(_SAVE_READ, [{"n": name, "s": self.seq, "h": self.hash}
+                                            for name in sorted(self.stale)])
+        self.pending, self.stale = [], set()
 
 
 def _locked_head(session: Session) -> _Head:
@@ -95,6 +109,7 @@ def append(session: Session, *, actor: str, change_ref: str, event_type: str,
                          "event_type": event_type, "payload": text, "prev_hash": head.hash,
                          "hash": digest})
     head.seq, head.hash = seq, digest
+    head.stale |= kind.reads
     return digest
 
 

@@ -206,6 +206,18 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class ReadVersion(SQLModel, table=True):
+    """A cached read's version (``domain.events.READS``): the audit event that last could
+    change what it shows. The hash as well as the number: after a restore the same number
+    can come round again with other data behind it."""
+
+    __tablename__ = "read_versions"
+
+    name: str = Field(primary_key=True, max_length=40)
+    seq: int = 0
+    hash: str = Field(default="", max_length=64)
+
+
 class AuditHead(SQLModel, table=True):
     """The chain head: one row, locked by every writer to serialise the chain."""
 

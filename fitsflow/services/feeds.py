@@ -111,7 +111,7 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     # Calendar clients poll every few minutes: a feed is built once per version of the
     # data (and per day, as its range moves), the schedule once for everyone who has it.
     today = rt.now().astimezone(rt.timezone).date()
-    return rt.cache.get(rt.db, ("feed", kind, None if kind == "schedule" else user_id, today),
+    return rt.cache.get(rt.db, "feeds", ("feed", kind, None if kind == "schedule" else user_id, today),
                         lambda: _feed(rt, kind, user_id, today))
 
 

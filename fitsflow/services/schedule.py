@@ -72,7 +72,7 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     if problems:
         raise InvalidInput(problems)
     # The same for everyone who may see it: built once per version of the data.
-    return rt.cache.get(rt.db, ("schedule", start, days, service.lower(), state, category),
+    return rt.cache.get(rt.db, "schedule", ("schedule", start, days, service.lower(), state, category),
                         lambda: _build(rt, start, days, service, state, category))
 
 
