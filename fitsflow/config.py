@@ -49,6 +49,7 @@ def _names(value: Any) -> Any:
 
 
 def _zone(value: str) -> str:
+    """a time zone name, such as Europe/London"""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -57,6 +58,7 @@ def _zone(value: str) -> str:
 
 
 def _year_start(value: str) -> str:
+    """a day of the year as MM-DD, such as 04-01"""
     try:
         financial_year_start(value)
     except ValueError:
@@ -65,6 +67,7 @@ def _year_start(value: str) -> str:
 
 
 def _networks(value: str) -> str:
+    """addresses or networks, separated by commas, or *"""
     for item in (i.strip() for i in value.split(",") if i.strip()):
         try:
             if item != "*":
@@ -75,6 +78,7 @@ def _networks(value: str) -> str:
 
 
 def _events(value: tuple[str, ...]) -> tuple[str, ...]:
+    """names of workflow signals (fitsflow.domain.vocabulary)"""
     unknown = set(value) - set(SIGNAL_NAMES)
     if unknown:
         raise ValueError(f"unknown event {', '.join(sorted(unknown))} (known: {', '.join(SIGNAL_NAMES)})")

@@ -106,3 +106,14 @@ def test_the_nations_allowed_are_the_calendars():
     from fitsflow.domain.calendar import NATIONS
 
     assert set(typing.get_args(Nation)) == set(NATIONS)
+
+
+def test_the_readme_settings_table_is_the_models_own():
+    from fitsflow import settings_table
+
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(settings_table.START), readme.index(settings_table.END)
+    assert readme[start:end + len(settings_table.END)] == settings_table.markdown(), \
+        "README's settings table drifted: paste the output of python -m fitsflow.settings_table"
+    keys = {row[0].strip("`") for row in settings_table.rows()}
+    assert "web.page_size" in keys and "school.timezone" in keys and len(keys) > 70
