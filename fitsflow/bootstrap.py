@@ -10,8 +10,8 @@ from pathlib import Path
 
 from .config import Settings
 from .notice_templates import NoticeTemplates
-from .persistence.db import Database
 from .services.runtime import Runtime
+from .services.storage import open_database
 from .workflow import WorkflowRegistry, load_directory, shipped_directory
 
 
@@ -37,9 +37,7 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     roles = settings.role_book()
     registry = WorkflowRegistry(load_directory(*workflow_folders(settings), roles=roles))
     rules = notifications.parse_rules(settings.notify, roles)
-    d = settings.database
-    db = Database(database_url or d.url, busy_timeout_ms=d.busy_timeout_ms,
-                  synchronous=d.sqlite_synchronous, echo=d.echo)
+    db = open_database(settings, database_url)
     templates = NoticeTemplates(school=settings.school.name, currency=settings.planning.currency,
                                 template_dir=settings.notices.template_dir)
     connect_receivers()

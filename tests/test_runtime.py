@@ -154,6 +154,19 @@ def test_no_import_circles():
     assert cycles == []
 
 
+def test_the_web_and_the_command_line_reach_storage_only_through_services():
+    reaching = []
+    for folder, name in (("web", "fitsflow.web"), ("fitsflow/cli", "fitsflow.cli")):
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT / folder).with_suffix("")
+            module = ".".join([name, *[p for p in rel.parts if p != "__init__"]])
+            if name == "fitsflow.web":  # web/ is the package fitsflow.web: its relative imports
+                module = module.replace("fitsflow.web", "web", 1)
+            found = {i for i in _imports(path, module) if i.startswith("fitsflow.persistence")}
+            reaching += [f"{path.relative_to(ROOT)} imports {i}" for i in sorted(found)]
+    assert reaching == []
+
+
 def test_an_api_read_answers_while_a_writer_holds_the_lock(file_rt, tmp_path):
     school = f.School(file_rt)
     ref = f.change_in(file_rt, school, "minor", "needs_analysis")

@@ -18,7 +18,7 @@ from fitsflow.domain.errors import (
     NotPermitted,
     Stale,
 )
-from fitsflow.persistence import failures
+from fitsflow.services import storage as failures
 from fitsflow.services.auth import TooManyAttempts
 from fitsflow.services.idempotency import KeyConflict
 

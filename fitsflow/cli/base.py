@@ -15,8 +15,8 @@ from ..domain.errors import FitsflowError, InvalidInput, NotAllowed, WorkflowErr
 # Imported where used: a command loads only what it needs (see LazyGroup).
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..persistence.db import Database
     from ..services.runtime import Runtime
+    from ..services.storage import Database
 
 
 class State:
@@ -43,11 +43,9 @@ class State:
         if self._runtime is not None:
             return self._runtime.db
         if self._database is None:
-            from ..persistence.db import Database
+            from ..services.storage import open_database
 
-            d = self.settings.database
-            self._database = Database(d.url, busy_timeout_ms=d.busy_timeout_ms,
-                                      synchronous=d.sqlite_synchronous, echo=d.echo)
+            self._database = open_database(self.settings)
         return self._database
 
     @property
@@ -131,11 +129,11 @@ class FitsflowGroup(click.Group):
         except FitsflowError as err:
             report(err)
         except Exception as err:
-            from ..persistence import failures
+            from ..services import storage
 
-            if not isinstance(err, failures.STORAGE_ERRORS) or os.environ.get("FITSFLOW_DEBUG"):
+            if not isinstance(err, storage.STORAGE_ERRORS) or os.environ.get("FITSFLOW_DEBUG"):
                 raise
-            problem = failures.classify(err)
+            problem = storage.classify(err)
             if problem is not None:
                 fail(problem.line(), STORAGE)
             if isinstance(err, OSError):

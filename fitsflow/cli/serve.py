@@ -13,7 +13,7 @@ from .base import State, actor_id, as_option, pass_state
 
 if TYPE_CHECKING:
     from ..delivery.worker import Background
-    from ..persistence.usage import UsageLock
+    from ..services.in_use import UsageLock
     from ..services.runtime import Runtime
 
 

@@ -1,0 +1,17 @@
+"""The database as the command line and the web meet it: opened from the settings, and a
+failure of its storage worded for whoever must act (``persistence/failures.py``)."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..persistence.db import Database
+from ..persistence.failures import STORAGE_ERRORS, StorageProblem, classify
+
+__all__ = ["STORAGE_ERRORS", "Database", "StorageProblem", "classify", "open_database"]
+
+
+def open_database(settings: Settings, url: str | None = None) -> Database:
+    """The database the settings name (or ``url``), not yet connected."""
+    d = settings.database
+    return Database(url or d.url, busy_timeout_ms=d.busy_timeout_ms, synchronous=d.sqlite_synchronous,
+                    echo=d.echo)
