@@ -62,9 +62,15 @@ def test_upgrade_keeps_the_data_of_a_school_already_running(empty):
                        "payload, status, attempts, available_at, last_error) VALUES "
                        "(:t, 'decided', 'CHG-2026-0001', 1, 's', 'b', '{}', 'pending', 0, :t, '')"),
                   {"t": stamp})
+        # Ben raised it and handed it to Nat: the trail is all that says so (migration 0032).
+        c.execute(text("INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, prev_hash, "
+                       "hash) VALUES (1, '2026-01-05T09:00:00.000000+00:00', 'ben@old.school', "
+                       "'CHG-2026-0001', 'change.raised', '{}', :z, :z)"), {"z": "0" * 64})
     upgrade(rt.db)
     assert current_revision(rt.db) == head_revision(rt.db)
     with rt.db.engine.connect() as c:
+        holders = c.execute(text("SELECT change_id, user_id FROM change_holders ORDER BY user_id")).all()
+        assert [tuple(h) for h in holders] == [(1, 1), (1, 2)]
         assert c.execute(text("SELECT count(*) FROM users")).scalar_one() == 2
         assert c.execute(text("SELECT count(*) FROM user_roles")).scalar_one() == 2
         assert c.execute(text("SELECT channel FROM outbox")).scalar_one() == "person"

@@ -67,7 +67,7 @@ def test_co_owners_edit_stages_and_never_decide(rt):
     bursar_email, = _emails(rt, bursar)
     ownership.add_co_owner(rt, actor_id=school.requester, ref=ref, email=bursar_email)
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
-    with pytest.raises(NotPermitted, match="co-own"):
+    with pytest.raises(NotPermitted, match="own or have owned"):
         gates.decide(rt, actor_id=bursar, ref=ref, decision="approve")
     ownership.remove_co_owner(rt, actor_id=school.requester, ref=ref, user_id=school.other_requester)
     with pytest.raises(InvalidInput):
@@ -90,3 +90,45 @@ def test_the_change_page_hands_a_change_over(sqlite_rt, tmp_path):
     assert r.status_code == 302
     assert changes_service.get_change(sqlite_rt, actor_id=school.auditor, ref=ref).change.requester_id == \
         school.other_requester
+
+
+def test_nobody_decides_on_a_change_they_ever_owned_by_any_route(rt, tmp_path):
+    """Issue 20.4: the bursar raised it and handed it over; a co-owner was removed; neither
+    may decide at any gate (service, API, queue, or as someone's substitute)."""
+    from datetime import timedelta
+
+    from fitsflow.services import absences, queues
+
+    from .web_support import bearer, make_app
+
+    school = f.School(rt)
+    bursar = f.user(rt, "requester finance", "support", "Bursar who raised it")
+    helper = f.user(rt, "requester finance", "support", "Bursar who helped")
+    school.requester = bursar
+    ref = f.change_in(rt, school, "minor", "financial_planning")
+    other, helper_email, bursar_email = _emails(rt, school.other_requester, helper, bursar)
+    ownership.add_co_owner(rt, actor_id=bursar, ref=ref, email=helper_email)
+    ownership.transfer(rt, actor_id=bursar, ref=ref, to_email=other, reason="Moving to the trust")
+    ownership.remove_co_owner(rt, actor_id=school.other_requester, ref=ref, user_id=helper)
+    stages_service.record_financial_plan(rt, actor_id=school.other_requester, ref=ref,
+                                         lines=f.five_year_lines())
+    changes_service.fire(rt, actor_id=school.other_requester, ref=ref, trigger="submit_proceed")
+    before = f.snapshot(rt, ref)
+    for past_owner in (bursar, helper):
+        with pytest.raises(NotPermitted, match="own or have owned"):
+            gates.decide(rt, actor_id=past_owner, ref=ref, decision="approve")
+        assert ref not in [c.ref for c in queues.awaiting_decision(rt, actor_id=past_owner).items]
+    client = make_app(rt, tmp_path).test_client()
+    answer = client.post(f"/api/v1/changes/{ref}/decision", json={"decision": "approve"},
+                         headers=bearer(rt, bursar))
+    assert answer.status_code == 403 and "own or have owned" in answer.get_json()["error"]
+    # As the absent finance approver's substitute: still the change they wrote.
+    finance_email, = _emails(rt, school.finance)
+    today = rt.today()
+    absences.record(rt, actor_id=school.finance, substitute_email=bursar_email, first_day=today,
+                    last_day=today + timedelta(days=3))
+    with pytest.raises(NotPermitted, match="own or have owned"):
+        gates.decide(rt, actor_id=bursar, ref=ref, decision="approve", on_behalf_of=school.finance)
+    assert f.snapshot(rt, ref) == before
+    # Someone who never owned it decides as before.
+    gates.decide(rt, actor_id=school.finance, ref=ref, decision="approve", role="finance")

@@ -16,7 +16,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from ..domain.errors import Stale
-from . import queue_store, search_store
+from . import owner_store, queue_store, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
 from .models import Approval, Change, GateReminder, GateRequirement, User
 
@@ -120,6 +120,7 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
     """Insert a new change (version 1) and return it as a tracked record."""
     values = {**values, "version": 1}
     new_id = session.connection().execute(_INSERT, values).scalar_one()
+    owner_store.remember(session, new_id, values["requester_id"], values["created_at"])
     record = ChangeRecord(id=new_id, requester_name=requester_name,
                           **{k: v for k, v in values.items() if k in _FIELDS})
     return _track(session, record)
@@ -239,6 +240,9 @@ def _shape(gates: Gates) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
     return tuple((wf, st, gate, tuple(cats)) for wf, st, gate, cats in gates)
 
 
+_HOLDERS = owner_store.HOLDERS
+
+
 @functools.lru_cache(maxsize=64)
 def _awaiting_where(gates: tuple[tuple[str, str, str, tuple[str, ...]], ...], escalated: bool) -> Any:
     """Built once per set of gates (it is on every page, for the navigation's counts: building
@@ -263,6 +267,7 @@ def _awaiting_where(gates: tuple[tuple[str, str, str, tuple[str, ...]], ...], es
                        *([escalated_at(gate)] if escalated else [])))
               for wf, st, gate, cats in gates]),
         _CHANGES.c.requester_id != user_id,
+        ~exists().where(_HOLDERS.c.change_id == _CHANGES.c.id, _HOLDERS.c.user_id == user_id),
         ~exists().where(_APPROVALS.c.change_id == _CHANGES.c.id,
                         _APPROVALS.c.round == _CHANGES.c.approval_round,
                         _APPROVALS.c.approver_id == user_id),

@@ -517,6 +517,17 @@ class ChangeOwner(SQLModel, table=True):
     added_at: datetime
 
 
+class ChangeHolder(SQLModel, table=True):
+    """Everyone who has ever owned a change, as its requester or a co-owner: never removed,
+    so a handover or a removal never lets a past owner decide on it."""
+
+    __tablename__ = "change_holders"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    since: datetime
+
+
 class PeerReview(SQLModel, table=True):
     """FITS's technical peer review of a release plan by a member of the support team other
     than its owners: approved, or returned with comments; ``digest`` is of the plan reviewed."""

@@ -10,14 +10,14 @@ from ..domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
-from ..persistence import audit_store, owner_store, queries
+from ..persistence import audit_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
 from . import absences, approved, common
 from .common import unit_of_work
 from .machine import run
-from .ownership import owns
+from .ownership import ever_owned
 from .runtime import Runtime
 from .subject import ChangeSubject
 from .views import DecisionResult
@@ -29,8 +29,8 @@ PENDING, PASSED, REJECTED = "pending", "passed", "rejected"
 def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate,
                      subject: ChangeSubject) -> str | None:
     """Why this person may not decide at this gate now, or None if they may."""
-    if actor.id != change.requester_id and owner_store.is_co_owner(subject.session, change.id, actor.id):
-        return "nobody may decide on a change they co-own"
+    if actor.id != change.requester_id and ever_owned(subject.session, change, actor.id):
+        return "nobody may decide on a change they own or have owned (as its requester or a co-owner)"
     return why_cannot_decide(actor_id=actor.id, actor_roles=subject.deciding_roles(actor.roles),
                              requester_id=change.requester_id,
                              gate_title=gate.title, requirements=subject.gate_requirements,
@@ -59,8 +59,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if on_behalf_of is not None:  # the decision is the absent approver's, made by their substitute
             if on_behalf_of not in absences.standing_in_for(rt, session, acting.id):
                 raise NotPermitted("you are not standing in for this person today")
-            if owns(session, change, acting.id):
-                raise NotPermitted("nobody may substitute on a change they own")
+            if ever_owned(session, change, acting.id):
+                raise NotPermitted("nobody may substitute on a change they own or have owned")
             actor = common.load_actor(rt, session, on_behalf_of)
         workflow = common.workflow_of(rt, change)
         definition = workflow.definition

@@ -1,6 +1,6 @@
 """Who owns a change: its requester, who can hand it to another requester (as can the
 roles in ``accounts.change_transfer_roles``, by default the head and admins), and its
-co-owners, who edit its stages too. Nobody decides on a change they own."""
+co-owners, who edit its stages too. Nobody decides on a change they own or ever owned."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ from .views import ChangeView
 def owns(session: Session, change: ChangeRecord, user_id: int) -> bool:
     """The requester or a co-owner."""
     return user_id == change.requester_id or owner_store.is_co_owner(session, change.id, user_id)
+
+
+def ever_owned(session: Session, change: ChangeRecord, user_id: int) -> bool:
+    """The requester or a co-owner now, or at any time before (a handover or a removal does
+    not make someone impartial about a change they wrote)."""
+    return user_id == change.requester_id or owner_store.ever_held(session, change.id, user_id)
 
 
 def _may_manage(rt: Runtime, actor: Actor, change: ChangeRecord) -> None:
@@ -56,6 +62,7 @@ def transfer(rt: Runtime, *, actor_id: int, ref: str, to_email: str, reason: str
         before_id, before_name = change.requester_id, change.requester_name
         change.requester_id, change.requester_name = new_id, new_name
         owner_store.remove(session, change.id, new_id)  # a co-owner who becomes the owner
+        owner_store.remember(session, change.id, new_id, rt.now())
         common.touch(rt, change)
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="change.transferred",
                            payload={"from": before_name, "to": new_name, "to_email": new_email,
