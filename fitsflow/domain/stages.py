@@ -11,7 +11,7 @@ from typing import Any
 from . import limits
 from .errors import InvalidInput
 from .policy import ApprovalPolicy, Question
-from .text import text_field
+from .text import first_line_problem, text_field
 from .vocabulary import CAPITAL_KINDS, COST_KINDS, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
@@ -144,7 +144,7 @@ def _answers(data: Mapping[str, Any], key: str, questions: Sequence[Question],
 def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> Needs:
     """Validate a needs analysis; raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
-    need = text_field(data, "need", problems, required=True, maximum=MAX_TEXT)
+    need = text_field(data, "need", problems, required=True, maximum=MAX_TEXT, lines=True)
     raw = data.get("stakeholders", ())
     if isinstance(raw, str):
         raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
@@ -153,8 +153,10 @@ def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> 
         problems["stakeholders"] = f"list at most {limits.STAKEHOLDERS} stakeholders"
     elif any(len(s) > limits.STAKEHOLDER for s in stakeholders):
         problems["stakeholders"] = f"each stakeholder is at most {limits.STAKEHOLDER} characters"
+    elif bad := first_line_problem(stakeholders, limits.STAKEHOLDER):
+        problems["stakeholders"] = f"each stakeholder {bad}"
     sdp = text_field(data, "sdp_priority", problems, required=False, maximum=limits.SDP_PRIORITY)
-    options = text_field(data, "options_considered", problems, required=False, maximum=MAX_TEXT)
+    options = text_field(data, "options_considered", problems, required=False, maximum=MAX_TEXT, lines=True)
     answers = _answers(data, "screening", screening, problems)
     dpia = text_field(data, "dpia_reference", problems, required=False, maximum=limits.DPIA_REFERENCE)
     if problems:
@@ -222,8 +224,8 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
     end = _datetime(data, "window_end", problems, tz)
     if start and end and end <= start:
         problems["window_end"] = "must be after the window start"
-    backout = text_field(data, "backout_plan", problems, required=False, maximum=MAX_TEXT)
-    test_plan = text_field(data, "test_plan", problems, required=False, maximum=MAX_TEXT)
+    backout = text_field(data, "backout_plan", problems, required=False, maximum=MAX_TEXT, lines=True)
+    test_plan = text_field(data, "test_plan", problems, required=False, maximum=MAX_TEXT, lines=True)
     if data.get("risk"):
         problems["risk"] = "is scored from the risk assessment: answer its questions (risk_answers)"
     questions = policy.questions if policy else ()
@@ -231,8 +233,8 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
     risk, score = "", None
     if policy is not None and questions and all(q.name in answers for q in questions):
         score, risk = policy.score(answers)
-    impact = text_field(data, "impact", problems, required=False, maximum=MAX_TEXT)
-    training = text_field(data, "training", problems, required=False, maximum=MAX_TEXT)
+    impact = text_field(data, "impact", problems, required=False, maximum=MAX_TEXT, lines=True)
+    training = text_field(data, "training", problems, required=False, maximum=MAX_TEXT, lines=True)
     contact = text_field(data, "contact", problems, required=False, maximum=limits.CONTACT)
     if problems:
         raise InvalidInput(problems)
@@ -243,7 +245,7 @@ def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:
     """Validate a post-implementation review with its actual costs."""
     problems: dict[str, str] = {}
     outcome = _choice(data, "outcome", REVIEW_OUTCOMES, problems)
-    notes = text_field(data, "notes", problems, required=False, maximum=MAX_TEXT)
+    notes = text_field(data, "notes", problems, required=False, maximum=MAX_TEXT, lines=True)
     actual: tuple[CostLine, ...] = ()
     try:
         actual = parse_cost_lines(list(data.get("actual_costs", [])), horizon_years)

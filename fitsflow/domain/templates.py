@@ -101,9 +101,9 @@ def parse_template(data: Mapping[str, Any], *, roles: Iterable[str]) -> Template
     service); raise InvalidInput naming each bad field."""
     problems: dict[str, str] = {}
     title = text_field(data, "title", problems, required=True, maximum=limits.TITLE)
-    description = text_field(data, "description", problems, required=False, maximum=limits.TEXT)
-    steps = text_field(data, "steps", problems, required=True, maximum=limits.TEXT)
-    backout = text_field(data, "backout_plan", problems, required=True, maximum=limits.TEXT)
+    description = text_field(data, "description", problems, required=False, maximum=limits.TEXT, lines=True)
+    steps = text_field(data, "steps", problems, required=True, maximum=limits.TEXT, lines=True)
+    backout = text_field(data, "backout_plan", problems, required=True, maximum=limits.TEXT, lines=True)
     services = _names(data.get("services", ()))
     if not services:
         problems["services"] = "name at least one service from the catalogue"
