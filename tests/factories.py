@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fitsflow.domain.vocabulary import UNDOING_KINDS
+from fitsflow.domain.vocabulary import CLOSED, RELEASED, UNDOING_KINDS
 from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
 from fitsflow.services import catalogue, stages, templates, users
 from fitsflow.services import changes as changes_service
@@ -149,11 +149,24 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
             approve_gate(rt, school, view.ref)
         else:
             peer_review(rt, school, view.ref, definition, state, trigger, category)
-            undoing = definition.kind_of(definition.table()[(state, trigger)]) in UNDOING_KINDS
+            dest_kind = definition.kind_of(definition.table()[(state, trigger)])
+            undoing = dest_kind in UNDOING_KINDS
+            settling = dest_kind in (RELEASED, CLOSED)
             changes_service.fire(rt, actor_id=school.requester, ref=view.ref, trigger=trigger,
-                          reason=reason or ("Test: no longer needed" if undoing else ""))
+                                 reason=reason or ("Test: no longer needed" if undoing else
+                                                   "Test: released when the test needs it" if settling
+                                                   else ""),
+                                 notices=unsent_published(rt, school.requester, view.ref) if settling
+                                 else None)
         state = definition.table()[(state, trigger)]
     return view.ref
+
+
+def unsent_published(rt: Runtime, requester: int, ref: str) -> dict[int, tuple[str, str]]:
+    """Every notice of the change still unsent, to publish now (a release in a test comes
+    before its window, its notices before their times)."""
+    return {n.id: ("publish", "") for n in notices_service.notices_for(rt, actor_id=requester, ref=ref)
+            if n.status in ("draft", "held")}
 
 
 def peer_review(rt: Runtime, school: School, ref: str, definition: Any, state: str, trigger: str,

@@ -63,8 +63,8 @@ def test_upgrade_keeps_the_data_of_a_school_already_running(empty):
                        "(:t, 'decided', 'CHG-2026-0001', 1, 's', 'b', '{}', 'pending', 0, :t, '')"),
                   {"t": stamp})
         # Ben raised it and handed it to Nat: the trail is all that says so (migration 0032).
-        c.execute(text("INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, prev_hash, "
-                       "hash) VALUES (1, '2026-01-05T09:00:00.000000+00:00', 'ben@old.school', "
+        c.execute(text("INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, "
+                       "prev_hash, hash) VALUES (1, '2026-01-05T09:00:00.000000+00:00', 'ben@old.school', "
                        "'CHG-2026-0001', 'change.raised', '{}', :z, :z)"), {"z": "0" * 64})
     upgrade(rt.db)
     assert current_revision(rt.db) == head_revision(rt.db)

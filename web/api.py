@@ -242,7 +242,8 @@ def put_review(ref: str, body: m.ReviewEdit) -> m.Change:
        summary="Take a workflow action (see the change's actions)")
 def fire(ref: str, trigger: str, body: m.ActionRequest) -> m.Change:
     return _change(changes_service.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
-                                 expected_version=body.expected_version, reason=body.reason))
+                                        expected_version=body.expected_version, reason=body.reason,
+                                        notices={n.id: (n.action, n.reason) for n in body.notices}))
 
 
 @route(bp, "PUT", "/changes/<ref>/category", response=m.Change, body=m.CategoryChange,

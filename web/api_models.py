@@ -343,9 +343,21 @@ class ChangeDetail(Out):
 
 # --- actions and decisions --------------------------------------------------------------
 
-class ActionRequest(Body):
+class NoticeChoice(Body):
+    id: int = Field(ge=1, le=limits.ID_MAX, description="A release notice of this change still unsent.")
+    action: Literal["publish", "cancel"] = Field(description="Publish it now, or cancel it (with a reason).")
     reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = ""
+
+
+class ActionRequest(Body):
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
+        "", description="Why: for an action that undoes work, a release before its window, a freeze, "
+                        "a caution period or a clash.")
     expected_version: Version | None = None
+    notices: list[NoticeChoice] = Field(
+        default_factory=list, max_length=50,
+        description="A release or a close goes ahead only once no notice is a draft or held: "
+                    "what to do with each still unsent.")
 
 
 class Approve(Body):

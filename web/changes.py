@@ -231,6 +231,17 @@ def confirm(ref: str, trigger: str) -> Any:
     return render_template("confirm_action.html", c=found[0].change, action=found[1], problems={}, reason="")
 
 
+def _notice_choices(form: Any) -> dict[int, tuple[str, str]]:
+    """What the release form says of each unsent notice: ``notice_<id>`` (publish or cancel)
+    and ``notice_<id>_reason``."""
+    choices = {}
+    for key, value in form.items():
+        head, _, number = key.partition("_")
+        if head == "notice" and number.isdigit() and len(number) < 12:
+            choices[int(number)] = (value, form.get(f"{key}_reason", ""))
+    return choices
+
+
 @bp.post("/<ref>/actions/<trigger>")
 @access(VIEWERS)
 def act(ref: str, trigger: str) -> Any:
@@ -238,7 +249,8 @@ def act(ref: str, trigger: str) -> Any:
     reason = request.form.get("reason", "")
     try:
         view = changes_service.fire(runtime(), actor_id=actor().id, ref=ref, trigger=trigger,
-                             expected_version=expected_version(request.form), reason=reason)
+                                    expected_version=expected_version(request.form), reason=reason,
+                                    notices=_notice_choices(request.form))
     except InvalidInput as err:
         found = _destructive(ref, trigger)
         if found is None:

@@ -74,6 +74,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("window.clash", "Window clashes with another change", "overlaps"),
     _e("release.rescheduled", "Release moved", "from to reason"),
     _e("release.unscheduled", "Taken off the schedule", "from reason"),
+    _e("release.early", "Released before its window", "window reason"),
     _e("notice.published", "Release notice sent", "audience tier recipients"),
     _e("notice.edited", "Release notice edited", "audience before after"),
     _e("notice.cancelled", "Release notice cancelled", "audience"),

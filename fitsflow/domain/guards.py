@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .stages import CostLine, Needs, ReleasePlan, Review
+from .vocabulary import CLOSED, RELEASED
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class GuardSubject(Protocol):
     def unacknowledged_changes(self) -> tuple[str, ...]: ...
     @property
     def peer_review_problems(self) -> tuple[str, ...]: ...
+    @property
+    def window_opens_later(self) -> str: ...
+    @property
+    def unsent_notices(self) -> tuple[str, ...]: ...
 
 
 Guard = Callable[[GuardSubject], list[str]]
@@ -223,3 +228,25 @@ def window_clear_of_clashes(s: GuardSubject) -> list[str]:
     if s.reason:
         return []
     return [f"the window clashes with {clash}: give a reason to go ahead" for clash in s.window_clashes]
+
+
+@guard("window_started")
+def window_started(s: GuardSubject) -> list[str]:
+    """Released means released: not before the window opens, unless the person says why
+    (recorded as an early release)."""
+    if s.window_opens_later and not s.reason:
+        return [f"the release window opens {s.window_opens_later}: give a reason to release early "
+                "(it is recorded as an early release)"]
+    return []
+
+
+@guard("notices_settled")
+def notices_settled(s: GuardSubject) -> list[str]:
+    """No release notice is left as a draft or held: each is published or cancelled first."""
+    return [f"{notice}: publish it now or cancel it with a reason" for notice in s.unsent_notices]
+
+
+# Guards every workflow's transitions into a state of these kinds carry, whether its file
+# names them or not: no workflow, old version or custom file gets round them.
+IMPLIED: dict[str, tuple[str, ...]] = {RELEASED: ("window_started", "notices_settled"),
+                                       CLOSED: ("notices_settled",)}

@@ -3,6 +3,7 @@ approved it, the review's outcome and the actual cost, read for a batch of chang
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,13 +12,15 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select, true
 from sqlmodel import Session
 
-from .models import Approval, ApprovedSnapshot, CostLine, Review, User
+from .models import Approval, ApprovedSnapshot, AuditEvent, Change, CostLine, Review, User
 
 _SNAPSHOTS = ApprovedSnapshot.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _REVIEWS = Review.__table__  # type: ignore[attr-defined]
 _COSTS = CostLine.__table__  # type: ignore[attr-defined]
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -26,10 +29,11 @@ class RegisterFacts:
     approvers: dict[str, list[str]] = field(default_factory=dict)  # gate → who approved that round
     outcome: str = ""
     actual_cost: Decimal | None = None
+    early_release: str = ""  # why it was released before its window opened
 
 
 def facts(session: Session, change_ids: Sequence[int]) -> dict[int, RegisterFacts]:
-    """Four statements for a whole batch."""
+    """Five statements for a whole batch."""
     found = {cid: RegisterFacts() for cid in change_ids}
     if not change_ids:
         return found
@@ -56,4 +60,10 @@ def facts(session: Session, change_ids: Sequence[int]) -> dict[int, RegisterFact
             .where(and_(_COSTS.c.change_id.in_(change_ids), _COSTS.c.actual == true()))
             .group_by(_COSTS.c.change_id)):
         found[cid].actual_cost = Decimal(str(total)).quantize(Decimal("0.01"))
+    for cid, payload in connection.execute(
+            select(_CHANGES.c.id, _EVENTS.c.payload)
+            .select_from(_EVENTS.join(_CHANGES, _CHANGES.c.ref == _EVENTS.c.change_ref))
+            .where(_CHANGES.c.id.in_(change_ids), _EVENTS.c.event_type == "release.early")
+            .order_by(_EVENTS.c.seq)):
+        found[cid].early_release = str(json.loads(payload).get("reason") or "")
     return found

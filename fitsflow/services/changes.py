@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,8 @@ from . import absences, approved, catalogue, common, templates, workflow_version
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker
-from .machine import CALENDAR_GUARD, CLASH_GUARD, run
-from .notices import NoticeView, notices_in
+from .machine import CALENDAR_GUARD, CLASH_GUARD, EARLY_GUARD, run
+from .notices import NoticeView, notices_in, settle
 from .ownership import owns
 from .runtime import Runtime
 from .subject import ChangeSubject
@@ -180,8 +180,10 @@ def _permitted(workflow: Workflow, actor: Actor, change: ChangeRecord, trigger: 
 
 
 def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version: int | None = None,
-         reason: str = "") -> ChangeView:
-    """Take one transition: permission, guards, state, audit and notifications, or nothing."""
+         reason: str = "", notices: Mapping[int, tuple[str, str]] | None = None) -> ChangeView:
+    """Take one transition: permission, guards, state, audit and notifications, or nothing.
+    ``notices`` settles release notices still unsent first (id → ("publish" | "cancel",
+    reason)): a release or a close goes ahead only with none left."""
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
@@ -204,6 +206,8 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
             raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
         common.check_version(change, expected_version)
         extra: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
+        if notices:
+            settle(rt, session, actor, change, notices)
         run(rt, session, workflow, change, actor, trigger, extra)
         return common.view_of(session, rt, change)
 
@@ -216,11 +220,17 @@ def _actions(workflow: Workflow, actor: Actor, change: ChangeRecord, subject: Ch
         if spec.trigger in gate_triggers or not _permitted(workflow, actor, change, spec.trigger):
             continue
         missing = [m for name in spec.guards for m in GUARDS[name](subject)]
+        early = EARLY_GUARD in spec.guards and bool(subject.window_opens_later)
         asks = (CALENDAR_GUARD in spec.guards and bool(
             subject.window_cautions or (subject.emergency and subject.window_freezes))) or \
-            (CLASH_GUARD in spec.guards and bool(subject.window_clashes))
+            (CLASH_GUARD in spec.guards and bool(subject.window_clashes)) or early
+        unsent = tuple(zip((n.id for n in subject.unsent), subject.unsent_notices, strict=True)) \
+            if "notices_settled" in spec.guards else ()
+        label = f"Reason for releasing before the window opens ({subject.window_opens_later}; recorded as " \
+                "an early release)" if early else Action.reason_label
         actions.append(Action(spec.trigger, spec.title, tuple(missing), asks,
-                              destructive=definition.kind_of(spec.dest) in UNDOING_KINDS))
+                              destructive=definition.kind_of(spec.dest) in UNDOING_KINDS,
+                              reason_label=label, unsent=unsent))
     return actions
 
 

@@ -17,6 +17,7 @@ from .subject import ChangeSubject
 
 CALENDAR_GUARD = "window_clear_of_freezes"
 CLASH_GUARD = "window_clear_of_clashes"
+EARLY_GUARD = "window_started"
 
 
 def record_calendar_exceptions(session: Session, change: ChangeRecord, actor: Actor, subject: ChangeSubject,
@@ -51,6 +52,11 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
         common.record_transition(rt, session, change=change, workflow=definition, actor=actor,
                                  spec=spec, source=source, dest=dest, extra=extra,
                                  approvers=subject.requirements_for)
+        if EARLY_GUARD in spec.guards and subject.window_opens_later:
+            plan = subject.release_plan
+            assert plan is not None and plan.window_start is not None
+            audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="release.early",
+                               payload={"window": plan.window_start.isoformat(), "reason": subject.reason})
         if CALENDAR_GUARD in spec.guards:
             record_calendar_exceptions(session, change, actor, subject, trigger)
         if CLASH_GUARD in spec.guards and subject.reason and subject.window_clashes:

@@ -7,6 +7,7 @@ another scheduled change (CAB), and the review reminder after a release."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -297,6 +298,38 @@ def acknowledge(rt: Runtime, *, actor_id: int, notice_id: int) -> None:
 
 
 RELEASE_ACTIONS = ("send_now", "send_at", "not_relevant")
+# What becomes of a notice still unsent when its change is released or closed.
+SETTLE_ACTIONS = ("publish", "cancel")
+
+
+def settle(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
+           choices: Mapping[int, tuple[str, str]]) -> None:
+    """Before a release (or a close): each unsent notice in ``choices`` (id → (action,
+    reason)) published now, or cancelled with its reason, in the caller's transaction."""
+    problems: dict[str, str] = {}
+    for notice_id, (action, reason) in choices.items():
+        if action not in SETTLE_ACTIONS:
+            problems[f"notice_{notice_id}"] = f"must be one of: {', '.join(SETTLE_ACTIONS)}"
+        elif action == "cancel" and not reason.strip():
+            problems[f"notice_{notice_id}_reason"] = "say why this notice will not go"
+        elif len(reason) > limits.REASON:
+            problems[f"notice_{notice_id}_reason"] = f"is longer than {limits.REASON} characters"
+    if problems:
+        raise InvalidInput(problems)
+    now = rt.now()
+    for notice_id, (action, reason) in choices.items():
+        row = notice_store.get(session, notice_id)
+        if row is None or row.change_id != change.id:
+            raise InvalidInput({f"notice_{notice_id}": "is not a notice of this change"})
+        if row.status not in (notice_store.DRAFT, notice_store.HELD):
+            continue  # published (or cancelled) meanwhile: nothing left to decide
+        if action == "publish":
+            _publish(rt, session, row, now)
+        else:
+            notice_store.cancel(session, notice_id, now=now)
+            audit_store.append(session, actor=actor.label, change_ref=change.ref,
+                               event_type="notice.cancelled",
+                               payload={"audience": row.audience, "reason": reason.strip()})
 
 
 def release_notice(

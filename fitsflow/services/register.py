@@ -41,6 +41,7 @@ class RegisterRow:
     actual_cost: Decimal | None
     gates: dict[str, GatePass]  # by gate title
     outcome: str
+    early_release: str = ""  # why it was released before its window opened ("" if it was not)
 
     @property
     def ref(self) -> str:
@@ -70,7 +71,7 @@ def _rows(rt: Runtime, session: Any, found: list[Any]) -> list[RegisterRow]:
         outcome = known.outcome or (state.title if state and state.final else "")
         rows.append(RegisterRow(common.view_of(session, rt, record), definition.title,
                                 sum(costs[record.id].cost_by_year.values(), Decimal(0)), known.actual_cost,
-                                gates, outcome))
+                                gates, outcome, known.early_release))
     return rows
 
 
@@ -102,7 +103,8 @@ def every_row(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> Iterator[
 def header(rt: Runtime) -> list[str]:
     gates = [h for title in gate_titles(rt) for h in (f"{title}: passed", f"{title}: approved by")]
     return ["Reference", "Title", "Category", "Workflow", "Requester", "Raised", "State", "Phase",
-            "Planned five-year cost", "Actual cost", *gates, "Outcome", "Last updated"]
+            "Planned five-year cost", "Actual cost", *gates, "Outcome", "Released early (why)",
+            "Last updated"]
 
 
 def values(rt: Runtime, row: RegisterRow) -> list[Any]:
@@ -118,7 +120,7 @@ def values(rt: Runtime, row: RegisterRow) -> list[Any]:
     for title in gate_titles(rt):
         passed = row.gates.get(title)
         cells += [local(passed.passed_at) if passed else None, ", ".join(passed.approvers) if passed else ""]
-    return [*cells, row.outcome, local(row.change.updated_at)]
+    return [*cells, row.outcome, row.early_release, local(row.change.updated_at)]
 
 
 def csv_chunks(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> Iterator[str]:

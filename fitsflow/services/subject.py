@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 from sqlmodel import Session
 
@@ -11,7 +12,7 @@ from ..domain import approved, stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
 from ..domain.policy import Facts, Requirement
-from ..persistence import approved_store, peer_store, queries, stage_store
+from ..persistence import approved_store, notice_store, peer_store, queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
@@ -202,6 +203,33 @@ class ChangeSubject:
         if plan is None or plan.window_start is None:
             return ""
         return calendar.timing_problem(self.rt, self.school, plan.window_start, self.rt.now())
+
+    @property
+    def window_opens_later(self) -> str:
+        """When the window opens, if that is still ahead (else "")."""
+        plan = self.release_plan
+        if plan is None or plan.window_start is None or plan.window_start <= self.rt.now():
+            return ""
+        return f"{plan.window_start.astimezone(self.rt.timezone):%a %d %b %Y at %H:%M}".replace(" 0", " ")
+
+    @property
+    def unsent(self) -> list[Any]:
+        """The change's release notices still a draft or held (read afresh: an action may
+        just have settled some)."""
+        return [n for n in notice_store.of_change(self.session, self.change_id)
+                if n.status in (notice_store.DRAFT, notice_store.HELD)]
+
+    @property
+    def unsent_notices(self) -> tuple[str, ...]:
+        tz = self.rt.timezone
+        found = []
+        for n in self.unsent:
+            audience = self.roles.audiences.get(n.audience)
+            label = audience.label if audience else n.audience
+            due = f"{n.publish_at.astimezone(tz):%d %b %H:%M}"
+            found.append(f"the {label} notice is held for your word" if n.status == notice_store.HELD
+                         else f"the {label} notice is still a draft (due {due})")
+        return tuple(found)
 
     @cached_property
     def clashes(self) -> tuple[Clash, ...]:

@@ -69,6 +69,10 @@ class Action:
     # It undoes the work (withdraw, back out): a reason is required and the page confirms
     # it on a step of its own.
     destructive: bool = False
+    # What the reason is for, when one is asked.
+    reason_label: str = "Reason for going ahead in this period (recorded)"
+    # Release notices still unsent (id, what is wrong): the action asks what becomes of each.
+    unsent: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)

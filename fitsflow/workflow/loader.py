@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.errors import WorkflowError
-from ..domain.guards import GUARDS
+from ..domain.guards import GUARDS, IMPLIED
 from ..domain.roles import RoleBook, shipped_book
 from ..domain.vocabulary import (
     CATEGORIES,
@@ -123,6 +123,8 @@ def _parse_transition(
     for name in guards:
         if name not in GUARDS:
             problems.add(f"{key}.guards", f"unknown guard '{name}' (known: {', '.join(sorted(GUARDS))})")
+    if dest in states:
+        guards += tuple(g for g in IMPLIED.get(states[str(dest)].kind or "", ()) if g not in guards)
     signal = body.get("signal")
     if signal is not None and signal not in SIGNAL_NAMES:
         problems.add(f"{key}.signal", f"unknown signal '{signal}' (known: {', '.join(SIGNAL_NAMES)})")
