@@ -43,3 +43,23 @@ def test_changing_ones_password_follows_the_same_rule(sqlite_rt, tmp_path):
         auth.change_password(sqlite_rt, user_id=school.requester, current="heron lantern quietly",
                              new="short one", session_id="x")
     f.user(sqlite_rt)  # others unaffected
+
+
+def test_any_length_up_to_the_maximum_is_judged_and_counted_whole(sqlite_rt, tmp_path):
+    # zxcvbn itself raises on more than 72 characters (a 500 before): it judges the first 72.
+    phrase = "heron lantern quietly "
+    assert passwords.problem(phrase * 4) is None  # 88 characters
+    assert passwords.problem((phrase * 50)[:passwords.MAX_LENGTH]) is None
+    assert passwords.problem(phrase * 47) == f"must be at most {passwords.MAX_LENGTH} characters"
+    assert "too easy to guess" in (passwords.problem("a" * 72 + phrase) or "")
+    assert "control characters" in (passwords.problem("heron lantern\tquietly") or "")
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    r = post(client, "/account/password", {"current_password": PASSWORD, "new_password": phrase * 47})
+    assert r.status_code == 400 and f"at most {passwords.MAX_LENGTH} characters" in r.get_data(as_text=True)
+    long = (phrase * 50)[:passwords.MAX_LENGTH]
+    r = post(client, "/account/password", {"current_password": PASSWORD, "new_password": long})
+    assert r.status_code == 302
+    fresh = app.test_client()
+    assert login(fresh, school.emails[school.requester], long).status_code == 302
