@@ -90,4 +90,4 @@ def test_stored_text_is_shown_escaped_and_flattened():
     assert visible("a\u2028b\r\nc\x00") == "a\\u2028b\\x0d\\x0ac\\x00"
     assert visible("\u202egnp.exe \U000e0001") == "\\u202egnp.exe \\U000e0001"
     assert visible("Café 日本 📶") == "Café 日本 📶"
-    assert as_one_line(" Subject\u2028Bcc: x\r\ny \u200b") == "Subject Bcc: x  y"
+    assert as_one_line(" Subject\u2028Bcc: x\r\ny\u200b\u2029") == "Subject Bcc: x y"

@@ -18,7 +18,7 @@ from fitsflow.domain.roles import ADMIN, AUDITOR
 from fitsflow.services import health
 from fitsflow.services.runtime import Runtime
 
-from . import errors, login
+from . import errors, input_guard, login
 from .access import PUBLIC, access
 from .proxy import TrustedProxies
 
@@ -84,6 +84,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)
+    input_guard.init_app(app)
 
     from . import admin, api, audit, auth, changes, dashboard, feeds, schedule, templates_pages
 

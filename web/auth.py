@@ -12,6 +12,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.domain.roles import is_approver
+from fitsflow.domain.text import refused_in_line
 from fitsflow.services import absences, feeds
 from fitsflow.services import auth as service
 from fitsflow.services import mfa as mfa_service
@@ -24,13 +25,16 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if not target:
-        return url_for("dashboard.home")
+    """Only a path on this site, else the dashboard: never an open redirect. Browsers read
+    a backslash as a slash and drop tabs and line breaks from an address (so "/\\evil", or a
+    line break between two slashes, is "//evil", another host): neither, nor any character
+    the one-line rule refuses, is let through."""
+    home = url_for("dashboard.home")
+    if not target or len(target) > 2000 or not target.startswith("/") or "\\" in target \
+            or target.startswith("//") or any(refused_in_line(c) for c in target):
+        return home
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("dashboard.home")
-    return target
+    return home if parts.scheme or parts.netloc else target
 
 
 DEVICE_COOKIE = "fitsflow_device"

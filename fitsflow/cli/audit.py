@@ -7,7 +7,8 @@ from typing import TextIO
 
 import click
 
-from .base import State, pass_state, progress
+from ..domain.text import visible
+from .base import State, echo, lines_for_terminal, pass_state, progress
 
 
 @click.group()
@@ -27,9 +28,9 @@ def verify(state: State, expected_head: str | None) -> None:
     with progress(audit_service.event_count(state), "verifying") as step:
         result = audit_service.verify(state, expected_head=expected_head, progress=step)
     if result.ok:
-        click.echo(result.describe())
+        echo(result.describe())
         return
-    click.secho(result.describe(), fg="red")
+    click.secho(visible(result.describe()), fg="red")
     sys.exit(1)
 
 
@@ -43,5 +44,8 @@ def export(state: State, fmt: str, change_ref: str | None, output: TextIO) -> No
     """Export the audit trail, with hashes, as CSV or JSON."""
     from ..services import audit as audit_service
 
+    # A file or a pipe gets the trail exactly as stored (its hashes must verify); a terminal
+    # gets it with line ends kept and every other control character shown escaped.
+    shown = lines_for_terminal if output.isatty() else str
     for chunk in audit_service.export(state, fmt=fmt, change_ref=change_ref):
-        output.write(chunk)
+        output.write(shown(chunk))

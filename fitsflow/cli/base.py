@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from ..domain.errors import FitsflowError, InvalidInput, NotAllowed, WorkflowError
+from ..domain.text import visible
 
 # Imported where used: a command loads only what it needs (see LazyGroup).
 if TYPE_CHECKING:
@@ -90,8 +91,31 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def echo(line: str, *, err: bool = False) -> None:
+    """Print one line that may hold stored text (a title, a name, a reason). Every printer of
+    the command line goes through here: each character the one-line rule refuses is shown
+    as its escape (ESC as \\x1b, U+2028 as \\u2028), so what someone typed can neither
+    drive the terminal nor forge a line of output."""
+    click.echo(visible(line), err=err)
+
+
+def echo_text(label: str, text: str, indent: str = "      ") -> None:
+    """Long stored text (a need, a comment): its own lines under the label, indented, each
+    escaped by ``echo``."""
+    first, *rest = text.split("\n")
+    echo(f"{label}{first}")
+    for line in rest:
+        echo(f"{indent}{line}")
+
+
+def lines_for_terminal(text: str) -> str:
+    """Several lines of stored text (an export) for a terminal: line ends kept, every other
+    character ``echo`` escapes shown escaped."""
+    return "\n".join(visible(line.removesuffix("\r")) for line in text.split("\n"))
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.secho(f"error: {message}", fg="red", err=True)
+    click.secho(f"error: {visible(message)}", fg="red", err=True)
     sys.exit(code)
 
 
@@ -100,16 +124,18 @@ def report(err: FitsflowError) -> NoReturn:
     if isinstance(err, InvalidInput):
         click.secho("error: invalid input", fg="red", err=True)
         for field, message in err.problems.items():
-            click.echo(f"  {field}: {message}", err=True)
+            echo(f"  {field}: {message}", err=True)
         sys.exit(1)
     if isinstance(err, WorkflowError):
         click.secho("error: invalid workflow definition", fg="red", err=True)
         for problem in err.problems:
-            click.echo(f"  {problem}", err=True)
+            echo(f"  {problem}", err=True)
         sys.exit(1)
     if isinstance(err, NotAllowed) and err.allowed:
         # the command line takes the actions by name: give the names as well as the words
-        fail(f"{err}\n  actions you can type now: {', '.join(err.allowed)}")
+        click.secho(f"error: {visible(str(err))}", fg="red", err=True)
+        echo(f"  actions you can type now: {', '.join(err.allowed)}", err=True)
+        sys.exit(1)
     fail(str(err))
 
 

@@ -8,7 +8,7 @@ import click
 
 from ..domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from ..services import calendar
-from .base import State, pass_state
+from .base import State, echo, pass_state
 
 
 @click.group("calendar")
@@ -28,13 +28,13 @@ def list_(state: State, kind: str | None, q: str) -> None:
         rows, total = calendar.page_periods(rt, q=q, kind=kind or "", limit=500, offset=offset)
         for p in rows:
             first, last = p.days(rt.timezone)
-            click.echo(f"{p.id:>5}  {first} – {last}  {KIND_TITLES[p.kind]:<14} {p.effect:<8} {p.title}"
-                       + (f"  ({p.reason})" if p.reason else ""))
+            echo(f"{p.id:>5}  {first} – {last}  {KIND_TITLES[p.kind]:<14} {p.effect:<8} {p.title}"
+                 + (f"  ({p.reason})" if p.reason else ""))
         offset += len(rows)
         if not rows or offset >= total:
             break
     if not offset:
-        click.echo("no periods")
+        echo("no periods")
 
 
 @calendar_group.command("add")
@@ -51,7 +51,7 @@ def add(state: State, kind: str, title: str, start: str, end: str, effect: str |
     period = calendar.add_period(state.runtime, actor_id=None, kind=kind, title=title, start=start, end=end,
                                  effect=effect or "", reason=reason)
     first, last = period.days(state.runtime.timezone)
-    click.echo(f"added {period.id}: {period.title} ({first} – {last}, {period.effect})")
+    echo(f"added {period.id}: {period.title} ({first} – {last}, {period.effect})")
 
 
 @calendar_group.command("remove")
@@ -60,7 +60,7 @@ def add(state: State, kind: str, title: str, start: str, end: str, effect: str |
 def remove(state: State, period_id: int) -> None:
     """Remove a period (audited)."""
     calendar.delete_period(state.runtime, actor_id=None, period_id=period_id)
-    click.echo(f"removed {period_id}")
+    echo(f"removed {period_id}")
 
 
 @calendar_group.command("import")
@@ -80,4 +80,4 @@ def import_(state: State, file: Path, kind: str | None) -> None:
         except UnicodeDecodeError:
             text = raw.decode("cp1252")
         count = calendar.import_csv(state.runtime, text=text, actor_id=None)
-    click.echo(f"imported {file}: {count} periods")
+    echo(f"imported {file}: {count} periods")

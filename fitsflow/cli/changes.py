@@ -10,7 +10,7 @@ from ..services import category as category_service
 from ..services import changes as changes_service
 from ..services import gates, ownership, peer_review, rescheduling, stages
 from ..services.views import ChangeDetail
-from .base import State, actor_id, as_option, pass_state
+from .base import State, actor_id, as_option, echo, echo_text, pass_state
 
 
 @click.group()
@@ -20,38 +20,40 @@ def change() -> None:
 
 def _print_detail(detail: ChangeDetail) -> None:
     c = detail.change
-    click.echo(f"{c.ref}  {c.title}")
-    click.echo(f"  category: {c.category}   workflow: {c.workflow}   version: {c.version}")
-    click.echo(f"  state: {c.state_title} ({c.state})   phase: {c.phase}")
-    click.echo(f"  requester: {c.requester_name}")
+    echo(f"{c.ref}  {c.title}")
+    echo(f"  category: {c.category}   workflow: {c.workflow}   version: {c.version}")
+    echo(f"  state: {c.state_title} ({c.state})   phase: {c.phase}")
+    echo(f"  requester: {c.requester_name}")
     if c.parent_ref:
-        click.echo(f"  follow-up of: {c.parent_ref}")
+        echo(f"  follow-up of: {c.parent_ref}")
     if c.template_ref:
-        click.echo(f"  from template: {c.template_ref}")
+        echo(f"  from template: {c.template_ref}")
     if detail.follow_ups:
-        click.echo(f"  follow-ups: {', '.join(detail.follow_ups)}")
+        echo(f"  follow-ups: {', '.join(detail.follow_ups)}")
+    if c.description:
+        echo_text("  description: ", c.description)
     if detail.needs:
-        click.echo(f"  need: {detail.needs.need}")
-        click.echo(f"  stakeholders: {', '.join(detail.needs.stakeholders) or '-'}")
+        echo_text("  need: ", detail.needs.need)
+        echo(f"  stakeholders: {', '.join(detail.needs.stakeholders) or '-'}")
     if detail.plan.lines:
         years = "  ".join(f"Y{i + 1} {amount:,.2f}" for i, amount in enumerate(detail.plan.total_by_year()))
-        click.echo(f"  cost by year: {years}   total: {detail.total_cost:,.2f}")
+        echo(f"  cost by year: {years}   total: {detail.total_cost:,.2f}")
     if detail.release_plan and detail.release_plan.window_start:
         rp = detail.release_plan
-        click.echo(f"  window: {rp.window_start:%Y-%m-%d %H:%M} → "
-                   f"{rp.window_end:%Y-%m-%d %H:%M} UTC   risk: {rp.risk or '-'}")
+        echo(f"  window: {rp.window_start:%Y-%m-%d %H:%M} → "
+             f"{rp.window_end:%Y-%m-%d %H:%M} UTC   risk: {rp.risk or '-'}")
     for a in detail.approvals:
-        click.echo(f"  decision: {a.gate} round {a.round}: {a.approver} ({a.role}) {a.decision}"
-                   + (f" — {a.comment}" if a.comment else ""))
+        echo_text(f"  decision: {a.gate} round {a.round}: {a.approver} ({a.role}) {a.decision}"
+                  + (" — " if a.comment else ""), a.comment or "")
     if detail.gate:
         g = detail.gate
-        click.echo(f"  gate: {g.title}; needs {g.requirements}; "
-                   f"{'; '.join(g.missing) or 'quorum reached'}")
+        echo(f"  gate: {g.title}; needs {g.requirements}; "
+             f"{'; '.join(g.missing) or 'quorum reached'}")
     for action in detail.actions:
         blocked = f"  (blocked: {'; '.join(action.blocked_by)})" if action.blocked_by else ""
-        click.echo(f"  action: {action.trigger} — {action.title}{blocked}")
+        echo(f"  action: {action.trigger} — {action.title}{blocked}")
     if detail.editable_stages:
-        click.echo(f"  you may edit: {', '.join(detail.editable_stages)}")
+        echo(f"  you may edit: {', '.join(detail.editable_stages)}")
 
 
 @change.command("raise")
@@ -71,7 +73,7 @@ def raise_(state: State, as_email: str, title: str, category: str, description: 
     view = changes_service.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
                                  description=description, affected_services=services_, urgency=urgency,
                                  template=template, cost=cost)
-    click.echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
+    echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
 
 
 @change.command("list")
@@ -89,8 +91,8 @@ def list_(state: State, as_email: str, state_name: str | None, category: str | N
     page = change_search.find(rt, actor_id=actor_id(rt, as_email), filters=filters, limit=limit)
     for found in page.items:
         v = found.change
-        click.echo(f"{v.ref}  {v.category:<12} {v.state:<20} {v.title}")
-    click.echo(f"({len(page.items)} of {page.total})")
+        echo(f"{v.ref}  {v.category:<12} {v.state:<20} {v.title}")
+    echo(f"({len(page.items)} of {page.total})")
 
 
 @change.command("show")
@@ -122,7 +124,7 @@ def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[
         "need": need, "stakeholders": list(stakeholders), "sdp_priority": sdp_priority,
         "options_considered": options_considered, "screening": _pairs(screening, "--screening"),
         "dpia_reference": dpia_reference})
-    click.echo(f"{view.ref}: needs analysis saved")
+    echo(f"{view.ref}: needs analysis saved")
 
 
 def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
@@ -154,7 +156,7 @@ def costs(state: State, ref: str, as_email: str, lines: tuple[str, ...]) -> None
     rt = state.runtime
     view = stages.record_financial_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
                                           lines=[_cost_line(t) for t in lines])
-    click.echo(f"{view.ref}: financial plan saved ({len(lines)} lines)")
+    echo(f"{view.ref}: financial plan saved ({len(lines)} lines)")
 
 
 @change.command("release-plan")
@@ -173,7 +175,7 @@ def release_plan(state: State, ref: str, as_email: str, risk_answers: tuple[str,
     rt = state.runtime
     view = stages.record_release_plan(rt, actor_id=actor_id(rt, as_email), ref=ref,
                                         data={**data, "risk_answers": _pairs(risk_answers, "--risk")})
-    click.echo(f"{view.ref}: release plan saved")
+    echo(f"{view.ref}: release plan saved")
 
 
 @change.command("transfer")
@@ -186,7 +188,7 @@ def transfer(state: State, ref: str, as_email: str, to_email: str, reason: str) 
     """Hand a change to another requester (its requester, or accounts.change_transfer roles)."""
     rt = state.runtime
     view = ownership.transfer(rt, actor_id=actor_id(rt, as_email), ref=ref, to_email=to_email, reason=reason)
-    click.echo(f"{view.ref}: now owned by {view.requester_name}")
+    echo(f"{view.ref}: now owned by {view.requester_name}")
 
 
 @change.command("reschedule")
@@ -202,7 +204,7 @@ def reschedule(state: State, ref: str, as_email: str, window_start: str, window_
     rt = state.runtime
     view = rescheduling.reschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, window_start=window_start,
                                window_end=window_end, reason=reason)
-    click.echo(f"{view.ref}: rescheduled, now {view.state}")
+    echo(f"{view.ref}: rescheduled, now {view.state}")
 
 
 @change.command("unschedule")
@@ -214,7 +216,7 @@ def unschedule(state: State, ref: str, as_email: str, reason: str) -> None:
     """Take a scheduled release off the schedule, back to approved."""
     rt = state.runtime
     view = rescheduling.unschedule(rt, actor_id=actor_id(rt, as_email), ref=ref, reason=reason)
-    click.echo(f"{view.ref}: unscheduled, now {view.state}")
+    echo(f"{view.ref}: unscheduled, now {view.state}")
 
 
 @change.command("peer-review")
@@ -228,7 +230,7 @@ def peer_review_(state: State, ref: str, outcome: str, as_email: str, comments: 
     rt = state.runtime
     view = peer_review.review_plan(rt, actor_id=actor_id(rt, as_email), ref=ref, outcome=outcome,
                                             comments=comments)
-    click.echo(f"{view.ref}: peer review recorded ({outcome})")
+    echo(f"{view.ref}: peer review recorded ({outcome})")
 
 
 @change.command("acknowledge")
@@ -239,7 +241,7 @@ def acknowledge(state: State, ref: str, as_email: str) -> None:
     """Acknowledge changes made within the policy's tolerance since approval."""
     rt = state.runtime
     view = approved_service.acknowledge(rt, actor_id=actor_id(rt, as_email), ref=ref)
-    click.echo(f"{view.ref}: changes since approval acknowledged")
+    echo(f"{view.ref}: changes since approval acknowledged")
 
 
 @change.command("category")
@@ -254,7 +256,7 @@ def category(state: State, ref: str, category: str, as_email: str, reason: str) 
     rt = state.runtime
     view = category_service.change_category(rt, actor_id=actor_id(rt, as_email), ref=ref, category=category,
                                     reason=reason)
-    click.echo(f"{view.ref}: now {view.category}")
+    echo(f"{view.ref}: now {view.category}")
 
 
 @change.command("review")
@@ -269,7 +271,7 @@ def review(state: State, ref: str, as_email: str, outcome: str, notes: str, actu
     rt = state.runtime
     view = stages.record_review(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
         "outcome": outcome, "notes": notes, "actual_costs": [_cost_line(t) for t in actual]})
-    click.echo(f"{view.ref}: review saved")
+    echo(f"{view.ref}: review saved")
 
 
 @change.command("do")
@@ -282,7 +284,7 @@ def do(state: State, ref: str, trigger: str, as_email: str, reason: str) -> None
     """Fire a workflow trigger (see 'change show' for those open to you)."""
     rt = state.runtime
     view = changes_service.fire(rt, actor_id=actor_id(rt, as_email), ref=ref, trigger=trigger, reason=reason)
-    click.echo(f"{view.ref}: {trigger} → {view.state}")
+    echo(f"{view.ref}: {trigger} → {view.state}")
 
 
 @change.command("decide")
@@ -302,8 +304,8 @@ def decide(state: State, ref: str, decision: str, as_email: str, comment: str, r
                              comment=comment, role=role,
                              on_behalf_of=actor_id(rt, on_behalf_of) if on_behalf_of else None)
     tail = f"; still {'; '.join(result.missing)}" if result.missing else ""
-    click.echo(f"{result.change.ref}: {decision} recorded, gate {result.outcome}, "
-               f"now in {result.change.state}{tail}")
+    echo(f"{result.change.ref}: {decision} recorded, gate {result.outcome}, "
+         f"now in {result.change.state}{tail}")
 
 
 @change.command("follow-up")
@@ -319,4 +321,4 @@ def follow_up(state: State, ref: str, as_email: str, title: str, description: st
     rt = state.runtime
     view = changes_service.spawn_follow_up(rt, actor_id=actor_id(rt, as_email), ref=ref, title=title,
                                     description=description, category=category)
-    click.echo(f"{view.ref} raised as a follow-up of {ref.upper()}, now in {view.state}")
+    echo(f"{view.ref} raised as a follow-up of {ref.upper()}, now in {view.state}")

@@ -9,7 +9,7 @@ import click
 
 from .. import security_log
 from ..services import outbox
-from .base import State, pass_state
+from .base import State, echo, pass_state
 
 
 @click.command()
@@ -29,12 +29,12 @@ def worker(state: State, once: bool) -> None:
         total = 0
         while (handled := runner.run_once()):
             total += handled
-        click.echo(f"delivered or rescheduled {total} notices ({', '.join(channels)})")
+        echo(f"delivered or rescheduled {total} notices ({', '.join(channels)})")
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"fitsflow worker: delivering ({', '.join(channels)}); Ctrl-C to stop")
+    echo(f"fitsflow worker: delivering ({', '.join(channels)}); Ctrl-C to stop")
     runner.run(stop)
 
 
@@ -48,10 +48,10 @@ def outbox_group() -> None:
 def status(state: State) -> None:
     """Counts by status, and every parked notice with its last error."""
     counts = outbox.status_counts(state.runtime)
-    click.echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
+    echo("  ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "the outbox is empty")
     for row in outbox.parked(state.runtime):
-        click.echo(f"parked #{row.id} {row.change_ref} {row.event} → {row.recipient} "
-                   f"({row.attempts} attempts): {row.last_error}")
+        echo(f"parked #{row.id} {row.change_ref} {row.event} → {row.recipient} "
+             f"({row.attempts} attempts): {row.last_error}")
 
 
 @outbox_group.command("retry")
@@ -63,4 +63,4 @@ def retry(state: State, ids: tuple[int, ...], all_: bool) -> None:
     if not ids and not all_:
         raise click.UsageError("name outbox ids to retry, or --all")
     count = outbox.retry(state.runtime, row_ids=None if all_ else list(ids), actor_label="cli")
-    click.echo(f"{count} parked notices queued again")
+    echo(f"{count} parked notices queued again")

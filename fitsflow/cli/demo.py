@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..services.demo import build_demo, demo_size
-from .base import State, pass_state, progress
+from .base import State, echo, pass_state, progress
 
 
 @click.command()
@@ -22,10 +22,10 @@ def demo(state: State, password: str | None) -> None:
     with progress(demo_size(rt), "building demo school") as step, rt.db.all_or_nothing():
         result = build_demo(rt, password=password, progress=step)
     if result.created:
-        click.echo(f"demo school created: {result.changes} changes, {len(result.users)} users")
+        echo(f"demo school created: {result.changes} changes, {len(result.users)} users")
     else:
-        click.echo(f"demo school already present ({result.changes} changes); nothing changed")
-    click.echo(f"demo users (password for each: {password}; demo users sign in without the second "
-               "factor that admins and approvers of a real school must set up):")
+        echo(f"demo school already present ({result.changes} changes); nothing changed")
+    echo(f"demo users (password for each: {password}; demo users sign in without the second "
+         "factor that admins and approvers of a real school must set up):")
     for name, email, roles in result.users:
-        click.echo(f"  {email:<28} {roles or 'audience only':<16} {name}")
+        echo(f"  {email:<28} {roles or 'audience only':<16} {name}")

@@ -8,7 +8,7 @@ import click
 
 from ..domain import limits
 from ..domain.vocabulary import CATEGORIES
-from .base import State, pass_state
+from .base import State, echo, pass_state
 
 
 @click.command("schedule")
@@ -33,7 +33,7 @@ def schedule(state: State, start: datetime | None, days: int, service: str, stat
     found = forward.forward_schedule(rt, actor_id=None, start=first, days=days, service=service,
                                      state=state_name, category=category or "")
     releases = {r.ref: r for d in found.days for r in d.releases}
-    click.echo(f"forward schedule {found.start} – {found.end}: {len(releases)} release(s)")
+    echo(f"forward schedule {found.start} – {found.end}: {len(releases)} release(s)")
     tz = rt.timezone
     for r in sorted(releases.values(), key=lambda r: (r.window_start, r.ref)):
         begin, end = r.window_start.astimezone(tz), r.window_end.astimezone(tz)
@@ -44,6 +44,6 @@ def schedule(state: State, start: datetime | None, days: int, service: str, stat
             line += "  (cancelled)"
         if r.clashes_with:
             line += f"  CLASHES WITH {', '.join(r.clashes_with)}"
-        click.echo(line)
+        echo(line)
     for period in found.periods:
-        click.echo(f"period: {period}")
+        echo(f"period: {period}")

@@ -9,7 +9,7 @@ import click
 
 from .. import security_log
 from ..services import auth
-from .base import State, actor_id, as_option, pass_state
+from .base import State, actor_id, as_option, echo, pass_state
 
 if TYPE_CHECKING:
     from ..delivery.worker import Background
@@ -87,15 +87,15 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
 
     options = options_for(server)
     address = options["bind"]
-    click.echo(f"fitsflow: serving {rt.settings.school.name} from {rt.db.display_url} "
-               f"(settings: {rt.settings.source})")
-    click.echo(f"fitsflow: http://{address}/ ({options['workers']} workers × {options['threads']} threads); "
-               f"sign in at http://{address}/login")
+    echo(f"fitsflow: serving {rt.settings.school.name} from {rt.db.display_url} "
+         f"(settings: {rt.settings.source})")
+    echo(f"fitsflow: http://{address}/ ({options['workers']} workers × {options['threads']} threads); "
+         f"sign in at http://{address}/login")
     if rt.settings.delivery.in_process:
-        click.echo("fitsflow: delivering notices in-process (set delivery.in_process = false "
-                   "to run 'fitsflow worker' separately)")
+        echo("fitsflow: delivering notices in-process (set delivery.in_process = false "
+             "to run 'fitsflow worker' separately)")
     if not rt.settings.web.secure_cookies:
-        click.echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
+        echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
     Server().run()
 
 
@@ -132,12 +132,12 @@ def _reload(state: State, current: _Serving) -> None:
         workflow_versions.prepare(fresh)
     except (ConfigError, FitsflowError) as err:
         problems = "; ".join(getattr(err, "problems", None) or [str(err)])
-        click.echo(f"fitsflow: reload refused, still serving the previous settings: {problems}", err=True)
+        echo(f"fitsflow: reload refused, still serving the previous settings: {problems}", err=True)
         return
     old = current.runtime
     current.runtime = fresh
     old.db.dispose()
-    click.echo(f"fitsflow: reloaded settings from {fresh.settings.source}", err=True)
+    echo(f"fitsflow: reloaded settings from {fresh.settings.source}", err=True)
 
 
 def _without_server_header() -> None:
@@ -172,7 +172,7 @@ def token() -> None:
 def create(state: State, as_email: str, name: str, scope: str, days: int | None) -> None:
     """Create a token for a user and print it (it is shown only once)."""
     rt = state.runtime
-    click.echo(auth.create_token(rt, user_id=actor_id(rt, as_email), name=name, scope=scope, days=days))
+    echo(auth.create_token(rt, user_id=actor_id(rt, as_email), name=name, scope=scope, days=days))
 
 
 @token.command("list")
@@ -184,7 +184,7 @@ def list_(state: State, as_email: str) -> None:
     for t in auth.list_tokens(rt, user_id=actor_id(rt, as_email)):
         status = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else \
             f"expires {t.expires_at:%Y-%m-%d}" if t.expires_at else "active"
-        click.echo(f"{t.id:>5}  {t.name:<30} {t.scope:<6} created {t.created_at:%Y-%m-%d}  {status}")
+        echo(f"{t.id:>5}  {t.name:<30} {t.scope:<6} created {t.created_at:%Y-%m-%d}  {status}")
 
 
 @token.command("revoke")
@@ -195,4 +195,4 @@ def revoke(state: State, as_email: str, token_id: int) -> None:
     """Revoke one of a user's tokens by id."""
     rt = state.runtime
     auth.revoke_token(rt, user_id=actor_id(rt, as_email), token_id=token_id)
-    click.echo(f"token {token_id} revoked")
+    echo(f"token {token_id} revoked")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..services import catalogue
-from .base import State, pass_state
+from .base import State, echo, pass_state
 
 
 @click.group("service")
@@ -22,7 +22,7 @@ def list_(state: State) -> None:
         rows, total = catalogue.page_services(state.runtime, limit=500, offset=offset)
         for s in rows:
             flag = "" if s.active else " (retired)"
-            click.echo(f"{s.name:<28} depends on: {', '.join(s.depends_on) or '-'}{flag}")
+            echo(f"{s.name:<28} depends on: {', '.join(s.depends_on) or '-'}{flag}")
         offset += len(rows)
         if not rows or offset >= total:
             break
@@ -38,4 +38,4 @@ def add(state: State, name: str, description: str, depends_on: tuple[str, ...], 
     """Add a service, or change the one with this name (audited)."""
     saved = catalogue.save_service(state.runtime, actor_id=None, name=name, description=description,
                                    depends_on=depends_on, active=not retired)
-    click.echo(f"service {saved.name} saved (depends on: {', '.join(saved.depends_on) or '-'})")
+    echo(f"service {saved.name} saved (depends on: {', '.join(saved.depends_on) or '-'})")

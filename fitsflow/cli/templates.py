@@ -7,7 +7,7 @@ import click
 from ..domain.errors import NotFound
 from ..domain.templates import STATES, parse_ref
 from ..services import templates
-from .base import State, actor_id, as_option, pass_state
+from .base import State, actor_id, as_option, echo, pass_state
 
 
 @click.group("template")
@@ -35,14 +35,14 @@ def list_(state: State, as_email: str, state_name: str | None, q: str) -> None:
     while True:
         page = templates.browse(rt, actor_id=who, state=state_name or "", q=q, limit=500, offset=offset)
         for t in page.items:
-            click.echo(
+            echo(
                 f"{t.ref}  {t.state:<9} up to {rt.money(t.max_cost):>12}  uses {t.uses:<5} {t.title}"
                 f"  [{', '.join(t.services)}]"
             )
         offset += len(page.items)
         if not page.items or offset >= page.total:
             break
-    click.echo(f"({offset} templates)")
+    echo(f"({offset} templates)")
 
 
 @template_group.command("propose")
@@ -83,7 +83,7 @@ def propose(
             "used_by": list(used_by) or ["requester"],
         },
     )
-    click.echo(f"{view.ref} proposed: {view.title}")
+    echo(f"{view.ref} proposed: {view.title}")
 
 
 @template_group.command("decide")
@@ -98,4 +98,4 @@ def decide(state: State, as_email: str, ref: str, action: str, reason: str) -> N
     view = templates.act(
         rt, actor_id=actor_id(rt, as_email), template_id=_id(ref), action=action, reason=reason
     )
-    click.echo(f"{view.ref} is now {view.state_title.lower()}")
+    echo(f"{view.ref} is now {view.state_title.lower()}")

@@ -8,7 +8,7 @@ import click
 
 from ..domain.roles import SYSTEM_ROLES
 from ..services import mfa, users
-from .base import State, actor_id, pass_state, progress
+from .base import State, actor_id, echo, pass_state, progress
 
 
 @click.group()
@@ -33,7 +33,7 @@ def add(state: State, name: str, email: str, roles: tuple[str, ...], audiences: 
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     uid = users.add_user(state.runtime, name=name, email=email, roles=roles, audiences=audiences,
                             password=password)
-    click.echo(f"user {email.strip().lower()} saved (id {uid})")
+    echo(f"user {email.strip().lower()} saved (id {uid})")
 
 
 @user.command("import")
@@ -51,7 +51,7 @@ def import_(state: State, file: Path) -> None:
     rows = max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
     with progress(rows, "importing") as step:
         result = users.import_users(state.runtime, text=text, progress=step)
-    click.echo(f"imported {file}: {result.created} created, {result.updated} updated")
+    echo(f"imported {file}: {result.created} created, {result.updated} updated")
 
 
 @user.command("list")
@@ -60,8 +60,8 @@ def list_(state: State) -> None:
     """List users with their roles and audiences."""
     for u in users.list_users(state.runtime):
         flag = "" if u.active else " (inactive)"
-        click.echo(f"{u.email:<36} {u.name:<28} roles={','.join(u.roles) or '-'} "
-                   f"audiences={','.join(u.audiences) or '-'}{flag}")
+        echo(f"{u.email:<36} {u.name:<28} roles={','.join(u.roles) or '-'} "
+             f"audiences={','.join(u.audiences) or '-'}{flag}")
 
 
 @user.command("roles")
@@ -72,10 +72,10 @@ def roles_(state: State) -> None:
     for name, label in book.labels.items():
         kind = "approver" if name in book.approvers else "built-in" if name in SYSTEM_ROLES else "role"
         mfa = " (second factor required)" if name in book.mfa_roles else ""
-        click.echo(f"role      {name:<14} {kind:<9} {label}{mfa}")
+        echo(f"role      {name:<14} {kind:<9} {label}{mfa}")
     for audience in book.audiences.values():
-        click.echo(f"audience  {audience.name:<14} {audience.tier:<9} {audience.label} "
-                   f"(notice {audience.lead_days} school days ahead)")
+        echo(f"audience  {audience.name:<14} {audience.tier:<9} {audience.label} "
+             f"(notice {audience.lead_days} school days ahead)")
 
 
 @user.command("mfa-reset")
@@ -91,7 +91,7 @@ def mfa_reset(state: State, email: str) -> None:
     if not found:
         raise click.ClickException(f"no user with the email {email.strip().lower()}")
     mfa.reset(rt, user_id=found[0].id, by=None)
-    click.echo(f"second factor of {found[0].email} reset: they set it up again at their next sign-in")
+    echo(f"second factor of {found[0].email} reset: they set it up again at their next sign-in")
 
 
 @user.command("absence")
@@ -108,4 +108,4 @@ def absence(state: State, email: str, substitute: str, first_day: str, last_day:
     rt = state.runtime
     away = absences.record(rt, actor_id=actor_id(rt, email), substitute_email=substitute, first_day=first_day,
                            last_day=last_day, reason=reason)
-    click.echo(f"{away.user} away {away.first_day} – {away.last_day}: {away.substitute} stands in")
+    echo(f"{away.user} away {away.first_day} – {away.last_day}: {away.substitute} stands in")

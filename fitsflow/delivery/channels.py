@@ -20,6 +20,7 @@ from html import escape
 
 from ..clock import system_now
 from ..config import SmtpSettings
+from ..domain.text import as_one_line
 from ..persistence.outbox_store import Claimed
 
 
@@ -45,20 +46,11 @@ def _link(base_url: str, payload: str) -> str:
     return base_url.rstrip("/") + path if path else base_url
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def one_line(text: str) -> str:
-    """Header text with line breaks and other control characters made spaces: a header
-    can never be split or added to by what people typed."""
-    return _CONTROL.sub(" ", text or "").strip()
-
-
 def recipient(row: Claimed) -> Address:
     """The To address, built field by field: a display name such as 'Shah, Priya' or
     'Ben <spy@evil.example>, Ben' stays a name and adds no recipient."""
     try:
-        return Address(display_name=one_line(row.recipient_name or ""), addr_spec=str(row.recipient_email))
+        return Address(display_name=as_one_line(row.recipient_name or ""), addr_spec=str(row.recipient_email))
     except (ValueError, IndexError, HeaderParseError) as err:
         raise Permanent(f"the recipient's address {row.recipient_email!r} is not valid: {err}") from err
 
@@ -66,7 +58,7 @@ def recipient(row: Claimed) -> Address:
 def mail_domain(sender: str) -> str:
     """The domain of the configured From address (the Message-ID's right-hand side)."""
     _, _, domain = sender.rpartition("@")
-    domain = one_line(domain).strip(" >").lower()
+    domain = as_one_line(domain).strip(" >").lower()
     return domain if re.fullmatch(r"[a-z0-9.-]+", domain) else "localhost"
 
 
@@ -79,8 +71,8 @@ def message_id(row: Claimed, domain: str) -> str:
 
 def subject_of(row: Claimed) -> str:
     """The subject, always with the change reference (every audience's notice included)."""
-    subject = one_line(row.subject)
-    ref = one_line(row.change_ref)
+    subject = as_one_line(row.subject)
+    ref = as_one_line(row.change_ref)
     return f"[{ref}] {subject}" if ref and ref not in subject else subject
 
 
@@ -200,7 +192,7 @@ class WebhookChannel:
         self.url, self.timeout, self.base_url, self.secret = url, timeout, base_url, secret
 
     def send(self, row: Claimed) -> None:
-        body = json.dumps({"text": chat_safe(one_line(row.subject)), "event": row.event,
+        body = json.dumps({"text": chat_safe(as_one_line(row.subject)), "event": row.event,
                            "ref": row.change_ref, "summary": chat_safe(row.body),
                            "link": _link(self.base_url, row.payload), "outbox_id": row.id}).encode()
         # The receiver checks freshness against its own clock: the machine's time, not business time.

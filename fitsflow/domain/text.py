@@ -101,9 +101,20 @@ def text_field(data: Mapping[str, Any], key: str, problems: dict[str, str], *, r
 
 
 def as_one_line(text: str) -> str:
-    """Stored text made safe for one line (an email header, a chat message): every character
-    the one-line rule refuses becomes a space."""
-    return "".join(" " if refused_in_line(c) else c for c in text or "").strip()
+    """Stored text made safe for one line (an email header, a chat message): each run of
+    characters the one-line rule refuses becomes one space, so nothing typed can split a
+    header or add one."""
+    out: list[str] = []
+    gap = False
+    for c in text or "":
+        if refused_in_line(c):
+            gap = True
+            continue
+        if gap:
+            out.append(" ")
+            gap = False
+        out.append(c)
+    return "".join(out).strip()
 
 
 def visible(text: str) -> str:

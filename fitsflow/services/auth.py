@@ -18,6 +18,7 @@ from ..domain import limits, passwords, totp
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
+from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
 from . import account_notices
 from .common import load_actor, unit_of_work
@@ -94,6 +95,8 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
     Someone with a second factor gets an MfaChallenge instead of a session, unless
     ``remembered`` is the stamp of a browser that passed it recently."""
     email = (email or "").strip().lower()[:limits.EMAIL]
+    if problem := one_line_problem(email, limits.EMAIL, required=False):
+        raise InvalidInput({"email": problem})  # before any query: NUL never reaches the database
     at = rt.now()
     ok = False
     with unit_of_work(rt) as session:
@@ -313,8 +316,8 @@ def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", 
     the web, ``password`` re-authenticates first (a token is a credential)."""
     name = (name or "").strip()
     problems: dict[str, str] = {}
-    if not name or len(name) > limits.TOKEN_NAME or any(ord(c) < 32 for c in name):
-        problems["name"] = f"is required: one line, up to {limits.TOKEN_NAME} characters"
+    if problem := one_line_problem(name, limits.TOKEN_NAME):
+        problems["name"] = problem
     if scope not in SCOPES:
         problems["scope"] = f"must be one of: {', '.join(SCOPES)}"
     days = rt.settings.web.token_days if days is None else days

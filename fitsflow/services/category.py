@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.policy import Facts
+from ..domain.text import one_line_problem
 from ..persistence import audit_store
 from . import common
 from .common import unit_of_work
@@ -18,8 +19,8 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
                     expected_version: int | None = None) -> ChangeView:
     """The requester moves their change to another category of its workflow (audited)."""
     category = (category or "").strip()
-    if len(reason) > limits.REASON:
-        raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
+    if wrong := one_line_problem(reason.strip(), limits.REASON, required=False):
+        raise InvalidInput({"reason": wrong})
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotPermitted
+from ..domain.text import long_text_problem, normalise_newlines
 from ..persistence import audit_store, peer_store, queries
 from . import common, notifications
 from .common import unit_of_work
@@ -21,13 +22,13 @@ OUTCOMES = ("approve", "return")
 
 def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments: str = "",
                 expected_version: int | None = None) -> ChangeView:
-    comments = (comments or "").strip()
+    comments = normalise_newlines(comments or "").strip()
     if outcome not in OUTCOMES:
         raise InvalidInput({"outcome": f"must be one of: {', '.join(OUTCOMES)}"})
     if outcome == "return" and not comments:
         raise InvalidInput({"comments": "say what must change before the plan goes to the CAB"})
-    if len(comments) > limits.TEXT:
-        raise InvalidInput({"comments": f"is longer than {limits.TEXT} characters"})
+    if problem := long_text_problem(comments, limits.TEXT):
+        raise InvalidInput({"comments": problem})
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)

@@ -14,6 +14,7 @@ from ..domain import limits, stages
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.guards import GUARDS
+from ..domain.text import one_line_problem
 from ..domain.vocabulary import SCHEDULED
 from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
@@ -39,6 +40,8 @@ def _scheduled(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
                reason: str) -> WorkflowDefinition:
     if not reason.strip() or len(reason) > limits.REASON:
         raise InvalidInput({"reason": f"say why (up to {limits.REASON} characters): it goes to the CAB"})
+    if problem := one_line_problem(reason.strip(), limits.REASON):
+        raise InvalidInput({"reason": problem})
     if not owns(session, change, actor.id):
         raise NotPermitted(f"only the change's requester or a co-owner may {action} it")
     definition = common.workflow_of(rt, change).definition

@@ -20,6 +20,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted, Stale
 from ..domain.roles import ADMIN, REQUESTER, may_view_changes
 from ..domain.stages import CostLine, ReleasePlan, parse_amount
 from ..domain.templates import parse_ref, ref_of
+from ..domain.text import long_text_problem, normalise_newlines
 from ..domain.vocabulary import COST_KINDS
 from ..persistence import audit_store, outbox_store, queries, stage_store, template_store
 from ..persistence.change_store import ChangeRecord
@@ -251,11 +252,11 @@ def _load(session: Session, template_id: int, expected_version: int | None) -> S
 
 
 def _check_reason(action: str, reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = normalise_newlines(reason or "").strip()
     if action in templates.NEEDS_REASON and not reason:
         raise InvalidInput({"reason": f"a reason is required to {action} a template"})
-    if len(reason) > limits.REASON:
-        raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
+    if problem := long_text_problem(reason, limits.REASON):
+        raise InvalidInput({"reason": problem})
     return reason
 
 

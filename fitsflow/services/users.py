@@ -56,7 +56,7 @@ def parse_user(book: RoleBook, name: str, email: str, roles: str | Iterable[str]
     email = (email or "").strip().lower()
     if problem := one_line_problem(name, limits.PERSON_NAME):
         problems["name"] = problem
-    if not _EMAIL.match(email) or len(email) > 320:
+    if not _EMAIL.match(email) or one_line_problem(email, limits.EMAIL):
         problems["email"] = f"'{email}' is not an email address"
     role_list, audience_list = _words(roles), _words(audiences)
     bad_roles = book.unknown_roles(role_list)
