@@ -249,3 +249,19 @@ def test_the_command_line_shows_stored_text_escaped(cli_run):
     # Long text keeps its own lines, indented under its label: no line of it passes for ours.
     assert ("  description: Wifi\\x1b]0;owned\\x07\\x1b[2J\\x0d\n"
             "        state: approved\\u2028\\u202e\\x00\\x9b\n") in shown
+
+
+def test_a_notice_subject_is_one_line_and_its_body_long_text(sqlite_rt):
+    from fitsflow.services import notices
+
+    school = f.School(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "scheduled")
+    notice = notices.notices_for(sqlite_rt, actor_id=school.requester, ref=ref)[0]
+    edit = {"actor_id": school.requester, "ref": ref, "notice_id": notice.id}
+    with pytest.raises(InvalidInput) as err:
+        notices.edit(sqlite_rt, **edit, subject="New PCs\u2028Bcc: all staff", body="Log in\x1b[2J as usual")
+    assert set(err.value.problems) == {"subject", "body"} and "U+2028" in err.value.problems["subject"]
+    notices.edit(sqlite_rt, **edit, subject="New PCs in IT1", body="Log in\r\nas usual")
+    saved = next(n for n in notices.notices_for(sqlite_rt, actor_id=school.requester, ref=ref)
+                 if n.id == notice.id)
+    assert (saved.subject, saved.body) == ("New PCs in IT1", "Log in\nas usual")

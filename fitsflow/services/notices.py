@@ -21,6 +21,7 @@ from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
+from ..domain.text import long_text_problem, normalise_newlines, one_line_problem
 from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
 from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
@@ -207,12 +208,12 @@ def _unpublished(rt: Runtime, session: Session, actor_id: int, ref: str, notice_
 
 def edit(rt: Runtime, *, actor_id: int, ref: str, notice_id: int, subject: str, body: str) -> None:
     """Edit a draft notice before it is published (the change's requester only)."""
-    subject, body = (subject or "").strip(), (body or "").strip()
+    subject, body = (subject or "").strip(), normalise_newlines(body or "").strip()
     problems = {}
-    if not subject or len(subject) > limits.NOTICE_SUBJECT or any(ord(c) < 32 for c in subject):
-        problems["subject"] = f"is required: one line, up to {limits.NOTICE_SUBJECT} characters"
-    if not body or len(body) > limits.TEXT:
-        problems["body"] = f"is required (up to {limits.TEXT} characters)"
+    if problem := one_line_problem(subject, limits.NOTICE_SUBJECT):
+        problems["subject"] = problem
+    if problem := long_text_problem(body, limits.TEXT, required=True):
+        problems["body"] = problem
     if problems:
         raise InvalidInput(problems)
     with common.unit_of_work(rt) as session:
@@ -343,8 +344,8 @@ def release_notice(
     reason = (reason or "").strip()
     if action == "not_relevant" and not reason:
         problems["reason"] = "say why this audience need not hear of the release"
-    if len(reason) > limits.REASON:
-        problems["reason"] = f"is longer than {limits.REASON} characters"
+    if wrong := one_line_problem(reason, limits.REASON, required=False):
+        problems["reason"] = wrong
     when: datetime | None = None
     if action == "send_at":
         try:
