@@ -101,6 +101,11 @@ def test_nul_in_json_bodies_is_refused_naming_the_field(web):
              "title\\x00")
     _refused(api.post("/api/v1/changes", data='{"title": "a\\u0000b", "category": "minor"}',
                       headers={**headers, "Content-Type": "text/plain"}), "title")
+    # Half a UTF-16 pair: no UTF-8 encoder (nor database) takes it.
+    lone = api.post("/api/v1/changes", data='{"title": "a\\ud800b", "category": "minor"}',
+                    headers={**headers, "Content-Type": "application/json"})
+    assert lone.status_code == 400
+    assert "U+D800 (half of a UTF-16 pair)" in lone.get_json()["problems"]["title"]
     assert _written(rt) == before
 
 

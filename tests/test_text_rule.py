@@ -9,6 +9,7 @@ from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.stages import parse_needs
 from fitsflow.domain.text import (
     as_one_line,
+    describe,
     long_text_problem,
     normalise_newlines,
     one_line_problem,
@@ -83,6 +84,13 @@ def test_a_needs_analysis_names_each_field_it_refuses():
     assert set(err.value.problems) == {"sdp_priority", "dpia_reference", "stakeholders"}
     needs = parse_needs({"need": "fine\r\nover two lines", "stakeholders": "Head\r\nBursar"})
     assert needs.need == "fine\nover two lines" and needs.stakeholders == ("Head", "Bursar")
+
+
+def test_each_refused_character_is_named_in_words():
+    assert describe("\x00") == "U+0000 (NUL)" and describe("\x01") == "U+0001 (a control character)"
+    assert describe("\u2028") == "U+2028 (LINE SEPARATOR)"
+    assert describe("\u202e") == "U+202E (RIGHT-TO-LEFT OVERRIDE)"
+    assert describe("\ud800") == "U+D800 (half of a UTF-16 pair)"
 
 
 def test_stored_text_is_shown_escaped_and_flattened():

@@ -28,7 +28,8 @@ _CONTROL_NAMES = {"\x00": "NUL", "\t": "a tab", "\n": "a line break", "\r": "a c
 
 def describe(ch: str) -> str:
     """A character named for a person, never shown raw: 'U+2028 (LINE SEPARATOR)'."""
-    name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "") or "a control character"
+    name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "") or (
+        "half of a UTF-16 pair" if unicodedata.category(ch) == "Cs" else "a control character")
     return f"U+{ord(ch):04X} ({name})"
 
 
