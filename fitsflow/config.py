@@ -229,6 +229,9 @@ class AccountSettings(_Section):
     mfa_remember_days: int = Field(default=30, ge=0, le=365)
     # Who, besides its requester, may hand a change to another requester or name co-owners.
     change_transfer: Names = ("head", "admin")
+    # A substitute deciding in these roles acts within this planned five-year cost.
+    substitute_limit: int = Field(default=5000, ge=0, le=10**9)
+    substitute_limit_roles: Names = ("finance",)
 
     @property
     def transfer_roles(self) -> frozenset[str]:

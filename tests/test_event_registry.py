@@ -112,3 +112,28 @@ def test_each_cached_read_moves_only_with_the_kinds_that_name_it(rt):
     quiet = {e.name for e in events.EVENTS.values() if not e.reads}
     assert "transition" not in quiet and "release.rescheduled" not in quiet
     assert {"auth.signed_in", "notice.acknowledged", "token.created"} <= quiet
+
+
+def test_a_payload_of_the_wrong_type_is_refused_and_the_models_say_why():
+    ok = {"gate": "proceed", "round": 1, "role": "cab", "decision": "approve", "comment": ""}
+    assert events.check("approval.decided", {**ok, "digest": "x"}).name == "approval.decided"
+    for wrong in ({**ok, "round": "1"}, {**ok, "round": True}, {**ok, "comment": None}):
+        with pytest.raises(events.UnknownEvent, match="wrong shape"):
+            events.check("approval.decided", wrong)
+    with pytest.raises(events.UnknownEvent, match="wrong shape: changes"):
+        events.check("approval.reopened", {"gate": "g", "round": 2, "changes": "cost"})
+    assert events.check("stage.needs", {"before": None, "after": {}}).text
+
+
+def test_cancelling_an_absence_writes_its_declared_event(rt):
+    """Its payload named a key the declaration did not have: cancelling was refused."""
+    from datetime import timedelta
+
+    from fitsflow.services import absences, users
+
+    school = f.School(rt)
+    sub = users.list_users(rt, q="")[0].email
+    view = absences.record(rt, actor_id=school.finance, substitute_email=sub, first_day=rt.today(),
+                           last_day=rt.today() + timedelta(days=2))
+    absences.cancel(rt, actor_id=school.finance, absence_id=view.id)
+    assert [a.cancelled for a in absences.list_for(rt, actor_id=school.finance)] == [True]

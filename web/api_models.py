@@ -834,6 +834,8 @@ class AbsenceOut(Out):
     last_day: date
     reason: str
     cancelled: bool
+    confirmed: bool = Field(description="False while a second administrator has still to confirm an "
+                                        "absence one recorded for someone else.")
 
 
 class Absences(Out):

@@ -1,8 +1,9 @@
 """Every kind of audited event, declared once: its name, how a change's history calls it,
-the payload keys it always carries, whether it changes what search finds for its change,
-and which cached reads it makes stale. ``audit_store.append`` refuses a kind that is not
-here, or a payload missing one of its keys; search re-indexing, the read cache's versions
-and the timeline read this registry, never a list of their own.
+its payload's typed model (the keys it always carries and their types), whether it changes
+what search finds for its change, and which cached reads it makes stale.
+``audit_store.append`` refuses a kind that is not here, or a payload not of its model;
+search re-indexing, the read cache's versions and the timeline read this registry, never a
+list of their own.
 
 A kind makes every cached read stale unless it is declared ``reads=""``: forgetting to
 declare costs a rebuild, never a stale page."""
@@ -10,9 +11,11 @@ declare costs a rebuild, never a stale page."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 # The cached reads (``persistence/read_cache.py``): the forward schedule (web and API) and
 # the calendar feeds. Each has a version: the last event that could change what it shows.
@@ -27,6 +30,9 @@ class EventType:
     text: bool = False  # it changes the change's searchable text (title, description, needs…)
     text_key: str = ""  # … or only when this payload key is not empty (a decision's comment)
     reads: frozenset[str] = frozenset(READS)  # the cached reads it makes stale
+    # The payload's model: each key above with its type, checked strictly (a round is an
+    # int, never "2"); other keys may come too (a reason, a digest), untyped.
+    model: type[BaseModel] = field(default=BaseModel, compare=False, repr=False)
 
     def touches_text(self, payload: Mapping[str, Any]) -> bool:
         """Whether this event, with this payload, changed what search finds for its change."""
@@ -39,29 +45,39 @@ class UnknownEvent(ValueError):
     """An audit event of a kind nobody declared (a programming error, never a user's)."""
 
 
+# A key's type in a declaration: ``round:int``; a key with none is text.
+_TYPES: dict[str, Any] = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict,
+                          "dict?": dict | None}
+_STRICT = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
 def _e(name: str, title: str, keys: str = "", *, text: bool = False, text_key: str = "",
        reads: str = " ".join(READS)) -> EventType:
     stale = frozenset(reads.split())
     if not stale <= set(READS):  # pragma: no cover - a declaration error, caught at import
         raise RuntimeError(f"audit event '{name}' names an unknown cached read")
-    return EventType(name, title, frozenset(keys.split()), text, text_key, stale)
+    typed = dict(k.partition(":")[::2] for k in keys.split())
+    fields: dict[str, Any] = {k: (_TYPES[t or "str"], ...) for k, t in typed.items()}
+    model = create_model(f"Payload_{name.replace('.', '_')}", __config__=_STRICT, **fields)
+    return EventType(name, title, frozenset(typed), text, text_key, stale, model)
 
 
 # ``reads=""``: sign-in, credentials, roles, absences, templates and acknowledgements change
 # nothing a schedule or a feed shows (who may open one is checked before its cache).
 _DECLARED: tuple[EventType, ...] = (
     # A change's life.
-    _e("change.raised", "Raised", "title category workflow state description affected_services", text=True),
+    _e("change.raised", "Raised", "title category workflow state description affected_services:list",
+       text=True),
     _e("transition", "Moved on", "trigger from to"),
-    _e("stage.needs", "Needs analysis edited", "before after", text=True),
-    _e("stage.finance", "Financial plan edited", "before after"),
-    _e("stage.release_plan", "Release plan edited", "before after"),
-    _e("stage.review", "Review recorded", "before after"),
-    _e("approval.requested", "Approval asked for", "gate round requires"),
-    _e("approval.decided", "Decided", "gate round role decision comment", text_key="comment"),
-    _e("approval.reopened", "Back for approval after an edit", "gate round changes"),
-    _e("approval.acknowledgement_requested", "Changes since approval to acknowledge", "gate changes"),
-    _e("approval.acknowledged", "Changes since approval acknowledged", "gate changes"),
+    _e("stage.needs", "Needs analysis edited", "before:dict? after:dict", text=True),
+    _e("stage.finance", "Financial plan edited", "before:list after:list"),
+    _e("stage.release_plan", "Release plan edited", "before:dict? after:dict"),
+    _e("stage.review", "Review recorded", "before:dict? after:dict"),
+    _e("approval.requested", "Approval asked for", "gate round:int requires:dict"),
+    _e("approval.decided", "Decided", "gate round:int role decision comment", text_key="comment"),
+    _e("approval.reopened", "Back for approval after an edit", "gate round:int changes:list"),
+    _e("approval.acknowledgement_requested", "Changes since approval to acknowledge", "gate changes:list"),
+    _e("approval.acknowledged", "Changes since approval acknowledged", "gate changes:list"),
     _e("change.recategorised", "Category changed", "from to reason"),
     _e("change.transferred", "Handed over", "from to reason"),
     _e("change.co_owner_added", "Co-owner added", "user"),
@@ -71,20 +87,20 @@ _DECLARED: tuple[EventType, ...] = (
     _e("freeze.overridden", "Went ahead in a freeze", "trigger reason"),
     _e("clash.accepted", "Went ahead despite a clash", "trigger reason"),
     _e("caution.accepted", "Went ahead in a caution period", "trigger reason"),
-    _e("window.clash", "Window clashes with another change", "overlaps"),
-    _e("release.rescheduled", "Release moved", "from to reason"),
+    _e("window.clash", "Window clashes with another change", "overlaps:list"),
+    _e("release.rescheduled", "Release moved", "from:list to:list reason"),
     _e("release.unscheduled", "Taken off the schedule", "from reason"),
     _e("release.early", "Released before its window", "window reason"),
-    _e("notice.published", "Release notice sent", "audience tier recipients"),
-    _e("notice.edited", "Release notice edited", "audience before after"),
+    _e("notice.published", "Release notice sent", "audience tier recipients:int"),
+    _e("notice.edited", "Release notice edited", "audience before:dict after:dict"),
     _e("notice.cancelled", "Release notice cancelled", "audience"),
-    _e("notice.acknowledged", "Release notice acknowledged", "notice", reads=""),
+    _e("notice.acknowledged", "Release notice acknowledged", "notice:int", reads=""),
     _e("notice.send_now", "Held release notice sent now", "audience reason"),
     _e("notice.send_at", "Held release notice timed", "audience at reason"),
     _e("notice.not_relevant", "Release notice marked not relevant", "audience reason"),
     _e("follow_up.spawned", "Follow-up raised", "follow_up", text=True),
     # Standard-change templates (their own reference).
-    _e("template.proposed", "Template proposed", "title services", reads=""),
+    _e("template.proposed", "Template proposed", "title services:list", reads=""),
     _e("template.approved", "Template approved", "from to", reads=""),
     _e("template.rejected", "Template rejected", "from to", reads=""),
     _e("template.revised", "Template revised", "from to", reads=""),
@@ -100,6 +116,9 @@ _DECLARED: tuple[EventType, ...] = (
     _e("role.grant_requested", "Role asked for", "email role", reads=""),
     _e("role.grant_confirmed", "Role confirmed", "email role", reads=""),
     _e("role.grant_refused", "Role refused", "email role", reads=""),
+    _e("privileged.requested", "Privileged act asked for", "email act", reads=""),
+    _e("privileged.confirmed", "Privileged act confirmed", "email act"),
+    _e("privileged.refused", "Privileged act refused", "email act", reads=""),
     _e("auth.signed_in", "Signed in", "email address", reads=""),
     _e("auth.sign_in_failed", "Sign-in failed", "email address", reads=""),
     _e("auth.throttled", "Sign-in slowed", "email address", reads=""),
@@ -113,15 +132,15 @@ _DECLARED: tuple[EventType, ...] = (
     _e("feed.created", "Calendar feed made", "kind", reads=""),
     _e("feed.revoked", "Calendar feed revoked", "kind", reads=""),
     _e("absence.recorded", "Absence recorded", "user first_day last_day", reads=""),
-    _e("absence.cancelled", "Absence cancelled", "user", reads=""),
+    _e("absence.cancelled", "Absence cancelled", "absence:int", reads=""),
     # The installation.
     _e("calendar.added", "Calendar period added", "kind title"),
-    _e("calendar.changed", "Calendar period changed", "before after"),
+    _e("calendar.changed", "Calendar period changed", "before:dict after:dict"),
     _e("calendar.removed", "Calendar period removed", "kind title"),
-    _e("calendar.imported", "Calendar imported", "periods source"),
+    _e("calendar.imported", "Calendar imported", "periods:int source"),
     _e("service.saved", "Service saved", "name"),
     _e("workflow.migrated", "Workflow version migrated", "workflow from_version to_version"),
-    _e("outbox.retried", "Failed notifications retried", "count", reads=""),
+    _e("outbox.retried", "Failed notifications retried", "count:int", reads=""),
     _e("database.restored", "Database restored from a backup", "backup"),
 )
 
@@ -139,11 +158,17 @@ def get(name: str) -> EventType:
 
 
 def check(name: str, payload: Mapping[str, Any]) -> EventType:
-    """The declared kind, after checking the payload carries its keys."""
+    """The declared kind, after checking the payload against its model (its keys, typed)."""
     kind = get(name)
     missing = sorted(kind.keys - set(payload))
     if missing:
         raise UnknownEvent(f"audit event '{name}' is missing {', '.join(missing)} in its payload")
+    try:
+        kind.model.model_validate(payload)
+    except ValidationError as err:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                          for e in err.errors(include_url=False))
+        raise UnknownEvent(f"audit event '{name}' has a payload of the wrong shape: {wrong}") from None
     return kind
 
 

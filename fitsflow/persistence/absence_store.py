@@ -12,9 +12,10 @@ from .models import Absence, User
 
 
 def add(session: Session, *, user_id: int, substitute_id: int, first_day: date, last_day: date, reason: str,
-        created_by: str, at: datetime) -> Absence:
+        created_by: str, at: datetime, roles: str, confirmed: bool) -> Absence:
     row = Absence(user_id=user_id, substitute_id=substitute_id, first_day=first_day, last_day=last_day,
-                  reason=reason, created_by=created_by, created_at=at)
+                  reason=reason, created_by=created_by, created_at=at, roles=roles,
+                  confirmed_at=at if confirmed else None)
     session.add(row)
     session.flush()
     return row
@@ -34,18 +35,29 @@ def of_user(session: Session, user_id: int) -> list[Absence]:
 _ABSENCES = Absence.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 # Asked on every page an approver opens (the queue and the decision card): built once.
-_STANDING_IN = (core_select(_USERS.c.id, _USERS.c.name)
+_STANDING_IN = (core_select(_USERS.c.id, _USERS.c.name, _ABSENCES.c.roles)
                 .select_from(_ABSENCES.join(_USERS, _USERS.c.id == _ABSENCES.c.user_id))
                 .where(_ABSENCES.c.substitute_id == bindparam("substitute"),
-                       _ABSENCES.c.cancelled_at.is_(None), _ABSENCES.c.first_day <= bindparam("day"),
+                       _ABSENCES.c.cancelled_at.is_(None), _ABSENCES.c.confirmed_at.is_not(None),
+                       _ABSENCES.c.first_day <= bindparam("day"),
                        _ABSENCES.c.last_day >= bindparam("day"), _USERS.c.active.is_(True))
                 .order_by(_USERS.c.id))
 
 
 def standing_in(session: Session, substitute_id: int, day: date) -> dict[int, str]:
     """The active people ``substitute_id`` stands in for on ``day`` → name."""
-    rows = session.connection().execute(_STANDING_IN, {"substitute": substitute_id, "day": day})
-    return {int(uid): name for uid, name in rows}
+    return {uid: name for uid, (name, _) in delegated(session, substitute_id, day).items()}
+
+
+def delegated(session: Session, substitute_id: int, day: date) -> dict[int, tuple[str, frozenset[str]]]:
+    """The active people ``substitute_id`` stands in for on ``day`` → (name, the roles they
+    may decide in for them). Only confirmed absences count."""
+    found: dict[int, tuple[str, frozenset[str]]] = {}
+    for uid, name, roles in session.connection().execute(_STANDING_IN, {"substitute": substitute_id,
+                                                                        "day": day}):
+        before = found.get(int(uid), (name, frozenset()))[1]
+        found[int(uid)] = (name, before | frozenset(roles.split()))
+    return found
 
 
 def away(session: Session, user_ids: list[int], day: date) -> dict[int, int]:
@@ -54,5 +66,6 @@ def away(session: Session, user_ids: list[int], day: date) -> dict[int, int]:
         return {}
     rows = session.exec(select(Absence.user_id, Absence.substitute_id).where(
         col(Absence.user_id).in_(user_ids), col(Absence.cancelled_at).is_(None),
-        col(Absence.first_day) <= day, col(Absence.last_day) >= day)).all()
+        col(Absence.confirmed_at).is_not(None), col(Absence.first_day) <= day,
+        col(Absence.last_day) >= day)).all()
     return {uid: sub for uid, sub in rows}

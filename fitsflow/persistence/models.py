@@ -48,7 +48,9 @@ class UserRole(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """An approver or admin role one administrator gave, waiting for a second to confirm."""
+    """A privileged act one administrator asked for, waiting for a second to confirm: an
+    approver or admin role given or taken away, an administrator deactivated, an absence
+    with a substitute recorded for someone else."""
 
     __tablename__ = "role_grants"
 
@@ -58,6 +60,10 @@ class RoleGrant(SQLModel, table=True):
     requested_by: int = Field(foreign_key="users.id")
     requested_at: datetime
     status: str = Field(default="pending", max_length=10, index=True)  # pending | confirmed | refused
+    # What waits: giving ``role`` (grant), taking it away (remove), deactivating the person
+    # (deactivate), or an absence with a substitute recorded for them (absence).
+    act: str = Field(default="grant", max_length=12)
+    absence_id: int | None = Field(default=None, foreign_key="absences.id")
     decided_by: int | None = Field(default=None, foreign_key="users.id")
     decided_at: datetime | None = None
 
@@ -558,6 +564,11 @@ class Absence(SQLModel, table=True):
     created_by: str = Field(default="", max_length=320)
     created_at: datetime
     cancelled_at: datetime | None = None
+    # The approver roles the substitute may decide in, given for this absence by the person
+    # away or by administrators (space-separated).
+    roles: str = Field(default="", max_length=400)
+    # None while a second administrator has still to confirm an absence another recorded.
+    confirmed_at: datetime | None = None
 
 
 class GateReminder(SQLModel, table=True):

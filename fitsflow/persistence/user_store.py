@@ -40,6 +40,7 @@ def replace_roles(session: Session, user_id: int, roles: Sequence[str],
     session.execute(delete(UserAudience).where(UserAudience.user_id == user_id))  # type: ignore[arg-type]
     session.add_all(UserRole(user_id=user_id, role=r) for r in roles)
     session.add_all(UserAudience(user_id=user_id, audience=a) for a in audiences)
+    session.flush()  # later Core reads in this transaction (who the admins are) must see them
     return before
 
 
@@ -71,12 +72,16 @@ def active_admin_count(session: Session) -> int:
     return len(queries.users_with_roles(session, ["admin"]))
 
 
-def add_grant(session: Session, *, user_id: int, role: str, requested_by: int, at: datetime) -> None:
-    """Record a role waiting for a second administrator (once per user and role)."""
-    existing = session.exec(select(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role,
-                                                    RoleGrant.status == "pending")).first()
+def add_grant(session: Session, *, user_id: int, role: str, requested_by: int, at: datetime,
+              act: str = "grant", absence_id: int | None = None) -> None:
+    """Record a privileged act waiting for a second administrator (once per user, role and
+    act; each absence its own)."""
+    existing = None if absence_id is not None else session.exec(select(RoleGrant).where(
+        RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.act == act,
+        RoleGrant.status == "pending")).first()
     if existing is None:
-        session.add(RoleGrant(user_id=user_id, role=role, requested_by=requested_by, requested_at=at))
+        session.add(RoleGrant(user_id=user_id, role=role, requested_by=requested_by, requested_at=at,
+                              act=act, absence_id=absence_id))
 
 
 def pending_grants(session: Session) -> list[tuple[RoleGrant, str, str, str]]:
@@ -97,5 +102,10 @@ def decide_grant(session: Session, grant: RoleGrant, *, confirmed: bool, by: int
     grant.status = "confirmed" if confirmed else "refused"
     grant.decided_by, grant.decided_at = by, at
     session.add(grant)
-    if confirmed:
+    if not confirmed:
+        return
+    if grant.act == "grant":
         session.add(UserRole(user_id=grant.user_id, role=grant.role))
+    elif grant.act == "remove":
+        session.execute(delete(UserRole).where(col(UserRole.user_id) == grant.user_id,
+                                               col(UserRole.role) == grant.role))

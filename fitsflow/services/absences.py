@@ -1,6 +1,11 @@
 """Nothing stalls when an approver is away: they (or an admin for them) record an absence
 with a substitute and dates; meanwhile the substitute receives their approval requests and
-may make their decisions, recorded as "X on behalf of Y"."""
+may make their decisions, recorded as "X on behalf of Y".
+
+Delegation needs authority: the roles a substitute decides in are given for the absence by
+the person away themselves, or by administrators — and an absence one administrator records
+for someone else waits for a second to confirm it (when the school has two), like a role
+grant. The substitute must be a member of staff (hold a role); the person away is told."""
 
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from datetime import date
 from sqlmodel import Session
 
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
-from ..domain.roles import ADMIN, is_approver
+from ..domain.roles import ADMIN, may_view_changes
 from ..domain.text import one_line_problem
-from ..persistence import absence_store, audit_store, queries
+from ..persistence import absence_store, audit_store, queries, user_store
 from ..persistence.models import User
 from . import account_notices, common
 from .common import unit_of_work
@@ -28,6 +33,7 @@ class AbsenceView:
     last_day: date
     reason: str
     cancelled: bool
+    confirmed: bool = True  # False while a second administrator has still to confirm it
 
 
 def today(rt: Runtime) -> date:
@@ -74,47 +80,49 @@ def record(
         assert away is not None and away.id is not None
         if away.id != actor.id and ADMIN not in actor.roles:
             raise NotPermitted("an absence is recorded by the person away, or by an administrator")
-        if not is_approver(rt.roles.known(queries.roles_of(session, away.id)), rt.roles):
+        granted = sorted(set(rt.roles.known(queries.roles_of(session, away.id))) & set(rt.roles.approvers))
+        if not granted:
             raise InvalidInput({"user_email": "only approvers need a substitute"})
         sub = _user(session, substitute_email, "substitute_email")
         if sub.id == away.id:
             raise InvalidInput({"substitute_email": "choose someone else to stand in"})
         assert sub.id is not None
-        row = absence_store.add(
-            session,
-            user_id=away.id,
-            substitute_id=sub.id,
-            first_day=first,
-            last_day=last,
-            reason=reason,
-            created_by=actor.label,
-            at=rt.now(),
-        )
-        audit_store.append(
-            session,
-            actor=actor.label,
-            change_ref="",
-            event_type="absence.recorded",
-            payload={
-                "user": away.email,
-                "substitute": sub.email,
-                "first_day": first.isoformat(),
-                "last_day": last.isoformat(),
-                "reason": reason,
-            },
-        )
-        account_notices.tell(
-            session,
-            [sub.id],
-            at=rt.now(),
-            event="absence",
-            subject=f"You stand in for {away.name} from {first:%d %b} to {last:%d %b %Y}",
-            body=f"{away.name} is away from {first:%A %d %B} to {last:%A %d %B %Y}. Meanwhile "
-            "you receive their approval requests and may decide on their behalf "
-            "(Approvals).",
-            link="/approvals",
-        )
-        return AbsenceView(row.id or 0, away.name, sub.name, first, last, reason, False)
+        if not may_view_changes(rt.roles.known(queries.roles_of(session, sub.id))):
+            raise InvalidInput({"substitute_email": "a substitute must be a member of staff who works on "
+                                                    "changes (holds a role), not a student, parent or "
+                                                    "notice reader"})
+        # Someone else's absence is a privileged act: a second administrator confirms it.
+        waits = away.id != actor.id and rt.settings.accounts.confirm_privileged_grants \
+            and user_store.active_admin_count(session) >= 2
+        row = absence_store.add(session, user_id=away.id, substitute_id=sub.id, first_day=first,
+                                last_day=last, reason=reason, created_by=actor.label, at=rt.now(),
+                                roles=" ".join(granted), confirmed=not waits)
+        assert row.id is not None
+        if waits:
+            user_store.add_grant(session, user_id=away.id, role="", requested_by=actor.id, at=rt.now(),
+                                 act="absence", absence_id=row.id)
+        audit_store.append(session, actor=actor.label, change_ref="", event_type="absence.recorded",
+                           payload={"user": away.email, "substitute": sub.email,
+                                    "first_day": first.isoformat(), "last_day": last.isoformat(),
+                                    "reason": reason, "roles": granted, "waits_for_second_admin": waits})
+        span = f"from {first:%A %d %B} to {last:%A %d %B %Y}"
+        as_roles = ", ".join(rt.roles.label(r) for r in granted)
+        pending = " once a second administrator confirms it" if waits else ""
+        account_notices.tell(session, [sub.id], at=rt.now(), event="absence",
+                             subject=f"You stand in for {away.name} from {first:%d %b} to {last:%d %b %Y}",
+                             body=f"{away.name} is away {span}. Meanwhile{pending} you receive their "
+                                  f"approval requests and may decide on their behalf as {as_roles} "
+                                  "(Approvals).",
+                             link="/approvals")
+        if away.id != actor.id:
+            account_notices.tell(session, [away.id], at=rt.now(), event="absence",
+                                 subject=f"{actor.name} recorded you as away: {sub.name} stands in",
+                                 body=f"{actor.name} recorded you as away {span}, with {sub.name} "
+                                      f"deciding on your behalf as {as_roles}{pending}. If this is wrong, "
+                                      "cancel it (My account → Absences and substitutes) and tell your "
+                                      "head teacher.",
+                                 link="/account")
+        return AbsenceView(row.id, away.name, sub.name, first, last, reason, False, not waits)
 
 
 def _user(session: Session, email: str, field: str) -> User:
@@ -162,9 +170,35 @@ def list_for(rt: Runtime, *, actor_id: int) -> list[AbsenceView]:
                 r.last_day,
                 r.reason,
                 r.cancelled_at is not None,
+                r.confirmed_at is not None,
             )
             for r in rows
         ]
+
+
+def settle_waiting(rt: Runtime, session: Session, absence_id: int, *, confirmed: bool) -> None:
+    """A second administrator's word on an absence another recorded: it starts, or it is
+    cancelled; the person away and the substitute are told by the caller."""
+    row = absence_store.get(session, absence_id)
+    if row is None or row.cancelled_at is not None:
+        return
+    if confirmed:
+        row.confirmed_at = rt.now()
+    else:
+        row.cancelled_at = rt.now()
+    session.add(row)
+    account_notices.tell(session, [row.substitute_id], at=rt.now(), event="absence",
+                         subject="Your stand-in " + ("starts" if confirmed else "was refused"),
+                         body="A second administrator " + ("confirmed" if confirmed else "refused")
+                              + f" the absence from {row.first_day:%d %b} to {row.last_day:%d %b %Y} "
+                                "you were named substitute for.", link="/approvals")
+
+
+def delegated_roles(rt: Runtime, session: Session, substitute_id: int) -> dict[int, frozenset[str]]:
+    """Today: the people ``substitute_id`` stands in for → the roles they may decide in for
+    them (given for the absence, and still held by the person away)."""
+    found = absence_store.delegated(session, substitute_id, today(rt))
+    return {uid: roles & rt.roles.known(queries.roles_of(session, uid)) for uid, (_, roles) in found.items()}
 
 
 def standing_in_for(rt: Runtime, session: Session, substitute_id: int) -> dict[int, str]:

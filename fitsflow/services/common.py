@@ -70,7 +70,7 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
     policy asks for, kept for the round), send its signal."""
     touch(rt, change)
     payload: dict[str, Any] = {"trigger": spec.trigger, "from": source, "to": dest}
-    payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment"}})
+    payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment", "on_behalf_of"}})
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
                        event_type="transition", payload=payload)
     gate = workflow.gate_at(dest)

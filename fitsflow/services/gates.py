@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from sqlmodel import Session
 
 from .. import signals
@@ -10,11 +13,11 @@ from ..domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
-from ..persistence import audit_store, queries
+from ..persistence import audit_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, common
+from . import absences, account_notices, approved, common
 from .common import unit_of_work
 from .machine import run
 from .ownership import ever_owned
@@ -37,6 +40,25 @@ def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate
                              decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
 
 
+def _may_substitute(session: Session, change: ChangeRecord, acting: Actor) -> None:
+    """Nobody stands in at a gate where they could not decide themselves: an owner, past or
+    present, or the change's technical peer reviewer."""
+    if ever_owned(session, change, acting.id):
+        raise NotPermitted("nobody may substitute on a change they own or have owned")
+    if any(r.reviewer_id == acting.id for r in peer_store.of_change(session, change.id)):
+        raise NotPermitted("the change's peer reviewer may not also decide on it as a substitute")
+
+
+def _within_limit(rt: Runtime, change: ChangeRecord, role: str) -> None:
+    """A substitute deciding with money roles acts within the school's delegated limit."""
+    accounts = rt.settings.accounts
+    if role in accounts.substitute_limit_roles and (change.planned_cost or 0) > accounts.substitute_limit:
+        raise NotPermitted(f"a substitute decides as {rt.roles.label(role)} up to "
+                           f"{rt.money(accounts.substitute_limit)} (accounts.substitute_limit); this change "
+                           f"plans {rt.money(change.planned_cost)}: it waits for the person or another "
+                           f"{rt.roles.label(role)}")
+
+
 def _validate(decision: str, comment: str) -> None:
     if decision not in DECISIONS:
         raise InvalidInput({"decision": f"must be one of: {', '.join(DECISIONS)}"})
@@ -57,11 +79,12 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         change = common.load_change(session, ref, acting)
         actor = acting
         if on_behalf_of is not None:  # the decision is the absent approver's, made by their substitute
-            if on_behalf_of not in absences.standing_in_for(rt, session, acting.id):
+            delegated = absences.delegated_roles(rt, session, acting.id)
+            if on_behalf_of not in delegated:
                 raise NotPermitted("you are not standing in for this person today")
-            if ever_owned(session, change, acting.id):
-                raise NotPermitted("nobody may substitute on a change they own or have owned")
-            actor = common.load_actor(rt, session, on_behalf_of)
+            _may_substitute(session, change, acting)
+            absent = common.load_actor(rt, session, on_behalf_of)
+            actor = replace(absent, roles=absent.roles & delegated[on_behalf_of])
         workflow = common.workflow_of(rt, change)
         definition = workflow.definition
         gate = definition.gate_at(change.state)
@@ -81,6 +104,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         if used is None:
             raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
         common.check_version(change, expected_version)
+        if on_behalf_of is not None:
+            _within_limit(rt, change, used)
         if decision == "approve":
             _check_window(definition, gate, subject, comment)
         outcome = _record(rt, session, workflow, change, actor, gate, subject, used, decision, comment,
@@ -116,12 +141,17 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                                 "digest": approved.digest_now(rt, subject, gate),
                                 **({"escalated": True} if role not in actor.roles else {}),
                                 **({"on_behalf_of": actor.label} if substitute else {})})
-    extra = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
+    extra: dict[str, Any] = {"gate": gate.name, "reason": comment} if comment else {"gate": gate.name}
+    mover = actor
+    if substitute is not None:  # the gate's transition names who acted, and for whom
+        extra["on_behalf_of"] = actor.label
+        mover = substitute
+        _tell_of_substitute(rt, session, change, gate, actor, substitute, decision, subject)
     if decision == "reject":
-        run(rt, session, workflow, change, actor, gate.reject, extra, subject)
+        run(rt, session, workflow, change, mover, gate.reject, extra, subject)
         outcome = REJECTED
     elif not gate_quorum(subject):
-        run(rt, session, workflow, change, actor, gate.approve, extra, subject)
+        run(rt, session, workflow, change, mover, gate.approve, extra, subject)
         approved.record_pass(rt, session, change, gate, subject)
         outcome = PASSED
     else:
@@ -130,3 +160,14 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                          gate=gate, decision=decision, comment=comment, outcome=outcome,
                          decisions=list(subject.approvals))
     return outcome
+
+
+def _tell_of_substitute(rt: Runtime, session: Session, change: ChangeRecord, gate: Gate, absent: Actor,
+                        substitute: Actor, decision: str, subject: ChangeSubject) -> None:
+    """The person away, and the others deciding at the gate, learn a substitute decided."""
+    others = {a.approver_id for a in subject.approvals} - {absent.id, substitute.id}
+    verb = "approved" if decision == "approve" else "rejected"
+    account_notices.tell(session, [absent.id, *sorted(others)], at=rt.now(), event="decided",
+                         subject=f"[{change.ref}] {substitute.name} {verb} on behalf of {absent.name}"[:300],
+                         body=f"{substitute.name} {verb} {change.ref} ({change.title}) at {gate.title} "
+                              f"on behalf of {absent.name}, who is away.", link=f"/changes/{change.ref}")

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.sorting import sort_problem
-from ..persistence import change_store, queries, queue_store
+from ..persistence import change_store, queue_store
 from ..persistence.change_store import ChangeRecord
 from . import absences, common
 from .runtime import Runtime
@@ -65,8 +65,8 @@ def _awaiting(rt: Runtime, session: Session, actor: Actor) -> _Awaiting:
     """Where this person's decisions are needed: every gate of every loaded workflow version
     they (or anyone they stand in for today) may decide at."""
     roles = set(actor.roles)
-    for absent in absences.standing_in_for(rt, session, actor.id):
-        roles |= rt.roles.known(queries.roles_of(session, absent))
+    for delegated in absences.delegated_roles(rt, session, actor.id).values():
+        roles |= delegated
     gates: dict[tuple[str, str, str], list[str]] = {}
     for wf in rt.workflows.every_version():
         for gate in wf.definition.gates.values():

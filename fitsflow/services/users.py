@@ -20,7 +20,7 @@ from ..domain.roles import ADMIN, RoleBook
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, queries, user_store
-from . import account_notices, common
+from . import absences, account_notices, common
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -97,14 +97,16 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     confirm = by is not None and rt.settings.accounts.confirm_privileged_grants \
         and user_store.active_admin_count(session) >= 2
     pending = sorted(added & privileged) if confirm else []
-    roles_now = [r for r in spec.roles if r not in pending]
+    # Taking a role from an administrator waits too: it is how one would get round the second.
+    removing = sorted(set(before) - set(spec.roles)) if confirm and ADMIN in before else []
+    roles_now = [r for r in spec.roles if r not in pending] + removing
     password_hash = generate_password_hash(password, method="scrypt") if password else None
     user_id, created = user_store.upsert(session, email=spec.email, name=spec.name,
                                          password_hash=password_hash, now=at)
     before_roles, before_aud = user_store.replace_roles(session, user_id, roles_now, spec.audiences)
     changed = created or name_before != spec.name or before_roles != sorted(roles_now) \
         or before_aud != sorted(spec.audiences)
-    if changed:
+    if changed or removing:
         security_log.event("user.created" if created else "user.updated", by=actor_label,
                            email=spec.email, roles=sorted(roles_now), roles_before=before_roles)
         audit_store.append(session, actor=actor_label, change_ref="",
@@ -119,6 +121,15 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
         audit_store.append(session, actor=actor_label, change_ref="", event_type="role.grant_requested",
                            payload={"email": spec.email, "role": role})
         security_log.event("role.grant_requested", by=actor_label, email=spec.email, role=role)
+    for role in removing:
+        assert by is not None
+        user_store.add_grant(session, user_id=user_id, role=role, requested_by=by.id, at=at, act="remove")
+        audit_store.append(session, actor=actor_label, change_ref="", event_type="privileged.requested",
+                           payload={"email": spec.email, "act": "remove", "role": role})
+        security_log.event("privileged.requested", by=actor_label, email=spec.email, act="remove", role=role)
+    if not created and before_roles != sorted(roles_now):
+        # A token acts as its owner may now: a role given or taken away ends the old ones.
+        auth_store.revoke_tokens(session, user_id, at=at)
     set_by_other = password is not None and by is not None and by.id != user_id
     if set_by_other:
         user_store.set_must_change_password(session, user_id, True)
@@ -136,6 +147,11 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
                          f"{', '.join(sorted(spec.audiences)) or 'none'}.")
         if pending:
             lines.append(f"Waiting for a second administrator: {', '.join(pending)}.")
+        if removing:
+            lines.append("Taking away, once a second administrator (or you) confirms: "
+                         f"{', '.join(removing)}.")
+        if not created and before_roles != sorted(roles_now):
+            lines.append("Your API tokens have ended: make new ones if you still need them.")
         if set_by_other:
             lines.append("Your password was set by an administrator: you will choose a new one when "
                          "you next sign in, and every session and API token of yours has ended.")
@@ -319,28 +335,51 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
     spec = parse_user(rt.roles, name, email, roles, audiences)
     with unit_of_work(rt) as session:
         _save(rt, session, spec, None, by.label, by)
-    if active != was_active:
-        set_active(rt, user_id=user_id, active=active, actor_label=by.label)
+        if active != was_active:
+            is_admin = ADMIN in queries.roles_of(session, user_id)
+            if not active and is_admin and rt.settings.accounts.confirm_privileged_grants \
+                    and user_store.active_admin_count(session) >= 2:
+                _ask_second_admin(rt, session, by, user_id, email, "deactivate")
+            else:
+                _set_active(rt, session, user_id=user_id, active=active, actor_label=by.label)
     return get_user(rt, user_id=user_id)
+
+
+def _ask_second_admin(rt: Runtime, session: Session, by: By, user_id: int, email: str, act: str) -> None:
+    """A privileged act on an administrator, kept waiting for a second one (or the person)."""
+    at = rt.now()
+    user_store.add_grant(session, user_id=user_id, role="", requested_by=by.id, at=at, act=act)
+    audit_store.append(session, actor=by.label, change_ref="", event_type="privileged.requested",
+                       payload={"email": email, "act": act})
+    security_log.event("privileged.requested", by=by.label, email=email, act=act)
+    account_notices.tell(session, [user_id], at=at,
+                         subject="An administrator asked to deactivate your account",
+                         body=f"{by.label} asked to deactivate your fitsflow account. It stays active until "
+                              "a second administrator, or you, confirm it (Users and roles). If you did not "
+                              "expect this, refuse it and tell your head teacher.", link="/admin/users")
 
 
 def set_active(rt: Runtime, *, user_id: int, active: bool, actor_label: str) -> None:
     """Deactivate (or reactivate) a user; deactivation ends their sessions."""
     with unit_of_work(rt) as session:
-        email = user_store.set_active(session, user_id, active)
-        if email is None:
-            raise NotFound(f"no user {user_id}")
-        if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
-            auth_store.revoke_sessions(session, user_id, now=rt.now())
-            auth_store.revoke_tokens(session, user_id, at=rt.now())
-        security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
-        what = "reactivated" if active else "deactivated"
-        account_notices.tell(session, [user_id], at=rt.now(), subject=f"Your fitsflow account was {what}",
-                             body=f"{actor_label} {what} your account"
-                                  + ("." if active else "; every session and API token of yours has ended."))
-        audit_store.append(session, actor=actor_label, change_ref="",
-                           event_type="user.activated" if active else "user.deactivated",
-                           payload={"email": email})
+        _set_active(rt, session, user_id=user_id, active=active, actor_label=actor_label)
+
+
+def _set_active(rt: Runtime, session: Session, *, user_id: int, active: bool, actor_label: str) -> None:
+    email = user_store.set_active(session, user_id, active)
+    if email is None:
+        raise NotFound(f"no user {user_id}")
+    if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
+        auth_store.revoke_sessions(session, user_id, now=rt.now())
+        auth_store.revoke_tokens(session, user_id, at=rt.now())
+    security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
+    what = "reactivated" if active else "deactivated"
+    account_notices.tell(session, [user_id], at=rt.now(), subject=f"Your fitsflow account was {what}",
+                         body=f"{actor_label} {what} your account"
+                              + ("." if active else "; every session and API token of yours has ended."))
+    audit_store.append(session, actor=actor_label, change_ref="",
+                       event_type="user.activated" if active else "user.deactivated",
+                       payload={"email": email})
 
 
 @dataclass(frozen=True)
@@ -351,33 +390,55 @@ class PendingGrant:
     role: str
     requested_by: str
     requested_at: datetime
+    act: str = "grant"  # grant | remove | deactivate | absence
+
+    @property
+    def what(self) -> str:
+        """The act in words, for the page listing what waits."""
+        return {"grant": f"Give the role {self.role}", "remove": f"Take away the role {self.role}",
+                "deactivate": "Deactivate the account",
+                "absence": "Absence with a substitute deciding for them"}.get(self.act, self.act)
 
 
 def pending_grants(rt: Runtime) -> list[PendingGrant]:
     with rt.db.read() as session:
-        return [PendingGrant(g.id or 0, email, name, g.role, asker, g.requested_at)
+        return [PendingGrant(g.id or 0, email, name, g.role, asker, g.requested_at, g.act)
                 for g, email, name, asker in user_store.pending_grants(session)]
 
 
 def decide_grant(rt: Runtime, *, actor_id: int, grant_id: int, confirm: bool) -> None:
-    """A second administrator confirms (or refuses) a role another administrator gave."""
+    """A second administrator confirms (or refuses) a privileged act another asked for: a
+    role given, or taken away, a deactivation, an absence recorded for someone. Who asked
+    never confirms; the person concerned may consent to what is taken from them (a role,
+    their account, their decisions while away), never to what is given."""
     by = require_admin(rt, actor_id)
     at = rt.now()
     with unit_of_work(rt) as session:
         grant = user_store.get_grant(session, grant_id)
         if grant is None or grant.status != "pending":
-            raise NotFound("no such role grant waiting")
-        if by.id in (grant.requested_by, grant.user_id):
+            raise NotFound("no such request waiting")
+        if by.id == grant.requested_by or (grant.act == "grant" and by.id == grant.user_id):
             raise NotPermitted("a second administrator, not the one who asked nor the person given the "
                                "role, must confirm it")
         person = user_store.get(session, grant.user_id)
         assert person is not None
         user_store.decide_grant(session, grant, confirmed=confirm, by=by.id, at=at)
         verb = "confirmed" if confirm else "refused"
-        audit_store.append(session, actor=by.label, change_ref="", event_type=f"role.grant_{verb}",
-                           payload={"email": person.email, "role": grant.role})
+        if grant.act == "grant":
+            audit_store.append(session, actor=by.label, change_ref="", event_type=f"role.grant_{verb}",
+                               payload={"email": person.email, "role": grant.role})
+        else:
+            audit_store.append(session, actor=by.label, change_ref="", event_type=f"privileged.{verb}",
+                               payload={"email": person.email, "act": grant.act, "role": grant.role})
+        if confirm and grant.act in ("grant", "remove"):
+            auth_store.revoke_tokens(session, grant.user_id, at=at)
+        if confirm and grant.act == "deactivate":
+            _set_active(rt, session, user_id=grant.user_id, active=False, actor_label=by.label)
+        if grant.act == "absence" and grant.absence_id is not None:
+            absences.settle_waiting(rt, session, grant.absence_id, confirmed=confirm)
+        what = PendingGrant(0, person.email, person.name, grant.role, "", at, grant.act).what
         account_notices.tell(session, [grant.user_id, grant.requested_by], at=at,
-                             subject=f"Role {grant.role} for {person.name}: {verb}",
-                             body=f"{by.label} {verb} the role {grant.role} for {person.name} "
-                                  f"({person.email}).")
-    security_log.event(f"role.grant_{verb}", by=by.label, email=person.email, role=grant.role)
+                             subject=f"{what} for {person.name}: {verb}",
+                             body=f"{by.label} {verb}: {what.lower()} for {person.name} ({person.email}).")
+    security_log.event(f"role.grant_{verb}" if grant.act == "grant" else f"privileged.{verb}", by=by.label,
+                       email=person.email, role=grant.role, act=grant.act)
