@@ -193,7 +193,7 @@ class NotifySettings(_Section):
     backed_out: str = "requester, audience:support, cab"
     review_opened: str = "requester, audience:support, deciders, slt, head"
     closed: str = "requester"
-    withdrawn: str = "requester, deciders"
+    withdrawn: str = "requester, deciders, gate_approvers"
     window_clash: str = "cab, requester"
     # An edit within the policy's tolerance after approval (needs an acknowledgement).
     approval_changed: str = "cab, requester"

@@ -151,9 +151,10 @@ def test_invalid_trigger_names_the_allowed_ones(rt):
     ref = f.change_in(rt, school, "minor", "proceed_approval")
     with pytest.raises(NotAllowed) as err:
         changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="release")
-    assert err.value.allowed == ["approve", "reject"]
+    assert err.value.allowed == ["approve", "reject", "withdraw"]
     assert str(err.value) == ("“Mark as released” is not possible now: the change is at "
-                              "“Awaiting approval to proceed”. Possible now: Approve, Reject.")
+                              "“Awaiting approval to proceed”. Possible now: Approve, Reject, "
+                              "Withdraw the change.")
     with pytest.raises(NotAllowed):
         changes_service.fire(rt, actor_id=school.finance, ref=ref, trigger="approve_proceed")
     ref2 = f.change_in(rt, school, "minor", "approved")

@@ -19,16 +19,32 @@ def may_fire(actor_roles: Iterable[str], granted: Iterable[str], *, is_requester
     return False
 
 
-def deciding_role(actor_roles: Iterable[str], requirements: dict[str, int],
-                  approvals_by_role: dict[str, int], wanted: str | None = None) -> str | None:
-    """The role an approver decides in: the one asked for, else the first still short."""
+def voting_roles(actor_roles: Iterable[str], requirements: dict[str, int], approvals_by_role: dict[str, int],
+                 others_holding: Callable[[str], int]) -> list[str]:
+    """The roles one person's single vote at a gate may count for, best first: those still
+    short of approvals, the one fewest others could fill first (a head who is also SLT counts
+    as head while the head's approval is missing); every role they hold if none is short."""
     held = [r for r in requirements if r in set(actor_roles)]
-    if wanted is not None:
-        return wanted if wanted in held else None
-    for role in held:
-        if approvals_by_role.get(role, 0) < requirements[role]:
-            return role
-    return held[0] if held else None
+    short = [r for r in held if approvals_by_role.get(r, 0) < requirements[r]]
+    return sorted(short, key=others_holding) if short else held
+
+
+def deciding_role(actor_roles: Iterable[str], requirements: dict[str, int],
+                  approvals_by_role: dict[str, int], wanted: str | None = None, *,
+                  others_holding: Callable[[str], int] = lambda _: 0,
+                  approving: bool = True) -> str | None:
+    """The role a decision counts for: the one asked for (if held, and — to approve — still
+    short while another they hold is), else the best of ``voting_roles``. Raises ValueError
+    naming the role to use when the one asked for needs no more approvals."""
+    choices = voting_roles(actor_roles, requirements, approvals_by_role, others_holding)
+    held = [r for r in requirements if r in set(actor_roles)]
+    if wanted is None:
+        return choices[0] if choices else None
+    if wanted not in held:
+        return None
+    if approving and wanted not in choices:
+        raise ValueError(choices[0])
+    return wanted
 
 
 def why_cannot_decide(*, actor_id: int, actor_roles: Collection[str], requester_id: int, gate_title: str,

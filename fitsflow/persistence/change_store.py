@@ -78,6 +78,8 @@ _COLUMNS = (*[_CHANGES.c[name] for name in _FIELDS], _USERS.c.name.label("reques
 _FROM = _CHANGES.join(_USERS, _USERS.c.id == _CHANGES.c.requester_id)
 _SELECT = core_select(*_COLUMNS).select_from(_FROM)
 _BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
+# The change's row locked till commit (PostgreSQL; SQLite's writer already holds the lock).
+_BY_REF_LOCKED = _BY_REF.with_for_update(of=_CHANGES)
 _SAVE = (_CHANGES.update()
          .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
          .values({**{name: bindparam(name) for name in _SAVED}, "version": bindparam("new_version")}))
@@ -103,6 +105,14 @@ def _save(record: ChangeRecord, session: Session) -> None:
     record.saved = record.persisted()
 
 
+def note_activity(session: Session, record: ChangeRecord, at: datetime) -> None:
+    """Someone acted on the change without changing it (a vote at a gate): its modified time
+    moves, its version does not, so what others see of it is not made stale."""
+    session.connection().execute(_CHANGES.update().where(_CHANGES.c.id == record.id).values(updated_at=at))
+    record.updated_at = at
+    record.saved["updated_at"] = at
+
+
 def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
     """Save the record whole (if anything in it changed) just before this transaction commits.
     What it is now is what a change is measured against (listed records, never saved, skip it)."""
@@ -111,8 +121,11 @@ def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
     return record
 
 
-def load(session: Session, ref: str) -> ChangeRecord | None:
-    row = session.connection().execute(_BY_REF, {"ref": ref.strip().upper()}).first()
+def load(session: Session, ref: str, *, lock: bool = False) -> ChangeRecord | None:
+    """The change by reference; with ``lock``, a concurrent writer of the same change waits
+    for this transaction and then reads what it wrote (rather than failing as stale)."""
+    query = _BY_REF_LOCKED if lock else _BY_REF
+    row = session.connection().execute(query, {"ref": ref.strip().upper()}).first()
     return _track(session, _record(row)) if row else None
 
 

@@ -13,7 +13,7 @@ from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.guards import GUARDS
-from ..domain.permissions import may_fire
+from ..domain.permissions import may_fire, voting_roles
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
@@ -26,7 +26,7 @@ from ..workflow.registry import Workflow
 from . import absences, approved, catalogue, common, templates, workflow_versions
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
-from .gates import decision_blocker
+from .gates import decision_blocker, others_holding
 from .machine import CALENDAR_GUARD, CLASH_GUARD, EARLY_GUARD, run
 from .notices import NoticeView, notices_in, settle
 from .ownership import owns
@@ -244,10 +244,11 @@ def _gate_status(rt: Runtime, workflow: Workflow, actor: Actor, change: ChangeRe
         if decision.decision == "approve":
             counts[decision.role] = counts.get(decision.role, 0) + 1
     why = decision_blocker(rt, actor, change, gate, subject)
-    decide_as = subject.deciding_roles(actor.roles) if why is None else set()
+    decide_as = voting_roles(subject.deciding_roles(actor.roles), subject.gate_requirements, counts,
+                             others_holding(subject.session, actor.id)) if why is None else []
     return GateStatus(gate.name, gate.title, subject.gate_requirements, counts,
                       tuple(GUARDS["gate_quorum"](subject)), may_decide=why is None, why_not=why or "",
-                      decide_as=tuple(r for r in subject.gate_requirements if r in decide_as))
+                      decide_as=tuple(decide_as))
 
 
 def get_change(rt: Runtime, *, actor_id: int, ref: str) -> ChangeDetail:

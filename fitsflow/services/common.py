@@ -42,10 +42,11 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
                  and not row.mfa_exempt)
 
 
-def load_change(session: Session, ref: str, actor: Actor) -> ChangeRecord:
+def load_change(session: Session, ref: str, actor: Actor, *, lock: bool = False) -> ChangeRecord:
     """The change, or NotFound when it does not exist or the actor may not see it.
-    In a write transaction it is saved (version-checked) at commit if touched."""
-    change = change_store.load(session, ref) if may_view_changes(actor.roles) else None
+    In a write transaction it is saved (version-checked) at commit if touched; ``lock``
+    (write transactions only) makes concurrent writers of it take turns."""
+    change = change_store.load(session, ref, lock=lock) if may_view_changes(actor.roles) else None
     if change is None:
         raise NotFound(f"no change {ref.strip().upper()[:40]}")
     return change
@@ -73,6 +74,9 @@ def record_transition(rt: Runtime, session: Session, *, change: ChangeRecord,
     payload.update({k: v for k, v in extra.items() if k in {"reason", "gate", "comment", "on_behalf_of"}})
     audit_store.append(session, actor=actor.label, change_ref=change.ref,
                        event_type="transition", payload=payload)
+    left = workflow.gate_at(source)
+    if left is not None and "gate" not in extra:  # left a gate other than by its decision
+        extra = {**extra, "left_gate": left.name}
     gate = workflow.gate_at(dest)
     if gate is not None:
         open_round(rt, session, change, gate, approvers(gate), actor.label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +14,7 @@ from ..domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.vocabulary import DECISIONS
-from ..persistence import audit_store, peer_store, queries
+from ..persistence import audit_store, change_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
@@ -38,6 +39,11 @@ def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate
                              requester_id=change.requester_id,
                              gate_title=gate.title, requirements=subject.gate_requirements,
                              decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
+
+
+def others_holding(session: Session, person: int) -> Callable[[str], int]:
+    """How many others hold a role: the scarcer role a vote counts for first."""
+    return lambda role: len(set(queries.users_with_roles(session, [role])) - {person})
 
 
 def _may_substitute(session: Session, change: ChangeRecord, acting: Actor) -> None:
@@ -76,7 +82,11 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
     _validate(decision, comment)
     with unit_of_work(rt) as session:
         acting = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, acting)
+        # Two approvers deciding at once take turns: the second sees the first's vote. A vote
+        # does not change the change (its version stays): the second is stale only if the
+        # first moved it on (the gate passed or failed) or it was edited.
+        change = common.load_change(session, ref, acting, lock=True)
+        common.check_version(change, expected_version)
         actor = acting
         if on_behalf_of is not None:  # the decision is the absent approver's, made by their substitute
             delegated = absences.delegated_roles(rt, session, acting.id)
@@ -100,10 +110,15 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         for a in subject.approvals:
             if a.decision == "approve":
                 counts[a.role] = counts.get(a.role, 0) + 1
-        used = deciding_role(subject.deciding_roles(actor.roles), requirements, counts, role)
+        try:
+            used = deciding_role(subject.deciding_roles(actor.roles), requirements, counts, role,
+                                 others_holding=others_holding(session, actor.id),
+                                 approving=decision == "approve")
+        except ValueError as better:
+            raise NotPermitted(f"{rt.roles.label(role or '')} has the approvals it needs at {gate.title}: "
+                               f"your one vote counts as {rt.roles.label(str(better))}") from None
         if used is None:
             raise NotPermitted(f"you do not hold the role '{role}' at {gate.title}")
-        common.check_version(change, expected_version)
         if on_behalf_of is not None:
             _within_limit(rt, change, used)
         if decision == "approve":
@@ -133,7 +148,7 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                          approver_id=actor.id, role=role, decision=decision, comment=comment,
                          decided_at=rt.now(), acted_by=substitute.id if substitute else None)
     subject.approvals.append(queries.Vote(actor.id, role, decision))
-    common.touch(rt, change)
+    change_store.note_activity(session, change, rt.now())
     audit_store.append(session, actor=substitute.label if substitute else actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,

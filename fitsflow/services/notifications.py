@@ -76,7 +76,8 @@ def _rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeR
     if rule == "requester":
         return [change.requester_id]
     if rule == "gate_approvers":  # and the substitutes of those away today
-        gate = wf.gate_at(change.state)
+        # The gate it is at, or the one it just left (withdrawn while approvers waited).
+        gate = wf.gate_at(change.state) or wf.gates.get(kw.get("left_gate") or "")
         if gate is None:
             return []
         people = queries.users_with_roles(session, _round_roles(session, change, gate))
