@@ -140,6 +140,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
     view = changes_service.raise_change(rt, actor_id=school.requester, title=title, category=category,
                                  affected_services=affected,
                                  urgency=URGENCY if category == "emergency" else "",
+                                 emergency_purpose="restore" if category == "emergency" else "",
                                  template=template, cost=cost)
     definition = rt.workflows.get(view.workflow).definition
     state = view.state

@@ -23,9 +23,14 @@ def test_an_emergency_must_say_why_it_cannot_wait(rt):
     with pytest.raises(InvalidInput):
         changes_service.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency",
                               urgency="   ")
+    with pytest.raises(InvalidInput) as err:  # … and whether it restores or protects a service
+        changes_service.raise_change(rt, actor_id=school.requester, title="300 iPads", category="emergency",
+                                     urgency="Seen at a show: the offer ends Friday")
+    assert "restore" in err.value.problems["emergency_purpose"]
     view = changes_service.raise_change(rt, actor_id=school.requester, title="Core switch",
-                                        category="emergency",
-                                 urgency="The main block has no network")
+                                        category="emergency", emergency_purpose="restore",
+                                        urgency="The main block has no network")
+    assert view.emergency_purpose == "restore"
     assert view.urgency == "The main block has no network"
     from fitsflow.persistence import audit_store
 
@@ -56,11 +61,19 @@ def test_an_emergency_cannot_close_before_the_cabs_retrospective(rt):
     assert result.change.state == "in_review"
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
     result = gates.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve", comment="Accepted")
+    # It restored a service, spending above the policy's first band: the money's approvers
+    # are asked before it closes.
+    assert result.outcome == "pending" and any("Finance" in m or "finance" in m for m in result.missing)
+    for role in ("finance", "slt", "head"):
+        if any(role in m.lower() for m in result.missing):
+            result = gates.decide(rt, actor_id=getattr(school, role), ref=ref, decision="approve")
     assert result.outcome == "passed" and result.change.state == "closed"
     outcomes = [(a.gate, a.decision, a.comment) for a in changes_service.get_change(
         rt, actor_id=school.auditor, ref=ref).approvals if a.gate == "retrospective"]
-    assert outcomes == [("retrospective", "reject", "Add the switch to the spares list; update the runbook"),
-                        ("retrospective", "approve", "Accepted")]
+    assert outcomes[:2] == [
+        ("retrospective", "reject", "Add the switch to the spares list; update the runbook"),
+        ("retrospective", "approve", "Accepted")]
+    assert [o[1] for o in outcomes[2:]] == ["approve"] * (len(outcomes) - 2) and len(outcomes) > 2
 
 
 def test_the_reason_is_on_the_change_page_and_in_the_api(sqlite_rt, tmp_path):

@@ -60,14 +60,16 @@ def test_a_failed_request_frees_its_key_and_keys_expire(rt, tmp_path):
     r = call("POST", "/changes", {"title": "Wi-Fi", "category": "emergency"}, key="k-1")
     assert r.status_code == 400  # no urgency given: nothing written …
     r = call(
-        "POST", "/changes", {"title": "Wi-Fi", "category": "emergency", "urgency": "Broken now"}, key="k-1"
+        "POST", "/changes", {"title": "Wi-Fi", "category": "emergency", "urgency": "Broken now",
+                             "emergency_purpose": "restore"}, key="k-1"
     )
     assert r.status_code == 201  # … so the key could be used again
     first = r.get_json()["ref"]
     with rt.db.transaction() as session:
         session.execute(update(IdempotencyKey).values(created_at=rt.now() - timedelta(hours=25)))
     r = call(
-        "POST", "/changes", {"title": "Wi-Fi", "category": "emergency", "urgency": "Broken now"}, key="k-1"
+        "POST", "/changes", {"title": "Wi-Fi", "category": "emergency", "urgency": "Broken now",
+                             "emergency_purpose": "restore"}, key="k-1"
     )
     assert r.status_code == 201 and r.get_json()["ref"] != first and "Idempotent-Replayed" not in r.headers
 

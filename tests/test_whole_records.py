@@ -33,7 +33,7 @@ def _new_values(rt, school, record: ChangeRecord) -> dict[str, object]:  # type:
         "state": "financial_planning", "approval_round": record.approval_round + 3, "horizon_years": 7,
         "parent_id": _stored(rt, other).id, "updated_at": rt.now() + timedelta(days=1),
         "urgency": "Now", "template_id": None, "workflow_version": record.workflow_version,
-        "planned_cost": Decimal("1234.50"),
+        "planned_cost": Decimal("1234.50"), "emergency_purpose": "protect",
     }
 
 

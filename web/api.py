@@ -196,7 +196,8 @@ def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
     view = changes_service.raise_change(runtime(), actor_id=actor().id, title=body.title,
                                         category=body.category,
                                  description=body.description, affected_services=body.affected_services,
-                                 urgency=body.urgency, template=body.template, cost=body.cost)
+                                 urgency=body.urgency, template=body.template, cost=body.cost,
+                                 emergency_purpose=body.emergency_purpose)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 
 

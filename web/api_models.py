@@ -78,7 +78,12 @@ class NewChange(Body):
     affected_services: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)]] = \
         Field(default_factory=list, max_length=limits.SERVICES)
     urgency: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
-        "", description="Emergency changes: why it cannot wait for the normal approvals (required).")
+        "", description="Emergency changes: the incident or reason it cannot wait for the normal "
+                        "approvals (required).")
+    emergency_purpose: Literal["restore", "protect", ""] = Field(
+        "", description="Emergency changes (required): it restores a service that is down, or protects "
+                        "one at immediate risk. Its spend above the policy's first band needs the policy's "
+                        "approvers before release (protect) or before it closes (restore).")
     template: Annotated[str, StringConstraints(max_length=20)] | None = Field(
         None, description="Standard changes (required): the active template followed, e.g. STD-0003.")
     cost: Amount | None = Field(None, description="Standard changes (required): the estimated cost, "
@@ -143,6 +148,7 @@ class Change(Out):
     created_at: datetime
     updated_at: datetime
     urgency: str = Field(description="An emergency's reason why it could not wait.")
+    emergency_purpose: str = Field("", description="An emergency's purpose: restore or protect.")
     template_ref: str = Field("", description="A standard change's template (see /templates).")
 
 

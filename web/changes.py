@@ -75,6 +75,7 @@ def new() -> Any:
                                          description=form.get("description", ""),
                                          affected_services=form.getlist("affected_services"),
                                          urgency=form.get("urgency", ""),
+                                         emergency_purpose=form.get("emergency_purpose", ""),
                                          template=form.get("template") or None,
                                          cost=form.get("cost") or None)
         except InvalidInput as err:

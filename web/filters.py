@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from markupsafe import Markup
 
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
+from fitsflow.domain.vocabulary import EMERGENCY_PURPOSES
 from fitsflow.services import inbox, queues
 
 from .login import runtime
@@ -80,4 +81,5 @@ def register(app: Flask) -> None:
         return {"waiting_by_gate": waiting_by_gate, "unread_notices": unread_notices,
                 "school": app.config["SCHOOL_NAME"], "roles": roles,
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
-                "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label}
+                "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label,
+                "emergency_purposes": EMERGENCY_PURPOSES}

@@ -63,16 +63,19 @@ def _print_detail(detail: ChangeDetail) -> None:
 @click.option("--description", default="")
 @click.option("--service", "services_", multiple=True, help="An affected service; repeat.")
 @click.option("--urgency", default="", help="Emergency changes: why it cannot wait (required).")
+@click.option("--purpose", "emergency_purpose", default="", type=click.Choice(["", "restore", "protect"]),
+              help="Emergency changes (required): restore a service that is down, or protect one at risk.")
 @click.option("--template", default=None, help="Standard changes (required): the template, e.g. STD-0003.")
 @click.option("--cost", default=None, help="Standard changes (required): the estimated cost.")
 @pass_state
 def raise_(state: State, as_email: str, title: str, category: str, description: str,
-           services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None) -> None:
+           services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None,
+           emergency_purpose: str) -> None:
     """Raise a new change."""
     rt = state.runtime
     view = changes_service.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
                                  description=description, affected_services=services_, urgency=urgency,
-                                 template=template, cost=cost)
+                                 template=template, cost=cost, emergency_purpose=emergency_purpose)
     echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
 
 

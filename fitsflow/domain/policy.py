@@ -143,10 +143,28 @@ class ApprovalPolicy:
 
     # --- approvers ----------------------------------------------------------------------
 
-    def requirements(self, gate: str, base: Mapping[str, int], facts: Facts,
+    def first_band_top(self) -> Decimal | None:
+        """Where the first cost band ends (the next band's threshold): up to it an emergency
+        goes ahead on its approver's word."""
+        thresholds = sorted({band.above for band in self.cost_bands})
+        return thresholds[1] if len(thresholds) > 1 else thresholds[0] if thresholds else None
+
+    def emergency_requirements(self, base: Mapping[str, int], facts: Facts, money: Callable[[Decimal], str],
+                               base_why: str) -> dict[str, Requirement]:
+        """An emergency's approvers where the policy's rules apply to it: the workflow's own,
+        and every rule of the policy, whatever gate it names — its cost bands only when the
+        spend is above the first band (up to it, the emergency approver's word is enough)."""
+        top = self.first_band_top()
+        cost = facts.five_year_cost
+        counted = cost if cost is not None and top is not None and cost > top else None
+        return self.requirements(None, base, Facts(facts.category, counted, facts.risk, facts.answers),
+                                 money, base_why)
+
+    def requirements(self, gate: str | None, base: Mapping[str, int], facts: Facts,
                      money: Callable[[Decimal], str], base_why: str) -> dict[str, Requirement]:
-        """Who must approve at ``gate``: the workflow's approvers for the category (``base``)
-        and every rule the facts meet; a role asked for twice counts its largest number."""
+        """Who must approve at ``gate`` (None: the rules of every gate): the workflow's
+        approvers for the category (``base``) and every rule the facts meet; a role asked
+        for twice counts its largest number."""
         out: dict[str, Requirement] = {}
 
         def need(role: str, count: int, why: str) -> None:
@@ -160,18 +178,18 @@ class ApprovalPolicy:
             need(role, count, base_why)
         if facts.five_year_cost is not None:
             for band in self.cost_bands:
-                if band.gate == gate and facts.five_year_cost > band.above:
+                if gate in (None, band.gate) and facts.five_year_cost > band.above:
                     why = (f"above {money(band.above)} over five years" if band.above
                            else "any five-year cost")
                     for role in band.roles:
                         need(role, 1, why)
         if facts.risk is not None:
             for risk in self.risk_rules:
-                if risk.gate == gate and risk.level == facts.risk:
+                if gate in (None, risk.gate) and risk.level == facts.risk:
                     for role in risk.roles:
                         need(role, 1, f"{facts.risk} risk")
         for screen in self.screening:
-            if screen.gate == gate and facts.answers.get(screen.question) == screen.answer:
+            if gate in (None, screen.gate) and facts.answers.get(screen.question) == screen.answer:
                 q = next((q for q in self.screening_questions if q.name == screen.question), None)
                 label = q.answer(screen.answer) if q else None
                 why = f"{q.text if q else screen.question} {label.label if label else screen.answer}"

@@ -97,6 +97,8 @@ class Change(SQLModel, table=True):
     updated_at: datetime
     # An emergency's reason why it cannot wait for the normal approvals.
     urgency: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # … and which: restore a service that is down, or protect one at risk (EMERGENCY_PURPOSES).
+    emergency_purpose: str = Field(default="", max_length=10)
     # A standard change's template (the CAB approved it; the change stays within it).
     template_id: int | None = Field(default=None, foreign_key="standard_templates.id", index=True)
     # The workflow version (content hash, workflow_versions) the change runs on: an edited

@@ -17,7 +17,14 @@ from ..domain.permissions import may_fire, voting_roles
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
 from ..domain.text import one_line_problem
-from ..domain.vocabulary import CATEGORIES, FOLLOW_UP_CATEGORIES, SCHEDULED, UNDOING_KINDS, WITHDRAWN
+from ..domain.vocabulary import (
+    CATEGORIES,
+    EMERGENCY_PURPOSES,
+    FOLLOW_UP_CATEGORIES,
+    SCHEDULED,
+    UNDOING_KINDS,
+    WITHDRAWN,
+)
 from ..persistence import audit_store, change_store, owner_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
@@ -73,7 +80,7 @@ def _served(rt: Runtime, category: str) -> bool:
 
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
-                   parent: ChangeRecord | None, urgency: str = "",
+                   parent: ChangeRecord | None, urgency: str = "", emergency_purpose: str = "",
                    use: templates.Use | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
     stamp = rt.now()
@@ -82,7 +89,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         category=category, workflow=workflow.name, requester_id=actor.id,
         affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
-        created_at=stamp, updated_at=stamp, urgency=urgency.strip(),
+        created_at=stamp, updated_at=stamp, urgency=urgency.strip(), emergency_purpose=emergency_purpose,
         template_id=use.template.id if use else None, workflow_version=workflow.definition.version,
     ), requester_name=actor.name)
     workflow_versions.record(session, workflow.definition)
@@ -92,6 +99,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                  "state": change.state, "description": change.description,
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
                  "parent": parent.ref if parent else None, "urgency": change.urgency,
+                 **({"emergency_purpose": emergency_purpose} if emergency_purpose else {}),
                  **({"template": templates.ref_of(use.template.id or 0), "cost": str(use.cost)}
                     if use else {})},
     )
@@ -103,10 +111,13 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
 
 def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
                  affected_services: Iterable[str] | str = (), urgency: str = "",
-                 template: str | int | None = None, cost: Any = None) -> ChangeView:
+                 template: str | int | None = None, cost: Any = None,
+                 emergency_purpose: str = "") -> ChangeView:
     """Raise a new change; it starts in its workflow's initial state. An emergency says why
-    it cannot wait for the normal approvals (``urgency``); a standard change is raised from
-    an active ``template`` (its reference or number), within its services and ``cost``."""
+    it cannot wait for the normal approvals (``urgency``: the incident or reason) and whether
+    it restores a service that is down or protects one at risk (``emergency_purpose``); a
+    standard change is raised from an active ``template`` (its reference or number), within
+    its services and ``cost``."""
     problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
     urgency = (urgency or "").strip()
     if len(urgency) > limits.REASON:
@@ -114,6 +125,12 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
     elif "category" not in problems and rt.workflows.for_category(category).definition.emergency \
             and not urgency:
         problems["urgency"] = "say why this cannot wait for the normal approvals (an emergency needs it)"
+    emergency = "category" not in problems and rt.workflows.for_category(category).definition.emergency
+    emergency_purpose = (emergency_purpose or "").strip() if emergency else ""
+    if emergency and emergency_purpose not in EMERGENCY_PURPOSES:
+        problems["emergency_purpose"] = ("say whether it restores a service that is down or protects one "
+                                         "at immediate risk (restore or protect): an emergency is only for "
+                                         "these")
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
@@ -131,7 +148,7 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
             raise InvalidInput({"template": "only a standard change is raised from a template"})
         change = _insert_change(session, rt, actor, title=title, description=description,
                                 category=category, affected_services=services, parent=None,
-                                urgency=urgency, use=use)
+                                urgency=urgency, emergency_purpose=emergency_purpose, use=use)
         return common.view_of(session, rt, change)
 
 

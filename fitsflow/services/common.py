@@ -122,7 +122,7 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
         requester_id=change.requester_id,
         requester_name=change.requester_name, affected_services=services,
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
-        urgency=change.urgency, template_id=change.template_id,
+        urgency=change.urgency, emergency_purpose=change.emergency_purpose, template_id=change.template_id,
         template_ref=ref_of(change.template_id) if change.template_id else "",
         workflow_version=change.workflow_version or "",
     )

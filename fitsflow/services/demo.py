@@ -243,6 +243,7 @@ class _Driver:
                                     affected_services=DEMO_TEMPLATE_SERVICES,
                                     urgency="Teaching is disrupted now: waiting for the next CAB would "
                                             "leave it broken for a week." if definition.emergency else "",
+                                    emergency_purpose="restore" if definition.emergency else "",
                                     template=self.template(story.title) if definition.from_template else None,
                                     cost="180" if definition.from_template else None)
         story.ref, story.state = view.ref, view.state

@@ -42,6 +42,9 @@ class RegisterRow:
     gates: dict[str, GatePass]  # by gate title
     outcome: str
     early_release: str = ""  # why it was released before its window opened ("" if it was not)
+    # An emergency that restored a service, spending above the policy's first band: the
+    # money's approvers are still to decide (they are asked before it closes).
+    money_awaiting: str = ""
 
     @property
     def ref(self) -> str:
@@ -69,10 +72,24 @@ def _rows(rt: Runtime, session: Any, found: list[Any]) -> list[RegisterRow]:
                  for g in definition.gates.values()}
         state = definition.states.get(record.state)
         outcome = known.outcome or (state.title if state and state.final else "")
-        rows.append(RegisterRow(common.view_of(session, rt, record), definition.title,
-                                sum(costs[record.id].cost_by_year.values(), Decimal(0)), known.actual_cost,
-                                gates, outcome, known.early_release))
+        planned = sum(costs[record.id].cost_by_year.values(), Decimal(0))
+        rows.append(RegisterRow(common.view_of(session, rt, record), definition.title, planned,
+                                known.actual_cost, gates, outcome, known.early_release,
+                                _money_awaiting(rt, definition, record, planned, known.actual_cost,
+                                                bool(state and state.final))))
     return rows
+
+
+def _money_awaiting(rt: Runtime, definition: Any, record: Any, planned: Decimal, actual: Decimal | None,
+                    final: bool) -> str:
+    """What an emergency that went ahead to restore a service still owes the approval policy."""
+    top = rt.settings.policy.first_band_top()
+    spend = max(planned, actual or Decimal(0))
+    if not definition.emergency or record.emergency_purpose != "restore" or final or top is None \
+            or spend <= top:
+        return ""
+    return (f"spent {rt.money(spend)}, above {rt.money(top)}: the approval policy's approvers decide "
+            "before it closes")
 
 
 def _check(rt: Runtime, session: Any, actor_id: int) -> None:
@@ -104,7 +121,7 @@ def header(rt: Runtime) -> list[str]:
     gates = [h for title in gate_titles(rt) for h in (f"{title}: passed", f"{title}: approved by")]
     return ["Reference", "Title", "Category", "Workflow", "Requester", "Raised", "State", "Phase",
             "Planned five-year cost", "Actual cost", *gates, "Outcome", "Released early (why)",
-            "Last updated"]
+            "Emergency spend awaiting approval", "Last updated"]
 
 
 def values(rt: Runtime, row: RegisterRow) -> list[Any]:
@@ -120,7 +137,7 @@ def values(rt: Runtime, row: RegisterRow) -> list[Any]:
     for title in gate_titles(rt):
         passed = row.gates.get(title)
         cells += [local(passed.passed_at) if passed else None, ", ".join(passed.approvers) if passed else ""]
-    return [*cells, row.outcome, row.early_release, local(row.change.updated_at)]
+    return [*cells, row.outcome, row.early_release, row.money_awaiting, local(row.change.updated_at)]
 
 
 def csv_chunks(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> Iterator[str]:

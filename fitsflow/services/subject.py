@@ -82,10 +82,25 @@ class ChangeSubject:
                      dict(needs.screening) if needs else {})
 
     def requirements_for(self, gate: Gate) -> dict[str, Requirement]:
-        """Who the policy asks for at ``gate`` given the change's facts now, and why."""
-        return self.rt.settings.policy.requirements(
-            gate.name, gate.requirements(self.change.category), self.facts, self.rt.money,
-            f"{self.change.category} changes ({self.workflow.title})")
+        """Who the policy asks for at ``gate`` given the change's facts now, and why. The
+        policy's rules apply to every workflow: an emergency meets them at its approval when
+        it protects a service, at its retrospective (before it closes) when it restores one
+        that was down — there with the larger of its planned and actual spend."""
+        policy = self.rt.settings.policy
+        base = gate.requirements(self.change.category)
+        why = f"{self.change.category} changes ({self.workflow.title})"
+        if not self.workflow.emergency:
+            return policy.requirements(gate.name, base, self.facts, self.rt.money, why)
+        before_release = self.workflow.states[gate.state].phase != "review"
+        if before_release != (self.change.emergency_purpose == "protect"):
+            return policy.requirements("", base, self.facts, self.rt.money, why)  # the workflow's own
+        facts = self.facts
+        if not before_release:
+            actual = stage_store.cost_lines(self.session, self.change_id, actual=True)
+            spent = sum((line.amount for line in actual), Decimal(0)) if actual else None
+            if spent is not None and (facts.five_year_cost is None or spent > facts.five_year_cost):
+                facts = Facts(facts.category, spent, facts.risk, facts.answers)
+        return policy.emergency_requirements(base, facts, self.rt.money, why)
 
     @cached_property
     def gate_requirement_details(self) -> dict[str, Requirement]:

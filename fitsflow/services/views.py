@@ -29,6 +29,7 @@ class ChangeView:
     created_at: datetime
     updated_at: datetime
     urgency: str = ""  # an emergency's reason why it cannot wait
+    emergency_purpose: str = ""  # … and whether it restores a service that is down or protects one
     template_id: int | None = None  # a standard change's template …
     template_ref: str = ""  # … and its reference
     workflow_version: str = ""  # the version of its workflow it runs on
