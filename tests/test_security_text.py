@@ -270,3 +270,38 @@ def test_a_notice_subject_is_one_line_and_its_body_long_text(sqlite_rt):
     saved = next(n for n in notices.notices_for(sqlite_rt, actor_id=school.requester, ref=ref)
                  if n.id == notice.id)
     assert (saved.subject, saved.body) == ("New PCs in IT1", "Log in\nas usual")
+
+
+def test_every_service_route_applies_the_rule_without_the_web_guard(rt):
+    """The command line reaches the services without the web's request guard: each field
+    there refuses what the rule refuses, and a textarea's CR LF is stored as LF."""
+    from fitsflow.services import changes as changes_service
+    from fitsflow.services import gates, ownership, users
+
+    school = f.School(rt)
+    before = f.counts(rt)
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=school.requester, title="Wi-Fi", category="minor",
+                                     description="Press \x1b[31mRED\x1b[0m")
+    assert "U+001B (ESC)" in err.value.problems["description"]
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=school.requester, title="Switch", category="emergency",
+                                     emergency_purpose="restore", urgency="Down\x00now")
+    assert "NUL" in err.value.problems["urgency"]
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=school.requester, title="Wi-Fi", category="minor",
+                                     affected_services=["Wi\u2028Fi"])
+    assert "LINE SEPARATOR" in err.value.problems["affected_services"]
+    assert f.counts(rt) == before
+    view = changes_service.raise_change(rt, actor_id=school.requester, title="Wi-Fi", category="minor",
+                                        description="First line\r\nSecond line")
+    assert changes_service.get_change(rt, actor_id=school.requester, ref=view.ref).change.description == \
+        "First line\nSecond line"
+    ref = f.change_in(rt, school, "minor", "proceed_approval")
+    with pytest.raises(InvalidInput, match="comment"):
+        gates.decide(rt, actor_id=school.finance, ref=ref, decision="reject", comment="No\x00")
+    other = next(u.email for u in users.list_users(rt) if u.id == school.other_requester)
+    with pytest.raises(InvalidInput, match="reason"):
+        ownership.transfer(rt, actor_id=school.requester, ref=ref, to_email=other, reason="Off\nsick")
+    with pytest.raises(InvalidInput, match="reason"):
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="withdraw", reason="Gone\x1b")

@@ -16,7 +16,7 @@ from ..domain.guards import GUARDS
 from ..domain.permissions import may_fire, voting_roles
 from ..domain.roles import REQUESTER
 from ..domain.stages import FinancialPlan
-from ..domain.text import one_line_problem
+from ..domain.text import first_line_problem, long_text_problem, normalise_newlines, one_line_problem
 from ..domain.vocabulary import (
     CATEGORIES,
     EMERGENCY_PURPOSES,
@@ -54,12 +54,13 @@ def _validate_header(title: str, description: str, category: str, rt: Runtime,
     title_problem = one_line_problem((title or "").strip(), limits.TITLE)
     if title_problem:
         problems["title"] = title_problem
-    if len(description) > limits.TEXT:
-        problems["description"] = f"is longer than {limits.TEXT} characters"
+    if wrong := long_text_problem(normalise_newlines(description or ""), limits.TEXT):
+        problems["description"] = wrong
     if services is not None and len(services) > limits.SERVICES:
         problems["affected_services"] = f"list at most {limits.SERVICES} services"
-    elif services and any(len(s) > limits.SERVICE for s in services):
-        problems["affected_services"] = f"each service is at most {limits.SERVICE} characters"
+    elif services and (wrong := first_line_problem(services, limits.SERVICE)):
+        problems["affected_services"] = (f"each service is one line of at most {limits.SERVICE} "
+                                         f"characters: {wrong}")
     if not (category or "").strip():
         problems["category"] = f"choose one: {', '.join(c for c in CATEGORIES if _served(rt, c))}"
     else:
@@ -85,7 +86,8 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
     workflow = rt.workflows.for_category(category)
     stamp = rt.now()
     change = change_store.insert(session, dict(
-        ref=next_ref(session, stamp.year), title=title.strip(), description=description.strip(),
+        ref=next_ref(session, stamp.year), title=title.strip(),
+        description=normalise_newlines(description).strip(),
         category=category, workflow=workflow.name, requester_id=actor.id,
         affected_services="\n".join(_clean_services(affected_services)), state=workflow.definition.initial,
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
@@ -119,9 +121,9 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
     standard change is raised from an active ``template`` (its reference or number), within
     its services and ``cost``."""
     problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
-    urgency = (urgency or "").strip()
-    if len(urgency) > limits.REASON:
-        problems["urgency"] = f"is longer than {limits.REASON} characters"
+    urgency = normalise_newlines(urgency or "").strip()
+    if wrong := long_text_problem(urgency, limits.REASON):
+        problems["urgency"] = wrong
     elif "category" not in problems and rt.workflows.for_category(category).definition.emergency \
             and not urgency:
         problems["urgency"] = "say why this cannot wait for the normal approvals (an emergency needs it)"
@@ -201,6 +203,7 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
     """Take one transition: permission, guards, state, audit and notifications, or nothing.
     ``notices`` settles release notices still unsent first (id → ("publish" | "cancel",
     reason)): a release or a close goes ahead only with none left."""
+    reason = normalise_newlines(reason or "")
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
@@ -219,8 +222,8 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
         if definition.kind_of(spec.dest) in UNDOING_KINDS and not reason.strip():
             raise InvalidInput({"reason": f"say why ({spec.title.lower() or trigger} cannot be undone; "
                                           "the reason is recorded and sent with the notices)"})
-        if len(reason) > limits.REASON:
-            raise InvalidInput({"reason": f"is longer than {limits.REASON} characters"})
+        if wrong := long_text_problem(reason, limits.REASON):
+            raise InvalidInput({"reason": wrong})
         common.check_version(change, expected_version)
         extra: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
         if notices:

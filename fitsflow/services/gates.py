@@ -13,6 +13,7 @@ from ..domain.actor import Actor
 from ..domain.errors import GateNotSatisfied, InvalidInput, NotPermitted
 from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
+from ..domain.text import long_text_problem, normalise_newlines
 from ..domain.vocabulary import DECISIONS
 from ..persistence import audit_store, change_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
@@ -70,8 +71,8 @@ def _validate(decision: str, comment: str) -> None:
         raise InvalidInput({"decision": f"must be one of: {', '.join(DECISIONS)}"})
     if decision == "reject" and not comment.strip():
         raise InvalidInput({"comment": "a reason is required to reject"})
-    if len(comment) > 20_000:
-        raise InvalidInput({"comment": "is longer than 20000 characters"})
+    if wrong := long_text_problem(comment, 20_000):
+        raise InvalidInput({"comment": wrong})
 
 
 def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str = "",
@@ -79,6 +80,7 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
            on_behalf_of: int | None = None) -> DecisionResult:
     """Record one approver's decision (or, with ``on_behalf_of``, a substitute's for an
     absent approver); pass or fail the gate when it is settled."""
+    comment = normalise_newlines(comment or "")
     _validate(decision, comment)
     with unit_of_work(rt) as session:
         acting = common.load_actor(rt, session, actor_id)

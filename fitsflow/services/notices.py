@@ -313,8 +313,8 @@ def settle(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
             problems[f"notice_{notice_id}"] = f"must be one of: {', '.join(SETTLE_ACTIONS)}"
         elif action == "cancel" and not reason.strip():
             problems[f"notice_{notice_id}_reason"] = "say why this notice will not go"
-        elif len(reason) > limits.REASON:
-            problems[f"notice_{notice_id}_reason"] = f"is longer than {limits.REASON} characters"
+        elif wrong := one_line_problem(reason.strip(), limits.REASON, required=False):
+            problems[f"notice_{notice_id}_reason"] = wrong
     if problems:
         raise InvalidInput(problems)
     now = rt.now()

@@ -10,6 +10,7 @@ from ..domain import limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.roles import REQUESTER
+from ..domain.text import one_line_problem
 from ..persistence import audit_store, owner_store, queries
 from ..persistence.change_store import ChangeRecord
 from . import account_notices, common
@@ -51,6 +52,8 @@ def transfer(rt: Runtime, *, actor_id: int, ref: str, to_email: str, reason: str
     reason = (reason or "").strip()
     if not reason or len(reason) > limits.REASON:
         raise InvalidInput({"reason": f"say why (up to {limits.REASON} characters)"})
+    if wrong := one_line_problem(reason, limits.REASON):
+        raise InvalidInput({"reason": wrong})
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
