@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from fitsflow import __version__
 from fitsflow.domain import limits
-from fitsflow.domain.errors import InvalidInput
+from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.services import idempotency
-from fitsflow.services.auth import count_api_write
+from fitsflow.services.auth import SCOPES, count_api_write
 
 from . import api_models as m
 from .access import API, PUBLIC, access
@@ -46,6 +46,11 @@ class Endpoint:
     discriminator: str | None
     query: type[m.Query] | None
     public: bool
+    # The token scope it needs (read, write, admin): declared with it, never read off its path.
+    scope: str = "read"
+    # A decision at a gate: by token too, only for a person with a second factor when their
+    # roles need one.
+    second_factor: bool = False
 
     @property
     def path(self) -> str:
@@ -114,16 +119,24 @@ def _parse_query(endpoint: Endpoint) -> Any:
 def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type[BaseModel],
           body: type[BaseModel] | tuple[type[BaseModel], ...] | None = None, discriminator: str | None = None,
           query: type[m.Query] | None = None, status: int = 200,
-          public: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          public: bool = False, scope: str | None = None,
+          second_factor: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API operation; the view gets ``body=`` and ``query=`` already validated
-    and returns an instance of ``response`` (optionally with extra headers)."""
+    and returns an instance of ``response`` (optionally with extra headers). ``scope`` is the
+    token scope it needs (by default read for GET, write for the rest)."""
     bodies = body if isinstance(body, tuple) else ((body,) if body is not None else ())
-    endpoint = Endpoint(method, rule, summary, response, status, bodies, discriminator, query, public)
+    needed = scope or ("read" if method == "GET" else "write")
+    if needed not in SCOPES:  # pragma: no cover - a declaration error, caught at import
+        raise ValueError(f"{method} {rule}: unknown scope {needed!r}")
+    endpoint = Endpoint(method, rule, summary, response, status, bodies, discriminator, query, public,
+                        needed, second_factor)
     ENDPOINTS.append(endpoint)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def handle(**params: Any) -> Any:
+            if not public:
+                _check_token(endpoint)
             if endpoint.query is not None:
                 params["query"] = _parse_query(endpoint)
             elif request.args:
@@ -160,6 +173,16 @@ def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type
     return decorate
 
 
+def _check_token(endpoint: Endpoint) -> None:
+    """The caller's token reaches this operation: its scope covers the one declared, and a
+    decision needs a second factor enrolled where the person's roles require one."""
+    scope = g.get("api_scope", "read")
+    if SCOPES.index(scope) < SCOPES.index(endpoint.scope):
+        raise NotPermitted(f"this token's scope is '{scope}'; this needs '{endpoint.scope}'")
+    if endpoint.second_factor and actor().mfa_enrolment_due:
+        raise NotPermitted("decisions by token need a second factor: set one up on your account page first")
+
+
 def _error_responses() -> dict[str, Any]:
     return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in ERROR_STATUSES}
 
@@ -181,6 +204,10 @@ def document(prefix: str = "/api/v1") -> dict[str, Any]:
                               "parameters": e.path_params(), "responses": {str(e.status): ok}}
         if not e.public:
             op["responses"].update(_error_responses())
+            op["x-token-scope"] = e.scope
+            op["description"] = f"Needs a token of scope {e.scope} or wider." + (
+                " A decision: the person needs a second factor where their roles require one."
+                if e.second_factor else "")
         else:
             op["security"] = []
         if e.method != "GET" and not e.public:
