@@ -253,6 +253,9 @@ class HealthSettings(_Section):
     write_deadline_ms: int = Field(default=2000, ge=100, le=60_000)
     # … and, for SQLite, the database's disk has at least this many MiB free.
     min_free_mb: int = Field(default=200, ge=0, le=10**7)
+    # A monitor's secret for /healthz?full (Authorization: Bearer …); empty: only signed-in
+    # auditors and administrators see the full detail.
+    monitoring_token: str = ""
 
 
 class AuditSettings(_Section):

@@ -85,3 +85,24 @@ def test_a_demo_that_fails_part_way_leaves_nothing_and_a_rerun_finishes_it(datab
     users, changes, events = _contents(database_url)
     assert users >= 5 and changes > 20 and events > 100
     assert runner.invoke(cli, ["audit", "verify"]).exit_code == 0
+
+
+def test_the_demo_refuses_a_database_with_real_users(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20.10: `fitsflow demo` on a school's database added an MFA-exempt administrator
+    with the published password beside its real people."""
+    url = f"sqlite:///{tmp_path / 'school.db'}"
+    monkeypatch.setenv("FITSFLOW_DATABASE_URL", url)
+    monkeypatch.delenv("FITSFLOW_CONFIG", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"]).exit_code == 0
+    added = runner.invoke(cli, ["user", "add", "--name", "Real Head", "--email", "head@real.school",
+                                "--role", "head"])
+    assert added.exit_code == 0, added.output
+    refused = runner.invoke(cli, ["demo"])
+    assert refused.exit_code == 1 and "holds 1 real user" in refused.output
+    rt = build_runtime(load_settings(environ={"FITSFLOW_DATABASE_URL": url}))
+    with rt.db.read() as session:
+        assert change_store.count(session) == 0
+        assert queries.user_by_email(session, "nat.osei@demo.school") is None
+    rt.db.dispose()

@@ -1,5 +1,8 @@
 """Every route × every kind of person → the exact status, from a table written here
-(not derived from the app's own rules). A route added without a row fails the test.
+(not derived from the app's own rules). A route added without a row fails the test. The
+API answers each resource as its page does (issue 20.10): the register is the auditors' and
+administrators'; the policy, catalogue, calendar, templates and workflows are for people who
+work on changes, not for staff, students or parents who only read notices.
 
 Columns: anonymous, audience-only (a teacher), the change's requester, CAB, finance,
 auditor, admin. The change ``{ref}`` is the requester's, in financial planning with a
@@ -114,26 +117,26 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/me"): ("401 200 200 200 200 200 200", None),
     ("GET", "/api/v1/audit"): ("401 403 403 403 403 200 200", None),
     ("GET", "/api/v1/approvals"): ("401 200 200 200 200 200 200", None),
-    ("GET", "/api/v1/register"): ("401 403 200 200 200 200 200", None),
-    ("GET", "/api/v1/calendar"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/register"): ("401 403 403 403 403 200 200", None),
+    ("GET", "/api/v1/calendar"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/calendar"): ("401 403 403 403 403 403 201",
                                    {"kind": "freeze", "title": "Ofsted", "start": "2027-03-01"}),
-    ("GET", "/api/v1/calendar/<int:period_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/calendar/<int:period_id>"): ("401 403 404 404 404 404 404", None),
     ("PUT", "/api/v1/calendar/<int:period_id>"): ("401 403 403 403 403 403 404",
                                                   {"kind": "freeze", "title": "Ofsted",
                                                    "start": "2027-03-01"}),
     ("DELETE", "/api/v1/calendar/<int:period_id>"): ("401 403 403 403 403 403 404", None),
     ("GET", "/api/v1/changes"): ("401 200 200 200 200 200 200", None),
-    ("GET", "/api/v1/services"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/services"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/services"): ("401 403 403 403 403 403 201", {"name": "Printing"}),
-    ("GET", "/api/v1/services/<int:service_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/services/<int:service_id>"): ("401 403 404 404 404 404 404", None),
     ("GET", "/api/v1/schedule"): ("401 403 200 200 200 200 200", None),
-    ("GET", "/api/v1/policy"): ("401 200 200 200 200 200 200", None),
-    ("GET", "/api/v1/templates"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/policy"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/templates"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/templates"): ("401 403 400 403 403 403 403",
                                     {"title": "T", "services": ["Nope"], "max_cost": "10", "steps": "s",
                                      "backout_plan": "b"}),
-    ("GET", "/api/v1/templates/<int:template_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/templates/<int:template_id>"): ("401 403 404 404 404 404 404", None),
     ("POST", "/api/v1/templates/<int:template_id>/actions"): ("401 404 404 404 404 404 404",
                                                               {"action": "approve"}),
     ("GET", "/api/v1/absences"): ("401 200 200 200 200 200 200", None),
@@ -181,8 +184,8 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("PUT", "/api/v1/users/<int:user_id>"): ("401 403 403 403 403 403 200",
                                              {"name": "Teacher", "roles": [], "audiences": ["staff"],
                                               "active": True}),
-    ("GET", "/api/v1/workflows"): ("401 200 200 200 200 200 200", None),
-    ("GET", "/api/v1/workflows/<name>"): ("401 200 200 200 200 200 200", None),
+    ("GET", "/api/v1/workflows"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/workflows/<name>"): ("401 403 200 200 200 200 200", None),
 }
 
 SIGNS_OUT = {("POST", "/account/sessions/end"), ("POST", "/logout")}

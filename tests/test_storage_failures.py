@@ -103,11 +103,18 @@ def test_healthz_full_shows_an_administrator_what_is_wrong(file_rt, tmp_path):
         "audit_verified_seq",
         "audit_full_check_at",
     } <= set(body)
-    # Through a proxy (X-Forwarded-For), an anonymous caller gets only the status.
+    # Anyone else gets only the status — on this machine too (issue 20.10: any local process
+    # read everything) — unless it is the monitor with the configured token.
     anonymous = app.test_client()
     assert anonymous.get("/healthz?full", headers={"X-Forwarded-For": "203.0.113.9"}).get_json() == {
         "status": "ok"
     }
+    assert anonymous.get("/healthz?full").get_json() == {"status": "ok"}
+    watched = make_app(rt, tmp_path, health_token="s3cret-monitor").test_client()
+    assert watched.get("/healthz?full", headers={"Authorization": "Bearer wrong"}).get_json() == {
+        "status": "ok"}
+    seen = watched.get("/healthz?full", headers={"Authorization": "Bearer s3cret-monitor"}).get_json()
+    assert seen["integrity"] == "ok" and "outbox_pending" in seen
     with disk_full(rt):
         r = admin.get("/healthz?full")
         assert r.status_code == 503 and any("disk is full" in p for p in r.get_json()["problems"])

@@ -56,10 +56,12 @@ def _audiences(rt: Runtime, uid: int) -> list[str]:
 
 
 def make_app(rt: Runtime, tmp_path: Any, web: dict[str, Any] | None = None, mfa: bool = False,
-             **config: Any) -> Flask:
+             health_token: str = "", **config: Any) -> Flask:
     """The app on this runtime's database, with test web settings (and any given). Unless
     ``mfa``, no role needs a second factor (the tests of it turn it on)."""
     settings = rt.settings.replace(web={"secret_key": "test-secret", "secure_cookies": False, **(web or {})})
+    if health_token:
+        settings = settings.replace(health={"monitoring_token": health_token})
     roles = rt.roles if mfa else dataclasses.replace(rt.roles, mfa_roles=())
     return create_app(dataclasses.replace(rt, settings=settings, roles=roles), {"TESTING": True, **config})
 

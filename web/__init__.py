@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -103,12 +104,14 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         """For a load balancer or monitor: 200 only if a write commits within the deadline
         and the disk has room, else 503 with Retry-After. The public sees only the status;
         administrators and auditors signed in also see the audit head and what is wrong;
-        ``?full`` (for them, or a request made on this machine without a proxy) adds the
-        integrity check, the delivery backlog and the chain's last verification."""
+        ``?full`` (for them, or a monitor with health.monitoring_token) adds the integrity
+        check, the delivery backlog and the chain's last verification."""
         rt: Runtime = app.extensions["fitsflow"]
         staff = current_user.is_authenticated and bool(current_user.roles & {AUDITOR, ADMIN})
-        local = request.remote_addr in ("127.0.0.1", "::1") and "X-Forwarded-For" not in request.headers
-        full = "full" in request.args and (staff or local)
+        secret = rt.settings.health.monitoring_token
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        monitor = bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+        full = "full" in request.args and (staff or monitor)
         report = health.details(rt) if full else health.check(rt)
         body: dict[str, Any] = {"status": "ok" if report.ok else "unavailable"}
         if full:

@@ -38,7 +38,7 @@ from fitsflow.services.views import ChangeDetail, ChangeView
 from fitsflow.workflow.diagram import mermaid
 
 from . import api_models as m
-from .access import PUBLIC, access
+from .access import AUDITORS, PUBLIC, VIEWERS, access
 from .api_spec import document, route
 from .errors import api_error
 from .login import actor, runtime
@@ -171,7 +171,8 @@ def approvals(query: m.QueueOrder) -> m.QueuePage:
 
 
 @route(bp, "GET", "/register", response=m.RegisterPage, query=m.RegisterFilters,
-       summary="The change register: one row per change, its gates, costs and outcome, filtered")
+       summary="The change register: one row per change, its gates, costs and outcome, filtered",
+       who=AUDITORS)
 def change_register(query: m.RegisterFilters) -> m.RegisterPage:
     rt = runtime()
     filters = change_search.parse(rt, query.model_dump(exclude={"limit", "offset"}))
@@ -460,12 +461,13 @@ def _workflow(name: str) -> m.Workflow:
         diagram=mermaid(d))
 
 
-@route(bp, "GET", "/workflows", summary="The loaded workflows", response=m.Workflows)
+@route(bp, "GET", "/workflows", summary="The loaded workflows", response=m.Workflows, who=VIEWERS)
 def workflows() -> m.Workflows:
     return m.Workflows(items=[_workflow(name) for name in runtime().workflows.names()])
 
 
-@route(bp, "GET", "/workflows/<name>", summary="One workflow, with its diagram source", response=m.Workflow)
+@route(bp, "GET", "/workflows/<name>", summary="One workflow, with its diagram source", response=m.Workflow,
+       who=VIEWERS)
 def workflow(name: str) -> m.Workflow:
     return _workflow(name)
 
@@ -477,7 +479,7 @@ def _period(p: Any) -> m.Period:
 
 
 @route(bp, "GET", "/calendar", summary="The school calendar: terms, holidays, exams, freezes",
-       response=m.PeriodPage, query=m.PeriodFilters)
+       response=m.PeriodPage, query=m.PeriodFilters, who=VIEWERS)
 def calendar_periods(query: m.PeriodFilters) -> m.PeriodPage:
     tz = runtime().timezone
     start = whole_days(query.start, query.start, tz)[0] if query.start else None
@@ -495,7 +497,7 @@ def add_calendar_period(body: m.PeriodBody) -> m.Period:
                                        reason=body.reason))
 
 
-@route(bp, "GET", "/calendar/<int:period_id>", summary="One calendar period", response=m.Period)
+@route(bp, "GET", "/calendar/<int:period_id>", summary="One calendar period", response=m.Period, who=VIEWERS)
 def calendar_period(period_id: int) -> m.Period:
     return _period(calendar.get_period(runtime(), period_id=period_id))
 
@@ -521,7 +523,7 @@ def _service(v: catalogue.ServiceView) -> m.ServiceOut:
 
 
 @route(bp, "GET", "/services", summary="The service catalogue, with dependencies", response=m.ServicePage,
-       query=m.ServiceFilters)
+       query=m.ServiceFilters, who=VIEWERS)
 def services_list(query: m.ServiceFilters) -> m.ServicePage:
     rows, total = catalogue.page_services(runtime(), q=query.q, limit=query.limit, offset=query.offset)
     return m.ServicePage(items=[_service(r) for r in rows], total=total, limit=query.limit,
@@ -536,7 +538,7 @@ def save_service(body: m.ServiceBody) -> m.ServiceOut:
                                            active=body.active))
 
 
-@route(bp, "GET", "/services/<int:service_id>", summary="One service", response=m.ServiceOut)
+@route(bp, "GET", "/services/<int:service_id>", summary="One service", response=m.ServiceOut, who=VIEWERS)
 def service(service_id: int) -> m.ServiceOut:
     return _service(catalogue.get_service(runtime(), service_id=service_id))
 
@@ -583,7 +585,7 @@ def _questions(questions: Any) -> list[m.PolicyQuestion]:
 
 
 @route(bp, "GET", "/policy", summary="The approval policy: cost bands, risk and screening rules, "
-       "category limits and the questions", response=m.Policy)
+       "category limits and the questions", response=m.Policy, who=VIEWERS)
 def policy() -> m.Policy:
     p = runtime().settings.policy
     return m.Policy(
@@ -630,7 +632,7 @@ def _template(view: templates.TemplateView) -> m.TemplateOut:
 
 
 @route(bp, "GET", "/templates", summary="Standard-change templates, by title", response=m.TemplatePage,
-       query=m.TemplateFilters)
+       query=m.TemplateFilters, who=VIEWERS)
 def list_templates(query: m.TemplateFilters) -> m.TemplatePage:
     page = templates.browse(runtime(), actor_id=actor().id, state=query.state or "", q=query.q,
                             limit=query.limit, offset=query.offset)
@@ -646,7 +648,7 @@ def propose_template(body: m.TemplateBody) -> tuple[m.TemplateOut, dict[str, str
 
 
 @route(bp, "GET", "/templates/<int:template_id>", summary="One standard-change template",
-       response=m.TemplateOut)
+       response=m.TemplateOut, who=VIEWERS)
 def get_template(template_id: int) -> m.TemplateOut:
     return _template(templates.get(runtime(), actor_id=actor().id, template_id=template_id).template)
 

@@ -21,7 +21,7 @@ from fitsflow.services import idempotency
 from fitsflow.services.auth import SCOPES, count_api_write
 
 from . import api_models as m
-from .access import API, PUBLIC, access
+from .access import API, PUBLIC, WHOSE, access, allows
 from .login import actor, runtime
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -51,6 +51,9 @@ class Endpoint:
     # A decision at a gate: by token too, only for a person with a second factor when their
     # roles need one.
     second_factor: bool = False
+    # Who may call it, by the same rule the web's pages use (web/access.py): API leaves it to
+    # the service; VIEWERS, AUDITORS, … refuse everyone else here as the pages do.
+    who: str = API
 
     @property
     def path(self) -> str:
@@ -119,8 +122,8 @@ def _parse_query(endpoint: Endpoint) -> Any:
 def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type[BaseModel],
           body: type[BaseModel] | tuple[type[BaseModel], ...] | None = None, discriminator: str | None = None,
           query: type[m.Query] | None = None, status: int = 200,
-          public: bool = False, scope: str | None = None,
-          second_factor: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          public: bool = False, scope: str | None = None, second_factor: bool = False,
+          who: str = API) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API operation; the view gets ``body=`` and ``query=`` already validated
     and returns an instance of ``response`` (optionally with extra headers). ``scope`` is the
     token scope it needs (by default read for GET, write for the rest)."""
@@ -129,7 +132,7 @@ def route(bp: Blueprint, method: str, rule: str, *, summary: str, response: type
     if needed not in SCOPES:  # pragma: no cover - a declaration error, caught at import
         raise ValueError(f"{method} {rule}: unknown scope {needed!r}")
     endpoint = Endpoint(method, rule, summary, response, status, bodies, discriminator, query, public,
-                        needed, second_factor)
+                        needed, second_factor, who)
     ENDPOINTS.append(endpoint)
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -179,7 +182,10 @@ def _check_token(endpoint: Endpoint) -> None:
     scope = g.get("api_scope", "read")
     if SCOPES.index(scope) < SCOPES.index(endpoint.scope):
         raise NotPermitted(f"this token's scope is '{scope}'; this needs '{endpoint.scope}'")
-    if endpoint.second_factor and actor().mfa_enrolment_due:
+    person = actor()
+    if endpoint.who != API and not allows(endpoint.who, True, person.roles, runtime().roles):
+        raise NotPermitted(f"this is for {WHOSE.get(endpoint.who, endpoint.who)}")
+    if endpoint.second_factor and person.mfa_enrolment_due:
         raise NotPermitted("decisions by token need a second factor: set one up on your account page first")
 
 

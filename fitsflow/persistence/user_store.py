@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from . import queries
 from .models import RoleGrant, User, UserAudience, UserRole
@@ -66,6 +66,12 @@ def set_must_change_password(session: Session, user_id: int, value: bool) -> Non
     assert user is not None
     user.must_change_password = value
     session.add(user)
+
+
+def count_except(session: Session, emails: Sequence[str]) -> int:
+    """How many users have none of these emails."""
+    query = select(func.count()).select_from(User).where(col(User.email).not_in(list(emails)))
+    return int(session.exec(query).one())
 
 
 def active_admin_count(session: Session) -> int:

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from ..domain import templates as templates_domain
 from ..domain.calendar import SchoolCalendar
+from ..domain.errors import InvalidInput
 from ..domain.vocabulary import BACKED_OUT, CLOSED, RELEASED, WITHDRAWN
-from ..persistence import change_store, notice_store, queries
+from ..persistence import change_store, notice_store, queries, user_store
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, templates, users
 from .demo_calendar import academic_years
@@ -382,6 +383,14 @@ def build_demo(rt: Runtime, *, password: str,
     with rt.db.read() as session:
         if queries.user_by_email(session, demo_email("nat.osei")) is not None:
             return DemoResult(listed, change_store.count(session), created=False)
+        # The demo's people sign in with a published password and no second factor: never
+        # beside a school's real ones.
+        real = user_store.count_except(session, [email for _, email, _ in listed])
+    if real:
+        raise InvalidInput({"database": f"this database holds {real} real user{'s' if real > 1 else ''}: the "
+                                        "demo would add an administrator with a published password and no "
+                                        "second factor. Use a new database for the demo "
+                                        "(FITSFLOW_DATABASE_URL=sqlite:///demo.db)"})
     tz = rt.timezone
     today = rt.today()
     periods = [calendar.parse_period(rt, **row) for row in academic_years(today)]

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.errors import NotPermitted
-from ..domain.roles import may_view_changes
+from ..domain.roles import ADMIN, AUDITOR
 from ..persistence import queue_store, register_store
 from . import common
 from .audit import spreadsheet_safe
@@ -93,8 +93,9 @@ def _money_awaiting(rt: Runtime, definition: Any, record: Any, planned: Decimal,
 
 
 def _check(rt: Runtime, session: Any, actor_id: int) -> None:
-    if not may_view_changes(common.load_actor(rt, session, actor_id).roles):
-        raise NotPermitted("the register is for those who may see changes")
+    """The register is the auditors' and administrators' (its page and the API alike)."""
+    if not common.load_actor(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
+        raise NotPermitted("the change register is for auditors and administrators")
 
 
 def page(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
