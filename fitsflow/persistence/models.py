@@ -608,4 +608,10 @@ class StandardTemplate(SQLModel, table=True):
     decided_at: datetime | None = None
     # The CAB's comment when approving, its reason when rejecting, the reason for retiring.
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The approval policy's screening answers for the work it covers (JSON: question → answer):
+    # personal data or safeguarding bring the DPO's or the DSL's approval beside the CAB's.
+    screening: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    # This round's approvals so far (JSON: role → who gave it); it is active once every
+    # role it needs has approved.
+    approvals: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False))
