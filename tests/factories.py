@@ -47,6 +47,8 @@ class School:
 NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
          "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace",
          "screening": {"personal_data": "none", "safeguarding": "no"}}
+# Screening answers that call for no specialist (no new personal data, no safeguarding).
+SCREENED_CLEAR = {"personal_data": "none", "safeguarding": "no"}
 URGENCY = "The exam-board portal is down: coursework cannot be uploaded before the deadline"
 # Answers the shipped policy scores as low risk (2 points).
 LOW_RISK = {"people": "group", "teaching": "no", "services": "one", "tested": "yes", "backout": "minutes",
@@ -122,7 +124,7 @@ def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
     view = templates.propose(rt, actor_id=school.requester, data={
         "title": "Replace a classroom projector lamp", "description": "Swap the lamp, reset the hours",
         "services": list(services_), "max_cost": max_cost, "steps": "1. Power off\n2. Swap the lamp",
-        "backout_plan": "Refit the old lamp", "used_by": used_by})
+        "backout_plan": "Refit the old lamp", "used_by": used_by, "screening": dict(SCREENED_CLEAR)})
     templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
     return view.ref
 

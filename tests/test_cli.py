@@ -152,7 +152,8 @@ def test_standard_change_templates_from_the_command_line(run):
     run("service", "add", "--name", "Printing")
     out = run("template", "propose", "--as", "nat@s.example", "--title", "Add a printer",
               "--service", "Printing", "--max-cost", "300", "--steps", "Cable it; add the queue",
-              "--backout-plan", "Remove the queue")
+              "--backout-plan", "Remove the queue", "--screening", "personal_data=none",
+              "--screening", "safeguarding=no")
     ref = out.split()[0]
     assert ref == "STD-0001"
     err = run("change", "raise", "--as", "nat@s.example", "--title", "Printer", "--category", "standard",

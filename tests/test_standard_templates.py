@@ -26,7 +26,11 @@ CONTENT = {
     "steps": "1. Cable\n2. Add the queue",
     "backout_plan": "Remove the queue",
     "used_by": ["requester"],
+    "screening": dict(f.SCREENED_CLEAR),
 }
+# The same as the page's form sends it.
+FORM = {**{k: v for k, v in CONTENT.items() if k != "screening"},
+        **{f"screening.{q}": a for q, a in f.SCREENED_CLEAR.items()}}
 
 
 def _raise(rt, school, template, cost="120", affected=("Printing",)):  # type: ignore[no-untyped-def]
@@ -189,7 +193,8 @@ def test_a_bad_template_names_each_field(rt, school):
             actor_id=school.requester,
             data={"title": "", "services": ["Nope"], "max_cost": "-1", "used_by": ["wizard"]},
         )
-    assert set(err.value.problems) == {"title", "steps", "backout_plan", "max_cost", "used_by"}
+    assert set(err.value.problems) == {"title", "steps", "backout_plan", "max_cost", "used_by",
+                                       "screening.personal_data", "screening.safeguarding"}
     with pytest.raises(InvalidInput, match="unknown service Nope"):
         templates.propose(rt, actor_id=school.requester, data={**CONTENT, "services": ["Nope"]})
     with pytest.raises(NotPermitted):
@@ -217,11 +222,11 @@ def test_pages_propose_approve_and_raise_from_a_template(sqlite_rt, tmp_path):
     login(cab, school.emails[school.cab[0]])
     r = requester.post(
         "/templates/new",
-        data={**CONTENT, "max_cost": "abc", "csrf_token": csrf_token(requester, "/templates/new")},
+        data={**FORM, "max_cost": "abc", "csrf_token": csrf_token(requester, "/templates/new")},
     )
     assert r.status_code == 400 and "must be an amount" in r.get_data(as_text=True)
     r = requester.post(
-        "/templates/new", data={**CONTENT, "csrf_token": csrf_token(requester, "/templates/new")}
+        "/templates/new", data={**FORM, "csrf_token": csrf_token(requester, "/templates/new")}
     )
     assert r.status_code == 302
     template_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
@@ -295,3 +300,41 @@ def test_the_api_proposes_decides_and_raises(rt, tmp_path):
     assert change["template_ref"] == made["ref"]
     err = call(school.requester, "POST", "/changes", {"title": "Printer", "category": "standard"}, 400)
     assert "template" in err["problems"]
+
+
+def test_a_template_touching_safeguarding_or_personal_data_needs_the_dsl_and_the_dpo(rt, school):
+    """Issue 20.1: the shipped web-filter template (STD-0007) ran with one CAB approval and
+    no screening. A template records its screening answers; safeguarding brings the DSL's
+    approval, new personal data the DPO's, beside the CAB's; it is usable once all are given."""
+    dsl, dpo = f.user(rt, "dsl", "", "Safeguarding lead"), f.user(rt, "dpo", "", "DPO")
+    filter_rule = {**CONTENT, "title": "Unblock a site at the web filter",
+                   "screening": {"personal_data": "new", "safeguarding": "yes"}}
+    view = templates.propose(rt, actor_id=school.requester, data=filter_rule)
+    assert dict(view.screening) == {"personal_data": "new", "safeguarding": "yes"}
+    assert [who for who, _ in view.approvals] == ["CAB", "data-protection officer",
+                                                  "designated safeguarding lead"]
+    after_cab = templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
+    assert after_cab.state == "proposed" and [given for _, given in after_cab.approvals][1:] == ["", ""]
+    with pytest.raises(InvalidInput, match="approved"):
+        _raise(rt, school, view.ref)
+    with pytest.raises(NotPermitted):  # the CAB's part is given: another CAB member adds nothing
+        templates.act(rt, actor_id=school.cab[1], template_id=view.id, action="approve")
+    templates.act(rt, actor_id=dpo, template_id=view.id, action="approve")
+    done = templates.act(rt, actor_id=dsl, template_id=view.id, action="approve")
+    assert done.state == "active" and all(given for _, given in done.approvals)
+    assert _raise(rt, school, view.ref).template_ref == view.ref
+    kinds = [k for k, _ in _events(rt, view.ref)]
+    assert kinds == ["template.proposed", "template.endorsed", "template.endorsed", "template.approved",
+                     "template.used"]
+
+
+def test_an_active_template_never_screened_cannot_be_used_until_revised(rt, school):
+    from sqlalchemy import update as sql_update
+
+    from fitsflow.persistence.models import StandardTemplate
+
+    ref = f.standard_template(rt, school, services_=("Printing",))
+    with rt.db.transaction() as session:  # as templates approved before screening existed
+        session.execute(sql_update(StandardTemplate).values(screening="{}"))
+    with pytest.raises(InvalidInput, match="not been screened"):
+        _raise(rt, school, ref)

@@ -627,8 +627,10 @@ def cancel_absence(absence_id: int) -> m.Removed:
 
 
 def _template(view: templates.TemplateView) -> m.TemplateOut:
-    return m.TemplateOut.model_validate({**view.__dict__, "services": list(view.services),
-                                         "used_by": list(view.used_by), "max_cost": f"{view.max_cost:.2f}"})
+    return m.TemplateOut.model_validate({
+        **view.__dict__, "services": list(view.services), "used_by": list(view.used_by),
+        "max_cost": f"{view.max_cost:.2f}", "screening": dict(view.screening),
+        "approvals": [{"role": role, "given_by": who} for role, who in view.approvals]})
 
 
 @route(bp, "GET", "/templates", summary="Standard-change templates, by title", response=m.TemplatePage,

@@ -863,6 +863,11 @@ class TemplateBody(Body):
     backout_plan: Required
     used_by: list[RoleName] = Field(["requester"], min_length=1, max_length=20,
                                     description="Roles whose holders may raise a change from it.")
+    screening: dict[Annotated[str, StringConstraints(max_length=40)],
+                    Annotated[str, StringConstraints(max_length=40)]] = Field(
+        default_factory=dict, max_length=20,
+        description="The approval policy's screening questions, answered (see /policy): personal "
+                    "data or safeguarding bring the DPO's or the DSL's approval beside the CAB's.")
 
 
 class TemplateAction(Body):
@@ -873,6 +878,11 @@ class TemplateAction(Body):
         "", description="Required to reject or retire.")
     template: TemplateBody | None = Field(None, description="revise: the new content.")
     expected_version: Version | None = None
+
+
+class TemplateApproval(Out):
+    role: str = Field(description="The role (or roles) whose approval it needs.")
+    given_by: str = Field(description="Who gave it; empty while it waits.")
 
 
 class TemplateOut(Out):
@@ -896,6 +906,10 @@ class TemplateOut(Out):
     note: str = Field(description="The last decision's comment or reason.")
     version: int
     uses: int = Field(description="How many changes were raised from it.")
+    screening: dict[str, str] = Field(default_factory=dict, description="Its screening answers.")
+    approvals: list[TemplateApproval] = Field(
+        default_factory=list, description="Who must approve it (this round), and who has.")
+
 
 
 class TemplatePage(Page[TemplateOut]):

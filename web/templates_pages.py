@@ -22,11 +22,23 @@ DONE = {"approve": "approved: it can be used now", "reject": "returned to its pr
         "revise": "revised and proposed again", "retire": "retired: it can no longer be used"}
 
 
+def screening_of(form: Any) -> dict[str, str]:
+    """The screening answers on the form (``screening.<question>`` fields)."""
+    return {key.removeprefix("screening."): value for key, value in (form or {}).items()
+            if key.startswith("screening.") and value}
+
+
 def _content(form: Any) -> dict[str, Any]:
     return {"title": form.get("title", ""), "description": form.get("description", ""),
             "services": form.getlist("services"), "max_cost": form.get("max_cost", ""),
             "steps": form.get("steps", ""), "backout_plan": form.get("backout_plan", ""),
-            "used_by": form.getlist("used_by") or ["requester"]}
+            "used_by": form.getlist("used_by") or ["requester"], "screening": screening_of(form)}
+
+
+def _page_context() -> dict[str, Any]:
+    rt = runtime()
+    return {"services": catalogue.active_names(rt), "roles": rt.roles.names, "screening_of": screening_of,
+            "screening_questions": rt.settings.policy.screening_questions}
 
 
 @bp.get("")
@@ -47,10 +59,8 @@ def index() -> Any:
 
 
 def _form_page(form: Any, problems: dict[str, str], status: int = 200) -> Any:
-    rt = runtime()
     return render_template("template_new.html", form=form, problems=problems,
-                           services=catalogue.active_names(rt), roles=rt.roles.names,
-                           chosen=set(form.getlist("services")) if form else set()), status
+                           chosen=set(form.getlist("services")) if form else set(), **_page_context()), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -74,7 +84,7 @@ def show(template_id: int) -> Any:
     rt = runtime()
     detail = templates.get(rt, actor_id=actor().id, template_id=template_id)
     return render_template("template.html", d=detail, t=detail.template, problems={}, form=None,
-                           services=catalogue.active_names(rt), roles=rt.roles.names)
+                           **_page_context())
 
 
 @bp.post("/<int:template_id>/actions/<action>")
@@ -91,6 +101,6 @@ def act(template_id: int, action: str) -> Any:
     except InvalidInput as err:
         detail = templates.get(rt, actor_id=actor().id, template_id=template_id)
         return render_template("template.html", d=detail, t=detail.template, problems=err.problems,
-                               form=form, services=catalogue.active_names(rt), roles=rt.roles.names), 400
+                               form=form, **_page_context()), 400
     flash(f"{view.ref} {DONE.get(action, action)}.")
     return redirect(url_for("templates.show", template_id=view.id))

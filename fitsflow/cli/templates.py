@@ -56,6 +56,8 @@ def list_(state: State, as_email: str, state_name: str | None, q: str) -> None:
 @click.option("--steps", required=True)
 @click.option("--backout-plan", required=True)
 @click.option("--used-by", multiple=True, help="A role that may use it; repeat (default: requester).")
+@click.option("--screening", "screening", multiple=True, metavar="QUESTION=ANSWER",
+              help="A screening answer, e.g. personal_data=none or safeguarding=no; repeat.")
 @pass_state
 def propose(
     state: State,
@@ -67,8 +69,10 @@ def propose(
     steps: str,
     backout_plan: str,
     used_by: tuple[str, ...],
+    screening: tuple[str, ...],
 ) -> None:
-    """Propose a template; the template approvers are asked to decide."""
+    """Propose a template; the template approvers are asked to decide (and the DPO or the DSL
+    where its screening answers call for them)."""
     rt = state.runtime
     view = templates.propose(
         rt,
@@ -81,6 +85,7 @@ def propose(
             "steps": steps,
             "backout_plan": backout_plan,
             "used_by": list(used_by) or ["requester"],
+            "screening": dict(item.partition("=")[::2] for item in screening),
         },
     )
     echo(f"{view.ref} proposed: {view.title}")

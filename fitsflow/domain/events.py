@@ -102,6 +102,7 @@ _DECLARED: tuple[EventType, ...] = (
     # Standard-change templates (their own reference).
     _e("template.proposed", "Template proposed", "title services:list", reads=""),
     _e("template.approved", "Template approved", "from to", reads=""),
+    _e("template.endorsed", "Template approved by one of those it needs", "from to approved_as", reads=""),
     _e("template.rejected", "Template rejected", "from to", reads=""),
     _e("template.revised", "Template revised", "from to", reads=""),
     _e("template.retired", "Template retired", "from to", reads=""),

@@ -197,6 +197,18 @@ class ApprovalPolicy:
                     need(role, 1, why)
         return out
 
+    def template_approvers_for(self, answers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+        """Who approves a standard-change template with these screening answers: one of the
+        template approvers (the CAB), and each specialist a screening rule names for them (the
+        DPO for new personal data, the DSL for safeguarding) — by the key its approval is kept
+        under → the roles that may give it."""
+        needed: dict[str, tuple[str, ...]] = {"template_approvers": self.template_approvers}
+        for screen in self.screening:
+            if answers.get(screen.question) == screen.answer:
+                for role in screen.roles:
+                    needed.setdefault(role, (role,))
+        return needed
+
     def required_fields(self, facts: Facts) -> list[tuple[str, str]]:
         """(field, why) the screening answers make necessary: a DPIA reference for new
         processing of personal data."""

@@ -86,6 +86,7 @@ class TemplateData:
     steps: str
     backout_plan: str
     used_by: tuple[str, ...]
+    screening: tuple[tuple[str, str], ...] = ()  # the policy's screening questions, answered
 
 
 def _names(value: Any) -> list[str]:

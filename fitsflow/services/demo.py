@@ -83,6 +83,11 @@ TITLES: dict[str, tuple[str, ...]] = {
 # Screening answers by title: new processing of personal data (a DPIA), and safeguarding.
 PERSONAL_DATA_WORDS = ("email", "sign-on", "sign-in", "CCTV", "MIS")
 SAFEGUARDING_WORDS = ("filter", "Lockdown", "phishing")
+
+
+def _screening(title: str) -> dict[str, str]:
+    return {"personal_data": "new" if any(word in title for word in PERSONAL_DATA_WORDS) else "none",
+            "safeguarding": "yes" if any(word in title for word in SAFEGUARDING_WORDS) else "no"}
 # Risk assessments the shipped policy scores low (2 points), medium (5) and high (12).
 RISK_ANSWERS = {
     "minor": {"people": "group", "teaching": "no", "services": "one", "tested": "yes",
@@ -151,8 +156,7 @@ class _Driver:
                 "stakeholders": ["Subject leaders", "Exams officer", "Business manager", "Site team"],
                 "sdp_priority": "SDP 2: Digital learning for every student",
                 "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost).",
-                "screening": {"personal_data": "new" if personal else "none",
-                              "safeguarding": "yes" if any(w in title for w in SAFEGUARDING_WORDS) else "no"},
+                "screening": _screening(title),
                 "dpia_reference": f"DPIA-{self.rt.now().year}-{index:02d}" if personal else ""})
         if "finance" in stages_here:
             # Within what the approval policy allows the category: minor up to £2,000, significant
@@ -221,14 +225,23 @@ class _Driver:
         unless ``state`` says otherwise, approved by the CAB."""
         if title in self.templates:
             return self.templates[title]
+        screening = _screening(title)
         view = templates.propose(self.rt, actor_id=self.ids["nat.osei"], data={
             "title": title, "description": f"{title}, done the same way each time.",
             "services": DEMO_TEMPLATE_SERVICES, "max_cost": "500",
             "steps": "1. Tell the support team\n2. Do the work out of lessons\n3. Check it works",
-            "backout_plan": "Restore the previous configuration from the nightly backup."})
+            "backout_plan": "Restore the previous configuration from the nightly backup.",
+            "screening": screening})
         if state != templates_domain.PROPOSED:
             templates.act(self.rt, actor_id=self.ids["tom.price"], template_id=view.id, action="approve",
                           reason="Low risk and done often: pre-approved.")
+            # A web-filter template touches safeguarding: the DSL approves it too (and the DPO
+            # one that processes personal data in a new way).
+            for specialist, (question, answer) in (("jo.webb", ("safeguarding", "yes")),
+                                                   ("mo.ali", ("personal_data", "new"))):
+                if screening.get(question) == answer:
+                    templates.act(self.rt, actor_id=self.ids[specialist], template_id=view.id,
+                                  action="approve")
         if state == templates_domain.RETIRED:
             templates.act(self.rt, actor_id=self.ids["tom.price"], template_id=view.id, action="retire",
                           reason="The tape library was replaced by the backup appliance.")

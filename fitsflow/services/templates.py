@@ -1,6 +1,8 @@
 """Standard-change templates through their own workflow (domain.templates): proposed by a
-requester, approved or rejected by one of the policy's template approvers who did not
-propose it, revised by their proposer, retired with a reason. Every step is audited (under
+requester with the approval policy's screening answers, approved or rejected by one of the
+policy's template approvers who did not propose it — and, where the answers call for them
+(personal data, safeguarding), by the DPO or the DSL too: it is active once each has
+approved. Revised by their proposer, retired with a reason. Every step is audited (under
 the template's reference, STD-0001) and tells the people concerned."""
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class TemplateView:
     note: str
     version: int
     uses: int
+    screening: tuple[tuple[str, str], ...] = ()  # question → answer
+    # Who must approve it (a label each) and who has, this round ("" while waiting).
+    approvals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,30 @@ def _lines(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split("\n") if v)
 
 
-def _view(row: StandardTemplate, names: Mapping[int, str], uses: int) -> TemplateView:
+def _answers(row: StandardTemplate) -> dict[str, str]:
+    return dict(json.loads(row.screening or "{}"))
+
+
+def _given(row: StandardTemplate) -> dict[str, str]:
+    return dict(json.loads(row.approvals or "{}"))
+
+
+def _needed(rt: Runtime, row: StandardTemplate) -> dict[str, tuple[str, ...]]:
+    return rt.settings.policy.template_approvers_for(_answers(row))
+
+
+def _missing(rt: Runtime, row: StandardTemplate) -> dict[str, tuple[str, ...]]:
+    given = _given(row)
+    return {key: roles for key, roles in _needed(rt, row).items() if key not in given}
+
+
+def _approval_rows(rt: Runtime, row: StandardTemplate) -> tuple[tuple[str, str], ...]:
+    given = _given(row)
+    return tuple((" or ".join(rt.roles.label(r) for r in roles), given.get(key, ""))
+                 for key, roles in _needed(rt, row).items())
+
+
+def _view(rt: Runtime, row: StandardTemplate, names: Mapping[int, str], uses: int) -> TemplateView:
     assert row.id is not None
     return TemplateView(
         row.id,
@@ -101,25 +129,34 @@ def _view(row: StandardTemplate, names: Mapping[int, str], uses: int) -> Templat
         row.note,
         row.version,
         uses,
+        tuple(sorted(_answers(row).items())),
+        _approval_rows(rt, row),
     )
 
 
-def _views(session: Session, rows: list[StandardTemplate]) -> list[TemplateView]:
+def _views(rt: Runtime, session: Session, rows: list[StandardTemplate]) -> list[TemplateView]:
     names = queries.names_of(
         session, {r.proposed_by for r in rows} | {r.decided_by for r in rows if r.decided_by}
     )
     counts = template_store.use_counts(session, [r.id for r in rows if r.id is not None])
-    return [_view(r, names, counts.get(r.id or 0, 0)) for r in rows]
+    return [_view(rt, r, names, counts.get(r.id or 0, 0)) for r in rows]
 
 
 def _is_approver(rt: Runtime, actor: Actor) -> bool:
     return bool(set(rt.settings.policy.template_approvers) & set(actor.roles))
 
 
+def _fills(rt: Runtime, actor: Actor, row: StandardTemplate) -> str | None:
+    """The approval still missing that this person may give (a role they hold), or None."""
+    return next((key for key, roles in _missing(rt, row).items() if set(roles) & set(actor.roles)), None)
+
+
 def _actions(rt: Runtime, actor: Actor, row: StandardTemplate) -> tuple[str, ...]:
+    deciding = _fills(rt, actor, row) is not None if row.state == templates.PROPOSED \
+        else _is_approver(rt, actor)
     actions = templates.allowed_actions(
         row.state,
-        approver=_is_approver(rt, actor),
+        approver=deciding,
         proposer=row.proposed_by == actor.id and REQUESTER in actor.roles,
     )
     if (
@@ -131,8 +168,27 @@ def _actions(rt: Runtime, actor: Actor, row: StandardTemplate) -> tuple[str, ...
     return tuple(actions)
 
 
+def _screening(rt: Runtime, data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The screening answers (a JSON object, or form fields ``screening.<question>``) and
+    what is wrong with them: every question of the policy answered from its choices."""
+    raw = data.get("screening")
+    if isinstance(raw, Mapping):
+        answers = {str(k): str(v) for k, v in raw.items()}
+    else:
+        answers = {k.removeprefix("screening."): str(v) for k, v in data.items()
+                   if isinstance(k, str) and k.startswith("screening.") and v}
+    policy = rt.settings.policy
+    return answers, policy.check_answers(answers, policy.screening_questions, "screening.")
+
+
 def _content(rt: Runtime, session: Session, data: Mapping[str, Any]) -> templates.TemplateData:
-    parsed = templates.parse_template(data, roles=rt.roles.names)
+    answers, problems = _screening(rt, data)
+    try:
+        parsed = templates.parse_template(data, roles=rt.roles.names)
+    except InvalidInput as err:
+        raise InvalidInput({**err.problems, **problems}) from None
+    if problems:
+        raise InvalidInput(problems)
     services, unknown = catalogue.canonical(session, parsed.services)
     if unknown:
         raise InvalidInput({"services": unknown})
@@ -144,6 +200,7 @@ def _content(rt: Runtime, session: Session, data: Mapping[str, Any]) -> template
         parsed.steps,
         parsed.backout_plan,
         parsed.used_by,
+        tuple(sorted(answers.items())),
     )
 
 
@@ -158,6 +215,8 @@ def _payload(content: templates.TemplateData | StandardTemplate) -> dict[str, An
         "steps": content.steps,
         "backout_plan": content.backout_plan,
         "used_by": list(used_by),
+        "screening": dict(content.screening) if isinstance(content.screening, tuple)
+        else json.loads(content.screening or "{}"),
     }
 
 
@@ -192,8 +251,12 @@ def _tell(
     )
 
 
-def _approvers(rt: Runtime, session: Session, but: int) -> list[int]:
-    return [u for u in queries.users_with_roles(session, rt.settings.policy.template_approvers) if u != but]
+def _approvers(rt: Runtime, session: Session, but: int, row: StandardTemplate | None = None) -> list[int]:
+    """Who is asked to decide: the template approvers, and the specialists its screening
+    answers call for (each still to approve)."""
+    roles = sorted({r for roles in (_missing(rt, row) if row is not None else
+                                    {"t": rt.settings.policy.template_approvers}).values() for r in roles})
+    return [u for u in queries.users_with_roles(session, roles) if u != but]
 
 
 def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateView:
@@ -214,6 +277,8 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
                 steps=content.steps,
                 backout_plan=content.backout_plan,
                 used_by="\n".join(content.used_by),
+                screening=json.dumps(dict(content.screening), sort_keys=True),
+                approvals="{}",
                 state=templates.PROPOSED,
                 proposed_by=actor.id,
                 created_at=at,
@@ -232,14 +297,14 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
         _tell(
             rt,
             session,
-            _approvers(rt, session, actor.id),
+            _approvers(rt, session, actor.id, row),
             row,
             "template.proposed",
             "Standard-change template to approve",
             f"{actor.name} proposes a standard-change template: {row.title}.\n"
             f"Up to {rt.money(row.max_cost)} a use; services: {', '.join(content.services)}.",
         )
-        return _views(session, [row])[0]
+        return _views(rt, session, [row])[0]
 
 
 def _load(session: Session, template_id: int, expected_version: int | None) -> StandardTemplate:
@@ -287,6 +352,20 @@ def act(
             )
         assert row.id is not None
         payload: dict[str, Any] = {"from": row.state, "to": new_state, "reason": reason}
+        if action == "approve":
+            # One approval each for the CAB and every specialist the screening calls for: the
+            # template is active once the last is given.
+            key = _fills(rt, actor, row)
+            assert key is not None
+            given = {**_given(row), key: actor.label}
+            row.approvals = json.dumps(given, sort_keys=True)
+            payload["approved_as"] = key
+            if _missing(rt, row):
+                new_state = templates.PROPOSED
+                payload["to"] = new_state
+                payload["waiting_for"] = sorted(_missing(rt, row))
+        elif action in ("revise", "reject"):
+            row.approvals = "{}"  # a new round: every approval again
         if action == "revise":
             content = _content(rt, session, data or {})
             payload |= {"before": _payload(row), "after": _payload(content)}
@@ -294,23 +373,28 @@ def act(
             row.services, row.max_cost = "\n".join(content.services), content.max_cost
             row.steps, row.backout_plan = content.steps, content.backout_plan
             row.used_by = "\n".join(content.used_by)
+            row.screening = json.dumps(dict(content.screening), sort_keys=True)
         else:
             row.decided_by, row.decided_at = actor.id, rt.now()
         row.state, row.note = new_state, reason
         row.updated_at, row.version = rt.now(), row.version + 1
         session.add(row)
-        audit_store.append(
-            session, actor=actor.label, change_ref=ref_of(row.id), event_type=EVENTS[action], payload=payload
-        )
-        if action == "revise":
+        partial = action == "approve" and new_state == templates.PROPOSED
+        audit_store.append(session, actor=actor.label, change_ref=ref_of(row.id),
+                           event_type="template.endorsed" if partial else EVENTS[action], payload=payload)
+        if action == "revise" or partial:
             _tell(
                 rt,
                 session,
-                _approvers(rt, session, actor.id),
+                _approvers(rt, session, actor.id, row),
                 row,
                 "template.proposed",
-                "Revised standard-change template to approve",
-                f"{actor.name} revised the template {row.title}; it awaits a decision again.",
+                "Standard-change template to approve" if partial
+                else "Revised standard-change template to approve",
+                f"{actor.name} approved the template {row.title} as "
+                f"{' or '.join(rt.roles.label(r) for r in _needed(rt, row)[payload['approved_as']])}; "
+                "it needs your approval too." if partial
+                else f"{actor.name} revised the template {row.title}; it awaits a decision again.",
             )
         else:
             verdict = {"approve": "approved", "reject": "returned", "retire": "retired"}[action]
@@ -324,7 +408,7 @@ def act(
                 f"{actor.name} {verdict} the standard-change template {row.title}."
                 + (f"\n{reason}" if reason else ""),
             )
-        return _views(session, [row])[0]
+        return _views(rt, session, [row])[0]
 
 
 def get(rt: Runtime, *, actor_id: int, template_id: int) -> TemplateDetail:
@@ -335,7 +419,7 @@ def get(rt: Runtime, *, actor_id: int, template_id: int) -> TemplateDetail:
         row = template_store.get(session, template_id)
         if row is None:
             raise NotFound(f"no template {ref_of(template_id) if 0 < template_id < 10**9 else template_id}")
-        view = _views(session, [row])[0]
+        view = _views(rt, session, [row])[0]
         return TemplateDetail(
             view,
             _actions(rt, actor, row),
@@ -364,7 +448,7 @@ def browse(
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
         rows, total = template_store.page(session, state=state, q=q.strip(), limit=limit, offset=offset)
-        return Page(_views(session, rows), total, limit, offset)
+        return Page(_views(rt, session, rows), total, limit, offset)
 
 
 def usable(rt: Runtime, *, actor_id: int) -> list[TemplateView]:
@@ -372,7 +456,7 @@ def usable(rt: Runtime, *, actor_id: int) -> list[TemplateView]:
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         rows, _ = template_store.page(session, state=templates.ACTIVE, q="", limit=limits.PAGE_MAX, offset=0)
-        return [v for v in _views(session, rows) if set(v.used_by) & set(actor.roles)]
+        return [v for v in _views(rt, session, rows) if set(v.used_by) & set(actor.roles)]
 
 
 @dataclass(frozen=True)
@@ -419,6 +503,11 @@ def check_use(
     )
     if cost not in (None, "") and amount is None:
         problems["cost"] = "must be an amount of 0 or more, such as 120.00"
+    if row.state == templates.ACTIVE and (not _answers(row) or _missing(rt, row)):
+        # Approved before templates were screened (or before the policy asked for more):
+        # its proposer revises it with the screening answers, and those they call for approve.
+        problems["template"] = (f"{ref_of(template_id)} has not been screened for personal data and "
+                                "safeguarding: its proposer revises it with the screening answers first")
     if problems:
         raise InvalidInput(problems)
     assert amount is not None
