@@ -231,7 +231,7 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
 
     from fitsflow.domain import totp
 
-    tom = Person(browser, base, emails["cab"], "cab-enrol", landing="/account/mfa")
+    tom = Person(browser, base, emails["cab"], "cab-enrol", landing="/account/welcome")
     assert "Set up your authenticator app" in tom.text()
     assert tom.page.get_by_role("img", name="QR code for your authenticator app").is_visible()
     secret = tom.page.locator("#totp-secret").inner_text()

@@ -64,19 +64,20 @@ def test_an_approver_without_a_second_factor_must_enrol_before_anything_else(sit
     ref = f.change_in(rt, school, "minor", "proceed_approval")
     client = app.test_client()
     assert login(client, school.emails[school.finance]).status_code == 302
-    for path in ("/", f"/changes/{ref}", "/approvals", "/account"):
-        assert client.get(path).headers["Location"].endswith("/account/mfa"), path
-    r = post(client, f"/changes/{ref}/decision", {"decision": "approve"}, page="/account/mfa")
-    assert r.status_code == 302 and r.headers["Location"].endswith("/account/mfa")
+    for path in ("/", f"/changes/{ref}", "/approvals", "/account", "/account/mfa"):
+        assert client.get(path).headers["Location"].endswith("/account/welcome"), path
+    r = post(client, f"/changes/{ref}/decision", {"decision": "approve"}, page="/account/welcome")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/account/welcome")
     assert f.snapshot(rt, ref)[0] == "proceed_approval"
 
-    page = client.get("/account/mfa").get_data(as_text=True)
+    page = client.get("/account/welcome").get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page  # the QR code is drawn here, by no outside service
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
-    assert client.get("/account/mfa").get_data(as_text=True).count(secret) >= 1  # same key on reload
-    r = post(client, "/account/mfa", {"code": "123"}, page="/account/mfa")
+    assert client.get("/account/welcome").get_data(as_text=True).count(secret) >= 1  # same key on reload
+    r = post(client, "/account/welcome/mfa", {"code": "123"}, page="/account/welcome")
     assert r.status_code == 400 and "is not the code your app shows" in r.get_data(as_text=True)
-    r = post(client, "/account/mfa", {"code": totp.code_at(secret, rt.now())}, page="/account/mfa")
+    code = totp.code_at(secret, rt.now())
+    r = post(client, "/account/welcome/mfa", {"code": code}, page="/account/welcome")
     assert r.status_code == 201
     codes = re.findall(r"<li><code>([a-z0-9-]{14})</code></li>", r.get_data(as_text=True))
     assert len(codes) == 10 and len(set(codes)) == 10
@@ -197,9 +198,9 @@ def test_a_remembered_browser_skips_the_code_until_the_factor_is_reset(site, mon
     assert "Your two-step sign-in was reset" in _subjects(rt, uid)
     # With no factor they set it up again at once; the old "remember" then counts for nothing.
     login(client, school.emails[uid])
-    assert client.get("/approvals").headers["Location"].endswith("/account/mfa")
+    assert client.get("/approvals").headers["Location"].endswith("/account/welcome")
     _enrol(rt, uid)
-    post(client, "/logout", page="/account/mfa")
+    post(client, "/logout", page="/account")
     assert login(client, school.emails[uid]).headers["Location"].endswith("/login/code")
 
 

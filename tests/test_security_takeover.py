@@ -46,12 +46,14 @@ def test_an_admin_setting_an_approvers_password_is_audited_ends_their_sessions_a
     # Signing in as them leads only to choosing a new password: no decision in their name.
     intruder = app.test_client()
     assert login(intruder, school.emails[school.finance], "admin chosen heron").status_code == 302
-    assert intruder.get(f"/changes/{ref}").headers["Location"].endswith("/account")
-    r = post(intruder, f"/changes/{ref}/decision", {"decision": "approve"}, page="/account")
-    assert r.status_code == 302 and r.headers["Location"].endswith("/account")
+    assert intruder.get(f"/changes/{ref}").headers["Location"].endswith("/account/welcome")
+    r = post(intruder, f"/changes/{ref}/decision", {"decision": "approve"}, page="/account/welcome")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/account/welcome")
     assert f.snapshot(sqlite_rt, ref)[0] == "proceed_approval"
-    assert post(intruder, "/account/password", {"current_password": "admin chosen heron",
-                                                "new_password": "my own lantern words"}).status_code == 302
+    assert post(intruder, "/account/welcome/password", {"current_password": "admin chosen heron",
+                                                        "new_password": "my own lantern words",
+                                                        "new_password_again": "my own lantern words"},
+                page="/account/welcome").status_code == 302
     assert intruder.get(f"/changes/{ref}").status_code == 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import Forbidden
 
@@ -59,8 +59,16 @@ def actor() -> Actor:
     return current_user.actor
 
 
-_WHILE_CHANGING = {"auth.account", "auth.change_password", "auth.logout", "static", "auth.login", "healthz"}
-_WHILE_ENROLLING = {"auth.mfa", "auth.mfa_confirm", "auth.logout", "static", "auth.login", "healthz"}
+# Open while a first sign-in's steps are due (the sequence itself, and the way out).
+_DURING_WELCOME = {"welcome.show", "welcome.password", "welcome.mfa", "auth.logout", "static", "auth.login",
+                   "healthz"}
+
+
+def steps_due(person: Actor) -> tuple[str, ...]:
+    """What a person must do before any other page opens, in order: a password of their own
+    (an administrator set theirs), then a second factor (their role needs one)."""
+    return tuple(step for step, due in (("password", person.must_change_password),
+                                        ("mfa", person.mfa_enrolment_due)) if due)
 
 
 def _check_access() -> Any:
@@ -73,14 +81,10 @@ def _check_access() -> Any:
     if rule == API:
         return None  # the API blueprint authenticates by token
     signed_in = bool(current_user.is_authenticated)
-    if signed_in and current_user.actor.must_change_password and request.endpoint not in _WHILE_CHANGING:
-        # An administrator set this password: the person chooses their own before anything else.
-        flash("An administrator set your password: choose a new one of your own to go on.")
-        return redirect(url_for("auth.account"))
-    if signed_in and current_user.actor.mfa_enrolment_due and request.endpoint not in _WHILE_ENROLLING:
-        # The role needs a second factor and this person has none yet: set it up first.
-        flash("Your role needs two-step sign-in: set up your authenticator app to go on.")
-        return redirect(url_for("auth.mfa"))
+    if signed_in and request.endpoint not in _DURING_WELCOME and steps_due(current_user.actor):
+        # One sequence, one place: every other page leads to the step due now, and that page
+        # never sends anyone on while a step is left (no loop between two pages' demands).
+        return redirect(url_for("welcome.show"))
     roles = current_user.roles if signed_in else frozenset()
     if allows(rule, signed_in, roles, runtime().roles):
         return None
