@@ -26,7 +26,9 @@ def voting_roles(actor_roles: Iterable[str], requirements: dict[str, int], appro
     as head while the head's approval is missing); every role they hold if none is short."""
     held = [r for r in requirements if r in set(actor_roles)]
     short = [r for r in held if approvals_by_role.get(r, 0) < requirements[r]]
-    return sorted(short, key=others_holding) if short else held
+    if len(short) > 1:  # only a choice needs the count (a query each)
+        return sorted(short, key=others_holding)
+    return short or held
 
 
 def deciding_role(actor_roles: Iterable[str], requirements: dict[str, int],

@@ -15,7 +15,7 @@ from ..domain import events
 from ..domain.chain import GENESIS, canonical, link_hash
 from . import search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
-from .models import AuditCheckpoint, AuditEvent, AuditHead, ReadVersion
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 event.listen(
     AuditHead.__table__,  # type: ignore[attr-defined]
@@ -23,22 +23,22 @@ event.listen(
     DDL(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS}')"),
 )
 
-event.listen(
-    ReadVersion.__table__,  # type: ignore[attr-defined]
-    "after_create",
-    DDL("INSERT INTO read_versions (name, seq, hash) VALUES "
-        + ", ".join(f"('{name}', 0, '{GENESIS}')" for name in events.READS)),
-)
-
 _HEAD_KEY = "fitsflow_audit_head"
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _INSERT = _EVENTS.insert()
 _LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_SAVE_HEAD = _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("s"), hash=bindparam("h"))
-_READS = ReadVersion.__table__  # type: ignore[attr-defined]
-_SAVE_READ = _READS.update().where(_READS.c.name == bindparam("n")).values(seq=bindparam("s"),
-                                                                        hash=bindparam("h"))
+
+
+def _save_head(stale: frozenset[str]) -> Any:
+    """The head's update, moving the versions of the cached reads ``stale`` with it."""
+    reads: dict[str, Any] = {f"{name}_{part}": bindparam(key) for name in sorted(stale)
+                             for part, key in (("seq", "s"), ("hash", "h"))}
+    return _HEAD.update().where(_HEAD.c.id == 1).values(seq=bindparam("s"), hash=bindparam("h"), **reads)
+
+
+_SAVE_HEAD = {stale: _save_head(stale) for stale in (frozenset(), frozenset(events.READS),
+                                                     *(frozenset({name}) for name in events.READS))}
 
 
 class _Head:
@@ -57,10 +57,9 @@ class _Head:
             return
         connection = session.connection()
         connection.execute(_INSERT, self.pending)
-        connection.execute(_SAVE_HEAD, {"s": self.seq, "h": self.hash})
-        if self.stale:
-            connection.execute(_SAVE_READ, [{"n": name, "s": self.seq, "h": self.hash}
-                                            for name in sorted(self.stale)])
+        stale = frozenset(self.stale)
+        query = _SAVE_HEAD[stale] if stale in _SAVE_HEAD else _save_head(stale)
+        connection.execute(query, {"s": self.seq, "h": self.hash})
         self.pending, self.stale = [], set()
 
 

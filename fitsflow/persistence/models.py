@@ -214,26 +214,22 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class ReadVersion(SQLModel, table=True):
-    """A cached read's version (``domain.events.READS``): the audit event that last could
-    change what it shows. The hash as well as the number: after a restore the same number
-    can come round again with other data behind it."""
-
-    __tablename__ = "read_versions"
-
-    name: str = Field(primary_key=True, max_length=40)
-    seq: int = 0
-    hash: str = Field(default="", max_length=64)
-
-
 class AuditHead(SQLModel, table=True):
-    """The chain head: one row, locked by every writer to serialise the chain."""
+    """The chain head: one row, locked by every writer to serialise the chain. Beside it, each
+    cached read's version (``domain.events.READS``): the event that last could change what it
+    shows — the hash as well as the number, as after a restore the same number can come round
+    again with other data behind it. Written in the head's own update, so a version costs no
+    statement of its own."""
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(max_length=64)
+    schedule_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    schedule_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    feeds_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    feeds_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class AuditCheckpoint(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Results of expensive reads — the forward schedule, calendar feeds — kept until the next
 audited write that can change them. Every such write appends to the audit chain in its own
 transaction, and its kind (``domain.events``) names the cached reads it makes stale: their
-version (``read_versions``) moves with it at commit, and reading a version is one
+version (in the audit head's row) moves with it at commit, and reading a version is one
 primary-key lookup. Only each read's newest version's results are kept; a restart, or
 another process, simply starts cold."""
 
@@ -18,7 +18,7 @@ from ..domain.events import READS
 from .db import Database
 
 T = TypeVar("T")
-_VERSION = text("SELECT seq, hash FROM read_versions WHERE name = :name")
+_VERSIONS = {name: text(f"SELECT {name}_seq, {name}_hash FROM audit_head WHERE id = 1") for name in READS}
 
 
 class _Entries:
@@ -44,7 +44,7 @@ class ReadCache:
         only make the entry newer than its version, never older."""
         entries = self._reads[read]
         with db.read() as session:
-            seq, digest = session.connection().execute(_VERSION, {"name": read}).one()
+            seq, digest = session.connection().execute(_VERSIONS[read]).one()
         version = (seq, digest)
         with self._lock:
             if version != entries.version:

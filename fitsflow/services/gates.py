@@ -150,7 +150,6 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
                          approver_id=actor.id, role=role, decision=decision, comment=comment,
                          decided_at=rt.now(), acted_by=substitute.id if substitute else None)
     subject.approvals.append(queries.Vote(actor.id, role, decision))
-    change_store.note_activity(session, change, rt.now())
     audit_store.append(session, actor=substitute.label if substitute else actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
@@ -173,6 +172,7 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
         outcome = PASSED
     else:
         outcome = PENDING
+        change_store.note_activity(session, change, rt.now())  # moved on: the transition saves it
     signals.decided.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition,
                          gate=gate, decision=decision, comment=comment, outcome=outcome,
                          decisions=list(subject.approvals))

@@ -1,5 +1,6 @@
 """A version per cached read (schedule, feeds), moved only by the events that can change
-what it shows, so signing in no longer empties the forward schedule's cache
+what it shows, so signing in no longer empties the forward schedule's cache; kept in the
+audit head's row, written with it
 
 Revision ID: 0031
 Revises: 0030
@@ -16,20 +17,21 @@ down_revision: str | None = '0030'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+READS = ("schedule", "feeds")
+
 
 def upgrade() -> None:
-    table = op.create_table(
-        'read_versions',
-        sa.Column('name', sa.String(length=40), nullable=False),
-        sa.Column('seq', sa.Integer(), nullable=False),
-        sa.Column('hash', sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint('name'),
-    )
+    with op.batch_alter_table('audit_head', schema=None) as batch_op:
+        for name in READS:
+            batch_op.add_column(sa.Column(f'{name}_seq', sa.Integer(), server_default='0', nullable=False))
+            batch_op.add_column(sa.Column(f'{name}_hash', sa.String(length=64), server_default='',
+                                          nullable=False))
     # Both start at the chain's head: whatever was cached before the upgrade is stale.
-    head = op.get_bind().execute(sa.text("SELECT seq, hash FROM audit_head WHERE id = 1")).one()
-    op.bulk_insert(table, [{"name": name, "seq": head.seq, "hash": head.hash}
-                           for name in ("schedule", "feeds")])
+    op.execute("UPDATE audit_head SET " + ", ".join(f"{n}_seq = seq, {n}_hash = hash" for n in READS))
 
 
 def downgrade() -> None:
-    op.drop_table('read_versions')
+    with op.batch_alter_table('audit_head', schema=None) as batch_op:
+        for name in READS:
+            batch_op.drop_column(f'{name}_hash')
+            batch_op.drop_column(f'{name}_seq')
