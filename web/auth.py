@@ -229,10 +229,17 @@ def create_token() -> Any:
     try:
         secret = service.create_token(runtime(), user_id=actor().id, name=form.get("name", ""),
                                       scope=form.get("scope", ""), days=days if days is not None else 0,
-                                      password=form.get("password", ""))
+                                      password=form.get("password", ""), address=request.remote_addr or "")
     except InvalidInput as err:
         return account_page(400, token_problems=err.problems, token_form=form)
+    except service.TooManyAttempts as err:
+        return _slowed(account_page(429, token_problems={"password": str(err)}, token_form=form), err)
     return account_page(201, new_token=secret)
+
+
+def _slowed(page: tuple[Any, int], err: service.TooManyAttempts) -> Any:
+    """A page refused while password checks are slowed, saying for how long."""
+    return page[0], page[1], {"Retry-After": str(err.retry_after)}
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -278,9 +285,12 @@ def mfa_recovery_codes() -> Any:
     """Replace the recovery codes (after the password again); shown once."""
     try:
         codes = mfa_service.new_recovery_codes(runtime(), user_id=actor().id,
-                                               password=request.form.get("password", ""))
+                                               password=request.form.get("password", ""),
+                                               address=request.remote_addr or "")
     except InvalidInput as err:
         return _mfa_page(400, problems=err.problems)
+    except service.TooManyAttempts as err:
+        return _slowed(_mfa_page(429, problems={"password": str(err)}), err)
     return _mfa_page(201, codes=codes)
 
 

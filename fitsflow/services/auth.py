@@ -117,16 +117,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
                 totp.remember_stamp(user.id, user.totp_secret, user.totp_enabled_at)
             session_id = "" if challenge else _open_session(session, user.id, at)
         elif not wait:
-            for key in keys:
-                count = auth_store.record_failure(session, key, at=at, window=WINDOW)
-                kind = key.split(":", 1)[0]
-                if count == MAX_FAILURES[kind] and kind != "device":
-                    who = f"the account {email}" if kind == "email" else f"the address {address}"
-                    _alert_admins(session, f"Sign-ins slowed for {who}",
-                                  f"{count} failed sign-ins for {who}; each further attempt now waits "
-                                  "longer. Browsers that signed in before are not affected. If this "
-                                  "was not the person themselves, someone may be guessing.", at)
-                    security_log.event("sign_in.slowed", key=kind, email=email, address=address)
+            _count_failures(session, keys, email=email, address=address, at=at)
         if user is not None:  # about a person: into the audit trail too
             outcome = "auth.throttled" if wait else "auth.mfa_challenged" if challenge \
                 else "auth.signed_in" if ok else "auth.sign_in_failed"
@@ -144,6 +135,58 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
         return MfaChallenge(user.id)
     security_log.event("sign_in.ok", email=email, address=address, known_device=trusted)
     return SessionUser(_actor(rt, user.id), session_id)
+
+
+def _count_failures(session: Session, keys: list[str], *, email: str, address: str, at: datetime,
+                    what: str = "failed sign-ins") -> None:
+    """One more failure under each key; at a key's threshold the administrators are told."""
+    for key in keys:
+        count = auth_store.record_failure(session, key, at=at, window=WINDOW)
+        kind = key.split(":", 1)[0]
+        if count == MAX_FAILURES[kind] and kind != "device":
+            who = f"the account {email}" if kind == "email" else f"the address {address}"
+            _alert_admins(session, f"Sign-ins slowed for {who}",
+                          f"{count} {what} for {who}; each further attempt now waits longer. Browsers "
+                          "that signed in before are not affected. If this was not the person "
+                          "themselves, someone may be guessing.", at)
+            security_log.event("sign_in.slowed", key=kind, email=email, address=address)
+
+
+def confirm_password(rt: Runtime, *, user_id: int, password: str, address: str = "", purpose: str) -> None:
+    """Someone signed in types their password again before a sensitive act (``purpose``: an
+    API token, new recovery codes). Counted, slowed and logged as signing in is, under the
+    same per-account and per-address counters, so a session left open is no way to guess
+    the password faster. InvalidInput when wrong, TooManyAttempts while slowed; each is
+    committed before the act is refused."""
+    at = rt.now()
+    with unit_of_work(rt) as session:
+        user = user_store.get(session, user_id)
+        if user is None or not user.active:
+            raise NotPermitted("unknown or inactive user")
+        email = user.email
+        keys = [f"email:{email}"] + ([f"addr:{address}"] if address else [])
+        wait = max((_still_to_wait(session, key, at) for key in keys), default=0)
+        ok = not wait and bool(user.password_hash) and check_password_hash(user.password_hash or "",
+                                                                             password or "")
+        if ok:
+            auth_store.clear_failures(session, keys)
+        elif not wait:
+            _count_failures(session, keys, email=email, address=address, at=at,
+                            what="wrong passwords typed again (for " + purpose + ")")
+        if not ok:
+            audit_store.append(session, actor=email, change_ref="",
+                               event_type="auth.reauth_throttled" if wait else "auth.reauth_failed",
+                               payload={"email": email, "address": address, "purpose": purpose})
+    if wait:
+        security_log.event("reauth.throttled", email=email, address=address, purpose=purpose, wait=wait)
+        raise TooManyAttempts(f"too many wrong passwords: try again in {_seconds(wait)}", retry_after=wait)
+    if not ok:
+        security_log.event("reauth.failed", email=email, address=address, purpose=purpose)
+        raise InvalidInput({"password": "is not your current password"})
+
+
+def _seconds(wait: int) -> str:
+    return "1 second" if wait == 1 else f"{wait} seconds"
 
 
 def _open_session(session: Session, user_id: int, at: datetime) -> str:
@@ -311,9 +354,10 @@ class TokenHolder:
 
 
 def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", days: int | None = None,
-                 password: str | None = None) -> str:
+                 password: str | None = None, address: str = "") -> str:
     """Create an API token; the secret is returned once and only its hash is stored. From
-    the web, ``password`` re-authenticates first (a token is a credential)."""
+    the web, ``password`` re-authenticates first (a token is a credential), counted and
+    slowed as a sign-in is (``confirm_password``)."""
     name = (name or "").strip()
     problems: dict[str, str] = {}
     if problem := one_line_problem(name, limits.TOKEN_NAME):
@@ -324,13 +368,13 @@ def create_token(rt: Runtime, *, user_id: int, name: str, scope: str = "write", 
     if not 1 <= days <= 365:
         problems["days"] = "must be from 1 to 365"
     secret = "ff_" + secrets.token_urlsafe(32)
+    if password is not None:
+        try:
+            confirm_password(rt, user_id=user_id, password=password, address=address, purpose="an API token")
+        except InvalidInput as err:
+            problems.update(err.problems)
     with unit_of_work(rt) as session:
         actor = load_actor(rt, session, user_id)
-        if password is not None:
-            user = user_store.get(session, user_id)
-            hashed = user.password_hash if user is not None else None
-            if not hashed or not check_password_hash(hashed, password):
-                problems["password"] = "is not your current password"
         if scope == "admin" and ADMIN not in actor.roles:
             problems["scope"] = "admin tokens are for administrators"
         if problems:

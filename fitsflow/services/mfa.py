@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import segno
-from werkzeug.security import check_password_hash
 
 from .. import security_log
 from ..domain import totp
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, needs_mfa
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
-from . import account_notices
+from . import account_notices, auth
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 from .users import By
@@ -95,15 +94,16 @@ def confirm_enrolment(rt: Runtime, *, user_id: int, code: str) -> list[str]:
     return codes
 
 
-def new_recovery_codes(rt: Runtime, *, user_id: int, password: str) -> list[str]:
-    """Replace the recovery codes (the password again first); the new ones, shown once."""
+def new_recovery_codes(rt: Runtime, *, user_id: int, password: str, address: str = "") -> list[str]:
+    """Replace the recovery codes (the password again first, counted and slowed as a sign-in
+    is); the new ones, shown once."""
     codes = totp.new_recovery_codes()
+    auth.confirm_password(rt, user_id=user_id, password=password, address=address,
+                          purpose="new recovery codes")
     with unit_of_work(rt) as session:
         user = user_store.get(session, user_id)
         if user is None:
             raise NotFound(f"no user {user_id}")
-        if not user.password_hash or not check_password_hash(user.password_hash, password or ""):
-            raise InvalidInput({"password": "is not your current password"})
         if user.totp_enabled_at is None:
             raise InvalidInput({"mfa": "turn two-step sign-in on first"})
         mfa_store.replace_recovery_codes(session, user_id, [totp.recovery_hash(c) for c in codes])
