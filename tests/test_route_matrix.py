@@ -46,6 +46,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/account/sessions/end"): ("302 302 302 302 302 302 302", {}),
     ("POST", "/account/tokens"): ("302 400 400 400 400 400 400", {"name": ""}),
     ("POST", "/account/tokens/<int:token_id>/revoke"): ("302 404 404 404 404 404 404", {}),
+    ("POST", "/account/devices/<int:device_id>/revoke"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/admin/calendar"): ("302 403 403 403 403 403 200", None),
     ("POST", "/admin/calendar"): ("302 403 403 403 403 403 400", {"kind": "term", "title": ""}),
     ("POST", "/admin/calendar/<int:period_id>/delete"): ("302 403 403 403 403 403 404", {}),
@@ -213,7 +214,8 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
               "<int:user_id>": str(school.staff), "<action>": "approve"}
     for key, value in values.items():
         rule = rule.replace(key, value)
-    for key in ("<int:token_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>", "<int:period_id>",
+    for key in ("<int:token_id>", "<int:device_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>",
+                "<int:period_id>",
                 "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule

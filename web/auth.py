@@ -13,7 +13,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.domain.roles import is_approver
 from fitsflow.domain.text import refused_in_line
-from fitsflow.services import absences, feeds
+from fitsflow.services import absences, devices, feeds
 from fitsflow.services import auth as service
 from fitsflow.services import mfa as mfa_service
 
@@ -41,7 +41,7 @@ DEVICE_COOKIE = "fitsflow_device"
 DEVICE_DAYS = 365
 
 
-def _devices() -> URLSafeTimedSerializer:
+def _device_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key or "", salt="fitsflow-device")
 
 
@@ -51,7 +51,7 @@ def _device() -> tuple[int, str] | None:
     if not raw or len(raw) > 500:
         return None
     try:
-        data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+        data = _device_signer().loads(raw, max_age=DEVICE_DAYS * 86400)
     except BadData:
         return None
     if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int) \
@@ -64,21 +64,11 @@ REMEMBER_COOKIE = "fitsflow_mfa"
 PENDING_SECONDS = 300  # between the password and the code
 
 
-def _remembers() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key or "", salt="fitsflow-mfa-remember")
-
-
 def _remembered() -> str | None:
-    """The stamp in this browser's "don't ask again" cookie, if it is genuine and recent."""
+    """This browser's "don't ask again" cookie: a random id the server looks up (with this
+    browser's device id) in its remembered browsers."""
     raw = request.cookies.get(REMEMBER_COOKIE, "")
-    days = runtime().settings.accounts.mfa_remember_days
-    if not raw or len(raw) > 300 or not days:
-        return None
-    try:
-        stamp = _remembers().loads(raw, max_age=days * 86400)
-    except BadData:
-        return None
-    return stamp if isinstance(stamp, str) else None
+    return raw if raw and len(raw) <= 100 else None
 
 
 def _cookie(response: Any, name: str, value: str, days: int) -> None:
@@ -86,14 +76,22 @@ def _cookie(response: Any, name: str, value: str, days: int) -> None:
                         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
 
 
-def _signed_in(found: service.SessionUser, target: str | None) -> Any:
+def _device_id_for(user_id: int) -> tuple[str, bool]:
+    """This browser's device id for this person: (id, whether the browser has it already)."""
+    device = _device()
+    if device is not None and device[0] == user_id:
+        return device[1], True
+    return secrets.token_urlsafe(16), False
+
+
+def _signed_in(found: service.SessionUser, target: str | None,
+               device_id: tuple[str, bool] | None = None) -> Any:
     session.clear()  # a fresh session on every sign-in
     login_user(WebUser(found.actor, found.session_id))
     response = redirect(_safe_next(target))
-    device = _device()
-    if device is None or device[0] != found.actor.id:
-        _cookie(response, DEVICE_COOKIE, _devices().dumps([found.actor.id, secrets.token_urlsafe(16)]),
-                DEVICE_DAYS)
+    nonce, known = device_id or _device_id_for(found.actor.id)
+    if not known:
+        _cookie(response, DEVICE_COOKIE, _device_signer().dumps([found.actor.id, nonce]), DEVICE_DAYS)
     return response
 
 
@@ -148,10 +146,12 @@ def login_mfa() -> Any:
                                          address=request.remote_addr or "")
     except NotPermitted as err:
         return _refused("login_mfa.html", err, remember_days=days)
-    response = _signed_in(found, target)
-    stamp = service.remember_stamp(runtime(), user_id=user_id)
-    if days and request.form.get("remember") and stamp:
-        _cookie(response, REMEMBER_COOKIE, _remembers().dumps(stamp), days)
+    device_id = _device_id_for(user_id)
+    response = _signed_in(found, target, device_id)
+    if days and request.form.get("remember"):
+        token = devices.remember(runtime(), user_id=user_id, device_id=device_id[0],
+                                 agent=request.headers.get("User-Agent", "")[:1000])
+        _cookie(response, REMEMBER_COOKIE, token, days)
     return response
 
 
@@ -181,6 +181,7 @@ def account_page(status: int = 200, *, new_token: str | None = None,
                            feed_titles=feeds.FEED_TITLES,
                            new_feed=new_feed, feed_problems=feed_problems or {},
                            mfa=mfa_service.status(runtime(), user_id=me.id),
+                           devices=devices.list_devices(runtime(), user_id=me.id),
                            new_token=new_token, password_problems=password_problems or {},
                            token_problems=token_problems or {}, token_form=token_form or {},
                            token_days=runtime().settings.web.token_days), status
@@ -217,6 +218,15 @@ def end_sessions() -> Any:
     session.clear()
     flash("Signed out everywhere.")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/devices/<int:device_id>/revoke")
+@access(SIGNED_IN)
+def forget_device(device_id: int) -> Any:
+    """Revoke a remembered browser: it is asked for the second factor again."""
+    devices.forget(runtime(), user_id=actor().id, device_id=device_id)
+    flash("That browser will be asked for a code at its next sign-in.")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/tokens")

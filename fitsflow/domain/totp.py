@@ -61,9 +61,3 @@ def recovery_hash(code: str) -> str:
 def _normal(code: str) -> str:
     return "".join(c for c in code.lower() if c.isalnum())
 
-
-def remember_stamp(user_id: int, secret: str, enabled_at: datetime) -> str:
-    """What a "remember this browser" cookie carries: it stops matching when the factor is
-    reset or enrolled again."""
-    raw = f"{user_id}:{enabled_at.isoformat()}:{secret}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]

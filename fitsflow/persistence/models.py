@@ -426,6 +426,25 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime | None = None
 
 
+class RememberedDevice(SQLModel, table=True):
+    """A browser that passed the second factor and asked not to be asked again. Its cookie
+    carries a random id (only the SHA-256 is kept) and is honoured only from the browser
+    whose device id (the sign-in device cookie's, also as a hash) it was made for. Listed on
+    My account; revoked one by one there, all at once by signing out everywhere, a password
+    change or reset, or the factor's reset."""
+
+    __tablename__ = "remembered_devices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    device_hash: str = Field(max_length=64)
+    label: str = Field(max_length=100)  # "Firefox on Linux", from the browser's User-Agent
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
 class CalendarPeriod(SQLModel, table=True):
     """A term, holiday, INSET day, exam season, freeze or event (fitsflow.domain.calendar)."""
 

@@ -20,7 +20,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
-from . import account_notices
+from . import account_notices, devices
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
@@ -93,7 +93,8 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
     address — unless ``device`` (user id, nonce of a verified device cookie) shows this
     browser has signed in as this person before: then only its own failures count.
     Someone with a second factor gets an MfaChallenge instead of a session, unless
-    ``remembered`` is the stamp of a browser that passed it recently."""
+    ``remembered`` (the cookie of a browser that passed it, with that browser's own device
+    cookie) names a remembered browser of theirs (``devices.recognised``)."""
     email = (email or "").strip().lower()[:limits.EMAIL]
     if problem := one_line_problem(email, limits.EMAIL, required=False):
         raise InvalidInput({"email": problem})  # before any query: NUL never reaches the database
@@ -113,8 +114,9 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
         if ok:
             assert user is not None and user.id is not None
             auth_store.clear_failures(session, keys)
-            challenge = user.totp_enabled_at is not None and user.totp_secret is not None and remembered != \
-                totp.remember_stamp(user.id, user.totp_secret, user.totp_enabled_at)
+            challenge = user.totp_enabled_at is not None and user.totp_secret is not None and \
+                not devices.recognised(rt, session, user_id=user.id, token=remembered,
+                                       device_id=device[1] if trusted and device else None, at=at)
             session_id = "" if challenge else _open_session(session, user.id, at)
         elif not wait:
             _count_failures(session, keys, email=email, address=address, at=at)
@@ -249,15 +251,6 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
     return SessionUser(_actor(rt, user_id), session_id)
 
 
-def remember_stamp(rt: Runtime, *, user_id: int) -> str | None:
-    """What a browser that passed the second factor keeps to skip it for a while."""
-    with rt.db.read() as session:
-        user = user_store.get(session, user_id)
-        if user is None or user.totp_secret is None or user.totp_enabled_at is None:
-            return None
-        return totp.remember_stamp(user_id, user.totp_secret, user.totp_enabled_at)
-
-
 def _actor(rt: Runtime, user_id: int) -> Actor:
     with rt.db.read() as session:
         return load_actor(rt, session, user_id)
@@ -301,13 +294,16 @@ def end_session(rt: Runtime, *, user_id: int, session_id: str) -> None:
 
 
 def end_sessions(rt: Runtime, *, user_id: int, keep: str | None = None) -> None:
-    """Sign the user out everywhere (but ``keep``, if given)."""
+    """Sign the user out everywhere (but ``keep``, if given): every remembered browser is
+    asked for the second factor again too."""
     with unit_of_work(rt) as session:
         auth_store.revoke_sessions(session, user_id, now=rt.now(), keep=_digest(keep) if keep else None)
+        devices.forget_all(session, user_id, at=rt.now())
 
 
 def change_password(rt: Runtime, *, user_id: int, current: str, new: str, session_id: str) -> None:
-    """Change a password (the current one is required); every other session ends."""
+    """Change a password (the current one is required); every other session, every API
+    token and every remembered browser ends."""
     with unit_of_work(rt) as session:
         user = user_store.get(session, user_id)
         if user is None or not user.password_hash or not check_password_hash(user.password_hash, current):
@@ -319,6 +315,7 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str, sessio
         user_store.set_must_change_password(session, user_id, False)
         auth_store.revoke_sessions(session, user_id, now=rt.now(), keep=_digest(session_id))
         auth_store.revoke_tokens(session, user_id, at=rt.now())  # a leaked token dies with the old password
+        devices.forget_all(session, user_id, at=rt.now())
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
                            payload={"email": user.email})
 

@@ -13,7 +13,7 @@ from ..domain import totp
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, needs_mfa
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
-from . import account_notices, auth
+from . import account_notices, auth, devices
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 from .users import By
@@ -137,6 +137,7 @@ def reset(rt: Runtime, *, user_id: int, by: By | None) -> None:
             raise InvalidInput({"mfa": f"{user.email} has no second factor to reset"})
         mfa_store.set_secret(session, user_id, None)
         auth_store.revoke_sessions(session, user_id, now=at)
+        devices.forget_all(session, user_id, at=at)
         label = by.label if by is not None else "cli"
         audit_store.append(session, actor=label, change_ref="", event_type="mfa.reset",
                            payload={"email": user.email})

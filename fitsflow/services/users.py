@@ -20,7 +20,7 @@ from ..domain.roles import ADMIN, RoleBook
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, queries, user_store
-from . import absences, account_notices, common
+from . import absences, account_notices, common, devices
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -134,6 +134,7 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     if set_by_other:
         user_store.set_must_change_password(session, user_id, True)
         auth_store.revoke_sessions(session, user_id, now=at)
+        devices.forget_all(session, user_id, at=rt.now())
         auth_store.revoke_tokens(session, user_id, at=at)
         audit_store.append(session, actor=actor_label, change_ref="", event_type="user.password_set",
                            payload={"email": spec.email})
@@ -371,6 +372,7 @@ def _set_active(rt: Runtime, session: Session, *, user_id: int, active: bool, ac
         raise NotFound(f"no user {user_id}")
     if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
         auth_store.revoke_sessions(session, user_id, now=rt.now())
+        devices.forget_all(session, user_id, at=rt.now())
         auth_store.revoke_tokens(session, user_id, at=rt.now())
     security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
     what = "reactivated" if active else "deactivated"
