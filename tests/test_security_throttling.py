@@ -13,7 +13,7 @@ from fitsflow.web import create_app
 from sqlalchemy import select, update
 
 from fitsflow.persistence.models import LoginFailure, OutboxMessage
-from fitsflow.services import auth
+from fitsflow.services import throttle
 
 from .web_support import PASSWORD, WebSchool, csrf_token, login, make_app
 
@@ -48,8 +48,8 @@ def test_failures_slow_down_progressively_and_say_for_how_long(sqlite_rt, tmp_pa
     assert statuses == [401] * 5
     slowed = attempt(client, email, PASSWORD)
     assert slowed.status_code == 429 and slowed.headers["Retry-After"] == "1"
-    assert [auth.wait_seconds(n, "email") for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
-    assert auth.wait_seconds(40, "email") == auth.MAX_DELAY
+    assert [throttle.wait_seconds(n, "email") for n in range(4, 10)] == [0, 1, 2, 4, 8, 16]
+    assert throttle.wait_seconds(40, "email") == throttle.MAX_DELAY
     with sqlite_rt.db.transaction() as session:  # a second later
         session.execute(update(LoginFailure).values(last_at=sqlite_rt.now() - timedelta(seconds=2)))
     assert attempt(client, email, PASSWORD).status_code == 302

@@ -20,18 +20,10 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
-from . import account_notices, devices
+from . import account_notices, devices, throttle
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
-# Failed sign-ins before each further attempt must wait, per account, per address and
-# per trusted device. A school's staff often share one public address, so that number is
-# far higher. Past it the wait doubles with each failure (1 s, 2 s, 4 s … at most
-# MAX_DELAY): guessing stays slow, and nobody is locked out by a stranger for long — and a
-# browser that has signed in before (a device cookie) is not slowed by others' failures.
-MAX_FAILURES = {"email": 5, "addr": 50, "device": 5, "mfa": 5}
-MAX_DELAY = 900
-WINDOW = timedelta(minutes=15)  # failures are forgotten after this long without one
 # How stale ``last_used_at`` may be: refreshing it is a write, so it is done rarely.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 log = logging.getLogger("fitsflow.auth")
@@ -65,27 +57,6 @@ class MfaChallenge:
     user_id: int
 
 
-def wait_seconds(failures: int, kind: str) -> int:
-    """How long after the last failure the next attempt must wait."""
-    over = failures - MAX_FAILURES[kind] + 1
-    return 0 if over <= 0 else min(2 ** (over - 1), MAX_DELAY)
-
-
-def _still_to_wait(session: Session, key: str, at: datetime) -> int:
-    count = auth_store.failures(session, key, since=at - WINDOW)
-    last = auth_store.last_failure(session, key)
-    if not count or last is None:
-        return 0
-    remaining = wait_seconds(count, key.split(":", 1)[0]) - (at - last).total_seconds()
-    return max(0, int(remaining + 0.999))
-
-
-def _alert_admins(session: Session, subject: str, body: str, at: datetime) -> None:
-    """Tell the administrators (in-app, and by email when it is on)."""
-    account_notices.tell(session, queries.users_with_roles(session, [ADMIN]), subject=subject, body=body,
-                         at=at, event="security_alert", link="/admin/users")
-
-
 def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
                  device: tuple[int, str] | None = None,
                  remembered: str | None = None) -> SessionUser | MfaChallenge:
@@ -105,7 +76,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
         trusted = device is not None and user is not None and device[0] == user.id
         keys = [f"device:{device[1]}"] if trusted and device else \
             [f"email:{email}"] + ([f"addr:{address}"] if address else [])
-        wait = max((_still_to_wait(session, key, at) for key in keys), default=0)
+        wait = throttle.held_back(session, keys, at)
         if not wait:
             stored = user.password_hash if user and user.password_hash else _dummy_hash()
             ok = check_password_hash(stored, password or "") and user is not None and user.active \
@@ -119,7 +90,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
                                        device_id=device[1] if trusted and device else None, at=at)
             session_id = "" if challenge else _open_session(session, user.id, at)
         elif not wait:
-            _count_failures(session, keys, email=email, address=address, at=at)
+            throttle.count_failures(session, keys, email=email, address=address, at=at)
         if user is not None:  # about a person: into the audit trail too
             outcome = "auth.throttled" if wait else "auth.mfa_challenged" if challenge \
                 else "auth.signed_in" if ok else "auth.sign_in_failed"
@@ -139,21 +110,6 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
     return SessionUser(_actor(rt, user.id), session_id)
 
 
-def _count_failures(session: Session, keys: list[str], *, email: str, address: str, at: datetime,
-                    what: str = "failed sign-ins") -> None:
-    """One more failure under each key; at a key's threshold the administrators are told."""
-    for key in keys:
-        count = auth_store.record_failure(session, key, at=at, window=WINDOW)
-        kind = key.split(":", 1)[0]
-        if count == MAX_FAILURES[kind] and kind != "device":
-            who = f"the account {email}" if kind == "email" else f"the address {address}"
-            _alert_admins(session, f"Sign-ins slowed for {who}",
-                          f"{count} {what} for {who}; each further attempt now waits longer. Browsers "
-                          "that signed in before are not affected. If this was not the person "
-                          "themselves, someone may be guessing.", at)
-            security_log.event("sign_in.slowed", key=kind, email=email, address=address)
-
-
 def confirm_password(rt: Runtime, *, user_id: int, password: str, address: str = "", purpose: str) -> None:
     """Someone signed in types their password again before a sensitive act (``purpose``: an
     API token, new recovery codes). Counted, slowed and logged as signing in is, under the
@@ -167,13 +123,13 @@ def confirm_password(rt: Runtime, *, user_id: int, password: str, address: str =
             raise NotPermitted("unknown or inactive user")
         email = user.email
         keys = [f"email:{email}"] + ([f"addr:{address}"] if address else [])
-        wait = max((_still_to_wait(session, key, at) for key in keys), default=0)
+        wait = throttle.held_back(session, keys, at)
         ok = not wait and bool(user.password_hash) and check_password_hash(user.password_hash or "",
                                                                              password or "")
         if ok:
             auth_store.clear_failures(session, keys)
         elif not wait:
-            _count_failures(session, keys, email=email, address=address, at=at,
+            throttle.count_failures(session, keys, email=email, address=address, at=at,
                             what="wrong passwords typed again (for " + purpose + ")")
         if not ok:
             audit_store.append(session, actor=email, change_ref="",
@@ -210,7 +166,7 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
         user = user_store.get(session, user_id)
         if user is None or not user.active or user.totp_secret is None or user.totp_enabled_at is None:
             raise NotPermitted("this sign-in has expired: start again with your email and password")
-        wait = _still_to_wait(session, key, at)
+        wait = throttle.still_to_wait(session, key, at)
         if not wait:
             step = totp.matching_step(user.totp_secret, code, at)
             if step is not None and mfa_store.accept_step(session, user_id, step):
@@ -229,14 +185,14 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
                                      body=f"Someone signed in to your fitsflow account with a recovery code "
                                           f"({left} left). If it was not you, tell your administrator now.")
         elif not wait:
-            count = auth_store.record_failure(session, key, at=at, window=WINDOW)
+            count = auth_store.record_failure(session, key, at=at, window=throttle.WINDOW)
             audit_store.append(session, actor=user.email, change_ref="", event_type="auth.mfa_failed",
                                payload={"email": user.email, "address": address})
-            if count == MAX_FAILURES["mfa"]:
+            if count == throttle.MAX_FAILURES["mfa"]:
                 text = (f"{count} wrong second-factor codes for {user.email} after the right password: "
                         "someone who knows the password may be trying to get in. Further attempts now "
                         "wait longer; a new password stops them.")
-                _alert_admins(session, f"Second-factor codes failing for {user.email}", text, at)
+                throttle.alert_admins(session, f"Second-factor codes failing for {user.email}", text, at)
                 account_notices.tell(session, [user_id], at=at, subject="Change your fitsflow password",
                                      body=text)
                 security_log.event("mfa.slowed", email=user.email, address=address)
@@ -414,9 +370,10 @@ def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | N
     at = rt.now()
     key = f"token:{address}"
     with rt.db.read() as session:
-        if token and address and auth_store.failures(session, key, since=at - WINDOW) >= MAX_TOKEN_FAILURES:
+        if token and address and \
+                auth_store.failures(session, key, since=at - throttle.WINDOW) >= MAX_TOKEN_FAILURES:
             raise TooManyAttempts("too many bad API tokens from this address; wait 15 minutes",
-                                  retry_after=int(WINDOW.total_seconds()))
+                                  retry_after=int(throttle.WINDOW.total_seconds()))
         row = auth_store.token_by_hash(session, _digest(token)) \
             if token.startswith("ff_") and len(token) <= 200 else None
         reason = "unknown" if row is None else "revoked" if row.revoked_at is not None \
@@ -433,7 +390,7 @@ def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | N
         security_log.event("token.refused", reason=reason or "malformed", address=address)
         if address:
             _bookkeep(rt, lambda connection: auth_store.record_failure_core(connection, key, at=at,
-                                                                            window=WINDOW))
+                                                                            window=throttle.WINDOW))
         return None
     if last_used is None or at - last_used > TOKEN_TOUCH_INTERVAL:
         _bookkeep(rt, lambda connection: auth_store.touch_token(connection, token_id, at))
