@@ -445,6 +445,24 @@ class RememberedDevice(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class AccountLink(SQLModel, table=True):
+    """A one-time link sent by email: an invitation to choose a first password, or a
+    password reset. Only the token's SHA-256 is kept; it works once (``used_at``), until
+    ``expires_at``, unless a newer link (or its use) revoked it."""
+
+    __tablename__ = "account_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    purpose: str = Field(max_length=10)  # invite | reset
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime
+    expires_at: datetime
+    created_by: str = Field(max_length=320)  # an administrator, "cli", or "self" (a reset asked for)
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
 class CalendarPeriod(SQLModel, table=True):
     """A term, holiday, INSET day, exam season, freeze or event (fitsflow.domain.calendar)."""
 
