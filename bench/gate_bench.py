@@ -1,13 +1,16 @@
 """Gate transactions through the services against the same work as raw SQL.
 
-One "gate transaction" is a final approval at a gate: the decision row, the state
-change with its version check, two audit events (decision + transition, hash
-chained) and three outbox rows (the requester and the two CAB members who no
-longer need to decide), committed together.
+One "gate transaction" is a final approval at a gate: the checks (the acting user and
+their roles, the change locked, past ownership, the round's requirements and decisions,
+the release window against the calendar), the decision row, the approved snapshot
+(delete + insert), the state change with its version check, two audit events (decision +
+transition, hash chained, the head locked and moved) and three outbox rows (the requester
+and the two CAB members who no longer need to decide), committed together.
 
-The raw baseline does the same reads and writes with the driver alone (sqlite3 /
-psycopg), the same pragmas and the same hashing, in the same run. The result is
-printed last as ``ratio: X.XX`` (project throughput ÷ raw throughput).
+The raw baseline (raw_gate.py) runs the same statements in the same order with the driver
+alone (sqlite3 / psycopg), the same pragmas and the same hashing, in the same run;
+tests/test_gate_bench_fair.py traces both sides and fails when they differ. The result
+is printed last as ``ratio: X.XX`` (project throughput ÷ raw throughput).
 
     python bench/gate_bench.py [--n 2000] [--postgres URL] [--memory 100000]
 """
