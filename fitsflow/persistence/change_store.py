@@ -11,18 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, or_
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from ..domain.errors import Stale
 from . import owner_store, queue_store, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
-from .models import Approval, Change, GateReminder, GateRequirement, User
+from .models import Approval, Change, ChangeService, GateReminder, GateRequirement, User
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_SERVICES = ChangeService.__table__  # type: ignore[attr-defined]
 _REQUIREMENTS = GateRequirement.__table__  # type: ignore[attr-defined]
 _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
@@ -102,6 +103,8 @@ def _save(record: ChangeRecord, session: Session) -> None:
     result = session.connection().execute(_SAVE, values)
     if result.rowcount != 1:
         raise Stale(record.ref)
+    if record.affected_services != record.saved.get("affected_services"):
+        _save_services(session, record.id, record.affected_services, replace=True)
     record.version += 1
     record.touched = False
     record.saved = record.persisted()
@@ -113,6 +116,16 @@ def note_activity(session: Session, record: ChangeRecord, at: datetime) -> None:
     session.connection().execute(_CHANGES.update().where(_CHANGES.c.id == record.id).values(updated_at=at))
     record.updated_at = at
     record.saved["updated_at"] = at
+
+
+def _save_services(session: Session, change_id: int, text: str, *, replace: bool) -> None:
+    """The change's affected services as rows (``change_services``), for the service filter."""
+    connection = session.connection()
+    if replace:
+        connection.execute(_SERVICES.delete().where(_SERVICES.c.change_id == change_id))
+    names = list(dict.fromkeys(s for s in text.split("\n") if s))
+    if names:
+        connection.execute(_SERVICES.insert(), [{"change_id": change_id, "service": n[:200]} for n in names])
 
 
 def _track(session: Session, record: ChangeRecord) -> ChangeRecord:
@@ -136,6 +149,7 @@ def insert(session: Session, values: dict[str, Any], requester_name: str) -> Cha
     values = {**values, "version": 1}
     new_id = session.connection().execute(_INSERT, values).scalar_one()
     owner_store.remember(session, new_id, values["requester_id"], values["created_at"])
+    _save_services(session, new_id, values.get("affected_services") or "", replace=False)
     record = ChangeRecord(id=new_id, requester_name=requester_name,
                           **{k: v for k, v in values.items() if k in _FIELDS})
     return _track(session, record)
@@ -145,10 +159,12 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
          requester_id: int | None = None, created_from: datetime | None = None,
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
          offset: int = 0, order: Sequence[Any] = (), scores: Any = None,
-         params: dict[str, Any] | None = None) -> tuple[list[ChangeRecord], int]:
+         params: dict[str, Any] | None = None, count_where: Any = None) -> tuple[list[ChangeRecord], int]:
     """Changes newest first (or in ``order``), with the number matching the filters.
     ``scores`` (hit, score) is joined for an order by how well each matches; ``params``
-    are the values of bound parameters in ``where``."""
+    are the values of bound parameters in ``where``; ``count_where``, when given, is the same
+    condition written as the count reads it best (an IN list where the page walks an index
+    and asks EXISTS of each row)."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -157,12 +173,14 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
         conditions.append(_CHANGES.c.created_at >= created_from)
     if created_to is not None:
         conditions.append(_CHANGES.c.created_at < created_to)
+    counted = list(conditions)
     if where is not None:
         conditions.append(where)
+        counted.append(where if count_where is None else count_where)
     query = (_SELECT if scores is None else
              core_select(*_COLUMNS).select_from(_FROM.outerjoin(scores, scores.c.hit == _CHANGES.c.id)))
     query = query.where(*conditions)
-    count = core_select(func.count()).select_from(_CHANGES).where(*conditions)
+    count = core_select(func.count()).select_from(_CHANGES).where(*counted)
     connection = session.connection()
     rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
                               .offset(offset), params or {}).all()
@@ -200,6 +218,12 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
             # Words alone: the index answers (search_store.ranked), the page is read by id.
             ids, total = search_store.ranked(session.connection(), q, limit=limit, offset=offset)
             return by_ids(session, ids), total
+    plain = not (q or service or cost_min is not None or cost_max is not None
+                 or any(v not in (None, "") for k, v in filters.items() if k != "requester_id"))
+    if pairs and sort == "-updated" and plain:
+        # A phase, newest first: each state's stretch of its index, merged (never a sort of
+        # every change in the phase).
+        return _newest_of_pairs(session, pairs, filters.get("requester_id"), limit, offset)
     where: list[Any] = []
     if q:
         found = search_store.matching(dialect, q)
@@ -212,18 +236,50 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
         where.append(planned_total() >= cost_min)
     if cost_max is not None:
         where.append(planned_total() <= cost_max)
+    counted = list(where)
     if service:
-        # Services are stored one per line: match a whole line.
-        where.append(("\n" + _CHANGES.c.affected_services + "\n").contains(f"\n{service}\n", autoescape=True))
+        # The page walks its order's index and asks each change; the count reads the service's
+        # rows of change_services.
+        where.append(exists().where(_SERVICES.c.change_id == _CHANGES.c.id, _SERVICES.c.service == service))
+        counted.append(_CHANGES.c.id.in_(core_select(_SERVICES.c.change_id)
+                                         .where(_SERVICES.c.service == service)))
     if scores is not None:
         order = [(_CHANGES.c.ref == q.strip().upper()).desc(), scores.c.score.asc(), _CHANGES.c.id.desc()]
     else:
         key = sort.lstrip("-")
         column = planned_total() if key == "cost" else SORTS.get(key, _CHANGES.c.updated_at)
         descending = sort.startswith("-") or key == RELEVANCE
-        order = [column.desc() if descending else column.asc(), _CHANGES.c.id.desc()]
+        order = [column.desc() if descending else column.asc()]
+        if key != "ref":
+            order.append(_CHANGES.c.id.desc())
     return page(session, where=and_(*where) if where else None, order=order, scores=scores, limit=limit,
-                offset=offset, **filters)
+                offset=offset, count_where=and_(*counted) if counted else None, **filters)
+
+
+def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], requester_id: int | None,
+                     limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+    """Changes in any of these (workflow, state) pairs (of one requester, if given), newest
+    first, and how many: a bounded stretch of an index per pair, merged."""
+    mine = [_CHANGES.c.requester_id == requester_id] if requester_id is not None else []
+    parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at)
+             .where(*mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
+             .order_by(_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc()).limit(offset + limit).subquery()
+             for wf, st in pairs]
+    connection = session.connection()
+    rows = connection.execute(union_all(*[core_select(p.c.id, p.c.updated_at) for p in parts])).all()
+    newest = sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
+    ids = [r.id for r in newest[offset:offset + limit]]
+    in_pairs = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
+    total = connection.execute(core_select(func.count()).select_from(_CHANGES)
+                               .where(*mine, in_pairs)).scalar_one()
+    return by_ids(session, ids), int(total)
+
+
+def newest_in(session: Session, *, requester_id: int, pairs: Sequence[tuple[str, str]],
+              limit: int) -> tuple[list[ChangeRecord], int]:
+    """A requester's newest ``limit`` changes in any of these (workflow, state) pairs, and
+    how many there are."""
+    return _newest_of_pairs(session, pairs, requester_id, limit, 0) if pairs else ([], 0)
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[ChangeRecord]:

@@ -77,7 +77,19 @@ class UserAudience(SQLModel, table=True):
 
 class Change(SQLModel, table=True):
     __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_state_workflow", "workflow", "state"),)
+    # One index for each filter and sort the lists offer, so a page costs what it shows, not
+    # the school's history (tests/test_query_plans.py reads the plans on both databases).
+    __table_args__ = (
+        Index("ix_changes_state_workflow", "workflow", "state"),
+        Index("ix_changes_phase_updated", "workflow", "state", "updated_at", "id"),
+        Index("ix_changes_requester_phase", "requester_id", "workflow", "state", "updated_at", "id"),
+        Index("ix_changes_requester_updated", "requester_id", "updated_at", "id"),
+        Index("ix_changes_updated", "updated_at", "id"),
+        Index("ix_changes_created", "created_at", "id"),
+        Index("ix_changes_state_updated", "state", "updated_at", "id"),
+        Index("ix_changes_category_updated", "category", "updated_at", "id"),
+        Index("ix_changes_title", "title", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(max_length=20, unique=True, index=True)
@@ -556,6 +568,16 @@ class ChangeOwner(SQLModel, table=True):
     change_id: int = Field(foreign_key="changes.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
     added_at: datetime
+
+
+class ChangeService(SQLModel, table=True):
+    """A service a change affects, one row each (``changes.affected_services`` as rows), so the
+    lists' service filter reads an index instead of every change's text."""
+
+    __tablename__ = "change_services"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    service: str = Field(max_length=200, primary_key=True, index=True)
 
 
 class ChangeHolder(SQLModel, table=True):
