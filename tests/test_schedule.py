@@ -126,3 +126,31 @@ def test_a_cached_schedule_is_rebuilt_after_a_write_that_can_change_it(sqlite_rt
         auth.authenticate(sqlite_rt, email=email, password="wrong", address="127.0.0.1")
     assert f.counts(sqlite_rt)[0] > events_before
     assert look() is kept
+
+
+def test_a_cached_month_survives_a_write_about_another_months_change(sqlite_rt):
+    """Issue 21.4: every decision cleared the schedule's cache, so with approvers deciding
+    all day most month views were cold. Now a month is kept per version of its own changes."""
+    from datetime import timedelta
+
+    from fitsflow.services import changes as changes_service
+    from fitsflow.services import gates, schedule
+
+    rt = sqlite_rt
+    school = f.School(rt)
+    catalogue.load_demo(rt)
+    here = f.change_in(rt, school, "minor", "implement_approval", title="Wi-Fi here", affected=("Wi-Fi",),
+                       window=rt.now() + timedelta(days=10))
+    far = f.change_in(rt, school, "minor", "implement_approval", title="Printing later",
+                      affected=("Printing",), window=rt.now() + timedelta(days=75))
+    day = services_window(rt, school, here).date()
+
+    def look():  # type: ignore[no-untyped-def]
+        return schedule.forward_schedule(rt, actor_id=school.cab[0], start=day, days=7)
+
+    kept = look()
+    gates.decide(rt, actor_id=school.cab[0], ref=far, decision="approve")  # another month, service
+    changes_service.fire(rt, actor_id=school.requester, ref=far, trigger="schedule")
+    assert look() is kept
+    gates.decide(rt, actor_id=school.cab[0], ref=here, decision="approve")  # this week's change
+    assert look() is not kept

@@ -69,10 +69,10 @@ def forward() -> Any:
     grid = Markup("")
     if result is not None:
         # Rendering a busy month's grid costs more than building it: it is kept with the
-        # schedule until the next write that moves it (everything else on the page is per person).
+        # schedule, for the same version of its range (everything else on the page is per person).
         # The grid is drawn from the schedule as read inside, never from an older copy.
         key = ("schedule.html", view, start, days, filters["service"].lower(), filters["state"],
-               filters["category"], today)
+               filters["category"], today, result.version)
         grid = runtime().cache.get(runtime().db, "schedule", key, lambda: Markup(render_template(
             "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
             result=schedule.forward_schedule(runtime(), actor_id=None, start=start, days=days, **filters),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, false, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -56,6 +56,21 @@ def revoke(session: Session, *, user_id: int, feed_id: int, at: datetime) -> str
     row.revoked_at = at
     session.add(row)
     return row.kind
+
+
+def range_version(session: Session, *, since: datetime, until: datetime) -> tuple[Any, ...]:
+    """What the changes with a window touching [since, until) are now, in one row: how many,
+    the sum of their versions and ids (any save of one bumps its version; one moving in or
+    out changes the count or the ids) and the newest modification. A cached schedule of the
+    range is current while this is unchanged: a write elsewhere (another month) leaves it."""
+    row = session.execute(
+        core_select(func.count(), func.coalesce(func.sum(Change.version), 0),
+                    func.coalesce(func.sum(Change.id), 0), func.max(Change.updated_at))
+        .select_from(ReleasePlan)
+        .join(Change, col(Change.id) == col(ReleasePlan.change_id))
+        .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
+               col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until)).one()
+    return tuple(row)
 
 
 def releases(session: Session, *, since: datetime, until: datetime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from ..domain import limits
 from ..domain.calendar import KIND_TITLES, local_midnight
@@ -49,6 +50,7 @@ class Schedule:
     end: date  # exclusive
     days: tuple[Day, ...]
     periods: tuple[str, ...]  # freezes and cautions in range, described
+    version: tuple[Any, ...] = ()  # the range's changes as they were when it was built
 
 
 def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: int, service: str = "",
@@ -69,14 +71,21 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
             raise NotPermitted("the forward schedule is for people who see changes")
         if service and service.lower() not in service_store.catalogue(session).by_name:
             problems["service"] = "is not in the service catalogue"
+        tz = rt.timezone
+        version = feed_store.range_version(session, since=local_midnight(start, tz),
+                                           until=local_midnight(start + timedelta(days=days), tz))
     if problems:
         raise InvalidInput(problems)
-    # The same for everyone who may see it: built once per version of the data.
-    return rt.cache.get(rt.db, "schedule", ("schedule", start, days, service.lower(), state, category),
-                        lambda: _build(rt, start, days, service, state, category))
+    # The same for everyone who may see it: built once per version of what it shows — the
+    # changes in its range (a decision on another month's change leaves it) and the calendar
+    # and catalogue (the "schedule" read's version, moved by their events).
+    key = ("schedule", start, days, service.lower(), state, category, version)
+    return rt.cache.get(rt.db, "schedule", key, lambda: _build(rt, start, days, service, state, category,
+                                                               version))
 
 
-def _build(rt: Runtime, start: date, days: int, service: str, state: str, category: str) -> Schedule:
+def _build(rt: Runtime, start: date, days: int, service: str, state: str, category: str,
+           version: tuple[Any, ...] = ()) -> Schedule:
     tz = rt.timezone
     with rt.db.read() as session:
         cat = service_store.catalogue(session)
@@ -118,7 +127,7 @@ def _build(rt: Runtime, start: date, days: int, service: str, state: str, catego
         out.append(Day(day, school_day, tuple(notes), shading,
                        tuple(i for i in by_day.get(day, ()) if i.window_end > day_start)))
     periods = tuple(p.describe(tz) for p in school.overlapping(since, until, ("freeze", "caution")))
-    return Schedule(start, start + timedelta(days=days), tuple(out), periods)
+    return Schedule(start, start + timedelta(days=days), tuple(out), periods, version)
 
 
 def _mark_clashes(items: list[Release], cat: Catalogue) -> list[Release]:
