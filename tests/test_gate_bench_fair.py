@@ -194,11 +194,15 @@ def test_a_statement_new_on_the_project_side_is_noticed(bench: Bench) -> None:
 
 
 def _written(bench: Bench, ref: str) -> dict[str, Any]:
-    """What a decision on ``ref`` left, with its reference and timestamps set aside."""
+    """What a decision on ``ref`` (the last one made) left, with its reference and timestamps
+    set aside."""
     with bench.rt.db.engine.connect() as c:
         cid, state, version = c.execute(text("SELECT id, state, version FROM changes WHERE ref = :r"),
                                         {"r": ref}).one()
+        head = c.execute(text("SELECT * FROM audit_head")).one()._mapping
         return {
+            # The cached reads whose version moved with the head.
+            "moved": sorted(k for k, v in head.items() if k.endswith("_seq") and v == head["seq"]),
             "change": (state, version),
             "approvals": c.execute(text("SELECT gate, round, approver_id, role, decision, comment, acted_by "
                                         "FROM approvals WHERE change_id = :c ORDER BY id"), {"c": cid}).all(),
@@ -217,9 +221,10 @@ def test_the_raw_side_writes_what_the_project_writes(bench: Bench) -> None:
     # The earlier tests decided refs[0:8] alternately; a fresh pair here whatever ran before.
     project_ref, raw_ref = bench.refs[10], bench.refs[11]
     project_statements(bench.rt, project_ref, bench.approver)
+    project = _written(bench, project_ref)
     bench.raw_statements(raw_ref)
-    project, raw = _written(bench, project_ref), _written(bench, raw_ref)
-    assert project["outbox"] and project["snapshots"]
+    raw = _written(bench, raw_ref)
+    assert project["outbox"] and project["snapshots"] and project["moved"]
     assert project == raw
     # The raw side's events link into the one chain, and its head moved with them.
     assert audit_service.verify(bench.rt).ok
