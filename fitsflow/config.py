@@ -227,6 +227,10 @@ class AccountSettings(_Section):
     confirm_privileged_grants: bool = True
     # Days a browser that passed the second factor is not asked again (0: every sign-in).
     mfa_remember_days: int = Field(default=30, ge=0, le=365)
+    # Days an emailed invitation to choose a first password works (once).
+    invitation_days: int = Field(default=7, ge=1, le=60)
+    # Minutes an emailed password-reset link works (once).
+    password_reset_minutes: int = Field(default=60, ge=5, le=1440)
     # Who, besides its requester, may hand a change to another requester or name co-owners.
     change_transfer: Names = ("head", "admin")
     # A substitute deciding in these roles acts within this planned five-year cost.

@@ -64,6 +64,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/admin/users"): ("302 403 403 403 403 403 400", {"name": "", "email": "bad"}),
     ("POST", "/admin/users/<int:user_id>/active"): ("302 403 403 403 403 403 302", {"active": "1"}),
     ("POST", "/admin/users/<int:user_id>/mfa/reset"): ("302 403 403 403 403 403 302", {}),
+    ("POST", "/admin/users/<int:user_id>/invite"): ("302 403 403 403 403 403 302", {}),
     ("GET", "/admin/workflows"): ("302 403 403 403 403 403 200", None),
     ("GET", "/approvals"): ("302 403 403 200 200 403 403", None),
     ("GET", "/templates"): ("302 403 200 200 200 200 200", None),
@@ -103,6 +104,12 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/login"): ("200 200 200 200 200 200 200", None),
     ("POST", "/login"): ("401 401 401 401 401 401 401", {"email": "nobody@test.school", "password": "x"}),
     ("GET", "/login/code"): ("302 302 302 302 302 302 302", None),
+    ("GET", "/password/forgot"): ("200 200 200 200 200 200 200", None),
+    ("POST", "/password/forgot"): ("200 200 200 200 200 200 200", {"email": "nobody@test.school"}),
+    ("GET", "/password/reset/<token>"): ("410 410 410 410 410 410 410", None),
+    ("POST", "/password/reset/<token>"): ("410 410 410 410 410 410 410", {"new_password": "x"}),
+    ("GET", "/invitation/<token>"): ("410 410 410 410 410 410 410", None),
+    ("POST", "/invitation/<token>"): ("410 410 410 410 410 410 410", {"new_password": "x"}),
     ("POST", "/login/code"): ("302 302 302 302 302 302 302", {"code": "123456"}),
     ("POST", "/logout"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/notices"): ("302 200 200 200 200 200 200", None),
@@ -252,8 +259,8 @@ def test_every_web_route_answers_each_person_exactly_as_the_table_says(site):
                     status = response.status_code
             else:
                 data = dict(body or {})
-                if rule == "/login":
-                    data["email"] = f"nobody-{person}@test.school"  # one failure each: no throttling
+                if rule in ("/login", "/password/forgot"):
+                    data["email"] = f"nobody-{person}@test.school"  # one each: no throttling
                 data["csrf_token"] = csrf_token(client, "/login")
                 status = client.post(path, data=data).status_code
             if status != int(expected):

@@ -44,7 +44,7 @@ def test_a_display_name_cannot_add_a_recipient(smtp):
     f.drain(Worker.from_runtime(rt))
     to_slt = [(m, e) for m, e in zip(smtp.recorder.messages, smtp.recorder.envelopes, strict=True)
               if e[0] in ("ben@school.example", "priya@school.example")]
-    assert len(to_slt) == 2
+    assert len(to_slt) == 4  # each: the invitation to choose a password, and the approval request
     for message, envelope in to_slt:
         assert len(envelope) == 1  # the envelope names one recipient
         addresses = message["To"].addresses

@@ -87,10 +87,22 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     errors.init_app(app)
     input_guard.init_app(app)
 
-    from . import admin, api, audit, auth, changes, dashboard, feeds, schedule, templates_pages, welcome
+    from . import (
+        admin,
+        api,
+        audit,
+        auth,
+        changes,
+        dashboard,
+        feeds,
+        links,
+        schedule,
+        templates_pages,
+        welcome,
+    )
 
-    for blueprint in (auth.bp, welcome.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp, feeds.bp,
-                      schedule.bp, templates_pages.bp):
+    for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
+                      feeds.bp, schedule.bp, templates_pages.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register

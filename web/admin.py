@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import calendar, catalogue, mfa, outbox, users, workflow_versions
+from fitsflow.services import calendar, catalogue, invitations, mfa, outbox, users, workflow_versions
 from fitsflow.services.queues import Page
 from fitsflow.workflow import svg
 from fitsflow.workflow.diagram import mermaid
@@ -29,8 +29,9 @@ def _users_page(problems: dict[str, str] | None = None, form: Any = None,
     q = request.args.get("q", "")[:200]
     sort = request.args.get("sort", "")[:20] or "name"
     rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset, sort=sort)
+    invited = invitations.pending(runtime(), [u.id for u in rows if not u.has_password])
     return render_template("admin_users.html", page=Page(rows, total, limit, offset), q=q, sort=sort,
-                           roles=book.labels,
+                           roles=book.labels, invited=invited, by_email=invitations.by_email(runtime()),
                            audiences=book.audiences, grants=users.pending_grants(runtime()),
                            problems=problems or {}, form=form or {},
                            import_problems=import_problems or {}), status
@@ -48,15 +49,40 @@ def user_list() -> Any:
 def save_user() -> Any:
     """Add a user, or change one's name, roles and audiences (by email)."""
     form = request.form
+    email = form.get("email", "").strip().lower()
+    new = users.id_by_email(runtime(), email) is None
     try:
         me = actor()
-        users.add_user(runtime(), name=form.get("name", ""), email=form.get("email", ""),
+        users.add_user(runtime(), name=form.get("name", ""), email=email,
                        roles=form.getlist("roles"), audiences=form.getlist("audiences"),
                        password=form.get("password") or None, actor_label=me.label,
-                       by=users.By(me.id, me.label))
+                       by=users.By(me.id, me.label), invite=True)
     except InvalidInput as err:
         return _users_page(err.problems, form, status=400)
-    flash(f"Saved {form.get('email', '').strip().lower()}.")
+    flash(f"Saved {email}." + (" " + _invited_text(email) if new and not form.get("password") else ""))
+    return redirect(url_for("admin.user_list"))
+
+
+def _invited_text(who: str) -> str:
+    if invitations.by_email(runtime()):
+        return (f"An invitation to choose a password is on its way to {who} (the link works for "
+                f"{runtime().settings.accounts.invitation_days} days).")
+    return (f"Email is off, so the invitation to {who} waits in Delivery until it is on ([smtp]); or set "
+            "a password for them here.")
+
+
+@bp.post("/users/<int:user_id>/invite")
+@access(ADMINS)
+def invite(user_id: int) -> Any:
+    """Send the invitation to choose a password again; the earlier link stops working."""
+    me = actor()
+    try:
+        invitations.invite(runtime(), user_id=user_id, by=users.By(me.id, me.label))
+    except InvalidInput as err:
+        flash("; ".join(err.problems.values()))
+        return redirect(url_for("admin.user_list"))
+    email = users.get_user(runtime(), user_id=user_id).email
+    flash(f"{_invited_text(email)} Any earlier link no longer works.")
     return redirect(url_for("admin.user_list"))
 
 
@@ -119,7 +145,9 @@ def import_staff() -> Any:
         result = users.import_users(runtime(), text=text, actor_label=me.label, by=users.By(me.id, me.label))
     except InvalidInput as err:
         return _users_page(import_problems=err.problems, status=400)
-    flash(f"Imported: {result.created} created, {result.updated} updated.")
+    flash(f"Imported: {result.created} created, {result.updated} updated."
+          + (" " + _invited_text(f"{result.invited} new {'person' if result.invited == 1 else 'people'}")
+             if result.invited else ""))
     return redirect(url_for("admin.user_list"))
 
 

@@ -84,7 +84,7 @@ def _device_id_for(user_id: int) -> tuple[str, bool]:
     return secrets.token_urlsafe(16), False
 
 
-def _signed_in(found: service.SessionUser, target: str | None,
+def signed_in(found: service.SessionUser, target: str | None,
                device_id: tuple[str, bool] | None = None) -> Any:
     session.clear()  # a fresh session on every sign-in
     login_user(WebUser(found.actor, found.session_id))
@@ -122,7 +122,7 @@ def login() -> Any:
             started = int(runtime().now().timestamp())
             session["mfa_pending"] = [found.user_id, started, request.args.get("next") or ""]
             return redirect(url_for("auth.login_mfa"))
-        return _signed_in(found, request.args.get("next"))
+        return signed_in(found, request.args.get("next"))
     return render_template("login.html", error="", email=email)
 
 
@@ -147,7 +147,7 @@ def login_mfa() -> Any:
     except NotPermitted as err:
         return _refused("login_mfa.html", err, remember_days=days)
     device_id = _device_id_for(user_id)
-    response = _signed_in(found, target, device_id)
+    response = signed_in(found, target, device_id)
     if days and request.form.get("remember"):
         token = devices.remember(runtime(), user_id=user_id, device_id=device_id[0],
                                  agent=request.headers.get("User-Agent", "")[:1000])

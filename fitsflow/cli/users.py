@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..domain.roles import SYSTEM_ROLES
-from ..services import mfa, users
+from ..services import invitations, mfa, users
 from .base import State, actor_id, echo, pass_state, progress
 
 
@@ -28,12 +28,26 @@ def user() -> None:
 @pass_state
 def add(state: State, name: str, email: str, roles: tuple[str, ...], audiences: tuple[str, ...],
         password: str | None) -> None:
-    """Add a user (or update the one with that email)."""
+    """Add a user (or update the one with that email). A new user without --password is
+    emailed an invitation to choose one."""
     if password == "":
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    email = email.strip().lower()
+    new = users.id_by_email(state.runtime, email) is None
     uid = users.add_user(state.runtime, name=name, email=email, roles=roles, audiences=audiences,
-                            password=password)
-    echo(f"user {email.strip().lower()} saved (id {uid})")
+                         password=password, invite=True)
+    echo(f"user {email} saved (id {uid})")
+    if new and password is None:
+        echo(_invited(state, email))
+
+
+def _invited(state: State, who: str) -> str:
+    rt = state.runtime
+    days = rt.settings.accounts.invitation_days
+    if invitations.by_email(rt):
+        return f"invitation to choose a password sent to {who} (the link works once, for {days} days)"
+    return (f"email is off ([smtp] enabled = false): the invitation to {who} waits in the outbox, parked, "
+            "until it is on (then: fitsflow outbox retry --all)")
 
 
 @user.command("import")
@@ -52,6 +66,21 @@ def import_(state: State, file: Path) -> None:
     with progress(rows, "importing") as step:
         result = users.import_users(state.runtime, text=text, progress=step)
     echo(f"imported {file}: {result.created} created, {result.updated} updated")
+    if result.invited:
+        echo(_invited(state, f"{result.invited} new {'person' if result.invited == 1 else 'people'}"))
+
+
+@user.command("invite")
+@click.argument("email")
+@pass_state
+def invite(state: State, email: str) -> None:
+    """Send (again) the invitation to choose a first password; the earlier link stops working."""
+    rt = state.runtime
+    uid = users.id_by_email(rt, email.strip().lower())
+    if uid is None:
+        raise click.ClickException(f"no user with the email {email.strip().lower()}")
+    invitations.invite(rt, user_id=uid, by=None)
+    echo(_invited(state, email.strip().lower()))
 
 
 @user.command("list")

@@ -20,6 +20,7 @@ from html import escape
 
 from ..clock import system_now
 from ..config import SmtpSettings
+from ..domain.links import LINK_EVENTS
 from ..domain.text import as_one_line
 from ..persistence.outbox_store import Claimed
 
@@ -90,11 +91,12 @@ def build_email(row: Claimed, *, sender: str, base_url: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834
     message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange
     message["X-Fitsflow-Outbox-Id"] = str(row.id)
-    text = f"{row.body}\n\nOpen it in fitsflow: {link}\n"
+    action = "Choose your password" if row.event in LINK_EVENTS else ""
+    text = f"{row.body}\n\n{action or 'Open it in fitsflow'}: {link}\n"
     message.set_content(text)
     html = (f"<p>{escape(row.body).replace(chr(10), '<br>')}</p>"
-            f'<p><a href="{escape(link, quote=True)}">Open {escape(row.change_ref or "fitsflow")} '
-            f"in fitsflow</a></p>")
+            f'<p><a href="{escape(link, quote=True)}">'
+            f'{escape(action or "Open " + (row.change_ref or "fitsflow") + " in fitsflow")}</a></p>')
     message.add_alternative(f"<!doctype html><html><body>{html}</body></html>", subtype="html")
     return message
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from .. import process, security_log
+from ..domain.links import LINK_EVENTS
 from ..domain.vocabulary import REVIEW_PENDING_KINDS
 from ..persistence import inbox_store, outbox_store
 from ..persistence.outbox_store import Claimed
@@ -56,6 +57,9 @@ class Worker:
                    if hook.url else None)
 
     def _deliver(self, row: Claimed) -> None:
+        if row.event in LINK_EVENTS and self.email is None:
+            raise Permanent("email is off: a one-time link (an invitation, a password reset) goes by email "
+                            "only; turn [smtp] on, then retry it here")
         if row.channel == "webhook":
             if self.webhook is None:
                 raise Permanent("no webhook is configured")
@@ -65,8 +69,8 @@ class Worker:
             self.email.send(row)  # already in the person's in-app inbox (_deliver_batch)
 
     def _to_inbox(self, row: Claimed, session: Session) -> None:
-        if row.recipient_id is None:
-            return
+        if row.recipient_id is None or row.event in LINK_EVENTS:
+            return  # a one-time link is never kept in an inbox (the person cannot sign in yet)
         inbox_store.deliver(session, outbox_id=row.id, user_id=row.recipient_id, event=row.event,
                             change_ref=row.change_ref, subject=row.subject, body=row.body,
                             payload=row.payload, now=self.clock())
@@ -159,6 +163,8 @@ class Worker:
                     if row.channel == "person" and self.email is None:
                         self._to_inbox(row, session)  # with email off, the inbox is the delivery
                     outbox_store.delivered(session, row.id, now=now)
+                    if row.event in LINK_EVENTS:  # sent: the link is not kept where a backup copies it
+                        outbox_store.forget_text(session, row.id, body="(a one-time link, sent by email)")
                 else:
                     self._failed(session, row, error)
             outbox_store.renew(session, renew or [], until=now + self.lease)
@@ -179,7 +185,7 @@ class Worker:
     def _handle(self, row: Claimed) -> DeliveryError | None:
         """Send one row: None when it went (or, email being off, goes to the inbox at
         commit), the error when it did not."""
-        if row.channel == "person" and self.email is None:
+        if row.channel == "person" and self.email is None and row.event not in LINK_EVENTS:
             return None
         try:
             self._deliver(row)

@@ -76,6 +76,12 @@ def delivered(session: Session, row_id: int, *, now: datetime) -> None:
         status=DELIVERED, delivered_at=now, lease_until=None, last_error=""))
 
 
+def forget_text(session: Session, row_id: int, *, body: str) -> None:
+    """Replace a sent row's text and link (a one-time link must not outlive its sending)."""
+    session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(body=body,
+                                                                                      payload="{}"))
+
+
 def retry_later(session: Session, row_id: int, *, at: datetime, error: str) -> None:
     session.connection().execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
         available_at=at, lease_until=None, last_error=error[:2000]))

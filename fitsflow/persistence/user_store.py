@@ -32,6 +32,15 @@ def upsert(session: Session, *, email: str, name: str, password_hash: str | None
     return user.id, created
 
 
+def with_password(session: Session, user_ids: Sequence[int]) -> set[int]:
+    """Which of these people have a password (the others have not chosen one yet)."""
+    if not user_ids:
+        return set()
+    found = session.exec(select(User.id).where(col(User.id).in_(list(user_ids)),
+                                               col(User.password_hash).is_not(None))).all()
+    return {user_id for user_id in found if user_id is not None}
+
+
 def replace_roles(session: Session, user_id: int, roles: Sequence[str],
                   audiences: Sequence[str]) -> tuple[list[str], list[str]]:
     """Give the user exactly these roles and audiences; return what they had before."""

@@ -147,6 +147,22 @@ def _seconds(wait: int) -> str:
     return "1 second" if wait == 1 else f"{wait} seconds"
 
 
+def sign_in_by_link(rt: Runtime, *, user_id: int, address: str = "") -> SessionUser:
+    """A session for someone who has just chosen a password with a one-time link sent to
+    their address (only when they have no second factor: else they sign in with it)."""
+    at = rt.now()
+    with unit_of_work(rt) as session:
+        user = user_store.get(session, user_id)
+        if user is None or not user.active or user.totp_enabled_at is not None:
+            raise NotPermitted("sign in with your email, your new password and a code")
+        session_id = _open_session(session, user_id, at)
+        audit_store.append(session, actor=user.email, change_ref="", event_type="auth.signed_in",
+                           payload={"email": user.email, "address": address, "by": "one-time link"})
+        email = user.email
+    security_log.event("sign_in.ok", email=email, address=address, by="one-time link")
+    return SessionUser(_actor(rt, user_id), session_id)
+
+
 def _open_session(session: Session, user_id: int, at: datetime) -> str:
     session_id = secrets.token_urlsafe(32)
     auth_store.add_session(session, id_hash=_digest(session_id), user_id=user_id, at=at)

@@ -19,7 +19,11 @@ from . import account_notices
 # far higher. Past it the wait doubles with each failure (1 s, 2 s, 4 s … at most
 # MAX_DELAY): guessing stays slow, and nobody is locked out by a stranger for long — and a
 # browser that has signed in before (a device cookie) is not slowed by others' failures.
-MAX_FAILURES = {"email": 5, "addr": 50, "device": 5, "mfa": 5}
+MAX_FAILURES = {"email": 5, "addr": 50, "device": 5, "mfa": 5,
+                # Password-reset requests (every one counts), per typed email and per address
+                # (as high as sign-ins': a school's staff share one), and dead one-time links
+                # opened, per address (a morning of staff opening week-old invitations).
+                "reset": 3, "reset-addr": 50, "link": 100}
 MAX_DELAY = 900
 WINDOW = timedelta(minutes=15)  # failures are forgotten after this long without one
 
@@ -49,6 +53,12 @@ def alert_admins(session: Session, subject: str, body: str, at: datetime) -> Non
 def held_back(session: Session, keys: list[str], at: datetime) -> int:
     """Seconds until another attempt under these keys may go ahead (0: now)."""
     return max((still_to_wait(session, key, at) for key in keys), default=0)
+
+
+def count_attempt(session: Session, keys: list[str], at: datetime) -> None:
+    """Count one more attempt under each key (for limits on requests, not only failures)."""
+    for key in keys:
+        auth_store.record_failure(session, key, at=at, window=WINDOW)
 
 
 def count_failures(session: Session, keys: list[str], *, email: str, address: str, at: datetime,

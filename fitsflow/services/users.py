@@ -20,7 +20,7 @@ from ..domain.roles import ADMIN, RoleBook
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, queries, user_store
-from . import absences, account_notices, common, devices
+from . import absences, account_notices, common, devices, invitations
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -40,6 +40,7 @@ class UserSpec:
 class ImportResult:
     created: int
     updated: int
+    invited: int = 0  # emailed a link to choose a first password
 
 
 def _words(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -172,17 +173,20 @@ def id_by_email(rt: Runtime, email: str) -> int | None:
 
 def add_user(rt: Runtime, *, name: str, email: str, roles: str | Iterable[str] = (),
              audiences: str | Iterable[str] = (), password: str | None = None,
-             actor_label: str = "cli", by: By | None = None) -> int:
-    """Create a user (or update the one with that email); return its id."""
+             actor_label: str = "cli", by: By | None = None, invite: bool = False) -> int:
+    """Create a user (or update the one with that email); return its id. With ``invite``, a
+    new user without a password is emailed a link to choose one."""
     spec = parse_user(rt.roles, name, email, roles, audiences)
     if password is not None:
         weak = passwords.problem(password, about=(spec.name, spec.email))
         if weak:
             raise InvalidInput({"password": weak})
     with unit_of_work(rt) as session:
-        _save(rt, session, spec, password, actor_label, by)
+        created = _save(rt, session, spec, password, actor_label, by)
         user = queries.user_by_email(session, spec.email)
         assert user is not None and user.id is not None
+        if invite and created and password is None:
+            invitations.send_invitation(rt, session, user.id, by_label=actor_label, at=rt.now())
         return user.id
 
 
@@ -234,19 +238,24 @@ def parse_staff_csv(book: RoleBook, text: str) -> list[UserSpec]:
 
 
 def import_users(rt: Runtime, *, text: str, actor_label: str = "cli", by: By | None = None,
-                 progress: Callable[[int], Any] | None = None) -> ImportResult:
-    """Import every row or none: new emails are created, known ones updated."""
+                 progress: Callable[[int], Any] | None = None, invite: bool = True) -> ImportResult:
+    """Import every row or none: new emails are created, known ones updated. Each person
+    created is emailed an invitation to choose a password (unless ``invite`` is False)."""
     specs = parse_staff_csv(rt.roles, text)
     created = updated = 0
     with unit_of_work(rt) as session:
         for spec in specs:
             if _save(rt, session, spec, None, actor_label, by):
                 created += 1
+                if invite:
+                    user = queries.user_by_email(session, spec.email)
+                    assert user is not None and user.id is not None
+                    invitations.send_invitation(rt, session, user.id, by_label=actor_label, at=rt.now())
             else:
                 updated += 1
             if progress is not None:
                 progress(1)
-    return ImportResult(created, updated)
+    return ImportResult(created, updated, created if invite else 0)
 
 
 @dataclass(frozen=True)
@@ -258,12 +267,15 @@ class UserRow:
     roles: tuple[str, ...]
     audiences: tuple[str, ...]
     second_factor: bool = False
+    has_password: bool = True
 
 
 def _rows(session: Session, users: list[Any]) -> list[UserRow]:
     roles, audiences = queries.roles_and_audiences(session, [u.id for u in users])
+    passwords_set = user_store.with_password(session, [u.id for u in users])
     return [UserRow(u.id, u.name, u.email, u.active, tuple(sorted(roles.get(u.id, []))),
-                    tuple(sorted(audiences.get(u.id, []))), u.totp_enabled_at is not None) for u in users]
+                    tuple(sorted(audiences.get(u.id, []))), u.totp_enabled_at is not None,
+                    u.id in passwords_set) for u in users]
 
 
 def list_users(rt: Runtime, *, q: str = "", limit: int = 10_000, offset: int = 0) -> list[UserRow]:
@@ -309,13 +321,17 @@ def get_user(rt: Runtime, *, user_id: int) -> UserRow:
 
 def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Iterable[str],
                 audiences: Iterable[str]) -> UserRow:
-    """Add a new user (an admin only); an email already in use is refused."""
+    """Add a new user (an admin only), emailed an invitation to choose a password; an email
+    already in use is refused."""
     by = require_admin(rt, actor_id)
     spec = parse_user(rt.roles, name, email, roles, audiences)
     with unit_of_work(rt) as session:
         if queries.user_by_email(session, spec.email) is not None:
             raise InvalidInput({"email": f"{spec.email} already belongs to a user"})
         _save(rt, session, spec, None, by.label, by)
+        made = queries.user_by_email(session, spec.email)
+        assert made is not None and made.id is not None
+        invitations.send_invitation(rt, session, made.id, by_label=by.label, at=rt.now())
     with rt.db.read() as session:
         user = queries.user_by_email(session, spec.email)
         assert user is not None
