@@ -83,9 +83,20 @@ _SELECT = core_select(*_COLUMNS).select_from(_FROM)
 _BY_REF = _SELECT.where(_CHANGES.c.ref == bindparam("ref"))
 # The change's row locked till commit (PostgreSQL; SQLite's writer already holds the lock).
 _BY_REF_LOCKED = _BY_REF.with_for_update(of=_CHANGES)
-_SAVE = (_CHANGES.update()
-         .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
-         .values({**{name: bindparam(name) for name in _SAVED}, "version": bindparam("new_version")}))
+_SAVES: dict[frozenset[str], Any] = {}
+
+
+def _save_statement(columns: frozenset[str]) -> Any:
+    """The version-checked UPDATE writing these columns (and the version), built once per set:
+    a save writes what changed, so the database touches no index of a column that did not."""
+    statement = _SAVES.get(columns)
+    if statement is None:
+        statement = _SAVES[columns] = (
+            _CHANGES.update()
+            .where(_CHANGES.c.id == bindparam("_id"), _CHANGES.c.version == bindparam("_version"))
+            .values({**{name: bindparam(name) for name in sorted(columns)},
+                     "version": bindparam("new_version")}))
+    return statement
 _INSERT = _CHANGES.insert().returning(_CHANGES.c.id)
 
 
@@ -98,9 +109,14 @@ def _save(record: ChangeRecord, session: Session) -> None:
         return
     if not record.touched and record.updated_at == record.saved.get("updated_at"):
         record.updated_at = clock_now(session)  # changed without touch(): modified now all the same
-    values = {**record.persisted(), "_id": record.id, "_version": record.version,
+    now = record.persisted()
+    # Every field is compared with the record as read (a field set without telling anyone is
+    # saved all the same); only those that differ are written, with the modified time.
+    changed = frozenset(name for name, value in now.items()
+                        if name == "updated_at" or value != record.saved.get(name, object()))
+    values = {**{name: now[name] for name in changed}, "_id": record.id, "_version": record.version,
               "new_version": record.version + 1}
-    result = session.connection().execute(_SAVE, values)
+    result = session.connection().execute(_save_statement(changed), values)
     if result.rowcount != 1:
         raise Stale(record.ref)
     if record.affected_services != record.saved.get("affected_services"):

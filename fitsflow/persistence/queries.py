@@ -126,10 +126,11 @@ def approvals_in_round(session: Session, change_id: int, gate: str, round_: int)
 def add_approval(session: Session, *, change_id: int, gate: str, round_: int, approver_id: int,
                  role: str, decision: str, comment: str, decided_at: Any,
                  acted_by: int | None = None) -> None:
-    session.connection().execute(_INSERT_APPROVAL, {
+    # A list of one row: nothing asks for the new id back (no RETURNING on PostgreSQL).
+    session.connection().execute(_INSERT_APPROVAL, [{
         "change_id": change_id, "gate": gate, "round": round_, "approver_id": approver_id,
         "role": role, "decision": decision, "comment": comment, "decided_at": decided_at,
-        "acted_by": acted_by})
+        "acted_by": acted_by}])
 
 
 def deciders_of(session: Session, change_id: int) -> list[int]:

@@ -29,12 +29,16 @@ from .views import ChangeView
 
 
 def _values(rt: Runtime, subject: ChangeSubject, scopes: tuple[str, ...]) -> dict[str, Any]:
-    # Only the stages the gate approves are read (each is a query on every decision).
-    services = [s for s in subject.change.affected_services.split("\n") if s]
-    return approved.snapshot(scopes, needs=subject.needs if "needs" in scopes else None,
-                             lines=subject.cost_lines if "finance" in scopes else (),
-                             plan=subject.release_plan if "release_plan" in scopes else None,
-                             services=services)
+    # Only the stages the gate approves are read (each is a query on every decision); a
+    # decision that passes its gate asks twice (its digest, then the snapshot): built once.
+    known = subject.snapshots.get(scopes)
+    if known is None:
+        services = [s for s in subject.change.affected_services.split("\n") if s]
+        known = subject.snapshots[scopes] = approved.snapshot(
+            scopes, needs=subject.needs if "needs" in scopes else None,
+            lines=subject.cost_lines if "finance" in scopes else (),
+            plan=subject.release_plan if "release_plan" in scopes else None, services=services)
+    return known
 
 
 def digest_now(rt: Runtime, subject: ChangeSubject, gate: Gate) -> str:

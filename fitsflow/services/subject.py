@@ -33,6 +33,8 @@ class ChangeSubject:
         self.workflow = workflow
         self.change_id: int = change.id
         self._gate = workflow.gate_at(change.state)
+        # What a gate approves, as it stands, by the scopes read (services/approved.py).
+        self.snapshots: dict[tuple[str, ...], dict[str, Any]] = {}
 
     @property
     def category(self) -> str:
