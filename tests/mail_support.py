@@ -21,13 +21,13 @@ BASE = "https://changes.school.example"
 
 
 @contextmanager
-def mail_runtime(engine: str) -> Iterator[tuple[Runtime, Recorder]]:
-    """A fresh runtime on ``engine`` (sqlite or postgres) with email on, and what arrives."""
+def mail_runtime(engine: str, url: str = "sqlite://") -> Iterator[tuple[Runtime, Recorder]]:
+    """A fresh runtime on ``engine`` (sqlite, in memory unless ``url`` names a file, or
+    postgres) with email on, and what arrives."""
     with SmtpServer() as server:
         sections = {"smtp": server.settings(), "delivery": {"base_url": BASE}}
         if engine == "sqlite":
-            rt = at_test_time(build_runtime(load_settings(environ={}).replace(**sections),
-                                            database_url="sqlite://"))
+            rt = at_test_time(build_runtime(load_settings(environ={}).replace(**sections), database_url=url))
             rt.db.create_all()
         else:
             rt = postgres_runtime(**sections)

@@ -198,3 +198,50 @@ def test_the_command_line_invites_on_add_import_and_asking(tmp_path, monkeypatch
         sent = db.execute("SELECT count(*) FROM outbox WHERE event = 'account_invitation'").fetchone()[0]
     assert [p for p, _ in links] == ["invite"] * 4 and [live for _, live in links] == [0, 1, 1, 1]
     assert sent == 4
+
+
+@pytest.fixture(params=["sqlite-file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_rt(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A database several connections write to at once."""
+    from .conftest import postgres_runtime, sqlite_runtime
+
+    rt = sqlite_runtime(f"sqlite:///{tmp_path / 'race.db'}") if request.param == "sqlite-file" \
+        else postgres_runtime()
+    yield rt
+    rt.db.dispose()
+
+
+def test_two_requests_racing_with_one_link_one_wins(shared_rt):
+    import json
+    import threading
+
+    from fitsflow.domain import links
+    from fitsflow.services import invitations
+
+    rt = shared_rt
+    uid = users.add_user(rt, name="Race Person", email="race@school.example", invite=True)
+    with rt.db.read() as session:  # the link as the message carries it, before it is sent
+        payload = session.execute(select(OutboxMessage.payload)
+                                  .where(OutboxMessage.event == "account_invitation")).scalar_one()
+    token = json.loads(payload)["link"].rsplit("/", 1)[1]
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def choose(password: str) -> None:
+        barrier.wait()
+        try:
+            invitations.redeem(rt, token=token, purpose=links.INVITE, password=password, again=password)
+            outcomes[password] = "won"
+        except invitations.LinkGone:
+            outcomes[password] = "gone"
+
+    threads = [threading.Thread(target=choose, args=(p,)) for p in ("kestrel meadow lantern",
+                                                                     "otter harbour twilight")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes.values()) == ["gone", "won"]
+    winner = next(p for p, outcome in outcomes.items() if outcome == "won")
+    assert auth.authenticate(rt, email="race@school.example", password=winner).actor.id == uid  # type: ignore[union-attr]
+    assert _events(rt).count("user.invitation_accepted") == 1

@@ -53,8 +53,9 @@ def _choose(token: str, purpose: str) -> Any:
         flash("Your new password is saved. Sign in with it and a code from your authenticator app.")
         return redirect(url_for("auth.login"))
     person = auth_service.sign_in_by_link(runtime(), user_id=done.user_id, address=address)
+    response = signed_in(person, url_for("welcome.show"))  # a fresh session: say so after it
     flash("Your password is saved: you are signed in.")
-    return signed_in(person, url_for("welcome.show"))
+    return response
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
