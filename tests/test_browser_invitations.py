@@ -15,6 +15,7 @@ from fitsflow.domain import totp
 from fitsflow.services import users
 
 from .mail_support import deliver, link_in, mail_runtime, message_to
+from .test_accessibility import AXE, _violations
 from .test_browser import ARTIFACTS, browser, server  # noqa: F401  (fixtures)
 from .web_support import make_app, serving
 
@@ -35,12 +36,20 @@ def site(server, tmp_path) -> Iterator[tuple[str, Any, Any]]:  # type: ignore[no
             yield base, rt, recorder
 
 
+def phone(chromium: Any) -> Any:
+    # bypass_csp: only so that axe itself can be injected; the pages keep their policy.
+    return chromium.new_page(viewport=PHONE, bypass_csp=True)
+
+
 def fits(page: Any, label: str) -> None:
-    """Nothing sideways on a phone: the page is no wider than the screen. A screenshot kept."""
+    """Nothing sideways on a phone (the page no wider than the screen) and no axe violation.
+    A screenshot kept."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"invitation-{label}.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{label}: {width} px wide on a {PHONE['width']} px phone"
+    if AXE.exists():  # as in test_accessibility: axe-core comes from npm (tests/axe)
+        assert _violations(page) == [], label
 
 
 def test_imported_staff_sign_in_from_the_invitation_at_phone_width(site, browser):  # type: ignore[no-untyped-def]  # noqa: F811
@@ -48,7 +57,7 @@ def test_imported_staff_sign_in_from_the_invitation_at_phone_width(site, browser
     assert users.import_users(rt, text=STAFF).invited == 2
     deliver(rt)
 
-    sarah = browser.new_page(viewport=PHONE)
+    sarah = phone(browser)
     sarah.goto(base + link_in(message_to(recorder, "sarah.khan@school.example")))
     assert "Choose your password" in sarah.inner_text("main")
     fits(sarah, "teacher-choose")
@@ -66,7 +75,7 @@ def test_imported_staff_sign_in_from_the_invitation_at_phone_width(site, browser
     sarah.goto(base + "/notices/releases")
     fits(sarah, "teacher-notices")
 
-    tom = browser.new_page(viewport=PHONE)
+    tom = phone(browser)
     tom.goto(base + link_in(message_to(recorder, "tom.price@school.example")))
     tom.get_by_label("Password (12 characters").fill("otter harbour twilight")
     tom.get_by_label("The password again").fill("otter harbour twilight")
@@ -94,7 +103,7 @@ def test_forgot_password_at_phone_width(site, browser):  # type: ignore[no-untyp
     base, rt, recorder = site
     users.add_user(rt, name="Nat Osei", email="nat.osei@school.example", roles="requester",
                    password="correct horse battery")
-    page = browser.new_page(viewport=PHONE)
+    page = phone(browser)
     page.goto(base + "/login")
     page.get_by_role("link", name="Forgot your password?").click()
     fits(page, "forgot")
