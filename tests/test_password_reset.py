@@ -188,3 +188,32 @@ def test_opening_dead_links_is_limited_per_address(site):
     assert statuses == [410] * most + [429]
     slowed = client.get(f"/invitation/{'c' * 30}")
     assert slowed.status_code == 429 and re.search(r"try again in \d+ seconds", slowed.get_data(as_text=True))
+
+
+def test_a_link_not_yet_used_dies_with_a_password_change_a_password_set_by_an_admin_and_deactivation(site):
+    app, rt, recorder = site
+    uid = users.id_by_email(rt, KNOWN)
+    assert uid is not None
+    admin = users.By(users.add_user(rt, name="Admin", email="admin@school.example", roles="admin",
+                                    password=PASSWORD), "admin@school.example")
+
+    def fresh_link() -> str:
+        ask(app.test_client(), KNOWN)
+        deliver(rt)
+        return link_in(message_to(recorder, KNOWN))
+
+    rt.clock.set(rt.now(), running=False)
+    path = fresh_link()
+    auth.change_password(rt, user_id=uid, current=PASSWORD, new=NEW, session_id="x")
+    assert app.test_client().get(path).status_code == 410
+
+    path = fresh_link()
+    users.add_user(rt, name="Ben Marsh", email=KNOWN, roles="requester", password="admin chosen heron",
+                   actor_label=admin.label, by=admin)
+    assert app.test_client().get(path).status_code == 410
+
+    rt.clock.advance(timedelta(minutes=20))  # the per-address limit forgets
+    path = fresh_link()
+    users.set_active(rt, user_id=uid, active=False, actor_label=admin.label)
+    users.set_active(rt, user_id=uid, active=True, actor_label=admin.label)
+    assert app.test_client().get(path).status_code == 410  # reactivation revives no link

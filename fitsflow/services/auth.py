@@ -19,7 +19,7 @@ from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, mfa_store, queries, user_store
+from ..persistence import audit_store, auth_store, link_store, mfa_store, queries, user_store
 from . import account_notices, devices, throttle
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
@@ -275,7 +275,7 @@ def end_sessions(rt: Runtime, *, user_id: int, keep: str | None = None) -> None:
 
 def change_password(rt: Runtime, *, user_id: int, current: str, new: str, session_id: str) -> None:
     """Change a password (the current one is required); every other session, every API
-    token and every remembered browser ends."""
+    token, every remembered browser and every emailed link not yet used ends."""
     with unit_of_work(rt) as session:
         user = user_store.get(session, user_id)
         if user is None or not user.password_hash or not check_password_hash(user.password_hash, current):
@@ -288,6 +288,7 @@ def change_password(rt: Runtime, *, user_id: int, current: str, new: str, sessio
         auth_store.revoke_sessions(session, user_id, now=rt.now(), keep=_digest(session_id))
         auth_store.revoke_tokens(session, user_id, at=rt.now())  # a leaked token dies with the old password
         devices.forget_all(session, user_id, at=rt.now())
+        link_store.revoke_live(session, user_id, at=rt.now())  # and an emailed link not yet used
         audit_store.append(session, actor=user.email, change_ref="", event_type="user.password_changed",
                            payload={"email": user.email})
 

@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlmodel import Session
 from werkzeug.security import generate_password_hash
@@ -28,10 +28,17 @@ from .auth import TooManyAttempts
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
-if TYPE_CHECKING:
-    from .users import By
-
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Acting(Protocol):
+    """The administrator acting (``users.By``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 class LinkGone(NotFound):
@@ -99,7 +106,7 @@ def send_invitation(rt: Runtime, session: Session, user_id: int, *, by_label: st
     security_log.event("invitation.sent", by=by_label, email=user.email)
 
 
-def invite(rt: Runtime, *, user_id: int, by: By | None) -> None:
+def invite(rt: Runtime, *, user_id: int, by: Acting | None) -> None:
     """Send (again) an invitation to choose a first password; the earlier link stops working.
     Through the pages ``by`` is the administrator; the command line passes None."""
     at = rt.now()

@@ -19,7 +19,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, queries, user_store
+from ..persistence import audit_store, auth_store, link_store, queries, user_store
 from . import absences, account_notices, common, devices, invitations
 from .common import unit_of_work
 from .runtime import Runtime
@@ -136,6 +136,7 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
         user_store.set_must_change_password(session, user_id, True)
         auth_store.revoke_sessions(session, user_id, now=at)
         devices.forget_all(session, user_id, at=rt.now())
+        link_store.revoke_live(session, user_id, at=rt.now())  # an emailed link dies too
         auth_store.revoke_tokens(session, user_id, at=at)
         audit_store.append(session, actor=actor_label, change_ref="", event_type="user.password_set",
                            payload={"email": spec.email})
@@ -389,6 +390,7 @@ def _set_active(rt: Runtime, session: Session, *, user_id: int, active: bool, ac
     if not active:  # signed out everywhere; tokens revoked for good (reactivation revives none)
         auth_store.revoke_sessions(session, user_id, now=rt.now())
         devices.forget_all(session, user_id, at=rt.now())
+        link_store.revoke_live(session, user_id, at=rt.now())  # an emailed link dies too
         auth_store.revoke_tokens(session, user_id, at=rt.now())
     security_log.event("user.activated" if active else "user.deactivated", by=actor_label, email=email)
     what = "reactivated" if active else "deactivated"
