@@ -122,3 +122,36 @@ def test_forgot_password_at_phone_width(site, browser):  # type: ignore[no-untyp
     page.goto(base + link_in(message_to(recorder, "nat.osei@school.example")))
     assert "This link no longer works" in page.inner_text("main")
     fits(page, "reset-gone")
+
+
+def test_a_new_approver_whose_first_password_the_admin_set_is_led_through_both_steps(site, browser):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The loop of issue 20 (/account ↔ /account/mfa, "too many redirects"), walked in a browser."""
+    base, rt, _ = site
+    admin = users.add_user(rt, name="Only Admin", email="admin@school.example", roles="admin",
+                           password="correct horse battery")
+    users.add_user(rt, name="Dee Walsh", email="dee.walsh@school.example", roles="slt", audiences="slt",
+                   password="admin chosen heron", actor_label="admin@school.example",
+                   by=users.By(admin, "admin@school.example"))
+    dee = phone(browser)
+    dee.goto(base + "/login")
+    dee.get_by_label("Email").fill("dee.walsh@school.example")
+    dee.get_by_label("Password").fill("admin chosen heron")
+    dee.get_by_role("button", name="Sign in").click()
+    dee.wait_for_url(base + "/account/welcome")
+    assert "Step 1 of 2: Choose your password" in dee.inner_text("main")
+    fits(dee, "onboarding-password")
+    dee.get_by_label("The password you were given").fill("admin chosen heron")
+    dee.get_by_label("Your new password").fill("heron quietly lantern")
+    dee.get_by_label("The new password again").fill("heron quietly lantern")
+    dee.get_by_role("button", name="Save my password").click()
+    dee.wait_for_url(base + "/account/welcome")
+    assert "Step 2 of 2: Set up your authenticator app" in dee.inner_text("main")
+    fits(dee, "onboarding-mfa")
+    secret = dee.locator("#totp-secret").inner_text()
+    dee.get_by_label("Code from the app").fill(totp.code_at(secret, rt.now()))
+    dee.get_by_role("button", name="Turn on two-step sign-in").click()
+    assert dee.locator("#recovery-codes li").count() == 10
+    dee.get_by_role("link", name="Go on to fitsflow").click()
+    dee.wait_for_url(base + "/")
+    dee.goto(base + "/approvals")
+    assert dee.url == base + "/approvals"
