@@ -17,7 +17,7 @@ import pytest
 
 from fitsflow.delivery.worker import Worker
 from fitsflow.persistence import backup_files, change_store
-from fitsflow.persistence.usage import UsageLock
+from fitsflow.persistence.usage import InUse, UsageLock
 from fitsflow.services import audit as audit_service
 from fitsflow.services import backups
 from fitsflow.services.backups import BackupProblem
@@ -168,3 +168,29 @@ def test_the_command_line_says_a_damaged_backup_in_one_line(tmp_path: Path,
     result = CliRunner().invoke(cli, ["restore", str(damaged), "--force"])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1, result.output
+
+
+@pytest.mark.postgres
+def test_installations_in_two_schemas_of_one_database_do_not_hold_each_other(pg_rt) -> None:  # type: ignore[no-untyped-def]
+    """The PostgreSQL hold is per schema: a server on another installation in the same
+    database does not block this one's restore (it did: one key for the whole database)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from fitsflow.persistence.db import Database
+
+    url = make_url(pg_rt.db.url)
+    other_url = url.update_query_dict({"options": "-csearch_path=fitsflow_other_install"})
+    other = Database(other_url.render_as_string(hide_password=False))
+    with pg_rt.db.engine.begin() as connection:
+        connection.execute(text("CREATE SCHEMA IF NOT EXISTS fitsflow_other_install"))
+    try:
+        with UsageLock(other).shared():
+            with UsageLock(pg_rt.db).exclusive():  # not refused
+                pass
+            with pytest.raises(InUse):
+                UsageLock(other).exclusive()
+    finally:
+        other.dispose()
+        with pg_rt.db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS fitsflow_other_install CASCADE"))

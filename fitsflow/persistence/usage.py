@@ -21,8 +21,9 @@ from sqlalchemy.pool import NullPool
 
 from .db import Database
 
-# pg_advisory_lock's key: "fitsflow" in ASCII, as one bigint.
-_PG_KEY = int.from_bytes(b"fitsflow", "big") & 0x7FFF_FFFF_FFFF_FFFF
+# pg_advisory_lock's two keys: "fitf" in ASCII, and the schema the installation lives in
+# (two installations in one database, each in its own schema, never hold each other up).
+_PG_KEY = int.from_bytes(b"fitf", "big") & 0x7FFF_FFFF
 
 
 class InUse(Exception):
@@ -60,7 +61,8 @@ class UsageLock:
         engine = create_engine(self.db.url, poolclass=NullPool)
         connection = engine.connect()
         function = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
-        taken = connection.execute(text(f"SELECT {function}(:key)"), {"key": _PG_KEY}).scalar()
+        taken = connection.execute(text(f"SELECT {function}(:key, hashtext(coalesce(current_schema(), '')))"),
+                                   {"key": _PG_KEY}).scalar()
         connection.commit()  # the lock is the session's, not the transaction's
         if not taken:
             connection.close()
