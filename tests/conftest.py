@@ -49,13 +49,20 @@ def sqlite_runtime(url: str = "sqlite://") -> Runtime:
     return at_test_time(rt)
 
 
-def postgres_runtime(**sections: dict) -> Runtime:
+def require_postgres() -> str:
+    """The PostgreSQL URL the suite runs against: a skip that says why without one, a
+    failure under CI (where these tests must run)."""
     if not POSTGRES_URL:
         message = ("PostgreSQL tests did not run: set FITSFLOW_TEST_POSTGRES_URL, e.g. "
                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
         if IN_CI:
             pytest.fail(message + " (required under CI=true)")
         pytest.skip(message)
+    return POSTGRES_URL
+
+
+def postgres_runtime(**sections: dict) -> Runtime:
+    require_postgres()
     rt = build_runtime(_settings(**sections), database_url=test_schema_url())
     reset_schema(rt)
     rt.db.create_all()

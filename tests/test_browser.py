@@ -43,13 +43,19 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture
-def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def require_browser() -> None:
+    """A skip that says why without chromium and Playwright; a failure under CI, where the
+    browser journeys must run."""
     reason = _unavailable()
     if reason:
         if IN_CI:
             pytest.fail(f"browser tests must run under CI: {reason}")
         pytest.skip(f"browser tests did not run: {reason}")
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    require_browser()
     rt = sqlite_runtime(f"sqlite:///{tmp_path / 'browser.db'}")
     people = {
         "requester": ("Nat Osei", "requester", "support"),

@@ -13,8 +13,8 @@ from fitsflow.services import gates, mfa
 from fitsflow.services import users as users_service
 
 from . import factories as f
-from .conftest import IN_CI, sqlite_runtime
-from .test_browser import CHROMIUM, PASSWORD, _unavailable, browser  # noqa: F401 - the fixture
+from .conftest import sqlite_runtime
+from .test_browser import PASSWORD, browser, require_browser  # noqa: F401 - the fixture
 from .web_support import make_app, serving
 
 pytestmark = pytest.mark.browser
@@ -22,11 +22,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def school_site(tmp_path) -> Iterator[tuple[str, object, str, str]]:  # type: ignore[no-untyped-def]
-    reason = _unavailable()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"browser tests must run under CI: {reason}")
-        pytest.skip(f"browser tests did not run: {reason}")
+    require_browser()
     rt = sqlite_runtime(f"sqlite:///{tmp_path / 'gates.db'}")
     school = f.School(rt)
     helen = users_service.add_user(rt, name="Helen Carter", email="helen@browser.school",

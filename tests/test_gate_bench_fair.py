@@ -23,7 +23,7 @@ from fitsflow.services import audit as audit_service
 from fitsflow.services import gates
 from fitsflow.services.runtime import Runtime
 
-from .conftest import IN_CI, POSTGRES_URL, TEST_SCHEMA
+from .conftest import TEST_SCHEMA, require_postgres
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
@@ -141,13 +141,7 @@ def _postgres_raw(url: str, approver: int) -> Raw:
 
 
 def _pg_url(schema: str) -> str:
-    if not POSTGRES_URL:
-        message = ("PostgreSQL tests did not run: set FITSFLOW_TEST_POSTGRES_URL, e.g. "
-                   "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-        if IN_CI:
-            pytest.fail(message + " (required under CI=true)")
-        pytest.skip(message)
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = make_url(require_postgres()).update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
 
 
