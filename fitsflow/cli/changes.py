@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..domain.vocabulary import CATEGORIES, COST_KINDS, REVIEW_OUTCOMES
+from ..domain.vocabulary import CATEGORIES, COST_KINDS, EMERGENCY_PURPOSES, REVIEW_OUTCOMES
 from ..services import approved as approved_service
 from ..services import category as category_service
 from ..services import changes as changes_service
@@ -63,7 +63,7 @@ def _print_detail(detail: ChangeDetail) -> None:
 @click.option("--description", default="")
 @click.option("--service", "services_", multiple=True, help="An affected service; repeat.")
 @click.option("--urgency", default="", help="Emergency changes: why it cannot wait (required).")
-@click.option("--purpose", "emergency_purpose", default="", type=click.Choice(["", "restore", "protect"]),
+@click.option("--purpose", "emergency_purpose", default="", type=click.Choice(["", *EMERGENCY_PURPOSES]),
               help="Emergency changes (required): restore a service that is down, or protect one at risk.")
 @click.option("--template", default=None, help="Standard changes (required): the template, e.g. STD-0003.")
 @click.option("--cost", default=None, help="Standard changes (required): the estimated cost.")

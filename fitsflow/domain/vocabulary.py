@@ -17,8 +17,9 @@ COST_KINDS: tuple[str, ...] = (
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
 # Why an emergency may go ahead on its approver's word: a service is down and this restores
 # it, or a service is at risk and this protects it. Nothing else is an emergency.
-EMERGENCY_PURPOSES: dict[str, str] = {"restore": "restores a service that is down",
-                                      "protect": "protects a service at immediate risk"}
+RESTORE, PROTECT = "restore", "protect"
+EMERGENCY_PURPOSES: dict[str, str] = {RESTORE: "restores a service that is down",
+                                      PROTECT: "protects a service at immediate risk"}
 # A follow-up from a review is a new need: a planned change, never standard or emergency.
 FOLLOW_UP_CATEGORIES: tuple[str, ...] = ("minor", "significant", "major")
 DECISIONS: tuple[str, ...] = ("approve", "reject")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from ..domain import templates as templates_domain
 from ..domain.calendar import SchoolCalendar
 from ..domain.errors import InvalidInput
-from ..domain.vocabulary import BACKED_OUT, CLOSED, RELEASED, WITHDRAWN
+from ..domain.vocabulary import BACKED_OUT, CLOSED, RELEASED, RESTORE, WITHDRAWN
 from ..persistence import change_store, notice_store, queries, user_store
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, catalogue, changes, gates, mfa, notices, peer_review, stages, templates, users
@@ -257,7 +257,7 @@ class _Driver:
                                     affected_services=DEMO_TEMPLATE_SERVICES,
                                     urgency="Teaching is disrupted now: waiting for the next CAB would "
                                             "leave it broken for a week." if definition.emergency else "",
-                                    emergency_purpose="restore" if definition.emergency else "",
+                                    emergency_purpose=RESTORE if definition.emergency else "",
                                     template=self.template(story.title) if definition.from_template else None,
                                     cost="180" if definition.from_template else None)
         story.ref, story.state = view.ref, view.state

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
+from ..domain.vocabulary import RESTORE
 from ..persistence import queue_store, register_store
 from . import common
 from .audit import spreadsheet_safe
@@ -85,7 +86,7 @@ def _money_awaiting(rt: Runtime, definition: Any, record: Any, planned: Decimal,
     """What an emergency that went ahead to restore a service still owes the approval policy."""
     top = rt.settings.policy.first_band_top()
     spend = max(planned, actual or Decimal(0))
-    if not definition.emergency or record.emergency_purpose != "restore" or final or top is None \
+    if not definition.emergency or record.emergency_purpose != RESTORE or final or top is None \
             or spend <= top:
         return ""
     return (f"spent {rt.money(spend)}, above {rt.money(top)}: the approval policy's approvers decide "

@@ -12,6 +12,7 @@ from ..domain import approved, stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
 from ..domain.policy import Facts, Requirement
+from ..domain.vocabulary import PROTECT
 from ..persistence import approved_store, notice_store, peer_store, queries, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
@@ -94,7 +95,7 @@ class ChangeSubject:
         if not self.workflow.emergency:
             return policy.requirements(gate.name, base, self.facts, self.rt.money, why)
         before_release = self.workflow.states[gate.state].phase != "review"
-        if before_release != (self.change.emergency_purpose == "protect"):
+        if before_release != (self.change.emergency_purpose == PROTECT):
             return policy.requirements("", base, self.facts, self.rt.money, why)  # the workflow's own
         facts = self.facts
         if not before_release:
