@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Date, DateTime, func, select, text  # noqa: E402
+from sqlalchemy import Date, DateTime, String, TypeDecorator, func, select, text  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
 from fitsflow.bootstrap import build_runtime  # noqa: E402
@@ -189,7 +189,7 @@ def _drive(rt: Runtime, school: _School, name: str, category: str, target: str,
 
 def _window(rt: Runtime, k: int) -> datetime:
     """The k-th model's release window: ten days on, each model in an hour of its own."""
-    start = rt.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=10)
+    start = rt.now().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=10)
     return start + timedelta(days=k // 8, hours=9 + k % 8)
 
 
@@ -258,13 +258,16 @@ class _Ids:
 
 
 def _columns(kind: type) -> dict[str, list[str]]:
-    return {name: [c.name for c in table.columns if isinstance(c.type, kind)] for name, table in _T.items()}
+    """Each table's columns of this SQL type (a TypeDecorator by what it decorates)."""
+    def base(column: Any) -> Any:
+        return column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+
+    return {name: [c.name for c in table.columns if isinstance(base(c), kind)] for name, table in _T.items()}
 
 
 _DATETIMES = _columns(DateTime)
 _DATES = _columns(Date)
-_TEXTS = {name: [c.name for c in table.columns if c.type.python_type is str and c.name not in ("ref",)]
-          for name, table in _T.items()}
+_TEXTS = {name: [c for c in columns if c != "ref"] for name, columns in _columns(String).items()}
 
 
 def _plan(models: list[Model], total: int, now: datetime) -> Iterator[tuple[int, Model, timedelta]]:
@@ -280,6 +283,22 @@ def _plan(models: list[Model], total: int, now: datetime) -> Iterator[tuple[int,
         if m.open:
             back = timedelta(days=OPEN_DAYS * (1 - i / total))
         yield i, m, back
+
+
+def _insert(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One executemany of ``rows`` straight to the driver, each value through its column's
+    own bind processor (what Core's insert() does, without compiling each row's parameters)."""
+    if not rows:
+        return
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[n].type._cached_bind_processor(dialect) for n in names]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    pairs = list(zip(names, processors, strict=True))
+    connection.exec_driver_sql(sql, [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows])
 
 
 class Cloner:
@@ -308,7 +327,7 @@ class Cloner:
         created = change["created_at"] - back
         ref = self._ref(created)
         new_id = self.ids.take("changes")
-        old_ref = m.ref
+        old_ref, old_title, title = m.ref, change["title"], _title(i)
         ids: dict[str, dict[int, int]] = {name: {} for name in SERIAL}
         ids["changes"][m.id] = new_id
 
@@ -323,7 +342,9 @@ class Cloner:
             for c in _TEXTS[name]:
                 value = out[c]
                 if value and old_ref in value:
-                    out[c] = value.replace(old_ref, ref)
+                    value = out[c] = value.replace(old_ref, ref)
+                if value and old_title in value:
+                    out[c] = value.replace(old_title, title)
             if "change_id" in out:
                 out["change_id"] = new_id
             if "change_ref" in out and out["change_ref"]:
@@ -331,7 +352,7 @@ class Cloner:
             return out
 
         row = shifted("changes", change)
-        row.update(id=new_id, ref=ref, title=_title(i))
+        row.update(id=new_id, ref=ref, title=title)
         self.pending["changes"].append(row)
         for name in BY_ID:
             for original in m.rows[name]:
@@ -352,7 +373,7 @@ class Cloner:
             self.pending["inbox_items"].append(out)
         for original in m.rows["audit_events"]:
             at = (datetime.fromisoformat(original["at"]) - back).isoformat(timespec="microseconds")
-            payload = original["payload"].replace(old_ref, ref)
+            payload = original["payload"].replace(old_ref, ref).replace(old_title, title)
             self.seq += 1
             digest = link_hash(seq=self.seq, at=at, actor=original["actor"], change_ref=ref,
                                event_type=original["event_type"], payload=payload, prev_hash=self.hash)
@@ -369,7 +390,7 @@ class Cloner:
         for name in ("changes", *BY_ID, "outbox", "inbox_items", "audit_events"):
             rows = self.pending[name]
             for start in range(0, len(rows), CHUNK):
-                self.connection.execute(_T[name].insert(), rows[start:start + CHUNK])
+                _insert(self.connection, _T[name], rows[start:start + CHUNK])
             self.rows += len(rows)
             rows.clear()
 
