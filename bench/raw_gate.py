@@ -63,9 +63,8 @@ _STATEMENTS = {
                       "WHERE id = {p} AND version = {p}"),
     "insert_audit": ("INSERT INTO audit_events (seq, at, actor, change_ref, event_type, payload, prev_hash, "
                      "hash) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
-    # Events about one change move the version of the cached feeds too (not the schedule's).
-    "update_head": ("UPDATE audit_head SET seq = {p}, hash = {p}, feeds_seq = {p}, feeds_hash = {p} "
-                    "WHERE id = 1"),
+    # Events about one change move no cached read's version (those read their range's changes).
+    "update_head": "UPDATE audit_head SET seq = {p}, hash = {p} WHERE id = 1",
 }
 
 
@@ -200,7 +199,7 @@ def decide(cur: Any, d: Dialect, ref: str, approver: int) -> None:
     if cur.rowcount != 1:
         raise Refused(f"{ref} changed meanwhile")
     cur.executemany(q["insert_audit"], events)
-    cur.execute(q["update_head"], (seq, prev) * 2)
+    cur.execute(q["update_head"], (seq, prev))
 
 
 def connect_sqlite(url: str) -> sqlite3.Connection:

@@ -119,3 +119,83 @@ def test_a_revoked_or_unknown_address_reads_nothing(sqlite_rt, tmp_path):
     assert reader.get(path).status_code == 404
     assert reader.get("/calendar/feed/fc_" + "x" * 43 + ".ics").status_code == 404
     assert reader.get("/calendar/feed/" + "y" * 300 + ".ics").status_code == 404
+
+
+def test_a_cached_feed_survives_a_decision_outside_its_year_and_follows_one_inside(sqlite_rt):
+    """Issue 21.4: every decision anywhere rebuilt every feed (a year's feed is thousands of
+    events). Now a feed is kept per version of the changes in its own range."""
+    from datetime import timedelta
+
+    from fitsflow.services import gates
+
+    rt = sqlite_rt
+    school = f.School(rt)
+    here = f.change_in(rt, school, "minor", "implement_approval", title="Wi-Fi here",
+                       window=rt.now() + timedelta(days=10))
+    far = f.change_in(rt, school, "minor", "implement_approval", title="Printing much later",
+                      window=rt.now() + timedelta(days=400))
+    schedule_feed = feeds.create_feed(rt, user_id=school.cab[0], kind="schedule")
+    my_feed = feeds.create_feed(rt, user_id=school.requester, kind="mine")
+
+    def look() -> tuple[feeds.Feed | None, feeds.Feed | None]:
+        return feeds.render(rt, token=schedule_feed), feeds.render(rt, token=my_feed)
+
+    kept = look()
+    assert kept[0] is not None and kept[1] is not None and b"Wi-Fi here" in kept[1].body
+    gates.decide(rt, actor_id=school.cab[0], ref=far, decision="approve")  # beyond the feed's year
+    changes_service.fire(rt, actor_id=school.requester, ref=far, trigger="schedule")
+    again = look()
+    assert again[0] is kept[0] and again[1] is kept[1]
+    assert b"Printing much later" not in again[1].body  # (outside the range, as it should be)
+    gates.decide(rt, actor_id=school.cab[0], ref=here, decision="approve")  # within it
+    changes_service.fire(rt, actor_id=school.requester, ref=here, trigger="schedule")
+    moved = look()
+    assert moved[0] is not kept[0] and moved[1] is not kept[1]
+    assert moved[1] is not None and _events(moved[1].body)[f"{here.lower()}@{HOST}"]["STATUS"] == "CONFIRMED"
+    calendar.add_period(rt, actor_id=None, kind="freeze", title="Mocks",  # the calendar: stale
+                        start=(rt.now() + timedelta(days=30)).date().isoformat())
+    assert look()[0] is not moved[0]
+
+
+@pytest.mark.parametrize("tzid", ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata"])
+def test_three_readers_read_each_window_at_the_same_instant_in_winter_summer_and_the_clock_change(tzid):
+    """Issue 22.10: vobject read every winter time an hour late (icalendar's VTIMEZONE opened
+    with a 1970 rule it applied to every date). The zone is now written as yearly rules; the
+    feed is read by icalendar, vobject and dateutil alike."""
+    from datetime import datetime, timedelta
+    from io import StringIO
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from dateutil import tz as dateutil_tz
+
+    from fitsflow.domain import ical_zone
+    from fitsflow.persistence.feed_store import FeedRelease
+
+    zone = ZoneInfo(tzid)
+    walls = [datetime(2027, 1, 14, 9, 30), datetime(2027, 7, 15, 18, 0),  # winter, summer
+             datetime(2027, 3, 27, 22, 0), datetime(2027, 3, 28, 4, 0),  # London's spring weekend
+             datetime(2027, 10, 30, 23, 0), datetime(2027, 10, 31, 3, 0),  # and autumn's
+             datetime(2027, 3, 13, 23, 0), datetime(2027, 11, 7, 3, 0),  # New York's
+             datetime(2027, 4, 3, 23, 0), datetime(2027, 10, 3, 4, 0)]  # Sydney's
+    starts = [w.replace(tzinfo=zone) for w in walls]
+    releases = [FeedRelease(f"CHG-{i:04d}", "Window", "scheduled", "standard", "minor", starts[0], s,
+                            s + timedelta(hours=1), 1, "", "Sam", "") for i, s in enumerate(starts)]
+    settings = SimpleNamespace(school=SimpleNamespace(timezone=tzid, name="School"),
+                               delivery=SimpleNamespace(base_url="https://school.example"))
+    workflows = SimpleNamespace(states_of_kind=lambda *kinds: [("standard", "scheduled")])
+    rt = SimpleNamespace(timezone=zone, settings=settings, workflows=workflows,
+                         now=lambda: datetime(2027, 1, 1, tzinfo=zone))
+    body = feeds._ical(rt, "mine", releases, []).decode()  # type: ignore[arg-type]
+    assert "RRULE:FREQ=YEARLY" in body or tzid == "Asia/Kolkata"
+    assert ical_zone.vtimezone(tzid, 2027) is not None
+    expected = [s.astimezone(UTC) for s in starts]
+
+    by_icalendar = sorted(e.decoded("DTSTART").astimezone(UTC)
+                          for e in icalendar.Calendar.from_ical(body).walk("VEVENT"))
+    by_vobject = sorted(e.dtstart.value.astimezone(UTC) for e in vobject.readOne(body).vevent_list)
+    # dateutil reads the VTIMEZONE itself; the events' wall times are applied to it.
+    zone_block = body[body.index("BEGIN:VTIMEZONE"):body.index("END:VTIMEZONE") + len("END:VTIMEZONE")]
+    read_zone = dateutil_tz.tzical(StringIO(zone_block)).get(tzid)
+    by_dateutil = sorted(w.replace(tzinfo=read_zone).astimezone(UTC) for w in walls)
+    assert by_icalendar == by_vobject == by_dateutil == sorted(expected)

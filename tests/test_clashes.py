@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
+from fitsflow.domain.catalogue import Catalogue
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage
@@ -143,3 +146,16 @@ def test_a_name_differing_only_in_non_ascii_case_updates_the_service(rt, school)
     catalogue.save_service(rt, actor_id=None, name="Salle Ò")
     saved = catalogue.save_service(rt, actor_id=None, name="salle ò", description="again")
     assert saved.name == "Salle Ò" and saved.description == "again"
+
+
+@given(st.dictionaries(st.integers(0, 7), st.frozensets(st.integers(0, 7), max_size=3), max_size=8),
+       st.lists(st.integers(0, 7), max_size=3), st.lists(st.integers(0, 7), max_size=3))
+def test_the_schedules_sweep_relates_services_as_the_clash_check_does(depends, a, b):
+    """The schedule marks clashes by meeting one list's ids with the other's reach, computed
+    once per release; the clash check compares pairs. Any catalogue (cycles too), any two
+    lists: alike."""
+    names = {i: f"Service {i}" for i in range(8)}
+    cat = Catalogue(names, {sid: frozenset(d - {sid}) for sid, d in depends.items()})
+    first, second = [names[i] for i in a], [names[i] for i in b]
+    assert bool(cat.related(first, second)) == bool(cat.reach(first) & cat.ids(second))
+    assert bool(cat.related(first, second)) == bool(cat.reach(second) & cat.ids(first))

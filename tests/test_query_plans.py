@@ -37,11 +37,11 @@ SORTS = ("-updated", "updated", "-created", "created", "ref", "-ref", "title", "
 
 def _statements(rt, run) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     """The SELECTs on changes ``run`` sends, as the driver receives them."""
-    seen: list[tuple[str, Any]] = []
+    seen: dict[int, tuple[str, Any]] = {}  # by execution: an engine's copies share listeners
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith("SELECT") and "changes" in statement:
-            seen.append((statement, parameters))
+            seen[id(context)] = (statement, parameters)
 
     event.listen(rt.db.engine, "before_cursor_execute", capture)
     event.listen(rt.db._read_engine, "before_cursor_execute", capture)
@@ -50,7 +50,7 @@ def _statements(rt, run) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-de
     finally:
         event.remove(rt.db.engine, "before_cursor_execute", capture)
         event.remove(rt.db._read_engine, "before_cursor_execute", capture)
-    return seen
+    return list(seen.values())
 
 
 def _problems(rt, statement: str, parameters: Any) -> list[str]:  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ def _problems(rt, statement: str, parameters: Any) -> list[str]:  # type: ignore
             # (an id-ordered page with no filter stops at its limit).
             filtering = " WHERE " in statement.upper()
             return [line for line in lines
-                    if (re.fullmatch(r"SCAN changes", line.strip()) and filtering)
+                    if (re.fullmatch(r"SCAN (changes|release_plans)", line.strip()) and filtering)
                     or ("TEMP B-TREE FOR ORDER BY" in line and "RIGHT PART" not in line)]
         cursor.execute("SET enable_seqscan = off")
         cursor.execute("SET enable_sort = off")
@@ -74,8 +74,8 @@ def _problems(rt, statement: str, parameters: Any) -> list[str]:  # type: ignore
         found: list[str] = []
 
         def walk(node: dict[str, Any]) -> None:
-            if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") == "changes":
-                found.append("Seq Scan on changes")
+            if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in ("changes", "release_plans"):
+                found.append(f"Seq Scan on {node['Relation Name']}")
             if node.get("Node Type") == "Sort":
                 found.append(f"Sort by {node.get('Sort Key')}")
             for child in node.get("Plans", ()):
@@ -124,12 +124,15 @@ def test_each_sort_of_the_lists_reads_an_index(listed, sort):
 
 def test_the_requesters_home_reads_a_few_rows_per_state(listed):
     rt, school = listed
+    f.change_in(rt, school, "minor", "closed")
     sent = _statements(rt, lambda: change_search.mine_by_phase(rt, actor_id=school.requester))
-    assert sent
+    # The newest few per state, the counts grouped, the rows: three, however many phases.
+    assert len(sent) == 3, "\n\n".join(s for s, _ in sent)
     for statement, parameters in sent:
         assert _problems(rt, statement, parameters) == [], statement
     home = change_search.mine_by_phase(rt, actor_id=school.requester)
     assert home["planning"].total == 3 and len(home["planning"].items) == 3
+    assert sum(p.total for p in home.values()) == 4 and home["planning"].items[0].change.state == "needs_analysis"
 
 
 def test_the_service_filter_follows_a_change_whose_services_are_edited(rt):
@@ -149,3 +152,32 @@ def test_the_service_filter_follows_a_change_whose_services_are_edited(rt):
         assert record is not None
         record.affected_services = "Printing"
     assert found("Wi-Fi") == [] and found("Printing") == [ref]
+
+
+def test_the_schedule_and_the_feeds_read_their_range_through_an_index(listed):
+    """The month view and a year's feed, and the version they are cached by, read only the
+    windows in their range (issue 21.4)."""
+    from datetime import timedelta
+
+    from fitsflow.services import feeds, schedule
+
+    rt, school = listed
+    f.change_in(rt, school, "minor", "scheduled", window=rt.now() + timedelta(days=3))
+    token = feeds.create_feed(rt, user_id=school.cab[0], kind="schedule")
+    mine = feeds.create_feed(rt, user_id=school.requester, kind="mine")
+    start = rt.now().date()
+    sent = _statements(rt, lambda: (schedule.forward_schedule(rt, actor_id=school.cab[0], start=start, days=35),
+                                    feeds.render(rt, token=token), feeds.render(rt, token=mine)))
+    ranged = [(s, p) for s, p in sent if "release_plans" in s]
+    assert len(ranged) >= 5  # the month's version and rows; each feed's version and rows
+    for statement, parameters in ranged:
+        assert _problems(rt, statement, parameters) == [], statement
+    if rt.db.engine.dialect.name == "sqlite":  # the version from the indexes alone
+        version = next(s for s, _ in ranged if "sum(" in s.lower())
+        raw = rt.db.engine.raw_connection()
+        try:
+            plan = [str(r[-1]) for r in raw.cursor().execute("EXPLAIN QUERY PLAN " + version,
+                                                            next(p for s, p in ranged if s == version))]
+        finally:
+            raw.close()
+        assert all("COVERING INDEX" in line for line in plan), plan

@@ -29,6 +29,26 @@ class Catalogue:
     def _closure(self) -> dict[int, frozenset[int]]:
         return {sid: frozenset(self._walk(sid)) for sid in self.names}
 
+    @cached_property
+    def _above(self) -> dict[int, frozenset[int]]:
+        """Everything that depends on each service, directly or through others."""
+        above: dict[int, set[int]] = {sid: set() for sid in self.names}
+        for sid, below in self._closure.items():
+            for b in below:
+                above.setdefault(b, set()).add(sid)
+        return {sid: frozenset(ids) for sid, ids in above.items()}
+
+    def reach(self, names: Iterable[str]) -> frozenset[int]:
+        """The services related to any of ``names``: themselves, what they depend on and what
+        depends on them, at any depth. Two lists of services are related (``related``) exactly
+        when one's ids meet the other's reach; a sweep over many lists computes each reach once."""
+        out: set[int] = set()
+        for sid in self.ids(names):
+            out.add(sid)
+            out |= self.below(sid)
+            out |= self._above.get(sid, frozenset())
+        return frozenset(out)
+
     def would_cycle(self, sid: int, depends_on: Iterable[int]) -> bool:
         """Whether making ``sid`` depend on these would make a service depend on itself."""
         return any(d == sid or sid in self._walk(d) for d in depends_on)

@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 # The cached reads (``persistence/read_cache.py``): the forward schedule (web and API) and
-# the calendar feeds. Each has a version: the last event that could change what it shows.
-READS: tuple[str, ...] = ("schedule", "feeds")
+# the calendar feeds, one version for both: the last event that could change what they show
+# besides their range's changes (the calendar, the catalogue, people's names).
+READS: tuple[str, ...] = ("schedule",)
 
 
 @dataclass(frozen=True)
@@ -63,50 +64,50 @@ def _e(name: str, title: str, keys: str = "", *, text: bool = False, text_key: s
 
 
 # ``reads=""``: sign-in, credentials, roles, absences, templates and acknowledgements change
-# nothing a schedule or a feed shows (who may open one is checked before its cache).
-# ``reads="feeds"``: an event about one change moves the feeds' version, not the schedule's:
-# a cached schedule is kept per version of its own range's changes (feed_store.range_version),
-# so a write about another month's change leaves it.
+# nothing a schedule or a feed shows (who may open one is checked before its cache). Nor
+# does an event about one change: a cached schedule or feed is kept per version of its own
+# range's changes (feed_store.range_version), which the change's own save moves, so a
+# write about another month's change leaves it.
 _DECLARED: tuple[EventType, ...] = (
     # A change's life.
     _e("change.raised", "Raised", "title category workflow state description affected_services:list",
-       text=True, reads="feeds"),
-    _e("transition", "Moved on", "trigger from to", reads="feeds"),
-    _e("stage.needs", "Needs analysis edited", "before:dict? after:dict", text=True, reads="feeds"),
-    _e("stage.finance", "Financial plan edited", "before:list after:list", reads="feeds"),
-    _e("stage.release_plan", "Release plan edited", "before:dict? after:dict", reads="feeds"),
-    _e("stage.review", "Review recorded", "before:dict? after:dict", reads="feeds"),
-    _e("approval.requested", "Approval asked for", "gate round:int requires:dict", reads="feeds"),
+       text=True, reads=""),
+    _e("transition", "Moved on", "trigger from to", reads=""),
+    _e("stage.needs", "Needs analysis edited", "before:dict? after:dict", text=True, reads=""),
+    _e("stage.finance", "Financial plan edited", "before:list after:list", reads=""),
+    _e("stage.release_plan", "Release plan edited", "before:dict? after:dict", reads=""),
+    _e("stage.review", "Review recorded", "before:dict? after:dict", reads=""),
+    _e("approval.requested", "Approval asked for", "gate round:int requires:dict", reads=""),
     # A vote shows on no schedule; it does put the change in the decider's own calendar feed.
     _e("approval.decided", "Decided", "gate round:int role decision comment", text_key="comment",
-       reads="feeds"),
-    _e("approval.reopened", "Back for approval after an edit", "gate round:int changes:list", reads="feeds"),
+       reads=""),
+    _e("approval.reopened", "Back for approval after an edit", "gate round:int changes:list", reads=""),
     _e("approval.acknowledgement_requested", "Changes since approval to acknowledge", "gate changes:list",
-       reads="feeds"),
-    _e("approval.acknowledged", "Changes since approval acknowledged", "gate changes:list", reads="feeds"),
-    _e("change.recategorised", "Category changed", "from to reason", reads="feeds"),
-    _e("change.transferred", "Handed over", "from to reason", reads="feeds"),
-    _e("change.co_owner_added", "Co-owner added", "user", reads="feeds"),
-    _e("change.co_owner_removed", "Co-owner removed", "user", reads="feeds"),
+       reads=""),
+    _e("approval.acknowledged", "Changes since approval acknowledged", "gate changes:list", reads=""),
+    _e("change.recategorised", "Category changed", "from to reason", reads=""),
+    _e("change.transferred", "Handed over", "from to reason", reads=""),
+    _e("change.co_owner_added", "Co-owner added", "user", reads=""),
+    _e("change.co_owner_removed", "Co-owner removed", "user", reads=""),
     _e("change.workflow_migrated", "Moved to a new version of its workflow", "workflow from to",
-       reads="feeds"),
+       reads=""),
     _e("peer_review.recorded", "Technical peer review", "outcome comments", text_key="comments",
-       reads="feeds"),
-    _e("freeze.overridden", "Went ahead in a freeze", "trigger reason", reads="feeds"),
-    _e("clash.accepted", "Went ahead despite a clash", "trigger reason", reads="feeds"),
-    _e("caution.accepted", "Went ahead in a caution period", "trigger reason", reads="feeds"),
-    _e("window.clash", "Window clashes with another change", "overlaps:list", reads="feeds"),
-    _e("release.rescheduled", "Release moved", "from:list to:list reason", reads="feeds"),
-    _e("release.unscheduled", "Taken off the schedule", "from reason", reads="feeds"),
-    _e("release.early", "Released before its window", "window reason", reads="feeds"),
-    _e("notice.published", "Release notice sent", "audience tier recipients:int", reads="feeds"),
-    _e("notice.edited", "Release notice edited", "audience before:dict after:dict", reads="feeds"),
-    _e("notice.cancelled", "Release notice cancelled", "audience", reads="feeds"),
+       reads=""),
+    _e("freeze.overridden", "Went ahead in a freeze", "trigger reason", reads=""),
+    _e("clash.accepted", "Went ahead despite a clash", "trigger reason", reads=""),
+    _e("caution.accepted", "Went ahead in a caution period", "trigger reason", reads=""),
+    _e("window.clash", "Window clashes with another change", "overlaps:list", reads=""),
+    _e("release.rescheduled", "Release moved", "from:list to:list reason", reads=""),
+    _e("release.unscheduled", "Taken off the schedule", "from reason", reads=""),
+    _e("release.early", "Released before its window", "window reason", reads=""),
+    _e("notice.published", "Release notice sent", "audience tier recipients:int", reads=""),
+    _e("notice.edited", "Release notice edited", "audience before:dict after:dict", reads=""),
+    _e("notice.cancelled", "Release notice cancelled", "audience", reads=""),
     _e("notice.acknowledged", "Release notice acknowledged", "notice:int", reads=""),
-    _e("notice.send_now", "Held release notice sent now", "audience reason", reads="feeds"),
-    _e("notice.send_at", "Held release notice timed", "audience at reason", reads="feeds"),
-    _e("notice.not_relevant", "Release notice marked not relevant", "audience reason", reads="feeds"),
-    _e("follow_up.spawned", "Follow-up raised", "follow_up", text=True, reads="feeds"),
+    _e("notice.send_now", "Held release notice sent now", "audience reason", reads=""),
+    _e("notice.send_at", "Held release notice timed", "audience at reason", reads=""),
+    _e("notice.not_relevant", "Release notice marked not relevant", "audience reason", reads=""),
+    _e("follow_up.spawned", "Follow-up raised", "follow_up", text=True, reads=""),
     # Standard-change templates (their own reference).
     _e("template.proposed", "Template proposed", "title services:list", reads=""),
     _e("template.approved", "Template approved", "from to", reads=""),
@@ -114,7 +115,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("template.rejected", "Template rejected", "from to", reads=""),
     _e("template.revised", "Template revised", "from to", reads=""),
     _e("template.retired", "Template retired", "from to", reads=""),
-    _e("template.used", "Template used", "change cost", reads="feeds"),
+    _e("template.used", "Template used", "change cost", reads=""),
     # People, sign-in and credentials.
     _e("user.created", "Account created", "email", reads=""),
     _e("user.updated", "Account changed", "email"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import TextClause, bindparam, or_, text
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -58,18 +59,31 @@ def revoke(session: Session, *, user_id: int, feed_id: int, at: datetime) -> str
     return row.kind
 
 
+# Written out because SQLite, without statistics, reads the changes' rows rather than the
+# narrow index holding all three columns (SQLAlchemy renders no table hint for it): with it,
+# the version is read from two indexes alone, a tenth of the pages for a year's range.
+_RANGE_VERSION = (
+    "SELECT count(*), coalesce(sum(c.version), 0), coalesce(sum(c.id), 0), max(c.updated_at) "
+    "FROM release_plans p JOIN changes c{hint} ON c.id = p.change_id "
+    "WHERE p.window_start IS NOT NULL AND p.window_end IS NOT NULL "
+    "AND p.window_end > :since AND p.window_start < :until")
+_WHEN = ReleasePlan.__table__.c.window_start.type  # type: ignore[attr-defined]
+
+
+@cache
+def _range_version(dialect: str) -> TextClause:
+    hint = " INDEXED BY ix_changes_id_version" if dialect == "sqlite" else ""
+    return text(_RANGE_VERSION.format(hint=hint)).bindparams(bindparam("since", type_=_WHEN),
+                                                             bindparam("until", type_=_WHEN))
+
+
 def range_version(session: Session, *, since: datetime, until: datetime) -> tuple[Any, ...]:
     """What the changes with a window touching [since, until) are now, in one row: how many,
     the sum of their versions and ids (any save of one bumps its version; one moving in or
     out changes the count or the ids) and the newest modification. A cached schedule of the
     range is current while this is unchanged: a write elsewhere (another month) leaves it."""
-    row = session.execute(
-        core_select(func.count(), func.coalesce(func.sum(Change.version), 0),
-                    func.coalesce(func.sum(Change.id), 0), func.max(Change.updated_at))
-        .select_from(ReleasePlan)
-        .join(Change, col(Change.id) == col(ReleasePlan.change_id))
-        .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
-               col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until)).one()
+    connection = session.connection()
+    row = connection.execute(_range_version(connection.dialect.name), {"since": since, "until": until}).one()
     return tuple(row)
 
 
@@ -89,11 +103,16 @@ def releases(session: Session, *, since: datetime, until: datetime,
              .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
                     col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until))
     if states is not None:
-        query = query.where(or_(false(), *[and_(col(Change.workflow) == wf, col(Change.state) == st)
-                                           for wf, st in states]))
+        # Compared as one string, which no index of the changes serves: the range of windows
+        # is the way in, so the rows read follow the range, never all changes in a state
+        # (closed ones pile up for ever).
+        query = query.where((col(Change.workflow) + "\n" + col(Change.state))
+                            .in_([f"{wf}\n{st}" for wf, st in states]))
     if involving is not None:
         decided = select(Approval.change_id).where(col(Approval.approver_id) == involving)
-        query = query.where(or_(col(Change.requester_id) == involving, col(Change.id).in_(decided)))
-    rows = session.execute(query.order_by(col(ReleasePlan.window_start), col(Change.id))
-                           .limit(FEED_ROWS_MAX)).all()
+        # ``+ 0`` for the same reason: the range leads, not everything the person ever did.
+        query = query.where(or_(col(Change.requester_id) + 0 == involving, col(Change.id).in_(decided)))
+    # Through the connection: plain rows, without the ORM's per-row loading (a year is 5,000).
+    rows = session.connection().execute(query.order_by(col(ReleasePlan.window_start), col(Change.id))
+                                        .limit(FEED_ROWS_MAX)).all()
     return [FeedRelease(*row) for row in rows]

@@ -89,6 +89,8 @@ class Change(SQLModel, table=True):
         Index("ix_changes_state_updated", "state", "updated_at", "id"),
         Index("ix_changes_category_updated", "category", "updated_at", "id"),
         Index("ix_changes_title", "title", "id"),
+        # A range's version (feed_store.range_version) read from indexes alone.
+        Index("ix_changes_id_version", "id", "version", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -164,9 +166,11 @@ class CostLine(SQLModel, table=True):
 
 class ReleasePlan(SQLModel, table=True):
     __tablename__ = "release_plans"
+    # The schedule's and the feeds' range reads, and their version, from this index alone.
+    __table_args__ = (Index("ix_release_plans_window", "window_start", "window_end", "change_id"),)
 
     change_id: int = Field(foreign_key="changes.id", primary_key=True)
-    window_start: datetime | None = Field(default=None, index=True)
+    window_start: datetime | None = None
     window_end: datetime | None = None
     backout_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
     test_plan: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -240,8 +244,6 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
     schedule_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     schedule_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
-    feeds_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    feeds_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class AuditCheckpoint(SQLModel, table=True):

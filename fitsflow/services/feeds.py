@@ -8,14 +8,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from datetime import UTC, datetime, time, timedelta
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
 from .. import security_log
+from ..domain import ical_zone
 from ..domain.calendar import KIND_TITLES, Period, local_midnight
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
@@ -108,16 +109,20 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
         if user is None or not user.active:
             return None
         kind, user_id = feed.kind, feed.user_id
-    # Calendar clients poll every few minutes: a feed is built once per version of the
-    # data (and per day, as its range moves), the schedule once for everyone who has it.
+    # Calendar clients poll every few minutes: a feed is built once per version of what it
+    # shows — its range's changes (a decision on a change outside it leaves the feed), and
+    # the calendar and people (the "schedule" read's version) — and per day, as its range
+    # moves; the schedule feed once for everyone who has it.
     today = rt.now().astimezone(rt.timezone).date()
-    return rt.cache.get(rt.db, "feeds", ("feed", kind, None if kind == "schedule" else user_id, today),
-                        lambda: _feed(rt, kind, user_id, today))
-
-
-def _feed(rt: Runtime, kind: str, user_id: int, today: date) -> Feed:
     since = local_midnight(today - timedelta(days=rt.settings.calendar.feed_past_days), rt.timezone)
     until = local_midnight(today + timedelta(days=367), rt.timezone)
+    with rt.db.read() as session:
+        version = feed_store.range_version(session, since=since, until=until)
+    key = ("feed", kind, None if kind == "schedule" else user_id, since, until, version)
+    return rt.cache.get(rt.db, "schedule", key, lambda: _feed(rt, kind, user_id, since, until))
+
+
+def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> Feed:
     with rt.db.read() as session:
         if kind == "schedule":
             states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
@@ -165,12 +170,15 @@ def _utc(moment: datetime) -> str:
 
 
 @cache
-def _vtimezone(tzid: str) -> str:
-    """The VTIMEZONE block for the school's zone (icalendar derives it from the tz data)."""
-    zone = ZoneInfo(tzid)
+def _vtimezone(tzid: str, year: int) -> str:
+    """The VTIMEZONE block for the school's zone: its yearly rules where it has them (every
+    reader applies those alike), else each change since 1970 as icalendar derives them."""
+    lines = ical_zone.vtimezone(tzid, year)
+    if lines is not None:
+        return "\r\n".join(lines)
     cal = Calendar()
     event = Event()
-    event.add("dtstart", datetime(2020, 1, 1, tzinfo=zone))
+    event.add("dtstart", datetime(year, 1, 1, tzinfo=ZoneInfo(tzid)))
     cal.add_component(event)
     cal.add_missing_timezones()
     return "".join(c.to_ical().decode() for c in cal.walk("VTIMEZONE")).rstrip("\r\n")
@@ -187,23 +195,10 @@ def _ical(rt: Runtime, kind: str, releases: list[feed_store.FeedRelease], period
              "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{_text(rt.settings.school.name + ': ' + FEED_TITLES[kind])}",
              f"X-WR-TIMEZONE:{tzid}"]
+    events = [_vevent(r, tzid, host, base, "CANCELLED" if (r.workflow, r.state) in cancelled
+                      else "CONFIRMED" if (r.workflow, r.state) in confirmed else "TENTATIVE")
+              for r in releases]
     body: list[str] = []
-    for r in releases:
-        where = (r.workflow, r.state)
-        status = "CANCELLED" if where in cancelled else "CONFIRMED" if where in confirmed else "TENTATIVE"
-        link = f"{base}/changes/{r.ref}"
-        about = [f"Change {r.ref} ({r.category}), raised by {r.requester}.",
-                 f"State: {r.state.replace('_', ' ')}.", f"Details: {link}"]
-        if r.contact:
-            about.append(f"On the day, and for a back-out: {r.contact}")
-        body += ["BEGIN:VEVENT", f"UID:{r.ref.lower()}@{host}", f"DTSTAMP:{_utc(r.updated_at)}",
-                 f"LAST-MODIFIED:{_utc(r.updated_at)}", f"SEQUENCE:{r.sequence}",
-                 f"DTSTART;TZID={tzid}:{r.window_start.astimezone(tz):%Y%m%dT%H%M%S}",
-                 f"DTEND;TZID={tzid}:{r.window_end.astimezone(tz):%Y%m%dT%H%M%S}",
-                 f"SUMMARY:{_text(f'{r.ref}: {r.title}')}", f"STATUS:{status}",
-                 f"CATEGORIES:{_text(r.category)}", f"URL:{link}",
-                 f"DESCRIPTION:{_text(chr(10).join(about))}",
-                 "TRANSP:OPAQUE", "END:VEVENT"]
     for p in periods:
         first, last = p.days(tz)
         if p.starts_at == datetime.combine(first, time(0), tz) and \
@@ -218,8 +213,29 @@ def _ical(rt: Runtime, kind: str, releases: list[feed_store.FeedRelease], period
                  f"SUMMARY:{_text(f'{verb}: {p.title}')}",
                  f"DESCRIPTION:{_text(f'{KIND_TITLES[p.kind]}. {p.reason}'.strip())}",
                  f"CATEGORIES:{p.effect}", "TRANSP:TRANSPARENT", "END:VEVENT"]
-    text = "\r\n".join(_fold(line) for line in lines) + "\r\n"
-    if releases or any("TZID=" in line for line in body):
-        text += _vtimezone(tzid) + "\r\n"
-    text += "\r\n".join(_fold(line) for line in body) + ("\r\n" if body else "") + "END:VCALENDAR\r\n"
-    return text.encode()
+    zone = [_vtimezone(tzid, rt.now().year)] if releases or any("TZID=" in line for line in body) else []
+    return "\r\n".join([*_folded(lines), *zone, *events, *_folded(body), "END:VCALENDAR", ""]).encode()
+
+
+# A release's event is the same text for as long as its row is the same: kept from one build
+# of a feed to the next, so a feed rebuilt after a decision renders only what changed.
+@lru_cache(maxsize=2 * feed_store.FEED_ROWS_MAX)
+def _vevent(r: feed_store.FeedRelease, tzid: str, host: str, base: str, status: str) -> str:
+    tz = ZoneInfo(tzid)
+    link = f"{base}/changes/{r.ref}"
+    stamp = _utc(r.updated_at)
+    about = [f"Change {r.ref} ({r.category}), raised by {r.requester}.",
+             f"State: {r.state.replace('_', ' ')}.", f"Details: {link}"]
+    if r.contact:
+        about.append(f"On the day, and for a back-out: {r.contact}")
+    return "\r\n".join(_folded([
+        "BEGIN:VEVENT", f"UID:{r.ref.lower()}@{host}", f"DTSTAMP:{stamp}", f"LAST-MODIFIED:{stamp}",
+        f"SEQUENCE:{r.sequence}", f"DTSTART;TZID={tzid}:{r.window_start.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"DTEND;TZID={tzid}:{r.window_end.astimezone(tz):%Y%m%dT%H%M%S}",
+        f"SUMMARY:{_text(f'{r.ref}: {r.title}')}", f"STATUS:{status}", f"CATEGORIES:{_text(r.category)}",
+        f"URL:{link}", f"DESCRIPTION:{_text(chr(10).join(about))}", "TRANSP:OPAQUE", "END:VEVENT"]))
+
+
+def _folded(lines: list[str]) -> list[str]:
+    """Most lines are short and ASCII: tested here, not in a call per line."""
+    return [line if len(line) <= 75 and line.isascii() else _fold(line) for line in lines]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -93,18 +93,25 @@ def _build(rt: Runtime, start: date, days: int, service: str, state: str, catego
         since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
         rows = feed_store.releases(session, since=since, until=until)
     cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
-    items: list[Release] = []
+    wanted = cat.reach([service]) if service else None
+    titles: dict[tuple[str, str], str] = {}
+    kept = []
     for r in rows:
-        names = tuple(s for s in (r.services or "").split("\n") if s)
         if (state and r.state != state) or (category and r.category != category):
             continue
-        if service and not cat.related([service], names):
+        names = tuple(s for s in (r.services or "").split("\n") if s)
+        if wanted is not None and not wanted & cat.ids(names):
             continue
-        definition = rt.workflows.get(r.workflow).definition
-        items.append(Release(r.ref, r.title, r.state, definition.states[r.state].title if r.state in
-                             definition.states else r.state, r.category, r.window_start, r.window_end, names,
-                             (r.workflow, r.state) in cancelled, ()))
-    items = _mark_clashes(items, cat)
+        kept.append((r, names))
+        if (r.workflow, r.state) not in titles:
+            definition = rt.workflows.get(r.workflow).definition
+            titles[r.workflow, r.state] = definition.states[r.state].title if r.state in definition.states \
+                else r.state
+    found = _clashes([(r.ref, r.window_start, r.window_end, names) for r, names in kept
+                      if (r.workflow, r.state) not in cancelled], cat)
+    items = [Release(r.ref, r.title, r.state, titles[r.workflow, r.state], r.category, r.window_start,
+                     r.window_end, names, (r.workflow, r.state) in cancelled, tuple(found.get(r.ref, ())))
+             for r, names in kept]
     by_day: dict[date, list[Release]] = {}
     for item in items:  # each release under every local day its window touches
         day, last = item.window_start.astimezone(tz).date(), item.window_end.astimezone(tz).date()
@@ -130,16 +137,18 @@ def _build(rt: Runtime, start: date, days: int, service: str, state: str, catego
     return Schedule(start, start + timedelta(days=days), tuple(out), periods, version)
 
 
-def _mark_clashes(items: list[Release], cat: Catalogue) -> list[Release]:
-    """Each release with the others it clashes with: a sweep over start times compares only
-    windows that overlap."""
-    ordered = sorted((r for r in items if not r.cancelled), key=lambda r: r.window_start)
+def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat: Catalogue) \
+        -> dict[str, list[str]]:
+    """Each release (ref, start, end, services) with the others it clashes with: a sweep over
+    start times compares only windows that overlap, each one's related services found once."""
+    ordered = sorted(((start, end, ref, cat.ids(names), cat.reach(names))
+                      for ref, start, end, names in windows), key=lambda w: w[0])
     found: dict[str, list[str]] = {}
-    for i, item in enumerate(ordered):
-        for other in ordered[i + 1:]:
-            if other.window_start >= item.window_end:
+    for i, (_, end, ref, _ids, reach) in enumerate(ordered):
+        for other_start, _, other, other_ids, _ in ordered[i + 1:]:
+            if other_start >= end:
                 break
-            if cat.related(item.services, other.services):
-                found.setdefault(item.ref, []).append(other.ref)
-                found.setdefault(other.ref, []).append(item.ref)
-    return [replace(r, clashes_with=tuple(found[r.ref])) if r.ref in found else r for r in items]
+            if reach & other_ids:
+                found.setdefault(ref, []).append(other)
+                found.setdefault(other, []).append(ref)
+    return found
