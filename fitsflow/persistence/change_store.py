@@ -5,7 +5,7 @@ path (a decision) needs no ORM unit of work."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -291,11 +291,34 @@ def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], request
     return by_ids(session, ids), int(total)
 
 
-def newest_in(session: Session, *, requester_id: int, pairs: Sequence[tuple[str, str]],
-              limit: int) -> tuple[list[ChangeRecord], int]:
-    """A requester's newest ``limit`` changes in any of these (workflow, state) pairs, and
-    how many there are."""
-    return _newest_of_pairs(session, pairs, requester_id, limit, 0) if pairs else ([], 0)
+def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
+              limit: int) -> dict[str, tuple[list[ChangeRecord], int]]:
+    """For each group of (workflow, state) pairs (a phase), a requester's newest ``limit``
+    changes in it and how many there are — in three statements whatever the groups: a
+    bounded stretch of an index per pair, one count per state grouped, the rows by id."""
+    pairs = sorted({pair for group in groups.values() for pair in group})
+    if not pairs:
+        return {name: ([], 0) for name in groups}
+    mine = _CHANGES.c.requester_id == requester_id
+    parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
+             .where(mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
+             .order_by(_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc()).limit(limit).subquery()
+             for wf, st in pairs]
+    connection = session.connection()
+    rows = connection.execute(union_all(*[core_select(p.c.id, p.c.updated_at, p.c.workflow, p.c.state)
+                                          for p in parts])).all()
+    counts = {(wf, st): n for wf, st, n in connection.execute(
+        core_select(_CHANGES.c.workflow, _CHANGES.c.state, func.count()).where(mine)
+        .group_by(_CHANGES.c.workflow, _CHANGES.c.state))}
+    chosen: dict[str, list[int]] = {}
+    for name, group in groups.items():
+        wanted = set(group)
+        newest = sorted((r for r in rows if (r.workflow, r.state) in wanted),
+                        key=lambda r: (r.updated_at, r.id), reverse=True)
+        chosen[name] = [r.id for r in newest[:limit]]
+    found = {r.id: r for r in by_ids(session, [i for ids in chosen.values() for i in ids])}
+    return {name: ([found[i] for i in chosen[name] if i in found],
+                   sum(counts.get(pair, 0) for pair in groups[name])) for name in groups}
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[ChangeRecord]:

@@ -166,18 +166,17 @@ def records(rt: Runtime, session: Session, filters: ChangeFilter, *, limit: int,
 def mine_by_phase(rt: Runtime, *, actor_id: int, per_phase: int = 5) -> dict[str, Page]:
     """A requester's home: the newest few of their changes in each phase, with how many in
     all (the rest are one link away, on the changes list filtered the same way): a few rows
-    per state from its stretch of an index, merged, and a count read from the index."""
+    per state from its stretch of an index, merged, and the counts in one grouped read of
+    the person's stretch of an index."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             return {phase: Page([], 0, per_phase, 0) for phase in PHASES}
-        pages = {}
-        for phase in PHASES:
-            rows, total = change_store.newest_in(session, requester_id=actor_id,
-                                                 pairs=_phase_pairs(rt, phase), limit=per_phase)
-            pages[phase] = Page([Found(common.view_of(session, rt, r), r.planned_cost) for r in rows], total,
-                                per_phase, 0)
-        return pages
+        found = change_store.newest_in(session, requester_id=actor_id,
+                                       groups={phase: _phase_pairs(rt, phase) for phase in PHASES},
+                                       limit=per_phase)
+        return {phase: Page([Found(common.view_of(session, rt, r), r.planned_cost) for r in rows], total,
+                            per_phase, 0) for phase, (rows, total) in found.items()}
 
 
 def _phase_pairs(rt: Runtime, phase: str) -> list[tuple[str, str]]:
