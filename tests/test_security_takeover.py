@@ -36,9 +36,9 @@ def test_an_admin_setting_an_approvers_password_is_audited_ends_their_sessions_a
     login(victim, school.emails[school.finance])
     admin = app.test_client()
     login(admin, school.emails[school.admin])
-    r = post(admin, "/admin/users", {"name": "Finance", "email": school.emails[school.finance],
-                                     "roles": "finance", "audiences": "slt",
-                                     "password": "admin chosen heron"}, page="/admin/users")
+    r = post(admin, f"/admin/users/{school.finance}",
+             {"name": "Finance", "roles": "finance", "audiences": "slt", "active": "1",
+              "password": "admin chosen heron"}, page=f"/admin/users/{school.finance}")
     assert r.status_code == 302
     assert "user.password_set" in _events(sqlite_rt)
     assert victim.get("/account").status_code == 302  # their sessions ended
@@ -61,8 +61,8 @@ def test_nobody_grants_roles_to_themselves(sqlite_rt, tmp_path):
     app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
     admin = app.test_client()
     login(admin, school.emails[school.admin])
-    r = post(admin, "/admin/users", {"name": "Admin", "email": school.emails[school.admin],
-                                     "roles": ["admin", "cab"]}, page="/admin/users")
+    r = post(admin, f"/admin/users/{school.admin}", {"name": "Admin", "roles": ["admin", "cab"],
+                                                     "active": "1"}, page=f"/admin/users/{school.admin}")
     assert r.status_code == 400 and "nobody changes their own roles" in r.get_data(as_text=True)
     with sqlite_rt.db.read() as session:
         from fitsflow.persistence import queries

@@ -47,10 +47,14 @@ def user_list() -> Any:
 @bp.post("/users")
 @access(ADMINS)
 def save_user() -> Any:
-    """Add a user, or change one's name, roles and audiences (by email)."""
+    """Add a user. Someone already here is changed on their own page, which starts from
+    what they have, so giving a role never wipes their audiences."""
     form = request.form
     email = form.get("email", "").strip().lower()
-    new = users.id_by_email(runtime(), email) is None
+    existing = users.id_by_email(runtime(), email)
+    if existing is not None:
+        return _users_page({"email": f"{email} already belongs to someone: change their roles and audiences "
+                                     "on their page (their name in the list below)"}, form, status=400)
     try:
         me = actor()
         users.add_user(runtime(), name=form.get("name", ""), email=email,
@@ -59,8 +63,43 @@ def save_user() -> Any:
                        by=users.By(me.id, me.label), invite=True)
     except InvalidInput as err:
         return _users_page(err.problems, form, status=400)
-    flash(f"Saved {email}." + (" " + _invited_text(email) if new and not form.get("password") else ""))
+    flash(f"Saved {email}." + ("" if form.get("password") else " " + _invited_text(email)))
     return redirect(url_for("admin.user_list"))
+
+
+def _edit_page(user_id: int, problems: dict[str, str] | None = None, form: Any = None,
+               status: int = 200) -> Any:
+    person = users.get_user(runtime(), user_id=user_id)  # NotFound → 404
+    book = runtime().roles
+    invited = invitations.pending(runtime(), [person.id]) if not person.has_password else {}
+    return render_template("admin_user_edit.html", person=person, roles=book.labels,
+                           audiences=book.audiences, invited=invited.get(person.id),
+                           problems=problems or {}, form=form), status
+
+
+@bp.get("/users/<int:user_id>")
+@access(ADMINS)
+def edit_user(user_id: int) -> Any:
+    """One person's name, roles, audiences and whether they may sign in, as they are now."""
+    return _edit_page(user_id)
+
+
+@bp.post("/users/<int:user_id>")
+@access(ADMINS)
+def update_user(user_id: int) -> Any:
+    """Save what was changed: the form starts from the person's roles and audiences, so what
+    the administrator leaves alone stays as it was."""
+    form = request.form
+    try:
+        person = users.update_user(runtime(), actor_id=actor().id, user_id=user_id, name=form.get("name", ""),
+                                   roles=form.getlist("roles"), audiences=form.getlist("audiences"),
+                                   active=form.get("active") == "1", password=form.get("password") or None)
+    except InvalidInput as err:
+        return _edit_page(user_id, err.problems, form, status=400)
+    waiting = [g.what for g in users.pending_grants(runtime()) if g.email == person.email]
+    flash(f"Saved {person.name}." + (f" Waiting for a second administrator: {'; '.join(waiting)}."
+                                     if waiting else ""))
+    return redirect(url_for("admin.edit_user", user_id=user_id))
 
 
 def _invited_text(who: str) -> str:

@@ -340,8 +340,9 @@ def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Ite
 
 
 def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: Iterable[str],
-                audiences: Iterable[str], active: bool) -> UserRow:
-    """Change a user's name, roles, audiences and whether they may sign in (an admin only)."""
+                audiences: Iterable[str], active: bool, password: str | None = None) -> UserRow:
+    """Change a user's name, roles, audiences and whether they may sign in (an admin only);
+    with ``password``, set one for them (audited; their sessions end and they are told)."""
     by = require_admin(rt, actor_id)
     if user_id == actor_id and not active:
         raise InvalidInput({"active": "you cannot deactivate yourself"})
@@ -351,8 +352,12 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
             raise NotFound(f"no user {user_id}")
         email, was_active = user.email, user.active
     spec = parse_user(rt.roles, name, email, roles, audiences)
+    if password is not None:
+        weak = passwords.problem(password, about=(spec.name, spec.email))
+        if weak:
+            raise InvalidInput({"password": weak})
     with unit_of_work(rt) as session:
-        _save(rt, session, spec, None, by.label, by)
+        _save(rt, session, spec, password, by.label, by)
         if active != was_active:
             is_admin = ADMIN in queries.roles_of(session, user_id)
             if not active and is_admin and rt.settings.accounts.confirm_privileged_grants \

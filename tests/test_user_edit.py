@@ -1,0 +1,79 @@
+"""Issue 22.2: giving someone a role wiped their audiences — "Add a user, or change one (by
+email)" opened blank and replaced roles and audiences together. Now each person has a page
+that starts from what they have and changes only what the administrator changes; the add
+form refuses someone already there and points to their page."""
+
+from __future__ import annotations
+
+import re
+
+from fitsflow.persistence import queries
+
+from .web_support import WebSchool, login, make_app, post
+
+
+def _form_as_sent(page: str) -> dict[str, list[str]]:
+    """What a browser submits from the edit form left as it opened: the ticked boxes, the name."""
+    sent: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if not name or name.group(1) in ("csrf_token", "password"):
+            continue
+        if 'type="checkbox"' in tag and " checked" not in tag:
+            continue
+        sent.setdefault(name.group(1), []).append(value.group(1) if value else "")
+    return sent
+
+
+def test_giving_a_role_on_the_persons_page_keeps_their_audiences(sqlite_rt, tmp_path):
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert f'href="/admin/users/{school.requester}"' in listing  # an edit link per person
+    with rt.db.read() as session:
+        before_audiences = set(queries.audiences_of(session, school.requester))
+        before_roles = set(queries.roles_of(session, school.requester))
+    assert before_audiences  # the test means something only if there are some to lose
+    page = admin.get(f"/admin/users/{school.requester}").get_data(as_text=True)
+    form = _form_as_sent(page)
+    assert set(form["audiences"]) == before_audiences and set(form["roles"]) == before_roles
+    form["roles"].append("auditor")  # the one change the administrator makes
+    r = post(admin, f"/admin/users/{school.requester}", form, page=f"/admin/users/{school.requester}")
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    with rt.db.read() as session:
+        assert set(queries.audiences_of(session, school.requester)) == before_audiences
+        assert set(queries.roles_of(session, school.requester)) == before_roles | {"auditor"}
+
+
+def test_the_add_form_refuses_someone_already_here_and_says_where_to_change_them(sqlite_rt, tmp_path):
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    with rt.db.read() as session:
+        before = set(queries.audiences_of(session, school.staff))
+    r = post(admin, "/admin/users", {"name": "Changed", "email": school.emails[school.staff], "roles": "cab"},
+             page="/admin/users")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "already belongs to someone" in body and "their page" in body
+    assert 'value="Changed"' in body  # what was typed is kept
+    with rt.db.read() as session:
+        assert set(queries.audiences_of(session, school.staff)) == before
+        assert queries.roles_of(session, school.staff) == set()
+
+
+def test_a_refused_edit_keeps_what_was_typed_on_the_persons_page(sqlite_rt, tmp_path):
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    r = post(admin, f"/admin/users/{school.staff}", {"name": "Sam Renamed", "audiences": "staff",
+                                                      "active": "1", "password": "short"},
+             page=f"/admin/users/{school.staff}")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and 'value="Sam Renamed"' in body and 'id="password-error"' in body
+    with rt.db.read() as session:
+        assert queries.names_of(session, [school.staff])[school.staff] != "Sam Renamed"
