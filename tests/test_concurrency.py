@@ -159,7 +159,7 @@ def test_a_head_who_is_also_slt_counts_where_she_is_missing_once(rt):
     absences.record(rt, actor_id=head, substitute_email=_email(rt, sub), first_day=rt.today(),
                     last_day=rt.today())
     result = gates.decide(rt, actor_id=sub, ref=other, decision="approve", on_behalf_of=head)
-    assert result.missing == ("needs 1 more SLT approval",)
+    assert result.missing == ("needs 1 more approval from Senior leadership (SLT)",)
 
 
 def _email(rt, uid):  # type: ignore[no-untyped-def]

@@ -65,8 +65,9 @@ def test_quorum_counts_each_role_and_says_what_is_short(rt):
     ref = f.change_in(rt, school, "major", "implement_approval")
     result = gates_service.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert result.outcome == "pending"
-    assert result.missing == ("needs 1 more CAB approval", "needs 1 more SLT approval",
-                              "needs 1 more head approval")
+    assert result.missing == ("needs 1 more approval from Change advisory board (CAB)",
+                              "needs 1 more approval from Senior leadership (SLT)",
+                              "needs 1 more approval from Headteacher")
     gates_service.decide(rt, actor_id=school.cab[1], ref=ref, decision="approve")
     gates_service.decide(rt, actor_id=school.slt, ref=ref, decision="approve")
     final = gates_service.decide(rt, actor_id=school.head, ref=ref, decision="approve")
@@ -132,7 +133,7 @@ def test_permissions_are_denied_unless_granted(rt):
         stages.record_needs(rt, actor_id=school.cab[0], ref=ref, data=f.NEEDS)
     with pytest.raises(NotPermitted):
         changes_service.raise_change(rt, actor_id=school.cab[0], title="Y", category="minor")
-    with pytest.raises(NotPermitted, match="decided by: finance"):
+    with pytest.raises(NotPermitted, match=r"decided by: School business manager \(finance\)"):
         f.fill_stages(rt, school.requester, ref, ())
         changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
         f.fill_stages(rt, school.requester, ref, ("finance",))

@@ -69,9 +69,9 @@ def test_new_approver_roles_sit_in_a_gate_quorum_and_are_imported(tmp_path):
     gates_service.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     detail = changes.get_change(rt, actor_id=school.requester, ref=ref)
     assert detail.gate is not None
-    assert set(detail.gate.missing) == {"needs 1 more Data-protection officer approval",
-                                        "needs 1 more Designated safeguarding lead approval",
-                                        "needs 1 more Governors' finance committee approval"}
+    assert set(detail.gate.missing) == {"needs 1 more approval from Data-protection officer",
+                                        "needs 1 more approval from Designated safeguarding lead",
+                                        "needs 1 more approval from Governors' finance committee"}
     queue = queues.awaiting_decision(rt, actor_id=ids["dana@school.example"])
     assert [c.ref for c in queue.items] == [ref]
     # Sol holds dsl and cab: the CAB place is filled, so Sol decides as DSL.

@@ -57,6 +57,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/admin/services"): ("302 403 403 403 403 403 200", None),
     ("POST", "/admin/services"): ("302 403 403 403 403 403 400", {"name": ""}),
     ("POST", "/admin/import"): ("302 403 403 403 403 403 400", {}),
+    ("POST", "/admin/import/confirm"): ("302 403 403 403 403 403 400", {"text": "", "digest": "x"}),
     ("POST", "/admin/grants/<int:grant_id>"): ("302 403 403 403 403 403 404", {"decision": "confirm"}),
     ("GET", "/admin/outbox"): ("302 403 403 403 403 403 200", None),
     ("POST", "/admin/outbox/retry"): ("302 403 403 403 403 403 302", {"id": str(MISSING)}),

@@ -40,7 +40,8 @@ def test_a_substitutes_decision_counts_once_and_says_on_behalf_of(rt):
     result = gates.decide(
         rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance
     )
-    assert result.outcome == "pending" and result.missing == ("needs 1 more SLT approval",)
+    assert result.outcome == "pending"
+    assert result.missing == ("needs 1 more approval from Senior leadership (SLT)",)
     # Counted once: the absent person (or their stand-in) cannot decide again this round.
     with pytest.raises(NotPermitted, match="already decided"):
         gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve", on_behalf_of=school.finance)

@@ -77,3 +77,50 @@ def test_a_refused_edit_keeps_what_was_typed_on_the_persons_page(sqlite_rt, tmp_
     assert r.status_code == 400 and 'value="Sam Renamed"' in body and 'id="password-error"' in body
     with rt.db.read() as session:
         assert queries.names_of(session, [school.staff])[school.staff] != "Sam Renamed"
+
+
+def test_a_staff_list_says_what_it_will_change_before_it_does(sqlite_rt, tmp_path):
+    """Issue 22.2: bulk role changes from a CSV say what they will change before they do; a
+    list without an audiences column leaves everyone's audiences as they are."""
+    import io
+
+    from .web_support import csrf_token
+
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    with rt.db.read() as session:
+        staff_audiences = set(queries.audiences_of(session, school.staff))
+    assert staff_audiences
+    staff_email = school.emails[school.staff]
+    listing = f"name,email,roles\nStaff Member,{staff_email},requester\nNew Person,new.person@test.school,\n"
+    r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, "/admin/users"),
+                                          "file": (io.BytesIO(listing.encode()), "staff.csv")},
+                   content_type="multipart/form-data")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Nothing has changed yet" in page
+    assert "1 new, 1 changed" in page and f"Roles given: {rt.roles.label('requester')}" in page
+    assert "Audiences taken away" not in page
+    with rt.db.read() as session:  # nothing yet
+        assert queries.roles_of(session, school.staff) == set()
+        assert queries.user_by_email(session, "new.person@test.school") is None
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', page).group(1)  # type: ignore[union-attr]
+    # Someone changes the staff member in between: the checked plan no longer holds.
+    post(admin, f"/admin/users/{school.staff}", {"name": "Staff Member", "roles": "auditor", "active": "1",
+                                                  "audiences": list(staff_audiences)},
+         page=f"/admin/users/{school.staff}")
+    confirm = {"csrf_token": csrf_token(admin, "/admin/users"), "text": listing, "filename": "staff.csv"}
+    r = admin.post("/admin/import/confirm", data={**confirm, "digest": digest})
+    again = r.get_data(as_text=True)
+    assert r.status_code == 409 and "changed since you checked" in again
+    assert f"Roles taken away: {rt.roles.label('auditor')}" in again
+    with rt.db.read() as session:
+        assert queries.user_by_email(session, "new.person@test.school") is None
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', again).group(1)  # type: ignore[union-attr]
+    r = admin.post("/admin/import/confirm", data={**confirm, "digest": digest})
+    assert r.status_code == 302
+    with rt.db.read() as session:
+        assert queries.roles_of(session, school.staff) == {"requester"}
+        assert set(queries.audiences_of(session, school.staff)) == staff_audiences  # no column: kept
+        assert queries.user_by_email(session, "new.person@test.school") is not None

@@ -211,6 +211,13 @@ def test_admin_imports_staff_with_per_line_errors(site):
     r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, token_page),
                                           "file": (io.BytesIO(good), "staff.csv")},
                    content_type="multipart/form-data")
+    preview = r.get_data(as_text=True)  # what it will do, before it does
+    assert r.status_code == 200 and "1 new" in preview and "Nothing has changed yet" in preview
+    assert "a@s.example" not in admin.get("/admin/users").get_data(as_text=True)
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', preview).group(1)  # type: ignore[union-attr]
+    confirm = {"csrf_token": csrf_token(admin, token_page), "digest": digest, "text": good.decode(),
+               "filename": "staff.csv"}
+    r = admin.post("/admin/import/confirm", data=confirm)
     assert r.status_code == 302 and "a@s.example" in admin.get("/admin/users").get_data(as_text=True)
     flows = admin.get("/admin/workflows").get_data(as_text=True)
     assert "FITS change cycle" in flows and "stateDiagram-v2" in flows

@@ -170,7 +170,8 @@ def decide_grant(grant_id: int) -> Any:
 @bp.post("/import")
 @access(ADMINS)
 def import_staff() -> Any:
-    """Import a staff list CSV: every bad line reported, nothing half-imported."""
+    """Read a staff list CSV and show what importing it would change, person by person,
+    before anything changes: every bad line reported, nothing half-imported."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _users_page(import_problems={"file": "choose a CSV file"}, status=400)
@@ -180,10 +181,35 @@ def import_staff() -> Any:
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
     try:
-        me = actor()
-        result = users.import_users(runtime(), text=text, actor_label=me.label, by=users.By(me.id, me.label))
+        plan = users.plan_import(runtime(), text=text)
     except InvalidInput as err:
         return _users_page(import_problems=err.problems, status=400)
+    return _preview(plan, text, upload.filename)
+
+
+def _preview(plan: users.ImportPlan, text: str, filename: str, status: int = 200,
+             problem: str = "") -> Any:
+    book = runtime().roles
+    return render_template("admin_import_preview.html", plan=plan, text=text, filename=filename,
+                           roles=book.labels, audiences=book.audiences, problem=problem), status
+
+
+@bp.post("/import/confirm")
+@access(ADMINS)
+def import_confirm() -> Any:
+    """Import the list the administrator checked: refused if it would now do otherwise."""
+    text = request.form.get("text", "")
+    filename = request.form.get("filename", "")[:200]
+    me = actor()
+    try:
+        result = users.import_users(runtime(), text=text, actor_label=me.label, by=users.By(me.id, me.label),
+                                    expect=request.form.get("digest", ""))
+    except InvalidInput as err:
+        try:
+            plan = users.plan_import(runtime(), text=text)
+        except InvalidInput:
+            return _users_page(import_problems=err.problems, status=400)
+        return _preview(plan, text, filename, status=409, problem="; ".join(err.problems.values()))
     flash(f"Imported: {result.created} created, {result.updated} updated."
           + (" " + _invited_text(f"{result.invited} new {'person' if result.invited == 1 else 'people'}")
              if result.invited else ""))

@@ -187,7 +187,7 @@ def gate_quorum(s: GuardSubject) -> list[str]:
         if have < needed:
             short = needed - have
             plural = "approval" if short == 1 else "approvals"
-            missing.append(f"needs {short} more {s.role_label(role)} {plural}")
+            missing.append(f"needs {short} more {plural} from {s.role_label(role)}")
     return missing
 
 

@@ -62,16 +62,16 @@ class RoleBook:
 
 # The set a new installation starts with: name → (label, approves, needs MFA).
 SHIPPED_ROLES: dict[str, tuple[str, bool, bool]] = {
-    "requester": ("requester", False, False),
-    "cab": ("CAB", True, True),
-    "slt": ("SLT", True, True),
-    "finance": ("finance", True, True),
-    "head": ("head", True, True),
-    "governors": ("governors' finance committee", True, True),
-    "dpo": ("data-protection officer", True, True),
-    "dsl": ("designated safeguarding lead", True, True),
-    "auditor": ("auditor", False, False),
-    "admin": ("admin", False, True),
+    "requester": ("Network manager (raises changes)", False, False),
+    "cab": ("Change advisory board (CAB)", True, True),
+    "slt": ("Senior leadership (SLT)", True, True),
+    "finance": ("School business manager (finance)", True, True),
+    "head": ("Headteacher", True, True),
+    "governors": ("Governors' finance committee", True, True),
+    "dpo": ("Data protection officer", True, True),
+    "dsl": ("Designated safeguarding lead", True, True),
+    "auditor": ("Auditor", False, False),
+    "admin": ("Administrator", False, True),
 }
 # name → (label, notice tier, lead time in school days).
 SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {

@@ -61,6 +61,15 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email.strip().lower())).first()
 
 
+def users_by_emails(session: Session, emails: Iterable[str]) -> list[User]:
+    """The users with these emails, in chunks a database takes as parameters."""
+    wanted = sorted({e.strip().lower() for e in emails})
+    found: list[User] = []
+    for start in range(0, len(wanted), 500):
+        found += session.exec(select(User).where(col(User.email).in_(wanted[start:start + 500]))).all()
+    return found
+
+
 def names_of(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
     """Each user's name by id."""
     ids = set(user_ids)

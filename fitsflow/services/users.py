@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable
@@ -198,6 +199,12 @@ _HEADERS = {"name": "name", "full name": "name", "email": "email", "email addres
 
 def parse_staff_csv(book: RoleBook, text: str) -> list[UserSpec]:
     """Read a staff list; raise InvalidInput with one entry per bad line."""
+    return _parse_staff(book, text)[0]
+
+
+def _parse_staff(book: RoleBook, text: str) -> tuple[list[UserSpec], frozenset[str]]:
+    """The staff list's people and which of the columns roles and audiences it has (a list
+    without one leaves everyone's as they are)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text))
@@ -235,17 +242,93 @@ def parse_staff_csv(book: RoleBook, text: str) -> list[UserSpec]:
         specs.append(spec)
     if problems:
         raise InvalidInput(problems)
-    return specs
+    return specs, frozenset(c for c in ("roles", "audiences") if c in columns)
+
+
+@dataclass(frozen=True)
+class PlannedUser:
+    """What importing one line of a staff list will do to that person."""
+
+    email: str
+    name: str
+    new: bool
+    name_before: str = ""
+    roles_added: tuple[str, ...] = ()
+    roles_removed: tuple[str, ...] = ()
+    audiences_added: tuple[str, ...] = ()
+    audiences_removed: tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        return self.new or bool(self.name_before or self.roles_added or self.roles_removed
+                                or self.audiences_added or self.audiences_removed)
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    people: tuple[PlannedUser, ...]
+    digest: str  # of what it will do: a confirmation made against another state is refused
+
+    @property
+    def changing(self) -> tuple[PlannedUser, ...]:
+        return tuple(p for p in self.people if p.changes)
+
+
+def _as_imported(session: Session, specs: list[UserSpec], columns: frozenset[str]) -> list[UserSpec]:
+    """Each person as the import will leave them: a column the list lacks keeps what they have."""
+    found = {u.email: int(u.id or 0) for u in queries.users_by_emails(session, [s.email for s in specs])}
+    roles, audiences = queries.roles_and_audiences(session, list(found.values()))
+    out = []
+    for spec in specs:
+        uid = found.get(spec.email)
+        if uid is not None:
+            spec = UserSpec(spec.name, spec.email,
+                            spec.roles if "roles" in columns else tuple(sorted(roles.get(uid, []))),
+                            spec.audiences if "audiences" in columns
+                            else tuple(sorted(audiences.get(uid, []))))
+        out.append(spec)
+    return out
+
+
+def plan_import(rt: Runtime, *, text: str) -> ImportPlan:
+    """What importing this staff list would change, person by person, changing nothing."""
+    specs, columns = _parse_staff(rt.roles, text)
+    with rt.db.read() as session:
+        specs = _as_imported(session, specs, columns)
+        found = {u.email: (int(u.id or 0), u.name)
+                 for u in queries.users_by_emails(session, [s.email for s in specs])}
+        roles, audiences = queries.roles_and_audiences(session, [uid for uid, _ in found.values()])
+    people = []
+    for spec in specs:
+        if spec.email not in found:
+            people.append(PlannedUser(spec.email, spec.name, True, roles_added=spec.roles,
+                                      audiences_added=spec.audiences))
+            continue
+        uid, name = found[spec.email]
+        had_roles, had_audiences = set(roles.get(uid, [])), set(audiences.get(uid, []))
+        wanted_roles, wanted_audiences = set(spec.roles), set(spec.audiences)
+        people.append(PlannedUser(
+            spec.email, spec.name, False, name if name != spec.name else "",
+            tuple(sorted(wanted_roles - had_roles)), tuple(sorted(had_roles - wanted_roles)),
+            tuple(sorted(wanted_audiences - had_audiences)), tuple(sorted(had_audiences - wanted_audiences))))
+    digest = hashlib.sha256(repr(people).encode()).hexdigest()
+    return ImportPlan(tuple(people), digest)
 
 
 def import_users(rt: Runtime, *, text: str, actor_label: str = "cli", by: By | None = None,
-                 progress: Callable[[int], Any] | None = None, invite: bool = True) -> ImportResult:
-    """Import every row or none: new emails are created, known ones updated. Each person
-    created is emailed an invitation to choose a password (unless ``invite`` is False)."""
-    specs = parse_staff_csv(rt.roles, text)
+                 progress: Callable[[int], Any] | None = None, invite: bool = True,
+                 expect: str | None = None) -> ImportResult:
+    """Import every row or none: new emails are created, known ones updated (a column the
+    list lacks leaves what they have). Each person created is emailed an invitation to choose
+    a password (unless ``invite`` is False). ``expect``: the digest of the plan the
+    administrator was shown (``plan_import``); refused if the import would now do otherwise."""
+    if expect is not None and plan_import(rt, text=text).digest != expect:
+        raise InvalidInput({"file": "the people in it changed since you checked what it would do: "
+                                    "check again"})
+    specs, columns = _parse_staff(rt.roles, text)
     created = updated = 0
     with unit_of_work(rt) as session:
-        for spec in specs:
+        for spec in _as_imported(session, specs, columns):
             if _save(rt, session, spec, None, actor_label, by):
                 created += 1
                 if invite:
