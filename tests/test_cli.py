@@ -115,6 +115,10 @@ def test_user_import_reports_lines(run, tmp_path):
     err = run("user", "import", str(path), code=1)
     assert "line 3" in err and "not an email address" in err
     path.write_text("name,email,roles,audiences\nA,a@s.example,requester,staff\n")
+    plan = run("user", "import", str(path), "--dry-run")
+    assert "A <a@s.example>: new account; roles given: Network manager (raises changes)" in plan
+    assert "1 new, 0 changed, 0 unchanged; nothing changed" in plan
+    assert "a@s.example" not in run("user", "list")
     assert "1 created, 0 updated" in run("user", "import", str(path))
     assert "a@s.example" in run("user", "list")
 

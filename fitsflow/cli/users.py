@@ -52,16 +52,35 @@ def _invited(state: State, who: str) -> str:
 
 @user.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="Say what importing would change, person by person, and change nothing.")
 @pass_state
-def import_(state: State, file: Path) -> None:
+def import_(state: State, file: Path, dry_run: bool) -> None:
     """Import a staff list CSV (columns: name, email, roles, audiences).
 
     Every row is checked first; if any is bad, each bad line is reported and
-    nothing is imported. Known emails are updated, new ones created."""
+    nothing is imported. Known emails are updated, new ones created; a column the
+    list lacks leaves what people have. --dry-run first to see what it will do."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         text = file.read_text(encoding="cp1252")
+    if dry_run:
+        plan = users.plan_import(state.runtime, text=text)
+        book = state.runtime.roles
+        for p in plan.changing:
+            what = ["new account"] if p.new else []
+            what += [f"name was {p.name_before}"] if p.name_before else []
+            roles = [("roles given", [book.label(k) for k in p.roles_added]),
+                     ("roles taken away", [book.label(k) for k in p.roles_removed]),
+                     ("audiences added", [book.audiences[k].label for k in p.audiences_added]),
+                     ("audiences taken away", [book.audiences[k].label for k in p.audiences_removed])]
+            what += [f"{verb}: {', '.join(names)}" for verb, names in roles if names]
+            echo(f"{p.name} <{p.email}>: {'; '.join(what)}")
+        echo(f"would import {file}: {sum(p.new for p in plan.changing)} new, "
+             f"{sum(not p.new for p in plan.changing)} changed, {len(plan.people) - len(plan.changing)} "
+             "unchanged; nothing changed (run again without --dry-run)")
+        return
     rows = max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
     with progress(rows, "importing") as step:
         result = users.import_users(state.runtime, text=text, progress=step)
