@@ -189,8 +189,9 @@ def decide(cur: Any, d: Dialect, ref: str, approver: int) -> None:
     cur.execute(q["recipients"], (ROLE,))
     decided = {v[0] for v in votes} | {approver}
     people = list(dict.fromkeys([requester, *(r[0] for r in cur.fetchall() if r[0] not in decided)]))
-    subject = f"[{ref}] Decision recorded: {title}"[:300]
-    body = f"{ref}: {title}\nState: {DEST_TITLE}\nBy: {name}\n{GATE_TITLE}: approve (passed)"
+    subject = f"[{ref}] Approved: {title}"[:300]
+    body = (f"{ref}: {title}\nState: {DEST_TITLE}\nBy: {name}\n{GATE_TITLE}: approved by {name} — "
+            "the gate is passed and the change moves on")
     message = json.dumps({"event": "decided", "ref": ref, "state": DEST, "link": f"/changes/{ref}"},
                          sort_keys=True)
     cur.executemany(q["insert_outbox"], [(stamp, ref, uid, subject, body, message, stamp)

@@ -201,6 +201,9 @@ class NotifySettings(_Section):
     rescheduled: str = "cab, requester"
     # A release plan approved or returned by its technical peer review.
     peer_reviewed: str = "requester"
+    # A release plan saved that needs its technical peer review (the change's owners are
+    # never asked to review their own).
+    peer_review_wanted: str = "audience:support"
     review_due: str = "requester"
 
 

@@ -70,3 +70,49 @@ def test_minor_changes_need_none_and_the_cab_sees_the_review_on_the_page(sqlite_
     changes_service.fire(sqlite_rt, actor_id=school.requester, ref=ref, trigger="submit_implement")
     page = reviewer.get(f"/changes/{ref}").get_data(as_text=True)
     assert "approved the release plan" in page and "Tested on the spare" in page
+
+
+def test_the_peer_reviewers_are_told_and_see_the_plan_on_their_home_page(sqlite_rt, tmp_path):
+    """Issue 22.3: the peer reviewer heard nothing and saw nothing on her home page. Saving a
+    plan that needs a review tells the support team (never the change's owners), lists it on
+    each reviewer's home page until it is reviewed, and again after an edit."""
+    from sqlmodel import select
+
+    from fitsflow.persistence.models import OutboxMessage
+
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    ref = f.change_in(rt, school, "significant", "release_planning", title="Replace the core switch")
+
+    def told() -> set[int]:
+        with rt.db.read() as session:
+            return {m.recipient_id for m in session.exec(select(OutboxMessage).where(
+                OutboxMessage.event == "peer_review_wanted", OutboxMessage.change_ref == ref)).all()}
+
+    assert told() == set()
+    plan = f.release_plan(rt)
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=plan)
+    heard = told()
+    assert school.cab[0] in heard and school.requester not in heard  # owners never review their own
+    assert [c.ref for c in peer_review_service.waiting_for(rt, actor_id=school.cab[0])] == [ref]
+    assert peer_review_service.waiting_for(rt, actor_id=school.requester) == []  # their own
+    assert peer_review_service.waiting_for(rt, actor_id=school.finance) == []  # not a reviewer
+    reviewer = app.test_client()
+    login(reviewer, school.emails[school.cab[0]])
+    home = reviewer.get("/").get_data(as_text=True)
+    assert "Release plans awaiting my peer review" in home and f"/changes/{ref}#peer" in home
+    page = reviewer.get(f"/changes/{ref}").get_data(as_text=True)
+    assert 'href="#peer">Peer-review the release plan' in page
+    # Saving the same plan again asks nobody again.
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=plan)
+    with rt.db.read() as session:
+        asked = session.exec(select(OutboxMessage).where(OutboxMessage.event == "peer_review_wanted")).all()
+    assert len(asked) == len(heard)
+    peer_review_service.review_plan(rt, actor_id=school.cab[0], ref=ref, outcome="approve")
+    assert peer_review_service.waiting_for(rt, actor_id=school.cab[1]) == []
+    assert "Release plans awaiting my peer review" not in reviewer.get("/").get_data(as_text=True)
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
+                               data={**f.release_plan(rt), "backout_plan": "Keep the old switch racked"})
+    assert [c.ref for c in peer_review_service.waiting_for(rt, actor_id=school.cab[1])] == [ref]

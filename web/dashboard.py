@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
-from fitsflow.services import change_search, inbox, queues, schedule
+from fitsflow.services import change_search, inbox, peer_review, queues, schedule
 from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, access
@@ -39,13 +39,17 @@ def home() -> Any:
     waiting = queues.awaiting_decision(rt, actor_id=me.id, limit=10) if is_approver(me.roles, rt.roles) \
         else None
     inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)
+    to_review = peer_review.waiting_for(rt, actor_id=me.id, limit=10)
     # Requesters and approvers see the next two weeks of the forward schedule.
     ahead = None
     if mine is not None or waiting is not None:
         ahead = schedule.forward_schedule(rt, actor_id=me.id, start=rt.today(), days=14)
+    # Day by day, what will happen: withdrawn and backed-out releases are not coming.
+    upcoming = [(d.day, live) for d in ahead.days if (live := [r for r in d.releases if not r.cancelled])] \
+        if ahead else []
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
                            notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
-                           ahead=ahead)
+                           ahead=ahead, upcoming=upcoming, to_review=to_review)
 
 
 @bp.get("/approvals")

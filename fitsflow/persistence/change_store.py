@@ -291,6 +291,12 @@ def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], request
     return by_ids(session, ids), int(total)
 
 
+def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *,
+             limit: int) -> tuple[list[ChangeRecord], int]:
+    """The newest ``limit`` changes in any of these (workflow, state) pairs, and how many."""
+    return _newest_of_pairs(session, pairs, None, limit, 0) if pairs else ([], 0)
+
+
 def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
               limit: int) -> dict[str, tuple[list[ChangeRecord], int]]:
     """For each group of (workflow, state) pairs (a phase), a requester's newest ``limit``

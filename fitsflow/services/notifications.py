@@ -10,7 +10,7 @@ at all; delivery is the worker's job. ``connect`` is called when the runtime is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -60,6 +60,7 @@ SUBJECTS: dict[str, str] = {
     "approval_changed": "Changed since approval: please acknowledge",
     "rescheduled": "Release moved",
     "peer_reviewed": "Peer review of the release plan",
+    "peer_review_wanted": "A release plan awaits your peer review",
     "review_due": "Review due",
     "release_notice": "Release notice",
 }
@@ -99,12 +100,13 @@ def _rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeR
 
 def recipients(event: str, runtime: Runtime, session: Session, change: ChangeRecord,
                workflow: WorkflowDefinition, actor: Actor, extra: dict[str, Any],
-               include_actor: bool = False) -> list[int]:
-    """Everyone the rules for this event name, without duplicates (or the actor, unless asked)."""
+               include_actor: bool = False, exclude: Collection[int] = ()) -> list[int]:
+    """Everyone the rules for this event name, without duplicates (or the actor, unless
+    asked, or anyone in ``exclude``)."""
     seen: dict[int, None] = {}
     for rule in runtime.notify_rules.get(event, ()):
         for uid in _rule_members(rule, runtime, session, change, workflow, extra):
-            if include_actor or uid != actor.id:
+            if (include_actor or uid != actor.id) and uid not in exclude:
                 seen.setdefault(uid, None)
     return list(seen)
 
@@ -123,6 +125,26 @@ def _decision_facts(runtime: Runtime, session: Session, change: ChangeRecord) ->
     return lines
 
 
+_DECIDED = {"approve": "approved", "reject": "rejected"}
+_OUTCOMES = {"passed": "the gate is passed and the change moves on",
+             "pending": "other approvals are still needed",
+             "rejected": "the change goes back to be reworked or withdrawn"}
+
+
+def decision_line(gate_title: str, decision: str, outcome: str, by: str) -> str:
+    """A decision in words: "Approval to implement: rejected by Sam — the change goes back…"."""
+    return f"{gate_title}: {_DECIDED.get(decision, decision)} by {by} — {_OUTCOMES.get(outcome, outcome)}"
+
+
+def subject_of(event: str, change: ChangeRecord, extra: Mapping[str, Any]) -> str:
+    """A message's subject: a decision says which (a rejection must not read like any other)."""
+    what = SUBJECTS.get(event, event)
+    if event == "decided":
+        what = {"reject": "Rejected", "approve": "Approved" if extra.get("outcome") == "passed"
+                else "Approval recorded"}.get(str(extra.get("decision")), what)
+    return f"[{change.ref}] {what}: {change.title}"[:300]
+
+
 def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor: Actor,
           extra: dict[str, Any], facts: list[str]) -> str:
     state = workflow.states.get(change.state)
@@ -133,9 +155,11 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
         lines.append(f"Your decision is needed at: {extra['gate_title']}")
         lines.extend(facts)
     if event == "decided" and gate is not None:
-        lines.append(f"{gate.title}: {extra.get('decision')} ({extra.get('outcome')})")
+        lines.append(decision_line(gate.title, str(extra.get("decision")), str(extra.get("outcome")),
+                                   actor.name))
         if extra.get("comment"):
-            lines.append(f"Comment: {extra['comment']}")
+            label = "Reason" if extra.get("decision") == "reject" else "Comment"
+            lines.append(f"{label}: {extra['comment']}")
     if event == "approval_changed" and extra.get("gate_title"):
         lines.append(f"Still approved ({extra['gate_title']}) within the policy's tolerance; to acknowledge:")
     for line in extra.get("changed", ()):
@@ -151,13 +175,13 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
 
 def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
           workflow: WorkflowDefinition, available_at: datetime | None = None,
-          include_actor: bool = False, **extra: Any) -> int:
+          include_actor: bool = False, exclude: Collection[int] = (), **extra: Any) -> int:
     """Write one outbox row per recipient (due now, or at ``available_at``); return how many."""
     now = runtime.now()
     due = available_at or now
     people = recipients(event, runtime, session, change, workflow, actor, extra,
-                        include_actor=include_actor)
-    subject = f"[{change.ref}] {SUBJECTS.get(event, event)}: {change.title}"[:300]
+                        include_actor=include_actor, exclude=exclude)
+    subject = subject_of(event, change, extra)
     asks_decision = event == "submitted" and bool(extra.get("gate_title"))
     body = _body(event, change, workflow, actor, extra,
                  _decision_facts(runtime, session, change) if asks_decision else [])

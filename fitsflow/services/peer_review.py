@@ -6,10 +6,15 @@ of the plan as it now stands (an edit after the review needs a new one)."""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from ..domain import limits
+from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.text import long_text_problem, normalise_newlines
-from ..persistence import audit_store, peer_store, queries
+from ..persistence import audit_store, change_store, owner_store, peer_store, queries
+from ..persistence.change_store import ChangeRecord
+from ..workflow.definition import WorkflowDefinition
 from . import common, notifications
 from .common import unit_of_work
 from .ownership import owns
@@ -55,3 +60,61 @@ def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments:
                             workflow=definition, reason=f"{actor.name} {verdict}"
                             + (f": {comments}" if comments else ""))
         return common.view_of(session, rt, change)
+
+
+def plan_digest(rt: Runtime, session: Session, change: ChangeRecord) -> str:
+    """The digest of the plans as a peer reviewer reads them now."""
+    return ChangeSubject(rt, session, change, common.workflow_of(rt, change).definition).plan_digest
+
+
+def wants_review(rt: Runtime, subject: ChangeSubject, definition: WorkflowDefinition) -> bool:
+    """Whether the change waits for a peer reviewer: it is where a review is asked for, has a
+    plan, and no review of the plan as it stands (one that returned it waits for the owners)."""
+    change = subject.change
+    if change.category not in rt.settings.policy.peer_review or subject.release_plan is None:
+        return False
+    if not any("peer_reviewed" in t.guards for t in definition.transitions_from(change.state)):
+        return False
+    reviews = peer_store.of_change(subject.session, change.id)
+    return not reviews or reviews[-1][4] != subject.plan_digest
+
+
+def ask_for_review(rt: Runtime, session: Session, change: ChangeRecord, definition: WorkflowDefinition,
+                   actor: Actor) -> None:
+    """After the plan is saved: tell the peer reviewers it waits for them (not its owners)."""
+    if not wants_review(rt, ChangeSubject(rt, session, change, definition), definition):
+        return
+    owners = {change.requester_id, *(uid for uid, _, _ in owner_store.co_owners(session, change.id))}
+    notifications.queue("peer_review_wanted", change, runtime=rt, session=session, actor=actor,
+                        workflow=definition, exclude=owners,
+                        reason="Review the release, back-out and test plans: approve them for the CAB, "
+                               "or return them with comments.")
+
+
+def waiting_for(rt: Runtime, *, actor_id: int, limit: int = 10) -> list[ChangeView]:
+    """The changes whose release plan waits for this person's peer review (a member of the
+    policy's peer-review audience; never their own): the newest first."""
+    policy = rt.settings.policy
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        reviewer = policy.peer_review_audience in queries.audiences_of(session, actor.id)
+        if not reviewer or not policy.peer_review:
+            return []
+        pairs = sorted({(wf.name, state) for wf in rt.workflows.every_version()
+                        for t in wf.definition.transitions if "peer_reviewed" in t.guards
+                        for state in t.sources})
+        # Changes at those states are work in progress, a handful: each is checked in full.
+        candidates, _ = change_store.in_pairs(session, pairs, limit=_SCAN)
+        found = []
+        for change in candidates:
+            if change.category not in policy.peer_review or owns(session, change, actor.id):
+                continue
+            definition = common.workflow_of(rt, change).definition
+            if wants_review(rt, ChangeSubject(rt, session, change, definition), definition):
+                found.append(common.view_of(session, rt, change))
+                if len(found) == limit:
+                    break
+        return found
+
+
+_SCAN = 200  # changes at a peer-reviewed step looked at for one person's list

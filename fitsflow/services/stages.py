@@ -12,21 +12,25 @@ from typing import Any
 from sqlmodel import Session
 
 from ..domain import stages
+from ..domain.actor import Actor
 from ..domain.errors import NotPermitted
 from ..domain.vocabulary import STAGE_TITLES
 from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
-from . import approved, common
+from ..workflow.definition import WorkflowDefinition
+from . import approved, common, peer_review
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime
 from .views import ChangeView
 
 Apply = Callable[[Session, ChangeRecord], tuple[Any, Any]]
+# Run in the edit's transaction when it changed something (a plan saved asks for its review).
+After = Callable[[Session, ChangeRecord, WorkflowDefinition, Actor], None]
 
 
 def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version: int | None,
-          apply: Apply) -> ChangeView:
+          apply: Apply, then: After | None = None) -> ChangeView:
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
@@ -44,6 +48,8 @@ def _edit(rt: Runtime, *, actor_id: int, ref: str, stage: str, expected_version:
         audit_store.append(session, actor=actor.label, change_ref=change.ref,
                            event_type=f"stage.{stage}", payload={"before": before, "after": after})
         approved.after_edit(rt, session, change, definition, actor, stage)
+        if then is not None and before != after:
+            then(session, change, definition, actor)
         return common.view_of(session, rt, change)
 
 
@@ -90,13 +96,20 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
     """Save the release plan: window, risk, impact, back-out plan and test plan."""
     plan = stages.parse_release_plan(data, rt.timezone, rt.settings.policy)
 
+    digests: list[str] = []
+
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
         before = _plain(stage_store.release_plan(session, change.id))
+        digests.append(peer_review.plan_digest(rt, session, change))
         stage_store.save_release_plan(session, change.id, plan, rt.now())
         return before, _plain(plan)
 
+    def ask(session: Session, change: ChangeRecord, definition: WorkflowDefinition, actor: Actor) -> None:
+        if peer_review.plan_digest(rt, session, change) != digests[0]:  # the plan a reviewer reads changed
+            peer_review.ask_for_review(rt, session, change, definition, actor)
+
     return _edit(rt, actor_id=actor_id, ref=ref, stage="release_plan",
-                 expected_version=expected_version, apply=apply)
+                 expected_version=expected_version, apply=apply, then=ask)
 
 
 def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
