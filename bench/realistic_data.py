@@ -96,6 +96,9 @@ class Model:
     id: int
     weight: int
     open: bool
+    # How far back its clones may go: a draft notice's publishing time stays ahead (the worker
+    # would publish a clone's notice that came due at once, while the server is measured).
+    max_back: timedelta | None = None
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -213,7 +216,7 @@ def decision_model(rt: Runtime, people: People) -> Model:
     return Model("decision target", ref, 0, 0, True)
 
 
-def read_models(connection: Connection, models: list[Model]) -> None:
+def read_models(connection: Connection, models: list[Model], now: datetime) -> None:
     """Each model's rows in every table the product writes for a change."""
     for m in models:
         row = connection.execute(select(_T["changes"]).where(_T["changes"].c.ref == m.ref)).mappings().one()
@@ -224,6 +227,9 @@ def read_models(connection: Connection, models: list[Model]) -> None:
             order = [c for c in table.primary_key]
             m.rows[name] = [dict(r) for r in connection.execute(
                 select(table).where(table.c.change_id == m.id).order_by(*order)).mappings()]
+        drafts = [n["publish_at"] for n in m.rows["release_notices"] if n["status"] == "draft"]
+        if drafts:
+            m.max_back = max(min(drafts) - now, timedelta(0))
         for name in ("audit_events", "outbox", "inbox_items"):
             table = _T[name]
             key = table.c.seq if name == "audit_events" else table.c.id
@@ -282,6 +288,8 @@ def _plan(models: list[Model], total: int, now: datetime) -> Iterator[tuple[int,
         back = span * (1 - i / total)
         if m.open:
             back = timedelta(days=OPEN_DAYS * (1 - i / total))
+        if m.max_back is not None:
+            back = min(back, m.max_back * (1 - i / total))
         yield i, m, back
 
 
@@ -414,14 +422,16 @@ class Cloner:
                     f"(SELECT coalesce(max(id), 1) FROM {name}))"))
 
 
-def _no_reminders(connection: Connection) -> None:
-    """Reminders and escalations for the open gates' rounds recorded as sent (their history
-    is not cloned), so the server's worker does not write them while it is measured."""
+def _no_reminders(rt: Runtime, connection: Connection) -> None:
+    """Reminders and escalations for the rounds open at a gate now recorded as sent (their
+    history is not cloned), so the server's worker does not write them while it is measured."""
     changes, req, sent = _T["changes"], _T["gate_requirements"], _T["gate_reminders"]
+    at_gates = sorted({g.state for wf in rt.workflows.every_version() for g in wf.definition.gates.values()})
     rows = connection.execute(
         select(req.c.change_id, req.c.gate, req.c.round, func.min(req.c.opened_at))
         .join(changes, changes.c.id == req.c.change_id)
-        .where(req.c.round == changes.c.approval_round, req.c.opened_at.is_not(None))
+        .where(req.c.round == changes.c.approval_round, req.c.opened_at.is_not(None),
+               changes.c.state.in_(at_gates))
         .group_by(req.c.change_id, req.c.gate, req.c.round)).all()
     have = {tuple(r) for r in connection.execute(
         select(sent.c.change_id, sent.c.gate, sent.c.round, sent.c.kind))}
@@ -450,7 +460,7 @@ def build(url: str, total: int, *, targets: int, staff: int = 12, log: Any = pri
     now = rt.now()
     with rt.db.transaction() as session:
         connection = session.connection()
-        read_models(connection, [*models, target])
+        read_models(connection, [*models, target], now)
         for m in models:
             assert m.rows["audit_events"], m.name
         cloner = Cloner(connection, now)
@@ -460,7 +470,7 @@ def build(url: str, total: int, *, targets: int, staff: int = 12, log: Any = pri
         for i in range(targets):
             cloner.clone(target, i, timedelta(days=OPEN_DAYS * (1 - i / max(targets, 1)) / 2))
         cloner.finish()
-        _no_reminders(connection)
+        _no_reminders(rt, connection)
         seconds["clone"] = time.perf_counter() - start
         start = time.perf_counter()
         search_store.reindex(connection)  # as migration 0028 fills it
