@@ -176,3 +176,27 @@ def test_a_search_lists_the_best_match_first_and_pages_through_every_match(rt) -
                                           "(SELECT id FROM changes WHERE ref = :ref)"), {"ref": about})
     assert _refs(rt, school, q=about) == [about]
     assert _find(rt, school, q=about).total == 1
+
+
+def test_search_forgives_hyphens_spaces_case_and_accents(rt) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22.5: `wifi` found nothing while `Wi-Fi` found 30 changes. However a word is
+    written — joined, hyphenated, spaced, any case, with or without accents — each spelling
+    finds the same changes, in both databases, by title and by text, and ranks alike."""
+    school = f.School(rt)
+    hyphen = f.change_in(rt, school, "minor", "needs_analysis", title="Replace the Wi-Fi access points")
+    joined = f.change_in(rt, school, "minor", "needs_analysis", title="New wifi in the sports hall")
+    spaced = changes_service.raise_change(rt, actor_id=school.requester, title="Library coverage",
+                                          category="minor", description="The wi fi drops in the library").ref
+    accent = f.change_in(rt, school, "minor", "needs_analysis", title="Café till replaced")
+    email = f.change_in(rt, school, "minor", "needs_analysis", title="E-mail filtering rules")
+    f.change_in(rt, school, "minor", "needs_analysis", title="Projector in room 4")
+    wifi = {hyphen, joined, spaced}
+    for spelling in ("wifi", "Wi-Fi", "wi fi", "WIFI", "wi-fi", "Wi‑Fi"):
+        assert set(_refs(rt, school, q=spelling)) == wifi, spelling
+    for spelling in ("cafe", "café", "CAFÉ"):
+        assert _refs(rt, school, q=spelling) == [accent], spelling
+    for spelling in ("email", "e-mail", "e mail"):
+        assert _refs(rt, school, q=spelling) == [email], spelling
+    # The title matches rank first whatever the spelling: the spaced one is in the text only.
+    assert _refs(rt, school, q="wifi")[-1] == spaced and _refs(rt, school, q="wi fi")[-1] == spaced
+    assert set(_refs(rt, school, q="wifi access")) == {hyphen}

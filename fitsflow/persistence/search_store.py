@@ -10,6 +10,7 @@ that transaction commits (``mark``), so the index is never behind what was commi
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import Integer, and_, column, event, func, select, text
@@ -102,9 +103,31 @@ def _documents(connection: Connection, *,
     return [(r[0], r[1], r[2], "\n".join(p for p in (*r[3:], *comments[r[0]]) if p)) for r in rows]
 
 
+def fold(text: str) -> str:
+    """Text as both databases index it: accents taken off (é → e), so "cafe" finds "café"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Words written joined, hyphenated or spaced alike: "Wi-Fi", "wifi" and "wi fi"; "e-mail".
+_JOINERS = "\\-\u2010\u2011'\u2019/."
+_COMPOUND = re.compile(rf"\w+(?:[{_JOINERS}]\w+)+")
+_SHORT_PAIR = re.compile(rf"(?<![\w{_JOINERS}])([^\W\d_]{{1,2}}) ([^\W\d_]{{1,2}})(?!\w|[{_JOINERS}]\w)")
+
+
+def _indexed(text: str) -> str:
+    """The text indexed, with each compound also written as one word (searching "wifi" finds
+    "Wi-Fi" and "wi fi"; searching those finds "wifi" through ``_expression``)."""
+    folded = fold(text)
+    joined = ["".join(_WORD.findall(m.group(0))).lower() for m in _COMPOUND.finditer(folded)]
+    joined += [(a + b).lower() for a, b in _SHORT_PAIR.findall(folded)]  # "wi fi": two short words
+    return folded + ("\n" + " ".join(joined) if joined else "")
+
+
 def reindex(connection: Connection, *, refs: list[str] | None = None) -> int:
     """Index these changes (every change without ``refs``) as they are now."""
-    documents = _documents(connection, refs=refs)
+    documents = [(i, ref, _indexed(title), _indexed(body)) for i, ref, title, body in
+                 _documents(connection, refs=refs)]
     if not documents:
         return 0
     if connection.dialect.name == "postgresql":
@@ -125,17 +148,46 @@ def reindex(connection: Connection, *, refs: list[str] | None = None) -> int:
 
 
 def words(q: str) -> list[str]:
-    """The words searched for: letters and digits only (no query syntax reaches the engine)."""
-    return _WORD.findall(q.lower())[:MAX_WORDS]
+    """The words searched for: letters and digits only (no query syntax reaches the engine),
+    accents taken off."""
+    return _WORD.findall(fold(q).lower())[:MAX_WORDS]
+
+
+_MERGES = 3  # adjacent short words tried joined: at most 2³ spellings of one search
+
+
+def spellings(found: list[str]) -> list[list[str]]:
+    """The ways the words may be written: as typed, and with each pair of adjacent words of
+    which one has one or two letters also joined ("wi fi" and "Wi-Fi" → wi fi, wifi; "e mail"
+    → email; "log in" → login)."""
+    pairs = [i for i in range(len(found) - 1) if min(len(found[i]), len(found[i + 1])) <= 2][:_MERGES]
+    out: list[list[str]] = []
+    for mask in range(1 << len(pairs)):
+        chosen = {pairs[b] for b in range(len(pairs)) if mask >> b & 1}
+        if any(i + 1 in chosen for i in chosen):
+            continue  # a word joins one neighbour at a time
+        spelled, i = [], 0
+        while i < len(found):
+            if i in chosen:
+                spelled.append(found[i] + found[i + 1])
+                i += 2
+            else:
+                spelled.append(found[i])
+                i += 1
+        out.append(spelled)
+    return out
 
 
 def _expression(dialect: str, found: list[str], *, titled: bool = False) -> str:
-    """Every word, as the start of a word (no query syntax reaches the engine: ``words``);
-    ``titled``: every word in the reference or the title."""
+    """Every word, as the start of a word, in any of its spellings (no query syntax reaches
+    the engine: ``words``); ``titled``: every word in the reference or the title."""
+    ways = spellings(found)
     if dialect == "postgresql":
         # the reference and title are indexed with weight A
-        return " & ".join(f"{w}:*A" if titled else f"{w}:*" for w in found)
-    every = " ".join(f'"{w}"*' for w in found)
+        one = [" & ".join(f"{w}:*A" if titled else f"{w}:*" for w in way) for way in ways]
+        return " | ".join(f"({e})" for e in one) if len(one) > 1 else one[0]
+    one = [" ".join(f'"{w}"*' for w in way) for way in ways]
+    every = " OR ".join(f"({e})" for e in one) if len(one) > 1 else one[0]
     return f"{{ref title}} : ({every})" if titled else every
 
 
