@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from . import limits
@@ -164,16 +165,44 @@ def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> 
     return Needs(need, stakeholders, sdp, options, answers, dpia)
 
 
+# Pounds as a person in a UK school types them: "2100", "2,100", "£2,100.50", "99.5".
+_AMOUNT = re.compile(r"£?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")
+
+
+def amount_problem(value: Any) -> str | None:
+    """Why this is not an amount of money, in words; None when it is one."""
+    if isinstance(value, bool):
+        return "must be an amount of money such as 2100, 2,100 or £2,100.50"
+    if isinstance(value, int | float | Decimal):
+        text = str(Decimal(str(value)))
+    else:
+        text = str(value).strip()
+    if text.startswith("-"):
+        return "must not be negative"
+    if re.fullmatch(r"£?\s*\d{1,3}(\.\d{3})+(,\d{1,2})?", text) or re.fullmatch(r"£?\s*\d+,\d{1,2}", text):
+        return (f"'{text}' is ambiguous: write pounds with a full stop for pence and commas (or "
+                "nothing) between thousands, e.g. 2100.00 or 2,100.00")
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        if re.fullmatch(r"£?\s*[\d,]+\.\d{3,}", text):
+            return "has more than two decimal places: give pounds and pence, e.g. 99.95"
+        return "must be an amount of money such as 2100, 2,100 or £2,100.50"
+    amount = Decimal(match.group(1).replace(",", "") + "." + (match.group(2) or "0"))
+    if amount >= limits.AMOUNT_MAX:
+        return f"must be less than £{limits.AMOUNT_MAX:,}"
+    return None
+
+
 def parse_amount(value: Any) -> Decimal | None:
     """An amount of money typed by a person ("1,250", "£99.5"), to the penny; None if it is
-    not one (negative, too large, not a number)."""
-    try:
-        amount = Decimal(str(value).replace(",", "").replace("£", "").strip())
-    except (InvalidOperation, ValueError):
+    not one (negative, too large, not a number, or ambiguous like "2.100,00": ``amount_problem``
+    says why)."""
+    if amount_problem(value) is not None:
         return None
-    if not amount.is_finite() or amount < 0 or amount >= limits.AMOUNT_MAX:
-        return None
-    return amount.quantize(Decimal("0.01"))
+    text = str(Decimal(str(value))) if isinstance(value, int | float | Decimal) else str(value).strip()
+    match = _AMOUNT.fullmatch(text)
+    assert match is not None
+    return Decimal(match.group(1).replace(",", "") + "." + (match.group(2) or "0")).quantize(Decimal("0.01"))
 
 
 def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "") -> CostLine:
@@ -188,7 +217,7 @@ def parse_cost_line(data: Mapping[str, Any], horizon_years: int, prefix: str = "
     kind = _choice(data, "kind", COST_KINDS, problems)
     parsed = parse_amount(data.get("amount", ""))
     if parsed is None:
-        problems[prefix + "amount"] = "must be an amount of 0 or more, such as 1250.00"
+        problems[prefix + "amount"] = amount_problem(data.get("amount", "")) or "must be an amount of money"
     amount = parsed if parsed is not None else Decimal("0")
     funding = text_field(data, "funding_source", problems, required=False, maximum=limits.FUNDING_SOURCE)
     description = text_field(data, "description", problems, required=False, maximum=limits.COST_DESCRIPTION)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import limits
 from .errors import InvalidInput, NotAllowed
-from .stages import parse_amount
+from .stages import amount_problem, parse_amount
 from .text import text_field
 
 PROPOSED, ACTIVE, REJECTED, RETIRED = "proposed", "active", "rejected", "retired"
@@ -113,7 +113,8 @@ def parse_template(data: Mapping[str, Any], *, roles: Iterable[str]) -> Template
     raw_cost = data.get("max_cost", "")
     max_cost = parse_amount(raw_cost) if raw_cost not in (None, "") else None
     if max_cost is None:
-        problems["max_cost"] = "must be an amount of 0 or more, such as 250.00 (the most a use may cost)"
+        problems["max_cost"] = (amount_problem(raw_cost) if raw_cost not in (None, "") else None) \
+            or "give the most a use may cost, such as 250.00"
     known = set(roles)
     used_by = _names(data.get("used_by") or ["requester"])
     unknown = [r for r in used_by if r not in known]

@@ -16,7 +16,7 @@ from ..domain import limits
 from ..domain.errors import InvalidInput
 from ..domain.roles import may_view_changes
 from ..domain.sorting import sort_problem
-from ..domain.stages import parse_amount
+from ..domain.stages import amount_problem, parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
 from ..persistence import change_store, search_store
 from ..persistence.change_store import ChangeRecord
@@ -91,7 +91,7 @@ def _amount(raw: str, key: str, problems: dict[str, str]) -> Decimal | None:
         return None
     value = parse_amount(raw)
     if value is None:
-        problems[key] = "must be an amount such as 10000 or 2,500.50"
+        problems[key] = amount_problem(raw) or "must be an amount of money"
         return None
     return value
 

@@ -20,7 +20,7 @@ from ..domain import limits, templates
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted, Stale
 from ..domain.roles import ADMIN, REQUESTER, may_view_changes
-from ..domain.stages import CostLine, ReleasePlan, parse_amount
+from ..domain.stages import CostLine, ReleasePlan, amount_problem, parse_amount
 from ..domain.templates import parse_ref, ref_of
 from ..domain.text import long_text_problem, normalise_newlines
 from ..domain.vocabulary import COST_KINDS
@@ -502,7 +502,7 @@ def check_use(
         money=rt.money,
     )
     if cost not in (None, "") and amount is None:
-        problems["cost"] = "must be an amount of 0 or more, such as 120.00"
+        problems["cost"] = amount_problem(cost) or "must be an amount of money"
     if row.state == templates.ACTIVE and (not _answers(row) or _missing(rt, row)):
         # Approved before templates were screened (or before the policy asked for more):
         # its proposer revises it with the screening answers, and those they call for approve.
