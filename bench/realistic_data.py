@@ -306,7 +306,15 @@ def _insert(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> N
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
     pairs = list(zip(names, processors, strict=True))
-    connection.exec_driver_sql(sql, [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows])
+    values = [tuple(p(r[n]) if p else r[n] for n, p in pairs) for r in rows]
+    if dialect.name == "postgresql":  # COPY: an executemany there is a round trip a row
+        columns = ", ".join(quote(n) for n in names)
+        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        return
+    connection.exec_driver_sql(sql, values)
 
 
 class Cloner:
