@@ -105,7 +105,8 @@ def test_the_demo_s_29100_change_cannot_stay_minor(rt):
         changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     assert any("£29,100.00" in m and "must be major" in m for m in err.value.missing)
     with pytest.raises(InvalidInput) as bad:  # not to significant either
-        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="significant")
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="significant",
+                                         reason="scope")
     assert "must be major" in bad.value.problems["category"]
     category_service.change_category(rt, actor_id=school.requester, ref=ref, category="major",
                                      reason="£29,100")
@@ -232,14 +233,18 @@ def test_only_the_requester_changes_the_category_and_only_within_the_workflow(rt
     school = f.School(rt)
     ref = f.change_in(rt, school, "minor", "financial_planning")
     with pytest.raises(NotPermitted):
-        category_service.change_category(rt, actor_id=school.cab[0], ref=ref, category="major")
+        category_service.change_category(rt, actor_id=school.cab[0], ref=ref, category="major",
+                                         reason="scope")
     with pytest.raises(InvalidInput, match="category"):
-        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="emergency")
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="emergency",
+                                         reason="scope")
     with pytest.raises(InvalidInput, match="already minor"):
-        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="minor")
+        category_service.change_category(rt, actor_id=school.requester, ref=ref, category="minor",
+                                         reason="scope")
     category_service.change_category(rt, actor_id=school.requester, ref=ref, category="significant",
                                      reason="scope")
     assert changes_service.get_change(rt, actor_id=school.requester, ref=ref).change.category == "significant"
     waiting = f.change_in(rt, school, "minor", "proceed_approval")
     with pytest.raises(NotAllowed, match="“Change the category” is not possible now: the change is at “Aw"):
-        category_service.change_category(rt, actor_id=school.requester, ref=waiting, category="major")
+        category_service.change_category(rt, actor_id=school.requester, ref=waiting, category="major",
+                                         reason="scope")

@@ -242,3 +242,49 @@ def test_the_api_moves_a_release_and_refuses_an_empty_window_in_words(sqlite_rt,
     r = client.post(f"/api/v1/changes/{ref}/reschedule", json=moved, headers=headers)
     assert r.status_code == 200, r.get_data(as_text=True)
     assert _window(sqlite_rt, school, ref) == (start + timedelta(days=2), end + timedelta(days=2))
+
+
+def test_a_move_into_a_freeze_is_refused_on_the_change_page_with_what_was_typed(sqlite_rt, tmp_path):
+    """Issue 22.4: rescheduling into the exam freeze was a bare 400 page ("invalid input:
+    window_start: …"), what was typed was lost, and the way on was "Go back · Home". Now the
+    change page comes back with the refusal at the form, the fields marked and filled in."""
+    from fitsflow.services import calendar
+
+    from .web_support import WebSchool, login, make_app, post
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "scheduled")
+    start, end = _window(sqlite_rt, school, ref)
+    target = (start + timedelta(days=21)).astimezone(sqlite_rt.timezone)
+    calendar.add_period(sqlite_rt, actor_id=None, kind="exams", title="GCSE mocks",
+                        start=target.date().isoformat(), end=(target + timedelta(days=2)).date().isoformat())
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    typed = {"window_start": target.strftime("%Y-%m-%dT%H:%M"),
+             "window_end": (target + (end - start)).strftime("%Y-%m-%dT%H:%M"),
+             "reason": "Hall booked for us"}
+    before = f.counts(sqlite_rt)
+    r = post(client, f"/changes/{ref}/reschedule", typed, page=f"/changes/{ref}")
+    page = r.get_data(as_text=True)
+    assert r.status_code in (400, 409)
+    assert "Move the release" in page and 'id="reschedule-problems"' in page and "GCSE mocks" in page
+    assert f'value="{typed["window_start"]}"' in page and 'value="Hall booked for us"' in page
+    assert 'aria-describedby="reschedule-problems"' in page
+    assert f.counts(sqlite_rt) == before and _window(sqlite_rt, school, ref) == (start, end)
+
+
+def test_a_category_change_needs_its_reason_and_says_so_at_the_form(sqlite_rt, tmp_path):
+    from .web_support import WebSchool, login, make_app, post
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    ref = f.change_in(sqlite_rt, school, "minor", "needs_analysis")
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    r = post(client, f"/changes/{ref}/category", {"category": "significant", "reason": " "},
+             page=f"/changes/{ref}")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and 'id="category-problems"' in page
+    assert "say why the category changes" in page
+    view = changes_service.get_change(sqlite_rt, actor_id=school.requester, ref=ref)
+    assert view.change.category == "minor"
+    assert "<option selected>significant</option>" in page  # what was chosen stays chosen

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from fitsflow.domain.errors import InvalidInput, Stale
+from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, Stale
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES, STAGE_TITLES
 from fitsflow.services import approved as approved_service
@@ -97,6 +97,18 @@ def _new_page(form: Any, problems: dict[str, str]) -> str:
 def show(ref: str) -> Any:
     """The whole picture: stage data, decisions, what I may do now, timeline, diagram."""
     return _change_html(ref)
+
+
+def _refused(ref: str, form: str, err: InvalidInput | GateNotSatisfied) -> Any:
+    """A refusal shown on the change page at the form that caused it, with what was typed
+    kept and the fields marked (not on a page of its own)."""
+    if isinstance(err, InvalidInput):
+        problems, message = err.problems, "Nothing was changed: correct what is marked."
+    else:
+        problems, message = {f"missing {i}": m for i, m in enumerate(err.missing)}, \
+            f"Nothing was changed: {err.action} is not possible yet."
+    refused = {"form": form, "problems": problems, "message": message, "typed": request.form}
+    return _change_html(ref, refused=refused), 409 if isinstance(err, GateNotSatisfied) else 400
 
 
 def _change_html(ref: str, **extra: Any) -> str:
@@ -318,9 +330,13 @@ def follow_up(ref: str) -> Any:
 def category(ref: str) -> Any:
     """Move a change being planned to another category of its workflow."""
     form = request.form
-    view = category_service.change_category(runtime(), actor_id=actor().id, ref=ref,
-                                    category=form.get("category", ""), reason=form.get("reason", ""),
-                                    expected_version=expected_version(form))
+    try:
+        view = category_service.change_category(runtime(), actor_id=actor().id, ref=ref,
+                                                category=form.get("category", ""),
+                                                reason=form.get("reason", ""),
+                                                expected_version=expected_version(form))
+    except InvalidInput as err:
+        return _refused(ref, "category", err)
     flash(f"{view.ref} is now a {view.category} change.")
     return redirect(url_for("changes.show", ref=view.ref))
 
@@ -369,10 +385,13 @@ def co_owner_remove(ref: str, user_id: int) -> Any:
 def reschedule(ref: str) -> Any:
     """Move a scheduled release to a new window."""
     form = request.form
-    view = rescheduling.reschedule(runtime(), actor_id=actor().id, ref=ref,
-                               window_start=form.get("window_start", ""),
-                               window_end=form.get("window_end", ""), reason=form.get("reason", ""),
-                               expected_version=expected_version(form))
+    try:
+        view = rescheduling.reschedule(runtime(), actor_id=actor().id, ref=ref,
+                                       window_start=form.get("window_start", ""),
+                                       window_end=form.get("window_end", ""), reason=form.get("reason", ""),
+                                       expected_version=expected_version(form))
+    except (InvalidInput, GateNotSatisfied) as err:
+        return _refused(ref, "reschedule", err)
     flash(f"{view.ref} moved; {view.state_title.lower()}.")
     return redirect(url_for("changes.show", ref=view.ref))
 

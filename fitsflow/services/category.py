@@ -17,7 +17,8 @@ from .views import ChangeView
 
 def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reason: str = "",
                     expected_version: int | None = None) -> ChangeView:
-    """The requester moves their change to another category of its workflow (audited)."""
+    """The requester moves their change to another category of its workflow, saying why
+    (audited: the category decides who must approve it)."""
     category = (category or "").strip()
     if wrong := one_line_problem(reason.strip(), limits.REASON, required=False):
         raise InvalidInput({"reason": wrong})
@@ -29,6 +30,8 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
         definition = common.workflow_of(rt, change).definition
         if not definition.states[change.state].edits:
             raise definition.not_allowed("change category", change.state, action="Change the category")
+        if not reason.strip():
+            raise InvalidInput({"reason": "say why the category changes (it decides who must approve)"})
         try:
             serving = rt.workflows.for_category(category).name
         except NotFound:
