@@ -45,6 +45,9 @@ def test_requester_raises_plans_and_submits(site):
     page = me.get(f"/changes/{ref}").get_data(as_text=True)
     assert "Needs analysis" in page and "no needs analysis" in page and "<strong>Coverage</strong>" in page
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    # The form marks what the gates will ask for before anything is saved (issue 22.4).
+    form_page = me.get(f"/changes/{ref}/stage/needs").get_data(as_text=True)
+    assert form_page.count("<strong>needed for approval</strong>") == 3  # the note, stakeholders, options
     r = post(me, f"/changes/{ref}/stage/needs", {"version": version, "need": "Coverage for PE lessons",
                                                  "stakeholders": "Head of PE\nSite manager",
                                                  "options_considered": "Mesh; cabled APs",

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from markupsafe import Markup
 
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, Stale
+from fitsflow.domain.guards import NEEDS_REQUIRED
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES, STAGE_TITLES
 from fitsflow.services import approved as approved_service
@@ -172,7 +173,11 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
     rows = cost_rows(detail, stage, form)
     if form is not None and form.get("add_line"):
         rows.append(dict.fromkeys(COST_FIELDS, ""))
-    return render_template(template, d=detail, c=detail.change, title=title, problems=problems,
+    definition = rt.workflows.of(detail.change.workflow, detail.change.workflow_version).definition
+    # The fields the workflow's gates will ask for, marked before saving (guards.NEEDS_REQUIRED).
+    asks = any("needs_recorded" in t.guards for t in definition.transitions)
+    needed = set(NEEDS_REQUIRED) if asks else set()
+    return render_template(template, d=detail, c=detail.change, title=title, problems=problems, needed=needed,
                            form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
                            rows=rows, row_errors=cost_row_errors(rows, problems), local_input=local_input,
                            totals=draft_totals(rows, detail.plan.horizon_years),

@@ -80,16 +80,20 @@ def guard(name: str) -> Callable[[Guard], Guard]:
     return register
 
 
+# What the needs analysis must hold where a workflow asks for it (``needs_recorded``): each
+# field, and what is said while it is empty. The needs form marks the same fields before
+# anything is saved.
+NEEDS_REQUIRED: dict[str, str] = {"need": "no needs analysis", "stakeholders": "no stakeholders consulted",
+                                  "options_considered": "no options considered"}
+
+
 @guard("needs_recorded")
 def needs_recorded(s: GuardSubject) -> list[str]:
     needs = s.needs
     if needs is None or not needs.need:
-        return ["no needs analysis"]
-    missing = []
-    if not needs.stakeholders:
-        missing.append("no stakeholders consulted")
-    if not needs.options_considered:
-        missing.append("no options considered")
+        return [NEEDS_REQUIRED["need"]]
+    missing = [said for field, said in NEEDS_REQUIRED.items()
+               if field != "need" and not getattr(needs, field)]
     missing.extend(f"screening not answered: {q}" for q in s.screening_missing)
     return missing
 
