@@ -40,6 +40,9 @@ from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from fitsflow.domain import totp  # noqa: E402
 
 CONCURRENCY = 4
+# /healthz answers 503 when its probe write misses health.write_deadline_ms (another write
+# holds SQLite's lock that long): counted per server (port) and reported, not a failed run.
+REFUSED: dict[int, int] = {}
 
 
 def free_port() -> int:
@@ -129,7 +132,9 @@ def load(port: int, requests: Sequence[tuple[str, str, str | None]], cookie: str
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
-            if response.status >= 400:
+            if response.status == 503 and path == "/healthz":
+                REFUSED[port] = REFUSED.get(port, 0) + 1
+            elif response.status >= 400:
                 errors.append(f"{method} {path}: {response.status}")
 
     threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
@@ -397,9 +402,11 @@ def main() -> None:
             missed.append(name)
     print(f"daily pages missing a target: {', '.join(missed) if missed else 'none'}")
     for one in sized:
-        if one.refused:
-            print(f"{one.total:,} changes: /healthz answered 503 {len(one.refused)} times in all "
-                  f"(each after {min(one.refused):.1f}–{max(one.refused):.1f} s)")
+        if one.refused or REFUSED.get(one.port):
+            slowest = f" (one at a time: each after {min(one.refused):.1f}–{max(one.refused):.1f} s)" \
+                if one.refused else ""
+            print(f"{one.total:,} changes: /healthz answered 503 {len(one.refused)} times one at a time and "
+                  f"{REFUSED.get(one.port, 0)} times under load{slowest}")
     under = max(r["read_busy_p95"] / r["read_idle_p95"] for r in results.values())
     print(f"ratio: {under:.2f} (API read p95 under write load ÷ idle p95, worst size; target ≤ 2.0)")
 
