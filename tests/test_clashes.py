@@ -159,3 +159,20 @@ def test_the_schedules_sweep_relates_services_as_the_clash_check_does(depends, a
     first, second = [names[i] for i in a], [names[i] for i in b]
     assert bool(cat.related(first, second)) == bool(cat.reach(first) & cat.ids(second))
     assert bool(cat.related(first, second)) == bool(cat.reach(second) & cat.ids(first))
+
+
+def test_the_api_reads_a_changes_clash_as_the_page_does(sqlite_rt, tmp_path):
+    """Issue 22.10: GET /changes/{ref} carried no clash, though the card, the email and the
+    schedule did."""
+    from .web_support import WebSchool, bearer, make_app
+
+    rt = sqlite_rt
+    catalogue.load_demo(rt)
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    other = f.change_in(rt, school, "minor", "scheduled", title="Replace the core switch",
+                        affected=("Core network",))
+    mine = f.change_in(rt, school, "minor", "release_planning", affected=("Core network",))
+    f.fill_stages(rt, school.requester, mine, ("release_plan",))
+    body = app.test_client().get(f"/api/v1/changes/{mine}", headers=bearer(rt, school.requester)).get_json()
+    assert body["clashes"] == list(_clashes(rt, school, mine)) and other in body["clashes"][0]
+    assert body["window_freezes"] == [] and body["window_cautions"] == []

@@ -128,6 +128,9 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
         editable_stages=list(d.editable_stages),  # type: ignore[arg-type]
         follow_ups=list(d.follow_ups),
         may_follow_up=d.may_follow_up,
+        clashes=list(d.clashes),
+        window_freezes=list(d.window_freezes),
+        window_cautions=list(d.window_cautions),
     )
 
 

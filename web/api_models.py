@@ -345,6 +345,11 @@ class ChangeDetail(Out):
     editable_stages: list[Literal["needs", "finance", "release_plan", "review"]]
     follow_ups: list[str]
     may_follow_up: bool
+    clashes: list[str] = Field(description="Other changes whose release window overlaps this one's on a "
+                                           "related service, described (as the page, the email and the "
+                                           "schedule show them).")
+    window_freezes: list[str] = Field(description="Change freezes the release window falls in, with dates.")
+    window_cautions: list[str] = Field(description="Caution periods the release window falls in, with dates.")
 
 
 # --- actions and decisions --------------------------------------------------------------
