@@ -66,6 +66,7 @@ PER_DAY = 27
 # Open changes (not closed, withdrawn or at rest after a rejection) are recent: raised within
 # this many days, whatever the history's length.
 OPEN_DAYS = 60
+READ_AFTER = timedelta(days=14)
 
 _MODELS: tuple[Any, ...] = (
     Change, NeedsAnalysis, CostLine, ReleasePlan, Review, Approval, AuditEvent, OutboxMessage, InboxItem,
@@ -344,6 +345,9 @@ class Cloner:
         ref = self._ref(created)
         new_id = self.ids.take("changes")
         old_ref, old_title, title = m.ref, change["title"], _title(i)
+        # What came more than READ_AFTER ago has been read, and nine in ten of its release
+        # notices acknowledged, as people do.
+        settled = back >= READ_AFTER
         ids: dict[str, dict[int, int]] = {name: {} for name in SERIAL}
         ids["changes"][m.id] = new_id
 
@@ -377,6 +381,8 @@ class Cloner:
                     out["id"] = ids[name][original["id"]] = self.ids.take(name)
                 if name == "notice_receipts":
                     out["notice_id"] = ids["release_notices"][original["notice_id"]]
+                    if settled and out["acknowledged_at"] is None and (i + out["user_id"]) % 10:
+                        out["acknowledged_at"] = out["created_at"] + timedelta(days=1)
                 self.pending[name].append(out)
         for original in m.rows["outbox"]:
             out = shifted("outbox", original)
@@ -386,6 +392,8 @@ class Cloner:
             out = shifted("inbox_items", original)
             out["id"] = self.ids.take("inbox_items")
             out["outbox_id"] = ids["outbox"][original["outbox_id"]]
+            if settled and out["read_at"] is None:
+                out["read_at"] = out["created_at"] + timedelta(hours=1)
             self.pending["inbox_items"].append(out)
         for original in m.rows["audit_events"]:
             at = (datetime.fromisoformat(original["at"]) - back).isoformat(timespec="microseconds")
