@@ -94,3 +94,41 @@ def test_the_change_page_sends_a_held_notice(sqlite_rt, tmp_path):
         client, f"/changes/{ref}/notices/{slt.id}/release", {"action": "send_now"}, page=f"/changes/{ref}"
     )
     assert r.status_code == 302 and _by_audience(sqlite_rt, school, ref)["slt"].status == "draft"
+
+
+def test_the_api_and_the_command_line_settle_a_held_notice_as_the_page_does(file_rt, tmp_path,
+                                                                            monkeypatch):
+    """Issue 22.10: held notices could be sent now, re-timed or marked not relevant only on the
+    web. The API and the command line do it through the same service, with its refusals."""
+    from click.testing import CliRunner
+
+    from fitsflow.cli import cli
+
+    from .web_support import WebSchool, bearer, make_app
+
+    rt = file_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    held = _by_audience(rt, school, ref)
+    client = app.test_client()
+    mine, theirs = bearer(rt, school.requester), bearer(rt, school.cab[0])
+    path = f"/api/v1/changes/{ref}/notices/{held['slt'].id}/release"
+    r = client.post(path, json={"action": "not_relevant"}, headers=mine)
+    assert r.status_code == 400 and "reason" in r.get_json()["problems"]
+    assert client.post(path, json={"action": "send_now"}, headers=theirs).status_code == 403
+    r = client.post(path, json={"action": "send_now"}, headers=mine)
+    assert r.status_code == 200 and r.get_json()["status"] == "draft"
+    other = held["staff"]  # a draft, not yet due: the same word may be given on it
+    for name in list(__import__("os").environ):
+        if name.startswith("FITSFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FITSFLOW_DATABASE_URL", rt.db.engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    email = school.emails[school.requester]
+    listed = runner.invoke(cli, ["change", "notices", ref, "--as", email])
+    assert listed.exit_code == 0, listed.output
+    assert f"{other.id}  {other.audience}  draft  " in listed.output
+    done = runner.invoke(cli, ["change", "notice", ref, str(other.id), "not_relevant", "--as", email,
+                               "--reason", "Parents are not affected"])
+    assert done.exit_code == 0, done.output
+    assert _by_audience(rt, school, ref)[other.audience].status == "not_relevant"

@@ -182,6 +182,8 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/changes/<ref>/notices"): ("401 404 200 200 200 200 200", None),
     ("PUT", "/api/v1/changes/<ref>/notices/<int:notice_id>"): ("401 404 404 403 403 403 403",
                                                               {"subject": "s", "body": "b"}),
+    ("POST", "/api/v1/changes/<ref>/notices/<int:notice_id>/release"): ("401 404 404 403 403 403 403",
+                                                                       {"action": "send_now"}),
     ("GET", "/api/v1/changes/<ref>/notices/<int:notice_id>/acknowledgements"):
         ("401 404 404 404 404 404 404", None),
     ("PUT", "/api/v1/changes/<ref>/stages/needs"): ("401 404 200 403 403 403 403", {"need": "Faster PCs"}),

@@ -356,6 +356,15 @@ def edit_notice(ref: str, notice_id: int, body: m.NoticeEdit) -> m.NoticeDraft:
     return _draft(_notice_of(ref, notice_id))
 
 
+@route(bp, "POST", "/changes/<ref>/notices/<int:notice_id>/release",
+       summary="Send a held notice now or at a time, or mark it not relevant to its audience",
+       response=m.NoticeDraft, body=m.NoticeRelease)
+def release_notice(ref: str, notice_id: int, body: m.NoticeRelease) -> m.NoticeDraft:
+    release_notices.release_notice(runtime(), actor_id=actor().id, ref=ref, notice_id=notice_id,
+                                   action=body.action, at=body.at, reason=body.reason)
+    return _draft(_notice_of(ref, notice_id))
+
+
 @route(bp, "GET", "/changes/<ref>/notices/<int:notice_id>/acknowledgements",
        summary="Who has and has not acknowledged a published notice", response=m.Acknowledgements)
 def acknowledgements(ref: str, notice_id: int) -> m.Acknowledgements:

@@ -470,6 +470,17 @@ class NoticeDrafts(Out):
     items: list[NoticeDraft]
 
 
+class NoticeRelease(Body):
+    """The requester's word on a held (or draft) notice before it goes."""
+
+    action: Literal["send_now", "send_at", "not_relevant"] = Field(
+        description="send_now: publish it now; send_at: publish it at `at` (before the window starts); "
+                    "not_relevant: it will not go to its audience (`reason` required).")
+    at: str = Field(default="", max_length=40, description="For send_at: a date and time in the school's "
+                                                           "zone, e.g. 2026-07-20T08:00.")
+    reason: str = Field(default="", max_length=limits.REASON, description="Why (required for not_relevant).")
+
+
 class NoticeEdit(Body):
     subject: Annotated[str, StringConstraints(min_length=1, max_length=limits.NOTICE_SUBJECT,
                                               pattern=FILLED_LINE)]

@@ -9,6 +9,7 @@ from ..services import approved as approved_service
 from ..services import category as category_service
 from ..services import changes as changes_service
 from ..services import gates, ownership, peer_review, rescheduling, stages
+from ..services import notices as release_notices
 from ..services.views import ChangeDetail
 from .base import State, actor_id, as_option, echo, echo_text, pass_state
 
@@ -236,6 +237,36 @@ def peer_review_(state: State, ref: str, outcome: str, as_email: str, comments: 
     echo(f"{view.ref}: peer review recorded ({outcome})")
 
 
+@change.command("notices")
+@click.argument("ref")
+@as_option
+@pass_state
+def notices_(state: State, ref: str, as_email: str) -> None:
+    """A release's notices, one per audience: id, status, when it goes, its subject."""
+    rt = state.runtime
+    for n in release_notices.notices_for(rt, actor_id=actor_id(rt, as_email), ref=ref):
+        when = n.publish_at.astimezone(rt.timezone).strftime("%a %d %b %Y %H:%M")
+        echo(f"{n.id}  {n.audience}  {n.status}  {when}  {n.subject}")
+
+
+@change.command("notice")
+@click.argument("ref")
+@click.argument("notice_id", type=int)
+@click.argument("action", type=click.Choice(release_notices.RELEASE_ACTIONS))
+@as_option
+@click.option("--at", default="",
+              help="For send_at: a date and time in the school's zone, e.g. 2026-07-20T08:00.")
+@click.option("--reason", default="", help="Why (required for not_relevant).")
+@pass_state
+def notice(state: State, ref: str, notice_id: int, action: str, as_email: str, at: str, reason: str) -> None:
+    """Send a held notice now (send_now) or at a time (send_at), or mark it not relevant to
+    its audience (not_relevant), as the change page does."""
+    rt = state.runtime
+    release_notices.release_notice(rt, actor_id=actor_id(rt, as_email), ref=ref, notice_id=notice_id,
+                                   action=action, at=at, reason=reason)
+    echo(f"{ref.upper()}: notice {notice_id} {action.replace('_', ' ')}")
+
+
 @change.command("acknowledge")
 @click.argument("ref")
 @as_option
@@ -251,7 +282,7 @@ def acknowledge(state: State, ref: str, as_email: str) -> None:
 @click.argument("ref")
 @click.argument("category")
 @as_option
-@click.option("--reason", default="")
+@click.option("--reason", required=True, help="Why (the category decides who must approve).")
 @pass_state
 def category(state: State, ref: str, category: str, as_email: str, reason: str) -> None:
     """Move a change being planned to another category of its workflow (not lighter than the
