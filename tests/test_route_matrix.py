@@ -124,6 +124,7 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/notices/inbox/<int:item_id>/read"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
+    ("GET", "/maintenance"): ("302 200 200 200 200 200 200", None),
     ("GET", "/schedule/exceptions"): ("302 403 200 200 200 200 200", None),
     ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", None),
 }

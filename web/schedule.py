@@ -12,9 +12,9 @@ from fitsflow.domain import limits
 from fitsflow.domain.calendar import academic_year_start
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES
-from fitsflow.services import calendar_report, catalogue, schedule
+from fitsflow.services import calendar_report, catalogue, maintenance, schedule
 
-from .access import VIEWERS, access
+from .access import SIGNED_IN, VIEWERS, access
 from .dashboard import page_args
 from .login import actor, runtime
 
@@ -113,3 +113,15 @@ def exceptions() -> Any:
     return render_template("schedule_exceptions.html", report=report, problems=problems, first=first,
                            last=last, kinds=calendar_report.EXCEPTIONS,
                            change_link=url_for("changes.show", ref="_")[:-1]), 400 if problems else 200
+
+
+@bp.get("/maintenance")
+@access(SIGNED_IN)
+def maintenance_page() -> Any:
+    """Planned maintenance for everyone: what is coming, when, and what to expect."""
+    items = maintenance.planned(runtime(), actor_id=actor().id)
+    days: dict[date, list[maintenance.Planned]] = {}
+    for item in items:
+        days.setdefault(item.starts.date(), []).append(item)
+    return render_template("maintenance.html", days=days, weeks=maintenance.DAYS // 7,
+                           as_at=runtime().now().astimezone(runtime().timezone))

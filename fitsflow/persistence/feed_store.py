@@ -87,6 +87,13 @@ def range_version(session: Session, *, since: datetime, until: datetime) -> tupl
     return tuple(row)
 
 
+def _in_states(states: Sequence[tuple[str, str]]) -> Any:
+    """A change in one of these (workflow, state) pairs, compared as one string, which no
+    index of the changes serves: the range of windows is the way in, so the rows read follow
+    the range, never all changes in a state (closed ones pile up for ever)."""
+    return (col(Change.workflow) + "\n" + col(Change.state)).in_([f"{wf}\n{st}" for wf, st in states])
+
+
 def releases(session: Session, *, since: datetime, until: datetime,
              states: Sequence[tuple[str, str]] | None = None,
              involving: int | None = None) -> list[FeedRelease]:
@@ -103,11 +110,7 @@ def releases(session: Session, *, since: datetime, until: datetime,
              .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
                     col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until))
     if states is not None:
-        # Compared as one string, which no index of the changes serves: the range of windows
-        # is the way in, so the rows read follow the range, never all changes in a state
-        # (closed ones pile up for ever).
-        query = query.where((col(Change.workflow) + "\n" + col(Change.state))
-                            .in_([f"{wf}\n{st}" for wf, st in states]))
+        query = query.where(_in_states(states))
     if involving is not None:
         decided = select(Approval.change_id).where(col(Approval.approver_id) == involving)
         # ``+ 0`` for the same reason: the range leads, not everything the person ever did.
@@ -116,3 +119,36 @@ def releases(session: Session, *, since: datetime, until: datetime,
     rows = session.connection().execute(query.order_by(col(ReleasePlan.window_start), col(Change.id))
                                         .limit(FEED_ROWS_MAX)).all()
     return [FeedRelease(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """A release as staff see it: what, when, which services, what to expect."""
+
+    ref: str
+    title: str
+    window_start: datetime
+    window_end: datetime
+    services: str  # one per line
+    effect: str  # the release plan's impact on users
+    contact: str
+    sequence: int
+    updated_at: datetime
+
+
+def maintenance(session: Session, *, since: datetime, until: datetime,
+                states: Sequence[tuple[str, str]]) -> list[Maintenance]:
+    """Releases in these (workflow, state) pairs with a window touching [since, until), by
+    start: no cost, risk, requester or approvals."""
+    if not states:
+        return []
+    columns: list[Any] = [Change.ref, Change.title, ReleasePlan.window_start, ReleasePlan.window_end,
+                          Change.affected_services, ReleasePlan.impact, ReleasePlan.contact,
+                          ReleasePlan.window_sequence, Change.updated_at]
+    query = (core_select(*columns)
+             .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
+             .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
+                    col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until,
+                    _in_states(states))
+             .order_by(col(ReleasePlan.window_start), col(Change.id)).limit(FEED_ROWS_MAX))
+    return [Maintenance(*row) for row in session.connection().execute(query).all()]

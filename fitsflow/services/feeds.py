@@ -19,14 +19,19 @@ from .. import security_log
 from ..domain import ical_zone
 from ..domain.calendar import KIND_TITLES, Period, local_midnight
 from ..domain.errors import InvalidInput, NotFound
+from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
 from ..persistence import audit_store, calendar_store, feed_store, queries
-from . import account_notices
+from . import account_notices, maintenance
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
-KINDS = ("mine", "schedule")
-FEED_TITLES = {"mine": "My changes", "schedule": "Forward schedule of change"}
+KINDS = ("mine", "schedule", "maintenance")
+FEED_TITLES = {"mine": "My changes", "schedule": "Forward schedule of change",
+               "maintenance": "Planned maintenance"}
+FEED_ABOUT = {"mine": "changes you raised or decided on",
+              "schedule": "every release, freeze and caution period",
+              "maintenance": "what ICT work is coming and what you will notice: for everyone"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ def kinds_for(rt: Runtime, *, user_id: int) -> tuple[str, ...]:
     with rt.db.read() as session:
         actor = load_actor(rt, session, user_id)
         audiences = queries.audiences_of(session, user_id)
-    return KINDS if may_have_schedule(rt, actor.roles, set(audiences)) else ("mine",)
+    if not may_view_changes(actor.roles):
+        return ("maintenance",)
+    return KINDS if may_have_schedule(rt, actor.roles, set(audiences)) else ("mine", "maintenance")
 
 
 def create_feed(rt: Runtime, *, user_id: int, kind: str) -> str:
@@ -118,11 +125,17 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     until = local_midnight(today + timedelta(days=367), rt.timezone)
     with rt.db.read() as session:
         version = feed_store.range_version(session, since=since, until=until)
-    key = ("feed", kind, None if kind == "schedule" else user_id, since, until, version)
+    key = ("feed", kind, user_id if kind == "mine" else None, since, until, version)
     return rt.cache.get(rt.db, "schedule", key, lambda: _feed(rt, kind, user_id, since, until))
 
 
 def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> Feed:
+    if kind == "maintenance":
+        start = since.astimezone(rt.timezone).date()
+        items = maintenance.planned(rt, actor_id=None, start=start,
+                                    days=(until.astimezone(rt.timezone).date() - start).days)
+        body = _ical_maintenance(rt, items)
+        return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
     with rt.db.read() as session:
         if kind == "schedule":
             states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
@@ -239,3 +252,28 @@ def _vevent(r: feed_store.FeedRelease, tzid: str, host: str, base: str, status: 
 def _folded(lines: list[str]) -> list[str]:
     """Most lines are short and ASCII: tested here, not in a call per line."""
     return [line if len(line) <= 75 and line.isascii() else _fold(line) for line in lines]
+
+
+def _ical_maintenance(rt: Runtime, items: list[maintenance.Planned]) -> bytes:
+    """Planned maintenance as events: what, when, which services, what to expect; no link to a
+    change (staff do not open changes), no cost or approvals."""
+    tzid = rt.settings.school.timezone
+    host = _host(rt)
+    base = rt.settings.delivery.base_url.rstrip("/")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//fitsflow//change and release management//EN",
+             "CALSCALE:GREGORIAN",
+             f"X-WR-CALNAME:{_text(rt.settings.school.name + ': ' + FEED_TITLES['maintenance'])}",
+             f"X-WR-TIMEZONE:{tzid}"]
+    body: list[str] = []
+    for p in items:
+        about = [f"Services: {', '.join(p.services)}." if p.services else "",
+                 f"What you will notice: {p.effect}" if p.effect else "",
+                 f"On the day: {p.contact}" if p.contact else "",
+                 f"All planned maintenance: {base}/maintenance"]
+        body += ["BEGIN:VEVENT", f"UID:maintenance-{p.ref.lower()}@{host}", f"DTSTAMP:{_utc(p.stamp)}",
+                 f"SEQUENCE:{p.sequence}", f"DTSTART;TZID={tzid}:{p.starts:%Y%m%dT%H%M%S}",
+                 f"DTEND;TZID={tzid}:{p.ends:%Y%m%dT%H%M%S}", f"SUMMARY:{_text(p.title)}",
+                 f"DESCRIPTION:{_text(chr(10).join(a for a in about if a))}", "STATUS:CONFIRMED",
+                 "TRANSP:OPAQUE", "END:VEVENT"]
+    zone = [_vtimezone(tzid, rt.now().year)] if items else []
+    return "\r\n".join([*_folded(lines), *zone, *_folded(body), "END:VCALENDAR", ""]).encode()
