@@ -102,6 +102,15 @@ class Server:
                 raise RuntimeError(f"{self.name}: the list gave {found} items, not {expect}")
         return len(requests) / elapsed
 
+    def html_rows(self, path: str) -> int:
+        """How many list rows an HTML page holds (a change's or an issue's own row)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        conn.request("GET", path, headers={"Cookie": self.cookie})
+        page = conn.getresponse().read().decode()
+        conn.close()
+        self.sent += 1
+        return len(re.findall(r'<td><a href="/changes/[^"/]+">|<tr id="issue-\d+"', page))
+
     def worker_memory(self) -> list[int]:
         """Resident set size (bytes) of each worker process: the server's children."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
@@ -390,6 +399,9 @@ def main() -> None:
             if "json100" in w:
                 server.load(w["json100"], 4, expect=items)
             server.load(w["html"][:8], 4, html=True)
+            rows = server.html_rows(w["html"][1][1])
+            if rows != PAGE:
+                raise RuntimeError(f"{server.name}: an HTML list page holds {rows} rows, not {PAGE}")
         used += 8
         rates: dict[str, dict[str, list[float]]] = {"fitsflow": {}, "Redmine": {}}
 
