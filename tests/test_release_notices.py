@@ -177,3 +177,24 @@ def test_acknowledgements_are_counts_with_a_searchable_list_of_names(sqlite_rt, 
     assert link in page
     listing = client.get(link + "&q=staff+11").get_data(as_text=True)
     assert "Member of staff 110" in listing and "Member of staff 007" not in listing
+
+
+def test_read_and_understood_clears_the_notices_copy_in_the_inbox(rt):
+    """Issue 22.6: the unread badge stayed at 1 after "Read and understood" — the inbox held
+    a second copy. Read state is one per notice: acknowledging it reads its inbox copy."""
+    from fitsflow.delivery.worker import Worker
+    from fitsflow.services import inbox
+
+    school, people = audience_school(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")
+    staff_notice = by_audience(rt, ref)["staff"]
+    notices.publish_due(rt, now=FAR)
+    f.drain(Worker(rt, email=None, webhook=None, clock=lambda: FAR))
+    teacher = people["teacher"]
+    before = inbox.unread_count(rt, actor_id=teacher)
+    assert before >= 1 and any(i.event == "release_notice" and i.unread
+                               for i in inbox.my_notices(rt, actor_id=teacher).items)
+    notices.acknowledge(rt, actor_id=teacher, notice_id=staff_notice.id)
+    assert inbox.unread_count(rt, actor_id=teacher) == before - 1
+    items = inbox.my_notices(rt, actor_id=teacher).items
+    assert not any(i.event == "release_notice" and i.unread for i in items)

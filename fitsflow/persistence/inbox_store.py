@@ -51,6 +51,14 @@ def mark_read(session: Session, user_id: int, *, item_id: int | None, now: datet
     return int(session.connection().execute(statement.values(read_at=now)).rowcount or 0)
 
 
+def mark_read_linking(session: Session, user_id: int, *, link: str, now: datetime) -> int:
+    """Mark read this person's items that lead to ``link`` (a release notice's copy in the
+    inbox, once the notice itself is acknowledged: one read state per notice)."""
+    statement = update(_INBOX).where(_INBOX.c.user_id == user_id, _INBOX.c.read_at.is_(None),
+                                     _INBOX.c.link == link)
+    return int(session.connection().execute(statement.values(read_at=now)).rowcount or 0)
+
+
 def get(session: Session, user_id: int, item_id: int) -> Any:
     """One of this person's items (None if it is not theirs)."""
     return session.connection().execute(

@@ -82,6 +82,11 @@ def change_of(session: Session, change_id: int) -> Any:
         .where(_CHANGES.c.id == change_id)).one()
 
 
+def link_of(notice_id: int) -> str:
+    """Where a received notice is read (its inbox copy leads there)."""
+    return f"/notices/{notice_id}"
+
+
 def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], now: datetime) -> int:
     """Give a receipt and an outbox row to every active member of the notice's audience who
     has no notice for this release yet and is in no more detailed audience; mark it
@@ -102,7 +107,7 @@ def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], n
     # (rowcount of INSERT … SELECT is not reported by every driver)
     people = connection.execute(select(func.count()).select_from(_RECEIPTS)
                                 .where(_RECEIPTS.c.notice_id == notice.id)).scalar_one()
-    payload = json.dumps({"event": "release_notice", "ref": ref, "link": f"/notices/{notice.id}"},
+    payload = json.dumps({"event": "release_notice", "ref": ref, "link": link_of(notice.id or 0)},
                          sort_keys=True)
     connection.execute(_OUTBOX.insert().from_select(
         ["created_at", "event", "change_ref", "recipient_id", "subject", "body", "payload", "status",

@@ -23,7 +23,7 @@ from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
 from ..domain.text import long_text_problem, normalise_newlines, one_line_problem
 from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
-from ..persistence import audit_store, notice_store, stage_store
+from ..persistence import audit_store, inbox_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
 from . import calendar, common, notifications
@@ -293,6 +293,8 @@ def acknowledge(rt: Runtime, *, actor_id: int, notice_id: int) -> None:
         ref = notice_store.acknowledge(session, notice_id=notice_id, user_id=actor.id, now=rt.now())
         if ref is None:
             raise NotFound("no such notice for you")
+        # Its copy in the inbox is the same notice: read with it (the badge counted it still).
+        inbox_store.mark_read_linking(session, actor.id, link=notice_store.link_of(notice_id), now=rt.now())
         if ref:
             audit_store.append(session, actor=actor.label, change_ref=ref, event_type="notice.acknowledged",
                                payload={"notice": notice_id})
