@@ -100,6 +100,12 @@ def test_a_small_move_re_times_drafts_and_corrects_each_reader_once(sqlite_rt, a
     readers = [uid for uid, _ in corrections]
     assert both in readers and len(readers) == len(set(readers))  # one each
     assert all("moved from" in body and "Supplier delay" in body for _, body in corrections)
+    # The notice already received says it moved wherever it is read (issue 22.6).
+    from fitsflow.services import notices as notices_service
+
+    received = notices_service.my_release_notices(rt, actor_id=both)
+    assert received and received[0].correction.startswith("Moved from")
+    assert "Supplier delay" in received[0].correction
     with rt.db.read() as session:
         moved = [
             json.loads(e.payload)

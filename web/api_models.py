@@ -501,6 +501,9 @@ class ReceivedNotice(Out):
     body: str
     received_at: datetime
     acknowledged_at: datetime | None
+    correction: str = Field(description="Since it was sent, the release moved or was postponed: what it "
+                                        "is now (empty if not).")
+    corrected_at: datetime | None
 
 
 class ReceivedNotices(Out):

@@ -410,6 +410,9 @@ class ReleaseNotice(SQLModel, table=True):
     updated_at: datetime
     # Why it was marked not relevant to its audience.
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Once published: the latest correction (the release moved or was postponed), and when.
+    correction: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    corrected_at: datetime | None = None
 
 
 class NoticeReceipt(SQLModel, table=True):

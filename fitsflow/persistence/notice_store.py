@@ -158,9 +158,10 @@ def received_count(session: Session, user_id: int) -> int:
 def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50,
              offset: int = 0) -> list[Any]:
     """Notices a person received, newest first: rows of notice_id, change_ref, subject, body,
-    received_at and acknowledged_at."""
+    received_at, acknowledged_at, and the latest correction and when."""
     query = (select(_NOTICES.c.id.label("notice_id"), _CHANGES.c.ref.label("change_ref"), _NOTICES.c.subject,
-                    _NOTICES.c.body, _RECEIPTS.c.created_at.label("received_at"), _RECEIPTS.c.acknowledged_at)
+                    _NOTICES.c.body, _RECEIPTS.c.created_at.label("received_at"), _RECEIPTS.c.acknowledged_at,
+                    _NOTICES.c.correction, _NOTICES.c.corrected_at)
              .select_from(_RECEIPTS.join(_NOTICES, _NOTICES.c.id == _RECEIPTS.c.notice_id)
                           .join(_CHANGES, _CHANGES.c.id == _RECEIPTS.c.change_id))
              .where(_RECEIPTS.c.user_id == user_id))
@@ -187,11 +188,17 @@ def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime
         .where(_NOTICES.c.id == notice_id)).scalar_one())
 
 
-def correct(session: Session, *, change_id: int, ref: str, subject: str, body: str, now: datetime) -> int:
+def correct(session: Session, *, change_id: int, ref: str, subject: str, body: str, correction: str,
+            now: datetime) -> int:
     """One outbox message to each person who received a notice of this release (a person in
-    several audiences received one): the release moved or was postponed. Returns how many."""
+    several audiences received one): the release moved or was postponed; and ``correction``
+    on each notice already published. Returns how many people are told."""
     connection = session.connection()
     people = select(_RECEIPTS.c.user_id).where(_RECEIPTS.c.change_id == change_id).distinct().subquery()
+    # The notices already out carry it too: whoever opens one reads the release as it now is.
+    connection.execute(update(_NOTICES)
+                       .where(_NOTICES.c.change_id == change_id, _NOTICES.c.status == PUBLISHED)
+                       .values(correction=correction, corrected_at=now))
     payload = json.dumps({"event": "release_corrected", "ref": ref, "link": "/notices"}, sort_keys=True)
     connection.execute(_OUTBOX.insert().from_select(
         ["created_at", "event", "change_ref", "recipient_id", "subject", "body", "payload", "status",

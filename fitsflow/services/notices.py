@@ -260,6 +260,8 @@ class Received:
     body: str
     received_at: datetime
     acknowledged_at: datetime | None
+    correction: str = ""  # the release moved or was postponed since: what it is now
+    corrected_at: datetime | None = None
 
 
 def my_release_notices(rt: Runtime, *, actor_id: int, limit: int = 50) -> list[Received]:

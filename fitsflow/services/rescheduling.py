@@ -65,7 +65,8 @@ def _tell(rt: Runtime, session: Session, change: ChangeRecord, definition: Workf
     return notice_store.correct(session, change_id=change.id, ref=change.ref,
                                 subject=f"[{change.ref}] Correction: {change.title}"[:300],
                                 body=f"A correction to the release notice you received for {change.ref} "
-                                     f"({change.title}): {what}.\nReason: {reason}", now=rt.now())
+                                     f"({change.title}): {what}.\nReason: {reason}",
+                                correction=f"{what[:1].upper()}{what[1:]}. Reason: {reason}", now=rt.now())
 
 
 def reschedule(rt: Runtime, *, actor_id: int, ref: str, window_start: str, window_end: str, reason: str,
