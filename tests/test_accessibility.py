@@ -5,6 +5,7 @@ no violation (WCAG 2.1 A and AA rules, colour contrast and focus included)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
         if IN_CI:
             pytest.fail(f"accessibility tests must run under CI: {reason}")
         pytest.skip(f"accessibility tests did not run: {reason}")
-    folder = tmp_path_factory.mktemp("a11y")
+    with serve_site(tmp_path_factory.mktemp("a11y")) as served:
+        yield served
+
+
+@contextmanager
+def serve_site(folder: Path) -> Iterator[tuple[str, WebSchool, dict[str, str]]]:
+    """The school every role's pages are seen in (a change at each stage, a notice sent, an
+    inbox item each, a holiday, a standard template), served; its refs name them for `_pages`.
+    Also used by tests/test_browser_widths.py."""
     rt = sqlite_runtime(f"sqlite:///{folder / 'a11y.db'}")
     school = WebSchool(rt)
     refs = {
         "gate": f.change_in(rt, school, "minor", "implement_approval", title="Visualisers"),
         "planning": f.change_in(rt, school, "minor", "financial_planning", title="Tablets"),
         "closed": f.change_in(rt, school, "minor", "closed", title="Projector"),
+        "reviewing": f.change_in(rt, school, "minor", "in_review", title="Laptops"),
     }
     gates.decide(rt, actor_id=school.cab[0], ref=f.change_in(rt, school, "minor", "implement_approval"),
                     decision="reject", comment="No test plan")
@@ -60,6 +70,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
     calendar.add_period(rt, actor_id=None, kind="holiday", title="Half term", start="2027-02-15",
                         end="2027-02-19")
     refs["template"] = str(parse_ref(f.standard_template(rt, school)))
+    refs["staff"] = str(school.staff)
     with rt.db.read() as session:
         notices = select(ReleaseNotice.id).join(Change, Change.id == ReleaseNotice.change_id)
         notice = session.exec(notices.where(Change.ref == refs["closed"])).first()
@@ -79,7 +90,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
 
 
 def _pages(role: str, refs: dict[str, str]) -> list[str]:
-    common = ["/", "/notices", "/notices/releases", "/account", "/account/mfa", "/no-such-page"]
+    common = ["/", "/notices", "/notices/releases", "/maintenance", "/account", "/account/mfa",
+              "/no-such-page"]
     viewer = ["/changes", "/changes?q=visualisers&cost_min=100", f"/changes/{refs['gate']}",
               f"/changes/{refs['closed']}", "/schedule", "/templates"]
     return common + {
@@ -94,10 +106,12 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
                       f"/changes/{refs['planning']}/stage/needs",
                       f"/changes/{refs['drafted']}/notices/{refs['draft']}",
                       f"/changes/{refs['closed']}/stage/review",
+                      f"/changes/{refs['reviewing']}/stage/review",  # the review form, actual costs
                       "/templates/new", f"/templates/{refs['template']}"],
         "cab": [*viewer, "/approvals", "/approvals?sort=-cost", f"/notices/inbox/{refs['inbox_cab']}"],
         "auditor": [*viewer, "/audit", "/audit?cost_min=1000", "/schedule/exceptions"],
-        "admin": [*viewer, "/admin/users", "/admin/users?q=test&sort=-email", "/admin/workflows",
+        "admin": [*viewer, "/admin/users", "/admin/users?q=test&sort=-email", f"/admin/users/{refs['staff']}",
+                  "/admin/workflows",
                   "/admin/calendar", f"/admin/calendar/{refs['period']}", "/admin/services", "/admin/outbox",
                   "/changes/new"],  # a page for requesters: the refusal (403)
     }[role]
