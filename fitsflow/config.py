@@ -108,6 +108,8 @@ class SchoolSettings(_Section):
     timezone: Annotated[str, AfterValidator(_zone)] = "Europe/London"
     # Whose bank holidays count.
     nation: Nation = "england"
+    # Who parents and students are told to ask about a release (their notices name it).
+    public_contact: str = Field(default="the school office", min_length=1, max_length=200)
 
 
 class PlanningSettings(_Section):

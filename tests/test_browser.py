@@ -196,7 +196,8 @@ def test_change_from_raise_to_release_and_audit(server, browser):  # type: ignor
     nat.click("Submit for approval to proceed")
     assert "Awaiting approval to proceed" in nat.text()
     assert "total cost of ownership £8,000.00" in nat.text()
-    assert "1 SLT: significant changes (FITS change cycle); above £2,000.00 over five years" in nat.text()
+    slt = "1 Senior leadership (SLT)"  # the school's words for its roles
+    assert f"{slt}: significant changes (FITS change cycle); above £2,000.00 over five years" in nat.text()
 
     for key in ("finance", "slt"):
         approver = Person(browser, base, emails[key], key)
@@ -395,7 +396,7 @@ def test_a_30000_change_needs_the_governors_and_an_edit_after_approval_is_seen_a
     nat.open(f"/changes/{ref}")
     page = nat.text()
     assert "total cost of ownership £30,000.00" in page
-    assert "1 governors' finance committee: above £25,000.00 over five years" in page
+    assert "1 Governors' finance committee: above £25,000.00 over five years" in page
     nat.shot("governors-needed")
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     gate = changes_service.get_change(rt, actor_id=school.requester, ref=ref).gate

@@ -46,7 +46,7 @@ def test_the_head_who_is_also_slt_votes_as_head_in_one_click_at_phone_width(scho
     page.wait_for_url(base + "/")
     page.goto(f"{base}/changes/{ref}")
     card = page.inner_text("main")
-    assert "Your vote counts as head" in card
+    assert "Your vote counts as Headteacher" in card
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.get_by_role("button", name="Approve").click()
     page.wait_for_url(f"{base}/changes/{ref}")

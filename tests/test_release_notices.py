@@ -60,7 +60,11 @@ def test_drafts_per_audience_with_tiered_content(rt):
         assert "£" not in body and "1,700" not in body and "Reimage from backup" not in body, audience
     staff = drafted["staff"].body
     assert "Drop-in session on Monday" in staff and "Helpdesk ext. 204" in staff
-    assert len(drafted["students"].body.splitlines()) <= 2
+    # Short, but a parent can act on it: when, what it means for them, who to ask (issue 22.6).
+    brief = drafted["parents"].body
+    assert len(brief.splitlines()) <= 3
+    assert ":" in brief.splitlines()[0] and any(c.isdigit() for c in brief.splitlines()[0])  # a time
+    assert "What it means for you:" in brief and f"Questions: {rt.settings.school.public_contact}" in brief
     window = drafted["students"].publish_at
     assert drafted["staff"].publish_at < window and drafted["slt"].publish_at <= drafted["staff"].publish_at
 

@@ -150,6 +150,7 @@ def edit_notice(ref: str, notice_id: int) -> Any:
             flash(f"The notice for {audience.label if audience else found[0].audience} is saved.")
             return redirect(url_for("changes.show", ref=ref) + "#notices")
     return render_template("notice_edit.html", n=found[0], ref=ref, problems=problems,
+                           audiences=rt.roles.audiences,
                            form=request.form if request.method == "POST" else None), 400 if problems else 200
 
 

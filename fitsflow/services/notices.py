@@ -44,6 +44,7 @@ def _context(rt: Runtime, subject: ChangeSubject) -> dict[str, Any]:
     end = release.window_end if release else None
     return {
         "requester_name": change.requester_name,
+        "public_contact": rt.settings.school.public_contact,
         "change": {"ref": change.ref, "title": change.title, "category": change.category,
                    "affected_services": [s for s in change.affected_services.split("\n") if s]},
         "needs": subject.needs,
