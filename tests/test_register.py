@@ -114,3 +114,42 @@ def test_the_api_gives_the_register_with_the_same_filters(sqlite_rt, tmp_path) -
     reversed_range = client.get("/api/v1/register?created_from=2026-12-10&created_to=2026-12-01",
                                 headers=bearer(rt, school.auditor))
     assert reversed_range.status_code == 400 and "created_to" in reversed_range.get_json()["problems"]
+
+
+def test_the_workbook_is_as_a_governor_expects_and_a_reopened_approval_says_so(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22.10: the .xlsx register had no frozen header, filter, window or risk column,
+    and read "Approval to implement: passed … Priya Shah" for an approval that was reopened."""
+    from fitsflow.services import rescheduling
+
+    rt = sqlite_rt
+    school, closed, big = _school_with_changes(rt)
+    # Scheduled, then moved two months: beyond the policy's tolerance, approval to implement
+    # is reopened.
+    moved = f.change_in(rt, school, "minor", "scheduled", title="Moved after approval")
+    plan = changes_service.get_change(rt, actor_id=school.requester, ref=moved).release_plan
+    assert plan is not None and plan.window_start is not None and plan.window_end is not None
+    rescheduling.reschedule(rt, actor_id=school.requester, ref=moved, reason="Exams moved",
+                            window_start=(plan.window_start + timedelta(days=60)).isoformat(),
+                            window_end=(plan.window_end + timedelta(days=60)).isoformat())
+    rows = {r.ref: r for r in register.page(rt, actor_id=school.auditor,
+                                            filters=change_search.ChangeFilter()).items}
+    assert rows[moved].gates["Approval to implement"].reopened
+    assert not rows[closed].gates["Approval to implement"].reopened
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.auditor])
+    sheet = load_workbook(io.BytesIO(client.get("/audit/register.xlsx").data)).active
+    assert sheet is not None
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref is not None
+    assert sheet.auto_filter.ref.startswith("A1:") and sheet.auto_filter.ref.endswith(str(sheet.max_row))
+    assert (sheet.column_dimensions["B"].width or 0) >= 30  # the title column is wide enough to read
+    table = list(sheet.iter_rows(values_only=True))
+    heads = list(table[0])
+    for column in ("Release window start", "Release window end", "Risk"):
+        assert column in heads
+    done = next(r for r in table[1:] if r[0] == closed)
+    assert done[heads.index("Risk")] and done[heads.index("Release window start")] is not None
+    cost = heads.index("Planned five-year cost") + 1
+    big_row = 2 + [r[0] for r in table[1:]].index(big)
+    assert "£" in sheet.cell(row=big_row, column=cost).number_format
+    said = next(r for r in table[1:] if r[0] == moved)[heads.index("Approval to implement: approved by")]
+    assert str(said).startswith("Reopened: waiting to be approved again (was approved by ")

@@ -182,7 +182,8 @@ def change_register(query: m.RegisterFilters) -> m.RegisterPage:
     page = register.page(rt, actor_id=actor().id, filters=filters, limit=query.limit, offset=query.offset)
     return m.RegisterPage(items=[m.RegisterEntry(
         change=_change(r.change), workflow_title=r.workflow_title,
-        gates=[m.RegisterGate(title=g.title, passed_at=g.passed_at, approvers=list(g.approvers))
+        gates=[m.RegisterGate(title=g.title, passed_at=g.passed_at, approvers=list(g.approvers),
+                              reopened=g.reopened)
                for g in r.gates.values()],
         five_year_cost=f"{r.five_year_cost:.2f}",
         actual_cost=None if r.actual_cost is None else f"{r.actual_cost:.2f}", outcome=r.outcome)

@@ -177,6 +177,8 @@ class RegisterGate(Out):
     title: str
     passed_at: datetime | None = Field(description="Null while the gate has not been passed.")
     approvers: list[str]
+    reopened: bool = Field(description="It passed, then an edit beyond the policy's tolerance opened a new "
+                                       "round: the approval does not stand until it passes again.")
 
 
 class RegisterEntry(Out):

@@ -11,3 +11,9 @@ def format_money(value: Decimal | int | float | None, currency: str) -> str:
     """£12,800.00 (an unknown currency code is written before the amount)."""
     symbol = SYMBOLS.get(currency, f"{currency} ")
     return f"{symbol}{Decimal(value or 0):,.2f}"
+
+
+def spreadsheet_format(currency: str) -> str:
+    """The number format that shows amounts as ``format_money`` writes them (Excel, LibreOffice)."""
+    symbol = SYMBOLS.get(currency, f"{currency} ")
+    return f'"{symbol}"#,##0.00'

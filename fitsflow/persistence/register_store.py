@@ -26,6 +26,7 @@ _CHANGES = Change.__table__  # type: ignore[attr-defined]
 @dataclass
 class RegisterFacts:
     passed: dict[str, datetime] = field(default_factory=dict)  # gate → when it last passed
+    reopened: set[str] = field(default_factory=set)  # gates whose approval no longer stands
     approvers: dict[str, list[str]] = field(default_factory=dict)  # gate → who approved that round
     outcome: str = ""
     actual_cost: Decimal | None = None
@@ -39,11 +40,14 @@ def facts(session: Session, change_ids: Sequence[int]) -> dict[int, RegisterFact
         return found
     connection = session.connection()
     passes = connection.execute(
-        select(_SNAPSHOTS.c.change_id, _SNAPSHOTS.c.gate, _SNAPSHOTS.c.round, _SNAPSHOTS.c.approved_at)
+        select(_SNAPSHOTS.c.change_id, _SNAPSHOTS.c.gate, _SNAPSHOTS.c.round, _SNAPSHOTS.c.approved_at,
+               _SNAPSHOTS.c.active)
         .where(_SNAPSHOTS.c.change_id.in_(change_ids))).all()
-    for cid, gate, _round, at in passes:
+    for cid, gate, _round, at, active in passes:
         found[cid].passed[gate] = at
-    rounds = {(cid, gate, rnd) for cid, gate, rnd, _ in passes}
+        if not active:  # an edit beyond tolerance opened a new round: it waits to pass again
+            found[cid].reopened.add(gate)
+    rounds = {(cid, gate, rnd) for cid, gate, rnd, _, _ in passes}
     if rounds:
         for cid, gate, rnd, name in connection.execute(
                 select(_APPROVALS.c.change_id, _APPROVALS.c.gate, _APPROVALS.c.round, _USERS.c.name)

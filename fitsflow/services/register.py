@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.errors import NotPermitted
+from ..domain.money import spreadsheet_format
 from ..domain.roles import ADMIN, AUDITOR
 from ..domain.vocabulary import RESTORE
 from ..persistence import queue_store, register_store
@@ -32,6 +33,16 @@ class GatePass:
     title: str
     passed_at: datetime | None
     approvers: tuple[str, ...]
+    reopened: bool = False  # it passed, then an edit opened a new round: it does not stand now
+
+    @property
+    def standing(self) -> str:
+        """The gate in words for the register: who approved, or that it was reopened."""
+        who = ", ".join(self.approvers)
+        if self.reopened:
+            return f"Reopened: waiting to be approved again (was approved by {who})" if who else \
+                "Reopened: waiting to be approved again"
+        return who
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,9 @@ class RegisterRow:
     # An emergency that restored a service, spending above the policy's first band: the
     # money's approvers are still to decide (they are asked before it closes).
     money_awaiting: str = ""
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    risk: str = ""  # the level the release plan's risk assessment scored
 
     @property
     def ref(self) -> str:
@@ -69,15 +83,18 @@ def _rows(rt: Runtime, session: Any, found: list[Any]) -> list[RegisterRow]:
     for record in found:
         definition = common.workflow_of(rt, record).definition
         known = more[record.id]
-        gates = {g.title: GatePass(g.title, known.passed.get(g.name), tuple(known.approvers.get(g.name, ())))
+        gates = {g.title: GatePass(g.title, known.passed.get(g.name), tuple(known.approvers.get(g.name, ())),
+                                   g.name in known.reopened)
                  for g in definition.gates.values()}
         state = definition.states.get(record.state)
         outcome = known.outcome or (state.title if state and state.final else "")
         planned = sum(costs[record.id].cost_by_year.values(), Decimal(0))
+        fact = costs[record.id]
         rows.append(RegisterRow(common.view_of(session, rt, record), definition.title, planned,
                                 known.actual_cost, gates, outcome, known.early_release,
                                 _money_awaiting(rt, definition, record, planned, known.actual_cost,
-                                                bool(state and state.final))))
+                                                bool(state and state.final)),
+                                fact.window_start, fact.window_end, fact.risk or ""))
     return rows
 
 
@@ -122,6 +139,7 @@ def every_row(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> Iterator[
 def header(rt: Runtime) -> list[str]:
     gates = [h for title in gate_titles(rt) for h in (f"{title}: passed", f"{title}: approved by")]
     return ["Reference", "Title", "Category", "Workflow", "Requester", "Raised", "State", "Phase",
+            "Release window start", "Release window end", "Risk",
             "Planned five-year cost", "Actual cost", *gates, "Outcome", "Released early (why)",
             "Emergency spend awaiting approval", "Last updated"]
 
@@ -135,10 +153,11 @@ def values(rt: Runtime, row: RegisterRow) -> list[Any]:
 
     cells: list[Any] = [row.ref, row.change.title, row.change.category, row.workflow_title,
                         row.change.requester_name, local(row.change.created_at), row.change.state_title,
-                        row.change.phase, row.five_year_cost, row.actual_cost]
+                        row.change.phase, local(row.window_start), local(row.window_end), row.risk,
+                        row.five_year_cost, row.actual_cost]
     for title in gate_titles(rt):
         passed = row.gates.get(title)
-        cells += [local(passed.passed_at) if passed else None, ", ".join(passed.approvers) if passed else ""]
+        cells += [local(passed.passed_at) if passed else None, passed.standing if passed else ""]
     return [*cells, row.outcome, row.early_release, row.money_awaiting, local(row.change.updated_at)]
 
 
@@ -161,29 +180,42 @@ def xlsx_bytes(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Change register")
     bold = Font(bold=True)
     titles = []
-    for name in header(rt):
+    names = header(rt)
+    # Widths as a governor reads them (set before the first row, as write-only mode needs):
+    # titles and approvers wide, dates and amounts as wide as their format.
+    for index, name in enumerate(names, start=1):
+        width = 40 if name in ("Title", "Released early (why)", "Emergency spend awaiting approval") \
+            or name.endswith("approved by") else 18 if name != "Reference" else 15
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "B2"  # before any row: write-only mode writes the view first
+    for name in names:
         cell = WriteOnlyCell(sheet, value=name)
         cell.font = bold
         titles.append(cell)
     sheet.append(titles)
-    sheet.freeze_panes = "B2"
+    money_format = spreadsheet_format(rt.settings.planning.currency)
+    count = 0
     for row in every_row(rt, actor_id=actor_id, filters=filters):
+        count += 1
         cells = []
         for value in values(rt, row):
             if isinstance(value, str):
                 value = spreadsheet_safe(value)
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, Decimal):
-                cell.number_format = "#,##0.00"
+                cell.number_format = money_format  # as the pages write amounts
             elif isinstance(value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
             cells.append(cell)
         sheet.append(cells)
+    # Each column filterable from its header, over every row written.
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
