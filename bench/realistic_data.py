@@ -63,8 +63,7 @@ SERVICES = ("Core network", "Wi-Fi", "MIS", "Email", "Printing", "Classroom AV")
 # Changes a day over the history: 100,000 changes span about ten years, 1,000 about five weeks,
 # so a month of the schedule holds about as many releases at either size.
 PER_DAY = 27
-# Open changes (not closed, withdrawn or at rest after a rejection) are recent: raised within
-# this many days, whatever the history's length.
+# Only a change raised within this many days may still be open (not closed or withdrawn).
 OPEN_DAYS = 60
 READ_AFTER = timedelta(days=14)
 
@@ -278,17 +277,20 @@ _TEXTS = {name: [c for c in columns if c != "ref"] for name, columns in _columns
 
 
 def _plan(models: list[Model], total: int, now: datetime) -> Iterator[tuple[int, Model, timedelta]]:
-    """(index, model, how far back) for each clone, oldest first: settled changes spread over
-    the history at PER_DAY a day, open ones within the last OPEN_DAYS."""
-    deck: list[Model] = []
+    """(index, model, how far back) for each clone, oldest first, PER_DAY a day back from
+    today. A change raised in the last OPEN_DAYS may still be open (the kinds in their
+    weights); one raised before has settled (the settled kinds only): the open work is about
+    the same at any size, the history is what grows."""
+    every: list[Model] = []
     for m in models:
-        deck += [m] * m.weight
+        every += [m] * m.weight
+    settled = [m for m in every if not m.open]
     span = timedelta(days=total / PER_DAY)
+    recent = timedelta(days=OPEN_DAYS)
     for i in range(total):
-        m = deck[(i * 37) % len(deck)]  # spread each kind evenly through the history
         back = span * (1 - i / total)
-        if m.open:
-            back = timedelta(days=OPEN_DAYS * (1 - i / total))
+        deck = every if back < recent else settled
+        m = deck[(i * 37) % len(deck)]  # each kind spread evenly through the history
         if m.max_back is not None:
             back = min(back, m.max_back * (1 - i / total))
         yield i, m, back
