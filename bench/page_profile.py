@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from web_bench import daily_pages, pg_schema_url  # noqa: E402
 
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
+from fitsflow.domain import totp  # noqa: E402
 from fitsflow.persistence.models import User  # noqa: E402
 
 _STATEMENTS: dict[str, list[float]] = defaultdict(list)
@@ -67,12 +69,23 @@ def _explain(rt: Any, statement: str, parameters: Any) -> str:
     return "\n".join(f"      {'  ' * 0}{r[-1]}" for r in rows)
 
 
-def _sign_in(app: Any, email: str) -> Any:
+def _csrf(client: Any, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def _sign_in(app: Any, email: str, secret: str | None) -> Any:
+    """A signed-in test client; an approver passes the second factor with ``secret``."""
     client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                           "csrf_token": _csrf(client, "/login")})
     assert response.status_code == 302, response.status_code
+    if response.headers.get("Location", "").endswith("/login/code"):
+        if secret is None:
+            raise RuntimeError(f"{email} needs a second factor: profile a history built in this run")
+        code = totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=30))
+        response = client.post("/login/code", data={"code": code, "csrf_token": _csrf(client, "/login/code")})
+        assert response.status_code == 302, response.status_code
     return client
 
 
@@ -109,13 +122,14 @@ def main() -> None:
 
 def profile_pages(rt: Any, built: Any, args: Any) -> None:
     settings = rt.settings.replace(web={"secret_key": "bench", "secure_cookies": False})
-    rt = dataclasses.replace(rt, settings=settings, roles=dataclasses.replace(rt.roles, mfa_roles=()))
+    rt = dataclasses.replace(rt, settings=settings)
     app = create_app(rt, {"TESTING": True})
     clients: dict[str, Any] = {}
     for name, who, path in daily_pages(built):
         if args.pages and name not in args.pages:
             continue
-        client = clients.get(who) or clients.setdefault(who, _sign_in(app, built.people.emails[who]))
+        client = clients.get(who) or clients.setdefault(
+            who, _sign_in(app, built.people.emails[who], built.people.secrets.get(who)))
         for _ in range(3):
             assert client.get(path).status_code == 200, path
         _STATEMENTS.clear()
