@@ -57,7 +57,7 @@ def test_gate_names_what_is_missing(rt):
     assert err.value.missing == ["years 2, 4–5 unfunded", "no funding source for costs in year 3",
                                  "this change cannot be minor: it costs £5,300.00 over five years and minor "
                                  "is for up to £2,000.00. It must be significant (change its category)"]
-    assert "submit for approval to proceed" in str(err.value)
+    assert "“Submit for approval to proceed” is not possible yet" in str(err.value)
 
 
 def test_quorum_counts_each_role_and_says_what_is_short(rt):

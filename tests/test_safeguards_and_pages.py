@@ -108,8 +108,8 @@ def test_a_stage_that_cannot_be_edited_says_the_real_cause(sqlite_rt, tmp_path) 
     login(owner, school.emails[school.requester])
     early = owner.get(f"/changes/{ref}/stage/finance")
     text = early.get_data(as_text=True)
-    assert early.status_code == 409 and "cannot be edited now: the change is needs analysis" in text
-    assert "while the change is financial planning" in text and "permission" not in text
+    assert early.status_code == 409 and "cannot be edited now: the change is at “Needs analysis”" in text
+    assert "while the change is at “Financial planning”" in text and "permission" not in text
     other = make_app(rt, tmp_path).test_client()
     login(other, school.emails[school.other_requester])
     refused = other.get(f"/changes/{ref}/stage/needs")

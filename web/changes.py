@@ -107,7 +107,7 @@ def _refused(ref: str, form: str, err: InvalidInput | GateNotSatisfied) -> Any:
         problems, message = err.problems, "Nothing was changed: correct what is marked."
     else:
         problems, message = {f"missing {i}": m for i, m in enumerate(err.missing)}, \
-            f"Nothing was changed: {err.action} is not possible yet."
+            f"Nothing was changed: {err.sentence}"
     refused = {"form": form, "problems": problems, "message": message, "typed": request.form}
     return _change_html(ref, refused=refused), 409 if isinstance(err, GateNotSatisfied) else 400
 
@@ -166,10 +166,10 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
         if me.id not in owners:
             return render_error(403, f"Only the requester and co-owners of {detail.change.ref} edit its "
                                      f"{title.lower()}.")
-        when = [s.title.lower() for s in definition.states.values() if stage in s.edits]
-        states = " or ".join(when) or "never in this workflow"
+        when = [f"“{s.title}”" for s in definition.states.values() if stage in s.edits]
+        states = ("at " + " or ".join(when)) if when else "never in this workflow"
         return render_error(409, f"The {title.lower()} of {detail.change.ref} cannot be edited now: "
-                                 f"the change is {detail.change.state_title.lower()}.",
+                                 f"the change is at “{detail.change.state_title}”.",
                             [f"It can be edited while the change is {states}."])
     rows = cost_rows(detail, stage, form)
     if form is not None and form.get("add_line"):
@@ -277,7 +277,7 @@ def act(ref: str, trigger: str) -> Any:
         return render_template("confirm_action.html", c=found[0].change, action=found[1],
                                problems=err.problems, reason=reason), 400
     title = runtime().workflows.of(view.workflow, view.workflow_version).definition.trigger_title(trigger)
-    flash(f"{title}: done. {view.ref} is now {view.state_title.lower()}.")
+    flash(f"{title}: done. {view.ref} is now at “{view.state_title}”.")
     return redirect(url_for("changes.show", ref=view.ref))
 
 
@@ -398,7 +398,7 @@ def reschedule(ref: str) -> Any:
                                        expected_version=expected_version(form))
     except (InvalidInput, GateNotSatisfied) as err:
         return _refused(ref, "reschedule", err)
-    flash(f"{view.ref} moved; {view.state_title.lower()}.")
+    flash(f"{view.ref} moved: it is at “{view.state_title}”.")
     return redirect(url_for("changes.show", ref=view.ref))
 
 

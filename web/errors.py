@@ -86,7 +86,7 @@ def _fitsflow_error(err: FitsflowError) -> Any:
     if isinstance(err, Stale):
         message = "Someone else changed this first. Reload the page to see what they did, then try again."
     elif isinstance(err, GateNotSatisfied):
-        message = f"Cannot {err.action} yet. Still missing:"
+        message = f"{err.sentence} Still missing:"
         details = err.missing
     problems = err.problems if isinstance(err, InvalidInput) else None
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyAttempts) else {}

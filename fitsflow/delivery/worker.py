@@ -207,7 +207,7 @@ class Worker:
             if definition.kind_of(state) in REVIEW_PENDING_KINDS:
                 return True
             title = definition.states[state].title if state in definition.states else state
-            outbox_store.cancel(session, row.id, reason=f"not needed: the change is now {title.lower()}")
+            outbox_store.cancel(session, row.id, reason=f"not needed: the change is now at “{title}”")
             return False
 
     def _failed(self, session: Session, row: Claimed, err: DeliveryError) -> None:

@@ -38,12 +38,18 @@ class NotPermitted(FitsflowError):
 
 
 class GateNotSatisfied(FitsflowError):
-    """A guard failed; ``missing`` lists what is still needed."""
+    """A guard failed; ``missing`` lists what is still needed. ``action`` is what was asked
+    for, as its button reads ("Submit for approval to proceed", "Needs analysis complete"):
+    quoted in a sentence that reads whatever its grammar."""
 
     def __init__(self, action: str, missing: Iterable[str]):
         self.action = action
         self.missing = list(missing)
-        super().__init__(f"cannot {action}: " + "; ".join(self.missing))
+        super().__init__(f"{self.sentence} Still missing: " + "; ".join(self.missing))
+
+    @property
+    def sentence(self) -> str:
+        return f"“{self.action}” is not possible yet."
 
 
 class Stale(FitsflowError):

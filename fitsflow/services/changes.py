@@ -220,7 +220,7 @@ def fire(rt: Runtime, *, actor_id: int, ref: str, trigger: str, expected_version
             raise NotPermitted(f"'{trigger}' needs one of the roles: {', '.join(spec.roles)}"
                                + (" (as this change's requester)" if "requester" in spec.roles else ""))
         if definition.kind_of(spec.dest) in UNDOING_KINDS and not reason.strip():
-            raise InvalidInput({"reason": f"say why ({spec.title.lower() or trigger} cannot be undone; "
+            raise InvalidInput({"reason": f"say why (“{spec.title or trigger}” cannot be undone; "
                                           "the reason is recorded and sent with the notices)"})
         if wrong := long_text_problem(reason, limits.REASON):
             raise InvalidInput({"reason": wrong})

@@ -28,7 +28,7 @@ class Clash:
         start, end = self.window_start.astimezone(tz), self.window_end.astimezone(tz)
         span = f"{start:%a %d %b %Y %H:%M}–" + (f"{end:%H:%M}" if end.date() == start.date()
                                                   else f"{end:%a %d %b %Y %H:%M}")
-        return f"{self.ref} “{self.title}” ({self.state_title.lower()}, {span}; {', '.join(self.services)})"
+        return f"{self.ref} “{self.title}” ({self.state_title}, {span}; {', '.join(self.services)})"
 
 
 def standing_states(rt: Runtime) -> list[tuple[str, str]]:

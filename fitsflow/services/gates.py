@@ -139,7 +139,7 @@ def _check_window(definition: WorkflowDefinition, gate: Gate, subject: ChangeSub
     missing = [m for name in (spec.guards if spec else ()) if name != "gate_quorum"
                for m in GUARDS[name](subject)]
     if missing:
-        raise GateNotSatisfied("approve", missing)
+        raise GateNotSatisfied(f"Approve ({gate.title})", missing)
 
 
 def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord, actor: Actor,

@@ -68,4 +68,4 @@ def run(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRecord,
     if not workflow.fire(change, trigger, ctx):
         spec = definition.transition(trigger, change.state)
         title = spec.title if spec and spec.title else trigger.replace("_", " ")
-        raise GateNotSatisfied(title[:1].lower() + title[1:], ctx.missing)
+        raise GateNotSatisfied(title[:1].upper() + title[1:], ctx.missing)
