@@ -37,11 +37,15 @@ SORTS = ("-updated", "updated", "-created", "created", "ref", "-ref", "title", "
 
 def _statements(rt, run) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     """The SELECTs on changes ``run`` sends, as the driver receives them."""
-    seen: dict[int, tuple[str, Any]] = {}  # by execution: an engine's copies share listeners
+    seen: list[tuple[str, Any]] = []
+    last: list[Any] = [None]  # an engine's copies share listeners: one execution fires twice
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if context is last[0]:
+            return
+        last[0] = context
         if statement.lstrip().upper().startswith("SELECT") and "changes" in statement:
-            seen[id(context)] = (statement, parameters)
+            seen.append((statement, parameters))
 
     event.listen(rt.db.engine, "before_cursor_execute", capture)
     event.listen(rt.db._read_engine, "before_cursor_execute", capture)
@@ -50,7 +54,7 @@ def _statements(rt, run) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-de
     finally:
         event.remove(rt.db.engine, "before_cursor_execute", capture)
         event.remove(rt.db._read_engine, "before_cursor_execute", capture)
-    return list(seen.values())
+    return seen
 
 
 RANGED = ("changes", "release_plans")  # the tables whose every row a page must never read
