@@ -129,3 +129,22 @@ def test_every_message_the_workflows_make_reads_as_a_sentence() -> None:
 def test_the_style_list_catches_what_the_issue_saw(text: str, rule: str) -> None:
     assert RULES[rule].search(text)
     assert not any(pattern.search("CHG-1 is now at “Financial planning”.") for pattern in RULES.values())
+
+
+def test_the_history_names_people_and_writes_money_and_answers_as_the_pages_do(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22.8: the governor's timeline showed e-mail addresses where a name exists, raw
+    JSON screening answers and amounts without £."""
+    from . import factories as f
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    ref = f.change_in(rt, school, "minor", "release_planning")  # needs, a plan, a decision
+    auditor = app.test_client()
+    login(auditor, school.emails[school.auditor])
+    page = auditor.get(f"/changes/{ref}").get_data(as_text=True)
+    history = page[page.index('id="history"'):] if 'id="history"' in page else page
+    for uid in (school.requester, school.finance):
+        assert school.emails[uid] not in history, school.emails[uid]
+    assert "cost lines totalling £" in history
+    assert '{"' not in history and "&#34;" not in history  # answers as words, not JSON

@@ -125,7 +125,8 @@ def _change_html(ref: str, **extra: Any) -> str:
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label,
-                           events=[timeline.describe(definition, e, rt.roles.label) for e in page.timeline],
+                           events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
+                                   for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
 
 

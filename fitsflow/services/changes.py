@@ -283,6 +283,7 @@ class ChangePage:
     detail: ChangeDetail
     timeline: list[TimelineEvent]
     notices: list[NoticeView]
+    names: dict[str, str]  # the timeline's actors (their sign-in) → their names
 
 
 def change_page(rt: Runtime, *, actor_id: int, ref: str) -> ChangePage:
@@ -291,8 +292,10 @@ def change_page(rt: Runtime, *, actor_id: int, ref: str) -> ChangePage:
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        return ChangePage(_detail(rt, session, actor, change), timeline_in(session, change.ref),
-                          notices_in(rt, session, actor, change))
+        events = timeline_in(session, change.ref)
+        people = queries.users_by_emails(session, {e.actor for e in events if "@" in e.actor})
+        return ChangePage(_detail(rt, session, actor, change), events, notices_in(rt, session, actor, change),
+                          {u.email: u.name for u in people})
 
 
 def _on_behalf_options(rt: Runtime, session: Session, change: ChangeRecord, subject: ChangeSubject,

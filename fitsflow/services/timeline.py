@@ -3,7 +3,7 @@ never an event or trigger name (the audit export keeps those)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,27 +30,33 @@ class Entry:
     details: tuple[str, ...]
 
 
-def _show(value: Any) -> str:
+def _plain_money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _show(value: Any, money: Callable[[Decimal], str] = _plain_money) -> str:
     if value in (None, "", [], {}):
         return "(empty)"
     if isinstance(value, list) and value and all(isinstance(v, dict) and "amount" in v for v in value):
-        total = sum(Decimal(str(v["amount"])) for v in value)
-        return f"{len(value)} cost line{'s' if len(value) != 1 else ''} totalling {total:,.2f}"
+        total = sum((Decimal(str(v["amount"])) for v in value), Decimal(0))
+        return f"{len(value)} cost line{'s' if len(value) != 1 else ''} totalling {money(total)}"
     if isinstance(value, list):
-        value = ", ".join(_show(v) for v in value)
+        value = ", ".join(_show(v, money) for v in value)
     elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # Answers as a person reads them ("personal data: new; safeguarding: no"), not JSON.
+        value = "; ".join(f"{str(k).replace('_', ' ')}: {_show(v, money)}" for k, v in sorted(value.items()))
     text = str(value)
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def _edits(before: Any, after: Any) -> list[str]:
+def _edits(before: Any, after: Any, money: Callable[[Decimal], str] = _plain_money) -> list[str]:
     """Each field that differs: "field: before → after" (a first edit has no before)."""
     before = {} if before is None and isinstance(after, dict) else before
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return [f"{_show(before)} → {_show(after)}"] if before != after else []
-    return [f"{key.replace('_', ' ')}: {_show(before.get(key))} → {_show(after.get(key))}"
-            for key in sorted(set(before) | set(after)) if _show(before.get(key)) != _show(after.get(key))]
+        return [f"{_show(before, money)} → {_show(after, money)}"] if before != after else []
+    return [f"{key.replace('_', ' ')}: {_show(before.get(key), money)} → {_show(after.get(key), money)}"
+            for key in sorted(set(before) | set(after))
+            if _show(before.get(key), money) != _show(after.get(key), money)]
 
 
 def _state(definition: WorkflowDefinition, name: Any) -> str:
@@ -63,8 +69,11 @@ def _gate(definition: WorkflowDefinition, name: Any) -> str:
     return gate.title if gate else str(name).replace("_", " ")
 
 
-def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = str) -> Entry:
-    """One event in words; ``label`` names a role (the school's own words for it)."""
+def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = str,
+             money: Callable[[Decimal], str] = _plain_money, names: Mapping[str, str] | None = None) -> Entry:
+    """One event in words; ``label`` names a role (the school's own words for it), ``money``
+    writes an amount as the pages do, ``names`` gives the person behind an actor's sign-in
+    (shown by name, not email, where a name exists)."""
     p: dict[str, Any] = dict(event.payload)
     kind = event.event_type
     details: list[str] = []
@@ -80,8 +89,9 @@ def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = 
             details.append(f"Reason: {p['reason']}")
     elif kind == "approval.decided":
         title = f"{DECIDED.get(str(p.get('decision')), 'Decided')} at {_gate(definition, p.get('gate'))}"
-        details.append(f"as {label(p.get('role'))}" + (f", on behalf of {p['on_behalf_of']}"
-                                                         if p.get("on_behalf_of") else ""))
+        behalf = str(p.get("on_behalf_of") or "")
+        details.append(f"as {label(p.get('role'))}" + (f", on behalf of {(names or {}).get(behalf, behalf)}"
+                                                         if behalf else ""))
         if p.get("comment"):
             details.append(f"“{p['comment']}”")
     elif kind in ("approval.requested", "approval.reopened"):
@@ -92,7 +102,7 @@ def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = 
         details += [str(line) for line in p.get("changes", []) or []]
     elif kind.startswith("stage."):
         title = _title(kind)
-        details = _edits(p.get("before"), p.get("after"))
+        details = _edits(p.get("before"), p.get("after"), money)
     else:
         title = _title(kind)
         for key in ("reason", "comment", "comments"):
@@ -103,4 +113,4 @@ def describe(definition: WorkflowDefinition, event: TimelineEvent, label: Any = 
                 details.append("; ".join(str(x) for x in p[key]))
         if kind == "change.recategorised":
             details.insert(0, f"{p.get('from')} → {p.get('to')}")
-    return Entry(event.seq, event.at, event.actor, title, tuple(details))
+    return Entry(event.seq, event.at, (names or {}).get(event.actor, event.actor), title, tuple(details))
