@@ -289,3 +289,29 @@ def test_recovery_codes_stay_on_one_line_each_on_a_phone(site, chromium) -> None
     finally:
         context.close()
     assert not broken, "\n".join(broken)
+
+
+def test_the_schedule_is_a_list_of_days_on_a_phone_and_a_grid_on_paper(site, chromium) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22.7: the month grid scrolled sideways on a phone, hiding Saturday's clash, and
+    printed a week's row across two A4 pages with no "as at" date."""
+    base, school, _refs = site
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(base + "/login")
+        page.get_by_label("Email").fill(school.emails[school.cab[0]])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.goto(base + "/schedule")
+        assert page.locator(".agenda").is_visible() and not page.locator("table.schedule").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.emulate_media(media="print")
+        assert page.locator("table.schedule").is_visible() and not page.locator(".agenda").is_visible()
+        assert page.locator(".as-at").is_visible() and " as at " in page.locator(".as-at").inner_text()
+        repeats = page.evaluate("getComputedStyle(document.querySelector('table.schedule thead')).display")
+        unsplit = page.evaluate(
+            "getComputedStyle(document.querySelector('table.schedule tbody tr')).breakInside")
+        assert repeats == "table-header-group" and unsplit == "avoid"
+    finally:
+        context.close()

@@ -37,6 +37,11 @@ def test_the_month_and_week_views_show_releases_periods_and_clashes(sqlite_rt, t
         assert ref in page
     assert f"clashes with {second}" in page and f"clashes with {first}" in page
     assert "Year 11 mocks" in page and "day-caution" in page
+    # The same days as a list for phones (issue 22.7), and an "as at" line for paper.
+    agenda = page[page.index('<div class="agenda"'):]
+    assert all(ref in agenda for ref in (first, second, third))
+    assert window.strftime("%A %d %B") in agenda and f"Clashes with {second}" in agenda
+    assert 'class="print-only as-at"' in page and " as at " in page
     week = client.get(f"/schedule?view=week&date={window.date().isoformat()}").get_data(as_text=True)
     assert first in week and week.count("<td class=") == 7
     only = client.get(f"/schedule?date={window.date().isoformat()}&service=Printing").get_data(as_text=True)

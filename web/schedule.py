@@ -80,7 +80,8 @@ def forward() -> Any:
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
                            grid=grid, month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime()), states=states,
-                           categories=CATEGORIES, args=args), 400 if problems else 200
+                           categories=CATEGORIES, args=args,
+                           as_at=runtime().now().astimezone(runtime().timezone)), 400 if problems else 200
 
 
 def _day_arg(name: str, default: date, problems: dict[str, str]) -> date:
