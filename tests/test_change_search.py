@@ -200,3 +200,15 @@ def test_search_forgives_hyphens_spaces_case_and_accents(rt) -> None:  # type: i
     # The title matches rank first whatever the spelling: the spaced one is in the text only.
     assert _refs(rt, school, q="wifi")[-1] == spaced and _refs(rt, school, q="wi fi")[-1] == spaced
     assert set(_refs(rt, school, q="wifi access")) == {hyphen}
+
+
+def test_the_whole_index_is_rebuilt_a_batch_at_a_time(rt, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One IN list of every change's id overran PostgreSQL's 65,535 parameters past that many
+    changes (migrations 0028 and 0040 rebuild the whole index): it is built in batches."""
+    school = f.School(rt)
+    refs = [f.change_in(rt, school, "minor", "needs_analysis", title=f"Projector {i}") for i in range(5)]
+    monkeypatch.setattr(search_store, "REINDEX_BATCH", 2)
+    with rt.db.transaction() as session:
+        session.connection().execute(text("DELETE FROM change_search"))
+        assert search_store.reindex(session.connection()) == 5
+    assert set(_refs(rt, school, q="projector")) == set(refs)

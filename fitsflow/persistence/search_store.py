@@ -79,15 +79,18 @@ def _flush_pending(session: Session) -> None:
         reindex(session.connection(), refs=sorted(refs))
 
 
-def _documents(connection: Connection, *,
-               refs: list[str] | None = None) -> list[tuple[int, str, str, str]]:
-    """(id, ref, title, body) of the changes, body holding every other searchable text."""
+def _documents(connection: Connection, *, refs: list[str] | None = None,
+               ids: list[int] | None = None) -> list[tuple[int, str, str, str]]:
+    """(id, ref, title, body) of these changes (by reference or id), body holding every other
+    searchable text."""
     query = (select(_CHANGES.c.id, _CHANGES.c.ref, _CHANGES.c.title, _CHANGES.c.description,
                     _CHANGES.c.affected_services, _NEEDS.c.need, _NEEDS.c.stakeholders,
                     _NEEDS.c.sdp_priority, _NEEDS.c.options_considered)
              .select_from(_CHANGES.outerjoin(_NEEDS, _NEEDS.c.change_id == _CHANGES.c.id)))
     if refs is not None:
         query = query.where(_CHANGES.c.ref.in_(refs))
+    if ids is not None:
+        query = query.where(_CHANGES.c.id.in_(ids))
     rows = connection.execute(query).all()
     ids = [r[0] for r in rows]
     comments: dict[int, list[str]] = {i: [] for i in ids}
@@ -124,10 +127,22 @@ def _indexed(text: str) -> str:
     return folded + ("\n" + " ".join(joined) if joined else "")
 
 
+REINDEX_BATCH = 2_000  # changes per statement: well inside every driver's parameter limit
+
+
 def reindex(connection: Connection, *, refs: list[str] | None = None) -> int:
-    """Index these changes (every change without ``refs``) as they are now."""
-    documents = [(i, ref, _indexed(title), _indexed(body)) for i, ref, title, body in
-                 _documents(connection, refs=refs)]
+    """Index these changes (every change without ``refs``, a batch at a time: one list of
+    every id overruns PostgreSQL's 65,535 parameters past that many changes) as they are now."""
+    if refs is None:
+        every = [int(i) for i in connection.execute(select(_CHANGES.c.id).order_by(_CHANGES.c.id)).scalars()]
+        return sum(_reindex(connection, _documents(connection, ids=every[at:at + REINDEX_BATCH]))
+                   for at in range(0, len(every), REINDEX_BATCH))
+    return sum(_reindex(connection, _documents(connection, refs=refs[at:at + REINDEX_BATCH]))
+               for at in range(0, len(refs), REINDEX_BATCH))
+
+
+def _reindex(connection: Connection, found: list[tuple[int, str, str, str]]) -> int:
+    documents = [(i, ref, _indexed(title), _indexed(body)) for i, ref, title, body in found]
     if not documents:
         return 0
     if connection.dialect.name == "postgresql":
