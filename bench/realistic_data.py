@@ -494,8 +494,8 @@ def build(url: str, total: int, *, targets: int, staff: int = 12, log: Any = pri
         # As migration 0028 fills it, a chunk of changes at a time: reindex() of every change
         # at once names them all in one IN list, past PostgreSQL's 65,535 parameters.
         refs = [r for (r,) in connection.execute(select(_T["changes"].c.ref).order_by(_T["changes"].c.id))]
-        for start in range(0, len(refs), CHUNK):
-            search_store.reindex(connection, refs=refs[start:start + CHUNK])
+        for first in range(0, len(refs), CHUNK):
+            search_store.reindex(connection, refs=refs[first:first + CHUNK])
         seconds["search index"] = time.perf_counter() - start
         target_refs = [target.ref] + cloner.refs[first_target:]
     if rt.db.dialect == "postgresql":  # as autovacuum would after the load; SQLite is left as installed
