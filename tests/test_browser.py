@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,25 +86,29 @@ def server(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:  # type: ignore[no
     rt.db.dispose()
 
 
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Debian's chromium under Playwright (it cannot download its own here), quiet: the one
+    way every browser test here starts it."""
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         instance = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
         )
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    with launched_chromium() as instance:
         yield instance
-        instance.close()
 
 
 class Person:

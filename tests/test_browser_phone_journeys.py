@@ -32,7 +32,7 @@ from fitsflow.services import users as users_service
 
 from . import factories as f
 from .conftest import sqlite_runtime
-from .test_browser import ARTIFACTS, CHROMIUM, require_browser
+from .test_browser import ARTIFACTS, launched_chromium, require_browser
 from .web_support import PASSWORD, WebSchool, make_app, serving
 
 pytestmark = pytest.mark.browser
@@ -44,13 +44,8 @@ PUBLIC_CONTACT = "Reception, 01632 960 123"
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One browser for the module; each person gets a context of their own."""
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with launched_chromium() as instance:
         yield instance
-        instance.close()
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from .test_accessibility import _expected, _pages, serve_site
-from .test_browser import CHROMIUM, require_browser
+from .test_browser import launched_chromium, require_browser
 from .web_support import PASSWORD, WebSchool
 
 WIDTHS = (360, 390)
@@ -197,13 +197,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebSch
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    """One browser for the module; each person gets a context of their own."""
+    with launched_chromium() as instance:
         yield instance
-        instance.close()
 
 
 def _check(page: Any, where: str, problems: dict[str, list[str]]) -> None:
