@@ -54,8 +54,9 @@ def free_port() -> int:
 def start_server(url: str, port: int, folder: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FITSFLOW_DATABASE_URL": url, "FITSFLOW_WEB_SECURE_COOKIES": "false",
            "FITSFLOW_WEB_SECRET_KEY": "bench", "FITSFLOW_SERVER_BIND": f"127.0.0.1:{port}"}
-    server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli.__main__", "serve"], env=env, cwd=folder,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(f"{folder}/server.log", "wb") as log:  # the server's errors, shown if the run fails
+        server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli.__main__", "serve"], env=env,
+                                  cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(300):
         try:
             http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
@@ -371,6 +372,11 @@ def main() -> None:
         for block in range(args.blocks):
             for one in sized:
                 one.measure(block)
+    except Exception:
+        for one in sized:
+            log = Path(one.folder, "server.log").read_text(errors="replace").splitlines()
+            print(f"--- the server's log at {one.total:,} changes, its end:", *log[-40:], sep="\n")
+        raise
     finally:
         for one in sized:
             one.stop()
