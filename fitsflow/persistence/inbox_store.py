@@ -35,6 +35,14 @@ def page(session: Session, user_id: int, *, unread_only: bool, limit: int, offse
     return list(session.connection().execute(query.order_by(_INBOX.c.id.desc()).limit(limit).offset(offset)))
 
 
+def unread(session: Session, user_id: int) -> int:
+    """How many of a person's items are unread: read from the (user, read_at) index's stretch
+    of unread rows alone (the badge on every page; a whole inbox is years of items)."""
+    return int(session.connection().execute(
+        select(func.count()).select_from(_INBOX)
+        .where(_INBOX.c.user_id == user_id, _INBOX.c.read_at.is_(None))).scalar_one())
+
+
 def counts(session: Session, user_id: int) -> tuple[int, int]:
     """(all, unread) of a person's inbox."""
     row = session.connection().execute(

@@ -327,7 +327,9 @@ class InboxItem(SQLModel, table=True):
     (never before ``available_at``, never when cancelled); read or unread."""
 
     __tablename__ = "inbox_items"
-    __table_args__ = (Index("ix_inbox_user_read", "user_id", "read_at"),)
+    # Unread counts from the first; a page of the newest from the second, stopping at the page.
+    __table_args__ = (Index("ix_inbox_user_read", "user_id", "read_at"),
+                      Index("ix_inbox_user_id", "user_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")

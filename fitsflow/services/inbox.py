@@ -78,7 +78,7 @@ def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:
 
 def unread_count(rt: Runtime, *, actor_id: int) -> int:
     with rt.db.read() as session:
-        return inbox_store.counts(session, actor_id)[1]
+        return inbox_store.unread(session, actor_id)
 
 
 def mark_read(rt: Runtime, *, actor_id: int, item_id: int | None = None) -> int:

@@ -23,37 +23,59 @@ REMINDER, ESCALATION = "reminder", "escalation"
 
 
 def run_due(rt: Runtime, *, now: datetime) -> int:
-    """Send the reminders and escalations now due; return how many messages were queued."""
-    settings = rt.settings.reminders
+    """Send the reminders and escalations now due; return how many messages were queued.
+    What is due is found in a read (nothing holds the write lock while the open rounds are
+    looked through); only what is due is written, each checked again inside the write."""
+    at_gates = sorted({(wf.name, gate.state) for wf in rt.workflows.every_version()
+                       for gate in wf.definition.gates.values()})
+    with rt.db.read() as session:
+        due = _due(rt, session, now, at_gates)
+    if not due:
+        return 0
     sent = 0
     with rt.db.transaction() as session:
-        school = calendar.school_calendar(rt, session)
-        for ref, gate_name, round_, opened in queries.open_rounds(session):
+        for ref, gate_name, round_, kind, opened in due:
             change = change_store.load(session, ref)
-            if change is None:
+            if change is None or change.approval_round != round_:
                 continue
             definition = common.workflow_of(rt, change).definition
             gate = definition.gate_at(change.state)
-            if gate is None or gate.name != gate_name:
-                continue
-            if definition.emergency:
-                remind_at = opened + timedelta(hours=settings.emergency_after_hours)
-                escalate_at = opened + timedelta(hours=2 * settings.emergency_after_hours)
-            else:
-                remind_at = school.school_days_after(opened, settings.after_school_days)
-                escalate_at = school.school_days_after(
-                    opened, settings.after_school_days + settings.escalate_after_school_days
-                )
-            for kind, due in ((REMINDER, remind_at), (ESCALATION, escalate_at)):
-                if now >= due and session.get(GateReminder, (change.id, gate_name, round_, kind)) is None:
-                    subject = ChangeSubject(rt, session, change, definition)
-                    sent += _send(rt, session, change, subject, gate.title, kind, now, opened)
-                    session.add(
-                        GateReminder(
-                            change_id=change.id, gate=gate_name, round=round_, kind=kind, sent_at=now
-                        )
-                    )
+            if gate is None or gate.name != gate_name \
+                    or session.get(GateReminder, (change.id, gate_name, round_, kind)) is not None:
+                continue  # settled, or sent by another worker, since it was read
+            subject = ChangeSubject(rt, session, change, definition)
+            sent += _send(rt, session, change, subject, gate.title, kind, now, opened)
+            session.add(GateReminder(change_id=change.id, gate=gate_name, round=round_, kind=kind,
+                                     sent_at=now))
     return sent
+
+
+def _due(rt: Runtime, session: Session, now: datetime,
+         at_gates: list[tuple[str, str]]) -> list[tuple[str, str, int, str, datetime]]:
+    """(ref, gate, round, kind, opened) of each reminder or escalation due and not yet sent."""
+    settings = rt.settings.reminders
+    school = calendar.school_calendar(rt, session)
+    due = []
+    for ref, gate_name, round_, opened in queries.open_rounds(session, at_gates):
+        change = change_store.load(session, ref)
+        if change is None:
+            continue
+        definition = common.workflow_of(rt, change).definition
+        gate = definition.gate_at(change.state)
+        if gate is None or gate.name != gate_name:
+            continue
+        if definition.emergency:
+            remind_at = opened + timedelta(hours=settings.emergency_after_hours)
+            escalate_at = opened + timedelta(hours=2 * settings.emergency_after_hours)
+        else:
+            remind_at = school.school_days_after(opened, settings.after_school_days)
+            escalate_at = school.school_days_after(
+                opened, settings.after_school_days + settings.escalate_after_school_days
+            )
+        for kind, at in ((REMINDER, remind_at), (ESCALATION, escalate_at)):
+            if now >= at and session.get(GateReminder, (change.id, gate_name, round_, kind)) is None:
+                due.append((ref, gate_name, round_, kind, opened))
+    return due
 
 
 def _send(
