@@ -148,3 +148,18 @@ def test_the_history_names_people_and_writes_money_and_answers_as_the_pages_do(s
         assert school.emails[uid] not in history, school.emails[uid]
     assert "cost lines totalling £" in history
     assert '{"' not in history and "&#34;" not in history  # answers as words, not JSON
+
+
+def test_the_change_page_names_audiences_by_their_titles(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22.8: "Not relevant to slt" — an audience's key where its title belongs."""
+    from . import factories as f
+    from .web_support import WebSchool, login, make_app
+
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled")  # the SLT's notice is held for the requester
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    page = client.get(f"/changes/{ref}").get_data(as_text=True)
+    assert f"Not relevant to {rt.roles.audiences['slt'].label}, because:" in page
+    assert "Not relevant to slt" not in page

@@ -127,7 +127,8 @@ def _change_html(ref: str, **extra: Any) -> str:
                            policy=rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
                                    for e in page.timeline],
-                           stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
+                           stages=STAGES, tz=rt.timezone, notices=page.notices, audiences=rt.roles.audiences,
+                           **extra)
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])
@@ -292,8 +293,10 @@ def acknowledgements(ref: str, notice_id: int) -> Any:
     notice, names, total = release_notices.acknowledgements(runtime(), actor_id=actor().id, ref=ref,
                                                             notice_id=notice_id, waiting=waiting, q=q,
                                                             limit=limit, offset=offset)
+    audience = runtime().roles.audiences.get(notice.audience)
     return render_template("acknowledgements.html", ref=ref.strip().upper(), n=notice, waiting=waiting, q=q,
-                           page=Page(names, total, limit, offset))
+                           page=Page(names, total, limit, offset),
+                           audience_label=audience.label if audience else "")
 
 
 @bp.post("/<ref>/decision")
