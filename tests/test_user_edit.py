@@ -124,3 +124,27 @@ def test_a_staff_list_says_what_it_will_change_before_it_does(sqlite_rt, tmp_pat
         assert queries.roles_of(session, school.staff) == {"requester"}
         assert set(queries.audiences_of(session, school.staff)) == staff_audiences  # no column: kept
         assert queries.user_by_email(session, "new.person@test.school") is not None
+
+
+def test_the_import_preview_names_a_role_the_school_no_longer_defines(sqlite_rt, tmp_path):
+    """A person may still hold a role the school has since removed (it grants nothing): the
+    preview of a list taking it away showed a 500; it names the role by its key."""
+    import io
+
+    from sqlalchemy import text
+
+    from .web_support import csrf_token
+
+    rt = sqlite_rt
+    app, school = make_app(rt, tmp_path), WebSchool(rt)
+    with rt.db.transaction() as session:
+        session.connection().execute(text("INSERT INTO user_roles (user_id, role) VALUES (:u, 'bursar')"),
+                                     {"u": school.staff})
+    admin = app.test_client()
+    login(admin, school.emails[school.admin])
+    listing = f"name,email,roles\nStaff Member,{school.emails[school.staff]},requester\n"
+    r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, "/admin/users"),
+                                          "file": (io.BytesIO(listing.encode()), "staff.csv")},
+                   content_type="multipart/form-data")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Roles taken away: bursar" in page

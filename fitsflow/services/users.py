@@ -277,7 +277,8 @@ class ImportPlan:
 def _as_imported(session: Session, specs: list[UserSpec], columns: frozenset[str]) -> list[UserSpec]:
     """Each person as the import will leave them: a column the list lacks keeps what they have."""
     found = {u.email: int(u.id or 0) for u in queries.users_by_emails(session, [s.email for s in specs])}
-    roles, audiences = queries.roles_and_audiences(session, list(found.values()))
+    # (none known: nothing to read — an empty list would mean everyone's)
+    roles, audiences = queries.roles_and_audiences(session, list(found.values())) if found else ({}, {})
     out = []
     for spec in specs:
         uid = found.get(spec.email)
@@ -294,10 +295,15 @@ def plan_import(rt: Runtime, *, text: str) -> ImportPlan:
     """What importing this staff list would change, person by person, changing nothing."""
     specs, columns = _parse_staff(rt.roles, text)
     with rt.db.read() as session:
-        specs = _as_imported(session, specs, columns)
-        found = {u.email: (int(u.id or 0), u.name)
-                 for u in queries.users_by_emails(session, [s.email for s in specs])}
-        roles, audiences = queries.roles_and_audiences(session, [uid for uid, _ in found.values()])
+        return _plan(session, specs, columns)
+
+
+def _plan(session: Session, specs: list[UserSpec], columns: frozenset[str]) -> ImportPlan:
+    specs = _as_imported(session, specs, columns)
+    found = {u.email: (int(u.id or 0), u.name)
+             for u in queries.users_by_emails(session, [s.email for s in specs])}
+    roles, audiences = queries.roles_and_audiences(session, [uid for uid, _ in found.values()]) \
+        if found else ({}, {})
     people = []
     for spec in specs:
         if spec.email not in found:
@@ -322,12 +328,13 @@ def import_users(rt: Runtime, *, text: str, actor_label: str = "cli", by: By | N
     list lacks leaves what they have). Each person created is emailed an invitation to choose
     a password (unless ``invite`` is False). ``expect``: the digest of the plan the
     administrator was shown (``plan_import``); refused if the import would now do otherwise."""
-    if expect is not None and plan_import(rt, text=text).digest != expect:
-        raise InvalidInput({"file": "the people in it changed since you checked what it would do: "
-                                    "check again"})
     specs, columns = _parse_staff(rt.roles, text)
     created = updated = 0
     with unit_of_work(rt) as session:
+        # Checked inside the import's own transaction: nothing can change in between.
+        if expect is not None and _plan(session, specs, columns).digest != expect:
+            raise InvalidInput({"file": "the people in it changed since you checked what it would do: "
+                                        "check again"})
         for spec in _as_imported(session, specs, columns):
             if _save(rt, session, spec, None, actor_label, by):
                 created += 1
