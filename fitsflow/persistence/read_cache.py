@@ -35,14 +35,19 @@ class ReadCache:
 
     def __init__(self, size: int = 32):
         self._size = size
-        self._reads = {name: _Entries() for name in READS}
+        self._reads: dict[tuple[str, str], _Entries] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, read: str, key: Hashable, make: Callable[[], T]) -> T:
+    def get(self, db: Database, read: str, key: Hashable, make: Callable[[], T], *, shelf: str = "") -> T:
         """``make()``'s result for ``key`` of the cached read ``read`` at its current
         version. The version is read before ``make`` runs, so a write landing in between can
-        only make the entry newer than its version, never older."""
-        entries = self._reads[read]
+        only make the entry newer than its version, never older. ``shelf``: results kept
+        apart under the same version (a person's calendar feed does not push a month of the
+        schedule out)."""
+        if read not in READS:
+            raise KeyError(read)
+        with self._lock:
+            entries = self._reads.setdefault((read, shelf), _Entries())
         with db.read() as session:
             seq, digest = session.connection().execute(_VERSIONS[read]).one()
         version = (seq, digest)

@@ -126,7 +126,7 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     with rt.db.read() as session:
         version = feed_store.range_version(session, since=since, until=until)
     key = ("feed", kind, user_id if kind == "mine" else None, since, until, version)
-    return rt.cache.get(rt.db, "schedule", key, lambda: _feed(rt, kind, user_id, since, until))
+    return rt.cache.get(rt.db, "schedule", key, lambda: _feed(rt, kind, user_id, since, until), shelf="feeds")
 
 
 def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> Feed:
