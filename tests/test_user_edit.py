@@ -140,11 +140,27 @@ def test_the_import_preview_names_a_role_the_school_no_longer_defines(sqlite_rt,
     with rt.db.transaction() as session:
         session.connection().execute(text("INSERT INTO user_roles (user_id, role) VALUES (:u, 'bursar')"),
                                      {"u": school.staff})
+        session.connection().execute(
+            text("INSERT INTO user_audiences (user_id, audience) VALUES (:u, 'pta')"), {"u": school.staff})
     admin = app.test_client()
     login(admin, school.emails[school.admin])
-    listing = f"name,email,roles\nStaff Member,{school.emails[school.staff]},requester\n"
+    listing = f"name,email,roles,audiences\nStaff Member,{school.emails[school.staff]},requester,staff\n"
     r = admin.post("/admin/import", data={"csrf_token": csrf_token(admin, "/admin/users"),
                                           "file": (io.BytesIO(listing.encode()), "staff.csv")},
                    content_type="multipart/form-data")
     page = r.get_data(as_text=True)
-    assert r.status_code == 200 and "Roles taken away: bursar" in page
+    assert r.status_code == 200 and "Roles taken away: bursar" in page and "Audiences taken away: pta" in page
+    # The command line's dry run says the same (it read the school's audiences by key).
+    from click.testing import CliRunner
+
+    from fitsflow.cli import users as cli_users
+
+    listing_file = tmp_path / "staff.csv"
+    listing_file.write_text(listing)
+    from fitsflow.cli.base import State
+
+    state = State(None)
+    state._settings, state._runtime = rt.settings, rt  # this school's runtime, not one from a file
+    out = CliRunner().invoke(cli_users.import_, [str(listing_file), "--dry-run"], obj=state)
+    assert out.exit_code == 0, out.output
+    assert "roles taken away: bursar" in out.output and "audiences taken away: pta" in out.output

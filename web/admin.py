@@ -189,9 +189,7 @@ def import_staff() -> Any:
 
 def _preview(plan: users.ImportPlan, text: str, filename: str, status: int = 200,
              problem: str = "") -> Any:
-    book = runtime().roles
     return render_template("admin_import_preview.html", plan=plan, text=text, filename=filename,
-                           roles=book.labels, audiences={a.name: a.label for a in book.audiences.values()},
                            problem=problem), status
 
 

@@ -127,8 +127,7 @@ def _change_html(ref: str, **extra: Any) -> str:
                            policy=rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
                                    for e in page.timeline],
-                           stages=STAGES, tz=rt.timezone, notices=page.notices, audiences=rt.roles.audiences,
-                           **extra)
+                           stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])
@@ -148,11 +147,9 @@ def edit_notice(ref: str, notice_id: int) -> Any:
         except InvalidInput as err:
             problems = err.problems
         else:
-            audience = rt.roles.audiences.get(found[0].audience)
-            flash(f"The notice for {audience.label if audience else found[0].audience} is saved.")
+            flash(f"The notice for {rt.roles.audience_label(found[0].audience)} is saved.")
             return redirect(url_for("changes.show", ref=ref) + "#notices")
     return render_template("notice_edit.html", n=found[0], ref=ref, problems=problems,
-                           audiences=rt.roles.audiences,
                            form=request.form if request.method == "POST" else None), 400 if problems else 200
 
 
@@ -293,10 +290,8 @@ def acknowledgements(ref: str, notice_id: int) -> Any:
     notice, names, total = release_notices.acknowledgements(runtime(), actor_id=actor().id, ref=ref,
                                                             notice_id=notice_id, waiting=waiting, q=q,
                                                             limit=limit, offset=offset)
-    audience = runtime().roles.audiences.get(notice.audience)
     return render_template("acknowledgements.html", ref=ref.strip().upper(), n=notice, waiting=waiting, q=q,
-                           page=Page(names, total, limit, offset),
-                           audience_label=audience.label if audience else "")
+                           page=Page(names, total, limit, offset))
 
 
 @bp.post("/<ref>/decision")

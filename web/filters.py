@@ -82,4 +82,5 @@ def register(app: Flask) -> None:
                 "school": app.config["SCHOOL_NAME"], "roles": roles,
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
                 "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label,
+                "audience_label": book.audience_label,
                 "emergency_purposes": EMERGENCY_PURPOSES}

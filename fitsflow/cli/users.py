@@ -73,8 +73,8 @@ def import_(state: State, file: Path, dry_run: bool) -> None:
             what += [f"name was {p.name_before}"] if p.name_before else []
             roles = [("roles given", [book.label(k) for k in p.roles_added]),
                      ("roles taken away", [book.label(k) for k in p.roles_removed]),
-                     ("audiences added", [book.audiences[k].label for k in p.audiences_added]),
-                     ("audiences taken away", [book.audiences[k].label for k in p.audiences_removed])]
+                     ("audiences added", [book.audience_label(k) for k in p.audiences_added]),
+                     ("audiences taken away", [book.audience_label(k) for k in p.audiences_removed])]
             what += [f"{verb}: {', '.join(names)}" for verb, names in roles if names]
             echo(f"{p.name} <{p.email}>: {'; '.join(what)}")
         echo(f"would import {file}: {sum(p.new for p in plan.changing)} new, "

@@ -45,6 +45,11 @@ class RoleBook:
     def label(self, role: str) -> str:
         return self.labels.get(role, role)
 
+    def audience_label(self, audience: str) -> str:
+        """An audience's title ("Senior leadership"); a name the school no longer defines as is."""
+        found = self.audiences.get(audience)
+        return found.label if found else audience
+
     def known(self, roles: Iterable[str]) -> frozenset[str]:
         """The roles held that the school still defines (a removed role grants nothing)."""
         return frozenset(r for r in roles if r in self.labels)

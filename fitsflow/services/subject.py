@@ -242,8 +242,7 @@ class ChangeSubject:
         tz = self.rt.timezone
         found = []
         for n in self.unsent:
-            audience = self.roles.audiences.get(n.audience)
-            label = audience.label if audience else n.audience
+            label = self.roles.audience_label(n.audience)
             due = f"{n.publish_at.astimezone(tz):%d %b %H:%M}"
             found.append(f"the {label} notice is held for your word" if n.status == notice_store.HELD
                          else f"the {label} notice is still a draft (due {due})")
