@@ -31,7 +31,7 @@ from .domain.roles import (
     Audience,
     RoleBook,
 )
-from .domain.vocabulary import SIGNAL_NAMES
+from .domain.vocabulary import CATEGORIES, SIGNAL_NAMES
 
 
 class _Section(BaseModel):
@@ -282,6 +282,22 @@ class CalendarSettings(_Section):
     feed_past_days: int = Field(default=90, ge=0, le=3650)
 
 
+def _measured(value: tuple[str, ...]) -> tuple[str, ...]:
+    """change categories (standard changes never need success measures)"""
+    unknown = set(value) - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown category {', '.join(sorted(unknown))} (known: {', '.join(CATEGORIES)})")
+    if "standard" in value:
+        raise ValueError("standard changes are pre-approved and need no success measures: remove 'standard'")
+    return value
+
+
+class ReviewSettings(_Section):
+    # Changes of these categories cannot leave needs analysis without at least one success
+    # measure (what success looks like, how and by when it will be checked).
+    success_measures_for: Annotated[Names, AfterValidator(_measured)] = ("minor", "significant", "major")
+
+
 class DemoSettings(_Section):
     password: str = "fitsflow-demo"
 
@@ -343,6 +359,7 @@ class Settings:
     reminders: ReminderSettings = ReminderSettings()
     audit: AuditSettings = AuditSettings()
     health: HealthSettings = HealthSettings()
+    review: ReviewSettings = ReviewSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))

@@ -46,7 +46,10 @@ class School:
 
 NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
          "sdp_priority": "SDP 2", "options_considered": "Refurbish or replace",
-         "screening": {"personal_data": "none", "safeguarding": "no"}}
+         "screening": {"personal_data": "none", "safeguarding": "no"},
+         "success_measures": [{"statement": "A GCSE practical lesson loads in under a minute",
+                               "method": "Timed in three lessons by the head of computing",
+                               "check_by": "2027-07-16"}]}
 # Screening answers that call for no specialist (no new personal data, no safeguarding).
 SCREENED_CLEAR = {"personal_data": "none", "safeguarding": "no"}
 URGENCY = "The exam-board portal is down: coursework cannot be uploaded before the deadline"
@@ -96,7 +99,15 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...],
             data = release_plan_from(window) if window else release_plan(rt)
             stages.record_release_plan(rt, actor_id=actor, ref=ref, data=data)
     if "review" in editable:
-        stages.record_review(rt, actor_id=actor, ref=ref, data=REVIEW)
+        stages.record_review(rt, actor_id=actor, ref=ref, data=review_of(rt, actor, ref))
+
+
+def review_of(rt: Runtime, actor: int, ref: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A review (REVIEW, or ``data``) that assesses each of the change's success measures."""
+    needs = changes_service.get_change(rt, actor_id=actor, ref=ref).needs
+    said = [{"result": "met", "evidence": "Timed in three lessons: 40 seconds at most"}
+            for _ in (needs.measures if needs else ())]
+    return {**(data or REVIEW), "measures": said}
 
 
 def path_to(rt: Runtime, workflow: str, target: str) -> list[str]:

@@ -151,6 +151,11 @@ def test_the_network_manager_raises_and_submits_a_change_on_a_phone(site: Site, 
         nat.page.get_by_label("Options considered").fill("Tethering; a guest SSID (chosen)")
         nat.page.get_by_label("none is processed").check()
         nat.page.get_by_label("not touched").check()
+        note = nat.page.locator("#measures-note").inner_text()
+        assert "needed before the change leaves needs analysis" in note
+        nat.page.locator("#measure_1_statement").fill("A visiting speaker is online within five minutes")
+        nat.page.locator("#measure_1_method").fill("Timed at the next three talks by the librarian")
+        nat.page.locator("#measure_1_check_by").fill("2027-03-31")
         nat.shot("needs")
         nat.button("Save needs analysis").click()
         nat.button("Needs analysis complete").click()

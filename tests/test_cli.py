@@ -56,6 +56,14 @@ def test_a_change_through_the_command_line(run):
     assert "screening.pets: is not a question of the approval policy" in err
     run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
         "--options", "Mesh or wired", "--screening", "personal_data=none", "--screening", "safeguarding=no")
+    err = run("change", "do", ref, "complete_needs", "--as", "nat@s.example", code=1)
+    assert "no success measure" in err
+    err = run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
+              "--measure", "Signal in the sports hall", code=2)
+    assert "expected 'WHAT | HOW | BY DATE'" in err
+    run("change", "needs", ref, "--as", "nat@s.example", "--need", "Coverage", "--stakeholder", "PE",
+        "--options", "Mesh or wired", "--screening", "personal_data=none", "--screening", "safeguarding=no",
+        "--measure", "Signal in every corner of the sports hall | A walk with a phone | 2027-03-31")
     run("change", "do", ref, "complete_needs", "--as", "nat@s.example")
     lines = ["--line", "1:capital:5000:Capital grant"] + [
         a for y in range(1, 6) for a in ("--line", f"{y}:licence:300:ICT budget")]

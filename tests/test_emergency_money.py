@@ -59,7 +59,8 @@ def test_restoring_a_service_a_zero_plan_goes_ahead_but_the_spend_is_approved_be
     for trigger in ("release", "open_review"):
         changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger=trigger,
                              reason="Restored at once", notices=f.unsent_published(rt, school.requester, ref))
-    stages.record_review(rt, actor_id=school.requester, ref=ref, data=IPADS_SPENT)
+    stages.record_review(rt, actor_id=school.requester, ref=ref,
+                         data=f.review_of(rt, school.requester, ref, IPADS_SPENT))
     row = register.page(rt, actor_id=school.auditor, filters=ChangeFilter(q=ref)).items[0]
     assert "£120,000.00" in row.money_awaiting and "before it closes" in row.money_awaiting
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")

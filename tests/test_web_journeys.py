@@ -54,6 +54,29 @@ def test_requester_raises_plans_and_submits(site):
                                                  "screening.personal_data": "none",
                                                  "screening.safeguarding": "no"})
     assert r.status_code == 302
+    refused = post(me, f"/changes/{ref}/actions/complete_needs")
+    assert refused.status_code == 409 and "no success measure" in refused.get_data(as_text=True)
+    assert "needed before the change leaves needs analysis" in form_page
+    page = me.get(f"/changes/{ref}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    r = post(me, f"/changes/{ref}/stage/needs", {"version": version, "need": "Coverage for PE lessons",
+                                                 "stakeholders": "Head of PE\nSite manager",
+                                                 "options_considered": "Mesh; cabled APs",
+                                                 "screening.personal_data": "none",
+                                                 "screening.safeguarding": "no",
+                                                 "measure_1_statement": "Signal in every corner of the hall",
+                                                 "measure_1_method": "A walk with a phone",
+                                                 "measure_1_check_by": "31/03/2027"})
+    assert r.status_code == 400 and "must be a date such as 2027-03-31" in r.get_data(as_text=True)
+    r = post(me, f"/changes/{ref}/stage/needs", {"version": version, "need": "Coverage for PE lessons",
+                                                 "stakeholders": "Head of PE\nSite manager",
+                                                 "options_considered": "Mesh; cabled APs",
+                                                 "screening.personal_data": "none",
+                                                 "screening.safeguarding": "no",
+                                                 "measure_1_statement": "Signal in every corner of the hall",
+                                                 "measure_1_method": "A walk with a phone",
+                                                 "measure_1_check_by": "2027-03-31"})
+    assert r.status_code == 302
     assert post(me, f"/changes/{ref}/actions/complete_needs").status_code == 302
     form = {"rows": "6"}
     for i, year in enumerate(range(1, 6)):

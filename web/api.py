@@ -96,7 +96,9 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
             needs=m.NeedsStage.model_validate(dict(
                 need=needs.need, stakeholders=list(needs.stakeholders), sdp_priority=needs.sdp_priority,
                 options_considered=needs.options_considered, screening=dict(needs.screening),
-                dpia_reference=needs.dpia_reference)) if needs else None,
+                dpia_reference=needs.dpia_reference,
+                success_measures=[dict(statement=x.statement, method=x.method, check_by=x.check_by)
+                                  for x in needs.measures])) if needs else None,
             finance=m.FinanceStage.model_validate({"lines": [_cost_line(x) for x in d.plan.lines]}),
             release_plan=m.ReleasePlanStage.model_validate(dict(
                 window_start=release.window_start, window_end=release.window_end,
@@ -106,7 +108,8 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
             if release else None,
             review=m.ReviewStage.model_validate(dict(
                 outcome=review.outcome, notes=review.notes,
-                actual_costs=[_cost_line(x) for x in review.actual_costs]))
+                actual_costs=[_cost_line(x) for x in review.actual_costs],
+                measures=[dict(result=x.result, evidence=x.evidence) for x in review.assessments]))
             if review else None),
         risk_level=(release.risk or None) if release else None,  # type: ignore[arg-type]
         risk_score=release.risk_score if release else None,

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fitsflow.domain import limits
 from fitsflow.domain.calendar import EFFECTS, KINDS
-from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, FOLLOW_UP_CATEGORIES, REVIEW_OUTCOMES
+from fitsflow.domain.vocabulary import (
+    CATEGORIES,
+    COST_KINDS,
+    FOLLOW_UP_CATEGORIES,
+    MEASURE_RESULTS,
+    REVIEW_OUTCOMES,
+)
 
 T = TypeVar("T")
 
@@ -204,6 +210,22 @@ AnswerValue = Annotated[str, StringConstraints(max_length=40)]
 Answers = Annotated[dict[AnswerName, AnswerValue], Field(max_length=40)]
 
 
+MeasureText = Annotated[str, StringConstraints(min_length=1, max_length=limits.MEASURE_TEXT, pattern=r"\S")]
+
+
+class SuccessMeasure(Body):
+    statement: MeasureText = Field(description="What success looks like, measurably.",
+                                   examples=["Every Year 7 class signs in to the new suite within 2 minutes"])
+    method: MeasureText = Field(description="How it will be checked.")
+    check_by: date = Field(description="The date by which it will be checked.")
+
+
+class MeasureAssessment(Body):
+    result: Literal[tuple(MEASURE_RESULTS) + ("",)] = Field(  # type: ignore[valid-type]
+        "", description="met, partly or not_met; empty until assessed.")
+    evidence: Text = Field("", description="What shows it (required with a result).")
+
+
 class NeedsStage(Body):
     need: Required
     stakeholders: list[Annotated[str, StringConstraints(min_length=1, max_length=limits.STAKEHOLDER)]] = \
@@ -214,6 +236,10 @@ class NeedsStage(Body):
                                "answered (personal data, safeguarding): they bring in specialists.")
     dpia_reference: Annotated[str, StringConstraints(max_length=limits.DPIA_REFERENCE)] = Field(
         "", description="Required when personal data is processed in a new way.")
+    success_measures: list[SuccessMeasure] = Field(
+        default_factory=list, max_length=limits.SUCCESS_MEASURES,
+        description="What success looks like; at least one before the change leaves needs analysis "
+                    "(for the categories review.success_measures_for names).")
 
 
 class CostLine(Body):
@@ -245,6 +271,10 @@ class ReviewStage(Body):
     outcome: Outcome
     notes: Text = ""
     actual_costs: list[CostLine] = Field(default_factory=list, max_length=limits.COST_LINES)
+    measures: list[MeasureAssessment] = Field(
+        default_factory=list, max_length=limits.SUCCESS_MEASURES,
+        description="The word on each success measure, in the needs analysis's order; each must be "
+                    "assessed before the review closes.")
 
 
 class Versioned(Body):

@@ -7,10 +7,18 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from fitsflow.domain import limits
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, Stale
 from fitsflow.domain.guards import NEEDS_REQUIRED
 from fitsflow.domain.roles import REQUESTER
-from fitsflow.domain.vocabulary import CATEGORIES, COST_KINDS, PHASES, REVIEW_OUTCOMES, STAGE_TITLES
+from fitsflow.domain.vocabulary import (
+    CATEGORIES,
+    COST_KINDS,
+    MEASURE_RESULTS,
+    PHASES,
+    REVIEW_OUTCOMES,
+    STAGE_TITLES,
+)
 from fitsflow.services import approved as approved_service
 from fitsflow.services import catalogue, change_search, ownership, rescheduling, templates, timeline, users
 from fitsflow.services import category as category_service
@@ -177,12 +185,49 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
     # The fields the workflow's gates will ask for, marked before saving (guards.NEEDS_REQUIRED).
     asks = any("needs_recorded" in t.guards for t in definition.transitions)
     needed = set(NEEDS_REQUIRED) if asks else set()
+    if detail.change.category not in rt.settings.review.success_measures_for:
+        needed.discard("success_measures")
     return render_template(template, d=detail, c=detail.change, title=title, problems=problems, needed=needed,
+                           measure_rows=measure_rows(detail, stage, form), measure_results=MEASURE_RESULTS,
                            form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
                            rows=rows, row_errors=cost_row_errors(rows, problems), local_input=local_input,
                            totals=draft_totals(rows, detail.plan.horizon_years),
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            tz=rt.timezone), status
+
+
+MEASURE_FIELDS = ("statement", "method", "check_by")
+ASSESSMENT_FIELDS = ("result", "evidence")
+
+
+def _rows_of(form: Any, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows posted as measure_N_FIELD (N from 1), in order, up to the last row given."""
+    rows = [{key: form.get(f"measure_{n}_{key}", "") for key in fields}
+            for n in range(1, limits.SUCCESS_MEASURES + 1)]
+    while rows and not any(rows[-1].values()):
+        rows.pop()
+    return rows
+
+
+def measure_rows(detail: ChangeDetail, stage: str, form: Any) -> list[dict[str, Any]]:
+    """What the needs form shows of each success measure (those saved and two more, blank)
+    and what the review form shows (each measure with its word so far)."""
+    measures = detail.needs.measures if detail.needs else ()
+    if stage == "needs":
+        if form is not None:
+            rows = _rows_of(form, MEASURE_FIELDS)
+        else:
+            rows = [{"statement": m.statement, "method": m.method, "check_by": m.check_by.isoformat()}
+                    for m in measures]
+        spare = min(2, limits.SUCCESS_MEASURES - len(rows))
+        return rows + [dict.fromkeys(MEASURE_FIELDS, "") for _ in range(spare)]
+    if stage == "review":
+        said = _rows_of(form, ASSESSMENT_FIELDS) if form is not None else []
+        return [{"statement": m.statement, "method": m.method, "check_by": m.check_by.isoformat(),
+                 "result": said[i]["result"] if i < len(said) else m.result,
+                 "evidence": said[i]["evidence"] if i < len(said) else m.evidence}
+                for i, m in enumerate(measures)]
+    return []
 
 
 def _answers(form: Any, prefix: str) -> dict[str, str]:
@@ -202,8 +247,8 @@ def _save_stage(ref: str, stage: str) -> Any:
                 "need": form.get("need", ""), "stakeholders": form.get("stakeholders", ""),
                 "sdp_priority": form.get("sdp_priority", ""),
                 "options_considered": form.get("options_considered", ""),
-                "screening": _answers(form, "screening"), "dpia_reference": form.get("dpia_reference", "")},
-                **common)
+                "screening": _answers(form, "screening"), "dpia_reference": form.get("dpia_reference", ""),
+                "success_measures": _rows_of(form, MEASURE_FIELDS)}, **common)
         elif stage == "finance":
             stages_service.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
         elif stage == "release_plan":
@@ -213,7 +258,8 @@ def _save_stage(ref: str, stage: str) -> Any:
         else:
             stages_service.record_review(rt, data={
                 "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),
-                "actual_costs": cost_rows(None, stage, form, parse=True)}, **common)
+                "actual_costs": cost_rows(None, stage, form, parse=True),
+                "measures": _rows_of(form, ASSESSMENT_FIELDS)}, **common)
     except InvalidInput as err:
         return _stage_page(ref, stage, err.problems, form, 400)
     flash(f"{STAGES[stage][0]} saved.")

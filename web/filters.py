@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from markupsafe import Markup
 
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
-from fitsflow.domain.vocabulary import EMERGENCY_PURPOSES
+from fitsflow.domain.vocabulary import EMERGENCY_PURPOSES, MEASURE_RESULTS
 from fitsflow.services import inbox, queues
 
 from .login import runtime
@@ -83,4 +83,4 @@ def register(app: Flask) -> None:
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
                 "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label,
                 "audience_label": book.audience_label,
-                "emergency_purposes": EMERGENCY_PURPOSES}
+                "emergency_purposes": EMERGENCY_PURPOSES, "measure_results": MEASURE_RESULTS}

@@ -119,16 +119,28 @@ def show(state: State, ref: str, as_email: str) -> None:
 @click.option("--screening", "screening", multiple=True, metavar="QUESTION=ANSWER",
               help="A screening answer (personal_data=none, safeguarding=no …); repeat.")
 @click.option("--dpia", "dpia_reference", default="", help="DPIA reference (personal data processed anew).")
+@click.option("--measure", "measures", multiple=True, metavar="'WHAT | HOW | BY DATE'",
+              help="A success measure: what success looks like, how it will be checked and the date "
+                   "by which, separated by '|'; repeat.")
 @pass_state
 def needs(state: State, ref: str, as_email: str, need: str, stakeholders: tuple[str, ...], sdp_priority: str,
-          options_considered: str, screening: tuple[str, ...], dpia_reference: str) -> None:
-    """Record the needs analysis, with the policy's screening answers."""
+          options_considered: str, screening: tuple[str, ...], dpia_reference: str,
+          measures: tuple[str, ...]) -> None:
+    """Record the needs analysis, with the policy's screening answers and success measures."""
     rt = state.runtime
     view = stages.record_needs(rt, actor_id=actor_id(rt, as_email), ref=ref, data={
         "need": need, "stakeholders": list(stakeholders), "sdp_priority": sdp_priority,
         "options_considered": options_considered, "screening": _pairs(screening, "--screening"),
-        "dpia_reference": dpia_reference})
+        "dpia_reference": dpia_reference, "success_measures": [_measure(m) for m in measures]})
     echo(f"{view.ref}: needs analysis saved")
+
+
+def _measure(item: str) -> dict[str, str]:
+    parts = [part.strip() for part in item.split("|")]
+    if len(parts) != 3:
+        raise click.BadParameter(f"'{item}': expected 'WHAT | HOW | BY DATE' (three parts separated by '|')",
+                                 param_hint="--measure")
+    return dict(zip(("statement", "method", "check_by"), parts, strict=True))
 
 
 def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:

@@ -57,6 +57,8 @@ class GuardSubject(Protocol):
     @property
     def screening_missing(self) -> tuple[str, ...]: ...
     @property
+    def measures_required(self) -> bool: ...
+    @property
     def unacknowledged_changes(self) -> tuple[str, ...]: ...
     @property
     def peer_review_problems(self) -> tuple[str, ...]: ...
@@ -84,7 +86,9 @@ def guard(name: str) -> Callable[[Guard], Guard]:
 # field, and what is said while it is empty. The needs form marks the same fields before
 # anything is saved.
 NEEDS_REQUIRED: dict[str, str] = {"need": "no needs analysis", "stakeholders": "no stakeholders consulted",
-                                  "options_considered": "no options considered"}
+                                  "options_considered": "no options considered",
+                                  "success_measures": "no success measure (what success looks like, how "
+                                                      "and by when it will be checked)"}
 
 
 @guard("needs_recorded")
@@ -93,8 +97,10 @@ def needs_recorded(s: GuardSubject) -> list[str]:
     if needs is None or not needs.need:
         return [NEEDS_REQUIRED["need"]]
     missing = [said for field, said in NEEDS_REQUIRED.items()
-               if field != "need" and not getattr(needs, field)]
+               if field not in ("need", "success_measures") and not getattr(needs, field)]
     missing.extend(f"screening not answered: {q}" for q in s.screening_missing)
+    if s.measures_required and not needs.measures:
+        missing.append(NEEDS_REQUIRED["success_measures"])
     return missing
 
 
@@ -200,7 +206,10 @@ def review_recorded(s: GuardSubject) -> list[str]:
     review = s.review
     if review is None or not review.outcome:
         return ["no post-implementation review"]
-    return []
+    needs = s.needs
+    measures = needs.measures if needs else ()
+    return [f"success measure not assessed: {m.statement}" for m, said in zip(measures, review.assessments,
+                                                                             strict=False) if not said.result]
 
 
 @guard("window_clear_of_freezes")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +13,30 @@ from . import limits
 from .errors import InvalidInput
 from .policy import ApprovalPolicy, Question
 from .text import first_line_problem, text_field
-from .vocabulary import CAPITAL_KINDS, COST_KINDS, REVIEW_OUTCOMES
+from .vocabulary import CAPITAL_KINDS, COST_KINDS, MEASURE_RESULTS, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
+
+
+@dataclass(frozen=True)
+class SuccessMeasure:
+    """What success looks like (a measurable statement), how and by when it will be
+    checked; at the review, whether it was met (MEASURE_RESULTS; "" until then) and the
+    evidence."""
+
+    statement: str
+    method: str
+    check_by: date
+    result: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The review's word on one success measure."""
+
+    result: str
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +47,7 @@ class Needs:
     options_considered: str
     screening: Mapping[str, str] = field(default_factory=dict)  # the policy's screening answers
     dpia_reference: str = ""
+    measures: tuple[SuccessMeasure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,8 @@ class Review:
     outcome: str
     notes: str
     actual_costs: tuple[CostLine, ...] = field(default_factory=tuple)
+    # Each success measure's assessment, in the needs analysis's order ("" result: not yet).
+    assessments: tuple[Assessment, ...] = ()
 
 
 def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], problems: dict[str, str]) -> str:
@@ -160,9 +184,86 @@ def parse_needs(data: Mapping[str, Any], screening: Sequence[Question] = ()) -> 
     options = text_field(data, "options_considered", problems, required=False, maximum=MAX_TEXT, lines=True)
     answers = _answers(data, "screening", screening, problems)
     dpia = text_field(data, "dpia_reference", problems, required=False, maximum=limits.DPIA_REFERENCE)
+    measures = parse_measures(data.get("success_measures") or (), problems)
     if problems:
         raise InvalidInput(problems)
-    return Needs(need, stakeholders, sdp, options, answers, dpia)
+    return Needs(need, stakeholders, sdp, options, answers, dpia, measures)
+
+
+def _rows(raw: Any, key: str, problems: dict[str, str]) -> list[Mapping[str, Any]]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not all(isinstance(r, Mapping) for r in raw):
+        problems[key] = "must be a list of objects"
+        return []
+    if len(raw) > limits.SUCCESS_MEASURES:
+        problems[key] = f"at most {limits.SUCCESS_MEASURES} success measures"
+        return []
+    return list(raw)
+
+
+def parse_measures(raw: Any, problems: dict[str, str]) -> tuple[SuccessMeasure, ...]:
+    """Success measures: each a measurable statement with how and by when it will be checked
+    (a row left wholly blank is skipped: a form offers empty rows)."""
+    measures: list[SuccessMeasure] = []
+    for index, row in enumerate(_rows(raw, "success_measures", problems), start=1):
+        if not any(str(row.get(k) or "").strip() for k in ("statement", "method", "check_by")):
+            continue
+        prefix = f"success measure {index} "
+        found: dict[str, str] = {}
+        statement = text_field(row, "statement", found, required=True, maximum=limits.MEASURE_TEXT)
+        method = text_field(row, "method", found, required=True, maximum=limits.MEASURE_TEXT)
+        check_by = _date(row, "check_by", found)
+        if check_by is None and "check_by" not in found:
+            found["check_by"] = "is required: the date by which it will be checked"
+        if found:
+            problems.update({prefix + k: v for k, v in found.items()})
+        elif check_by is not None:
+            measures.append(SuccessMeasure(statement, method, check_by))
+    return tuple(measures)
+
+
+def _date(data: Mapping[str, Any], key: str, problems: dict[str, str]) -> date | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        found = value
+    else:
+        try:
+            found = date.fromisoformat(str(value).strip())
+        except ValueError:
+            problems[key] = "must be a date such as 2027-03-31"
+            return None
+    if not limits.FIRST_YEAR <= found.year <= limits.LAST_YEAR:
+        problems[key] = f"must be in the years {limits.FIRST_YEAR} to {limits.LAST_YEAR}"
+        return None
+    return found
+
+
+def parse_assessments(raw: Any, measures: Sequence[SuccessMeasure]) -> tuple[Assessment, ...]:
+    """The review's word on each success measure, in their order: a result of
+    MEASURE_RESULTS with its evidence, or nothing yet (both blank)."""
+    problems: dict[str, str] = {}
+    rows = _rows(raw, "measures", problems)
+    if len(rows) > len(measures):
+        problems["measures"] = f"the needs analysis has {len(measures)} success measure(s), not {len(rows)}"
+    found: list[Assessment] = []
+    for index, row in enumerate(rows[:len(measures)], start=1):
+        prefix = f"measure {index} "
+        said: dict[str, str] = {}
+        result = str(row.get("result") or "").strip()
+        evidence = text_field(row, "evidence", said, required=False, maximum=MAX_TEXT, lines=True)
+        if result and result not in MEASURE_RESULTS:
+            said["result"] = f"must be one of: {', '.join(MEASURE_RESULTS)}"
+        elif result and not evidence and not said:
+            said["evidence"] = "is required: say what shows it (figures, a survey, observation)"
+        elif evidence and not result:
+            said["result"] = f"is required with evidence: one of {', '.join(MEASURE_RESULTS)}"
+        problems.update({prefix + k: v for k, v in said.items()})
+        found.append(Assessment(result, evidence))
+    if problems:
+        raise InvalidInput(problems)
+    found.extend(Assessment("", "") for _ in range(len(measures) - len(found)))
+    return tuple(found)
 
 
 # Pounds as a person in a UK school types them: "2100", "2,100", "£2,100.50", "99.5".
@@ -270,8 +371,10 @@ def parse_release_plan(data: Mapping[str, Any], tz: tzinfo = UTC,
     return ReleasePlan(start, end, backout, test_plan, risk, impact, training, contact, answers, score)
 
 
-def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:
-    """Validate a post-implementation review with its actual costs."""
+def parse_review(data: Mapping[str, Any], horizon_years: int,
+                 measures: Sequence[SuccessMeasure] = ()) -> Review:
+    """Validate a post-implementation review with its actual costs and its word on each of
+    the needs analysis's success measures."""
     problems: dict[str, str] = {}
     outcome = _choice(data, "outcome", REVIEW_OUTCOMES, problems)
     notes = text_field(data, "notes", problems, required=False, maximum=MAX_TEXT, lines=True)
@@ -280,6 +383,11 @@ def parse_review(data: Mapping[str, Any], horizon_years: int) -> Review:
         actual = parse_cost_lines(list(data.get("actual_costs", [])), horizon_years)
     except InvalidInput as err:
         problems.update({f"actual_costs {k}": v for k, v in err.problems.items()})
+    assessments: tuple[Assessment, ...] = ()
+    try:
+        assessments = parse_assessments(data.get("measures") or [], measures)
+    except InvalidInput as err:
+        problems.update(err.problems)
     if problems:
         raise InvalidInput(problems)
-    return Review(outcome, notes, actual)
+    return Review(outcome, notes, actual, assessments)

@@ -28,6 +28,8 @@ STAGE_TITLES: dict[str, str] = {"needs": "Needs analysis", "finance": "Financial
                                 "release_plan": "Risk, back-out and release plan",
                                 "review": "Post-implementation review"}
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")
+# How a success measure fared at the review, and its words.
+MEASURE_RESULTS: dict[str, str] = {"met": "Met", "partly": "Partly met", "not_met": "Not met"}
 
 # What a state means to the engine. A workflow names its states as it likes and says,
 # with ``kind = "…"``, which one plays each of these parts; code asks for the kind,

@@ -151,6 +151,23 @@ class NeedsAnalysis(SQLModel, table=True):
     updated_at: datetime
 
 
+class SuccessMeasure(SQLModel, table=True):
+    """What success looks like, recorded at needs analysis (how and when it will be checked)
+    and assessed at the review (met, partly, not met, with the evidence)."""
+
+    __tablename__ = "success_measures"
+    __table_args__ = (UniqueConstraint("change_id", "position", name="uq_success_measure_position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    position: int
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    method: str = Field(sa_column=Column(Text, nullable=False))
+    check_by: date
+    result: str = Field(default="", max_length=10, sa_column_kwargs={"server_default": ""})
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
 class CostLine(SQLModel, table=True):
     __tablename__ = "cost_lines"
 

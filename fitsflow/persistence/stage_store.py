@@ -13,7 +13,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, delete
 
 from ..domain import stages
-from .models import CostLine, NeedsAnalysis, ReleasePlan, Review
+from .models import CostLine, NeedsAnalysis, ReleasePlan, Review, SuccessMeasure
 
 # The stage reads run on every change page view and gate decision: statements built once,
 # run on the connection (an ORM get or select cost 0.3–0.6 ms each).
@@ -26,6 +26,10 @@ _LINES = (core_select(_LINES_T.c.year_offset, _LINES_T.c.kind, _LINES_T.c.amount
                       _LINES_T.c.description)
           .where(_LINES_T.c.change_id == bindparam("cid"), _LINES_T.c.actual == bindparam("actual"))
           .order_by(_LINES_T.c.year_offset, _LINES_T.c.id))
+_MEASURES_T = SuccessMeasure.__table__  # type: ignore[attr-defined]
+_MEASURES = (core_select(_MEASURES_T.c.statement, _MEASURES_T.c.method, _MEASURES_T.c.check_by,
+                         _MEASURES_T.c.result, _MEASURES_T.c.evidence)
+             .where(_MEASURES_T.c.change_id == bindparam("cid")).order_by(_MEASURES_T.c.position))
 _REVIEW_T = Review.__table__  # type: ignore[attr-defined]
 _REVIEW = core_select(_REVIEW_T.c.outcome, _REVIEW_T.c.notes).where(_REVIEW_T.c.change_id == bindparam("cid"))
 
@@ -41,7 +45,25 @@ def needs(session: Session, change_id: int) -> stages.Needs | None:
     if row is None:
         return None
     return stages.Needs(row[0], tuple(json.loads(row[1] or "[]")), row[2], row[3], json.loads(row[4] or "{}"),
-                        row[5])
+                        row[5], measures(session, change_id))
+
+
+def measures(session: Session, change_id: int) -> tuple[stages.SuccessMeasure, ...]:
+    """The change's success measures in order, with the review's word on each so far."""
+    rows = _flushed(session).connection().execute(_MEASURES, {"cid": change_id})
+    return tuple(stages.SuccessMeasure(*row) for row in rows)
+
+
+def _save_measures(session: Session, change_id: int, new: Sequence[stages.SuccessMeasure]) -> None:
+    """Replace the measures; one kept word for word keeps the review's assessment of it."""
+    assessed = {m.statement: m for m in measures(session, change_id) if m.result}
+    session.execute(delete(SuccessMeasure).where(SuccessMeasure.change_id == change_id))  # type: ignore[arg-type]
+    session.flush()  # the old positions go before the new take them
+    for position, m in enumerate(new):
+        kept = assessed.get(m.statement) or m
+        session.add(SuccessMeasure(change_id=change_id, position=position, statement=m.statement,
+                                   method=m.method, check_by=m.check_by, result=kept.result,
+                                   evidence=kept.evidence))
 
 
 def save_needs(session: Session, change_id: int, value: stages.Needs, now: datetime) -> None:
@@ -52,6 +74,7 @@ def save_needs(session: Session, change_id: int, value: stages.Needs, now: datet
     row.dpia_reference = value.dpia_reference
     row.updated_at = now
     session.add(row)
+    _save_measures(session, change_id, value.measures)
 
 
 def cost_lines(session: Session, change_id: int, *, actual: bool) -> tuple[stages.CostLine, ...]:
@@ -104,7 +127,8 @@ def review(session: Session, change_id: int) -> stages.Review | None:
     row = _flushed(session).connection().execute(_REVIEW, {"cid": change_id}).first()
     if row is None:
         return None
-    return stages.Review(row[0], row[1], cost_lines(session, change_id, actual=True))
+    said = tuple(stages.Assessment(m.result, m.evidence) for m in measures(session, change_id))
+    return stages.Review(row[0], row[1], cost_lines(session, change_id, actual=True), said)
 
 
 def save_review(session: Session, change_id: int, value: stages.Review, now: datetime) -> None:
@@ -112,3 +136,9 @@ def save_review(session: Session, change_id: int, value: stages.Review, now: dat
     row.outcome, row.notes, row.updated_at = value.outcome, value.notes, now
     session.add(row)
     replace_cost_lines(session, change_id, value.actual_costs, actual=True)
+    rows = session.connection().execute(
+        core_select(_MEASURES_T.c.id).where(_MEASURES_T.c.change_id == change_id)
+        .order_by(_MEASURES_T.c.position)).scalars().all()
+    for measure_id, said in zip(rows, value.assessments, strict=False):
+        session.connection().execute(_MEASURES_T.update().where(_MEASURES_T.c.id == measure_id)
+                                     .values(result=said.result, evidence=said.evidence))

@@ -157,7 +157,11 @@ class _Driver:
                 "sdp_priority": "SDP 2: Digital learning for every student",
                 "options_considered": "Do nothing; refurbish; replace (preferred, lowest five-year cost).",
                 "screening": _screening(title),
-                "dpia_reference": f"DPIA-{self.rt.now().year}-{index:02d}" if personal else ""})
+                "dpia_reference": f"DPIA-{self.rt.now().year}-{index:02d}" if personal else "",
+                "success_measures": [
+                    {"statement": "Every class can use it in a lesson without help from the support team",
+                     "method": "Support tickets about it, and a survey of the teachers who use it",
+                     "check_by": (self.rt.today() + timedelta(days=120)).isoformat()}]})
         if "finance" in stages_here:
             # Within what the approval policy allows the category: minor up to £2,000, significant
             # up to £25,000, major above.
@@ -186,11 +190,16 @@ class _Driver:
                 "training": "A 20-minute drop-in in the staff room on Monday after school.",
                 "contact": "ICT helpdesk, extension 204"})
         if "review" in stages_here:
+            needs = changes.get_change(self.rt, actor_id=actor, ref=ref).needs
             stages.record_review(self.rt, actor_id=actor, ref=ref, data={
                 "outcome": "successful",
                 "notes": "Staff feedback positive; support team asks for spare parts on site.",
                 "actual_costs": [{"year": 1, "kind": "capital", "amount": 18250,
-                                  "funding_source": "Devolved capital"}]})
+                                  "funding_source": "Devolved capital"}],
+                "measures": [{"result": "met", "evidence": "Two support tickets in the first month, both "
+                                                           "answered the same day; 14 of 15 teachers "
+                                                           "surveyed use it weekly."}
+                             for _ in (needs.measures if needs else ())]})
 
     def decide_gate(self, ref: str, definition: WorkflowDefinition, state: str, category: str,
                     requester: int, reject: bool) -> None:

@@ -63,7 +63,9 @@ def _lines(lines: tuple[stages.CostLine, ...]) -> list[dict[str, Any]]:
 
 def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                  expected_version: int | None = None) -> ChangeView:
-    """Save the needs analysis: the need, stakeholders consulted, SDP priority, options."""
+    """Save the needs analysis: the need, stakeholders consulted, SDP priority, options, the
+    screening answers and what success looks like (``success_measures``: statement, method,
+    check_by)."""
     needs = stages.parse_needs(data, rt.settings.policy.screening_questions)
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
@@ -114,10 +116,11 @@ def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[s
 
 def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                   expected_version: int | None = None) -> ChangeView:
-    """Save the post-implementation review: outcome, notes and actual costs."""
+    """Save the post-implementation review: outcome, notes, actual costs and the word on
+    each success measure (``measures``: result and evidence, in the needs analysis's order)."""
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
-        review = stages.parse_review(data, change.horizon_years)
+        review = stages.parse_review(data, change.horizon_years, stage_store.measures(session, change.id))
         before = _plain(stage_store.review(session, change.id))
         stage_store.save_review(session, change.id, review, rt.now())
         return before, _plain(review)

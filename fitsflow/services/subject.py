@@ -49,6 +49,10 @@ class ChangeSubject:
     def needs(self) -> stages.Needs | None:
         return stage_store.needs(self.session, self.change_id)
 
+    @property
+    def measures_required(self) -> bool:
+        return self.change.category in self.rt.settings.review.success_measures_for
+
     @cached_property
     def cost_lines(self) -> tuple[stages.CostLine, ...]:
         return stage_store.cost_lines(self.session, self.change_id, actual=False)
