@@ -23,10 +23,11 @@ def workflow_folders(settings: Settings) -> list[Path]:
 
 def connect_receivers() -> None:
     """Connect the built-in receivers to their signals (idempotent)."""
-    from .services import notices, notifications
+    from .services import feedback, notices, notifications
 
     notifications.connect()
     notices.connect()
+    feedback.connect()
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
@@ -37,6 +38,7 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     roles = settings.role_book()
     registry = WorkflowRegistry(load_directory(*workflow_folders(settings), roles=roles))
     rules = notifications.parse_rules(settings.notify, roles)
+    notifications.rule_names(settings.review.feedback_from, roles, "review.feedback_from")
     db = open_database(settings, database_url)
     templates = NoticeTemplates(school=settings.school.name, currency=settings.planning.currency,
                                 template_dir=settings.notices.template_dir)

@@ -296,6 +296,17 @@ class ReviewSettings(_Section):
     # Changes of these categories cannot leave needs analysis without at least one success
     # measure (what success looks like, how and by when it will be checked).
     success_measures_for: Annotated[Names, AfterValidator(_measured)] = ("minor", "significant", "major")
+    # Who is asked for 360-degree feedback when a review opens, as notify rules name people
+    # (requester, deciders, a role, audience:NAME), and how many of each audience that
+    # received a release notice of the change are sampled as well (0: none).
+    feedback_from: str = "requester, audience:support, deciders, slt, head"
+    feedback_sample: int = Field(default=10, ge=0, le=1000)
+    # The review closes once this many groups have answered, or this many school days after
+    # it opened, whichever comes first.
+    feedback_quorum_groups: int = Field(default=2, ge=0, le=20)
+    feedback_school_days: int = Field(default=10, ge=1, le=100)
+    # Besides a change's requester and co-owners, these roles read its feedback by group.
+    feedback_readers: Names = ("slt", "head", "auditor")
 
 
 class DemoSettings(_Section):

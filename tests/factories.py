@@ -8,13 +8,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fitsflow.domain.vocabulary import CLOSED, RELEASED, UNDOING_KINDS
+from fitsflow.domain.vocabulary import CLOSED, IN_REVIEW, RELEASED, UNDOING_KINDS
+from fitsflow.persistence import feedback_store
 from fitsflow.persistence.models import AuditEvent, Change, OutboxMessage
 from fitsflow.services import catalogue, stages, templates, users
 from fitsflow.services import changes as changes_service
+from fitsflow.services import feedback as feedback_service
 from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as notices_service
 from fitsflow.services import peer_review as peer_review_service
+from fitsflow.services.common import unit_of_work
 from fitsflow.services.runtime import Runtime
 
 
@@ -159,6 +162,8 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
     state = view.state
     for trigger in path_to(rt, view.workflow, target):
         fill_stages(rt, school.requester, view.ref, definition.states[state].edits, window)
+        if definition.kind_of(state) == IN_REVIEW:
+            give_feedback(rt, view.ref)
         if trigger in definition.gate_triggers():
             approve_gate(rt, school, view.ref)
         else:
@@ -174,6 +179,21 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
                                  else None)
         state = definition.table()[(state, trigger)]
     return view.ref
+
+
+FEEDBACK = {"meets_need": 4, "disruption": 5, "training": 3, "communication": 4,
+            "worked": "Quick to sign in", "improve": "Tell us a week earlier"}
+
+
+def give_feedback(rt: Runtime, ref: str, data: dict[str, Any] | None = None) -> int:
+    """Everyone asked for 360° feedback on the change's review answers (FEEDBACK, or
+    ``data``); return how many did."""
+    with unit_of_work(rt) as session:
+        change_id = session.execute(select(Change.id).where(Change.ref == ref)).scalar_one()
+        people = list(feedback_store.asked(session, change_id))
+    for uid in people:
+        feedback_service.respond(rt, actor_id=uid, ref=ref, data=data or FEEDBACK)
+    return len(people)
 
 
 def unsent_published(rt: Runtime, requester: int, ref: str) -> dict[int, tuple[str, str]]:

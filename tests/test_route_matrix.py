@@ -93,6 +93,9 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/changes/<ref>/unschedule"): ("302 404 409 404 404 404 404", {"reason": "x"}),
     ("POST", "/changes/<ref>/peer-review"): ("302 404 400 400 400 400 400", {"outcome": "maybe"}),
     ("POST", "/changes/<ref>/notices/<int:notice_id>/release"): ("302 404 400 404 404 404 404", {}),
+    # Only those asked for 360° feedback reach the form; the change is not yet in review.
+    ("GET", "/changes/<ref>/feedback"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/changes/<ref>/feedback"): ("302 404 404 404 404 404 404", {"meets_need": "3"}),
     ("POST", "/changes/<ref>/acknowledge"): ("302 404 404 409 403 404 404", {}),
     ("POST", "/changes/<ref>/category"): ("302 404 400 404 404 404 404", {"category": "minor"}),
     ("GET", "/changes/<ref>/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
@@ -183,6 +186,10 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/api/v1/changes/<ref>/notices"): ("401 404 200 200 200 200 200", None),
     ("PUT", "/api/v1/changes/<ref>/notices/<int:notice_id>"): ("401 404 404 403 403 403 403",
                                                               {"subject": "s", "body": "b"}),
+    ("GET", "/api/v1/changes/<ref>/feedback"): ("401 404 404 404 404 404 404", None),
+    ("PUT", "/api/v1/changes/<ref>/feedback"): ("401 404 404 404 404 404 404", {
+        "meets_need": 3, "disruption": 3, "training": 3, "communication": 3}),
+    ("GET", "/api/v1/changes/<ref>/feedback/summary"): ("401 404 200 404 404 200 404", None),
     ("POST", "/api/v1/changes/<ref>/notices/<int:notice_id>/release"): ("401 404 404 403 403 403 403",
                                                                        {"action": "send_now"}),
     ("GET", "/api/v1/changes/<ref>/notices/<int:notice_id>/acknowledgements"):

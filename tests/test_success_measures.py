@@ -134,6 +134,7 @@ def test_the_review_cannot_close_until_each_measure_is_assessed_with_evidence(rt
             "measures": [{"result": "partly", "evidence": "Four lessons of six under a minute"}],
         },
     )
+    f.give_feedback(rt, ref)
     review = changes_service.get_change(rt, actor_id=school.requester, ref=ref).review
     assert review is not None and review.assessments[0].result == "partly"
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="close")

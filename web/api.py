@@ -4,12 +4,14 @@ authenticated by bearer tokens. Each operation is declared with its models
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
 from fitsflow.domain.calendar import academic_year_start, whole_days
 from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
+from fitsflow.domain.feedback import QUESTIONS
 from fitsflow.services import (
     absences,
     auth,
@@ -29,6 +31,7 @@ from fitsflow.services import (
 from fitsflow.services import approved as approved_service
 from fitsflow.services import category as category_service
 from fitsflow.services import changes as changes_service
+from fitsflow.services import feedback as feedback_service
 from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
 from fitsflow.services import peer_review as peer_review_service
@@ -38,7 +41,7 @@ from fitsflow.services.views import ChangeDetail, ChangeView
 from fitsflow.workflow.diagram import mermaid
 
 from . import api_models as m
-from .access import AUDITORS, PUBLIC, VIEWERS, access
+from .access import AUDITORS, PUBLIC, SIGNED_IN, VIEWERS, access
 from .api_spec import document, route
 from .errors import api_error
 from .login import actor, runtime
@@ -358,6 +361,34 @@ def edit_notice(ref: str, notice_id: int, body: m.NoticeEdit) -> m.NoticeDraft:
     release_notices.edit(runtime(), actor_id=actor().id, ref=ref, notice_id=notice_id,
                          subject=body.subject, body=body.body)
     return _draft(_notice_of(ref, notice_id))
+
+
+def _feedback(f: feedback_service.Form) -> m.Feedback:
+    return m.Feedback(ref=f.ref, title=f.title, group=f.group, open=f.open, answered_at=f.answered_at,
+                      worked=f.worked, improve=f.improve,
+                      **{k: f.scores.get(k) for k in QUESTIONS})
+
+
+@route(bp, "GET", "/changes/<ref>/feedback", summary="Your 360° feedback on the change's review (if asked)",
+       response=m.Feedback, who=SIGNED_IN)
+def get_feedback(ref: str) -> m.Feedback:
+    return _feedback(feedback_service.form(runtime(), actor_id=actor().id, ref=ref))
+
+
+@route(bp, "PUT", "/changes/<ref>/feedback",
+       summary="Give or change your 360° feedback while the review is open (if asked)",
+       response=m.Feedback, body=m.FeedbackAnswer, who=SIGNED_IN)
+def put_feedback(ref: str, body: m.FeedbackAnswer) -> m.Feedback:
+    given = feedback_service.respond(runtime(), actor_id=actor().id, ref=ref, data=body.model_dump())
+    return _feedback(given)
+
+
+@route(bp, "GET", "/changes/<ref>/feedback/summary",
+       summary="The review's 360° feedback by group (the change's owners and review.feedback_readers)",
+       response=m.FeedbackSummary)
+def feedback_summary(ref: str) -> m.FeedbackSummary:
+    s = feedback_service.summary(runtime(), actor_id=actor().id, ref=ref)
+    return m.FeedbackSummary.model_validate(dataclasses.asdict(s))
 
 
 @route(bp, "POST", "/changes/<ref>/notices/<int:notice_id>/release",

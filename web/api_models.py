@@ -971,3 +971,50 @@ class TemplateFilters(Paging):
     state: TemplateState | None = None
     q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field(
         "", description="Words in the title or description.")
+
+
+Score = Annotated[int, Field(ge=1, le=5, description="1 poor … 5 very good")]
+
+
+class FeedbackAnswer(Body):
+    """One person's 360° feedback on a change's review."""
+
+    meets_need: Score
+    disruption: Score
+    training: Score
+    communication: Score
+    worked: Text = Field("", description="What worked.")
+    improve: Text = Field("", description="What to change next time.")
+
+
+class Feedback(Out):
+    ref: str
+    title: str
+    group: str = Field(description="The group the answer counts for: deciders, requester, a role or an "
+                                   "audience.")
+    open: bool = Field(description="Whether the review is still open to answers.")
+    answered_at: datetime | None
+    meets_need: int | None
+    disruption: int | None
+    training: int | None
+    communication: int | None
+    worked: str
+    improve: str
+
+
+class FeedbackGroup(Out):
+    group: str
+    title: str
+    asked: int
+    answered: int
+    averages: dict[str, float | None]
+    worked: list[str]
+    improve: list[str]
+
+
+class FeedbackSummary(Out):
+    groups: list[FeedbackGroup]
+    quorum: int = Field(description="Groups that must answer before the review may close.")
+    answered_groups: int
+    deadline: datetime | None = Field(description="When the review may close whatever the answers.")
+    settled: bool = Field(description="Whether the feedback no longer holds the review open.")

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from fitsflow.domain import limits
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, Stale
+from fitsflow.domain.feedback import QUESTIONS
 from fitsflow.domain.guards import NEEDS_REQUIRED
 from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import (
@@ -23,6 +24,7 @@ from fitsflow.services import approved as approved_service
 from fitsflow.services import catalogue, change_search, ownership, rescheduling, templates, timeline, users
 from fitsflow.services import category as category_service
 from fitsflow.services import changes as changes_service
+from fitsflow.services import feedback as feedback_service
 from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
 from fitsflow.services import peer_review as peer_review_service
@@ -33,7 +35,7 @@ from fitsflow.services.queues import Page
 from fitsflow.services.views import Action, ChangeDetail
 from fitsflow.workflow import svg
 
-from .access import APPROVERS, REQUESTERS, VIEWERS, access
+from .access import APPROVERS, REQUESTERS, SIGNED_IN, VIEWERS, access
 from .dashboard import page_args
 from .errors import render_error
 from .forms import COST_FIELDS, cost_row_errors, cost_rows, draft_totals, expected_version, local_input, whole
@@ -135,7 +137,31 @@ def _change_html(ref: str, **extra: Any) -> str:
                            policy=rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
                                    for e in page.timeline],
-                           stages=STAGES, tz=rt.timezone, notices=page.notices, **extra)
+                           stages=STAGES, tz=rt.timezone, notices=page.notices,
+                           feedback=feedback_service.on_change_page(rt, actor_id=me.id, ref=ref),
+                           questions=QUESTIONS, **extra)
+
+
+@bp.route("/<ref>/feedback", methods=["GET", "POST"])
+@access(SIGNED_IN)
+def feedback(ref: str) -> Any:
+    """A participant's 360° feedback on the review (the email's link opens it after sign-in):
+    four questions scored 1–5, what worked, what to change; editable while the review is open.
+    Anyone not asked gets 404."""
+    rt = runtime()
+    me = actor()
+    mine = feedback_service.form(rt, actor_id=me.id, ref=ref)
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            feedback_service.respond(rt, actor_id=me.id, ref=ref, data=request.form)
+        except InvalidInput as err:
+            problems = err.problems
+        else:
+            flash("Thank you: your feedback is saved. You can change it until the review closes.")
+            return redirect(url_for("changes.feedback", ref=mine.ref))
+    return render_template("feedback.html", f=mine, problems=problems, questions=QUESTIONS,
+                           form=request.form if problems else None), 400 if problems else 200
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])

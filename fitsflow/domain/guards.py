@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .stages import CostLine, Needs, ReleasePlan, Review
-from .vocabulary import CLOSED, RELEASED
+from .vocabulary import CLOSED, IN_REVIEW, RELEASED
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class GuardSubject(Protocol):
     def screening_missing(self) -> tuple[str, ...]: ...
     @property
     def measures_required(self) -> bool: ...
+    @property
+    def feedback_problems(self) -> tuple[str, ...]: ...
     @property
     def unacknowledged_changes(self) -> tuple[str, ...]: ...
     @property
@@ -259,7 +261,15 @@ def notices_settled(s: GuardSubject) -> list[str]:
     return [f"{notice}: publish it now or cancel it with a reason" for notice in s.unsent_notices]
 
 
+@guard("feedback_settled")
+def feedback_settled(s: GuardSubject) -> list[str]:
+    """The review's 360° feedback has come from enough groups, or its time is up."""
+    return list(s.feedback_problems)
+
+
 # Guards every workflow's transitions into a state of these kinds carry, whether its file
 # names them or not: no workflow, old version or custom file gets round them.
 IMPLIED: dict[str, tuple[str, ...]] = {RELEASED: ("window_started", "notices_settled"),
                                        CLOSED: ("notices_settled",)}
+# And those out of a state of these kinds (but to withdrawn: a change given up needs none).
+IMPLIED_LEAVING: dict[str, tuple[str, ...]] = {IN_REVIEW: ("feedback_settled",)}

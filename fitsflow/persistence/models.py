@@ -168,6 +168,30 @@ class SuccessMeasure(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
+class ReviewFeedback(SQLModel, table=True):
+    """One participant's 360-degree feedback on a change's review: asked when the review
+    opens (their group: deciders, SLT, the support team, the requester or the audience they
+    were sampled from), answered once, editable until the review closes."""
+
+    __tablename__ = "review_feedback"
+    __table_args__ = (UniqueConstraint("change_id", "user_id", name="uq_review_feedback_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    grp: str = Field(max_length=40)
+    asked_at: datetime = Field(index=True)
+    answered_at: datetime | None = None
+    # When the reminder went (or was found no longer needed: the review had closed).
+    reminded_at: datetime | None = None
+    meets_need: int | None = None
+    disruption: int | None = None
+    training: int | None = None
+    communication: int | None = None
+    worked: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    improve: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
 class CostLine(SQLModel, table=True):
     __tablename__ = "cost_lines"
 

@@ -34,16 +34,18 @@ AUDIENCE_PREFIX = "audience:"
 
 def parse_rules(notify: NotifySettings, roles: RoleBook) -> Mapping[str, tuple[str, ...]]:
     """The [notify] settings as rule names per event; an unknown name is a ConfigError."""
+    return {event: rule_names(text, roles, f"notify.{event}") for event, text in notify.model_dump().items()}
+
+
+def rule_names(text: str, roles: RoleBook, key: str) -> tuple[str, ...]:
+    """Comma-separated recipient rules (requester, deciders, a role, audience:NAME …), each
+    known, or a ConfigError naming the setting."""
     known = [*_DYNAMIC, *roles.names, *(AUDIENCE_PREFIX + a for a in roles.audience_names)]
-    rules: dict[str, tuple[str, ...]] = {}
-    for event, text in notify.model_dump().items():
-        names = tuple(n.strip() for n in text.split(",") if n.strip())
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ConfigError(f"notify.{event}: unknown recipient rule {', '.join(unknown)} "
-                              f"(known: {', '.join(known)})")
-        rules[event] = names
-    return rules
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"{key}: unknown recipient rule {', '.join(unknown)} (known: {', '.join(known)})")
+    return names
 
 
 SUBJECTS: dict[str, str] = {
@@ -72,8 +74,8 @@ def _round_roles(session: Session, change: ChangeRecord, gate: Gate) -> list[str
     return list(stored) if stored else list(gate.requirements(change.category))
 
 
-def _rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeRecord, wf: WorkflowDefinition,
-                  kw: dict[str, Any]) -> list[int]:
+def rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeRecord,
+                 wf: WorkflowDefinition, kw: dict[str, Any]) -> list[int]:
     if rule == "requester":
         return [change.requester_id]
     if rule == "gate_approvers":  # and the substitutes of those away today
@@ -105,7 +107,7 @@ def recipients(event: str, runtime: Runtime, session: Session, change: ChangeRec
     asked, or anyone in ``exclude``)."""
     seen: dict[int, None] = {}
     for rule in runtime.notify_rules.get(event, ()):
-        for uid in _rule_members(rule, runtime, session, change, workflow, extra):
+        for uid in rule_members(rule, runtime, session, change, workflow, extra):
             if (include_actor or uid != actor.id) and uid not in exclude:
                 seen.setdefault(uid, None)
     return list(seen)
@@ -175,12 +177,16 @@ def _body(event: str, change: ChangeRecord, workflow: WorkflowDefinition, actor:
 
 def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Session, actor: Actor,
           workflow: WorkflowDefinition, available_at: datetime | None = None,
-          include_actor: bool = False, exclude: Collection[int] = (), **extra: Any) -> int:
-    """Write one outbox row per recipient (due now, or at ``available_at``); return how many."""
+          include_actor: bool = False, exclude: Collection[int] = (), also: Collection[int] = (),
+          feedback_from: Collection[int] = (), **extra: Any) -> int:
+    """Write one outbox row per recipient (due now, or at ``available_at``); return how many.
+    ``also``: people told besides those the rules name; ``feedback_from``: those whose message
+    opens the review's feedback form (after sign-in) rather than the change."""
     now = runtime.now()
     due = available_at or now
     people = recipients(event, runtime, session, change, workflow, actor, extra,
                         include_actor=include_actor, exclude=exclude)
+    people += [uid for uid in dict.fromkeys(also) if uid not in set(people)]
     subject = subject_of(event, change, extra)
     asks_decision = event == "submitted" and bool(extra.get("gate_title"))
     body = _body(event, change, workflow, actor, extra,
@@ -195,6 +201,14 @@ def queue(event: str, change: ChangeRecord, *, runtime: Runtime, session: Sessio
     if event in runtime.settings.webhook.event_set:
         rows.append({**common, "recipient_id": None, "channel": "webhook"})
     rows += [{**common, "recipient_id": uid, "channel": "person"} for uid in people]
+    if feedback_from:
+        asked = set(feedback_from)
+        form = json.dumps({"event": event, "ref": change.ref, "state": change.state,
+                           "link": f"/changes/{change.ref}/feedback"}, sort_keys=True)
+        body_form = body + "\nYour feedback is wanted: four questions and two boxes, a minute or two."
+        for row in rows:
+            if row["recipient_id"] in asked:
+                row.update(payload=form, body=body_form)
     outbox_store.add(session, rows)
     return len(people)
 
@@ -208,7 +222,9 @@ def _receiver(event: str) -> Callable[..., None]:
 
 
 # Built once here, connected by ``connect`` (held strongly: they are not module-level defs).
-RECEIVERS: dict[str, Callable[..., None]] = {event: _receiver(event) for event in SIGNAL_NAMES}
+# A review opening is told by services.feedback, which asks for the feedback in the same step.
+RECEIVERS: dict[str, Callable[..., None]] = {event: _receiver(event) for event in SIGNAL_NAMES
+                                             if event != "review_opened"}
 
 
 def connect() -> None:

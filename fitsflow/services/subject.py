@@ -49,6 +49,12 @@ class ChangeSubject:
     def needs(self) -> stages.Needs | None:
         return stage_store.needs(self.session, self.change_id)
 
+    @cached_property
+    def feedback_problems(self) -> tuple[str, ...]:
+        from .feedback import settled_problems
+
+        return tuple(settled_problems(self.rt, self.session, self.change)[0])
+
     @property
     def measures_required(self) -> bool:
         return self.change.category in self.rt.settings.review.success_measures_for

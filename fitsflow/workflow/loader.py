@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain.errors import WorkflowError
-from ..domain.guards import GUARDS, IMPLIED
+from ..domain.guards import GUARDS, IMPLIED, IMPLIED_LEAVING
 from ..domain.roles import RoleBook, shipped_book
 from ..domain.vocabulary import (
     CATEGORIES,
@@ -21,6 +21,7 @@ from ..domain.vocabulary import (
     SIGNAL_NAMES,
     STAGES,
     STATE_KINDS,
+    WITHDRAWN,
 )
 from .definition import Gate, State, Transition, WorkflowDefinition
 
@@ -125,6 +126,10 @@ def _parse_transition(
             problems.add(f"{key}.guards", f"unknown guard '{name}' (known: {', '.join(sorted(GUARDS))})")
     if dest in states:
         guards += tuple(g for g in IMPLIED.get(states[str(dest)].kind or "", ()) if g not in guards)
+        if states[str(dest)].kind != WITHDRAWN:
+            for source in (s for s in sources if s in states):
+                leaving = IMPLIED_LEAVING.get(states[source].kind or "", ())
+                guards += tuple(g for g in leaving if g not in guards)
     signal = body.get("signal")
     if signal is not None and signal not in SIGNAL_NAMES:
         problems.add(f"{key}.signal", f"unknown signal '{signal}' (known: {', '.join(SIGNAL_NAMES)})")
