@@ -23,11 +23,12 @@ def workflow_folders(settings: Settings) -> list[Path]:
 
 def connect_receivers() -> None:
     """Connect the built-in receivers to their signals (idempotent)."""
-    from .services import feedback, notices, notifications
+    from .services import feedback, notices, notifications, usage
 
     notifications.connect()
     notices.connect()
     feedback.connect()
+    usage.connect()
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:

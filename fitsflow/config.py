@@ -307,6 +307,9 @@ class ReviewSettings(_Section):
     feedback_school_days: int = Field(default=10, ge=1, le=100)
     # Besides a change's requester and co-owners, these roles read its feedback by group.
     feedback_readers: Names = ("slt", "head", "auditor")
+    # This many months after a release the requester is asked whether what was bought is
+    # used as intended (0: never); a check not recorded by then is listed as overdue.
+    usage_check_months: int = Field(default=6, ge=0, le=60)
 
 
 class DemoSettings(_Section):

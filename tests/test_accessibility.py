@@ -107,9 +107,11 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
                       f"/changes/{refs['drafted']}/notices/{refs['draft']}",
                       f"/changes/{refs['closed']}/stage/review",
                       f"/changes/{refs['reviewing']}/stage/review",  # the review form, actual costs
+                      f"/changes/{refs['reviewing']}/feedback",  # the 360° feedback form
+                      f"/changes/{refs['closed']}/usage", "/usage-checks?status=all",
                       "/templates/new", f"/templates/{refs['template']}"],
         "cab": [*viewer, "/approvals", "/approvals?sort=-cost", f"/notices/inbox/{refs['inbox_cab']}"],
-        "auditor": [*viewer, "/audit", "/audit?cost_min=1000", "/schedule/exceptions"],
+        "auditor": [*viewer, "/audit", "/audit?cost_min=1000", "/schedule/exceptions", "/usage-checks"],
         "admin": [*viewer, "/admin/users", "/admin/users?q=test&sort=-email", f"/admin/users/{refs['staff']}",
                   "/admin/workflows",
                   "/admin/calendar", f"/admin/calendar/{refs['period']}", "/admin/services", "/admin/outbox",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from fitsflow.domain.errors import InvalidInput, NotAllowed
+from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotAllowed
 from fitsflow.services import changes as changes_service
 from fitsflow.services import gates, queues
 
@@ -51,6 +51,9 @@ def test_an_emergency_cannot_close_before_the_cabs_retrospective(rt):
         changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="close")
     assert err.value.allowed == ["submit_retrospective"]
     assert "Possible now: Submit for the CAB's retrospective." in str(err.value)
+    with pytest.raises(GateNotSatisfied, match="360° feedback: 0 of the 2 groups"):
+        changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
+    f.give_feedback(rt, ref)
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
     detail = changes_service.get_change(rt, actor_id=school.cab[0], ref=ref)
     assert detail.gate is not None and detail.gate.name == "retrospective" and detail.gate.may_decide

@@ -63,6 +63,7 @@ def test_restoring_a_service_a_zero_plan_goes_ahead_but_the_spend_is_approved_be
                          data=f.review_of(rt, school.requester, ref, IPADS_SPENT))
     row = register.page(rt, actor_id=school.auditor, filters=ChangeFilter(q=ref)).items[0]
     assert "£120,000.00" in row.money_awaiting and "before it closes" in row.money_awaiting
+    f.give_feedback(rt, ref)
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_retrospective")
     result = gates.decide(rt, actor_id=school.cab[0], ref=ref, decision="approve")
     assert result.outcome == gates.PENDING and result.change.state == "retrospective"

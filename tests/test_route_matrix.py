@@ -128,6 +128,10 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
     ("GET", "/maintenance"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/usage-checks"): ("302 403 200 200 200 200 200", None),
+    # The change is not released: no usage check yet; only its owners may record one.
+    ("GET", "/changes/<ref>/usage"): ("302 404 200 200 200 200 200", None),
+    ("POST", "/changes/<ref>/usage"): ("302 404 404 403 403 403 403", {"result": "in_use", "evidence": "x"}),
     ("GET", "/schedule/exceptions"): ("302 403 200 200 200 200 200", None),
     ("GET", "/static/<path:filename>"): ("200 200 200 200 200 200 200", None),
 }
@@ -211,6 +215,10 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                              {"name": "Teacher", "roles": [], "audiences": ["staff"],
                                               "active": True}),
     ("GET", "/api/v1/workflows"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/usage-checks"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/changes/<ref>/usage-check"): ("401 403 404 404 404 404 404", None),
+    ("PUT", "/api/v1/changes/<ref>/usage-check"): ("401 403 404 403 403 403 403",
+                                                   {"result": "in_use", "evidence": "x"}),
     ("GET", "/api/v1/workflows/<name>"): ("401 403 200 200 200 200 200", None),
 }
 

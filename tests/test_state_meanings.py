@@ -72,6 +72,8 @@ def lifecycle(rt) -> dict:  # type: ignore[no-untyped-def]
         state = changes.get_change(rt, actor_id=school.requester, ref=ref).change.state
         for trigger in _path_between(workflow, state, closed):
             f.fill_stages(rt, school.requester, ref, workflow.states[state].edits)
+            if workflow.kind_of(state) == "in_review":  # 360° feedback before the review moves on
+                f.give_feedback(rt, ref)
             if trigger in workflow.gate_triggers():  # the emergency's retrospective
                 f.approve_gate(rt, school, ref)
             else:

@@ -36,6 +36,7 @@ from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
 from fitsflow.services import peer_review as peer_review_service
 from fitsflow.services import stages as stages_service
+from fitsflow.services import usage as usage_service
 from fitsflow.services.audit import events_after, timeline
 from fitsflow.services.views import ChangeDetail, ChangeView
 from fitsflow.workflow.diagram import mermaid
@@ -89,6 +90,7 @@ def _cost_line(line: Any) -> dict[str, Any]:
 
 
 def _detail(d: ChangeDetail) -> m.ChangeDetail:
+    years = runtime().plan_years(d.change.created_at, d.plan.horizon_years)
     needs = d.needs
     release = d.release_plan
     review = d.review
@@ -112,7 +114,8 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
             review=m.ReviewStage.model_validate(dict(
                 outcome=review.outcome, notes=review.notes,
                 actual_costs=[_cost_line(x) for x in review.actual_costs],
-                measures=[dict(result=x.result, evidence=x.evidence) for x in review.assessments]))
+                measures=[dict(result=x.result, evidence=x.evidence) for x in review.assessments],
+                refresh_on=review.refresh_on))
             if review else None),
         risk_level=(release.risk or None) if release else None,  # type: ignore[arg-type]
         risk_score=release.risk_score if release else None,
@@ -124,6 +127,9 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
             m.FieldChange(field=c.field, title=c.title, before=c.before, after=c.after) for c in s.changes])
             for s in d.since_approval],
         cost_by_year=[f"{total:.2f}" for total in d.plan.total_by_year()],
+        cost_variance=[m.YearVariance(year=v.year, financial_year=label, planned=f"{v.planned:.2f}",
+                                      actual=f"{v.actual:.2f}", variance=f"{v.variance:.2f}")
+                       for v, label in zip(d.variance, years, strict=False)],
         total_cost=f"{d.total_cost:.2f}",
         approvals=[m.Approval.model_validate(a) for a in d.approvals],
         actions=[m.Action(trigger=a.trigger, title=a.title, blocked_by=list(a.blocked_by))
@@ -163,7 +169,7 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
                                   offset=query.offset)
         views = [found.change for found in page.items]
     return m.ChangePage(items=[_change(v) for v in views], total=page.total, limit=query.limit,
-                        offset=query.offset)
+                        offset=query.offset, more=page.more)
 
 
 @route(bp, "GET", "/approvals", response=m.QueuePage, query=m.QueueOrder,
@@ -176,7 +182,7 @@ def approvals(query: m.QueueOrder) -> m.QueuePage:
         five_year_cost=f"{q.five_year_cost:.2f}", first_year_cost=f"{q.first_year_cost:.2f}",
         risk=q.risk or "", window_start=q.window_start, window_end=q.window_end,
         waiting_since=q.waiting_since) for q in page.items],
-        total=page.total, limit=query.limit, offset=query.offset)
+        total=page.total, limit=query.limit, offset=query.offset, more=page.more)
 
 
 @route(bp, "GET", "/register", response=m.RegisterPage, query=m.RegisterFilters,
@@ -193,7 +199,7 @@ def change_register(query: m.RegisterFilters) -> m.RegisterPage:
                for g in r.gates.values()],
         five_year_cost=f"{r.five_year_cost:.2f}",
         actual_cost=None if r.actual_cost is None else f"{r.actual_cost:.2f}", outcome=r.outcome)
-        for r in page.items], total=page.total, limit=query.limit, offset=query.offset)
+        for r in page.items], total=page.total, limit=query.limit, offset=query.offset, more=page.more)
 
 
 @route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)
@@ -391,6 +397,36 @@ def feedback_summary(ref: str) -> m.FeedbackSummary:
     return m.FeedbackSummary.model_validate(dataclasses.asdict(s))
 
 
+def _usage(u: usage_service.UsageCheck) -> m.UsageCheck:
+    return m.UsageCheck.model_validate(dataclasses.asdict(u))
+
+
+@route(bp, "GET", "/usage-checks", summary="Usage checks months after release: due, not yet recorded, or "
+       "recorded", response=m.UsageCheckPage, query=m.UsageFilters, who=VIEWERS)
+def usage_checks(query: m.UsageFilters) -> m.UsageCheckPage:
+    page = usage_service.listing(runtime(), actor_id=actor().id, status=query.status, mine=query.mine == "1",
+                                 limit=query.limit, offset=query.offset)
+    return m.UsageCheckPage(items=[_usage(u) for u in page.items], total=page.total, limit=query.limit,
+                            offset=query.offset, more=page.more)
+
+
+@route(bp, "GET", "/changes/<ref>/usage-check", summary="The change's usage check (planned at release)",
+       response=m.UsageCheck, who=VIEWERS)
+def get_usage_check(ref: str) -> m.UsageCheck:
+    found = usage_service.of_change(runtime(), actor_id=actor().id, ref=ref)
+    if found is None:
+        raise NotFound(f"{ref.strip().upper()[:40]} has no usage check: one is planned when the change is "
+                       "released")
+    return _usage(found)
+
+
+@route(bp, "PUT", "/changes/<ref>/usage-check",
+       summary="Record whether what was bought is used as intended, with the evidence (requester, co-owners)",
+       response=m.UsageCheck, body=m.UsageAnswer, who=VIEWERS)
+def put_usage_check(ref: str, body: m.UsageAnswer) -> m.UsageCheck:
+    return _usage(usage_service.record(runtime(), actor_id=actor().id, ref=ref, data=body.model_dump()))
+
+
 @route(bp, "POST", "/changes/<ref>/notices/<int:notice_id>/release",
        summary="Send a held notice now or at a time, or mark it not relevant to its audience",
        response=m.NoticeDraft, body=m.NoticeRelease)
@@ -443,7 +479,7 @@ def notices(query: m.InboxFilters) -> m.Inbox:
     page = inbox.my_notices(runtime(), actor_id=actor().id, limit=query.limit, offset=query.offset,
                             unread_only=query.unread == "1")
     return m.Inbox(items=[m.InboxItem.model_validate(i) for i in page.items], total=page.total,
-                   unread=page.unread, limit=query.limit, offset=query.offset)
+                   unread=page.unread, limit=query.limit, offset=query.offset, more=page.more)
 
 
 @route(bp, "POST", "/notices/<int:item_id>/read", summary="Mark one notification read", response=m.Unread)

@@ -17,6 +17,7 @@ from fitsflow.domain.vocabulary import (
     FOLLOW_UP_CATEGORIES,
     MEASURE_RESULTS,
     REVIEW_OUTCOMES,
+    USAGE_RESULTS,
 )
 
 T = TypeVar("T")
@@ -54,9 +55,11 @@ class Page(Out, Generic[T]):
     Each list's page names it (``class ChangePage(Page[Change])``) for the OpenAPI document."""
 
     items: list[T]
-    total: int
+    total: int = Field(description="How many match: exact unless ``more``.")
     limit: int
     offset: int
+    more: bool = Field(default=False, description="The total was counted no further than 1,000 (or the end "
+                                                  "of this page): there are more than ``total``.")
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -275,6 +278,36 @@ class ReviewStage(Body):
         default_factory=list, max_length=limits.SUCCESS_MEASURES,
         description="The word on each success measure, in the needs analysis's order; each must be "
                     "assessed before the review closes.")
+    refresh_on: date | None = Field(None, description="When what was bought needs refreshing or reaches "
+                                                      "its end of life.")
+
+
+class YearVariance(Out):
+    year: int = Field(description="Year of the plan, 1 = the first year.")
+    financial_year: str = Field(examples=["2026–27"])
+    planned: str
+    actual: str
+    variance: str = Field(description="Actual − planned: above zero is an overspend.")
+
+
+class UsageCheck(Out):
+    ref: str
+    title: str
+    requester_name: str
+    due_on: date
+    overdue: bool
+    result: str = Field(description="in_use, partly or not_used; empty until recorded.")
+    evidence: str
+    checked_at: datetime | None
+
+
+class UsageCheckPage(Page[UsageCheck]):
+    pass
+
+
+class UsageAnswer(Body):
+    result: Literal[tuple(USAGE_RESULTS)]  # type: ignore[valid-type]
+    evidence: Required
 
 
 class Versioned(Body):
@@ -371,6 +404,8 @@ class ChangeDetail(Out):
                                                    "category lighter than the cost allows.")
     cost_by_year: list[str] = Field(description="Planned cost of each year of the horizon, year 1 first.")
     total_cost: str
+    cost_variance: list[YearVariance] = Field(description="Planned against actual cost (from the review) "
+                                                          "for each year of the horizon.")
     approvals: list[Approval]
     actions: list[Action]
     gate: Gate | None
@@ -473,10 +508,12 @@ class InboxItem(Out):
 
 class Inbox(Out):
     items: list[InboxItem]
-    total: int
+    total: int = Field(description="How many notifications: exact unless ``more``.")
     unread: int
     limit: int
     offset: int
+    more: bool = Field(default=False, description="The total was counted no further than 1,000 (or the end "
+                                                  "of this page): there are more than ``total``.")
 
 
 class Unread(Out):
@@ -1018,3 +1055,10 @@ class FeedbackSummary(Out):
     answered_groups: int
     deadline: datetime | None = Field(description="When the review may close whatever the answers.")
     settled: bool = Field(description="Whether the feedback no longer holds the review open.")
+
+
+class UsageFilters(Paging):
+    status: Literal["due", "all", "checked"] = Field(
+        "due", description="due: due by today and not recorded (overdue first); all: not yet recorded; "
+                           "checked: recorded.")
+    mine: Literal["", "1"] = Field("", description="1: only the caller's changes.")

@@ -19,6 +19,7 @@ from fitsflow.domain.vocabulary import (
     PHASES,
     REVIEW_OUTCOMES,
     STAGE_TITLES,
+    USAGE_RESULTS,
 )
 from fitsflow.services import approved as approved_service
 from fitsflow.services import catalogue, change_search, ownership, rescheduling, templates, timeline, users
@@ -29,6 +30,7 @@ from fitsflow.services import gates as gates_service
 from fitsflow.services import notices as release_notices
 from fitsflow.services import peer_review as peer_review_service
 from fitsflow.services import stages as stages_service
+from fitsflow.services import usage as usage_service
 from fitsflow.services.changes import change_page
 from fitsflow.services.gates import PASSED, PENDING, REJECTED
 from fitsflow.services.queues import Page
@@ -139,6 +141,7 @@ def _change_html(ref: str, **extra: Any) -> str:
                                    for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices,
                            feedback=feedback_service.on_change_page(rt, actor_id=me.id, ref=ref),
+                           usage_check=usage_service.of_change(rt, actor_id=me.id, ref=ref),
                            questions=QUESTIONS, **extra)
 
 
@@ -162,6 +165,30 @@ def feedback(ref: str) -> Any:
             return redirect(url_for("changes.feedback", ref=mine.ref))
     return render_template("feedback.html", f=mine, problems=problems, questions=QUESTIONS,
                            form=request.form if problems else None), 400 if problems else 200
+
+
+@bp.route("/<ref>/usage", methods=["GET", "POST"])
+@access(VIEWERS)
+def usage(ref: str) -> Any:
+    """Months after the release: is it being used as intended? The requester (or a co-owner)
+    records it with the evidence; others read it."""
+    rt = runtime()
+    me = actor()
+    detail = changes_service.get_change(rt, actor_id=me.id, ref=ref)
+    owners = {detail.change.requester_id, *(uid for uid, _name, _email in detail.co_owners)}
+    problems: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            usage_service.record(rt, actor_id=me.id, ref=ref, data=request.form)
+        except InvalidInput as err:
+            problems = err.problems
+        else:
+            flash("Usage check recorded.")
+            return redirect(url_for("changes.show", ref=detail.change.ref))
+    found = usage_service.of_change(rt, actor_id=me.id, ref=ref)
+    return render_template("usage.html", c=detail.change, u=found, problems=problems, results=USAGE_RESULTS,
+                           may_record=me.id in owners, form=request.form if problems else None), \
+        400 if problems else 200
 
 
 @bp.route("/<ref>/notices/<int:notice_id>", methods=["GET", "POST"])
@@ -285,7 +312,8 @@ def _save_stage(ref: str, stage: str) -> Any:
             stages_service.record_review(rt, data={
                 "outcome": form.get("outcome", ""), "notes": form.get("notes", ""),
                 "actual_costs": cost_rows(None, stage, form, parse=True),
-                "measures": _rows_of(form, ASSESSMENT_FIELDS)}, **common)
+                "measures": _rows_of(form, ASSESSMENT_FIELDS), "refresh_on": form.get("refresh_on", "")},
+                **common)
     except InvalidInput as err:
         return _stage_page(ref, stage, err.problems, form, 400)
     flash(f"{STAGES[stage][0]} saved.")

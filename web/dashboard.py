@@ -6,11 +6,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
-from fitsflow.services import change_search, inbox, peer_review, queues, schedule
+from fitsflow.services import change_search, inbox, peer_review, queues, schedule, usage
 from fitsflow.services import notices as release_notices
 
-from .access import APPROVERS, SIGNED_IN, access
+from .access import APPROVERS, SIGNED_IN, VIEWERS, access
+from .errors import render_error
 from .forms import whole
 from .login import actor, runtime
 
@@ -40,6 +42,7 @@ def home() -> Any:
         else None
     inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)
     to_review = peer_review.waiting_for(rt, actor_id=me.id, limit=10)
+    checks = usage.listing(rt, actor_id=me.id, status="due", mine=True, limit=5) if mine is not None else None
     # Requesters and approvers see the next two weeks of the forward schedule.
     ahead = None
     if mine is not None or waiting is not None:
@@ -49,7 +52,7 @@ def home() -> Any:
         if ahead else []
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
                            notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
-                           ahead=ahead, upcoming=upcoming, to_review=to_review)
+                           ahead=ahead, upcoming=upcoming, to_review=to_review, checks=checks)
 
 
 @bp.get("/approvals")
@@ -82,6 +85,23 @@ def releases() -> Any:
     limit, offset = page_args()
     page = release_notices.release_notice_page(runtime(), actor_id=actor().id, limit=limit, offset=offset)
     return render_template("release_notices.html", page=page)
+
+
+@bp.get("/usage-checks")
+@access(VIEWERS)
+def usage_checks() -> Any:
+    """Usage checks: due (overdue first), every one not yet recorded, or those recorded;
+    mine only or everyone's."""
+    limit, offset = page_args()
+    status = request.args.get("status", "due")
+    mine = request.args.get("mine") == "1"
+    try:
+        page = usage.listing(runtime(), actor_id=actor().id, status=status, mine=mine, limit=limit,
+                             offset=offset)
+    except InvalidInput as err:
+        return render_error(400, "That list of usage checks does not exist.", list(err.problems.values()))
+    return render_template("usage_checks.html", page=page, status=status, mine=mine,
+                           statuses=usage.STATUS_TITLES)
 
 
 @bp.get("/notices/inbox/<int:item_id>")

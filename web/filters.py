@@ -42,6 +42,12 @@ def when(value: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
+def total(page: Any) -> str:
+    """A list's total as a person reads it: "25", or "1,000+" when it was counted no further
+    (persistence.counting)."""
+    return f"{page.total:,}+" if getattr(page, "more", False) else str(page.total)
+
+
 def ago(value: datetime | None) -> str:
     """How long ago, as a person says it: "3 days", "5 hours", "just now"."""
     if value is None:
@@ -62,6 +68,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["when"] = when
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["human"] = lambda s: str(s).replace("_", " ")
+    app.jinja_env.filters["total"] = total
 
     @app.context_processor
     def globals_() -> dict[str, Any]:

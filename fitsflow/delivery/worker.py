@@ -82,7 +82,7 @@ class Worker:
         """If this process holds a delivery slot: publish the release notices now due, send
         reminders, then claim one batch of the outbox and deliver it; return how many
         notices and rows were handled (0 when another process holds every slot)."""
-        from ..services import feedback, reminders
+        from ..services import feedback, reminders, usage
         from ..services.notices import publish_due
 
         if not self._hold_slot():
@@ -92,6 +92,7 @@ class Worker:
         if self._reminded is None or now - self._reminded >= timedelta(minutes=1):
             published += reminders.run_due(self.rt, now=now)
             published += feedback.remind_due(self.rt, now=now)
+            published += usage.remind_due(self.rt, now=now)
             self._check_chain(now)
             self._reminded = now
         with self.rt.db.transaction() as session:

@@ -5,6 +5,7 @@ Pure: the periods and bank holidays are handed in."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -160,3 +161,11 @@ class SchoolCalendar:
         if not terms:
             return 0
         return next((p.id for p in terms if p.starts_at <= moment < p.ends_at), None)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has no such day: 31
+    August + 6 months is 28 or 29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))

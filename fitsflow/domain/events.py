@@ -77,6 +77,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("stage.finance", "Financial plan edited", "before:list after:list", reads=""),
     _e("stage.release_plan", "Release plan edited", "before:dict? after:dict", reads=""),
     _e("stage.review", "Review recorded", "before:dict? after:dict", reads=""),
+    _e("usage.checked", "Usage checked", "result due_on again:bool", reads=""),
     _e("review.feedback", "360° feedback given",
        "group again:bool meets_need:int disruption:int training:int communication:int", reads=""),
     _e("approval.requested", "Approval asked for", "gate round:int requires:dict", reads=""),

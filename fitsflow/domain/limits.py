@@ -30,4 +30,5 @@ SCHEDULE_DAYS = 62          # days in one view of the forward schedule (a month 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 PAGE_MAX = 500              # rows per page through the API
 OFFSET_MAX = 10**9
+COUNT_CAP = 1000            # a list's total is counted this far (or to its page), then "1,000+"
 ID_MAX = 2**31 - 1

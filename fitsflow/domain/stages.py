@@ -114,6 +114,36 @@ class Review:
     actual_costs: tuple[CostLine, ...] = field(default_factory=tuple)
     # Each success measure's assessment, in the needs analysis's order ("" result: not yet).
     assessments: tuple[Assessment, ...] = ()
+    # When what was bought needs refreshing or reaches its end of life (None: nothing bought).
+    refresh_on: date | None = None
+
+
+@dataclass(frozen=True)
+class YearVariance:
+    """One year of the plan: planned against actual, and the difference (actual − planned:
+    above zero is an overspend)."""
+
+    year: int  # 1 = the first year of the plan
+    planned: Decimal
+    actual: Decimal
+
+    @property
+    def variance(self) -> Decimal:
+        return self.actual - self.planned
+
+
+def variance_by_year(planned: Sequence[CostLine], actual: Sequence[CostLine],
+                     horizon_years: int) -> tuple[YearVariance, ...]:
+    """Planned against actual cost for each year of the plan's horizon."""
+    def totals(lines: Sequence[CostLine]) -> list[Decimal]:
+        found = [Decimal("0")] * horizon_years
+        for line in lines:
+            if 0 <= line.year_offset < horizon_years:
+                found[line.year_offset] += line.amount
+        return found
+
+    plan, spent = totals(planned), totals(actual)
+    return tuple(YearVariance(i + 1, plan[i], spent[i]) for i in range(horizon_years))
 
 
 def _choice(data: Mapping[str, Any], key: str, choices: tuple[str, ...], problems: dict[str, str]) -> str:
@@ -388,6 +418,7 @@ def parse_review(data: Mapping[str, Any], horizon_years: int,
         assessments = parse_assessments(data.get("measures") or [], measures)
     except InvalidInput as err:
         problems.update(err.problems)
+    refresh_on = _date(data, "refresh_on", problems)
     if problems:
         raise InvalidInput(problems)
-    return Review(outcome, notes, actual, assessments)
+    return Review(outcome, notes, actual, assessments, refresh_on)

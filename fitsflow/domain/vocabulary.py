@@ -30,6 +30,9 @@ STAGE_TITLES: dict[str, str] = {"needs": "Needs analysis", "finance": "Financial
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")
 # How a success measure fared at the review, and its words.
 MEASURE_RESULTS: dict[str, str] = {"met": "Met", "partly": "Partly met", "not_met": "Not met"}
+# Months after a release: is what was bought being used as intended?
+USAGE_RESULTS: dict[str, str] = {"in_use": "Used as intended", "partly": "Partly used",
+                                 "not_used": "Not used"}
 
 # What a state means to the engine. A workflow names its states as it likes and says,
 # with ``kind = "…"``, which one plays each of these parts; code asks for the kind,

@@ -11,12 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, or_, union_all
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal, or_, true, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
+from ..domain import limits
 from ..domain.errors import Stale
-from . import owner_store, queue_store, search_store
+from . import counting, owner_store, queue_store, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
 from .models import Approval, Change, ChangeService, GateReminder, GateRequirement, User
 
@@ -175,12 +176,14 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
          requester_id: int | None = None, created_from: datetime | None = None,
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
          offset: int = 0, order: Sequence[Any] = (), scores: Any = None,
-         params: dict[str, Any] | None = None, count_where: Any = None) -> tuple[list[ChangeRecord], int]:
+         params: dict[str, Any] | None = None, count_where: Any = None,
+         count_service: str = "") -> tuple[list[ChangeRecord], int]:
     """Changes newest first (or in ``order``), with the number matching the filters.
     ``scores`` (hit, score) is joined for an order by how well each matches; ``params``
     are the values of bound parameters in ``where``; ``count_where``, when given, is the same
-    condition written as the count reads it best (an IN list where the page walks an index
-    and asks EXISTS of each row)."""
+    condition written as the count reads it best; ``count_service``: the count walks that
+    service's rows of change_services (the page walks its order's index and asks EXISTS of
+    each change), stopping where the count does."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -196,12 +199,16 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
     query = (_SELECT if scores is None else
              core_select(*_COLUMNS).select_from(_FROM.outerjoin(scores, scores.c.hit == _CHANGES.c.id)))
     query = query.where(*conditions)
-    count = core_select(func.count()).select_from(_CHANGES).where(*counted)
     connection = session.connection()
     rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
                               .offset(offset), params or {}).all()
-    total = connection.execute(count, params or {}).scalar_one()
-    return [_record(r) for r in rows], int(total)
+    counted_rows = core_select(_CHANGES.c.id).where(*counted)
+    if count_service:
+        counted_rows = (core_select(_SERVICES.c.change_id)
+                        .join_from(_SERVICES, _CHANGES, _CHANGES.c.id == _SERVICES.c.change_id)
+                        .where(_SERVICES.c.service == count_service, *counted))
+    total = counting.bounded(connection, counted_rows, offset=offset, limit=limit, params=params)
+    return [_record(r) for r in rows], total
 
 
 def planned_total() -> Any:
@@ -254,11 +261,9 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
         where.append(planned_total() <= cost_max)
     counted = list(where)
     if service:
-        # The page walks its order's index and asks each change; the count reads the service's
-        # rows of change_services.
+        # The page walks its order's index and asks each change; the count walks the service's
+        # rows of change_services (count_service).
         where.append(exists().where(_SERVICES.c.change_id == _CHANGES.c.id, _SERVICES.c.service == service))
-        counted.append(_CHANGES.c.id.in_(core_select(_SERVICES.c.change_id)
-                                         .where(_SERVICES.c.service == service)))
     if scores is not None:
         order = [(_CHANGES.c.ref == q.strip().upper()).desc(), scores.c.score.asc(), _CHANGES.c.id.desc()]
     else:
@@ -269,7 +274,8 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
         if key != "ref":
             order.append(_CHANGES.c.id.desc())
     return page(session, where=and_(*where) if where else None, order=order, scores=scores, limit=limit,
-                offset=offset, count_where=and_(*counted) if counted else None, **filters)
+                offset=offset, count_where=and_(*counted) if counted else true(), count_service=service,
+                **filters)
 
 
 def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], requester_id: int | None,
@@ -286,9 +292,9 @@ def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], request
     newest = sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
     ids = [r.id for r in newest[offset:offset + limit]]
     in_pairs = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
-    total = connection.execute(core_select(func.count()).select_from(_CHANGES)
-                               .where(*mine, in_pairs)).scalar_one()
-    return by_ids(session, ids), int(total)
+    total = counting.bounded(connection, core_select(_CHANGES.c.id).where(*mine, in_pairs), offset=offset,
+                             limit=limit)
+    return by_ids(session, ids), total
 
 
 def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *,
@@ -297,25 +303,44 @@ def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *,
     return _newest_of_pairs(session, pairs, None, limit, 0) if pairs else ([], 0)
 
 
-def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
-              limit: int) -> dict[str, tuple[list[ChangeRecord], int]]:
-    """For each group of (workflow, state) pairs (a phase), a requester's newest ``limit``
-    changes in it and how many there are — in three statements whatever the groups: a
-    bounded stretch of an index per pair, one count per state grouped, the rows by id."""
-    pairs = sorted({pair for group in groups.values() for pair in group})
-    if not pairs:
-        return {name: ([], 0) for name in groups}
-    mine = _CHANGES.c.requester_id == requester_id
+@functools.lru_cache(maxsize=64)
+def _newest_per_pair(pairs: tuple[tuple[str, str], ...], limit: int) -> Any:
+    """A requester's newest ``limit`` changes in each pair, as one statement built once per set
+    of pairs (building its thirty-odd subqueries cost more than running them)."""
+    mine = _CHANGES.c.requester_id == bindparam("requester")
     parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
              .where(mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
              .order_by(_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc()).limit(limit).subquery()
              for wf, st in pairs]
+    return union_all(*[core_select(p.c.id, p.c.updated_at, p.c.workflow, p.c.state) for p in parts])
+
+
+@functools.lru_cache(maxsize=64)
+def _count_per_pair(pairs: tuple[tuple[str, str], ...], cap: int) -> Any:
+    """How many of a requester's changes are in each pair, each counted no further than
+    ``cap`` + 1 (persistence.counting): a closed pile of thousands costs what a page does."""
+    parts = [core_select(literal(wf).label("workflow"), literal(st).label("state"), func.count().label("n"))
+             .select_from(core_select(_CHANGES.c.id).where(_CHANGES.c.requester_id == bindparam("requester"),
+                                                           _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
+                          .limit(cap + 1).subquery())
+             for wf, st in pairs]
+    return union_all(*parts)
+
+
+def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
+              limit: int) -> dict[str, tuple[list[ChangeRecord], int]]:
+    """For each group of (workflow, state) pairs (a phase), a requester's newest ``limit``
+    changes in it and how many there are (counting.Count: "1,000+" past the cap) — in three
+    statements whatever the groups: a bounded stretch of an index per pair, a bounded count
+    per pair, the rows by id."""
+    pairs = tuple(sorted({pair for group in groups.values() for pair in group}))
+    if not pairs:
+        return {name: ([], 0) for name in groups}
     connection = session.connection()
-    rows = connection.execute(union_all(*[core_select(p.c.id, p.c.updated_at, p.c.workflow, p.c.state)
-                                          for p in parts])).all()
-    counts = {(wf, st): n for wf, st, n in connection.execute(
-        core_select(_CHANGES.c.workflow, _CHANGES.c.state, func.count()).where(mine)
-        .group_by(_CHANGES.c.workflow, _CHANGES.c.state))}
+    rows = connection.execute(_newest_per_pair(pairs, limit), {"requester": requester_id}).all()
+    cap = limits.COUNT_CAP
+    counts = {(wf, st): n for wf, st, n in connection.execute(_count_per_pair(pairs, cap),
+                                                                {"requester": requester_id})}
     chosen: dict[str, list[int]] = {}
     for name, group in groups.items():
         wanted = set(group)
@@ -323,8 +348,12 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
                         key=lambda r: (r.updated_at, r.id), reverse=True)
         chosen[name] = [r.id for r in newest[:limit]]
     found = {r.id: r for r in by_ids(session, [i for ids in chosen.values() for i in ids])}
-    return {name: ([found[i] for i in chosen[name] if i in found],
-                   sum(counts.get(pair, 0) for pair in groups[name])) for name in groups}
+    result: dict[str, tuple[list[ChangeRecord], int]] = {}
+    for name, group in groups.items():
+        over = any(counts.get(pair, 0) > cap for pair in group)  # that pair was counted no further
+        n = sum(min(counts.get(pair, 0), cap) for pair in group)
+        result[name] = ([found[i] for i in chosen[name] if i in found], counting.Count(n, over))
+    return result
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[ChangeRecord]:

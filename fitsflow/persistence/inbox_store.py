@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from .counting import Count, bounded
 from .models import InboxItem
 
 _INBOX = InboxItem.__table__  # type: ignore[attr-defined]
@@ -43,12 +44,12 @@ def unread(session: Session, user_id: int) -> int:
         .where(_INBOX.c.user_id == user_id, _INBOX.c.read_at.is_(None))).scalar_one())
 
 
-def counts(session: Session, user_id: int) -> tuple[int, int]:
-    """(all, unread) of a person's inbox."""
-    row = session.connection().execute(
-        select(func.count(), func.count().filter(_INBOX.c.read_at.is_(None)))
-        .where(_INBOX.c.user_id == user_id)).one()
-    return int(row[0]), int(row[1])
+def counts(session: Session, user_id: int, *, offset: int = 0, limit: int = 0) -> tuple[Count, int]:
+    """(all, unread) of a person's inbox: all counted as far as the page needs (a whole inbox
+    is years of items), the unread from their stretch of the (user, read_at) index."""
+    every = bounded(session.connection(), select(_INBOX.c.id).where(_INBOX.c.user_id == user_id),
+                    offset=offset, limit=limit)
+    return every, unread(session, user_id)
 
 
 def mark_read(session: Session, user_id: int, *, item_id: int | None, now: datetime) -> int:

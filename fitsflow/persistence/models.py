@@ -207,8 +207,12 @@ class CostLine(SQLModel, table=True):
 
 class ReleasePlan(SQLModel, table=True):
     __tablename__ = "release_plans"
-    # The schedule's and the feeds' range reads, and their version, from this index alone.
-    __table_args__ = (Index("ix_release_plans_window", "window_start", "window_end", "change_id"),)
+    # The schedule's and the feeds' range reads, and their version, from these indexes alone:
+    # by the end of the window, so a range from today on reads the windows still to come and
+    # never the history before it (by the start, "starts before the range ends" is every
+    # window since the school began).
+    __table_args__ = (Index("ix_release_plans_window", "window_start", "window_end", "change_id"),
+                      Index("ix_release_plans_window_end", "window_end", "window_start", "change_id"))
 
     change_id: int = Field(foreign_key="changes.id", primary_key=True)
     window_start: datetime | None = None
@@ -234,6 +238,26 @@ class Review(SQLModel, table=True):
     outcome: str = Field(max_length=30)
     notes: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime
+    # When what was bought needs refreshing or reaches its end of life.
+    refresh_on: date | None = Field(default=None, index=True)
+
+
+class UsageCheck(SQLModel, table=True):
+    """Months after a release, is what was bought used as intended? Due on ``due_on``, the
+    requester reminded then; recorded with evidence, or listed as overdue."""
+
+    __tablename__ = "usage_checks"
+    # The lists read the checks not yet recorded (checked_at null) by date, or the recorded
+    # ones newest first: never every check the school has had.
+    __table_args__ = (Index("ix_usage_checks_open", "checked_at", "due_on", "change_id"),)
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    due_on: date
+    reminded_at: datetime | None = None
+    checked_at: datetime | None = None
+    checked_by: int | None = Field(default=None, foreign_key="users.id")
+    result: str = Field(default="", max_length=10, sa_column_kwargs={"server_default": ""})
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Approval(SQLModel, table=True):

@@ -31,7 +31,8 @@ _MEASURES = (core_select(_MEASURES_T.c.statement, _MEASURES_T.c.method, _MEASURE
                          _MEASURES_T.c.result, _MEASURES_T.c.evidence)
              .where(_MEASURES_T.c.change_id == bindparam("cid")).order_by(_MEASURES_T.c.position))
 _REVIEW_T = Review.__table__  # type: ignore[attr-defined]
-_REVIEW = core_select(_REVIEW_T.c.outcome, _REVIEW_T.c.notes).where(_REVIEW_T.c.change_id == bindparam("cid"))
+_REVIEW = (core_select(_REVIEW_T.c.outcome, _REVIEW_T.c.notes, _REVIEW_T.c.refresh_on)
+           .where(_REVIEW_T.c.change_id == bindparam("cid")))
 
 
 def _flushed(session: Session) -> Session:
@@ -128,12 +129,13 @@ def review(session: Session, change_id: int) -> stages.Review | None:
     if row is None:
         return None
     said = tuple(stages.Assessment(m.result, m.evidence) for m in measures(session, change_id))
-    return stages.Review(row[0], row[1], cost_lines(session, change_id, actual=True), said)
+    return stages.Review(row[0], row[1], cost_lines(session, change_id, actual=True), said, row[2])
 
 
 def save_review(session: Session, change_id: int, value: stages.Review, now: datetime) -> None:
     row = session.get(Review, change_id) or Review(change_id=change_id, outcome="", updated_at=now)
     row.outcome, row.notes, row.updated_at = value.outcome, value.notes, now
+    row.refresh_on = value.refresh_on
     session.add(row)
     replace_cost_lines(session, change_id, value.actual_costs, actual=True)
     rows = session.connection().execute(

@@ -47,7 +47,12 @@ class InboxPage:
 
     @property
     def has_next(self) -> bool:
-        return self.offset + self.limit < self.total
+        return self.offset + self.limit < self.total or self.more
+
+    @property
+    def more(self) -> bool:
+        """Whether ``total`` is a lower bound (counted to the cap: there are more)."""
+        return bool(getattr(self.total, "more", False))
 
 
 def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
@@ -56,7 +61,7 @@ def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
         rows = inbox_store.page(session, actor_id, unread_only=unread_only, limit=limit, offset=offset)
-        total, unread = inbox_store.counts(session, actor_id)
+        total, unread = inbox_store.counts(session, actor_id, offset=offset, limit=limit)
         items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
                  for r in rows]
         return InboxPage(items, unread if unread_only else total, unread, limit, offset)

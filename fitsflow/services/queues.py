@@ -30,7 +30,12 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.offset + self.limit < self.total
+        return self.offset + self.limit < self.total or self.more
+
+    @property
+    def more(self) -> bool:
+        """Whether ``total`` is a lower bound (persistence.counting: there are more)."""
+        return bool(getattr(self.total, "more", False))
 
 
 @dataclass(frozen=True)

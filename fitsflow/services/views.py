@@ -140,6 +140,12 @@ class ChangeDetail:
     def total_cost(self) -> Decimal:
         return sum(self.plan.total_by_year(), Decimal("0"))
 
+    @property
+    def variance(self) -> tuple[stages.YearVariance, ...]:
+        """Planned against actual cost for each year of the plan (actuals from the review)."""
+        return stages.variance_by_year(self.plan.lines, self.review.actual_costs if self.review else (),
+                                       self.plan.horizon_years)
+
 
 @dataclass(frozen=True)
 class DecisionResult:
