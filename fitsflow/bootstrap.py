@@ -23,12 +23,13 @@ def workflow_folders(settings: Settings) -> list[Path]:
 
 def connect_receivers() -> None:
     """Connect the built-in receivers to their signals (idempotent)."""
-    from .services import feedback, notices, notifications, usage
+    from .services import feedback, notices, notifications, pilots, usage
 
     notifications.connect()
     notices.connect()
     feedback.connect()
     usage.connect()
+    pilots.connect()
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:

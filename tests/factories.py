@@ -103,6 +103,15 @@ def fill_stages(rt: Runtime, actor: int, ref: str, editable: tuple[str, ...],
             stages.record_release_plan(rt, actor_id=actor, ref=ref, data=data)
     if "review" in editable:
         stages.record_review(rt, actor_id=actor, ref=ref, data=review_of(rt, actor, ref))
+    if "pilot" in editable:
+        stages.record_pilot(rt, actor_id=actor, ref=ref, data=PILOT)
+    if "pilot_outcome" in editable:
+        stages.record_pilot_outcome(rt, actor_id=actor, ref=ref, data=PILOT_ADAPTED)
+
+
+PILOT = {"hypothesis": "If Year 8 use tablets in science, practicals are recorded in half the time",
+         "trial_group": "Two Year 8 science classes", "weeks": 6}
+PILOT_ADAPTED = {"outcome": "adapt", "learnt": "Recording was quicker; charging was the bottleneck"}
 
 
 def review_of(rt: Runtime, actor: int, ref: str, data: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -180,7 +180,7 @@ def test_users_and_workflows(api):
     admin("GET", f"/users/{2**31 - 1}", status=404)
     admin("GET", f"/users/{2**40}", status=404)
     flows = admin("GET", "/workflows").get_json()["items"]
-    assert {w["name"] for w in flows} == {"fits-change", "standard-change", "emergency-change"}
+    assert {w["name"] for w in flows} == {"fits-change", "standard-change", "emergency-change", "pilot"}
     one = admin("GET", "/workflows/fits-change").get_json()
     assert one["diagram"].startswith("stateDiagram-v2")
     assert {s["kind"] for s in one["states"]} >= {"scheduled", "closed"}
@@ -192,10 +192,11 @@ def test_the_openapi_document_is_generated_from_the_models(api):
     doc = app.test_client().get("/api/v1/openapi.json").get_json()
     paths = doc["paths"]
     stages = {p for p in paths if "/stages/" in p}
-    assert stages == {f"/changes/{{ref}}/stages/{s}" for s in ("needs", "finance", "release_plan", "review")}
+    assert stages == {f"/changes/{{ref}}/stages/{s}" for s in ("needs", "finance", "release_plan", "review",
+                                                                "pilot", "pilot_outcome")}
     schemas = {paths[p]["put"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                for p in stages}
-    assert len(schemas) == 4  # every stage has its own schema
+    assert len(schemas) == 6  # every stage has its own schema
     reject = doc["components"]["schemas"]["Reject"]
     assert "comment" in reject["required"]
     limit = [p for p in paths["/changes"]["get"]["parameters"] if p["name"] == "limit"][0]["schema"]

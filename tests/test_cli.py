@@ -132,7 +132,7 @@ def test_user_import_reports_lines(run, tmp_path):
 
 
 def test_workflow_commands(run, tmp_path):
-    assert run("workflow", "check").count("ok: ") == 3
+    assert run("workflow", "check").count("ok: ") == 4
     bad = tmp_path / "bad.toml"
     shipped = Path(__file__).resolve().parent.parent / "workflows" / "standard-change.toml"
     bad.write_text(shipped.read_text().replace('dest = "scheduled"', 'dest = "sheduled"'))

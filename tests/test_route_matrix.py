@@ -203,6 +203,10 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("PUT", "/api/v1/changes/<ref>/stages/release_plan"): ("401 404 409 403 403 403 403", {}),
     ("PUT", "/api/v1/changes/<ref>/stages/review"): ("401 404 409 403 403 403 403",
                                                      {"outcome": "successful"}),
+    # The change is a fits-change: it has no pilot stages to edit.
+    ("PUT", "/api/v1/changes/<ref>/stages/pilot"): ("401 404 409 403 403 403 403", {"weeks": 4}),
+    ("PUT", "/api/v1/changes/<ref>/stages/pilot_outcome"): ("401 404 409 403 403 403 403",
+                                                            {"outcome": "drop", "learnt": "x"}),
     ("GET", "/api/v1/notices"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/notices/<int:item_id>/read"): ("401 404 404 404 404 404 404", None),
     ("POST", "/api/v1/notices/read"): ("401 200 200 200 200 200 200", None),

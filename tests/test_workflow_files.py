@@ -31,9 +31,9 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 
 def test_shipped_workflows_are_valid_and_cover_every_category():
     definitions = load_directory(shipped_directory())
-    assert {d.name for d in definitions} == {"fits-change", "standard-change", "emergency-change"}
+    assert {d.name for d in definitions} == {"fits-change", "standard-change", "emergency-change", "pilot"}
     assert sorted(c for d in definitions for c in d.categories) == sorted(
-        ["standard", "minor", "significant", "major", "emergency"])
+        ["standard", "minor", "significant", "major", "emergency", "pilot"])
 
 
 @pytest.mark.parametrize("old,new,expected", [

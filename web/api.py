@@ -116,7 +116,8 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
                 actual_costs=[_cost_line(x) for x in review.actual_costs],
                 measures=[dict(result=x.result, evidence=x.evidence) for x in review.assessments],
                 refresh_on=review.refresh_on))
-            if review else None),
+            if review else None,
+            pilot=m.PilotView.model_validate(dataclasses.asdict(d.pilot)) if d.pilot else None),
         risk_level=(release.risk or None) if release else None,  # type: ignore[arg-type]
         risk_score=release.risk_score if release else None,
         approvers=[m.GateApprovers(gate=g.gate, title=g.title, current=g.current,
@@ -137,7 +138,7 @@ def _detail(d: ChangeDetail) -> m.ChangeDetail:
         gate=m.Gate(name=d.gate.name, title=d.gate.title, requirements=d.gate.requirements,
                     approvals=d.gate.approvals, missing=list(d.gate.missing), may_decide=d.gate.may_decide,
                     why_not=d.gate.why_not) if d.gate else None,
-        editable_stages=list(d.editable_stages),  # type: ignore[arg-type]
+        editable_stages=list(d.editable_stages),
         follow_ups=list(d.follow_ups),
         may_follow_up=d.may_follow_up,
         clashes=list(d.clashes),
@@ -241,6 +242,21 @@ def put_finance(ref: str, body: m.FinanceEdit) -> m.Change:
 def put_release_plan(ref: str, body: m.ReleasePlanEdit) -> m.Change:
     data = body.model_dump(exclude={"expected_version"})
     return _change(stages_service.record_release_plan(runtime(), data=data, **_stage_args(ref, body)))
+
+
+@route(bp, "PUT", "/changes/<ref>/stages/pilot",
+       summary="Replace a pilot's design (hypothesis, group, weeks)", response=m.Change, body=m.PilotEdit)
+def put_pilot(ref: str, body: m.PilotEdit) -> m.Change:
+    data = body.model_dump(exclude={"expected_version"})
+    return _change(stages_service.record_pilot(runtime(), data=data, **_stage_args(ref, body)))
+
+
+@route(bp, "PUT", "/changes/<ref>/stages/pilot_outcome",
+       summary="Record a pilot's outcome: adopt (as a change of a category), adapt or drop; what was learnt",
+       response=m.Change, body=m.PilotOutcomeEdit)
+def put_pilot_outcome(ref: str, body: m.PilotOutcomeEdit) -> m.Change:
+    data = body.model_dump(exclude={"expected_version"})
+    return _change(stages_service.record_pilot_outcome(runtime(), data=data, **_stage_args(ref, body)))
 
 
 @route(bp, "PUT", "/changes/<ref>/stages/review", summary="Replace the post-implementation review",

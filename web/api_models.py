@@ -16,7 +16,9 @@ from fitsflow.domain.vocabulary import (
     COST_KINDS,
     FOLLOW_UP_CATEGORIES,
     MEASURE_RESULTS,
+    PILOT_OUTCOMES,
     REVIEW_OUTCOMES,
+    STAGES,
     USAGE_RESULTS,
 )
 
@@ -310,6 +312,29 @@ class UsageAnswer(Body):
     evidence: Required
 
 
+class PilotStage(Body):
+    hypothesis: Text = Field("", description="What the pilot tests.")
+    trial_group: Annotated[str, StringConstraints(max_length=limits.MEASURE_TEXT)] = Field(
+        "", description="Who tries it: classes, staff, rooms.")
+    weeks: int | None = Field(None, ge=1, le=52, description="How long the trial runs, in weeks.")
+
+
+class PilotOutcomeStage(Body):
+    outcome: Literal[tuple(PILOT_OUTCOMES)]  # type: ignore[valid-type]
+    learnt: Required = Field(description="What the pilot found.")
+    adopt_category: Literal[tuple(FOLLOW_UP_CATEGORIES) + ("",)] = Field(  # type: ignore[valid-type]
+        "", description="When adopting: the full change's category.")
+
+
+class PilotView(Out):
+    hypothesis: str
+    trial_group: str
+    weeks: int | None
+    outcome: str
+    learnt: str
+    adopt_category: str
+
+
 class Versioned(Body):
     expected_version: Version | None = None
 
@@ -330,11 +355,20 @@ class ReviewEdit(ReviewStage, Versioned):
     pass
 
 
+class PilotEdit(PilotStage, Versioned):
+    pass
+
+
+class PilotOutcomeEdit(PilotOutcomeStage, Versioned):
+    pass
+
+
 class Stages(Out):
     needs: NeedsStage | None
     finance: FinanceStage
     release_plan: ReleasePlanStage | None
     review: ReviewStage | None
+    pilot: PilotView | None = Field(None, description="An innovation study's design and outcome.")
 
 
 class Approval(Out):
@@ -409,7 +443,7 @@ class ChangeDetail(Out):
     approvals: list[Approval]
     actions: list[Action]
     gate: Gate | None
-    editable_stages: list[Literal["needs", "finance", "release_plan", "review"]]
+    editable_stages: list[Literal[STAGES]]  # type: ignore[valid-type]
     follow_ups: list[str]
     may_follow_up: bool
     clashes: list[str] = Field(description="Other changes whose release window overlaps this one's on a "

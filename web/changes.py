@@ -15,8 +15,10 @@ from fitsflow.domain.roles import REQUESTER
 from fitsflow.domain.vocabulary import (
     CATEGORIES,
     COST_KINDS,
+    FOLLOW_UP_CATEGORIES,
     MEASURE_RESULTS,
     PHASES,
+    PILOT_OUTCOMES,
     REVIEW_OUTCOMES,
     STAGE_TITLES,
     USAGE_RESULTS,
@@ -50,8 +52,11 @@ STAGES = {
     "finance": (STAGE_TITLES["finance"], "stage_finance.html"),
     "release_plan": (STAGE_TITLES["release_plan"], "stage_release.html"),
     "review": (STAGE_TITLES["review"], "stage_review.html"),
+    "pilot": (STAGE_TITLES["pilot"], "stage_pilot.html"),
+    "pilot_outcome": (STAGE_TITLES["pilot_outcome"], "stage_pilot_outcome.html"),
 }
-STAGE_SLUGS = {"needs": "needs", "finance": "finance", "release-plan": "release_plan", "review": "review"}
+STAGE_SLUGS = {"needs": "needs", "finance": "finance", "release-plan": "release_plan", "review": "review",
+               "pilot": "pilot", "pilot-outcome": "pilot_outcome"}
 
 
 @bp.get("")
@@ -242,6 +247,7 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
         needed.discard("success_measures")
     return render_template(template, d=detail, c=detail.change, title=title, problems=problems, needed=needed,
                            measure_rows=measure_rows(detail, stage, form), measure_results=MEASURE_RESULTS,
+                           pilot_outcomes=PILOT_OUTCOMES, adoptable=FOLLOW_UP_CATEGORIES,
                            form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
                            rows=rows, row_errors=cost_row_errors(rows, problems), local_input=local_input,
                            totals=draft_totals(rows, detail.plan.horizon_years),
@@ -304,6 +310,12 @@ def _save_stage(ref: str, stage: str) -> Any:
                 "success_measures": _rows_of(form, MEASURE_FIELDS)}, **common)
         elif stage == "finance":
             stages_service.record_financial_plan(rt, lines=cost_rows(None, stage, form, parse=True), **common)
+        elif stage == "pilot":
+            stages_service.record_pilot(rt, data={k: form.get(k, "") for k in ("hypothesis", "trial_group",
+                                                                             "weeks")}, **common)
+        elif stage == "pilot_outcome":
+            stages_service.record_pilot_outcome(rt, data={k: form.get(k, "") for k in (
+                "outcome", "learnt", "adopt_category")}, **common)
         elif stage == "release_plan":
             stages_service.record_release_plan(rt, data={**{k: form.get(k, "") for k in (
                 "window_start", "window_end", "backout_plan", "test_plan", "impact", "training", "contact")},

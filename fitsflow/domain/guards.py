@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .stages import CostLine, Needs, ReleasePlan, Review
+from .stages import CostLine, Needs, Pilot, ReleasePlan, Review
 from .vocabulary import CLOSED, IN_REVIEW, RELEASED
 
 
@@ -58,6 +58,8 @@ class GuardSubject(Protocol):
     def screening_missing(self) -> tuple[str, ...]: ...
     @property
     def measures_required(self) -> bool: ...
+    @property
+    def pilot(self) -> Pilot | None: ...
     @property
     def feedback_problems(self) -> tuple[str, ...]: ...
     @property
@@ -259,6 +261,22 @@ def window_started(s: GuardSubject) -> list[str]:
 def notices_settled(s: GuardSubject) -> list[str]:
     """No release notice is left as a draft or held: each is published or cancelled first."""
     return [f"{notice}: publish it now or cancel it with a reason" for notice in s.unsent_notices]
+
+
+@guard("pilot_designed")
+def pilot_designed(s: GuardSubject) -> list[str]:
+    """An innovation study says what it tests, with whom and for how long."""
+    pilot = s.pilot
+    return [said for said, given in (("no hypothesis (what the pilot tests)", pilot and pilot.hypothesis),
+                                      ("no trial group (who tries it)", pilot and pilot.trial_group),
+                                      ("no duration (how many weeks)", pilot and pilot.weeks)) if not given]
+
+
+@guard("pilot_outcome_recorded")
+def pilot_outcome_recorded(s: GuardSubject) -> list[str]:
+    """The evaluation decided: adopt, adapt or drop, with what was learnt."""
+    pilot = s.pilot
+    return [] if pilot is not None and pilot.outcome else ["no pilot outcome (adopt, adapt or drop)"]
 
 
 @guard("feedback_settled")

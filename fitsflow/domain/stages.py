@@ -13,7 +13,7 @@ from . import limits
 from .errors import InvalidInput
 from .policy import ApprovalPolicy, Question
 from .text import first_line_problem, text_field
-from .vocabulary import CAPITAL_KINDS, COST_KINDS, MEASURE_RESULTS, REVIEW_OUTCOMES
+from .vocabulary import ADOPT, CAPITAL_KINDS, COST_KINDS, MEASURE_RESULTS, PILOT_OUTCOMES, REVIEW_OUTCOMES
 
 MAX_TEXT = limits.TEXT
 
@@ -116,6 +116,20 @@ class Review:
     assessments: tuple[Assessment, ...] = ()
     # When what was bought needs refreshing or reaches its end of life (None: nothing bought).
     refresh_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Pilot:
+    """An innovation study: what it tests (the hypothesis), with whom and for how long; at its
+    evaluation, what was learnt and the outcome (PILOT_OUTCOMES; "" until decided) — adopted
+    as a change of ``adopt_category``."""
+
+    hypothesis: str
+    trial_group: str
+    weeks: int | None
+    outcome: str = ""
+    learnt: str = ""
+    adopt_category: str = ""
 
 
 @dataclass(frozen=True)
@@ -422,3 +436,41 @@ def parse_review(data: Mapping[str, Any], horizon_years: int,
     if problems:
         raise InvalidInput(problems)
     return Review(outcome, notes, actual, assessments, refresh_on)
+
+
+PILOT_WEEKS_MAX = 52
+
+
+def parse_pilot(data: Mapping[str, Any]) -> tuple[str, str, int | None]:
+    """The pilot's design: hypothesis, trial group, duration in weeks (each may be saved
+    part done; the guard names what the approval needs)."""
+    problems: dict[str, str] = {}
+    hypothesis = text_field(data, "hypothesis", problems, required=False, maximum=MAX_TEXT, lines=True)
+    group = text_field(data, "trial_group", problems, required=False, maximum=limits.MEASURE_TEXT)
+    raw = data.get("weeks")
+    weeks: int | None = None
+    if raw not in (None, ""):
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not text.isdigit() or not 1 <= int(text) <= PILOT_WEEKS_MAX:
+            problems["weeks"] = f"must be a whole number of weeks from 1 to {PILOT_WEEKS_MAX}"
+        else:
+            weeks = int(text)
+    if problems:
+        raise InvalidInput(problems)
+    return hypothesis, group, weeks
+
+
+def parse_pilot_outcome(data: Mapping[str, Any], adoptable: Sequence[str]) -> tuple[str, str, str]:
+    """The evaluation's outcome: adopt (as a change of one of ``adoptable``), adapt or drop,
+    with what was learnt (always)."""
+    problems: dict[str, str] = {}
+    outcome = str(data.get("outcome") or "")
+    if outcome not in PILOT_OUTCOMES:
+        problems["outcome"] = f"must be one of: {', '.join(PILOT_OUTCOMES)}"
+    learnt = text_field(data, "learnt", problems, required=True, maximum=MAX_TEXT, lines=True)
+    category = str(data.get("adopt_category") or "") if outcome == ADOPT else ""
+    if outcome == ADOPT and category not in adoptable:
+        problems["adopt_category"] = f"adopting raises the full change: one of {', '.join(adoptable)}"
+    if problems:
+        raise InvalidInput(problems)
+    return outcome, learnt, category

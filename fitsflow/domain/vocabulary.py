@@ -1,7 +1,7 @@
 """The fixed words of the domain: categories, phases, cost kinds, state kinds, signals.
 (Roles and audiences are the school's: see ``roles``.)"""
 
-CATEGORIES: tuple[str, ...] = ("standard", "minor", "significant", "major", "emergency")
+CATEGORIES: tuple[str, ...] = ("standard", "minor", "significant", "major", "emergency", "pilot")
 PHASES: tuple[str, ...] = ("planning", "delivery", "review")
 # Cost kinds paid from capital; every other kind is revenue (the budget line a school
 # reports them under).
@@ -23,10 +23,15 @@ EMERGENCY_PURPOSES: dict[str, str] = {RESTORE: "restores a service that is down"
 # A follow-up from a review is a new need: a planned change, never standard or emergency.
 FOLLOW_UP_CATEGORIES: tuple[str, ...] = ("minor", "significant", "major")
 DECISIONS: tuple[str, ...] = ("approve", "reject")
-STAGES: tuple[str, ...] = ("needs", "finance", "release_plan", "review")
+STAGES: tuple[str, ...] = ("needs", "finance", "release_plan", "review", "pilot", "pilot_outcome")
 STAGE_TITLES: dict[str, str] = {"needs": "Needs analysis", "finance": "Financial plan",
                                 "release_plan": "Risk, back-out and release plan",
-                                "review": "Post-implementation review"}
+                                "review": "Post-implementation review", "pilot": "Pilot design",
+                                "pilot_outcome": "Pilot outcome"}
+# What an innovation study (a pilot) comes to at its evaluation.
+ADOPT = "adopt"
+PILOT_OUTCOMES: dict[str, str] = {ADOPT: "Adopt: raise the full change, carrying what was learnt",
+                                  "adapt": "Adapt: change the idea and try again", "drop": "Drop it"}
 REVIEW_OUTCOMES: tuple[str, ...] = ("successful", "partially_successful", "unsuccessful")
 # How a success measure fared at the review, and its words.
 MEASURE_RESULTS: dict[str, str] = {"met": "Met", "partly": "Partly met", "not_met": "Not met"}

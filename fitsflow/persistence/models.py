@@ -242,6 +242,23 @@ class Review(SQLModel, table=True):
     refresh_on: date | None = Field(default=None, index=True)
 
 
+class PilotStudy(SQLModel, table=True):
+    """An innovation study's design and, at its evaluation, its outcome (and the change it
+    was adopted as)."""
+
+    __tablename__ = "pilots"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    hypothesis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    trial_group: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    weeks: int | None = None
+    outcome: str = Field(default="", max_length=10, sa_column_kwargs={"server_default": ""})
+    learnt: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    adopt_category: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    adopted_as: int | None = Field(default=None, foreign_key="changes.id")
+    updated_at: datetime
+
+
 class UsageCheck(SQLModel, table=True):
     """Months after a release, is what was bought used as intended? Due on ``due_on``, the
     requester reminded then; recorded with evidence, or listed as overdue."""

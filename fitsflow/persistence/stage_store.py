@@ -13,7 +13,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, delete
 
 from ..domain import stages
-from .models import CostLine, NeedsAnalysis, ReleasePlan, Review, SuccessMeasure
+from .models import CostLine, NeedsAnalysis, PilotStudy, ReleasePlan, Review, SuccessMeasure
 
 # The stage reads run on every change page view and gate decision: statements built once,
 # run on the connection (an ORM get or select cost 0.3–0.6 ms each).
@@ -144,3 +144,25 @@ def save_review(session: Session, change_id: int, value: stages.Review, now: dat
     for measure_id, said in zip(rows, value.assessments, strict=False):
         session.connection().execute(_MEASURES_T.update().where(_MEASURES_T.c.id == measure_id)
                                      .values(result=said.result, evidence=said.evidence))
+
+
+def pilot(session: Session, change_id: int) -> stages.Pilot | None:
+    row = _flushed(session).get(PilotStudy, change_id)
+    if row is None:
+        return None
+    return stages.Pilot(row.hypothesis, row.trial_group, row.weeks, row.outcome, row.learnt,
+                        row.adopt_category)
+
+
+def save_pilot(session: Session, change_id: int, now: datetime, **values: object) -> None:
+    """Save some of the pilot's fields (its design, or its outcome)."""
+    row = session.get(PilotStudy, change_id) or PilotStudy(change_id=change_id, updated_at=now)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.updated_at = now
+    session.add(row)
+
+
+def adopted_as(session: Session, change_id: int) -> int | None:
+    row = _flushed(session).get(PilotStudy, change_id)
+    return row.adopted_as if row is not None else None

@@ -179,12 +179,20 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
                                         "choose minor, significant or major")
         if problems:
             raise InvalidInput(problems)
-        child = _insert_change(session, rt, actor, title=title, description=description,
-                               category=category, affected_services=parent.affected_services,
-                               parent=parent)
-        audit_store.append(session, actor=actor.label, change_ref=parent.ref,
-                           event_type="follow_up.spawned", payload={"follow_up": child.ref})
+        child = insert_follow_up(session, rt, actor, parent=parent, title=title, description=description,
+                                 category=category)
         return common.view_of(session, rt, child)
+
+
+def insert_follow_up(session: Session, rt: Runtime, actor: Actor, *, parent: ChangeRecord, title: str,
+                     description: str, category: str) -> ChangeRecord:
+    """A new change at needs analysis, linked to ``parent`` (its follow-up), in the caller's
+    transaction: a review's next need, or a pilot adopted."""
+    child = _insert_change(session, rt, actor, title=title, description=description, category=category,
+                           affected_services=parent.affected_services, parent=parent)
+    audit_store.append(session, actor=actor.label, change_ref=parent.ref,
+                       event_type="follow_up.spawned", payload={"follow_up": child.ref})
+    return child
 
 
 def _may_follow_up(definition: WorkflowDefinition, state: str) -> bool:
@@ -359,6 +367,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id
         and bool(actor.roles & set(rt.settings.policy.tolerance.acknowledged_by)),
         returned=_returned(workflow.definition, change, approvals),
+        pilot=subject.pilot,
     )
 
 

@@ -55,6 +55,14 @@ DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 TITLES: dict[str, tuple[str, ...]] = {
+    "pilot": (
+        "Pilot: tablets for Year 8 science practicals",
+        "Pilot: visualisers in maths lessons",
+        "Pilot: a reading app for Year 7 catch-up",
+        "Pilot: lesson capture in two classrooms",
+        "Pilot: a homework platform for Year 9",
+        "Pilot: student laptops on loan in sixth form",
+    ),
     "emergency-change": (
         "Patch the VPN appliance (actively exploited flaw)",
         "Restore the failed core switch in the main block",
@@ -174,6 +182,15 @@ class _Driver:
                     {"statement": "Every class can use it in a lesson without help from the support team",
                      "method": "Support tickets about it, and a survey of the teachers who use it",
                      "check_by": (self.rt.today() + timedelta(days=120)).isoformat()}]})
+        if "pilot" in stages_here:
+            stages.record_pilot(self.rt, actor_id=actor, ref=ref, data={
+                "hypothesis": f"If a small group uses it for half a term, {title[7:].lower()} saves lesson "
+                              "time without extra support calls.",
+                "trial_group": "Two classes and their teachers", "weeks": 6})
+        if "pilot_outcome" in stages_here:
+            stages.record_pilot_outcome(self.rt, actor_id=actor, ref=ref, data={
+                "outcome": "adopt", "adopt_category": "significant",
+                "learnt": "Teachers saved about ten minutes a lesson; charging and storage need planning."})
         if "finance" in stages_here:
             # Within what the approval policy allows the category: minor up to £2,000, significant
             # up to £25,000, major above.

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from ..domain import stages
 from ..domain.actor import Actor
 from ..domain.errors import NotPermitted
-from ..domain.vocabulary import STAGE_TITLES
+from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, STAGE_TITLES
 from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
@@ -126,4 +126,36 @@ def record_review(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, An
         return before, _plain(review)
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="review", expected_version=expected_version,
+                 apply=apply)
+
+
+def record_pilot(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
+                 expected_version: int | None = None) -> ChangeView:
+    """Save an innovation study's design: the hypothesis, the trial group and how many weeks."""
+    hypothesis, group, weeks = stages.parse_pilot(data)
+
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
+        before = _plain(stage_store.pilot(session, change.id))
+        stage_store.save_pilot(session, change.id, rt.now(), hypothesis=hypothesis, trial_group=group,
+                               weeks=weeks)
+        return before, _plain(stage_store.pilot(session, change.id))
+
+    return _edit(rt, actor_id=actor_id, ref=ref, stage="pilot", expected_version=expected_version,
+                 apply=apply)
+
+
+def record_pilot_outcome(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
+                         expected_version: int | None = None) -> ChangeView:
+    """Save the evaluation's outcome: adopt (as a change of a category that starts with a needs
+    analysis), adapt or drop, and what was learnt. Adopting raises the full change when the
+    pilot closes (services.pilots)."""
+    outcome, learnt, category = stages.parse_pilot_outcome(data, FOLLOW_UP_CATEGORIES)
+
+    def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
+        before = _plain(stage_store.pilot(session, change.id))
+        stage_store.save_pilot(session, change.id, rt.now(), outcome=outcome, learnt=learnt,
+                               adopt_category=category)
+        return before, _plain(stage_store.pilot(session, change.id))
+
+    return _edit(rt, actor_id=actor_id, ref=ref, stage="pilot_outcome", expected_version=expected_version,
                  apply=apply)

@@ -55,6 +55,10 @@ class ChangeSubject:
 
         return tuple(settled_problems(self.rt, self.session, self.change)[0])
 
+    @cached_property
+    def pilot(self) -> stages.Pilot | None:
+        return stage_store.pilot(self.session, self.change_id)
+
     @property
     def measures_required(self) -> bool:
         return self.change.category in self.rt.settings.review.success_measures_for

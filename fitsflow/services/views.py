@@ -135,6 +135,7 @@ class ChangeDetail:
     # Absent approvers the viewer stands in for today and may decide for here: (id, name).
     on_behalf_options: tuple[tuple[int, str], ...] = ()
     returned: Returned | None = None
+    pilot: stages.Pilot | None = None  # an innovation study's design and outcome
 
     @property
     def total_cost(self) -> Decimal:
