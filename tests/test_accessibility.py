@@ -95,7 +95,7 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
     viewer = ["/changes", "/changes?q=visualisers&cost_min=100", f"/changes/{refs['gate']}",
               f"/changes/{refs['closed']}", "/schedule", "/templates"]
     return common + {
-        "staff": [f"/notices/{refs['received']}"],
+        "staff": [f"/notices/{refs['received']}", "/proposals", "/proposals/new"],
         "requester": [*viewer, "/changes/new", f"/changes/{refs['planning']}/stage/finance",
                       f"/changes/{refs['planning']}",
                       f"/changes/{refs['planning']}/actions/withdraw/confirm",
@@ -108,7 +108,7 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
                       f"/changes/{refs['closed']}/stage/review",
                       f"/changes/{refs['reviewing']}/stage/review",  # the review form, actual costs
                       f"/changes/{refs['reviewing']}/feedback",  # the 360° feedback form
-                      f"/changes/{refs['closed']}/usage", "/usage-checks?status=all",
+                      f"/changes/{refs['closed']}/usage", "/usage-checks?status=all", "/proposals",
                       "/templates/new", f"/templates/{refs['template']}"],
         "cab": [*viewer, "/approvals", "/approvals?sort=-cost", f"/notices/inbox/{refs['inbox_cab']}"],
         "auditor": [*viewer, "/audit", "/audit?cost_min=1000", "/schedule/exceptions", "/usage-checks"],

@@ -124,6 +124,12 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/notices/<int:notice_id>"): ("302 404 404 404 404 404 404", None),
     ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/notices/inbox/<int:item_id>"): ("302 404 404 404 404 404 404", None),
+    # Anyone signed in proposes a need; only its proposer and requesters read one.
+    ("GET", "/proposals"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/proposals/new"): ("302 200 200 200 200 200 200", None),
+    ("POST", "/proposals/new"): ("302 400 400 400 400 400 400", {}),
+    ("GET", "/proposals/<int:proposal_id>"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/proposals/<int:proposal_id>"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/notices/inbox/<int:item_id>/read"): ("302 404 404 404 404 404 404", {}),
     ("POST", "/notices/inbox/read"): ("302 302 302 302 302 302 302", {}),
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
@@ -220,6 +226,11 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                               "active": True}),
     ("GET", "/api/v1/workflows"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/usage-checks"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/proposals"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/proposals"): ("401 400 400 400 400 400 400", {}),
+    ("GET", "/api/v1/proposals/<int:proposal_id>"): ("401 404 404 404 404 404 404", None),
+    ("POST", "/api/v1/proposals/<int:proposal_id>/triage"): ("401 403 404 403 403 403 403",
+                                                             {"action": "decline", "reason": "x"}),
     ("GET", "/api/v1/changes/<ref>/usage-check"): ("401 403 404 404 404 404 404", None),
     ("PUT", "/api/v1/changes/<ref>/usage-check"): ("401 403 404 403 403 403 403",
                                                    {"result": "in_use", "evidence": "x"}),
@@ -249,7 +260,8 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
         rule = rule.replace(key, value)
     for key in ("<int:token_id>", "<int:device_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>",
                 "<int:period_id>",
-                "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>"):
+                "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>",
+                "<int:proposal_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

@@ -96,13 +96,14 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         dashboard,
         feeds,
         links,
+        proposals,
         schedule,
         templates_pages,
         welcome,
     )
 
     for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
-                      feeds.bp, schedule.bp, templates_pages.bp):
+                      feeds.bp, schedule.bp, templates_pages.bp, proposals.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register

@@ -21,6 +21,7 @@ from fitsflow.services import (
     change_search,
     inbox,
     ownership,
+    proposals,
     queues,
     register,
     rescheduling,
@@ -411,6 +412,40 @@ def put_feedback(ref: str, body: m.FeedbackAnswer) -> m.Feedback:
 def feedback_summary(ref: str) -> m.FeedbackSummary:
     s = feedback_service.summary(runtime(), actor_id=actor().id, ref=ref)
     return m.FeedbackSummary.model_validate(dataclasses.asdict(s))
+
+
+def _proposal(p: proposals.ProposalView) -> m.Proposal:
+    return m.Proposal.model_validate(dataclasses.asdict(p))
+
+
+@route(bp, "POST", "/proposals", summary="Propose a need (any member of staff): what, why, who it affects",
+       response=m.Proposal, body=m.NewProposal, status=201, who=SIGNED_IN)
+def propose(body: m.NewProposal) -> m.Proposal:
+    return _proposal(proposals.propose(runtime(), actor_id=actor().id, data=body.model_dump()))
+
+
+@route(bp, "GET", "/proposals", summary="Proposed needs: mine, or (requesters) everyone's, newest first",
+       response=m.ProposalPage, query=m.ProposalFilters, who=SIGNED_IN)
+def proposal_list(query: m.ProposalFilters) -> m.ProposalPage:
+    mine = {"1": True, "0": False}.get(query.mine)
+    page = proposals.listing(runtime(), actor_id=actor().id, mine=mine, status=query.status,
+                             limit=query.limit, offset=query.offset)
+    return m.ProposalPage(items=[_proposal(p) for p in page.items], total=page.total, limit=query.limit,
+                          offset=query.offset, more=page.more)
+
+
+@route(bp, "GET", "/proposals/<int:proposal_id>", summary="A proposal and where it has got to",
+       response=m.Proposal, who=SIGNED_IN)
+def proposal(proposal_id: int) -> m.Proposal:
+    return _proposal(proposals.get(runtime(), actor_id=actor().id, proposal_id=proposal_id))
+
+
+@route(bp, "POST", "/proposals/<int:proposal_id>/triage",
+       summary="Raise a change from a proposal, merge it into one, or decline it (requesters)",
+       response=m.Proposal, body=m.Triage, who=SIGNED_IN)
+def triage(proposal_id: int, body: m.Triage) -> m.Proposal:
+    settled = proposals.triage(runtime(), actor_id=actor().id, proposal_id=proposal_id, **body.model_dump())
+    return _proposal(settled)
 
 
 def _usage(u: usage_service.UsageCheck) -> m.UsageCheck:

@@ -1096,3 +1096,43 @@ class UsageFilters(Paging):
         "due", description="due: due by today and not recorded (overdue first); all: not yet recorded; "
                            "checked: recorded.")
     mine: Literal["", "1"] = Field("", description="1: only the caller's changes.")
+
+
+class NewProposal(Body):
+    what: Annotated[str, StringConstraints(min_length=1, max_length=limits.TITLE, pattern=r"\S")] = Field(
+        description="What is needed, in a line.")
+    why: Required = Field(description="The problem it solves, or what it would make possible.")
+    affects: Text = Field("", description="Who it affects: classes, departments, staff, students.")
+
+
+class Proposal(Out):
+    id: int
+    what: str
+    why: str
+    affects: str
+    proposer_name: str
+    created_at: datetime
+    status: Literal["open", "raised", "merged", "declined"]
+    change_ref: str | None = Field(description="The change it was raised as, or merged into.")
+    change_state: str | None = Field(description="Where that change has got to, as its page says.")
+    reason: str
+    triaged_by: str | None
+    triaged_at: datetime | None
+
+
+class ProposalPage(Page[Proposal]):
+    pass
+
+
+class ProposalFilters(Paging):
+    mine: Literal["", "0", "1"] = Field("", description="1 (the default for people who do not triage): mine "
+                                                       "only; 0: everyone's (requesters).")
+    status: Literal["", "open", "raised", "merged", "declined"] = ""
+
+
+class Triage(Body):
+    action: Literal["raise", "merge", "decline"]
+    category: str = Field("", description="raise: the change's category (minor, significant, major, pilot).")
+    ref: str = Field("", max_length=40, description="merge: the change it is part of.")
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
+        "", description="Required to decline; the proposer reads it.")

@@ -80,6 +80,8 @@ _DECLARED: tuple[EventType, ...] = (
     _e("stage.pilot", "Pilot design edited", "before:dict? after:dict", reads=""),
     _e("stage.pilot_outcome", "Pilot outcome recorded", "before:dict? after:dict", reads=""),
     _e("pilot.adopted", "Adopted as a change", "change category", reads=""),
+    _e("proposal.made", "Need proposed", "proposal:int what", reads=""),
+    _e("proposal.triaged", "Proposal triaged", "proposal:int outcome reason", reads=""),
     _e("usage.checked", "Usage checked", "result due_on again:bool", reads=""),
     _e("review.feedback", "360° feedback given",
        "group again:bool meets_need:int disruption:int training:int communication:int", reads=""),

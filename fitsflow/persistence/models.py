@@ -242,6 +242,28 @@ class Review(SQLModel, table=True):
     refresh_on: date | None = Field(default=None, index=True)
 
 
+class Proposal(SQLModel, table=True):
+    """A need proposed by any member of staff: what, why, who it affects; triaged by a
+    requester into a change (raised, or merged into one already raised) or declined with a
+    reason the proposer sees."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (Index("ix_proposals_status", "status", "id"),
+                      Index("ix_proposals_proposer", "proposer_id", "id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposer_id: int = Field(foreign_key="users.id")
+    what: str = Field(max_length=200)
+    why: str = Field(sa_column=Column(Text, nullable=False))
+    affects: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime
+    status: str = Field(default="open", max_length=10)
+    change_id: int | None = Field(default=None, foreign_key="changes.id")
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    triaged_by: int | None = Field(default=None, foreign_key="users.id")
+    triaged_at: datetime | None = None
+
+
 class PilotStudy(SQLModel, table=True):
     """An innovation study's design and, at its evaluation, its outcome (and the change it
     was adopted as)."""

@@ -184,6 +184,16 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
         return common.view_of(session, rt, child)
 
 
+def insert_raised(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
+                  category: str) -> ChangeRecord:
+    """A new change raised by ``actor`` in the caller's transaction (from a staff proposal)."""
+    problems = _validate_header(title, description, category, rt)
+    if problems:
+        raise InvalidInput(problems)
+    return _insert_change(session, rt, actor, title=title, description=description, category=category,
+                          affected_services=(), parent=None)
+
+
 def insert_follow_up(session: Session, rt: Runtime, actor: Actor, *, parent: ChangeRecord, title: str,
                      description: str, category: str) -> ChangeRecord:
     """A new change at needs analysis, linked to ``parent`` (its follow-up), in the caller's
