@@ -312,6 +312,25 @@ class ReviewSettings(_Section):
     usage_check_months: int = Field(default=6, ge=0, le=60)
 
 
+def _extensions(value: tuple[str, ...]) -> tuple[str, ...]:
+    """file name extensions, such as pdf, docx, png"""
+    bad = [v for v in value if not re.fullmatch(r"[a-z0-9]{1,10}", v)]
+    if bad:
+        raise ValueError(f"not a file name extension: {', '.join(bad)} (write them as pdf, docx, png)")
+    return value
+
+
+class AttachmentSettings(_Section):
+    # The kinds of file a change may carry (supplier quotes, DPIAs, proposals, photos), by
+    # extension; each is served back as a download, never shown in the browser.
+    types: Annotated[Names, AfterValidator(_extensions)] = (
+        "pdf", "docx", "xlsx", "pptx", "odt", "ods", "txt", "csv", "png", "jpg", "jpeg")
+    # The largest file, in KB (at most web.max_request_kb: the upload is one request).
+    max_kb: int = Field(default=2000, ge=1, le=10**6)
+    # How many files one change may carry.
+    per_change: int = Field(default=50, ge=1, le=1000)
+
+
 class DemoSettings(_Section):
     password: str = "fitsflow-demo"
 
@@ -374,6 +393,7 @@ class Settings:
     audit: AuditSettings = AuditSettings()
     health: HealthSettings = HealthSettings()
     review: ReviewSettings = ReviewSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
@@ -571,6 +591,9 @@ def _check(sections: Mapping[str, Any], raw: dict[str, dict[str, Any]]) -> None:
     if delivery.poll_seconds >= delivery.lease_seconds:
         raise ConfigError("delivery.poll_seconds: must be shorter than delivery.lease_seconds (an idle "
                           "worker renews its turn each time it looks for work)")
+    if sections["attachments"].max_kb > sections["web"].max_request_kb - 16:
+        raise ConfigError("attachments.max_kb: must be at least 16 less than web.max_request_kb (an upload "
+                          "and its form travel in one request)")
     for section in _NAMED_SECTIONS:
         for name, entry in raw[section].items():
             if not NAME_PATTERN.match(name):

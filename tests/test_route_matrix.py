@@ -135,6 +135,12 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
     ("GET", "/maintenance"): ("302 200 200 200 200 200 200", None),
     ("GET", "/usage-checks"): ("302 403 200 200 200 200 200", None),
+    # The discussion and the files: anyone who may see the change (refusals stay on its page).
+    ("POST", "/changes/<ref>/comments"): ("302 404 400 400 400 400 400", {}),
+    ("GET", "/changes/<ref>/comments"): ("302 404 200 200 200 200 200", None),
+    ("POST", "/changes/<ref>/attachments"): ("302 404 400 400 400 400 400", {}),
+    ("GET", "/changes/<ref>/attachments/<int:file_id>"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/changes/<ref>/attachments/<int:file_id>/remove"): ("302 404 404 404 404 404 404", {}),
     # The change is not released: no usage check yet; only its owners may record one.
     ("GET", "/changes/<ref>/usage"): ("302 404 200 200 200 200 200", None),
     ("POST", "/changes/<ref>/usage"): ("302 404 404 403 403 403 403", {"result": "in_use", "evidence": "x"}),
@@ -226,6 +232,10 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                               "active": True}),
     ("GET", "/api/v1/workflows"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/usage-checks"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/changes/<ref>/comments"): ("401 404 200 200 200 200 200", None),
+    ("POST", "/api/v1/changes/<ref>/comments"): ("401 400 400 400 400 400 400", {}),
+    ("GET", "/api/v1/changes/<ref>/attachments"): ("401 404 200 200 200 200 200", None),
+    ("DELETE", "/api/v1/changes/<ref>/attachments/<int:file_id>"): ("401 404 404 404 404 404 404", None),
     ("GET", "/api/v1/proposals"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/proposals"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/proposals/<int:proposal_id>"): ("401 404 404 404 404 404 404", None),
@@ -261,7 +271,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     for key in ("<int:token_id>", "<int:device_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>",
                 "<int:period_id>",
                 "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>",
-                "<int:proposal_id>"):
+                "<int:proposal_id>", "<int:file_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

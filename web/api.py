@@ -19,6 +19,7 @@ from fitsflow.services import (
     calendar_report,
     catalogue,
     change_search,
+    discussion,
     inbox,
     ownership,
     proposals,
@@ -446,6 +447,38 @@ def proposal(proposal_id: int) -> m.Proposal:
 def triage(proposal_id: int, body: m.Triage) -> m.Proposal:
     settled = proposals.triage(runtime(), actor_id=actor().id, proposal_id=proposal_id, **body.model_dump())
     return _proposal(settled)
+
+
+@route(bp, "GET", "/changes/<ref>/comments", summary="The change's discussion, oldest first",
+       response=m.CommentPage, query=m.Paging)
+def comment_list(ref: str, query: m.Paging) -> m.CommentPage:
+    page = discussion.comments(runtime(), actor_id=actor().id, ref=ref, limit=query.limit,
+                               offset=query.offset)
+    return m.CommentPage(items=[m.Comment.model_validate(dataclasses.asdict(c)) for c in page.items],
+                         total=page.total, limit=query.limit, offset=query.offset, more=page.more)
+
+
+@route(bp, "POST", "/changes/<ref>/comments", summary="Add to the change's discussion (its people are told)",
+       response=m.Comment, body=m.NewComment, status=201)
+def add_comment(ref: str, body: m.NewComment) -> m.Comment:
+    made = discussion.add_comment(runtime(), actor_id=actor().id, ref=ref, body=body.body)
+    return m.Comment.model_validate(dataclasses.asdict(made))
+
+
+@route(bp, "GET", "/changes/<ref>/attachments",
+       summary="The change's files (name, size, SHA-256; removed ones marked); download them from the page",
+       response=m.Files)
+def attachment_list(ref: str) -> m.Files:
+    found = discussion.files(runtime(), actor_id=actor().id, ref=ref)
+    return m.Files(items=[m.FileInfo.model_validate(dataclasses.asdict(a)) for a in found])
+
+
+@route(bp, "DELETE", "/changes/<ref>/attachments/<int:file_id>",
+       summary="Remove a file (its uploader, or the change's requester or a co-owner); audited",
+       response=m.Removed)
+def remove_attachment(ref: str, file_id: int) -> m.Removed:
+    discussion.remove_file(runtime(), actor_id=actor().id, ref=ref, file_id=file_id)
+    return m.Removed(id=file_id)
 
 
 def _usage(u: usage_service.UsageCheck) -> m.UsageCheck:

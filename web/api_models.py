@@ -1136,3 +1136,33 @@ class Triage(Body):
     ref: str = Field("", max_length=40, description="merge: the change it is part of.")
     reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
         "", description="Required to decline; the proposer reads it.")
+
+
+class NewComment(Body):
+    body: Required = Field(description="Markdown; shown sanitised.")
+
+
+class Comment(Out):
+    id: int
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentPage(Page[Comment]):
+    pass
+
+
+class FileInfo(Out):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploader_name: str
+    uploaded_at: datetime
+    removed: bool
+
+
+class Files(Out):
+    items: list[FileInfo]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
 
 from fitsflow.domain import limits
@@ -24,7 +25,16 @@ from fitsflow.domain.vocabulary import (
     USAGE_RESULTS,
 )
 from fitsflow.services import approved as approved_service
-from fitsflow.services import catalogue, change_search, ownership, rescheduling, templates, timeline, users
+from fitsflow.services import (
+    catalogue,
+    change_search,
+    discussion,
+    ownership,
+    rescheduling,
+    templates,
+    timeline,
+    users,
+)
 from fitsflow.services import category as category_service
 from fitsflow.services import changes as changes_service
 from fitsflow.services import feedback as feedback_service
@@ -147,6 +157,10 @@ def _change_html(ref: str, **extra: Any) -> str:
                            stages=STAGES, tz=rt.timezone, notices=page.notices,
                            feedback=feedback_service.on_change_page(rt, actor_id=me.id, ref=ref),
                            usage_check=usage_service.of_change(rt, actor_id=me.id, ref=ref),
+                           discussion=discussion.comments(rt, actor_id=me.id, ref=ref, limit=10,
+                                                          newest_first=True),
+                           files=discussion.files(rt, actor_id=me.id, ref=ref),
+                           attachments=rt.settings.attachments,
                            questions=QUESTIONS, **extra)
 
 
@@ -170,6 +184,65 @@ def feedback(ref: str) -> Any:
             return redirect(url_for("changes.feedback", ref=mine.ref))
     return render_template("feedback.html", f=mine, problems=problems, questions=QUESTIONS,
                            form=request.form if problems else None), 400 if problems else 200
+
+
+@bp.post("/<ref>/comments")
+@access(VIEWERS)
+def comment(ref: str) -> Any:
+    """Add to the change's discussion."""
+    try:
+        made = discussion.add_comment(runtime(), actor_id=actor().id, ref=ref,
+                                      body=request.form.get("body", ""))
+    except InvalidInput as err:
+        return _refused(ref, "comment", err)
+    return redirect(url_for("changes.show", ref=ref, _anchor=f"comment-{made.id}"))
+
+
+@bp.get("/<ref>/comments")
+@access(VIEWERS)
+def comment_list(ref: str) -> Any:
+    """The whole discussion, oldest first, paged."""
+    limit, offset = page_args()
+    page = discussion.comments(runtime(), actor_id=actor().id, ref=ref, limit=limit, offset=offset)
+    detail = changes_service.get_change(runtime(), actor_id=actor().id, ref=ref)
+    return render_template("comments.html", c=detail.change, page=page)
+
+
+@bp.post("/<ref>/attachments")
+@access(VIEWERS)
+def attach(ref: str) -> Any:
+    """Attach a file (a quote, a DPIA, a photo)."""
+    upload = request.files.get("file")
+    try:
+        discussion.add_file(runtime(), actor_id=actor().id, ref=ref,
+                            name=(upload.filename or "") if upload else "",
+                            content=upload.read() if upload else b"")
+    except InvalidInput as err:
+        return _refused(ref, "attach", err)
+    flash("File attached.")
+    return redirect(url_for("changes.show", ref=ref, _anchor="files"))
+
+
+@bp.get("/<ref>/attachments/<int:file_id>")
+@access(VIEWERS)
+def attachment(ref: str, file_id: int) -> Any:
+    """A file, always as a download (never shown in the browser)."""
+    name, content_type, content = discussion.download(runtime(), actor_id=actor().id, ref=ref,
+                                                      file_id=file_id)
+    response = send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True, download_name=name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/<ref>/attachments/<int:file_id>/remove")
+@access(VIEWERS)
+def remove_attachment(ref: str, file_id: int) -> Any:
+    """Remove a file (its uploader, or the change's owners)."""
+    discussion.remove_file(runtime(), actor_id=actor().id, ref=ref, file_id=file_id)
+    flash("File removed; the audit trail keeps its name and SHA-256.")
+    return redirect(url_for("changes.show", ref=ref, _anchor="files"))
 
 
 @bp.route("/<ref>/usage", methods=["GET", "POST"])

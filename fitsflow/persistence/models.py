@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Integer, Numeric, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -240,6 +240,39 @@ class Review(SQLModel, table=True):
     updated_at: datetime
     # When what was bought needs refreshing or reaches its end of life.
     refresh_on: date | None = Field(default=None, index=True)
+
+
+class Comment(SQLModel, table=True):
+    """A message in a change's discussion (Markdown, shown sanitised)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_change", "change_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id")
+    author_id: int = Field(foreign_key="users.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class Attachment(SQLModel, table=True):
+    """A file a change carries, kept in the database (backups and restores carry it); removed
+    files keep their row (name, size, SHA-256, who and when) without their content."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_change", "change_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int = Field(foreign_key="changes.id")
+    name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    uploaded_by: int = Field(foreign_key="users.id")
+    uploaded_at: datetime
+    removed_by: int | None = Field(default=None, foreign_key="users.id")
+    removed_at: datetime | None = None
 
 
 class Proposal(SQLModel, table=True):
