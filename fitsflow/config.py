@@ -331,6 +331,11 @@ class AttachmentSettings(_Section):
     per_change: int = Field(default=50, ge=1, le=1000)
 
 
+class ReportSettings(_Section):
+    # Who reads the reports for SLT and governors (and downloads the governors' PDF).
+    readers: Names = ("slt", "head", "finance", "auditor", "admin")
+
+
 class DemoSettings(_Section):
     password: str = "fitsflow-demo"
 
@@ -394,6 +399,7 @@ class Settings:
     health: HealthSettings = HealthSettings()
     review: ReviewSettings = ReviewSettings()
     attachments: AttachmentSettings = AttachmentSettings()
+    reports: ReportSettings = ReportSettings()
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))

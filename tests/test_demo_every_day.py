@@ -71,7 +71,8 @@ def _built(day: str | date, hour: int = 10) -> Runtime:
     _at(rt, day, hour)
     with rt.db.all_or_nothing():  # as `fitsflow demo` builds it
         result = build_demo(rt, password=PASSWORD)
-    assert result.created and result.changes == demo_size(rt) + 2  # and the review's follow-up, and the change a pilot adopted
+    # And the review's follow-up, and the change a pilot adopted.
+    assert result.created and result.changes == demo_size(rt) + 2
     return rt
 
 

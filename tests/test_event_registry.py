@@ -49,7 +49,7 @@ def test_every_service_that_writes_a_changes_text_keeps_search_as_a_rebuild_woul
     with rt.db.all_or_nothing():
         build_demo(rt, password="demo school password")
     index = _index(rt)
-    assert len(index) == demo_size(rt) + 2  # and the review's follow-up, and the change a pilot adopted
+    assert len(index) == demo_size(rt) + 2  # the review's follow-up, and the change a pilot adopted
     assert index == _rebuilt(rt)
 
 

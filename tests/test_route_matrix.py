@@ -135,6 +135,10 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/schedule"): ("302 403 200 200 200 200 200", None),
     ("GET", "/maintenance"): ("302 200 200 200 200 200 200", None),
     ("GET", "/usage-checks"): ("302 403 200 200 200 200 200", None),
+    # Reports are for reports.readers (SLT, head, finance, auditors, administrators).
+    ("GET", "/reports"): ("302 403 403 403 200 200 200", None),
+    ("GET", "/reports/report.<fmt>"): ("302 403 403 403 200 200 200", None),
+    ("GET", "/reports/governors.pdf"): ("302 403 403 403 200 200 200", None),
     # The discussion and the files: anyone who may see the change (refusals stay on its page).
     ("POST", "/changes/<ref>/comments"): ("302 404 400 400 400 400 400", {}),
     ("GET", "/changes/<ref>/comments"): ("302 404 200 200 200 200 200", None),
@@ -232,6 +236,7 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                               "active": True}),
     ("GET", "/api/v1/workflows"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/usage-checks"): ("401 403 200 200 200 200 200", None),
+    ("GET", "/api/v1/reports"): ("401 403 403 403 200 200 200", None),
     ("GET", "/api/v1/changes/<ref>/comments"): ("401 404 200 200 200 200 200", None),
     ("POST", "/api/v1/changes/<ref>/comments"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/changes/<ref>/attachments"): ("401 404 200 200 200 200 200", None),

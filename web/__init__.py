@@ -97,13 +97,14 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         feeds,
         links,
         proposals,
+        reports,
         schedule,
         templates_pages,
         welcome,
     )
 
     for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
-                      feeds.bp, schedule.bp, templates_pages.bp, proposals.bp):
+                      feeds.bp, schedule.bp, templates_pages.bp, proposals.bp, reports.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     from .filters import register

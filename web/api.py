@@ -25,6 +25,7 @@ from fitsflow.services import (
     proposals,
     queues,
     register,
+    reports,
     rescheduling,
     schedule,
     templates,
@@ -479,6 +480,28 @@ def attachment_list(ref: str) -> m.Files:
 def remove_attachment(ref: str, file_id: int) -> m.Removed:
     discussion.remove_file(runtime(), actor_id=actor().id, ref=ref, file_id=file_id)
     return m.Removed(id=file_id)
+
+
+def _rate(rate: reports.Rate) -> m.ReportRate:
+    return m.ReportRate(count=rate.count, of=rate.of, percent=rate.percent)
+
+
+@route(bp, "GET", "/reports", summary="The report for SLT and governors: a term, an academic year or dates",
+       response=m.ReportOut, query=m.ReportFilters)
+def report(query: m.ReportFilters) -> m.ReportOut:
+    r = reports.report(runtime(), actor_id=actor().id, term=query.term, year=query.year, start=query.start,
+                       end=query.end)
+    return m.ReportOut(
+        start=r.period.start, end=r.period.end, title=r.period.title, raised=r.raised,
+        by_category=r.by_category, rates={name: _rate(rate) for name, rate in r.rates().items()},
+        gate_times=[m.ReportGate.model_validate(dataclasses.asdict(g)) for g in r.gate_times],
+        went_ahead=[list(w) for w in r.went_ahead], feedback=r.feedback,
+        acknowledgements={a: _rate(rate) for a, rate in r.acknowledgements.items()}, measures=r.measures,
+        spend=[m.ReportSpend(financial_year=s.financial_year, funding_source=s.funding_source,
+                             capital=s.capital, planned=f"{s.planned:.2f}", actual=f"{s.actual:.2f}")
+               for s in r.spend],
+        refresh=[[ref, title, day.isoformat()] for ref, title, day in r.refresh], proposals=r.proposals,
+        audit_count=r.audit_count, audit_head=r.audit_head)
 
 
 def _usage(u: usage_service.UsageCheck) -> m.UsageCheck:

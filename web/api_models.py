@@ -1166,3 +1166,52 @@ class FileInfo(Out):
 
 class Files(Out):
     items: list[FileInfo]
+
+
+class ReportFilters(Query):
+    term: int | None = Field(None, ge=1, le=limits.ID_MAX, description="A term of the calendar (its id).")
+    year: int | None = Field(None, ge=2000, le=2100, description="The academic year starting that September.")
+    start: date | None = Field(None, description="From this day; by default the academic year so far.")
+    end: date | None = Field(None, description="To this day, inclusive.")
+
+
+class ReportRate(Out):
+    count: int
+    of: int
+    percent: float | None
+
+
+class ReportGate(Out):
+    gate: str
+    stays: int
+    median_days: float
+    p90_days: float
+
+
+class ReportSpend(Out):
+    financial_year: str
+    funding_source: str
+    capital: bool
+    planned: str
+    actual: str
+
+
+class ReportOut(Out):
+    """Every figure of the report for SLT and governors (see the README's definitions)."""
+
+    start: date
+    end: date = Field(description="Exclusive.")
+    title: str
+    raised: int
+    by_category: dict[str, dict[str, int]]
+    rates: dict[str, ReportRate]
+    gate_times: list[ReportGate]
+    went_ahead: list[list[str]] = Field(description="[date, change, what, reason] each.")
+    feedback: dict[str, dict[str, float | None]]
+    acknowledgements: dict[str, ReportRate]
+    measures: dict[str, int]
+    spend: list[ReportSpend]
+    refresh: list[list[str]] = Field(description="[change, title, refresh by] each.")
+    proposals: dict[str, int]
+    audit_count: int
+    audit_head: str

@@ -90,4 +90,5 @@ def register(app: Flask) -> None:
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
                 "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label,
                 "audience_label": book.audience_label,
-                "emergency_purposes": EMERGENCY_PURPOSES, "measure_results": MEASURE_RESULTS}
+                "emergency_purposes": EMERGENCY_PURPOSES, "measure_results": MEASURE_RESULTS,
+                "reads_reports": bool(roles & set(rt.settings.reports.readers))}

@@ -1,0 +1,214 @@
+"""The termly governors' report as a PDF (reportlab): the figures of services.reports, and the
+audit trail's head with how to check it, so governors can hold the school to what it shows."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .reports import Rate, Report
+
+QUESTION_TITLES = {
+    "meets_need": "Met the need",
+    "disruption": "Low disruption",
+    "training": "Training",
+    "communication": "Communication",
+}
+
+
+def _rate(rate: Rate) -> str:
+    return f"{rate.count} of {rate.of}" + (f" ({rate.percent}%)" if rate.percent is not None else "")
+
+
+def _table(rows: list[list[str]]) -> Table:
+    table = Table(rows, hAlign="LEFT", repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef6")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> bytes:
+    """The PDF's bytes."""
+    styles = getSampleStyleSheet()
+    say = styles["BodyText"]
+    show = money
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+        title=f"{school}: ICT changes, {report.period.title}",
+        author="fitsflow",
+    )
+    story: list[object] = [
+        Paragraph(escape(f"{school}: ICT changes for governors"), styles["Title"]),
+        Paragraph(
+            escape(
+                f"{report.period.title} ({report.period.start:%d %B %Y} to the day before "
+                f"{report.period.end:%d %B %Y}); prepared {report.generated_at:%d %B %Y}"
+            ),
+            say,
+        ),
+        Spacer(1, 6 * mm),
+        Paragraph("The year's changes in figures", styles["Heading2"]),
+        _table(
+            [
+                ["Figure", "Value"],
+                ["Changes raised", str(report.raised)],
+                ["Successful reviews", _rate(report.success)],
+                ["Releases backed out", _rate(report.backed_out)],
+                ["Emergency changes", _rate(report.emergency)],
+                ["Standard (pre-approved) changes", _rate(report.standard)],
+                ["Releases kept to their first window", _rate(report.windows_kept)],
+                ["Reviews closed on time", _rate(report.reviews_on_time)],
+            ]
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph("Changes by category and outcome", styles["Heading2"]),
+        _table(
+            [["Category", "Outcome", "Changes"]]
+            + [
+                [c, o, str(n)]
+                for c, outcomes in report.by_category.items()
+                for o, n in sorted(outcomes.items())
+            ]
+        ),
+    ]
+    if report.gate_times:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Time at each approval (days)", styles["Heading2"]),
+            _table(
+                [["Approval", "Median", "90th percentile", "Decided"]]
+                + [[g.gate, f"{g.median_days}", f"{g.p90_days}", str(g.stays)] for g in report.gate_times]
+            ),
+        ]
+    if report.went_ahead:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Went ahead despite the calendar", styles["Heading2"]),
+            _table(
+                [["Date", "Change", "What", "Reason"]]
+                + [[w, r, k, Paragraph(escape(reason), say)] for w, r, k, reason in report.went_ahead]
+            ),
+        ]
+    if report.feedback:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("360° feedback (average, 1 to 5)", styles["Heading2"]),
+            _table(
+                [["Group", *QUESTION_TITLES.values()]]
+                + [
+                    [g, *("—" if a.get(q) is None else f"{a[q]}" for q in QUESTION_TITLES)]
+                    for g, a in sorted(report.feedback.items())
+                ]
+            ),
+        ]
+    if report.acknowledgements:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Release notices read and acknowledged", styles["Heading2"]),
+            _table(
+                [["Audience", "Acknowledged"]]
+                + [[a, _rate(r)] for a, r in sorted(report.acknowledgements.items())]
+            ),
+        ]
+    story += [
+        Spacer(1, 4 * mm),
+        Paragraph("Success measures", styles["Heading2"]),
+        _table([["Result", "Measures"]] + [[k, str(n)] for k, n in report.measures.items()]),
+    ]
+    if report.spend:
+        years = sorted({s.financial_year for s in report.spend})
+        planned = {
+            y: sum((s.planned for s in report.spend if s.financial_year == y), Decimal(0)) for y in years
+        }
+        actual = {
+            y: sum((s.actual for s in report.spend if s.financial_year == y), Decimal(0)) for y in years
+        }
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Spend committed by financial year", styles["Heading2"]),
+            _table(
+                [["Financial year", "Planned", "Actual"]]
+                + [[y, show(planned[y]), show(actual[y])] for y in years]
+            ),
+            Spacer(1, 2 * mm),
+            _table(
+                [["Financial year", "Funding source", "Capital or revenue", "Planned", "Actual"]]
+                + [
+                    [
+                        s.financial_year,
+                        s.funding_source,
+                        "capital" if s.capital else "revenue",
+                        show(s.planned),
+                        show(s.actual),
+                    ]
+                    for s in report.spend
+                ]
+            ),
+        ]
+    if report.refresh:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Due for refresh within a year", styles["Heading2"]),
+            _table(
+                [["Change", "What", "Refresh by"]]
+                + [[r, Paragraph(escape(t), say), f"{d:%d %b %Y}"] for r, t, d in report.refresh]
+            ),
+        ]
+    if report.proposals:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Needs proposed by staff", styles["Heading2"]),
+            _table(
+                [["What became of them", "Proposals"]]
+                + [[k, str(n)] for k, n in sorted(report.proposals.items())]
+            ),
+        ]
+    story += [
+        Spacer(1, 6 * mm),
+        Paragraph("Checking these figures against the audit trail", styles["Heading2"]),
+        Paragraph(
+            escape(
+                f"Every change, decision and release behind this report is in the school's audit "
+                f"trail, each event sealed with a SHA-256 hash of the one before. When this report was "
+                f"prepared the trail held {report.audit_count} events and its head was:"
+            ),
+            say,
+        ),
+        Paragraph(f"<font face='Courier'>{report.audit_head}</font>", say),
+        Paragraph(
+            escape(
+                f"To check it, the network manager runs `fitsflow audit verify --head {report.audit_head}` "
+                "on the school's server "
+                "(or an auditor opens Audit in fitsflow): it walks the whole trail, recomputing every "
+                "hash, and prints the count and head. The head printed here must appear in the trail "
+                "at that count; any later events follow it. A trail that was altered will not "
+                "verify."
+            ),
+            say,
+        ),
+    ]
+    doc.build(story)
+    return out.getvalue()

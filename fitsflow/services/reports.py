@@ -1,0 +1,626 @@
+"""Reports for SLT and governors (issue 23.7): for a term, an academic year or any dates,
+what the school's changes came to — computed from the changes, their stages, the audit trail
+and the calendar, in a handful of grouped reads whatever the size of the school.
+
+Definitions (each figure says which changes it counts):
+- *raised*: changes raised in the period; by category and outcome (the review's outcome when
+  recorded, else withdrawn, backed out or in progress);
+- *rates*: success = successful reviews ÷ reviews recorded (of changes raised in the period);
+  backed out = changes backed out ÷ changes released or backed out; emergency and standard
+  shares of those raised;
+- *time at each gate*: from entering a gate's state to leaving it, for every stay that ended in
+  the period (median and 90th percentile, in days);
+- *windows*: releases in the period kept on their first window, or moved;
+- *went ahead despite*: freeze overrides, accepted clashes and caution periods in the period,
+  with their reasons;
+- *reviews*: reviews closed in the period within ``notices.review_due_days`` school days of
+  release, and the 360° feedback averages by group;
+- *acknowledgements*: release notices published in the period, by audience;
+- *success measures*: of changes raised in the period, by result;
+- *committed spend*: every change with an approval that is not withdrawn, planned and actual
+  cost by financial year, funding source and capital or revenue;
+- *refresh*: what was bought that needs refreshing within a year of the period's end;
+- *proposals*: needs proposed in the period and what became of them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlmodel import Session
+
+from ..domain import financial_years
+from ..domain.calendar import academic_year_start
+from ..domain.errors import InvalidInput, NotPermitted
+from ..domain.vocabulary import (
+    BACKED_OUT,
+    CAPITAL_KINDS,
+    CLOSED,
+    MEASURE_RESULTS,
+    RELEASED,
+    WITHDRAWN,
+)
+from ..persistence import audit_store
+from ..persistence.models import (
+    Approval,
+    AuditEvent,
+    CalendarPeriod,
+    Change,
+    CostLine,
+    NoticeReceipt,
+    Proposal,
+    ReleaseNotice,
+    ReleasePlan,
+    Review,
+    ReviewFeedback,
+    SuccessMeasure,
+)
+from . import calendar, common
+from .audit import spreadsheet_safe
+from .runtime import Runtime
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_REVIEWS = Review.__table__  # type: ignore[attr-defined]
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
+_COSTS = CostLine.__table__  # type: ignore[attr-defined]
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_FEEDBACK = ReviewFeedback.__table__  # type: ignore[attr-defined]
+_NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
+_RECEIPTS = NoticeReceipt.__table__  # type: ignore[attr-defined]
+_MEASURES = SuccessMeasure.__table__  # type: ignore[attr-defined]
+_PROPOSALS = Proposal.__table__  # type: ignore[attr-defined]
+_PERIODS = CalendarPeriod.__table__  # type: ignore[attr-defined]
+
+WENT_AHEAD = {
+    "freeze.overridden": "Freeze overridden",
+    "clash.accepted": "Clash accepted",
+    "caution.accepted": "Caution period",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+    title: str
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    of: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.count / self.of, 1) if self.of else None
+
+
+@dataclass(frozen=True)
+class GateTime:
+    gate: str
+    stays: int
+    median_days: float
+    p90_days: float
+
+
+@dataclass(frozen=True)
+class Spend:
+    financial_year: str
+    funding_source: str
+    capital: bool
+    planned: Decimal
+    actual: Decimal
+
+
+@dataclass(frozen=True)
+class Report:
+    period: Period
+    raised: int
+    by_category: dict[str, dict[str, int]]  # category → outcome → changes
+    success: Rate
+    backed_out: Rate
+    emergency: Rate
+    standard: Rate
+    gate_times: tuple[GateTime, ...]
+    windows_kept: Rate
+    went_ahead: tuple[tuple[str, str, str, str], ...]  # (when, change, kind, reason)
+    reviews_on_time: Rate
+    feedback: dict[str, dict[str, float | None]]  # group → question → average
+    acknowledgements: dict[str, Rate]  # audience → acknowledged of received
+    measures: dict[str, int]  # result → success measures
+    spend: tuple[Spend, ...]
+    refresh: tuple[tuple[str, str, date], ...]  # (change, title, refresh on)
+    proposals: dict[str, int]  # status → proposals
+    audit_head: str
+    audit_count: int
+    generated_at: datetime
+
+    def rates(self) -> dict[str, Rate]:
+        return {
+            "success": self.success,
+            "backed_out": self.backed_out,
+            "emergency": self.emergency,
+            "standard": self.standard,
+            "windows_kept": self.windows_kept,
+            "reviews_on_time": self.reviews_on_time,
+        }
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """Every figure as (section, what, value): the CSV and the workbook."""
+        out: list[tuple[str, str, str]] = [
+            ("period", "from", self.period.start.isoformat()),
+            ("period", "to (exclusive)", self.period.end.isoformat()),
+            ("changes", "raised", str(self.raised)),
+        ]
+        for category, outcomes in sorted(self.by_category.items()):
+            out += [
+                ("changes by category and outcome", f"{category}: {outcome}", str(n))
+                for outcome, n in sorted(outcomes.items())
+            ]
+        for name, rate in (
+            ("success", self.success),
+            ("backed out", self.backed_out),
+            ("emergency", self.emergency),
+            ("standard", self.standard),
+            ("windows kept", self.windows_kept),
+            ("reviews on time", self.reviews_on_time),
+        ):
+            out.append(("rates", name, f"{rate.count} of {rate.of}"))
+        out += [
+            (
+                "time at each gate (days)",
+                g.gate,
+                f"median {g.median_days}, 90th percentile {g.p90_days}, {g.stays} stays",
+            )
+            for g in self.gate_times
+        ]
+        out += [
+            ("went ahead despite", f"{when} {ref} {kind}", reason)
+            for when, ref, kind, reason in self.went_ahead
+        ]
+        for group, averages in sorted(self.feedback.items()):
+            out += [
+                ("feedback averages", f"{group}: {q}", "" if v is None else f"{v}")
+                for q, v in averages.items()
+            ]
+        out += [
+            ("acknowledgements", audience, f"{r.count} of {r.of}")
+            for audience, r in sorted(self.acknowledgements.items())
+        ]
+        out += [("success measures", result, str(n)) for result, n in self.measures.items()]
+        out += [
+            (
+                "committed spend",
+                f"{s.financial_year} {s.funding_source} {'capital' if s.capital else 'revenue'}",
+                f"planned {s.planned:.2f}, actual {s.actual:.2f}",
+            )
+            for s in self.spend
+        ]
+        out += [("due for refresh", f"{ref} {title}", when.isoformat()) for ref, title, when in self.refresh]
+        out += [("proposals", status, str(n)) for status, n in sorted(self.proposals.items())]
+        out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
+        return out
+
+
+def _day(raw: Any, key: str, problems: dict[str, str]) -> date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        problems[key] = "must be a date such as 2026-09-01"
+        return None
+
+
+def period_of(
+    rt: Runtime,
+    session: Session,
+    *,
+    term: int | None = None,
+    year: int | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> Period:
+    """The period asked for: a term of the calendar, an academic year (from 1 September), or
+    dates (``end`` inclusive as people say it); by default the academic year so far."""
+    problems: dict[str, str] = {}
+    if term is not None:
+        row = (
+            session.connection()
+            .execute(select(_PERIODS).where(_PERIODS.c.id == term, _PERIODS.c.kind == "term"))
+            .first()
+        )
+        if row is None:
+            raise InvalidInput({"term": "no such term in the school calendar"})
+        first = row.starts_at.astimezone(rt.timezone).date()
+        last = row.ends_at.astimezone(rt.timezone).date()
+        return Period(first, last, row.title)
+    if year is not None:
+        if not 2000 <= year <= 2100:
+            raise InvalidInput({"year": "must be the year an academic year starts, such as 2026"})
+        return Period(date(year, 9, 1), date(year + 1, 9, 1), f"Academic year {year}–{str(year + 1)[-2:]}")
+    first, last = _day(start, "start", problems), _day(end, "end", problems)
+    if problems:
+        raise InvalidInput(problems)
+    today = rt.today()
+    first = first or academic_year_start(today)
+    last = last or today
+    if last < first:
+        raise InvalidInput({"end": "must be on or after the start"})
+    if (last - first).days > 3660:
+        raise InvalidInput({"end": "a report covers ten years at most"})
+    return Period(first, last + timedelta(days=1), f"{first:%d %b %Y} to {last:%d %b %Y}")
+
+
+def _moment(rt: Runtime, day: date) -> datetime:
+    return datetime.combine(day, time(0), rt.timezone)
+
+
+def _at(rt: Runtime, day: date) -> str:
+    """The audit trail's ``at`` text of the moment ``day`` starts (kept as ISO text in UTC, as
+    audit_store.append writes it), so ranges compare as text."""
+    return _moment(rt, day).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _kinds(rt: Runtime) -> dict[tuple[str, str], str]:
+    """(workflow, state) → the state's kind, over every workflow version."""
+    return {
+        (wf.name, name): (spec.kind or "")
+        for wf in rt.workflows.every_version()
+        for name, spec in wf.definition.states.items()
+    }
+
+
+def _gates(rt: Runtime) -> dict[tuple[str, str], str]:
+    """(workflow, gate state) → the gate's title."""
+    return {
+        (wf.name, g.state): g.title
+        for wf in rt.workflows.every_version()
+        for g in wf.definition.gates.values()
+    }
+
+
+def build(rt: Runtime, session: Session, period: Period) -> Report:
+    """The report for ``period``, read in the caller's transaction."""
+    since, until = _moment(rt, period.start), _moment(rt, period.end)
+    at_since, at_until = _at(rt, period.start), _at(rt, period.end)
+    connection = session.connection()
+    kinds = _kinds(rt)
+    in_period = and_(_CHANGES.c.created_at >= since, _CHANGES.c.created_at < until)
+
+    # Raised in the period: category, where each got to, its review's outcome.
+    raised_rows = connection.execute(
+        select(
+            _CHANGES.c.id,
+            _CHANGES.c.ref,
+            _CHANGES.c.category,
+            _CHANGES.c.workflow,
+            _CHANGES.c.state,
+            _REVIEWS.c.outcome,
+        )
+        .outerjoin(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
+        .where(in_period)
+    ).all()
+
+    # The period's trail: which changes moved, and what went ahead despite the calendar.
+    in_range = (_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until)
+    moved = sorted(
+        connection.execute(
+            select(_EVENTS.c.change_ref).where(*in_range, _EVENTS.c.event_type == "transition").distinct()
+        ).scalars()
+    )
+    went_ahead = tuple(
+        (e.at[:10], e.change_ref, WENT_AHEAD[e.event_type], str(json.loads(e.payload).get("reason", "")))
+        for e in connection.execute(
+            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.event_type, _EVENTS.c.payload)
+            .where(*in_range, _EVENTS.c.event_type.in_(list(WENT_AHEAD)))
+            .order_by(_EVENTS.c.seq)
+        )
+    )
+    workflow_of = {r.ref: r.workflow for r in raised_rows}
+    missing = sorted({ref for ref in moved if ref not in workflow_of})
+    for chunk in range(0, len(missing), 2000):  # bound the parameters of one statement
+        workflow_of.update(
+            connection.execute(
+                select(_CHANGES.c.ref, _CHANGES.c.workflow).where(
+                    _CHANGES.c.ref.in_(missing[chunk : chunk + 2000])
+                )
+            )
+            .tuples()
+            .all()
+        )
+    # The whole trail of the changes that moved, each payload read once; the period's moves from it.
+    trail: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for chunk in range(0, len(moved), 2000):
+        for e in connection.execute(
+            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.payload)
+            .where(
+                _EVENTS.c.change_ref.in_(moved[chunk : chunk + 2000]),
+                _EVENTS.c.event_type == "transition",
+                _EVENTS.c.at < at_until,
+            )
+            .order_by(_EVENTS.c.change_ref, _EVENTS.c.seq)
+        ):
+            p = json.loads(e.payload)
+            trail[e.change_ref].append((e.at, p.get("from", ""), p.get("to", "")))
+    moves = [(at, ref, frm, to) for ref, steps in trail.items() for at, frm, to in steps if at >= at_since]
+
+    def kind_of(ref: str, state: str) -> str:
+        return kinds.get((workflow_of.get(ref, ""), state), "")
+
+    backed = {ref for _, ref, _, to in moves if kind_of(ref, to) == BACKED_OUT}
+    released = {ref for _, ref, _, to in moves if kind_of(ref, to) == RELEASED}
+
+    by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    reviewed = successful = 0
+    for r in raised_rows:
+        kind = kinds.get((r.workflow, r.state), "")
+        outcome = r.outcome or (
+            "withdrawn" if kind == WITHDRAWN else "backed out" if kind == BACKED_OUT else "in progress"
+        )
+        by_category[r.category][outcome] += 1
+        if r.outcome:
+            reviewed += 1
+            successful += r.outcome == "successful"
+    raised = len(raised_rows)
+    categories = Counter(r.category for r in raised_rows)
+
+    # Time at each gate: every stay ending in the period, from the whole trail of the change.
+    gate_titles = _gates(rt)
+    stays: dict[str, list[float]] = defaultdict(list)
+    for ref, steps in trail.items():
+        wf = workflow_of.get(ref, "")
+        entered: dict[str, datetime] = {}
+        for at_text, frm, to in steps:
+            at = datetime.fromisoformat(at_text)
+            if (wf, frm) in gate_titles and frm in entered:
+                began = entered.pop(frm)
+                if at_text >= at_since:
+                    stays[gate_titles[(wf, frm)]].append((at - began).total_seconds() / 86400)
+            if (wf, to) in gate_titles:
+                entered[to] = at
+    gate_times = tuple(
+        GateTime(gate, len(v), round(median(v), 2), round(_percentile(v, 0.9), 2))
+        for gate, v in sorted(stays.items())
+    )
+
+    # Windows: releases in the period on their first window, or moved.
+    sequences: list[int | None] = []
+    released_refs = sorted(released)
+    for chunk in range(0, len(released_refs), 2000):
+        sequences += (
+            connection.execute(
+                select(_PLANS.c.window_sequence)
+                .join(_CHANGES, _CHANGES.c.id == _PLANS.c.change_id)
+                .where(_CHANGES.c.ref.in_(released_refs[chunk : chunk + 2000]))
+            )
+            .scalars()
+            .all()
+        )
+    windows_kept = Rate(sum(1 for s in sequences if (s or 1) <= 1), len(sequences))
+
+    # Reviews closed in the period: on time when within review_due_days school days of release.
+    school = calendar.school_calendar(rt, session)
+    due_days = rt.settings.notices.review_due_days
+    due_by: dict[date, datetime] = {}
+    closed_in = [(at, ref) for at, ref, _, to in moves if kind_of(ref, to) == CLOSED]
+    on_time = 0
+    for at_text, ref in closed_in:
+        out = next((a for a, _, to in trail[ref] if kind_of(ref, to) in (RELEASED, BACKED_OUT)), None)
+        if out is None:
+            continue
+        released_on = datetime.fromisoformat(out)
+        day = released_on.astimezone(rt.timezone).date()
+        if day not in due_by:  # the same day's due date, worked out once
+            due_by[day] = school.school_days_after(released_on, due_days)
+        on_time += datetime.fromisoformat(at_text) <= due_by[day]
+    reviews_on_time = Rate(on_time, len(closed_in))
+
+    # 360° feedback of the reviews of changes raised in the period, by group.
+    feedback: dict[str, dict[str, float | None]] = {}
+    questions = ("meets_need", "disruption", "training", "communication")
+    for row in connection.execute(
+        select(_FEEDBACK.c.grp, *[func.avg(_FEEDBACK.c[q]) for q in questions])
+        .join(_CHANGES, _CHANGES.c.id == _FEEDBACK.c.change_id)
+        .where(in_period, _FEEDBACK.c.answered_at.is_not(None))
+        .group_by(_FEEDBACK.c.grp)
+    ):
+        feedback[row[0]] = {
+            q: (round(float(v), 2) if v is not None else None)
+            for q, v in zip(questions, row[1:], strict=True)
+        }
+
+    # Release notices published in the period, by audience.
+    acknowledgements = {
+        audience: Rate(int(acked or 0), int(received))
+        for audience, received, acked in connection.execute(
+            select(_NOTICES.c.audience, func.count(_RECEIPTS.c.id), func.count(_RECEIPTS.c.acknowledged_at))
+            .join(_RECEIPTS, _RECEIPTS.c.notice_id == _NOTICES.c.id)
+            .where(_NOTICES.c.published_at >= since, _NOTICES.c.published_at < until)
+            .group_by(_NOTICES.c.audience)
+        )
+    }
+
+    measures = {title: 0 for title in (*MEASURE_RESULTS, "not assessed")}
+    for result, n in connection.execute(
+        select(_MEASURES.c.result, func.count())
+        .join(_CHANGES, _CHANGES.c.id == _MEASURES.c.change_id)
+        .where(in_period)
+        .group_by(_MEASURES.c.result)
+    ):
+        measures[result or "not assessed"] = int(n)
+
+    spend = _committed_spend(rt, session, kinds)
+
+    horizon = _moment(rt, period.end + timedelta(days=365))
+    refresh = tuple(
+        (ref, title, when)
+        for ref, title, when in connection.execute(
+            select(_CHANGES.c.ref, _CHANGES.c.title, _REVIEWS.c.refresh_on)
+            .join(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
+            .where(_REVIEWS.c.refresh_on.is_not(None), _REVIEWS.c.refresh_on < horizon.date())
+            .order_by(_REVIEWS.c.refresh_on)
+            .limit(200)
+        )
+    )
+
+    proposals = {
+        status: int(n)
+        for status, n in connection.execute(
+            select(_PROPOSALS.c.status, func.count())
+            .where(_PROPOSALS.c.created_at >= since, _PROPOSALS.c.created_at < until)
+            .group_by(_PROPOSALS.c.status)
+        )
+    }
+
+    head = audit_store.head(session)
+    return Report(
+        period=period,
+        raised=raised,
+        by_category={k: dict(v) for k, v in sorted(by_category.items())},
+        success=Rate(successful, reviewed),
+        backed_out=Rate(len(backed), len(backed | released)),
+        emergency=Rate(categories.get("emergency", 0), raised),
+        standard=Rate(categories.get("standard", 0), raised),
+        gate_times=gate_times,
+        windows_kept=windows_kept,
+        went_ahead=went_ahead,
+        reviews_on_time=reviews_on_time,
+        feedback=feedback,
+        acknowledgements=acknowledgements,
+        measures=measures,
+        spend=spend,
+        refresh=refresh,
+        proposals=proposals,
+        audit_head=head.hash,
+        audit_count=head.seq,
+        generated_at=rt.now(),
+    )
+
+
+def _committed_spend(rt: Runtime, session: Session, kinds: dict[tuple[str, str], str]) -> tuple[Spend, ...]:
+    """Planned and actual cost of every change with an approval that is not withdrawn, by
+    financial year, funding source and capital or revenue."""
+    connection = session.connection()
+    approved = select(_APPROVALS.c.change_id).where(_APPROVALS.c.decision == "approve").distinct().subquery()
+    rows = connection.execute(
+        select(
+            _CHANGES.c.workflow,
+            _CHANGES.c.state,
+            _CHANGES.c.created_at,
+            _COSTS.c.year_offset,
+            _COSTS.c.kind,
+            _COSTS.c.funding_source,
+            _COSTS.c.actual,
+            func.sum(_COSTS.c.amount),
+        )
+        .join(_COSTS, _COSTS.c.change_id == _CHANGES.c.id)
+        .join(approved, approved.c.change_id == _CHANGES.c.id)
+        .group_by(
+            _CHANGES.c.workflow,
+            _CHANGES.c.state,
+            _CHANGES.c.created_at,
+            _COSTS.c.year_offset,
+            _COSTS.c.kind,
+            _COSTS.c.funding_source,
+            _COSTS.c.actual,
+        )
+    ).all()
+    start = rt.settings.planning.financial_year_start
+    totals: dict[tuple[str, str, bool], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    label: dict[tuple[date, int], str] = {}
+    for wf, state, created, offset, kind, source, actual, amount in rows:
+        if kinds.get((wf, state)) == WITHDRAWN:
+            continue
+        raised = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(rt.timezone).date()
+        if (raised, offset) not in label:  # a change's years, worked out once
+            label[(raised, offset)] = financial_years.labels(start, raised, offset + 1)[offset]
+        year = label[(raised, offset)]
+        key = (year, source or "not stated", kind in CAPITAL_KINDS)
+        totals[key][1 if actual else 0] += Decimal(amount or 0)
+    return tuple(Spend(y, s, c, v[0], v[1]) for (y, s, c), v in sorted(totals.items()))
+
+
+def report(
+    rt: Runtime,
+    *,
+    actor_id: int,
+    term: int | None = None,
+    year: int | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> Report:
+    """The report for the period asked for (see ``period_of``): for reports.readers."""
+    with rt.db.read() as session:
+        actor = common.load_actor(rt, session, actor_id)
+        if not actor.roles & set(rt.settings.reports.readers):
+            raise NotPermitted(
+                "reports are for " + ", ".join(rt.roles.label(r) for r in rt.settings.reports.readers)
+            )
+        period = period_of(rt, session, term=term, year=year, start=start, end=end)
+        return build(rt, session, period)
+
+
+def terms(rt: Runtime, session: Session) -> list[tuple[int, str, date]]:
+    """The calendar's terms, latest first: (id, title, first day)."""
+    return [
+        (r.id, r.title, r.starts_at.astimezone(rt.timezone).date())
+        for r in session.connection().execute(
+            select(_PERIODS.c.id, _PERIODS.c.title, _PERIODS.c.starts_at)
+            .where(_PERIODS.c.kind == "term")
+            .order_by(_PERIODS.c.starts_at.desc())
+            .limit(60)
+        )
+    ]
+
+
+def term_list(rt: Runtime, *, actor_id: int) -> list[tuple[int, str, date]]:
+    with rt.db.read() as session:
+        common.load_actor(rt, session, actor_id)
+        return terms(rt, session)
+
+
+def csv_text(report: Report) -> str:
+    """Every figure as CSV (section, what, value), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in [("Section", "What", "Value"), *report.rows()]:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return out.getvalue()
+
+
+def xlsx_bytes(report: Report) -> bytes:
+    """Every figure as a workbook: a bold, frozen header and a column each."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Report"
+    sheet.append(["Section", "What", "Value"])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in report.rows():
+        sheet.append([spreadsheet_safe(cell) for cell in row])
+    for column, width in zip("ABC", (34, 50, 60), strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
