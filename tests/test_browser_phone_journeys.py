@@ -12,6 +12,9 @@ visible and inside the screen — not only that a page answered.
    ask — marks it read and understood, and the unread count leaves the navigation.
 5. An auditor searches the changes for "wifi", finds the Wi-Fi change, filters, exports the
    register, and reads the forward schedule and the planned maintenance.
+6. (Issue 23) A technician follows the email's link to the 360° feedback form; the requester
+   reads the summary, assesses the success measure and closes the review; the head opens the
+   report and downloads the governors' PDF.
 
 Screenshots are kept in test-artifacts/browser/ (phone-*)."""
 
@@ -380,3 +383,72 @@ def test_an_auditor_finds_filters_exports_and_reads_the_schedule(site: Site, chr
         gwen.shot("maintenance")
     finally:
         gwen.close()
+
+
+def test_feedback_from_the_email_link_then_the_review_closes_and_the_head_reads_the_report(
+        site: Site, chromium: Any) -> None:
+    """Issue 23: a technician follows the email's link to the 360° feedback form on a phone
+    (sign-in first, then straight to the form); the requester reads the summary, records the
+    success measure and closes the review; the head opens the report and downloads the
+    governors' PDF."""
+    from fitsflow.services import feedback
+
+    school, rt = site.school, site.rt
+    ref = f.change_in(rt, school, "minor", "in_review")
+    technician = school.cab[1]  # in the support team; not a decider on a minor change
+    link = f"/changes/{ref}/feedback"
+    context = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+    page = context.new_page()
+    try:
+        page.goto(site.base + link)
+        page.get_by_label("Email").fill(school.emails[technician])
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: url.endswith(link))
+        assert "Did it meet the need?" in page.inner_text("main")
+        for question, score in (("meets_need", "4"), ("disruption", "5"), ("training", "3"),
+                                ("communication", "4")):
+            page.locator(f"input[name={question}][value='{score}']").check()
+        page.get_by_label("What worked").fill("Access points went in after school as promised")
+        send = page.get_by_role("button", name="Send my feedback")
+        send.scroll_into_view_if_needed()
+        box = send.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= WIDTH
+        send.click()
+        assert "your feedback is saved" in page.inner_text("main")
+    finally:
+        context.close()
+    feedback.respond(rt, actor_id=school.staff, ref=ref, data={
+        "meets_need": 3, "disruption": 4, "training": 2, "communication": 3, "improve": "A how-to sheet"})
+
+    nat = Phone(chromium, site.base, school.emails[school.requester], "reviewer")
+    try:
+        nat.open(f"/changes/{ref}")
+        summary = nat.page.locator("section[aria-labelledby=feedback-summary]")
+        nat.on_screen(summary.get_by_role("heading", name="360° feedback"), "the feedback summary")
+        said = summary.inner_text()
+        assert rt.roles.audience_label("support") in said and "1 of" in said and "Access points went in after school" in said
+        nat.page.get_by_role("link", name="Post-implementation review").first.click()
+        nat.page.get_by_label("successful", exact=True).check()
+        nat.page.locator("input[name=measure_1_result][value=met]").check()
+        nat.page.locator("#measure_1_evidence").fill("Timed in three lessons: 40 seconds at most")
+        nat.button("Save review").click()
+        nat.button("Close the change").click()
+        assert "Closed" in nat.text()
+        nat.shot("closed")
+    finally:
+        nat.close()
+
+    head = Phone(chromium, site.base, school.emails[school.head], "head")
+    try:
+        head.nav_link("Reports").click()
+        assert "Changes raised" in head.text()
+        pdf = head.page.get_by_role("link", name="The governors' report (PDF)")
+        head.on_screen(pdf, "the governors' report link")
+        with head.page.expect_download() as download:
+            pdf.click()
+        saved = download.value.path()
+        assert saved is not None and Path(saved).read_bytes().startswith(b"%PDF")
+        head.shot("report")
+    finally:
+        head.close()
