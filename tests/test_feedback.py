@@ -292,3 +292,31 @@ def test_those_yet_to_answer_are_reminded_once_after_the_school_days_and_not_onc
             )
         ).all()
     assert told == [] and left == []  # looked at once, and never again
+
+
+def test_a_workflow_names_its_own_feedback_groups_and_a_wrong_one_is_named(rt, tmp_path):
+    from fitsflow.domain.errors import WorkflowError
+    from fitsflow.workflow.loader import load_definition, shipped_directory
+
+    text = (shipped_directory() / "fits-change.toml").read_text()
+    path = tmp_path / "fits.toml"
+    path.write_text('feedback_from = ["requester", "audience:bursars"]\n' + text)
+    with pytest.raises(WorkflowError) as bad:
+        load_definition(path)
+    assert any(
+        p.startswith(f"{path}: feedback_from: unknown group 'audience:bursars'") for p in bad.value.problems
+    )
+    path.write_text('feedback_from = ["requester", "slt"]\n' + text)
+    narrow = load_definition(path)
+    assert narrow.feedback_from == ("requester", "slt")
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "released")
+    from fitsflow.persistence import change_store
+
+    with unit_of_work(rt) as session:
+        change = change_store.load(session, ref)
+        assert change is not None
+        asked = feedback.participants(rt, session, change, narrow)
+    # Its groups, and the audiences sampled from the release notices; no deciders as such.
+    assert "deciders" not in asked.values()
+    assert asked[school.requester] == "requester" and asked[school.slt] == "slt"

@@ -60,7 +60,8 @@ def _sample(change_id: int, people: list[int], size: int) -> list[int]:
 def participants(rt: Runtime, session: Session, change: ChangeRecord, workflow: WorkflowDefinition,
                  ) -> dict[int, str]:
     """Who is asked about this change's review, and their group."""
-    rules = notifications.rule_names(rt.settings.review.feedback_from, rt.roles, "review.feedback_from")
+    rules = workflow.feedback_from or notifications.rule_names(rt.settings.review.feedback_from, rt.roles,
+                                                                 "review.feedback_from")
     found: dict[int, str] = {}
     for rule in sorted(rules, key=_order):
         for uid in notifications.rule_members(rule, rt, session, change, workflow, {}):

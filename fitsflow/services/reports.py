@@ -35,7 +35,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from ..domain import financial_years
@@ -516,44 +516,37 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
 
 def _committed_spend(rt: Runtime, session: Session, kinds: dict[tuple[str, str], str]) -> tuple[Spend, ...]:
     """Planned and actual cost of every change with an approval that is not withdrawn, by
-    financial year, funding source and capital or revenue."""
+    financial year, funding source and capital or revenue: summed in the database per change's
+    raising moment and plan year (withdrawn changes and the capital kinds told apart there)."""
     connection = session.connection()
     approved = select(_APPROVALS.c.change_id).where(_APPROVALS.c.decision == "approve").distinct().subquery()
+    withdrawn = [f"{wf}\n{state}" for (wf, state), kind in kinds.items() if kind == WITHDRAWN]
+    capital = case((_COSTS.c.kind.in_(list(CAPITAL_KINDS)), 1), else_=0)
     rows = connection.execute(
         select(
-            _CHANGES.c.workflow,
-            _CHANGES.c.state,
             _CHANGES.c.created_at,
             _COSTS.c.year_offset,
-            _COSTS.c.kind,
+            capital,
             _COSTS.c.funding_source,
             _COSTS.c.actual,
             func.sum(_COSTS.c.amount),
         )
         .join(_COSTS, _COSTS.c.change_id == _CHANGES.c.id)
         .join(approved, approved.c.change_id == _CHANGES.c.id)
+        .where((_CHANGES.c.workflow + "\n" + _CHANGES.c.state).not_in(withdrawn))
         .group_by(
-            _CHANGES.c.workflow,
-            _CHANGES.c.state,
-            _CHANGES.c.created_at,
-            _COSTS.c.year_offset,
-            _COSTS.c.kind,
-            _COSTS.c.funding_source,
-            _COSTS.c.actual,
+            _CHANGES.c.created_at, _COSTS.c.year_offset, capital, _COSTS.c.funding_source, _COSTS.c.actual
         )
     ).all()
     start = rt.settings.planning.financial_year_start
     totals: dict[tuple[str, str, bool], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     label: dict[tuple[date, int], str] = {}
-    for wf, state, created, offset, kind, source, actual, amount in rows:
-        if kinds.get((wf, state)) == WITHDRAWN:
-            continue
+    for created, offset, is_capital, source, actual, amount in rows:
         raised = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(rt.timezone).date()
         if (raised, offset) not in label:  # a change's years, worked out once
             label[(raised, offset)] = financial_years.labels(start, raised, offset + 1)[offset]
-        year = label[(raised, offset)]
-        key = (year, source or "not stated", kind in CAPITAL_KINDS)
-        totals[key][1 if actual else 0] += Decimal(amount or 0)
+        key = (label[(raised, offset)], source or "not stated", bool(is_capital))
+        totals[key][1 if actual else 0] += amount or 0
     return tuple(Spend(y, s, c, v[0], v[1]) for (y, s, c), v in sorted(totals.items()))
 
 

@@ -61,6 +61,9 @@ class WorkflowDefinition:
     # A change of this workflow is raised only from an approved standard-change template,
     # within its limits (the CAB approved the template, so the change has no gate).
     from_template: bool = False
+    # Who is asked for 360° feedback when a review opens (notify rules: requester, deciders,
+    # a role, audience:NAME); empty: review.feedback_from.
+    feedback_from: tuple[str, ...] = ()
     # The content hash of the parsed file (comments and layout aside) and the file's text:
     # a change runs on the version it started with (services.workflow_versions).
     version: str = ""

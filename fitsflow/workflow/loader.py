@@ -27,7 +27,7 @@ from .definition import Gate, State, Transition, WorkflowDefinition
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _TOP_KEYS = {"name", "title", "description", "categories", "initial", "states", "transitions", "gates",
-             "emergency", "from_template"}
+             "emergency", "from_template", "feedback_from"}
 _STATE_KEYS = {"phase", "title", "edits", "final", "kind"}
 _TRANSITION_KEYS = {"trigger", "source", "dest", "roles", "guards", "signal", "title"}
 _GATE_KEYS = {"state", "title", "approve", "reject", "approvers"}
@@ -284,6 +284,13 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
     from_template = data.get("from_template", False)
     if not isinstance(from_template, bool):
         problems.add("from_template", "must be true or false")
+    feedback_from = _str_list(data.get("feedback_from", []), "feedback_from", problems)
+    for rule in feedback_from:
+        audience = rule.removeprefix("audience:")
+        if rule not in ("requester", "deciders") and rule not in roles_book.labels and not (
+                rule.startswith("audience:") and audience in roles_book.audience_names):
+            problems.add("feedback_from", f"unknown group '{rule}' (requester, deciders, a role such as "
+                                          f"{', '.join(roles_book.names[:3])}, or audience:NAME)")
     if problems.items:
         raise WorkflowError(problems.items)
     definition = WorkflowDefinition(
@@ -298,6 +305,7 @@ def parse_definition(data: dict[str, Any], source: str, roles: RoleBook | None =
         source=source,
         emergency=bool(emergency),
         from_template=bool(from_template),
+        feedback_from=feedback_from,
         version=content_version(data),
         body=text,
     )
