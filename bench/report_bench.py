@@ -1,7 +1,8 @@
 """The report for SLT and governors over a school's history of 5,000 changes (built as
 bench/realistic_data.py builds the web bench's: model changes driven through the services,
 cloned in every table), against the same reads done as raw SQL through sqlite3 in the same
-run; the reports page p95 against /healthz p95 (Flask's test client, in-process); and the
+run; the reports page p95 against /healthz p95 (Flask's test client, in-process; a report is
+kept while nothing is recorded, so the first view, which builds it, is printed too); and the
 governors' PDF, rendered, its wall time (a README figure, not a target).
 
     python bench/report_bench.py [--changes 5000] [--runs 15]
@@ -121,7 +122,9 @@ def main() -> None:
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     query = f"/reports?start={period.start.isoformat()}&end={date.today().isoformat()}"
-    assert client.get(query).status_code == 200, client.get(query).status_code
+    cold = time.perf_counter()
+    assert client.get(query).status_code == 200
+    cold = time.perf_counter() - cold
 
     def p95(path: str) -> float:
         values = sorted(timed(lambda: client.get(path), args.runs * 2))
@@ -129,6 +132,8 @@ def main() -> None:
 
     health, page_time = p95("/healthz"), p95(query)
     print(f"p95: /healthz {health * 1000:.1f} ms, reports page {page_time * 1000:.1f} ms")
+    print(f"reports page: first view {cold * 1000:.0f} ms (built); later views are the report kept while the "
+          "audit trail's head stays where it was")
     print(f"ratio: {health / page_time:.2f} (/healthz p95 ÷ reports page p95; target ≥ 0.1)")
     start_pdf = time.perf_counter()
     body = governors_pdf.render(report, school=rt.settings.school.name, money=rt.money)

@@ -176,3 +176,13 @@ def test_the_pdf_the_page_the_files_and_the_api_carry_the_figures(year, tmp_path
     cab = app.test_client()
     assert login(cab, school.emails[school.cab[0]]).status_code == 302
     assert cab.get("/reports").status_code == 403
+
+
+def test_a_report_is_kept_until_something_is_recorded(year):
+    rt, school, _, _ = year
+    first = reports.report(rt, actor_id=school.head)
+    assert reports.report(rt, actor_id=school.head) is first  # nothing recorded since: kept
+    proposals.propose(rt, actor_id=school.staff, data={"what": "Sockets", "why": "Charging"})
+    again = reports.report(rt, actor_id=school.head)
+    assert again is not first and again.audit_count > first.audit_count
+    assert again.proposals.get("open", 0) == first.proposals.get("open", 0) + 1
