@@ -6,6 +6,7 @@ kept while nothing is recorded, so the first view, which builds it, is printed t
 governors' PDF, rendered, its wall time (a README figure, not a target).
 
     python bench/report_bench.py [--changes 5000] [--runs 15]
+                                 [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Prints ``ratio:`` lines: raw SQL time ÷ report time (target ≥ 0.3) and /healthz p95 ÷ reports
 page p95 (target ≥ 0.1)."""
@@ -13,18 +14,22 @@ page p95 (target ≥ 0.1)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fitsflow.web import create_app  # noqa: E402
 from realistic_data import PASSWORD, build  # noqa: E402
+from sqlalchemy import make_url  # noqa: E402
+from web_bench import pg_schema_url  # noqa: E402
 
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
@@ -68,11 +73,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--postgres", metavar="URL", help="On PostgreSQL (raw side: psycopg), in a schema of its own."
+    )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="fitsflow-report-bench-")
     path = Path(folder, "bench.db")
-    built = build(f"sqlite:///{path}", args.changes, targets=0)
-    rt = build_runtime(load_settings(environ={}), database_url=f"sqlite:///{path}")
+    url = pg_schema_url(args.postgres, "bench_report") if args.postgres else f"sqlite:///{path}"
+    built = build(url, args.changes, targets=0)
+    rt = build_runtime(load_settings(environ={}), database_url=url)
     with rt.db.read() as session:
         first = session.connection().exec_driver_sql("SELECT min(created_at) FROM changes").scalar()
     from datetime import date, datetime
@@ -84,19 +93,30 @@ def main() -> None:
         with rt.db.read() as session:
             reports.build(rt, session, period)
 
-    raw = sqlite3.connect(path)
-    since = reports._moment(rt, period.start).astimezone(reports.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    until = reports._moment(rt, period.end).astimezone(reports.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    params = {
-        "since": since,
-        "until": until,
-        "at_since": reports._at(rt, period.start),
-        "at_until": reports._at(rt, period.end),
-    }
+    since, until = reports._moment(rt, period.start), reports._moment(rt, period.end)
+    if args.postgres:
+        import psycopg
+
+        plain = make_url(args.postgres).set(drivername="postgresql")
+        raw: Any = psycopg.connect(
+            plain.render_as_string(hide_password=False), options="-csearch_path=bench_report"
+        )
+        statements = [re.sub(r":(\w+)", r"%(\1)s", s) for s in RAW]
+        params: dict[str, Any] = {"since": since, "until": until}
+    else:
+        raw = sqlite3.connect(path)
+        statements = RAW
+        params = {
+            "since": since.astimezone(reports.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "until": until.astimezone(reports.UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        }
+    params.update(at_since=reports._at(rt, period.start), at_until=reports._at(rt, period.end))
 
     def baseline() -> None:
-        for statement in RAW:
+        for statement in statements:
             raw.execute(statement, params).fetchall()
+        if args.postgres:
+            raw.rollback()  # as the project's read ends its transaction
 
     project()
     baseline()
@@ -104,6 +124,7 @@ def main() -> None:
     for _ in range(3):  # interleaved, so drift in the machine's speed falls on both
         ours += timed(project, args.runs // 3)
         theirs += timed(baseline, args.runs // 3)
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}")
     with rt.db.read() as session:
         report = reports.build(rt, session, period)
     print(f"{args.changes:,} changes: {report.raised:,} raised in the period, {len(report.spend)} spend rows")
@@ -132,8 +153,10 @@ def main() -> None:
 
     health, page_time = p95("/healthz"), p95(query)
     print(f"p95: /healthz {health * 1000:.1f} ms, reports page {page_time * 1000:.1f} ms")
-    print(f"reports page: first view {cold * 1000:.0f} ms (built); later views are the report kept while the "
-          "audit trail's head stays where it was")
+    print(
+        f"reports page: first view {cold * 1000:.0f} ms (built); later views are the report kept while the "
+        "audit trail's head stays where it was"
+    )
     print(f"ratio: {health / page_time:.2f} (/healthz p95 ÷ reports page p95; target ≥ 0.1)")
     start_pdf = time.perf_counter()
     body = governors_pdf.render(report, school=rt.settings.school.name, money=rt.money)
