@@ -54,8 +54,8 @@ def test_the_review_opening_asks_each_group_and_tells_them_with_a_link_to_the_fo
     asked = _asked(rt, ref)
     deciders = _deciders(rt, ref)
     assert deciders and all(asked[uid] == "deciders" for uid in deciders)
-    assert asked[school.staff] == "staff"  # sampled from the release notice's audience
-    assert asked[school.requester] == "support"  # in the support team: counted there
+    assert asked[school.staff] == "audience:staff"  # sampled from the release notice's audience
+    assert asked[school.requester] == "audience:support"  # in the support team: counted there
     assert asked[school.head] in ("deciders", "head")
     for outsider in (school.auditor, school.admin, school.other_requester):
         assert outsider not in asked
@@ -228,14 +228,14 @@ def test_the_api_gives_takes_and_sums_up_the_feedback(rt, tmp_path):
         return r.get_json()
 
     mine = call(school.staff, "GET", f"/changes/{ref}/feedback")
-    assert mine["group"] == "staff" and mine["open"] and mine["meets_need"] is None
+    assert mine["group"] == "audience:staff" and mine["open"] and mine["meets_need"] is None
     bad = call(school.staff, "PUT", f"/changes/{ref}/feedback", {**ANSWER, "training": 0}, status=400)
     assert set(bad["problems"]) == {"training"}
     given = call(school.staff, "PUT", f"/changes/{ref}/feedback", ANSWER)
     assert given["meets_need"] == 5 and given["answered_at"]
     call(school.other_requester, "PUT", f"/changes/{ref}/feedback", ANSWER, status=404)
     summary = call(school.requester, "GET", f"/changes/{ref}/feedback/summary")
-    staff = next(g for g in summary["groups"] if g["group"] == "staff")
+    staff = next(g for g in summary["groups"] if g["group"] == "audience:staff")
     assert staff["answered"] == 1 and staff["averages"]["training"] == 2 and staff["worked"] == ["Fast"]
     call(school.other_requester, "GET", f"/changes/{ref}/feedback/summary", status=404)
 
@@ -320,3 +320,13 @@ def test_a_workflow_names_its_own_feedback_groups_and_a_wrong_one_is_named(rt, t
     # Its groups, and the audiences sampled from the release notices; no deciders as such.
     assert "deciders" not in asked.values()
     assert asked[school.requester] == "requester" and asked[school.slt] == "slt"
+
+
+def test_odd_digits_are_refused_not_a_failure(rt):
+    school = f.School(rt)
+    ref = f.change_in(rt, school, "minor", "in_review")
+    with pytest.raises(InvalidInput) as bad:
+        feedback.respond(
+            rt, actor_id=school.staff, ref=ref, data={**ANSWER, "meets_need": "²", "training": "٣"}
+        )
+    assert set(bad.value.problems) == {"meets_need", "training"}

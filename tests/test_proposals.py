@@ -178,3 +178,27 @@ def test_the_pages_and_the_api(rt, tmp_path):
     )
     assert settled.status_code == 200 and settled.get_json()["status"] == "declined"
     assert teacher.get(f"/api/v1/proposals/{number}", headers=headers).get_json()["reason"] == "Budget"
+
+
+def test_students_and_parents_do_not_propose(rt):
+    school = f.School(rt)
+    pupil = f.user(rt, "", "students", "Pupil")
+    parent = f.user(rt, "", "parents", "Parent")
+    for who in (pupil, parent):
+        with pytest.raises(NotPermitted, match="for the school's staff"):
+            proposals.propose(rt, actor_id=who, data=NEED)
+    assert proposals.propose(rt, actor_id=school.staff, data=NEED).status == "open"
+
+
+def test_a_long_proposal_raised_fits_a_change(rt):
+    school = f.School(rt)
+    long = proposals.propose(
+        rt, actor_id=school.staff, data={**NEED, "why": "w" * 19_990, "affects": "a" * 500}
+    )
+    raised = proposals.triage(
+        rt, actor_id=school.requester, proposal_id=long.id, action="raise", category="minor"
+    )
+    change = changes_service.get_change(rt, actor_id=school.requester, ref=raised.change_ref)
+    assert len(change.change.description) <= 20_000 and change.change.description.endswith(
+        f"(proposal {long.id})."
+    )

@@ -186,3 +186,19 @@ def test_a_report_is_kept_until_something_is_recorded(year):
     again = reports.report(rt, actor_id=school.head)
     assert again is not first and again.audit_count > first.audit_count
     assert again.proposals.get("open", 0) == first.proposals.get("open", 0) + 1
+
+
+def test_the_pdf_takes_a_long_reason(year):
+    from pypdf import PdfReader
+
+    from fitsflow.services import governors_pdf
+
+    rt, school, _, _ = year
+    r = reports.report(rt, actor_id=school.head)
+    import dataclasses
+
+    long = dataclasses.replace(
+        r, went_ahead=(("2027-03-01", "CHG-2027-0001", "Freeze overridden", "why " * 500),)
+    )
+    body = governors_pdf.render(long, school="Test School", money=rt.money)
+    assert "Freeze overridden" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)

@@ -1061,8 +1061,8 @@ class FeedbackAnswer(Body):
 class Feedback(Out):
     ref: str
     title: str
-    group: str = Field(description="The group the answer counts for: deciders, requester, a role or an "
-                                   "audience.")
+    group: str = Field(description="The group the answer counts for: deciders, requester, a role (slt) or "
+                                   "an audience (audience:staff).")
     open: bool = Field(description="Whether the review is still open to answers.")
     answered_at: datetime | None
     meets_need: int | None

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.services import governors_pdf, reports
 
@@ -23,7 +24,7 @@ def _report() -> reports.Report:
     return reports.report(
         runtime(),
         actor_id=actor().id,
-        term=whole(args.get("term", ""), maximum=2**31) or None,
+        term=whole(args.get("term", ""), maximum=limits.ID_MAX) or None,
         year=whole(args.get("year", ""), maximum=9999) or None,
         start=args.get("start", ""),
         end=args.get("end", ""),

@@ -86,8 +86,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("attachment.removed", "File removed", "attachment:int name sha256", reads=""),
     _e("proposal.triaged", "Proposal triaged", "proposal:int outcome reason", reads=""),
     _e("usage.checked", "Usage checked", "result due_on again:bool", reads=""),
-    _e("review.feedback", "360° feedback given",
-       "group again:bool meets_need:int disruption:int training:int communication:int", reads=""),
+    _e("review.feedback", "360° feedback given", "group again:bool", reads=""),
     _e("approval.requested", "Approval asked for", "gate round:int requires:dict", reads=""),
     # A vote shows on no schedule; it does put the change in the decider's own calendar feed.
     _e("approval.decided", "Decided", "gate round:int role decision comment", text_key="comment",

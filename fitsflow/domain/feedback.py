@@ -3,6 +3,7 @@ person may answer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,9 @@ QUESTIONS: dict[str, str] = {
     "communication": "Were you told what you needed, when you needed it?",
 }
 SCORES = range(1, 6)
-# The groups a summary is given by: deciders, the requester, each role (SLT, the head …) and
-# each audience (the support team, and those sampled from a release notice: staff,
-# students, parents …) named by its own label.
+# The groups a summary is given by: deciders, the requester, each role ("slt", "head" …) and
+# each audience ("audience:support", and those sampled from a release notice:
+# "audience:staff", "audience:students" …), each shown by its own label.
 DECIDERS, REQUESTER = "deciders", "requester"
 GROUP_TITLES: dict[str, str] = {DECIDERS: "Deciders at the gates", REQUESTER: "Requester"}
 
@@ -44,7 +45,7 @@ def parse_answer(data: Mapping[str, Any]) -> Answer:
         value: int | None = None
         if isinstance(raw, int) and not isinstance(raw, bool):
             value = raw
-        elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 3:
+        elif isinstance(raw, str) and re.fullmatch(r"[0-9]{1,2}", raw.strip()):
             value = int(raw)
         if value is None or value not in SCORES:
             problems[key] = "choose from 1 (poor) to 5 (very good)"

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 # Most detailed first. A person in several audiences receives one notice: the most
 # detailed tier among the audiences they belong to.
 TIERS: tuple[str, ...] = ("full", "technical", "staff", "brief")
+BRIEF = "brief"  # students' and parents' tier: a short what and when
 TIER_TITLES = {"full": "the full picture", "technical": "technical detail",
                "staff": "what changes for staff", "brief": "a short what and when"}
 

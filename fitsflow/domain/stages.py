@@ -451,7 +451,8 @@ def parse_pilot(data: Mapping[str, Any]) -> tuple[str, str, int | None]:
     weeks: int | None = None
     if raw not in (None, ""):
         text = str(raw).strip()
-        if isinstance(raw, bool) or not text.isdigit() or not 1 <= int(text) <= PILOT_WEEKS_MAX:
+        whole = not isinstance(raw, bool) and re.fullmatch(r"[0-9]{1,3}", text) is not None
+        if not whole or not 1 <= int(text) <= PILOT_WEEKS_MAX:
             problems["weeks"] = f"must be a whole number of weeks from 1 to {PILOT_WEEKS_MAX}"
         else:
             weeks = int(text)

@@ -130,3 +130,10 @@ def _escape(ch: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def clip(text: str, maximum: int, tail: str = "") -> str:
+    """``text`` then ``tail`` within ``maximum`` characters: the text cut, with "…", when it
+    would not fit (a change raised from longer texts joined)."""
+    room = maximum - len(tail)
+    return (text if len(text) <= room else text[: room - 1].rstrip() + "…") + tail

@@ -92,5 +92,6 @@ def mark_reminded(session: Session, ids: Sequence[int], now: datetime) -> int:
     if not ids:
         return 0
     result = session.connection().execute(_FEEDBACK.update().where(
-        _FEEDBACK.c.id.in_(list(ids)), _FEEDBACK.c.reminded_at.is_(None)).values(reminded_at=now))
+        _FEEDBACK.c.id.in_(list(ids)), _FEEDBACK.c.reminded_at.is_(None), _FEEDBACK.c.answered_at.is_(None))
+        .values(reminded_at=now))
     return int(result.rowcount or 0)

@@ -142,7 +142,7 @@ def add_file(rt: Runtime, *, actor_id: int, ref: str, name: str, content: bytes)
     digest = hashlib.sha256(content).hexdigest()
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
-        change = common.load_change(session, ref, actor)
+        change = common.load_change(session, ref, actor, lock=True)  # uploads at once take turns
         if discussion_store.kept(session, change.id) >= settings.per_change:
             raise InvalidInput(
                 {"file": f"{change.ref} carries {settings.per_change} files already: remove one first"}
@@ -214,7 +214,8 @@ def remove_file(rt: Runtime, *, actor_id: int, ref: str, file_id: int) -> None:
             raise NotPermitted(
                 "only the person who attached it, or the change's requester or a co-owner, removes a file"
             )
-        discussion_store.remove_file(session, row.id, by=actor.id, now=rt.now())
+        if not discussion_store.remove_file(session, row.id, by=actor.id, now=rt.now()):
+            raise NotFound(f"no file {file_id} on {change.ref}")  # removed by someone else first
         audit_store.append(
             session,
             actor=actor.label,

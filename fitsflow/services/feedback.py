@@ -43,7 +43,7 @@ def _group(rule: str) -> str:
         return domain.DECIDERS
     if rule == "requester":
         return domain.REQUESTER
-    return rule[len(AUDIENCE):] if rule.startswith(AUDIENCE) else rule
+    return rule  # a role ("slt") or an audience ("audience:slt"): the two never merge
 
 
 def _order(rule: str) -> int:
@@ -70,7 +70,7 @@ def participants(rt: Runtime, session: Session, change: ChangeRecord, workflow: 
     if size:
         for audience, people in sorted(feedback_store.notice_receivers(session, change.id).items()):
             for uid in _sample(change.id, [p for p in people if p not in found], size):
-                found[uid] = audience
+                found[uid] = AUDIENCE + audience
     return found
 
 
@@ -144,8 +144,9 @@ def respond(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any]) ->
                                    "or changed.")
         feedback_store.answer(session, row.id, answer, rt.now())
         audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="review.feedback",
-                           payload={"group": row.grp, "again": row.answered_at is not None,
-                                    **{k: v for k, v in answer.scores.items()}})
+                           # Who answered, never what: the scores are read by group, by the
+                           # summary's readers only (the trail is open to everyone on the change).
+                           payload={"group": row.grp, "again": row.answered_at is not None})
         return Form(change.ref, change.title, row.grp, True, dict(answer.scores), answer.worked,
                     answer.improve, rt.now())
 
@@ -170,10 +171,13 @@ class Summary:
     settled: bool
 
 
-def _title(rt: Runtime, group: str) -> str:
+def group_title(rt: Runtime, group: str) -> str:
+    """A group as people read it: "Deciders at the gates", "Senior leadership (SLT)", "Staff"."""
     if group in domain.GROUP_TITLES:
         return domain.GROUP_TITLES[group]
-    return rt.roles.label(group) if group in rt.roles.names else rt.roles.audience_label(group)
+    if group.startswith(AUDIENCE):
+        return rt.roles.audience_label(group[len(AUDIENCE):])
+    return rt.roles.label(group)
 
 
 def _summary(rt: Runtime, session: Session, change: ChangeRecord) -> Summary:
@@ -184,7 +188,7 @@ def _summary(rt: Runtime, session: Session, change: ChangeRecord) -> Summary:
         done = [r for r in mine if r.answered_at is not None]
         averages = {k: (round(mean(getattr(r, k) for r in done), 2) if done else None)
                     for k in domain.QUESTIONS}
-        groups.append(GroupSummary(group, _title(rt, group), len(mine), len(done), averages,
+        groups.append(GroupSummary(group, group_title(rt, group), len(mine), len(done), averages,
                                    tuple(r.worked for r in done if r.worked),
                                    tuple(r.improve for r in done if r.improve)))
     problems, deadline = settled_problems(rt, session, change)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -28,8 +29,17 @@ def _rate(rate: Rate) -> str:
     return f"{rate.count} of {rate.of}" + (f" ({rate.percent}%)" if rate.percent is not None else "")
 
 
-def _table(rows: list[list[str]]) -> Table:
-    table = Table(rows, hAlign="LEFT", repeatRows=1)
+# A reason longer than this is cut in the PDF (a table row must fit on a page); the page
+# and the CSV carry it whole.
+REASON_IN_PDF = 600
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= REASON_IN_PDF else text[: REASON_IN_PDF - 1].rstrip() + "…"
+
+
+def _table(rows: list[list[Any]], widths: tuple[float, ...] | None = None) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT", repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -109,7 +119,8 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
             Paragraph("Went ahead despite the calendar", styles["Heading2"]),
             _table(
                 [["Date", "Change", "What", "Reason"]]
-                + [[w, r, k, Paragraph(escape(reason), say)] for w, r, k, reason in report.went_ahead]
+                + [[w, r, k, Paragraph(escape(_short(why)), say)] for w, r, k, why in report.went_ahead],
+                widths=(22 * mm, 28 * mm, 30 * mm, 94 * mm),
             ),
         ]
     if report.feedback:

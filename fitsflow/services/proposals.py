@@ -16,8 +16,9 @@ from sqlmodel import Session
 from ..domain import limits, stages
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.notices import BRIEF
 from ..domain.roles import REQUESTER
-from ..domain.text import text_field
+from ..domain.text import clip, text_field
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
 from ..persistence import audit_store, outbox_store, proposal_store, queries, stage_store
 from . import common
@@ -117,6 +118,10 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalV
         raise InvalidInput(problems)
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
+        tiers = rt.roles.tiers()
+        if not actor.roles and all(tiers.get(a) == BRIEF for a in queries.audiences_of(session, actor.id)):
+            # Students and parents read brief notices; proposing a need is for the school's staff.
+            raise NotPermitted("proposing a need is for the school's staff")
         new_id = proposal_store.add(
             session, proposer_id=actor.id, what=what, why=why, affects=affects, now=rt.now()
         )
@@ -225,12 +230,16 @@ def triage(
                 actor,
                 title=row.what,
                 category=category,
-                description=f"{row.why}"
-                + (f"\n\nWho it affects: {row.affects}" if row.affects else "")
-                + f"\n\nProposed by {row.proposer_name} (proposal {row.id}).",
+                description=clip(
+                    f"{row.why}" + (f"\n\nWho it affects: {row.affects}" if row.affects else ""),
+                    limits.TEXT,
+                    f"\n\nProposed by {row.proposer_name} (proposal {row.id}).",
+                ),
             )
             needs = stages.Needs(
-                need=row.why + (f"\n\nWho it affects: {row.affects}" if row.affects else ""),
+                need=clip(
+                    row.why + (f"\n\nWho it affects: {row.affects}" if row.affects else ""), limits.TEXT
+                ),
                 stakeholders=(row.proposer_name,),
                 sdp_priority="",
                 options_considered="",

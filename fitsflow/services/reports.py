@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
-from ..domain import financial_years
+from ..domain import financial_years, limits
 from ..domain.calendar import academic_year_start
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.vocabulary import (
@@ -67,6 +67,7 @@ from ..persistence.models import (
 )
 from . import calendar, common
 from .audit import spreadsheet_safe
+from .feedback import group_title
 from .runtime import Runtime
 
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
@@ -256,6 +257,9 @@ def period_of(
     today = rt.today()
     first = first or academic_year_start(today)
     last = last or today
+    for key, day in (("start", first), ("end", last)):
+        if not limits.FIRST_YEAR <= day.year <= limits.LAST_YEAR:
+            raise InvalidInput({key: f"must be in the years {limits.FIRST_YEAR} to {limits.LAST_YEAR}"})
     if last < first:
         raise InvalidInput({"end": "must be on or after the start"})
     if (last - first).days > 3660:
@@ -442,7 +446,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         .where(in_period, _FEEDBACK.c.answered_at.is_not(None))
         .group_by(_FEEDBACK.c.grp)
     ):
-        feedback[row[0]] = {
+        feedback[group_title(rt, row[0])] = {
             q: (round(float(v), 2) if v is not None else None)
             for q, v in zip(questions, row[1:], strict=True)
         }
