@@ -325,7 +325,8 @@ class AttachmentSettings(_Section):
     # extension; each is served back as a download, never shown in the browser.
     types: Annotated[Names, AfterValidator(_extensions)] = (
         "pdf", "docx", "xlsx", "pptx", "odt", "ods", "txt", "csv", "png", "jpg", "jpeg")
-    # The largest file, in KB (at most web.max_request_kb: the upload is one request).
+    # The largest file, in KB (and 16 KB less than web.max_request_kb, whichever is smaller:
+    # a file and its form travel in one request).
     max_kb: int = Field(default=2000, ge=1, le=10**6)
     # How many files one change may carry.
     per_change: int = Field(default=50, ge=1, le=1000)
@@ -597,9 +598,6 @@ def _check(sections: Mapping[str, Any], raw: dict[str, dict[str, Any]]) -> None:
     if delivery.poll_seconds >= delivery.lease_seconds:
         raise ConfigError("delivery.poll_seconds: must be shorter than delivery.lease_seconds (an idle "
                           "worker renews its turn each time it looks for work)")
-    if sections["attachments"].max_kb > sections["web"].max_request_kb - 16:
-        raise ConfigError("attachments.max_kb: must be at least 16 less than web.max_request_kb (an upload "
-                          "and its form travel in one request)")
     for section in _NAMED_SECTIONS:
         for name, entry in raw[section].items():
             if not NAME_PATTERN.match(name):

@@ -160,7 +160,7 @@ def _change_html(ref: str, **extra: Any) -> str:
                            discussion=discussion.comments(rt, actor_id=me.id, ref=ref, limit=10,
                                                           newest_first=True),
                            files=discussion.files(rt, actor_id=me.id, ref=ref),
-                           attachments=rt.settings.attachments,
+                           attachments=rt.settings.attachments, attach_kb=discussion.largest_kb(rt),
                            questions=QUESTIONS, **extra)
 
 

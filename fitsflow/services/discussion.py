@@ -122,6 +122,11 @@ def _clean_name(name: str) -> str:
     return _UNSAFE.sub("_", base).strip(" .")[: limits.TITLE]
 
 
+def largest_kb(rt: Runtime) -> int:
+    """The largest file taken: attachments.max_kb, within what one request may carry."""
+    return min(rt.settings.attachments.max_kb, rt.settings.web.max_request_kb - 16)
+
+
 def add_file(rt: Runtime, *, actor_id: int, ref: str, name: str, content: bytes) -> FileView:
     """Attach a file (anyone who may see the change and works on changes)."""
     settings = rt.settings.attachments
@@ -134,8 +139,8 @@ def add_file(rt: Runtime, *, actor_id: int, ref: str, name: str, content: bytes)
         problems["file"] = f"'{clean}' is not a kind of file a change takes: {', '.join(settings.types)}"
     elif not content:
         problems["file"] = f"'{clean}' is empty"
-    elif len(content) > settings.max_kb * 1024:
-        problems["file"] = f"'{clean}' is {len(content) // 1024:,} KB: the largest is {settings.max_kb:,} KB"
+    elif len(content) > largest_kb(rt) * 1024:
+        problems["file"] = f"'{clean}' is {len(content) // 1024:,} KB: the largest is {largest_kb(rt):,} KB"
     if problems:
         raise InvalidInput(problems)
     content_type = mimetypes.types_map.get(f".{extension}", "application/octet-stream")

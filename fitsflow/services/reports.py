@@ -36,7 +36,6 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from ..domain import financial_years, limits
@@ -50,38 +49,11 @@ from ..domain.vocabulary import (
     RELEASED,
     WITHDRAWN,
 )
-from ..persistence import audit_store
-from ..persistence.models import (
-    Approval,
-    AuditEvent,
-    CalendarPeriod,
-    Change,
-    CostLine,
-    NoticeReceipt,
-    Proposal,
-    ReleaseNotice,
-    ReleasePlan,
-    Review,
-    ReviewFeedback,
-    SuccessMeasure,
-)
+from ..persistence import audit_store, report_store
 from . import calendar, common
 from .audit import spreadsheet_safe
 from .feedback import group_title
 from .runtime import Runtime
-
-_CHANGES = Change.__table__  # type: ignore[attr-defined]
-_REVIEWS = Review.__table__  # type: ignore[attr-defined]
-_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
-_COSTS = CostLine.__table__  # type: ignore[attr-defined]
-_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
-_FEEDBACK = ReviewFeedback.__table__  # type: ignore[attr-defined]
-_NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
-_RECEIPTS = NoticeReceipt.__table__  # type: ignore[attr-defined]
-_MEASURES = SuccessMeasure.__table__  # type: ignore[attr-defined]
-_PROPOSALS = Proposal.__table__  # type: ignore[attr-defined]
-_PERIODS = CalendarPeriod.__table__  # type: ignore[attr-defined]
 
 WENT_AHEAD = {
     "freeze.overridden": "Freeze overridden",
@@ -237,11 +209,7 @@ def period_of(
     dates (``end`` inclusive as people say it); by default the academic year so far."""
     problems: dict[str, str] = {}
     if term is not None:
-        row = (
-            session.connection()
-            .execute(select(_PERIODS).where(_PERIODS.c.id == term, _PERIODS.c.kind == "term"))
-            .first()
-        )
+        row = report_store.term(session, term)
         if row is None:
             raise InvalidInput({"term": "no such term in the school calendar"})
         first = row.starts_at.astimezone(rt.timezone).date()
@@ -305,65 +273,24 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     """The report for ``period``, read in the caller's transaction."""
     since, until = _moment(rt, period.start), _moment(rt, period.end)
     at_since, at_until = _at(rt, period.start), _at(rt, period.end)
-    connection = session.connection()
     kinds = _kinds(rt)
-    in_period = and_(_CHANGES.c.created_at >= since, _CHANGES.c.created_at < until)
 
     # Raised in the period: category, where each got to, its review's outcome.
-    raised_rows = connection.execute(
-        select(
-            _CHANGES.c.id,
-            _CHANGES.c.ref,
-            _CHANGES.c.category,
-            _CHANGES.c.workflow,
-            _CHANGES.c.state,
-            _REVIEWS.c.outcome,
-        )
-        .outerjoin(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
-        .where(in_period)
-    ).all()
+    raised_rows = report_store.raised(session, since, until)
+    workflow_of = {r.ref: r.workflow for r in raised_rows}
 
     # The period's trail: which changes moved, and what went ahead despite the calendar.
-    in_range = (_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until)
-    moved = sorted(
-        connection.execute(
-            select(_EVENTS.c.change_ref).where(*in_range, _EVENTS.c.event_type == "transition").distinct()
-        ).scalars()
-    )
+    moved = report_store.moved(session, at_since, at_until)
     went_ahead = tuple(
         (e.at[:10], e.change_ref, WENT_AHEAD[e.event_type], str(json.loads(e.payload).get("reason", "")))
-        for e in connection.execute(
-            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.event_type, _EVENTS.c.payload)
-            .where(*in_range, _EVENTS.c.event_type.in_(list(WENT_AHEAD)))
-            .order_by(_EVENTS.c.seq)
-        )
+        for e in report_store.events_of(session, list(WENT_AHEAD), at_since, at_until)
     )
-    workflow_of = {r.ref: r.workflow for r in raised_rows}
-    missing = sorted({ref for ref in moved if ref not in workflow_of})
-    for chunk in range(0, len(missing), 2000):  # bound the parameters of one statement
-        workflow_of.update(
-            connection.execute(
-                select(_CHANGES.c.ref, _CHANGES.c.workflow).where(
-                    _CHANGES.c.ref.in_(missing[chunk : chunk + 2000])
-                )
-            )
-            .tuples()
-            .all()
-        )
+    workflow_of.update(report_store.workflows(session, [ref for ref in moved if ref not in workflow_of]))
     # The whole trail of the changes that moved, each payload read once; the period's moves from it.
     trail: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for chunk in range(0, len(moved), 2000):
-        for e in connection.execute(
-            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.payload)
-            .where(
-                _EVENTS.c.change_ref.in_(moved[chunk : chunk + 2000]),
-                _EVENTS.c.event_type == "transition",
-                _EVENTS.c.at < at_until,
-            )
-            .order_by(_EVENTS.c.change_ref, _EVENTS.c.seq)
-        ):
-            p = json.loads(e.payload)
-            trail[e.change_ref].append((e.at, p.get("from", ""), p.get("to", "")))
+    for e in report_store.transitions(session, moved, at_until):
+        p = json.loads(e.payload)
+        trail[e.change_ref].append((e.at, p.get("from", ""), p.get("to", "")))
     moves = [(at, ref, frm, to) for ref, steps in trail.items() for at, frm, to in steps if at >= at_since]
 
     def kind_of(ref: str, state: str) -> str:
@@ -406,19 +333,8 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     )
 
     # Windows: releases in the period on their first window, or moved.
-    sequences: list[int | None] = []
-    released_refs = sorted(released)
-    for chunk in range(0, len(released_refs), 2000):
-        sequences += (
-            connection.execute(
-                select(_PLANS.c.window_sequence)
-                .join(_CHANGES, _CHANGES.c.id == _PLANS.c.change_id)
-                .where(_CHANGES.c.ref.in_(released_refs[chunk : chunk + 2000]))
-            )
-            .scalars()
-            .all()
-        )
-    windows_kept = Rate(sum(1 for s in sequences if (s or 1) <= 1), len(sequences))
+    sequences = report_store.window_sequences(session, sorted(released))
+    windows_kept = Rate(sum(1 for seq in sequences if (seq or 1) <= 1), len(sequences))
 
     # Reviews closed in the period: on time when within review_due_days school days of release.
     school = calendar.school_calendar(rt, session)
@@ -438,61 +354,25 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     reviews_on_time = Rate(on_time, len(closed_in))
 
     # 360° feedback of the reviews of changes raised in the period, by group.
-    feedback: dict[str, dict[str, float | None]] = {}
-    questions = ("meets_need", "disruption", "training", "communication")
-    for row in connection.execute(
-        select(_FEEDBACK.c.grp, *[func.avg(_FEEDBACK.c[q]) for q in questions])
-        .join(_CHANGES, _CHANGES.c.id == _FEEDBACK.c.change_id)
-        .where(in_period, _FEEDBACK.c.answered_at.is_not(None))
-        .group_by(_FEEDBACK.c.grp)
-    ):
-        feedback[group_title(rt, row[0])] = {
+    feedback = {
+        group_title(rt, row[0]): {
             q: (round(float(v), 2) if v is not None else None)
-            for q, v in zip(questions, row[1:], strict=True)
+            for q, v in zip(report_store.QUESTIONS, row[1:], strict=True)
         }
-
+        for row in report_store.feedback_averages(session, since, until)
+    }
     # Release notices published in the period, by audience.
     acknowledgements = {
         audience: Rate(int(acked or 0), int(received))
-        for audience, received, acked in connection.execute(
-            select(_NOTICES.c.audience, func.count(_RECEIPTS.c.id), func.count(_RECEIPTS.c.acknowledged_at))
-            .join(_RECEIPTS, _RECEIPTS.c.notice_id == _NOTICES.c.id)
-            .where(_NOTICES.c.published_at >= since, _NOTICES.c.published_at < until)
-            .group_by(_NOTICES.c.audience)
-        )
+        for audience, received, acked in report_store.acknowledgements(session, since, until)
     }
-
     measures = {title: 0 for title in (*MEASURE_RESULTS, "not assessed")}
-    for result, n in connection.execute(
-        select(_MEASURES.c.result, func.count())
-        .join(_CHANGES, _CHANGES.c.id == _MEASURES.c.change_id)
-        .where(in_period)
-        .group_by(_MEASURES.c.result)
-    ):
+    for result, n in report_store.measures(session, since, until):
         measures[result or "not assessed"] = int(n)
-
     spend = _committed_spend(rt, session, kinds)
-
-    horizon = _moment(rt, period.end + timedelta(days=365))
-    refresh = tuple(
-        (ref, title, when)
-        for ref, title, when in connection.execute(
-            select(_CHANGES.c.ref, _CHANGES.c.title, _REVIEWS.c.refresh_on)
-            .join(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
-            .where(_REVIEWS.c.refresh_on.is_not(None), _REVIEWS.c.refresh_on < horizon.date())
-            .order_by(_REVIEWS.c.refresh_on)
-            .limit(200)
-        )
-    )
-
-    proposals = {
-        status: int(n)
-        for status, n in connection.execute(
-            select(_PROPOSALS.c.status, func.count())
-            .where(_PROPOSALS.c.created_at >= since, _PROPOSALS.c.created_at < until)
-            .group_by(_PROPOSALS.c.status)
-        )
-    }
+    horizon = period.end + timedelta(days=365)
+    refresh = tuple((ref, title, when) for ref, title, when in report_store.refresh_due(session, horizon))
+    proposals = {status: int(n) for status, n in report_store.proposals(session, since, until)}
 
     head = audit_store.head(session)
     return Report(
@@ -523,26 +403,8 @@ def _committed_spend(rt: Runtime, session: Session, kinds: dict[tuple[str, str],
     """Planned and actual cost of every change with an approval that is not withdrawn, by
     financial year, funding source and capital or revenue: summed in the database per change's
     raising moment and plan year (withdrawn changes and the capital kinds told apart there)."""
-    connection = session.connection()
-    approved = select(_APPROVALS.c.change_id).where(_APPROVALS.c.decision == "approve").distinct().subquery()
     withdrawn = [f"{wf}\n{state}" for (wf, state), kind in kinds.items() if kind == WITHDRAWN]
-    capital = case((_COSTS.c.kind.in_(list(CAPITAL_KINDS)), 1), else_=0)
-    rows = connection.execute(
-        select(
-            _CHANGES.c.created_at,
-            _COSTS.c.year_offset,
-            capital,
-            _COSTS.c.funding_source,
-            _COSTS.c.actual,
-            func.sum(_COSTS.c.amount),
-        )
-        .join(_COSTS, _COSTS.c.change_id == _CHANGES.c.id)
-        .join(approved, approved.c.change_id == _CHANGES.c.id)
-        .where((_CHANGES.c.workflow + "\n" + _CHANGES.c.state).not_in(withdrawn))
-        .group_by(
-            _CHANGES.c.created_at, _COSTS.c.year_offset, capital, _COSTS.c.funding_source, _COSTS.c.actual
-        )
-    ).all()
+    rows = report_store.committed_costs(session, withdrawn, sorted(CAPITAL_KINDS))
     start = rt.settings.planning.financial_year_start
     totals: dict[tuple[str, str, bool], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     label: dict[tuple[date, int], str] = {}
@@ -596,15 +458,7 @@ _KEPT_SIZE = 16
 
 def terms(rt: Runtime, session: Session) -> list[tuple[int, str, date]]:
     """The calendar's terms, latest first: (id, title, first day)."""
-    return [
-        (r.id, r.title, r.starts_at.astimezone(rt.timezone).date())
-        for r in session.connection().execute(
-            select(_PERIODS.c.id, _PERIODS.c.title, _PERIODS.c.starts_at)
-            .where(_PERIODS.c.kind == "term")
-            .order_by(_PERIODS.c.starts_at.desc())
-            .limit(60)
-        )
-    ]
+    return [(r.id, r.title, r.starts_at.astimezone(rt.timezone).date()) for r in report_store.terms(session)]
 
 
 def term_list(rt: Runtime, *, actor_id: int) -> list[tuple[int, str, date]]:

@@ -1,0 +1,254 @@
+"""The reads behind the report for SLT and governors (services.reports), each a grouped or
+bounded read: changes raised in a range, the audit trail of a range, feedback, notices,
+measures, committed spend, refresh dates and proposals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlmodel import Session
+
+from .models import (
+    Approval,
+    AuditEvent,
+    CalendarPeriod,
+    Change,
+    CostLine,
+    NoticeReceipt,
+    Proposal,
+    ReleaseNotice,
+    ReleasePlan,
+    Review,
+    ReviewFeedback,
+    SuccessMeasure,
+)
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_REVIEWS = Review.__table__  # type: ignore[attr-defined]
+_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
+_COSTS = CostLine.__table__  # type: ignore[attr-defined]
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_FEEDBACK = ReviewFeedback.__table__  # type: ignore[attr-defined]
+_NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
+_RECEIPTS = NoticeReceipt.__table__  # type: ignore[attr-defined]
+_MEASURES = SuccessMeasure.__table__  # type: ignore[attr-defined]
+_PROPOSALS = Proposal.__table__  # type: ignore[attr-defined]
+_PERIODS = CalendarPeriod.__table__  # type: ignore[attr-defined]
+
+CHUNK = 2000  # references per statement (PostgreSQL takes at most 65,535 parameters)
+QUESTIONS = ("meets_need", "disruption", "training", "communication")
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def term(session: Session, term_id: int) -> Any:
+    return (
+        session.connection()
+        .execute(select(_PERIODS).where(_PERIODS.c.id == term_id, _PERIODS.c.kind == "term"))
+        .first()
+    )
+
+
+def terms(session: Session, limit: int = 60) -> Sequence[Any]:
+    return (
+        session.connection()
+        .execute(
+            select(_PERIODS.c.id, _PERIODS.c.title, _PERIODS.c.starts_at)
+            .where(_PERIODS.c.kind == "term")
+            .order_by(_PERIODS.c.starts_at.desc())
+            .limit(limit)
+        )
+        .all()
+    )
+
+
+def _raised(since: datetime, until: datetime) -> Any:
+    return and_(_CHANGES.c.created_at >= since, _CHANGES.c.created_at < until)
+
+
+def raised(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
+    """Changes raised in the range: reference, category, workflow, state, review outcome."""
+    return (
+        session.connection()
+        .execute(
+            select(
+                _CHANGES.c.ref, _CHANGES.c.category, _CHANGES.c.workflow, _CHANGES.c.state, _REVIEWS.c.outcome
+            )
+            .outerjoin(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
+            .where(_raised(since, until))
+        )
+        .all()
+    )
+
+
+def moved(session: Session, at_since: str, at_until: str) -> list[str]:
+    """The changes with a transition in the range of the trail's ``at`` texts."""
+    return sorted(
+        session.connection()
+        .execute(
+            select(_EVENTS.c.change_ref)
+            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type == "transition")
+            .distinct()
+        )
+        .scalars()
+    )
+
+
+def events_of(session: Session, types: Sequence[str], at_since: str, at_until: str) -> Sequence[Any]:
+    """Events of these kinds in the range, in order: at, change, kind, payload."""
+    return (
+        session.connection()
+        .execute(
+            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.event_type, _EVENTS.c.payload)
+            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type.in_(list(types)))
+            .order_by(_EVENTS.c.seq)
+        )
+        .all()
+    )
+
+
+def workflows(session: Session, refs: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(refs):
+        found.update(
+            session.connection()
+            .execute(select(_CHANGES.c.ref, _CHANGES.c.workflow).where(_CHANGES.c.ref.in_(chunk)))
+            .tuples()
+            .all()
+        )
+    return found
+
+
+def transitions(session: Session, refs: Sequence[str], at_until: str) -> Iterator[Any]:
+    """Every transition of these changes before ``at_until``, change by change, in order."""
+    for chunk in _chunks(refs):
+        yield from session.connection().execute(
+            select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.payload)
+            .where(
+                _EVENTS.c.change_ref.in_(chunk), _EVENTS.c.event_type == "transition", _EVENTS.c.at < at_until
+            )
+            .order_by(_EVENTS.c.change_ref, _EVENTS.c.seq)
+        )
+
+
+def window_sequences(session: Session, refs: Sequence[str]) -> list[int | None]:
+    """How many times each of these changes' windows was set (1: never moved)."""
+    found: list[int | None] = []
+    for chunk in _chunks(refs):
+        found += (
+            session.connection()
+            .execute(
+                select(_PLANS.c.window_sequence)
+                .join(_CHANGES, _CHANGES.c.id == _PLANS.c.change_id)
+                .where(_CHANGES.c.ref.in_(chunk))
+            )
+            .scalars()
+            .all()
+        )
+    return found
+
+
+def feedback_averages(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
+    """(group, average of each question) for the answered feedback of changes raised in range."""
+    return (
+        session.connection()
+        .execute(
+            select(_FEEDBACK.c.grp, *[func.avg(_FEEDBACK.c[q]) for q in QUESTIONS])
+            .join(_CHANGES, _CHANGES.c.id == _FEEDBACK.c.change_id)
+            .where(_raised(since, until), _FEEDBACK.c.answered_at.is_not(None))
+            .group_by(_FEEDBACK.c.grp)
+        )
+        .all()
+    )
+
+
+def acknowledgements(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
+    """(audience, copies received, acknowledged) of the notices published in the range."""
+    return (
+        session.connection()
+        .execute(
+            select(_NOTICES.c.audience, func.count(_RECEIPTS.c.id), func.count(_RECEIPTS.c.acknowledged_at))
+            .join(_RECEIPTS, _RECEIPTS.c.notice_id == _NOTICES.c.id)
+            .where(_NOTICES.c.published_at >= since, _NOTICES.c.published_at < until)
+            .group_by(_NOTICES.c.audience)
+        )
+        .all()
+    )
+
+
+def measures(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
+    """(result, how many) of the success measures of changes raised in the range."""
+    return (
+        session.connection()
+        .execute(
+            select(_MEASURES.c.result, func.count())
+            .join(_CHANGES, _CHANGES.c.id == _MEASURES.c.change_id)
+            .where(_raised(since, until))
+            .group_by(_MEASURES.c.result)
+        )
+        .all()
+    )
+
+
+def committed_costs(
+    session: Session, withdrawn: Sequence[str], capital_kinds: Sequence[str]
+) -> Sequence[Any]:
+    """(raised at, plan year, capital 1/0, funding source, actual, sum) for every change with an
+    approval whose "workflow\\nstate" is not one of ``withdrawn``."""
+    approved = select(_APPROVALS.c.change_id).where(_APPROVALS.c.decision == "approve").distinct().subquery()
+    capital = case((_COSTS.c.kind.in_(list(capital_kinds)), 1), else_=0)
+    return (
+        session.connection()
+        .execute(
+            select(
+                _CHANGES.c.created_at,
+                _COSTS.c.year_offset,
+                capital,
+                _COSTS.c.funding_source,
+                _COSTS.c.actual,
+                func.sum(_COSTS.c.amount),
+            )
+            .join(_COSTS, _COSTS.c.change_id == _CHANGES.c.id)
+            .join(approved, approved.c.change_id == _CHANGES.c.id)
+            .where((_CHANGES.c.workflow + "\n" + _CHANGES.c.state).not_in(list(withdrawn)))
+            .group_by(
+                _CHANGES.c.created_at, _COSTS.c.year_offset, capital, _COSTS.c.funding_source, _COSTS.c.actual
+            )
+        )
+        .all()
+    )
+
+
+def refresh_due(session: Session, before: date, limit: int = 200) -> Sequence[Any]:
+    """(change, title, refresh on) of what needs refreshing before ``before``, soonest first."""
+    return (
+        session.connection()
+        .execute(
+            select(_CHANGES.c.ref, _CHANGES.c.title, _REVIEWS.c.refresh_on)
+            .join(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
+            .where(_REVIEWS.c.refresh_on.is_not(None), _REVIEWS.c.refresh_on < before)
+            .order_by(_REVIEWS.c.refresh_on)
+            .limit(limit)
+        )
+        .all()
+    )
+
+
+def proposals(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
+    """(status, how many) of the needs proposed in the range."""
+    return (
+        session.connection()
+        .execute(
+            select(_PROPOSALS.c.status, func.count())
+            .where(_PROPOSALS.c.created_at >= since, _PROPOSALS.c.created_at < until)
+            .group_by(_PROPOSALS.c.status)
+        )
+        .all()
+    )
