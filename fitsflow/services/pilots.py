@@ -4,7 +4,6 @@ its needs analysis carrying what the pilot tested and learnt and its success mea
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
 from .runtime import Runtime
+from .stages import start_needs
 
 # A carried success measure whose date has passed is given this long from the adoption.
 CARRIED_MEASURE_DAYS = 120
@@ -79,14 +79,7 @@ def on_closed(
             for m in (needs.measures if needs else ())
         ),
     )
-    stage_store.save_needs(session, child.id, carried, runtime.now())
-    audit_store.append(
-        session,
-        actor=actor.label,
-        change_ref=child.ref,
-        event_type="stage.needs",
-        payload={"before": None, "after": asdict(carried)},
-    )
+    start_needs(runtime, session, actor, child, carried)
     stage_store.save_pilot(session, change.id, runtime.now(), adopted_as=child.id)
     audit_store.append(
         session,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +20,12 @@ from ..domain.notices import BRIEF
 from ..domain.roles import REQUESTER
 from ..domain.text import clip, text_field
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
-from ..persistence import audit_store, outbox_store, proposal_store, queries, stage_store
+from ..persistence import audit_store, outbox_store, proposal_store, queries
 from . import common
 from .common import unit_of_work
 from .queues import Page
 from .runtime import Runtime
+from .stages import start_needs
 
 RAISE, MERGE, DECLINE = "raise", "merge", "decline"
 ACTIONS: dict[str, str] = {
@@ -244,14 +245,7 @@ def triage(
                 sdp_priority="",
                 options_considered="",
             )
-            stage_store.save_needs(session, change.id, needs, rt.now())
-            audit_store.append(
-                session,
-                actor=actor.label,
-                change_ref=change.ref,
-                event_type="stage.needs",
-                payload={"before": None, "after": asdict(needs)},
-            )
+            start_needs(rt, session, actor, change, needs)
         elif action == MERGE:
             change = common.load_change(session, ref, actor)
         status = {

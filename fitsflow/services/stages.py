@@ -159,3 +159,12 @@ def record_pilot_outcome(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[
 
     return _edit(rt, actor_id=actor_id, ref=ref, stage="pilot_outcome", expected_version=expected_version,
                  apply=apply)
+
+
+def start_needs(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
+                needs: stages.Needs) -> None:
+    """A new change's needs analysis, written for it in the caller's transaction (a pilot
+    adopted, a proposal raised) and audited as the requester's own first save would be."""
+    stage_store.save_needs(session, change.id, needs, rt.now())
+    audit_store.append(session, actor=actor.label, change_ref=change.ref, event_type="stage.needs",
+                       payload={"before": None, "after": _plain(needs)})
