@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .domain import sso as sso_rules
 from .domain.errors import ConfigError
 from .domain.financial_years import financial_year_start
 from .domain.notices import TIERS
 from .domain.policy import POLICY_KEYS, ApprovalPolicy, PolicyError, parse_policy
 from .domain.roles import (
+    ADMIN,
     NAME_PATTERN,
     SHIPPED_AUDIENCES,
     SHIPPED_ROLES,
@@ -361,6 +364,36 @@ class AudienceSetting:
     lead_days: int
 
 
+@dataclass(frozen=True)
+class SsoProvider:
+    """A provider people sign in with (``[sso.NAME]``): Google Workspace, Microsoft Entra ID
+    or any OpenID Connect provider, found from its issuer URL. ``domains``: the email
+    domains it may vouch for; ``roles``/``audiences``: rules CLAIM:VALUE=NAME (domain.sso);
+    ``require_mfa``: mfa_roles (when the person holds a role that needs a second factor, or
+    has one here) or always — shown by the ID token's ``amr``, or an ``acr`` in ``mfa_acr``."""
+
+    label: str
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    domains: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    create_users: bool = True
+    require_mfa: str = "mfa_roles"
+    mfa_acr: tuple[str, ...] = ()
+    # Microsoft Entra ID's tokens carry no email_verified: true accepts an email without it
+    # (only for domains the provider itself owns and verifies).
+    trust_email_without_verified: bool = False
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+
+# mfa_roles: whoever holds a role that needs a second factor, or has one here, must have
+# used one at the provider; always: everyone. There is no "never": an approver signs in with
+# a second factor on every route.
+SSO_MFA = ("mfa_roles", "always")
+
+
 DEFAULT_ROLES = {name: RoleSetting(*spec) for name, spec in SHIPPED_ROLES.items()}
 with (Path(__file__).parent / "policy.toml").open("rb") as _shipped:
     SHIPPED_POLICY: dict[str, Any] = tomllib.load(_shipped)
@@ -404,6 +437,7 @@ class Settings:
     demo: DemoSettings = DemoSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
+    sso: Mapping[str, SsoProvider] = field(default_factory=lambda: _frozen({}))
     # The approval policy as written (the shipped policy.toml with the file's [policy] keys
     # over it), and as the engine reads it.
     policy_raw: Mapping[str, Any] = field(default_factory=lambda: _frozen(SHIPPED_POLICY))
@@ -435,7 +469,7 @@ class Settings:
 
 
 # Sections whose keys are names the school chooses (each a table of fields).
-_NAMED_SECTIONS: dict[str, type] = {"roles": RoleSetting, "audiences": AudienceSetting}
+_NAMED_SECTIONS: dict[str, type] = {"roles": RoleSetting, "audiences": AudienceSetting, "sso": SsoProvider}
 _NOT_FIXED = {"source", "policy", "policy_raw"}
 
 
@@ -511,7 +545,10 @@ def _merge_named(raw: dict[str, dict[str, Any]], section: str, values: Any, wher
             if attr not in hints:
                 raise ConfigError(f"{key}.{attr}: unknown setting (known: {', '.join(hints)})")
             entry[attr] = _coerce(value, hints[attr], f"{key}.{attr}")
-        entry.setdefault("label", name.replace("_", " "))
+            if typing.get_origin(hints[attr]) is tuple:
+                entry[attr] = tuple(_names(entry[attr]))
+        label = name.replace("_", " ")
+        entry.setdefault("label", label.title() if section == "sso" else label)
         if section == "roles" and name not in raw[section] and "mfa" not in body:
             entry["mfa"] = entry.get("approves", False)  # approvers use MFA unless told otherwise
         missing = [f.name for f in dataclasses.fields(cls)
@@ -571,6 +608,8 @@ def _from_environment(raw: dict[str, dict[str, Any]], environ: Mapping[str, str]
                     attr = tail[len(entry) + 1:]
                     if tail.startswith(entry + "_") and attr in hints:
                         entries[entry][attr] = _coerce(value, hints[attr], name)
+                        if typing.get_origin(hints[attr]) is tuple:
+                            entries[entry][attr] = tuple(_names(entries[entry][attr]))
                         break
                 else:
                     continue
@@ -624,11 +663,48 @@ def _check(sections: Mapping[str, Any], raw: dict[str, dict[str, Any]]) -> None:
                               f"(known: {', '.join(sorted(known))})")
     if not raw["audiences"]:
         raise ConfigError("audiences: define at least one audience")
+    for name, entry in raw["sso"].items():
+        _check_sso(f"sso.{name}", entry, roles, set(audiences))
     for name, entry in raw["audiences"].items():
         if entry["tier"] not in TIERS:
             raise ConfigError(f"audiences.{name}.tier: must be one of {', '.join(TIERS)}")
         if not 0 <= entry["lead_days"] <= 60:
             raise ConfigError(f"audiences.{name}.lead_days: must be from 0 to 60 school days")
+
+
+def _check_sso(key: str, given: Mapping[str, Any], roles: set[str], audiences: set[str]) -> None:
+    entry = {f.name: f.default for f in dataclasses.fields(SsoProvider)
+             if f.default is not dataclasses.MISSING} | dict(given)
+    issuer = urlsplit(entry["issuer"])
+    local = issuer.scheme == "http" and issuer.hostname in ("127.0.0.1", "localhost", "::1")
+    if not issuer.netloc or not (issuer.scheme == "https" or local) or issuer.query or issuer.fragment:
+        raise ConfigError(f"{key}.issuer: must be the provider's https:// issuer URL, such as "
+                          "https://accounts.google.com or https://login.microsoftonline.com/TENANT/v2.0")
+    if not entry["client_id"].strip():
+        raise ConfigError(f"{key}.client_id: required (the id the provider gave this application)")
+    if not entry["client_secret"]:
+        raise ConfigError(f"{key}.client_secret: required; keep it out of the file with "
+                          f"FITSFLOW_{key.replace('.', '_').upper()}_CLIENT_SECRET")
+    if not entry["domains"]:
+        raise ConfigError(f"{key}.domains: name the email domains this provider may vouch for")
+    if entry["require_mfa"] not in SSO_MFA:
+        raise ConfigError(f"{key}.require_mfa: must be one of {', '.join(SSO_MFA)}, "
+                          f"got {entry['require_mfa']!r}")
+    if "openid" not in entry["scopes"] or "email" not in entry["scopes"]:
+        raise ConfigError(f"{key}.scopes: must include openid and email")
+    try:
+        for domain in entry["domains"]:
+            sso_rules.check_domain(domain)
+        for field_name, known in (("roles", roles), ("audiences", audiences)):
+            for rule in sso_rules.parse_rules(entry[field_name]):
+                if rule.name not in known:
+                    raise ConfigError(f"{key}.{field_name}: '{rule.name}' is not a {field_name[:-1]} "
+                                      f"(known: {', '.join(sorted(known))})")
+                if field_name == "roles" and rule.name == ADMIN:
+                    raise ConfigError(f"{key}.roles: admin is never given by a provider's group; an "
+                                      "administrator gives it here (a second one confirms)")
+    except sso_rules.RuleError as err:
+        raise ConfigError(f"{key}: {err}") from None
 
 
 def _bounds(field: Any) -> tuple[Any, Any]:

@@ -111,6 +111,10 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/login"): ("200 200 200 200 200 200 200", None),
     ("POST", "/login"): ("401 401 401 401 401 401 401", {"email": "nobody@test.school", "password": "x"}),
     ("GET", "/login/code"): ("302 302 302 302 302 302 302", None),
+    # Single sign-on: no provider is configured here (tests/test_sso.py signs in through one).
+    ("GET", "/login/sso/<name>"): ("404 404 404 404 404 404 404", None),
+    ("GET", "/login/sso/<name>/callback"): ("404 404 404 404 404 404 404", None),
+    ("POST", "/account/sso/<name>/link"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/password/forgot"): ("200 200 200 200 200 200 200", None),
     ("POST", "/password/forgot"): ("200 200 200 200 200 200 200", {"email": "nobody@test.school"}),
     ("GET", "/password/reset/<token>"): ("410 410 410 410 410 410 410", None),

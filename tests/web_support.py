@@ -108,9 +108,10 @@ def _whole_bodies(app: Any) -> Any:
 
 
 @contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """The app on a free local port in a thread, for a real browser; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, _whole_bodies(app), threaded=True)
+def serving(app: Any, port: int = 0) -> Iterator[str]:
+    """The app on a local port (by default a free one) in a thread, for a real browser;
+    yields its base URL."""
+    httpd = make_server("127.0.0.1", port, _whole_bodies(app), threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_port}"

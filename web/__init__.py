@@ -99,6 +99,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         proposals,
         reports,
         schedule,
+        sso,
         templates_pages,
         welcome,
     )
@@ -106,6 +107,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
                       feeds.bp, schedule.bp, templates_pages.bp, proposals.bp, reports.bp):
         app.register_blueprint(blueprint)
+    sso.init_app(app)
     csrf.exempt(api.bp)
     from .filters import register
 

@@ -185,7 +185,7 @@ def _check_token(endpoint: Endpoint) -> None:
     person = actor()
     if endpoint.who != API and not allows(endpoint.who, True, person.roles, runtime().roles):
         raise NotPermitted(f"this is for {WHOSE.get(endpoint.who, endpoint.who)}")
-    if endpoint.second_factor and person.mfa_enrolment_due:
+    if endpoint.second_factor and person.second_factor_missing:
         raise NotPermitted("decisions by token need a second factor: set one up on your account page first")
 
 

@@ -13,13 +13,14 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.domain.roles import is_approver
 from fitsflow.domain.text import refused_in_line
-from fitsflow.services import absences, devices, feeds
+from fitsflow.services import absences, devices, feeds, sso
 from fitsflow.services import auth as service
 from fitsflow.services import mfa as mfa_service
 
 from .access import PUBLIC, SIGNED_IN, access
 from .forms import whole
 from .login import WebUser, actor, runtime
+from .sso_session import offer_end_session
 
 bp = Blueprint("auth", __name__)
 
@@ -158,10 +159,15 @@ def login_mfa() -> Any:
 @bp.post("/logout")
 @access(SIGNED_IN)
 def logout() -> Any:
-    """Sign out of this browser (its session is revoked on the server too)."""
+    """Sign out of this browser (its session is revoked on the server too). Someone who came
+    through a provider that has a sign-out of its own is offered it too (a shared computer
+    stays signed in there otherwise)."""
+    offer = offer_end_session()
     service.end_session(runtime(), user_id=actor().id, session_id=current_user.session_id)
     logout_user()
     session.clear()
+    if offer is not None:
+        return render_template("signed_out.html", provider=offer)
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
@@ -181,6 +187,7 @@ def account_page(status: int = 200, *, new_token: str | None = None,
                            feed_titles=feeds.FEED_TITLES, feed_about=feeds.FEED_ABOUT,
                            new_feed=new_feed, feed_problems=feed_problems or {},
                            mfa=mfa_service.status(runtime(), user_id=me.id),
+                           providers=sso.linked_providers(runtime(), user_id=me.id),
                            devices=devices.list_devices(runtime(), user_id=me.id),
                            new_token=new_token, password_problems=password_problems or {},
                            token_problems=token_problems or {}, token_form=token_form or {},

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..domain.roles import SYSTEM_ROLES
-from ..services import invitations, mfa, users
+from ..services import invitations, mfa, sso, users
 from .base import State, actor_id, echo, pass_state, progress
 
 
@@ -140,6 +140,18 @@ def mfa_reset(state: State, email: str) -> None:
         raise click.ClickException(f"no user with the email {email.strip().lower()}")
     mfa.reset(rt, user_id=found[0].id, by=None)
     echo(f"second factor of {found[0].email} reset: they set it up again at their next sign-in")
+
+
+@user.command("unlink-sso")
+@click.argument("email")
+@click.option("--provider", "name", required=True, help="The [sso.NAME] provider's name.")
+@pass_state
+def unlink_sso(state: State, email: str, name: str) -> None:
+    """Unlink a person's account at a sign-in provider (the provider made them a new one, or
+    it was linked in error): their next sign-in there links again, as a first one would.
+    Audited; they are told."""
+    sso.unlink(state.runtime, email=email, name=name)
+    echo(f"{email.strip().lower()}: {name} account unlinked")
 
 
 @user.command("absence")

@@ -13,8 +13,12 @@ class Actor:
     roles: frozenset[str]
     # An administrator set the password: the person chooses their own before anything else.
     must_change_password: bool = False
-    # Holds a role that needs a second factor and has not enrolled one yet.
+    # Holds a role that needs a second factor and has not enrolled one yet (someone without a
+    # fitsflow password signs in with the school's provider, whose second factor counts).
     mfa_enrolment_due: bool = False
+    # Holds such a role and has no second factor here: a token of theirs decides nothing
+    # (a token is used without the provider, so its second factor cannot count).
+    second_factor_missing: bool = False
 
     @property
     def label(self) -> str:

@@ -814,3 +814,24 @@ class StandardTemplate(SQLModel, table=True):
     # role it needs has approved.
     approvals: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False))
+
+
+class SsoIdentity(SQLModel, table=True):
+    """A person's account at a sign-in provider (``[sso.NAME]``): bound at their first
+    single sign-on, so the provider's subject, not only an email address that could be
+    given to someone else later, names them from then on. ``mapped_roles`` and
+    ``mapped_audiences`` are what the provider's groups gave at the last sign-in (JSON
+    lists): only those are taken away when a group is; what an administrator gave stays."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_sso_subject"),
+                      UniqueConstraint("provider", "user_id", name="uq_sso_user"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    subject: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    mapped_roles: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    mapped_audiences: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    created_at: datetime
+    last_sign_in_at: datetime

@@ -20,7 +20,8 @@ _AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
 _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role,
-                      _USERS.c.must_change_password, _USERS.c.totp_enabled_at, _USERS.c.mfa_exempt)
+                      _USERS.c.must_change_password, _USERS.c.totp_enabled_at, _USERS.c.mfa_exempt,
+                      (_USERS.c.password_hash.is_not(None)).label("has_password"))
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
 _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
@@ -43,6 +44,7 @@ class ActorRow:
     must_change_password: bool
     has_second_factor: bool
     mfa_exempt: bool
+    has_password: bool = True
 
 
 def actor_row(session: Session, user_id: int) -> ActorRow | None:
@@ -54,7 +56,8 @@ def actor_row(session: Session, user_id: int) -> ActorRow | None:
     return ActorRow(id=first.id, name=first.name, email=first.email, active=bool(first.active),
                     roles=frozenset(r.role for r in rows if r.role),
                     must_change_password=bool(first.must_change_password),
-                    has_second_factor=first.totp_enabled_at is not None, mfa_exempt=bool(first.mfa_exempt))
+                    has_second_factor=first.totp_enabled_at is not None, mfa_exempt=bool(first.mfa_exempt),
+                    has_password=bool(first.has_password))
 
 
 def user_by_email(session: Session, email: str) -> User | None:

@@ -88,15 +88,16 @@ def active_admin_count(session: Session) -> int:
 
 
 def add_grant(session: Session, *, user_id: int, role: str, requested_by: int, at: datetime,
-              act: str = "grant", absence_id: int | None = None) -> None:
+              act: str = "grant", absence_id: int | None = None) -> bool:
     """Record a privileged act waiting for a second administrator (once per user, role and
-    act; each absence its own)."""
+    act; each absence its own): whether it was new."""
     existing = None if absence_id is not None else session.exec(select(RoleGrant).where(
         RoleGrant.user_id == user_id, RoleGrant.role == role, RoleGrant.act == act,
         RoleGrant.status == "pending")).first()
     if existing is None:
         session.add(RoleGrant(user_id=user_id, role=role, requested_by=requested_by, requested_at=at,
                               act=act, absence_id=absence_id))
+    return existing is None
 
 
 def pending_grants(session: Session) -> list[tuple[RoleGrant, str, str, str]]:

@@ -88,7 +88,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
             challenge = user.totp_enabled_at is not None and user.totp_secret is not None and \
                 not devices.recognised(rt, session, user_id=user.id, token=remembered,
                                        device_id=device[1] if trusted and device else None, at=at)
-            session_id = "" if challenge else _open_session(session, user.id, at)
+            session_id = "" if challenge else open_session(session, user.id, at)
         elif not wait:
             throttle.count_failures(session, keys, email=email, address=address, at=at)
         if user is not None:  # about a person: into the audit trail too
@@ -107,7 +107,7 @@ def authenticate(rt: Runtime, *, email: str, password: str, address: str = "",
         security_log.event("sign_in.password_ok", email=email, address=address, next="second factor")
         return MfaChallenge(user.id)
     security_log.event("sign_in.ok", email=email, address=address, known_device=trusted)
-    return SessionUser(_actor(rt, user.id), session_id)
+    return SessionUser(actor_of(rt, user.id), session_id)
 
 
 def confirm_password(rt: Runtime, *, user_id: int, password: str, address: str = "", purpose: str) -> None:
@@ -155,15 +155,15 @@ def sign_in_by_link(rt: Runtime, *, user_id: int, address: str = "") -> SessionU
         user = user_store.get(session, user_id)
         if user is None or not user.active or user.totp_enabled_at is not None:
             raise NotPermitted("sign in with your email, your new password and a code")
-        session_id = _open_session(session, user_id, at)
+        session_id = open_session(session, user_id, at)
         audit_store.append(session, actor=user.email, change_ref="", event_type="auth.signed_in",
                            payload={"email": user.email, "address": address, "by": "one-time link"})
         email = user.email
     security_log.event("sign_in.ok", email=email, address=address, by="one-time link")
-    return SessionUser(_actor(rt, user_id), session_id)
+    return SessionUser(actor_of(rt, user_id), session_id)
 
 
-def _open_session(session: Session, user_id: int, at: datetime) -> str:
+def open_session(session: Session, user_id: int, at: datetime) -> str:
     session_id = secrets.token_urlsafe(32)
     auth_store.add_session(session, id_hash=_digest(session_id), user_id=user_id, at=at)
     return session_id
@@ -192,7 +192,7 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
                 how = "recovery code"
         if how:
             auth_store.clear_failures(session, [key])
-            session_id = _open_session(session, user_id, at)
+            session_id = open_session(session, user_id, at)
             audit_store.append(session, actor=user.email, change_ref="", event_type="auth.signed_in",
                                payload={"email": user.email, "address": address, "second_factor": how})
             if how == "recovery code":
@@ -220,10 +220,10 @@ def complete_sign_in(rt: Runtime, *, user_id: int, code: str, address: str = "")
         security_log.event("mfa.failed", email=email, address=address)
         raise NotPermitted("that code is not right (or was already used): try the current one")
     security_log.event("sign_in.ok", email=email, address=address, second_factor=how)
-    return SessionUser(_actor(rt, user_id), session_id)
+    return SessionUser(actor_of(rt, user_id), session_id)
 
 
-def _actor(rt: Runtime, user_id: int) -> Actor:
+def actor_of(rt: Runtime, user_id: int) -> Actor:
     with rt.db.read() as session:
         return load_actor(rt, session, user_id)
 

@@ -32,14 +32,17 @@ def unit_of_work(rt: Runtime) -> Iterator[Session]:
 
 
 def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
-    """The person acting, with the roles they hold that the school still defines."""
+    """The person acting, with the roles they hold that the school still defines. The local
+    second factor guards the local password: someone with none (who signs in with the
+    school's provider, whose own second factor the provider's settings require) enrols
+    none."""
     row = queries.actor_row(session, actor_id)
     if row is None or not row.active:
         raise NotPermitted("unknown or inactive user")
     roles = rt.roles.known(row.roles)
+    missing = needs_mfa(roles, rt.roles) and not row.has_second_factor and not row.mfa_exempt
     return Actor(row.id, row.name, row.email, roles, row.must_change_password,
-                 mfa_enrolment_due=needs_mfa(roles, rt.roles) and not row.has_second_factor
-                 and not row.mfa_exempt)
+                 mfa_enrolment_due=missing and row.has_password, second_factor_missing=missing)
 
 
 def load_change(session: Session, ref: str, actor: Actor, *, lock: bool = False) -> ChangeRecord:

@@ -21,7 +21,7 @@ from ..domain import limits, links, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, link_store, queries, user_store
+from ..persistence import audit_store, auth_store, link_store, queries, sso_store, user_store
 from ..persistence.models import User
 from . import account_notices, devices, throttle
 from .auth import TooManyAttempts
@@ -147,7 +147,19 @@ def request_reset(rt: Runtime, *, email: str, address: str = "") -> None:
         if not wait:
             throttle.count_attempt(session, keys, at)
             user = queries.user_by_email(session, email)
-            if user is not None and user.active:
+            through = sso_store.providers_of(session, user.id) \
+                if user is not None and user.id is not None and user.password_hash is None else []
+            if user is not None and user.id is not None and user.active and through:
+                # Someone who signs in with the school's provider has no password here to reset
+                # (one made now would get round the provider's second factor and its leavers).
+                known = True
+                labels = " or ".join(rt.settings.sso[n].label if n in rt.settings.sso else n for n in through)
+                body = (f"Someone — we hope you — asked to reset the password of your fitsflow account "
+                        f"({user.email}). You sign in with {labels}, not a password: use “Sign in with "
+                        f"{labels}” on the sign-in page.")
+                account_notices.tell(session, [user.id], at=at, subject="Signing in to fitsflow", body=body,
+                                     link="/login")
+            elif user is not None and user.active:
                 known = True
                 lines = [f"Hello {user.name},",
                          "Someone — we hope you — asked to reset the password of your fitsflow account "

@@ -25,6 +25,8 @@ class MfaStatus:
     required: bool
     exempt: bool
     recovery_codes_left: int
+    # No fitsflow password (signs in with the school's provider): nothing here to guard.
+    has_password: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def status(rt: Runtime, *, user_id: int) -> MfaStatus:
             raise NotFound(f"no user {user_id}")
         required = needs_mfa(queries.roles_of(session, user_id), rt.roles)
         return MfaStatus(user.totp_enabled_at, required, user.mfa_exempt,
-                         mfa_store.unused_recovery_codes(session, user_id))
+                         mfa_store.unused_recovery_codes(session, user_id), user.password_hash is not None)
 
 
 def begin_enrolment(rt: Runtime, *, user_id: int) -> Enrolment:

@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from .. import security_log
 from ..domain import limits, passwords
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
-from ..domain.roles import ADMIN, RoleBook
+from ..domain.roles import ADMIN, RoleBook, needs_mfa
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, link_store, queries, user_store
@@ -132,6 +132,7 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
     if not created and before_roles != sorted(roles_now):
         # A token acts as its owner may now: a role given or taken away ends the old ones.
         auth_store.revoke_tokens(session, user_id, at=at)
+        _second_factor_now_needed(rt, session, user_id, before_roles, roles_now, at)
     set_by_other = password is not None and by is not None and by.id != user_id
     if set_by_other:
         user_store.set_must_change_password(session, user_id, True)
@@ -164,6 +165,17 @@ def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, a
         account_notices.tell(session, [user_id], subject="Your fitsflow account was changed",
                              body="\n".join(lines), at=at)
     return created
+
+
+def _second_factor_now_needed(rt: Runtime, session: Session, user_id: int, before: Iterable[str],
+                              after: Iterable[str], at: datetime) -> None:
+    """Someone without a fitsflow password given a role that needs a second factor: their
+    sessions end, so that they sign in again, with the provider's second factor (a session
+    opened without one must not act with the role)."""
+    person = user_store.get(session, user_id)
+    if person is not None and person.password_hash is None and needs_mfa(after, rt.roles) \
+            and not needs_mfa(before, rt.roles):
+        auth_store.revoke_sessions(session, user_id, now=at)
 
 
 def id_by_email(rt: Runtime, email: str) -> int | None:
@@ -547,6 +559,9 @@ def decide_grant(rt: Runtime, *, actor_id: int, grant_id: int, confirm: bool) ->
                                payload={"email": person.email, "act": grant.act, "role": grant.role})
         if confirm and grant.act in ("grant", "remove"):
             auth_store.revoke_tokens(session, grant.user_id, at=at)
+        if confirm and grant.act == "grant":
+            held = queries.roles_of(session, grant.user_id)
+            _second_factor_now_needed(rt, session, grant.user_id, held - {grant.role}, held, at)
         if confirm and grant.act == "deactivate":
             _set_active(rt, session, user_id=grant.user_id, active=False, actor_label=by.label)
         if grant.act == "absence" and grant.absence_id is not None:
