@@ -88,14 +88,16 @@ def range_version(session: Session, *, since: datetime, until: datetime) -> tupl
     return tuple(row)
 
 
-def _in_states(states: Sequence[tuple[str, str]]) -> Any:
+def in_states(states: Sequence[tuple[str, str]]) -> Any:
     """A change in one of these (workflow, state) pairs, compared as one string, which no
     index of the changes serves: the range of windows is the way in, so the rows read follow
     the range, never all changes in a state (closed ones pile up for ever)."""
     return (col(Change.workflow) + "\n" + col(Change.state)).in_([f"{wf}\n{st}" for wf, st in states])
 
 
-_START = func.coalesce(ReleasePlan.window_start, ReleasePlan.window_start)
+# The window's start, in a form no index serves: "starts before the range ends" is every
+# window since the school began, so SQLite must take the range by the window's end.
+WINDOW_START = func.coalesce(ReleasePlan.window_start, ReleasePlan.window_start)
 
 
 def releases(session: Session, *, since: datetime, until: datetime,
@@ -116,16 +118,16 @@ def releases(session: Session, *, since: datetime, until: datetime,
              # NULL" is written (SQLite reads it as a range of the start: the whole index in
              # order); a window without both ends is out by the comparisons themselves.
              .where(col(ReleasePlan.window_end) > since,
-                    _START < until))
+                    WINDOW_START < until))
     if states is not None:
-        query = query.where(_in_states(states))
+        query = query.where(in_states(states))
     if involving is not None:
         decided = select(Approval.change_id).where(col(Approval.approver_id) == involving)
         # ``+ 0`` for the same reason: the range leads, not everything the person ever did.
         query = query.where(or_(col(Change.requester_id) + 0 == involving, col(Change.id).in_(decided)))
     # Through the connection: plain rows, without the ORM's per-row loading (a year is 5,000).
     # Sorted by the start as written in the row (the range's rows, never every window).
-    rows = session.connection().execute(query.order_by(_START, col(Change.id))
+    rows = session.connection().execute(query.order_by(WINDOW_START, col(Change.id))
                                         .limit(FEED_ROWS_MAX)).all()
     return [FeedRelease(*row) for row in rows]
 
@@ -158,6 +160,6 @@ def maintenance(session: Session, *, since: datetime, until: datetime,
              .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
              .where(col(ReleasePlan.window_start).is_not(None), col(ReleasePlan.window_end).is_not(None),
                     col(ReleasePlan.window_end) > since, col(ReleasePlan.window_start) < until,
-                    _in_states(states))
+                    in_states(states))
              .order_by(col(ReleasePlan.window_start), col(Change.id)).limit(FEED_ROWS_MAX))
     return [Maintenance(*row) for row in session.connection().execute(query).all()]

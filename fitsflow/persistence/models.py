@@ -558,12 +558,15 @@ class NoticeReceipt(SQLModel, table=True):
     """One person's copy of a release's notice: exactly one per person per release."""
 
     __tablename__ = "notice_receipts"
-    __table_args__ = (UniqueConstraint("change_id", "user_id", name="uq_receipt_once"),)
+    # (user_id, id): a person's notices newest first, and their count, read from the index
+    # however many notices the school has sent.
+    __table_args__ = (UniqueConstraint("change_id", "user_id", name="uq_receipt_once"),
+                      Index("ix_notice_receipts_user", "user_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     change_id: int = Field(foreign_key="changes.id", index=True)
     notice_id: int = Field(foreign_key="release_notices.id", index=True)
-    user_id: int = Field(foreign_key="users.id", index=True)
+    user_id: int = Field(foreign_key="users.id")
     created_at: datetime
     acknowledged_at: datetime | None = None
 

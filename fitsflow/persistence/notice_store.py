@@ -14,6 +14,7 @@ from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from . import queries
+from .counting import Count, bounded
 from .models import Change, NoticeReceipt, OutboxMessage, ReleaseNotice, ReleasePlan, User, UserAudience
 
 _NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
@@ -150,9 +151,10 @@ def reader_names(session: Session, notice_id: int, *, acknowledged: bool, q: str
     return list(names), int(total)
 
 
-def received_count(session: Session, user_id: int) -> int:
-    return int(session.connection().execute(
-        select(func.count()).select_from(_RECEIPTS).where(_RECEIPTS.c.user_id == user_id)).scalar_one())
+def received_count(session: Session, user_id: int, *, offset: int = 0, limit: int = 0) -> Count:
+    """How many notices a person received, counted no further than the page needs."""
+    return bounded(session.connection(), select(_RECEIPTS.c.id).where(_RECEIPTS.c.user_id == user_id),
+                   offset=offset, limit=limit)
 
 
 def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50,

@@ -11,13 +11,21 @@ from sqlmodel import Session, col, select
 from ..domain.catalogue import Catalogue
 from .models import Service, ServiceDependency
 
+_KEPT = "fitsflow.catalogue"
+
 
 def catalogue(session: Session) -> Catalogue:
+    """The services and what depends on what: read once per transaction (a page's clash
+    checks ask for it once per window), again after this module writes to it."""
+    kept: Catalogue | None = session.info.get(_KEPT)
+    if kept is not None:
+        return kept
     names = {s.id or 0: s.name for s in session.exec(select(Service)).all()}
     depends: dict[int, set[int]] = {}
     for row in session.exec(select(ServiceDependency)).all():
         depends.setdefault(row.service_id, set()).add(row.depends_on_id)
-    return Catalogue(names, {k: frozenset(v) for k, v in depends.items()})
+    session.info[_KEPT] = found = Catalogue(names, {k: frozenset(v) for k, v in depends.items()})
+    return found
 
 
 def by_name(session: Session, name: str) -> Service | None:
@@ -47,6 +55,7 @@ def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Ser
 
 
 def save(session: Session, *, name: str, description: str, active: bool, at: datetime) -> tuple[int, bool]:
+    session.info.pop(_KEPT, None)
     row = by_name(session, name)
     created = row is None
     if row is None:
@@ -60,6 +69,7 @@ def save(session: Session, *, name: str, description: str, active: bool, at: dat
 
 
 def set_dependencies(session: Session, service_id: int, depends_on: set[int]) -> None:
+    session.info.pop(_KEPT, None)
     session.execute(delete(ServiceDependency).where(col(ServiceDependency.service_id) == service_id))
     session.add_all(ServiceDependency(service_id=service_id, depends_on_id=d) for d in sorted(depends_on))
 
@@ -67,19 +77,25 @@ def set_dependencies(session: Session, service_id: int, depends_on: set[int]) ->
 def overlapping_changes(session: Session, *, change_id: int, start: datetime, end: datetime,
                         states: list[tuple[str, str]]) -> list[Any]:
     """Other changes in these (workflow, state) pairs whose window overlaps [start, end):
-    rows of (ref, title, workflow, state, affected_services, window_start, window_end)."""
-    from sqlalchemy import and_, or_
+    rows of (ref, title, workflow, state, affected_services, window_start, window_end).
+
+    Read as the schedule reads its range (``feed_store``): the windows ending after
+    ``start`` (the ones still to come, never the history), each change then by its id.
+    Starting from the standing states instead — most of a school's open changes, SQLite's
+    own choice — read every standing change to find the few in the window (14 ms at 20,000
+    changes; 0.6 ms this way)."""
     from sqlalchemy import select as core_select
 
+    from .feed_store import WINDOW_START, in_states
     from .models import Change, ReleasePlan
 
     if not states:
         return []
     columns: list[Any] = [Change.ref, Change.title, Change.workflow, Change.state, Change.affected_services,
                           ReleasePlan.window_start, ReleasePlan.window_end]
-    query = (core_select(*columns).join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
-             .where(col(Change.id) != change_id, col(ReleasePlan.window_start) < end,
-                    col(ReleasePlan.window_end) > start,
-                    or_(*[and_(col(Change.workflow) == wf, col(Change.state) == st) for wf, st in states]))
-             .order_by(col(ReleasePlan.window_start), col(Change.ref)).limit(200))
+    query = (core_select(*columns).select_from(ReleasePlan)
+             .join(Change, col(ReleasePlan.change_id) == col(Change.id))
+             .where(col(Change.id) != change_id, WINDOW_START < end, col(ReleasePlan.window_end) > start,
+                    in_states(states))
+             .order_by(WINDOW_START, col(Change.ref)).limit(200))
     return list(session.execute(query).all())

@@ -275,7 +275,7 @@ def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: 
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
         rows = notice_store.received(session, actor_id, limit=limit, offset=offset)
-        total = notice_store.received_count(session, actor_id)
+        total = notice_store.received_count(session, actor_id, offset=offset, limit=limit)
         return Page([Received(**row._mapping) for row in rows], total, limit, offset)
 
 
