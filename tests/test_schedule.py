@@ -159,3 +159,27 @@ def test_a_cached_month_survives_a_write_about_another_months_change(sqlite_rt):
     assert look() is kept
     gates.decide(rt, actor_id=school.cab[0], ref=here, decision="approve")  # this week's change
     assert look() is not kept
+
+
+def test_a_busy_day_lists_a_few_releases_in_the_month_and_all_of_them_in_its_week(sqlite_rt, tmp_path):
+    """A month of a big school holds a thousand releases: each day of the month lists the
+    first few, then "N more on …" into that day's week, which lists them all (the grid and
+    the phones' list alike)."""
+    from fitsflow.domain import limits
+
+    app, school = make_app(sqlite_rt, tmp_path), WebSchool(sqlite_rt)
+    catalogue.load_demo(sqlite_rt)
+    refs = [f.change_in(sqlite_rt, school, "minor", "approved", title=f"Patch {i}", affected=("Printing",))
+            for i in range(limits.SCHEDULE_DAY_ROWS + 2)]
+    day = services_window(sqlite_rt, school, refs[0]).date()
+    assert all(services_window(sqlite_rt, school, ref).date() == day for ref in refs)
+    client = app.test_client()
+    login(client, school.emails[school.cab[0]])
+    page = client.get(f"/schedule?date={day.isoformat()}&service=Printing").get_data(as_text=True)
+    grid, agenda = page[:page.index('<div class="agenda"')], page[page.index('<div class="agenda"'):]
+    for part, when in ((grid, day.strftime("%d %b")), (agenda, day.strftime("%A %d %B"))):
+        assert sum(f">{ref}</a>" in part for ref in refs) == limits.SCHEDULE_DAY_ROWS
+        assert f"2 more on {when}</a>" in part
+        assert f'href="/schedule?view=week&amp;service=Printing&amp;date={day.isoformat()}"' in part
+    week = client.get(f"/schedule?view=week&service=Printing&date={day.isoformat()}").get_data(as_text=True)
+    assert all(f">{ref}</a>" in week for ref in refs) and " more on " not in week

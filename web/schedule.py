@@ -73,10 +73,15 @@ def forward() -> Any:
         # The grid is drawn from the schedule as read inside, never from an older copy.
         key = ("schedule.html", view, start, days, filters["service"].lower(), filters["state"],
                filters["category"], today, result.version)
+        # A month lists a few releases a day, then "N more" into that day's week, which lists
+        # them all: a busy month stays readable (and quick to draw) at any size of school.
+        given: dict[str, Any] = {k: v for k, v in filters.items() if v}
+        week = url_for("schedule.forward", view="week", **given)
         grid = runtime().cache.get(runtime().db, "schedule", key, lambda: Markup(render_template(
             "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
             result=schedule.forward_schedule(runtime(), actor_id=None, start=start, days=days, **filters),
-            change_link=url_for("changes.show", ref="_")[:-1])))
+            change_link=url_for("changes.show", ref="_")[:-1], week_link=week + ("&" if "?" in week else "?"),
+            day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000)))
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
                            grid=grid, month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime()), states=states,

@@ -25,6 +25,7 @@ REASON = 2_000              # a reason given for an action
 SEARCH = 200                # a search box's text
 PERIOD_REASON = 500         # why a calendar period freezes changes
 CALENDAR_IMPORT_ROWS = 2_000  # periods in one CSV or ICS import
+SCHEDULE_DAY_ROWS = 5       # releases a day of the month view lists before "N more" (the week lists all)
 SCHEDULE_DAYS = 62          # days in one view of the forward schedule (a month view spans up to 6 weeks)
 # Release windows: anything outside these years is a typing mistake.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
