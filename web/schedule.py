@@ -77,7 +77,8 @@ def forward() -> Any:
         # them all: a busy month stays readable (and quick to draw) at any size of school.
         given: dict[str, Any] = {k: v for k, v in filters.items() if v}
         week = url_for("schedule.forward", view="week", **given)
-        grid = runtime().cache.get(runtime().db, "schedule", key, lambda: Markup(render_template(
+        shows = ("schedule", "calendar")  # its releases and its days' shading
+        grid = runtime().cache.get(runtime().db, shows, key, lambda: Markup(render_template(
             "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
             result=schedule.forward_schedule(runtime(), actor_id=None, start=start, days=days, **filters),
             change_link=url_for("changes.show", ref="_")[:-1], week_link=week + ("&" if "?" in week else "?"),

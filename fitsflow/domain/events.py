@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-# The cached reads (``persistence/read_cache.py``): the forward schedule (web and API) and
-# the calendar feeds, one version for both: the last event that could change what they show
-# besides their range's changes (the calendar, the catalogue, people's names).
-READS: tuple[str, ...] = ("schedule",)
+# The cached reads (``persistence/read_cache.py``), each with a version: the last event that
+# could change what it shows. "schedule": the releases of the forward schedule and the
+# feeds besides their range's changes (the catalogue, people's names); "calendar": the
+# school calendar (terms, holidays, freezes), which shades the schedule's days and puts
+# periods in the feeds. A calendar edit leaves the releases built; a decision, the days.
+READS: tuple[str, ...] = ("schedule", "calendar")
 
 
 @dataclass(frozen=True)
@@ -164,10 +166,10 @@ _DECLARED: tuple[EventType, ...] = (
     _e("absence.recorded", "Absence recorded", "user first_day last_day", reads=""),
     _e("absence.cancelled", "Absence cancelled", "absence:int", reads=""),
     # The installation.
-    _e("calendar.added", "Calendar period added", "kind title"),
-    _e("calendar.changed", "Calendar period changed", "before:dict after:dict"),
-    _e("calendar.removed", "Calendar period removed", "kind title"),
-    _e("calendar.imported", "Calendar imported", "periods:int source"),
+    _e("calendar.added", "Calendar period added", "kind title", reads="calendar"),
+    _e("calendar.changed", "Calendar period changed", "before:dict after:dict", reads="calendar"),
+    _e("calendar.removed", "Calendar period removed", "kind title", reads="calendar"),
+    _e("calendar.imported", "Calendar imported", "periods:int source", reads="calendar"),
     _e("service.saved", "Service saved", "name"),
     _e("workflow.migrated", "Workflow version migrated", "workflow from_version to_version"),
     _e("outbox.retried", "Failed notifications retried", "count:int", reads=""),

@@ -381,6 +381,8 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
     schedule_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     schedule_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    calendar_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    calendar_hash: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
 
 
 class AuditCheckpoint(SQLModel, table=True):

@@ -18,14 +18,22 @@ from ..domain.events import READS
 from .db import Database
 
 T = TypeVar("T")
-_VERSIONS = {name: text(f"SELECT {name}_seq, {name}_hash FROM audit_head WHERE id = 1") for name in READS}
+_VERSIONS: dict[tuple[str, ...], Any] = {}
+
+
+def _versions(reads: tuple[str, ...]) -> Any:
+    """The statement reading these reads' versions, in one primary-key lookup."""
+    if reads not in _VERSIONS:
+        columns = ", ".join(f"{name}_seq, {name}_hash" for name in reads)
+        _VERSIONS[reads] = text(f"SELECT {columns} FROM audit_head WHERE id = 1")
+    return _VERSIONS[reads]
 
 
 class _Entries:
     __slots__ = ("version", "results")
 
     def __init__(self) -> None:
-        self.version: tuple[int, str] = (0, "")
+        self.version: tuple[Any, ...] = ()
         self.results: OrderedDict[Hashable, Any] = OrderedDict()
 
 
@@ -35,22 +43,23 @@ class ReadCache:
 
     def __init__(self, size: int = 32):
         self._size = size
-        self._reads: dict[tuple[str, str], _Entries] = {}
+        self._reads: dict[tuple[tuple[str, ...], str], _Entries] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, read: str, key: Hashable, make: Callable[[], T], *, shelf: str = "") -> T:
-        """``make()``'s result for ``key`` of the cached read ``read`` at its current
-        version. The version is read before ``make`` runs, so a write landing in between can
-        only make the entry newer than its version, never older. ``shelf``: results kept
-        apart under the same version (a person's calendar feed does not push a month of the
-        schedule out)."""
-        if read not in READS:
+    def get(self, db: Database, read: str | tuple[str, ...], key: Hashable, make: Callable[[], T], *,
+            shelf: str = "") -> T:
+        """``make()``'s result for ``key`` of the cached read ``read`` (or of several, for a
+        result built from what each shows) at its current version. The version is read
+        before ``make`` runs, so a write landing in between can only make the entry newer
+        than its version, never older. ``shelf``: results kept apart under the same version
+        (a person's calendar feed does not push a month of the schedule out)."""
+        reads = (read,) if isinstance(read, str) else tuple(read)
+        if not reads or set(reads) - set(READS):
             raise KeyError(read)
         with self._lock:
-            entries = self._reads.setdefault((read, shelf), _Entries())
+            entries = self._reads.setdefault((reads, shelf), _Entries())
         with db.read() as session:
-            seq, digest = session.connection().execute(_VERSIONS[read]).one()
-        version = (seq, digest)
+            version = tuple(session.connection().execute(_versions(reads)).one())
         with self._lock:
             if version != entries.version:
                 entries.version = version

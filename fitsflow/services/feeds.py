@@ -117,16 +117,17 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
             return None
         kind, user_id = feed.kind, feed.user_id
     # Calendar clients poll every few minutes: a feed is built once per version of what it
-    # shows — its range's changes (a decision on a change outside it leaves the feed), and
-    # the calendar and people (the "schedule" read's version) — and per day, as its range
-    # moves; the schedule feed once for everyone who has it.
+    # shows — its range's changes (a decision on a change outside it leaves the feed), the
+    # catalogue and people (the "schedule" read) and the school calendar (the "calendar"
+    # read) — and per day, as its range moves; the schedule feed once for everyone who has it.
     today = rt.now().astimezone(rt.timezone).date()
     since = local_midnight(today - timedelta(days=rt.settings.calendar.feed_past_days), rt.timezone)
     until = local_midnight(today + timedelta(days=367), rt.timezone)
     with rt.db.read() as session:
         version = feed_store.range_version(session, since=since, until=until)
     key = ("feed", kind, user_id if kind == "mine" else None, since, until, version)
-    return rt.cache.get(rt.db, "schedule", key, lambda: _feed(rt, kind, user_id, since, until), shelf="feeds")
+    return rt.cache.get(rt.db, ("schedule", "calendar"), key, lambda: _feed(rt, kind, user_id, since, until),
+                        shelf="feeds")
 
 
 def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> Feed:

@@ -76,20 +76,50 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
                                            until=local_midnight(start + timedelta(days=days), tz))
     if problems:
         raise InvalidInput(problems)
-    # The same for everyone who may see it: built once per version of what it shows — the
-    # changes in its range (a decision on another month's change leaves it) and the calendar
-    # and catalogue (the "schedule" read's version, moved by their events).
+    # The same for everyone who may see it, built in two parts, each once per version of what
+    # it shows: the releases, per version of the changes in its range (a decision on another
+    # month's change leaves it) and of the catalogue (the "schedule" read); the days' shading
+    # and notes, per version of the school calendar (the "calendar" read). A calendar edit
+    # re-shades the days and leaves the releases built; a decision, the other way round.
     key = ("schedule", start, days, service.lower(), state, category, version)
-    return rt.cache.get(rt.db, "schedule", key, lambda: _build(rt, start, days, service, state, category,
-                                                               version))
+    releases = rt.cache.get(rt.db, "schedule", key, lambda: _releases(rt, start, days, service, state,
+                                                                      category))
+    shaded, periods = rt.cache.get(rt.db, "calendar", ("days", start, days), lambda: _days(rt, start, days))
+    days_shown = tuple(Day(d.day, d.school_day, d.notes, d.shading, releases.get(d.day, ())) for d in shaded)
+    return Schedule(start, start + timedelta(days=days), days_shown, periods, version)
 
 
-def _build(rt: Runtime, start: date, days: int, service: str, state: str, category: str,
-           version: tuple[Any, ...] = ()) -> Schedule:
+def _days(rt: Runtime, start: date, days: int) -> tuple[tuple[Day, ...], tuple[str, ...]]:
+    """Each day's school day, notes and shading (no releases), and the freezes and cautions
+    in the range, described."""
+    tz = rt.timezone
+    with rt.db.read() as session:
+        school = calendar.school_calendar(rt, session)
+    out = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        touching = school.in_range(local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz))
+        notes = [f"{KIND_TITLES[p.kind]}: {p.title}" for p in touching if p.kind != "term"]
+        holiday = school.bank_holiday(day)
+        if holiday:
+            notes.insert(0, f"Bank holiday: {holiday}")
+        effects = {p.effect for p in touching}
+        school_day = school.is_school_day(day)
+        shading = "freeze" if "freeze" in effects else "caution" if "caution" in effects else \
+            "school" if school_day else "weekend" if day.weekday() >= 5 else "closed"
+        out.append(Day(day, school_day, tuple(notes), shading, ()))
+    since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
+    periods = tuple(p.describe(tz) for p in school.overlapping(since, until, ("freeze", "caution")))
+    return tuple(out), periods
+
+
+def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
+              category: str) -> dict[date, tuple[Release, ...]]:
+    """The releases in the range by local day (each under every day its window touches),
+    filtered, their clashes found."""
     tz = rt.timezone
     with rt.db.read() as session:
         cat = service_store.catalogue(session)
-        school = calendar.school_calendar(rt, session)
         since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
         rows = feed_store.releases(session, since=since, until=until)
     cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
@@ -118,23 +148,8 @@ def _build(rt: Runtime, start: date, days: int, service: str, state: str, catego
         while day <= last and day < start + timedelta(days=days):
             by_day.setdefault(day, []).append(item)
             day += timedelta(days=1)
-    out = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        day_start, day_end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
-        touching = school.in_range(day_start, day_end)
-        notes = [f"{KIND_TITLES[p.kind]}: {p.title}" for p in touching if p.kind != "term"]
-        holiday = school.bank_holiday(day)
-        if holiday:
-            notes.insert(0, f"Bank holiday: {holiday}")
-        effects = {p.effect for p in touching}
-        school_day = school.is_school_day(day)
-        shading = "freeze" if "freeze" in effects else "caution" if "caution" in effects else \
-            "school" if school_day else "weekend" if day.weekday() >= 5 else "closed"
-        out.append(Day(day, school_day, tuple(notes), shading,
-                       tuple(i for i in by_day.get(day, ()) if i.window_end > day_start)))
-    periods = tuple(p.describe(tz) for p in school.overlapping(since, until, ("freeze", "caution")))
-    return Schedule(start, start + timedelta(days=days), tuple(out), periods, version)
+    return {day: tuple(i for i in items if i.window_end > local_midnight(day, tz))
+            for day, items in by_day.items()}
 
 
 def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat: Catalogue) \
