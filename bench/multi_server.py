@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from alembic import command  # noqa: E402
 from setup_gate import pg_schema_url, prepare  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from web_bench import free_port  # noqa: E402
+from web_bench import free_port, start_server  # noqa: E402
 
 from fitsflow.persistence.migrate import alembic_config  # noqa: E402
 from fitsflow.services import auth  # noqa: E402
@@ -67,23 +67,14 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def start(url: str, port: int, hook: int, folder: str, name: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FITSFLOW_DATABASE_URL": url, "FITSFLOW_WEB_SECURE_COOKIES": "false",
-           "FITSFLOW_WEB_SECRET_KEY": "shared by every server", "FITSFLOW_SERVER_BIND": f"127.0.0.1:{port}",
-           "FITSFLOW_SERVER_WORKERS": "2", "FITSFLOW_WEBHOOK_URL": f"http://127.0.0.1:{hook}/hook",
-           "FITSFLOW_WEBHOOK_SECRET": SECRET, "FITSFLOW_DELIVERY_POLL_SECONDS": "1",
-           "FITSFLOW_DELIVERY_WORKERS": "2", "FITSFLOW_ROLES_CAB_MFA": "false",
-           "FITSFLOW_WEB_API_WRITES_PER_MINUTE": "100000"}  # two people deciding hundreds a minute
-    with open(f"{folder}/{name}.log", "wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli.__main__", "serve"], env=env,
-                                  cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(300):
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError(f"{name} did not start: see {folder}/{name}.log")
+    """One of the trust's servers: the same secret key as the other, notifications to the
+    receiver, two delivery workers at most across both."""
+    return start_server(url, port, folder, name=name, env={
+        "FITSFLOW_WEB_SECRET_KEY": "shared by every server", "FITSFLOW_SERVER_WORKERS": "2",
+        "FITSFLOW_WEBHOOK_URL": f"http://127.0.0.1:{hook}/hook", "FITSFLOW_WEBHOOK_SECRET": SECRET,
+        "FITSFLOW_DELIVERY_POLL_SECONDS": "1", "FITSFLOW_DELIVERY_WORKERS": "2",
+        "FITSFLOW_ROLES_CAB_MFA": "false",
+        "FITSFLOW_WEB_API_WRITES_PER_MINUTE": "100000"})  # two people deciding hundreds a minute
 
 
 def call(port: int, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> int:

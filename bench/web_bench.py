@@ -51,10 +51,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, folder: str) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, folder: str, env: dict[str, str] | None = None,
+                 name: str = "server") -> subprocess.Popen[bytes]:
+    """``fitsflow serve`` on ``url`` at ``port`` (more settings in ``env``), once it answers."""
     env = {**os.environ, "FITSFLOW_DATABASE_URL": url, "FITSFLOW_WEB_SECURE_COOKIES": "false",
-           "FITSFLOW_WEB_SECRET_KEY": "bench", "FITSFLOW_SERVER_BIND": f"127.0.0.1:{port}"}
-    with open(f"{folder}/server.log", "wb") as log:  # the server's errors, shown if the run fails
+           "FITSFLOW_WEB_SECRET_KEY": "bench", "FITSFLOW_SERVER_BIND": f"127.0.0.1:{port}", **(env or {})}
+    with open(f"{folder}/{name}.log", "wb") as log:  # the server's errors, shown if the run fails
         server = subprocess.Popen([sys.executable, "-m", "fitsflow.cli.__main__", "serve"], env=env,
                                   cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(300):
@@ -64,7 +66,7 @@ def start_server(url: str, port: int, folder: str) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.1)
     server.kill()
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"gunicorn did not start: see {folder}/{name}.log")
 
 
 def _session_cookie(response: http.client.HTTPResponse, default: str = "") -> str:

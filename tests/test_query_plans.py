@@ -206,6 +206,39 @@ def test_the_schedule_and_the_feeds_read_their_range_through_an_index(listed):
         assert all("COVERING INDEX" in line for line in plan), plan
 
 
+def _reads_of(rt, table: str, run) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """Each statement on ``table`` that ``run`` reads, with its plan: SQLite's EXPLAIN QUERY
+    PLAN, or PostgreSQL's EXPLAIN with sequential scans and sorts priced out."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if table in statement:
+            seen.append((statement, parameters))
+
+    event.listen(rt.db._read_engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(rt.db._read_engine, "before_cursor_execute", capture)
+    raw = rt.db.engine.raw_connection()
+    found = []
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in seen:
+            if rt.db.engine.dialect.name == "sqlite":
+                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                found.append((statement, [str(row[-1]) for row in cursor.fetchall()]))
+            else:
+                cursor.execute("SET enable_seqscan = off")
+                cursor.execute("SET enable_sort = off")
+                cursor.execute("EXPLAIN " + statement, parameters)
+                found.append((statement, [str(row[0]) for row in cursor.fetchall()]))
+    finally:
+        raw.rollback()
+        raw.close()
+    return found
+
+
 def test_the_inbox_page_and_the_unread_badge_read_a_page_and_the_unread_rows_only(rt):
     """At 100,000 changes the badge on every page counted a person's whole inbox (20–35 ms) and
     the inbox page sorted it all (2.6 s): the page now stops at its rows, the badge counts the
@@ -213,39 +246,21 @@ def test_the_inbox_page_and_the_unread_badge_read_a_page_and_the_unread_rows_onl
     from fitsflow.persistence import inbox_store
 
     school = f.School(rt)
-    seen: list[tuple[str, Any]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "inbox_items" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(rt.db._read_engine, "before_cursor_execute", capture)
-    try:
+    def run() -> None:
         with rt.db.read() as session:
             inbox_store.page(session, school.requester, unread_only=False, limit=25, offset=0)
             inbox_store.unread(session, school.requester)
-    finally:
-        event.remove(rt.db._read_engine, "before_cursor_execute", capture)
-    assert len(seen) >= 2
-    raw = rt.db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for statement, parameters in seen:
-            if rt.db.engine.dialect.name == "sqlite":
-                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                plan = [str(row[-1]) for row in cursor.fetchall()]
-                whole = [line for line in plan if "TEMP B-TREE" in line or line.strip() == "SCAN inbox_items"]
-                assert whole == [], plan
-                assert any("USING" in line and "INDEX" in line for line in plan), plan
-            else:
-                cursor.execute("SET enable_seqscan = off")
-                cursor.execute("SET enable_sort = off")
-                cursor.execute("EXPLAIN " + statement, parameters)
-                plan = [str(row[0]) for row in cursor.fetchall()]
-                assert not any("Sort" in line or "Seq Scan" in line for line in plan), plan
-    finally:
-        raw.rollback()
-        raw.close()
+
+    plans = _reads_of(rt, "inbox_items", run)
+    assert len(plans) >= 2
+    for _, plan in plans:
+        if rt.db.engine.dialect.name == "sqlite":
+            whole = [line for line in plan if "TEMP B-TREE" in line or line.strip() == "SCAN inbox_items"]
+            assert whole == [], plan
+            assert any("USING" in line and "INDEX" in line for line in plan), plan
+        else:
+            assert not any("Sort" in line or "Seq Scan" in line for line in plan), plan
 
 
 def test_a_persons_release_notices_are_read_and_counted_from_their_own_index(rt):
@@ -256,38 +271,17 @@ def test_a_persons_release_notices_are_read_and_counted_from_their_own_index(rt)
     from fitsflow.persistence import notice_store
 
     school = f.School(rt)
-    seen: list[tuple[str, Any]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "notice_receipts" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(rt.db._read_engine, "before_cursor_execute", capture)
-    try:
+    def run() -> None:
         with rt.db.read() as session:
             notice_store.received(session, school.staff, limit=25, offset=0)
             notice_store.received_count(session, school.staff, limit=25)
-    finally:
-        event.remove(rt.db._read_engine, "before_cursor_execute", capture)
-    assert len(seen) == 2
-    raw = rt.db.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for statement, parameters in seen:
-            if rt.db.engine.dialect.name == "sqlite":
-                cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                plan = [str(row[-1]) for row in cursor.fetchall()]
-            else:
-                cursor.execute("SET enable_seqscan = off")
-                cursor.execute("SET enable_sort = off")
-                cursor.execute("EXPLAIN " + statement, parameters)
-                plan = [str(row[0]) for row in cursor.fetchall()]
-                assert not any("Sort" in line or "Seq Scan" in line for line in plan), plan
-            assert not any("TEMP B-TREE" in line for line in plan), plan
-            assert any(re.search(r"\bix_notice_receipts_user\b", line) for line in plan), plan
-    finally:
-        raw.rollback()
-        raw.close()
+
+    plans = _reads_of(rt, "notice_receipts", run)
+    assert len(plans) == 2
+    for _, plan in plans:
+        assert not any("TEMP B-TREE" in line or "Sort" in line or "Seq Scan" in line for line in plan), plan
+        assert any(re.search(r"\bix_notice_receipts_user\b", line) for line in plan), plan
 
 
 def test_the_clash_check_reads_the_windows_to_come_not_every_standing_change(listed):
