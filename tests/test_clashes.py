@@ -111,6 +111,10 @@ def test_services_come_from_the_catalogue(rt, school):
     assert "depend on itself" in err.value.problems["depends_on"]
     with pytest.raises(InvalidInput):
         catalogue.save_service(rt, actor_id=None, name="Canteen tills", depends_on=["Nothing"])
+    # What a save answers is the service as saved, its dependencies too (read in the same
+    # transaction, which keeps the catalogue it has read: it must read it again after writing).
+    saved = catalogue.save_service(rt, actor_id=None, name="Canteen tills", depends_on=["Wi-Fi", "MIS"])
+    assert set(saved.depends_on) == {"Wi-Fi", "MIS"}
 
 
 def test_the_cabs_approval_request_names_the_clash(rt, school):

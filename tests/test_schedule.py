@@ -191,3 +191,5 @@ def test_a_busy_day_lists_a_few_releases_in_the_month_and_all_of_them_in_its_wee
         assert f'href="/schedule?view=week&amp;service=Printing&amp;date={day.isoformat()}"' in part
     week = client.get(f"/schedule?view=week&service=Printing&date={day.isoformat()}").get_data(as_text=True)
     assert all(f">{ref}</a>" in week for ref in refs) and " more on " not in week
+    # Every one of them clashes with the others (one service, one window): said of the hidden too.
+    assert "clashes among them" in grid and "Clashes among them" in agenda

@@ -55,7 +55,6 @@ def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Ser
 
 
 def save(session: Session, *, name: str, description: str, active: bool, at: datetime) -> tuple[int, bool]:
-    session.info.pop(_KEPT, None)
     row = by_name(session, name)
     created = row is None
     if row is None:
@@ -64,14 +63,16 @@ def save(session: Session, *, name: str, description: str, active: bool, at: dat
         row.description, row.active = description, active
     session.add(row)
     session.flush()
+    session.info.pop(_KEPT, None)  # read again, with it, when next asked for
     assert row.id is not None
     return row.id, created
 
 
 def set_dependencies(session: Session, service_id: int, depends_on: set[int]) -> None:
-    session.info.pop(_KEPT, None)
     session.execute(delete(ServiceDependency).where(col(ServiceDependency.service_id) == service_id))
     session.add_all(ServiceDependency(service_id=service_id, depends_on_id=d) for d in sorted(depends_on))
+    session.flush()  # the catalogue read next in this transaction sees them
+    session.info.pop(_KEPT, None)
 
 
 def overlapping_changes(session: Session, *, change_id: int, start: datetime, end: datetime,
