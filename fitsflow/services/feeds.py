@@ -126,28 +126,52 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     with rt.db.read() as session:
         version = feed_store.range_version(session, since=since, until=until)
     key = ("feed", kind, user_id if kind == "mine" else None, since, until, version)
-    return rt.cache.get(rt.db, ("schedule", "calendar"), key, lambda: _feed(rt, kind, user_id, since, until),
-                        shelf="feeds")
+    return rt.cache.get(rt.db, ("schedule", "calendar"), key,
+                        lambda: _feed(rt, kind, user_id, since, until, key), shelf="feeds")
 
 
-def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> Feed:
+def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime,
+          key: tuple[object, ...]) -> Feed:
+    """The feed's text, from its releases' events (kept per version of its range's changes
+    and of the catalogue and people: a calendar edit leaves them) and, for the schedule, the
+    calendar's freezes and cautions (read afresh)."""
     if kind == "maintenance":
         start = since.astimezone(rt.timezone).date()
         items = maintenance.planned(rt, actor_id=None, start=start,
                                     days=(until.astimezone(rt.timezone).date() - start).days)
         body = _ical_maintenance(rt, items)
         return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    events = rt.cache.get(rt.db, "schedule", ("events", *key),
+                          lambda: _events(rt, kind, user_id, since, until), shelf="feed events")
+    periods: list[Period] = []
+    if kind == "schedule":
+        with rt.db.read() as session:
+            periods = [p for p in calendar_store.all_periods(session)
+                       if p.effect in ("freeze", "caution") and p.overlaps(since, until)]
+    body = _ical(rt, kind, events, periods)
+    return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def _events(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> tuple[str, ...]:
+    """Each release of the feed's range, as its VEVENT's text."""
     with rt.db.read() as session:
         if kind == "schedule":
             states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
             releases = feed_store.releases(session, since=since, until=until, states=states)
-            periods = [p for p in calendar_store.all_periods(session)
-                       if p.effect in ("freeze", "caution") and p.overlaps(since, until)]
         else:
             releases = feed_store.releases(session, since=since, until=until, involving=user_id)
-            periods = []
-    body = _ical(rt, kind, releases, periods)
-    return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    return release_events(rt, releases)
+
+
+def release_events(rt: Runtime, releases: list[feed_store.FeedRelease]) -> tuple[str, ...]:
+    """Each release's VEVENT text, with its status from its state's kind."""
+    tzid = rt.settings.school.timezone
+    host, base = _host(rt), rt.settings.delivery.base_url.rstrip("/")
+    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
+    confirmed = set(rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS))
+    return tuple(_vevent(r, tzid, host, base, "CANCELLED" if (r.workflow, r.state) in cancelled
+                         else "CONFIRMED" if (r.workflow, r.state) in confirmed else "TENTATIVE")
+                 for r in releases)
 
 
 def _host(rt: Runtime) -> str:
@@ -198,20 +222,14 @@ def _vtimezone(tzid: str, year: int) -> str:
     return "".join(c.to_ical().decode() for c in cal.walk("VTIMEZONE")).rstrip("\r\n")
 
 
-def _ical(rt: Runtime, kind: str, releases: list[feed_store.FeedRelease], periods: list[Period]) -> bytes:
+def _ical(rt: Runtime, kind: str, events: tuple[str, ...], periods: list[Period]) -> bytes:
     tz = rt.timezone
     tzid = rt.settings.school.timezone
     host = _host(rt)
-    base = rt.settings.delivery.base_url.rstrip("/")
-    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
-    confirmed = set(rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS))
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//fitsflow//change and release management//EN",
              "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{_text(rt.settings.school.name + ': ' + FEED_TITLES[kind])}",
              f"X-WR-TIMEZONE:{tzid}"]
-    events = [_vevent(r, tzid, host, base, "CANCELLED" if (r.workflow, r.state) in cancelled
-                      else "CONFIRMED" if (r.workflow, r.state) in confirmed else "TENTATIVE")
-              for r in releases]
     body: list[str] = []
     for p in periods:
         first, last = p.days(tz)
@@ -227,7 +245,7 @@ def _ical(rt: Runtime, kind: str, releases: list[feed_store.FeedRelease], period
                  f"SUMMARY:{_text(f'{verb}: {p.title}')}",
                  f"DESCRIPTION:{_text(f'{KIND_TITLES[p.kind]}. {p.reason}'.strip())}",
                  f"CATEGORIES:{p.effect}", "TRANSP:TRANSPARENT", "END:VEVENT"]
-    zone = [_vtimezone(tzid, rt.now().year)] if releases or any("TZID=" in line for line in body) else []
+    zone = [_vtimezone(tzid, rt.now().year)] if events or any("TZID=" in line for line in body) else []
     return "\r\n".join([*_folded(lines), *zone, *events, *_folded(body), "END:VCALENDAR", ""]).encode()
 
 
