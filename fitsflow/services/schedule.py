@@ -148,16 +148,20 @@ def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
         while day <= last and day < start + timedelta(days=days):
             by_day.setdefault(day, []).append(item)
             day += timedelta(days=1)
-    return {day: tuple(i for i in items if i.window_end > local_midnight(day, tz))
-            for day, items in by_day.items()}
+    starts = {day: local_midnight(day, tz) for day in by_day}
+    return {day: tuple(i for i in items if i.window_end > starts[day]) for day, items in by_day.items()}
 
 
 def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat: Catalogue) \
         -> dict[str, list[str]]:
     """Each release (ref, start, end, services) with the others it clashes with: a sweep over
     start times compares only windows that overlap, each one's related services found once."""
-    ordered = sorted(((start, end, ref, cat.ids(names), cat.reach(names))
-                      for ref, start, end, names in windows), key=lambda w: w[0])
+    related: dict[tuple[str, ...], tuple[set[int], frozenset[int]]] = {}  # a few lists, many windows
+    for _, _, _, names in windows:
+        if names not in related:
+            related[names] = (cat.ids(names), cat.reach(names))
+    ordered = sorted(((start, end, ref, *related[names]) for ref, start, end, names in windows),
+                     key=lambda w: w[0])
     found: dict[str, list[str]] = {}
     for i, (_, end, ref, _ids, reach) in enumerate(ordered):
         for other_start, _, other, other_ids, _ in ordered[i + 1:]:
