@@ -258,12 +258,14 @@ def test_a_replayed_code_is_refused(site):
 
 
 @pytest.mark.parametrize("spoil", ["expired", "audience", "azp", "issuer", "nonce", "signature"])
-def test_an_id_token_that_does_not_check_out_is_refused(site, spoil):
+def test_an_id_token_that_does_not_check_out_is_refused(site, spoil, caplog):
     app, rt, provider = site
     client = app.test_client()
+    caplog.set_level("INFO", logger="fitsflow.security")
     answer = _sign_in(client, provider, "bob", spoil=spoil)
     assert answer.status_code == 400, spoil
     assert "could not be trusted" in answer.get_data(as_text=True)
+    assert any("sso.stopped" in r.getMessage() for r in caplog.records if r.name == "fitsflow.security")
     assert client.get("/").status_code == 302
     assert _user(rt, f"bob@{DOMAIN}")[0] is None
 

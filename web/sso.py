@@ -101,12 +101,13 @@ def callback(name: str) -> Any:
             "aud": {"essential": True, "values": [client.client_id]}})
     except OAuthError as err:
         # The provider's own words come in the address, which anyone can write: logged, not shown.
-        log.info("sign-in with %s refused: %s %s", name, err.error, (err.description or "")[:300])
+        service.stopped(runtime(), name=name, address=request.remote_addr or "",
+                        reason=f"{err.error} {err.description or ''}".strip())
         reason = "this sign-in has expired or was already used: start again" \
             if err.error in ("mismatching_state", "invalid_grant") else "the provider refused it: start again"
         return _refused(name, reason, 400)
     except JoseError as err:
-        log.warning("ID token from %s refused: %s", name, err)
+        service.stopped(runtime(), name=name, address=request.remote_addr or "", reason=f"ID token: {err}")
         return _refused(name, "the provider's answer could not be trusted (its ID token did not check "
                               "out): start again, and tell your administrator if it happens again", 400)
     except (RequestException, ValueError, KeyError, TypeError, RuntimeError) as err:

@@ -51,6 +51,14 @@ def provider(rt: Runtime, name: str) -> SsoProvider:
     return found
 
 
+def stopped(rt: Runtime, *, name: str, address: str, reason: str) -> None:
+    """A sign-in stopped at the protocol, before anyone was named (a forged or spent state, a
+    refused code, an ID token that did not check out): the security log has it; the audit
+    trail, which is about people, does not (anyone can send the callback anything)."""
+    provider(rt, name)
+    security_log.event("sso.stopped", provider=name, address=address, reason=reason[:300])
+
+
 def _verified(claims: Mapping[str, Any], config: SsoProvider) -> bool:
     said = claims.get("email_verified")
     return said is True or said == "true" or (said is None and config.trust_email_without_verified)
