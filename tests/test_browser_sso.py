@@ -40,7 +40,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Any, Any]]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with running_provider(tmp_path, ACCOUNTS, app=base) as provider:
-        rt = _runtime(tmp_path, provider.issuer)
+        # A file, not memory: the served app answers the page and its files in several threads.
+        rt = _runtime(tmp_path, provider.issuer, url=f"sqlite:///{tmp_path / 'sso.db'}")
         with serving(create_app(rt, {"TESTING": True}), port=port):
             yield base, rt, provider
         rt.db.dispose()

@@ -64,7 +64,8 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
         yield running
 
 
-def _runtime(tmp_path: Path, issuer: str, extra: str = "") -> Runtime:
+def _runtime(tmp_path: Path, issuer: str, extra: str = "", url: str = "sqlite://") -> Runtime:
+    """A runtime with the provider configured (``url``: a file for a server with threads)."""
     path = tmp_path / "fitsflow.toml"
     path.write_text(f"""
 [web]
@@ -82,7 +83,7 @@ audiences = ["groups:all-staff=staff"]
 scopes = ["openid", "email", "profile", "groups"]
 {extra}
 """)
-    rt = build_runtime(load_settings(path, environ={}), database_url="sqlite://")
+    rt = build_runtime(load_settings(path, environ={}), database_url=url)
     rt.db.create_all()
     return at_test_time(rt)
 
