@@ -80,11 +80,18 @@ def start(name: str) -> Any:
     browser's session."""
     client = _client(name)
     session[_NEXT_KEY] = request.args.get("next", "")[:2000]
+    return _to_provider(client, name) or \
+        _refused(name, "the provider cannot be reached just now; try again in a minute", 503)
+
+
+def _to_provider(client: Any, name: str) -> Any | None:
+    """The redirect to the provider's authorisation page (state, nonce and PKCE verifier kept
+    in the session), or None when its metadata cannot be read now."""
     try:
         return client.authorize_redirect(url_for("sso.callback", name=name, _external=True))
     except (RequestException, ValueError, KeyError, TypeError, RuntimeError) as err:
         log.warning("sign-in provider %s unreachable: %s", name, err)
-        return _refused(name, "the provider cannot be reached just now; try again in a minute", 503)
+        return None
 
 
 @bp.get("/login/sso/<name>/callback")
@@ -138,9 +145,8 @@ def link(name: str) -> Any:
     client = _client(name)
     session[_LINK_KEY] = actor().id
     session[_NEXT_KEY] = url_for("auth.account")
-    try:
-        return client.authorize_redirect(url_for("sso.callback", name=name, _external=True))
-    except (RequestException, ValueError, KeyError, TypeError, RuntimeError) as err:
-        log.warning("sign-in provider %s unreachable: %s", name, err)
+    found = _to_provider(client, name)
+    if found is None:
         flash("The provider cannot be reached just now; try again in a minute.")
         return redirect(url_for("auth.account"))
+    return found
