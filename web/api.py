@@ -168,12 +168,14 @@ def list_changes(query: m.ChangeFilters) -> m.ChangePage:
         page = queues.awaiting_decision(rt, actor_id=actor().id, limit=query.limit, offset=query.offset)
         views = list(page.items)
     else:
-        filters = change_search.parse(rt, query.model_dump(exclude={"awaiting", "limit", "offset"}))
+        filters = change_search.parse(rt, query.model_dump(exclude={"awaiting", "limit", "offset", "after",
+                                                                     "before"}))
         page = change_search.find(rt, actor_id=actor().id, filters=filters, limit=query.limit,
-                                  offset=query.offset)
+                                  offset=query.offset, after=query.after, before=query.before)
         views = [found.change for found in page.items]
     return m.ChangePage(items=[_change(v) for v in views], total=page.total, limit=query.limit,
-                        offset=query.offset, more=page.more)
+                        offset=page.offset, more=page.more, next_after=page.next_after or None,
+                        prev_before=page.prev_before or None)
 
 
 @route(bp, "GET", "/approvals", response=m.QueuePage, query=m.QueueOrder,
@@ -194,8 +196,9 @@ def approvals(query: m.QueueOrder) -> m.QueuePage:
        who=AUDITORS)
 def change_register(query: m.RegisterFilters) -> m.RegisterPage:
     rt = runtime()
-    filters = change_search.parse(rt, query.model_dump(exclude={"limit", "offset"}))
-    page = register.page(rt, actor_id=actor().id, filters=filters, limit=query.limit, offset=query.offset)
+    filters = change_search.parse(rt, query.model_dump(exclude={"limit", "offset", "after", "before"}))
+    page = register.page(rt, actor_id=actor().id, filters=filters, limit=query.limit, offset=query.offset,
+                         after=query.after, before=query.before)
     return m.RegisterPage(items=[m.RegisterEntry(
         change=_change(r.change), workflow_title=r.workflow_title,
         gates=[m.RegisterGate(title=g.title, passed_at=g.passed_at, approvers=list(g.approvers),
@@ -203,7 +206,8 @@ def change_register(query: m.RegisterFilters) -> m.RegisterPage:
                for g in r.gates.values()],
         five_year_cost=f"{r.five_year_cost:.2f}",
         actual_cost=None if r.actual_cost is None else f"{r.actual_cost:.2f}", outcome=r.outcome)
-        for r in page.items], total=page.total, limit=query.limit, offset=query.offset, more=page.more)
+        for r in page.items], total=page.total, limit=query.limit, offset=page.offset, more=page.more,
+        next_after=page.next_after or None, prev_before=page.prev_before or None)
 
 
 @route(bp, "POST", "/changes", summary="Raise a change", response=m.Change, body=m.NewChange, status=201)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fitsflow.domain import limits
+from fitsflow.domain import cursor, limits
 from fitsflow.domain.calendar import EFFECTS, KINDS
 from fitsflow.domain.vocabulary import (
     CATEGORIES,
@@ -163,7 +163,16 @@ class Change(Out):
     template_ref: str = Field("", description="A standard change's template (see /templates).")
 
 
-class ChangePage(Page[Change]):
+class Positions(BaseModel):
+    """Where the pages either side start, for going on without an offset: an offset makes the
+    server walk every row before the page; a position does not."""
+
+    next_after: str | None = Field(None, description="Pass as ``after`` for the next page (null: none).")
+    prev_before: str | None = Field(None, description="Pass as ``before`` for the page before (null: this "
+                                                      "is the first, or the order has no positions).")
+
+
+class ChangePage(Page[Change], Positions):
     pass
 
 
@@ -202,7 +211,7 @@ class RegisterEntry(Out):
     outcome: str
 
 
-class RegisterPage(Page[RegisterEntry]):
+class RegisterPage(Page[RegisterEntry], Positions):
     pass
 
 
@@ -699,6 +708,11 @@ class Paging(Query):
 
 class RegisterFilters(Paging):
     """The filters of the changes list and of the register."""
+    after: Annotated[str, StringConstraints(max_length=cursor.MAX_TEXT)] = Field(
+        "", description="The next page: a previous page's ``next_after`` (with the same filters and sort); "
+                        "``offset`` then only says how far in it is.")
+    before: Annotated[str, StringConstraints(max_length=cursor.MAX_TEXT)] = Field(
+        "", description="The page before: a page's ``prev_before``.")
     state: Annotated[str, StringConstraints(max_length=60)] | None = Field(
         None, description="A state name of any loaded workflow (see /workflows).")
     category: Category | None = None

@@ -14,7 +14,7 @@ from fitsflow.services import audit as audit_service
 from fitsflow.services import catalogue, change_search, register, users
 
 from .access import AUDITORS, access
-from .dashboard import page_args
+from .dashboard import page_args, page_positions
 from .login import actor, runtime
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -40,7 +40,13 @@ def index() -> Any:
     rt = runtime()
     limit, offset = page_args()
     filters, problems = _filters()
-    page = register.page(rt, actor_id=actor().id, filters=filters, limit=limit, offset=offset)
+    after, before = page_positions()
+    try:
+        page = register.page(rt, actor_id=actor().id, filters=filters, limit=limit, offset=offset,
+                             after=after, before=before)
+    except InvalidInput as err:
+        problems = {**problems, **err.problems}
+        page = register.page(rt, actor_id=actor().id, filters=filters, limit=limit)
     head = request.args.get("head", "").strip()[:128]
     checked = audit_service.verify(rt, expected_head=head) if head else None
     html = render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), checked=checked,

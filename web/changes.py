@@ -50,7 +50,7 @@ from fitsflow.services.views import Action, ChangeDetail
 from fitsflow.workflow import svg
 
 from .access import APPROVERS, REQUESTERS, SIGNED_IN, VIEWERS, access
-from .dashboard import page_args
+from .dashboard import page_args, page_positions
 from .errors import render_error
 from .forms import COST_FIELDS, cost_row_errors, cost_rows, draft_totals, expected_version, local_input, whole
 from .login import actor, runtime
@@ -84,7 +84,13 @@ def index() -> Any:
         filters = change_search.parse(rt, args)
     except InvalidInput as err:
         problems, filters = err.problems, change_search.ChangeFilter()
-    page = change_search.find(rt, actor_id=me.id, filters=filters, limit=limit, offset=offset)
+    after, before = page_positions()
+    try:
+        page = change_search.find(rt, actor_id=me.id, filters=filters, limit=limit, offset=offset,
+                                  after=after, before=before)
+    except InvalidInput as err:
+        problems = {**problems, **err.problems}
+        page = change_search.find(rt, actor_id=me.id, filters=filters, limit=limit)
     return render_template("changes.html", page=page, filters=filters, problems=problems,
                            states=rt.workflows.state_names(), categories=CATEGORIES, phases=PHASES,
                            requesters=users.holders(rt, REQUESTER), services=catalogue.active_names(rt),

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from fitsflow.domain import cursor
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
 from fitsflow.services import change_search, inbox, peer_review, queues, schedule, usage
@@ -29,6 +30,13 @@ def page_args() -> tuple[int, int]:
         size = int(current_app.config["PAGE_SIZE"])
     page = max(1, whole(request.args.get("page", "1"), maximum=100_000) or 1)
     return size, (page - 1) * size
+
+
+def page_positions() -> tuple[str, str]:
+    """(after, before) from the pager's Next and Previous links on lists that keep positions
+    (domain.cursor): ?page=N then only says which page that is."""
+    return (request.args.get("after", "")[:cursor.MAX_TEXT + 1],
+            request.args.get("before", "")[:cursor.MAX_TEXT + 1])
 
 
 @bp.get("/")

@@ -11,11 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, literal, or_, true, union_all
+from sqlalchemy import and_, bindparam, case, exists, false, func, literal, or_, true, tuple_, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
-from ..domain import limits
+from ..domain import cursor, limits
+from ..domain.cursor import Position
 from ..domain.errors import Stale
 from . import counting, owner_store, queue_store, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
@@ -177,13 +178,15 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
          offset: int = 0, order: Sequence[Any] = (), scores: Any = None,
          params: dict[str, Any] | None = None, count_where: Any = None,
-         count_service: str = "") -> tuple[list[ChangeRecord], int]:
+         count_service: str = "", keyset: _Keyset | None = None) -> tuple[list[ChangeRecord], int]:
     """Changes newest first (or in ``order``), with the number matching the filters.
     ``scores`` (hit, score) is joined for an order by how well each matches; ``params``
     are the values of bound parameters in ``where``; ``count_where``, when given, is the same
     condition written as the count reads it best; ``count_service``: the count walks that
     service's rows of change_services (the page walks its order's index and asks EXISTS of
-    each change), stopping where the count does."""
+    each change), stopping where the count does. ``keyset``: the page starts after (or ends
+    before) a position instead of ``offset`` rows in (``offset`` only says where that is), and
+    the total is counted from the page on."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -200,15 +203,26 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
              core_select(*_COLUMNS).select_from(_FROM.outerjoin(scores, scores.c.hit == _CHANGES.c.id)))
     query = query.where(*conditions)
     connection = session.connection()
-    rows = connection.execute(query.order_by(*(order or [_CHANGES.c.id.desc()])).limit(limit)
-                              .offset(offset), params or {}).all()
+    order = order or [_CHANGES.c.id.desc()]
+    if keyset is None:
+        rows = connection.execute(query.order_by(*order).limit(limit).offset(offset), params or {}).all()
+    else:
+        walked = connection.execute(keyset.walk(query, limit), params or {}).all()
+        rows = list(reversed(walked)) if keyset.backwards else walked
+    records = [_record(r) for r in rows]
     counted_rows = core_select(_CHANGES.c.id).where(*counted)
     if count_service:
         counted_rows = (core_select(_SERVICES.c.change_id)
                         .join_from(_SERVICES, _CHANGES, _CHANGES.c.id == _SERVICES.c.change_id)
                         .where(_SERVICES.c.service == count_service, *counted))
-    total = counting.bounded(connection, counted_rows, offset=offset, limit=limit, params=params)
-    return [_record(r) for r in rows], total
+    if keyset is None:
+        return records, counting.bounded(connection, counted_rows, offset=offset, limit=limit, params=params)
+    if not records:
+        return records, counting.Count(offset)
+    # From this page's first row on: the count costs what the page does, however deep it is.
+    from_here = counting.bounded(connection, counted_rows.where(keyset.from_row(records[0])), limit=limit,
+                                 params=params)
+    return records, counting.Count(offset + from_here, from_here.more)
 
 
 def planned_total() -> Any:
@@ -222,31 +236,138 @@ SORTS: dict[str, Any] = {"updated": _CHANGES.c.updated_at, "created": _CHANGES.c
 
 
 RELEVANCE = "relevance"
+# Each sort's key on a record (what a position is taken from); relevance without words to
+# match is the most recently updated first.
+_KEY_ATTRS = {"updated": "updated_at", "created": "created_at", "title": "title", "state": "state",
+              "category": "category", "cost": "planned_cost", RELEVANCE: "updated_at"}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A page of changes, how many match, and where the pages either side of it start (None
+    when the order has no position: the best match first)."""
+
+    rows: list[ChangeRecord]
+    total: int
+    offset: int
+    first: Position | None = None
+    last: Position | None = None
+
+
+def _sort_column(key: str) -> Any:
+    if key == "cost":
+        return planned_total()
+    return _CHANGES.c.id if key == "ref" else SORTS.get(key, _CHANGES.c.updated_at)
+
+
+@dataclass(frozen=True)
+class _Keyset:
+    """Changes in the order of ``key`` (then id, the same way), next to ``at``: after it, or
+    before it when ``backwards`` (read in the other direction and turned round)."""
+
+    key: str
+    descending: bool
+    at: Position
+    backwards: bool
+
+    def _keys(self) -> list[Any]:
+        return [_CHANGES.c.id] if self.key == "ref" else [_sort_column(self.key), _CHANGES.c.id]
+
+    def _beyond(self, values: Sequence[Any], *, down: bool, inclusive: bool) -> Any:
+        keys = self._keys()
+        bound = [literal(v, k.type) for v, k in zip(values, keys, strict=True)]
+        # One row-value comparison: the index of the order answers it as a range.
+        left, right = (keys[0], bound[0]) if len(keys) == 1 else (tuple_(*keys), tuple_(*bound))
+        if down:
+            return left <= right if inclusive else left < right
+        return left >= right if inclusive else left > right
+
+    def walk(self, query: Any, limit: int) -> Any:
+        down = self.descending != self.backwards
+        return (query.where(self._beyond(self._position_values(), down=down, inclusive=False))
+                .order_by(*(k.desc() if down else k.asc() for k in self._keys())).limit(limit))
+
+    def from_row(self, record: ChangeRecord) -> Any:
+        """This row and every one after it in the list's own order."""
+        values = [record.id] if self.key == "ref" else [getattr(record, _KEY_ATTRS[self.key]), record.id]
+        return self._beyond(values, down=self.descending, inclusive=True)
+
+    def _position_values(self) -> list[Any]:
+        if self.key == "ref":
+            return [self.at.id]
+        field = "before" if self.backwards else "after"
+        text = self.at.value
+        value: Any = text
+        try:
+            if self.key in ("updated", "created", RELEVANCE):
+                value = datetime.fromisoformat(text)
+            elif self.key == "cost":
+                value = Decimal(text)
+                if not value.is_finite():
+                    raise ValueError(text)
+        except (ValueError, ArithmeticError):
+            raise cursor.problem(field) from None
+        return [value, self.at.id]
+
+
+def position(record: ChangeRecord, sort: str) -> Position:
+    """Where ``record`` stands in a list sorted by ``sort`` (not the best match first)."""
+    key = sort.lstrip("-")
+    if key == "ref":
+        return Position(sort, "", record.id)
+    value = getattr(record, _KEY_ATTRS.get(key, "updated_at"))
+    return Position(sort, value.isoformat() if isinstance(value, datetime) else str(value), record.id)
 
 
 def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] | None = None,
              cost_min: Decimal | None = None, cost_max: Decimal | None = None, service: str = "",
-             sort: str = "-updated", limit: int = 50, offset: int = 0,
-             **filters: Any) -> tuple[list[ChangeRecord], int]:
+             sort: str = "-updated", limit: int = 50, offset: int = 0, after: str = "", before: str = "",
+             **filters: Any) -> Listed:
     """``page`` with search and the register's filters: words of ``q`` (full text), one of
     the (workflow, state) ``pairs`` (a phase), a planned-cost range, an affected service;
     sorted by ``sort`` (a key of SORTS or "cost", "-" first for descending; RELEVANCE: the
-    best match first, when there are words to match, else the most recently updated)."""
+    best match first, when there are words to match, else the most recently updated).
+    ``after`` / ``before``: a position (domain.cursor) the page starts after or ends before
+    (``offset`` then only says how far in that is); the best match first has none."""
     dialect = session.get_bind().dialect.name
     scores = None
+    at = cursor.read(after, sort=sort, field="after") or cursor.read(before, sort=sort, field="before")
     if sort.lstrip("-") == RELEVANCE:
         scores = search_store.scored(dialect, q)
+        if scores is not None and at is not None:
+            raise cursor.problem("after" if after else "before")
         others = (pairs, cost_min, cost_max, service or None, *(v or None for v in filters.values()))
         if scores is not None and all(v is None for v in others):
             # Words alone: the index answers (search_store.ranked), the page is read by id.
             ids, total = search_store.ranked(session.connection(), q, limit=limit, offset=offset)
-            return by_ids(session, ids), total
+            return Listed(by_ids(session, ids), total, offset)
+    key = sort.lstrip("-")
+    descending = sort.startswith("-") or key == RELEVANCE
+    keyset = None if at is None else _Keyset(key, descending, at, backwards=not after)
     plain = not (q or service or cost_min is not None or cost_max is not None
                  or any(v not in (None, "") for k, v in filters.items() if k != "requester_id"))
     if pairs and sort == "-updated" and plain:
         # A phase, newest first: each state's stretch of its index, merged (never a sort of
         # every change in the phase).
-        return _newest_of_pairs(session, pairs, filters.get("requester_id"), limit, offset)
+        rows, total = _newest_of_pairs(session, pairs, filters.get("requester_id"), limit, offset, keyset)
+    else:
+        rows, total = _filtered_page(session, q=q, pairs=pairs, cost_min=cost_min, cost_max=cost_max,
+                                     service=service, scores=scores, key=key, descending=descending,
+                                     limit=limit, offset=offset, keyset=keyset, filters=filters)
+    if keyset is not None and keyset.backwards and len(rows) < limit:
+        # Back at the start of the list (some rows came or went since): its first page.
+        return filtered(session, q=q, pairs=pairs, cost_min=cost_min, cost_max=cost_max, service=service,
+                        sort=sort, limit=limit, offset=0, **filters)
+    positioned = scores is None and bool(rows)
+    return Listed(rows, total, offset, position(rows[0], sort) if positioned else None,
+                  position(rows[-1], sort) if positioned else None)
+
+
+def _filtered_page(session: Session, *, q: str, pairs: Sequence[tuple[str, str]] | None,
+                   cost_min: Decimal | None, cost_max: Decimal | None, service: str, scores: Any, key: str,
+                   descending: bool, limit: int, offset: int, keyset: _Keyset | None,
+                   filters: dict[str, Any]) -> tuple[list[ChangeRecord], int]:
+    dialect = session.get_bind().dialect.name
     where: list[Any] = []
     if q:
         found = search_store.matching(dialect, q)
@@ -267,34 +388,40 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
     if scores is not None:
         order = [(_CHANGES.c.ref == q.strip().upper()).desc(), scores.c.score.asc(), _CHANGES.c.id.desc()]
     else:
-        key = sort.lstrip("-")
-        column = planned_total() if key == "cost" else SORTS.get(key, _CHANGES.c.updated_at)
-        descending = sort.startswith("-") or key == RELEVANCE
-        order = [column.desc() if descending else column.asc()]
-        if key != "ref":
-            order.append(_CHANGES.c.id.desc())
+        # The id breaks ties the same way round, so that a position is one row-value comparison.
+        keys = [_CHANGES.c.id] if key == "ref" else [_sort_column(key), _CHANGES.c.id]
+        order = [k.desc() if descending else k.asc() for k in keys]
     return page(session, where=and_(*where) if where else None, order=order, scores=scores, limit=limit,
                 offset=offset, count_where=and_(*counted) if counted else true(), count_service=service,
-                **filters)
+                keyset=keyset, **filters)
 
 
 def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], requester_id: int | None,
-                     limit: int, offset: int) -> tuple[list[ChangeRecord], int]:
+                     limit: int, offset: int, keyset: _Keyset | None = None,
+                     ) -> tuple[list[ChangeRecord], int]:
     """Changes in any of these (workflow, state) pairs (of one requester, if given), newest
-    first, and how many: a bounded stretch of an index per pair, merged."""
+    first, and how many: a bounded stretch of an index per pair, merged (from a position on,
+    with ``keyset``)."""
     mine = [_CHANGES.c.requester_id == requester_id] if requester_id is not None else []
-    parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at)
-             .where(*mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
-             .order_by(_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc()).limit(offset + limit).subquery()
-             for wf, st in pairs]
+    in_pairs = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
     connection = session.connection()
+    counted = core_select(_CHANGES.c.id).where(*mine, in_pairs)
+    stretches = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at)
+                 .where(*mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs]
+    newest_first = (_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc())
+    parts = [(keyset.walk(stretch, limit) if keyset is not None
+              else stretch.order_by(*newest_first).limit(offset + limit)).subquery() for stretch in stretches]
     rows = connection.execute(union_all(*[core_select(p.c.id, p.c.updated_at) for p in parts])).all()
     newest = sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
-    ids = [r.id for r in newest[offset:offset + limit]]
-    in_pairs = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
-    total = counting.bounded(connection, core_select(_CHANGES.c.id).where(*mine, in_pairs), offset=offset,
-                             limit=limit)
-    return by_ids(session, ids), total
+    if keyset is None:
+        ids = [r.id for r in newest[offset:offset + limit]]
+        return by_ids(session, ids), counting.bounded(connection, counted, offset=offset, limit=limit)
+    ids = [r.id for r in (newest[-limit:] if keyset.backwards else newest[:limit])]
+    records = by_ids(session, ids)
+    if not records:
+        return records, counting.Count(offset)
+    from_here = counting.bounded(connection, counted.where(keyset.from_row(records[0])), limit=limit)
+    return records, counting.Count(offset + from_here, from_here.more)
 
 
 def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *,

@@ -19,7 +19,6 @@ from ..domain.sorting import sort_problem
 from ..domain.stages import amount_problem, parse_amount
 from ..domain.vocabulary import CATEGORIES, PHASES
 from ..persistence import change_store, search_store
-from ..persistence.change_store import ChangeRecord
 from . import common
 from .queues import Page
 from .runtime import Runtime
@@ -151,16 +150,24 @@ def _bounds(rt: Runtime, start: date | None, end: date | None) -> tuple[datetime
     return low, high
 
 
-def records(rt: Runtime, session: Session, filters: ChangeFilter, *, limit: int,
-            offset: int) -> tuple[list[ChangeRecord], int]:
-    """The matching changes as records (for the services that show more of each)."""
+def records(rt: Runtime, session: Session, filters: ChangeFilter, *, limit: int, offset: int,
+            after: str = "", before: str = "") -> change_store.Listed:
+    """The matching changes as records (for the services that show more of each); ``after`` /
+    ``before``: the position a page starts after or ends before (Page.next_after/prev_before)."""
     pairs = _phase_pairs(rt, filters.phase) if filters.phase else None
     low, high = _bounds(rt, filters.created_from, filters.created_to)
     return change_store.filtered(
         session, q=filters.q, pairs=pairs, cost_min=filters.cost_min, cost_max=filters.cost_max,
         service=filters.service, sort=filters.sort, state=filters.state or None,
         category=filters.category or None, requester_id=filters.requester_id, created_from=low,
-        created_to=high, limit=limit, offset=offset)
+        created_to=high, limit=limit, offset=offset, after=after, before=before)
+
+
+def paged(listed: change_store.Listed, items: list[Any], limit: int) -> Page:
+    """A page of ``items`` made from ``listed``'s rows, with the positions either side."""
+    return Page(items, listed.total, limit, listed.offset,
+                next_after=listed.last.text() if listed.last else "",
+                prev_before=listed.first.text() if listed.first and listed.offset else "")
 
 
 def mine_by_phase(rt: Runtime, *, actor_id: int, per_phase: int = 5) -> dict[str, Page]:
@@ -185,12 +192,15 @@ def _phase_pairs(rt: Runtime, phase: str) -> list[tuple[str, str]]:
                    for s in wf.definition.states.values() if s.phase == phase})
 
 
-def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
-    """A page of the changes this person may see that match, with how many match in all."""
+def find(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0,
+         after: str = "", before: str = "") -> Page:
+    """A page of the changes this person may see that match, with how many match in all;
+    ``after`` / ``before`` a position from the page either side (its cost does not grow with
+    how deep in the list it is)."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
-        rows, total = records(rt, session, filters, limit=limit, offset=offset)
-        found = [Found(common.view_of(session, rt, r), r.planned_cost) for r in rows]
-        return Page(found, total, limit, offset)
+        listed = records(rt, session, filters, limit=limit, offset=offset, after=after, before=before)
+        found = [Found(common.view_of(session, rt, r), r.planned_cost) for r in listed.rows]
+        return paged(listed, found, limit)

@@ -27,6 +27,8 @@ class Page:
     total: int
     limit: int
     offset: int
+    next_after: str = ""   # where the next page starts, for lists that keep positions (domain.cursor)
+    prev_before: str = ""  # where the page before ends
 
     @property
     def has_next(self) -> bool:

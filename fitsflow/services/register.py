@@ -20,7 +20,7 @@ from ..domain.vocabulary import RESTORE
 from ..persistence import queue_store, register_store
 from . import common
 from .audit import spreadsheet_safe
-from .change_search import ChangeFilter, records
+from .change_search import ChangeFilter, paged, records
 from .queues import Page
 from .runtime import Runtime
 from .views import ChangeView
@@ -116,24 +116,30 @@ def _check(rt: Runtime, session: Any, actor_id: int) -> None:
         raise NotPermitted("the change register is for auditors and administrators")
 
 
-def page(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0) -> Page:
+def page(rt: Runtime, *, actor_id: int, filters: ChangeFilter, limit: int = 25, offset: int = 0,
+         after: str = "", before: str = "") -> Page:
     with rt.db.read() as session:
         _check(rt, session, actor_id)
-        found, total = records(rt, session, filters, limit=limit, offset=offset)
-        return Page(_rows(rt, session, found), total, limit, offset)
+        listed = records(rt, session, filters, limit=limit, offset=offset, after=after, before=before)
+        return paged(listed, _rows(rt, session, listed.rows), limit)
 
 
 def every_row(rt: Runtime, *, actor_id: int, filters: ChangeFilter) -> Iterator[RegisterRow]:
     """Every matching row, read a batch at a time in one snapshot (memory stays flat)."""
     with rt.db.read() as session:
         _check(rt, session, actor_id)
-        offset = 0
+        after, offset = "", 0
         while True:
-            found, _total = records(rt, session, filters, limit=BATCH, offset=offset)
-            if not found:
+            # From the last row's position on (an offset would walk every row before the
+            # batch); the best match first has no positions, so it goes by offset.
+            listed = records(rt, session, filters, limit=BATCH, offset=offset, after=after)
+            if not listed.rows:
                 return
-            yield from _rows(rt, session, found)
-            offset += BATCH
+            yield from _rows(rt, session, listed.rows)
+            if listed.last is None:
+                offset += BATCH
+            else:
+                after = listed.last.text()
 
 
 def header(rt: Runtime) -> list[str]:
