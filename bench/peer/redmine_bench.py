@@ -4,11 +4,17 @@ items, and each server's worker memory after 10,000 requests. Both serve 2 worke
 × 4 threads; the measurements run in interleaved blocks (fitsflow, then Redmine, then the
 other way round in the next block) so that drift in the machine's speed falls on both.
 
-    python bench/peer/redmine_bench.py [--items 10000] [--decisions 200] [--blocks 3]
+Beside the decisions, in the same blocks and at the same connection counts, two ceilings:
+fitsflow's trivial route ``/healthz`` (the most any request through fitsflow's app could
+reach) and a minimal WSGI function answering 200 'ok' under gunicorn with the settings
+``fitsflow serve`` uses (what gunicorn and HTTP alone allow), each ÷ Redmine's decisions.
+
+    python bench/peer/redmine_bench.py [--items 10000] [--decisions 200] [--blocks 3] [--trivial 2000]
 
 Needs root (Redmine's instances live under /var/lib/redmine) and the packages redmine,
 redmine-sqlite and puma: see bench/peer/README.md. Prints ``ratio: X.XX`` lines, each with its
-target: fitsflow's throughput ÷ Redmine's, and Redmine's worker memory ÷ fitsflow's.
+target: fitsflow's throughput ÷ Redmine's, and Redmine's worker memory ÷ fitsflow's (the two
+ceilings' ratios have no target).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ INSTANCES = Path("/var/lib/redmine")  # /usr/share/redmine/instances points here
 PASSWORD = realistic_data.PASSWORD
 PAGE = 100  # rows per HTML page on both, and per JSON page on Redmine (its API's largest)
 FITSFLOW_JSON_PAGE = 500  # the largest page fitsflow's API gives (limits.PAGE_MAX)
+HEALTHZ = "fitsflow /healthz"
+MINIMAL = "minimal WSGI"
 
 Request = tuple[str, str, bytes | None]
 
@@ -161,7 +169,11 @@ def start_fitsflow(folder: str, items: int, targets: int) -> tuple[Server, list[
     os.environ["FITSFLOW_WEB_API_WRITES_PER_MINUTE"] = "100000"
     server = Server("fitsflow", port, web_bench.start_server(url, port, folder),
                     headers={"Authorization": f"Bearer {token}"})
-    server.cookie, _ = web_bench.sign_in(port, people.emails["finance"], people.secrets["finance"])
+    try:
+        server.cookie, _ = web_bench.sign_in(port, people.emails["finance"], people.secrets["finance"])
+    except BaseException:
+        server.stop()  # not yet in main's list of servers to stop
+        raise
     server.sent += 6  # the health checks and the sign-in's requests, near enough
     return server, built.targets, every
 
@@ -179,6 +191,42 @@ def fitsflow_work(items: int) -> dict[str, list[Request]]:
 def fitsflow_decisions(refs: list[str]) -> list[Request]:
     body = json.dumps({"decision": "approve", "role": "finance"}).encode()
     return [("POST", f"/api/v1/changes/{ref}/decision", body) for ref in refs]
+
+
+# --- the raw-HTTP baseline -----------------------------------------------------------------
+
+MINIMAL_WSGI = """
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+"""
+
+
+def start_minimal(folder: str) -> Server:
+    """A WSGI function answering 200 'ok' to every request, under gunicorn with the settings
+    `fitsflow serve` gives it here ([server] workers and threads, the gthread worker, the access
+    log on standard output): what gunicorn and HTTP alone allow."""
+    os.makedirs(folder)
+    Path(folder, "minimal_wsgi.py").write_text(MINIMAL_WSGI)
+    settings = load_settings(environ={}).server
+    port = web_bench.free_port()
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(settings.workers), "--threads", str(settings.threads),
+               "--worker-class", "gthread" if settings.threads > 1 else "sync",
+               "--graceful-timeout", str(settings.graceful_timeout), "--no-control-socket",
+               "--access-logfile", "-", "--error-logfile", "-", "--chdir", folder, "minimal_wsgi:app"]
+    with open(f"{folder}/gunicorn.log", "wb") as log:
+        process = subprocess.Popen(command, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped: {Path(folder, 'gunicorn.log').read_text()[-2000:]}")
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
+            return Server(MINIMAL, port, process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not start: see {folder}/gunicorn.log")
 
 
 # --- Redmine -------------------------------------------------------------------------------
@@ -362,6 +410,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10000)
     parser.add_argument("--decisions", type=int, default=200, help="Decisions per block and concurrency.")
+    parser.add_argument("--trivial", type=int, default=2000,
+                        help="Requests to /healthz and to the minimal WSGI app per block and concurrency.")
     parser.add_argument("--blocks", type=int, default=3)
     parser.add_argument("--memory-after", type=int, default=10000,
                         help="Requests each server has had when its workers' memory is read.")
@@ -382,6 +432,12 @@ def main() -> None:
         os.makedirs(f"{folder}/redmine")
         rm, redmine, progress = start_redmine(f"{folder}/redmine", items, targets)
         started.append(rm)
+        print("starting the minimal WSGI app under gunicorn ...", flush=True)
+        mini = start_minimal(f"{folder}/minimal")
+        started.append(mini)
+        # fitsflow's own server, counted apart: the memory step brings `ff` to --memory-after
+        # requests of the blocks' kinds, as Redmine, and /healthz's requests come on top.
+        hz = Server(HEALTHZ, ff.port, ff.process)
         work = {"fitsflow": fitsflow_work(items), "Redmine": redmine_work(items)}
         rm_targets = list(range(1, targets + 1))
 
@@ -389,6 +445,10 @@ def main() -> None:
             if server is ff:
                 return fitsflow_decisions(ff_targets[start:start + count])
             return redmine_decisions(rm_targets[start:start + count], progress)
+
+        def trivial(server: Server, count: int) -> list[Request]:
+            """The ceilings' request: fitsflow's /healthz, or anything of the minimal app."""
+            return [("GET", "/healthz" if server is hz else "/", None)] * count
 
         # Warm both up (each worker, each kind of request), checking the lists hold every item.
         used = 0
@@ -402,17 +462,24 @@ def main() -> None:
             rows = server.html_rows(w["html"][1][1])
             if rows != PAGE:
                 raise RuntimeError(f"{server.name}: an HTML list page holds {rows} rows, not {PAGE}")
+        for server in (hz, mini):
+            server.load(trivial(server, 200), 4)
         used += 8
-        rates: dict[str, dict[str, list[float]]] = {"fitsflow": {}, "Redmine": {}}
+        rates: dict[str, dict[str, list[float]]] = {"fitsflow": {}, "Redmine": {}, HEALTHZ: {}, MINIMAL: {}}
 
         def note(server: Server, key: str, value: float) -> None:
             rates[server.name].setdefault(key, []).append(value)
 
         for block in range(args.blocks):
             order = (ff, rm) if block % 2 == 0 else (rm, ff)
+            # The decisions and the two ceilings, each at 1 and 4 connections.
+            timed = (ff, hz, mini, rm) if block % 2 == 0 else (rm, mini, hz, ff)
             for conns in (1, 4):
-                for server in order:
-                    note(server, f"decisions_{conns}", server.load(decisions(server, used, n), conns))
+                for server in timed:
+                    if server is ff or server is rm:
+                        note(server, f"decisions_{conns}", server.load(decisions(server, used, n), conns))
+                    else:
+                        note(server, f"requests_{conns}", server.load(trivial(server, args.trivial), conns))
                 used += n
             for server in order:
                 w = work[server.name]
@@ -478,6 +545,18 @@ def report(rates: dict[str, dict[str, list[float]]], memory: dict[str, list[int]
     def med(name: str, key: str) -> float:
         return statistics.median(rates[name][key])
 
+    def ceilings(conns: str) -> None:
+        """What any fitsflow request (/healthz), and gunicorn alone (the minimal app), reach at
+        the decisions' connection count, ÷ Redmine's decisions in the same blocks."""
+        redmine = rates["Redmine"][f"decisions_{conns}"]
+        for name, what in ((HEALTHZ, "fitsflow /healthz"), (MINIMAL, "minimal WSGI app under gunicorn")):
+            c = med(name, f"requests_{conns}")
+            per_block = [a / b for a, b in zip(rates[name][f"requests_{conns}"], redmine, strict=True)]
+            print(f"  {what}, {conns} connection(s): {c:,.0f}/s "
+                  f"({c / med('fitsflow', f'decisions_{conns}'):.2f}× fitsflow's decisions)")
+            print(f"ratio: {c / statistics.median(redmine):.2f} ({what} ÷ Redmine decision, {conns} "
+                  f"connection(s); blocks {min(per_block):.2f}–{max(per_block):.2f}; the ceiling, no target)")
+
     print()
     print(f"{items:,} items each; {blocks} interleaved blocks; medians over the blocks")
     labels = {
@@ -494,6 +573,8 @@ def report(rates: dict[str, dict[str, list[float]]], memory: dict[str, list[int]
         per_block = [a / b for a, b in zip(rates["fitsflow"][key], rates["Redmine"][key], strict=True)]
         print(f"ratio: {f / r:.2f} ({key}: fitsflow ÷ Redmine; blocks "
               f"{min(per_block):.2f}–{max(per_block):.2f}; target ≥ 15)")
+        if key.startswith("decisions_"):
+            ceilings(key.removeprefix("decisions_"))
     f100 = med("fitsflow", "json100")
     print(f"  (fitsflow's JSON list in pages of {PAGE}, as Redmine's: {f100:,.0f} items/s, "
           f"{f100 / med('Redmine', 'json'):.2f}× Redmine; not a target)")
