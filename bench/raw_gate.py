@@ -37,7 +37,9 @@ NOT_SCHOOL_DAYS = ("half_term", "holiday", "inset")
 
 _STATEMENTS = {
     "actor": ("SELECT u.id, u.name, u.email, u.active, r.role, u.must_change_password, u.totp_enabled_at, "
-              "u.mfa_exempt FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = {p}"),
+              "u.mfa_exempt, m.school_id, (SELECT count(*) FROM schools) AS schools FROM users u "
+              "LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN school_members m ON m.user_id = u.id "
+              "WHERE u.id = {p}"),
     "change": ("SELECT id, ref, title, requester_id, affected_services, state, version, approval_round "
                "FROM changes WHERE ref = {p}{lock}"),
     "holder": "SELECT user_id FROM change_holders WHERE change_id = {p} AND user_id = {p}",

@@ -347,11 +347,13 @@ class DemoSettings(_Section):
 @dataclass(frozen=True)
 class RoleSetting:
     """A role people hold. ``approves``: it may be named in a gate's quorum. ``mfa``: its
-    holders sign in with a second factor (a new role's default: whether it approves)."""
+    holders sign in with a second factor (a new role's default: whether it approves).
+    ``trust``: it acts across every school of the trust (its holders see every school)."""
 
     label: str
     approves: bool = False
     mfa: bool = False
+    trust: bool = False
 
 
 @dataclass(frozen=True)
@@ -400,8 +402,7 @@ with (Path(__file__).parent / "policy.toml").open("rb") as _shipped:
 
 
 def _shipped_policy() -> ApprovalPolicy:
-    return parse_policy(SHIPPED_POLICY, roles={n for n, (_, approves, _) in SHIPPED_ROLES.items()
-                                               if approves})
+    return parse_policy(SHIPPED_POLICY, roles={n for n, spec in SHIPPED_ROLES.items() if spec[1]})
 
 
 DEFAULT_AUDIENCES = {name: AudienceSetting(*spec) for name, spec in SHIPPED_AUDIENCES.items()}
@@ -454,6 +455,7 @@ class Settings:
             labels=_frozen({name: r.label for name, r in self.roles.items()}),
             approvers=tuple(name for name, r in self.roles.items() if r.approves),
             mfa_roles=tuple(name for name, r in self.roles.items() if r.mfa),
+            trust_roles=tuple(name for name, r in self.roles.items() if r.trust),
             audiences=_frozen({name: Audience(name, a.label, a.tier, a.lead_days)
                                for name, a in self.audiences.items()}),
         )

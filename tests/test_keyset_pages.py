@@ -37,14 +37,16 @@ def school(rt):  # type: ignore[no-untyped-def]
     # Ties in the time orders too: the id decides between them, the same way round.
     tie = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     with rt.db.engine.begin() as connection:
-        connection.execute(update(CHANGES).where(CHANGES.c.id % 3 == 0).values(updated_at=tie, created_at=tie))
+        connection.execute(update(CHANGES).where(CHANGES.c.id % 3 == 0)
+                           .values(updated_at=tie, created_at=tie))
     return school
 
 
 def _walk(rt, school, sort, size):  # type: ignore[no-untyped-def]
     """Every page by Next, then back by Previous: the refs of each page."""
     filters = ChangeFilter(sort=sort)
-    forward, page, offset = [], change_search.find(rt, actor_id=school.auditor, filters=filters, limit=size), 0
+    forward, offset = [], 0
+    page = change_search.find(rt, actor_id=school.auditor, filters=filters, limit=size)
     for _ in range(len(TITLES)):
         forward.append([found.change.ref for found in page.items])
         assert page.offset == offset
@@ -122,8 +124,8 @@ def test_a_position_from_another_order_or_mangled_is_refused(rt, school):
                                sort="relevance"), limit=2).next_after)
     assert "before" in err.value.problems
     # The best match first has no positions: its pages go by number.
-    best = change_search.find(rt, actor_id=school.auditor, filters=ChangeFilter(q="printer", sort="relevance"),
-                              limit=2)
+    best = change_search.find(rt, actor_id=school.auditor,
+                              filters=ChangeFilter(q="printer", sort="relevance"), limit=2)
     assert best.next_after == "" and best.has_next
 
 
@@ -158,7 +160,8 @@ def test_the_pages_and_the_api_go_on_by_position(rt, tmp_path):
     assert [c["title"] for c in two["items"]] == ["Change 02", "Change 03"]
     assert [c["title"] for c in back["items"]] == ["Change 00", "Change 01"] and back["offset"] == 0
     bad = client.get("/api/v1/changes?after=nonsense", headers=headers)
-    assert bad.status_code == 400 and bad.get_json()["code"] == "invalid" and "after" in bad.get_json()["problems"]
+    assert bad.status_code == 400 and bad.get_json()["code"] == "invalid"
+    assert "after" in bad.get_json()["problems"]
     register_page = client.get(f"/api/v1/register?limit=2&sort=title&offset=2&after={one['next_after']}",
                                headers=headers).get_json()
     assert [e["change"]["title"] for e in register_page["items"]] == ["Change 02", "Change 03"]

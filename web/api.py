@@ -216,7 +216,7 @@ def create_change(body: m.NewChange) -> tuple[m.Change, dict[str, str]]:
                                         category=body.category,
                                  description=body.description, affected_services=body.affected_services,
                                  urgency=body.urgency, template=body.template, cost=body.cost,
-                                 emergency_purpose=body.emergency_purpose)
+                                 emergency_purpose=body.emergency_purpose, school=body.school)
     return _change(view), {"Location": f"/api/v1/changes/{view.ref}"}
 
 

@@ -99,6 +99,9 @@ class NewChange(Body):
         None, description="Standard changes (required): the active template followed, e.g. STD-0003.")
     cost: Amount | None = Field(None, description="Standard changes (required): the estimated cost, "
                                 "at most the template's max_cost.")
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="The school it is for (its short name, as `fitsflow school list` shows): required "
+                          "when the caller belongs to several.")
 
 
 class OwnerChange(Body):

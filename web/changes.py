@@ -31,6 +31,7 @@ from fitsflow.services import (
     discussion,
     ownership,
     rescheduling,
+    schools,
     templates,
     timeline,
     users,
@@ -111,7 +112,8 @@ def new() -> Any:
                                          urgency=form.get("urgency", ""),
                                          emergency_purpose=form.get("emergency_purpose", ""),
                                          template=form.get("template") or None,
-                                         cost=form.get("cost") or None)
+                                         cost=form.get("cost") or None,
+                                         school=form.get("school") or None)
         except InvalidInput as err:
             return _new_page(form, err.problems), 400
         flash(f"{view.ref} raised. Start with the first stage.")
@@ -123,7 +125,8 @@ def _new_page(form: Any, problems: dict[str, str]) -> str:
     rt = runtime()
     return render_template("new.html", form=form, problems=problems, workflows=list(rt.workflows),
                            services=catalogue.active_names(rt), chosen=set(form.getlist("affected_services")),
-                           templates=templates.usable(rt, actor_id=actor().id))
+                           templates=templates.usable(rt, actor_id=actor().id),
+                           schools=schools.mine(rt, actor_id=actor().id))
 
 
 @bp.get("/<ref>")

@@ -69,10 +69,11 @@ def forward() -> Any:
     grid = Markup("")
     if result is not None:
         # Rendering a busy month's grid costs more than building it: it is kept with the
-        # schedule, for the same version of its range (everything else on the page is per person).
+        # schedule, for the same version of its range and the same schools seen (everything else
+        # on the page is per person).
         # The grid is drawn from the schedule as read inside, never from an older copy.
         key = ("schedule.html", view, start, days, filters["service"].lower(), filters["state"],
-               filters["category"], today, result.version)
+               filters["category"], today, result.version, actor().schools)
         # A month lists a few releases a day, then "N more" into that day's week, which lists
         # them all: a busy month stays readable (and quick to draw) at any size of school.
         given: dict[str, Any] = {k: v for k, v in filters.items() if v}
@@ -80,7 +81,8 @@ def forward() -> Any:
         shows = ("schedule", "calendar")  # its releases and its days' shading
         grid = runtime().cache.get(runtime().db, shows, key, lambda: Markup(render_template(
             "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
-            result=schedule.forward_schedule(runtime(), actor_id=None, start=start, days=days, **filters),
+            result=schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=days,
+                                             **filters),
             change_link=url_for("changes.show", ref="_")[:-1], week_link=week + ("&" if "?" in week else "?"),
             day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000)))
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,

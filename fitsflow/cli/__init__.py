@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "outbox": ("delivery:outbox_group", "The notification outbox."),
     "restore": ("backup:restore",
                 "Replace the database with a backup (checked first); stop the server before."),
+    "school": ("schools:school_group", "The trust's schools, and who belongs to which."),
     "schedule": ("schedule:schedule", "Releases in date order with their windows, services and clashes, then "
                                       "the freezes and caution periods in range."),
     "serve": ("serve:serve", "Serve the web interface and API with gunicorn."),

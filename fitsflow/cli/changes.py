@@ -68,15 +68,18 @@ def _print_detail(detail: ChangeDetail) -> None:
               help="Emergency changes (required): restore a service that is down, or protect one at risk.")
 @click.option("--template", default=None, help="Standard changes (required): the template, e.g. STD-0003.")
 @click.option("--cost", default=None, help="Standard changes (required): the estimated cost.")
+@click.option("--school", default=None, help="The school it is for (its short name), when the requester "
+                                             "belongs to several.")
 @pass_state
 def raise_(state: State, as_email: str, title: str, category: str, description: str,
            services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None,
-           emergency_purpose: str) -> None:
+           emergency_purpose: str, school: str | None) -> None:
     """Raise a new change."""
     rt = state.runtime
     view = changes_service.raise_change(rt, actor_id=actor_id(rt, as_email), title=title, category=category,
                                  description=description, affected_services=services_, urgency=urgency,
-                                 template=template, cost=cost, emergency_purpose=emergency_purpose)
+                                 template=template, cost=cost, emergency_purpose=emergency_purpose,
+                                 school=school)
     echo(f"{view.ref} raised ({view.workflow}), now in {view.state}")
 
 

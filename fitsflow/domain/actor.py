@@ -19,6 +19,9 @@ class Actor:
     # Holds such a role and has no second factor here: a token of theirs decides nothing
     # (a token is used without the provider, so its second factor cannot count).
     second_factor_missing: bool = False
+    # The schools whose changes they see; None: every school (a trust role, or they belong
+    # to every school there is).
+    schools: frozenset[int] | None = None
 
     @property
     def label(self) -> str:

@@ -131,6 +131,8 @@ _DECLARED: tuple[EventType, ...] = (
     # People, sign-in and credentials.
     _e("user.created", "Account created", "email", reads=""),
     _e("user.updated", "Account changed", "email"),
+    _e("user.schools", "Schools a person belongs to changed", "email schools:dict", reads=""),
+    _e("school.added", "School added to the trust", "slug name nation", reads=""),
     _e("user.activated", "Account reactivated", "email"),
     _e("user.deactivated", "Account deactivated", "email"),
     _e("user.password_set", "Password set", "email", reads=""),

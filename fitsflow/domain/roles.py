@@ -33,6 +33,8 @@ class RoleBook:
     audiences: Mapping[str, Audience]
     # Roles whose holders must sign in with a second factor (TOTP).
     mfa_roles: tuple[str, ...] = ()
+    # Roles that act across every school of the trust: their holders see every school.
+    trust_roles: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,18 +67,23 @@ class RoleBook:
         return [a for a in audiences if a not in self.audiences]
 
 
-# The set a new installation starts with: name → (label, approves, needs MFA).
-SHIPPED_ROLES: dict[str, tuple[str, bool, bool]] = {
-    "requester": ("Network manager (raises changes)", False, False),
-    "cab": ("Change advisory board (CAB)", True, True),
-    "slt": ("Senior leadership (SLT)", True, True),
-    "finance": ("School business manager (finance)", True, True),
-    "head": ("Headteacher", True, True),
-    "governors": ("Governors' finance committee", True, True),
-    "dpo": ("Data protection officer", True, True),
-    "dsl": ("Designated safeguarding lead", True, True),
-    "auditor": ("Auditor", False, False),
-    "admin": ("Administrator", False, True),
+# The set a new installation starts with: name → (label, approves, needs MFA, acts across
+# every school of the trust).
+SHIPPED_ROLES: dict[str, tuple[str, bool, bool, bool]] = {
+    "requester": ("Network manager (raises changes)", False, False, False),
+    "cab": ("Change advisory board (CAB)", True, True, False),
+    "slt": ("Senior leadership (SLT)", True, True, False),
+    "finance": ("School business manager (finance)", True, True, False),
+    "head": ("Headteacher", True, True, False),
+    "governors": ("Governors' finance committee", True, True, False),
+    "dpo": ("Data protection officer", True, True, False),
+    "dsl": ("Designated safeguarding lead", True, True, False),
+    "auditor": ("Auditor", False, False, False),
+    "admin": ("Administrator", False, True, False),
+    "trust_cab": ("Trust change advisory board", True, True, True),
+    "trust_finance": ("Trust finance (CFO)", True, True, True),
+    "ceo": ("Trust chief executive (CEO)", True, True, True),
+    "it_director": ("Trust IT director", True, True, True),
 }
 # name → (label, notice tier, lead time in school days).
 SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {
@@ -91,10 +98,11 @@ SHIPPED_AUDIENCES: dict[str, tuple[str, str, int]] = {
 def shipped_book() -> RoleBook:
     """The shipped roles and audiences (what a school gets without configuring any)."""
     return RoleBook(
-        labels={name: label for name, (label, _, _) in SHIPPED_ROLES.items()},
-        approvers=tuple(name for name, (_, approves, _) in SHIPPED_ROLES.items() if approves),
+        labels={name: spec[0] for name, spec in SHIPPED_ROLES.items()},
+        approvers=tuple(name for name, spec in SHIPPED_ROLES.items() if spec[1]),
         audiences={name: Audience(name, *spec) for name, spec in SHIPPED_AUDIENCES.items()},
-        mfa_roles=tuple(name for name, (_, _, mfa) in SHIPPED_ROLES.items() if mfa),
+        mfa_roles=tuple(name for name, spec in SHIPPED_ROLES.items() if spec[2]),
+        trust_roles=tuple(name for name, spec in SHIPPED_ROLES.items() if spec[3]),
     )
 
 

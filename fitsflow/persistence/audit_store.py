@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import DDL, bindparam, event
+from sqlalchemy import DDL, bindparam, event, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
 from ..domain import events
 from ..domain.chain import GENESIS, canonical, link_hash
-from . import search_store
+from . import school_scope, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
-from .models import AuditCheckpoint, AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead, Change
 
 event.listen(
     AuditHead.__table__,  # type: ignore[attr-defined]
@@ -25,6 +25,7 @@ event.listen(
 
 _HEAD_KEY = "fitsflow_audit_head"
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _INSERT = _EVENTS.insert()
 _LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
@@ -121,15 +122,21 @@ _ROW_COLUMNS = (_EVENTS.c.seq, _EVENTS.c.at, _EVENTS.c.actor, _EVENTS.c.change_r
 
 
 def iter_rows(session: Session, *, change_ref: str | None = None, after_seq: int = 0,
-              batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+              batch: int = 5000, seen_only: bool = False) -> Iterator[tuple[Any, ...]]:
     """Events as plain tuples (seq, at, actor, change_ref, event_type, payload, prev_hash,
-    hash) in seq order, a batch at a time: constant memory, no ORM objects."""
+    hash) in seq order, a batch at a time: constant memory, no ORM objects. ``seen_only``:
+    leave out the events of changes the session does not see (another school's: the changes
+    read here are scoped, persistence.school_scope) — never for checking the chain."""
     connection = session.connection()
     last = after_seq
+    scoped = seen_only and school_scope.scope_of(session) is not None
     while True:
         query = core_select(*_ROW_COLUMNS).where(_EVENTS.c.seq > last)
         if change_ref is not None:
             query = query.where(_EVENTS.c.change_ref == change_ref)
+        if scoped:
+            query = query.where(or_(_EVENTS.c.change_ref == "",
+                                    _EVENTS.c.change_ref.in_(core_select(_CHANGES.c.ref))))
         rows = connection.execute(query.order_by(_EVENTS.c.seq).limit(batch)).all()
         if not rows:
             return

@@ -31,9 +31,9 @@ _REMINDERS = GateReminder.__table__  # type: ignore[attr-defined]
 _FIELDS = ("id", "ref", "title", "description", "category", "workflow", "requester_id",
            "affected_services", "state", "version", "approval_round", "horizon_years", "parent_id",
            "created_at", "updated_at", "urgency", "template_id", "workflow_version", "planned_cost",
-           "emergency_purpose")
-# What a saved change may have changed: everything but its identity and birth.
-_SAVED = tuple(name for name in _FIELDS if name not in ("id", "ref", "created_at", "version"))
+           "emergency_purpose", "school_id")
+# What a saved change may have changed: everything but its identity, birth and school.
+_SAVED = tuple(name for name in _FIELDS if name not in ("id", "ref", "created_at", "version", "school_id"))
 
 
 @dataclass(slots=True)
@@ -58,6 +58,7 @@ class ChangeRecord:
     workflow_version: str | None = None
     planned_cost: Decimal = Decimal(0)  # the planned cost lines' total (stage_store.replace_cost_lines)
     emergency_purpose: str = ""  # restore | protect (an emergency's)
+    school_id: int = 1  # the school it belongs to (schools)
     requester_name: str = ""
     touched: bool = field(default=False, compare=False)
     saved: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as last read or written

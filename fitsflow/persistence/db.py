@@ -17,7 +17,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from ..clock import Clock
-from . import audit_store, models, protection  # noqa: F401  (tables and their DDL events)
+from . import audit_store, models, protection, school_scope, school_store  # noqa: F401  (tables, DDL and scope events)
 from .db_hooks import BEFORE_COMMIT, CLOCK
 
 _READ_ONLY = "fitsflow_read_only"
@@ -197,6 +197,8 @@ class Database:
     def create_all(self) -> None:
         """Create the tables directly (tests); production uses ``migrate``."""
         SQLModel.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            school_store.ensure_first(connection)  # what migration 0053 inserts
 
     def drop_all(self) -> None:
         SQLModel.metadata.drop_all(self.engine)

@@ -75,6 +75,28 @@ class UserAudience(SQLModel, table=True):
     audience: str = Field(max_length=20, primary_key=True, index=True)
 
 
+class School(SQLModel, table=True):
+    """A school of the trust (the installation). The first is the school an installation had
+    before it held several; an empty name is the one the settings give ([school] name)."""
+
+    __tablename__ = "schools"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=40, unique=True)
+    name: str = Field(default="", max_length=120)
+    nation: str = Field(default="", max_length=20)  # bank holidays' nation; "" = the settings'
+    created_at: datetime
+
+
+class SchoolMember(SQLModel, table=True):
+    """Who belongs to which school: they see its changes (trust roles see every school's)."""
+
+    __tablename__ = "school_members"
+
+    school_id: int = Field(foreign_key="schools.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
 class Change(SQLModel, table=True):
     __tablename__ = "changes"
     # One index for each filter and sort the lists offer, so a page costs what it shows, not
@@ -122,6 +144,9 @@ class Change(SQLModel, table=True):
     # stage_store.replace_cost_lines), indexed for the register's cost filter and sort.
     planned_cost: Decimal = Field(default=Decimal(0), sa_column=Column(
         Numeric(14, 2), nullable=False, server_default="0", index=True))
+    # The school it belongs to (schools): people of other schools never see it.
+    school_id: int = Field(default=1, foreign_key="schools.id", index=True,
+                           sa_column_kwargs={"server_default": "1"})
 
 
 class WorkflowVersion(SQLModel, table=True):

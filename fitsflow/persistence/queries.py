@@ -10,19 +10,33 @@ from sqlalchemy import and_, bindparam, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from .models import Approval, Change, GateReminder, GateRequirement, User, UserAudience, UserRole
+from .models import (
+    Approval,
+    Change,
+    GateReminder,
+    GateRequirement,
+    School,
+    SchoolMember,
+    User,
+    UserAudience,
+    UserRole,
+)
 
 _USERS = User.__table__  # type: ignore[attr-defined]
 _ROLES = UserRole.__table__  # type: ignore[attr-defined]
 _APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _AUDIENCES = UserAudience.__table__  # type: ignore[attr-defined]
+_MEMBERS = SchoolMember.__table__  # type: ignore[attr-defined]
+_SCHOOLS = School.__table__  # type: ignore[attr-defined]
 
 # Statements on the decision path are built once: building a select() costs more
 # than running it.
 _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role,
                       _USERS.c.must_change_password, _USERS.c.totp_enabled_at, _USERS.c.mfa_exempt,
-                      (_USERS.c.password_hash.is_not(None)).label("has_password"))
-          .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id))
+                      (_USERS.c.password_hash.is_not(None)).label("has_password"), _MEMBERS.c.school_id,
+                      core_select(func.count()).select_from(_SCHOOLS).scalar_subquery().label("schools"))
+          .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
+                       .outerjoin(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
 _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
           .where(_APPROVALS.c.change_id == bindparam("cid"), _APPROVALS.c.gate == bindparam("gate"),
@@ -45,6 +59,8 @@ class ActorRow:
     has_second_factor: bool
     mfa_exempt: bool
     has_password: bool = True
+    schools: frozenset[int] = frozenset()  # the schools they belong to
+    every_school: bool = False  # they belong to every school there is
 
 
 def actor_row(session: Session, user_id: int) -> ActorRow | None:
@@ -53,11 +69,13 @@ def actor_row(session: Session, user_id: int) -> ActorRow | None:
     if not rows:
         return None
     first = rows[0]
+    schools = frozenset(r.school_id for r in rows if r.school_id is not None)
     return ActorRow(id=first.id, name=first.name, email=first.email, active=bool(first.active),
                     roles=frozenset(r.role for r in rows if r.role),
                     must_change_password=bool(first.must_change_password),
                     has_second_factor=first.totp_enabled_at is not None, mfa_exempt=bool(first.mfa_exempt),
-                    has_password=bool(first.has_password))
+                    has_password=bool(first.has_password), schools=schools,
+                    every_school=len(schools) >= int(first.schools))
 
 
 def user_by_email(session: Session, email: str) -> User | None:

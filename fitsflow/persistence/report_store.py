@@ -120,7 +120,6 @@ def workflows(session: Session, refs: Sequence[str]) -> dict[str, str]:
         found.update(
             session.connection()
             .execute(select(_CHANGES.c.ref, _CHANGES.c.workflow).where(_CHANGES.c.ref.in_(chunk)))
-            .tuples()
             .all()
         )
     return found

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from ..domain.errors import Stale
+from . import school_store
 from .models import SsoIdentity, User
 
 
@@ -51,6 +52,7 @@ def create_user(session: Session, *, email: str, name: str, at: datetime) -> int
     session.add(user)
     _flush(session)
     assert user.id is not None
+    school_store.join_the_only_school(session, user.id)
     return user.id
 
 

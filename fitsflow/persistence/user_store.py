@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, func, select
 
-from . import queries
+from . import queries, school_store
 from .models import RoleGrant, User, UserAudience, UserRole
 
 
@@ -29,6 +29,8 @@ def upsert(session: Session, *, email: str, name: str, password_hash: str | None
     session.add(user)
     session.flush()
     assert user.id is not None
+    if created:
+        school_store.join_the_only_school(session, user.id)
     return user.id, created
 
 

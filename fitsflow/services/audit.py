@@ -173,7 +173,8 @@ def events_after(rt: Runtime, *, actor_id: int, after_seq: int, limit: int = 500
     with rt.db.read() as session:
         if not load_actor(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
             raise NotPermitted("the audit trail is for auditors and admins")
-        for values in audit_store.iter_rows(session, after_seq=after_seq, batch=min(limit, 2000)):
+        for values in audit_store.iter_rows(session, after_seq=after_seq, batch=min(limit, 2000),
+                                            seen_only=True):
             row = _row(values)
             row["payload"] = json.loads(str(row["payload"]))
             out.append(row)

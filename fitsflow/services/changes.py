@@ -30,7 +30,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, catalogue, common, templates, workflow_versions
+from . import absences, approved, catalogue, common, schools, templates, workflow_versions
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker, others_holding
@@ -82,8 +82,11 @@ def _served(rt: Runtime, category: str) -> bool:
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
                    parent: ChangeRecord | None, urgency: str = "", emergency_purpose: str = "",
-                   use: templates.Use | None = None) -> ChangeRecord:
+                   use: templates.Use | None = None, school_id: int | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
+    # A follow-up is its parent's school's; anything else names its school (schools.for_new_change).
+    school = parent.school_id if parent is not None else school_id
+    assert school is not None
     stamp = rt.now()
     change = change_store.insert(session, dict(
         ref=next_ref(session, stamp.year), title=title.strip(),
@@ -93,6 +96,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         approval_round=0, horizon_years=rt.horizon_years, parent_id=parent.id if parent else None,
         created_at=stamp, updated_at=stamp, urgency=urgency.strip(), emergency_purpose=emergency_purpose,
         template_id=use.template.id if use else None, workflow_version=workflow.definition.version,
+        school_id=school,
     ), requester_name=actor.name)
     workflow_versions.record(session, workflow.definition)
     audit_store.append(
@@ -114,12 +118,13 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
 def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, description: str = "",
                  affected_services: Iterable[str] | str = (), urgency: str = "",
                  template: str | int | None = None, cost: Any = None,
-                 emergency_purpose: str = "") -> ChangeView:
+                 emergency_purpose: str = "", school: str | None = None) -> ChangeView:
     """Raise a new change; it starts in its workflow's initial state. An emergency says why
     it cannot wait for the normal approvals (``urgency``: the incident or reason) and whether
     it restores a service that is down or protects one at risk (``emergency_purpose``); a
     standard change is raised from an active ``template`` (its reference or number), within
-    its services and ``cost``."""
+    its services and ``cost``. ``school``: the school it is for (a slug), when the requester
+    belongs to several."""
     problems = _validate_header(title, description, category, rt, _clean_services(affected_services))
     urgency = normalise_newlines(urgency or "").strip()
     if wrong := long_text_problem(urgency, limits.REASON):
@@ -140,6 +145,10 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
         services, unknown = catalogue.canonical(session, _clean_services(affected_services))
         if unknown and "affected_services" not in problems:
             problems["affected_services"] = unknown
+        try:
+            school_id = schools.for_new_change(rt, session, actor, school)
+        except InvalidInput as err:
+            problems |= err.problems
         if problems:
             raise InvalidInput(problems)
         use = None
@@ -150,7 +159,8 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
             raise InvalidInput({"template": "only a standard change is raised from a template"})
         change = _insert_change(session, rt, actor, title=title, description=description,
                                 category=category, affected_services=services, parent=None,
-                                urgency=urgency, emergency_purpose=emergency_purpose, use=use)
+                                urgency=urgency, emergency_purpose=emergency_purpose, use=use,
+                                school_id=school_id)
         return common.view_of(session, rt, change)
 
 
@@ -191,7 +201,8 @@ def insert_raised(session: Session, rt: Runtime, actor: Actor, *, title: str, de
     if problems:
         raise InvalidInput(problems)
     return _insert_change(session, rt, actor, title=title, description=description, category=category,
-                          affected_services=(), parent=None)
+                          affected_services=(), parent=None,
+                          school_id=schools.for_new_change(rt, session, actor, None))
 
 
 def insert_follow_up(session: Session, rt: Runtime, actor: Actor, *, parent: ChangeRecord, title: str,

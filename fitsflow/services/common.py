@@ -15,7 +15,7 @@ from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.policy import Requirement
 from ..domain.roles import may_view_changes, needs_mfa
 from ..domain.templates import ref_of
-from ..persistence import approved_store, audit_store, change_store, queries
+from ..persistence import approved_store, audit_store, change_store, queries, school_scope
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, Transition, WorkflowDefinition
 from ..workflow.registry import Workflow
@@ -41,8 +41,20 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
         raise NotPermitted("unknown or inactive user")
     roles = rt.roles.known(row.roles)
     missing = needs_mfa(roles, rt.roles) and not row.has_second_factor and not row.mfa_exempt
+    schools = schools_seen(rt, row)
+    # From here on the session reads only the changes of their schools (school_scope).
+    school_scope.limit_to(session, schools)
     return Actor(row.id, row.name, row.email, roles, row.must_change_password,
-                 mfa_enrolment_due=missing and row.has_password, second_factor_missing=missing)
+                 mfa_enrolment_due=missing and row.has_password, second_factor_missing=missing,
+                 schools=schools)
+
+
+def schools_seen(rt: Runtime, row: queries.ActorRow) -> frozenset[int] | None:
+    """The schools whose changes this person sees: None for every school (a trust role, or
+    they belong to every school there is)."""
+    if row.every_school or rt.roles.known(row.roles) & set(rt.roles.trust_roles):
+        return None
+    return row.schools
 
 
 def load_change(session: Session, ref: str, actor: Actor, *, lock: bool = False) -> ChangeRecord:

@@ -21,9 +21,9 @@ from ..domain.calendar import KIND_TITLES, Period, local_midnight
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
-from ..persistence import audit_store, calendar_store, feed_store, queries
+from ..persistence import audit_store, calendar_store, feed_store, queries, school_scope
 from . import account_notices, maintenance
-from .common import load_actor, unit_of_work
+from .common import load_actor, schools_seen, unit_of_work
 from .runtime import Runtime
 
 KINDS = ("mine", "schedule", "maintenance")
@@ -115,7 +115,7 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
         user = queries.actor_row(session, feed.user_id)
         if user is None or not user.active:
             return None
-        kind, user_id = feed.kind, feed.user_id
+        kind, user_id, schools = feed.kind, feed.user_id, schools_seen(rt, user)
     # Calendar clients poll every few minutes: a feed is built once per version of what it
     # shows — its range's changes (a decision on a change outside it leaves the feed), the
     # catalogue and people (the "schedule" read) and the school calendar (the "calendar"
@@ -125,24 +125,24 @@ def render(rt: Runtime, *, token: str) -> Feed | None:
     until = local_midnight(today + timedelta(days=367), rt.timezone)
     with rt.db.read() as session:
         version = feed_store.range_version(session, since=since, until=until)
-    key = ("feed", kind, user_id if kind == "mine" else None, since, until, version)
+    key = ("feed", kind, user_id if kind == "mine" else None, since, until, version, schools)
     return rt.cache.get(rt.db, ("schedule", "calendar"), key,
-                        lambda: _feed(rt, kind, user_id, since, until, key), shelf="feeds")
+                        lambda: _feed(rt, kind, user_id, since, until, key, schools), shelf="feeds")
 
 
 def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime,
-          key: tuple[object, ...]) -> Feed:
+          key: tuple[object, ...], schools: frozenset[int] | None) -> Feed:
     """The feed's text, from its releases' events (kept per version of its range's changes
     and of the catalogue and people: a calendar edit leaves them) and, for the schedule, the
     calendar's freezes and cautions (read afresh)."""
     if kind == "maintenance":
         start = since.astimezone(rt.timezone).date()
-        items = maintenance.planned(rt, actor_id=None, start=start,
+        items = maintenance.planned(rt, actor_id=None, start=start, schools=schools,
                                     days=(until.astimezone(rt.timezone).date() - start).days)
         body = _ical_maintenance(rt, items)
         return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
     events = rt.cache.get(rt.db, "schedule", ("events", *key),
-                          lambda: _events(rt, kind, user_id, since, until), shelf="feed events")
+                          lambda: _events(rt, kind, user_id, since, until, schools), shelf="feed events")
     periods: list[Period] = []
     if kind == "schedule":
         with rt.db.read() as session:
@@ -152,9 +152,11 @@ def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime
     return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-def _events(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime) -> tuple[str, ...]:
-    """Each release of the feed's range, as its VEVENT's text."""
+def _events(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime,
+            schools: frozenset[int] | None) -> tuple[str, ...]:
+    """Each release of the feed's range (of ``schools``; None: every school), as its VEVENT's text."""
     with rt.db.read() as session:
+        school_scope.limit_to(session, schools)
         if kind == "schedule":
             states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
             releases = feed_store.releases(session, since=since, until=until, states=states)

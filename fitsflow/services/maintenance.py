@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from ..domain.calendar import local_midnight
 from ..domain.vocabulary import LIVE_RELEASE_KINDS
-from ..persistence import feed_store
+from ..persistence import feed_store, school_scope
 from .common import load_actor
 from .runtime import Runtime
 
@@ -31,14 +31,17 @@ class Planned:
 
 
 def planned(rt: Runtime, *, actor_id: int | None, start: date | None = None,
-            days: int = DAYS) -> list[Planned]:
+            days: int = DAYS, schools: frozenset[int] | None = None) -> list[Planned]:
     """The releases scheduled (or under way) with a window touching [start, start + days),
-    by start. ``actor_id=None``: a calendar feed's owner, already checked."""
+    by start, of the person's schools. ``actor_id=None``: a calendar feed's owner, already
+    checked, who sees ``schools`` (None: every school)."""
     zone = rt.timezone
     start = start or rt.today()
     with rt.db.read() as session:
         if actor_id is not None:
             load_actor(rt, session, actor_id)  # signed in and active: that is all it takes
+        else:
+            school_scope.limit_to(session, schools)
         rows = feed_store.maintenance(session, since=local_midnight(start, zone),
                                       until=local_midnight(start + timedelta(days=days), zone),
                                       states=rt.workflows.states_of_kind(*LIVE_RELEASE_KINDS))

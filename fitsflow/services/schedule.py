@@ -13,7 +13,7 @@ from ..domain.catalogue import Catalogue
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CATEGORIES
-from ..persistence import feed_store, service_store
+from ..persistence import feed_store, school_scope, service_store
 from . import calendar
 from .common import load_actor
 from .runtime import Runtime
@@ -66,9 +66,13 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     known_states = set(rt.workflows.state_names())
     if state and state not in known_states:
         problems["state"] = "is not a state of any loaded workflow"
+    schools: frozenset[int] | None = None
     with rt.db.read() as session:
-        if actor_id is not None and not may_view_changes(load_actor(rt, session, actor_id).roles):
-            raise NotPermitted("the forward schedule is for people who see changes")
+        if actor_id is not None:
+            actor = load_actor(rt, session, actor_id)
+            if not may_view_changes(actor.roles):
+                raise NotPermitted("the forward schedule is for people who see changes")
+            schools = actor.schools
         if service and service.lower() not in service_store.catalogue(session).by_name:
             problems["service"] = "is not in the service catalogue"
         tz = rt.timezone
@@ -81,9 +85,10 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     # month's change leaves it) and of the catalogue (the "schedule" read); the days' shading
     # and notes, per version of the school calendar (the "calendar" read). A calendar edit
     # re-shades the days and leaves the releases built; a decision, the other way round.
-    key = ("schedule", start, days, service.lower(), state, category, version)
+    # (One build per set of schools seen: a school's people never see another's releases.)
+    key = ("schedule", start, days, service.lower(), state, category, version, schools)
     releases = rt.cache.get(rt.db, "schedule", key, lambda: _releases(rt, start, days, service, state,
-                                                                      category))
+                                                                      category, schools))
     shaded, periods = rt.cache.get(rt.db, "calendar", ("days", start, days), lambda: _days(rt, start, days))
     days_shown = tuple(Day(d.day, d.school_day, d.notes, d.shading, releases.get(d.day, ())) for d in shaded)
     return Schedule(start, start + timedelta(days=days), days_shown, periods, version)
@@ -114,11 +119,12 @@ def _days(rt: Runtime, start: date, days: int) -> tuple[tuple[Day, ...], tuple[s
 
 
 def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
-              category: str) -> dict[date, tuple[Release, ...]]:
+              category: str, schools: frozenset[int] | None) -> dict[date, tuple[Release, ...]]:
     """The releases in the range by local day (each under every day its window touches),
-    filtered, their clashes found."""
+    filtered, their clashes found: of ``schools`` (None: every school)."""
     tz = rt.timezone
     with rt.db.read() as session:
+        school_scope.limit_to(session, schools)
         cat = service_store.catalogue(session)
         since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
         rows = feed_store.releases(session, since=since, until=until)

@@ -1,0 +1,85 @@
+"""Schools and who belongs to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, delete, func, insert, select
+from sqlmodel import Session
+
+from .db_hooks import clock_now
+from .models import School, SchoolMember
+
+_SCHOOLS = School.__table__  # type: ignore[attr-defined]
+_MEMBERS = SchoolMember.__table__  # type: ignore[attr-defined]
+FIRST = 1  # the school an installation had before it held several
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    id: int
+    slug: str
+    name: str
+    nation: str
+
+
+def ensure_first(connection: Connection) -> None:
+    """The first school, as migration 0053 makes it (for databases made from the models)."""
+    if connection.execute(select(_SCHOOLS.c.id).where(_SCHOOLS.c.id == FIRST)).first() is None:
+        connection.execute(insert(_SCHOOLS).values(id=FIRST, slug="school", name="", nation="",
+                                                   created_at=datetime.now(UTC)))
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('schools', 'id'), 1)")
+
+
+def every(session: Session) -> list[SchoolRow]:
+    rows = session.connection().execute(select(_SCHOOLS.c.id, _SCHOOLS.c.slug, _SCHOOLS.c.name,
+                                               _SCHOOLS.c.nation).order_by(_SCHOOLS.c.id))
+    return [SchoolRow(r.id, r.slug, r.name, r.nation) for r in rows]
+
+
+def count(session: Session) -> int:
+    return int(session.connection().execute(select(func.count()).select_from(_SCHOOLS)).scalar_one())
+
+
+def add(session: Session, *, slug: str, name: str, nation: str) -> int:
+    return int(session.connection().execute(
+        insert(_SCHOOLS).values(slug=slug, name=name, nation=nation, created_at=clock_now(session))
+        .returning(_SCHOOLS.c.id)).scalar_one())
+
+
+def update(session: Session, school_id: int, *, name: str, nation: str) -> None:
+    session.connection().execute(_SCHOOLS.update().where(_SCHOOLS.c.id == school_id)
+                                 .values(name=name, nation=nation))
+
+
+def members_of(session: Session, user_id: int) -> set[int]:
+    return set(session.connection().execute(
+        select(_MEMBERS.c.school_id).where(_MEMBERS.c.user_id == user_id)).scalars())
+
+
+def set_schools(session: Session, user_id: int, school_ids: Iterable[int]) -> None:
+    """``user_id`` belongs to exactly these schools."""
+    wanted = set(school_ids)
+    held = members_of(session, user_id)
+    connection = session.connection()
+    if held - wanted:
+        connection.execute(delete(_MEMBERS).where(_MEMBERS.c.user_id == user_id,
+                                                  _MEMBERS.c.school_id.in_(held - wanted)))
+    for school_id in sorted(wanted - held):
+        connection.execute(insert(_MEMBERS).values(user_id=user_id, school_id=school_id))
+
+
+def member_ids(session: Session, school_id: int) -> set[int]:
+    return set(session.connection().execute(
+        select(_MEMBERS.c.user_id).where(_MEMBERS.c.school_id == school_id)).scalars())
+
+
+def join_the_only_school(session: Session, user_id: int) -> None:
+    """A new person belongs to the school when there is one; in a trust of several, an
+    administrator says which (until then they see no school's changes)."""
+    rows = session.connection().execute(select(_SCHOOLS.c.id).limit(2)).scalars().all()
+    if len(rows) == 1:
+        session.connection().execute(insert(_MEMBERS).values(user_id=user_id, school_id=rows[0]))

@@ -1,0 +1,104 @@
+"""The trust's schools: adding and naming them, who belongs to which, and which school a
+new change belongs to. Reads of changes are scoped by school in one place
+(persistence.school_scope, set by ``common.load_actor``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from ..domain.actor import Actor
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.schools import NAME_MAX, nation_problem, slug_problem
+from ..persistence import audit_store, queries, school_store
+from ..persistence.school_store import FIRST
+from . import common
+from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class School:
+    id: int
+    slug: str
+    name: str
+    nation: str
+
+
+def _school(rt: Runtime, row: school_store.SchoolRow) -> School:
+    # The first school is the installation's own: unnamed, it is the settings' [school].
+    return School(row.id, row.slug, row.name or (rt.settings.school.name if row.id == FIRST else row.slug),
+                  row.nation or rt.settings.school.nation)
+
+
+def every_school(rt: Runtime) -> list[School]:
+    with rt.db.read() as session:
+        return [_school(rt, row) for row in school_store.every(session)]
+
+
+def schools_of(rt: Runtime, session: Session, actor: Actor) -> list[School]:
+    """The schools ``actor`` acts in (every one, for a trust role)."""
+    return [_school(rt, row) for row in school_store.every(session)
+            if actor.schools is None or row.id in actor.schools]
+
+
+def mine(rt: Runtime, *, actor_id: int) -> list[School]:
+    """The schools this person acts in (every one, for a trust role)."""
+    with rt.db.read() as session:
+        return schools_of(rt, session, common.load_actor(rt, session, actor_id))
+
+
+def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None) -> int:
+    """The school a change ``actor`` raises belongs to: the one named (``slug``), which must
+    be one of theirs, or their only school; InvalidInput naming ``school`` otherwise."""
+    mine = schools_of(rt, session, actor)
+    if slug:
+        for school in mine:
+            if school.slug == slug.strip():
+                return school.id
+        yours = ", ".join(s.slug for s in mine) or "none"
+        raise InvalidInput({"school": f"must be one of your schools: {yours}"})
+    if len(mine) == 1:
+        return mine[0].id
+    if not mine:
+        raise InvalidInput({"school": "you belong to no school: an administrator adds you to one"})
+    raise InvalidInput({"school": f"say which school it is for: one of {', '.join(s.slug for s in mine)}"})
+
+
+def add_school(rt: Runtime, *, slug: str, name: str, nation: str = "", actor_label: str = "cli") -> School:
+    """A new school of the trust (the command line's: an operator's act)."""
+    slug, name, nation = slug.strip(), " ".join(name.split()), nation.strip()
+    problems = {k: v for k, v in (("slug", slug_problem(slug)), ("nation", nation_problem(nation))) if v}
+    if not name or len(name) > NAME_MAX:
+        problems["name"] = f"give the school's name (up to {NAME_MAX} characters)"
+    with common.unit_of_work(rt) as session:
+        if not problems and any(row.slug == slug for row in school_store.every(session)):
+            problems["slug"] = f"{slug} is already a school's"
+        if problems:
+            raise InvalidInput(problems)
+        school_id = school_store.add(session, slug=slug, name=name, nation=nation)
+        audit_store.append(session, actor=actor_label, change_ref="", event_type="school.added",
+                           payload={"slug": slug, "name": name, "nation": nation})
+        return School(school_id, slug, name, nation or rt.settings.school.nation)
+
+
+def set_user_schools(rt: Runtime, *, email: str, slugs: Iterable[str], actor_label: str = "cli") -> list[str]:
+    """``email`` belongs to exactly these schools (the command line's); their slugs, sorted."""
+    wanted = sorted({s.strip() for s in slugs if s.strip()})
+    with common.unit_of_work(rt) as session:
+        user = queries.user_by_email(session, email)
+        if user is None or user.id is None:
+            raise NotFound(f"no user {email.strip().lower()}")
+        known = {row.slug: row.id for row in school_store.every(session)}
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            raise InvalidInput({"school": f"no school {', '.join(unknown)} "
+                                          f"(known: {', '.join(sorted(known))})"})
+        held = school_store.members_of(session, user.id)
+        before = sorted(slug for slug, sid in known.items() if sid in held)
+        school_store.set_schools(session, user.id, (known[s] for s in wanted))
+        if before != wanted:
+            audit_store.append(session, actor=actor_label, change_ref="", event_type="user.schools",
+                               payload={"email": user.email, "schools": {"before": before, "after": wanted}})
+        return wanted

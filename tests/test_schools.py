@@ -1,0 +1,215 @@
+"""Issue 24.1 and 24.4: schools as tenants. A trust holds schools; every change belongs to one;
+people belong to schools and see only theirs (trust roles see every school's). Isolation is a
+proof, not a promise: every web route and API operation that takes a change — from the URL
+map, through the route matrix's rows, so a new route is covered — answers a person of school
+A holding school B's reference exactly as it answers a reference that does not exist; every
+page and API list without parameters shows none of B's changes; feeds and the schedule too."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from fitsflow.cli import cli
+from fitsflow.domain.errors import InvalidInput, NotFound
+from fitsflow.services import auth, change_search, changes, schedule, schools, users
+from fitsflow.services.change_search import ChangeFilter
+
+from . import factories as f
+from .test_route_matrix import API, PEOPLE, WEB, _ids, _path
+from .web_support import WebSchool, csrf_token, login, make_app
+
+SECRET = "Brook secret fibre upgrade"
+NOWHERE = "CHG-2099-9999"
+
+
+def _brook(rt) -> f.School:  # type: ignore[no-untyped-def]
+    """A second school with its own people (who belong to it alone) and changes."""
+    schools.add_school(rt, slug="brook", name="Brook Primary", nation="wales")
+    brook = f.School(rt)
+    for uid in (brook.requester, brook.other_requester, *brook.cab, brook.slt, brook.finance, brook.head,
+                brook.auditor, brook.admin, brook.staff):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook"])
+    return brook
+
+
+def _email(rt, uid: int) -> str:  # type: ignore[no-untyped-def]
+    from fitsflow.persistence import user_store
+
+    with rt.db.read() as session:
+        user = user_store.get(session, uid)
+        assert user is not None
+        return user.email
+
+
+@pytest.fixture
+def trust(sqlite_rt, tmp_path):  # type: ignore[no-untyped-def]
+    rt = sqlite_rt
+    oak = WebSchool(rt)  # made while the trust has one school: its people belong to it
+    own = f.change_in(rt, oak, "minor", "financial_planning", title="Oak projector")
+    brook = _brook(rt)
+    theirs = f.change_in(rt, brook, "minor", "financial_planning", title=SECRET)
+    f.change_in(rt, brook, "minor", "scheduled", title=SECRET + " (scheduled)")
+    return make_app(rt, tmp_path), oak, own, brook, theirs
+
+
+def _readable(response: Any) -> str:
+    """A response's text, whatever its format (a workbook's cells, a PDF's text)."""
+    data = response.get_data()
+    if response.mimetype.endswith("spreadsheetml.sheet"):
+        from openpyxl import load_workbook
+
+        book = load_workbook(io.BytesIO(data), read_only=True)
+        return "\n".join(str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    if response.mimetype == "application/pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return str(data.decode())
+
+
+def _comparable(body: str, ref: str) -> str:
+    # The same page for another reference; the CSRF token and request ids differ each time.
+    body = body.replace(ref, "REF")
+    return re.sub(r'(name="csrf_token" value=|"request_id": ?|nonce=)"?[^" >]+', r"\1X", body)
+
+
+def test_a_person_sees_only_their_schools_changes_and_a_trust_role_sees_every_school(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    seen = {c.change.ref for c in change_search.find(rt, actor_id=oak.auditor, filters=ChangeFilter(),
+                                                     limit=50).items}
+    assert own in seen and theirs not in seen
+    with pytest.raises(NotFound):
+        changes.get_change(rt, actor_id=oak.requester, ref=theirs)
+    mine = {c.change.ref for c in change_search.find(rt, actor_id=brook.auditor, filters=ChangeFilter(),
+                                                     limit=50).items}
+    assert theirs in mine and own not in mine
+    director = users.add_user(rt, name="IT director", email="director@trust.example", roles="it_director")
+    every = {c.change.ref for c in change_search.find(rt, actor_id=director, filters=ChangeFilter(),
+                                                      limit=50).items}
+    assert {own, theirs} <= every
+    assert changes.get_change(rt, actor_id=director, ref=theirs).change.ref == theirs
+
+
+def test_a_change_is_raised_in_one_of_the_requesters_schools(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    both = users.add_user(rt, name="Shared manager", email="shared@trust.example", roles="requester")
+    with pytest.raises(InvalidInput) as err:  # in no school yet
+        changes.raise_change(rt, actor_id=both, title="Wi-Fi", category="minor")
+    assert "belong to no school" in err.value.problems["school"]
+    schools.set_user_schools(rt, email="shared@trust.example", slugs=["school", "brook"])
+    with pytest.raises(InvalidInput) as err:
+        changes.raise_change(rt, actor_id=both, title="Wi-Fi", category="minor")
+    assert "say which school" in err.value.problems["school"]
+    with pytest.raises(InvalidInput) as err:
+        changes.raise_change(rt, actor_id=oak.requester, title="Wi-Fi", category="minor", school="brook")
+    assert "one of your schools" in err.value.problems["school"]
+    made = changes.raise_change(rt, actor_id=both, title="Wi-Fi", category="minor", school="brook")
+    assert made.ref in {c.change.ref for c in change_search.find(
+        rt, actor_id=brook.auditor, filters=ChangeFilter(), limit=50).items}
+    with pytest.raises(NotFound):
+        changes.get_change(rt, actor_id=oak.auditor, ref=made.ref)
+
+
+def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_not_exist(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    ids = _ids(oak)
+    clients = {}
+    for person, uid in ids.items():
+        client = app.test_client()
+        if uid is not None:
+            assert login(client, oak.emails[uid]).status_code == 302
+        clients[person] = client
+    tokens = {person: {"Authorization": "Bearer " + auth.create_token(
+        rt, user_id=uid, name="crawl", scope="admin" if person == "admin" else "write")}
+        for person, uid in ids.items() if uid is not None}
+    crawled, leaks = 0, []
+    for table, api in ((WEB, False), (API, True)):
+        for (method, rule), (_, body) in table.items():
+            if "<ref>" not in rule:
+                continue
+            for person in PEOPLE[1:]:
+                answers = []
+                for ref in (theirs, NOWHERE):
+                    path = _path(rule, ref, oak)
+                    if api:
+                        got = clients[person].open(path, method=method, headers=tokens[person],
+                                                   json=dict(body) if body is not None else None)
+                    else:
+                        form: dict[str, Any] = dict(body or {})
+                        if method == "POST":
+                            form["csrf_token"] = csrf_token(clients[person])
+                        got = clients[person].open(path, method=method, data=form)
+                    text = got.get_data(as_text=True)
+                    assert SECRET not in text, (method, rule, person)
+                    answers.append((got.status_code, _comparable(text, ref)))
+                crawled += 1
+                if answers[0] != answers[1]:
+                    leaks.append(f"{method} {rule} as {person}: {answers[0][0]} (missing: {answers[1][0]})")
+    assert crawled > 300 and not leaks, "\n".join(leaks)
+
+
+def test_no_list_page_feed_or_api_list_shows_another_schools_changes(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    listed = [rule for (method, rule) in WEB if method == "GET" and "<" not in rule]
+    api_listed = [rule for (method, rule) in API if method == "GET" and "<" not in rule]
+    seen_own = False
+    for person, uid in _ids(oak).items():
+        if uid is None:
+            continue
+        client = app.test_client()
+        assert login(client, oak.emails[uid]).status_code == 302
+        token = {"Authorization": "Bearer " + auth.create_token(rt, user_id=uid, name="lists", scope="read")}
+        for rule in listed:
+            text = _readable(client.get(rule))
+            assert SECRET not in text and theirs not in text, (rule, person)
+            seen_own |= "Oak projector" in text
+        for rule in api_listed:
+            text = _readable(client.get(rule, headers=token))
+            assert SECRET not in text and theirs not in text, (rule, person)
+        for query in ("?q=fibre", "?q=brook", f"?q={theirs}"):
+            assert SECRET not in client.get("/changes" + query).get_data(as_text=True)
+    assert seen_own  # the pages crawled do list changes
+    start = rt.today()
+    plan = schedule.forward_schedule(rt, actor_id=oak.requester, start=start, days=62)
+    assert not [r for d in plan.days for r in d.releases if SECRET in r.title]
+    theirs_plan = schedule.forward_schedule(rt, actor_id=brook.requester, start=start, days=62)
+    assert [r for d in theirs_plan.days for r in d.releases if SECRET in r.title]
+
+
+def test_the_command_line_adds_schools_and_says_who_belongs(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("FITSFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FITSFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("init")
+    assert "school" in run("school", "list")  # the installation's own school
+    assert "oak-lane added" in run("school", "add", "oak-lane", "--name", "Oak Lane Primary",
+                                   "--nation", "wales")
+    assert "Oak Lane Primary  (wales)" in run("school", "list")
+    assert "lower-case" in run("school", "add", "Oak Lane", "--name", "x", code=1)
+    assert "already a school's" in run("school", "add", "oak-lane", "--name", "Again", code=1)
+    run("user", "add", "--name", "Pat", "--email", "pat@x.example", "--role", "requester")
+    assert "belongs to: no school" in run("school", "members", "pat@x.example")
+    assert "belongs to: oak-lane, school" in run("school", "members", "pat@x.example", "oak-lane", "school")
+    assert "no school nowhere" in run("school", "members", "pat@x.example", "nowhere", code=1)
+    assert "say which school" in run("change", "raise", "--as", "pat@x.example", "--title", "Wi-Fi",
+                                     "--category", "minor", code=1)
+    assert "raised" in run("change", "raise", "--as", "pat@x.example", "--title", "Wi-Fi", "--category",
+                           "minor", "--school", "oak-lane")
