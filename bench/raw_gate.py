@@ -57,7 +57,8 @@ _STATEMENTS = {
     "keep_snapshot": ("INSERT INTO approved_snapshots (change_id, gate, round, digest, snapshot, active, "
                       "acknowledge, approved_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, '', {p})"),
     "recipients": ("SELECT DISTINCT r.user_id FROM user_roles r JOIN users u ON u.id = r.user_id "
-                   "WHERE r.role = {p} AND u.active"),
+                   "WHERE r.role = {p} AND u.active AND EXISTS (SELECT * FROM school_members m "
+                   "WHERE m.user_id = r.user_id AND m.school_id = {p})"),
     "insert_outbox": ("INSERT INTO outbox (created_at, event, change_ref, channel, recipient_id, subject, "
                       "body, payload, status, attempts, available_at, last_error) "
                       "VALUES ({p}, 'decided', {p}, 'person', {p}, {p}, {p}, {p}, 'pending', 0, {p}, '')"),
@@ -188,7 +189,7 @@ def decide(cur: Any, d: Dialect, ref: str, approver: int) -> None:
     cur.execute(q["forget_snapshot"], (change_id, GATE))
     cur.execute(q["keep_snapshot"], (change_id, GATE, round_, digest, json.dumps(values, sort_keys=True),
                                      True, stamp))
-    cur.execute(q["recipients"], (ROLE,))
+    cur.execute(q["recipients"], (ROLE, 1))
     decided = {v[0] for v in votes} | {approver}
     people = list(dict.fromkeys([requester, *(r[0] for r in cur.fetchall() if r[0] not in decided)]))
     subject = f"[{ref}] Approved: {title}"[:300]

@@ -75,7 +75,39 @@ def test_upgrade_keeps_the_data_of_a_school_already_running(empty):
         assert c.execute(text("SELECT count(*) FROM user_roles")).scalar_one() == 2
         assert c.execute(text("SELECT channel FROM outbox")).scalar_one() == "person"
         assert c.execute(text("SELECT training FROM release_plans")).all() == []
+        # A trust of one school (0053): it holds every change and every person.
+        assert [tuple(r) for r in c.execute(text("SELECT id, slug FROM schools"))] == [(1, "school")]
+        assert [tuple(r) for r in c.execute(text(
+            "SELECT school_id, user_id FROM school_members ORDER BY user_id"))] == [(1, 1), (1, 2)]
+        assert c.execute(text("SELECT school_id FROM changes")).scalar_one() == 1
     from fitsflow.services import changes as changes_service
 
     detail = changes_service.get_change(rt, actor_id=1, ref="CHG-2026-0001")
     assert detail.change.state == "proceed_approval" and detail.approvals[0].decision == "reject"
+    # A second school added later: the people of the first still see its change, not the other's.
+    from fitsflow.services import schools
+
+    with rt.db.engine.begin() as c:  # the trail's head after the event written above
+        c.execute(text("UPDATE audit_head SET seq = 1, hash = :z"), {"z": "0" * 64})
+
+    schools.add_school(rt, slug="brook", name="Brook Primary")
+    assert changes_service.get_change(rt, actor_id=1, ref="CHG-2026-0001").change.ref == "CHG-2026-0001"
+    newcomer = 3
+    with rt.db.engine.begin() as c:  # (ids as written above: this database's sequences never moved)
+        c.execute(text("INSERT INTO users (id, name, email, active, created_at) VALUES "
+                       "(3, 'New', 'new@old.school', true, :t)"), {"t": stamp})
+        c.execute(text("INSERT INTO user_roles (user_id, role) VALUES (3, 'requester')"))
+    schools.set_user_schools(rt, email="new@old.school", slugs=["brook"])
+    with rt.db.engine.begin() as c:
+        c.execute(text(
+            "INSERT INTO changes (id, ref, title, description, category, workflow, requester_id, "
+            "affected_services, state, version, approval_round, horizon_years, created_at, updated_at, "
+            "school_id) VALUES "
+            "(2, 'CHG-2026-0002', 'Brook Wi-Fi', '', 'minor', 'fits-change', :u, '', 'needs_analysis', "
+            "1, 0, 5, :t, :t, 2)"), {"u": newcomer, "t": stamp})
+    from fitsflow.domain.errors import NotFound
+
+    with pytest.raises(NotFound):
+        changes_service.get_change(rt, actor_id=1, ref="CHG-2026-0002")
+    seen = changes_service.get_change(rt, actor_id=newcomer, ref="CHG-2026-0002")
+    assert seen.change.title == "Brook Wi-Fi"

@@ -47,8 +47,18 @@ def _email(rt, uid: int) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def trust(sqlite_rt, tmp_path):  # type: ignore[no-untyped-def]
-    rt = sqlite_rt
+def trust(rt, tmp_path):  # type: ignore[no-untyped-def]
+    """Oak (the installation's first school) and Brook, on each database."""
+    return _trust(rt, tmp_path)
+
+
+@pytest.fixture
+def site(sqlite_rt, tmp_path):  # type: ignore[no-untyped-def]
+    """The same, for crawling every route (on SQLite: the routes do not differ by database)."""
+    return _trust(sqlite_rt, tmp_path)
+
+
+def _trust(rt, tmp_path):  # type: ignore[no-untyped-def]
     oak = WebSchool(rt)  # made while the trust has one school: its people belong to it
     own = f.change_in(rt, oak, "minor", "financial_planning", title="Oak projector")
     brook = _brook(rt)
@@ -118,8 +128,8 @@ def test_a_change_is_raised_in_one_of_the_requesters_schools(trust):
         changes.get_change(rt, actor_id=oak.auditor, ref=made.ref)
 
 
-def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_not_exist(trust):
-    app, oak, own, brook, theirs = trust
+def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_not_exist(site):
+    app, oak, own, brook, theirs = site
     rt = app.extensions["fitsflow"]
     ids = _ids(oak)
     clients = {}
@@ -157,10 +167,13 @@ def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_no
     assert crawled > 300 and not leaks, "\n".join(leaks)
 
 
-def test_no_list_page_feed_or_api_list_shows_another_schools_changes(trust):
-    app, oak, own, brook, theirs = trust
+def test_no_list_page_feed_or_api_list_shows_another_schools_changes(site):
+    app, oak, own, brook, theirs = site
     rt = app.extensions["fitsflow"]
     listed = [rule for (method, rule) in WEB if method == "GET" and "<" not in rule]
+    # The exports, in each of their formats.
+    listed += [rule.replace("<fmt>", fmt) for (method, rule) in WEB if method == "GET" and "<fmt>" in rule
+               and rule.count("<") == 1 for fmt in ("csv", "xlsx", "pdf", "json")]
     api_listed = [rule for (method, rule) in API if method == "GET" and "<" not in rule]
     seen_own = False
     for person, uid in _ids(oak).items():
@@ -179,6 +192,16 @@ def test_no_list_page_feed_or_api_list_shows_another_schools_changes(trust):
         for query in ("?q=fibre", "?q=brook", f"?q={theirs}"):
             assert SECRET not in client.get("/changes" + query).get_data(as_text=True)
     assert seen_own  # the pages crawled do list changes
+    from fitsflow.services import feeds
+
+    for kind in feeds.kinds_for(rt, user_id=oak.requester):
+        token = feeds.create_feed(rt, user_id=oak.requester, kind=kind)
+        feed = feeds.render(rt, token=token)
+        assert feed is not None and SECRET.encode() not in feed.body, kind
+    for kind in feeds.kinds_for(rt, user_id=brook.requester):
+        if kind != "maintenance":
+            feed = feeds.render(rt, token=feeds.create_feed(rt, user_id=brook.requester, kind=kind))
+            assert feed is not None and SECRET.encode() in feed.body, kind  # Brook's own do show it
     start = rt.today()
     plan = schedule.forward_schedule(rt, actor_id=oak.requester, start=start, days=62)
     assert not [r for d in plan.days for r in d.releases if SECRET in r.title]
@@ -213,3 +236,34 @@ def test_the_command_line_adds_schools_and_says_who_belongs(tmp_path, monkeypatc
                                      "--category", "minor", code=1)
     assert "raised" in run("change", "raise", "--as", "pat@x.example", "--title", "Wi-Fi", "--category",
                            "minor", "--school", "oak-lane")
+
+
+def test_only_the_changes_school_and_the_trust_are_told(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from fitsflow.services import notices
+
+    cfo = users.add_user(rt, name="Trust CFO", email="cfo@trust.example", roles="trust_finance")
+    assert cfo
+    at_gate = f.change_in(rt, brook, "minor", "proceed_approval", title=SECRET + " at the gate")
+    notices.publish_due(rt, now=rt.now() + timedelta(days=60))  # every release notice due by then
+    oak_people = set(_ids(oak).values()) - {None} | {oak.other_requester, oak.cab[1], oak.slt, oak.head}
+    brook_people = {brook.requester, brook.other_requester, *brook.cab, brook.slt, brook.finance, brook.head,
+                    brook.auditor, brook.admin, brook.staff}
+    with rt.db.engine.connect() as connection:
+        asked = {r[0] for r in connection.execute(
+            text("SELECT recipient_id FROM outbox WHERE change_ref = :ref"), {"ref": at_gate})}
+        told = {r[0] for r in connection.execute(text(
+            "SELECT o.recipient_id FROM outbox o JOIN changes c ON c.ref = o.change_ref "
+            "WHERE c.school_id <> 1"))}
+        received = {r[0] for r in connection.execute(text(
+            "SELECT n.user_id FROM notice_receipts n JOIN changes c ON c.id = n.change_id "
+            "WHERE c.school_id <> 1"))}
+    assert brook.finance in asked  # the gate's approvers at Brook are asked …
+    assert told and not told & oak_people  # … and nobody at Oak is told anything of Brook's changes
+    assert brook.staff in received and oak.staff not in received
+    assert told <= brook_people | {cfo}

@@ -84,7 +84,7 @@ def export(fmt: str) -> Any:
     if fmt not in ("csv", "json"):
         return Response("format must be csv or json", status=404)
     ref = request.args.get("change") or None
-    chunks = audit_service.export(runtime(), fmt=fmt, change_ref=ref)
+    chunks = audit_service.export(runtime(), fmt=fmt, change_ref=ref, actor_id=actor().id)
     # Only letters, digits and hyphens reach the header, whatever ?change= held.
     safe = re.sub(r"[^A-Z0-9-]", "", ref.upper())[:40] if ref else ""
     name = f"fitsflow-audit{'-' + safe if safe else ''}.{fmt}"

@@ -15,12 +15,22 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from . import queries
 from .counting import Count, bounded
-from .models import Change, NoticeReceipt, OutboxMessage, ReleaseNotice, ReleasePlan, User, UserAudience
+from .models import (
+    Change,
+    NoticeReceipt,
+    OutboxMessage,
+    ReleaseNotice,
+    ReleasePlan,
+    SchoolMember,
+    User,
+    UserAudience,
+)
 
 _NOTICES = ReleaseNotice.__table__  # type: ignore[attr-defined]
 _RECEIPTS = NoticeReceipt.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _MEMBERS = UserAudience.__table__  # type: ignore[attr-defined]
+_SCHOOL_MEMBERS = SchoolMember.__table__  # type: ignore[attr-defined]
 _USERS = User.__table__  # type: ignore[attr-defined]
 _CHANGES = Change.__table__  # type: ignore[attr-defined]
 _PLANS = ReleasePlan.__table__  # type: ignore[attr-defined]
@@ -99,7 +109,11 @@ def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], n
         .select_from(members.join(_USERS, _USERS.c.id == members.c.user_id))
         .where(members.c.audience == notice.audience, _USERS.c.active.is_(True),
                ~exists().where(_RECEIPTS.c.change_id == notice.change_id,
-                               _RECEIPTS.c.user_id == members.c.user_id)))
+                               _RECEIPTS.c.user_id == members.c.user_id),
+               # The people of the change's school: another school's staff never get its notice.
+               exists().where(_SCHOOL_MEMBERS.c.user_id == members.c.user_id,
+                              _SCHOOL_MEMBERS.c.school_id == select(_CHANGES.c.school_id).where(
+                                  _CHANGES.c.id == notice.change_id).scalar_subquery())))
     if richer:
         eligible = eligible.where(~exists().where(other.c.user_id == members.c.user_id,
                                                   other.c.audience.in_(list(richer))))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, true
+from sqlalchemy import and_, bindparam, exists, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -42,7 +42,7 @@ _ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.
           .where(_APPROVALS.c.change_id == bindparam("cid"), _APPROVALS.c.gate == bindparam("gate"),
                  _APPROVALS.c.round == bindparam("round"))
           .order_by(_APPROVALS.c.id))
-_WITH_ROLES: dict[tuple[str, ...], Any] = {}
+_WITH_ROLES: dict[tuple[tuple[str, ...], tuple[str, ...], bool], Any] = {}
 _INSERT_APPROVAL = _APPROVALS.insert()
 
 
@@ -109,33 +109,51 @@ def audiences_of(session: Session, user_id: int) -> set[str]:
     return set(rows.all())
 
 
-def _with_roles(roles: tuple[str, ...]) -> Any:
+def _with_roles(roles: tuple[str, ...], across: tuple[str, ...], scoped: bool) -> Any:
     """One prebuilt statement per set of roles (roles come from a fixed vocabulary),
-    so no expanding IN has to be rendered on every call."""
-    statement = _WITH_ROLES.get(roles)
+    so no expanding IN has to be rendered on every call; ``scoped``: members of the school
+    bound as ``school`` only, or holders of a role in ``across``."""
+    key = (roles, across, scoped)
+    statement = _WITH_ROLES.get(key)
     if statement is None:
         statement = (core_select(_ROLES.c.user_id).distinct()
                      .select_from(_ROLES.join(_USERS, _USERS.c.id == _ROLES.c.user_id))
                      .where(or_(*[_ROLES.c.role == role for role in roles]), _USERS.c.active == true())
                      .order_by(_ROLES.c.user_id))
-        _WITH_ROLES[roles] = statement
+        if scoped:
+            statement = statement.where(or_(
+                *[_ROLES.c.role == role for role in across],
+                exists().where(_MEMBERS.c.user_id == _ROLES.c.user_id,
+                               _MEMBERS.c.school_id == bindparam("school"))))
+        _WITH_ROLES[key] = statement
     return statement
 
 
-def users_with_roles(session: Session, roles: Iterable[str]) -> list[int]:
+def users_with_roles(session: Session, roles: Iterable[str], *, school_id: int | None = None,
+                     across: Iterable[str] = ()) -> list[int]:
+    """The active holders of any of ``roles``; with ``school_id``, only the people of that
+    school — and holders of a role in ``across`` (trust roles act in every school)."""
     key = tuple(sorted(set(roles)))
     if not key:
         return []
-    return list(session.connection().execute(_with_roles(key)).scalars())
+    if school_id is None:
+        return list(session.connection().execute(_with_roles(key, (), False)).scalars())
+    trust = tuple(sorted(set(key) & set(across)))
+    return list(session.connection().execute(_with_roles(key, trust, True), {"school": school_id}).scalars())
 
 
-def audience_members(session: Session, audiences: Iterable[str]) -> list[int]:
+def audience_members(session: Session, audiences: Iterable[str], *,
+                     school_id: int | None = None) -> list[int]:
+    """The active members of ``audiences`` (of the school ``school_id``, when given)."""
     query = (
         select(UserAudience.user_id)
         .join(User, col(User.id) == col(UserAudience.user_id))
         .where(col(UserAudience.audience).in_(list(audiences)), col(User.active).is_(True))
         .distinct()
     )
+    if school_id is not None:
+        query = query.where(exists().where(_MEMBERS.c.user_id == UserAudience.user_id,
+                                           _MEMBERS.c.school_id == school_id))
     return sorted(session.exec(query).all())
 
 

@@ -19,6 +19,7 @@ from ..persistence import audit_store, failures
 if TYPE_CHECKING:  # imported for types only: `fitsflow audit verify` starts without them
     from sqlmodel import Session
 
+    from ..domain.actor import Actor
     from ..persistence.db import Database
     from .runtime import Runtime
 
@@ -113,13 +114,24 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def export(rt: WithDatabase, *, fmt: str, change_ref: str | None = None) -> Iterator[str]:
-    """Stream the trail (or one change's) as CSV or JSON text chunks."""
+def _acting(rt: WithDatabase, session: Session, actor_id: int) -> Actor:
+    """The person acting, their session reading only their schools' changes from here on."""
+    from .common import load_actor  # common imports this module's timeline
+
+    return load_actor(rt, session, actor_id)  # type: ignore[arg-type]  # a Runtime, when a person acts
+
+
+def export(rt: WithDatabase, *, fmt: str, change_ref: str | None = None,
+           actor_id: int | None = None) -> Iterator[str]:
+    """Stream the trail (or one change's) as CSV or JSON text chunks: as ``actor_id`` sees it
+    (without the events of other schools' changes), or all of it (the operator's)."""
     if fmt not in ("csv", "json"):
         raise ValueError("format must be csv or json")
     ref = change_ref.strip().upper() if change_ref else None
     with rt.db.read() as session:
-        rows = audit_store.iter_rows(session, change_ref=ref)
+        if actor_id is not None:
+            _acting(rt, session, actor_id)  # their schools' changes only, from here on
+        rows = audit_store.iter_rows(session, change_ref=ref, seen_only=actor_id is not None)
         if fmt == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer)
@@ -167,11 +179,9 @@ def timeline_in(session: Session, ref: str) -> list[TimelineEvent]:
 
 def events_after(rt: Runtime, *, actor_id: int, after_seq: int, limit: int = 500) -> list[dict[str, object]]:
     """The whole trail from a sequence number on, as plain data (auditors and admins)."""
-    from .common import load_actor
-
     out: list[dict[str, object]] = []
     with rt.db.read() as session:
-        if not load_actor(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
+        if not _acting(rt, session, actor_id).roles & {AUDITOR, ADMIN}:
             raise NotPermitted("the audit trail is for auditors and admins")
         for values in audit_store.iter_rows(session, after_seq=after_seq, batch=min(limit, 2000),
                                             seen_only=True):

@@ -83,7 +83,8 @@ def rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeRe
         gate = wf.gate_at(change.state) or wf.gates.get(kw.get("left_gate") or "")
         if gate is None:
             return []
-        people = queries.users_with_roles(session, _round_roles(session, change, gate))
+        people = queries.users_with_roles(session, _round_roles(session, change, gate),
+                                          **_of_school(runtime, change))
         today = runtime.today()
         return list(dict.fromkeys([*people, *absence_store.away(session, people, today).values()]))
     if rule == "waiting_approvers_when_gate_done":
@@ -91,13 +92,19 @@ def rule_members(rule: str, runtime: Runtime, session: Session, change: ChangeRe
         if gate is None or kw.get("outcome") == "pending":
             return []
         decided = {a.approver_id for a in kw.get("decisions", ())}
-        return [uid for uid in queries.users_with_roles(session, _round_roles(session, change, gate))
+        return [uid for uid in queries.users_with_roles(session, _round_roles(session, change, gate),
+                                                        **_of_school(runtime, change))
                 if uid not in decided]
     if rule == "deciders":
         return queries.deciders_of(session, change.id)
     if rule.startswith(AUDIENCE_PREFIX):
-        return queries.audience_members(session, [rule[len(AUDIENCE_PREFIX):]])
-    return queries.users_with_roles(session, [rule])
+        return queries.audience_members(session, [rule[len(AUDIENCE_PREFIX):]], school_id=change.school_id)
+    return queries.users_with_roles(session, [rule], **_of_school(runtime, change))
+
+
+def _of_school(runtime: Runtime, change: ChangeRecord) -> dict[str, Any]:
+    """Who is told of a change: its school's people, and holders of trust roles."""
+    return {"school_id": change.school_id, "across": runtime.roles.trust_roles}
 
 
 def recipients(event: str, runtime: Runtime, session: Session, change: ChangeRecord,

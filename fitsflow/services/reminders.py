@@ -97,7 +97,8 @@ def _send(
     ]
     waiting = [
         uid
-        for uid in queries.users_with_roles(session, short)
+        for uid in queries.users_with_roles(session, short, school_id=change.school_id,
+                                            across=rt.roles.trust_roles)
         if uid not in decided and not owns(session, change, uid)
     ]
     today = now.astimezone(rt.timezone).date()
@@ -112,7 +113,8 @@ def _send(
     else:
         people = [
             u
-            for u in queries.users_with_roles(session, [rt.settings.reminders.escalation_role])
+            for u in queries.users_with_roles(session, [rt.settings.reminders.escalation_role],
+                                              school_id=change.school_id, across=rt.roles.trust_roles)
             if not owns(session, change, u)
         ]
         title = "Escalated: a decision is overdue"
