@@ -267,3 +267,36 @@ def test_only_the_changes_school_and_the_trust_are_told(trust):
     assert told and not told & oak_people  # … and nobody at Oak is told anything of Brook's changes
     assert brook.staff in received and oak.staff not in received
     assert told <= brook_people | {cfo}
+
+
+def test_an_administrator_says_which_schools_a_person_belongs_to(site):
+    app, oak, own, brook, theirs = site
+    rt = app.extensions["fitsflow"]
+    client = app.test_client()
+    assert login(client, oak.emails[oak.admin]).status_code == 302
+    page = client.get(f"/admin/users/{oak.auditor}").get_data(as_text=True)
+    assert 'name="schools" value="brook"' in page and 'value="school" checked' in page
+    form = {"csrf_token": csrf_token(client, f"/admin/users/{oak.auditor}"), "name": "Auditor",
+            "roles": "auditor", "active": "1", "schools_shown": "1", "schools": ["school", "brook"]}
+    assert client.post(f"/admin/users/{oak.auditor}", data=form).status_code == 302
+    seen = {c.change.ref for c in change_search.find(rt, actor_id=oak.auditor, filters=ChangeFilter(),
+                                                     limit=50).items}
+    assert {own, theirs} <= seen
+    form = {**form, "csrf_token": csrf_token(client, f"/admin/users/{oak.auditor}"), "schools": ["brook"]}
+    assert client.post(f"/admin/users/{oak.auditor}", data=form).status_code == 302
+    assert schools.of_person(rt, oak.auditor) == ["brook"]
+    with pytest.raises(NotFound):
+        changes.get_change(rt, actor_id=oak.auditor, ref=own)
+    # A form that did not offer the schools leaves them as they are.
+    form = {k: v for k, v in form.items() if k not in ("schools", "schools_shown")}
+    form["csrf_token"] = csrf_token(client, f"/admin/users/{oak.auditor}")
+    assert client.post(f"/admin/users/{oak.auditor}", data=form).status_code == 302
+    assert schools.of_person(rt, oak.auditor) == ["brook"]
+
+
+def test_the_change_page_names_its_school_once_the_trust_has_several(site):
+    app, oak, own, brook, theirs = site
+    client = app.test_client()
+    assert login(client, oak.emails[oak.requester]).status_code == 302
+    first = app.extensions["fitsflow"].settings.school.name  # the first school takes the settings' name
+    assert f"· {first}</p>" in client.get(f"/changes/{own}").get_data(as_text=True)

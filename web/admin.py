@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
-from fitsflow.services import calendar, catalogue, invitations, mfa, outbox, users, workflow_versions
+from fitsflow.services import calendar, catalogue, invitations, mfa, outbox, schools, users, workflow_versions
 from fitsflow.services.queues import Page
 from fitsflow.workflow import svg
 from fitsflow.workflow.diagram import mermaid
@@ -74,7 +74,8 @@ def _edit_page(user_id: int, problems: dict[str, str] | None = None, form: Any =
     invited = invitations.pending(runtime(), [person.id]) if not person.has_password else {}
     return render_template("admin_user_edit.html", person=person, roles=book.labels,
                            audiences=book.audiences, invited=invited.get(person.id),
-                           problems=problems or {}, form=form), status
+                           problems=problems or {}, form=form, schools=schools.every_school(runtime()),
+                           member_of=schools.of_person(runtime(), person.id)), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -93,7 +94,9 @@ def update_user(user_id: int) -> Any:
     try:
         person = users.update_user(runtime(), actor_id=actor().id, user_id=user_id, name=form.get("name", ""),
                                    roles=form.getlist("roles"), audiences=form.getlist("audiences"),
-                                   active=form.get("active") == "1", password=form.get("password") or None)
+                                   active=form.get("active") == "1", password=form.get("password") or None,
+                                   # Only a form that offered the schools says which (one school: none).
+                                   schools=form.getlist("schools") if form.get("schools_shown") else None)
     except InvalidInput as err:
         return _edit_page(user_id, err.problems, form, status=400)
     waiting = [g.what for g in users.pending_grants(runtime()) if g.email == person.email]

@@ -157,7 +157,10 @@ def _change_html(ref: str, **extra: Any) -> str:
     visited = {str(e.payload.get(k)) for e in page.timeline if e.event_type == "transition"
                for k in ("from", "to")}
     diagram = Markup(svg.render(definition, detail.change.state, visited))  # svg.render escapes every text
+    trust = schools.every_school(rt)
     return render_template("change.html", diagram=diagram,
+                           school=next((s.name for s in trust if s.id == detail.change.school_id), "")
+                           if len(trust) > 1 else "",
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label,

@@ -139,7 +139,7 @@ def view_of(session: Session, rt: Runtime, change: ChangeRecord) -> ChangeView:
         parent_ref=parent_ref, created_at=change.created_at, updated_at=change.updated_at,
         urgency=change.urgency, emergency_purpose=change.emergency_purpose, template_id=change.template_id,
         template_ref=ref_of(change.template_id) if change.template_id else "",
-        workflow_version=change.workflow_version or "",
+        workflow_version=change.workflow_version or "", school_id=change.school_id,
     )
 
 

@@ -85,20 +85,32 @@ def add_school(rt: Runtime, *, slug: str, name: str, nation: str = "", actor_lab
 
 def set_user_schools(rt: Runtime, *, email: str, slugs: Iterable[str], actor_label: str = "cli") -> list[str]:
     """``email`` belongs to exactly these schools (the command line's); their slugs, sorted."""
-    wanted = sorted({s.strip() for s in slugs if s.strip()})
     with common.unit_of_work(rt) as session:
         user = queries.user_by_email(session, email)
         if user is None or user.id is None:
             raise NotFound(f"no user {email.strip().lower()}")
-        known = {row.slug: row.id for row in school_store.every(session)}
-        unknown = [s for s in wanted if s not in known]
-        if unknown:
-            raise InvalidInput({"school": f"no school {', '.join(unknown)} "
-                                          f"(known: {', '.join(sorted(known))})"})
-        held = school_store.members_of(session, user.id)
-        before = sorted(slug for slug, sid in known.items() if sid in held)
-        school_store.set_schools(session, user.id, (known[s] for s in wanted))
-        if before != wanted:
-            audit_store.append(session, actor=actor_label, change_ref="", event_type="user.schools",
-                               payload={"email": user.email, "schools": {"before": before, "after": wanted}})
-        return wanted
+        return set_in(session, user_id=user.id, email=user.email, slugs=slugs, actor_label=actor_label)
+
+
+def set_in(session: Session, *, user_id: int, email: str, slugs: Iterable[str],
+           actor_label: str) -> list[str]:
+    """``set_user_schools`` in the caller's transaction (an administrator's save of a person)."""
+    wanted = sorted({s.strip() for s in slugs if s.strip()})
+    known = {row.slug: row.id for row in school_store.every(session)}
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise InvalidInput({"schools": f"no school {', '.join(unknown)} (known: {', '.join(sorted(known))})"})
+    held = school_store.members_of(session, user_id)
+    before = sorted(slug for slug, sid in known.items() if sid in held)
+    school_store.set_schools(session, user_id, (known[s] for s in wanted))
+    if before != wanted:
+        audit_store.append(session, actor=actor_label, change_ref="", event_type="user.schools",
+                           payload={"email": email, "schools": {"before": before, "after": wanted}})
+    return wanted
+
+
+def of_person(rt: Runtime, user_id: int) -> list[str]:
+    """The slugs of the schools a person belongs to."""
+    with rt.db.read() as session:
+        held = school_store.members_of(session, user_id)
+        return [row.slug for row in school_store.every(session) if row.id in held]

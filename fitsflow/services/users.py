@@ -22,6 +22,7 @@ from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, auth_store, link_store, queries, user_store
 from . import absences, account_notices, common, devices, invitations
+from . import schools as school_service
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -442,9 +443,11 @@ def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Ite
 
 
 def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: Iterable[str],
-                audiences: Iterable[str], active: bool, password: str | None = None) -> UserRow:
+                audiences: Iterable[str], active: bool, password: str | None = None,
+                schools: Iterable[str] | None = None) -> UserRow:
     """Change a user's name, roles, audiences and whether they may sign in (an admin only);
-    with ``password``, set one for them (audited; their sessions end and they are told)."""
+    with ``password``, set one for them (audited; their sessions end and they are told); with
+    ``schools`` (slugs), the schools they belong to."""
     by = require_admin(rt, actor_id)
     if user_id == actor_id and not active:
         raise InvalidInput({"active": "you cannot deactivate yourself"})
@@ -460,6 +463,8 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
             raise InvalidInput({"password": weak})
     with unit_of_work(rt) as session:
         _save(rt, session, spec, password, by.label, by)
+        if schools is not None:
+            school_service.set_in(session, user_id=user_id, email=email, slugs=schools, actor_label=by.label)
         if active != was_active:
             is_admin = ADMIN in queries.roles_of(session, user_id)
             if not active and is_admin and rt.settings.accounts.confirm_privileged_grants \

@@ -33,6 +33,7 @@ class ChangeView:
     template_id: int | None = None  # a standard change's template …
     template_ref: str = ""  # … and its reference
     workflow_version: str = ""  # the version of its workflow it runs on
+    school_id: int = 1  # the school it belongs to
 
 
 @dataclass(frozen=True)
