@@ -300,3 +300,50 @@ def test_the_change_page_names_its_school_once_the_trust_has_several(site):
     assert login(client, oak.emails[oak.requester]).status_code == 302
     first = app.extensions["fitsflow"].settings.school.name  # the first school takes the settings' name
     assert f"· {first}</p>" in client.get(f"/changes/{own}").get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_postgresql_row_security_refuses_a_query_that_forgets_the_school(pg_rt):
+    """The second line: a statement the application does not scope (raw SQL here), run by a
+    role the policy binds, in a transaction that acts for Brook, reads only Brook's changes."""
+    from sqlalchemy import text
+
+    rt = pg_rt
+    oak = f.School(rt)
+    own = f.change_in(rt, oak, "minor", "needs_analysis", title="Oak projector")
+    brook = _brook(rt)
+    theirs = f.change_in(rt, brook, "minor", "needs_analysis", title=SECRET)
+    probe = "fitsflow_rls_probe"
+    with rt.db.engine.begin() as c:
+        if not c.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": probe}).first():
+            c.exec_driver_sql(f"CREATE ROLE {probe} NOLOGIN")
+        schema = c.execute(text("SELECT current_schema()")).scalar_one()
+        c.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {probe}")
+        c.exec_driver_sql(f"GRANT SELECT ON changes TO {probe}")
+    try:
+        with rt.db.engine.connect() as c:
+            with c.begin():
+                c.exec_driver_sql(f"SET LOCAL ROLE {probe}")
+                every = {r[0] for r in c.exec_driver_sql("SELECT ref FROM changes")}
+            with c.begin():
+                c.exec_driver_sql("SELECT set_config('fitsflow.schools', %s, true)", (str(2),))
+                c.exec_driver_sql(f"SET LOCAL ROLE {probe}")
+                for_brook = {r[0] for r in c.exec_driver_sql("SELECT ref FROM changes")}
+            with c.begin():
+                c.exec_driver_sql("SELECT set_config('fitsflow.schools', '0', true)")  # no school at all
+                c.exec_driver_sql(f"SET LOCAL ROLE {probe}")
+                nothing = c.exec_driver_sql("SELECT count(*) FROM changes").scalar_one()
+    finally:
+        with rt.db.engine.begin() as c:
+            c.exec_driver_sql(f"REVOKE ALL ON changes FROM {probe}")
+            c.exec_driver_sql(f"REVOKE USAGE ON SCHEMA {schema} FROM {probe}")
+    assert {own, theirs} <= every  # no school set: the workers, the command line, trust roles
+    assert theirs in for_brook and own not in for_brook
+    assert nothing == 0
+    # And the application sets it whenever it scopes a session.
+    from fitsflow.persistence import school_scope
+
+    with rt.db.read() as session:
+        school_scope.limit_to(session, frozenset({2}))
+        assert session.connection().exec_driver_sql(
+            "SELECT current_setting('fitsflow.schools', true)").scalar_one() == "2"

@@ -156,6 +156,9 @@ def pg_backup(db: Database, target: Path) -> chain.Verification:
             "--format=custom",
             "--no-owner",
             "--no-privileges",
+            # The changes table's row security binds its owner too (school_scope): the dump
+            # reads under it, with no school set, which is every row.
+            "--enable-row-security",
             f"--snapshot={snapshot}",
             f"--file={partial}",
             f"--dbname={url}",

@@ -35,10 +35,52 @@ _ADAPTER = ClauseAdapter(_VIEW)
 _ADAPTED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
+# PostgreSQL's second line of defence: row-level security on the changes table, by the
+# schools the transaction says it acts for (``fitsflow.schools``, set by ``limit_to``; unset
+# or empty: every school — the workers, the command line, trust roles). FORCE makes it hold
+# for the table's owner too (the application's role: never connect as a superuser, which no
+# policy binds). A query that forgets the school, even one this module does not rewrite,
+# reads nothing of another school's.
+SETTING = "fitsflow.schools"
+_POLICY = ("CREATE POLICY changes_by_school ON changes USING ("
+           f"coalesce(current_setting('{SETTING}', true), '') = '' OR school_id = ANY ("
+           f"string_to_array(current_setting('{SETTING}', true), ',')::integer[]))")
+
+
+def row_security_statements(dialect: str) -> list[str]:
+    if dialect != "postgresql":
+        return []
+    return ["ALTER TABLE changes ENABLE ROW LEVEL SECURITY", "ALTER TABLE changes FORCE ROW LEVEL SECURITY",
+            "DROP POLICY IF EXISTS changes_by_school ON changes", _POLICY]
+
+
+def drop_row_security_statements(dialect: str) -> list[str]:
+    if dialect != "postgresql":
+        return []
+    return ["DROP POLICY IF EXISTS changes_by_school ON changes",
+            "ALTER TABLE changes NO FORCE ROW LEVEL SECURITY",
+            "ALTER TABLE changes DISABLE ROW LEVEL SECURITY"]
+
+
+def _install(target: object, connection: Connection, **_: object) -> None:
+    for statement in row_security_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+# create_all (tests) makes it with the changes table; migration 0054 for installations.
+event.listen(_CHANGES, "after_create", _install)
+
+
 def limit_to(session: Session, schools: frozenset[int] | None) -> None:
     """From now on ``session`` reads only the changes of ``schools`` (None: every school)."""
-    if schools is not None:
-        session.connection().execution_options(**{OPTION: tuple(sorted(schools))})
+    if schools is None:
+        return
+    connection = session.connection()
+    connection.execution_options(**{OPTION: tuple(sorted(schools))})
+    if connection.dialect.name == "postgresql":
+        # For this transaction only; an empty set must still read nothing ("0": no school's id).
+        connection.exec_driver_sql("SELECT set_config(%s, %s, true)",
+                                   (SETTING, ",".join(map(str, sorted(schools))) or "0"))
 
 
 def scope_of(session: Session) -> tuple[int, ...] | None:
