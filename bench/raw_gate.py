@@ -49,7 +49,8 @@ _STATEMENTS = {
               "WHERE change_id = {p} AND gate = {p} AND round = {p}"),
     "plan": ("SELECT window_start, window_end, backout_plan, test_plan, risk, risk_answers, impact, "
              "training, contact FROM release_plans WHERE change_id = {p}"),
-    "periods": "SELECT kind, starts_at, ends_at, effect FROM calendar_periods",
+    "periods": ("SELECT kind, starts_at, ends_at, effect FROM calendar_periods "
+                "WHERE school_id IS NULL OR school_id = {p}"),
     "insert_approval": ("INSERT INTO approvals (change_id, gate, round, approver_id, role, decision, "
                         "comment, decided_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
     "head": "SELECT seq, hash FROM audit_head WHERE id = 1{lock}",
@@ -151,7 +152,7 @@ def decide(cur: Any, d: Dialect, ref: str, approver: int) -> None:
     cur.execute(q["plan"], (change_id,))
     start, end, backout, test_plan, risk, answers, impact, training, contact = cur.fetchone()
     start, end = d.when(start), d.when(end)
-    cur.execute(q["periods"])
+    cur.execute(q["periods"], (1,))
     periods = [(kind, d.when(a), d.when(b), effect) for kind, a, b, effect in cur.fetchall()]
     if any(effect in ("freeze", "caution") and a < end and start < b for _, a, b, effect in periods):
         raise Refused("the window is in a freeze or a caution period")

@@ -347,3 +347,32 @@ def test_postgresql_row_security_refuses_a_query_that_forgets_the_school(pg_rt):
         school_scope.limit_to(session, frozenset({2}))
         assert session.connection().exec_driver_sql(
             "SELECT current_setting('fitsflow.schools', true)").scalar_one() == "2"
+
+
+def test_each_school_keeps_its_own_calendar_and_bank_holidays(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from datetime import date, timedelta
+
+    from fitsflow.domain.errors import GateNotSatisfied
+    from fitsflow.services import calendar
+
+    window = (rt.now() + timedelta(days=10)).astimezone(rt.timezone).date()  # change_in's default window
+    freeze = calendar.add_period(rt, actor_id=None, kind="freeze", title="Brook SATs week",
+                                 start=(window - timedelta(days=1)).isoformat(),
+                                 end=(window + timedelta(days=1)).isoformat(), school="brook")
+    assert freeze.school_id is not None
+    with pytest.raises(InvalidInput) as err:
+        calendar.add_period(rt, actor_id=None, kind="freeze", title="x", start=window.isoformat(),
+                            school="nope")
+    assert "no school nope" in err.value.problems["school"]
+    f.change_in(rt, oak, "minor", "scheduled", title="Oak goes ahead")  # Oak's calendar has no freeze
+    with pytest.raises((GateNotSatisfied, InvalidInput)) as refused:
+        f.change_in(rt, brook, "minor", "scheduled", title="Brook waits")
+    assert "Brook SATs week" in str(refused.value)
+    # Each school's bank holidays: St Andrew's Day is Scotland's, not England's.
+    schools.add_school(rt, slug="glen", name="Glen Academy", nation="scotland")
+    glen = next(s.id for s in schools.every_school(rt) if s.slug == "glen")
+    with rt.db.read() as session:
+        assert calendar.school_calendar(rt, session, glen).bank_holiday(date(2026, 11, 30))
+        assert not calendar.school_calendar(rt, session, 1).bank_holiday(date(2026, 11, 30))

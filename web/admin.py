@@ -262,7 +262,7 @@ def _calendar_page(problems: dict[str, str] | None = None, form: Any = None,
     items = [(p, *p.days(tz)) for p in rows]
     return render_template("admin_calendar.html", page=Page(items, total, limit, offset), q=q, kind=kind,
                            kinds=KIND_TITLES, effects=EFFECTS, problems=problems or {}, form=form or {},
-                           import_problems=import_problems or {},
+                           import_problems=import_problems or {}, schools=schools.every_school(runtime()),
                            nation=runtime().settings.school.nation.replace("_", " ").title()), status
 
 
@@ -282,7 +282,7 @@ def calendar_add() -> Any:
         added = calendar.add_period(runtime(), actor_id=actor().id, kind=form.get("kind", ""),
                                     title=form.get("title", ""), start=form.get("start", ""),
                                     end=form.get("end", ""), effect=form.get("effect", ""),
-                                    reason=form.get("reason", ""))
+                                    reason=form.get("reason", ""), school=form.get("school", ""))
     except InvalidInput as err:
         return _calendar_page(err.problems, form, status=400)
     flash(f"Added “{added.title}”.")
@@ -292,7 +292,8 @@ def calendar_add() -> Any:
 def _period_form(period_id: int, form: Any, problems: dict[str, str] | None = None,
                  status: int = 200) -> Any:
     return render_template("admin_calendar_edit.html", period_id=period_id, form=form,
-                           problems=problems or {}, kinds=KIND_TITLES, effects=EFFECTS), status
+                           problems=problems or {}, kinds=KIND_TITLES, effects=EFFECTS,
+                           schools=schools.every_school(runtime())), status
 
 
 @bp.get("/calendar/<int:period_id>")
@@ -301,8 +302,10 @@ def calendar_edit(period_id: int) -> Any:
     """One period's form, filled in."""
     period = calendar.get_period(runtime(), period_id=period_id)
     start, end = period.start_end_text(runtime().timezone)
+    slugs = {s.id: s.slug for s in schools.every_school(runtime())}
     return _period_form(period_id, {"kind": period.kind, "title": period.title, "start": start, "end": end,
-                                    "effect": period.effect, "reason": period.reason})
+                                    "effect": period.effect, "reason": period.reason,
+                                    "school": slugs.get(period.school_id or 0, "")})
 
 
 @bp.post("/calendar/<int:period_id>")
@@ -314,7 +317,9 @@ def calendar_update(period_id: int) -> Any:
         saved = calendar.update_period(runtime(), actor_id=actor().id, period_id=period_id,
                                        kind=form.get("kind", ""), title=form.get("title", ""),
                                        start=form.get("start", ""), end=form.get("end", ""),
-                                       effect=form.get("effect", ""), reason=form.get("reason", ""))
+                                       effect=form.get("effect", ""), reason=form.get("reason", ""),
+                                       # A form that did not offer the school (one school) leaves it.
+                                       school=form.get("school") if "school" in form else None)
     except InvalidInput as err:
         return _period_form(period_id, form, err.problems, status=400)
     flash(f"Saved “{saved.title}”.")

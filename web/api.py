@@ -669,7 +669,7 @@ def workflow(name: str) -> m.Workflow:
 def _period(p: Any) -> m.Period:
     first, last = p.days(runtime().timezone)
     return m.Period(id=p.id, kind=p.kind, title=p.title, starts_at=p.starts_at, ends_at=p.ends_at,
-                    first_day=first, last_day=last, effect=p.effect, reason=p.reason)
+                    first_day=first, last_day=last, effect=p.effect, reason=p.reason, school_id=p.school_id)
 
 
 @route(bp, "GET", "/calendar", summary="The school calendar: terms, holidays, exams, freezes",
@@ -688,7 +688,7 @@ def calendar_periods(query: m.PeriodFilters) -> m.PeriodPage:
 def add_calendar_period(body: m.PeriodBody) -> m.Period:
     return _period(calendar.add_period(runtime(), actor_id=actor().id, kind=body.kind, title=body.title,
                                        start=body.start, end=body.end, effect=body.effect,
-                                       reason=body.reason))
+                                       reason=body.reason, school=body.school or ""))
 
 
 @route(bp, "GET", "/calendar/<int:period_id>", summary="One calendar period", response=m.Period, who=VIEWERS)
@@ -701,7 +701,7 @@ def calendar_period(period_id: int) -> m.Period:
 def change_calendar_period(period_id: int, body: m.PeriodBody) -> m.Period:
     return _period(calendar.update_period(runtime(), actor_id=actor().id, period_id=period_id, kind=body.kind,
                                           title=body.title, start=body.start, end=body.end,
-                                          effect=body.effect, reason=body.reason))
+                                          effect=body.effect, reason=body.reason, school=body.school))
 
 
 @route(bp, "DELETE", "/calendar/<int:period_id>", summary="Remove a calendar period (admins)",

@@ -780,6 +780,8 @@ class Period(Out):
     effect: PeriodEffect = Field(description="freeze: changes may not be released in it; caution: only "
                                              "with a recorded reason; info: shown only.")
     reason: str
+    school_id: int | None = Field(None, description="The school whose calendar it is in; null: the whole "
+                                                    "trust's.")
 
 
 class Removed(Out):
@@ -799,6 +801,9 @@ class PeriodBody(Body):
     effect: PeriodEffect | Literal[""] = Field("", description="Empty: the kind's default (exams and "
                                                               "freezes freeze, mocks caution, others info).")
     reason: Annotated[str, StringConstraints(max_length=limits.PERIOD_REASON)] = ""
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="The school whose calendar it is in (its short name); empty: the whole trust's. "
+                          "Omitted when changing a period: it stays where it is.")
 
 
 class PeriodFilters(Paging):

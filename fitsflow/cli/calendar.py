@@ -45,11 +45,14 @@ def list_(state: State, kind: str | None, q: str) -> None:
 @click.option("--effect", type=click.Choice(EFFECTS), help="Default: freeze for exams and freezes, "
                                                            "caution for mocks, info otherwise.")
 @click.option("--reason", default="")
+@click.option("--school", default="",
+              help="One school's calendar (its short name); default: the whole trust's.")
 @pass_state
-def add(state: State, kind: str, title: str, start: str, end: str, effect: str | None, reason: str) -> None:
+def add(state: State, kind: str, title: str, start: str, end: str, effect: str | None, reason: str,
+        school: str) -> None:
     """Add a period (audited)."""
     period = calendar.add_period(state.runtime, actor_id=None, kind=kind, title=title, start=start, end=end,
-                                 effect=effect or "", reason=reason)
+                                 effect=effect or "", reason=reason, school=school)
     first, last = period.days(state.runtime.timezone)
     echo(f"added {period.id}: {period.title} ({first} – {last}, {period.effect})")
 

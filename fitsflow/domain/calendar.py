@@ -33,6 +33,7 @@ class Period:
     ends_at: datetime
     effect: str
     reason: str = ""
+    school_id: int | None = None  # one school's; None: the whole trust's
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         return self.starts_at < end and start < self.ends_at

@@ -76,10 +76,12 @@ def state(session: Session, change_id: int) -> tuple[datetime | None, set[str]]:
 
 
 def unreminded(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
-    """(id, ref, user_id, asked_at) of each request asked between ``since`` and ``until``
-    neither answered nor reminded: the ``asked_at`` index bounds the read to recent reviews."""
+    """(id, ref, user_id, asked_at, school_id) of each request asked between ``since`` and
+    ``until`` neither answered nor reminded: the ``asked_at`` index bounds the read to recent
+    reviews."""
     return session.connection().execute(
-        core_select(_FEEDBACK.c.id, _CHANGES.c.ref, _FEEDBACK.c.user_id, _FEEDBACK.c.asked_at)
+        core_select(_FEEDBACK.c.id, _CHANGES.c.ref, _FEEDBACK.c.user_id, _FEEDBACK.c.asked_at,
+                    _CHANGES.c.school_id)
         .join_from(_FEEDBACK, _CHANGES, _CHANGES.c.id == _FEEDBACK.c.change_id)
         .where(_FEEDBACK.c.asked_at >= since, _FEEDBACK.c.asked_at <= until,
                _FEEDBACK.c.answered_at.is_(None), _FEEDBACK.c.reminded_at.is_(None))

@@ -663,6 +663,8 @@ class CalendarPeriod(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     created_at: datetime
     created_by: str = Field(default="", max_length=320)
+    # The school whose calendar it is in; None: every school's (the trust's).
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
 
 
 class CalendarFeed(SQLModel, table=True):

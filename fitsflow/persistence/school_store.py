@@ -83,3 +83,9 @@ def join_the_only_school(session: Session, user_id: int) -> None:
     rows = session.connection().execute(select(_SCHOOLS.c.id).limit(2)).scalars().all()
     if len(rows) == 1:
         session.connection().execute(insert(_MEMBERS).values(user_id=user_id, school_id=rows[0]))
+
+
+def nation_of(session: Session, school_id: int) -> str:
+    """The school's bank holidays' nation ("": the settings')."""
+    return str(session.connection().execute(
+        select(_SCHOOLS.c.nation).where(_SCHOOLS.c.id == school_id)).scalar_one_or_none() or "")

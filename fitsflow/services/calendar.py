@@ -5,6 +5,7 @@ SchoolCalendar every school-day computation reads."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from ..domain.calendar import (
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, calendar_store
+from ..persistence import audit_store, calendar_store, school_store
 from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
@@ -41,10 +42,21 @@ def publish_time(rt: Runtime) -> time:
     return time(int(hours), int(minutes))
 
 
-def school_calendar(rt: Runtime, session: Session) -> SchoolCalendar:
-    """The calendar in force, read in the caller's transaction."""
-    return SchoolCalendar(calendar_store.all_periods(session), nation=rt.settings.school.nation,
-                          tz=rt.timezone, publish_time=publish_time(rt))
+_CALENDARS = "fitsflow.calendars"  # session.info: each school's calendar, read once per transaction
+
+
+def school_calendar(rt: Runtime, session: Session, school_id: int | None = None) -> SchoolCalendar:
+    """A school's calendar in force — the trust's periods, the school's own and the bank
+    holidays of its nation — read in the caller's transaction (once: a worker's sweep over
+    many changes reads each school's once). None: the trust's periods alone."""
+    kept: dict[int | None, SchoolCalendar] = session.info.setdefault(_CALENDARS, {})
+    if school_id not in kept:
+        nation: str = rt.settings.school.nation  # the first school's: the installation's own
+        if school_id is not None and school_id != school_store.FIRST:
+            nation = school_store.nation_of(session, school_id) or nation
+        kept[school_id] = SchoolCalendar(calendar_store.periods_of(session, school_id), nation=nation,
+                                         tz=rt.timezone, publish_time=publish_time(rt))
+    return kept[school_id]
 
 
 def timing_problem(rt: Runtime, school: SchoolCalendar, window_start: datetime, at: datetime) -> str:
@@ -132,14 +144,30 @@ def _payload(rt: Runtime, period: Period) -> dict[str, Any]:
     first, last = period.days(rt.timezone)
     return {"kind": period.kind, "title": period.title, "effect": period.effect,
             "starts_at": period.starts_at.isoformat(), "ends_at": period.ends_at.isoformat(),
-            "days": f"{first.isoformat()}/{last.isoformat()}", "reason": period.reason}
+            "days": f"{first.isoformat()}/{last.isoformat()}", "reason": period.reason,
+            **({"school_id": period.school_id} if period.school_id is not None else {})}
+
+
+def _in_school(session: Session, period: Period, school: str) -> Period:
+    """The period in the calendar of the school named (its slug); "": the whole trust's."""
+    if not school.strip():
+        return period
+    known = {row.slug: row.id for row in school_store.every(session)}
+    if len(known) == 1 and school.strip() in known:
+        return period  # a trust of one school: its calendar is the trust's
+    if school.strip() not in known:
+        raise InvalidInput({"school": f"no school {school.strip()[:40]} (known: {', '.join(sorted(known))}); "
+                                      "leave it empty for the whole trust"})
+    return dataclasses.replace(period, school_id=known[school.strip()])
 
 
 def add_period(rt: Runtime, *, actor_id: int | None, kind: str, title: str, start: str, end: str = "",
-               effect: str = "", reason: str = "") -> Period:
+               effect: str = "", reason: str = "", school: str = "") -> Period:
+    """A period in the whole trust's calendar, or in one school's (``school``: its slug)."""
     period = parse_period(rt, kind=kind, title=title, start=start, end=end, effect=effect, reason=reason)
     with unit_of_work(rt) as session:
         label = _admin(rt, session, actor_id)
+        period = _in_school(session, period, school)
         new_id = calendar_store.add(session, period, at=rt.now(), by=label)
         audit_store.append(session, actor=label, change_ref="", event_type="calendar.added",
                            payload=_payload(rt, period))
@@ -149,13 +177,17 @@ def add_period(rt: Runtime, *, actor_id: int | None, kind: str, title: str, star
 
 
 def update_period(rt: Runtime, *, actor_id: int | None, period_id: int, kind: str, title: str, start: str,
-                  end: str = "", effect: str = "", reason: str = "") -> Period:
+                  end: str = "", effect: str = "", reason: str = "", school: str | None = None) -> Period:
+    """``school``: move it to that school's calendar ("": the whole trust's); None: where it is."""
     period = parse_period(rt, kind=kind, title=title, start=start, end=end, effect=effect, reason=reason)
     with unit_of_work(rt) as session:
         label = _admin(rt, session, actor_id)
         before = calendar_store.get(session, period_id)
-        if before is None or not calendar_store.update(session, period_id, period):
+        if before is None:
             raise NotFound(f"no calendar period {period_id}")
+        period = (_in_school(session, period, school) if school is not None
+                  else dataclasses.replace(period, school_id=before.school_id))
+        calendar_store.update(session, period_id, period)
         audit_store.append(session, actor=label, change_ref="", event_type="calendar.changed",
                            payload={"before": _payload(rt, before), "after": _payload(rt, period)})
         saved = calendar_store.get(session, period_id)

@@ -220,7 +220,8 @@ def settled_problems(rt: Runtime, session: Session,
     if first is None:
         return [], None
     settings = rt.settings.review
-    deadline = calendar.school_calendar(rt, session).school_days_after(first, settings.feedback_school_days)
+    deadline = calendar.school_calendar(rt, session, change.school_id).school_days_after(
+        first, settings.feedback_school_days)
     if len(groups) >= settings.feedback_quorum_groups or rt.now() >= deadline:
         return [], deadline
     return [f"360° feedback: {len(groups)} of the {settings.feedback_quorum_groups} groups needed have "
@@ -260,9 +261,10 @@ def remind_due(rt: Runtime, *, now: datetime) -> int:
     is marked inside the write, so two workers never remind one person twice."""
     days = rt.settings.reminders.after_school_days
     with rt.db.read() as session:
-        school = calendar.school_calendar(rt, session)
         rows = feedback_store.unreminded(session, now - REMIND_LOOKBACK, now)
-        due = [r for r in rows if now >= school.school_days_after(r.asked_at, days)]
+        # Each in its change's school's calendar (read once a school).
+        due = [r for r in rows if now >= calendar.school_calendar(rt, session, r.school_id)
+               .school_days_after(r.asked_at, days)]
     if not due:
         return 0
     by_ref: dict[str, list[Any]] = {}

@@ -146,7 +146,8 @@ def _feed(rt: Runtime, kind: str, user_id: int, since: datetime, until: datetime
     periods: list[Period] = []
     if kind == "schedule":
         with rt.db.read() as session:
-            periods = [p for p in calendar_store.all_periods(session)
+            school = next(iter(schools)) if schools is not None and len(schools) == 1 else None
+            periods = [p for p in calendar_store.periods_of(session, school)
                        if p.effect in ("freeze", "caution") and p.overlaps(since, until)]
     body = _ical(rt, kind, events, periods)
     return Feed(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')

@@ -69,7 +69,7 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     now = rt.now()
     start = release.window_start if release and release.window_start else now
     existing = {row.audience: row for row in notice_store.of_change(session, change.id)}
-    school = calendar.school_calendar(rt, session)
+    school = calendar.school_calendar(rt, session, change.school_id)
     hold_days = rt.settings.notices.hold_within_school_days
     hold_before = school.school_days_after(now, hold_days) if hold_days and not workflow.emergency else now
     count = 0
@@ -107,7 +107,7 @@ def on_released(change: ChangeRecord, *, runtime: Runtime, session: Session, act
     """Remind the requester to open the review if it is not open by then."""
     if workflow.state_of_kind(IN_REVIEW) is None:
         return
-    due = calendar.school_calendar(runtime, session).school_days_after(
+    due = calendar.school_calendar(runtime, session, change.school_id).school_days_after(
         runtime.now(), runtime.settings.notices.review_due_days)
     notifications.queue("review_due", change, runtime=runtime, session=session, actor=actor,
                         workflow=workflow, available_at=due, include_actor=True)

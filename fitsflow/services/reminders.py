@@ -54,7 +54,6 @@ def _due(rt: Runtime, session: Session, now: datetime,
          at_gates: list[tuple[str, str]]) -> list[tuple[str, str, int, str, datetime]]:
     """(ref, gate, round, kind, opened) of each reminder or escalation due and not yet sent."""
     settings = rt.settings.reminders
-    school = calendar.school_calendar(rt, session)
     due = []
     for ref, gate_name, round_, opened in queries.open_rounds(session, at_gates):
         change = change_store.load(session, ref)
@@ -68,6 +67,7 @@ def _due(rt: Runtime, session: Session, now: datetime,
             remind_at = opened + timedelta(hours=settings.emergency_after_hours)
             escalate_at = opened + timedelta(hours=2 * settings.emergency_after_hours)
         else:
+            school = calendar.school_calendar(rt, session, change.school_id)  # read once a school
             remind_at = school.school_days_after(opened, settings.after_school_days)
             escalate_at = school.school_days_after(
                 opened, settings.after_school_days + settings.escalate_after_school_days

@@ -89,17 +89,21 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     key = ("schedule", start, days, service.lower(), state, category, version, schools)
     releases = rt.cache.get(rt.db, "schedule", key, lambda: _releases(rt, start, days, service, state,
                                                                       category, schools))
-    shaded, periods = rt.cache.get(rt.db, "calendar", ("days", start, days), lambda: _days(rt, start, days))
+    # The days as the viewer's school keeps them (one school's calendar; several: the trust's).
+    school = next(iter(schools)) if schools is not None and len(schools) == 1 else None
+    shaded, periods = rt.cache.get(rt.db, "calendar", ("days", start, days, school),
+                                   lambda: _days(rt, start, days, school))
     days_shown = tuple(Day(d.day, d.school_day, d.notes, d.shading, releases.get(d.day, ())) for d in shaded)
     return Schedule(start, start + timedelta(days=days), days_shown, periods, version)
 
 
-def _days(rt: Runtime, start: date, days: int) -> tuple[tuple[Day, ...], tuple[str, ...]]:
+def _days(rt: Runtime, start: date, days: int,
+          school_id: int | None) -> tuple[tuple[Day, ...], tuple[str, ...]]:
     """Each day's school day, notes and shading (no releases), and the freezes and cautions
-    in the range, described."""
+    in the range, described: in the calendar of ``school_id`` (None: the trust's)."""
     tz = rt.timezone
     with rt.db.read() as session:
-        school = calendar.school_calendar(rt, session)
+        school = calendar.school_calendar(rt, session, school_id)
     out = []
     for offset in range(days):
         day = start + timedelta(days=offset)

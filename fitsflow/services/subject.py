@@ -212,7 +212,7 @@ class ChangeSubject:
 
     @cached_property
     def school(self) -> SchoolCalendar:
-        return calendar.school_calendar(self.rt, self.session)
+        return calendar.school_calendar(self.rt, self.session, self.change.school_id)
 
     def _window_periods(self, effect: str) -> tuple[str, ...]:
         plan = self.release_plan
