@@ -376,3 +376,47 @@ def test_each_school_keeps_its_own_calendar_and_bank_holidays(trust):
     with rt.db.read() as session:
         assert calendar.school_calendar(rt, session, glen).bank_holiday(date(2026, 11, 30))
         assert not calendar.school_calendar(rt, session, 1).bank_holiday(date(2026, 11, 30))
+
+
+def test_side_routes_found_by_review_stay_in_the_school(trust):
+    """Reports kept per set of schools; calendar exceptions and word counts of another
+    school's changes; a second person loaded in a session narrows what it sees; a substitute
+    from another school; a read of changes the rewrite cannot reach fails, not leaks."""
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from datetime import date, timedelta
+
+    from sqlalchemy import select, text
+
+    from fitsflow.persistence import school_scope
+    from fitsflow.persistence.models import Change
+    from fitsflow.services import absences, calendar_report, common, reports
+
+    theirs_report = reports.report(rt, actor_id=brook.head)  # built first, at the same head
+    ours = reports.report(rt, actor_id=oak.head)
+    assert theirs_report is not ours and ours.raised == 1 and theirs_report.raised == 2
+    assert all(theirs not in row for row in ours.went_ahead)
+    # Word counts: Oak's search for a word only Brook's changes hold finds nothing, counts nothing.
+    found = change_search.find(rt, actor_id=oak.auditor, filters=ChangeFilter(q="fibre", sort="relevance"))
+    assert (found.total, found.items) == (0, [])
+    today = rt.today()
+    exceptions = calendar_report.calendar_exceptions(
+        rt, actor_id=oak.auditor, first=today - timedelta(days=400),
+                                                     last=today + timedelta(days=400))
+    assert all(e.ref != theirs for e in exceptions.page.items)
+    with rt.db.read() as session:
+        common.load_actor(rt, session, oak.requester)
+        common.load_actor(rt, session, brook.finance)  # narrows: neither school's now
+        assert session.connection().execute(select(Change.__table__.c.ref)).all() == []
+    with rt.db.read() as session:
+        common.load_actor(rt, session, oak.requester)
+        with pytest.raises(school_scope.Unscoped):
+            session.connection().execute(text("SELECT ref FROM changes")).all()
+    with rt.db.read() as session:
+        common.load_actor(rt, session, oak.requester)
+        with pytest.raises(school_scope.Unscoped):  # ORM entities: refused, not read around the scope
+            session.exec(select(Change)).all()
+    with pytest.raises(InvalidInput) as err:
+        absences.record(rt, actor_id=brook.finance, substitute_email=_email(rt, oak.cab[0]),
+                        first_day=date.today().isoformat(), last_day=date.today().isoformat())
+    assert "works at a school" in err.value.problems["substitute_email"]

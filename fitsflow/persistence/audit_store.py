@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import DDL, bindparam, event, or_
+from sqlalchemy import DDL, bindparam, event
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, func, select
 
@@ -15,7 +15,7 @@ from ..domain import events
 from ..domain.chain import GENESIS, canonical, link_hash
 from . import school_scope, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
-from .models import AuditCheckpoint, AuditEvent, AuditHead, Change
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 
 event.listen(
     AuditHead.__table__,  # type: ignore[attr-defined]
@@ -25,7 +25,6 @@ event.listen(
 
 _HEAD_KEY = "fitsflow_audit_head"
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-_CHANGES = Change.__table__  # type: ignore[attr-defined]
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _INSERT = _EVENTS.insert()
 _LOCK_HEAD = core_select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
@@ -129,14 +128,12 @@ def iter_rows(session: Session, *, change_ref: str | None = None, after_seq: int
     read here are scoped, persistence.school_scope) — never for checking the chain."""
     connection = session.connection()
     last = after_seq
-    scoped = seen_only and school_scope.scope_of(session) is not None
+    seen = school_scope.seen(session, _EVENTS.c.change_ref) if seen_only else []
     while True:
         query = core_select(*_ROW_COLUMNS).where(_EVENTS.c.seq > last)
         if change_ref is not None:
             query = query.where(_EVENTS.c.change_ref == change_ref)
-        if scoped:
-            query = query.where(or_(_EVENTS.c.change_ref == "",
-                                    _EVENTS.c.change_ref.in_(core_select(_CHANGES.c.ref))))
+        query = query.where(*seen)
         rows = connection.execute(query.order_by(_EVENTS.c.seq).limit(batch)).all()
         if not rows:
             return
@@ -201,7 +198,8 @@ def of_types(session: Session, types: tuple[str, ...], *, since: str, until: str
              offset: int) -> tuple[list[AuditEvent], dict[str, int]]:
     """Events of these types with ``since <= at < until`` (ISO text in UTC), newest first,
     and how many of each type in the range."""
-    where = (col(AuditEvent.event_type).in_(types), col(AuditEvent.at) >= since, col(AuditEvent.at) < until)
+    where = (col(AuditEvent.event_type).in_(types), col(AuditEvent.at) >= since, col(AuditEvent.at) < until,
+             *school_scope.seen(session, _EVENTS.c.change_ref))
     counts = session.exec(select(AuditEvent.event_type, func.count()).where(*where)
                           .group_by(col(AuditEvent.event_type))).all()
     rows = session.exec(select(AuditEvent).where(*where).order_by(col(AuditEvent.seq).desc())

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from ..domain import cursor, limits
 from ..domain.cursor import Position
 from ..domain.errors import Stale
-from . import counting, owner_store, queue_store, search_store
+from . import counting, owner_store, queue_store, school_scope, search_store
 from .db_hooks import BEFORE_COMMIT, clock_now
 from .models import Approval, Change, ChangeService, GateReminder, GateRequirement, User
 
@@ -338,8 +338,10 @@ def filtered(session: Session, *, q: str = "", pairs: Sequence[tuple[str, str]] 
         if scores is not None and at is not None:
             raise cursor.problem("after" if after else "before")
         others = (pairs, cost_min, cost_max, service or None, *(v or None for v in filters.values()))
-        if scores is not None and all(v is None for v in others):
-            # Words alone: the index answers (search_store.ranked), the page is read by id.
+        if scores is not None and all(v is None for v in others) and school_scope.scope_of(session) is None:
+            # Words alone: the index answers (search_store.ranked), the page is read by id —
+            # for someone who sees every school (the index knows no school: a count of its
+            # hits would tell others how often a word appears in another school's changes).
             ids, total = search_store.ranked(session.connection(), q, limit=limit, offset=offset)
             return Listed(by_ids(session, ids), total, offset)
     key = sort.lstrip("-")

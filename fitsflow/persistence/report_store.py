@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
+from . import school_scope
 from .models import (
     Approval,
     AuditEvent,
@@ -94,7 +95,8 @@ def moved(session: Session, at_since: str, at_until: str) -> list[str]:
         session.connection()
         .execute(
             select(_EVENTS.c.change_ref)
-            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type == "transition")
+            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type == "transition",
+                   *school_scope.seen(session, _EVENTS.c.change_ref))
             .distinct()
         )
         .scalars()
@@ -107,7 +109,8 @@ def events_of(session: Session, types: Sequence[str], at_since: str, at_until: s
         session.connection()
         .execute(
             select(_EVENTS.c.at, _EVENTS.c.change_ref, _EVENTS.c.event_type, _EVENTS.c.payload)
-            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type.in_(list(types)))
+            .where(_EVENTS.c.at >= at_since, _EVENTS.c.at < at_until, _EVENTS.c.event_type.in_(list(types)),
+                   *school_scope.seen(session, _EVENTS.c.change_ref))
             .order_by(_EVENTS.c.seq)
         )
         .all()

@@ -12,10 +12,12 @@ and their statements run as written."""
 
 from __future__ import annotations
 
-import weakref
+import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import CompoundSelect
@@ -31,8 +33,25 @@ _CHANGES = Change.__table__  # type: ignore[attr-defined]
 # The changes of the schools in PARAM, under the table's own name (so plans and SQL read alike).
 _VIEW = select(_CHANGES).where(_CHANGES.c.school_id.in_(bindparam(PARAM, expanding=True))).subquery("changes")
 _ADAPTER = ClauseAdapter(_VIEW)
-# A statement built once (most are) is adapted once.
-_ADAPTED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# The statements adapted lately: those built once (most) are adapted once. Bounded: a clone
+# keeps its original alive, so a weak-keyed map would keep every one-off statement.
+_ADAPTED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+_ADAPTED_MAX = 512
+_LOCK = threading.Lock()
+_SCOPE = "fitsflow.school_scope"  # session.info: the schools a session is limited to
+# SQL naming the changes table, and the view's own reading of it: a scoped SELECT must read
+# it only through the view (a statement this module could not rewrite fails, not leaks).
+_NAMED = re.compile(r"\b(?:FROM|JOIN)\s+changes\b", re.IGNORECASE)
+_VIEWED = re.compile(r"\bFROM\s+changes\s+WHERE\s+changes\.school_id\s+IN\b", re.IGNORECASE)
+
+
+# An execution option for a statement that reads every school's changes on purpose and
+# shows none of them (a cache's version number): the guard lets it pass.
+TRUST_WIDE = "fitsflow_trust_wide"
+
+
+class Unscoped(RuntimeError):
+    """A statement read the changes table around a session's school scope."""
 
 
 # PostgreSQL's second line of defence: row-level security on the changes table, by the
@@ -72,10 +91,19 @@ event.listen(_CHANGES, "after_create", _install)
 
 
 def limit_to(session: Session, schools: frozenset[int] | None) -> None:
-    """From now on ``session`` reads only the changes of ``schools`` (None: every school)."""
+    """From now on ``session`` reads only the changes of ``schools`` (None: every school).
+    It only ever narrows: loading another person in the same session (someone a decision is
+    made for) cannot widen what the session sees. Kept for the session's next transactions
+    too (re-applied as each begins)."""
     if schools is None:
         return
-    connection = session.connection()
+    held: frozenset[int] | None = session.info.get(_SCOPE)
+    narrowed = schools if held is None else held & schools
+    session.info[_SCOPE] = narrowed
+    _apply(session.connection(), narrowed)
+
+
+def _apply(connection: Connection, schools: frozenset[int]) -> None:
     connection.execution_options(**{OPTION: tuple(sorted(schools))})
     if connection.dialect.name == "postgresql":
         # For this transaction only; an empty set must still read nothing ("0": no school's id).
@@ -83,26 +111,56 @@ def limit_to(session: Session, schools: frozenset[int] | None) -> None:
                                    (SETTING, ",".join(map(str, sorted(schools))) or "0"))
 
 
+@event.listens_for(Session, "after_begin")
+def _begun(session: Session, transaction: Any, connection: Connection) -> None:
+    schools: frozenset[int] | None = session.info.get(_SCOPE)
+    if schools is not None:
+        _apply(connection, schools)
+
+
 def scope_of(session: Session) -> tuple[int, ...] | None:
     """The schools ``session`` is limited to (None: every school)."""
-    found = session.connection().get_execution_options().get(OPTION)
-    return None if found is None else tuple(found)
+    schools: frozenset[int] | None = session.info.get(_SCOPE)
+    return None if schools is None else tuple(sorted(schools))
+
+
+def seen(session: Session, change_ref: Any) -> list[Any]:
+    """Conditions keeping a read of rows that name a change by reference (the audit trail)
+    to the changes the session sees, or to none of any change (people, the calendar): none
+    when it sees every school."""
+    if scope_of(session) is None:
+        return []
+    return [or_(change_ref == "", change_ref.in_(select(_CHANGES.c.ref)))]
 
 
 def _reads_changes(statement: Any) -> bool:
-    return any(element is _CHANGES for element in iterate(statement))
+    # ORM entities carry an annotated copy of the table: compare what it is a copy of.
+    return any(_plain(element) is _CHANGES for element in iterate(statement))
+
+
+def _loads_entities(statement: Any) -> bool:
+    descriptions = getattr(statement, "column_descriptions", ())
+    return any(d.get("expr") is Change for d in descriptions)
+
+
+def _plain(element: Any) -> Any:
+    undo = getattr(element, "_deannotate", None)
+    return undo() if undo is not None else element
 
 
 def _adapted(statement: Any) -> Any:
-    try:
-        return _ADAPTED[statement]
-    except KeyError:
-        pass
-    except TypeError:  # not weakly referable: adapt each time
-        return _ADAPTER.traverse(statement) if _reads_changes(statement) else statement
-    found = _ADAPTER.traverse(statement) if _reads_changes(statement) else statement
-    _ADAPTED[statement] = found
-    return found
+    key = id(statement)
+    with _LOCK:
+        found = _ADAPTED.get(key)
+        if found is not None and found[0] is statement:
+            _ADAPTED.move_to_end(key)
+            return found[1]
+    adapted = _ADAPTER.traverse(statement) if _reads_changes(statement) else statement
+    with _LOCK:
+        _ADAPTED[key] = (statement, adapted)
+        while len(_ADAPTED) > _ADAPTED_MAX:
+            _ADAPTED.popitem(last=False)
+    return adapted
 
 
 @event.listens_for(Engine, "before_execute", retval=True)
@@ -114,6 +172,22 @@ def _scope(conn: Connection, clauseelement: Any, multiparams: Any, params: Any,
     adapted = _adapted(clauseelement)
     if adapted is clauseelement:
         return clauseelement, multiparams, params
+    if _loads_entities(clauseelement):
+        # The ORM would read whole Change objects from the view's columns wrongly: refused
+        # (the stores read changes as rows; nothing loads them as entities).
+        raise Unscoped("changes loaded as ORM entities in a session limited to some schools")
     if multiparams:
         multiparams = [{**p, PARAM: list(schools)} for p in multiparams]
     return adapted, multiparams, {**(params or {}), PARAM: list(schools)}
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _guard(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+           executemany: bool) -> None:
+    """Fail closed: in a scoped session, a SELECT that reads the changes table other than
+    through the view (raw SQL, an alias, an ORM path the rewrite did not reach) is refused."""
+    if OPTION not in conn.get_execution_options() or not statement.lstrip()[:6].upper() == "SELECT" \
+            or context.execution_options.get(TRUST_WIDE):
+        return
+    if len(_NAMED.findall(statement)) != len(_VIEWED.findall(statement)):
+        raise Unscoped("a read of changes around the school scope: " + statement[:200])

@@ -89,3 +89,11 @@ def nation_of(session: Session, school_id: int) -> str:
     """The school's bank holidays' nation ("": the settings')."""
     return str(session.connection().execute(
         select(_SCHOOLS.c.nation).where(_SCHOOLS.c.id == school_id)).scalar_one_or_none() or "")
+
+
+def share_a_school(session: Session, one: int, other: int) -> bool:
+    """Whether two people belong to a school in common — or the trust has one school."""
+    if count(session) <= 1:
+        return True
+    mine = members_of(session, one)
+    return not mine or bool(mine & members_of(session, other))

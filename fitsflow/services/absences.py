@@ -17,7 +17,7 @@ from sqlmodel import Session
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, may_view_changes
 from ..domain.text import one_line_problem
-from ..persistence import absence_store, audit_store, queries, user_store
+from ..persistence import absence_store, audit_store, queries, school_store, user_store
 from ..persistence.models import User
 from . import account_notices, common
 from .common import unit_of_work
@@ -87,6 +87,9 @@ def record(
         if sub.id == away.id:
             raise InvalidInput({"substitute_email": "choose someone else to stand in"})
         assert sub.id is not None
+        if not school_store.share_a_school(session, away.id, sub.id):
+            raise InvalidInput({"substitute_email": "a substitute works at a school of the person away (or "
+                                                    "for the whole trust)"})
         if not may_view_changes(rt.roles.known(queries.roles_of(session, sub.id))):
             raise InvalidInput({"substitute_email": "a substitute must be a member of staff who works on "
                                                     "changes (holds a role), not a student, parent or "

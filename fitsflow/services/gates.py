@@ -96,6 +96,9 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
                 raise NotPermitted("you are not standing in for this person today")
             _may_substitute(session, change, acting)
             absent = common.load_actor(rt, session, on_behalf_of)
+            if absent.schools is not None and change.school_id not in absent.schools:
+                # Their authority is their schools': it never counts at another school's gate.
+                raise NotPermitted("the person you stand in for does not decide for this change's school")
             actor = replace(absent, roles=absent.roles & delegated[on_behalf_of])
         workflow = common.workflow_of(rt, change)
         definition = workflow.definition

@@ -437,7 +437,7 @@ def report(
         # Everything a report reads is recorded in the audit trail as it happens, so one
         # built at the trail's current head is still true: kept until the head moves.
         head = audit_store.head(session)
-        key = (id(rt), period, head.seq, head.hash)
+        key = (id(rt), period, head.seq, head.hash, actor.schools)  # each set of schools its own
         with _KEPT_LOCK:
             if key in _KEPT:
                 _KEPT.move_to_end(key)
