@@ -274,6 +274,24 @@ def test_an_administrator_says_which_schools_a_person_belongs_to(site):
     rt = app.extensions["fitsflow"]
     client = app.test_client()
     assert login(client, oak.emails[oak.admin]).status_code == 302
+    # An administrator of Oak alone: Brook's people are not there for them, nor trust roles.
+    assert client.get(f"/admin/users/{brook.requester}").status_code == 404
+    listed = client.get("/admin/users?size=100").get_data(as_text=True)
+    assert _email(rt, brook.requester) not in listed and oak.emails[oak.requester] in listed
+    form = {"csrf_token": csrf_token(client, f"/admin/users/{brook.requester}"), "name": "Taken over",
+            "roles": "requester", "active": "1", "password": "a long new password 42!"}
+    assert client.post(f"/admin/users/{brook.requester}", data=form).status_code == 404
+    form = {"csrf_token": csrf_token(client, f"/admin/users/{oak.auditor}"), "name": "Auditor",
+            "roles": ["auditor", "it_director"], "active": "1"}
+    refused = client.post(f"/admin/users/{oak.auditor}", data=form)
+    assert refused.status_code == 400 and "act for the whole trust" in refused.get_data(as_text=True)
+    form = {"csrf_token": csrf_token(client, f"/admin/users/{oak.auditor}"), "name": "Auditor",
+            "roles": "auditor", "active": "1", "schools_shown": "1", "schools": ["school", "brook"]}
+    refused = client.post(f"/admin/users/{oak.auditor}", data=form)
+    assert refused.status_code == 400
+    assert "brook: not a school you administer" in refused.get_data(as_text=True)
+    # An administrator of both schools places people in either.
+    schools.set_user_schools(rt, email=oak.emails[oak.admin], slugs=["school", "brook"])
     page = client.get(f"/admin/users/{oak.auditor}").get_data(as_text=True)
     assert 'name="schools" value="brook"' in page and 'value="school" checked' in page
     form = {"csrf_token": csrf_token(client, f"/admin/users/{oak.auditor}"), "name": "Auditor",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
+from fitsflow.domain.roles import ADMIN
 from fitsflow.services import calendar, catalogue, invitations, mfa, outbox, schools, users, workflow_versions
 from fitsflow.services.queues import Page
 from fitsflow.workflow import svg
@@ -22,13 +24,22 @@ from .login import actor, runtime
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
+@bp.before_request
+def _their_people_only() -> None:
+    """An administrator of some schools reaches only their people (and those of no school
+    yet): anyone else's page and every act on them is not found."""
+    user_id = (request.view_args or {}).get("user_id")
+    if user_id is not None and current_user.is_authenticated and ADMIN in actor().roles:
+        users.check_manages(runtime(), actor_id=actor().id, user_id=int(user_id))
+
+
 def _users_page(problems: dict[str, str] | None = None, form: Any = None,
                 import_problems: dict[str, str] | None = None, status: int = 200) -> Any:
     book = runtime().roles
     limit, offset = page_args()
     q = request.args.get("q", "")[:200]
     sort = request.args.get("sort", "")[:20] or "name"
-    rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset, sort=sort)
+    rows, total = users.page_users(runtime(), q=q, limit=limit, offset=offset, sort=sort, actor_id=actor().id)
     invited = invitations.pending(runtime(), [u.id for u in rows if not u.has_password])
     return render_template("admin_users.html", page=Page(rows, total, limit, offset), q=q, sort=sort,
                            roles=book.labels, invited=invited, by_email=invitations.by_email(runtime()),

@@ -613,9 +613,8 @@ def _user(row: users.UserRow) -> m.User:
 @route(bp, "GET", "/users", summary="Users by name, searchable (admins)", response=m.UserPage,
        query=m.UserFilters, scope="admin")
 def list_users(query: m.UserFilters) -> m.UserPage:
-    users.require_admin(runtime(), actor().id)
     rows, total = users.page_users(runtime(), q=query.q, limit=query.limit, offset=query.offset,
-                                   sort=query.sort)
+                                   sort=query.sort, actor_id=actor().id)
     return m.UserPage(items=[_user(r) for r in rows], total=total, limit=query.limit, offset=query.offset)
 
 
@@ -628,7 +627,7 @@ def create_user(body: m.NewUser) -> m.User:
 
 @route(bp, "GET", "/users/<int:user_id>", summary="One user (admins)", response=m.User, scope="admin")
 def get_user(user_id: int) -> m.User:
-    users.require_admin(runtime(), actor().id)
+    users.check_manages(runtime(), actor_id=actor().id, user_id=user_id)
     return _user(users.get_user(runtime(), user_id=user_id))
 
 

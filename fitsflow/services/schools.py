@@ -93,8 +93,9 @@ def set_user_schools(rt: Runtime, *, email: str, slugs: Iterable[str], actor_lab
 
 
 def set_in(session: Session, *, user_id: int, email: str, slugs: Iterable[str],
-           actor_label: str) -> list[str]:
-    """``set_user_schools`` in the caller's transaction (an administrator's save of a person)."""
+           actor_label: str, allowed: frozenset[int] | None = None) -> list[str]:
+    """``set_user_schools`` in the caller's transaction (an administrator's save of a person,
+    who adds or takes away only schools in ``allowed``: theirs; None: any)."""
     wanted = sorted({s.strip() for s in slugs if s.strip()})
     known = {row.slug: row.id for row in school_store.every(session)}
     unknown = [s for s in wanted if s not in known]
@@ -102,6 +103,9 @@ def set_in(session: Session, *, user_id: int, email: str, slugs: Iterable[str],
         raise InvalidInput({"schools": f"no school {', '.join(unknown)} (known: {', '.join(sorted(known))})"})
     held = school_store.members_of(session, user_id)
     before = sorted(slug for slug, sid in known.items() if sid in held)
+    outside = sorted(s for s in set(wanted) ^ set(before) if allowed is not None and known[s] not in allowed)
+    if outside:
+        raise InvalidInput({"schools": f"{', '.join(outside)}: not a school you administer"})
     school_store.set_schools(session, user_id, (known[s] for s in wanted))
     if before != wanted:
         audit_store.append(session, actor=actor_label, change_ref="", event_type="user.schools",

@@ -20,7 +20,7 @@ from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, RoleBook, needs_mfa
 from ..domain.sorting import sort_problem
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, link_store, queries, user_store
+from ..persistence import audit_store, auth_store, link_store, queries, school_store, user_store
 from . import absences, account_notices, common, devices, invitations
 from . import schools as school_service
 from .common import unit_of_work
@@ -81,6 +81,7 @@ class By:
 
     id: int
     label: str
+    schools: frozenset[int] | None = None  # the schools whose people they manage (None: everyone)
 
 
 def _save(rt: Runtime, session: Session, spec: UserSpec, password: str | None, actor_label: str,
@@ -396,23 +397,45 @@ def holders(rt: Runtime, role: str) -> list[tuple[int, str]]:
 
 
 def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0,
-               sort: str = "name") -> tuple[list[UserRow], int]:
-    """A page of users by name (or email: ``sort``), with how many match."""
+               sort: str = "name", actor_id: int | None = None) -> tuple[list[UserRow], int]:
+    """A page of users by name (or email: ``sort``), with how many match: those an
+    administrator of some schools manages (``actor_id``), or everyone."""
     wrong = sort_problem(sort, queries.USER_SORTS)
     if wrong:
         raise InvalidInput({"sort": wrong})
+    schools = require_admin(rt, actor_id).schools if actor_id is not None else None
     with rt.db.read() as session:
-        rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset, sort=sort)
+        rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset, sort=sort,
+                                        schools=schools)
         return _rows(session, rows), total
 
 
-def require_admin(rt: Runtime, actor_id: int) -> By:
-    """The acting administrator; NotPermitted for anyone else."""
+def require_admin(rt: Runtime, actor_id: int, *, manages: int | None = None) -> By:
+    """The acting administrator; NotPermitted for anyone else. An administrator of some
+    schools manages their people and those of no school yet: ``manages``, anyone else, is
+    not found (as another school's change is not)."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-    if ADMIN not in actor.roles:
-        raise NotPermitted("managing users is for administrators")
-    return By(actor.id, actor.label)
+        if ADMIN not in actor.roles:
+            raise NotPermitted("managing users is for administrators")
+        if manages is not None and actor.schools is not None:
+            theirs = school_store.members_of(session, manages)
+            if theirs and not theirs & actor.schools:
+                raise NotFound(f"no user {manages}")
+    return By(actor.id, actor.label, actor.schools)
+
+
+def check_manages(rt: Runtime, *, actor_id: int, user_id: int) -> None:
+    """NotFound unless this administrator manages this person (the pages and the API ask
+    before anything else about them)."""
+    require_admin(rt, actor_id, manages=user_id)
+
+
+def _trust_roles_problem(rt: Runtime, by: By, roles: Iterable[str]) -> None:
+    given = sorted(set(roles) & set(rt.roles.trust_roles))
+    if by.schools is not None and given:
+        raise InvalidInput({"roles": f"{', '.join(given)} act for the whole trust: given by an administrator "
+                                     "who does"})
 
 
 def get_user(rt: Runtime, *, user_id: int) -> UserRow:
@@ -429,6 +452,7 @@ def create_user(rt: Runtime, *, actor_id: int, name: str, email: str, roles: Ite
     already in use is refused."""
     by = require_admin(rt, actor_id)
     spec = parse_user(rt.roles, name, email, roles, audiences)
+    _trust_roles_problem(rt, by, spec.roles)
     with unit_of_work(rt) as session:
         if queries.user_by_email(session, spec.email) is not None:
             raise InvalidInput({"email": f"{spec.email} already belongs to a user"})
@@ -448,7 +472,7 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
     """Change a user's name, roles, audiences and whether they may sign in (an admin only);
     with ``password``, set one for them (audited; their sessions end and they are told); with
     ``schools`` (slugs), the schools they belong to."""
-    by = require_admin(rt, actor_id)
+    by = require_admin(rt, actor_id, manages=user_id)
     if user_id == actor_id and not active:
         raise InvalidInput({"active": "you cannot deactivate yourself"})
     with rt.db.read() as session:
@@ -457,6 +481,7 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
             raise NotFound(f"no user {user_id}")
         email, was_active = user.email, user.active
     spec = parse_user(rt.roles, name, email, roles, audiences)
+    _trust_roles_problem(rt, by, spec.roles)
     if password is not None:
         weak = passwords.problem(password, about=(spec.name, spec.email))
         if weak:
@@ -464,7 +489,8 @@ def update_user(rt: Runtime, *, actor_id: int, user_id: int, name: str, roles: I
     with unit_of_work(rt) as session:
         _save(rt, session, spec, password, by.label, by)
         if schools is not None:
-            school_service.set_in(session, user_id=user_id, email=email, slugs=schools, actor_label=by.label)
+            school_service.set_in(session, user_id=user_id, email=email, slugs=schools, actor_label=by.label,
+                                  allowed=by.schools)
         if active != was_active:
             is_admin = ADMIN in queries.roles_of(session, user_id)
             if not active and is_admin and rt.settings.accounts.confirm_privileged_grants \
