@@ -198,7 +198,7 @@ class Database:
         """Create the tables directly (tests); production uses ``migrate``."""
         SQLModel.metadata.create_all(self.engine)
         with self.engine.begin() as connection:
-            school_store.ensure_first(connection)  # what migration 0053 inserts
+            school_store.ensure_first(connection, self.clock.now())  # what migration 0053 inserts
 
     def drop_all(self) -> None:
         SQLModel.metadata.drop_all(self.engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlmodel import Session
@@ -25,11 +25,11 @@ class SchoolRow:
     nation: str
 
 
-def ensure_first(connection: Connection) -> None:
+def ensure_first(connection: Connection, now: datetime) -> None:
     """The first school, as migration 0053 makes it (for databases made from the models)."""
     if connection.execute(select(_SCHOOLS.c.id).where(_SCHOOLS.c.id == FIRST)).first() is None:
         connection.execute(insert(_SCHOOLS).values(id=FIRST, slug="school", name="", nation="",
-                                                   created_at=datetime.now(UTC)))
+                                                   created_at=now))
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('schools', 'id'), 1)")
 
