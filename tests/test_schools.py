@@ -438,3 +438,30 @@ def test_side_routes_found_by_review_stay_in_the_school(trust):
         absences.record(rt, actor_id=brook.finance, substitute_email=_email(rt, oak.cab[0]),
                         first_day=date.today().isoformat(), last_day=date.today().isoformat())
     assert "works at a school" in err.value.problems["substitute_email"]
+
+
+def test_a_proposal_is_its_schools_to_see_and_triage(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from sqlalchemy import text
+
+    from fitsflow.services import proposals
+
+    made = proposals.propose(rt, actor_id=brook.staff, data={"what": "Fibre to the Brook annexe",
+                                                            "why": "The annexe Wi-Fi drops in lessons"})
+    with pytest.raises(NotFound):
+        proposals.get(rt, actor_id=oak.requester, proposal_id=made.id)
+    assert made.id not in [p.id for p in proposals.listing(rt, actor_id=oak.requester).items]
+    with pytest.raises(NotFound):
+        proposals.triage(rt, actor_id=oak.requester, proposal_id=made.id, action="decline", reason="x")
+    assert made.id in [p.id for p in proposals.listing(rt, actor_id=brook.requester).items]
+    with rt.db.engine.connect() as c:
+        told = {r[0] for r in c.execute(text(
+            "SELECT recipient_id FROM outbox WHERE event = 'proposal_made'"))}
+    assert brook.requester in told and oak.requester not in told
+    raised = proposals.triage(rt, actor_id=brook.requester, proposal_id=made.id, action="raise",
+                              category="minor")
+    assert raised.change_ref
+    with pytest.raises(NotFound):
+        changes.get_change(rt, actor_id=oak.requester, ref=raised.change_ref)
+    assert changes.get_change(rt, actor_id=brook.auditor, ref=raised.change_ref).change.school_id != 1

@@ -1125,6 +1125,8 @@ class NewProposal(Body):
         description="What is needed, in a line.")
     why: Required = Field(description="The problem it solves, or what it would make possible.")
     affects: Text = Field("", description="Who it affects: classes, departments, staff, students.")
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="The school it is for (its short name): needed when the caller belongs to several.")
 
 
 class Proposal(Out):

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER
-from fitsflow.services import proposals
+from fitsflow.services import proposals, schools
 
 from .access import SIGNED_IN, access
 from .dashboard import page_args
@@ -49,8 +49,8 @@ def new() -> Any:
         else:
             flash("Thank you: your proposal is with the ICT team. You will be told what becomes of it.")
             return redirect(url_for("proposals.show", proposal_id=made.id))
-    return render_template("proposal_new.html", problems=problems, form=request.form if problems else None), \
-        400 if problems else 200
+    return render_template("proposal_new.html", problems=problems, form=request.form if problems else None,
+                           schools=schools.mine(runtime(), actor_id=actor().id)), 400 if problems else 200
 
 
 @bp.route("/<int:proposal_id>", methods=["GET", "POST"])

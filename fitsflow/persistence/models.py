@@ -320,6 +320,9 @@ class Proposal(SQLModel, table=True):
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     triaged_by: int | None = Field(default=None, foreign_key="users.id")
     triaged_at: datetime | None = None
+    # The school whose need it is: its requesters triage it; nobody else sees it.
+    school_id: int = Field(default=1, foreign_key="schools.id", index=True,
+                           sa_column_kwargs={"server_default": "1"})
 
 
 class PilotStudy(SQLModel, table=True):

@@ -30,20 +30,26 @@ _SELECT = (select(_PROPOSALS, _USERS.c.name.label("proposer_name"), _CHANGES.c.r
            .outerjoin(_BY, _BY.c.id == _PROPOSALS.c.triaged_by))
 
 
-def add(session: Session, *, proposer_id: int, what: str, why: str, affects: str, now: datetime) -> int:
+def add(session: Session, *, proposer_id: int, what: str, why: str, affects: str, now: datetime,
+        school_id: int) -> int:
     return int(session.connection().execute(insert(_PROPOSALS).values(
-        proposer_id=proposer_id, what=what, why=why, affects=affects, created_at=now, status=OPEN)
-        .returning(_PROPOSALS.c.id)).scalar_one())
+        proposer_id=proposer_id, what=what, why=why, affects=affects, created_at=now, status=OPEN,
+        school_id=school_id).returning(_PROPOSALS.c.id)).scalar_one())
 
 
-def one(session: Session, proposal_id: int) -> Any:
-    return session.connection().execute(_SELECT.where(_PROPOSALS.c.id == proposal_id)).first()
+def _of(schools: frozenset[int] | None) -> list[Any]:
+    return [] if schools is None else [_PROPOSALS.c.school_id.in_(schools)]
+
+
+def one(session: Session, proposal_id: int, *, schools: frozenset[int] | None = None) -> Any:
+    """The proposal (of one of ``schools``; None: any)."""
+    return session.connection().execute(_SELECT.where(_PROPOSALS.c.id == proposal_id, *_of(schools))).first()
 
 
 def page(session: Session, *, status: str | None, proposer_id: int | None, limit: int,
-         offset: int) -> tuple[Sequence[Any], Count]:
-    """Proposals newest first: of one status and/or one proposer."""
-    where = []
+         offset: int, schools: frozenset[int] | None = None) -> tuple[Sequence[Any], Count]:
+    """Proposals newest first: of one status and/or one proposer (of ``schools``; None: any)."""
+    where = _of(schools)
     if status:
         where.append(_PROPOSALS.c.status == status)
     if proposer_id is not None:

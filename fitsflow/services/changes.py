@@ -195,14 +195,14 @@ def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, descrip
 
 
 def insert_raised(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
-                  category: str) -> ChangeRecord:
-    """A new change raised by ``actor`` in the caller's transaction (from a staff proposal)."""
+                  category: str, school_id: int) -> ChangeRecord:
+    """A new change raised by ``actor`` in the caller's transaction (from a staff proposal of
+    the school ``school_id``)."""
     problems = _validate_header(title, description, category, rt)
     if problems:
         raise InvalidInput(problems)
     return _insert_change(session, rt, actor, title=title, description=description, category=category,
-                          affected_services=(), parent=None,
-                          school_id=schools.for_new_change(rt, session, actor, None))
+                          affected_services=(), parent=None, school_id=school_id)
 
 
 def insert_follow_up(session: Session, rt: Runtime, actor: Actor, *, parent: ChangeRecord, title: str,

@@ -21,7 +21,7 @@ from ..domain.roles import REQUESTER
 from ..domain.text import clip, text_field
 from ..domain.vocabulary import FOLLOW_UP_CATEGORIES
 from ..persistence import audit_store, outbox_store, proposal_store, queries
-from . import common
+from . import common, schools
 from .common import unit_of_work
 from .queues import Page
 from .runtime import Runtime
@@ -123,8 +123,11 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalV
         if not actor.roles and all(tiers.get(a) == BRIEF for a in queries.audiences_of(session, actor.id)):
             # Students and parents read brief notices; proposing a need is for the school's staff.
             raise NotPermitted("proposing a need is for the school's staff")
+        # The proposer's school (one of theirs, named when they belong to several).
+        school_id = schools.for_new_change(rt, session, actor, str(data.get("school") or "") or None)
         new_id = proposal_store.add(
-            session, proposer_id=actor.id, what=what, why=why, affects=affects, now=rt.now()
+            session, proposer_id=actor.id, what=what, why=why, affects=affects, now=rt.now(),
+            school_id=school_id,
         )
         audit_store.append(
             session,
@@ -133,7 +136,8 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalV
             event_type="proposal.made",
             payload={"proposal": new_id, "what": what},
         )
-        triagers = [uid for uid in queries.users_with_roles(session, [REQUESTER]) if uid != actor.id]
+        triagers = [uid for uid in queries.users_with_roles(session, [REQUESTER], school_id=school_id,
+                                                            across=rt.roles.trust_roles) if uid != actor.id]
         _tell(
             session,
             rt,
@@ -148,7 +152,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalV
 
 
 def _visible(rt: Runtime, session: Session, actor: Actor, proposal_id: int) -> Any:
-    row = proposal_store.one(session, proposal_id)
+    row = proposal_store.one(session, proposal_id, schools=actor.schools)
     if row is None or not (row.proposer_id == actor.id or REQUESTER in actor.roles):
         raise NotFound(f"no proposal {proposal_id} for you")
     return row
@@ -181,7 +185,12 @@ def listing(
         if not mine and REQUESTER not in actor.roles:
             raise NotPermitted("only requesters, who triage them, list everyone's proposals")
         rows, total = proposal_store.page(
-            session, status=status or None, proposer_id=actor.id if mine else None, limit=limit, offset=offset
+            session,
+            status=status or None,
+            proposer_id=actor.id if mine else None,
+            limit=limit,
+            offset=offset,
+            schools=actor.schools,
         )
         return Page([_view(rt, r) for r in rows], total, limit, offset)
 
@@ -229,6 +238,7 @@ def triage(
                 session,
                 rt,
                 actor,
+                school_id=row.school_id,
                 title=row.what,
                 category=category,
                 description=clip(
