@@ -465,3 +465,22 @@ def test_a_proposal_is_its_schools_to_see_and_triage(trust):
     with pytest.raises(NotFound):
         changes.get_change(rt, actor_id=oak.requester, ref=raised.change_ref)
     assert changes.get_change(rt, actor_id=brook.auditor, ref=raised.change_ref).change.school_id != 1
+
+
+def test_someone_who_left_a_school_cannot_acknowledge_its_notices(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from fitsflow.services import notices
+
+    notices.publish_due(rt, now=rt.now() + timedelta(days=60))
+    with rt.db.engine.connect() as c:
+        notice_id = c.execute(text("SELECT notice_id FROM notice_receipts WHERE user_id = :u"),
+                              {"u": brook.staff}).scalars().first()
+    assert notice_id is not None
+    schools.set_user_schools(rt, email=_email(rt, brook.staff), slugs=["school"])  # moved to Oak
+    with pytest.raises(NotFound):
+        notices.acknowledge(rt, actor_id=brook.staff, notice_id=notice_id)

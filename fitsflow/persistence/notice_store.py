@@ -191,6 +191,13 @@ def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime
     """Mark a receipt acknowledged; the change's ref when it was newly acknowledged,
     "" when it already was, None when the person has no such notice."""
     connection = session.connection()
+    # The change first: one the person no longer sees (they left its school) is not theirs
+    # to acknowledge, as a notice they never had is not.
+    ref = connection.execute(
+        select(_CHANGES.c.ref).join(_NOTICES, _NOTICES.c.change_id == _CHANGES.c.id)
+        .where(_NOTICES.c.id == notice_id)).scalar_one_or_none()
+    if ref is None:
+        return None
     result = connection.execute(
         update(_RECEIPTS).where(_RECEIPTS.c.notice_id == notice_id, _RECEIPTS.c.user_id == user_id,
                                 _RECEIPTS.c.acknowledged_at.is_(None))
@@ -199,9 +206,7 @@ def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime
         found = connection.execute(select(_RECEIPTS.c.id).where(
             _RECEIPTS.c.notice_id == notice_id, _RECEIPTS.c.user_id == user_id)).first()
         return "" if found is not None else None
-    return str(connection.execute(
-        select(_CHANGES.c.ref).join(_NOTICES, _NOTICES.c.change_id == _CHANGES.c.id)
-        .where(_NOTICES.c.id == notice_id)).scalar_one())
+    return str(ref)
 
 
 def correct(session: Session, *, change_id: int, ref: str, subject: str, body: str, correction: str,
