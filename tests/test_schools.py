@@ -484,3 +484,29 @@ def test_someone_who_left_a_school_cannot_acknowledge_its_notices(trust):
     schools.set_user_schools(rt, email=_email(rt, brook.staff), slugs=["school"])  # moved to Oak
     with pytest.raises(NotFound):
         notices.acknowledge(rt, actor_id=brook.staff, notice_id=notice_id)
+
+
+def test_a_school_persons_changes_list_reads_its_schools_stretch_of_an_index(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from .test_query_plans import _problems, _statements
+
+    sent = _statements(rt, lambda: change_search.find(rt, actor_id=oak.auditor, filters=ChangeFilter()))
+    pages = [(s, p) for s, p in sent if "count(" not in s.lower()]
+    assert pages
+    for statement, parameters in pages:
+        assert _problems(rt, statement, parameters) == [], statement
+
+
+def test_owners_and_the_requester_filter_are_the_changes_school(trust):
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from fitsflow.domain.roles import REQUESTER
+    from fitsflow.services import ownership
+
+    with pytest.raises(InvalidInput) as err:
+        ownership.transfer(rt, actor_id=oak.requester, ref=own, to_email=_email(rt, brook.requester),
+                           reason="Handing over")
+    assert "the change's school" in err.value.problems["email"]
+    choices = {uid for uid, _ in users.holders(rt, REQUESTER, actor_id=oak.auditor)}
+    assert oak.requester in choices and brook.requester not in choices

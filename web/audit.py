@@ -52,7 +52,8 @@ def index() -> Any:
     html = render_template("audit.html", page=page, chain=audit_service.verify_recent(rt), checked=checked,
                            head=head, filters=filters, problems=problems,
                            gate_titles=register.gate_titles(rt), states=rt.workflows.state_names(),
-                           categories=CATEGORIES, phases=PHASES, people=users.holders(rt, REQUESTER),
+                           categories=CATEGORIES, phases=PHASES,
+                           people=users.holders(rt, REQUESTER, actor_id=actor().id),
                            services=catalogue.active_names(rt))
     return html, 400 if problems else 200
 

@@ -94,7 +94,8 @@ def index() -> Any:
         page = change_search.find(rt, actor_id=me.id, filters=filters, limit=limit)
     return render_template("changes.html", page=page, filters=filters, problems=problems,
                            states=rt.workflows.state_names(), categories=CATEGORIES, phases=PHASES,
-                           requesters=users.holders(rt, REQUESTER), services=catalogue.active_names(rt),
+                           requesters=users.holders(rt, REQUESTER, actor_id=me.id),
+                           services=catalogue.active_names(rt),
                            sorts=change_search.SORT_KEYS), 400 if problems else 200
 
 

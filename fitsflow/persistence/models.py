@@ -107,6 +107,8 @@ class Change(SQLModel, table=True):
         Index("ix_changes_requester_phase", "requester_id", "workflow", "state", "updated_at", "id"),
         Index("ix_changes_requester_updated", "requester_id", "updated_at", "id"),
         Index("ix_changes_updated", "updated_at", "id"),
+        # A school's changes newest first (a person who sees one school: the view's filter).
+        Index("ix_changes_school_updated", "school_id", "updated_at", "id"),
         Index("ix_changes_created", "created_at", "id"),
         Index("ix_changes_state_updated", "state", "updated_at", "id"),
         Index("ix_changes_category_updated", "category", "updated_at", "id"),

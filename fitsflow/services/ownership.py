@@ -11,7 +11,7 @@ from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.roles import REQUESTER
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, owner_store, queries
+from ..persistence import audit_store, owner_store, queries, school_store
 from ..persistence.change_store import ChangeRecord
 from . import account_notices, common
 from .common import unit_of_work
@@ -37,12 +37,18 @@ def _may_manage(rt: Runtime, actor: Actor, change: ChangeRecord) -> None:
                            + ", ".join(rt.roles.label(r) for r in allowed))
 
 
-def _requester(rt: Runtime, session: Session, email: str, field: str) -> tuple[int, str, str]:
+def _requester(rt: Runtime, session: Session, email: str, field: str,
+               change: ChangeRecord) -> tuple[int, str, str]:
     user = queries.user_by_email(session, email or "")
     if user is None or user.id is None or not user.active:
         raise InvalidInput({field: "no active user with this email"})
-    if REQUESTER not in rt.roles.known(queries.roles_of(session, user.id)):
+    roles = rt.roles.known(queries.roles_of(session, user.id))
+    if REQUESTER not in roles:
         raise InvalidInput({field: "must be someone who holds the requester role"})
+    if not roles & set(rt.roles.trust_roles) and school_store.count(session) > 1 \
+            and change.school_id not in school_store.members_of(session, user.id):
+        # An owner works at the change's school (else they could not even open it).
+        raise InvalidInput({field: "must be someone at the change's school"})
     return user.id, user.name, user.email
 
 
@@ -58,7 +64,7 @@ def transfer(rt: Runtime, *, actor_id: int, ref: str, to_email: str, reason: str
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         _may_manage(rt, actor, change)
-        new_id, new_name, new_email = _requester(rt, session, to_email, "email")
+        new_id, new_name, new_email = _requester(rt, session, to_email, "email", change)
         if new_id == change.requester_id:
             raise InvalidInput({"email": "already the change's requester"})
         common.check_version(change, expected_version)
@@ -82,7 +88,7 @@ def add_co_owner(rt: Runtime, *, actor_id: int, ref: str, email: str) -> ChangeV
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         _may_manage(rt, actor, change)
-        user_id, name, _ = _requester(rt, session, email, "email")
+        user_id, name, _ = _requester(rt, session, email, "email", change)
         if user_id == change.requester_id:
             raise InvalidInput({"email": "the change's requester owns it already"})
         if not owner_store.add(session, change.id, user_id, rt.now()):

@@ -388,11 +388,17 @@ def list_users(rt: Runtime, *, q: str = "", limit: int = 10_000, offset: int = 0
     return page_users(rt, q=q, limit=limit, offset=offset)[0]
 
 
-def holders(rt: Runtime, role: str) -> list[tuple[int, str]]:
+def holders(rt: Runtime, role: str, *, actor_id: int | None = None) -> list[tuple[int, str]]:
     """(id, name) of the active users holding ``role``, by name: a filter's choices, read
-    without walking every member of staff."""
+    without walking every member of staff — of the schools ``actor_id`` sees (None: all)."""
     with rt.db.read() as session:
-        names = queries.names_of(session, queries.users_with_roles(session, [role]))
+        schools = common.load_actor(rt, session, actor_id).schools if actor_id is not None else None
+        if schools is None:
+            found = queries.users_with_roles(session, [role])
+        else:
+            found = sorted({uid for school in schools for uid in queries.users_with_roles(
+                session, [role], school_id=school, across=rt.roles.trust_roles)})
+        names = queries.names_of(session, found)
     return sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
 
 
