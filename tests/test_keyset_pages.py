@@ -117,6 +117,14 @@ def test_a_position_from_another_order_or_mangled_is_refused(rt, school):
             change_search.find(rt, actor_id=school.auditor, filters=ChangeFilter(sort="-updated"), limit=2,
                                after=after)
         assert "start again from the first page" in err.value.problems["after"]
+    # Positions naming values no row can hold: refused, never a database error.
+    from fitsflow.domain.cursor import Position
+
+    for sort, value in (("-cost", "9e999999"), ("-cost", "1e12"), ("-updated", "9999-12-31T23:59:59+14:00"),
+                        ("created", "2026-01-01T00:00:00")):
+        with pytest.raises(InvalidInput):
+            change_search.find(rt, actor_id=school.auditor, filters=ChangeFilter(sort=sort), limit=2,
+                               after=Position(sort, value, 1).text())
     with pytest.raises(InvalidInput) as err:
         change_search.find(rt, actor_id=school.auditor, filters=ChangeFilter(q="printer", sort="relevance"),
                            limit=2,

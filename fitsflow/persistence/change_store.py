@@ -302,9 +302,12 @@ class _Keyset:
         try:
             if self.key in ("updated", "created", RELEVANCE):
                 value = datetime.fromisoformat(text)
+                if not limits.FIRST_YEAR <= value.year <= limits.LAST_YEAR or value.tzinfo is None:
+                    raise ValueError(text)  # no stored time is outside these (or naive)
             elif self.key == "cost":
                 value = Decimal(text)
-                if not value.is_finite():
+                # What the column holds (Numeric(14, 2)): a larger number overflows its cast.
+                if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
                     raise ValueError(text)
         except (ValueError, ArithmeticError):
             raise cursor.problem(field) from None
