@@ -41,10 +41,11 @@ class School:
         self.auditor = user(rt, "auditor", "", "Auditor")
         self.admin = user(rt, "admin", "", "Admin")
         self.staff = user(rt, "", "staff", "Teacher")
+        self.trust: dict[str, list[int]] = {}  # trust roles' holders, when a test makes them
 
     def approvers_for(self, role: str) -> list[int]:
         return {"cab": self.cab, "slt": [self.slt], "finance": [self.finance],
-                "head": [self.head]}[role]
+                "head": [self.head], **self.trust}[role]
 
 
 NEEDS = {"need": "Old PCs are too slow for the new GCSE units", "stakeholders": ["Head of Computing"],
@@ -153,11 +154,13 @@ def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
 
 
 def change_in(rt: Runtime, school: School, category: str, target: str, title: str = "Test change",
-              affected: tuple[str, ...] = (), reason: str = "", window: datetime | None = None) -> str:
+              affected: tuple[str, ...] = (), reason: str = "", window: datetime | None = None,
+              schools: str | None = None) -> str:
     """Raise a change and drive it, through the services, to ``target`` (``reason`` goes
     with each action: a clash or a caution period on the way). A standard change is raised
     from a new template covering ``affected``; its release window starts at ``window``
-    (by default ten days after the runtime's now)."""
+    (by default ten days after the runtime's now); ``schools``: the school or schools it is
+    for (their slugs, separated by commas: a trust-wide change)."""
     template, cost = None, None
     if rt.workflows.for_category(category).definition.from_template:
         template = standard_template(rt, school, services_=affected or (TEMPLATE_SERVICE,))
@@ -166,7 +169,7 @@ def change_in(rt: Runtime, school: School, category: str, target: str, title: st
                                  affected_services=affected,
                                  urgency=URGENCY if category == "emergency" else "",
                                  emergency_purpose="restore" if category == "emergency" else "",
-                                 template=template, cost=cost)
+                                 template=template, cost=cost, school=schools)
     definition = rt.workflows.get(view.workflow).definition
     state = view.state
     for trigger in path_to(rt, view.workflow, target):

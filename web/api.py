@@ -367,7 +367,8 @@ def _draft(n: release_notices.NoticeView) -> m.NoticeDraft:
     return m.NoticeDraft(id=n.id, audience=n.audience, tier=n.tier, subject=n.subject, body=n.body,
                          status=n.status, publish_at=n.publish_at,  # type: ignore[arg-type]
                          published_at=n.published_at, recipients=n.recipients,
-                         acknowledged=n.acknowledged_count, not_acknowledged=n.waiting_count)
+                         acknowledged=n.acknowledged_count, not_acknowledged=n.waiting_count,
+                         school=n.school)
 
 
 def _notice_of(ref: str, notice_id: int) -> release_notices.NoticeView:

@@ -99,9 +99,10 @@ class NewChange(Body):
         None, description="Standard changes (required): the active template followed, e.g. STD-0003.")
     cost: Amount | None = Field(None, description="Standard changes (required): the estimated cost, "
                                 "at most the template's max_cost.")
-    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+    school: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
         None, description="The school it is for (its short name, as `fitsflow school list` shows): required "
-                          "when the caller belongs to several.")
+                          "when the caller belongs to several. Several, separated by commas: a trust-wide "
+                          "change affecting each of them.")
 
 
 class OwnerChange(Body):
@@ -579,6 +580,8 @@ class NoticeDraft(Out):
     recipients: int
     acknowledged: int
     not_acknowledged: int
+    school: str = Field("", description="A trust-wide change's notice: the school whose people it goes to "
+                                        "(empty for a change of one school).")
 
 
 class NoticeDrafts(Out):

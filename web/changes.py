@@ -114,7 +114,7 @@ def new() -> Any:
                                          emergency_purpose=form.get("emergency_purpose", ""),
                                          template=form.get("template") or None,
                                          cost=form.get("cost") or None,
-                                         school=form.get("school") or None)
+                                         school=",".join(form.getlist("school")) or None)
         except InvalidInput as err:
             return _new_page(form, err.problems), 400
         flash(f"{view.ref} raised. Start with the first stage.")
@@ -158,10 +158,9 @@ def _change_html(ref: str, **extra: Any) -> str:
     visited = {str(e.payload.get(k)) for e in page.timeline if e.event_type == "transition"
                for k in ("from", "to")}
     diagram = Markup(svg.render(definition, detail.change.state, visited))  # svg.render escapes every text
-    trust = schools.every_school(rt)
-    return render_template("change.html", diagram=diagram,
-                           school=next((s.name for s in trust if s.id == detail.change.school_id), "")
-                           if len(trust) > 1 else "",
+    reach = schools.reach_of(rt, detail.change.school_id) if len(schools.every_school(rt)) > 1 else []
+    named = ("Trust-wide: " if len(reach) > 1 else "") + ", ".join(s.name for s in reach)
+    return render_template("change.html", diagram=diagram, school=named,
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            d=detail, c=detail.change, definition=definition, me_id=me.id,
                            policy=rt.settings.policy, role_label=rt.roles.label,

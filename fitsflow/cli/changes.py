@@ -69,7 +69,8 @@ def _print_detail(detail: ChangeDetail) -> None:
 @click.option("--template", default=None, help="Standard changes (required): the template, e.g. STD-0003.")
 @click.option("--cost", default=None, help="Standard changes (required): the estimated cost.")
 @click.option("--school", default=None, help="The school it is for (its short name), when the requester "
-                                             "belongs to several.")
+                                             "belongs to several; several separated by commas: a "
+                                             "trust-wide change.")
 @pass_state
 def raise_(state: State, as_email: str, title: str, category: str, description: str,
            services_: tuple[str, ...], urgency: str, template: str | None, cost: str | None,

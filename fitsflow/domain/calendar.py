@@ -6,7 +6,7 @@ Pure: the periods and bank holidays are handed in."""
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -162,6 +162,32 @@ class SchoolCalendar:
         if not terms:
             return 0
         return next((p.id for p in terms if p.starts_at <= moment < p.ends_at), None)
+
+    def same_term(self, one: datetime, other: datetime) -> bool:
+        return self.term_of(one) == self.term_of(other)
+
+
+class AcrossSchools(SchoolCalendar):
+    """The calendars of the schools a trust-wide change affects, as one: a day is a school
+    day only where it is one in every school; every school's periods (its freezes, exam
+    weeks, closures) hold for the change; a bank holiday of any school's nation is one."""
+
+    def __init__(self, calendars: Sequence[SchoolCalendar]):
+        first = calendars[0]
+        seen: dict[int, Period] = {}
+        for cal in calendars:
+            seen.update((p.id, p) for p in cal.periods)
+        super().__init__(seen.values(), nation=first.nation, tz=first.tz, publish_time=first.publish_time)
+        self.calendars = tuple(calendars)
+
+    def bank_holiday(self, day: date) -> str | None:
+        return next((name for cal in self.calendars if (name := cal.bank_holiday(day))), None)
+
+    def is_school_day(self, day: date) -> bool:
+        return all(cal.is_school_day(day) for cal in self.calendars)
+
+    def same_term(self, one: datetime, other: datetime) -> bool:
+        return all(cal.same_term(one, other) for cal in self.calendars)
 
 
 def add_months(day: date, months: int) -> date:

@@ -6,7 +6,7 @@ delegation, and a school replaces it in its settings (``[policy]``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -87,6 +87,16 @@ class Facts:
     five_year_cost: Decimal | None  # None: no financial plan yet
     risk: str | None  # None: not assessed yet
     answers: Mapping[str, str] = field(default_factory=dict)  # screening and risk answers
+    in_trust: bool = False  # the installation holds several schools: the trust's rules apply
+    trust_wide: bool = False  # it affects several schools
+
+
+@dataclass(frozen=True)
+class TrustRule:
+    """The trust's approvers at ``gate`` for every change affecting several schools."""
+
+    gate: str
+    roles: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,10 @@ class ApprovalPolicy:
     peer_review_audience: str = "support"  # whose members review release plans
     # Who approves, rejects and retires standard-change templates (one of them, not the proposer).
     template_approvers: tuple[str, ...] = ("cab",)
+    # A trust's approvals above each school's own (only in an installation of several schools):
+    # above a five-year cost, for any school's change; and for every trust-wide change.
+    trust_cost_bands: tuple[CostBand, ...] = ()
+    trust_wide: tuple[TrustRule, ...] = ()
 
     # --- risk ---------------------------------------------------------------------------
 
@@ -157,8 +171,7 @@ class ApprovalPolicy:
         top = self.first_band_top()
         cost = facts.five_year_cost
         counted = cost if cost is not None and top is not None and cost > top else None
-        return self.requirements(None, base, Facts(facts.category, counted, facts.risk, facts.answers),
-                                 money, base_why)
+        return self.requirements(None, base, replace(facts, five_year_cost=counted), money, base_why)
 
     def requirements(self, gate: str | None, base: Mapping[str, int], facts: Facts,
                      money: Callable[[Decimal], str], base_why: str) -> dict[str, Requirement]:
@@ -188,6 +201,16 @@ class ApprovalPolicy:
                 if gate in (None, risk.gate) and risk.level == facts.risk:
                     for role in risk.roles:
                         need(role, 1, f"{facts.risk} risk")
+        if facts.in_trust and facts.five_year_cost is not None:
+            for band in self.trust_cost_bands:
+                if gate in (None, band.gate) and facts.five_year_cost > band.above:
+                    for role in band.roles:
+                        need(role, 1, f"the trust: above {money(band.above)} over five years")
+        if facts.trust_wide:
+            for rule in self.trust_wide:
+                if gate in (None, rule.gate):
+                    for role in rule.roles:
+                        need(role, 1, "the trust: it affects several schools")
         for screen in self.screening:
             if gate in (None, screen.gate) and facts.answers.get(screen.question) == screen.answer:
                 q = next((q for q in self.screening_questions if q.name == screen.question), None)
@@ -319,7 +342,7 @@ def _questions(raw: Any, where: str) -> tuple[Question, ...]:
 
 POLICY_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions",
                "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance",
-               "peer_review_audience", "template_approvers"}
+               "peer_review_audience", "template_approvers", "trust"}
 
 
 def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
@@ -335,12 +358,29 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
             raise PolicyError(f"{where}: unknown role {', '.join(unknown)} (define it under [roles.NAME])")
         return found
 
-    bands = []
-    for i, body in enumerate(raw.get("cost_bands", [])):
-        key = f"policy.cost_bands[{i}]"
-        body = _table(body, key, {"above", "gate", "roles"})
-        bands.append(CostBand(_amount(body.get("above", "0"), f"{key}.above"), _text(body, "gate", key),
-                              known_roles(body.get("roles"), f"{key}.roles")))
+    def cost_bands(given: Any, where: str) -> list[CostBand]:
+        if not isinstance(given, list):
+            raise PolicyError(f"{where}: must be a list of tables (above, gate, roles)")
+        found = []
+        for i, body in enumerate(given):
+            key = f"{where}[{i}]"
+            body = _table(body, key, {"above", "gate", "roles"})
+            found.append(CostBand(_amount(body.get("above", "0"), f"{key}.above"), _text(body, "gate", key),
+                                  known_roles(body.get("roles"), f"{key}.roles")))
+        return found
+
+    bands = cost_bands(raw.get("cost_bands", []), "policy.cost_bands")
+    trust = _table(raw.get("trust", {}), "policy.trust", {"cost_bands", "trust_wide"})
+    trust_bands = cost_bands(trust.get("cost_bands", []), "policy.trust.cost_bands")
+    given_rules = trust.get("trust_wide", [])
+    if not isinstance(given_rules, list):
+        raise PolicyError("policy.trust.trust_wide: must be a list of tables (gate, roles)")
+    trust_rules = []
+    for i, body in enumerate(given_rules):
+        key = f"policy.trust.trust_wide[{i}]"
+        body = _table(body, key, {"gate", "roles"})
+        trust_rules.append(TrustRule(_text(body, "gate", key),
+                                     known_roles(body.get("roles"), f"{key}.roles")))
     risks = []
     for i, body in enumerate(raw.get("risk_rules", [])):
         key = f"policy.risk_rules[{i}]"
@@ -407,4 +447,5 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
         raise PolicyError("policy.template_approvers: name at least one role")
     return ApprovalPolicy(tuple(bands), tuple(risks), tuple(screening), tuple(categories), questions,
                           screening_questions, medium_from, high_from, tuple(peer), approves,
-                          Tolerance(days, same_term, acknowledged), audience, template_approvers)
+                          Tolerance(days, same_term, acknowledged), audience, template_approvers,
+                          tuple(trust_bands), tuple(trust_rules))

@@ -86,6 +86,18 @@ class School(SQLModel, table=True):
     name: str = Field(default="", max_length=120)
     nation: str = Field(default="", max_length=20)  # bank holidays' nation; "" = the settings'
     created_at: datetime
+    # Not a school: the schools a trust-wide change affects (school_set_members), so that its
+    # change belongs to one row the school scope reads like any school's. Never listed.
+    is_set: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+
+
+class SchoolSetMember(SQLModel, table=True):
+    """A school a set of schools (a trust-wide change's) holds."""
+
+    __tablename__ = "school_set_members"
+
+    set_id: int = Field(foreign_key="schools.id", primary_key=True)
+    school_id: int = Field(foreign_key="schools.id", primary_key=True, index=True)
 
 
 class SchoolMember(SQLModel, table=True):
@@ -565,7 +577,7 @@ class ReleaseNotice(SQLModel, table=True):
     template, editable until published at ``publish_at``."""
 
     __tablename__ = "release_notices"
-    __table_args__ = (UniqueConstraint("change_id", "audience", name="uq_notice_audience"),
+    __table_args__ = (UniqueConstraint("change_id", "audience", "school_id", name="uq_notice_audience"),
                       Index("ix_notices_due", "status", "publish_at"))
 
     id: int | None = Field(default=None, primary_key=True)
@@ -584,6 +596,9 @@ class ReleaseNotice(SQLModel, table=True):
     # Once published: the latest correction (the release moved or was postponed), and when.
     correction: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     corrected_at: datetime | None = None
+    # The school whose people it goes to, from its calendar: the change's own, or for a
+    # trust-wide change one notice per audience for each school it affects.
+    school_id: int = Field(default=1, foreign_key="schools.id", sa_column_kwargs={"server_default": "1"})
 
 
 class NoticeReceipt(SQLModel, table=True):

@@ -51,10 +51,10 @@ def get(session: Session, notice_id: int) -> Any | None:
 
 
 def add_draft(session: Session, *, change_id: int, audience: str, tier: str, subject: str, body: str,
-              publish_at: datetime, now: datetime, status: str = DRAFT) -> None:
+              publish_at: datetime, now: datetime, school_id: int, status: str = DRAFT) -> None:
     session.connection().execute(_NOTICES.insert().values(
         change_id=change_id, audience=audience, tier=tier, subject=subject, body=body, status=status,
-        publish_at=publish_at, recipients=0, updated_at=now))
+        publish_at=publish_at, recipients=0, updated_at=now, school_id=school_id))
 
 
 def release(session: Session, notice_id: int, *, status: str, publish_at: datetime, note: str,
@@ -110,10 +110,11 @@ def publish(session: Session, notice: Any, *, ref: str, richer: Sequence[str], n
         .where(members.c.audience == notice.audience, _USERS.c.active.is_(True),
                ~exists().where(_RECEIPTS.c.change_id == notice.change_id,
                                _RECEIPTS.c.user_id == members.c.user_id),
-               # The people of the change's school: another school's staff never get its notice.
+               # The people of the notice's school: another school's staff never get it (a
+               # trust-wide change has a notice for each school; whoever works in two gets the
+               # first published, once: the receipt above).
                exists().where(_SCHOOL_MEMBERS.c.user_id == members.c.user_id,
-                              _SCHOOL_MEMBERS.c.school_id == select(_CHANGES.c.school_id).where(
-                                  _CHANGES.c.id == notice.change_id).scalar_subquery())))
+                              _SCHOOL_MEMBERS.c.school_id == notice.school_id)))
     if richer:
         eligible = eligible.where(~exists().where(other.c.user_id == members.c.user_id,
                                                   other.c.audience.in_(list(richer))))

@@ -10,6 +10,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, true
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from . import school_store
 from .models import (
     Approval,
     Change,
@@ -34,7 +35,8 @@ _SCHOOLS = School.__table__  # type: ignore[attr-defined]
 _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.active, _ROLES.c.role,
                       _USERS.c.must_change_password, _USERS.c.totp_enabled_at, _USERS.c.mfa_exempt,
                       (_USERS.c.password_hash.is_not(None)).label("has_password"), _MEMBERS.c.school_id,
-                      core_select(func.count()).select_from(_SCHOOLS).scalar_subquery().label("schools"))
+                      core_select(func.count()).select_from(_SCHOOLS).where(_SCHOOLS.c.is_set.is_(False))
+                      .scalar_subquery().label("schools"))
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
                        .outerjoin(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
@@ -124,7 +126,7 @@ def _with_roles(roles: tuple[str, ...], across: tuple[str, ...], scoped: bool) -
             statement = statement.where(or_(
                 *[_ROLES.c.role == role for role in across],
                 exists().where(_MEMBERS.c.user_id == _ROLES.c.user_id,
-                               _MEMBERS.c.school_id == bindparam("school"))))
+                               school_store.members_in(bindparam("school")))))
         _WITH_ROLES[key] = statement
     return statement
 
@@ -153,7 +155,7 @@ def audience_members(session: Session, audiences: Iterable[str], *,
     )
     if school_id is not None:
         query = query.where(exists().where(_MEMBERS.c.user_id == UserAudience.user_id,
-                                           _MEMBERS.c.school_id == school_id))
+                                           school_store.members_in(school_id)))
     return sorted(session.exec(query).all())
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import iterate
 from sqlmodel import Session
 
+from . import school_store
 from .models import Change
 
 OPTION = "fitsflow_schools"
@@ -94,13 +95,25 @@ def limit_to(session: Session, schools: frozenset[int] | None) -> None:
     """From now on ``session`` reads only the changes of ``schools`` (None: every school).
     It only ever narrows: loading another person in the same session (someone a decision is
     made for) cannot widen what the session sees. Kept for the session's next transactions
-    too (re-applied as each begins)."""
+    too (re-applied as each begins). A person of a school sees the trust-wide changes
+    affecting it too: the sets of schools holding it are added here."""
     if schools is None:
         return
+    schools = schools | school_store.sets_touching(session, schools)
     held: frozenset[int] | None = session.info.get(_SCOPE)
     narrowed = schools if held is None else held & schools
     session.info[_SCOPE] = narrowed
     _apply(session.connection(), narrowed)
+
+
+def admit(session: Session, set_id: int, schools: tuple[int, ...]) -> None:
+    """A set of schools made in this transaction (a trust-wide change's) is seen by a session
+    that sees every school of it, as it would have been had it existed when the scope was set."""
+    held: frozenset[int] | None = session.info.get(_SCOPE)
+    if held is None or set_id in held or not set(schools) <= held:
+        return
+    session.info[_SCOPE] = held | {set_id}
+    _apply(session.connection(), held | {set_id})
 
 
 def _apply(connection: Connection, schools: frozenset[int]) -> None:

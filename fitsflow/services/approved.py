@@ -125,9 +125,7 @@ def _within_tolerance(rt: Runtime, subject: ChangeSubject, changes: list[FieldCh
         before = next((c.before for c in changes if c.field == approved.WINDOW_FIELDS[0]), None)
         plan = subject.release_plan
         if before and plan is not None and plan.window_start is not None:
-            old_term = subject.school.term_of(datetime.fromisoformat(before))
-            new_term = subject.school.term_of(plan.window_start)
-            if old_term != new_term:
+            if not subject.school.same_term(datetime.fromisoformat(before), plan.window_start):
                 return False
     return True
 

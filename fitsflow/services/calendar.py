@@ -20,6 +20,7 @@ from ..domain.calendar import (
     DEFAULT_EFFECT,
     EFFECTS,
     KINDS,
+    AcrossSchools,
     Period,
     SchoolCalendar,
     local_midnight,
@@ -50,6 +51,10 @@ def school_calendar(rt: Runtime, session: Session, school_id: int | None = None)
     holidays of its nation — read in the caller's transaction (once: a worker's sweep over
     many changes reads each school's once). None: the trust's periods alone."""
     kept: dict[int | None, SchoolCalendar] = session.info.setdefault(_CALENDARS, {})
+    if school_id not in kept and school_id is not None and school_id != school_store.FIRST:
+        reach = school_store.reach(session, school_id)
+        if reach != (school_id,):  # a trust-wide change's: every school it affects, as one
+            kept[school_id] = AcrossSchools([school_calendar(rt, session, sid) for sid in reach])
     if school_id not in kept:
         nation: str = rt.settings.school.nation  # the first school's: the installation's own
         if school_id is not None and school_id != school_store.FIRST:

@@ -3,9 +3,10 @@ never lighter than the approval policy allows for its facts."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..domain import limits
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
-from ..domain.policy import Facts
 from ..domain.text import one_line_problem
 from ..persistence import audit_store
 from . import common
@@ -44,7 +45,7 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
         subject = ChangeSubject(rt, session, change, definition)
         facts = subject.facts
         problem = rt.settings.policy.category_problem(
-            Facts(category, facts.five_year_cost, facts.risk, facts.answers), definition.categories, rt.money)
+            replace(facts, category=category), definition.categories, rt.money)
         if problem:
             raise InvalidInput({"category": problem})
         common.check_version(change, expected_version)

@@ -15,7 +15,7 @@ from ..domain.guards import GUARDS, gate_quorum
 from ..domain.permissions import deciding_role, why_cannot_decide
 from ..domain.text import long_text_problem, normalise_newlines
 from ..domain.vocabulary import DECISIONS
-from ..persistence import audit_store, change_store, peer_store, queries
+from ..persistence import audit_store, change_store, peer_store, queries, school_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from ..workflow.registry import Workflow
@@ -96,7 +96,8 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
                 raise NotPermitted("you are not standing in for this person today")
             _may_substitute(session, change, acting)
             absent = common.load_actor(rt, session, on_behalf_of)
-            if absent.schools is not None and change.school_id not in absent.schools:
+            if absent.schools is not None \
+                    and not absent.schools & set(school_store.reach(session, change.school_id)):
                 # Their authority is their schools': it never counts at another school's gate.
                 raise NotPermitted("the person you stand in for does not decide for this change's school")
             actor = replace(absent, roles=absent.roles & delegated[on_behalf_of])

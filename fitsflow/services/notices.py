@@ -23,10 +23,10 @@ from ..domain.notices import TIERS, more_detailed_than
 from ..domain.stages import FinancialPlan
 from ..domain.text import long_text_problem, normalise_newlines, one_line_problem
 from ..domain.vocabulary import IN_REVIEW, LIVE_RELEASE_KINDS
-from ..persistence import audit_store, inbox_store, notice_store, stage_store
+from ..persistence import audit_store, inbox_store, notice_store, school_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import calendar, common, notifications
+from . import calendar, common, notifications, schools
 from .queues import Page
 from .runtime import Runtime
 from .subject import ChangeSubject
@@ -62,29 +62,38 @@ def _context(rt: Runtime, subject: ChangeSubject) -> dict[str, Any]:
 
 
 def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: WorkflowDefinition) -> int:
-    """Draft (or re-time) one notice per audience; published drafts are left alone."""
+    """Draft (or re-time) one notice per audience — for a trust-wide change, per audience in
+    each school it affects, timed by that school's calendar; published drafts are left alone."""
     subject = ChangeSubject(rt, session, change, workflow)
     context = _context(rt, subject)
     release = subject.release_plan
     now = rt.now()
     start = release.window_start if release and release.window_start else now
-    existing = {row.audience: row for row in notice_store.of_change(session, change.id)}
-    school = calendar.school_calendar(rt, session, change.school_id)
+    existing = {(row.audience, row.school_id): row for row in notice_store.of_change(session, change.id)}
+    reach = (change.school_id,) if change.school_id == school_store.FIRST \
+        else school_store.reach(session, change.school_id)
+    names = schools.named(rt, session) if len(reach) > 1 else {}
     hold_days = rt.settings.notices.hold_within_school_days
-    hold_before = school.school_days_after(now, hold_days) if hold_days and not workflow.emergency else now
     count = 0
-    for audience in rt.roles.audiences.values():
-        publish_at = max(school.publish_moment(start, audience.lead_days), now)
-        old = existing.get(audience.name)
-        if old is not None:
-            if old.status == notice_store.DRAFT:
-                notice_store.retime(session, old.id, publish_at=publish_at, now=now)
-            continue
-        title, body = rt.templates.render(audience.tier, context)
-        notice_store.add_draft(session, change_id=change.id, audience=audience.name, tier=audience.tier,
-                               subject=title, body=body, publish_at=publish_at, now=now,
-                               status=notice_store.HELD if publish_at < hold_before else notice_store.DRAFT)
-        count += 1
+    for school_id in reach:
+        school = calendar.school_calendar(rt, session, school_id)
+        hold_before = (school.school_days_after(now, hold_days) if hold_days and not workflow.emergency
+                       else now)
+        for audience in rt.roles.audiences.values():
+            publish_at = max(school.publish_moment(start, audience.lead_days), now)
+            old = existing.get((audience.name, school_id))
+            if old is not None:
+                if old.status == notice_store.DRAFT:
+                    notice_store.retime(session, old.id, publish_at=publish_at, now=now)
+                continue
+            title, body = rt.templates.render(audience.tier,
+                                              {**context, "school_name": names.get(school_id, "")})
+            held = publish_at < hold_before
+            notice_store.add_draft(session, change_id=change.id, audience=audience.name,
+                                   tier=audience.tier, subject=title, body=body, publish_at=publish_at,
+                                   now=now, school_id=school_id,
+                                   status=notice_store.HELD if held else notice_store.DRAFT)
+            count += 1
     return count
 
 
@@ -149,6 +158,7 @@ class NoticeView:
     # Whether this person may see who (students and parents among them): acknowledgements().
     names_visible: bool = False
     note: str = ""  # why it is not relevant to its audience
+    school: str = ""  # whose people it goes to: named for a trust-wide change's notices
 
 
 def may_see_names(rt: Runtime, actor: Actor, change: ChangeRecord) -> bool:
@@ -185,9 +195,13 @@ def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
     tiers = rt.roles.tiers()
     order = {a: i for i, a in enumerate(sorted(tiers, key=lambda a: TIERS.index(tiers[a])))}
     names = may_see_names(rt, actor, change)
+    school_names: dict[int, str] = {}
+    if len({r.school_id for r in rows}) > 1:
+        school_names = schools.named(rt, session)
     return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
-                              r.published_at, r.recipients, *counts.get(r.id, (0, 0)), names, r.note)
-                   for r in rows), key=lambda n: order.get(n.audience, 99))
+                              r.published_at, r.recipients, *counts.get(r.id, (0, 0)), names, r.note,
+                              school_names.get(r.school_id, ""))
+                   for r in rows), key=lambda n: (order.get(n.audience, 99), n.school))
 
 
 def _unpublished(rt: Runtime, session: Session, actor_id: int, ref: str, notice_id: int,

@@ -46,7 +46,8 @@ def _requester(rt: Runtime, session: Session, email: str, field: str,
     if REQUESTER not in roles:
         raise InvalidInput({field: "must be someone who holds the requester role"})
     if not roles & set(rt.roles.trust_roles) and school_store.count(session) > 1 \
-            and change.school_id not in school_store.members_of(session, user.id):
+            and not school_store.members_of(session, user.id) & set(
+                school_store.reach(session, change.school_id)):
         # An owner works at the change's school (else they could not even open it).
         raise InvalidInput({field: "must be someone at the change's school"})
     return user.id, user.name, user.email

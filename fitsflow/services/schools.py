@@ -12,7 +12,7 @@ from sqlmodel import Session
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.schools import NAME_MAX, nation_problem, slug_problem
-from ..persistence import audit_store, queries, school_store
+from ..persistence import audit_store, queries, school_scope, school_store
 from ..persistence.school_store import FIRST
 from . import common
 from .runtime import Runtime
@@ -51,19 +51,39 @@ def mine(rt: Runtime, *, actor_id: int) -> list[School]:
 
 def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None) -> int:
     """The school a change ``actor`` raises belongs to: the one named (``slug``), which must
-    be one of theirs, or their only school; InvalidInput naming ``school`` otherwise."""
+    be one of theirs, or their only school; several named (separated by commas): a
+    trust-wide change, belonging to the set of them. InvalidInput naming ``school`` otherwise."""
     mine = schools_of(rt, session, actor)
-    if slug:
-        for school in mine:
-            if school.slug == slug.strip():
-                return school.id
-        yours = ", ".join(s.slug for s in mine) or "none"
-        raise InvalidInput({"school": f"must be one of your schools: {yours}"})
+    named = sorted({part.strip() for part in (slug or "").split(",") if part.strip()})
+    if named:
+        by_slug = {school.slug: school.id for school in mine}
+        unknown = [name for name in named if name not in by_slug]
+        if unknown:
+            yours = ", ".join(s.slug for s in mine) or "none"
+            raise InvalidInput({"school": f"{', '.join(n[:40] for n in unknown[:5])}: must be one of your "
+                                          f"schools: {yours}"})
+        ids = tuple(sorted(by_slug[name] for name in named))
+        made = school_store.set_of(session, ids)
+        school_scope.admit(session, made, ids)
+        return made
     if len(mine) == 1:
         return mine[0].id
     if not mine:
         raise InvalidInput({"school": "you belong to no school: an administrator adds you to one"})
-    raise InvalidInput({"school": f"say which school it is for: one of {', '.join(s.slug for s in mine)}"})
+    raise InvalidInput({"school": f"say which school it is for: one of {', '.join(s.slug for s in mine)} "
+                                  "(several, separated by commas, for a trust-wide change)"})
+
+
+def named(rt: Runtime, session: Session) -> dict[int, str]:
+    """Every school's name by id."""
+    return {row.id: _school(rt, row).name for row in school_store.every(session)}
+
+
+def reach_of(rt: Runtime, school_id: int) -> list[School]:
+    """The schools a change of ``school_id`` affects."""
+    with rt.db.read() as session:
+        reach = set(school_store.reach(session, school_id))
+        return [_school(rt, row) for row in school_store.every(session) if row.id in reach]
 
 
 def add_school(rt: Runtime, *, slug: str, name: str, nation: str = "", actor_label: str = "cli") -> School:

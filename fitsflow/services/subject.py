@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -13,7 +14,7 @@ from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
 from ..domain.policy import Facts, Requirement
 from ..domain.vocabulary import PROTECT
-from ..persistence import approved_store, notice_store, peer_store, queries, stage_store
+from ..persistence import approved_store, notice_store, peer_store, queries, school_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes
@@ -95,8 +96,22 @@ class ChangeSubject:
         lines = self.cost_lines
         plan, needs = self.release_plan, self.needs
         total = sum((line.amount for line in lines), Decimal(0)) if lines else None
+        policy = self.rt.settings.policy
+        trust_wide = self.change.school_id != school_store.FIRST and len(self.reach) > 1
+        # Whether the trust's cost bands can apply at all is asked of the database only when
+        # the cost is above one of them (a school of one never holds more than its first).
+        in_trust = trust_wide or (
+            total is not None and any(total > band.above for band in policy.trust_cost_bands)
+            and (self.change.school_id != school_store.FIRST or school_store.count(self.session) > 1))
         return Facts(self.change.category, total, plan.risk if plan and plan.risk else None,
-                     dict(needs.screening) if needs else {})
+                     dict(needs.screening) if needs else {}, in_trust=in_trust, trust_wide=trust_wide)
+
+    @cached_property
+    def reach(self) -> tuple[int, ...]:
+        """The schools the change affects (several: a trust-wide change)."""
+        if self.change.school_id == school_store.FIRST:
+            return (school_store.FIRST,)
+        return school_store.reach(self.session, self.change.school_id)
 
     def requirements_for(self, gate: Gate) -> dict[str, Requirement]:
         """Who the policy asks for at ``gate`` given the change's facts now, and why. The
@@ -116,7 +131,7 @@ class ChangeSubject:
             actual = stage_store.cost_lines(self.session, self.change_id, actual=True)
             spent = sum((line.amount for line in actual), Decimal(0)) if actual else None
             if spent is not None and (facts.five_year_cost is None or spent > facts.five_year_cost):
-                facts = Facts(facts.category, spent, facts.risk, facts.answers)
+                facts = replace(facts, five_year_cost=spent)
         return policy.emergency_requirements(base, facts, self.rt.money, why)
 
     @cached_property

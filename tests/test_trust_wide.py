@@ -1,0 +1,191 @@
+"""Issue 24.2 and 24.3: trust-wide changes and the trust's governance. A change affecting
+several schools belongs to the set of them: the people of each school it affects see it
+(no one else, unless a trust role); it needs the trust's approvals above each school's own;
+every affected school's freezes hold for it; each school's people get their school's notice,
+once per person even when they work in two. Above the trust's threshold, any school's
+change needs trust finance — but only in an installation of several schools."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotFound
+from fitsflow.persistence.models import NoticeReceipt, School
+from fitsflow.services import calendar, change_search, notices, schools, stages
+from fitsflow.services import changes as changes_service
+from fitsflow.services.change_search import ChangeFilter
+
+from . import factories as f
+
+# Its outcome depends on the calendar: .ci/run also runs it with the machine's clock faked.
+pytestmark = pytest.mark.calendar
+
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+EVERY = "school,brook,cedar"
+
+
+def _email(rt, uid: int) -> str:  # type: ignore[no-untyped-def]
+    from fitsflow.persistence import user_store
+
+    with rt.db.read() as session:
+        user = user_store.get(session, uid)
+        assert user is not None
+        return user.email
+
+
+class Trust:
+    """Oak (the first school, slug "school"), Brook (in Wales) and Cedar, and Dale, which the
+    trust-wide change does not affect; a requester in the first three; the trust's roles."""
+
+    def __init__(self, rt):  # type: ignore[no-untyped-def]
+        self.oak = f.School(rt)  # made while the trust has one school: they belong to it
+        schools.add_school(rt, slug="brook", name="Brook Primary", nation="wales")
+        schools.add_school(rt, slug="cedar", name="Cedar Primary")
+        schools.add_school(rt, slug="dale", name="Dale Academy")
+        schools.set_user_schools(rt, email=_email(rt, self.oak.requester), slugs=["school", "brook", "cedar"])
+        self.oak.trust = {role: [f.user(rt, role, "", role)] for role in ("trust_cab", "it_director",
+                                                                           "trust_finance")}
+        self.teacher, self.viewer = {}, {}  # staff (notices), and a requester (changes) of each school
+        for slug in ("school", "brook", "cedar", "dale"):
+            self.teacher[slug] = f.user(rt, "", "staff", f"Teacher at {slug}")
+            self.viewer[slug] = f.user(rt, "requester", "", f"Requester at {slug}")
+            for uid in (self.teacher[slug], self.viewer[slug]):
+                schools.set_user_schools(rt, email=_email(rt, uid), slugs=[slug])
+        self.both = f.user(rt, "", "staff", "Teacher at two")
+        schools.set_user_schools(rt, email=_email(rt, self.both), slugs=["school", "brook"])
+        self.dale_cab = f.user(rt, "cab requester", "support", "Dale CAB")
+        schools.set_user_schools(rt, email=_email(rt, self.dale_cab), slugs=["dale"])
+
+
+@pytest.fixture
+def trust(rt):  # type: ignore[no-untyped-def]
+    return Trust(rt)
+
+
+def _requirements(rt, actor: int, ref: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    detail = changes_service.get_change(rt, actor_id=actor, ref=ref)
+    assert detail.gate is not None
+    return detail.gate.requirements
+
+
+def test_a_trust_wide_change_is_seen_by_each_affected_school_and_nobody_else(rt, trust):
+    ref = changes_service.raise_change(rt, actor_id=trust.oak.requester, title="MIS migration",
+                                       category="minor", school=EVERY).ref
+    for slug in ("school", "brook", "cedar"):
+        assert changes_service.get_change(rt, actor_id=trust.viewer[slug], ref=ref).change.ref == ref
+    with pytest.raises(NotFound):
+        changes_service.get_change(rt, actor_id=trust.viewer["dale"], ref=ref)
+    for who, sees in ((trust.dale_cab, False), (trust.viewer["brook"], True)):
+        found = change_search.find(rt, actor_id=who, filters=ChangeFilter(q="MIS migration"), limit=50)
+        assert (ref in {c.change.ref for c in found.items}) is sees
+        listed = change_search.find(rt, actor_id=who, filters=ChangeFilter(), limit=50)
+        assert (ref in {c.change.ref for c in listed.items}) is sees
+    # One set for the same schools, however they are named; never listed as a school.
+    again = changes_service.raise_change(rt, actor_id=trust.oak.requester, title="Email migration",
+                                         category="minor", school=" cedar,brook , school").ref
+    with rt.db.read() as session:
+        assert session.execute(select(func.count()).select_from(School)
+                               .where(School.is_set.is_(True))).scalar_one() == 1
+    assert [s.slug for s in schools.every_school(rt)] == ["school", "brook", "cedar", "dale"]
+    assert changes_service.get_change(rt, actor_id=trust.viewer["cedar"], ref=again).change.ref == again
+
+
+def test_only_a_person_of_every_school_named_raises_it(rt, trust):
+    brook_requester = f.user(rt, "requester", "", "Brook requester")
+    schools.set_user_schools(rt, email=_email(rt, brook_requester), slugs=["brook"])
+    before = f.counts(rt)
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=brook_requester, title="Firewall", category="minor",
+                                     school="brook,cedar")
+    assert "cedar: must be one of your schools: brook" in err.value.problems["school"]
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=trust.oak.requester, title="Firewall", category="minor",
+                                     school="brook,nowhere")
+    assert "nowhere" in err.value.problems["school"]
+    assert f.counts(rt) == before
+
+
+def test_it_needs_the_trusts_approvals_above_the_schools_own(rt, trust):
+    ref = f.change_in(rt, trust.oak, "minor", "proceed_approval", schools=EVERY)
+    needs = _requirements(rt, trust.oak.requester, ref)
+    assert needs.get("trust_cab") == 1 and "finance" in needs
+    school_ref = f.change_in(rt, trust.oak, "minor", "proceed_approval", schools="school")
+    assert "trust_cab" not in _requirements(rt, trust.oak.requester, school_ref)
+    implement = f.change_in(rt, trust.oak, "minor", "implement_approval", schools=EVERY)
+    assert _requirements(rt, trust.oak.requester, implement).get("it_director") == 1
+
+
+@pytest.mark.parametrize("slug", ["school", "brook", "cedar"])
+def test_every_affected_schools_freeze_blocks_it(rt, trust, slug):
+    ref = f.change_in(rt, trust.oak, "minor", "release_planning", schools=EVERY)
+    f.fill_stages(rt, trust.oak.requester, ref, ("release_plan",))
+    first = (rt.now() + timedelta(days=8)).date().isoformat()
+    last = (rt.now() + timedelta(days=12)).date().isoformat()
+    calendar.add_period(rt, actor_id=None, kind="freeze", title=f"Freeze at {slug}", start=first, end=last,
+                        school=slug)
+    with pytest.raises(GateNotSatisfied) as err:
+        changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="submit_implement")
+    assert f"Freeze at {slug}" in str(err.value)
+
+
+def test_dales_freeze_does_not_hold_for_it(rt, trust):
+    ref = f.change_in(rt, trust.oak, "minor", "release_planning", schools=EVERY)
+    f.fill_stages(rt, trust.oak.requester, ref, ("release_plan",))
+    first = (rt.now() + timedelta(days=8)).date().isoformat()
+    last = (rt.now() + timedelta(days=12)).date().isoformat()
+    calendar.add_period(rt, actor_id=None, kind="freeze", title="Freeze at Dale", start=first, end=last,
+                        school="dale")
+    changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="submit_implement")
+
+
+def test_each_schools_people_get_their_schools_notice_once(rt, trust):
+    ref = f.change_in(rt, trust.oak, "minor", "scheduled", schools=EVERY)
+    drafted = notices.notices_for(rt, actor_id=trust.oak.requester, ref=ref)
+    staff = sorted(n.school for n in drafted if n.audience == "staff")
+    assert staff == ["Brook Primary", "Cedar Primary", rt.settings.school.name]
+    assert len(drafted) == 3 * len(rt.roles.audiences)
+    f.send_held_notices(rt, trust.oak, ref)
+    for moment in (FAR, FAR + timedelta(days=1)):
+        notices.publish_due(rt, now=moment)
+    with rt.db.read() as session:
+        rows = session.execute(select(NoticeReceipt.user_id, NoticeReceipt.notice_id)).all()
+    got: dict[int, list[int]] = {}
+    for uid, notice in rows:
+        got.setdefault(uid, []).append(notice)
+    by_id = {n.id: n for n in drafted}
+    for slug, name in (("school", rt.settings.school.name), ("brook", "Brook Primary"),
+                       ("cedar", "Cedar Primary")):
+        mine = got.get(trust.teacher[slug], [])
+        assert len(mine) == 1 and by_id[mine[0]].school == name, slug
+    assert trust.teacher["dale"] not in got
+    assert len(got[trust.both]) == 1  # in two schools: one notice
+
+
+def test_trust_finance_above_the_trusts_threshold_only_in_a_trust(rt, trust):
+    ref = changes_service.raise_change(rt, actor_id=trust.oak.requester, title="New core switches",
+                                       category="major", school="school").ref
+    stages.record_needs(rt, actor_id=trust.oak.requester, ref=ref, data=f.NEEDS)
+    changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="complete_needs")
+    stages.record_financial_plan(rt, actor_id=trust.oak.requester, ref=ref, lines=[
+        {"year": 1, "kind": "capital", "amount": "30000", "funding_source": "Trust capital"},
+        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT budget"} for y in range(2, 6))])
+    changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="submit_proceed")
+    needs = _requirements(rt, trust.oak.requester, ref)
+    assert needs.get("trust_finance") == 1 and needs.get("governors") == 1
+
+
+def test_a_school_alone_never_needs_the_trusts_approvals(rt):
+    school = f.School(rt)
+    ref = changes_service.raise_change(rt, actor_id=school.requester, title="New core switches",
+                                       category="major").ref
+    stages.record_needs(rt, actor_id=school.requester, ref=ref, data=f.NEEDS)
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
+    stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=[
+        {"year": 1, "kind": "capital", "amount": "30000", "funding_source": "Capital"},
+        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT budget"} for y in range(2, 6))])
+    changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    needs = _requirements(rt, school.requester, ref)
+    assert "trust_finance" not in needs and needs.get("governors") == 1
