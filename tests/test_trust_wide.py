@@ -171,7 +171,7 @@ def test_trust_finance_above_the_trusts_threshold_only_in_a_trust(rt, trust):
     changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="complete_needs")
     stages.record_financial_plan(rt, actor_id=trust.oak.requester, ref=ref, lines=[
         {"year": 1, "kind": "capital", "amount": "30000", "funding_source": "Trust capital"},
-        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT budget"} for y in range(2, 6))])
+        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT"} for y in range(2, 6))])
     changes_service.fire(rt, actor_id=trust.oak.requester, ref=ref, trigger="submit_proceed")
     needs = _requirements(rt, trust.oak.requester, ref)
     assert needs.get("trust_finance") == 1 and needs.get("governors") == 1
@@ -185,7 +185,52 @@ def test_a_school_alone_never_needs_the_trusts_approvals(rt):
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="complete_needs")
     stages.record_financial_plan(rt, actor_id=school.requester, ref=ref, lines=[
         {"year": 1, "kind": "capital", "amount": "30000", "funding_source": "Capital"},
-        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT budget"} for y in range(2, 6))])
+        *({"year": y, "kind": "licence", "amount": "100", "funding_source": "ICT"} for y in range(2, 6))])
     changes_service.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
     needs = _requirements(rt, school.requester, ref)
     assert "trust_finance" not in needs and needs.get("governors") == 1
+
+
+def test_reports_roll_up_by_school_and_narrow_to_one(rt, trust):
+    from fitsflow.services import reports
+
+    f.change_in(rt, trust.oak, "minor", "needs_analysis", schools=EVERY, title="Trust firewall")
+    f.change_in(rt, trust.oak, "minor", "needs_analysis", schools="brook", title="Brook projector")
+    reader = f.user(rt, "auditor", "", "Trust auditor")
+    schools.set_user_schools(rt, email=_email(rt, reader), slugs=["school", "brook", "cedar", "dale"])
+    whole = reports.report(rt, actor_id=reader)
+    every = "Trust-wide: " + " + ".join([rt.settings.school.name, "Brook Primary", "Cedar Primary"])
+    assert whole.by_school[every] == {"in progress": 1}
+    assert whole.by_school["Brook Primary"] == {"in progress": 1}
+    assert whole.by_school["Dale Academy"] == {} and whole.raised == 2
+    assert ("changes by school and outcome", "Brook Primary: in progress", "1") in whole.rows()
+    brook = reports.report(rt, actor_id=reader, school="brook")
+    assert brook.school == "Brook Primary" and brook.raised == 2 and brook.by_school == {}
+    dale = reports.report(rt, actor_id=reader, school="dale")
+    assert dale.raised == 0
+    # A school reader of Dale alone sees no roll-up and cannot ask for another school's.
+    dale_reader = f.user(rt, "auditor", "", "Dale auditor")
+    schools.set_user_schools(rt, email=_email(rt, dale_reader), slugs=["dale"])
+    assert reports.report(rt, actor_id=dale_reader).by_school == {}
+    with pytest.raises(InvalidInput) as err:
+        reports.report(rt, actor_id=dale_reader, school="brook")
+    assert err.value.problems["school"] == "must be one of your schools: dale"
+
+
+def test_a_trust_wide_change_raised_on_the_web_form(rt, tmp_path):
+    from .web_support import WebSchool, login, make_app, post
+
+    oak = WebSchool(rt)
+    schools.add_school(rt, slug="brook", name="Brook Primary", nation="wales")
+    schools.set_user_schools(rt, email=oak.emails[oak.requester], slugs=["school", "brook"])
+    client = make_app(rt, tmp_path).test_client()
+    login(client, oak.emails[oak.requester])
+    form = client.get("/changes/new").get_data(as_text=True)
+    assert 'type="checkbox" name="school" value="brook"' in form
+    made = post(client, "/changes/new", {"title": "Trust Wi-Fi", "category": "minor",
+                                         "school": ["school", "brook"]}, page="/changes/new")
+    assert made.status_code == 302
+    page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert f"Trust-wide: {rt.settings.school.name}, Brook Primary" in page
+    refused = post(client, "/changes/new", {"title": "Trust Wi-Fi", "category": "minor"}, page="/changes/new")
+    assert refused.status_code == 400 and "say which school it is for" in refused.get_data(as_text=True)

@@ -495,7 +495,7 @@ def _rate(rate: reports.Rate) -> m.ReportRate:
        response=m.ReportOut, query=m.ReportFilters)
 def report(query: m.ReportFilters) -> m.ReportOut:
     r = reports.report(runtime(), actor_id=actor().id, term=query.term, year=query.year, start=query.start,
-                       end=query.end)
+                       end=query.end, school=query.school)
     return m.ReportOut(
         start=r.period.start, end=r.period.end, title=r.period.title, raised=r.raised,
         by_category=r.by_category, rates={name: _rate(rate) for name, rate in r.rates().items()},
@@ -506,7 +506,7 @@ def report(query: m.ReportFilters) -> m.ReportOut:
                              capital=s.capital, planned=f"{s.planned:.2f}", actual=f"{s.actual:.2f}")
                for s in r.spend],
         refresh=[[ref, title, day.isoformat()] for ref, title, day in r.refresh], proposals=r.proposals,
-        audit_count=r.audit_count, audit_head=r.audit_head)
+        audit_count=r.audit_count, audit_head=r.audit_head, by_school=r.by_school, school=r.school)
 
 
 def _usage(u: usage_service.UsageCheck) -> m.UsageCheck:

@@ -1200,6 +1200,9 @@ class ReportFilters(Query):
     year: int | None = Field(None, ge=2000, le=2100, description="The academic year starting that September.")
     start: date | None = Field(None, description="From this day; by default the academic year so far.")
     end: date | None = Field(None, description="To this day, inclusive.")
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="One of the caller's schools (its short name): the report of it alone. By default "
+                          "every school the caller sees, rolled up by school (by_school).")
 
 
 class ReportRate(Out):
@@ -1242,3 +1245,7 @@ class ReportOut(Out):
     proposals: dict[str, int]
     audit_count: int
     audit_head: str
+    by_school: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="School → outcome → changes raised (a trust-wide change under its "
+                                          "schools' names together); empty for a caller who sees one school.")
+    school: str = Field("", description="The school the report is narrowed to (empty: every school seen).")

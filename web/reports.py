@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import governors_pdf, reports
+from fitsflow.services import governors_pdf, reports, schools
 
 from .access import VIEWERS, access
 from .charts import bars
@@ -28,6 +28,7 @@ def _report() -> reports.Report:
         year=whole(args.get("year", ""), maximum=9999) or None,
         start=args.get("start", ""),
         end=args.get("end", ""),
+        school=args.get("school", "")[:40] or None,
     )
 
 
@@ -56,6 +57,7 @@ def index() -> Any:
         charts=charts,
         args=request.args,
         terms=reports.term_list(runtime(), actor_id=actor().id),
+        schools=schools.mine(runtime(), actor_id=actor().id),
     )
 
 

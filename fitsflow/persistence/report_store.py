@@ -75,12 +75,13 @@ def _raised(since: datetime, until: datetime) -> Any:
 
 
 def raised(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
-    """Changes raised in the range: reference, category, workflow, state, review outcome."""
+    """Changes raised in the range: reference, category, workflow, state, review outcome, school."""
     return (
         session.connection()
         .execute(
             select(
-                _CHANGES.c.ref, _CHANGES.c.category, _CHANGES.c.workflow, _CHANGES.c.state, _REVIEWS.c.outcome
+                _CHANGES.c.ref, _CHANGES.c.category, _CHANGES.c.workflow, _CHANGES.c.state,
+                _REVIEWS.c.outcome, _CHANGES.c.school_id,
             )
             .outerjoin(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
             .where(_raised(since, until))

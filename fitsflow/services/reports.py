@@ -30,7 +30,7 @@ import json
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from statistics import median
@@ -49,8 +49,8 @@ from ..domain.vocabulary import (
     RELEASED,
     WITHDRAWN,
 )
-from ..persistence import audit_store, report_store
-from . import calendar, common
+from ..persistence import audit_store, report_store, school_scope, school_store
+from . import calendar, common, schools
 from .audit import spreadsheet_safe
 from .feedback import group_title
 from .runtime import Runtime
@@ -118,6 +118,10 @@ class Report:
     audit_head: str
     audit_count: int
     generated_at: datetime
+    # A trust's roll-up: school (a trust-wide change's schools, joined) → outcome → changes
+    # raised; empty for a reader who sees one school.
+    by_school: dict[str, dict[str, int]] = field(default_factory=dict)
+    school: str = ""  # the one school it is narrowed to ("": every school the reader sees)
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -182,6 +186,8 @@ class Report:
         ]
         out += [("due for refresh", f"{ref} {title}", when.isoformat()) for ref, title, when in self.refresh]
         out += [("proposals", status, str(n)) for status, n in sorted(self.proposals.items())]
+        out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
+                for school, outcomes in self.by_school.items() for outcome, n in outcomes.items()]
         out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
         return out
 
@@ -300,6 +306,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     released = {ref for _, ref, _, to in moves if kind_of(ref, to) == RELEASED}
 
     by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_school: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     reviewed = successful = 0
     for r in raised_rows:
         kind = kinds.get((r.workflow, r.state), "")
@@ -307,6 +314,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
             "withdrawn" if kind == WITHDRAWN else "backed out" if kind == BACKED_OUT else "in progress"
         )
         by_category[r.category][outcome] += 1
+        by_school[r.school_id][outcome] += 1
         if r.outcome:
             reviewed += 1
             successful += r.outcome == "successful"
@@ -396,7 +404,25 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         audit_head=head.hash,
         audit_count=head.seq,
         generated_at=rt.now(),
+        by_school=_by_school(rt, session, by_school),
     )
+
+
+def _by_school(rt: Runtime, session: Session,
+               counted: dict[int, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The outcomes by school name (a trust-wide change under its schools' names, joined),
+    every school the reader sees listed: only when they see more than one."""
+    named = schools.named(rt, session)
+    seen = school_scope.scope_of(session)
+    shown = [sid for sid in named if seen is None or sid in seen]
+    if len(shown) < 2:
+        return {}
+    out: dict[str, dict[str, int]] = {named[sid]: {} for sid in shown}
+    for school_id, outcomes in counted.items():
+        reach = school_store.reach(session, school_id) if school_id not in named else (school_id,)
+        label = named.get(school_id) or "Trust-wide: " + " + ".join(named.get(s, "?") for s in reach)
+        out[label] = {**out.get(label, {}), **dict(sorted(outcomes.items()))}
+    return out
 
 
 def _committed_spend(rt: Runtime, session: Session, kinds: dict[tuple[str, str], str]) -> tuple[Spend, ...]:
@@ -425,8 +451,10 @@ def report(
     year: int | None = None,
     start: Any = None,
     end: Any = None,
+    school: str | None = None,
 ) -> Report:
-    """The report for the period asked for (see ``period_of``): for reports.readers."""
+    """The report for the period asked for (see ``period_of``): for reports.readers; of every
+    school they see, rolled up by school, or of the one ``school`` (its slug) among them."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         if not actor.roles & set(rt.settings.reports.readers):
@@ -434,15 +462,23 @@ def report(
                 "reports are for " + ", ".join(rt.roles.label(r) for r in rt.settings.reports.readers)
             )
         period = period_of(rt, session, term=term, year=year, start=start, end=end)
+        narrowed = ""
+        if school and school.strip():
+            mine = {s.slug: s for s in schools.schools_of(rt, session, actor)}
+            found = mine.get(school.strip())
+            if found is None:
+                raise InvalidInput({"school": f"must be one of your schools: {', '.join(mine) or 'none'}"})
+            school_scope.limit_to(session, frozenset({found.id}))
+            narrowed = found.name
         # Everything a report reads is recorded in the audit trail as it happens, so one
         # built at the trail's current head is still true: kept until the head moves.
         head = audit_store.head(session)
-        key = (id(rt), period, head.seq, head.hash, actor.schools)  # each set of schools its own
+        key = (id(rt), period, head.seq, head.hash, actor.schools, narrowed)  # each set of schools its own
         with _KEPT_LOCK:
             if key in _KEPT:
                 _KEPT.move_to_end(key)
                 return _KEPT[key]
-        made = build(rt, session, period)
+        made = replace(build(rt, session, period), school=narrowed)
     with _KEPT_LOCK:
         _KEPT[key] = made
         while len(_KEPT) > _KEPT_SIZE:
