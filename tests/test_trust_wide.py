@@ -234,3 +234,19 @@ def test_a_trust_wide_change_raised_on_the_web_form(rt, tmp_path):
     assert f"Trust-wide: {rt.settings.school.name}, Brook Primary" in page
     refused = post(client, "/changes/new", {"title": "Trust Wi-Fi", "category": "minor"}, page="/changes/new")
     assert refused.status_code == 400 and "say which school it is for" in refused.get_data(as_text=True)
+
+
+def test_each_schools_notice_names_that_school(rt, trust):
+    primaries = f.School(rt)  # people of Brook and Cedar: the requester and every approver
+    for uid in (primaries.requester, *primaries.cab, primaries.slt, primaries.finance, primaries.head):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook", "cedar"])
+    primaries.trust = trust.oak.trust
+    ref = f.change_in(rt, primaries, "minor", "scheduled", schools="brook,cedar")
+    staff = {n.school: n.body for n in notices.notices_for(rt, actor_id=primaries.requester, ref=ref)
+             if n.audience == "staff"}
+    assert "Brook Primary — what changes for staff" in staff["Brook Primary"]
+    assert "Cedar Primary — what changes for staff" in staff["Cedar Primary"]
+    brook_only = f.change_in(rt, primaries, "minor", "scheduled", schools="brook")
+    bodies = [n.body for n in notices.notices_for(rt, actor_id=primaries.requester, ref=brook_only)
+              if n.audience == "staff"]
+    assert len(bodies) == 1 and "Brook Primary — what changes for staff" in bodies[0]

@@ -28,6 +28,8 @@ class NoticeTemplates:
 
     def render(self, tier: str, context: dict[str, Any]) -> tuple[str, str]:
         """(subject, body) of a tier's notice."""
-        text = self.env.get_template(f"{tier}.txt").render(money=self.money, school=self.school, **context)
+        # A change of a trust's school names its own school (``school`` in the context).
+        text = self.env.get_template(f"{tier}.txt").render(**{"money": self.money, "school": self.school,
+                                                              **context})
         subject, _, body = text.strip().partition("\n")
         return subject.strip()[:300], body.strip()

@@ -129,6 +129,12 @@ def _begun(session: Session, transaction: Any, connection: Connection) -> None:
     schools: frozenset[int] | None = session.info.get(_SCOPE)
     if schools is not None:
         _apply(connection, schools)
+    elif connection.get_execution_options().get(OPTION) is not None:
+        # One connection shared by every session of an all-or-nothing unit (the demo, a
+        # restore): an earlier session's scope must not hold for this one.
+        connection.execution_options(**{OPTION: None})
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT set_config(%s, '', true)", (SETTING,))
 
 
 def scope_of(session: Session) -> tuple[int, ...] | None:
@@ -199,7 +205,7 @@ def _guard(conn: Connection, cursor: Any, statement: str, parameters: Any, conte
            executemany: bool) -> None:
     """Fail closed: in a scoped session, a SELECT that reads the changes table other than
     through the view (raw SQL, an alias, an ORM path the rewrite did not reach) is refused."""
-    if OPTION not in conn.get_execution_options() or not statement.lstrip()[:6].upper() == "SELECT" \
+    if conn.get_execution_options().get(OPTION) is None or not statement.lstrip()[:6].upper() == "SELECT" \
             or context.execution_options.get(TRUST_WIDE):
         return
     if len(_NAMED.findall(statement)) != len(_VIEWED.findall(statement)):

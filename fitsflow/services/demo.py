@@ -20,6 +20,7 @@ from . import (
     calendar,
     catalogue,
     changes,
+    demo_trust,
     feedback,
     gates,
     mfa,
@@ -232,11 +233,13 @@ class _Driver:
 
     def decide_gate(self, ref: str, definition: WorkflowDefinition, state: str, category: str,
                     requester: int, reject: bool) -> None:
-        status = changes.get_change(self.rt, actor_id=requester, ref=ref).gate
+        detail = changes.get_change(self.rt, actor_id=requester, ref=ref)
+        status = detail.gate
         assert status is not None
-        with self.rt.db.read() as session:
-            asked = [(role, [u for u in queries.users_with_roles(session, [role]) if u != requester][:needed])
-                     for role, needed in status.requirements.items()]
+        with self.rt.db.read() as session:  # approvers of the change's school (or trust roles)
+            asked = [(role, [u for u in queries.users_with_roles(
+                session, [role], school_id=detail.change.school_id, across=self.rt.roles.trust_roles)
+                if u != requester][:needed]) for role, needed in status.requirements.items()]
         for role, people in asked:
             for uid in people:
                 if reject:
@@ -297,7 +300,7 @@ class _Driver:
                                             "leave it broken for a week." if definition.emergency else "",
                                     emergency_purpose=RESTORE if definition.emergency else "",
                                     template=self.template(story.title) if definition.from_template else None,
-                                    cost="180" if definition.from_template else None)
+                                    cost="180" if definition.from_template else None, school=story.school)
         story.ref, story.state = view.ref, view.state
         self.count += 1
         self.tick()
@@ -386,6 +389,7 @@ class _Story:
     rejected: bool  # True: no rejection to show (else its first gate says no once)
     ref: str = ""
     state: str = ""
+    school: str | None = None  # the school or schools it is for (a trust's; None: the only one)
 
     @property
     def triggers(self) -> list[str]:
@@ -439,9 +443,10 @@ def _stories(rt: Runtime) -> list[_Story]:
     return stories
 
 
-def build_demo(rt: Runtime, *, password: str,
-               progress: Callable[[int], None] | None = None) -> DemoResult:
-    """Create the demo school unless its users exist already.
+def build_demo(rt: Runtime, *, password: str, progress: Callable[[int], None] | None = None,
+               trust: bool = False) -> DemoResult:
+    """Create the demo school unless its users exist already (with ``trust``, as the
+    secondary of a trust of three schools: ``demo_trust``).
 
     The school has a past as well as a present, whatever today is: the changes that have
     been released (or backed out, reviewed, closed) are played out over the last weeks
@@ -450,6 +455,8 @@ def build_demo(rt: Runtime, *, password: str,
     the rest are raised now, their windows on the next free school days. Windows are one
     a day after school, clear of freezes and caution periods, so none clashes."""
     listed = tuple((name, demo_email(local), roles) for name, local, roles, _ in DEMO_USERS)
+    if trust:
+        listed += demo_trust.trust_people(demo_email)
     with rt.db.read() as session:
         if queries.user_by_email(session, demo_email("nat.osei")) is not None:
             return DemoResult(listed, change_store.count(session), created=False)
@@ -517,6 +524,8 @@ def build_demo(rt: Runtime, *, password: str,
         changes.spawn_follow_up(rt, actor_id=parent[1], ref=parent[0],
                                 title="Spare parts kept on site (from review)",
                                 description="The support team's review feedback: keep spares.")
+    if trust:
+        demo_trust.build(rt, driver, password=password, email=demo_email, story=_Story)
     # Publish the present changes' notices already due.
     notices.publish_due(rt)
     with rt.db.read() as session:  # the stories, the follow-up, the change a pilot adopted

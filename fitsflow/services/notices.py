@@ -72,7 +72,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     existing = {(row.audience, row.school_id): row for row in notice_store.of_change(session, change.id)}
     reach = (change.school_id,) if change.school_id == school_store.FIRST \
         else school_store.reach(session, change.school_id)
-    names = schools.named(rt, session) if len(reach) > 1 else {}
+    # Each notice names its school (a trust's schools each have theirs; the first, the settings').
+    names = schools.named(rt, session) if reach != (school_store.FIRST,) else {}
     hold_days = rt.settings.notices.hold_within_school_days
     count = 0
     for school_id in reach:
@@ -86,8 +87,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
                 if old.status == notice_store.DRAFT:
                     notice_store.retime(session, old.id, publish_at=publish_at, now=now)
                 continue
-            title, body = rt.templates.render(audience.tier,
-                                              {**context, "school_name": names.get(school_id, "")})
+            named = {"school": names[school_id]} if school_id in names else {}
+            title, body = rt.templates.render(audience.tier, {**context, **named})
             held = publish_at < hold_before
             notice_store.add_draft(session, change_id=change.id, audience=audience.name,
                                    tier=audience.tier, subject=title, body=body, publish_at=publish_at,
