@@ -144,6 +144,7 @@ class _School(f.School):
         self.requester, self.other_requester = p[requester], p["tech" if requester != "tech" else "manager"]
         self.cab, self.slt, self.finance, self.head = [p["cab"], p["cab2"]], p["slt"], p["finance"], p["head"]
         self.auditor, self.staff = p["auditor"], people.staff[0]
+        self.trust = {}
 
 
 # (name, category, where it ends, weight in a hundred changes, open, services it affects)
