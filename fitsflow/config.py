@@ -24,7 +24,7 @@ from .domain import sso as sso_rules
 from .domain.errors import ConfigError
 from .domain.financial_years import financial_year_start
 from .domain.notices import TIERS
-from .domain.policy import POLICY_KEYS, ApprovalPolicy, PolicyError, parse_policy
+from .domain.policy import POLICY_KEYS, ApprovalPolicy, PolicyError, parse_policy, parse_school_policy
 from .domain.roles import (
     ADMIN,
     NAME_PATTERN,
@@ -443,6 +443,10 @@ class Settings:
     # over it), and as the engine reads it.
     policy_raw: Mapping[str, Any] = field(default_factory=lambda: _frozen(SHIPPED_POLICY))
     policy: ApprovalPolicy = field(default_factory=lambda: _shipped_policy())
+    # A school's own policy, by the school's short name ([school_policy.SLUG]: the keys it
+    # sets over the trust's), as written and as read.
+    school_policies_raw: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: _frozen({}))
+    school_policies: Mapping[str, ApprovalPolicy] = field(default_factory=lambda: _frozen({}))
     source: str = "built-in defaults"
 
     @property
@@ -472,7 +476,7 @@ class Settings:
 
 # Sections whose keys are names the school chooses (each a table of fields).
 _NAMED_SECTIONS: dict[str, type] = {"roles": RoleSetting, "audiences": AudienceSetting, "sso": SsoProvider}
-_NOT_FIXED = {"source", "policy", "policy_raw"}
+_NOT_FIXED = {"source", "policy", "policy_raw", "school_policies", "school_policies_raw"}
 
 
 def _fixed_sections() -> dict[str, type]:
@@ -519,6 +523,7 @@ def _raw(settings: Settings) -> dict[str, dict[str, Any]]:
     for name in _NAMED_SECTIONS:
         raw[name] = {key: dataclasses.asdict(entry) for key, entry in getattr(settings, name).items()}
     raw["policy"] = dict(settings.policy_raw)
+    raw["school_policy"] = {slug: dict(own) for slug, own in settings.school_policies_raw.items()}
     return raw
 
 
@@ -583,6 +588,12 @@ def _from_file(raw: dict[str, dict[str, Any]], path: Path) -> None:
                                       f"(known: {', '.join(sorted(POLICY_KEYS))})")
                 raw["policy"][key] = value  # a key given replaces the shipped one whole
             continue
+        if section == "school_policy":
+            if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+                raise ConfigError(f"{path}: school_policy: must be [school_policy.SLUG] tables")
+            for slug, own in values.items():
+                raw["school_policy"][slug] = {**raw["school_policy"].get(slug, {}), **own}
+            continue
         if section not in raw:
             raise ConfigError(f"{path}: [{section}]: unknown section")
         if not isinstance(values, dict):
@@ -596,10 +607,10 @@ def _from_environment(raw: dict[str, dict[str, Any]], environ: Mapping[str, str]
         if not name.startswith("FITSFLOW_") or name == "FITSFLOW_CONFIG" or name.startswith("FITSFLOW_TEST_"):
             continue
         rest = name[len("FITSFLOW_"):].lower()
-        if rest.startswith("policy_"):
+        if rest.startswith(("policy_", "school_policy_")):
             raise ConfigError(f"{name}: the approval policy is set in the settings file only ([policy])")
         for section, entries in raw.items():
-            if section == "policy":
+            if section in ("policy", "school_policy"):
                 continue
             if not rest.startswith(section + "_"):
                 continue
@@ -768,7 +779,18 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
         raise ConfigError(f"{source}: {err}" if source != "built-in defaults" else str(err)) from None
     if policy.peer_review_audience not in raw["audiences"]:
         raise ConfigError(f"policy.peer_review_audience: unknown audience '{policy.peer_review_audience}'")
-    return Settings(**sections, policy_raw=_frozen(raw["policy"]), policy=policy, source=source)
+    schools: dict[str, ApprovalPolicy] = {}
+    for slug, own in raw.get("school_policy", {}).items():
+        try:
+            schools[slug] = parse_school_policy(raw["policy"], own, slug, roles=approvers)
+        except PolicyError as err:
+            raise ConfigError(f"{where}{err}") from None
+        if schools[slug].peer_review_audience not in raw["audiences"]:
+            raise ConfigError(f"{where}school_policy.{slug}.peer_review_audience: unknown audience "
+                              f"'{schools[slug].peer_review_audience}'")
+    written = {slug: _frozen(own) for slug, own in raw.get("school_policy", {}).items()}
+    return Settings(**sections, policy_raw=_frozen(raw["policy"]), policy=policy, source=source,
+                    school_policies_raw=_frozen(written), school_policies=_frozen(schools))
 
 
 def load_settings(path: str | Path | None = None,

@@ -250,3 +250,37 @@ def test_each_schools_notice_names_that_school(rt, trust):
     bodies = [n.body for n in notices.notices_for(rt, actor_id=primaries.requester, ref=brook_only)
               if n.audience == "staff"]
     assert len(bodies) == 1 and "Brook Primary — what changes for staff" in bodies[0]
+
+
+def test_a_school_sets_its_own_policy_where_the_trust_allows(rt, trust, tmp_path):
+    import dataclasses
+
+    from fitsflow.config import ConfigError, load_settings
+
+    # Brook: SLT above £500 (the trust's shipped bands ask for SLT above £2,000).
+    own = rt.settings.replace()
+    path = tmp_path / "fitsflow.toml"
+    path.write_text('[school_policy.brook]\ncost_bands = [{ above = "0", gate = "proceed", roles = ["finance"] },'
+                    ' { above = "500", gate = "proceed", roles = ["slt"] }]\n')
+    settings = load_settings(path, environ={})
+    assert set(settings.school_policies) == {"brook"}
+    assert own.school_policies == {}
+    rt = dataclasses.replace(rt, settings=settings)
+    brook = f.School(rt)
+    for uid in (brook.requester, *brook.cab, brook.slt, brook.finance, brook.head):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook"])
+    at_brook = f.change_in(rt, brook, "minor", "proceed_approval")
+    at_oak = f.change_in(rt, trust.oak, "minor", "proceed_approval", schools="school")
+    assert _requirements(rt, brook.requester, at_brook) == {"finance": 1, "slt": 1}
+    assert _requirements(rt, trust.oak.requester, at_oak) == {"finance": 1}
+    # A key the trust does not let schools set, and a bad value, are named.
+    path.write_text('[school_policy.brook]\ntrust = { trust_wide = [] }\n')
+    with pytest.raises(ConfigError, match=r"school_policy\.brook: unknown key|school_policy\.brook\.trust"):
+        load_settings(path, environ={})
+    path.write_text('[policy]\ntrust = { school_may_set = ["risk_rules"] }\n'
+                    '[school_policy.brook]\ncost_bands = []\n')
+    with pytest.raises(ConfigError, match=r"school_policy\.brook\.cost_bands: not a key the trust lets"):
+        load_settings(path, environ={})
+    path.write_text('[school_policy.brook]\ncost_bands = [{ above = "x", gate = "proceed", roles = ["slt"] }]\n')
+    with pytest.raises(ConfigError, match=r"school_policy\.brook\.cost_bands\[0\]\.above: must be an amount"):
+        load_settings(path, environ={})

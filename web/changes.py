@@ -163,7 +163,7 @@ def _change_html(ref: str, **extra: Any) -> str:
     return render_template("change.html", diagram=diagram, school=named,
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),
                            d=detail, c=detail.change, definition=definition, me_id=me.id,
-                           policy=rt.settings.policy, role_label=rt.roles.label,
+                           policy=detail.policy or rt.settings.policy, role_label=rt.roles.label,
                            events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
                                    for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices,
@@ -333,7 +333,8 @@ def _stage_page(ref: str, stage: str, problems: dict[str, str], form: Any, statu
     return render_template(template, d=detail, c=detail.change, title=title, problems=problems, needed=needed,
                            measure_rows=measure_rows(detail, stage, form), measure_results=MEASURE_RESULTS,
                            pilot_outcomes=PILOT_OUTCOMES, adoptable=FOLLOW_UP_CATEGORIES,
-                           form=form, kinds=COST_KINDS, policy=rt.settings.policy, outcomes=REVIEW_OUTCOMES,
+                           form=form, kinds=COST_KINDS, policy=detail.policy or rt.settings.policy,
+                           outcomes=REVIEW_OUTCOMES,
                            rows=rows, row_errors=cost_row_errors(rows, problems), local_input=local_input,
                            totals=draft_totals(rows, detail.plan.horizon_years),
                            year_labels=rt.plan_years(detail.change.created_at, detail.plan.horizon_years),

@@ -128,6 +128,8 @@ class ApprovalPolicy:
     # above a five-year cost, for any school's change; and for every trust-wide change.
     trust_cost_bands: tuple[CostBand, ...] = ()
     trust_wide: tuple[TrustRule, ...] = ()
+    # The keys a school's own policy ([school_policy.SLUG]) may set for its changes.
+    school_may_set: tuple[str, ...] = ()
 
     # --- risk ---------------------------------------------------------------------------
 
@@ -340,6 +342,9 @@ def _questions(raw: Any, where: str) -> tuple[Question, ...]:
     return tuple(out)
 
 
+# What a school's own policy may set at most (the trust's own rules are the trust's).
+SCHOOL_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions", "screening_questions",
+               "medium_from", "high_from", "peer_review", "approves", "tolerance", "peer_review_audience"}
 POLICY_KEYS = {"cost_bands", "risk_rules", "screening", "categories", "risk_questions",
                "screening_questions", "medium_from", "high_from", "peer_review", "approves", "tolerance",
                "peer_review_audience", "template_approvers", "trust"}
@@ -370,7 +375,10 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
         return found
 
     bands = cost_bands(raw.get("cost_bands", []), "policy.cost_bands")
-    trust = _table(raw.get("trust", {}), "policy.trust", {"cost_bands", "trust_wide"})
+    trust = _table(raw.get("trust", {}), "policy.trust", {"cost_bands", "trust_wide", "school_may_set"})
+    may_set = trust.get("school_may_set", sorted(SCHOOL_KEYS))
+    if not isinstance(may_set, list) or not set(may_set) <= SCHOOL_KEYS:
+        raise PolicyError(f"policy.trust.school_may_set: must list some of {', '.join(sorted(SCHOOL_KEYS))}")
     trust_bands = cost_bands(trust.get("cost_bands", []), "policy.trust.cost_bands")
     given_rules = trust.get("trust_wide", [])
     if not isinstance(given_rules, list):
@@ -448,4 +456,23 @@ def parse_policy(raw: Mapping[str, Any], *, roles: set[str]) -> ApprovalPolicy:
     return ApprovalPolicy(tuple(bands), tuple(risks), tuple(screening), tuple(categories), questions,
                           screening_questions, medium_from, high_from, tuple(peer), approves,
                           Tolerance(days, same_term, acknowledged), audience, template_approvers,
-                          tuple(trust_bands), tuple(trust_rules))
+                          tuple(trust_bands), tuple(trust_rules), tuple(may_set))
+
+
+def parse_school_policy(trust: Mapping[str, Any], own: Mapping[str, Any], slug: str, *,
+                        roles: set[str]) -> ApprovalPolicy:
+    """A school's policy: the trust's (``trust``, as written) with the keys the school sets
+    (``own``) in place of the trust's, each one the trust allows (policy.trust.school_may_set);
+    PolicyError names the key as ``school_policy.SLUG.KEY``."""
+    where = f"school_policy.{slug}"
+    own = _table(own, where, POLICY_KEYS)
+    allowed = parse_policy(trust, roles=roles).school_may_set
+    for key in own:
+        if key not in allowed:
+            raise PolicyError(f"{where}.{key}: not a key the trust lets a school set "
+                              f"(policy.trust.school_may_set: {', '.join(allowed) or 'none'})")
+    try:
+        return parse_policy({**trust, **own}, roles=roles)
+    except PolicyError as err:
+        text = str(err)
+        raise PolicyError(where + text[len("policy"):] if text.startswith("policy") else text) from None

@@ -128,6 +128,12 @@ def set_of(session: Session, school_ids: Iterable[int]) -> int:
     return set_id
 
 
+def slug_of(session: Session, school_id: int) -> str:
+    """A school's short name ("" when there is none; a set's is its schools' ids)."""
+    return str(session.connection().execute(
+        select(_SCHOOLS.c.slug).where(_SCHOOLS.c.id == school_id)).scalar_one_or_none() or "")
+
+
 def reach(session: Session, school_id: int) -> tuple[int, ...]:
     """The schools a change of ``school_id`` affects: that school, or a set's schools."""
     found = tuple(session.connection().execute(

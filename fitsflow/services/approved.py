@@ -20,7 +20,7 @@ from ..domain.errors import NotPermitted
 from ..persistence import approved_store, audit_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
-from . import common, notifications
+from . import common, notifications, policies
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime
@@ -43,13 +43,13 @@ def _values(rt: Runtime, subject: ChangeSubject, scopes: tuple[str, ...]) -> dic
 
 def digest_now(rt: Runtime, subject: ChangeSubject, gate: Gate) -> str:
     """The digest of what ``gate`` approves as the change stands (recorded with each decision)."""
-    return approved.digest(_values(rt, subject, rt.settings.policy.approves.get(gate.name, ())))
+    return approved.digest(_values(rt, subject, subject.policy.approves.get(gate.name, ())))
 
 
 def record_pass(rt: Runtime, session: Session, change: ChangeRecord, gate: Gate,
                 subject: ChangeSubject) -> None:
     """The gate has passed: keep what it approved."""
-    scopes = rt.settings.policy.approves.get(gate.name, ())
+    scopes = subject.policy.approves.get(gate.name, ())
     if scopes:
         values = _values(rt, subject, scopes)
         approved_store.save(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
@@ -77,7 +77,7 @@ def since_approval(rt: Runtime, session: Session, change: ChangeRecord, definiti
             continue
         if not row.active and change.state != gate.state:
             continue
-        now = _values(rt, subject, rt.settings.policy.approves.get(gate.name, ()))
+        now = _values(rt, subject, subject.policy.approves.get(gate.name, ()))
         found = approved.differences(json.loads(row.snapshot), now)
         if found:
             out.append(SinceApproval(gate.name, gate.title, tuple(found), row.active))
@@ -89,7 +89,7 @@ def after_edit(rt: Runtime, session: Session, change: ChangeRecord, definition: 
     """Weigh an edit against what passed gates approved; returns the title of a gate it
     reopened, if any."""
     subject = ChangeSubject(rt, session, change, definition)
-    policy = rt.settings.policy
+    policy = subject.policy
     for row in approved_store.of_change(session, change.id):
         gate = definition.gates.get(row.gate)
         scopes = policy.approves.get(row.gate, ())
@@ -115,7 +115,7 @@ def after_edit(rt: Runtime, session: Session, change: ChangeRecord, definition: 
 
 
 def _within_tolerance(rt: Runtime, subject: ChangeSubject, changes: list[FieldChange]) -> bool:
-    tolerance = rt.settings.policy.tolerance
+    tolerance = subject.policy.tolerance
     shift = approved.window_shift_days(changes)
     if shift is None or shift > tolerance.window_days:
         return False
@@ -155,7 +155,7 @@ def acknowledge(rt: Runtime, *, actor_id: int, ref: str, expected_version: int |
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
-        allowed = rt.settings.policy.tolerance.acknowledged_by
+        allowed = policies.of_school(rt, session, change.school_id).tolerance.acknowledged_by
         if not actor.roles & set(allowed):
             raise NotPermitted(f"changes since approval are acknowledged by: "
                                f"{', '.join(rt.roles.label(r) for r in allowed)}")

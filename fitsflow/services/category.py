@@ -44,7 +44,7 @@ def change_category(rt: Runtime, *, actor_id: int, ref: str, category: str, reas
             raise InvalidInput({"category": f"the change is already {category}"})
         subject = ChangeSubject(rt, session, change, definition)
         facts = subject.facts
-        problem = rt.settings.policy.category_problem(
+        problem = subject.policy.category_problem(
             replace(facts, category=category), definition.categories, rt.money)
         if problem:
             raise InvalidInput({"category": problem})

@@ -30,7 +30,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, catalogue, common, schools, templates, workflow_versions
+from . import absences, approved, catalogue, common, policies, schools, templates, workflow_versions
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker, others_holding
@@ -340,9 +340,10 @@ def _on_behalf_options(rt: Runtime, session: Session, change: ChangeRecord, subj
 
 def _may_peer_review(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord,
                      definition: WorkflowDefinition, owner: bool) -> bool:
-    return not owner and change.category in rt.settings.policy.peer_review \
+    policy = policies.of_school(rt, session, change.school_id)
+    return not owner and change.category in policy.peer_review \
         and any("peer_reviewed" in t.guards for t in definition.transitions_from(change.state)) \
-        and rt.settings.policy.peer_review_audience in queries.audiences_of(session, actor.id)
+        and policy.peer_review_audience in queries.audiences_of(session, actor.id)
 
 
 def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> ChangeDetail:
@@ -379,16 +380,17 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         peer_reviews=tuple((name, outcome, comments, at, digest == subject.plan_digest)
                            for _, name, outcome, comments, digest, at, _
                            in peer_store.of_change(session, change.id)),
-        peer_review_required=change.category in rt.settings.policy.peer_review,
+        peer_review_required=change.category in subject.policy.peer_review,
         may_peer_review=_may_peer_review(rt, session, actor, change, workflow.definition, owner),
         on_behalf_options=_on_behalf_options(rt, session, change, subject, owner, actor.id),
         may_move_release=workflow.definition.kind_of(change.state) == SCHEDULED and bool(editable_owner),
         may_manage_owners=actor.id == change.requester_id
         or bool(actor.roles & rt.settings.accounts.transfer_roles),
         may_acknowledge=any(s.standing for s in since) and actor.id != change.requester_id
-        and bool(actor.roles & set(rt.settings.policy.tolerance.acknowledged_by)),
+        and bool(actor.roles & set(subject.policy.tolerance.acknowledged_by)),
         returned=_returned(workflow.definition, change, approvals),
         pilot=subject.pilot,
+        policy=subject.policy,
     )
 
 

@@ -15,7 +15,7 @@ from ..domain.text import long_text_problem, normalise_newlines
 from ..persistence import audit_store, change_store, owner_store, peer_store, queries
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import common, notifications
+from . import common, notifications, policies
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime
@@ -38,7 +38,7 @@ def review_plan(rt: Runtime, *, actor_id: int, ref: str, outcome: str, comments:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         definition = common.workflow_of(rt, change).definition
-        audience = rt.settings.policy.peer_review_audience
+        audience = policies.of_school(rt, session, change.school_id).peer_review_audience
         if audience not in queries.audiences_of(session, actor.id):
             raise NotPermitted(f"release plans are peer-reviewed by the {rt.roles.audiences[audience].label}")
         if owns(session, change, actor.id):
@@ -71,7 +71,7 @@ def wants_review(rt: Runtime, subject: ChangeSubject, definition: WorkflowDefini
     """Whether the change waits for a peer reviewer: it is where a review is asked for, has a
     plan, and no review of the plan as it stands (one that returned it waits for the owners)."""
     change = subject.change
-    if change.category not in rt.settings.policy.peer_review or subject.release_plan is None:
+    if change.category not in subject.policy.peer_review or subject.release_plan is None:
         return False
     if not any("peer_reviewed" in t.guards for t in definition.transitions_from(change.state)):
         return False

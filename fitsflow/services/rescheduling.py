@@ -20,7 +20,7 @@ from ..persistence import audit_store, notice_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..persistence.db_hooks import clock_now
 from ..workflow.definition import WorkflowDefinition
-from . import approved, common, notifications
+from . import approved, common, notifications, policies
 from .common import unit_of_work
 from .notices import draft
 from .ownership import owns
@@ -81,7 +81,7 @@ def reschedule(rt: Runtime, *, actor_id: int, ref: str, window_start: str, windo
         data = {**asdict(old), "window_start": window_start, "window_end": window_end,
                 "risk_answers": dict(old.risk_answers)}
         data.pop("risk")
-        plan = stages.parse_release_plan(data, rt.timezone, rt.settings.policy)
+        plan = stages.parse_release_plan(data, rt.timezone, policies.of_school(rt, session, change.school_id))
         if plan.window_start is None or plan.window_end is None:
             raise InvalidInput({"window_start": "a new window needs a start and an end"})
         if (plan.window_start, plan.window_end) == (old.window_start, old.window_end):

@@ -18,7 +18,7 @@ from ..domain.vocabulary import FOLLOW_UP_CATEGORIES, STAGE_TITLES
 from ..persistence import audit_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import WorkflowDefinition
-from . import approved, common, peer_review
+from . import approved, common, peer_review, policies
 from .common import unit_of_work
 from .ownership import owns
 from .runtime import Runtime
@@ -66,9 +66,10 @@ def record_needs(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any
     """Save the needs analysis: the need, stakeholders consulted, SDP priority, options, the
     screening answers and what success looks like (``success_measures``: statement, method,
     check_by)."""
-    needs = stages.parse_needs(data, rt.settings.policy.screening_questions)
-
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
+        # The screening questions of the change's school's policy.
+        policy = policies.of_school(rt, session, change.school_id)
+        needs = stages.parse_needs(data, policy.screening_questions)
         before = _plain(stage_store.needs(session, change.id))
         stage_store.save_needs(session, change.id, needs, rt.now())
         return before, _plain(needs)
@@ -96,11 +97,11 @@ def record_financial_plan(rt: Runtime, *, actor_id: int, ref: str,
 def record_release_plan(rt: Runtime, *, actor_id: int, ref: str, data: Mapping[str, Any],
                         expected_version: int | None = None) -> ChangeView:
     """Save the release plan: window, risk, impact, back-out plan and test plan."""
-    plan = stages.parse_release_plan(data, rt.timezone, rt.settings.policy)
-
     digests: list[str] = []
 
     def apply(session: Session, change: ChangeRecord) -> tuple[Any, Any]:
+        # Its risk is scored by the change's school's policy.
+        plan = stages.parse_release_plan(data, rt.timezone, policies.of_school(rt, session, change.school_id))
         before = _plain(stage_store.release_plan(session, change.id))
         digests.append(peer_review.plan_digest(rt, session, change))
         stage_store.save_release_plan(session, change.id, plan, rt.now())

@@ -12,12 +12,12 @@ from sqlmodel import Session
 from ..domain import approved, stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
-from ..domain.policy import Facts, Requirement
+from ..domain.policy import ApprovalPolicy, Facts, Requirement
 from ..domain.vocabulary import PROTECT
 from ..persistence import approved_store, notice_store, peer_store, queries, school_store, stage_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
-from . import calendar, clashes
+from . import calendar, clashes, policies
 from .clashes import Clash
 from .runtime import Runtime
 
@@ -91,12 +91,17 @@ class ChangeSubject:
         return self.roles.label(role)
 
     @cached_property
+    def policy(self) -> ApprovalPolicy:
+        """The approval policy of the change's school (its own, or the trust's)."""
+        return policies.of_school(self.rt, self.session, self.change.school_id)
+
+    @cached_property
     def facts(self) -> Facts:
         """What the approval policy weighs: five-year cost, assessed risk, screening answers."""
         lines = self.cost_lines
         plan, needs = self.release_plan, self.needs
         total = sum((line.amount for line in lines), Decimal(0)) if lines else None
-        policy = self.rt.settings.policy
+        policy = self.policy
         trust_wide = self.change.school_id != school_store.FIRST and len(self.reach) > 1
         # Whether the trust's cost bands can apply at all is asked of the database only when
         # the cost is above one of them (a school of one never holds more than its first).
@@ -118,7 +123,7 @@ class ChangeSubject:
         policy's rules apply to every workflow: an emergency meets them at its approval when
         it protects a service, at its retrospective (before it closes) when it restores one
         that was down — there with the larger of its planned and actual spend."""
-        policy = self.rt.settings.policy
+        policy = self.policy
         base = gate.requirements(self.change.category)
         why = f"{self.change.category} changes ({self.workflow.title})"
         if not self.workflow.emergency:
@@ -176,7 +181,7 @@ class ChangeSubject:
     @cached_property
     def policy_problems(self) -> list[str]:
         """A category lighter than the facts allow; a reference the screening asks for."""
-        policy = self.rt.settings.policy
+        policy = self.policy
         found = []
         problem = policy.category_problem(self.facts, self.workflow.categories, self.rt.money)
         if problem:
@@ -196,7 +201,7 @@ class ChangeSubject:
 
     @cached_property
     def peer_review_problems(self) -> tuple[str, ...]:
-        policy = self.rt.settings.policy
+        policy = self.policy
         if self.change.category not in policy.peer_review:
             return ()
         reviews = peer_store.of_change(self.session, self.change_id)
@@ -218,7 +223,7 @@ class ChangeSubject:
     @cached_property
     def screening_missing(self) -> tuple[str, ...]:
         answers = self.needs.screening if self.needs else {}
-        return tuple(q.text.rstrip(":") for q in self.rt.settings.policy.screening_questions
+        return tuple(q.text.rstrip(":") for q in self.policy.screening_questions
                      if q.name not in answers)
 
     @property

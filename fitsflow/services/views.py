@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain import stages
-from ..domain.policy import Requirement
+from ..domain.policy import ApprovalPolicy, Requirement
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,7 @@ class ChangeDetail:
     on_behalf_options: tuple[tuple[int, str], ...] = ()
     returned: Returned | None = None
     pilot: stages.Pilot | None = None  # an innovation study's design and outcome
+    policy: ApprovalPolicy | None = None  # its school's approval policy (its questions, its scoring)
 
     @property
     def total_cost(self) -> Decimal:
