@@ -260,8 +260,8 @@ def test_a_school_sets_its_own_policy_where_the_trust_allows(rt, trust, tmp_path
     # Brook: SLT above £500 (the trust's shipped bands ask for SLT above £2,000).
     own = rt.settings.replace()
     path = tmp_path / "fitsflow.toml"
-    path.write_text('[school_policy.brook]\ncost_bands = [{ above = "0", gate = "proceed", roles = ["finance"] },'
-                    ' { above = "500", gate = "proceed", roles = ["slt"] }]\n')
+    path.write_text('[school_policy.brook]\ncost_bands = [{ above = "0", gate = "proceed", '
+                    'roles = ["finance"] }, { above = "500", gate = "proceed", roles = ["slt"] }]\n')
     settings = load_settings(path, environ={})
     assert set(settings.school_policies) == {"brook"}
     assert own.school_policies == {}
@@ -281,6 +281,32 @@ def test_a_school_sets_its_own_policy_where_the_trust_allows(rt, trust, tmp_path
                     '[school_policy.brook]\ncost_bands = []\n')
     with pytest.raises(ConfigError, match=r"school_policy\.brook\.cost_bands: not a key the trust lets"):
         load_settings(path, environ={})
-    path.write_text('[school_policy.brook]\ncost_bands = [{ above = "x", gate = "proceed", roles = ["slt"] }]\n')
+    path.write_text('[school_policy.brook]\n'
+                    'cost_bands = [{ above = "x", gate = "proceed", roles = ["slt"] }]\n')
     with pytest.raises(ConfigError, match=r"school_policy\.brook\.cost_bands\[0\]\.above: must be an amount"):
         load_settings(path, environ={})
+
+
+def test_a_clash_is_with_a_change_of_a_school_it_affects(rt, trust):
+    from fitsflow.services import catalogue
+
+    catalogue.load_demo(rt)
+    director = trust.oak.trust["it_director"][0]  # sees every school: nothing is hidden from them
+    primaries = f.School(rt)  # Brook's and Cedar's requester and approvers
+    for uid in (primaries.requester, *primaries.cab, primaries.slt, primaries.finance, primaries.head):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook", "cedar"])
+    primaries.trust = trust.oak.trust
+    at_brook = f.change_in(rt, primaries, "minor", "scheduled", title="Brook core switch", schools="brook",
+                           affected=("Core network",))
+    at_cedar = f.change_in(rt, primaries, "minor", "release_planning", title="Cedar core switch",
+                           schools="cedar", affected=("Core network",))
+    f.fill_stages(rt, primaries.requester, at_cedar, ("release_plan",))  # the same window as Brook's
+    # Two schools' core networks are two sites': no clash.
+    assert changes_service.get_change(rt, actor_id=director, ref=at_cedar).clashes == ()
+    wide = f.change_in(rt, primaries, "minor", "release_planning", title="Trust core firmware",
+                       schools="brook,cedar", affected=("Core network",))
+    f.fill_stages(rt, primaries.requester, wide, ("release_plan",))
+    found = changes_service.get_change(rt, actor_id=director, ref=wide).clashes
+    assert len(found) == 2 and any(at_brook in c for c in found) and any(at_cedar in c for c in found)
+    # And Brook's sees the trust-wide one.
+    assert any(wide in c for c in changes_service.get_change(rt, actor_id=director, ref=at_brook).clashes)

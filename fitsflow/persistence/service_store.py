@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
 from ..domain.catalogue import Catalogue
@@ -76,9 +76,11 @@ def set_dependencies(session: Session, service_id: int, depends_on: set[int]) ->
 
 
 def overlapping_changes(session: Session, *, change_id: int, start: datetime, end: datetime,
-                        states: list[tuple[str, str]]) -> list[Any]:
+                        states: list[tuple[str, str]], schools: tuple[int, ...] = ()) -> list[Any]:
     """Other changes in these (workflow, state) pairs whose window overlaps [start, end):
     rows of (ref, title, workflow, state, affected_services, window_start, window_end).
+    With ``schools``, only the changes of those schools and the trust-wide ones affecting any
+    of them (the same service at two schools of a trust is two sites' service, not one).
 
     Read as the schedule reads its range (``feed_store``): the windows ending after
     ``start`` (the ones still to come, never the history), each change then by its id.
@@ -99,4 +101,9 @@ def overlapping_changes(session: Session, *, change_id: int, start: datetime, en
              .where(col(Change.id) != change_id, WINDOW_START < end, col(ReleasePlan.window_end) > start,
                     in_states(states))
              .order_by(WINDOW_START, col(Change.ref)).limit(200))
+    if schools:
+        from .models import SchoolSetMember
+
+        sets = core_select(col(SchoolSetMember.set_id)).where(col(SchoolSetMember.school_id).in_(schools))
+        query = query.where(or_(col(Change.school_id).in_(schools), col(Change.school_id).in_(sets)))
     return list(session.execute(query).all())

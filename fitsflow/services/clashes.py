@@ -40,13 +40,15 @@ def standing_states(rt: Runtime) -> list[tuple[str, str]]:
 
 
 def find(rt: Runtime, session: Session, *, change_id: int, services: list[str], start: datetime,
-         end: datetime) -> list[Clash]:
+         end: datetime, schools: tuple[int, ...] = ()) -> list[Clash]:
+    """The clashes of a change's window, with the changes of ``schools`` (the ones it
+    affects) and the trust-wide changes affecting any of them."""
     if not services:
         return []
     cat = service_store.catalogue(session)
     found = []
     for row in service_store.overlapping_changes(session, change_id=change_id, start=start, end=end,
-                                                 states=standing_states(rt)):
+                                                 states=standing_states(rt), schools=schools):
         ref, title, workflow, state, other_services, other_start, other_end = row
         pairs = cat.related(services, [s for s in (other_services or "").split("\n") if s])
         if pairs:

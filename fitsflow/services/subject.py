@@ -289,7 +289,7 @@ class ChangeSubject:
             return ()
         services = [s for s in self.change.affected_services.split("\n") if s]
         return tuple(clashes.find(self.rt, self.session, change_id=self.change_id, services=services,
-                                  start=plan.window_start, end=plan.window_end))
+                                  start=plan.window_start, end=plan.window_end, schools=self.reach))
 
     @property
     def window_clashes(self) -> tuple[str, ...]:
