@@ -64,7 +64,24 @@ def _trust(rt, tmp_path):  # type: ignore[no-untyped-def]
     brook = _brook(rt)
     theirs = f.change_in(rt, brook, "minor", "financial_planning", title=SECRET)
     f.change_in(rt, brook, "minor", "scheduled", title=SECRET + " (scheduled)")
+    # A trust-wide change of Brook and Cedar (not Oak): Oak's people never see it either.
+    schools.add_school(rt, slug="cedar", name="Cedar Primary")
+    schools.set_user_schools(rt, email=_email(rt, brook.requester), slugs=["brook", "cedar"])
+    brook.trust = {"trust_cab": [f.user(rt, "trust_cab")], "it_director": [f.user(rt, "it_director")]}
+    f.change_in(rt, brook, "minor", "scheduled", title=SECRET + " (trust-wide)", schools="brook,cedar")
+    schools.set_user_schools(rt, email=_email(rt, brook.requester), slugs=["brook"])
     return make_app(rt, tmp_path), oak, own, brook, theirs
+
+
+def _wide(rt) -> str:  # type: ignore[no-untyped-def]
+    """The reference of the trust-wide change of Brook and Cedar."""
+    from sqlalchemy import select
+
+    from fitsflow.persistence.models import Change
+
+    with rt.db.read() as session:
+        return str(session.execute(select(Change.ref).where(Change.title == SECRET + " (trust-wide)"))
+                   .scalar_one())
 
 
 def _readable(response: Any) -> str:
@@ -142,13 +159,14 @@ def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_no
         rt, user_id=uid, name="crawl", scope="admin" if person == "admin" else "write")}
         for person, uid in ids.items() if uid is not None}
     crawled, leaks = 0, []
+    wide = _wide(rt)
     for table, api in ((WEB, False), (API, True)):
         for (method, rule), (_, body) in table.items():
             if "<ref>" not in rule:
                 continue
             for person in PEOPLE[1:]:
                 answers = []
-                for ref in (theirs, NOWHERE):
+                for ref in (theirs, wide, NOWHERE):
                     path = _path(rule, ref, oak)
                     if api:
                         got = clients[person].open(path, method=method, headers=tokens[person],
@@ -162,8 +180,9 @@ def test_every_route_taking_a_change_answers_another_schools_as_one_that_does_no
                     assert SECRET not in text, (method, rule, person)
                     answers.append((got.status_code, _comparable(text, ref)))
                 crawled += 1
-                if answers[0] != answers[1]:
-                    leaks.append(f"{method} {rule} as {person}: {answers[0][0]} (missing: {answers[1][0]})")
+                for found in answers[:2]:
+                    if found != answers[2]:
+                        leaks.append(f"{method} {rule} as {person}: {found[0]} (missing: {answers[2][0]})")
     assert crawled > 300 and not leaks, "\n".join(leaks)
 
 
@@ -175,7 +194,7 @@ def test_no_list_page_feed_or_api_list_shows_another_schools_changes(site):
     listed += [rule.replace("<fmt>", fmt) for (method, rule) in WEB if method == "GET" and "<fmt>" in rule
                and rule.count("<") == 1 for fmt in ("csv", "xlsx", "pdf", "json")]
     api_listed = [rule for (method, rule) in API if method == "GET" and "<" not in rule]
-    seen_own = False
+    seen_own, wide = False, _wide(rt)
     for person, uid in _ids(oak).items():
         if uid is None:
             continue
@@ -184,12 +203,12 @@ def test_no_list_page_feed_or_api_list_shows_another_schools_changes(site):
         token = {"Authorization": "Bearer " + auth.create_token(rt, user_id=uid, name="lists", scope="read")}
         for rule in listed:
             text = _readable(client.get(rule))
-            assert SECRET not in text and theirs not in text, (rule, person)
+            assert SECRET not in text and theirs not in text and wide not in text, (rule, person)
             seen_own |= "Oak projector" in text
         for rule in api_listed:
             text = _readable(client.get(rule, headers=token))
-            assert SECRET not in text and theirs not in text, (rule, person)
-        for query in ("?q=fibre", "?q=brook", f"?q={theirs}"):
+            assert SECRET not in text and theirs not in text and wide not in text, (rule, person)
+        for query in ("?q=fibre", "?q=brook", f"?q={theirs}", f"?q={wide}", "?q=trust-wide"):
             assert SECRET not in client.get("/changes" + query).get_data(as_text=True)
     assert seen_own  # the pages crawled do list changes
     from fitsflow.services import feeds
@@ -266,7 +285,8 @@ def test_only_the_changes_school_and_the_trust_are_told(trust):
     assert brook.finance in asked  # the gate's approvers at Brook are asked …
     assert told and not told & oak_people  # … and nobody at Oak is told anything of Brook's changes
     assert brook.staff in received and oak.staff not in received
-    assert told <= brook_people | {cfo}
+    # (and the trust's people: the trust-wide change's trust CAB and IT director)
+    assert told <= brook_people | {cfo, *(uid for held in brook.trust.values() for uid in held)}
 
 
 def test_an_administrator_says_which_schools_a_person_belongs_to(site):
@@ -412,7 +432,8 @@ def test_side_routes_found_by_review_stay_in_the_school(trust):
 
     theirs_report = reports.report(rt, actor_id=brook.head)  # built first, at the same head
     ours = reports.report(rt, actor_id=oak.head)
-    assert theirs_report is not ours and ours.raised == 1 and theirs_report.raised == 2
+    # Brook's: its two and the trust-wide one of Brook and Cedar.
+    assert theirs_report is not ours and ours.raised == 1 and theirs_report.raised == 3
     assert all(theirs not in row for row in ours.went_ahead)
     # Word counts: Oak's search for a word only Brook's changes hold finds nothing, counts nothing.
     found = change_search.find(rt, actor_id=oak.auditor, filters=ChangeFilter(q="fibre", sort="relevance"))
