@@ -310,3 +310,125 @@ def test_a_clash_is_with_a_change_of_a_school_it_affects(rt, trust):
     assert len(found) == 2 and any(at_brook in c for c in found) and any(at_cedar in c for c in found)
     # And Brook's sees the trust-wide one.
     assert any(wide in c for c in changes_service.get_change(rt, actor_id=director, ref=at_brook).clashes)
+
+
+def _primaries(rt, trust) -> f.School:  # type: ignore[no-untyped-def]
+    """A requester and approvers who belong to Brook and Cedar."""
+    people = f.School(rt)
+    for uid in (people.requester, people.other_requester, *people.cab, people.slt, people.finance,
+                people.head, people.auditor, people.admin, people.staff):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook", "cedar"])
+    people.trust = trust.oak.trust
+    return people
+
+
+def _of(rt, roles: str, slugs: list[str], audiences: str = "") -> int:  # type: ignore[no-untyped-def]
+    uid = f.user(rt, roles, audiences)
+    schools.set_user_schools(rt, email=_email(rt, uid), slugs=slugs)
+    return uid
+
+
+def test_an_escalation_never_stands_in_for_the_trust(rt, trust):
+    from fitsflow.domain.errors import NotPermitted
+    from fitsflow.services import gates, reminders
+
+    people = _primaries(rt, trust)
+    brook_head = _of(rt, "head", ["brook"])
+    ref = f.change_in(rt, people, "minor", "proceed_approval", schools="brook,cedar")
+    rt.clock.set(rt.now() + timedelta(days=21), running=True)
+    reminders.run_due(rt, now=rt.now())  # reminded, then escalated to the heads
+    detail = changes_service.get_change(rt, actor_id=brook_head, ref=ref)
+    assert detail.gate is not None and "trust_cab" not in detail.gate.decide_as
+    with pytest.raises(NotPermitted):
+        gates.decide(rt, actor_id=brook_head, ref=ref, decision="approve", role="trust_cab")
+    assert gates.decide(rt, actor_id=brook_head, ref=ref, decision="approve", role="finance").outcome \
+        == "pending"  # a school's role it may fill; the trust CAB's it may not
+
+
+def test_a_proposal_is_one_schools_and_a_follow_up_only_of_the_proposers_schools(rt, trust):
+    from fitsflow.services import proposals
+
+    people = _primaries(rt, trust)
+    before = f.counts(rt)
+    with pytest.raises(InvalidInput) as err:
+        proposals.propose(rt, actor_id=people.requester, data={
+            "what": "Visualisers", "why": "Maths lessons", "affects": "Maths", "school": "brook,cedar"})
+    assert err.value.problems["school"] == "name one school (a proposal is one school's need)"
+    assert f.counts(rt) == before
+    # A follow-up of a trust-wide change raised by a requester of Brook alone is Brook's.
+    wide = f.change_in(rt, people, "minor", "in_review", schools="brook,cedar")
+    brook_requester = _of(rt, "requester", ["brook"])
+    child = changes_service.spawn_follow_up(rt, actor_id=brook_requester, ref=wide, title="Spares on site")
+    cedar_viewer = trust.viewer["cedar"]
+    with pytest.raises(NotFound):
+        changes_service.get_change(rt, actor_id=cedar_viewer, ref=child.ref)
+    brook_viewer = trust.viewer["brook"]
+    assert changes_service.get_change(rt, actor_id=brook_viewer, ref=child.ref).change.ref == child.ref
+    # The requester of both schools follows it up for both.
+    both = changes_service.spawn_follow_up(rt, actor_id=people.requester, ref=wide, title="Spares for both")
+    assert changes_service.get_change(rt, actor_id=cedar_viewer, ref=both.ref).change.ref == both.ref
+
+
+def test_a_standard_change_is_one_schools(rt, trust):
+    people = _primaries(rt, trust)
+    template = f.standard_template(rt, people)
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=people.requester, title="Lamp", category="standard",
+                                     template=template, cost="100", school="brook,cedar")
+    assert "one school's" in err.value.problems["school"]
+
+
+def test_report_counts_of_notices_and_proposals_are_the_readers_schools(rt, trust):
+    from fitsflow.services import proposals, reports
+
+    people = _primaries(rt, trust)
+    proposals.propose(rt, actor_id=people.requester, data={
+        "what": "Visualisers", "why": "Maths lessons", "affects": "Maths", "school": "brook"})
+    ref = f.change_in(rt, people, "minor", "scheduled", schools="brook")
+    f.send_held_notices(rt, people, ref)
+    notices.publish_due(rt, now=rt.now() + timedelta(days=60))  # every release notice due by then
+    dale = _of(rt, "auditor", ["dale"])
+    period = {"start": rt.today().isoformat(), "end": (rt.today() + timedelta(days=90)).isoformat()}
+    theirs = reports.report(rt, actor_id=dale, **period)
+    assert theirs.proposals == {} and all(r.of == 0 for r in theirs.acknowledgements.values())
+    mine = reports.report(rt, actor_id=_of(rt, "auditor", ["brook"]), **period)
+    assert mine.proposals == {"open": 1} and sum(r.of for r in mine.acknowledgements.values()) > 0
+
+
+def test_two_schools_of_one_name_keep_their_reports_apart(rt, trust):
+    from fitsflow.services import reports
+
+    schools.add_school(rt, slug="twin-a", name="Twin")
+    schools.add_school(rt, slug="twin-b", name="Twin")
+    twins = f.School(rt)
+    for uid in (twins.requester, *twins.cab, twins.slt, twins.finance, twins.head):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["twin-a", "twin-b"])
+    f.change_in(rt, twins, "minor", "needs_analysis", schools="twin-a")
+    reader = _of(rt, "auditor", ["twin-a", "twin-b"])
+    assert reports.report(rt, actor_id=reader, school="twin-a").raised == 1
+    assert reports.report(rt, actor_id=reader, school="twin-b").raised == 0
+    rolled = reports.report(rt, actor_id=reader).by_school
+    assert rolled == {"Twin (twin-a)": {"in progress": 1}, "Twin (twin-b)": {}}
+
+
+def test_a_school_administrator_never_manages_a_trust_role(rt, trust):
+    from fitsflow.services import users
+
+    admin = _of(rt, "admin", ["brook"])
+    director = trust.oak.trust["it_director"][0]
+    with pytest.raises(NotFound):
+        users.check_manages(rt, actor_id=admin, user_id=director)
+    rows, _ = users.page_users(rt, actor_id=admin, limit=500)
+    assert director not in {r.id for r in rows}
+
+
+def test_only_a_notices_school_sees_who_read_it(rt, trust):
+    people = _primaries(rt, trust)
+    ref = f.change_in(rt, people, "minor", "scheduled", schools="brook,cedar")
+    brook_head = _of(rt, "head slt", ["brook"], "slt")
+    seen = {n.school: n.names_visible for n in notices.notices_for(rt, actor_id=brook_head, ref=ref)}
+    assert seen == {"Brook Primary": True, "Cedar Primary": False}
+    cedar_notice = next(n for n in notices.notices_for(rt, actor_id=brook_head, ref=ref)
+                        if n.school == "Cedar Primary")
+    with pytest.raises(NotFound):
+        notices.acknowledgements(rt, actor_id=brook_head, ref=ref, notice_id=cedar_notice.id, waiting=True)

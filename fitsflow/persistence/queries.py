@@ -216,14 +216,18 @@ def contains(text: str) -> str:
 
 
 def user_page(session: Session, *, q: str, limit: int, offset: int,
-              sort: str = "name", schools: frozenset[int] | None = None) -> tuple[list[Any], int]:
+              sort: str = "name", schools: frozenset[int] | None = None,
+              trust_roles: Sequence[str] = ()) -> tuple[list[Any], int]:
     """Users by name (or as ``sort`` says: a key of USER_SORTS, "-" first for descending),
     matching ``q`` in name or email when given, with the total; with ``schools``, only the
-    people of those schools and those of none yet."""
+    people of those schools and those of none yet, never a holder of one of ``trust_roles``."""
     where = []
     if schools is not None:
         where.append(or_(exists().where(_MEMBERS.c.user_id == _USERS.c.id, _MEMBERS.c.school_id.in_(schools)),
                          ~exists().where(_MEMBERS.c.user_id == _USERS.c.id)))
+        if trust_roles:
+            where.append(~exists().where(_ROLES.c.user_id == _USERS.c.id,
+                                         _ROLES.c.role.in_(list(trust_roles))))
     if q:
         pattern = contains(q)
         where.append(or_(func.lower(_USERS.c.name).like(pattern, escape="\\"),

@@ -173,17 +173,18 @@ def feedback_averages(session: Session, since: datetime, until: datetime) -> Seq
 
 
 def acknowledgements(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
-    """(audience, copies received, acknowledged) of the notices published in the range."""
-    return (
-        session.connection()
-        .execute(
-            select(_NOTICES.c.audience, func.count(_RECEIPTS.c.id), func.count(_RECEIPTS.c.acknowledged_at))
-            .join(_RECEIPTS, _RECEIPTS.c.notice_id == _NOTICES.c.id)
-            .where(_NOTICES.c.published_at >= since, _NOTICES.c.published_at < until)
-            .group_by(_NOTICES.c.audience)
-        )
-        .all()
-    )
+    """(audience, copies received, acknowledged) of the notices published in the range: of
+    the changes the session sees, each school's own notices (a trust-wide change's other
+    schools' are theirs)."""
+    scope = school_scope.scope_of(session)
+    query = (select(_NOTICES.c.audience, func.count(_RECEIPTS.c.id), func.count(_RECEIPTS.c.acknowledged_at))
+             .join(_RECEIPTS, _RECEIPTS.c.notice_id == _NOTICES.c.id)
+             .join(_CHANGES, _CHANGES.c.id == _NOTICES.c.change_id)
+             .where(_NOTICES.c.published_at >= since, _NOTICES.c.published_at < until)
+             .group_by(_NOTICES.c.audience))
+    if scope is not None:
+        query = query.where(_NOTICES.c.school_id.in_(scope))
+    return session.connection().execute(query).all()
 
 
 def measures(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
@@ -245,13 +246,11 @@ def refresh_due(session: Session, before: date, limit: int = 200) -> Sequence[An
 
 
 def proposals(session: Session, since: datetime, until: datetime) -> Sequence[Any]:
-    """(status, how many) of the needs proposed in the range."""
-    return (
-        session.connection()
-        .execute(
-            select(_PROPOSALS.c.status, func.count())
-            .where(_PROPOSALS.c.created_at >= since, _PROPOSALS.c.created_at < until)
-            .group_by(_PROPOSALS.c.status)
-        )
-        .all()
-    )
+    """(status, how many) of the needs proposed in the range (to the schools the session sees)."""
+    scope = school_scope.scope_of(session)
+    query = (select(_PROPOSALS.c.status, func.count())
+             .where(_PROPOSALS.c.created_at >= since, _PROPOSALS.c.created_at < until)
+             .group_by(_PROPOSALS.c.status))
+    if scope is not None:
+        query = query.where(_PROPOSALS.c.school_id.in_(scope))
+    return session.connection().execute(query).all()

@@ -25,7 +25,7 @@ from ..domain.vocabulary import (
     UNDOING_KINDS,
     WITHDRAWN,
 )
-from ..persistence import audit_store, change_store, owner_store, peer_store, queries
+from ..persistence import audit_store, change_store, owner_store, peer_store, queries, school_store
 from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
@@ -84,8 +84,9 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                    parent: ChangeRecord | None, urgency: str = "", emergency_purpose: str = "",
                    use: templates.Use | None = None, school_id: int | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
-    # A follow-up is its parent's school's; anything else names its school (schools.for_new_change).
-    school = parent.school_id if parent is not None else school_id
+    # A follow-up is its parent's school's (as far as the person acts there); anything else
+    # names its school (schools.for_new_change).
+    school = schools.for_follow_up(session, actor, parent.school_id) if parent is not None else school_id
     assert school is not None
     stamp = rt.now()
     change = change_store.insert(session, dict(
@@ -99,6 +100,8 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
         school_id=school,
     ), requester_name=actor.name)
     workflow_versions.record(session, workflow.definition)
+    # In a trust, the history says which school (or schools, trust-wide) the change is for.
+    where = schools.slugs_of(session, school) if school_store.count(session) > 1 else []
     audit_store.append(
         session, actor=actor.label, change_ref=change.ref, event_type="change.raised",
         payload={"title": change.title, "category": category, "workflow": workflow.name,
@@ -106,6 +109,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                  "affected_services": [s for s in change.affected_services.split("\n") if s],
                  "parent": parent.ref if parent else None, "urgency": change.urgency,
                  **({"emergency_purpose": emergency_purpose} if emergency_purpose else {}),
+                 **({"schools": where} if where else {}),
                  **({"template": templates.ref_of(use.template.id or 0), "cost": str(use.cost)}
                     if use else {})},
     )
@@ -147,6 +151,13 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
             problems["affected_services"] = unknown
         try:
             school_id = schools.for_new_change(rt, session, actor, school)
+            if "category" not in problems and "," in (school or "") \
+                    and not rt.workflows.for_category(category).definition.gates \
+                    and len(school_store.reach(session, school_id)) > 1:
+                # The trust's approvals are asked for at a gate: a workflow without one (a
+                # standard change) is one school's.
+                problems["school"] = (f"a {category} change is one school's: a change affecting several "
+                                      "schools goes through the trust's approval gates")
         except InvalidInput as err:
             problems |= err.problems
         if problems:

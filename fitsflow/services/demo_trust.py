@@ -58,7 +58,9 @@ def build(rt: Runtime, driver: _Driver, *, password: str, email: Callable[[str],
     for name, local, roles, audiences, member in TRUST_USERS:
         driver.ids[local] = users.add_user(rt, name=name, email=make(local), roles=roles, audiences=audiences,
                                            password=password, actor_label="demo")
-        schools.set_user_schools(rt, email=make(local), slugs=member or (SECONDARY,), actor_label="demo")
+        # A trust role belongs to no school: it acts in every one (and only the trust's
+        # administrators manage it).
+        schools.set_user_schools(rt, email=make(local), slugs=member, actor_label="demo")
     mfa.set_exempt(rt, user_ids=[driver.ids[local] for _, local, _, _, _ in TRUST_USERS], exempt=True)
     # The network manager raises the trust-wide changes: they work in every school.
     schools.set_user_schools(rt, email=make("nat.osei"), slugs=EVERY_SCHOOL.split(","), actor_label="demo")

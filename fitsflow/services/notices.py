@@ -132,7 +132,9 @@ def on_ended(change: ChangeRecord, *, runtime: Runtime, session: Session, actor:
             notice_store.cancel(session, row.id, now=now)
             audit_store.append(session, actor=actor.label, change_ref=change.ref,
                                event_type="notice.cancelled",
-                               payload={"audience": row.audience, "state": change.state})
+                               payload={"audience": row.audience, "state": change.state,
+                                        **({"school": school_store.slug_of(session, row.school_id)}
+                                           if row.school_id != change.school_id else {})})
 
 
 def connect() -> None:
@@ -199,8 +201,11 @@ def notices_in(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord
     school_names: dict[int, str] = {}
     if len({r.school_id for r in rows}) > 1:
         school_names = schools.named(rt, session)
+    # Who acknowledged a school's notice (its pupils and parents among them) is for people of
+    # that school: at a trust-wide change, not another affected school's.
     return sorted((NoticeView(r.id, r.audience, r.tier, r.subject, r.body, r.status, r.publish_at,
-                              r.published_at, r.recipients, *counts.get(r.id, (0, 0)), names, r.note,
+                              r.published_at, r.recipients, *counts.get(r.id, (0, 0)),
+                              names and (actor.schools is None or r.school_id in actor.schools), r.note,
                               school_names.get(r.school_id, ""))
                    for r in rows), key=lambda n: (order.get(n.audience, 99), n.school))
 

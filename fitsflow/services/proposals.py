@@ -124,7 +124,8 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalV
             # Students and parents read brief notices; proposing a need is for the school's staff.
             raise NotPermitted("proposing a need is for the school's staff")
         # The proposer's school (one of theirs, named when they belong to several).
-        school_id = schools.for_new_change(rt, session, actor, str(data.get("school") or "") or None)
+        school_id = schools.for_new_change(rt, session, actor, str(data.get("school") or "") or None,
+                                           several=False)
         new_id = proposal_store.add(
             session, proposer_id=actor.id, what=what, why=why, affects=affects, now=rt.now(),
             school_id=school_id,

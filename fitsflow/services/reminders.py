@@ -121,7 +121,8 @@ def _send(
         body = (
             f"{change.ref}: {change.title} has waited at {gate_title} since {since} and its approvers were "
             f"reminded.\nStill needed: {'; '.join(missing)}\n"
-            "You may now decide in place of an approver still missing."
+            "You may now decide in place of an approver still missing (not in a trust role's place: "
+            "those wait for the trust's people)."
         )
     outbox_store.add(
         session,

@@ -412,17 +412,24 @@ def _by_school(rt: Runtime, session: Session,
                counted: dict[int, dict[str, int]]) -> dict[str, dict[str, int]]:
     """The outcomes by school name (a trust-wide change under its schools' names, joined),
     every school the reader sees listed: only when they see more than one."""
-    named = schools.named(rt, session)
+    every = schools.listed(rt, session)
+    named = {s.id: s.name for s in every}
+    names = Counter(named.values())
+    slugs = {s.id: s.slug for s in every}
+    # Two schools of one name are told apart by their short names.
+    label_of = {sid: f"{name} ({slugs[sid]})" if names[name] > 1 else name for sid, name in named.items()}
     seen = school_scope.scope_of(session)
     shown = [sid for sid in named if seen is None or sid in seen]
     if len(shown) < 2:
         return {}
-    out: dict[str, dict[str, int]] = {named[sid]: {} for sid in shown}
+    out: dict[str, dict[str, int]] = {label_of[sid]: {} for sid in shown}
     for school_id, outcomes in counted.items():
         reach = school_store.reach(session, school_id) if school_id not in named else (school_id,)
-        label = named.get(school_id) or "Trust-wide: " + " + ".join(named.get(s, "?") for s in reach)
-        out[label] = {**out.get(label, {}), **dict(sorted(outcomes.items()))}
-    return out
+        label = label_of.get(school_id) or "Trust-wide: " + " + ".join(label_of.get(s, "?") for s in reach)
+        merged = out.setdefault(label, {})
+        for outcome, n in outcomes.items():
+            merged[outcome] = merged.get(outcome, 0) + n
+    return {label: dict(sorted(outcomes.items())) for label, outcomes in out.items()}
 
 
 def _committed_spend(rt: Runtime, session: Session, kinds: dict[tuple[str, str], str]) -> tuple[Spend, ...]:
@@ -462,18 +469,18 @@ def report(
                 "reports are for " + ", ".join(rt.roles.label(r) for r in rt.settings.reports.readers)
             )
         period = period_of(rt, session, term=term, year=year, start=start, end=end)
-        narrowed = ""
+        narrowed, narrowed_id = "", 0
         if school and school.strip():
             mine = {s.slug: s for s in schools.schools_of(rt, session, actor)}
             found = mine.get(school.strip())
             if found is None:
                 raise InvalidInput({"school": f"must be one of your schools: {', '.join(mine) or 'none'}"})
             school_scope.limit_to(session, frozenset({found.id}))
-            narrowed = found.name
+            narrowed, narrowed_id = found.name, found.id
         # Everything a report reads is recorded in the audit trail as it happens, so one
         # built at the trail's current head is still true: kept until the head moves.
         head = audit_store.head(session)
-        key = (id(rt), period, head.seq, head.hash, actor.schools, narrowed)  # each set of schools its own
+        key = (id(rt), period, head.seq, head.hash, actor.schools, narrowed_id)  # each set of schools its own
         with _KEPT_LOCK:
             if key in _KEPT:
                 _KEPT.move_to_end(key)

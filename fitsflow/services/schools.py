@@ -49,12 +49,16 @@ def mine(rt: Runtime, *, actor_id: int) -> list[School]:
         return schools_of(rt, session, common.load_actor(rt, session, actor_id))
 
 
-def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None) -> int:
+def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None, *,
+                   several: bool = True) -> int:
     """The school a change ``actor`` raises belongs to: the one named (``slug``), which must
     be one of theirs, or their only school; several named (separated by commas): a
-    trust-wide change, belonging to the set of them. InvalidInput naming ``school`` otherwise."""
+    trust-wide change, belonging to the set of them (unless not ``several``: a proposal is
+    one school's). InvalidInput naming ``school`` otherwise."""
     mine = schools_of(rt, session, actor)
     named = sorted({part.strip() for part in (slug or "").split(",") if part.strip()})
+    if len(named) > 1 and not several:
+        raise InvalidInput({"school": "name one school (a proposal is one school's need)"})
     if named:
         by_slug = {school.slug: school.id for school in mine}
         unknown = [name for name in named if name not in by_slug]
@@ -74,9 +78,37 @@ def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None
                                   "(several, separated by commas, for a trust-wide change)"})
 
 
+def for_follow_up(session: Session, actor: Actor, parent_school: int) -> int:
+    """A follow-up's school: its parent's, or of the schools the parent affects, those the
+    person raising it acts in (a follow-up is never a way to raise a change for a school
+    that is not theirs)."""
+    if actor.schools is None:
+        return parent_school
+    reach = school_store.reach(session, parent_school)
+    mine = tuple(sorted(set(reach) & actor.schools))
+    if not mine:  # they could not have opened the parent
+        raise InvalidInput({"school": "the change followed up is not of one of your schools"})
+    if mine == reach:
+        return parent_school
+    made = school_store.set_of(session, mine)
+    school_scope.admit(session, made, mine)
+    return made
+
+
+def slugs_of(session: Session, school_id: int) -> list[str]:
+    """The short names of the schools a change of ``school_id`` affects."""
+    reach = set(school_store.reach(session, school_id))
+    return [row.slug for row in school_store.every(session) if row.id in reach]
+
+
+def listed(rt: Runtime, session: Session) -> list[School]:
+    """Every school of the trust, in the caller's transaction."""
+    return [_school(rt, row) for row in school_store.every(session)]
+
+
 def named(rt: Runtime, session: Session) -> dict[int, str]:
     """Every school's name by id."""
-    return {row.id: _school(rt, row).name for row in school_store.every(session)}
+    return {school.id: school.name for school in listed(rt, session)}
 
 
 def reach_of(rt: Runtime, school_id: int) -> list[School]:

@@ -172,10 +172,11 @@ class ChangeSubject:
 
     def deciding_roles(self, held: frozenset[str] | set[str]) -> set[str]:
         """The roles someone holding ``held`` may decide in at this round: their own, and once
-        the round is escalated, for the escalation role, every role still short."""
+        the round is escalated, for the escalation role, every role still short — but a trust
+        role's: a school's head never decides for the trust."""
         roles = set(held)
         if self.rt.settings.reminders.escalation_role in roles and self.escalated:
-            roles |= set(self.short_roles())
+            roles |= set(self.short_roles()) - set(self.rt.roles.trust_roles)
         return roles
 
     @cached_property

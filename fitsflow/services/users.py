@@ -412,7 +412,7 @@ def page_users(rt: Runtime, *, q: str = "", limit: int = 50, offset: int = 0,
     schools = require_admin(rt, actor_id).schools if actor_id is not None else None
     with rt.db.read() as session:
         rows, total = queries.user_page(session, q=q.strip(), limit=limit, offset=offset, sort=sort,
-                                        schools=schools)
+                                        schools=schools, trust_roles=rt.roles.trust_roles)
         return _rows(session, rows), total
 
 
@@ -426,7 +426,9 @@ def require_admin(rt: Runtime, actor_id: int, *, manages: int | None = None) -> 
             raise NotPermitted("managing users is for administrators")
         if manages is not None and actor.schools is not None:
             theirs = school_store.members_of(session, manages)
-            if theirs and not theirs & actor.schools:
+            # Someone in a trust role acts for every school: the trust's administrators'.
+            trust = rt.roles.known(queries.roles_of(session, manages)) & set(rt.roles.trust_roles)
+            if (theirs and not theirs & actor.schools) or trust:
                 raise NotFound(f"no user {manages}")
     return By(actor.id, actor.label, actor.schools)
 

@@ -41,10 +41,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM notice_receipts WHERE notice_id IN (SELECT n.id FROM release_notices n "
-               "JOIN changes c ON c.id = n.change_id WHERE n.school_id <> c.school_id)")
-    op.execute("DELETE FROM release_notices WHERE school_id <> (SELECT changes.school_id FROM changes "
-               "WHERE changes.id = release_notices.change_id)")
+    held = op.get_bind().execute(sa.text("SELECT count(*) FROM schools WHERE is_set")).scalar_one()
+    if held:
+        # Each would become a school nobody belongs to, its change seen by nobody: refused.
+        raise RuntimeError(f"cannot downgrade below 0058: {held} set(s) of schools hold trust-wide changes "
+                           "(restore a backup taken before the upgrade instead)")
     with op.batch_alter_table('release_notices', schema=None) as batch_op:
         batch_op.drop_constraint('uq_notice_audience', type_='unique')
         batch_op.create_unique_constraint('uq_notice_audience', ['change_id', 'audience'])
