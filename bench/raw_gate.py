@@ -45,7 +45,7 @@ _STATEMENTS = {
     "holder": "SELECT user_id FROM change_holders WHERE change_id = {p} AND user_id = {p}",
     "needs": ("SELECT role, needed FROM gate_requirements "
               "WHERE change_id = {p} AND gate = {p} AND round = {p}"),
-    "votes": ("SELECT approver_id, role, decision FROM approvals "
+    "votes": ("SELECT approver_id, role, decision, acted_by FROM approvals "
               "WHERE change_id = {p} AND gate = {p} AND round = {p}"),
     "plan": ("SELECT window_start, window_end, backout_plan, test_plan, risk, risk_answers, impact, "
              "training, contact FROM release_plans WHERE change_id = {p}"),

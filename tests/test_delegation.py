@@ -20,7 +20,7 @@ import pytest
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.persistence import audit_store
 from fitsflow.persistence.models import OutboxMessage, User
-from fitsflow.services import absences, auth, gates, queues, users
+from fitsflow.services import absences, auth, changes, gates, queues, users
 
 from . import factories as f
 
@@ -149,3 +149,26 @@ def test_a_role_given_or_taken_ends_the_persons_tokens(rt):
     users.update_user(rt, actor_id=school.admin, user_id=person, name="Sam", roles=("requester", "cab"),
                       audiences=(), active=True)
     assert auth.token_user(rt, token=token) is None
+
+
+def test_one_person_has_one_vote_at_a_gate_in_their_own_name_or_another_s(rt):
+    school = f.School(rt)
+    today = absences.today(rt)
+    # The head stands in for the business manager; the gate needs finance and SLT (over £2,000).
+    absences.record(rt, actor_id=school.finance, substitute_email=_email(rt, school.slt), first_day=today,
+                    last_day=today + timedelta(days=2))
+    ref = f.costly_change(rt, school)
+    changes.fire(rt, actor_id=school.requester, ref=ref, trigger="submit_proceed")
+    assert gates.decide(rt, actor_id=school.slt, ref=ref, decision="approve", role="slt").outcome \
+        == gates.PENDING
+    before = f.snapshot(rt, ref)
+    with pytest.raises(NotPermitted, match="one person has one vote at a gate"):
+        gates.decide(rt, actor_id=school.slt, ref=ref, decision="approve", on_behalf_of=school.finance)
+    assert f.snapshot(rt, ref) == before
+    # And the other way round: a vote in another's name, then none in their own.
+    object.__setattr__(rt, "settings", rt.settings.replace(accounts={"substitute_limit": 20000}))
+    other = f.costly_change(rt, school, title="Replace the Wi-Fi controller")
+    changes.fire(rt, actor_id=school.requester, ref=other, trigger="submit_proceed")
+    gates.decide(rt, actor_id=school.slt, ref=other, decision="approve", on_behalf_of=school.finance)
+    with pytest.raises(NotPermitted, match="already decided"):
+        gates.decide(rt, actor_id=school.slt, ref=other, decision="approve", role="slt")

@@ -40,7 +40,8 @@ _ACTOR = (core_select(_USERS.c.id, _USERS.c.name, _USERS.c.email, _USERS.c.activ
           .select_from(_USERS.outerjoin(_ROLES, _ROLES.c.user_id == _USERS.c.id)
                        .outerjoin(_MEMBERS, _MEMBERS.c.user_id == _USERS.c.id))
           .where(_USERS.c.id == bindparam("uid")))
-_ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision)
+_ROUND = (core_select(_APPROVALS.c.approver_id, _APPROVALS.c.role, _APPROVALS.c.decision,
+                      _APPROVALS.c.acted_by)
           .where(_APPROVALS.c.change_id == bindparam("cid"), _APPROVALS.c.gate == bindparam("gate"),
                  _APPROVALS.c.round == bindparam("round"))
           .order_by(_APPROVALS.c.id))
@@ -162,10 +163,11 @@ def audience_members(session: Session, audiences: Iterable[str], *,
 class Vote:
     """One decision in a gate round, as guards and notifications read it."""
 
-    __slots__ = ("approver_id", "role", "decision")
+    __slots__ = ("approver_id", "role", "decision", "acted_by")
 
-    def __init__(self, approver_id: int, role: str, decision: str):
+    def __init__(self, approver_id: int, role: str, decision: str, acted_by: int | None = None):
         self.approver_id, self.role, self.decision = approver_id, role, decision
+        self.acted_by = acted_by  # the substitute who made it in the approver's name
 
 
 def approvals_in_round(session: Session, change_id: int, gate: str, round_: int) -> list[Vote]:

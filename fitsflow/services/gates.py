@@ -39,7 +39,13 @@ def decision_blocker(rt: Runtime, actor: Actor, change: ChangeRecord, gate: Gate
     return why_cannot_decide(actor_id=actor.id, actor_roles=subject.deciding_roles(actor.roles),
                              requester_id=change.requester_id,
                              gate_title=gate.title, requirements=subject.gate_requirements,
-                             decided=(a.approver_id for a in subject.approvals), label=rt.roles.label)
+                             decided=_deciders(subject), label=rt.roles.label)
+
+
+def _deciders(subject: ChangeSubject) -> set[int]:
+    """Who has decided in this round: each approver, and each substitute who decided in an
+    approver's name (one person, one vote at a gate, in whichever name)."""
+    return {a.approver_id for a in subject.approvals} | {a.acted_by for a in subject.approvals if a.acted_by}
 
 
 def others_holding(session: Session, person: int) -> Callable[[str], int]:
@@ -111,6 +117,9 @@ def decide(rt: Runtime, *, actor_id: int, ref: str, decision: str, comment: str 
         why = decision_blocker(rt, actor, change, gate, subject)
         if why:
             raise NotPermitted(why)
+        if on_behalf_of is not None and acting.id in _deciders(subject):
+            raise NotPermitted("you have already decided at this gate: one person has one vote at a gate, "
+                               "in their own name or another's")
         requirements = subject.gate_requirements
         counts: dict[str, int] = {}
         for a in subject.approvals:
@@ -153,7 +162,7 @@ def _record(rt: Runtime, session: Session, workflow: Workflow, change: ChangeRec
     queries.add_approval(session, change_id=change.id, gate=gate.name, round_=change.approval_round,
                          approver_id=actor.id, role=role, decision=decision, comment=comment,
                          decided_at=rt.now(), acted_by=substitute.id if substitute else None)
-    subject.approvals.append(queries.Vote(actor.id, role, decision))
+    subject.approvals.append(queries.Vote(actor.id, role, decision, substitute.id if substitute else None))
     audit_store.append(session, actor=substitute.label if substitute else actor.label, change_ref=change.ref,
                        event_type="approval.decided",
                        payload={"gate": gate.name, "round": change.approval_round, "role": role,
