@@ -34,6 +34,7 @@ from .domain.roles import (
     Audience,
     RoleBook,
 )
+from .domain.schools import slug_problem
 from .domain.vocabulary import CATEGORIES, SIGNAL_NAMES
 
 
@@ -388,6 +389,10 @@ class SsoProvider:
     # (only for domains the provider itself owns and verifies).
     trust_email_without_verified: bool = False
     scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # The schools whose accounts it holds (short names): a person it makes joins them, and
+    # someone of other schools alone is not signed in through it. Empty: the trust's own
+    # provider (a new person joins the only school, or waits for an administrator to place them).
+    schools: tuple[str, ...] = ()
 
 
 # mfa_roles: whoever holds a role that needs a second factor, or has one here, must have
@@ -705,6 +710,9 @@ def _check_sso(key: str, given: Mapping[str, Any], roles: set[str], audiences: s
                           f"got {entry['require_mfa']!r}")
     if "openid" not in entry["scopes"] or "email" not in entry["scopes"]:
         raise ConfigError(f"{key}.scopes: must include openid and email")
+    for slug in _names(entry["schools"]):
+        if problem := slug_problem(slug):
+            raise ConfigError(f"{key}.schools: '{slug[:40]}': {problem}")
     try:
         for domain in entry["domains"]:
             sso_rules.check_domain(domain)

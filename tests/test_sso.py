@@ -460,3 +460,39 @@ def test_unlinking_lets_the_next_sign_in_link_again(site):
 def test_what_counts_as_the_providers_second_factor(amr, acr, shown):
     claims = {k: v for k, v in (("amr", amr), ("acr", acr)) if v is not None}
     assert sso_rules.showed_second_factor(claims, ["urn:example:mfa"]) is shown
+
+
+def test_a_schools_provider_makes_its_people_that_schools_and_signs_in_no_one_elses(tmp_path):
+    """Issue 24.5: providers per school. A school's provider (``schools``) places the people
+    it creates in that school, and refuses someone of another school alone; a trust role,
+    who acts in every school, passes. Claims as a validated ID token gives them."""
+    from fitsflow.services import schools
+
+    rt = _runtime(tmp_path, "https://login.example.org", extra='schools = ["brook"]')
+    try:
+        schools.add_school(rt, slug="brook", name="Brook Primary")
+        oak_only = users.add_user(rt, name="Oak teacher", email=f"oakie@{DOMAIN}", audiences="staff")
+        schools.set_user_schools(rt, email=f"oakie@{DOMAIN}", slugs=["school"])
+        director = users.add_user(rt, name="IT director", email=f"director@{DOMAIN}", roles="it_director")
+
+        def claims(local: str, **more: Any) -> dict[str, Any]:
+            return {"sub": f"sub-{local}", "email": f"{local}@{DOMAIN}", "email_verified": True,
+                    "name": local.title(), **more}
+
+        made = sso.sign_in(rt, name="school", claims=claims("newbie"))
+        assert schools.of_person(rt, made.actor.id) == ["brook"]
+        with pytest.raises(sso.SignInRefused, match="signs in the people of another school"):
+            sso.sign_in(rt, name="school", claims=claims("oakie"))
+        assert schools.of_person(rt, oak_only) == ["school"]
+        passed = sso.sign_in(rt, name="school", claims=claims("director", amr=["mfa"]))
+        assert passed.actor.id == director
+    finally:
+        rt.db.dispose()
+
+
+def test_a_schools_provider_names_schools_by_their_short_names(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(f'[sso.brook]\nissuer = "https://login.example.org"\nclient_id = "x"\n'
+                    f'client_secret = "y"\ndomains = ["{DOMAIN}"]\nschools = ["Brook Primary"]\n')
+    with pytest.raises(ConfigError, match=r"sso\.brook\.schools: 'Brook Primary': use lower-case letters"):
+        load_settings(path, environ={})

@@ -20,7 +20,7 @@ from ..domain import sso as rules
 from ..domain.errors import NotFound, NotPermitted
 from ..domain.roles import ADMIN, needs_mfa
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, queries, sso_store, user_store
+from ..persistence import audit_store, auth_store, queries, school_store, sso_store, user_store
 from ..persistence.models import SsoIdentity, User
 from . import account_notices, devices, throttle
 from .auth import SessionUser, actor_of, open_session
@@ -133,6 +133,8 @@ def sign_in(rt: Runtime, *, name: str, claims: Mapping[str, Any], address: str =
                 if linking not in (None, identity.user_id) else ""
         if not refused and user is not None and not user.active:
             refused = "your fitsflow account is switched off: ask your administrator"
+        if not refused and user is not None and config.schools:
+            refused = _school_problem(rt, session, config, user)
         plan = _plan(rt, session, config, claims, user.id if user else None, identity)
         wants_mfa = config.require_mfa == "always" or needs_mfa([*plan.roles, *plan.waiting], rt.roles) \
             or (user is not None and user.totp_enabled_at is not None)
@@ -157,6 +159,20 @@ def sign_in(rt: Runtime, *, name: str, claims: Mapping[str, Any], address: str =
         raise SignInRefused(refused)
     security_log.event("sign_in.ok", email=who, address=address, by=f"sso:{name}")
     return SessionUser(actor_of(rt, user_id), session_id)
+
+
+def _school_problem(rt: Runtime, session: Session, config: SsoProvider, user: User) -> str:
+    """A school's provider signs in that school's people (and the trust's, who act in every
+    school): '' when this person is one of them."""
+    assert user.id is not None
+    if rt.roles.known(queries.roles_of(session, user.id)) & set(rt.roles.trust_roles):
+        return ""
+    held = school_store.members_of(session, user.id)
+    theirs = {row.id for row in school_store.every(session) if row.slug in config.schools}
+    if not held or held & theirs:
+        return ""
+    return (f"{config.label} signs in the people of another school: sign in with your own school's "
+            "account")
 
 
 def _refuse(rt: Runtime, name: str, email: str, address: str, reason: str) -> None:
@@ -206,6 +222,9 @@ def _admit(rt: Runtime, session: Session, config: SsoProvider, *, name: str, sub
         display = display if display and not one_line_problem(display, limits.PERSON_NAME) \
             else email.partition("@")[0]
         user_id = sso_store.create_user(session, email=email, name=display, at=at)
+        if config.schools:  # a school's provider: its people are that school's
+            known = {row.slug: row.id for row in school_store.every(session)}
+            school_store.set_schools(session, user_id, (known[s] for s in config.schools if s in known))
         audit_store.append(session, actor=f"sso:{name}", change_ref="", event_type="user.created",
                            payload={"email": email, "name": display, "by": f"sso:{name}"})
         security_log.event("user.created", by=f"sso:{name}", email=email)
