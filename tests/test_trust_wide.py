@@ -432,3 +432,23 @@ def test_only_a_notices_school_sees_who_read_it(rt, trust):
                         if n.school == "Cedar Primary")
     with pytest.raises(NotFound):
         notices.acknowledgements(rt, actor_id=brook_head, ref=ref, notice_id=cedar_notice.id, waiting=True)
+
+
+def test_a_school_has_its_own_notice_templates_where_it_writes_them(rt, trust, tmp_path):
+    import dataclasses
+
+    from fitsflow.notice_templates import NoticeTemplates
+
+    folder = tmp_path / "notices"
+    (folder / "brook").mkdir(parents=True)
+    (folder / "brook" / "staff.txt").write_text("{{ change.title }} at Brook\nCroeso, Brook staff: "
+                                                "{{ release.window_start }}\n")
+    templates = NoticeTemplates(school=rt.settings.school.name, currency="GBP", template_dir=str(folder))
+    rt = dataclasses.replace(rt, templates=templates)
+    people = _primaries(rt, trust)
+    ref = f.change_in(rt, people, "minor", "scheduled", schools="brook,cedar")
+    drafted = {(n.school, n.audience): n for n in notices.notices_for(rt, actor_id=people.requester, ref=ref)}
+    assert drafted[("Brook Primary", "staff")].body.startswith("Croeso, Brook staff")
+    assert drafted[("Brook Primary", "staff")].subject.endswith("at Brook")
+    assert "Cedar Primary — what changes for staff" in drafted[("Cedar Primary", "staff")].body
+    assert "Brook Primary" in drafted[("Brook Primary", "slt")].body  # the shipped full tier

@@ -74,6 +74,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
         else school_store.reach(session, change.school_id)
     # Each notice names its school (a trust's schools each have theirs; the first, the settings').
     names = schools.named(rt, session) if reach != (school_store.FIRST,) else {}
+    # Each school's own templates, when the trust's template folder holds a folder of them.
+    slugs = {sid: school_store.slug_of(session, sid) for sid in reach} if rt.templates.template_dir else {}
     hold_days = rt.settings.notices.hold_within_school_days
     count = 0
     for school_id in reach:
@@ -88,7 +90,8 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
                     notice_store.retime(session, old.id, publish_at=publish_at, now=now)
                 continue
             named = {"school": names[school_id]} if school_id in names else {}
-            title, body = rt.templates.render(audience.tier, {**context, **named})
+            title, body = rt.templates.render(audience.tier, {**context, **named},
+                                              school_slug=slugs.get(school_id, ""))
             held = publish_at < hold_before
             notice_store.add_draft(session, change_id=change.id, audience=audience.name,
                                    tier=audience.tier, subject=title, body=body, publish_at=publish_at,
