@@ -140,15 +140,17 @@ TEMPLATE_SERVICE = "Classroom AV"
 
 
 def standard_template(rt: Runtime, school: School, *, max_cost: str = "500",
-                      services_: tuple[str, ...] = (TEMPLATE_SERVICE,), used_by: str = "requester") -> str:
+                      services_: tuple[str, ...] = (TEMPLATE_SERVICE,), used_by: str = "requester",
+                      for_school: str = "") -> str:
     """An active standard-change template (the requester proposed it, a CAB member approved
-    it); returns its reference."""
+    it; ``for_school``: the school whose it is, in a trust); returns its reference."""
     for name in services_:
         catalogue.save_service(rt, actor_id=None, name=name)
     view = templates.propose(rt, actor_id=school.requester, data={
         "title": "Replace a classroom projector lamp", "description": "Swap the lamp, reset the hours",
         "services": list(services_), "max_cost": max_cost, "steps": "1. Power off\n2. Swap the lamp",
-        "backout_plan": "Refit the old lamp", "used_by": used_by, "screening": dict(SCREENED_CLEAR)})
+        "backout_plan": "Refit the old lamp", "used_by": used_by, "screening": dict(SCREENED_CLEAR),
+        "school": for_school})
     templates.act(rt, actor_id=school.cab[0], template_id=view.id, action="approve")
     return view.ref
 

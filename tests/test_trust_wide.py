@@ -371,7 +371,7 @@ def test_a_proposal_is_one_schools_and_a_follow_up_only_of_the_proposers_schools
 
 def test_a_standard_change_is_one_schools(rt, trust):
     people = _primaries(rt, trust)
-    template = f.standard_template(rt, people)
+    template = f.standard_template(rt, people, for_school="brook")
     with pytest.raises(InvalidInput) as err:
         changes_service.raise_change(rt, actor_id=people.requester, title="Lamp", category="standard",
                                      template=template, cost="100", school="brook,cedar")
@@ -452,3 +452,52 @@ def test_a_school_has_its_own_notice_templates_where_it_writes_them(rt, trust, t
     assert drafted[("Brook Primary", "staff")].subject.endswith("at Brook")
     assert "Cedar Primary — what changes for staff" in drafted[("Cedar Primary", "staff")].body
     assert "Brook Primary" in drafted[("Brook Primary", "slt")].body  # the shipped full tier
+
+
+def test_a_schools_standard_template_is_its_own_and_the_trusts_is_everyones(rt, tmp_path, trust):
+    from fitsflow.services import catalogue, templates
+
+    from .web_support import WebSchool, login, make_app
+
+    catalogue.save_service(rt, actor_id=None, name=f.TEMPLATE_SERVICE)
+    people = _primaries(rt, trust)
+    with pytest.raises(InvalidInput) as err:  # in two schools: say whose
+        f.standard_template(rt, people)
+    assert "say which school it is for" in err.value.problems["school"]
+    brook_cab = _of(rt, "cab", ["brook"])
+    cedar_cab = _of(rt, "cab", ["cedar"])
+
+    def propose(who: int, title: str, school: str = "") -> templates.TemplateView:
+        return templates.propose(rt, actor_id=who, data={
+            "title": title, "services": [f.TEMPLATE_SERVICE], "max_cost": "200", "steps": "Swap it",
+            "backout_plan": "Refit the old one", "screening": dict(f.SCREENED_CLEAR), "school": school})
+
+    view = propose(people.requester, "Brook projector lamps", "brook")
+    # Brook's CAB decides it; Cedar's never sees it.
+    with pytest.raises(NotFound):
+        templates.get(rt, actor_id=cedar_cab, template_id=view.id)
+    assert view.id not in {t.id for t in templates.browse(rt, actor_id=cedar_cab).items}
+    templates.act(rt, actor_id=brook_cab, template_id=view.id, action="approve")
+    # Brook's changes use it; a Cedar change cannot.
+    made = changes_service.raise_change(rt, actor_id=people.requester, title="Lamp", category="standard",
+                                        template=view.ref, cost="100", school="brook")
+    assert made.ref
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=people.requester, title="Lamp", category="standard",
+                                     template=view.ref, cost="100", school="cedar")
+    assert "another school's template" in err.value.problems["template"]
+    assert view.id not in {t.id for t in templates.usable(rt, actor_id=trust.viewer["cedar"])}
+    # The trust's (proposed by someone who acts in every school, naming none) is everyone's.
+    trust_requester = f.user(rt, "requester it_director")
+    shared = propose(trust_requester, "Trust certificate renewal")
+    templates.act(rt, actor_id=cedar_cab, template_id=shared.id, action="approve")
+    assert shared.id in {t.id for t in templates.usable(rt, actor_id=trust.viewer["cedar"])}
+    assert shared.id in {t.id for t in templates.usable(rt, actor_id=trust.viewer["brook"])}
+    # On the web, Cedar's CAB gets Brook's template page as one that does not exist.
+    web = WebSchool(rt)
+    schools.set_user_schools(rt, email=web.emails[web.cab[0]], slugs=["cedar"])
+    client = make_app(rt, tmp_path).test_client()
+    login(client, web.emails[web.cab[0]])
+    assert client.get(f"/templates/{view.id}").status_code == 404
+    assert client.get("/templates/999999").status_code == 404
+    assert "Brook projector lamps" not in client.get("/templates").get_data(as_text=True)

@@ -1015,6 +1015,10 @@ class TemplateBody(Body):
         default_factory=dict, max_length=20,
         description="The approval policy's screening questions, answered (see /policy): personal "
                     "data or safeguarding bring the DPO's or the DSL's approval beside the CAB's.")
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="Proposing, in a trust: the school whose template it is (its short name; one of "
+                          "the caller's). Someone who acts in every school may leave it out: the trust's "
+                          "template, for every school. Revising: ignored (a template stays whose it was).")
 
 
 class TemplateAction(Body):

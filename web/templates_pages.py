@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from fitsflow.domain import templates as template_rules
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import catalogue, templates
+from fitsflow.services import catalogue, schools, templates
 
 from .access import REQUESTERS, VIEWERS, access
 from .dashboard import page_args
@@ -32,7 +32,8 @@ def _content(form: Any) -> dict[str, Any]:
     return {"title": form.get("title", ""), "description": form.get("description", ""),
             "services": form.getlist("services"), "max_cost": form.get("max_cost", ""),
             "steps": form.get("steps", ""), "backout_plan": form.get("backout_plan", ""),
-            "used_by": form.getlist("used_by") or ["requester"], "screening": screening_of(form)}
+            "used_by": form.getlist("used_by") or ["requester"], "screening": screening_of(form),
+            "school": form.get("school", "")}
 
 
 def _page_context() -> dict[str, Any]:
@@ -59,8 +60,13 @@ def index() -> Any:
 
 
 def _form_page(form: Any, problems: dict[str, str], status: int = 200) -> Any:
+    rt = runtime()
+    mine = schools.mine(rt, actor_id=actor().id)
+    every = schools.every_school(rt)
     return render_template("template_new.html", form=form, problems=problems,
-                           chosen=set(form.getlist("services")) if form else set(), **_page_context()), status
+                           chosen=set(form.getlist("services")) if form else set(), schools=mine,
+                           every_school=every, trust_wide=len(mine) == len(every),
+                           **_page_context()), status
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -866,6 +866,9 @@ class StandardTemplate(SQLModel, table=True):
     # role it needs has approved.
     approvals: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False))
+    # The school whose template it is (its people see and use it, its CAB approves it);
+    # None: the trust's, for every school.
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
 
 
 class SsoIdentity(SQLModel, table=True):

@@ -10,14 +10,26 @@ from sqlmodel import Session, col, select
 from .models import Change, StandardTemplate
 
 
-def get(session: Session, template_id: int) -> StandardTemplate | None:
-    return session.get(StandardTemplate, template_id)
+def _of(schools: frozenset[int] | None) -> list[Any]:
+    """The trust's templates and those of ``schools`` (None: every school's)."""
+    if schools is None:
+        return []
+    school = col(StandardTemplate.school_id)
+    return [or_(school.is_(None), school.in_(sorted(schools)))]
 
 
-def get_for_update(session: Session, template_id: int) -> StandardTemplate | None:
+def get(session: Session, template_id: int, *,
+        schools: frozenset[int] | None = None) -> StandardTemplate | None:
+    """The template, if it is the trust's or of one of ``schools`` (None: any)."""
+    return session.exec(select(StandardTemplate).where(StandardTemplate.id == template_id,
+                                                       *_of(schools))).first()
+
+
+def get_for_update(session: Session, template_id: int, *,
+                   schools: frozenset[int] | None = None) -> StandardTemplate | None:
     """The template, locked against a concurrent decision where the database can lock a row."""
     return session.exec(
-        select(StandardTemplate).where(StandardTemplate.id == template_id).with_for_update()
+        select(StandardTemplate).where(StandardTemplate.id == template_id, *_of(schools)).with_for_update()
     ).first()
 
 
@@ -26,11 +38,12 @@ def _like(q: str) -> str:
 
 
 def page(
-    session: Session, *, state: str, q: str, limit: int, offset: int, states: tuple[str, ...] = ()
+    session: Session, *, state: str, q: str, limit: int, offset: int, states: tuple[str, ...] = (),
+    schools: frozenset[int] | None = None,
 ) -> tuple[list[StandardTemplate], int]:
     """Templates by title, filtered by state (or any of ``states``) and words in the title
-    or description."""
-    where: list[Any] = []
+    or description: the trust's and those of ``schools`` (None: every school's)."""
+    where: list[Any] = _of(schools)
     if state:
         where.append(StandardTemplate.state == state)
     elif states:

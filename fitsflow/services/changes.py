@@ -164,7 +164,8 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
             raise InvalidInput(problems)
         use = None
         if rt.workflows.for_category(category).definition.from_template:
-            use = templates.check_use(rt, session, actor, template, services, cost, description)
+            use = templates.check_use(rt, session, actor, template, services, cost, description,
+                                      school_id=school_id)
             services, description = list(use.services), use.description
         elif template not in (None, ""):
             raise InvalidInput({"template": "only a standard change is raised from a template"})

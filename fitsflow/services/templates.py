@@ -28,7 +28,7 @@ from ..persistence import audit_store, outbox_store, queries, stage_store, templ
 from ..persistence.change_store import ChangeRecord
 from ..persistence.db_hooks import clock_now
 from ..persistence.models import StandardTemplate
-from . import catalogue, common
+from . import catalogue, common, schools
 from .audit import TimelineEvent
 from .common import unit_of_work
 from .queues import Page
@@ -253,10 +253,24 @@ def _tell(
 
 def _approvers(rt: Runtime, session: Session, but: int, row: StandardTemplate | None = None) -> list[int]:
     """Who is asked to decide: the template approvers, and the specialists its screening
-    answers call for (each still to approve)."""
+    answers call for (each still to approve) — of its school, for a school's template."""
     roles = sorted({r for roles in (_missing(rt, row) if row is not None else
                                     {"t": rt.settings.policy.template_approvers}).values() for r in roles})
-    return [u for u in queries.users_with_roles(session, roles) if u != but]
+    school = row.school_id if row is not None else None
+    found = queries.users_with_roles(session, roles) if school is None else \
+        queries.users_with_roles(session, roles, school_id=school, across=rt.roles.trust_roles)
+    return [u for u in found if u != but]
+
+
+def _school_of(rt: Runtime, session: Session, actor: Actor, slug: str) -> int | None:
+    """A new template's school: someone of some schools proposes for one of theirs (their
+    only one, or the one named); someone who acts in every school, for the trust (None), or
+    for the school named."""
+    if actor.schools is not None:
+        return schools.for_new_change(rt, session, actor, slug or None, several=False)
+    if not slug.strip():
+        return None
+    return schools.for_new_change(rt, session, actor, slug, several=False)
 
 
 def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateView:
@@ -266,6 +280,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may propose a standard-change template")
         content = _content(rt, session, data)
+        school_id = _school_of(rt, session, actor, str(data.get("school") or ""))
         at = rt.now()
         row = template_store.add(
             session,
@@ -284,6 +299,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
                 created_at=at,
                 updated_at=at,
                 note="",
+                school_id=school_id,
             ),
         )
         assert row.id is not None
@@ -307,8 +323,9 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
         return _views(rt, session, [row])[0]
 
 
-def _load(session: Session, template_id: int, expected_version: int | None) -> StandardTemplate:
-    row = template_store.get_for_update(session, template_id)
+def _load(session: Session, template_id: int, expected_version: int | None,
+          schools_seen: frozenset[int] | None) -> StandardTemplate:
+    row = template_store.get_for_update(session, template_id, schools=schools_seen)
     if row is None:
         raise NotFound(f"no template {ref_of(template_id) if 0 < template_id < 10**9 else template_id}")
     if expected_version is not None and row.version != expected_version:
@@ -339,7 +356,7 @@ def act(
     reason = _check_reason(action, reason)
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
-        row = _load(session, template_id, expected_version)
+        row = _load(session, template_id, expected_version, actor.schools)
         new_state = templates.next_state(action, row.state)
         if action not in _actions(rt, actor, row):
             if row.proposed_by == actor.id and action in ("approve", "reject") and _is_approver(rt, actor):
@@ -416,7 +433,7 @@ def get(rt: Runtime, *, actor_id: int, template_id: int) -> TemplateDetail:
         actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             raise NotFound(f"no template {ref_of(template_id)}")
-        row = template_store.get(session, template_id)
+        row = template_store.get(session, template_id, schools=actor.schools)
         if row is None:
             raise NotFound(f"no template {ref_of(template_id) if 0 < template_id < 10**9 else template_id}")
         view = _views(rt, session, [row])[0]
@@ -447,7 +464,8 @@ def browse(
         actor = common.load_actor(rt, session, actor_id)
         if not may_view_changes(actor.roles):
             return Page([], 0, limit, offset)
-        rows, total = template_store.page(session, state=state, q=q.strip(), limit=limit, offset=offset)
+        rows, total = template_store.page(session, state=state, q=q.strip(), limit=limit, offset=offset,
+                                          schools=actor.schools)
         return Page(_views(rt, session, rows), total, limit, offset)
 
 
@@ -455,7 +473,8 @@ def usable(rt: Runtime, *, actor_id: int) -> list[TemplateView]:
     """The active templates this person may raise a standard change from."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        rows, _ = template_store.page(session, state=templates.ACTIVE, q="", limit=limits.PAGE_MAX, offset=0)
+        rows, _ = template_store.page(session, state=templates.ACTIVE, q="", limit=limits.PAGE_MAX, offset=0,
+                                      schools=actor.schools)
         return [v for v in _views(rt, session, rows) if set(v.used_by) & set(actor.roles)]
 
 
@@ -477,6 +496,7 @@ def check_use(
     services: list[str],
     cost: Any,
     description: str,
+    school_id: int | None = None,
 ) -> Use:
     """What a standard change raised from ``template`` will hold, or InvalidInput saying why it
     cannot be: no active template, a role it is not for, services outside it, a cost above it."""
@@ -485,9 +505,12 @@ def check_use(
         raise InvalidInput(
             {"template": "a standard change is raised from an approved template: choose one from Templates"}
         )
-    row = template_store.get(session, template_id)
+    row = template_store.get(session, template_id, schools=actor.schools)
     if row is None:
         raise InvalidInput({"template": f"no template {ref_of(template_id)}"})
+    if row.school_id is not None and school_id is not None and row.school_id != school_id:
+        raise InvalidInput({"template": f"{ref_of(template_id)} is another school's template: a change of "
+                                        "this school uses the trust's or its own"})
     allowed = _lines(row.services)
     chosen = tuple(services) or allowed
     amount = parse_amount(cost) if cost not in (None, "") else None
