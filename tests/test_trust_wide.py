@@ -501,3 +501,39 @@ def test_a_schools_standard_template_is_its_own_and_the_trusts_is_everyones(rt, 
     assert client.get(f"/templates/{view.id}").status_code == 404
     assert client.get("/templates/999999").status_code == 404
     assert "Brook projector lamps" not in client.get("/templates").get_data(as_text=True)
+
+
+def test_a_school_has_its_own_services_beside_the_trusts(rt, trust, tmp_path):
+    from fitsflow.domain.errors import NotPermitted
+    from fitsflow.services import catalogue
+
+    catalogue.save_service(rt, actor_id=None, name="Core network")  # the trust's
+    brook_admin = _of(rt, "admin", ["brook"])
+    own = catalogue.save_service(rt, actor_id=brook_admin, name="Brook farm webcam",
+                                 depends_on=["Core network"])
+    assert own.school == "brook"
+    # A school's administrator changes its own services, never the trust's.
+    with pytest.raises(NotPermitted):
+        catalogue.save_service(rt, actor_id=brook_admin, name="Core network", description="mine now")
+    # The trust's services never depend on a school's.
+    with pytest.raises(InvalidInput) as err:
+        catalogue.save_service(rt, actor_id=None, name="Email", depends_on=["Brook farm webcam"])
+    assert "depends only on the trust's" in err.value.problems["depends_on"]
+    # Brook's people choose it; Cedar's neither see nor choose it.
+    assert "Brook farm webcam" in catalogue.active_names(rt, trust.viewer["brook"])
+    assert "Brook farm webcam" not in catalogue.active_names(rt, trust.viewer["cedar"])
+    with pytest.raises(NotFound):
+        catalogue.get_service(rt, service_id=own.id, actor_id=trust.viewer["cedar"])
+    cedar_requester = _of(rt, "requester", ["cedar"])
+    with pytest.raises(InvalidInput) as err:
+        changes_service.raise_change(rt, actor_id=cedar_requester, title="Webcam", category="minor",
+                                     affected_services=["Brook farm webcam"])
+    assert "unknown service Brook farm webcam" in err.value.problems["affected_services"]
+    brook_requester = _of(rt, "requester", ["brook"])
+    made = changes_service.raise_change(rt, actor_id=brook_requester, title="Webcam", category="minor",
+                                        affected_services=["brook farm webcam"])
+    assert made.affected_services == ("Brook farm webcam",)
+    # Cedar's administrator cannot take the name, nor see whose it is.
+    with pytest.raises(InvalidInput) as err:
+        catalogue.save_service(rt, actor_id=_of(rt, "admin", ["cedar"]), name="Brook farm webcam")
+    assert err.value.problems["name"] == "that name is taken: choose another"

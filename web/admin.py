@@ -372,10 +372,12 @@ def calendar_import() -> Any:
 def _services_page(problems: dict[str, str] | None = None, form: Any = None, status: int = 200) -> Any:
     limit, offset = page_args()
     q = request.args.get("q", "")[:200]
-    rows, total = catalogue.page_services(runtime(), q=q, limit=limit, offset=offset)
+    rows, total = catalogue.page_services(runtime(), q=q, limit=limit, offset=offset, actor_id=actor().id)
     return render_template("admin_services.html", page=Page(rows, total, limit, offset), q=q,
-                           names=catalogue.active_names(runtime()), problems=problems or {},
-                           form=form or {}), status
+                           names=catalogue.active_names(runtime(), actor().id), problems=problems or {},
+                           form=form or {}, schools=schools.mine(runtime(), actor_id=actor().id),
+                           trust_wide=len(schools.mine(runtime(), actor_id=actor().id))
+                           == len(schools.every_school(runtime()))), status
 
 
 @bp.get("/services")
@@ -394,7 +396,8 @@ def service_save() -> Any:
         saved = catalogue.save_service(runtime(), actor_id=actor().id, name=form.get("name", ""),
                                        description=form.get("description", ""),
                                        depends_on=form.getlist("depends_on"),
-                                       active=form.get("active", "1") == "1")
+                                       active=form.get("active", "1") == "1",
+                                       school=form.get("school", "")[:40])
     except InvalidInput as err:
         return _services_page(err.problems, form, status=400)
     flash(f"Saved “{saved.name}”.")

@@ -713,13 +713,14 @@ def remove_calendar_period(period_id: int) -> m.Removed:
 
 def _service(v: catalogue.ServiceView) -> m.ServiceOut:
     return m.ServiceOut(id=v.id, name=v.name, description=v.description, active=v.active,
-                        depends_on=list(v.depends_on))
+                        depends_on=list(v.depends_on), school=v.school)
 
 
 @route(bp, "GET", "/services", summary="The service catalogue, with dependencies", response=m.ServicePage,
        query=m.ServiceFilters, who=VIEWERS)
 def services_list(query: m.ServiceFilters) -> m.ServicePage:
-    rows, total = catalogue.page_services(runtime(), q=query.q, limit=query.limit, offset=query.offset)
+    rows, total = catalogue.page_services(runtime(), q=query.q, limit=query.limit, offset=query.offset,
+                                          actor_id=actor().id)
     return m.ServicePage(items=[_service(r) for r in rows], total=total, limit=query.limit,
                          offset=query.offset)
 
@@ -729,12 +730,12 @@ def services_list(query: m.ServiceFilters) -> m.ServicePage:
 def save_service(body: m.ServiceBody) -> m.ServiceOut:
     return _service(catalogue.save_service(runtime(), actor_id=actor().id, name=body.name,
                                            description=body.description, depends_on=body.depends_on,
-                                           active=body.active))
+                                           active=body.active, school=body.school or ""))
 
 
 @route(bp, "GET", "/services/<int:service_id>", summary="One service", response=m.ServiceOut, who=VIEWERS)
 def service(service_id: int) -> m.ServiceOut:
-    return _service(catalogue.get_service(runtime(), service_id=service_id))
+    return _service(catalogue.get_service(runtime(), service_id=service_id, actor_id=actor().id))
 
 
 @route(bp, "GET", "/schedule", summary="The forward schedule of change: releases by day, with the "

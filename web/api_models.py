@@ -829,6 +829,8 @@ class ServiceOut(Out):
     description: str
     active: bool
     depends_on: list[str]
+    school: str = Field("", description="The school whose own service it is (its short name); empty: the "
+                                        "trust's, for every school.")
 
 
 class ServicePage(Page[ServiceOut]):
@@ -840,6 +842,10 @@ class ServiceBody(Body):
     description: Annotated[str, StringConstraints(max_length=limits.SERVICE_DESCRIPTION)] = ""
     depends_on: list[ServiceName] = Field(default_factory=list, max_length=limits.SERVICES)
     active: bool = True
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="A new service, in a trust: the school whose own it is (an administrator of some "
+                          "schools: one of theirs, required when they have several). Left out by one who "
+                          "acts in every school: the trust's.")
 
 
 class ServiceFilters(Paging):

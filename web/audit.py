@@ -54,7 +54,7 @@ def index() -> Any:
                            gate_titles=register.gate_titles(rt), states=rt.workflows.state_names(),
                            categories=CATEGORIES, phases=PHASES,
                            people=users.holders(rt, REQUESTER, actor_id=actor().id),
-                           services=catalogue.active_names(rt))
+                           services=catalogue.active_names(rt, actor().id))
     return html, 400 if problems else 200
 
 

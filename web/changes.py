@@ -95,7 +95,7 @@ def index() -> Any:
     return render_template("changes.html", page=page, filters=filters, problems=problems,
                            states=rt.workflows.state_names(), categories=CATEGORIES, phases=PHASES,
                            requesters=users.holders(rt, REQUESTER, actor_id=me.id),
-                           services=catalogue.active_names(rt),
+                           services=catalogue.active_names(rt, actor().id),
                            sorts=change_search.SORT_KEYS), 400 if problems else 200
 
 
@@ -125,7 +125,8 @@ def new() -> Any:
 def _new_page(form: Any, problems: dict[str, str]) -> str:
     rt = runtime()
     return render_template("new.html", form=form, problems=problems, workflows=list(rt.workflows),
-                           services=catalogue.active_names(rt), chosen=set(form.getlist("affected_services")),
+                           services=catalogue.active_names(rt, actor().id),
+                           chosen=set(form.getlist("affected_services")),
                            templates=templates.usable(rt, actor_id=actor().id),
                            schools=schools.mine(rt, actor_id=actor().id))
 

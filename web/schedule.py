@@ -87,7 +87,7 @@ def forward() -> Any:
             day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000)))
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
                            grid=grid, month=anchor.replace(day=1), previous=previous, following=following,
-                           today=today, services=catalogue.active_names(runtime()), states=states,
+                           today=today, services=catalogue.active_names(runtime(), actor().id), states=states,
                            categories=CATEGORIES, args=args,
                            as_at=runtime().now().astimezone(runtime().timezone)), 400 if problems else 200
 

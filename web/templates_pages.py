@@ -38,7 +38,8 @@ def _content(form: Any) -> dict[str, Any]:
 
 def _page_context() -> dict[str, Any]:
     rt = runtime()
-    return {"services": catalogue.active_names(rt), "roles": rt.roles.names, "screening_of": screening_of,
+    return {"services": catalogue.active_names(rt, actor().id), "roles": rt.roles.names,
+            "screening_of": screening_of,
             "screening_questions": rt.settings.policy.screening_questions}
 
 

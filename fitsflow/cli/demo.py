@@ -14,8 +14,9 @@ from .base import State, echo, pass_state, progress
                                             "two primaries (one in Wales), trust roles, trust-wide changes.")
 @pass_state
 def demo(state: State, password: str | None, trust: bool) -> None:
-    """Create a demo school (or with --trust, a trust of three schools): users for every role
-    and changes in every state."""
+    """Create a demo school: users for every role and changes in every state.
+
+    With --trust, the demo school is the secondary of a trust of three schools."""
     from ..services import schema
 
     schema.migrate(state.runtime.db)

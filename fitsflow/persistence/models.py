@@ -711,6 +711,9 @@ class Service(SQLModel, table=True):
     description: str = Field(default="", max_length=500)
     active: bool = True
     created_at: datetime
+    # The school whose own service it is (its changes choose it, its administrators edit it);
+    # None: the trust's, for every school.
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
 
 
 class ServiceDependency(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -39,12 +40,31 @@ def get(session: Session, service_id: int) -> Service | None:
     return session.get(Service, service_id)
 
 
-def active(session: Session) -> list[Service]:
-    return list(session.exec(select(Service).where(col(Service.active)).order_by(col(Service.name))).all())
+def _of(schools: Iterable[int] | None) -> list[Any]:
+    """The trust's services and those of ``schools`` (None: every school's)."""
+    if schools is None:
+        return []
+    return [or_(col(Service.school_id).is_(None), col(Service.school_id).in_(sorted(schools)))]
 
 
-def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Service], int]:
-    where: list[Any] = []
+def visible(row: Service | None, schools: Iterable[int] | None) -> bool:
+    return row is not None and (schools is None or row.school_id is None or row.school_id in set(schools))
+
+
+def names(session: Session, *, schools: Iterable[int] | None = None) -> set[str]:
+    """The names (lower case) of the trust's services and those of ``schools``, retired too."""
+    return {name.lower() for name in session.exec(select(Service.name).where(*_of(schools))).all()}
+
+
+def active(session: Session, *, schools: Iterable[int] | None = None) -> list[Service]:
+    """The services changes may choose: the trust's and those of ``schools`` (None: all)."""
+    return list(session.exec(select(Service).where(col(Service.active), *_of(schools))
+                             .order_by(col(Service.name))).all())
+
+
+def page(session: Session, *, q: str, limit: int, offset: int,
+         schools: Iterable[int] | None = None) -> tuple[list[Service], int]:
+    where: list[Any] = _of(schools)
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(func.lower(Service.name).like(pattern, escape="\\"))
@@ -54,11 +74,13 @@ def page(session: Session, *, q: str, limit: int, offset: int) -> tuple[list[Ser
     return list(rows), int(total)
 
 
-def save(session: Session, *, name: str, description: str, active: bool, at: datetime) -> tuple[int, bool]:
+def save(session: Session, *, name: str, description: str, active: bool, at: datetime,
+         school_id: int | None = None) -> tuple[int, bool]:
+    """Add the service (the trust's, or ``school_id``'s own), or change the one of this name."""
     row = by_name(session, name)
     created = row is None
     if row is None:
-        row = Service(name=name, description=description, active=active, created_at=at)
+        row = Service(name=name, description=description, active=active, created_at=at, school_id=school_id)
     else:
         row.description, row.active = description, active
     session.add(row)

@@ -146,9 +146,7 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may raise a change")
-        services, unknown = catalogue.canonical(session, _clean_services(affected_services))
-        if unknown and "affected_services" not in problems:
-            problems["affected_services"] = unknown
+        school_id: int | None = None
         try:
             school_id = schools.for_new_change(rt, session, actor, school)
             if "category" not in problems and "," in (school or "") \
@@ -160,8 +158,15 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
                                       "schools goes through the trust's approval gates")
         except InvalidInput as err:
             problems |= err.problems
+        # The trust's services, and the own services of the schools it is for.
+        services, unknown = catalogue.canonical(
+            session, _clean_services(affected_services),
+            school_store.reach(session, school_id) if school_id is not None else ())
+        if unknown and "affected_services" not in problems:
+            problems["affected_services"] = unknown
         if problems:
             raise InvalidInput(problems)
+        assert school_id is not None
         use = None
         if rt.workflows.for_category(category).definition.from_template:
             use = templates.check_use(rt, session, actor, template, services, cost, description,

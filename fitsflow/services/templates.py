@@ -181,7 +181,8 @@ def _screening(rt: Runtime, data: Mapping[str, Any]) -> tuple[dict[str, str], di
     return answers, policy.check_answers(answers, policy.screening_questions, "screening.")
 
 
-def _content(rt: Runtime, session: Session, data: Mapping[str, Any]) -> templates.TemplateData:
+def _content(rt: Runtime, session: Session, data: Mapping[str, Any],
+             school_id: int | None = None) -> templates.TemplateData:
     answers, problems = _screening(rt, data)
     try:
         parsed = templates.parse_template(data, roles=rt.roles.names)
@@ -189,7 +190,9 @@ def _content(rt: Runtime, session: Session, data: Mapping[str, Any]) -> template
         raise InvalidInput({**err.problems, **problems}) from None
     if problems:
         raise InvalidInput(problems)
-    services, unknown = catalogue.canonical(session, parsed.services)
+    # The trust's services, and a school's template its school's own too.
+    services, unknown = catalogue.canonical(session, parsed.services,
+                                            [] if school_id is None else [school_id])
     if unknown:
         raise InvalidInput({"services": unknown})
     return templates.TemplateData(
@@ -279,8 +282,8 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may propose a standard-change template")
-        content = _content(rt, session, data)
         school_id = _school_of(rt, session, actor, str(data.get("school") or ""))
+        content = _content(rt, session, data, school_id)
         at = rt.now()
         row = template_store.add(
             session,
@@ -384,7 +387,7 @@ def act(
         elif action in ("revise", "reject"):
             row.approvals = "{}"  # a new round: every approval again
         if action == "revise":
-            content = _content(rt, session, data or {})
+            content = _content(rt, session, data or {}, row.school_id)
             payload |= {"before": _payload(row), "after": _payload(content)}
             row.title, row.description = content.title, content.description
             row.services, row.max_cost = "\n".join(content.services), content.max_cost
