@@ -353,7 +353,7 @@ def test_a_proposal_is_one_schools_and_a_follow_up_only_of_the_proposers_schools
     with pytest.raises(InvalidInput) as err:
         proposals.propose(rt, actor_id=people.requester, data={
             "what": "Visualisers", "why": "Maths lessons", "affects": "Maths", "school": "brook,cedar"})
-    assert err.value.problems["school"] == "name one school (a proposal is one school's need)"
+    assert err.value.problems["school"] == "name one school"
     assert f.counts(rt) == before
     # A follow-up of a trust-wide change raised by a requester of Brook alone is Brook's.
     wide = f.change_in(rt, people, "minor", "in_review", schools="brook,cedar")

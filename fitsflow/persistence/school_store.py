@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from .db_hooks import clock_now
@@ -117,13 +119,19 @@ def set_of(session: Session, school_ids: Iterable[int]) -> int:
     if len(slug) > 40:  # the column's width: many schools are named by a digest of their ids
         slug = "+" + hashlib.sha256(slug.encode()).hexdigest()[:39]
     connection = session.connection()
-    found = connection.execute(select(_SCHOOLS.c.id)
-                               .where(_SCHOOLS.c.slug == slug, _SCHOOLS.c.is_set)).first()
+    lookup = select(_SCHOOLS.c.id).where(_SCHOOLS.c.slug == slug, _SCHOOLS.c.is_set)
+    found = connection.execute(lookup).first()
     if found is not None:
         return int(found.id)
-    set_id = int(connection.execute(insert(_SCHOOLS).values(
+    # Two people raising the first change for the same schools at once make it once: the
+    # second's insert does nothing, and it reads the first's row.
+    dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    made = connection.execute(dialect_insert(_SCHOOLS).values(
         slug=slug, name="", nation="", is_set=True, created_at=clock_now(session))
-        .returning(_SCHOOLS.c.id)).scalar_one())
+        .on_conflict_do_nothing(index_elements=["slug"]).returning(_SCHOOLS.c.id)).first()
+    if made is None:
+        return int(connection.execute(lookup).scalar_one())
+    set_id = int(made.id)
     connection.execute(insert(_SETS), [{"set_id": set_id, "school_id": sid} for sid in wanted])
     return set_id
 

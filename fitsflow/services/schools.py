@@ -58,7 +58,7 @@ def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None
     mine = schools_of(rt, session, actor)
     named = sorted({part.strip() for part in (slug or "").split(",") if part.strip()})
     if len(named) > 1 and not several:
-        raise InvalidInput({"school": "name one school (a proposal is one school's need)"})
+        raise InvalidInput({"school": "name one school"})
     if named:
         by_slug = {school.slug: school.id for school in mine}
         unknown = [name for name in named if name not in by_slug]
@@ -74,8 +74,9 @@ def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None
         return mine[0].id
     if not mine:
         raise InvalidInput({"school": "you belong to no school: an administrator adds you to one"})
-    raise InvalidInput({"school": f"say which school it is for: one of {', '.join(s.slug for s in mine)} "
-                                  "(several, separated by commas, for a trust-wide change)"})
+    raise InvalidInput({"school": f"say which school it is for: one of {', '.join(s.slug for s in mine)}"
+                                  + (" (several, separated by commas, for a trust-wide change)" if several
+                                     else "")})
 
 
 def for_follow_up(session: Session, actor: Actor, parent_school: int) -> int:
