@@ -21,6 +21,7 @@ from fitsflow.services import (
     change_search,
     discussion,
     inbox,
+    maintenance_windows,
     ownership,
     proposals,
     queues,
@@ -857,3 +858,43 @@ def act_on_template(template_id: int, body: m.TemplateAction) -> m.TemplateOut:
                                    action=body.action, reason=body.reason,
                                    data=body.template.model_dump() if body.template else None,
                                    expected_version=body.expected_version))
+
+
+# --- maintenance windows ----------------------------------------------------------------
+
+def _window(w: maintenance_windows.WindowView) -> m.MaintenanceWindowOut:
+    return m.MaintenanceWindowOut(id=w.id, title=w.title, service=w.service, weekdays=list(w.weekdays),
+                                  starts=w.starts, ends=w.ends, when=w.when,  # type: ignore[arg-type]
+                                  notice_days=w.notice_days, school=w.school, described=w.described)
+
+
+@route(bp, "GET", "/maintenance-windows", summary="The maintenance windows agreed for routine work",
+       response=m.MaintenanceWindows, who=VIEWERS)
+def maintenance_windows_list() -> m.MaintenanceWindows:
+    return m.MaintenanceWindows(items=[_window(w) for w in maintenance_windows.every(runtime(),
+                                                                                     actor_id=actor().id)])
+
+
+@route(bp, "POST", "/maintenance-windows", summary="Agree a maintenance window (admins)",
+       response=m.MaintenanceWindowOut, body=m.MaintenanceWindowBody, status=201, scope="admin")
+def add_maintenance_window(body: m.MaintenanceWindowBody) -> m.MaintenanceWindowOut:
+    return _window(maintenance_windows.add(runtime(), actor_id=actor().id, title=body.title,
+                                           service=body.service, weekdays=body.weekdays, starts=body.starts,
+                                           ends=body.ends, when=body.when, notice_days=body.notice_days,
+                                           school=body.school or ""))
+
+
+@route(bp, "DELETE", "/maintenance-windows/<int:window_id>", summary="Remove a maintenance window (admins)",
+       response=m.Removed, scope="admin")
+def remove_maintenance_window(window_id: int) -> m.Removed:
+    maintenance_windows.remove(runtime(), actor_id=actor().id, window_id=window_id)
+    return m.Removed(id=window_id)
+
+
+@route(bp, "GET", "/maintenance-windows/next", summary="The next free slots inside a maintenance window: "
+       "clear of freezes, cautions, clashes and the window's notice", response=m.FreeSlots,
+       query=m.FreeSlotQuery, who=VIEWERS)
+def next_free_slots(query: m.FreeSlotQuery) -> m.FreeSlots:
+    found = maintenance_windows.next_free(runtime(), actor_id=actor().id, services=[query.service],
+                                          minutes=query.minutes, count=query.count, school=query.school)
+    return m.FreeSlots(items=[m.FreeSlot(starts=s.starts, ends=s.ends, window=s.window) for s in found])

@@ -1259,3 +1259,58 @@ class ReportOut(Out):
         default_factory=dict, description="School → outcome → changes raised (a trust-wide change under its "
                                           "schools' names together); empty for a caller who sees one school.")
     school: str = Field("", description="The school the report is narrowed to (empty: every school seen).")
+
+
+# --- maintenance windows ----------------------------------------------------------------
+
+class MaintenanceWindowOut(Out):
+    id: int
+    title: str
+    service: str = Field(description="The catalogue service it is for; empty: every service.")
+    weekdays: list[str] = Field(description="mon … sun")
+    starts: str = Field(description="HH:MM, the school's time.")
+    ends: str
+    when: Literal["term", "holidays", "always"] = Field(
+        description="term: school days; holidays: the days that are not; always: both.")
+    notice_days: int = Field(description="School days of notice a standard change inside it gives its "
+                                         "audiences, in place of their lead times (0: none).")
+    school: str = Field(description="The school whose window it is (its short name); empty: the trust's.")
+    described: str
+
+
+class MaintenanceWindows(Out):
+    items: list[MaintenanceWindowOut]
+
+
+class MaintenanceWindowBody(Body):
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    service: Annotated[str, StringConstraints(max_length=limits.SERVICE)] = Field(
+        "", description="A catalogue service; empty: every service.")
+    weekdays: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+        description="The days it holds on, separated by commas: mon,tue,wed,thu,fri,sat,sun.")
+    starts: Annotated[str, StringConstraints(max_length=5)] = Field(description="HH:MM (24-hour).")
+    ends: Annotated[str, StringConstraints(max_length=5)] = Field(description="HH:MM, after starts.")
+    when: Literal["term", "holidays", "always"] = "term"
+    notice_days: int = Field(0, ge=0, le=20)
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="In a trust: the school whose window it is (an administrator of some schools: one "
+                          "of theirs). Left out by one who acts in every school: the trust's.")
+
+
+class FreeSlotQuery(Query):
+    service: Annotated[str, StringConstraints(min_length=1, max_length=limits.SERVICE)] = Field(
+        description="The service the work affects.")
+    minutes: int = Field(60, ge=5, le=1440, description="How long the work takes.")
+    count: int = Field(3, ge=1, le=20)
+    school: Annotated[str, StringConstraints(max_length=40)] = Field(
+        "", description="In a trust, for someone of several schools: which school's windows and calendar.")
+
+
+class FreeSlot(Out):
+    starts: datetime
+    ends: datetime
+    window: str
+
+
+class FreeSlots(Out):
+    items: list[FreeSlot]

@@ -32,6 +32,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
                  "Standard-change templates: propose, approve or return, revise, retire."),
     "token": ("serve:token", "API tokens for scripts and integrations."),
     "user": ("users:user", "Manage users, their roles and audiences."),
+    "window": ("windows:window_group",
+               "Maintenance windows: recurring slots agreed for routine work on a service."),
     "worker": ("delivery:worker", "Deliver queued notices (in-app, email, webhook) until stopped."),
     "workflow": ("workflows:workflow", "Workflow definitions (TOML files)."),
 }

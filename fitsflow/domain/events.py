@@ -173,6 +173,8 @@ _DECLARED: tuple[EventType, ...] = (
     _e("calendar.removed", "Calendar period removed", "kind title", reads="calendar"),
     _e("calendar.imported", "Calendar imported", "periods:int source", reads="calendar"),
     _e("service.saved", "Service saved", "name"),
+    _e("maintenance_window.added", "Maintenance window agreed", "title service", reads=""),
+    _e("maintenance_window.removed", "Maintenance window removed", "title service", reads=""),
     _e("workflow.migrated", "Workflow version migrated", "workflow from_version to_version"),
     _e("outbox.retried", "Failed notifications retried", "count:int", reads=""),
     _e("database.restored", "Database restored from a backup", "backup"),

@@ -893,3 +893,22 @@ class SsoIdentity(SQLModel, table=True):
     mapped_audiences: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
     created_at: datetime
     last_sign_in_at: datetime
+
+
+class MaintenanceWindowRow(SQLModel, table=True):
+    """A recurring slot agreed for routine work on a service (domain.maintenance_windows)."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    service: str = Field(default="", max_length=100)  # "": every service
+    weekdays: str = Field(max_length=20)  # "0,3": Monday and Thursday
+    starts: str = Field(max_length=5)  # HH:MM, the school's time
+    ends: str = Field(max_length=5)
+    holds: str = Field(max_length=10)  # term, holidays or always
+    notice_days: int = 0
+    # The school whose window it is; None: the trust's, for every school.
+    school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
+    created_at: datetime
+    created_by: str = Field(default="", max_length=320)

@@ -27,6 +27,7 @@ from ..domain.calendar import (
     whole_days,
 )
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.maintenance_windows import MaintenanceWindow
 from ..domain.roles import ADMIN
 from ..domain.text import one_line_problem
 from ..persistence import audit_store, calendar_store, school_store
@@ -64,16 +65,23 @@ def school_calendar(rt: Runtime, session: Session, school_id: int | None = None)
     return kept[school_id]
 
 
-def timing_problem(rt: Runtime, school: SchoolCalendar, window_start: datetime, at: datetime) -> str:
+def timing_problem(rt: Runtime, school: SchoolCalendar, window_start: datetime, at: datetime,
+                   agreed: MaintenanceWindow | None = None) -> str:
     """Why a window is too soon ("" when it is not): it has started, or the shortest notice
-    lead time would need a notice published before today."""
+    lead time would need a notice published before today — inside an ``agreed`` maintenance
+    window, its own notice instead (none at all: only that it is still ahead)."""
     tz = rt.timezone
     if window_start <= at:
         return f"the window starts in the past ({window_start.astimezone(tz):%a %d %b %Y %H:%M})"
-    shortest = min((a.lead_days for a in rt.roles.audiences.values()), default=0)
+    if agreed is not None and agreed.notice_days == 0:
+        return ""
+    shortest = agreed.notice_days if agreed is not None else \
+        min((a.lead_days for a in rt.roles.audiences.values()), default=0)
     first = school.publish_moment(window_start, shortest)
     if first.astimezone(tz).date() < at.astimezone(tz).date():
-        return (f"the window leaves less than the shortest notice lead time ({shortest} school days): "
+        lead = f"the notice of the maintenance window “{agreed.title}”" if agreed is not None \
+            else "the shortest notice lead time"
+        return (f"the window leaves less than {lead} ({shortest} school days): "
                 f"the first notice would have gone out on {first.astimezone(tz):%a %d %b %Y}")
     return ""
 

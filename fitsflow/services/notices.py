@@ -77,13 +77,17 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
     # Each school's own templates, when the trust's template folder holds a folder of them.
     slugs = {sid: school_store.slug_of(session, sid) for sid in reach} if rt.templates.template_dir else {}
     hold_days = rt.settings.notices.hold_within_school_days
+    # Inside an agreed maintenance window, a standard change gives the window's own notice
+    # (the slot itself was announced): never more than each audience's, never held.
+    agreed = subject.maintenance_window
     count = 0
     for school_id in reach:
         school = calendar.school_calendar(rt, session, school_id)
         hold_before = (school.school_days_after(now, hold_days) if hold_days and not workflow.emergency
                        else now)
         for audience in rt.roles.audiences.values():
-            publish_at = max(school.publish_moment(start, audience.lead_days), now)
+            lead = min(audience.lead_days, agreed.notice_days) if agreed is not None else audience.lead_days
+            publish_at = max(school.publish_moment(start, lead), now)
             old = existing.get((audience.name, school_id))
             if old is not None:
                 if old.status == notice_store.DRAFT:
@@ -92,7 +96,7 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
             named = {"school": names[school_id]} if school_id in names else {}
             title, body = rt.templates.render(audience.tier, {**context, **named},
                                               school_slug=slugs.get(school_id, ""))
-            held = publish_at < hold_before
+            held = publish_at < hold_before and agreed is None
             notice_store.add_draft(session, change_id=change.id, audience=audience.name,
                                    tier=audience.tier, subject=title, body=body, publish_at=publish_at,
                                    now=now, school_id=school_id,

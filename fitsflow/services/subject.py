@@ -12,9 +12,18 @@ from sqlmodel import Session
 from ..domain import approved, stages
 from ..domain.calendar import SchoolCalendar
 from ..domain.guards import Decision
+from ..domain.maintenance_windows import MaintenanceWindow, covering
 from ..domain.policy import ApprovalPolicy, Facts, Requirement
 from ..domain.vocabulary import PROTECT
-from ..persistence import approved_store, notice_store, peer_store, queries, school_store, stage_store
+from ..persistence import (
+    approved_store,
+    notice_store,
+    peer_store,
+    queries,
+    school_store,
+    stage_store,
+    window_store,
+)
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, WorkflowDefinition
 from . import calendar, clashes, policies
@@ -255,7 +264,20 @@ class ChangeSubject:
         plan = self.release_plan
         if plan is None or plan.window_start is None:
             return ""
-        return calendar.timing_problem(self.rt, self.school, plan.window_start, self.rt.now())
+        return calendar.timing_problem(self.rt, self.school, plan.window_start, self.rt.now(),
+                                       agreed=self.maintenance_window)
+
+    @cached_property
+    def maintenance_window(self) -> MaintenanceWindow | None:
+        """The agreed maintenance window a standard change's release lies inside (its services
+        every one covered), whose own notice then stands for the audiences' lead times."""
+        plan = self.release_plan
+        if not self.workflow.from_template or plan is None or plan.window_start is None \
+                or plan.window_end is None:
+            return None
+        services = [s for s in self.change.affected_services.split("\n") if s]
+        return covering(window_store.every(self.session, schools=self.reach), services, plan.window_start,
+                        plan.window_end, self.school, self.rt.timezone)
 
     @property
     def window_opens_later(self) -> str:
