@@ -157,12 +157,13 @@ def test_the_command_line_agrees_lists_and_suggests(tmp_path, monkeypatch):
     run("init")
     run("user", "add", "--name", "Nat", "--email", "nat@s.example", "--role", "requester")
     run("service", "add", "--name", "Wi-Fi")
-    made = run("window", "add", "--title", "Twilight", "--days", "mon,thu", "--from", "16:00", "--to", "20:00",
-               "--service", "wi-fi")
+    made = run("window", "add", "--title", "Twilight", "--days", "mon,thu", "--from", "16:00",
+               "--to", "20:00", "--service", "wi-fi")
     assert "Twilight: Mon, Thu 16:00–20:00 in term (Wi-Fi)" in made
     assert "no notice" in run("window", "list", "--as", "nat@s.example")
     suggested = run("window", "next", "--service", "Wi-Fi", "--as", "nat@s.example", "--count", "2")
     assert suggested.count("(Twilight)") == 2
-    bad = run("window", "add", "--title", "x", "--days", "someday", "--from", "16:00", "--to", "20:00", code=1)
+    bad = run("window", "add", "--title", "x", "--days", "someday", "--from", "16:00", "--to", "20:00",
+              code=1)
     assert "weekdays" in bad
     assert "window 1 removed" in run("window", "remove", "1")
