@@ -167,3 +167,16 @@ def test_the_command_line_agrees_lists_and_suggests(tmp_path, monkeypatch):
               code=1)
     assert "weekdays" in bad
     assert "window 1 removed" in run("window", "remove", "1")
+
+
+def test_the_schedule_shows_the_windows_and_the_next_free_slots(rt, tmp_path):
+    from .web_support import WebSchool, login, make_app
+
+    school = WebSchool(rt)
+    _at(rt, SUNDAY)
+    _early_mornings(rt)
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    page = client.get("/schedule?service=" + f.TEMPLATE_SERVICE).get_data(as_text=True)
+    assert "Early mornings: Mon, Tue, Wed, Thu, Fri 06:00–08:00 in term (Classroom AV); no notice" in page
+    assert "Mon 23 Nov 2026 06:00–07:00 (Early mornings)" in page

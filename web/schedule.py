@@ -12,7 +12,7 @@ from fitsflow.domain import limits
 from fitsflow.domain.calendar import academic_year_start
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.vocabulary import CATEGORIES
-from fitsflow.services import calendar_report, catalogue, maintenance, schedule
+from fitsflow.services import calendar_report, catalogue, maintenance, maintenance_windows, schedule
 
 from .access import SIGNED_IN, VIEWERS, access
 from .dashboard import page_args
@@ -85,7 +85,16 @@ def forward() -> Any:
                                              **filters),
             change_link=url_for("changes.show", ref="_")[:-1], week_link=week + ("&" if "?" in week else "?"),
             day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000)))
+    windows = maintenance_windows.every(runtime(), actor_id=actor().id)
+    slots: list[maintenance_windows.Slot] = []
+    if filters["service"] and windows and not problems:
+        try:  # the next free slots for routine work on the service chosen
+            slots = maintenance_windows.next_free(runtime(), actor_id=actor().id,
+                                                  services=[filters["service"]])
+        except InvalidInput:
+            slots = []  # a person of several schools: no one school's windows to search
     return render_template("schedule.html", result=result, problems=problems, view=view, anchor=anchor,
+                           windows=windows, slots=slots, tz=runtime().timezone,
                            grid=grid, month=anchor.replace(day=1), previous=previous, following=following,
                            today=today, services=catalogue.active_names(runtime(), actor().id), states=states,
                            categories=CATEGORIES, args=args,
