@@ -912,3 +912,36 @@ class MaintenanceWindowRow(SQLModel, table=True):
     school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
     created_at: datetime
     created_by: str = Field(default="", max_length=320)
+
+
+class Recurrence(SQLModel, table=True):
+    """Routine work raised again and again from a standard-change template (domain.recurrence)."""
+
+    __tablename__ = "recurrences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="standard_templates.id", index=True)
+    title: str = Field(max_length=200)
+    rule: str = Field(max_length=300)  # an RRULE, or termly[:N]
+    first_day: date
+    starts: str = Field(max_length=5)  # HH:MM, the school's time
+    minutes: int
+    on_closed: str = Field(max_length=20)  # skip, or next_school_day
+    ahead_days: int  # each occurrence is raised this many days before it
+    cost: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    requester_id: int = Field(foreign_key="users.id", index=True)
+    school_id: int = Field(default=1, foreign_key="schools.id", index=True)
+    active: bool = True
+    created_at: datetime
+
+
+class RecurrenceOccurrence(SQLModel, table=True):
+    """One day a recurrence named: the change raised for it, or none (skipped: no school)."""
+
+    __tablename__ = "recurrence_occurrences"
+
+    recurrence_id: int = Field(foreign_key="recurrences.id", primary_key=True)
+    planned_on: date = Field(primary_key=True)
+    happens_on: date | None = None
+    change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
+    created_at: datetime

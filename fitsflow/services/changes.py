@@ -181,6 +181,16 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
         return common.view_of(session, rt, change)
 
 
+def insert_from_template(session: Session, rt: Runtime, actor: Actor, *, template: str, title: str,
+                         cost: Any, school_id: int) -> ChangeRecord:
+    """A standard change raised by ``actor`` from ``template`` in the caller's transaction (a
+    recurrence's occurrence), checked as one raised by hand is."""
+    category = next(c for wf in rt.workflows if wf.definition.from_template for c in wf.definition.categories)
+    use = templates.check_use(rt, session, actor, template, [], cost, "", school_id=school_id)
+    return _insert_change(session, rt, actor, title=title, description=use.description, category=category,
+                          affected_services=list(use.services), parent=None, use=use, school_id=school_id)
+
+
 def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, description: str = "",
                     category: str | None = None) -> ChangeView:
     """Turn what a review found into a new need, linked to the change reviewed."""
