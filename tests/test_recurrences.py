@@ -125,3 +125,23 @@ def test_a_recurrence_is_agreed_by_a_requester_and_bad_ones_are_named(rt):
     assert "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY" in err.value.problems["rule"]
     with rt.db.read() as session:
         assert session.execute(select(func.count()).select_from(RecurrenceOccurrence)).scalar_one() == 0
+
+
+def test_missed_routine_work_is_on_the_requesters_home_and_in_the_api(rt, tmp_path):
+    from .web_support import WebSchool, bearer, login, make_app
+
+    school = WebSchool(rt)
+    rt.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=rt.timezone), running=True)
+    _patching(rt, school, rule="FREQ=WEEKLY;BYDAY=TU", ahead_days=7)
+    recurrences.raise_due(rt)
+    rt.clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=rt.timezone), running=True)
+    app = make_app(rt, tmp_path)
+    client = app.test_client()
+    login(client, school.emails[school.requester])
+    home = client.get("/").get_data(as_text=True)
+    assert "Routine work missed" in home and "its day was Tue 24 Nov 2026" in home
+    headers = bearer(rt, school.requester)
+    listed = app.test_client().get("/api/v1/recurrences/missed", headers=headers).get_json()
+    assert [x["happens_on"] for x in listed["items"]] == ["2026-11-24"]
+    mine = app.test_client().get("/api/v1/recurrences", headers=headers).get_json()
+    assert mine["items"][0]["rule"] == "FREQ=WEEKLY;BYDAY=TU"

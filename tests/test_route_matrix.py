@@ -177,6 +177,12 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
                                                "ends": "20:00"}),
     ("DELETE", "/api/v1/maintenance-windows/<int:window_id>"): ("401 403 403 403 403 403 404", None),
     ("GET", "/api/v1/maintenance-windows/next"): ("401 403 400 400 400 400 400", None),
+    ("GET", "/api/v1/recurrences"): ("401 403 200 200 200 200 200", None),
+    ("POST", "/api/v1/recurrences"): ("401 403 400 403 403 403 403",
+                                      {"template": "STD-9999", "title": "Patching", "rule": "FREQ=MONTHLY",
+                                       "first_day": "2030-01-01", "starts": "07:00"}),
+    ("POST", "/api/v1/recurrences/<int:recurrence_id>/stop"): ("401 404 404 404 404 404 404", {}),
+    ("GET", "/api/v1/recurrences/missed"): ("401 403 200 200 200 200 200", None),
     ("GET", "/api/v1/services"): ("401 403 200 200 200 200 200", None),
     ("POST", "/api/v1/services"): ("401 403 403 403 403 403 201", {"name": "Printing"}),
     ("GET", "/api/v1/services/<int:service_id>"): ("401 403 404 404 404 404 404", None),
@@ -286,7 +292,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     for key in ("<int:token_id>", "<int:device_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>",
                 "<int:period_id>",
                 "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>",
-                "<int:proposal_id>", "<int:file_id>", "<int:window_id>"):
+                "<int:proposal_id>", "<int:file_id>", "<int:window_id>", "<int:recurrence_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

@@ -25,6 +25,7 @@ from fitsflow.services import (
     ownership,
     proposals,
     queues,
+    recurrences,
     register,
     reports,
     rescheduling,
@@ -898,3 +899,40 @@ def next_free_slots(query: m.FreeSlotQuery) -> m.FreeSlots:
     found = maintenance_windows.next_free(runtime(), actor_id=actor().id, services=[query.service],
                                           minutes=query.minutes, count=query.count, school=query.school)
     return m.FreeSlots(items=[m.FreeSlot(starts=s.starts, ends=s.ends, window=s.window) for s in found])
+
+
+# --- recurring work -------------------------------------------------------------------------
+
+def _recurrence(r: recurrences.RecurrenceView) -> m.RecurrenceOut:
+    return m.RecurrenceOut(id=r.id, title=r.title, rule=r.rule, template=r.template, starts=r.starts,
+                           minutes=r.minutes, on_closed=r.on_closed,  # type: ignore[arg-type]
+                           ahead_days=r.ahead_days, active=r.active, next_days=list(r.next_days))
+
+
+@route(bp, "GET", "/recurrences", summary="My recurring routine work", response=m.Recurrences, who=VIEWERS)
+def my_recurrences() -> m.Recurrences:
+    return m.Recurrences(items=[_recurrence(r) for r in recurrences.mine(runtime(), actor_id=actor().id)])
+
+
+@route(bp, "POST", "/recurrences", summary="Agree recurring routine work from a standard-change template "
+       "(a requester)", response=m.RecurrenceOut, body=m.RecurrenceBody, status=201)
+def add_recurrence(body: m.RecurrenceBody) -> m.RecurrenceOut:
+    return _recurrence(recurrences.add(runtime(), actor_id=actor().id, template=body.template,
+                                       title=body.title, rule=body.rule, first_day=body.first_day.isoformat(),
+                                       starts=body.starts, minutes=body.minutes, on_closed=body.on_closed,
+                                       ahead_days=body.ahead_days, cost=body.cost, school=body.school))
+
+
+@route(bp, "POST", "/recurrences/<int:recurrence_id>/stop", summary="Stop a recurrence (its requester)",
+       response=m.Removed)
+def stop_recurrence(recurrence_id: int) -> m.Removed:
+    recurrences.stop(runtime(), actor_id=actor().id, recurrence_id=recurrence_id)
+    return m.Removed(id=recurrence_id)
+
+
+@route(bp, "GET", "/recurrences/missed", summary="My routine work whose day passed without its release",
+       response=m.MissedList, who=VIEWERS)
+def missed_recurrences() -> m.MissedList:
+    return m.MissedList(items=[m.MissedOut(ref=x.ref, title=x.title, happens_on=x.happens_on,
+                                           state_title=x.state_title)
+                               for x in recurrences.missed(runtime(), actor_id=actor().id)])

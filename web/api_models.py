@@ -1314,3 +1314,50 @@ class FreeSlot(Out):
 
 class FreeSlots(Out):
     items: list[FreeSlot]
+
+
+# --- recurring work -------------------------------------------------------------------------
+
+class RecurrenceOut(Out):
+    id: int
+    title: str
+    rule: str = Field(description="An iCalendar RRULE, or termly[:N].")
+    template: str
+    starts: str
+    minutes: int
+    on_closed: Literal["skip", "next_school_day"]
+    ahead_days: int
+    active: bool
+    next_days: list[date] = Field(description="Its next school days (a few).")
+
+
+class Recurrences(Out):
+    items: list[RecurrenceOut]
+
+
+class RecurrenceBody(Body):
+    template: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="The standard-change template (STD-0001).")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    rule: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(
+        description="An iCalendar RRULE (FREQ=MONTHLY;BYDAY=1TU) or termly[:N] (the Nth school day of "
+                    "a term).")
+    first_day: date
+    starts: Annotated[str, StringConstraints(max_length=5)] = Field(description="HH:MM, the school's time.")
+    minutes: int = Field(60, ge=5, le=1440)
+    on_closed: Literal["skip", "next_school_day"] = "next_school_day"
+    ahead_days: int = Field(14, ge=1, le=60)
+    cost: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", description="Each occurrence's estimate; default: the template's most.")
+    school: Annotated[str, StringConstraints(max_length=40)] = ""
+
+
+class MissedOut(Out):
+    ref: str
+    title: str
+    happens_on: date
+    state_title: str
+
+
+class MissedList(Out):
+    items: list[MissedOut]

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from fitsflow.domain import cursor
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
-from fitsflow.services import change_search, inbox, peer_review, queues, schedule, usage
+from fitsflow.services import change_search, inbox, peer_review, queues, recurrences, schedule, usage
 from fitsflow.services import notices as release_notices
 
 from .access import APPROVERS, SIGNED_IN, VIEWERS, access
@@ -51,6 +51,7 @@ def home() -> Any:
     inbox_page = inbox.my_notices(rt, actor_id=me.id, limit=5)
     to_review = peer_review.waiting_for(rt, actor_id=me.id, limit=10)
     checks = usage.listing(rt, actor_id=me.id, status="due", mine=True, limit=5) if mine is not None else None
+    missed = recurrences.missed(rt, actor_id=me.id, limit=10) if mine is not None else []
     # Requesters and approvers see the next two weeks of the forward schedule.
     ahead = None
     if mine is not None or waiting is not None:
@@ -60,7 +61,8 @@ def home() -> Any:
         if ahead else []
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
                            notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
-                           ahead=ahead, upcoming=upcoming, to_review=to_review, checks=checks)
+                           ahead=ahead, upcoming=upcoming, to_review=to_review, checks=checks,
+                           missed=missed)
 
 
 @bp.get("/approvals")
