@@ -145,3 +145,23 @@ def test_missed_routine_work_is_on_the_requesters_home_and_in_the_api(rt, tmp_pa
     assert [x["happens_on"] for x in listed["items"]] == ["2026-11-24"]
     mine = app.test_client().get("/api/v1/recurrences", headers=headers).get_json()
     assert mine["items"][0]["rule"] == "FREQ=WEEKLY;BYDAY=TU"
+
+
+def test_the_report_counts_routine_work_due_and_missed(rt):
+    from fitsflow.services import changes, reports
+
+    school = f.School(rt)
+    reader = f.user(rt, "auditor")
+    rt.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=rt.timezone), running=True)
+    _patching(rt, school, rule="FREQ=WEEKLY;BYDAY=TU", ahead_days=14)
+    recurrences.raise_due(rt)  # Tuesdays 24 Nov and 1 Dec
+    done = _ref(rt, _raised(rt)[0][2])  # 24 Nov's is scheduled and released on its day
+    rt.clock.set(datetime(2026, 11, 22, 9, 0, tzinfo=rt.timezone), running=True)
+    changes.fire(rt, actor_id=school.requester, ref=done, trigger="schedule")
+    rt.clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=rt.timezone), running=True)
+    changes.fire(rt, actor_id=school.requester, ref=done, trigger="release",
+                 notices=f.unsent_published(rt, school.requester, done))
+    rt.clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=rt.timezone), running=True)
+    report = reports.report(rt, actor_id=reader, start="2026-11-01", end="2026-12-31")
+    assert (report.routine_due, report.routine_missed) == (2, 1)  # 1 Dec's was never done
+    assert ("routine work", "missed", "1") in report.rows()

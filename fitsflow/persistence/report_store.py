@@ -254,3 +254,16 @@ def proposals(session: Session, since: datetime, until: datetime) -> Sequence[An
     if scope is not None:
         query = query.where(_PROPOSALS.c.school_id.in_(scope))
     return session.connection().execute(query).all()
+
+
+def occurrences(session: Session, first: date, until: date) -> list[tuple[str, str]]:
+    """(workflow, state) of the change of each occurrence of recurring work whose day is in
+    [first, until): of the changes the session sees."""
+    from .models import RecurrenceOccurrence
+
+    occurred = RecurrenceOccurrence.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(_CHANGES.c.workflow, _CHANGES.c.state)
+        .join(occurred, occurred.c.change_id == _CHANGES.c.id)
+        .where(occurred.c.happens_on >= first, occurred.c.happens_on < until))
+    return [(r.workflow, r.state) for r in rows]

@@ -46,6 +46,7 @@ from ..domain.vocabulary import (
     CAPITAL_KINDS,
     CLOSED,
     MEASURE_RESULTS,
+    PAST_WINDOW_KINDS,
     RELEASED,
     WITHDRAWN,
 )
@@ -122,6 +123,10 @@ class Report:
     # raised; empty for a reader who sees one school.
     by_school: dict[str, dict[str, int]] = field(default_factory=dict)
     school: str = ""  # the one school it is narrowed to ("": every school the reader sees)
+    # Routine work (recurrences): occurrences due in the period, and those whose day passed
+    # without their release (missed).
+    routine_due: int = 0
+    routine_missed: int = 0
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -186,6 +191,8 @@ class Report:
         ]
         out += [("due for refresh", f"{ref} {title}", when.isoformat()) for ref, title, when in self.refresh]
         out += [("proposals", status, str(n)) for status, n in sorted(self.proposals.items())]
+        out += [("routine work", "occurrences due", str(self.routine_due)),
+                ("routine work", "missed", str(self.routine_missed))]
         out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
                 for school, outcomes in self.by_school.items() for outcome, n in outcomes.items()]
         out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
@@ -383,6 +390,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     proposals = {status: int(n) for status, n in report_store.proposals(session, since, until)}
 
     head = audit_store.head(session)
+    routine = _routine(rt, session, period)
     return Report(
         period=period,
         raised=raised,
@@ -405,7 +413,18 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         audit_count=head.seq,
         generated_at=rt.now(),
         by_school=_by_school(rt, session, by_school),
+        routine_due=routine[0],
+        routine_missed=routine[1],
     )
+
+
+def _routine(rt: Runtime, session: Session, period: Period) -> tuple[int, int]:
+    """Occurrences of recurring work whose day fell in the period (to today), and how many
+    of them were missed: their changes not released (or otherwise settled) by now."""
+    last = min(period.end, rt.today())
+    states = report_store.occurrences(session, period.start, last)
+    past = set(rt.workflows.states_of_kind(*PAST_WINDOW_KINDS))
+    return len(states), sum(1 for s in states if s not in past)
 
 
 def _by_school(rt: Runtime, session: Session,
