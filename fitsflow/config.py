@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from .domain import evidence as evidence_rules
 from .domain import sso as sso_rules
 from .domain.errors import ConfigError
 from .domain.financial_years import financial_year_start
@@ -345,6 +346,12 @@ class DemoSettings(_Section):
     password: str = "fitsflow-demo"
 
 
+class EvidenceSettings(_Section):
+    # A TOML file of evidence tags replacing the shipped catalogue (fitsflow/evidence.toml);
+    # empty: the shipped one.
+    catalogue: str = ""
+
+
 @dataclass(frozen=True)
 class RoleSetting:
     """A role people hold. ``approves``: it may be named in a gate's quorum. ``mfa``: its
@@ -441,6 +448,7 @@ class Settings:
     attachments: AttachmentSettings = AttachmentSettings()
     reports: ReportSettings = ReportSettings()
     demo: DemoSettings = DemoSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
     sso: Mapping[str, SsoProvider] = field(default_factory=lambda: _frozen({}))
@@ -787,6 +795,7 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
         raise ConfigError(f"{source}: {err}" if source != "built-in defaults" else str(err)) from None
     if policy.peer_review_audience not in raw["audiences"]:
         raise ConfigError(f"policy.peer_review_audience: unknown audience '{policy.peer_review_audience}'")
+    _check_evidence(sections["evidence"].catalogue, where)
     schools: dict[str, ApprovalPolicy] = {}
     for slug, own in raw.get("school_policy", {}).items():
         try:
@@ -799,6 +808,29 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
     written = {slug: _frozen(own) for slug, own in raw.get("school_policy", {}).items()}
     return Settings(**sections, policy_raw=_frozen(raw["policy"]), policy=policy, source=source,
                     school_policies_raw=_frozen(written), school_policies=_frozen(schools))
+
+
+SHIPPED_EVIDENCE = Path(__file__).parent / "evidence.toml"
+
+
+def evidence_catalogue(path: str) -> dict[str, evidence_rules.Tag]:
+    """The evidence tags: the shipped catalogue, or the file ``path`` names."""
+    source = Path(path) if path else SHIPPED_EVIDENCE
+    with source.open("rb") as handle:
+        return evidence_rules.parse_catalogue(tomllib.load(handle), str(source))
+
+
+def _check_evidence(path: str, where: str) -> None:
+    if not path:
+        return
+    try:
+        evidence_catalogue(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}evidence.catalogue: no file {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}evidence.catalogue: {path} is not valid TOML: {err}") from None
+    except evidence_rules.EvidenceError as err:
+        raise ConfigError(f"{where}evidence.catalogue: {err}") from None
 
 
 def load_settings(path: str | Path | None = None,

@@ -20,6 +20,7 @@ from fitsflow.services import (
     catalogue,
     change_search,
     discussion,
+    evidence,
     inbox,
     maintenance_windows,
     ownership,
@@ -936,3 +937,32 @@ def missed_recurrences() -> m.MissedList:
     return m.MissedList(items=[m.MissedOut(ref=x.ref, title=x.title, happens_on=x.happens_on,
                                            state_title=x.state_title)
                                for x in recurrences.missed(runtime(), actor_id=actor().id)])
+
+
+# --- evidence -------------------------------------------------------------------------------
+
+def _tag(t: evidence.rules.Tag) -> m.EvidenceTagOut:
+    return m.EvidenceTagOut(name=t.name, label=t.label, group=t.group, update_days=t.update_days)
+
+
+@route(bp, "GET", "/evidence", summary="The evidence catalogue: what changes can be evidence of",
+       response=m.EvidenceCatalogue, who=VIEWERS)
+def evidence_catalogue() -> m.EvidenceCatalogue:
+    return m.EvidenceCatalogue(items=[_tag(t) for t in evidence.catalogue(runtime()).values()])
+
+
+@route(bp, "PUT", "/changes/<ref>/evidence", summary="Record what a change is evidence of (its owners)",
+       response=m.EvidenceOut, body=m.EvidenceBody)
+def record_evidence(ref: str, body: m.EvidenceBody) -> m.EvidenceOut:
+    evidence.record(runtime(), actor_id=actor().id, ref=ref, tags=body.tags,
+                    vendor_released_on=body.vendor_released_on.isoformat() if body.vendor_released_on else "",
+                    expected_version=body.expected_version)
+    found = evidence.of_ref(runtime(), actor_id=actor().id, ref=ref)
+    return m.EvidenceOut(tags=[_tag(t) for t in found.tags], vendor_released_on=found.vendor_released_on)
+
+
+@route(bp, "GET", "/changes/<ref>/evidence", summary="What a change is evidence of", response=m.EvidenceOut,
+       who=VIEWERS)
+def change_evidence(ref: str) -> m.EvidenceOut:
+    found = evidence.of_ref(runtime(), actor_id=actor().id, ref=ref)
+    return m.EvidenceOut(tags=[_tag(t) for t in found.tags], vendor_released_on=found.vendor_released_on)

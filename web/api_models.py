@@ -1025,6 +1025,9 @@ class TemplateBody(Body):
         None, description="Proposing, in a trust: the school whose template it is (its short name; one of "
                           "the caller's). Someone who acts in every school may leave it out: the trust's "
                           "template, for every school. Revising: ignored (a template stays whose it was).")
+    evidence: list[Annotated[str, StringConstraints(max_length=40)]] | None = Field(
+        None, max_length=20, description="Evidence tags (see /evidence) each change raised from it starts "
+                                         "with; revising: left out, they stay as they were.")
 
 
 class TemplateAction(Body):
@@ -1361,3 +1364,29 @@ class MissedOut(Out):
 
 class MissedList(Out):
     items: list[MissedOut]
+
+
+# --- evidence -------------------------------------------------------------------------------
+
+class EvidenceTagOut(Out):
+    name: str
+    label: str
+    group: str
+    update_days: int | None = Field(None, description="A control measured from a vendor's release to ours, "
+                                                      "within this many days (Cyber Essentials: 14).")
+
+
+class EvidenceCatalogue(Out):
+    items: list[EvidenceTagOut]
+
+
+class EvidenceBody(Body):
+    tags: list[Annotated[str, StringConstraints(max_length=40)]] = Field(max_length=20)
+    vendor_released_on: date | None = Field(None, description="A security update: the day its vendor "
+                                                              "released it.")
+    expected_version: Version | None = None
+
+
+class EvidenceOut(Out):
+    tags: list[EvidenceTagOut]
+    vendor_released_on: date | None

@@ -173,6 +173,7 @@ _DECLARED: tuple[EventType, ...] = (
     _e("calendar.removed", "Calendar period removed", "kind title", reads="calendar"),
     _e("calendar.imported", "Calendar imported", "periods:int source", reads="calendar"),
     _e("service.saved", "Service saved", "name"),
+    _e("evidence.recorded", "Evidence recorded", "tags:list", reads=""),
     _e("recurrence.added", "Recurring work agreed", "title rule template", reads=""),
     _e("recurrence.stopped", "Recurring work stopped", "title", reads=""),
     _e("recurrence.occurred", "Raised by its recurrence", "recurrence:int planned", reads=""),

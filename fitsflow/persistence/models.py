@@ -872,6 +872,9 @@ class StandardTemplate(SQLModel, table=True):
     # The school whose template it is (its people see and use it, its CAB approves it);
     # None: the trust's, for every school.
     school_id: int | None = Field(default=None, foreign_key="schools.id", index=True)
+    # What its uses are evidence of (evidence tags, one per line): each change raised from it
+    # starts with them.
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class SsoIdentity(SQLModel, table=True):
@@ -945,3 +948,15 @@ class RecurrenceOccurrence(SQLModel, table=True):
     happens_on: date | None = None
     change_id: int | None = Field(default=None, foreign_key="changes.id", index=True)
     created_at: datetime
+
+
+class ChangeEvidence(SQLModel, table=True):
+    """What a change is evidence of (domain.evidence): its tags, and for a security update the
+    day its vendor released it (Cyber Essentials counts the days to our release)."""
+
+    __tablename__ = "change_evidence"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    tags: str = Field(default="", sa_column=Column(Text, nullable=False))  # one per line
+    vendor_released_on: date | None = None
+    updated_at: datetime

@@ -267,3 +267,17 @@ def occurrences(session: Session, first: date, until: date) -> list[tuple[str, s
         .join(occurred, occurred.c.change_id == _CHANGES.c.id)
         .where(occurred.c.happens_on >= first, occurred.c.happens_on < until))
     return [(r.workflow, r.state) for r in rows]
+
+
+def evidence_of(session: Session, refs: Sequence[str]) -> list[tuple[str, list[str], date | None]]:
+    """(change, its evidence tags, its vendor's release day) of these changes that have any."""
+    from .models import ChangeEvidence
+
+    held = ChangeEvidence.__table__  # type: ignore[attr-defined]
+    out = []
+    for chunk in _chunks(list(refs)):
+        rows = session.connection().execute(
+            select(_CHANGES.c.ref, held.c.tags, held.c.vendor_released_on)
+            .join(held, held.c.change_id == _CHANGES.c.id).where(_CHANGES.c.ref.in_(chunk)))
+        out += [(r.ref, [t for t in r.tags.split("\n") if t], r.vendor_released_on) for r in rows]
+    return out

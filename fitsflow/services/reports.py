@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from ..domain import evidence as evidence_rules
 from ..domain import financial_years, limits
 from ..domain.calendar import academic_year_start
 from ..domain.errors import InvalidInput, NotPermitted
@@ -51,7 +52,7 @@ from ..domain.vocabulary import (
     WITHDRAWN,
 )
 from ..persistence import audit_store, report_store, school_scope, school_store
-from . import calendar, common, schools
+from . import calendar, common, evidence, schools
 from .audit import spreadsheet_safe
 from .feedback import group_title
 from .runtime import Runtime
@@ -127,6 +128,12 @@ class Report:
     # without their release (missed).
     routine_due: int = 0
     routine_missed: int = 0
+    # What the changes released in the period are evidence of: group → label → changes.
+    evidence: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Controls measured in days (Cyber Essentials: security updates within 14): each change
+    # released in the period with its vendor's release day — (change, control, vendor's
+    # release, ours, days, over the limit).
+    update_days: tuple[tuple[str, str, date, date, int, bool], ...] = ()
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -193,6 +200,12 @@ class Report:
         out += [("proposals", status, str(n)) for status, n in sorted(self.proposals.items())]
         out += [("routine work", "occurrences due", str(self.routine_due)),
                 ("routine work", "missed", str(self.routine_missed))]
+        out += [("evidence", f"{group}: {label}", str(n)) for group, labels in self.evidence.items()
+                for label, n in labels.items()]
+        out += [("days from the vendor's release", f"{ref} {label}",
+                 f"vendor {vendor.isoformat()}, released {ours.isoformat()}: {days} days"
+                 + (" (over the limit)" if over else ""))
+                for ref, label, vendor, ours, days, over in self.update_days]
         out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
                 for school, outcomes in self.by_school.items() for outcome, n in outcomes.items()]
         out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
@@ -391,6 +404,11 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
 
     head = audit_store.head(session)
     routine = _routine(rt, session, period)
+    released_day: dict[str, date] = {}
+    for moved_at, ref, _, to in sorted(moves):
+        if kind_of(ref, to) == RELEASED and ref not in released_day:
+            released_day[ref] = datetime.fromisoformat(moved_at).astimezone(rt.timezone).date()
+    evidence_by, update_days = _evidence(rt, session, released_day)
     return Report(
         period=period,
         raised=raised,
@@ -415,7 +433,29 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         by_school=_by_school(rt, session, by_school),
         routine_due=routine[0],
         routine_missed=routine[1],
+        evidence=evidence_by,
+        update_days=update_days,
     )
+
+
+def _evidence(rt: Runtime, session: Session, released_on: dict[str, date]) -> tuple[
+        dict[str, dict[str, int]], tuple[tuple[str, str, date, date, int, bool], ...]]:
+    """What the changes released in the period are evidence of, and each measured control's
+    days from the vendor's release to ours."""
+    known = evidence.catalogue(rt)
+    counted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    measured = []
+    for ref, tags, vendor in report_store.evidence_of(session, sorted(released_on)):
+        for name in tags:
+            tag = known.get(name)
+            if tag is None:
+                continue
+            counted[tag.group][tag.label] += 1
+            if tag.update_days is not None and vendor is not None:
+                days, over = evidence_rules.days_late(vendor, released_on[ref], tag.update_days)
+                measured.append((ref, tag.label, vendor, released_on[ref], days, over))
+    return ({group: dict(sorted(labels.items())) for group, labels in sorted(counted.items())},
+            tuple(sorted(measured)))
 
 
 def _routine(rt: Runtime, session: Session, period: Period) -> tuple[int, int]:

@@ -28,7 +28,7 @@ from ..persistence import audit_store, outbox_store, queries, stage_store, templ
 from ..persistence.change_store import ChangeRecord
 from ..persistence.db_hooks import clock_now
 from ..persistence.models import StandardTemplate
-from . import catalogue, common, schools
+from . import catalogue, common, evidence, schools
 from .audit import TimelineEvent
 from .common import unit_of_work
 from .queues import Page
@@ -265,6 +265,14 @@ def _approvers(rt: Runtime, session: Session, but: int, row: StandardTemplate | 
     return [u for u in found if u != but]
 
 
+def _evidence(rt: Runtime, data: Mapping[str, Any]) -> list[str]:
+    """The evidence tags a template's uses start with (InvalidInput naming ``evidence``)."""
+    tags, problem = evidence.clean(rt, data.get("evidence") or [])
+    if problem:
+        raise InvalidInput({"evidence": problem})
+    return tags
+
+
 def _school_of(rt: Runtime, session: Session, actor: Actor, slug: str) -> int | None:
     """A new template's school: someone of some schools proposes for one of theirs (their
     only one, or the one named); someone who acts in every school, for the trust (None), or
@@ -284,6 +292,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
             raise NotPermitted("only a requester may propose a standard-change template")
         school_id = _school_of(rt, session, actor, str(data.get("school") or ""))
         content = _content(rt, session, data, school_id)
+        tags = _evidence(rt, data)
         at = rt.now()
         row = template_store.add(
             session,
@@ -303,6 +312,7 @@ def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateV
                 updated_at=at,
                 note="",
                 school_id=school_id,
+                evidence="\n".join(tags),
             ),
         )
         assert row.id is not None
@@ -388,6 +398,8 @@ def act(
             row.approvals = "{}"  # a new round: every approval again
         if action == "revise":
             content = _content(rt, session, data or {}, row.school_id)
+            if (data or {}).get("evidence") is not None:
+                row.evidence = "\n".join(_evidence(rt, data or {}))
             payload |= {"before": _payload(row), "after": _payload(content)}
             row.title, row.description = content.title, content.description
             row.services, row.max_cost = "\n".join(content.services), content.max_cost
@@ -556,6 +568,8 @@ def record_use(session: Session, actor: Actor, use: Use, change: ChangeRecord) -
     stage_store.save_release_plan(
         session, change_id, ReleasePlan(None, None, row.backout_plan, "", "", ""), at
     )
+    if row.evidence:  # what its uses are evidence of
+        evidence.save(session, change_id, row.evidence.split("\n"), None, at)
     audit_store.append(
         session,
         actor=actor.label,
