@@ -91,3 +91,23 @@ def test_a_catalogue_of_the_schools_own_replaces_the_shipped_one(tmp_path):
     path.write_text('[tags.Bad_Name]\nlabel = "x"\n')
     with pytest.raises(ConfigError, match="evidence.catalogue: .*tags.Bad_Name: a name of lower-case"):
         load_settings(settings_file, environ={})
+
+
+def test_the_governors_report_carries_the_evidence(rt):
+    import io
+
+    from pypdf import PdfReader
+
+    from fitsflow.services import governors_pdf
+
+    school = f.School(rt)
+    reader = f.user(rt, "auditor")
+    start = rt.today()
+    ref = f.change_in(rt, school, "minor", "released", title="Patch the firewall")
+    evidence.record(rt, actor_id=school.requester, ref=ref, tags=[CE],
+                    vendor_released_on=(rt.today() - timedelta(days=20)).isoformat())
+    report = reports.report(rt, actor_id=reader, start=start.isoformat(),
+                            end=(rt.today() + timedelta(days=1)).isoformat())
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        governors_pdf.render(report, school="Oak", money=rt.money))).pages)
+    assert "Days from the vendor's release to ours" in text and "20 (over)" in text

@@ -197,6 +197,30 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
                 + [[k, str(n)] for k, n in sorted(report.proposals.items())]
             ),
         ]
+    if report.routine_due:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Routine work", styles["Heading2"]),
+            Paragraph(escape(f"{report.routine_due} occurrences of recurring work fell in the period; "
+                             f"{report.routine_missed} missed (not released on their day)."), say),
+        ]
+    if report.evidence:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Evidence: what the changes released are evidence of", styles["Heading2"]),
+            _table([["Standard or control", "Changes"]]
+                   + [[Paragraph(escape(f"{group}: {label}"), say), str(n)]
+                      for group, labels in report.evidence.items() for label, n in labels.items()]),
+        ]
+    if report.update_days:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Days from the vendor's release to ours", styles["Heading2"]),
+            _table([["Change", "Control", "Vendor", "Ours", "Days"]]
+                   + [[ref, Paragraph(escape(label), say), f"{vendor:%d %b %Y}", f"{ours:%d %b %Y}",
+                       f"{days}{' (over)' if over else ''}"]
+                      for ref, label, vendor, ours, days, over in report.update_days]),
+        ]
     story += [
         Spacer(1, 6 * mm),
         Paragraph("Checking these figures against the audit trail", styles["Heading2"]),
