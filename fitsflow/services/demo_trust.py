@@ -6,13 +6,10 @@ to every school's people and one waiting for the trust's finance, and each prima
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from . import mfa, schools, users
-
-if TYPE_CHECKING:
-    from .demo import _Driver, _Story
-    from .runtime import Runtime
+from .runtime import Runtime
 
 # slug, name, nation
 PRIMARIES = (("brook-primary", "Brook Primary School", "england"),
@@ -49,9 +46,10 @@ def trust_people(email: Callable[[str], str]) -> tuple[tuple[str, str, str], ...
     return tuple((name, email(local), roles) for name, local, roles, _, _ in TRUST_USERS)
 
 
-def build(rt: Runtime, driver: _Driver, *, password: str, email: Callable[[str], str],
-          story: type[_Story]) -> int:
-    """Add the trust to the built demo school; return how many changes it raised."""
+def build(rt: Runtime, driver: Any, *, password: str, email: Callable[[str], str],
+          story: Callable[..., Any]) -> int:
+    """Add the trust to the built demo school (``driver``: the demo's, which raises and
+    advances a ``story``); return how many changes it raised."""
     make = email
     for slug, name, nation in PRIMARIES:
         schools.add_school(rt, slug=slug, name=name, nation=nation, actor_label="demo")

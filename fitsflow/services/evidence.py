@@ -14,8 +14,7 @@ from sqlmodel import Session
 from ..config import evidence_catalogue
 from ..domain import evidence as rules
 from ..domain.errors import InvalidInput, NotPermitted
-from ..persistence import audit_store
-from ..persistence.models import ChangeEvidence
+from ..persistence import audit_store, evidence_store
 from . import common
 from .common import unit_of_work
 from .ownership import owns
@@ -48,7 +47,7 @@ def clean(rt: Runtime, given: list[str] | str) -> tuple[list[str], str]:
 
 
 def of_change(rt: Runtime, session: Session, change_id: int) -> Evidence:
-    row = session.get(ChangeEvidence, change_id)
+    row = evidence_store.get(session, change_id)
     known = catalogue(rt)
     tags = tuple(known[t] for t in (row.tags.split("\n") if row else ()) if t in known)
     return Evidence(tags, row.vendor_released_on if row else None)
@@ -56,10 +55,7 @@ def of_change(rt: Runtime, session: Session, change_id: int) -> Evidence:
 
 def save(session: Session, change_id: int, tags: list[str], vendor_released_on: date | None,
          at: datetime) -> None:
-    row = session.get(ChangeEvidence, change_id) or ChangeEvidence(change_id=change_id, updated_at=at)
-    row.tags, row.vendor_released_on, row.updated_at = "\n".join(tags), vendor_released_on, at
-    session.add(row)
-    session.flush()
+    evidence_store.save(session, change_id, tags, vendor_released_on, at)
 
 
 def record(rt: Runtime, *, actor_id: int, ref: str, tags: list[str] | str, vendor_released_on: str = "",

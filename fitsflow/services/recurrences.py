@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from ..domain import recurrence as rules
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
@@ -22,8 +20,8 @@ from ..domain.roles import REQUESTER
 from ..domain.stages import parse_amount
 from ..domain.templates import parse_ref, ref_of
 from ..domain.vocabulary import PAST_WINDOW_KINDS
-from ..persistence import audit_store, stage_store, template_store
-from ..persistence.models import Change, Recurrence, RecurrenceOccurrence
+from ..persistence import audit_store, recurrence_store, stage_store, template_store
+from ..persistence.models import Recurrence
 from . import calendar, changes, common, schools, templates
 from .common import unit_of_work
 from .runtime import Runtime
@@ -111,8 +109,7 @@ def add(rt: Runtime, *, actor_id: int, template: str, title: str, rule: str, fir
                           starts=starts.strip(), minutes=minutes, on_closed=on_closed, ahead_days=ahead_days,
                           cost=Decimal(amount), requester_id=actor.id, school_id=school_id, active=True,
                           created_at=rt.now())
-        session.add(made)
-        session.flush()
+        recurrence_store.add(session, made)
         audit_store.append(session, actor=actor.label, change_ref="", event_type="recurrence.added",
                            payload={"title": title, "rule": made.rule, "template": ref_of(row.id),
                                     "first_day": first.isoformat(), "starts": made.starts})
@@ -123,14 +120,14 @@ def stop(rt: Runtime, *, actor_id: int, recurrence_id: int) -> None:
     """Its requester stops it: no more occurrences are raised (those raised stay)."""
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
-        row = session.get(Recurrence, recurrence_id)
+        row = recurrence_store.get(session, recurrence_id)
         if row is None or (row.requester_id != actor.id and (actor.schools is not None
                                                              and row.school_id not in actor.schools)):
             raise NotFound(f"no recurrence {recurrence_id}")
         if row.requester_id != actor.id:
             raise NotPermitted("a recurrence is stopped by its requester")
         row.active = False
-        session.add(row)
+        recurrence_store.add(session, row)
         audit_store.append(session, actor=actor.label, change_ref="", event_type="recurrence.stopped",
                            payload={"title": row.title})
 
@@ -138,9 +135,7 @@ def stop(rt: Runtime, *, actor_id: int, recurrence_id: int) -> None:
 def mine(rt: Runtime, *, actor_id: int) -> list[RecurrenceView]:
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        rows = session.execute(select(Recurrence).where(col(Recurrence.requester_id) == actor.id)
-                               .order_by(col(Recurrence.title))).scalars().all()
-        return [_view(rt, session, r) for r in rows]
+        return [_view(rt, session, r) for r in recurrence_store.of_requester(session, actor.id)]
 
 
 def raise_due(rt: Runtime, *, now: datetime | None = None) -> int:
@@ -149,7 +144,7 @@ def raise_due(rt: Runtime, *, now: datetime | None = None) -> int:
     now = now or rt.now()
     today = now.astimezone(rt.timezone).date()
     with rt.db.read() as session:
-        ids = [r for (r,) in session.execute(select(col(Recurrence.id)).where(col(Recurrence.active)))]
+        ids = recurrence_store.active_ids(session)
     raised = 0
     for recurrence_id in ids:
         raised += _raise_for(rt, recurrence_id, today)
@@ -158,11 +153,10 @@ def raise_due(rt: Runtime, *, now: datetime | None = None) -> int:
 
 def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
     with rt.db.read() as session:
-        row = session.get(Recurrence, recurrence_id)
+        row = recurrence_store.get(session, recurrence_id)
         assert row is not None
         school = calendar.school_calendar(rt, session, row.school_id)
-        done = set(session.execute(select(col(RecurrenceOccurrence.planned_on)).where(
-            col(RecurrenceOccurrence.recurrence_id) == recurrence_id)).scalars())
+        done = recurrence_store.days_recorded(session, recurrence_id)
         due = [o for o in rules.occurrences(row.rule, max(row.first_day, today),
                                             today + timedelta(days=row.ahead_days), school, row.on_closed)
                if o.planned not in done and (o.on is None or o.on >= today)]
@@ -170,7 +164,7 @@ def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
     for occurrence in due:
         try:
             raised += _occur(rt, recurrence_id, occurrence)
-        except IntegrityError:
+        except recurrence_store.AlreadyClaimed:
             continue  # another sweep recorded this day first
     return raised
 
@@ -178,11 +172,11 @@ def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
 def _occur(rt: Runtime, recurrence_id: int, occurrence: rules.Occurrence) -> int:
     """One day of a recurrence, in one transaction: recorded (the claim), then raised."""
     with unit_of_work(rt) as session:
-        row = session.get(Recurrence, recurrence_id)
+        row = recurrence_store.get(session, recurrence_id)
         assert row is not None
-        session.add(RecurrenceOccurrence(recurrence_id=recurrence_id, planned_on=occurrence.planned,
-                                         happens_on=occurrence.on, created_at=rt.now()))
-        session.flush()  # the day is claimed before anything is raised
+        # The day is claimed before anything is raised (AlreadyClaimed rolls this back).
+        recurrence_store.claim(session, recurrence_id=recurrence_id, planned_on=occurrence.planned,
+                               happens_on=occurrence.on, at=rt.now())
         if occurrence.on is None:
             audit_store.append(session, actor="recurrence", change_ref="", event_type="recurrence.skipped",
                                payload={"recurrence": recurrence_id, "title": row.title,
@@ -198,10 +192,8 @@ def _occur(rt: Runtime, recurrence_id: int, occurrence: rules.Occurrence) -> int
         assert plan is not None
         stage_store.save_release_plan(session, change.id, dataclasses.replace(
             plan, window_start=start, window_end=start + timedelta(minutes=row.minutes)), rt.now())
-        session.execute(RecurrenceOccurrence.__table__.update().where(  # type: ignore[attr-defined]
-            RecurrenceOccurrence.__table__.c.recurrence_id == recurrence_id,  # type: ignore[attr-defined]
-            RecurrenceOccurrence.__table__.c.planned_on == occurrence.planned,  # type: ignore[attr-defined]
-        ).values(change_id=change.id))
+        recurrence_store.set_change(session, recurrence_id=recurrence_id, planned_on=occurrence.planned,
+                                    change_id=change.id)
         audit_store.append(session, actor="recurrence", change_ref=change.ref,
                            event_type="recurrence.occurred",
                            payload={"recurrence": recurrence_id, "planned": occurrence.planned.isoformat(),
@@ -216,12 +208,7 @@ def missed(rt: Runtime, *, actor_id: int, limit: int = 20) -> list[Missed]:
     past = rt.workflows.states_of_kind(*PAST_WINDOW_KINDS)
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        rows = session.execute(
-            select(col(Change.ref), col(Change.title), col(Change.workflow), col(Change.state),
-                   col(RecurrenceOccurrence.happens_on))
-            .join(Change, col(Change.id) == col(RecurrenceOccurrence.change_id))
-            .where(col(Change.requester_id) == actor.id, col(RecurrenceOccurrence.happens_on) < today)
-            .order_by(col(RecurrenceOccurrence.happens_on).desc())).all()
+        rows = recurrence_store.passed_of_requester(session, actor.id, today)
     out = []
     for ref, title, workflow, state, on in rows:
         if (workflow, state) in past:
