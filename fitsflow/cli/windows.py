@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..domain import limits
 from ..domain.maintenance_windows import WHEN
 from ..services import maintenance_windows
 from ..services.runtime import Runtime
@@ -52,7 +53,7 @@ def add(state: State, title: str, weekdays: str, starts: str, ends: str, when: s
 
 
 @window_group.command("remove")
-@click.argument("window_id", type=int)
+@click.argument("window_id", type=click.IntRange(1, limits.ID_MAX))
 @pass_state
 def remove(state: State, window_id: int) -> None:
     """Remove a maintenance window (audited); changes already scheduled in it stay."""
@@ -64,14 +65,15 @@ def remove(state: State, window_id: int) -> None:
 @click.option("--service", required=True)
 @click.option("--minutes", type=int, default=60, show_default=True)
 @click.option("--count", type=int, default=3, show_default=True)
+@click.option("--school", default="", help="In a trust: whose windows, calendar and changes.")
 @as_option
 @pass_state
-def next_(state: State, service: str, minutes: int, count: int, as_email: str) -> None:
+def next_(state: State, service: str, minutes: int, count: int, school: str, as_email: str) -> None:
     """The next free slots for work on a service: inside a window, clear of freezes, caution
     periods, clashes and the window's notice."""
     rt: Runtime = state.runtime
     found = maintenance_windows.next_free(rt, actor_id=actor_id(rt, as_email), services=[service],
-                                          minutes=minutes, count=count)
+                                          minutes=minutes, count=count, school=school)
     for slot in found:
         start, end = slot.starts.astimezone(rt.timezone), slot.ends.astimezone(rt.timezone)
         echo(f"{start:%a %d %b %Y %H:%M}–{end:%H:%M}  ({slot.window})")

@@ -64,9 +64,12 @@ def release(session: Session, notice_id: int, *, status: str, publish_at: dateti
                                  .values(status=status, publish_at=publish_at, note=note, updated_at=now))
 
 
-def retime(session: Session, notice_id: int, *, publish_at: datetime, now: datetime) -> None:
+def retime(session: Session, notice_id: int, *, publish_at: datetime, now: datetime,
+           status: str | None = None) -> None:
+    """A notice not yet published given a new time (and, with ``status``, held or not)."""
     session.connection().execute(update(_NOTICES).where(_NOTICES.c.id == notice_id)
-                                 .values(publish_at=publish_at, updated_at=now))
+                                 .values(publish_at=publish_at, updated_at=now,
+                                         **({"status": status} if status is not None else {})))
 
 
 def set_text(session: Session, notice_id: int, *, subject: str, body: str, now: datetime) -> None:

@@ -75,8 +75,9 @@ def timing_problem(rt: Runtime, school: SchoolCalendar, window_start: datetime, 
         return f"the window starts in the past ({window_start.astimezone(tz):%a %d %b %Y %H:%M})"
     if agreed is not None and agreed.notice_days == 0:
         return ""
-    shortest = agreed.notice_days if agreed is not None else \
-        min((a.lead_days for a in rt.roles.audiences.values()), default=0)
+    shortest = min((a.lead_days for a in rt.roles.audiences.values()), default=0)
+    if agreed is not None:  # the window's own notice, never more than the audiences' would ask
+        shortest = min(shortest, agreed.notice_days)
     first = school.publish_moment(window_start, shortest)
     if first.astimezone(tz).date() < at.astimezone(tz).date():
         lead = f"the notice of the maintenance window “{agreed.title}”" if agreed is not None \

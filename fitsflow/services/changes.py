@@ -158,10 +158,11 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
                                       "schools goes through the trust's approval gates")
         except InvalidInput as err:
             problems |= err.problems
-        # The trust's services, and the own services of the schools it is for.
-        services, unknown = catalogue.canonical(
-            session, _clean_services(affected_services),
-            school_store.reach(session, school_id) if school_id is not None else ())
+        # The trust's services, and the school's own when it is one school's (a trust-wide
+        # change names only the trust's: one school's own service is not the others').
+        reach = school_store.reach(session, school_id) if school_id is not None else ()
+        services, unknown = catalogue.canonical(session, _clean_services(affected_services),
+                                                reach if len(reach) == 1 else ())
         if unknown and "affected_services" not in problems:
             problems["affected_services"] = unknown
         if problems:

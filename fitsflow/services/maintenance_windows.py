@@ -5,7 +5,7 @@ a window, clear of freezes and caution periods, of clashes, and of the window's 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from .common import load_actor, unit_of_work
 from .runtime import Runtime
 
 SEARCH_DAYS = 120  # how far ahead the next free slot is looked for
+STEP_MINUTES = 15  # the starts tried inside a window
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,11 @@ def next_free(rt: Runtime, *, actor_id: int, services: list[str], minutes: int =
         raise InvalidInput({"count": "from 1 to 20"})
     with rt.db.read() as session:
         actor = load_actor(rt, session, actor_id)
+        # One school's windows, calendar and changes: the person's only school, or the one
+        # named (someone of several, or of every school in a trust, says which).
+        several = school_store.count(session) > 1
         school_id = schools.for_new_change(rt, session, actor, school or None, several=False) \
-            if actor.schools is not None or school else None
+            if actor.schools is not None or school or several else None
         seen = [school_id] if school_id is not None else None
         names, unknown = catalogue.canonical(session, services, seen or [])
         if unknown or not names:
@@ -150,11 +154,16 @@ def next_free(rt: Runtime, *, actor_id: int, services: list[str], minutes: int =
         cat = service_store.catalogue(session)
         found: list[Slot] = []
         today = now.astimezone(tz).date()
-        # Each occurrence's start of the windows for these services, earliest first.
-        candidates = sorted({start for w in windows if w.service == "" or w.service in names
-                             for start, _ in w.occurrences(cal, tz, today, SEARCH_DAYS)})
+        # Every quarter-hour inside each occurrence of the windows for these services where
+        # the work fits, earliest first.
+        candidates = sorted({start + timedelta(minutes=step)
+                             for w in windows if w.service == "" or w.service in names
+                             for start, end in w.occurrences(cal, tz, today, SEARCH_DAYS)
+                             for step in range(0, int((end - start - length).total_seconds() // 60) + 1,
+                                               STEP_MINUTES)})
         for start in candidates:
-            end = start + length
+            # In real time (a clock change inside the slot does not stretch or shrink it).
+            end = (start.astimezone(UTC) + length).astimezone(tz)
             covering = rules.covering(windows, names, start, end, cal, tz)
             if covering is None or calendar.timing_problem(rt, cal, start, now, agreed=covering):
                 continue

@@ -88,15 +88,19 @@ def draft(rt: Runtime, session: Session, change: ChangeRecord, workflow: Workflo
         for audience in rt.roles.audiences.values():
             lead = min(audience.lead_days, agreed.notice_days) if agreed is not None else audience.lead_days
             publish_at = max(school.publish_moment(start, lead), now)
+            held = publish_at < hold_before and agreed is None
             old = existing.get((audience.name, school_id))
             if old is not None:
                 if old.status == notice_store.DRAFT:
                     notice_store.retime(session, old.id, publish_at=publish_at, now=now)
+                elif old.status == notice_store.HELD and agreed is not None:
+                    # Moved into a maintenance window: its notice is the window's, not held.
+                    notice_store.retime(session, old.id, publish_at=publish_at, now=now,
+                                        status=notice_store.DRAFT)
                 continue
             named = {"school": names[school_id]} if school_id in names else {}
             title, body = rt.templates.render(audience.tier, {**context, **named},
                                               school_slug=slugs.get(school_id, ""))
-            held = publish_at < hold_before and agreed is None
             notice_store.add_draft(session, change_id=change.id, audience=audience.name,
                                    tier=audience.tier, subject=title, body=body, publish_at=publish_at,
                                    now=now, school_id=school_id,

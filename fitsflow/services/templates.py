@@ -370,6 +370,10 @@ def act(
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         row = _load(session, template_id, expected_version, actor.schools)
+        if row.school_id is None and actor.schools is not None and action != "revise":
+            # The trust's template is every school's: decided by someone who acts in every school.
+            raise NotPermitted("the trust's templates are approved, returned and retired by someone who acts "
+                               "in every school")
         new_state = templates.next_state(action, row.state)
         if action not in _actions(rt, actor, row):
             if row.proposed_by == actor.id and action in ("approve", "reject") and _is_approver(rt, actor):

@@ -25,6 +25,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    held = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM services WHERE school_id IS NOT NULL")).scalar_one()
+    if held:
+        # Each would become the trust's, every school's: refused.
+        raise RuntimeError(f"cannot downgrade: {held} services are one school's own "
+                           "(restore a backup taken before the upgrade instead)")
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.drop_constraint('fk_services_school_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_services_school_id'))
