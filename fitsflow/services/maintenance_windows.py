@@ -162,6 +162,8 @@ def next_free(rt: Runtime, *, actor_id: int, services: list[str], minutes: int =
                              for step in range(0, int((end - start - length).total_seconds() // 60) + 1,
                                                STEP_MINUTES)})
         for start in candidates:
+            if found and start < found[-1].ends:
+                continue  # the slots offered do not overlap one another
             # In real time (a clock change inside the slot does not stretch or shrink it).
             end = (start.astimezone(UTC) + length).astimezone(tz)
             covering = rules.covering(windows, names, start, end, cal, tz)
