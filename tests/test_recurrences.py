@@ -165,3 +165,18 @@ def test_the_report_counts_routine_work_due_and_missed(rt):
     report = reports.report(rt, actor_id=reader, start="2026-11-01", end="2026-12-31")
     assert (report.routine_due, report.routine_missed) == (2, 1)  # 1 Dec's was never done
     assert ("routine work", "missed", "1") in report.rows()
+
+
+def test_an_occurrence_that_cannot_be_raised_leaves_the_sweep_going(rt, caplog):
+    from fitsflow.services import templates
+    from fitsflow.domain.templates import parse_ref
+
+    school = f.School(rt)
+    rt.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=rt.timezone), running=True)
+    made = _patching(rt, school, rule="FREQ=WEEKLY;BYDAY=TU", ahead_days=7)
+    other = _patching(rt, school, rule="FREQ=WEEKLY;BYDAY=WE", ahead_days=7, title="Weekly backup check")
+    templates.act(rt, actor_id=school.cab[0], template_id=parse_ref(made.template) or 0, action="retire",
+                  reason="Replaced by the new patch tool")
+    assert recurrences.raise_due(rt) == 1  # the other's Wednesday; the retired template's Tuesday is not
+    assert "could not raise" in caplog.text
+    assert [r[0] for r in _raised(rt)] == [date(2026, 11, 25)] and other.next_days

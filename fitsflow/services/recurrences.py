@@ -8,6 +8,7 @@ is missed: it shows on the requester's home and counts in the reports."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from ..domain import recurrence as rules
-from ..domain.errors import InvalidInput, NotFound, NotPermitted
+from ..domain.errors import FitsflowError, InvalidInput, NotFound, NotPermitted
 from ..domain.roles import REQUESTER
 from ..domain.stages import parse_amount
 from ..domain.templates import parse_ref, ref_of
@@ -27,6 +28,8 @@ from .common import unit_of_work
 from .runtime import Runtime
 
 _MINUTES = (5, 24 * 60)
+log = logging.getLogger("fitsflow.recurrences")
+_WARNED: set[tuple[int, date]] = set()  # said once a process, not every minute
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,12 @@ def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
             raised += _occur(rt, recurrence_id, occurrence)
         except recurrence_store.AlreadyClaimed:
             continue  # another sweep recorded this day first
+        except FitsflowError as err:
+            # Its requester switched off, its template retired…: nothing is raised or recorded
+            # (the next sweep tries again, once it is put right), and the sweep goes on.
+            if (recurrence_id, occurrence.planned) not in _WARNED:
+                _WARNED.add((recurrence_id, occurrence.planned))
+                log.warning("recurrence %s could not raise %s: %s", recurrence_id, occurrence.planned, err)
     return raised
 
 
