@@ -168,8 +168,8 @@ def test_the_report_counts_routine_work_due_and_missed(rt):
 
 
 def test_an_occurrence_that_cannot_be_raised_leaves_the_sweep_going(rt, caplog):
-    from fitsflow.services import templates
     from fitsflow.domain.templates import parse_ref
+    from fitsflow.services import templates
 
     school = f.School(rt)
     rt.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=rt.timezone), running=True)
