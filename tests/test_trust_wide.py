@@ -541,3 +541,16 @@ def test_a_school_has_its_own_services_beside_the_trusts(rt, trust, tmp_path):
     with pytest.raises(InvalidInput) as err:
         catalogue.save_service(rt, actor_id=_of(rt, "admin", ["cedar"]), name="Brook farm webcam")
     assert err.value.problems["name"] == "that name is taken: choose another"
+
+
+def test_the_schedule_answers_another_schools_service_as_one_that_does_not_exist(rt, trust):
+    from fitsflow.services import catalogue, schedule
+
+    catalogue.save_service(rt, actor_id=None, name="Brook farm webcam", school="brook")
+    cedar = trust.viewer["cedar"]
+    for name in ("Brook farm webcam", "Nothing here"):
+        with pytest.raises(InvalidInput) as err:
+            schedule.forward_schedule(rt, actor_id=cedar, start=rt.today(), days=7, service=name)
+        assert err.value.problems["service"] == "is not in the service catalogue"
+    assert schedule.forward_schedule(rt, actor_id=trust.viewer["brook"], start=rt.today(), days=7,
+                                     service="Brook farm webcam")

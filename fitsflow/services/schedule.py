@@ -73,7 +73,9 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
             if not may_view_changes(actor.roles):
                 raise NotPermitted("the forward schedule is for people who see changes")
             schools = actor.schools
-        if service and service.lower() not in service_store.catalogue(session).by_name:
+        # The trust's services and the person's schools' own (another school's own is answered
+        # as one that does not exist).
+        if service and service.lower() not in service_store.names(session, schools=schools):
             problems["service"] = "is not in the service catalogue"
         tz = rt.timezone
         version = feed_store.range_version(session, since=local_midnight(start, tz),
