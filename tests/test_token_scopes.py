@@ -25,6 +25,7 @@ ADMIN_OPERATIONS = {
     ("GET", "/users"), ("POST", "/users"), ("GET", "/users/<int:user_id>"), ("PUT", "/users/<int:user_id>"),
     ("POST", "/calendar"), ("PUT", "/calendar/<int:period_id>"), ("DELETE", "/calendar/<int:period_id>"),
     ("POST", "/services"),
+    ("POST", "/maintenance-windows"), ("DELETE", "/maintenance-windows/<int:window_id>"),
 }
 
 
