@@ -180,3 +180,27 @@ def test_an_occurrence_that_cannot_be_raised_leaves_the_sweep_going(rt, caplog):
     assert recurrences.raise_due(rt) == 1  # the other's Wednesday; the retired template's Tuesday is not
     assert "could not raise" in caplog.text
     assert [r[0] for r in _raised(rt)] == [date(2026, 11, 25)] and other.next_days
+
+
+@pytest.mark.parametrize(("rule", "says"), [
+    ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 52"),
+    ("FREQ=DAILY;INTERVAL=99999999999999999999", "INTERVAL must be a whole number from 1 to 52"),
+    ("FREQ=DAILY;COUNT=3", "no COUNT or UNTIL"),
+    ("FREQ=DAILY\nRRULE:FREQ=WEEKLY", "not a rule"),
+    ("FREQ=MONTHLY;BYDAY=99TU", "not a rule"),
+    ("FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=31", "names no day in the two years"),
+    ("FREQ=HOURLY", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"),
+])
+def test_a_rule_that_could_not_run_is_refused_by_name(rule, says):
+    from fitsflow.domain.recurrence import rule_problem
+
+    assert says in rule_problem(rule, date(2026, 9, 1))
+
+
+def test_every_other_week_keeps_to_its_weeks_whenever_it_is_read(rt):
+    with rt.db.read() as session:
+        school_cal = calendar.school_calendar(rt, session)
+    rule = "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"
+    read_late = occurrences(rule, date(2026, 11, 20), date(2026, 12, 20), school_cal, "skip",
+                            anchor=date(2026, 11, 2))
+    assert [o.on for o in read_late] == [date(2026, 11, 30), date(2026, 12, 14)]

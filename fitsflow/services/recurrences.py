@@ -59,7 +59,7 @@ def _view(rt: Runtime, session: Session, row: Recurrence) -> RecurrenceView:
     school = calendar.school_calendar(rt, session, row.school_id)
     today = rt.today()
     ahead = [o.on for o in rules.occurrences(row.rule, max(row.first_day, today), today + timedelta(days=120),
-                                             school, row.on_closed) if o.on is not None][:3]
+                                             school, row.on_closed, row.first_day) if o.on is not None][:3]
     return RecurrenceView(row.id, row.title, row.rule, ref_of(row.template_id), row.starts, row.minutes,
                           row.on_closed, row.ahead_days, row.active, tuple(ahead))
 
@@ -161,7 +161,8 @@ def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
         school = calendar.school_calendar(rt, session, row.school_id)
         done = recurrence_store.days_recorded(session, recurrence_id)
         due = [o for o in rules.occurrences(row.rule, max(row.first_day, today),
-                                            today + timedelta(days=row.ahead_days), school, row.on_closed)
+                                            today + timedelta(days=row.ahead_days), school, row.on_closed,
+                                            row.first_day)
                if o.planned not in done and (o.on is None or o.on >= today)]
     raised = 0
     for occurrence in due:
