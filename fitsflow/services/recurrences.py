@@ -29,7 +29,7 @@ from .runtime import Runtime
 
 _MINUTES = (5, 24 * 60)
 log = logging.getLogger("fitsflow.recurrences")
-_WARNED: set[tuple[int, date]] = set()  # said once a process, not every minute
+_WARNED: set[tuple[int, int, date]] = set()  # said once a process (per database), not every minute
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,9 @@ def _raise_for(rt: Runtime, recurrence_id: int, today: date) -> int:
         except FitsflowError as err:
             # Its requester switched off, its template retired…: nothing is raised or recorded
             # (the next sweep tries again, once it is put right), and the sweep goes on.
-            if (recurrence_id, occurrence.planned) not in _WARNED:
-                _WARNED.add((recurrence_id, occurrence.planned))
+            said = (id(rt.db), recurrence_id, occurrence.planned)
+            if said not in _WARNED:
+                _WARNED.add(said)
                 log.warning("recurrence %s could not raise %s: %s", recurrence_id, occurrence.planned, err)
     return raised
 
