@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..domain import limits
 from ..domain.recurrence import ON_CLOSED
 from ..services import recurrences
 from ..services.runtime import Runtime
@@ -64,7 +65,7 @@ def run(state: State) -> None:
 
 
 @recurrence_group.command("stop")
-@click.argument("recurrence_id", type=int)
+@click.argument("recurrence_id", type=click.IntRange(1, limits.ID_MAX))
 @as_option
 @pass_state
 def stop(state: State, recurrence_id: int, as_email: str) -> None:
