@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from ..domain import limits
-from ..domain.actor import Actor
 from ..domain.catalogue import Catalogue
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
@@ -122,7 +121,7 @@ def save_service(rt: Runtime, *, actor_id: int | None, name: str, description: s
                                "school")
         elif existing is None and not problems:
             try:
-                school_id = _school_for(rt, session, actor, school)
+                school_id = schools.owner_of_new(rt, session, actor, school)
             except InvalidInput as err:
                 problems |= err.problems
         cat = service_store.catalogue(session)
@@ -145,20 +144,6 @@ def save_service(rt: Runtime, *, actor_id: int | None, name: str, description: s
                                     "depends_on": sorted(cat.names[t] for t in targets)})
         row = service_store.get(session, sid)
         return _view(session, row)
-
-
-def _school_for(rt: Runtime, session: Session, actor: Actor | None, slug: str) -> int | None:
-    """A new service's school: an administrator of some schools adds to one of theirs (their
-    only one, or the one named); one who acts in every school (or the command line) adds the
-    trust's, or one school's by naming it."""
-    if actor is not None and actor.schools is not None:
-        return schools.for_new_change(rt, session, actor, slug or None, several=False)
-    if not slug.strip():
-        return None
-    known = {row.slug: row.id for row in school_store.every(session)}
-    if slug.strip() not in known:
-        raise InvalidInput({"school": f"no school {slug.strip()[:40]} (known: {', '.join(sorted(known))})"})
-    return known[slug.strip()]
 
 
 def canonical(session: Session, names: Iterable[str],

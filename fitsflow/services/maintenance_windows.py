@@ -78,17 +78,10 @@ def add(rt: Runtime, *, actor_id: int | None, title: str, service: str = "", wee
     with unit_of_work(rt) as session:
         actor = _admin(rt, session, actor_id)
         school_id: int | None = None
-        if actor is not None and actor.schools is not None:
-            try:
-                school_id = schools.for_new_change(rt, session, actor, school or None, several=False)
-            except InvalidInput as err:
-                problems |= err.problems
-        elif school.strip():
-            known = {row.slug: row.id for row in school_store.every(session)}
-            if school.strip() not in known:
-                problems["school"] = f"no school {school.strip()[:40]} (known: {', '.join(sorted(known))})"
-            else:
-                school_id = known[school.strip()]
+        try:
+            school_id = schools.owner_of_new(rt, session, actor, school)
+        except InvalidInput as err:
+            problems |= err.problems
         if window is not None and window.service:
             names, unknown = catalogue.canonical(session, [window.service],
                                                  [] if school_id is None else [school_id])

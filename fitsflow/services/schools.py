@@ -79,6 +79,21 @@ def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None
                                      else "")})
 
 
+def owner_of_new(rt: Runtime, session: Session, actor: Actor | None, slug: str) -> int | None:
+    """Whose a new template, service or maintenance window is: someone of some schools makes
+    it for one of theirs (their only one, or the one named); someone who acts in every school
+    (or the command line, ``actor`` None) for the trust (None), or for the school named.
+    InvalidInput naming ``school`` otherwise."""
+    if actor is not None and actor.schools is not None:
+        return for_new_change(rt, session, actor, slug or None, several=False)
+    if not slug.strip():
+        return None
+    known = {row.slug: row.id for row in school_store.every(session)}
+    if slug.strip() not in known:
+        raise InvalidInput({"school": f"no school {slug.strip()[:40]} (known: {', '.join(sorted(known))})"})
+    return known[slug.strip()]
+
+
 def for_follow_up(session: Session, actor: Actor, parent_school: int) -> int:
     """A follow-up's school: its parent's, or of the schools the parent affects, those the
     person raising it acts in (a follow-up is never a way to raise a change for a school

@@ -273,24 +273,13 @@ def _evidence(rt: Runtime, data: Mapping[str, Any]) -> list[str]:
     return tags
 
 
-def _school_of(rt: Runtime, session: Session, actor: Actor, slug: str) -> int | None:
-    """A new template's school: someone of some schools proposes for one of theirs (their
-    only one, or the one named); someone who acts in every school, for the trust (None), or
-    for the school named."""
-    if actor.schools is not None:
-        return schools.for_new_change(rt, session, actor, slug or None, several=False)
-    if not slug.strip():
-        return None
-    return schools.for_new_change(rt, session, actor, slug, several=False)
-
-
 def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> TemplateView:
     """A requester proposes a template; the template approvers are asked to decide."""
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
         if REQUESTER not in actor.roles:
             raise NotPermitted("only a requester may propose a standard-change template")
-        school_id = _school_of(rt, session, actor, str(data.get("school") or ""))
+        school_id = schools.owner_of_new(rt, session, actor, str(data.get("school") or ""))
         content = _content(rt, session, data, school_id)
         tags = _evidence(rt, data)
         at = rt.now()
