@@ -21,7 +21,6 @@ the single school (growth, target ≤ 1.5).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from realistic_data import PASSWORD, build  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
-from web_bench import free_port, latencies, p95, sign_in, start_server  # noqa: E402
+from web_bench import free_port, latencies, p95, sign_in, start_server, stop_served  # noqa: E402
 
 from fitsflow.bootstrap import build_runtime  # noqa: E402
 from fitsflow.config import load_settings  # noqa: E402
@@ -125,12 +124,7 @@ class Served:
         return values[len(values) // 2]
 
     def stop(self) -> None:
-        self.server.terminate()
-        self.server.wait(timeout=30)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self.postgres:
-            with create_engine(self.postgres).begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"))
+        stop_served(self.server, self.folder, self.postgres, self.schema)
 
 
 def main() -> None:

@@ -230,6 +230,16 @@ def daily_pages(built: Built) -> list[tuple[str, str, str]]:
     ]
 
 
+def stop_served(server: subprocess.Popen[bytes], folder: str, postgres: str | None, schema: str) -> None:
+    """Stop a served database's server, and remove its folder and (on PostgreSQL) its schema."""
+    server.terminate()
+    server.wait(timeout=30)
+    shutil.rmtree(folder, ignore_errors=True)
+    if postgres:
+        with create_engine(postgres).begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
 def pg_schema_url(url: str, schema: str) -> str:
     """The URL with its search_path on ``schema``, dropped and made again empty."""
     with create_engine(url).begin() as connection:
@@ -326,12 +336,7 @@ class Sized:
         return out
 
     def stop(self) -> None:
-        self.server.terminate()
-        self.server.wait(timeout=30)
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self.postgres:
-            with create_engine(self.postgres).begin() as connection:
-                connection.execute(text(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"))
+        stop_served(self.server, self.folder, self.postgres, self.schema)
 
 
 def report(total: int, rates: dict[str, float]) -> None:
