@@ -193,3 +193,43 @@ def test_a_busy_day_lists_a_few_releases_in_the_month_and_all_of_them_in_its_wee
     assert all(f">{ref}</a>" in week for ref in refs) and " more on " not in week
     # Every one of them clashes with the others (one service, one window): said of the hidden too.
     assert "clashes among them" in grid and "Clashes among them" in agenda
+
+
+def test_a_decision_in_the_month_rebuilds_only_what_it_moved(sqlite_rt):
+    """Issue 21.4: a decision on one of the month's changes read the whole month again and drew
+    every day afresh. Now the month's rows are kept and only the changed one is read again: the
+    other releases are the very objects built before, and a change moved out of the range is
+    gone from it (one moved in, there)."""
+    from datetime import timedelta
+
+    from fitsflow.services import changes as changes_service
+    from fitsflow.services import gates, rescheduling, schedule
+
+    rt = sqlite_rt
+    school = f.School(rt)
+    catalogue.load_demo(rt)
+    here = f.change_in(rt, school, "minor", "implement_approval", title="Wi-Fi here", affected=("Wi-Fi",),
+                       window=rt.now() + timedelta(days=10))
+    beside = f.change_in(rt, school, "minor", "scheduled", title="Printing beside", affected=("Printing",),
+                         window=rt.now() + timedelta(days=11))
+    day = services_window(rt, school, here).date()
+
+    def look():  # type: ignore[no-untyped-def]
+        found = schedule.forward_schedule(rt, actor_id=school.cab[0], start=day, days=7)
+        return {r.ref: r for d in found.days for r in d.releases}
+
+    before = look()
+    assert set(before) == {here, beside}
+    gates.decide(rt, actor_id=school.cab[0], ref=here, decision="approve")
+    after = look()
+    assert after[here].state != before[here].state  # read again
+    assert after[beside] is before[beside]  # kept as built
+    changes_service.fire(rt, actor_id=school.requester, ref=here, trigger="schedule")
+    later = (rt.now() + timedelta(days=60)).astimezone(rt.timezone).replace(hour=18, minute=0)
+    rescheduling.reschedule(rt, actor_id=school.requester, ref=here, reason="Exams moved",
+                            window_start=later.strftime("%Y-%m-%dT%H:%M"),
+                            window_end=(later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    moved = look()
+    assert set(moved) == {beside} and moved[beside] is before[beside]  # gone from this week
+    there = schedule.forward_schedule(rt, actor_id=school.cab[0], start=later.date(), days=1)
+    assert [r.ref for d in there.days for r in d.releases] == [here]  # and in its new week

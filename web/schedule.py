@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from fitsflow.domain import limits
@@ -19,6 +22,36 @@ from .dashboard import page_args
 from .login import actor, runtime
 
 bp = Blueprint("schedule", __name__)
+
+_DRAWN_MAX = 4_000  # days drawn and kept: a few months of views, grid and list
+
+
+class _Drawn:
+    """Each day of the schedule as drawn, kept by what it shows: after a decision the month is
+    drawn again from the days kept, only the day whose releases moved drawn afresh."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: OrderedDict[Hashable, Markup] = OrderedDict()
+
+    def __call__(self, kind: str, *args: Hashable) -> Markup:
+        key = (kind, *args)
+        with self._lock:
+            if key in self._days:
+                self._days.move_to_end(key)
+                return self._days[key]
+        macro = getattr(current_app.jinja_env.get_template("_schedule_day.html").module, kind)
+        drawn = Markup(macro(*args))
+        with self._lock:
+            self._days[key] = drawn
+            while len(self._days) > _DRAWN_MAX:
+                self._days.popitem(last=False)
+        return drawn
+
+
+def _drawn() -> _Drawn:
+    """This app's days drawn (each app draws with its own school's time zone)."""
+    return current_app.extensions.setdefault("fitsflow.schedule_days", _Drawn())
 
 
 def _span(view: str, anchor: date) -> tuple[date, int, date, date]:
@@ -68,23 +101,16 @@ def forward() -> Any:
     states = runtime().workflows.state_names()
     grid = Markup("")
     if result is not None:
-        # Rendering a busy month's grid costs more than building it: it is kept with the
-        # schedule, for the same version of its range and the same schools seen (everything else
-        # on the page is per person).
-        # The grid is drawn from the schedule as read inside, never from an older copy.
-        key = ("schedule.html", view, start, days, filters["service"].lower(), filters["state"],
-               filters["category"], today, result.version, actor().schools)
         # A month lists a few releases a day, then "N more" into that day's week, which lists
-        # them all: a busy month stays readable (and quick to draw) at any size of school.
+        # them all: a busy month stays readable (and quick to draw) at any size of school. Each
+        # day is drawn once for what it shows (_Drawn).
         given: dict[str, Any] = {k: v for k, v in filters.items() if v}
         week = url_for("schedule.forward", view="week", **given)
-        shows = ("schedule", "calendar")  # its releases and its days' shading
-        grid = runtime().cache.get(runtime().db, shows, key, lambda: Markup(render_template(
-            "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today,
-            result=schedule.forward_schedule(runtime(), actor_id=actor().id, start=start, days=days,
-                                             **filters),
+        grid = Markup(render_template(
+            "_schedule_grid.html", view=view, month=anchor.replace(day=1), today=today, result=result,
             change_link=url_for("changes.show", ref="_")[:-1], week_link=week + ("&" if "?" in week else "?"),
-            day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000)))
+            day_rows=limits.SCHEDULE_DAY_ROWS if view == "month" else limits.SCHEDULE_DAYS * 1000,
+            drawn=_drawn()))
     windows = maintenance_windows.every(runtime(), actor_id=actor().id)
     slots: list[maintenance_windows.Slot] = []
     if filters["service"] and windows and not problems:

@@ -32,6 +32,9 @@ class FeedRelease:
     contact: str
     requester: str
     services: str  # affected service names, one per line
+    change_id: int = 0
+    version: int = 0
+    school_id: int = 0
 
 
 def add(session: Session, *, user_id: int, kind: str, token_hash: str, at: datetime) -> None:
@@ -103,25 +106,28 @@ def in_states(states: Sequence[tuple[str, str]]) -> Any:
 WINDOW_START = func.coalesce(ReleasePlan.window_start, ReleasePlan.window_start)
 
 
+def _release_query() -> Any:
+    """The releases' columns, each change with its plan and requester."""
+    columns: list[Any] = [Change.ref, Change.title, Change.state, Change.workflow, Change.category,
+                          Change.updated_at, ReleasePlan.window_start, ReleasePlan.window_end,
+                          ReleasePlan.window_sequence, ReleasePlan.contact, User.name,
+                          Change.affected_services, Change.id, Change.version, Change.school_id]
+    return (core_select(*columns)
+            .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
+            .join(User, col(User.id) == col(Change.requester_id)))
+
+
 def releases(session: Session, *, since: datetime, until: datetime,
              states: Sequence[tuple[str, str]] | None = None,
              involving: int | None = None) -> list[FeedRelease]:
     """Changes with a release window touching [since, until): in the (workflow, state)
     pairs ``states`` (None: any), and
     when ``involving`` is given only those the person raised or decided on."""
-    columns: list[Any] = [Change.ref, Change.title, Change.state, Change.workflow, Change.category,
-                          Change.updated_at, ReleasePlan.window_start, ReleasePlan.window_end,
-                          ReleasePlan.window_sequence, ReleasePlan.contact, User.name,
-                          Change.affected_services]
-    query = (core_select(*columns)
-             .join(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
-             .join(User, col(User.id) == col(Change.requester_id))
-             # The end leads (ix_release_plans_window_end): coalesce keeps the start, which would
-             # read every window before the range's end, from leading instead, and no "IS NOT
-             # NULL" is written (SQLite reads it as a range of the start: the whole index in
-             # order); a window without both ends is out by the comparisons themselves.
-             .where(col(ReleasePlan.window_end) > since,
-                    WINDOW_START < until))
+    # The end leads (ix_release_plans_window_end): coalesce keeps the start, which would
+    # read every window before the range's end, from leading instead, and no "IS NOT
+    # NULL" is written (SQLite reads it as a range of the start: the whole index in
+    # order); a window without both ends is out by the comparisons themselves.
+    query = _release_query().where(col(ReleasePlan.window_end) > since, WINDOW_START < until)
     if states is not None:
         query = query.where(in_states(states))
     if involving is not None:
@@ -133,6 +139,37 @@ def releases(session: Session, *, since: datetime, until: datetime,
     rows = session.connection().execute(query.order_by(WINDOW_START, col(Change.id))
                                         .limit(FEED_ROWS_MAX)).all()
     return [FeedRelease(*row) for row in rows]
+
+
+# The same two indexes as the range's version, row by row: which version of each change is there.
+_RANGE_KEYS = _RANGE_VERSION.replace(
+    "count(*), coalesce(sum(c.version), 0), coalesce(sum(c.id), 0), max(c.updated_at)", "c.id, c.version")
+
+
+@cache
+def _range_keys(dialect: str) -> Any:
+    sqlite = dialect == "sqlite"
+    query = _RANGE_KEYS.format(hint=" INDEXED BY ix_changes_id_version" if sqlite else "",
+                               by_end=" INDEXED BY ix_release_plans_window_end" if sqlite else "")
+    return text(query).bindparams(bindparam("since", type_=_WHEN), bindparam("until", type_=_WHEN))
+
+
+def range_keys(session: Session, *, since: datetime, until: datetime) -> dict[int, int]:
+    """Each change (of every school) with a window touching [since, until): its id, with its
+    version — what says whether a copy of its release read earlier is still as it is (every
+    save moves it). For an unscoped session (a kept copy for every school, filtered later)."""
+    connection = session.connection()
+    rows = connection.execute(_range_keys(connection.dialect.name), {"since": since, "until": until}).all()
+    return {cid: version for cid, version in rows}
+
+
+def releases_of(session: Session, ids: Sequence[int]) -> list[FeedRelease]:
+    """These changes' releases, as :func:`releases` reads them (ids without a plan: none)."""
+    out: list[FeedRelease] = []
+    for at in range(0, len(ids), 500):
+        query = _release_query().where(col(Change.id).in_(ids[at:at + 500]))
+        out += [FeedRelease(*row) for row in session.connection().execute(query).all()]
+    return out
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain import limits
 from ..domain.calendar import KIND_TITLES, local_midnight
@@ -19,6 +21,8 @@ from .common import load_actor
 from .runtime import Runtime
 
 MAX_DAYS = limits.SCHEDULE_DAYS
+T = TypeVar("T")
+_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,6 @@ class Schedule:
     end: date  # exclusive
     days: tuple[Day, ...]
     periods: tuple[str, ...]  # freezes and cautions in range, described
-    version: tuple[Any, ...] = ()  # the range's changes as they were when it was built
 
 
 def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: int, service: str = "",
@@ -67,36 +70,33 @@ def forward_schedule(rt: Runtime, *, actor_id: int | None, start: date, days: in
     if state and state not in known_states:
         problems["state"] = "is not a state of any loaded workflow"
     schools: frozenset[int] | None = None
+    seen: tuple[int, ...] | None = None
     with rt.db.read() as session:
         if actor_id is not None:
             actor = load_actor(rt, session, actor_id)
             if not may_view_changes(actor.roles):
                 raise NotPermitted("the forward schedule is for people who see changes")
             schools = actor.schools
+            seen = school_scope.scope_of(session)  # the schools and the sets of them it sees
         # The trust's services and the person's schools' own (another school's own is answered
         # as one that does not exist).
         if service and service.lower() not in service_store.names(session, schools=schools):
             problems["service"] = "is not in the service catalogue"
-        tz = rt.timezone
-        version = feed_store.range_version(session, since=local_midnight(start, tz),
-                                           until=local_midnight(start + timedelta(days=days), tz))
     if problems:
         raise InvalidInput(problems)
-    # The same for everyone who may see it, built in two parts, each once per version of what
-    # it shows: the releases, per version of the changes in its range (a decision on another
-    # month's change leaves it) and of the catalogue (the "schedule" read); the days' shading
-    # and notes, per version of the school calendar (the "calendar" read). A calendar edit
-    # re-shades the days and leaves the releases built; a decision, the other way round.
-    # (One build per set of schools seen: a school's people never see another's releases.)
-    key = ("schedule", start, days, service.lower(), state, category, version, schools)
-    releases = rt.cache.get(rt.db, "schedule", key, lambda: _releases(rt, start, days, service, state,
-                                                                      category, schools))
+    # Built in two parts, each kept while what it shows stands: the releases, brought up to date
+    # from the range's rows kept for everyone (a decision re-reads its one change, one on another
+    # month's change nothing) and built once per filter and set of schools seen (a school's
+    # people never see another's releases); the days' shading and notes, per version of the
+    # school calendar (the "calendar" read). A calendar edit re-shades the days and leaves the
+    # releases built; a decision, the other way round.
+    releases = _releases(rt, start, days, service, state, category, seen)
     # The days as the viewer's school keeps them (one school's calendar; several: the trust's).
     school = next(iter(schools)) if schools is not None and len(schools) == 1 else None
     shaded, periods = rt.cache.get(rt.db, "calendar", ("days", start, days, school),
                                    lambda: _days(rt, start, days, school))
     days_shown = tuple(Day(d.day, d.school_day, d.notes, d.shading, releases.get(d.day, ())) for d in shaded)
-    return Schedule(start, start + timedelta(days=days), days_shown, periods, version)
+    return Schedule(start, start + timedelta(days=days), days_shown, periods)
 
 
 def _days(rt: Runtime, start: date, days: int,
@@ -124,44 +124,138 @@ def _days(rt: Runtime, start: date, days: int,
     return tuple(out), periods
 
 
+@dataclass(frozen=True, eq=False)  # one per row read: known by identity, hashed as quickly
+class _Kept:
+    """A release as read, with what every build needs of it worked out once."""
+
+    row: feed_store.FeedRelease
+    names: tuple[str, ...]  # its services
+    first: date  # the local days its window touches
+    last: date
+
+
+class RangeReleases:
+    """Every school's releases touching one range, kept between builds and brought up to date
+    by reading again only the changes whose version moved (and dropping those gone from the
+    range): a decision costs the month view one row, not the month's rows. Kept per version of
+    the catalogue and people (the "schedule" read), whose names the rows carry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[int, _Kept] = {}
+        self._ordered: list[_Kept] = []
+        # The same release as last built is the same object: a day drawn from the same ones is
+        # known again at once (tuples compare their items by identity first).
+        self._made: dict[tuple[Any, ...], Release] = {}
+        self._built: tuple[list[_Kept] | None, dict[Hashable, Any]] = (None, {})
+
+    def release(self, kept: _Kept, title: str, cancelled: bool, clashes: tuple[str, ...],
+                made: dict[tuple[Any, ...], Release]) -> Release:
+        """``kept`` as shown, the object built last time when nothing about it moved (``made``
+        collects those of this build, kept for the next with :meth:`keep`)."""
+        key = (kept, title, cancelled, clashes)
+        item = self._made.get(key)
+        if item is None:
+            r = kept.row
+            item = Release(r.ref, r.title, r.state, title, r.category, r.window_start, r.window_end,
+                           kept.names, cancelled, clashes)
+        made[key] = item
+        return item
+
+    def keep(self, made: dict[tuple[Any, ...], Release]) -> None:
+        """The releases of a build, for the next."""
+        with self._lock:
+            self._made.update(made)
+
+    def built(self, key: Hashable, rows: list[_Kept], make: Callable[[], T]) -> T:
+        """``make()``, built once per ``key`` while the range's rows stay ``rows``."""
+        with self._lock:
+            if self._built[0] is rows and key in self._built[1]:
+                return self._built[1][key]
+        value = make()
+        with self._lock:
+            if self._ordered is rows:  # still the newest: kept
+                if self._built[0] is not rows:
+                    self._built = (rows, {})
+                self._built[1][key] = value
+        return value
+
+    def current(self, rt: Runtime, since: datetime, until: datetime) -> list[_Kept]:
+        """The range's releases as they are now, by start (then id)."""
+        with self._lock:
+            # A session of its own, limited to no school: the copy is every school's, and each
+            # build keeps only what its viewer sees.
+            with rt.db.read() as session:
+                versions = feed_store.range_keys(session, since=since, until=until)
+                stale = [cid for cid, version in versions.items()
+                         if (kept := self._kept.get(cid)) is None or kept.row.version != version]
+                fresh = feed_store.releases_of(session, stale) if stale else []
+            if not fresh and len(versions) == len(self._kept):
+                return self._ordered
+            tz = rt.timezone
+            entries = {cid: kept for cid, kept in self._kept.items() if cid in versions}
+            entries.update((r.change_id, _Kept(r, tuple(s for s in (r.services or "").split("\n") if s),
+                                                r.window_start.astimezone(tz).date(),
+                                                # a window ending at midnight is not on the next day
+                                                (r.window_end - _INSTANT).astimezone(tz).date()))
+                           for r in fresh)
+            self._kept = entries
+            self._made = {key: item for key, item in self._made.items() if key[0].row.change_id in entries
+                          and entries[key[0].row.change_id] is key[0]}
+            # As many as a read of the range gives (a busy year's range is thousands).
+            self._ordered = sorted(entries.values(), key=lambda k: (k.row.window_start, k.row.change_id))[
+                :feed_store.FEED_ROWS_MAX]
+            return self._ordered
+
+
 def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
-              category: str, schools: frozenset[int] | None) -> dict[date, tuple[Release, ...]]:
+              category: str, seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
     """The releases in the range by local day (each under every day its window touches),
-    filtered, their clashes found: of ``schools`` (None: every school)."""
+    filtered, their clashes found: of the schools (and sets of them) ``seen`` (None: every school)."""
     tz = rt.timezone
+    since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
+    in_range = rt.cache.get(rt.db, "schedule", ("range", since, until), RangeReleases, shelf="range releases")
+    rows = in_range.current(rt, since, until)
+    return in_range.built((service.lower(), state, category, seen), rows, lambda: _by_day(
+        rt, in_range, rows, start, days, service, state, category, seen))
+
+
+def _by_day(rt: Runtime, in_range: RangeReleases, rows: list[_Kept], start: date, days: int, service: str,
+            state: str, category: str, seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
+    end = start + timedelta(days=days)
     with rt.db.read() as session:
-        school_scope.limit_to(session, schools)
         cat = service_store.catalogue(session)
-        since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
-        rows = feed_store.releases(session, since=since, until=until)
+    allowed = None if seen is None else frozenset(seen)
     cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
     wanted = cat.reach([service]) if service else None
     titles: dict[tuple[str, str], str] = {}
     kept = []
-    for r in rows:
-        if (state and r.state != state) or (category and r.category != category):
+    for k in rows:
+        r = k.row
+        if (allowed is not None and r.school_id not in allowed) or (state and r.state != state) \
+                or (category and r.category != category):
             continue
-        names = tuple(s for s in (r.services or "").split("\n") if s)
-        if wanted is not None and not wanted & cat.ids(names):
+        if wanted is not None and not wanted & cat.ids(k.names):
             continue
-        kept.append((r, names))
+        kept.append(k)
         if (r.workflow, r.state) not in titles:
             definition = rt.workflows.get(r.workflow).definition
             titles[r.workflow, r.state] = definition.states[r.state].title if r.state in definition.states \
                 else r.state
-    found = _clashes([(r.ref, r.window_start, r.window_end, names) for r, names in kept
-                      if (r.workflow, r.state) not in cancelled], cat)
-    items = [Release(r.ref, r.title, r.state, titles[r.workflow, r.state], r.category, r.window_start,
-                     r.window_end, names, (r.workflow, r.state) in cancelled, tuple(found.get(r.ref, ())))
-             for r, names in kept]
+    found = _clashes([(k.row.ref, k.row.window_start, k.row.window_end, k.names) for k in kept
+                      if (k.row.workflow, k.row.state) not in cancelled], cat)
     by_day: dict[date, list[Release]] = {}
-    for item in items:  # each release under every local day its window touches
-        day, last = item.window_start.astimezone(tz).date(), item.window_end.astimezone(tz).date()
-        while day <= last and day < start + timedelta(days=days):
+    made: dict[tuple[Any, ...], Release] = {}
+    for k in kept:  # each release under every local day its window touches
+        r = k.row
+        item = in_range.release(k, titles[r.workflow, r.state], (r.workflow, r.state) in cancelled,
+                                tuple(found.get(r.ref, ())), made)
+        day = max(k.first, start)
+        while day <= k.last and day < end:
             by_day.setdefault(day, []).append(item)
             day += timedelta(days=1)
-    starts = {day: local_midnight(day, tz) for day in by_day}
-    return {day: tuple(i for i in items if i.window_end > starts[day]) for day, items in by_day.items()}
+    in_range.keep(made)
+    return {day: tuple(items) for day, items in by_day.items()}
 
 
 def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat: Catalogue) \
@@ -175,11 +269,13 @@ def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat
     ordered = sorted(((start, end, ref, *related[names]) for ref, start, end, names in windows),
                      key=lambda w: w[0])
     found: dict[str, list[str]] = {}
+    count = len(ordered)
     for i, (_, end, ref, _ids, reach) in enumerate(ordered):
-        for other_start, _, other, other_ids, _ in ordered[i + 1:]:
-            if other_start >= end:
-                break
+        j = i + 1  # by index: a slice of the rest per window copied the whole month each time
+        while j < count and ordered[j][0] < end:
+            other, other_ids = ordered[j][2], ordered[j][3]
             if reach & other_ids:
                 found.setdefault(ref, []).append(other)
                 found.setdefault(other, []).append(ref)
+            j += 1
     return found
