@@ -202,3 +202,73 @@ def test_a_page_by_position_reads_its_index_as_a_range(rt, school, sort, only):
         if " OFFSET " in statement.upper():  # SQLite's dialect writes one always: it must be 0
             assert isinstance(parameters, tuple) and parameters[-1] == 0, statement
         assert _problems(rt, statement, parameters) == [], statement
+
+
+def test_the_inbox_and_the_release_notices_go_on_by_position(rt, tmp_path):
+    """The inbox and a person's release notices are years of rows: their pages went on by
+    offset. Now, as the changes list does, from the row next to the page: the same rows as by
+    offset both ways, a row arriving meanwhile shown once, positions from another list or
+    mangled refused (page 400, API ``invalid``)."""
+    from fitsflow.delivery.worker import Worker
+    from fitsflow.services import inbox
+    from fitsflow.services import notices as release_notices
+
+    school = WebSchool(rt)
+    for i in range(5):
+        f.change_in(rt, school, "minor", "released", title=f"Release {i}")
+    f.drain(Worker(rt, email=None, webhook=None, clock=rt.now))
+
+    def ids(page):  # type: ignore[no-untyped-def]
+        return [getattr(item, "id", None) or item.receipt_id for item in page.items]
+
+    lists = ((lambda **kw: inbox.my_notices(rt, actor_id=school.requester, **kw)),
+             (lambda **kw: release_notices.release_notice_page(rt, actor_id=school.staff, **kw)))
+    for listing in lists:
+        whole = ids(listing(limit=100))
+        assert len(whole) >= 5
+        by_offset = [ids(listing(limit=2, offset=n)) for n in range(0, len(whole), 2)]
+        pages, page = [], listing(limit=2)
+        while True:
+            pages.append(ids(page))
+            if not page.has_next:
+                break
+            page = listing(limit=2, offset=page.offset + 2, after=page.next_after)
+        assert pages == by_offset
+        back = [ids(page)]
+        while page.prev_before:
+            page = listing(limit=2, offset=max(page.offset - 2, 0), before=page.prev_before)
+            back.append(ids(page))
+        assert list(reversed(back)) == by_offset and page.offset == 0
+        with pytest.raises(InvalidInput) as refused:
+            listing(limit=2, after="nonsense")
+        assert "after" in refused.value.problems
+    # A position of one list is not one of another's.
+    from_inbox = inbox.my_notices(rt, actor_id=school.requester, limit=2).next_after
+    with pytest.raises(InvalidInput):
+        release_notices.release_notice_page(rt, actor_id=school.staff, limit=2, after=from_inbox)
+    # A notification arriving between two pages: the next page does not show a row again.
+    first = inbox.my_notices(rt, actor_id=school.requester, limit=2)
+    f.change_in(rt, school, "minor", "needs_analysis", title="Meanwhile")
+    f.drain(Worker(rt, email=None, webhook=None, clock=rt.now))
+    second = inbox.my_notices(rt, actor_id=school.requester, limit=2, offset=2, after=first.next_after)
+    assert not set(ids(first)) & set(ids(second))
+
+    client = make_app(rt, tmp_path).test_client()
+    assert login(client, school.emails[school.requester]).status_code == 302
+    html = client.get("/notices?size=10").get_data(as_text=True)
+    shown = inbox.my_notices(rt, actor_id=school.requester, limit=10)
+    assert f"after={shown.next_after}" in html
+    assert client.get(f"/notices?size=10&page=2&after={shown.next_after}").status_code == 200
+    for url in ("/notices?after=nonsense", "/notices/releases?before=nonsense"):
+        refused_page = client.get(url)
+        assert refused_page.status_code == 400
+        assert "start again from the first page" in refused_page.get_data(as_text=True)
+    headers = {"Authorization": f"Bearer {auth.create_token(rt, user_id=school.requester, name='t')}"}
+    one = client.get("/api/v1/notices?limit=2", headers=headers).get_json()
+    two = client.get(f"/api/v1/notices?limit=2&offset=2&after={one['next_after']}",
+                     headers=headers).get_json()
+    assert two["offset"] == 2 and not {i["id"] for i in one["items"]} & {i["id"] for i in two["items"]}
+    back = client.get(f"/api/v1/notices?limit=2&before={two['prev_before']}", headers=headers).get_json()
+    assert [i["id"] for i in back["items"]] == [i["id"] for i in one["items"]] and back["offset"] == 0
+    bad = client.get("/api/v1/notices?after=nonsense", headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["code"] == "invalid"

@@ -249,14 +249,25 @@ def test_the_inbox_page_and_the_unread_badge_read_a_page_and_the_unread_rows_onl
     """At 100,000 changes the badge on every page counted a person's whole inbox (20–35 ms) and
     the inbox page sorted it all (2.6 s): the page now stops at its rows, the badge counts the
     unread rows alone."""
+    from fitsflow.delivery.worker import Worker
     from fitsflow.persistence import inbox_store
 
     school = f.School(rt)
+    f.change_in(rt, school, "minor", "released")  # the requester is told at each step
+    f.drain(Worker(rt, email=None, webhook=None, clock=rt.now))
+    with rt.db.read() as session:
+        listed = inbox_store.page(session, school.requester, unread_only=False, limit=3, offset=0)
+        ids = [r.id for r in listed[0]]
 
     def run() -> None:
         with rt.db.read() as session:
             inbox_store.page(session, school.requester, unread_only=False, limit=25, offset=0)
             inbox_store.unread(session, school.requester)
+            # From a position (and counted from there): no deeper than the first page.
+            for position in ({"after": ids[0]}, {"before": ids[-1]}):
+                rows, _, offset = inbox_store.page(session, school.requester, unread_only=False, limit=1,
+                                                   offset=500, **position)
+                assert rows and offset == 500
 
     plans = _reads_of(rt, "inbox_items", run)
     assert len(plans) >= 2
@@ -277,14 +288,22 @@ def test_a_persons_release_notices_are_read_and_counted_from_their_own_index(rt)
     from fitsflow.persistence import notice_store
 
     school = f.School(rt)
+    for _ in range(3):
+        f.change_in(rt, school, "minor", "released")
+    with rt.db.read() as session:
+        ids = [r.receipt_id for r in notice_store.received_page(session, school.staff, limit=3)[0]]
 
     def run() -> None:
         with rt.db.read() as session:
-            notice_store.received(session, school.staff, limit=25, offset=0)
-            notice_store.received_count(session, school.staff, limit=25)
+            notice_store.received_page(session, school.staff, limit=25, offset=0)
+            # From a position (and counted from there): no deeper than the first page.
+            for position in ({"after": ids[0]}, {"before": ids[-1]}):
+                rows, _, offset = notice_store.received_page(session, school.staff, limit=1, offset=500,
+                                                             **position)
+                assert rows and offset == 500
 
     plans = _reads_of(rt, "notice_receipts", run)
-    assert len(plans) == 2
+    assert len(plans) >= 4
     for _, plan in plans:
         assert not any("TEMP B-TREE" in line or "Sort" in line or "Seq Scan" in line for line in plan), plan
         assert any(re.search(r"\bix_notice_receipts_user\b", line) for line in plan), plan

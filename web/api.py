@@ -592,9 +592,11 @@ def audit_trail(query: m.TrailQuery) -> m.Trail:
        response=m.Inbox, query=m.InboxFilters)
 def notices(query: m.InboxFilters) -> m.Inbox:
     page = inbox.my_notices(runtime(), actor_id=actor().id, limit=query.limit, offset=query.offset,
-                            unread_only=query.unread == "1")
+                            unread_only=query.unread == "1", after=query.after, before=query.before)
     return m.Inbox(items=[m.InboxItem.model_validate(i) for i in page.items], total=page.total,
-                   unread=page.unread, limit=query.limit, offset=query.offset, more=page.more)
+                   unread=page.unread, limit=query.limit, offset=page.offset, more=page.more,
+                   next_after=page.next_after if page.has_next else None,
+                   prev_before=page.prev_before or None)
 
 
 @route(bp, "POST", "/notices/<int:item_id>/read", summary="Mark one notification read", response=m.Unread)

@@ -561,6 +561,9 @@ class Inbox(Out):
     offset: int
     more: bool = Field(default=False, description="The total was counted no further than 1,000 (or the end "
                                                   "of this page): there are more than ``total``.")
+    next_after: str | None = Field(None, description="Pass as ``after`` for the next page (null: none).")
+    prev_before: str | None = Field(None, description="Pass as ``before`` for the page before (null: this "
+                                                      "is the first).")
 
 
 class Unread(Out):
@@ -753,6 +756,11 @@ class QueueOrder(Paging):
 
 class InboxFilters(Paging):
     unread: Literal["1"] | None = Field(None, description="1: only unread notifications.")
+    after: Annotated[str, StringConstraints(max_length=cursor.MAX_TEXT)] = Field(
+        "", description="The next page: a previous page's ``next_after``; ``offset`` then only says how far "
+                        "in it is.")
+    before: Annotated[str, StringConstraints(max_length=cursor.MAX_TEXT)] = Field(
+        "", description="The page before: a page's ``prev_before``.")
 
 
 class TrailQuery(Query):

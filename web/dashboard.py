@@ -80,9 +80,13 @@ def approvals() -> Any:
 def notices() -> Any:
     """Release notices meant for me (to acknowledge), then my other notifications."""
     limit, offset = page_args()
+    after, before = page_positions()
     me = actor().id
-    page = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset,
-                            unread_only=request.args.get("unread") == "1")
+    try:
+        page = inbox.my_notices(runtime(), actor_id=me, limit=limit, offset=offset, after=after,
+                                before=before, unread_only=request.args.get("unread") == "1")
+    except InvalidInput as err:
+        return render_error(400, "That page of notifications does not exist.", list(err.problems.values()))
     releases = release_notices.release_notice_page(runtime(), actor_id=me, limit=10)
     return render_template("notices.html", page=page, releases=releases,
                            unread_only=request.args.get("unread") == "1")
@@ -93,7 +97,12 @@ def notices() -> Any:
 def releases() -> Any:
     """Every release notice I received, newest first, paged."""
     limit, offset = page_args()
-    page = release_notices.release_notice_page(runtime(), actor_id=actor().id, limit=limit, offset=offset)
+    after, before = page_positions()
+    try:
+        page = release_notices.release_notice_page(runtime(), actor_id=actor().id, limit=limit, offset=offset,
+                                                   after=after, before=before)
+    except InvalidInput as err:
+        return render_error(400, "That page of release notices does not exist.", list(err.problems.values()))
     return render_template("release_notices.html", page=page)
 
 

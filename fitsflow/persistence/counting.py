@@ -31,3 +31,31 @@ def bounded(connection: Connection, rows: Select[Any], *, offset: int = 0, limit
     found = int(connection.execute(select(func.count()).select_from(rows.limit(cap + 1).subquery()),
                                    params or {}).scalar_one())
     return Count(min(found, cap), found > cap)
+
+
+def newest_first(connection: Connection, rows: Select[Any], id_column: Any, *, limit: int, offset: int,
+                 after: int | None = None, before: int | None = None,
+                 key: str = "id") -> tuple[list[Any], Count, int]:
+    """A page of ``rows`` (a SELECT with its filters) newest first by ``id_column``, with the
+    list's total counted no further than the page needs. From a position — the id the page
+    starts after, or ends before — the page is one stretch of the index however deep it is
+    (an offset walks every row before it), and the total is counted from the page's first row
+    on, ``offset`` (where the page is) added. Going back past the first row gives the first page.
+    ``key``: the name the rows carry ``id_column``'s value under. Returns the rows, the total
+    and the page's offset (0 when it went back to the first page)."""
+    ids = rows.with_only_columns(id_column)
+    if after is None and before is None:
+        found = list(connection.execute(rows.order_by(id_column.desc()).limit(limit).offset(offset)))
+        return found, bounded(connection, ids, offset=offset, limit=limit), offset
+    if after is not None:
+        found = list(connection.execute(rows.where(id_column < after).order_by(id_column.desc())
+                                        .limit(limit)))
+    else:
+        found = list(reversed(list(connection.execute(
+            rows.where(id_column > before).order_by(id_column.asc()).limit(limit)))))
+        if len(found) < limit:  # back at the start (some came or went meanwhile): the first page
+            return newest_first(connection, rows, id_column, limit=limit, offset=0, key=key)
+    if not found:
+        return found, Count(offset), offset
+    from_here = bounded(connection, ids.where(id_column <= getattr(found[0], key)), limit=limit)
+    return found, Count(offset + from_here, from_here.more), offset

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from .counting import Count, bounded
+from .counting import Count, newest_first
 from .models import InboxItem
 
 _INBOX = InboxItem.__table__  # type: ignore[attr-defined]
@@ -29,11 +29,16 @@ def deliver(session: Session, *, outbox_id: int, user_id: int, event: str, chang
         body=body, link=link, created_at=now).on_conflict_do_nothing(index_elements=["outbox_id"]))
 
 
-def page(session: Session, user_id: int, *, unread_only: bool, limit: int, offset: int) -> list[Any]:
+def page(session: Session, user_id: int, *, unread_only: bool, limit: int, offset: int,
+         after: int | None = None, before: int | None = None) -> tuple[list[Any], Count, int]:
+    """A page of a person's items, newest first, with how many there are and its offset
+    (from a position — the item id it starts after or ends before — as
+    counting.newest_first reads it)."""
     query = select(_INBOX).where(_INBOX.c.user_id == user_id)
     if unread_only:
         query = query.where(_INBOX.c.read_at.is_(None))
-    return list(session.connection().execute(query.order_by(_INBOX.c.id.desc()).limit(limit).offset(offset)))
+    return newest_first(session.connection(), query, _INBOX.c.id, limit=limit, offset=offset, after=after,
+                        before=before)
 
 
 def unread(session: Session, user_id: int) -> int:
@@ -42,14 +47,6 @@ def unread(session: Session, user_id: int) -> int:
     return int(session.connection().execute(
         select(func.count()).select_from(_INBOX)
         .where(_INBOX.c.user_id == user_id, _INBOX.c.read_at.is_(None))).scalar_one())
-
-
-def counts(session: Session, user_id: int, *, offset: int = 0, limit: int = 0) -> tuple[Count, int]:
-    """(all, unread) of a person's inbox: all counted as far as the page needs (a whole inbox
-    is years of items), the unread from their stretch of the (user, read_at) index."""
-    every = bounded(session.connection(), select(_INBOX.c.id).where(_INBOX.c.user_id == user_id),
-                    offset=offset, limit=limit)
-    return every, unread(session, user_id)
 
 
 def mark_read(session: Session, user_id: int, *, item_id: int | None, now: datetime) -> int:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from . import queries
-from .counting import Count, bounded
+from .counting import Count, newest_first
 from .models import (
     Change,
     NoticeReceipt,
@@ -169,26 +169,30 @@ def reader_names(session: Session, notice_id: int, *, acknowledged: bool, q: str
     return list(names), int(total)
 
 
-def received_count(session: Session, user_id: int, *, offset: int = 0, limit: int = 0) -> Count:
-    """How many notices a person received, counted no further than the page needs."""
-    return bounded(session.connection(), select(_RECEIPTS.c.id).where(_RECEIPTS.c.user_id == user_id),
-                   offset=offset, limit=limit)
+def _received() -> Any:
+    return (select(_NOTICES.c.id.label("notice_id"), _CHANGES.c.ref.label("change_ref"), _NOTICES.c.subject,
+                   _NOTICES.c.body, _RECEIPTS.c.created_at.label("received_at"), _RECEIPTS.c.acknowledged_at,
+                   _NOTICES.c.correction, _NOTICES.c.corrected_at, _RECEIPTS.c.id.label("receipt_id"))
+            .select_from(_RECEIPTS.join(_NOTICES, _NOTICES.c.id == _RECEIPTS.c.notice_id)
+                         .join(_CHANGES, _CHANGES.c.id == _RECEIPTS.c.change_id)))
 
 
-def received(session: Session, user_id: int, *, notice_id: int | None = None, limit: int = 50,
-             offset: int = 0) -> list[Any]:
-    """Notices a person received, newest first: rows of notice_id, change_ref, subject, body,
-    received_at, acknowledged_at, and the latest correction and when."""
-    query = (select(_NOTICES.c.id.label("notice_id"), _CHANGES.c.ref.label("change_ref"), _NOTICES.c.subject,
-                    _NOTICES.c.body, _RECEIPTS.c.created_at.label("received_at"), _RECEIPTS.c.acknowledged_at,
-                    _NOTICES.c.correction, _NOTICES.c.corrected_at)
-             .select_from(_RECEIPTS.join(_NOTICES, _NOTICES.c.id == _RECEIPTS.c.notice_id)
-                          .join(_CHANGES, _CHANGES.c.id == _RECEIPTS.c.change_id))
-             .where(_RECEIPTS.c.user_id == user_id))
-    if notice_id is not None:
-        query = query.where(_RECEIPTS.c.notice_id == notice_id)
-    query = query.order_by(_RECEIPTS.c.id.desc()).limit(limit).offset(offset)
-    return list(session.connection().execute(query))
+def received_page(session: Session, user_id: int, *, limit: int, offset: int = 0, after: int | None = None,
+                  before: int | None = None) -> tuple[list[Any], Count, int]:
+    """Notices a person received, newest first (rows as :func:`received`), with how many and
+    the page's offset: from a position (the receipt id it starts after or ends before) as
+    counting.newest_first reads it."""
+    return newest_first(session.connection(), _received().where(_RECEIPTS.c.user_id == user_id),
+                        _RECEIPTS.c.id, limit=limit, offset=offset, after=after, before=before,
+                        key="receipt_id")
+
+
+def received(session: Session, user_id: int, *, notice_id: int) -> list[Any]:
+    """One notice a person received (none if they did not): a row of notice_id, change_ref,
+    subject, body, received_at, acknowledged_at, the latest correction and when, receipt_id."""
+    return list(session.connection().execute(
+        _received().where(_RECEIPTS.c.user_id == user_id, _RECEIPTS.c.notice_id == notice_id)
+        .order_by(_RECEIPTS.c.id.desc()).limit(1)))
 
 
 def acknowledge(session: Session, *, notice_id: int, user_id: int, now: datetime) -> str | None:

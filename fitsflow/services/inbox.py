@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..domain import cursor
 from ..domain.errors import NotFound
 from ..persistence import inbox_store
 from . import common
@@ -44,6 +45,8 @@ class InboxPage:
     unread: int
     limit: int
     offset: int
+    next_after: str = ""  # where the next page starts (domain.cursor)
+    prev_before: str = ""  # where the page before ends
 
     @property
     def has_next(self) -> bool:
@@ -55,16 +58,28 @@ class InboxPage:
         return bool(getattr(self.total, "more", False))
 
 
+POSITIONS = "inbox"  # the list a position of the inbox names (domain.cursor)
+
+
 def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
-               unread_only: bool = False) -> InboxPage:
-    """Notifications delivered to this person, newest first, with the counts."""
+               unread_only: bool = False, after: str = "", before: str = "") -> InboxPage:
+    """Notifications delivered to this person, newest first, with the counts. ``after`` /
+    ``before``: the position (InboxPage.next_after/prev_before) the page starts after or ends
+    before; ``offset`` then only says how far in that is."""
+    after_id = cursor.read(after, sort=POSITIONS, field="after")
+    before_id = None if after_id else cursor.read(before, sort=POSITIONS, field="before")
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
-        rows = inbox_store.page(session, actor_id, unread_only=unread_only, limit=limit, offset=offset)
-        total, unread = inbox_store.counts(session, actor_id, offset=offset, limit=limit)
-        items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
-                 for r in rows]
-        return InboxPage(items, unread if unread_only else total, unread, limit, offset)
+        rows, total, offset = inbox_store.page(
+            session, actor_id, unread_only=unread_only, limit=limit, offset=offset,
+            after=after_id.id if after_id else None, before=before_id.id if before_id else None)
+        unread = inbox_store.unread(session, actor_id)
+    items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
+             for r in rows]
+    first, last = (items[0].id, items[-1].id) if items else (0, 0)
+    return InboxPage(items, total, unread, limit, offset,
+                     next_after=cursor.Position(POSITIONS, "", last).text() if items else "",
+                     prev_before=cursor.Position(POSITIONS, "", first).text() if items and offset else "")
 
 
 def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:

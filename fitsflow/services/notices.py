@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from .. import signals
-from ..domain import limits
+from ..domain import cursor, limits
 from ..domain.actor import Actor
 from ..domain.errors import InvalidInput, NotAllowed, NotFound, NotPermitted
 from ..domain.notices import TIERS, more_detailed_than
@@ -294,6 +294,7 @@ class Received:
     acknowledged_at: datetime | None
     correction: str = ""  # the release moved or was postponed since: what it is now
     corrected_at: datetime | None = None
+    receipt_id: int = 0  # where it is in the person's list (a position, domain.cursor)
 
 
 def my_release_notices(rt: Runtime, *, actor_id: int, limit: int = 50) -> list[Received]:
@@ -301,20 +302,32 @@ def my_release_notices(rt: Runtime, *, actor_id: int, limit: int = 50) -> list[R
     return list(release_notice_page(rt, actor_id=actor_id, limit=limit).items)
 
 
-def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
-    """Every release notice this person received, newest first, a page at a time."""
+RECEIVED = "received"  # the list a position among the notices received names (domain.cursor)
+
+
+def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0, after: str = "",
+                        before: str = "") -> Page:
+    """Every release notice this person received, newest first, a page at a time; ``after`` /
+    ``before``: the position (Page.next_after/prev_before) it starts after or ends before."""
+    after_at = cursor.read(after, sort=RECEIVED, field="after")
+    before_at = None if after_at else cursor.read(before, sort=RECEIVED, field="before")
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
-        rows = notice_store.received(session, actor_id, limit=limit, offset=offset)
-        total = notice_store.received_count(session, actor_id, offset=offset, limit=limit)
-        return Page([Received(**row._mapping) for row in rows], total, limit, offset)
+        rows, total, offset = notice_store.received_page(
+            session, actor_id, limit=limit, offset=offset, after=after_at.id if after_at else None,
+            before=before_at.id if before_at else None)
+    items = [Received(**row._mapping) for row in rows]
+    first, last = (items[0].receipt_id, items[-1].receipt_id) if items else (0, 0)
+    return Page(items, total, limit, offset,
+                next_after=cursor.Position(RECEIVED, "", last).text() if items else "",
+                prev_before=cursor.Position(RECEIVED, "", first).text() if items and offset else "")
 
 
 def read_notice(rt: Runtime, *, actor_id: int, notice_id: int) -> Received:
     """One notice the person received (404 for anyone it was not sent to)."""
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
-        rows = notice_store.received(session, actor_id, notice_id=notice_id, limit=1)
+        rows = notice_store.received(session, actor_id, notice_id=notice_id)
         if not rows:
             raise NotFound("no such notice for you")
         return Received(**rows[0]._mapping)
