@@ -233,3 +233,33 @@ def test_a_decision_in_the_month_rebuilds_only_what_it_moved(sqlite_rt):
     assert set(moved) == {beside} and moved[beside] is before[beside]  # gone from this week
     there = schedule.forward_schedule(rt, actor_id=school.cab[0], start=later.date(), days=1)
     assert [r.ref for d in there.days for r in d.releases] == [here]  # and in its new week
+
+
+def test_a_save_the_catching_up_missed_is_found_by_the_ranges_version(sqlite_rt):
+    """The kept rows are brought up to date from the changes modified since the last reading;
+    a save stamped earlier than that (its transaction began before and committed after) is
+    missed there, and the range's version, which counts every change's version, then has the
+    whole range read again: the view is never left behind."""
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from fitsflow.services import schedule
+
+    rt = sqlite_rt
+    school = f.School(rt)
+    catalogue.load_demo(rt)
+    ref = f.change_in(rt, school, "minor", "scheduled", title="Wi-Fi late", affected=("Wi-Fi",),
+                      window=rt.now() + timedelta(days=10))
+    day = services_window(rt, school, ref).date()
+
+    def titles() -> list[str]:
+        found = schedule.forward_schedule(rt, actor_id=school.cab[0], start=day, days=7)
+        return [r.title for d in found.days for r in d.releases]
+
+    assert titles() == ["Wi-Fi late"]
+    with rt.db.transaction() as session:  # a save stamped a day ago, as a late commit would be
+        session.execute(text("UPDATE changes SET title = 'Wi-Fi moved on', version = version + 1, "
+                             "updated_at = :then WHERE ref = :ref"),
+                        {"then": rt.now() - timedelta(days=1), "ref": ref})
+    assert titles() == ["Wi-Fi moved on"]

@@ -67,9 +67,10 @@ def _e(name: str, title: str, keys: str = "", *, text: bool = False, text_key: s
 
 # ``reads=""``: sign-in, credentials, roles, absences, templates and acknowledgements change
 # nothing a schedule or a feed shows (who may open one is checked before its cache). Nor
-# does an event about one change: a cached schedule or feed is kept per version of its own
-# range's changes (feed_store.range_version), which the change's own save moves, so a
-# write about another month's change leaves it.
+# does an event about one change: a cached feed is kept per version of its own range's
+# changes (feed_store.range_version), a schedule's range per version of each of them
+# (range_keys), which the change's own save moves, so a write about another month's change
+# leaves it.
 _DECLARED: tuple[EventType, ...] = (
     # A change's life.
     _e("change.raised", "Raised", "title category workflow state description affected_services:list",

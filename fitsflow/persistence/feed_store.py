@@ -163,6 +163,22 @@ def range_keys(session: Session, *, since: datetime, until: datetime) -> dict[in
     return {cid: version for cid, version in rows}
 
 
+_MODIFIED = Change.__table__.c.updated_at  # type: ignore[attr-defined]
+_CHANGED = (core_select(col(Change.id), col(Change.version), _MODIFIED)  # ix_changes_updated's stretch
+            .where(_MODIFIED >= bindparam("since", type_=_MODIFIED.type)).order_by(_MODIFIED))
+
+
+def changed_since(session: Session, since: datetime) -> list[Any]:
+    """Every school's changes modified at or after ``since`` (id, version, updated_at), from the
+    newest stretch of the modified-time index. For an unscoped session."""
+    return list(session.connection().execute(_CHANGED, {"since": since}).all())
+
+
+def newest_change(session: Session) -> datetime | None:
+    """When any change of any school was last modified (the end of the modified-time index)."""
+    return session.connection().execute(core_select(func.max(Change.updated_at))).scalar_one()
+
+
 def releases_of(session: Session, ids: Sequence[int]) -> list[FeedRelease]:
     """These changes' releases, as :func:`releases` reads them (ids without a plan: none)."""
     out: list[FeedRelease] = []

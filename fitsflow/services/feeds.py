@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from ..domain.errors import InvalidInput, NotFound
 from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CONFIRMED_RELEASE_KINDS
 from ..persistence import audit_store, calendar_store, feed_store, queries, school_scope
-from . import account_notices, maintenance
+from . import account_notices, maintenance, range_releases
 from .common import load_actor, schools_seen, unit_of_work
 from .runtime import Runtime
 
@@ -158,12 +159,27 @@ def _events(rt: Runtime, kind: str, user_id: int, since: datetime, until: dateti
     """Each release of the feed's range (of ``schools``; None: every school), as its VEVENT's text."""
     with rt.db.read() as session:
         school_scope.limit_to(session, schools)
-        if kind == "schedule":
-            states = rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)
-            releases = feed_store.releases(session, since=since, until=until, states=states)
-        else:
-            releases = feed_store.releases(session, since=since, until=until, involving=user_id)
-    return release_events(rt, releases)
+        if kind != "schedule":
+            return release_events(rt, feed_store.releases(session, since=since, until=until,
+                                                          involving=user_id))
+        scope = school_scope.scope_of(session)  # the schools and the sets of them
+    seen = None if scope is None else frozenset(scope)
+    # The schedule's: from the range's rows kept for everyone (a decision reads its one change
+    # again), each event's text written again only for a row that moved.
+    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
+    status = {pair: "CANCELLED" if pair in cancelled else "CONFIRMED"
+              for pair in rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)}
+    rows = range_releases.of(rt, since, until).current(rt, since, until)
+    shown = [k for k in rows if k.pair in status and (seen is None or k.row.school_id in seen)]
+    tzid, host, base = rt.settings.school.timezone, _host(rt), rt.settings.delivery.base_url.rstrip("/")
+    return tuple(k.make(("vevent", tzid, host, base, status[k.pair]), _kept_event)
+                 for k in shown[:feed_store.FEED_ROWS_MAX])
+
+
+def _kept_event(kept: range_releases.Kept, key: tuple[Any, ...]) -> str:
+    """A kept row's VEVENT; ``key``: ("vevent", time zone, host, base address, status)."""
+    _, tzid, host, base, status = key
+    return _vevent(kept.row, tzid, host, base, status)
 
 
 def release_events(rt: Runtime, releases: list[feed_store.FeedRelease]) -> tuple[str, ...]:

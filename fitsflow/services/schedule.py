@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from ..domain import limits
 from ..domain.calendar import KIND_TITLES, local_midnight
@@ -16,13 +14,11 @@ from ..domain.errors import InvalidInput, NotPermitted
 from ..domain.roles import may_view_changes
 from ..domain.vocabulary import CANCELLED_RELEASE_KINDS, CATEGORIES
 from ..persistence import feed_store, school_scope, service_store
-from . import calendar
+from . import calendar, range_releases
 from .common import load_actor
 from .runtime import Runtime
 
 MAX_DAYS = limits.SCHEDULE_DAYS
-T = TypeVar("T")
-_INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -124,104 +120,21 @@ def _days(rt: Runtime, start: date, days: int,
     return tuple(out), periods
 
 
-@dataclass(frozen=True, eq=False)  # one per row read: known by identity, hashed as quickly
-class _Kept:
-    """A release as read, with what every build needs of it worked out once."""
-
-    row: feed_store.FeedRelease
-    names: tuple[str, ...]  # its services
-    first: date  # the local days its window touches
-    last: date
-
-
-class RangeReleases:
-    """Every school's releases touching one range, kept between builds and brought up to date
-    by reading again only the changes whose version moved (and dropping those gone from the
-    range): a decision costs the month view one row, not the month's rows. Kept per version of
-    the catalogue and people (the "schedule" read), whose names the rows carry."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kept: dict[int, _Kept] = {}
-        self._ordered: list[_Kept] = []
-        # The same release as last built is the same object: a day drawn from the same ones is
-        # known again at once (tuples compare their items by identity first).
-        self._made: dict[tuple[Any, ...], Release] = {}
-        self._built: tuple[list[_Kept] | None, dict[Hashable, Any]] = (None, {})
-
-    def release(self, kept: _Kept, title: str, cancelled: bool, clashes: tuple[str, ...],
-                made: dict[tuple[Any, ...], Release]) -> Release:
-        """``kept`` as shown, the object built last time when nothing about it moved (``made``
-        collects those of this build, kept for the next with :meth:`keep`)."""
-        key = (kept, title, cancelled, clashes)
-        item = self._made.get(key)
-        if item is None:
-            r = kept.row
-            item = Release(r.ref, r.title, r.state, title, r.category, r.window_start, r.window_end,
-                           kept.names, cancelled, clashes)
-        made[key] = item
-        return item
-
-    def keep(self, made: dict[tuple[Any, ...], Release]) -> None:
-        """The releases of a build, for the next."""
-        with self._lock:
-            self._made.update(made)
-
-    def built(self, key: Hashable, rows: list[_Kept], make: Callable[[], T]) -> T:
-        """``make()``, built once per ``key`` while the range's rows stay ``rows``."""
-        with self._lock:
-            if self._built[0] is rows and key in self._built[1]:
-                return self._built[1][key]
-        value = make()
-        with self._lock:
-            if self._ordered is rows:  # still the newest: kept
-                if self._built[0] is not rows:
-                    self._built = (rows, {})
-                self._built[1][key] = value
-        return value
-
-    def current(self, rt: Runtime, since: datetime, until: datetime) -> list[_Kept]:
-        """The range's releases as they are now, by start (then id)."""
-        with self._lock:
-            # A session of its own, limited to no school: the copy is every school's, and each
-            # build keeps only what its viewer sees.
-            with rt.db.read() as session:
-                versions = feed_store.range_keys(session, since=since, until=until)
-                stale = [cid for cid, version in versions.items()
-                         if (kept := self._kept.get(cid)) is None or kept.row.version != version]
-                fresh = feed_store.releases_of(session, stale) if stale else []
-            if not fresh and len(versions) == len(self._kept):
-                return self._ordered
-            tz = rt.timezone
-            entries = {cid: kept for cid, kept in self._kept.items() if cid in versions}
-            entries.update((r.change_id, _Kept(r, tuple(s for s in (r.services or "").split("\n") if s),
-                                                r.window_start.astimezone(tz).date(),
-                                                # a window ending at midnight is not on the next day
-                                                (r.window_end - _INSTANT).astimezone(tz).date()))
-                           for r in fresh)
-            self._kept = entries
-            self._made = {key: item for key, item in self._made.items() if key[0].row.change_id in entries
-                          and entries[key[0].row.change_id] is key[0]}
-            # As many as a read of the range gives (a busy year's range is thousands).
-            self._ordered = sorted(entries.values(), key=lambda k: (k.row.window_start, k.row.change_id))[
-                :feed_store.FEED_ROWS_MAX]
-            return self._ordered
-
-
 def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
               category: str, seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
     """The releases in the range by local day (each under every day its window touches),
     filtered, their clashes found: of the schools (and sets of them) ``seen`` (None: every school)."""
     tz = rt.timezone
     since, until = local_midnight(start, tz), local_midnight(start + timedelta(days=days), tz)
-    in_range = rt.cache.get(rt.db, "schedule", ("range", since, until), RangeReleases, shelf="range releases")
+    in_range = range_releases.of(rt, since, until)
     rows = in_range.current(rt, since, until)
     return in_range.built((service.lower(), state, category, seen), rows, lambda: _by_day(
         rt, in_range, rows, start, days, service, state, category, seen))
 
 
-def _by_day(rt: Runtime, in_range: RangeReleases, rows: list[_Kept], start: date, days: int, service: str,
-            state: str, category: str, seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
+def _by_day(rt: Runtime, in_range: range_releases.RangeReleases, rows: list[range_releases.Kept],
+            start: date, days: int, service: str, state: str, category: str,
+            seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
     end = start + timedelta(days=days)
     with rt.db.read() as session:
         cat = service_store.catalogue(session)
@@ -245,17 +158,25 @@ def _by_day(rt: Runtime, in_range: RangeReleases, rows: list[_Kept], start: date
     found = _clashes([(k.row.ref, k.row.window_start, k.row.window_end, k.names) for k in kept
                       if (k.row.workflow, k.row.state) not in cancelled], cat)
     by_day: dict[date, list[Release]] = {}
-    made: dict[tuple[Any, ...], Release] = {}
-    for k in kept:  # each release under every local day its window touches
+    for k in kept[:feed_store.FEED_ROWS_MAX]:  # each release under every local day its window touches
         r = k.row
-        item = in_range.release(k, titles[r.workflow, r.state], (r.workflow, r.state) in cancelled,
-                                tuple(found.get(r.ref, ())), made)
+        title, gone, clashes = titles[r.workflow, r.state], (r.workflow, r.state) in cancelled, \
+            tuple(found.get(r.ref, ()))
+        item = k.make(("release", title, gone, clashes), _release)
         day = max(k.first, start)
         while day <= k.last and day < end:
             by_day.setdefault(day, []).append(item)
             day += timedelta(days=1)
-    in_range.keep(made)
     return {day: tuple(items) for day, items in by_day.items()}
+
+
+def _release(kept: range_releases.Kept, key: tuple[Any, ...]) -> Release:
+    """A kept row as the schedule shows it; ``key``: ("release", its state's title, whether
+    cancelled, its clashes)."""
+    _, title, cancelled, clashes = key
+    r = kept.row
+    return Release(r.ref, r.title, r.state, title, r.category, r.window_start, r.window_end, kept.names,
+                   cancelled, clashes)
 
 
 def _clashes(windows: list[tuple[str, datetime, datetime, tuple[str, ...]]], cat: Catalogue) \
