@@ -60,17 +60,27 @@ def owned_schema_url(url: str, schema: str) -> str:
 
 def spread(url: str, count: int) -> int:
     """Make ``count`` schools of the history: every change (and its notices) goes to one of
-    them in turn; the trust CAB member joins. Returns the trust CAB member's id."""
+    them in turn; the trust CAB member joins. A change is raised by someone of its school (the
+    product refuses any other), so the history's changes at each other school pass to that
+    school's own network manager: the first school's people keep theirs, as many as in the
+    single school of the same size. Returns the trust CAB member's id."""
     rt = build_runtime(load_settings(environ={}), database_url=url)
     try:
         for n in range(2, count + 1):
             schools.add_school(rt, slug=f"school-{n}", name=f"School {n}")
+        others = {n: users.add_user(rt, name=f"Network manager {n}", email=f"manager{n}@bench.school",
+                                    roles="requester", password=PASSWORD) for n in range(2, count + 1)}
+        for n in others:
+            schools.set_user_schools(rt, email=f"manager{n}@bench.school", slugs=[f"school-{n}"])
         with rt.db.transaction() as session:
             connection = session.connection()
             if count > 1:
                 connection.execute(text("UPDATE changes SET school_id = 1 + ((id - 1) % :n)"), {"n": count})
                 connection.execute(text("UPDATE release_notices SET school_id = (SELECT changes.school_id "
                                         "FROM changes WHERE changes.id = release_notices.change_id)"))
+                for n, uid in others.items():
+                    connection.execute(text("UPDATE changes SET requester_id = :uid WHERE school_id = :n"),
+                                       {"uid": uid, "n": n})
         if rt.db.dialect == "postgresql":
             with rt.db.engine.begin() as connection:
                 connection.exec_driver_sql("ANALYZE")
