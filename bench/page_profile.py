@@ -154,7 +154,7 @@ def profile_pages(rt: Any, built: Any, args: Any) -> None:
             print(f"    params: {str(_PARAMS[statement])[:200]}")
             print(_explain(rt, statement, _PARAMS[statement]))
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(int(__import__("os").environ.get("PROFILE_LINES", "25")))
         print("\n".join(line for line in out.getvalue().splitlines()[8:40] if line.strip()))
 
 

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, g, jsonify, request, session
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from fitsflow.config import WebSettings
 from fitsflow.domain import limits
 from fitsflow.domain.roles import ADMIN, AUDITOR
-from fitsflow.services import health
+from fitsflow.services import health, storage
 from fitsflow.services.runtime import Runtime
 
 from . import errors, input_guard, login
@@ -62,6 +62,22 @@ class _Id(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def _remember_per_request(app: Flask, runtime: Runtime) -> None:
+    """Each request reads the acting person (and the unread count) once, however many services
+    its page calls: remembered from the first before_request to the request's end."""
+    def begin() -> None:
+        g.remembering = storage.remembering(runtime)
+        g.remembering.__enter__()
+
+    def end(_: BaseException | None) -> None:
+        held = g.pop("remembering", None)
+        if held is not None:
+            held.__exit__(None, None, None)
+
+    app.before_request(begin)
+    app.teardown_request(end)
+
+
 def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> Flask:
     """Build the app on a runtime built once by the caller (``fitsflow serve``, tests);
     ``flask_config`` adds Flask's own settings (e.g. TESTING)."""
@@ -82,6 +98,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     )
     app.config.update(flask_config or {})
     app.wsgi_app = TrustedProxies(app.wsgi_app, runtime.settings.server.forwarded_allow_ips)  # type: ignore[method-assign]
+    _remember_per_request(app, runtime)
     csrf.init_app(app)
     login.init_app(app)
     errors.init_app(app)

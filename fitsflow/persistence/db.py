@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -19,6 +19,8 @@ from sqlmodel import Session, SQLModel, create_engine
 from ..clock import Clock
 from . import audit_store, models, protection, school_scope, school_store  # noqa: F401  (tables, DDL and scope events)
 from .db_hooks import BEFORE_COMMIT, CLOCK
+
+T = TypeVar("T")
 
 _READ_ONLY = "fitsflow_read_only"
 
@@ -143,6 +145,7 @@ class Database:
         Autoflush is off: pending changes are written once, at commit, where the
         optimistic-lock check then fails or succeeds as a whole. A service that must
         read back what it just added flushes explicitly."""
+        self.forget()
         session = self._session(self.engine, autoflush=False)
         try:
             yield session
@@ -154,6 +157,33 @@ class Database:
             raise
         finally:
             session.close()
+            self.forget()
+
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """For one request on this thread: what :meth:`remembered` reads is read once (the acting
+        person, loaded by every service a page calls; the unread count). Any unit of work
+        forgets it all, before and after, so a request never sees what it wrote as it was."""
+        self._local.memo = {}
+        try:
+            yield
+        finally:
+            self._local.memo = None
+
+    def remembered(self, key: Any, read: Callable[[], T]) -> T:
+        """``read()``, once per request while :meth:`remembering` (else every time)."""
+        memo: dict[Any, Any] | None = getattr(self._local, "memo", None)
+        if memo is None:
+            return read()
+        if key not in memo:
+            memo[key] = read()
+        return memo[key]
+
+    def forget(self) -> None:
+        """What this request remembered (a write may have changed it)."""
+        memo: dict[Any, Any] | None = getattr(self._local, "memo", None)
+        if memo:
+            memo.clear()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -36,7 +36,7 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
     second factor guards the local password: someone with none (who signs in with the
     school's provider, whose own second factor the provider's settings require) enrols
     none."""
-    row = queries.actor_row(session, actor_id)
+    row = rt.db.remembered(("actor", actor_id), lambda: queries.actor_row(session, actor_id))
     if row is None or not row.active:
         raise NotPermitted("unknown or inactive user")
     roles = rt.roles.known(row.roles)

@@ -73,7 +73,7 @@ def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
         rows, total, offset = inbox_store.page(
             session, actor_id, unread_only=unread_only, limit=limit, offset=offset,
             after=after_id.id if after_id else None, before=before_id.id if before_id else None)
-        unread = inbox_store.unread(session, actor_id)
+        unread = rt.db.remembered(("unread", actor_id), lambda: inbox_store.unread(session, actor_id))
     items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
              for r in rows]
     first, last = (items[0].id, items[-1].id) if items else (0, 0)
@@ -97,8 +97,12 @@ def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:
 
 
 def unread_count(rt: Runtime, *, actor_id: int) -> int:
-    with rt.db.read() as session:
-        return inbox_store.unread(session, actor_id)
+    """How many of the person's notifications are unread (the badge on every page: read once a
+    request, with the inbox's own count when the page shows it)."""
+    def read() -> int:
+        with rt.db.read() as session:
+            return inbox_store.unread(session, actor_id)
+    return rt.db.remembered(("unread", actor_id), read)
 
 
 def mark_read(rt: Runtime, *, actor_id: int, item_id: int | None = None) -> int:

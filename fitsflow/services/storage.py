@@ -3,11 +3,14 @@ failure of its storage worded for whoever must act (``persistence/failures.py``)
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from ..config import Settings
 from ..persistence.db import Database
 from ..persistence.failures import STORAGE_ERRORS, StorageProblem, classify
+from .runtime import Runtime
 
-__all__ = ["STORAGE_ERRORS", "Database", "StorageProblem", "classify", "open_database"]
+__all__ = ["STORAGE_ERRORS", "Database", "StorageProblem", "classify", "open_database", "remembering"]
 
 
 def open_database(settings: Settings, url: str | None = None) -> Database:
@@ -15,3 +18,9 @@ def open_database(settings: Settings, url: str | None = None) -> Database:
     d = settings.database
     return Database(url or d.url, busy_timeout_ms=d.busy_timeout_ms, synchronous=d.sqlite_synchronous,
                     echo=d.echo)
+
+
+def remembering(rt: Runtime) -> AbstractContextManager[None]:
+    """One request's reads kept for the rest of it (the acting person, the unread count),
+    forgotten at any unit of work (Database.remembering)."""
+    return rt.db.remembering()

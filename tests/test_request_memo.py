@@ -1,0 +1,59 @@
+"""Issue 21.2/21.3: a page calls several services, and each loaded the acting person again (7
+times for a requester's home) and the badge counted the unread notifications twice. Now a
+request reads them once; any unit of work in the request forgets them, so it never shows
+what it wrote as it was before."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from . import factories as f
+from .web_support import WebSchool, login, make_app
+
+
+def test_a_request_remembers_its_reads_until_a_unit_of_work(rt):
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    assert rt.db.remembered("k", read) == 1 and rt.db.remembered("k", read) == 2  # not remembering
+    with rt.db.remembering():
+        assert rt.db.remembered("k", read) == 3 and rt.db.remembered("k", read) == 3
+        with rt.db.transaction():
+            pass
+        assert rt.db.remembered("k", read) == 4  # forgotten by the unit of work
+    assert rt.db.remembered("k", read) == 5
+
+
+def test_a_page_reads_the_acting_person_once_and_sees_its_own_writes(rt, tmp_path):
+    school = WebSchool(rt)
+    f.change_in(rt, school, "minor", "released")  # the requester is told at each step
+    client = make_app(rt, tmp_path).test_client()
+    assert login(client, school.emails[school.requester]).status_code == 302
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", seen)  # the read engine's too (its options')
+    try:
+        assert client.get("/").status_code == 200
+        actor_reads = [s for s in statements if "must_change_password" in s and "FROM users" in s]
+        badge = [s for s in statements if "inbox_items" in s and "read_at IS NULL" in s]
+        assert len(actor_reads) == 1, "\n\n".join(actor_reads)  # the home page calls six services
+        assert len(badge) == 1, len(badge)
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", seen)
+    # A request that writes sees what it wrote: the badge after marking one read.
+    from fitsflow.delivery.worker import Worker
+    from fitsflow.services import inbox
+
+    f.drain(Worker(rt, email=None, webhook=None, clock=rt.now))
+    with rt.db.remembering():
+        before = inbox.unread_count(rt, actor_id=school.requester)
+        assert before >= 1 and inbox.my_notices(rt, actor_id=school.requester, limit=5).unread == before
+        inbox.mark_read(rt, actor_id=school.requester, item_id=inbox.my_notices(
+            rt, actor_id=school.requester, limit=1).items[0].id)
+        assert inbox.unread_count(rt, actor_id=school.requester) == before - 1
