@@ -82,8 +82,11 @@ def populate(url: str, total: int) -> tuple[Any, Any]:
         changes = []
         for i in range(total - 1):
             picked = rng.sample(SERVICES, rng.randrange(1, 3))
+            # Modified over the history's two years, as a school's are (not all at this moment).
             changes.append({**template, "ref": f"BENCH-{i:07d}", "affected_services": "\n".join(picked),
-                            "state": rng.choice(["scheduled", "approved", "closed", "release_planning"])})
+                            "state": rng.choice(["scheduled", "approved", "closed", "release_planning"]),
+                            "updated_at": template["updated_at"] - timedelta(days=rng.randrange(1, 730),
+                                                                              seconds=rng.randrange(86400))})
         for at in range(0, len(changes), 5000):
             session.execute(Change.__table__.insert(), changes[at:at + 5000])  # type: ignore[attr-defined]
         ids = session.execute(text("SELECT id FROM changes WHERE ref LIKE 'BENCH-%' ORDER BY id")) \

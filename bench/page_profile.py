@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--pages", nargs="*", help="Page names as web_bench prints them (default: all).")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--top", type=int, default=4)
+    parser.add_argument("--lines", type=int, default=25, help="Lines of each page's profile printed.")
     args = parser.parse_args()
     url = args.database
     if url is None:
@@ -154,7 +155,7 @@ def profile_pages(rt: Any, built: Any, args: Any) -> None:
             print(f"    params: {str(_PARAMS[statement])[:200]}")
             print(_explain(rt, statement, _PARAMS[statement]))
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(int(__import__("os").environ.get("PROFILE_LINES", "25")))
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.lines)
         print("\n".join(line for line in out.getvalue().splitlines()[8:40] if line.strip()))
 
 

@@ -164,14 +164,17 @@ def range_keys(session: Session, *, since: datetime, until: datetime) -> dict[in
 
 
 _MODIFIED = Change.__table__.c.updated_at  # type: ignore[attr-defined]
-_CHANGED = (core_select(col(Change.id), col(Change.version), _MODIFIED)  # ix_changes_updated's stretch
+_CHANGED = (core_select(col(Change.id), col(Change.version), _MODIFIED, col(ReleasePlan.window_start),
+                        col(ReleasePlan.window_end))  # ix_changes_updated's stretch, each with its window
+            .outerjoin(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))
             .where(_MODIFIED >= bindparam("since", type_=_MODIFIED.type)).order_by(_MODIFIED))
 
 
-def changed_since(session: Session, since: datetime) -> list[Any]:
-    """Every school's changes modified at or after ``since`` (id, version, updated_at), from the
-    newest stretch of the modified-time index. For an unscoped session."""
-    return list(session.connection().execute(_CHANGED, {"since": since}).all())
+def changed_since(session: Session, since: datetime, *, limit: int) -> list[Any]:
+    """Every school's changes modified at or after ``since`` (id, version, updated_at and the
+    release window, if any), oldest first, at most ``limit``: from the newest stretch of the
+    modified-time index. For an unscoped session."""
+    return list(session.connection().execute(_CHANGED.limit(limit), {"since": since}).all())
 
 
 def newest_change(session: Session) -> datetime | None:

@@ -17,8 +17,10 @@ from .runtime import Runtime
 T = TypeVar("T")
 _INSTANT = timedelta(microseconds=1)
 # A save's modified time is when its transaction began: one that commits after a later one was
-# read is caught by reading a little before the newest time seen.
-_LATE = timedelta(minutes=2)
+# read is caught by reading a little before the newest time seen (and one later still by the
+# range's version, which then has the range read whole).
+_LATE = timedelta(seconds=10)
+_CATCH_UP_MAX = 200  # changes saved since the last reading beyond which the range is read whole
 
 
 @dataclass(frozen=True, eq=False)  # one per row read: known by identity, hashed as quickly
@@ -76,10 +78,15 @@ class RangeReleases:
         modified time; a little before, for a write that committed late); whether the rows then
         add up to the range's version (if not — a write missed — read the range whole)."""
         assert self._mark is not None
-        changed = feed_store.changed_since(session, self._mark - _LATE)
-        moved = [cid for cid, version_now, modified in changed
-                 if (kept := self._kept.get(cid)) is None or kept.row.version != version_now
-                 or kept.row.updated_at != modified]
+        changed = feed_store.changed_since(session, self._mark - _LATE, limit=_CATCH_UP_MAX + 1)
+        if len(changed) > _CATCH_UP_MAX:
+            return False  # a bulk write (an import): reading the range whole costs less
+        # Those kept that moved, and those not kept whose window is now in the range.
+        moved = [c.id for c in changed
+                 if ((kept := self._kept.get(c.id)) is not None
+                     and (kept.row.version != c.version or kept.row.updated_at != c.updated_at))
+                 or (kept is None and c.window_start is not None and c.window_end is not None
+                     and c.window_end > since and c.window_start < until)]
         if changed:
             self._mark = max(self._mark, changed[-1].updated_at)
         if moved:

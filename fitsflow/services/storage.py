@@ -4,11 +4,14 @@ failure of its storage worded for whoever must act (``persistence/failures.py``)
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..persistence.db import Database
 from ..persistence.failures import STORAGE_ERRORS, StorageProblem, classify
-from .runtime import Runtime
+
+if TYPE_CHECKING:  # the command line opens storage without the runtime's templates and workflows
+    from .runtime import Runtime
 
 __all__ = ["STORAGE_ERRORS", "Database", "StorageProblem", "classify", "open_database", "remembering"]
 
