@@ -272,3 +272,34 @@ def test_the_inbox_and_the_release_notices_go_on_by_position(rt, tmp_path):
     assert [i["id"] for i in back["items"]] == [i["id"] for i in one["items"]] and back["offset"] == 0
     bad = client.get("/api/v1/notices?after=nonsense", headers=headers)
     assert bad.status_code == 400 and bad.get_json()["code"] == "invalid"
+
+
+def test_a_position_past_any_id_is_refused_and_a_page_by_position_says_there_are_rows_before(rt, tmp_path):
+    """Found by review: a position naming an id past the database's integers reached it (500
+    on both databases), in the changes list too; and an API client following ``next_after``
+    without an ``offset`` was told its second page was the first (no ``prev_before``)."""
+    from fitsflow.delivery.worker import Worker
+    from fitsflow.domain import cursor
+
+    school = WebSchool(rt)
+    for i in range(3):
+        f.change_in(rt, school, "minor", "released", title=f"Release {i}")
+    f.drain(Worker(rt, email=None, webhook=None, clock=rt.now))
+    client = make_app(rt, tmp_path).test_client()
+    assert login(client, school.emails[school.requester]).status_code == 302
+    huge = 10**30
+    for path, sort, value in (("/notices", "inbox", ""), ("/notices/releases", "received", ""),
+                              ("/changes", "-updated", "2026-01-01T00:00:00+00:00")):
+        for side in ("after", "before"):
+            position = cursor.Position(sort, value, huge).text()
+            refused = client.get(f"{path}?{side}={position}")
+            assert refused.status_code == 400, (path, side)
+            assert "start again from the first page" in refused.get_data(as_text=True)
+    headers = {"Authorization": f"Bearer {auth.create_token(rt, user_id=school.requester, name='t')}"}
+    bad = client.get(f"/api/v1/notices?after={cursor.Position('inbox', '', huge).text()}", headers=headers)
+    assert bad.status_code == 400 and bad.get_json()["code"] == "invalid"
+    one = client.get("/api/v1/notices?limit=1", headers=headers).get_json()
+    two = client.get(f"/api/v1/notices?limit=1&after={one['next_after']}", headers=headers).get_json()
+    assert two["items"] and two["prev_before"]
+    back = client.get(f"/api/v1/notices?limit=1&before={two['prev_before']}", headers=headers).get_json()
+    assert [i["id"] for i in back["items"]] == [i["id"] for i in one["items"]] and back["prev_before"] is None

@@ -265,7 +265,7 @@ def test_the_inbox_page_and_the_unread_badge_read_a_page_and_the_unread_rows_onl
             inbox_store.unread(session, school.requester)
             # From a position (and counted from there): no deeper than the first page.
             for position in ({"after": ids[0]}, {"before": ids[-1]}):
-                rows, _, offset = inbox_store.page(session, school.requester, unread_only=False, limit=1,
+                rows, _, offset, _ = inbox_store.page(session, school.requester, unread_only=False, limit=1,
                                                    offset=500, **position)
                 assert rows and offset == 500
 
@@ -298,7 +298,7 @@ def test_a_persons_release_notices_are_read_and_counted_from_their_own_index(rt)
             notice_store.received_page(session, school.staff, limit=25, offset=0)
             # From a position (and counted from there): no deeper than the first page.
             for position in ({"after": ids[0]}, {"before": ids[-1]}):
-                rows, _, offset = notice_store.received_page(session, school.staff, limit=1, offset=500,
+                rows, _, offset, _ = notice_store.received_page(session, school.staff, limit=1, offset=500,
                                                              **position)
                 assert rows and offset == 500
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from fitsflow.domain.errors import NotPermitted
-from fitsflow.services import calendar, catalogue
+from fitsflow.services import calendar, catalogue, schedule
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app
@@ -263,3 +263,33 @@ def test_a_save_the_catching_up_missed_is_found_by_the_ranges_version(sqlite_rt)
                              "updated_at = :then WHERE ref = :ref"),
                         {"then": rt.now() - timedelta(days=1), "ref": ref})
     assert titles() == ["Wi-Fi moved on"]
+
+
+def test_a_window_taken_away_and_given_again_is_shown_once(rt):
+    """Found by review: a kept release whose plan lost its window (both ends are optional while
+    planning) failed the next view, then stayed shown without one, and came back twice when
+    given one again. A row without a whole window is gone from the range; given one, it is
+    there once."""
+    from datetime import timedelta
+
+    from fitsflow.services import stages
+
+    school = f.School(rt)
+    catalogue.load_demo(rt)
+    ref = f.change_in(rt, school, "minor", "release_planning", title="Plan", affected=("Wi-Fi",))
+    stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
+    other = f.change_in(rt, school, "minor", "approved", title="Other", affected=("Printing",),
+                        window=services_window(rt, school, ref) + timedelta(hours=3))
+    day = services_window(rt, school, ref).date()
+
+    def shown() -> list[list[str]]:
+        found = schedule.forward_schedule(rt, actor_id=school.cab[0], start=day, days=7)
+        return [[r.ref for r in d.releases] for d in found.days if d.releases]
+
+    assert sorted(shown()[0]) == sorted([ref, other])
+    for emptied in ({"window_end": ""}, {"window_start": "", "window_end": ""}):
+        stages.record_release_plan(rt, actor_id=school.requester, ref=ref,
+                                   data={**f.release_plan(rt), **emptied})
+        assert shown() == [[other]] and shown() == [[other]]
+        stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
+        assert sorted(shown()[0]) == sorted([ref, other]) and len(shown()) == 1

@@ -11,6 +11,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from . import limits
 from .errors import InvalidInput
 
 MAX_TEXT = 1200  # a title of 200 characters, encoded, with room to spare
@@ -48,6 +49,6 @@ def read(text: str, *, sort: str, field: str) -> Position | None:
         number = int(ident)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise problem(field) from None
-    if taken_in != sort or number < 0 or not ident.isascii() or not ident.isdigit():
+    if taken_in != sort or not 0 <= number <= limits.ID_MAX or not ident.isascii() or not ident.isdigit():
         raise problem(field)
     return Position(sort, value, number)

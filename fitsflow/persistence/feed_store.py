@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, func, or_, text
+from sqlalchemy import Integer, TextClause, bindparam, column, func, or_, text
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -72,6 +72,7 @@ _RANGE_VERSION = (
     "WHERE p.window_start IS NOT NULL AND p.window_end IS NOT NULL "
     "AND p.window_end > :since AND p.window_start < :until")
 _WHEN = ReleasePlan.__table__.c.window_start.type  # type: ignore[attr-defined]
+_MODIFIED = Change.__table__.c.updated_at  # type: ignore[attr-defined]
 
 
 @cache
@@ -143,7 +144,8 @@ def releases(session: Session, *, since: datetime, until: datetime,
 
 # The same two indexes as the range's version, row by row: which version of each change is there.
 _RANGE_KEYS = _RANGE_VERSION.replace(
-    "count(*), coalesce(sum(c.version), 0), coalesce(sum(c.id), 0), max(c.updated_at)", "c.id, c.version")
+    "count(*), coalesce(sum(c.version), 0), coalesce(sum(c.id), 0), max(c.updated_at)",
+    "c.id, c.version, c.updated_at")
 
 
 @cache
@@ -151,19 +153,20 @@ def _range_keys(dialect: str) -> Any:
     sqlite = dialect == "sqlite"
     query = _RANGE_KEYS.format(hint=" INDEXED BY ix_changes_id_version" if sqlite else "",
                                by_end=" INDEXED BY ix_release_plans_window_end" if sqlite else "")
-    return text(query).bindparams(bindparam("since", type_=_WHEN), bindparam("until", type_=_WHEN))
+    return (text(query).bindparams(bindparam("since", type_=_WHEN), bindparam("until", type_=_WHEN))
+            .columns(column("id", Integer), column("version", Integer), _MODIFIED))
 
 
-def range_keys(session: Session, *, since: datetime, until: datetime) -> dict[int, int]:
+def range_keys(session: Session, *, since: datetime, until: datetime) -> dict[int, tuple[int, datetime]]:
     """Each change (of every school) with a window touching [since, until): its id, with its
-    version — what says whether a copy of its release read earlier is still as it is (every
-    save moves it). For an unscoped session (a kept copy for every school, filtered later)."""
+    version and modified time — what says whether a copy of its release read earlier is still
+    as it is (a save moves both, a vote the time). For an unscoped session (a kept copy for
+    every school, filtered later)."""
     connection = session.connection()
     rows = connection.execute(_range_keys(connection.dialect.name), {"since": since, "until": until}).all()
-    return {cid: version for cid, version in rows}
+    return {cid: (version, modified) for cid, version, modified in rows}
 
 
-_MODIFIED = Change.__table__.c.updated_at  # type: ignore[attr-defined]
 _CHANGED = (core_select(col(Change.id), col(Change.version), _MODIFIED, col(ReleasePlan.window_start),
                         col(ReleasePlan.window_end))  # ix_changes_updated's stretch, each with its window
             .outerjoin(ReleasePlan, col(ReleasePlan.change_id) == col(Change.id))

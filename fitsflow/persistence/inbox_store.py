@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from .counting import Count, newest_first
+from .counting import Stretch, newest_first
 from .models import InboxItem
 
 _INBOX = InboxItem.__table__  # type: ignore[attr-defined]
@@ -30,7 +30,7 @@ def deliver(session: Session, *, outbox_id: int, user_id: int, event: str, chang
 
 
 def page(session: Session, user_id: int, *, unread_only: bool, limit: int, offset: int,
-         after: int | None = None, before: int | None = None) -> tuple[list[Any], Count, int]:
+         after: int | None = None, before: int | None = None) -> Stretch:
     """A page of a person's items, newest first, with how many there are and its offset
     (from a position — the item id it starts after or ends before — as
     counting.newest_first reads it)."""

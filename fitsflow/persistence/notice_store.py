@@ -14,7 +14,7 @@ from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from . import queries
-from .counting import Count, newest_first
+from .counting import Stretch, newest_first
 from .models import (
     Change,
     NoticeReceipt,
@@ -178,7 +178,7 @@ def _received() -> Any:
 
 
 def received_page(session: Session, user_id: int, *, limit: int, offset: int = 0, after: int | None = None,
-                  before: int | None = None) -> tuple[list[Any], Count, int]:
+                  before: int | None = None) -> Stretch:
     """Notices a person received, newest first (rows as :func:`received`), with how many and
     the page's offset: from a position (the receipt id it starts after or ends before) as
     counting.newest_first reads it."""

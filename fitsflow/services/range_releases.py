@@ -95,43 +95,44 @@ class RangeReleases:
 
     def _resync(self, rt: Runtime, session: Any, since: datetime, until: datetime,
                 version: tuple[Any, ...]) -> None:
-        """The range read whole: each change's version, and the rows of those not kept as they are."""
+        """The range read whole: each change's version and modified time, and the rows of those
+        not kept as they are."""
         mark = feed_store.newest_change(session)
-        versions = feed_store.range_keys(session, since=since, until=until)
-        for cid in [cid for cid in self._kept if cid not in versions]:
-            self._drop(cid)
-        stale = [cid for cid, version_now in versions.items()
-                 if (kept := self._kept.get(cid)) is None or kept.row.version != version_now]
-        self._apply(rt, stale, feed_store.releases_of(session, stale) if stale else [], since, until,
-                    resort=True)
+        keys = feed_store.range_keys(session, since=since, until=until)
+        stale = [cid for cid, key in keys.items()
+                 if (kept := self._kept.get(cid)) is None or (kept.row.version, kept.row.updated_at) != key]
+        gone = [cid for cid in self._kept if cid not in keys]
+        self._apply(rt, stale + gone, feed_store.releases_of(session, stale) if stale else [], since, until)
         self._mark = mark
         # As of the version when the rows add up to it (a write between the two reads: next time).
         self._synced = version if self._sums() == tuple(version[:3]) else None
 
     def _apply(self, rt: Runtime, ids: list[int], rows: list[feed_store.FeedRelease], since: datetime,
-               until: datetime, *, resort: bool = False) -> None:
-        """These changes as read now (``rows``; an id without one in the range is gone from it)."""
+               until: datetime) -> None:
+        """These changes as read now (``rows``; an id without one in the range, or without a
+        whole window, is gone from it). Worked out on copies and put in place together: a
+        build of the rows before stays as it was, and a failure leaves them as they were."""
         tz = rt.timezone
-        ordered = list(self._ordered)  # a new list: a build of the old one stays as it was
+        kept = dict(self._kept)
+        ordered = list(self._ordered)
+        resort = len(ids) > 64  # many moved: one sort costs less than a search for each
         for cid in ids:
-            old = self._drop(cid)
+            old = kept.pop(cid, None)
             if old is not None and not resort:
                 del ordered[bisect_left(ordered, _order(old), key=_order)]
         for r in rows:
-            if not (r.window_end > since and r.window_start < until):
-                continue  # moved out of the range meanwhile
-            kept = Kept(r, tuple(s for s in (r.services or "").split("\n") if s),
-                        r.window_start.astimezone(tz).date(),
-                        # a window ending at midnight is not on the next day
-                        (r.window_end - _INSTANT).astimezone(tz).date(), (r.workflow, r.state))
-            self._kept[r.change_id] = kept
+            if r.window_start is None or r.window_end is None or not (r.window_end > since
+                                                                      and r.window_start < until):
+                continue  # no window now, or moved out of the range meanwhile
+            entry = Kept(r, tuple(s for s in (r.services or "").split("\n") if s),
+                         r.window_start.astimezone(tz).date(),
+                         # a window ending at midnight is not on the next day
+                         (r.window_end - _INSTANT).astimezone(tz).date(), (r.workflow, r.state))
+            kept[r.change_id] = entry
             if not resort:
-                insort(ordered, kept, key=_order)
-        self._ordered = sorted(self._kept.values(), key=_order) if resort else ordered
+                insort(ordered, entry, key=_order)
+        self._kept, self._ordered = kept, sorted(kept.values(), key=_order) if resort else ordered
         self._synced = None
-
-    def _drop(self, cid: int) -> Kept | None:
-        return self._kept.pop(cid, None)
 
     def _sums(self) -> tuple[int, int, int]:
         """What the range's version counts of the rows kept: how many, their versions, their ids."""
