@@ -57,3 +57,29 @@ def test_a_page_reads_the_acting_person_once_and_sees_its_own_writes(rt, tmp_pat
         inbox.mark_read(rt, actor_id=school.requester, item_id=inbox.my_notices(
             rt, actor_id=school.requester, limit=1).items[0].id)
         assert inbox.unread_count(rt, actor_id=school.requester) == before - 1
+
+
+def test_the_approvals_page_counts_what_waits_once(rt, tmp_path):
+    """The approvals page counted the approver's queue for its total and again, per gate, for
+    the navigation: the same numbers, now read once a request (and they agree)."""
+    school = WebSchool(rt)
+    for _ in range(3):
+        f.change_in(rt, school, "minor", "implement_approval")
+    client = make_app(rt, tmp_path).test_client()
+    assert login(client, school.emails[school.cab[0]]).status_code == 302
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/approvals")
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", seen)
+    assert page.status_code == 200
+    counts = [s for s in statements if "count(" in s.lower() and "approval" in s.lower()
+              and "changes.workflow" in s and "FROM changes" in s]
+    assert len(counts) == 1, "\n\n".join(counts)
+    html = page.get_data(as_text=True)
+    assert "1–3 of 3" in html

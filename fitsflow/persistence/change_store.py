@@ -179,7 +179,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
          created_to: datetime | None = None, where: Any = None, limit: int = 50,
          offset: int = 0, order: Sequence[Any] = (), scores: Any = None,
          params: dict[str, Any] | None = None, count_where: Any = None,
-         count_service: str = "", keyset: _Keyset | None = None) -> tuple[list[ChangeRecord], int]:
+         count_service: str = "", keyset: _Keyset | None = None,
+         total: int | None = None) -> tuple[list[ChangeRecord], int]:
     """Changes newest first (or in ``order``), with the number matching the filters.
     ``scores`` (hit, score) is joined for an order by how well each matches; ``params``
     are the values of bound parameters in ``where``; ``count_where``, when given, is the same
@@ -187,7 +188,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
     service's rows of change_services (the page walks its order's index and asks EXISTS of
     each change), stopping where the count does. ``keyset``: the page starts after (or ends
     before) a position instead of ``offset`` rows in (``offset`` only says where that is), and
-    the total is counted from the page on."""
+    the total is counted from the page on. ``total``: how many match, already known (not
+    counted again)."""
     conditions = [_CHANGES.c[column] == value
                   for column, value in (("state", state), ("category", category),
                                         ("requester_id", requester_id))
@@ -211,6 +213,8 @@ def page(session: Session, *, state: str | None = None, category: str | None = N
         walked = connection.execute(keyset.walk(query, limit), params or {}).all()
         rows = list(reversed(walked)) if keyset.backwards else walked
     records = [_record(r) for r in rows]
+    if total is not None:
+        return records, counting.Count(total)
     counted_rows = core_select(_CHANGES.c.id).where(*counted)
     if count_service:
         counted_rows = (core_select(_SERVICES.c.change_id)
@@ -560,14 +564,16 @@ AWAITING_SORTS: dict[str, Any] = {"waiting": queue_store.round_opened(), "cost":
 
 def awaiting(session: Session, *, gates: Gates, roles: Sequence[str],
              user_id: int, limit: int, offset: int, escalated: bool = False,
-             first: Sequence[str] = (), sort: str = "waiting") -> tuple[list[ChangeRecord], int]:
+             first: Sequence[str] = (), sort: str = "waiting",
+             total: int | None = None) -> tuple[list[ChangeRecord], int]:
     """Changes waiting at a gate this user may decide: (workflow, state, gate, categories)
     say where. A round whose approvers the policy computed asks for one of ``roles``; a round
     opened before that (no rows) asks the workflow's approvers for the ``categories``. Their
     own changes and those they already decided this round are left out. With ``escalated``
     (the user holds the escalation role) a round escalated at its gate is theirs too.
     Changes of the ``first`` workflows (emergencies) come first, then as ``sort`` says (a key
-    of AWAITING_SORTS, "-" first for the other way; by default the longest waiting)."""
+    of AWAITING_SORTS, "-" first for the other way; by default the longest waiting). ``total``:
+    how many wait, when already known (the sum of :func:`awaiting_counts`)."""
     if not gates or not roles:
         return [], 0
     where = _awaiting_where(_shape(gates), escalated)
@@ -575,7 +581,7 @@ def awaiting(session: Session, *, gates: Gates, roles: Sequence[str],
     order = [case((_CHANGES.c.workflow.in_(first or [""]), 0), else_=1),
              column.desc() if sort.startswith("-") else column.asc(), _CHANGES.c.id.asc()]
     return page(session, where=where, limit=limit, offset=offset, order=order,
-                params={"awaiting_roles": list(roles), "awaiting_user": user_id})
+                params={"awaiting_roles": list(roles), "awaiting_user": user_id}, total=total)
 
 
 def awaiting_counts(session: Session, *, gates: Gates, roles: Sequence[str],

@@ -93,9 +93,17 @@ def _awaiting_records(rt: Runtime, session: Session, actor_id: int, limit: int,
         raise InvalidInput({"sort": wrong})
     actor = common.load_actor(rt, session, actor_id)
     where = _awaiting(rt, session, actor)
+    total = sum(_counts(rt, session, actor, where).values())
     return change_store.awaiting(session, gates=where.gates, roles=where.roles, user_id=actor.id,
                                  limit=limit, offset=offset, escalated=where.escalated, first=where.first,
-                                 sort=sort)
+                                 sort=sort, total=total)
+
+
+def _counts(rt: Runtime, session: Session, actor: Actor, where: _Awaiting) -> dict[tuple[str, str], int]:
+    """How many wait for the person at each (workflow, state): read once a request (the page's
+    total and the navigation's counts are the same numbers)."""
+    return rt.db.remembered(("awaiting", actor.id), lambda: change_store.awaiting_counts(
+        session, gates=where.gates, roles=where.roles, user_id=actor.id, escalated=where.escalated))
 
 
 def awaiting_decision(rt: Runtime, *, actor_id: int, limit: int = 25, offset: int = 0) -> Page:
@@ -132,9 +140,7 @@ def waiting_by_gate(rt: Runtime, *, actor_id: int) -> list[tuple[str, int]]:
     navigation."""
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        where = _awaiting(rt, session, actor)
-        counts = change_store.awaiting_counts(session, gates=where.gates, roles=where.roles, user_id=actor.id,
-                                              escalated=where.escalated)
+        counts = _counts(rt, session, actor, _awaiting(rt, session, actor))
     by_title: dict[str, int] = {}
     for (workflow, state), n in counts.items():
         try:
