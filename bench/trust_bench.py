@@ -62,8 +62,9 @@ def spread(url: str, count: int) -> int:
     """Make ``count`` schools of the history: every change (and its notices) goes to one of
     them in turn; the trust CAB member joins. A change is raised by someone of its school (the
     product refuses any other), so the history's changes at each other school pass to that
-    school's own network manager: the first school's people keep theirs, as many as in the
-    single school of the same size. Returns the trust CAB member's id."""
+    school's own network manager, with what the history's requesters were told about them
+    (their inbox): the first school's people keep theirs, as many as in the single school of
+    the same size. Returns the trust CAB member's id."""
     rt = build_runtime(load_settings(environ={}), database_url=url)
     try:
         for n in range(2, count + 1):
@@ -75,12 +76,21 @@ def spread(url: str, count: int) -> int:
         with rt.db.transaction() as session:
             connection = session.connection()
             if count > 1:
+                told = text("SELECT DISTINCT requester_id FROM changes")
+                requesters = connection.execute(told).scalars().all()
                 connection.execute(text("UPDATE changes SET school_id = 1 + ((id - 1) % :n)"), {"n": count})
                 connection.execute(text("UPDATE release_notices SET school_id = (SELECT changes.school_id "
                                         "FROM changes WHERE changes.id = release_notices.change_id)"))
                 for n, uid in others.items():
                     connection.execute(text("UPDATE changes SET requester_id = :uid WHERE school_id = :n"),
                                        {"uid": uid, "n": n})
+                # What a requester was told about a change at another school was told to that
+                # school's manager (the product tells only people of the change's school).
+                connection.execute(text(
+                    "UPDATE inbox_items SET user_id = (SELECT c.requester_id FROM changes c "
+                    "WHERE c.ref = inbox_items.change_ref) WHERE change_ref != '' AND user_id IN "
+                    f"({', '.join(str(int(r)) for r in requesters)}) AND EXISTS (SELECT 1 FROM changes c "
+                    "WHERE c.ref = inbox_items.change_ref AND c.school_id != 1)"))
         if rt.db.dialect == "postgresql":
             with rt.db.engine.begin() as connection:
                 connection.exec_driver_sql("ANALYZE")
