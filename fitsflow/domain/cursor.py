@@ -52,3 +52,22 @@ def read(text: str, *, sort: str, field: str) -> Position | None:
     if taken_in != sort or not 0 <= number <= limits.ID_MAX or not ident.isascii() or not ident.isdigit():
         raise problem(field)
     return Position(sort, value, number)
+
+
+def ids(after: str, before: str, *, sort: str) -> tuple[int | None, int | None]:
+    """The ids a page of a list kept by id (``sort`` names the list) starts after or ends
+    before, from the positions given (``after`` first); InvalidInput naming the field."""
+    start = read(after, sort=sort, field="after")
+    if start is not None:
+        return start.id, None
+    end = read(before, sort=sort, field="before")
+    return None, end.id if end is not None else None
+
+
+def either_side(sort: str, ids_shown: list[int], *, earlier: bool) -> tuple[str, str]:
+    """(next_after, prev_before) of a page of a list kept by id showing ``ids_shown`` (none:
+    neither); ``earlier``: rows come before the page."""
+    if not ids_shown:
+        return "", ""
+    before = Position(sort, "", ids_shown[0]).text() if earlier else ""
+    return Position(sort, "", ids_shown[-1]).text(), before

@@ -66,21 +66,18 @@ def my_notices(rt: Runtime, *, actor_id: int, limit: int = 50, offset: int = 0,
     """Notifications delivered to this person, newest first, with the counts. ``after`` /
     ``before``: the position (InboxPage.next_after/prev_before) the page starts after or ends
     before; ``offset`` then only says how far in that is."""
-    after_id = cursor.read(after, sort=POSITIONS, field="after")
-    before_id = None if after_id else cursor.read(before, sort=POSITIONS, field="before")
+    after_id, before_id = cursor.ids(after, before, sort=POSITIONS)
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
         rows, total, offset, earlier = inbox_store.page(
-            session, actor_id, unread_only=unread_only, limit=limit, offset=offset,
-            after=after_id.id if after_id else None, before=before_id.id if before_id else None)
+            session, actor_id, unread_only=unread_only, limit=limit, offset=offset, after=after_id,
+            before=before_id)
         unread = rt.db.remembered(("unread", actor_id), lambda: inbox_store.unread(session, actor_id))
     items = [Notice(r.id, r.event, r.change_ref, r.subject, r.body, r.link, r.created_at, r.read_at)
              for r in rows]
-    first, last = (items[0].id, items[-1].id) if items else (0, 0)
-    earlier = bool(items) and bool(offset or earlier)  # rows before this page
-    return InboxPage(items, total, unread, limit, offset,
-                     next_after=cursor.Position(POSITIONS, "", last).text() if items else "",
-                     prev_before=cursor.Position(POSITIONS, "", first).text() if earlier else "")
+    next_after, prev_before = cursor.either_side(POSITIONS, [i.id for i in items],
+                                                 earlier=bool(offset or earlier))
+    return InboxPage(items, total, unread, limit, offset, next_after, prev_before)
 
 
 def open_notice(rt: Runtime, *, actor_id: int, item_id: int) -> Notice:

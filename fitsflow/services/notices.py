@@ -309,19 +309,15 @@ def release_notice_page(rt: Runtime, *, actor_id: int, limit: int = 25, offset: 
                         before: str = "") -> Page:
     """Every release notice this person received, newest first, a page at a time; ``after`` /
     ``before``: the position (Page.next_after/prev_before) it starts after or ends before."""
-    after_at = cursor.read(after, sort=RECEIVED, field="after")
-    before_at = None if after_at else cursor.read(before, sort=RECEIVED, field="before")
+    after_id, before_id = cursor.ids(after, before, sort=RECEIVED)
     with rt.db.read() as session:
         common.load_actor(rt, session, actor_id)
         rows, total, offset, earlier = notice_store.received_page(
-            session, actor_id, limit=limit, offset=offset, after=after_at.id if after_at else None,
-            before=before_at.id if before_at else None)
+            session, actor_id, limit=limit, offset=offset, after=after_id, before=before_id)
     items = [Received(**row._mapping) for row in rows]
-    first, last = (items[0].receipt_id, items[-1].receipt_id) if items else (0, 0)
-    earlier = bool(items) and bool(offset or earlier)  # rows before this page
-    return Page(items, total, limit, offset,
-                next_after=cursor.Position(RECEIVED, "", last).text() if items else "",
-                prev_before=cursor.Position(RECEIVED, "", first).text() if earlier else "")
+    next_after, prev_before = cursor.either_side(RECEIVED, [i.receipt_id for i in items],
+                                                 earlier=bool(offset or earlier))
+    return Page(items, total, limit, offset, next_after, prev_before)
 
 
 def read_notice(rt: Runtime, *, actor_id: int, notice_id: int) -> Received:
