@@ -92,3 +92,12 @@ def test_mermaid_marks_phases_gates_and_the_current_state():
     assert "financial_planning --> proceed_approval : submit_proceed" in text
     assert "class implement_approval,proceed_approval gate" in text
     assert "class scheduled current" in text
+
+
+def test_a_state_title_is_its_name_when_the_version_has_no_such_state():
+    """One rule for a state's title: a change on an older version, at a state since renamed or
+    removed, shows its name (the missed-recurrences list raised KeyError, a 500 on home)."""
+    definition = load_definition(shipped_directory() / "fits-change.toml")
+    title = definition.states["needs_analysis"].title
+    assert definition.state_title("needs_analysis") == title and title != "needs_analysis"
+    assert definition.state_title("retired_state") == "retired_state"

@@ -209,7 +209,7 @@ class Worker:
             definition = self.rt.workflows.of(workflow, version).definition
             if definition.kind_of(state) in REVIEW_PENDING_KINDS:
                 return True
-            title = definition.states[state].title if state in definition.states else state
+            title = definition.state_title(state)
             outbox_store.cancel(session, row.id, reason=f"not needed: the change is now at “{title}”")
             return False
 

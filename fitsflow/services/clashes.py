@@ -53,7 +53,6 @@ def find(rt: Runtime, session: Session, *, change_id: int, services: list[str], 
         pairs = cat.related(services, [s for s in (other_services or "").split("\n") if s])
         if pairs:
             definition = rt.workflows.get(workflow).definition
-            state_title = definition.states[state].title if state in definition.states else state
-            found.append(Clash(ref, title, state_title, other_start, other_end,
+            found.append(Clash(ref, title, definition.state_title(state), other_start, other_end,
                                tuple(a if a == b else f"{a} ↔ {b}" for a, b in pairs)))
     return found

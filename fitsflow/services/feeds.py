@@ -166,9 +166,7 @@ def _events(rt: Runtime, kind: str, user_id: int, since: datetime, until: dateti
     seen = None if scope is None else frozenset(scope)
     # The schedule's: from the range's rows kept for everyone (a decision reads its one change
     # again), each event's text written again only for a row that moved.
-    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
-    status = {pair: "CANCELLED" if pair in cancelled else "CONFIRMED"
-              for pair in rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)}
+    status = _statuses(rt)
     rows = range_releases.of(rt, since, until).current(rt, since, until)
     shown = [k for k in rows if k.pair in status and (seen is None or k.row.school_id in seen)]
     tzid, host, base = rt.settings.school.timezone, _host(rt), rt.settings.delivery.base_url.rstrip("/")
@@ -182,14 +180,20 @@ def _kept_event(kept: range_releases.Kept, key: tuple[Any, ...]) -> str:
     return _vevent(kept.row, tzid, host, base, status)
 
 
+def _statuses(rt: Runtime) -> dict[tuple[str, str], str]:
+    """An event's STATUS by its change's (workflow, state), from the state's kind: cancelled or
+    confirmed (the schedule feed shows only these); any other state is TENTATIVE."""
+    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
+    return {pair: "CANCELLED" if pair in cancelled else "CONFIRMED"
+            for pair in rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS, *CANCELLED_RELEASE_KINDS)}
+
+
 def release_events(rt: Runtime, releases: list[feed_store.FeedRelease]) -> tuple[str, ...]:
     """Each release's VEVENT text, with its status from its state's kind."""
     tzid = rt.settings.school.timezone
     host, base = _host(rt), rt.settings.delivery.base_url.rstrip("/")
-    cancelled = set(rt.workflows.states_of_kind(*CANCELLED_RELEASE_KINDS))
-    confirmed = set(rt.workflows.states_of_kind(*CONFIRMED_RELEASE_KINDS))
-    return tuple(_vevent(r, tzid, host, base, "CANCELLED" if (r.workflow, r.state) in cancelled
-                         else "CONFIRMED" if (r.workflow, r.state) in confirmed else "TENTATIVE")
+    status = _statuses(rt)
+    return tuple(_vevent(r, tzid, host, base, status.get((r.workflow, r.state), "TENTATIVE"))
                  for r in releases)
 
 

@@ -225,7 +225,7 @@ def missed(rt: Runtime, *, actor_id: int, limit: int = 20) -> list[Missed]:
         if (workflow, state) in past:
             continue
         definition = rt.workflows.get(workflow).definition
-        out.append(Missed(ref, title, on, definition.states[state].title))
+        out.append(Missed(ref, title, on, definition.state_title(state)))
         if len(out) == limit:
             break
     return out

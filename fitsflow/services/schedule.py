@@ -129,12 +129,11 @@ def _releases(rt: Runtime, start: date, days: int, service: str, state: str,
     in_range = range_releases.of(rt, since, until)
     rows = in_range.current(rt, since, until)
     return in_range.built((service.lower(), state, category, seen), rows, lambda: _by_day(
-        rt, in_range, rows, start, days, service, state, category, seen))
+        rt, rows, start, days, service, state, category, seen))
 
 
-def _by_day(rt: Runtime, in_range: range_releases.RangeReleases, rows: list[range_releases.Kept],
-            start: date, days: int, service: str, state: str, category: str,
-            seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
+def _by_day(rt: Runtime, rows: list[range_releases.Kept], start: date, days: int, service: str, state: str,
+            category: str, seen: tuple[int, ...] | None) -> dict[date, tuple[Release, ...]]:
     end = start + timedelta(days=days)
     with rt.db.read() as session:
         cat = service_store.catalogue(session)
@@ -151,18 +150,14 @@ def _by_day(rt: Runtime, in_range: range_releases.RangeReleases, rows: list[rang
         if wanted is not None and not wanted & cat.ids(k.names):
             continue
         kept.append(k)
-        if (r.workflow, r.state) not in titles:
-            definition = rt.workflows.get(r.workflow).definition
-            titles[r.workflow, r.state] = definition.states[r.state].title if r.state in definition.states \
-                else r.state
+        if k.pair not in titles:
+            titles[k.pair] = rt.workflows.get(r.workflow).definition.state_title(r.state)
     found = _clashes([(k.row.ref, k.row.window_start, k.row.window_end, k.names) for k in kept
-                      if (k.row.workflow, k.row.state) not in cancelled], cat)
+                      if k.pair not in cancelled], cat)
     by_day: dict[date, list[Release]] = {}
     for k in kept[:feed_store.FEED_ROWS_MAX]:  # each release under every local day its window touches
-        r = k.row
-        title, gone, clashes = titles[r.workflow, r.state], (r.workflow, r.state) in cancelled, \
-            tuple(found.get(r.ref, ()))
-        item = k.make(("release", title, gone, clashes), _release)
+        item = k.make(("release", titles[k.pair], k.pair in cancelled, tuple(found.get(k.row.ref, ()))),
+                      _release)
         day = max(k.first, start)
         while day <= k.last and day < end:
             by_day.setdefault(day, []).append(item)

@@ -69,6 +69,12 @@ class WorkflowDefinition:
     version: str = ""
     body: str = field(default="", repr=False, compare=False)
 
+    def state_title(self, state: str) -> str:
+        """The state's title for people; its name when this version has no such state (a change
+        on an older version, at a state since renamed or removed)."""
+        spec = self.states.get(state)
+        return spec.title if spec else state
+
     def kind_of(self, state: str) -> str | None:
         """What the state means to the engine (see vocabulary.STATE_KINDS), if anything."""
         spec = self.states.get(state)
