@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .domain import evidence as evidence_rules
+from .domain import filtering as filtering_rules
 from .domain import sso as sso_rules
 from .domain.errors import ConfigError
 from .domain.financial_years import financial_year_start
@@ -352,6 +353,12 @@ class EvidenceSettings(_Section):
     catalogue: str = ""
 
 
+class FilteringSettings(_Section):
+    # A TOML file of the web-filtering decision's lifecycle replacing the shipped one
+    # (fitsflow/filtering.toml), whose shape it copies; empty: the shipped one.
+    workflow: str = ""
+
+
 @dataclass(frozen=True)
 class RoleSetting:
     """A role people hold. ``approves``: it may be named in a gate's quorum. ``mfa``: its
@@ -449,6 +456,7 @@ class Settings:
     reports: ReportSettings = ReportSettings()
     demo: DemoSettings = DemoSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    filtering: FilteringSettings = FilteringSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
     sso: Mapping[str, SsoProvider] = field(default_factory=lambda: _frozen({}))
@@ -796,6 +804,7 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
     if policy.peer_review_audience not in raw["audiences"]:
         raise ConfigError(f"policy.peer_review_audience: unknown audience '{policy.peer_review_audience}'")
     _check_evidence(sections["evidence"].catalogue, where)
+    _check_filtering(sections["filtering"].workflow, set(raw["roles"]), where)
     schools: dict[str, ApprovalPolicy] = {}
     for slug, own in raw.get("school_policy", {}).items():
         try:
@@ -831,6 +840,28 @@ def _check_evidence(path: str, where: str) -> None:
         raise ConfigError(f"{where}evidence.catalogue: {path} is not valid TOML: {err}") from None
     except evidence_rules.EvidenceError as err:
         raise ConfigError(f"{where}evidence.catalogue: {err}") from None
+
+
+SHIPPED_FILTERING = Path(__file__).parent / "filtering.toml"
+
+
+def filtering_lifecycle(path: str, roles: Iterable[str]) -> filtering_rules.Lifecycle:
+    """The web-filtering decision's lifecycle: the shipped file, or the one ``path`` names."""
+    source = Path(path) if path else SHIPPED_FILTERING
+    with source.open("rb") as handle:
+        return filtering_rules.parse_lifecycle(tomllib.load(handle), str(source), roles=roles)
+
+
+def _check_filtering(path: str, roles: set[str], where: str) -> None:
+    try:
+        filtering_lifecycle(path, roles)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}filtering.workflow: no file {path}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}filtering.workflow: {path or SHIPPED_FILTERING} is not valid TOML: "
+                          f"{err}") from None
+    except filtering_rules.FilteringFileError as err:
+        raise ConfigError(f"{where}filtering.workflow: {err}") from None
 
 
 def load_settings(path: str | Path | None = None,

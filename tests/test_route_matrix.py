@@ -129,6 +129,14 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/notices/inbox/<int:item_id>"): ("302 404 404 404 404 404 404", None),
     # Anyone signed in proposes a need; only its proposer and requesters read one.
+    ("GET", "/filtering"): ("302 200 200 200 200 200 200", None),
+    ("GET", "/filtering/new"): ("302 200 200 200 200 200 200", None),
+    ("POST", "/filtering/new"): ("302 400 400 400 400 400 400", {}),
+    ("GET", "/filtering/<int:request_id>"): ("302 404 404 404 404 404 404", None),
+    ("POST", "/filtering/<int:request_id>"): ("302 404 404 404 404 404 404",
+                                              {"trigger": "agree", "reason": "x"}),
+    # The annual review's log: the lifecycle file's readers (the ICT team, auditors; not the CAB).
+    ("GET", "/filtering/log.<fmt>"): ("302 403 200 403 403 200 403", None),
     ("GET", "/proposals"): ("302 200 200 200 200 200 200", None),
     ("GET", "/proposals/new"): ("302 200 200 200 200 200 200", None),
     ("POST", "/proposals/new"): ("302 400 400 400 400 400 400", {}),
@@ -260,6 +268,11 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/api/v1/changes/<ref>/comments"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/changes/<ref>/attachments"): ("401 404 200 200 200 200 200", None),
     ("DELETE", "/api/v1/changes/<ref>/attachments/<int:file_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/filtering"): ("401 200 200 200 200 200 200", None),
+    ("POST", "/api/v1/filtering"): ("401 400 400 400 400 400 400", {}),
+    ("GET", "/api/v1/filtering/<int:request_id>"): ("401 404 404 404 404 404 404", None),
+    ("POST", "/api/v1/filtering/<int:request_id>/steps"): ("401 404 404 404 404 404 404",
+                                                           {"trigger": "agree", "reason": "x"}),
     ("GET", "/api/v1/proposals"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/proposals"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/proposals/<int:proposal_id>"): ("401 404 404 404 404 404 404", None),
@@ -295,7 +308,8 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
     for key in ("<int:token_id>", "<int:device_id>", "<int:notice_id>", "<int:item_id>", "<int:grant_id>",
                 "<int:period_id>",
                 "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>",
-                "<int:proposal_id>", "<int:file_id>", "<int:window_id>", "<int:recurrence_id>"):
+                "<int:proposal_id>", "<int:file_id>", "<int:window_id>", "<int:recurrence_id>",
+                "<int:request_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

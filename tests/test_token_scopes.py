@@ -47,7 +47,9 @@ def test_each_operation_declares_its_scope_and_the_document_says_it():
     assert paths["/users"]["get"]["x-token-scope"] == "admin"
     assert paths["/changes"]["post"]["x-token-scope"] == "write"
     decisions = [e for e in ENDPOINTS if e.second_factor]
-    assert [(e.method, e.rule) for e in decisions] == [("POST", "/changes/<ref>/decision")]
+    # A gate's decision, and a filtering request's steps (the safeguarding lead's decision among them).
+    assert sorted((e.method, e.rule) for e in decisions) == [("POST", "/changes/<ref>/decision"),
+                                                             ("POST", "/filtering/<int:request_id>/steps")]
 
 
 def test_an_admins_write_token_cannot_record_someone_elses_absence(sqlite_rt, tmp_path):

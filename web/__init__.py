@@ -112,6 +112,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
         changes,
         dashboard,
         feeds,
+        filtering,
         links,
         proposals,
         reports,
@@ -122,7 +123,8 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     )
 
     for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
-                      feeds.bp, schedule.bp, templates_pages.bp, proposals.bp, reports.bp):
+                      feeds.bp, schedule.bp, templates_pages.bp, proposals.bp, reports.bp,
+                      filtering.bp):
         app.register_blueprint(blueprint)
     sso.init_app(app)
     csrf.exempt(api.bp)

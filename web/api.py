@@ -21,6 +21,7 @@ from fitsflow.services import (
     change_search,
     discussion,
     evidence,
+    filtering,
     inbox,
     maintenance_windows,
     ownership,
@@ -422,6 +423,44 @@ def put_feedback(ref: str, body: m.FeedbackAnswer) -> m.Feedback:
 def feedback_summary(ref: str) -> m.FeedbackSummary:
     s = feedback_service.summary(runtime(), actor_id=actor().id, ref=ref)
     return m.FeedbackSummary.model_validate(dataclasses.asdict(s))
+
+
+def _filter(r: filtering.RequestView) -> m.FilterRequest:
+    return m.FilterRequest.model_validate(dataclasses.asdict(r))
+
+
+@route(bp, "POST", "/filtering",
+       summary="Ask for a site or category to be allowed or blocked (any member of staff)",
+       response=m.FilterRequest, body=m.NewFilterRequest, status=201, who=SIGNED_IN)
+def ask_filtering(body: m.NewFilterRequest) -> m.FilterRequest:
+    data = body.model_dump()
+    data["until"] = body.until.isoformat() if body.until else ""
+    return _filter(filtering.ask(runtime(), actor_id=actor().id, data=data))
+
+
+@route(bp, "GET", "/filtering", summary="Web-filtering requests: waiting for me, mine, or every one (the "
+       "log's readers), newest first, searchable", response=m.FilterRequestPage, query=m.FilterFilters,
+       who=SIGNED_IN)
+def filtering_list(query: m.FilterFilters) -> m.FilterRequestPage:
+    page = filtering.listing(runtime(), actor_id=actor().id, view=query.view, state=query.state, q=query.q,
+                             action=query.action, limit=query.limit, offset=query.offset)
+    return m.FilterRequestPage(items=[_filter(r) for r in page.items], total=page.total, limit=query.limit,
+                               offset=query.offset, more=page.more)
+
+
+@route(bp, "GET", "/filtering/<int:request_id>",
+       summary="A web-filtering request, and what the caller may do",
+       response=m.FilterRequest, who=SIGNED_IN)
+def filtering_request(request_id: int) -> m.FilterRequest:
+    return _filter(filtering.get(runtime(), actor_id=actor().id, request_id=request_id))
+
+
+@route(bp, "POST", "/filtering/<int:request_id>/steps", summary="Take a step: decide with the reason (the "
+       "safeguarding lead), record it applied or put back (the ICT team), withdraw it",
+       response=m.FilterRequest, body=m.FilterStep, who=SIGNED_IN, second_factor=True)
+def filtering_step(request_id: int, body: m.FilterStep) -> m.FilterRequest:
+    return _filter(filtering.act(runtime(), actor_id=actor().id, request_id=request_id, trigger=body.trigger,
+                                 reason=body.reason, expected_version=body.expected_version))
 
 
 def _proposal(p: proposals.ProposalView) -> m.Proposal:

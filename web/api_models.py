@@ -1186,6 +1186,75 @@ class Triage(Body):
         "", description="Required to decline; the proposer reads it.")
 
 
+class NewFilterRequest(Body):
+    what: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")] = Field(
+        description="The website's address, or the category of sites.")
+    action: Literal["allow", "block"]
+    why: Required = Field(description="What it is needed for, or the harm it would prevent.")
+    for_whom: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")] = Field(
+        description="A class, a year group, staff, everyone.")
+    until: date | None = Field(None, description="The last day it is wanted (none: for good).")
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="The school it is for (its short name): needed when the caller belongs to several.")
+
+
+class FilterStepOut(Out):
+    trigger: str
+    title: str
+    reason: bool = Field(description="A reason is asked for.")
+    decision: bool = Field(description="It is the decision (the lifecycle's deciders', never the asker's).")
+
+
+class FilterRequest(Out):
+    id: int
+    school: str
+    what: str
+    action: Literal["allow", "block"]
+    why: str
+    for_whom: str
+    until: date | None
+    asker_name: str
+    created_at: datetime
+    state: str = Field(description="Its state in the school's filtering lifecycle (filtering.toml).")
+    state_title: str
+    final: bool
+    version: int = Field(description="Give it back as expected_version to act on what you read.")
+    decision: str = Field(description="The step that decided it (agree, refuse…); empty until decided.")
+    decision_title: str
+    decided_by: str | None
+    decided_at: datetime | None
+    reason: str
+    applied_by: str | None
+    applied_at: datetime | None
+    reverted_by: str | None
+    reverted_at: datetime | None
+    withdrawn_reason: str
+    overdue: bool = Field(description="Applied for a time that is over and not yet put back.")
+    steps: list[FilterStepOut] = Field(description="What the caller may do now.")
+
+
+class FilterRequestPage(Page[FilterRequest]):
+    pass
+
+
+class FilterFilters(Paging):
+    view: Literal["", "todo", "mine", "all"] = Field(
+        "", description="todo: waiting for a step of mine; mine: asked by me; all: every one of my schools' "
+                        "(the log's readers). Default: the first that applies.")
+    state: Annotated[str, StringConstraints(max_length=30)] = ""
+    action: Literal["", "allow", "block"] = ""
+    q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = Field(
+        "", description="Text in the site or category, why, for whom or the reason.")
+
+
+class FilterStep(Body):
+    trigger: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="A step the request's ``steps`` offers (agree, refuse, apply, revert, withdraw).")
+    reason: Annotated[str, StringConstraints(max_length=limits.REASON)] = Field(
+        "", description="Required where the step asks for one (a decision, a withdrawal).")
+    expected_version: int | None = Field(None, ge=1, le=limits.ID_MAX)
+
+
 class NewComment(Body):
     body: Required = Field(description="Markdown; shown sanitised.")
 

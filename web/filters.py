@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
 from fitsflow.domain.vocabulary import EMERGENCY_PURPOSES, MEASURE_RESULTS
-from fitsflow.services import inbox, queues
+from fitsflow.services import filtering, inbox, queues
 
 from .login import runtime
 
@@ -85,7 +85,12 @@ def register(app: Flask) -> None:
         def unread_notices() -> int:
             return inbox.unread_count(rt, actor_id=current_user.actor.id)
 
+        def filtering_waiting() -> int:
+            """Filtering requests waiting for a step the person may take (0 for most people)."""
+            return filtering.waiting_count(rt, actor_id=current_user.actor.id)
+
         return {"waiting_by_gate": waiting_by_gate, "unread_notices": unread_notices,
+                "filtering_waiting": filtering_waiting,
                 "school": app.config["SCHOOL_NAME"], "roles": roles,
                 "can_view": may_view_changes(roles), "is_approver": is_approver(roles, book),
                 "is_auditor": bool(roles & {AUDITOR, ADMIN}), "role_label": book.label,

@@ -78,6 +78,8 @@ SHIPPED_ROLES: dict[str, tuple[str, bool, bool, bool]] = {
     "governors": ("Governors' finance committee", True, True, False),
     "dpo": ("Data protection officer", True, True, False),
     "dsl": ("Designated safeguarding lead", True, True, False),
+    # Decides web-filtering requests beside the DSL (filtering.toml); approves no gate.
+    "deputy_dsl": ("Deputy designated safeguarding lead", False, True, False),
     "auditor": ("Auditor", False, False, False),
     "admin": ("Administrator", False, True, False),
     "trust_cab": ("Trust change advisory board", True, True, True),

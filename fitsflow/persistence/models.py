@@ -960,3 +960,36 @@ class ChangeEvidence(SQLModel, table=True):
     tags: str = Field(default="", sa_column=Column(Text, nullable=False))  # one per line
     vendor_released_on: date | None = None
     updated_at: datetime
+
+
+class FilterRequest(SQLModel, table=True):
+    """A web-filtering request (domain.filtering): a site or category to allow or block, why,
+    for whom, until when; the safeguarding lead's decision with its reason, when it was applied
+    on the filter and when put back. Its states are the lifecycle file's."""
+
+    __tablename__ = "filter_requests"
+    __table_args__ = (Index("ix_filter_requests_school_state", "school_id", "state", "id"),
+                      Index("ix_filter_requests_asker", "asker_id", "id"),
+                      Index("ix_filter_requests_decided", "school_id", "decided_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="schools.id")
+    asker_id: int = Field(foreign_key="users.id")
+    created_at: datetime
+    what: str = Field(max_length=300)
+    action: str = Field(max_length=10)  # allow or block
+    why: str = Field(sa_column=Column(Text, nullable=False))
+    for_whom: str = Field(max_length=300)
+    until: date | None = None
+    state: str = Field(max_length=30)
+    version: int = 1
+    updated_at: datetime
+    decision: str = Field(default="", max_length=40)  # the trigger that decided (agree, refuse…)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = None
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    applied_by: int | None = Field(default=None, foreign_key="users.id")
+    applied_at: datetime | None = None
+    reverted_by: int | None = Field(default=None, foreign_key="users.id")
+    reverted_at: datetime | None = None
+    withdrawn_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -22,6 +22,7 @@ from . import (
     changes,
     demo_trust,
     feedback,
+    filtering,
     gates,
     mfa,
     notices,
@@ -524,12 +525,33 @@ def build_demo(rt: Runtime, *, password: str, progress: Callable[[int], None] | 
         changes.spawn_follow_up(rt, actor_id=parent[1], ref=parent[0],
                                 title="Spare parts kept on site (from review)",
                                 description="The support team's review feedback: keep spares.")
+    _filtering_requests(rt, ids, today)
     if trust:
         demo_trust.build(rt, driver, password=password, email=demo_email, story=_Story)
     # Publish the present changes' notices already due.
     notices.publish_due(rt)
     with rt.db.read() as session:  # the stories, the follow-up, the change a pilot adopted
         return DemoResult(listed, change_store.count(session), created=True)
+
+
+def _filtering_requests(rt: Runtime, ids: dict[str, int], today: date) -> None:
+    """Web-filtering requests at each step: one applied for a month, one agreed and waiting for
+    the network manager, one waiting for the safeguarding lead."""
+    bitesize = filtering.ask(rt, actor_id=ids["sarah.khan"], data={
+        "what": "www.bbc.co.uk/bitesize videos", "action": "allow", "for_whom": "Year 10",
+        "why": "GCSE revision clips are blocked by the video category",
+        "until": (today + timedelta(days=28)).isoformat()})
+    filtering.act(rt, actor_id=ids["jo.webb"], request_id=bitesize.id, trigger="agree",
+                  reason="Educational and moderated; the rest of the video category stays blocked")
+    filtering.act(rt, actor_id=ids["nat.osei"], request_id=bitesize.id, trigger="apply")
+    games = filtering.ask(rt, actor_id=ids["dee.walsh"], data={
+        "what": "Browser games category", "action": "block", "for_whom": "Students",
+        "why": "Students play games in the library at lunch instead of studying", "until": ""})
+    filtering.act(rt, actor_id=ids["jo.webb"], request_id=games.id, trigger="agree",
+                  reason="Agreed for students; staff keep access for lesson planning")
+    filtering.ask(rt, actor_id=ids["priya.shah"], data={
+        "what": "scratch.mit.edu", "action": "allow", "for_whom": "Key stage 3 computing",
+        "why": "The new programming unit uses Scratch projects shared online", "until": ""})
 
 
 def demo_size(rt: Runtime) -> int:
