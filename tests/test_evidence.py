@@ -111,3 +111,73 @@ def test_the_governors_report_carries_the_evidence(rt):
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(
         governors_pdf.render(report, school="Oak", money=rt.money))).pages)
     assert "Days from the vendor's release to ours" in text and "20 (over)" in text
+
+
+BACKUPS = "rpa-offline-backups-tested"
+
+
+def test_tests_regular_evidence_and_filtering_in_the_term_report(rt):
+    """Restore tests passed and failed, evidence expected every so many days (last, overdue),
+    and the web-filtering decisions: each figure equals one worked out here from what the test
+    did."""
+    import io
+
+    from pypdf import PdfReader
+
+    from fitsflow.services import filtering, governors_pdf
+
+    school = f.School(rt)
+    reader = f.user(rt, "auditor")
+    dsl = f.user(rt, "dsl", "", "DSL")
+    start = rt.today()
+    passed = f.change_in(rt, school, "minor", "released", title="Termly restore test (passed)")
+    failed = f.change_in(rt, school, "minor", "backed_out", title="Termly restore test (failed)")
+    review = f.change_in(rt, school, "minor", "released", title="Annual filtering review")
+    for ref, tags in ((passed, [BACKUPS]), (failed, [BACKUPS]), (review, ["filtering-review"])):
+        evidence.record(rt, actor_id=school.requester, ref=ref, tags=tags)
+    released_on = rt.today()
+    asked = [filtering.ask(rt, actor_id=school.staff, data={
+        "what": site, "action": "allow", "why": "Lessons", "for_whom": "Year 9", "until": ""})
+        for site in ("a.example", "b.example", "c.example")]
+    filtering.act(rt, actor_id=dsl, request_id=asked[0].id, trigger="agree", reason="Fine")
+    filtering.act(rt, actor_id=dsl, request_id=asked[1].id, trigger="refuse", reason="Not needed")
+    filtering.act(rt, actor_id=school.requester, request_id=asked[0].id, trigger="apply")
+
+    end = released_on + timedelta(days=1)
+    report = reports.report(rt, actor_id=reader, start=start.isoformat(), end=end.isoformat())
+    assert report.tests == {"Offline backups, tested": (1, 1)}
+    due = {label: (last, every, overdue) for _, label, last, every, overdue in report.evidence_due}
+    assert due["Annual filtering and monitoring review"] == (released_on, 365, False)
+    assert due["Offline backups, tested"] == (released_on, 120, False)  # the passed test was released
+    assert due["Cyber response plan reviewed"] == (None, 365, True)
+    assert report.filtering == {"asked": 3, "decided: Agree": 1, "decided: Refuse": 1, "applied": 1}
+    rows = report.rows()
+    assert ("tests", "Offline backups, tested", "1 passed, 1 failed") in rows
+    assert ("web filtering", "decided: Refuse", "1") in rows
+    assert ("evidence expected", "Risk Protection Arrangement (cyber cover): Cyber response plan reviewed",
+            "last never, every 365 days (overdue)") in rows
+
+    # A year and more on, the review is overdue: nothing tagged with it was released since.
+    rt.clock.advance(timedelta(days=400))
+    later = reports.report(rt, actor_id=reader, start=(released_on + timedelta(days=399)).isoformat(),
+                           end=(released_on + timedelta(days=401)).isoformat())
+    due = {label: (last, overdue) for _, label, last, _, overdue in later.evidence_due}
+    assert due["Annual filtering and monitoring review"] == (None, True)
+    assert later.filtering == {"asked": 0, "applied": 0}
+    assert later.tests == {"Offline backups, tested": (0, 0)}
+
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        governors_pdf.render(report, school="Oak", money=rt.money))).pages)
+    assert "Evidence expected regularly" in text and "Overdue" in text and "Web filtering" in text
+    assert "1 passed, 1 failed" in text
+
+
+def test_a_catalogue_entry_expected_regularly_is_checked(tmp_path):
+    path = tmp_path / "evidence.toml"
+    settings_file = tmp_path / "fitsflow.toml"
+    settings_file.write_text(f'[evidence]\ncatalogue = "{path}"\n')
+    for body, said in (('every_days = 0', "every_days: a whole number"),
+                       ('tests = "yes"', "tests: true or false")):
+        path.write_text(f'[tags.restore]\nlabel = "Restore"\n{body}\n')
+        with pytest.raises(ConfigError, match=f"tags.restore.{said}"):
+            load_settings(settings_file, environ={})

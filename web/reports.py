@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import governors_pdf, reports, schools
+from fitsflow.services import filtering, governors_pdf, reports, schools
 
 from .access import VIEWERS, access
 from .charts import bars
@@ -58,6 +58,7 @@ def index() -> Any:
         args=request.args,
         terms=reports.term_list(runtime(), actor_id=actor().id),
         schools=schools.mine(runtime(), actor_id=actor().id),
+        reads_filtering=filtering.may_read_log(runtime(), actor()),
     )
 
 

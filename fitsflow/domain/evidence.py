@@ -25,6 +25,8 @@ class Tag:
     label: str
     group: str
     update_days: int | None = None  # measured: a vendor's release to ours, within this many days
+    every_days: int | None = None  # expected at least this often: overdue when the last is older
+    tests: bool = False  # each change is a test (a restore test) that passes or fails
 
 
 def parse_catalogue(raw: Mapping[str, Any], where: str) -> dict[str, Tag]:
@@ -36,14 +38,21 @@ def parse_catalogue(raw: Mapping[str, Any], where: str) -> dict[str, Tag]:
         key = f"{where}: tags.{name}"
         if not NAME.match(name):
             raise EvidenceError(f"{key}: a name of lower-case letters, digits and '-'")
-        if not isinstance(body, dict) or set(body) - {"label", "group", "update_days"}:
-            raise EvidenceError(f"{key}: a table of label, group and (optionally) update_days")
+        if not isinstance(body, dict) or set(body) - {"label", "group", "update_days", "every_days", "tests"}:
+            raise EvidenceError(f"{key}: a table of label, group and (optionally) update_days, every_days "
+                                "and tests")
         label, group, days = body.get("label"), body.get("group", ""), body.get("update_days")
+        every, tests = body.get("every_days"), body.get("tests", False)
         if not isinstance(label, str) or not label.strip() or not isinstance(group, str):
             raise EvidenceError(f"{key}.label: must be text")
         if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365):
             raise EvidenceError(f"{key}.update_days: a whole number of days from 1 to 365")
-        out[name] = Tag(name, label.strip(), group.strip(), days)
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool)
+                                  or not 1 <= every <= 1830):
+            raise EvidenceError(f"{key}.every_days: a whole number of days from 1 to 1830")
+        if not isinstance(tests, bool):
+            raise EvidenceError(f"{key}.tests: true or false")
+        out[name] = Tag(name, label.strip(), group.strip(), days, every, tests)
     return out
 
 
@@ -54,6 +63,11 @@ def tags_problem(tags: list[str], catalogue: Mapping[str, Tag]) -> str:
     if len(tags) > MAX_TAGS:
         return f"at most {MAX_TAGS} tags"
     return ""
+
+
+def overdue(last: date | None, every_days: int, on: date) -> bool:
+    """Whether evidence expected every ``every_days`` is overdue on ``on``, the last being ``last``."""
+    return last is None or (on - last).days > every_days
 
 
 def days_late(vendor_released: date, released: date, allowed: int) -> tuple[int, bool]:

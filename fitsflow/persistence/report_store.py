@@ -281,3 +281,47 @@ def evidence_of(session: Session, refs: Sequence[str]) -> list[tuple[str, list[s
             .join(held, held.c.change_id == _CHANGES.c.id).where(_CHANGES.c.ref.in_(chunk)))
         out += [(r.ref, [t for t in r.tags.split("\n") if t], r.vendor_released_on) for r in rows]
     return out
+
+
+def tagged_since(session: Session, since: datetime) -> list[tuple[str, str, str, str]]:
+    """(change, workflow, state, tags) of every change with evidence tags saved since ``since``
+    (a change released since then was saved since then; of the changes the session sees)."""
+    from .models import ChangeEvidence
+
+    held = ChangeEvidence.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(_CHANGES.c.ref, _CHANGES.c.workflow, _CHANGES.c.state, held.c.tags)
+        .join(held, held.c.change_id == _CHANGES.c.id)
+        .where(_CHANGES.c.updated_at >= since, held.c.tags != ""))
+    return [(r.ref, r.workflow, r.state, r.tags) for r in rows]
+
+
+def review_outcomes(session: Session, refs: Sequence[str]) -> dict[str, str]:
+    """Change → its review's outcome ("" while not recorded), of these changes."""
+    out: dict[str, str] = {}
+    for chunk in _chunks(list(refs)):
+        rows = session.connection().execute(
+            select(_CHANGES.c.ref, _REVIEWS.c.outcome).join(_REVIEWS, _REVIEWS.c.change_id == _CHANGES.c.id)
+            .where(_CHANGES.c.ref.in_(chunk)))
+        out.update({r.ref: r.outcome or "" for r in rows})
+    return out
+
+
+def filtering(session: Session, since: datetime, until: datetime) -> tuple[int, list[tuple[str, int]], int]:
+    """Web-filtering requests of the range (of the schools the session sees): how many were
+    asked, how many decided by each decision, how many applied."""
+    from .models import FilterRequest
+
+    requests = FilterRequest.__table__  # type: ignore[attr-defined]
+    scope = school_scope.scope_of(session)
+    mine = [] if scope is None else [requests.c.school_id.in_(scope)]
+    connection = session.connection()
+
+    def between(column: Any) -> list[Any]:
+        return [*mine, column >= since, column < until]
+
+    asked = connection.execute(select(func.count()).where(*between(requests.c.created_at))).scalar_one()
+    decided = connection.execute(select(requests.c.decision, func.count()).where(
+        *between(requests.c.decided_at)).group_by(requests.c.decision).order_by(requests.c.decision)).all()
+    applied = connection.execute(select(func.count()).where(*between(requests.c.applied_at))).scalar_one()
+    return int(asked), [(d, int(n)) for d, n in decided], int(applied)

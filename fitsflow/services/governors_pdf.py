@@ -221,6 +221,27 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
                        f"{days}{' (over)' if over else ''}"]
                       for ref, label, vendor, ours, days, over in report.update_days]),
         ]
+    if report.evidence_due:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Evidence expected regularly", styles["Heading2"]),
+            _table([["Standard or condition", "Last", "Every", "Status"]]
+                   + [[Paragraph(escape(f"{group}: {label}"), say), f"{last:%d %b %Y}" if last else "Never",
+                       f"{every} days", "Overdue" if overdue else "Up to date"]
+                      for group, label, last, every, overdue in report.evidence_due]),
+        ]
+    for label, (passed, failed) in report.tests.items():
+        story += [Paragraph(escape(f"{label}: {passed} passed, {failed} failed in the period."), say)]
+    if report.filtering.get("asked") or len(report.filtering) > 2:
+        decided = "; ".join(f"{what[9:].lower()}: {n}" for what, n in report.filtering.items()
+                            if what.startswith("decided: "))
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Web filtering", styles["Heading2"]),
+            Paragraph(escape(f"{report.filtering.get('asked', 0)} requests to allow or block a site or "
+                             f"category; decided — {decided or 'none'}; applied on the filter: "
+                             f"{report.filtering.get('applied', 0)}."), say),
+        ]
     story += [
         Spacer(1, 6 * mm),
         Paragraph("Checking these figures against the audit trail", styles["Heading2"]),

@@ -29,7 +29,7 @@ import io
 import json
 import threading
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -52,7 +52,7 @@ from ..domain.vocabulary import (
     WITHDRAWN,
 )
 from ..persistence import audit_store, report_store, school_scope, school_store
-from . import calendar, common, evidence, schools
+from . import calendar, common, evidence, filtering, schools
 from .audit import spreadsheet_safe
 from .feedback import group_title
 from .runtime import Runtime
@@ -134,6 +134,15 @@ class Report:
     # released in the period with its vendor's release day — (change, control, vendor's
     # release, ours, days, over the limit).
     update_days: tuple[tuple[str, str, date, date, int, bool], ...] = ()
+    # Evidence expected at least every so many days (the yearly filtering review, restore
+    # tests): (group, label, the last change's release day or None, every_days, overdue at
+    # the period's end).
+    evidence_due: tuple[tuple[str, str, date | None, int, bool], ...] = ()
+    # Tests (restore tests) among the changes released or backed out in the period: label →
+    # (passed, failed).
+    tests: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # Web-filtering requests: asked, decided (by the decision's title) and applied in the period.
+    filtering: dict[str, int] = field(default_factory=dict)
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -206,6 +215,13 @@ class Report:
                  f"vendor {vendor.isoformat()}, released {ours.isoformat()}: {days} days"
                  + (" (over the limit)" if over else ""))
                 for ref, label, vendor, ours, days, over in self.update_days]
+        out += [("evidence expected", f"{group}: {label}",
+                 f"last {last.isoformat() if last else 'never'}, every {every} days"
+                 + (" (overdue)" if overdue else ""))
+                for group, label, last, every, overdue in self.evidence_due]
+        out += [("tests", label, f"{passed} passed, {failed} failed")
+                for label, (passed, failed) in self.tests.items()]
+        out += [("web filtering", what, str(n)) for what, n in self.filtering.items()]
         out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
                 for school, outcomes in self.by_school.items() for outcome, n in outcomes.items()]
         out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
@@ -409,6 +425,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         if kind_of(ref, to) == RELEASED and ref not in released_day:
             released_day[ref] = datetime.fromisoformat(moved_at).astimezone(rt.timezone).date()
     evidence_by, update_days = _evidence(rt, session, released_day)
+    tests = _tests(rt, session, released_day, backed)
     return Report(
         period=period,
         raised=raised,
@@ -435,6 +452,9 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         routine_missed=routine[1],
         evidence=evidence_by,
         update_days=update_days,
+        evidence_due=_evidence_due(rt, session, period, kind_of, workflow_of),
+        tests=tests,
+        filtering=_filtering(rt, session, since, until),
     )
 
 
@@ -456,6 +476,63 @@ def _evidence(rt: Runtime, session: Session, released_on: dict[str, date]) -> tu
                 measured.append((ref, tag.label, vendor, released_on[ref], days, over))
     return ({group: dict(sorted(labels.items())) for group, labels in sorted(counted.items())},
             tuple(sorted(measured)))
+
+
+def _evidence_due(rt: Runtime, session: Session, period: Period, kind_of: Callable[[str, str], str],
+                  workflow_of: dict[str, str]) -> tuple[tuple[str, str, date | None, int, bool], ...]:
+    """Each tag expected every so many days: the day the last change tagged with it was released
+    (from the trail) up to the period's end, and whether it is overdue then."""
+    expected = {t.name: t for t in evidence.catalogue(rt).values() if t.every_days}
+    if not expected:
+        return ()
+    end = min(period.end, rt.today() + timedelta(days=1))
+    since = end - timedelta(days=max(t.every_days or 0 for t in expected.values()) + 1)
+    tags_of: dict[str, list[str]] = {}
+    for ref, workflow, _, tags in report_store.tagged_since(session, _moment(rt, since)):
+        wanted = [t for t in tags.split("\n") if t in expected]
+        if wanted:
+            tags_of[ref] = wanted
+            workflow_of.setdefault(ref, workflow)
+    last: dict[str, date] = {}
+    released: set[str] = set()
+    for e in report_store.transitions(session, sorted(tags_of), _at(rt, end)):
+        if e.change_ref in released or kind_of(e.change_ref, json.loads(e.payload).get("to", "")) != RELEASED:
+            continue
+        released.add(e.change_ref)  # its first release: a later one is the same work again
+        day = datetime.fromisoformat(e.at).astimezone(rt.timezone).date()
+        for name in tags_of[e.change_ref]:
+            if day >= since and day > last.get(name, date.min):
+                last[name] = day
+    on = end - timedelta(days=1)
+    return tuple((t.group, t.label, last.get(t.name), t.every_days or 0,
+                  evidence_rules.overdue(last.get(t.name), t.every_days or 0, on)) for t in expected.values())
+
+
+def _tests(rt: Runtime, session: Session, released_on: dict[str, date], backed: set[str]) -> dict[
+        str, tuple[int, int]]:
+    """Of the changes released or backed out in the period, those tagged as tests: passed, or
+    failed (backed out, or reviewed unsuccessful)."""
+    testing = {name: t for name, t in evidence.catalogue(rt).items() if t.tests}
+    if not testing:
+        return {}
+    refs = sorted(set(released_on) | backed)
+    tagged = [(ref, [t for t in tags if t in testing])
+              for ref, tags, _ in report_store.evidence_of(session, refs)]
+    tagged = [(ref, tags) for ref, tags in tagged if tags]
+    outcomes = report_store.review_outcomes(session, [ref for ref, _ in tagged])
+    counted: dict[str, list[int]] = {t.label: [0, 0] for t in testing.values()}
+    for ref, tags in tagged:
+        failed = ref in backed or outcomes.get(ref) == "unsuccessful"
+        for name in tags:
+            counted[testing[name].label][1 if failed else 0] += 1
+    return {label: (n[0], n[1]) for label, n in sorted(counted.items())}
+
+
+def _filtering(rt: Runtime, session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    life = filtering.lifecycle(rt)
+    titles = {s.trigger: s.title for s in life.steps}
+    asked, decided, applied = report_store.filtering(session, since, until)
+    return {"asked": asked, **{f"decided: {titles.get(d, d)}": n for d, n in decided}, "applied": applied}
 
 
 def _routine(rt: Runtime, session: Session, period: Period) -> tuple[int, int]:
@@ -539,7 +616,8 @@ def report(
         # Everything a report reads is recorded in the audit trail as it happens, so one
         # built at the trail's current head is still true: kept until the head moves.
         head = audit_store.head(session)
-        key = (id(rt), period, head.seq, head.hash, actor.schools, narrowed_id)  # each set of schools its own
+        # Each set of schools its own; each day its own (what is overdue, or missed, moves with it).
+        key = (id(rt), period, head.seq, head.hash, actor.schools, narrowed_id, rt.today())
         with _KEPT_LOCK:
             if key in _KEPT:
                 _KEPT.move_to_end(key)
