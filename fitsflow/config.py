@@ -37,7 +37,7 @@ from .domain.roles import (
     RoleBook,
 )
 from .domain.schools import slug_problem
-from .domain.vocabulary import CATEGORIES, SIGNAL_NAMES
+from .domain.vocabulary import CATEGORIES, FOLLOW_UP_CATEGORIES, SIGNAL_NAMES
 
 
 class _Section(BaseModel):
@@ -353,6 +353,13 @@ class EvidenceSettings(_Section):
     catalogue: str = ""
 
 
+class AssetSettings(_Section):
+    # A need (a change at needs analysis, of renewal_category) is raised this many school days
+    # before an asset's warranty, licence or subscription ends or its refresh falls due.
+    renewal_school_days: int = 20
+    renewal_category: str = "minor"
+
+
 class FilteringSettings(_Section):
     # A TOML file of the web-filtering decision's lifecycle replacing the shipped one
     # (fitsflow/filtering.toml), whose shape it copies; empty: the shipped one.
@@ -457,6 +464,7 @@ class Settings:
     demo: DemoSettings = DemoSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     filtering: FilteringSettings = FilteringSettings()
+    assets: AssetSettings = AssetSettings()
     roles: Mapping[str, RoleSetting] = field(default_factory=lambda: _frozen(DEFAULT_ROLES))
     audiences: Mapping[str, AudienceSetting] = field(default_factory=lambda: _frozen(DEFAULT_AUDIENCES))
     sso: Mapping[str, SsoProvider] = field(default_factory=lambda: _frozen({}))
@@ -805,6 +813,11 @@ def _build(raw: dict[str, dict[str, Any]], source: str) -> Settings:
         raise ConfigError(f"policy.peer_review_audience: unknown audience '{policy.peer_review_audience}'")
     _check_evidence(sections["evidence"].catalogue, where)
     _check_filtering(sections["filtering"].workflow, set(raw["roles"]), where)
+    if sections["assets"].renewal_category not in FOLLOW_UP_CATEGORIES:
+        raise ConfigError(f"{where}assets.renewal_category: a need starts with a needs analysis: one of "
+                          f"{', '.join(FOLLOW_UP_CATEGORIES)}")
+    if not 1 <= sections["assets"].renewal_school_days <= 250:
+        raise ConfigError(f"{where}assets.renewal_school_days: from 1 to 250 school days")
     schools: dict[str, ApprovalPolicy] = {}
     for slug, own in raw.get("school_policy", {}).items():
         try:

@@ -129,6 +129,18 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/notices/<int:notice_id>/acknowledge"): ("302 404 404 404 404 404 404", {}),
     ("GET", "/notices/inbox/<int:item_id>"): ("302 404 404 404 404 404 404", None),
     # Anyone signed in proposes a need; only its proposer and requesters read one.
+    # The asset register: read by people who work on changes, kept by requesters and admins.
+    ("GET", "/assets"): ("302 403 200 200 200 200 200", None),
+    ("GET", "/assets/new"): ("302 403 200 403 403 403 200", None),
+    ("POST", "/assets/new"): ("302 403 400 403 403 403 400", {}),
+    ("GET", "/assets/import"): ("302 403 200 403 403 403 200", None),
+    ("POST", "/assets/import"): ("302 403 400 403 403 403 400", {}),
+    ("GET", "/assets/<int:asset_id>"): ("302 403 404 404 404 404 404", None),
+    ("POST", "/assets/<int:asset_id>"): ("302 403 404 404 404 404 404", {}),
+    # A change's own forms: 404 to whoever may not use them (as its other requester-only forms).
+    ("POST", "/changes/<ref>/assets"): ("302 404 400 404 404 404 404", {"asset": "nope"}),
+    ("POST", "/changes/<ref>/register"): ("302 404 400 404 404 404 404",
+                                          {"action": "retire", "asset": "nope"}),
     ("GET", "/filtering"): ("302 200 200 200 200 200 200", None),
     ("GET", "/filtering/new"): ("302 200 200 200 200 200 200", None),
     ("POST", "/filtering/new"): ("302 400 400 400 400 400 400", {}),
@@ -268,6 +280,16 @@ API: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("POST", "/api/v1/changes/<ref>/comments"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/changes/<ref>/attachments"): ("401 404 200 200 200 200 200", None),
     ("DELETE", "/api/v1/changes/<ref>/attachments/<int:file_id>"): ("401 404 404 404 404 404 404", None),
+    ("GET", "/api/v1/assets"): ("401 403 200 200 200 200 200", None),
+    ("POST", "/api/v1/assets"): ("401 403 400 400 400 400 400", {}),
+    ("POST", "/api/v1/assets/import"): ("401 403 400 400 400 400 400", {}),
+    ("GET", "/api/v1/assets/<int:asset_id>"): ("401 403 404 404 404 404 404", None),
+    ("PUT", "/api/v1/assets/<int:asset_id>"): ("401 403 400 400 400 400 400", {}),
+    ("PUT", "/api/v1/assets/<int:asset_id>/disposal"): ("401 403 404 404 404 404 404", {}),
+    ("GET", "/api/v1/changes/<ref>/assets"): ("401 403 200 200 200 200 200", None),
+    ("POST", "/api/v1/changes/<ref>/assets"): ("401 403 400 403 403 403 403", {"asset": "nope"}),
+    ("POST", "/api/v1/changes/<ref>/register"): ("401 403 400 403 403 403 403",
+                                                 {"action": "retire", "asset": "nope"}),
     ("GET", "/api/v1/filtering"): ("401 200 200 200 200 200 200", None),
     ("POST", "/api/v1/filtering"): ("401 400 400 400 400 400 400", {}),
     ("GET", "/api/v1/filtering/<int:request_id>"): ("401 404 404 404 404 404 404", None),
@@ -309,7 +331,7 @@ def _path(rule: str, ref: str, school) -> str:  # type: ignore[no-untyped-def]
                 "<int:period_id>",
                 "<int:feed_id>", "<int:service_id>", "<int:absence_id>", "<int:template_id>",
                 "<int:proposal_id>", "<int:file_id>", "<int:window_id>", "<int:recurrence_id>",
-                "<int:request_id>"):
+                "<int:request_id>", "<int:asset_id>"):
         rule = rule.replace(key, str(MISSING))
     return rule
 

@@ -107,6 +107,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
     from . import (
         admin,
         api,
+        assets,
         audit,
         auth,
         changes,
@@ -124,7 +125,7 @@ def create_app(runtime: Runtime, flask_config: dict[str, Any] | None = None) -> 
 
     for blueprint in (auth.bp, welcome.bp, links.bp, dashboard.bp, changes.bp, audit.bp, admin.bp, api.bp,
                       feeds.bp, schedule.bp, templates_pages.bp, proposals.bp, reports.bp,
-                      filtering.bp):
+                      filtering.bp, assets.bp):
         app.register_blueprint(blueprint)
     sso.init_app(app)
     csrf.exempt(api.bp)

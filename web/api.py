@@ -5,6 +5,7 @@ authenticated by bearer tokens. Each operation is declared with its models
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -14,6 +15,7 @@ from fitsflow.domain.errors import InvalidInput, NotFound, NotPermitted
 from fitsflow.domain.feedback import QUESTIONS
 from fitsflow.services import (
     absences,
+    assets,
     auth,
     calendar,
     calendar_report,
@@ -423,6 +425,87 @@ def put_feedback(ref: str, body: m.FeedbackAnswer) -> m.Feedback:
 def feedback_summary(ref: str) -> m.FeedbackSummary:
     s = feedback_service.summary(runtime(), actor_id=actor().id, ref=ref)
     return m.FeedbackSummary.model_validate(dataclasses.asdict(s))
+
+
+def _asset(a: assets.AssetView) -> m.Asset:
+    return m.Asset.model_validate(dataclasses.asdict(a))
+
+
+def _change_assets(found: assets.ChangeAssets) -> m.ChangeAssetsOut:
+    return m.ChangeAssetsOut(assets=[_asset(a) for a in found.assets], updated=found.updated,
+                             unchanged=found.unchanged)
+
+
+def _dated(body: Any) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in body.model_dump().items()}
+
+
+@route(bp, "GET", "/assets", summary="The asset register, newest first, by status and text",
+       response=m.AssetPage, query=m.AssetFilters, who=VIEWERS)
+def asset_list(query: m.AssetFilters) -> m.AssetPage:
+    page = assets.listing(runtime(), actor_id=actor().id, status=query.status, q=query.q, limit=query.limit,
+                          offset=query.offset)
+    return m.AssetPage(items=[_asset(a) for a in page.items], total=page.total, limit=query.limit,
+                       offset=query.offset, more=page.more)
+
+
+@route(bp, "POST", "/assets", summary="Add an asset to the register (requesters, administrators)",
+       response=m.Asset, body=m.NewAsset, status=201, who=VIEWERS)
+def asset_add(body: m.NewAsset) -> m.Asset:
+    return _asset(assets.add(runtime(), actor_id=actor().id, data=_dated(body)))
+
+
+@route(bp, "POST", "/assets/import", summary="Import assets from CSV text: every row or none",
+       response=m.Imported, body=m.AssetImport, who=VIEWERS)
+def asset_import(body: m.AssetImport) -> m.Imported:
+    added = assets.import_csv(runtime(), actor_id=actor().id, text=body.csv, school=body.school)
+    return m.Imported(count=added)
+
+
+@route(bp, "GET", "/assets/<int:asset_id>", summary="An asset and the changes that touched it",
+       response=m.AssetOut, who=VIEWERS)
+def asset(asset_id: int) -> m.AssetOut:
+    found = assets.get(runtime(), actor_id=actor().id, asset_id=asset_id)
+    return m.AssetOut(asset=_asset(found.asset), changes=[list(c) for c in found.changes])
+
+
+@route(bp, "PUT", "/assets/<int:asset_id>", summary="Change an asset's entry and renewal dates",
+       response=m.Asset, body=m.AssetFieldsIn, who=VIEWERS)
+def asset_edit(asset_id: int, body: m.AssetFieldsIn) -> m.Asset:
+    return _asset(assets.edit(runtime(), actor_id=actor().id, asset_id=asset_id, data=_dated(body)))
+
+
+@route(bp, "PUT", "/assets/<int:asset_id>/disposal", summary="A retired asset's disposal evidence",
+       response=m.Asset, body=m.Disposal, who=VIEWERS)
+def asset_disposal(asset_id: int, body: m.Disposal) -> m.Asset:
+    recorded = assets.record_disposal(runtime(), actor_id=actor().id, asset_id=asset_id, data=_dated(body))
+    return _asset(recorded)
+
+
+@route(bp, "GET", "/changes/<ref>/assets",
+       summary="The assets a change touches and its register update",
+       response=m.ChangeAssetsOut, who=VIEWERS)
+def change_assets(ref: str) -> m.ChangeAssetsOut:
+    return _change_assets(assets.change_assets(runtime(), actor_id=actor().id, ref=ref))
+
+
+@route(bp, "POST", "/changes/<ref>/assets",
+       summary="Link an asset the change touches, or unlink it (owners)",
+       response=m.ChangeAssetsOut, body=m.AssetLink, who=VIEWERS)
+def change_asset_link(ref: str, body: m.AssetLink) -> m.ChangeAssetsOut:
+    return _change_assets(assets.link(runtime(), actor_id=actor().id, ref=ref, asset=body.asset,
+                                      remove=body.remove))
+
+
+@route(bp, "POST", "/changes/<ref>/register", summary="Record the register's update: an asset added, retired "
+       "or replaced (with disposal evidence), or the register unchanged (owners)",
+       response=m.ChangeAssetsOut, body=m.RegisterUpdate, who=VIEWERS)
+def change_register_update(ref: str, body: m.RegisterUpdate) -> m.ChangeAssetsOut:
+    data = _dated(body)
+    new = data.pop("new", None) or {}
+    data.update({f"new_{k}": v for k, v in new.items()})
+    return _change_assets(assets.update_register(runtime(), actor_id=actor().id, ref=ref, action=body.action,
+                                                 data=data))
 
 
 def _filter(r: filtering.RequestView) -> m.FilterRequest:

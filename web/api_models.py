@@ -1186,6 +1186,99 @@ class Triage(Body):
         "", description="Required to decline; the proposer reads it.")
 
 
+_Short = Annotated[str, StringConstraints(max_length=300)]
+
+
+class AssetFieldsIn(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    tag: Annotated[str, StringConstraints(max_length=60)] = ""
+    kind: Annotated[str, StringConstraints(max_length=60)] = ""
+    serial: Annotated[str, StringConstraints(max_length=100)] = ""
+    location: Annotated[str, StringConstraints(max_length=200)] = ""
+    warranty_ends: date | None = None
+    licence_ends: date | None = None
+    subscription_ends: date | None = None
+    refresh_on: date | None = None
+
+
+class NewAsset(AssetFieldsIn):
+    school: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="Its school (short name): needed when the caller belongs to several.")
+
+
+class AssetImport(Body):
+    csv: Annotated[str, StringConstraints(min_length=1, max_length=5_000_000)] = Field(
+        description="CSV text: a header naming tag, name, kind, serial, location, warranty_ends, "
+                    "licence_ends, subscription_ends, refresh_on (name required); every row or none.")
+    school: Annotated[str, StringConstraints(max_length=40)] = ""
+
+
+class Disposal(Body):
+    wiped_on: date | None = None
+    wiped_by: _Short = ""
+    certificate: _Short = Field("", description="The wiping or destruction certificate's reference.")
+    weee: _Short = Field("", description="The WEEE transfer note: who took it, its reference.")
+
+
+class Asset(Out):
+    id: int
+    tag: str
+    name: str
+    kind: str
+    serial: str
+    location: str
+    status: Literal["in_use", "retired"]
+    warranty_ends: date | None
+    licence_ends: date | None
+    subscription_ends: date | None
+    refresh_on: date | None
+    retired_at: datetime | None
+    wiped_on: date | None
+    wiped_by: str
+    certificate: str
+    weee: str
+    link: str = Field("", description="How the change touches it (touches, added, retired, replaced), in a "
+                                      "change's list.")
+
+
+class Imported(Out):
+    count: int = Field(description="How many were imported.")
+
+
+class AssetPage(Page[Asset]):
+    pass
+
+
+class AssetFilters(Paging):
+    status: Literal["", "in_use", "retired"] = ""
+    q: Annotated[str, StringConstraints(max_length=limits.SEARCH)] = ""
+
+
+class AssetOut(Out):
+    asset: Asset
+    changes: list[list[str]] = Field(description="[ref, title, state, link] of each change that touched it.")
+
+
+class ChangeAssetsOut(Out):
+    assets: list[Asset]
+    updated: bool = Field(description="The register's update is recorded (closing needs it once assets are "
+                                      "linked).")
+    unchanged: bool
+
+
+class AssetLink(Body):
+    asset: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+        description="The asset's number or tag.")
+    remove: bool = False
+
+
+class RegisterUpdate(Disposal):
+    action: Literal["add", "retire", "replace", "unchanged"]
+    asset: Annotated[str, StringConstraints(max_length=60)] = Field(
+        "", description="retire, replace: the linked asset's number or tag.")
+    new: AssetFieldsIn | None = Field(None, description="add, replace: the new asset.")
+
+
 class NewFilterRequest(Body):
     what: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")] = Field(
         description="The website's address, or the category of sites.")

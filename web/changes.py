@@ -25,6 +25,7 @@ from fitsflow.domain.vocabulary import (
     USAGE_RESULTS,
 )
 from fitsflow.services import approved as approved_service
+from fitsflow.services import assets as assets_service
 from fitsflow.services import (
     catalogue,
     change_search,
@@ -168,6 +169,7 @@ def _change_html(ref: str, **extra: Any) -> str:
                            events=[timeline.describe(definition, e, rt.roles.label, rt.money, page.names)
                                    for e in page.timeline],
                            stages=STAGES, tz=rt.timezone, notices=page.notices,
+                           register_actions=assets_service.REGISTER_ACTIONS,
                            feedback=feedback_service.on_change_page(rt, actor_id=me.id, ref=ref),
                            usage_check=usage_service.of_change(rt, actor_id=me.id, ref=ref),
                            discussion=discussion.comments(rt, actor_id=me.id, ref=ref, limit=10,
@@ -514,6 +516,35 @@ def decide(ref: str) -> Any:
                PENDING: "Recorded; the gate still needs: " + "; ".join(result.missing)}[result.outcome]
     flash(f"Your decision on {result.change.ref} is recorded. {outcome}")
     return redirect(url_for("changes.show", ref=result.change.ref))
+
+
+@bp.post("/<ref>/assets")
+@access(REQUESTERS)
+def assets(ref: str) -> Any:
+    """Link an asset the change touches, or unlink it."""
+    form = request.form
+    try:
+        assets_service.link(runtime(), actor_id=actor().id, ref=ref, asset=form.get("asset", "")[:60],
+                            remove=form.get("remove") == "1")
+    except InvalidInput as err:
+        return _refused(ref, "assets", err)
+    flash("Unlinked." if form.get("remove") == "1" else "Asset linked: closing the change asks for the "
+          "register's update.")
+    return redirect(url_for("changes.show", ref=ref.upper()) + "#assets")
+
+
+@bp.post("/<ref>/register")
+@access(REQUESTERS)
+def register(ref: str) -> Any:
+    """Record the register's update: added, retired, replaced, or unchanged."""
+    form = request.form
+    try:
+        assets_service.update_register(runtime(), actor_id=actor().id, ref=ref, action=form.get("action", ""),
+                                       data=form)
+    except InvalidInput as err:
+        return _refused(ref, "register", err)
+    flash("The register's update is recorded.")
+    return redirect(url_for("changes.show", ref=ref.upper()) + "#assets")
 
 
 @bp.post("/<ref>/follow-up")

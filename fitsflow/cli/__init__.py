@@ -13,6 +13,7 @@ from .base import FitsflowGroup, State, fail, pass_state
 # quick command do not load the whole program. The short help shown by --help is kept
 # here (tests/test_cli.py checks it is each command's own).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "asset": ("assets:asset_group", "The asset register: import, list, and the renewal calendar's needs."),
     "audit": ("audit:audit", "The tamper-evident audit trail."),
     "backup": ("backup:backup",
                "Write a consistent copy while the server runs, check it, print the head to publish."),

@@ -69,6 +69,8 @@ class GuardSubject(Protocol):
     @property
     def window_opens_later(self) -> str: ...
     @property
+    def register_problems(self) -> tuple[str, ...]: ...
+    @property
     def unsent_notices(self) -> tuple[str, ...]: ...
 
 
@@ -203,6 +205,13 @@ def gate_quorum(s: GuardSubject) -> list[str]:
             plural = "approval" if short == 1 else "approvals"
             missing.append(f"needs {short} more {plural} from {s.role_label(role)}")
     return missing
+
+
+@guard("register_updated")
+def register_updated(s: GuardSubject) -> list[str]:
+    """A change that touches assets records the register's update before it closes (FITS: update
+    the CMDB): what it added, retired or replaced, or that the register is unchanged."""
+    return list(s.register_problems)
 
 
 @guard("review_recorded")

@@ -993,3 +993,73 @@ class FilterRequest(SQLModel, table=True):
     reverted_by: int | None = Field(default=None, foreign_key="users.id")
     reverted_at: datetime | None = None
     withdrawn_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class Asset(SQLModel, table=True):
+    """Something the school owns that changes touch (domain.assets): the register's entry, its
+    renewal dates (each raises a need ahead of time) and, once retired, its disposal evidence."""
+
+    __tablename__ = "assets"
+    __table_args__ = (Index("ix_assets_school_status", "school_id", "status", "id"),
+                      Index("ix_assets_school_tag", "school_id", "tag"),
+                      Index("ix_assets_warranty", "warranty_ends"),
+                      Index("ix_assets_licence", "licence_ends"),
+                      Index("ix_assets_subscription", "subscription_ends"),
+                      Index("ix_assets_refresh", "refresh_on"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="schools.id")
+    tag: str = Field(default="", max_length=60)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="", max_length=60)
+    serial: str = Field(default="", max_length=100)
+    location: str = Field(default="", max_length=200)
+    status: str = Field(default="in_use", max_length=10)
+    warranty_ends: date | None = None
+    licence_ends: date | None = None
+    subscription_ends: date | None = None
+    refresh_on: date | None = None
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None = None
+    wiped_on: date | None = None
+    wiped_by: str = Field(default="", max_length=300)
+    certificate: str = Field(default="", max_length=300)
+    weee: str = Field(default="", max_length=300)
+
+
+class ChangeAsset(SQLModel, table=True):
+    """A change's link to an asset: it touches it (linked while planned), or — the register's
+    update at close — it added, retired or replaced it."""
+
+    __tablename__ = "change_assets"
+    __table_args__ = (Index("ix_change_assets_asset", "asset_id", "change_id"),)
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    asset_id: int = Field(foreign_key="assets.id", primary_key=True)
+    link: str = Field(max_length=10)
+    created_at: datetime
+
+
+class RegisterUpdate(SQLModel, table=True):
+    """The register's update for a change was recorded (what it added, retired or replaced, or
+    that it left the register as it was): closing a change that touches assets needs it."""
+
+    __tablename__ = "register_updates"
+
+    change_id: int = Field(foreign_key="changes.id", primary_key=True)
+    recorded_by: int = Field(foreign_key="users.id")
+    recorded_at: datetime
+    unchanged: bool = False
+
+
+class RenewalRaised(SQLModel, table=True):
+    """A renewal date's need was raised (once per asset, date field and day)."""
+
+    __tablename__ = "renewals_raised"
+
+    asset_id: int = Field(foreign_key="assets.id", primary_key=True)
+    field_name: str = Field(max_length=20, primary_key=True)
+    due_on: date = Field(primary_key=True)
+    change_id: int | None = Field(default=None, foreign_key="changes.id")
+    created_at: datetime

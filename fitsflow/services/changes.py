@@ -30,7 +30,7 @@ from ..persistence.change_store import ChangeRecord
 from ..persistence.refs import next_ref
 from ..workflow.definition import WorkflowDefinition
 from ..workflow.registry import Workflow
-from . import absences, approved, catalogue, common, policies, schools, templates, workflow_versions
+from . import absences, approved, assets, catalogue, common, policies, schools, templates, workflow_versions
 from .audit import TimelineEvent, timeline_in
 from .common import unit_of_work
 from .gates import decision_blocker, others_holding
@@ -418,6 +418,7 @@ def _detail(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -
         and bool(actor.roles & set(subject.policy.tolerance.acknowledged_by)),
         returned=_returned(workflow.definition, change, approvals),
         pilot=subject.pilot,
+        assets=assets.of_change(rt, session, actor, change),
         policy=subject.policy,
     )
 

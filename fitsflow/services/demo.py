@@ -17,6 +17,7 @@ from ..domain.vocabulary import BACKED_OUT, CLOSED, IN_REVIEW, RELEASED, RESTORE
 from ..persistence import change_store, feedback_store, notice_store, queries, user_store
 from ..workflow.definition import WorkflowDefinition
 from . import (
+    assets,
     calendar,
     catalogue,
     changes,
@@ -526,6 +527,7 @@ def build_demo(rt: Runtime, *, password: str, progress: Callable[[int], None] | 
                                 title="Spare parts kept on site (from review)",
                                 description="The support team's review feedback: keep spares.")
     _filtering_requests(rt, ids, today)
+    _asset_register(rt, ids, today)
     if trust:
         demo_trust.build(rt, driver, password=password, email=demo_email, story=_Story)
     # Publish the present changes' notices already due.
@@ -552,6 +554,28 @@ def _filtering_requests(rt: Runtime, ids: dict[str, int], today: date) -> None:
     filtering.ask(rt, actor_id=ids["priya.shah"], data={
         "what": "scratch.mit.edu", "action": "allow", "for_whom": "Key stage 3 computing",
         "why": "The new programming unit uses Scratch projects shared online", "until": ""})
+
+
+def _asset_register(rt: Runtime, ids: dict[str, int], today: date) -> None:
+    """The register's first entries: core kit with warranty, licence and refresh dates (the
+    firewall's subscription ends within the renewal notice, so the worker raises its need)."""
+    def day(days: int) -> str:
+        return (today + timedelta(days=days)).isoformat()
+
+    rows = [
+        ("tag", "name", "kind", "serial", "location", "warranty_ends", "licence_ends", "subscription_ends",
+         "refresh_on"),
+        ("SW-CORE-01", "Core switch", "switch", "FDO2231X0AB", "Server room", day(400), "", "",
+         day(1400)),
+        ("FW-01", "Firewall", "firewall", "FGT60F0000123", "Server room", day(200), "", day(21), day(900)),
+        ("SRV-01", "File server", "server", "CZ2049ABC1", "Server room", day(90), "", "", day(300)),
+        ("AP-LIB-01", "Library wireless access point", "access point", "Q3AB-1234-5678", "Library",
+         day(700), "", "", day(1600)),
+        ("LIC-MIS", "MIS licence", "licence", "", "", "", day(150), "", ""),
+        ("LT-STAFF-017", "Staff laptop 17", "laptop", "5CG1234XYZ", "Staff room", day(-30), "", "", day(60)),
+    ]
+    text = "\n".join(",".join(row) for row in rows) + "\n"
+    assets.import_csv(rt, actor_id=ids["nat.osei"], text=text)
 
 
 def demo_size(rt: Runtime) -> int:

@@ -66,6 +66,12 @@ class ChangeSubject:
         return tuple(settled_problems(self.rt, self.session, self.change)[0])
 
     @cached_property
+    def register_problems(self) -> tuple[str, ...]:
+        from .assets import register_problems
+
+        return tuple(register_problems(self.session, self.change_id))
+
+    @cached_property
     def pilot(self) -> stages.Pilot | None:
         return stage_store.pilot(self.session, self.change_id)
 

@@ -137,6 +137,7 @@ class ChangeDetail:
     on_behalf_options: tuple[tuple[int, str], ...] = ()
     returned: Returned | None = None
     pilot: stages.Pilot | None = None  # an innovation study's design and outcome
+    assets: Any = None  # the assets it touches and the register's update (services.assets.ChangeAssets)
     policy: ApprovalPolicy | None = None  # its school's approval policy (its questions, its scoring)
 
     @property
