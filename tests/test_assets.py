@@ -325,3 +325,28 @@ def test_the_pages_and_the_api(rt, tmp_path):
         manager.get(f"/api/v1/assets/{switch['id']}", headers=headers).get_json()["asset"]["status"]
         == "retired"
     )
+
+
+def test_the_report_counts_assets_retired_with_and_without_disposal_evidence(rt):
+    from fitsflow.services import reports
+
+    school = f.School(rt)
+    reader = f.user(rt, "auditor")
+    start = rt.today()
+    for tag in ("A", "B", "C"):
+        assets.add(rt, actor_id=school.requester, data={"name": f"Laptop {tag}", "tag": tag})
+    ref = f.change_in(rt, school, "minor", "needs_analysis")
+    for tag in ("A", "B", "C"):
+        assets.link(rt, actor_id=school.requester, ref=ref, asset=tag)
+    whole = {"wiped_on": start.isoformat(), "wiped_by": "Tia", "certificate": "C-9", "weee": "W-9"}
+    assets.update_register(
+        rt, actor_id=school.requester, ref=ref, action="retire", data={"asset": "A", **whole}
+    )
+    assets.update_register(
+        rt, actor_id=school.requester, ref=ref, action="retire", data={"asset": "B", **whole, "weee": ""}
+    )
+    report = reports.report(
+        rt, actor_id=reader, start=start.isoformat(), end=(start + timedelta(days=1)).isoformat()
+    )
+    assert report.retired == (1, 1)  # C is still in use
+    assert ("assets retired", "without disposal evidence", "1") in report.rows()

@@ -80,6 +80,15 @@ def one(session: Session, asset_id: int, *, schools: frozenset[int] | None) -> A
     )
 
 
+def by_tag(session: Session, tag: str, *, schools: frozenset[int] | None) -> list[Any]:
+    """The assets of ``schools`` with this tag (case aside): one, or none."""
+    return list(
+        session.connection()
+        .execute(select(_ASSETS).where(func.lower(_ASSETS.c.tag) == tag.lower(), *_of(schools)).limit(2))
+        .all()
+    )
+
+
 def tags_taken(session: Session, school_id: int, tags: Sequence[str]) -> list[str]:
     """Which of these tags an asset of the school already has (case aside)."""
     wanted = sorted({t.lower() for t in tags if t})

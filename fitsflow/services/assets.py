@@ -330,8 +330,7 @@ def _asset_of(session: Session, change: ChangeRecord, value: Any) -> Any:
     if text.isdigit() and len(text) < 10:
         row = asset_store.one(session, int(text), schools=frozenset(reach))
     if row is None and text:
-        found, _ = asset_store.page(session, schools=frozenset(reach), q=text, limit=2, offset=0)
-        exact = [r for r in found if r.tag.lower() == text.lower()]
+        exact = asset_store.by_tag(session, text, schools=frozenset(reach))
         row = exact[0] if len(exact) == 1 else None
     if row is None:
         raise InvalidInput({"asset": f"no asset {text[:60]} of the change's school (its number or its tag)"})

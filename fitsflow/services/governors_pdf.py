@@ -232,6 +232,9 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
         ]
     for label, (passed, failed) in report.tests.items():
         story += [Paragraph(escape(f"{label}: {passed} passed, {failed} failed in the period."), say)]
+    if sum(report.retired):
+        story += [Paragraph(escape(f"Devices retired: {report.retired[0]} with disposal evidence, "
+                                   f"{report.retired[1]} without."), say)]
     if report.filtering.get("asked") or len(report.filtering) > 2:
         decided = "; ".join(f"{what[9:].lower()}: {n}" for what, n in report.filtering.items()
                             if what.startswith("decided: "))

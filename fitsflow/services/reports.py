@@ -51,7 +51,7 @@ from ..domain.vocabulary import (
     RELEASED,
     WITHDRAWN,
 )
-from ..persistence import audit_store, report_store, school_scope, school_store
+from ..persistence import asset_store, audit_store, report_store, school_scope, school_store
 from . import calendar, common, evidence, filtering, schools
 from .audit import spreadsheet_safe
 from .feedback import group_title
@@ -143,6 +143,8 @@ class Report:
     tests: dict[str, tuple[int, int]] = field(default_factory=dict)
     # Web-filtering requests: asked, decided (by the decision's title) and applied in the period.
     filtering: dict[str, int] = field(default_factory=dict)
+    # Assets retired in the period: with their disposal evidence whole, and without.
+    retired: tuple[int, int] = (0, 0)
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -222,6 +224,8 @@ class Report:
         out += [("tests", label, f"{passed} passed, {failed} failed")
                 for label, (passed, failed) in self.tests.items()]
         out += [("web filtering", what, str(n)) for what, n in self.filtering.items()]
+        out += [("assets retired", "with disposal evidence", str(self.retired[0])),
+                ("assets retired", "without disposal evidence", str(self.retired[1]))]
         out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
                 for school, outcomes in self.by_school.items() for outcome, n in outcomes.items()]
         out.append(("audit", "head", f"{self.audit_count} events, head {self.audit_head}"))
@@ -455,6 +459,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         evidence_due=_evidence_due(rt, session, period, kind_of, workflow_of),
         tests=tests,
         filtering=_filtering(rt, session, since, until),
+        retired=asset_store.retired_between(session, since, until),
     )
 
 
