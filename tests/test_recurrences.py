@@ -205,3 +205,38 @@ def test_every_other_week_keeps_to_its_weeks_whenever_it_is_read(rt):
     read_late = occurrences(rule, date(2026, 11, 20), date(2026, 12, 20), school_cal, "skip",
                             anchor=date(2026, 11, 2))
     assert [o.on for o in read_late] == [date(2026, 11, 30), date(2026, 12, 14)]
+
+
+def test_staff_see_routine_work_and_the_agreed_windows_in_planned_maintenance(rt, tmp_path):
+    """Issue 25.6: the staff-facing planned maintenance is fed by recurrences (each occurrence on
+    its school day, until it is a scheduled release, listed once) and by the windows agreed."""
+    from fitsflow.services import maintenance, maintenance_windows
+
+    _autumn_and_spring(rt)
+    school = f.School(rt)
+    rt.clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=rt.timezone), running=True)
+    _patching(rt, school, rule="FREQ=WEEKLY;BYDAY=TU", ahead_days=3)
+    maintenance_windows.add(rt, actor_id=None, title="Network", service="", weekdays="thu", starts="16:00",
+                            ends="20:00", when="term")
+    seen = maintenance.planned(rt, actor_id=school.staff, start=date(2026, 11, 20), days=28)
+    routine = [(p.starts.date(), p.starts.strftime("%H:%M"), p.routine) for p in seen if p.routine]
+    # Tuesdays 24 Nov, 1, 8 and 15 Dec (the 22nd is in the holiday and moves to 5 January).
+    assert routine == [(date(2026, 11, 24), "07:00", True), (date(2026, 12, 1), "07:00", True),
+                       (date(2026, 12, 8), "07:00", True), (date(2026, 12, 15), "07:00", True)]
+    assert all(p.title == "Monthly security updates" and p.services == (f.TEMPLATE_SERVICE,)
+               for p in seen if p.routine)
+    # Raised ahead, the first is a change in release planning: still listed once, as routine work.
+    rt.clock.set(datetime(2026, 11, 22, 9, 0, tzinfo=rt.timezone), running=True)
+    assert recurrences.raise_due(rt) == 1
+    again = maintenance.planned(rt, actor_id=school.staff, start=date(2026, 11, 20), days=28)
+    assert [p.starts.date() for p in again if p.starts.date() == date(2026, 11, 24)] == [date(2026, 11, 24)]
+    assert [w.described for w in maintenance.windows(rt, actor_id=school.staff)] == [
+        "Network: Thu 16:00–20:00 in term (every service)"]
+    from .web_support import WebSchool, login, make_app
+
+    web_school = WebSchool(rt)
+    app = make_app(rt, tmp_path)
+    teacher = app.test_client()
+    assert login(teacher, web_school.emails[web_school.staff]).status_code == 302
+    page = teacher.get("/maintenance").get_data(as_text=True)
+    assert "Monthly security updates" in page and "routine" in page and "Regular maintenance windows" in page

@@ -168,4 +168,5 @@ def maintenance_page() -> Any:
     for item in items:
         days.setdefault(item.starts.date(), []).append(item)
     return render_template("maintenance.html", days=days, weeks=maintenance.DAYS // 7,
+                           windows=maintenance.windows(runtime(), actor_id=actor().id),
                            as_at=runtime().now().astimezone(runtime().timezone))

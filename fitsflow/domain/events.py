@@ -187,8 +187,9 @@ _DECLARED: tuple[EventType, ...] = (
     _e("calendar.imported", "Calendar imported", "periods:int source", reads="calendar"),
     _e("service.saved", "Service saved", "name"),
     _e("evidence.recorded", "Evidence recorded", "tags:list", reads=""),
-    _e("recurrence.added", "Recurring work agreed", "title rule template", reads=""),
-    _e("recurrence.stopped", "Recurring work stopped", "title", reads=""),
+    # Staff's planned maintenance (and its feed) lists routine work on its days.
+    _e("recurrence.added", "Recurring work agreed", "title rule template", reads="schedule"),
+    _e("recurrence.stopped", "Recurring work stopped", "title", reads="schedule"),
     _e("recurrence.occurred", "Raised by its recurrence", "recurrence:int planned", reads=""),
     _e("recurrence.skipped", "A recurrence's day skipped (no school)", "recurrence:int planned", reads=""),
     _e("maintenance_window.added", "Maintenance window agreed", "title service", reads=""),

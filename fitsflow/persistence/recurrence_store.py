@@ -69,3 +69,31 @@ def passed_of_requester(session: Session, user_id: int, before: date) -> list[An
         .join(Change, col(Change.id) == col(RecurrenceOccurrence.change_id))
         .where(col(Change.requester_id) == user_id, col(RecurrenceOccurrence.happens_on) < before)
         .order_by(col(RecurrenceOccurrence.happens_on).desc())).all())
+
+
+def active_of(session: Session, schools: frozenset[int] | None) -> list[tuple[Recurrence, str]]:
+    """The active recurrences of these schools (None: every school), each with its template's
+    services (one per line)."""
+    from .models import StandardTemplate
+
+    query = (select(Recurrence, col(StandardTemplate.services))
+             .join(StandardTemplate, col(StandardTemplate.id) == col(Recurrence.template_id))
+             .where(col(Recurrence.active)).order_by(col(Recurrence.id)))
+    if schools is not None:
+        query = query.where(col(Recurrence.school_id).in_(schools))
+    return [(row, services or "") for row, services in session.execute(query).all()]
+
+
+def raised_between(session: Session, recurrence_ids: list[int], first: date,
+                   until: date) -> dict[tuple[int, date], tuple[str, str] | None]:
+    """(recurrence, planned day) → (workflow, state) of the change raised for it (None: recorded,
+    nothing raised), for the days planned in [first, until]."""
+    if not recurrence_ids:
+        return {}
+    rows = session.execute(
+        select(col(RecurrenceOccurrence.recurrence_id), col(RecurrenceOccurrence.planned_on),
+               col(Change.workflow), col(Change.state))
+        .outerjoin(Change, col(Change.id) == col(RecurrenceOccurrence.change_id))
+        .where(col(RecurrenceOccurrence.recurrence_id).in_(recurrence_ids),
+               col(RecurrenceOccurrence.planned_on) >= first, col(RecurrenceOccurrence.planned_on) <= until))
+    return {(r, day): ((wf, state) if wf is not None else None) for r, day, wf, state in rows}
