@@ -26,6 +26,7 @@ ADMIN_OPERATIONS = {
     ("POST", "/calendar"), ("PUT", "/calendar/<int:period_id>"), ("DELETE", "/calendar/<int:period_id>"),
     ("POST", "/services"),
     ("POST", "/maintenance-windows"), ("DELETE", "/maintenance-windows/<int:window_id>"),
+    ("GET", "/providers"), ("POST", "/providers"), ("PUT", "/providers/people"),
 }
 
 

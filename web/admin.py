@@ -11,7 +11,17 @@ from markupsafe import Markup
 from fitsflow.domain.calendar import EFFECTS, KIND_TITLES, KINDS
 from fitsflow.domain.errors import InvalidInput, NotPermitted
 from fitsflow.domain.roles import ADMIN
-from fitsflow.services import calendar, catalogue, invitations, mfa, outbox, schools, users, workflow_versions
+from fitsflow.services import (
+    calendar,
+    catalogue,
+    invitations,
+    mfa,
+    outbox,
+    providers,
+    schools,
+    users,
+    workflow_versions,
+)
 from fitsflow.services.queues import Page
 from fitsflow.workflow import svg
 from fitsflow.workflow.diagram import mermaid
@@ -402,3 +412,36 @@ def service_save() -> Any:
         return _services_page(err.problems, form, status=400)
     flash(f"Saved “{saved.name}”.")
     return redirect(url_for("admin.service_list"))
+
+
+def _providers_page(problems: dict[str, str] | None = None, form: Any = None, status: int = 200) -> Any:
+    found = providers.every(runtime(), actor_id=actor().id)
+    return render_template("admin_providers.html", providers=found, problems=problems or {},
+                           form=form or {}), status
+
+
+@bp.get("/providers")
+@access(ADMINS)
+def provider_list() -> Any:
+    """External IT providers: their contracts and their people."""
+    return _providers_page()
+
+
+@bp.post("/providers")
+@access(ADMINS)
+def provider_save() -> Any:
+    """Record a provider, or make someone one of a provider's people (or nobody's)."""
+    form = request.form
+    try:
+        if form.get("what") == "member":
+            providers.set_member(runtime(), actor_id=actor().id, email=form.get("email", "")[:320],
+                                 provider=form.get("provider", "")[:200])
+            flash("Saved.")
+        else:
+            made = providers.add(runtime(), actor_id=actor().id, name=form.get("name", ""),
+                                 contract=form.get("contract", ""),
+                                 contract_ends=form.get("contract_ends") or None)
+            flash(f"{made.name} recorded.")
+    except InvalidInput as err:
+        return _providers_page(err.problems, form, status=400)
+    return redirect(url_for("admin.provider_list"))

@@ -28,6 +28,7 @@ from fitsflow.services import (
     maintenance_windows,
     ownership,
     proposals,
+    providers,
     queues,
     recurrences,
     register,
@@ -506,6 +507,32 @@ def change_register_update(ref: str, body: m.RegisterUpdate) -> m.ChangeAssetsOu
     data.update({f"new_{k}": v for k, v in new.items()})
     return _change_assets(assets.update_register(runtime(), actor_id=actor().id, ref=ref, action=body.action,
                                                  data=data))
+
+
+def _provider(p: providers.ProviderView) -> m.ProviderOut:
+    return m.ProviderOut(id=p.id, name=p.name, contract=p.contract, contract_ends=p.contract_ends,
+                         people=[email for _, _, email in p.people])
+
+
+@route(bp, "GET", "/providers", summary="External IT providers and their people (admins)",
+       response=m.Providers, scope="admin")
+def provider_list() -> m.Providers:
+    return m.Providers(items=[_provider(p) for p in providers.every(runtime(), actor_id=actor().id)])
+
+
+@route(bp, "POST", "/providers", summary="Record an external IT provider (admins)", response=m.ProviderOut,
+       body=m.ProviderBody, status=201, scope="admin")
+def provider_add(body: m.ProviderBody) -> m.ProviderOut:
+    return _provider(providers.add(runtime(), actor_id=actor().id, name=body.name, contract=body.contract,
+                                   contract_ends=body.contract_ends))
+
+
+@route(bp, "PUT", "/providers/people",
+       summary="Make someone one of a provider's people, or nobody's (admins)",
+       response=m.Providers, body=m.ProviderMemberBody, scope="admin")
+def provider_person(body: m.ProviderMemberBody) -> m.Providers:
+    providers.set_member(runtime(), actor_id=actor().id, email=body.email, provider=body.provider)
+    return m.Providers(items=[_provider(p) for p in providers.every(runtime(), actor_id=actor().id)])
 
 
 def _filter(r: filtering.RequestView) -> m.FilterRequest:

@@ -1279,6 +1279,30 @@ class RegisterUpdate(Disposal):
     new: AssetFieldsIn | None = Field(None, description="add, replace: the new asset.")
 
 
+class ProviderBody(Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    contract: Annotated[str, StringConstraints(max_length=300)] = ""
+    contract_ends: date | None = None
+
+
+class ProviderMemberBody(Body):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=limits.EMAIL)]
+    provider: Annotated[str, StringConstraints(max_length=200)] = Field(
+        "", description="The provider's name; empty: the person is no provider's.")
+
+
+class ProviderOut(Out):
+    id: int
+    name: str
+    contract: str
+    contract_ends: date | None
+    people: list[str] = Field(description="The emails of its people.")
+
+
+class Providers(Out):
+    items: list[ProviderOut]
+
+
 class NewFilterRequest(Body):
     what: Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=r"\S")] = Field(
         description="The website's address, or the category of sites.")

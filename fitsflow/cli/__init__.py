@@ -22,6 +22,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "change": ("changes:change", "Raise changes and take them through their workflow."),
     "demo": ("demo:demo", "Create a demo school: users for every role and changes in every state."),
     "outbox": ("delivery:outbox_group", "The notification outbox."),
+    "provider": ("providers:provider_group",
+                 "External IT providers: organisations whose people raise and implement changes."),
     "recurrence": ("recurrences:recurrence_group",
                    "Recurring routine work: a standard-change template raised on the days a rule names."),
     "restore": ("backup:restore",

@@ -1063,3 +1063,26 @@ class RenewalRaised(SQLModel, table=True):
     due_on: date = Field(primary_key=True)
     change_id: int | None = Field(default=None, foreign_key="changes.id")
     created_at: datetime
+
+
+class Provider(SQLModel, table=True):
+    """An external IT provider organisation under contract to the school or trust: its people
+    raise and implement changes as requesters (their contract role, and no other)."""
+
+    __tablename__ = "providers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    contract: str = Field(default="", max_length=300)  # the contract's reference
+    contract_ends: date | None = None
+    created_at: datetime
+
+
+class ProviderMember(SQLModel, table=True):
+    """A person of a provider organisation."""
+
+    __tablename__ = "provider_members"
+    __table_args__ = (Index("ix_provider_members_provider", "provider_id", "user_id"),)
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    provider_id: int = Field(foreign_key="providers.id")

@@ -325,3 +325,19 @@ def filtering(session: Session, since: datetime, until: datetime) -> tuple[int, 
         *between(requests.c.decided_at)).group_by(requests.c.decision).order_by(requests.c.decision)).all()
     applied = connection.execute(select(func.count()).where(*between(requests.c.applied_at))).scalar_one()
     return int(asked), [(d, int(n)) for d, n in decided], int(applied)
+
+
+def handled_by(session: Session, people: Sequence[int], since: datetime, until: datetime,
+               moved_refs: Sequence[str]) -> list[tuple[str, int, datetime, str]]:
+    """(change, requester, raised at, workflow) of the changes these people raised in the range or
+    that moved in it (of the changes the session sees)."""
+    if not people:
+        return []
+    columns = (_CHANGES.c.ref, _CHANGES.c.requester_id, _CHANGES.c.created_at, _CHANGES.c.workflow)
+    mine = _CHANGES.c.requester_id.in_(list(people))
+    connection = session.connection()
+    found = {r.ref: r for r in connection.execute(select(*columns).where(mine, _raised(since, until)))}
+    for chunk in _chunks(list(moved_refs)):
+        found.update({r.ref: r for r in session.connection().execute(
+            select(*columns).where(mine, _CHANGES.c.ref.in_(chunk)))})
+    return [(r.ref, int(r.requester_id), r.created_at, r.workflow) for r in found.values()]

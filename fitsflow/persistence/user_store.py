@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, func, select
 
-from . import queries, school_store
+from ..domain.errors import InvalidInput
+from ..domain.roles import REQUESTER
+from . import provider_store, queries, school_store
 from .models import RoleGrant, User, UserAudience, UserRole
 
 
@@ -45,7 +47,9 @@ def with_password(session: Session, user_ids: Sequence[int]) -> set[int]:
 
 def replace_roles(session: Session, user_id: int, roles: Sequence[str],
                   audiences: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Give the user exactly these roles and audiences; return what they had before."""
+    """Give the user exactly these roles and audiences; return what they had before. A person
+    of an external IT provider holds their contract role alone (InvalidInput otherwise)."""
+    contract_roles_only(session, user_id, roles)
     before = sorted(queries.roles_of(session, user_id)), sorted(queries.audiences_of(session, user_id))
     session.execute(delete(UserRole).where(UserRole.user_id == user_id))  # type: ignore[arg-type]
     session.execute(delete(UserAudience).where(UserAudience.user_id == user_id))  # type: ignore[arg-type]
@@ -123,7 +127,20 @@ def decide_grant(session: Session, grant: RoleGrant, *, confirmed: bool, by: int
     if not confirmed:
         return
     if grant.act == "grant":
+        contract_roles_only(session, grant.user_id, [grant.role])
         session.add(UserRole(user_id=grant.user_id, role=grant.role))
     elif grant.act == "remove":
         session.execute(delete(UserRole).where(col(UserRole.user_id) == grant.user_id,
                                                col(UserRole.role) == grant.role))
+
+
+# The role a person of an external IT provider holds under their contract: their access is as
+# narrow as a requester's, on whichever route a role would come (admin, import, SSO, a grant).
+CONTRACT_ROLES: tuple[str, ...] = (REQUESTER,)
+
+
+def contract_roles_only(session: Session, user_id: int, roles: Sequence[str]) -> None:
+    beyond = sorted(set(roles) - set(CONTRACT_ROLES))
+    if beyond and provider_store.provider_of(session, user_id) is not None:
+        raise InvalidInput({"roles": f"a person of an external IT provider holds only their contract role "
+                                     f"({', '.join(CONTRACT_ROLES)}), not {', '.join(beyond)}"})

@@ -232,6 +232,16 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
         ]
     for label, (passed, failed) in report.tests.items():
         story += [Paragraph(escape(f"{label}: {passed} passed, {failed} failed in the period."), say)]
+    if report.it_support:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph("Review of IT support", styles["Heading2"]),
+            _table([["Provider", "Handled", "Days to respond", "Days to release", "Windows kept", "Reviews"]]
+                   + [[Paragraph(escape(p.provider), say), str(p.handled),
+                       "—" if p.response_days is None else str(p.response_days),
+                       "—" if p.resolution_days is None else str(p.resolution_days),
+                       _rate(p.windows_kept), str(p.reviews_closed)] for p in report.it_support]),
+        ]
     if sum(report.retired):
         story += [Paragraph(escape(f"Devices retired: {report.retired[0]} with disposal evidence, "
                                    f"{report.retired[1]} without."), say)]

@@ -51,7 +51,7 @@ from ..domain.vocabulary import (
     RELEASED,
     WITHDRAWN,
 )
-from ..persistence import asset_store, audit_store, report_store, school_scope, school_store
+from ..persistence import asset_store, audit_store, provider_store, report_store, school_scope, school_store
 from . import calendar, common, evidence, filtering, schools
 from .audit import spreadsheet_safe
 from .feedback import group_title
@@ -96,6 +96,20 @@ class Spend:
     capital: bool
     planned: Decimal
     actual: Decimal
+
+
+@dataclass(frozen=True)
+class ProviderFigures:
+    """The annual review of an external IT provider's support: the changes its people handled
+    (raised in the period, or moved in it), the median days from raising to their first step
+    (response) and to release (resolution), windows kept, reviews closed."""
+
+    provider: str
+    handled: int
+    response_days: float | None
+    resolution_days: float | None
+    windows_kept: Rate
+    reviews_closed: int
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,7 @@ class Report:
     filtering: dict[str, int] = field(default_factory=dict)
     # Assets retired in the period: with their disposal evidence whole, and without.
     retired: tuple[int, int] = (0, 0)
+    it_support: tuple[ProviderFigures, ...] = ()
 
     def rates(self) -> dict[str, Rate]:
         return {
@@ -224,6 +239,15 @@ class Report:
         out += [("tests", label, f"{passed} passed, {failed} failed")
                 for label, (passed, failed) in self.tests.items()]
         out += [("web filtering", what, str(n)) for what, n in self.filtering.items()]
+        for p in self.it_support:
+            out += [("IT support review", f"{p.provider}: changes handled", str(p.handled)),
+                    ("IT support review", f"{p.provider}: median days to respond",
+                     "" if p.response_days is None else str(p.response_days)),
+                    ("IT support review", f"{p.provider}: median days to release",
+                     "" if p.resolution_days is None else str(p.resolution_days)),
+                    ("IT support review", f"{p.provider}: windows kept",
+                     f"{p.windows_kept.count} of {p.windows_kept.of}"),
+                    ("IT support review", f"{p.provider}: reviews closed", str(p.reviews_closed))]
         out += [("assets retired", "with disposal evidence", str(self.retired[0])),
                 ("assets retired", "without disposal evidence", str(self.retired[1]))]
         out += [("changes by school and outcome", f"{school}: {outcome}", str(n))
@@ -460,6 +484,7 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         tests=tests,
         filtering=_filtering(rt, session, since, until),
         retired=asset_store.retired_between(session, since, until),
+        it_support=_it_support(rt, session, (since, until), (at_since, at_until), moved, kind_of),
     )
 
 
@@ -531,6 +556,45 @@ def _tests(rt: Runtime, session: Session, released_on: dict[str, date], backed: 
         for name in tags:
             counted[testing[name].label][1 if failed else 0] += 1
     return {label: (n[0], n[1]) for label, n in sorted(counted.items())}
+
+
+def _it_support(rt: Runtime, session: Session, moments: tuple[datetime, datetime], ats: tuple[str, str],
+                moved: list[str], kind_of: Callable[[str, str], str]) -> tuple[ProviderFigures, ...]:
+    """Each provider's review: from the trail of the changes its people handled."""
+    since, until = moments
+    at_since, at_until = ats
+    people = provider_store.people_of_every_provider(session)
+    if not people:
+        return ()
+    names = {p.id: p.name for p in provider_store.every(session)}
+    handled = report_store.handled_by(session, sorted(people), since, until, moved)
+    raised_at = {ref: at for ref, _, at, _ in handled}
+    of = {ref: people[requester] for ref, requester, _, _ in handled}
+    first_step: dict[str, datetime] = {}
+    released: dict[str, datetime] = {}
+    closed: set[str] = set()
+    for e in report_store.transitions(session, sorted(of), at_until):
+        at = datetime.fromisoformat(e.at)
+        to = kind_of(e.change_ref, json.loads(e.payload).get("to", ""))
+        first_step.setdefault(e.change_ref, at)
+        if to == RELEASED and e.change_ref not in released:
+            released[e.change_ref] = at
+        if to == CLOSED and e.at >= at_since:
+            closed.add(e.change_ref)
+    out = []
+    for provider_id in sorted(set(of.values()), key=lambda p: names.get(p, "")):
+        refs = [ref for ref, p in of.items() if p == provider_id]
+        respond = [(first_step[r] - raised_at[r]).total_seconds() / 86400 for r in refs
+                   if r in first_step and raised_at[r] >= since]
+        in_period = [r for r in refs if r in released and released[r] >= since]
+        resolve = [(released[r] - raised_at[r]).total_seconds() / 86400 for r in in_period]
+        sequences = report_store.window_sequences(session, sorted(in_period))
+        out.append(ProviderFigures(
+            names.get(provider_id, str(provider_id)), len(refs),
+            round(median(respond), 2) if respond else None, round(median(resolve), 2) if resolve else None,
+            Rate(sum(1 for seq in sequences if (seq or 1) <= 1), len(sequences)),
+            sum(1 for r in refs if r in closed)))
+    return tuple(out)
 
 
 def _filtering(rt: Runtime, session: Session, since: datetime, until: datetime) -> dict[str, int]:
