@@ -340,7 +340,7 @@ class AttachmentSettings(_Section):
 
 class ReportSettings(_Section):
     # Who reads the reports for SLT and governors (and downloads the governors' PDF).
-    readers: Names = ("slt", "head", "finance", "auditor", "admin")
+    readers: Names = ("slt", "head", "finance", "governors", "auditor", "admin")
 
 
 class DemoSettings(_Section):

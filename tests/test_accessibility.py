@@ -15,7 +15,7 @@ from sqlmodel import select
 from fitsflow.delivery.worker import Worker
 from fitsflow.domain.templates import parse_ref
 from fitsflow.persistence.models import CalendarPeriod, Change, InboxItem, NoticeReceipt, ReleaseNotice
-from fitsflow.services import calendar, gates
+from fitsflow.services import assets, calendar, filtering, gates
 from fitsflow.services import notices as notices_service
 
 from . import factories as f
@@ -71,6 +71,11 @@ def serve_site(folder: Path) -> Iterator[tuple[str, WebSchool, dict[str, str]]]:
                         end="2027-02-19")
     refs["template"] = str(parse_ref(f.standard_template(rt, school)))
     refs["staff"] = str(school.staff)
+    refs["filter"] = str(filtering.ask(rt, actor_id=school.staff, data={
+        "what": "www.scratch.mit.edu", "action": "allow", "why": "The Year 8 programming unit",
+        "for_whom": "Year 8", "until": ""}).id)
+    refs["asset"] = str(assets.add(rt, actor_id=school.requester, data={
+        "name": "Core switch", "tag": "SW-01", "serial": "FDO2231X0AB", "warranty_ends": "2027-03-31"}).id)
     with rt.db.read() as session:
         notices = select(ReleaseNotice.id).join(Change, Change.id == ReleaseNotice.change_id)
         notice = session.exec(notices.where(Change.ref == refs["closed"])).first()
@@ -95,7 +100,8 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
     viewer = ["/changes", "/changes?q=visualisers&cost_min=100", f"/changes/{refs['gate']}",
               f"/changes/{refs['closed']}", "/schedule", "/templates"]
     return common + {
-        "staff": [f"/notices/{refs['received']}", "/proposals", "/proposals/new"],
+        "staff": [f"/notices/{refs['received']}", "/proposals", "/proposals/new", "/filtering",
+                  "/filtering/new", f"/filtering/{refs['filter']}"],
         "requester": [*viewer, "/changes/new", f"/changes/{refs['planning']}/stage/finance",
                       f"/changes/{refs['planning']}",
                       f"/changes/{refs['planning']}/actions/withdraw/confirm",
@@ -109,13 +115,16 @@ def _pages(role: str, refs: dict[str, str]) -> list[str]:
                       f"/changes/{refs['reviewing']}/stage/review",  # the review form, actual costs
                       f"/changes/{refs['reviewing']}/feedback",  # the 360° feedback form
                       f"/changes/{refs['closed']}/usage", "/usage-checks?status=all", "/proposals",
-                      "/templates/new", f"/templates/{refs['template']}"],
+                      "/templates/new", f"/templates/{refs['template']}", "/assets", "/assets/new",
+                      "/assets/import", f"/assets/{refs['asset']}", "/filtering",
+                      f"/filtering/{refs['filter']}"],
         "cab": [*viewer, "/approvals", "/approvals?sort=-cost", f"/notices/inbox/{refs['inbox_cab']}"],
         "auditor": [*viewer, "/audit", "/audit?cost_min=1000", "/schedule/exceptions", "/usage-checks",
-                    "/reports"],
+                    "/reports", "/assets", f"/assets/{refs['asset']}", "/filtering?view=all"],
         "admin": [*viewer, "/admin/users", "/admin/users?q=test&sort=-email", f"/admin/users/{refs['staff']}",
                   "/admin/workflows",
                   "/admin/calendar", f"/admin/calendar/{refs['period']}", "/admin/services", "/admin/outbox",
+                  "/admin/providers",
                   "/changes/new"],  # a page for requesters: the refusal (403)
     }[role]
 
