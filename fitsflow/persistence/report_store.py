@@ -269,31 +269,18 @@ def occurrences(session: Session, first: date, until: date) -> list[tuple[str, s
     return [(r.workflow, r.state) for r in rows]
 
 
-def evidence_of(session: Session, refs: Sequence[str]) -> list[tuple[str, list[str], date | None]]:
-    """(change, its evidence tags, its vendor's release day) of these changes that have any."""
-    from .models import ChangeEvidence
-
-    held = ChangeEvidence.__table__  # type: ignore[attr-defined]
-    out = []
-    for chunk in _chunks(list(refs)):
-        rows = session.connection().execute(
-            select(_CHANGES.c.ref, held.c.tags, held.c.vendor_released_on)
-            .join(held, held.c.change_id == _CHANGES.c.id).where(_CHANGES.c.ref.in_(chunk)))
-        out += [(r.ref, [t for t in r.tags.split("\n") if t], r.vendor_released_on) for r in rows]
-    return out
-
-
-def tagged_since(session: Session, since: datetime) -> list[tuple[str, str, str, str]]:
-    """(change, workflow, state, tags) of every change with evidence tags saved since ``since``
-    (a change released since then was saved since then; of the changes the session sees)."""
+def tagged_since(session: Session, since: datetime) -> list[tuple[str, str, str, str, date | None]]:
+    """(change, workflow, state, tags, its vendor's release day) of every change with evidence
+    tags saved since ``since`` (a change released since then was saved since then; of the
+    changes the session sees)."""
     from .models import ChangeEvidence
 
     held = ChangeEvidence.__table__  # type: ignore[attr-defined]
     rows = session.connection().execute(
-        select(_CHANGES.c.ref, _CHANGES.c.workflow, _CHANGES.c.state, held.c.tags)
+        select(_CHANGES.c.ref, _CHANGES.c.workflow, _CHANGES.c.state, held.c.tags, held.c.vendor_released_on)
         .join(held, held.c.change_id == _CHANGES.c.id)
         .where(_CHANGES.c.updated_at >= since, held.c.tags != ""))
-    return [(r.ref, r.workflow, r.state, r.tags) for r in rows]
+    return [(r.ref, r.workflow, r.state, r.tags, r.vendor_released_on) for r in rows]
 
 
 def review_outcomes(session: Session, refs: Sequence[str]) -> dict[str, str]:

@@ -447,13 +447,11 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
     proposals = {status: int(n) for status, n in report_store.proposals(session, since, until)}
 
     head = audit_store.head(session)
-    routine = _routine(rt, session, period)
+    shown = evidence_figures(rt, session, period)
     released_day: dict[str, date] = {}
     for moved_at, ref, _, to in sorted(moves):
         if kind_of(ref, to) == RELEASED and ref not in released_day:
             released_day[ref] = datetime.fromisoformat(moved_at).astimezone(rt.timezone).date()
-    evidence_by, update_days = _evidence(rt, session, released_day)
-    tests = _tests(rt, session, released_day, backed)
     return Report(
         period=period,
         raised=raised,
@@ -476,86 +474,103 @@ def build(rt: Runtime, session: Session, period: Period) -> Report:
         audit_count=head.seq,
         generated_at=rt.now(),
         by_school=_by_school(rt, session, by_school),
-        routine_due=routine[0],
-        routine_missed=routine[1],
-        evidence=evidence_by,
-        update_days=update_days,
-        evidence_due=_evidence_due(rt, session, period, kind_of, workflow_of),
-        tests=tests,
-        filtering=_filtering(rt, session, since, until),
-        retired=asset_store.retired_between(session, since, until),
+        routine_due=shown.routine_due,
+        routine_missed=shown.routine_missed,
+        evidence=shown.evidence,
+        update_days=shown.update_days,
+        evidence_due=shown.evidence_due,
+        tests=shown.tests,
+        filtering=shown.filtering,
+        retired=shown.retired,
         it_support=_it_support(rt, session, (since, until), (at_since, at_until), moved, kind_of),
     )
 
 
-def _evidence(rt: Runtime, session: Session, released_on: dict[str, date]) -> tuple[
-        dict[str, dict[str, int]], tuple[tuple[str, str, date, date, int, bool], ...]]:
-    """What the changes released in the period are evidence of, and each measured control's
-    days from the vendor's release to ours."""
+@dataclass(frozen=True)
+class EvidenceFigures:
+    """What the routine work of a period shows (issue 25.5): the evidence the changes released in
+    it record, by group and tag; each measured control's days from the vendor's release to ours;
+    evidence expected every so many days (last, overdue); tests passed and failed; web-filtering
+    requests; assets retired with and without disposal evidence; routine work due and missed."""
+
+    evidence: dict[str, dict[str, int]]
+    update_days: tuple[tuple[str, str, date, date, int, bool], ...]
+    evidence_due: tuple[tuple[str, str, date | None, int, bool], ...]
+    tests: dict[str, tuple[int, int]]
+    filtering: dict[str, int]
+    retired: tuple[int, int]
+    routine_due: int
+    routine_missed: int
+
+
+def evidence_figures(rt: Runtime, session: Session, period: Period) -> EvidenceFigures:
+    """The period's evidence, read in the caller's transaction (of the schools it sees): the
+    changes with evidence tags saved since the earliest day a figure looks back to, and their
+    trail — released in the period (its first release there), backed out in it, and the first
+    release of each for the evidence expected regularly."""
+    since, until = _moment(rt, period.start), _moment(rt, period.end)
     known = evidence.catalogue(rt)
+    expected = {name: t for name, t in known.items() if t.every_days}
+    end = min(period.end, rt.today() + timedelta(days=1))
+    due_since = end - timedelta(days=max((t.every_days or 0 for t in expected.values()), default=0) + 1)
+    tagged = {ref: (workflow, [t for t in tags.split("\n") if t in known], vendor)
+              for ref, workflow, _, tags, vendor in report_store.tagged_since(
+                  session, min(since, _moment(rt, due_since)))}
+    kinds = _kinds(rt)
+    released_on: dict[str, date] = {}
+    first_release: dict[str, date] = {}
+    backed: set[str] = set()
+    at_since, at_until = _at(rt, period.start), _at(rt, max(period.end, end))
+    for e in report_store.transitions(session, sorted(tagged), at_until):
+        kind = kinds.get((tagged[e.change_ref][0], json.loads(e.payload).get("to", "")), "")
+        if kind not in (RELEASED, BACKED_OUT):
+            continue
+        day = datetime.fromisoformat(e.at).astimezone(rt.timezone).date()
+        if kind == RELEASED:
+            first_release.setdefault(e.change_ref, day)
+        if at_since <= e.at < _at(rt, period.end):
+            if kind == RELEASED:
+                released_on.setdefault(e.change_ref, day)
+            else:
+                backed.add(e.change_ref)
     counted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     measured = []
-    for ref, tags, vendor in report_store.evidence_of(session, sorted(released_on)):
+    for ref, day in released_on.items():
+        _, tags, vendor = tagged[ref]
         for name in tags:
-            tag = known.get(name)
-            if tag is None:
-                continue
+            tag = known[name]
             counted[tag.group][tag.label] += 1
             if tag.update_days is not None and vendor is not None:
-                days, over = evidence_rules.days_late(vendor, released_on[ref], tag.update_days)
-                measured.append((ref, tag.label, vendor, released_on[ref], days, over))
-    return ({group: dict(sorted(labels.items())) for group, labels in sorted(counted.items())},
-            tuple(sorted(measured)))
-
-
-def _evidence_due(rt: Runtime, session: Session, period: Period, kind_of: Callable[[str, str], str],
-                  workflow_of: dict[str, str]) -> tuple[tuple[str, str, date | None, int, bool], ...]:
-    """Each tag expected every so many days: the day the last change tagged with it was released
-    (from the trail) up to the period's end, and whether it is overdue then."""
-    expected = {t.name: t for t in evidence.catalogue(rt).values() if t.every_days}
-    if not expected:
-        return ()
-    end = min(period.end, rt.today() + timedelta(days=1))
-    since = end - timedelta(days=max(t.every_days or 0 for t in expected.values()) + 1)
-    tags_of: dict[str, list[str]] = {}
-    for ref, workflow, _, tags in report_store.tagged_since(session, _moment(rt, since)):
-        wanted = [t for t in tags.split("\n") if t in expected]
-        if wanted:
-            tags_of[ref] = wanted
-            workflow_of.setdefault(ref, workflow)
+                days, over = evidence_rules.days_late(vendor, day, tag.update_days)
+                measured.append((ref, tag.label, vendor, day, days, over))
     last: dict[str, date] = {}
-    released: set[str] = set()
-    for e in report_store.transitions(session, sorted(tags_of), _at(rt, end)):
-        if e.change_ref in released or kind_of(e.change_ref, json.loads(e.payload).get("to", "")) != RELEASED:
-            continue
-        released.add(e.change_ref)  # its first release: a later one is the same work again
-        day = datetime.fromisoformat(e.at).astimezone(rt.timezone).date()
-        for name in tags_of[e.change_ref]:
-            if day >= since and day > last.get(name, date.min):
-                last[name] = day
+    for ref, day in first_release.items():
+        if due_since <= day < end:
+            for name in tagged[ref][1]:
+                if name in expected and day > last.get(name, date.min):
+                    last[name] = day
     on = end - timedelta(days=1)
-    return tuple((t.group, t.label, last.get(t.name), t.every_days or 0,
-                  evidence_rules.overdue(last.get(t.name), t.every_days or 0, on)) for t in expected.values())
-
-
-def _tests(rt: Runtime, session: Session, released_on: dict[str, date], backed: set[str]) -> dict[
-        str, tuple[int, int]]:
-    """Of the changes released or backed out in the period, those tagged as tests: passed, or
-    failed (backed out, or reviewed unsuccessful)."""
-    testing = {name: t for name, t in evidence.catalogue(rt).items() if t.tests}
-    if not testing:
-        return {}
-    refs = sorted(set(released_on) | backed)
-    tagged = [(ref, [t for t in tags if t in testing])
-              for ref, tags, _ in report_store.evidence_of(session, refs)]
-    tagged = [(ref, tags) for ref, tags in tagged if tags]
-    outcomes = report_store.review_outcomes(session, [ref for ref, _ in tagged])
-    counted: dict[str, list[int]] = {t.label: [0, 0] for t in testing.values()}
-    for ref, tags in tagged:
+    testing = {name: t for name, t in known.items() if t.tests}
+    tried = [(ref, [t for t in tagged[ref][1] if t in testing]) for ref in sorted(set(released_on) | backed)]
+    tried = [(ref, tags) for ref, tags in tried if tags]
+    outcomes = report_store.review_outcomes(session, [ref for ref, _ in tried]) if tried else {}
+    results: dict[str, list[int]] = {t.label: [0, 0] for t in testing.values()}
+    for ref, tags in tried:
         failed = ref in backed or outcomes.get(ref) == "unsuccessful"
         for name in tags:
-            counted[testing[name].label][1 if failed else 0] += 1
-    return {label: (n[0], n[1]) for label, n in sorted(counted.items())}
+            results[testing[name].label][1 if failed else 0] += 1
+    routine_due, routine_missed = _routine(rt, session, period)
+    return EvidenceFigures(
+        evidence={group: dict(sorted(labels.items())) for group, labels in sorted(counted.items())},
+        update_days=tuple(sorted(measured)),
+        evidence_due=tuple((t.group, t.label, last.get(name), t.every_days or 0,
+                            evidence_rules.overdue(last.get(name), t.every_days or 0, on))
+                           for name, t in expected.items()),
+        tests={label: (n[0], n[1]) for label, n in sorted(results.items())},
+        filtering=_filtering(rt, session, since, until),
+        retired=asset_store.retired_between(session, since, until),
+        routine_due=routine_due, routine_missed=routine_missed,
+    )
 
 
 def _it_support(rt: Runtime, session: Session, moments: tuple[datetime, datetime], ats: tuple[str, str],
