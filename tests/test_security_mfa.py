@@ -244,8 +244,9 @@ def test_demo_users_are_exempt(site):
 
 def test_which_roles_need_it_is_configurable_per_role(tmp_path):
     book = Settings().role_book()
-    assert set(book.mfa_roles) == {"cab", "slt", "finance", "head", "governors", "dpo", "dsl", "admin",
-                                   "trust_cab", "trust_finance", "ceo", "it_director"}
+    # The deputy DSL decides web-filtering requests (safeguarding): a second factor too.
+    assert set(book.mfa_roles) == {"cab", "slt", "finance", "head", "governors", "dpo", "dsl", "deputy_dsl",
+                                   "admin", "trust_cab", "trust_finance", "ceo", "it_director"}
     path = tmp_path / "fitsflow.toml"
     path.write_text('[roles.dpo]\napproves = true\n[roles.governor]\napproves = true\nmfa = false\n'
                     '[roles.cab]\nmfa = false\n')
