@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -82,7 +83,8 @@ def _served(rt: Runtime, category: str) -> bool:
 def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, description: str,
                    category: str, affected_services: Iterable[str] | str,
                    parent: ChangeRecord | None, urgency: str = "", emergency_purpose: str = "",
-                   use: templates.Use | None = None, school_id: int | None = None) -> ChangeRecord:
+                   use: templates.Use | None = None, school_id: int | None = None,
+                   window: tuple[datetime, datetime] | None = None) -> ChangeRecord:
     workflow = rt.workflows.for_category(category)
     # A follow-up is its parent's school's (as far as the person acts there); anything else
     # names its school (schools.for_new_change).
@@ -114,7 +116,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
                     if use else {})},
     )
     if use:
-        templates.record_use(session, actor, use, change)
+        templates.record_use(session, actor, use, change, window)
     signals.raised.send(change, runtime=rt, session=session, actor=actor, workflow=workflow.definition)
     return change
 
@@ -183,13 +185,14 @@ def raise_change(rt: Runtime, *, actor_id: int, title: str, category: str, descr
 
 
 def insert_from_template(session: Session, rt: Runtime, actor: Actor, *, template: str, title: str,
-                         cost: Any, school_id: int) -> ChangeRecord:
+                         cost: Any, school_id: int, window: tuple[datetime, datetime]) -> ChangeRecord:
     """A standard change raised by ``actor`` from ``template`` in the caller's transaction (a
-    recurrence's occurrence), checked as one raised by hand is."""
+    recurrence's occurrence, its release window ``window``), checked as one raised by hand is."""
     category = next(c for wf in rt.workflows if wf.definition.from_template for c in wf.definition.categories)
     use = templates.check_use(rt, session, actor, template, [], cost, "", school_id=school_id)
     return _insert_change(session, rt, actor, title=title, description=use.description, category=category,
-                          affected_services=list(use.services), parent=None, use=use, school_id=school_id)
+                          affected_services=list(use.services), parent=None, use=use, school_id=school_id,
+                          window=window)
 
 
 def spawn_follow_up(rt: Runtime, *, actor_id: int, ref: str, title: str, description: str = "",

@@ -7,7 +7,6 @@ is missed: it shows on the requester's home and counts in the reports."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,7 +20,7 @@ from ..domain.roles import REQUESTER
 from ..domain.stages import parse_amount
 from ..domain.templates import parse_ref, ref_of
 from ..domain.vocabulary import PAST_WINDOW_KINDS
-from ..persistence import audit_store, recurrence_store, stage_store, template_store
+from ..persistence import audit_store, recurrence_store, template_store
 from ..persistence.models import Recurrence
 from . import calendar, changes, common, schools, templates
 from .common import unit_of_work
@@ -198,11 +197,8 @@ def _occur(rt: Runtime, recurrence_id: int, occurrence: rules.Occurrence) -> int
         start = datetime.combine(occurrence.on, time(hour, minute), rt.timezone)
         change = changes.insert_from_template(
             session, rt, actor, template=ref_of(row.template_id), cost=row.cost, school_id=row.school_id,
-            title=f"{row.title} ({occurrence.on:%a %d %b %Y})"[:200])
-        plan = stage_store.release_plan(session, change.id)
-        assert plan is not None
-        stage_store.save_release_plan(session, change.id, dataclasses.replace(
-            plan, window_start=start, window_end=start + timedelta(minutes=row.minutes)), rt.now())
+            title=f"{row.title} ({occurrence.on:%a %d %b %Y})"[:200],
+            window=(start, start + timedelta(minutes=row.minutes)))
         recurrence_store.set_change(session, recurrence_id=recurrence_id, planned_on=occurrence.planned,
                                     change_id=change.id)
         audit_store.append(session, actor="recurrence", change_ref=change.ref,

@@ -545,9 +545,11 @@ def check_use(
     return Use(row, chosen, amount, description.strip() or row.description)
 
 
-def record_use(session: Session, actor: Actor, use: Use, change: ChangeRecord) -> None:
-    """The change starts with the template's back-out plan in its release plan and its
-    estimate as the planned cost; the template's history records the use."""
+def record_use(session: Session, actor: Actor, use: Use, change: ChangeRecord,
+               window: tuple[datetime, datetime] | None = None) -> None:
+    """The change starts with the template's back-out plan in its release plan (and ``window``,
+    a recurrence's occurrence's) and its estimate as the planned cost; the template's history
+    records the use."""
     row = use.template
     assert row.id is not None
     at = clock_now(session)
@@ -559,7 +561,8 @@ def record_use(session: Session, actor: Actor, use: Use, change: ChangeRecord) -
         actual=False,
     )
     stage_store.save_release_plan(
-        session, change_id, ReleasePlan(None, None, row.backout_plan, "", "", ""), at
+        session, change_id, ReleasePlan(window[0] if window else None, window[1] if window else None,
+                                        row.backout_plan, "", "", ""), at
     )
     if row.evidence:  # what its uses are evidence of
         evidence.save(session, change_id, row.evidence.split("\n"), None, at)
