@@ -23,7 +23,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from decimal import Decimal
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from realistic_data import build  # noqa: E402
+from report_bench import timed  # noqa: E402
 from sqlalchemy import insert, make_url, select  # noqa: E402
 from web_bench import pg_schema_url  # noqa: E402
 
@@ -74,15 +74,6 @@ RAW = [
     "SELECT c.workflow, c.state FROM changes c JOIN recurrence_occurrences o ON o.change_id = c.id "
     "WHERE o.happens_on >= :first AND o.happens_on < :last",
 ]
-
-
-def timed(run, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def add_evidence(rt: Any, period: reports.Period) -> dict[str, int]:

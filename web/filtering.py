@@ -4,7 +4,7 @@ the annual filtering review."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -16,6 +16,7 @@ from fitsflow.services import filtering, schools
 from .access import SIGNED_IN, access
 from .dashboard import page_args
 from .errors import render_error
+from .forms import day_arg
 from .login import actor, runtime
 
 bp = Blueprint("filtering", __name__, url_prefix="/filtering")
@@ -91,16 +92,6 @@ def show(request_id: int) -> Any:
                            form=request.form if problems else None), 400 if problems else 200
 
 
-def _day(name: str, default: date) -> date:
-    raw = request.args.get(name, "")
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw[:10])
-    except ValueError:
-        raise InvalidInput({name: "must be a date (YYYY-MM-DD)"}) from None
-
-
 @bp.get("/log.<fmt>")
 @access(SIGNED_IN)
 def log(fmt: str) -> Any:
@@ -109,8 +100,12 @@ def log(fmt: str) -> Any:
         return render_error(404, "The log is exported as csv or xlsx.")
     rt = runtime()
     today = rt.today()
+    problems: dict[str, str] = {}
+    start = day_arg(request.args, "from", today - timedelta(days=365), problems)
+    end = day_arg(request.args, "to", today, problems)
     try:
-        start, end = _day("from", today - timedelta(days=365)), _day("to", today)
+        if problems:
+            raise InvalidInput(problems)
         rows = filtering.log(rt, actor_id=actor().id, start=start, end=end)
     except InvalidInput as err:
         return render_error(400, "That log cannot be made.", list(err.problems.values()))

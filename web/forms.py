@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,19 @@ COST_FIELDS = ("year", "kind", "amount", "funding_source", "description")
 
 
 _DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def day_arg(args: Any, name: str, default: date, problems: dict[str, str]) -> date:
+    """A day from a query string (YYYY-MM-DD); ``default`` when absent; what is wrong goes in
+    ``problems`` under ``name``."""
+    raw = args.get(name, "")
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        problems[name] = "must be a day as YYYY-MM-DD"
+        return default
 
 
 def whole(value: Any, maximum: int = limits.ID_MAX) -> int | None:

@@ -19,6 +19,7 @@ from fitsflow.services import calendar_report, catalogue, maintenance, maintenan
 
 from .access import SIGNED_IN, VIEWERS, access
 from .dashboard import page_args
+from .forms import day_arg
 from .login import actor, runtime
 
 bp = Blueprint("schedule", __name__)
@@ -127,25 +128,14 @@ def forward() -> Any:
                            as_at=runtime().now().astimezone(runtime().timezone)), 400 if problems else 200
 
 
-def _day_arg(name: str, default: date, problems: dict[str, str]) -> date:
-    raw = request.args.get(name, "")
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw[:10])
-    except ValueError:
-        problems[name] = "must be a day as YYYY-MM-DD"
-        return default
-
-
 @bp.get("/schedule/exceptions")
 @access(VIEWERS)
 def exceptions() -> Any:
     """Freezes overridden, caution periods accepted and clashes scheduled over, counted."""
     today = runtime().today()
     problems: dict[str, str] = {}
-    first = _day_arg("from", academic_year_start(today), problems)
-    last = _day_arg("to", today, problems)
+    first = day_arg(request.args, "from", academic_year_start(today), problems)
+    last = day_arg(request.args, "to", today, problems)
     report = None
     if not problems:
         limit, offset = page_args()

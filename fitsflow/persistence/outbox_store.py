@@ -7,6 +7,8 @@ lease runs out, so every row is delivered at least once."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from ..domain import limits
 from .models import Change, OutboxMessage, User, WorkerSlot
 
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -46,6 +49,16 @@ def add(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.connection().execute(_OUTBOX.insert(), [
             {**row, "status": PENDING, "attempts": 0, "last_error": ""} for row in rows])
+
+
+def tell(session: Session, people: Iterable[int], *, event: str, subject: str, body: str, link: str,
+         now: datetime) -> None:
+    """Queue a message to each of ``people`` (in the app and by their channels), about something
+    that is not a change (a proposal, a filtering request): its page is ``link``."""
+    add(session, [{"created_at": now, "event": event, "change_ref": "", "recipient_id": uid,
+                   "channel": "person", "subject": subject[:limits.NOTICE_SUBJECT], "body": body,
+                   "payload": json.dumps({"link": link}), "available_at": now}
+                  for uid in sorted(set(people))])
 
 
 def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -137,12 +136,8 @@ def _staff(rt: Runtime, session: Session, actor: Actor) -> bool:
 
 def _tell(session: Session, rt: Runtime, people: list[int], *, event: str, subject: str, body: str,
           request_id: int) -> None:
-    now = rt.now()
-    outbox_store.add(session, [{
-        "created_at": now, "event": event, "change_ref": "", "recipient_id": uid, "channel": "person",
-        "subject": subject[:limits.NOTICE_SUBJECT], "body": body,
-        "payload": json.dumps({"link": f"/filtering/{request_id}"}), "available_at": now,
-    } for uid in sorted(set(people))])
+    outbox_store.tell(session, people, event=event, subject=subject, body=body,
+                      link=f"/filtering/{request_id}", now=rt.now())
 
 
 def _who_acts(rt: Runtime, session: Session, state: str, school_id: int, but: int) -> list[int]:

@@ -5,7 +5,6 @@ already raised, or declines it with a reason the proposer sees."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -89,24 +88,8 @@ def _view(rt: Runtime, row: Any) -> ProposalView:
 def _tell(
     session: Session, rt: Runtime, people: list[int], *, event: str, subject: str, body: str, proposal_id: int
 ) -> None:
-    now = rt.now()
-    outbox_store.add(
-        session,
-        [
-            {
-                "created_at": now,
-                "event": event,
-                "change_ref": "",
-                "recipient_id": uid,
-                "channel": "person",
-                "subject": subject[:300],
-                "body": body,
-                "payload": json.dumps({"link": f"/proposals/{proposal_id}"}),
-                "available_at": now,
-            }
-            for uid in people
-        ],
-    )
+    outbox_store.tell(session, people, event=event, subject=subject, body=body,
+                      link=f"/proposals/{proposal_id}", now=rt.now())
 
 
 def propose(rt: Runtime, *, actor_id: int, data: Mapping[str, Any]) -> ProposalView:
