@@ -252,7 +252,7 @@ def test_a_warranty_end_raises_a_need_on_the_right_school_day(rt):
     assert [(a.id, a.link) for a in linked.assets] == [(asset.id, "touches")]
     # A retired asset's dates raise nothing.
     gone = assets.add(rt, actor_id=school.requester, data={"name": "Old", "warranty_ends": ends.isoformat()})
-    other = f.change_in(rt, school, "minor", "needs_analysis")
+    other = f.change_in(rt, school, "minor", "in_review")
     assets.link(rt, actor_id=school.requester, ref=other, asset=str(gone.id))
     assets.update_register(
         rt, actor_id=school.requester, ref=other, action="retire", data={"asset": str(gone.id)}
@@ -335,7 +335,7 @@ def test_the_report_counts_assets_retired_with_and_without_disposal_evidence(rt)
     start = rt.today()
     for tag in ("A", "B", "C"):
         assets.add(rt, actor_id=school.requester, data={"name": f"Laptop {tag}", "tag": tag})
-    ref = f.change_in(rt, school, "minor", "needs_analysis")
+    ref = f.change_in(rt, school, "minor", "in_review")
     for tag in ("A", "B", "C"):
         assets.link(rt, actor_id=school.requester, ref=ref, asset=tag)
     whole = {"wiped_on": start.isoformat(), "wiped_by": "Tia", "certificate": "C-9", "weee": "W-9"}
@@ -350,3 +350,34 @@ def test_the_report_counts_assets_retired_with_and_without_disposal_evidence(rt)
     )
     assert report.retired == (1, 1)  # C is still in use
     assert ("assets retired", "without disposal evidence", "1") in report.rows()
+
+
+def test_the_register_is_updated_once_released_and_a_tag_of_digits_is_the_tags(rt):
+    school = f.School(rt)
+    first = assets.add(rt, actor_id=school.requester, data={"name": "First"})
+    tagged = assets.add(
+        rt, actor_id=school.requester, data={"name": "Tagged by number", "tag": str(first.id)}
+    )
+    early = f.change_in(rt, school, "minor", "needs_analysis")
+    linked = assets.link(rt, actor_id=school.requester, ref=early, asset=str(first.id))
+    assert [a.id for a in linked.assets] == [tagged.id]  # the tag, not the asset numbered so
+    assert not linked.may_record
+    with pytest.raises(InvalidInput, match="once the change is released"):
+        assets.update_register(
+            rt, actor_id=school.requester, ref=early, action="retire", data={"asset": str(first.id)}
+        )
+    assert assets.get(rt, actor_id=school.requester, asset_id=tagged.id).asset.status == "in_use"
+    done = f.change_in(rt, school, "minor", "in_review")
+    assets.link(rt, actor_id=school.requester, ref=done, asset=str(first.id))
+    assert assets.change_assets(rt, actor_id=school.requester, ref=done).may_record
+    assets.update_register(
+        rt, actor_id=school.requester, ref=done, action="retire", data={"asset": str(first.id)}
+    )
+    with pytest.raises(InvalidInput, match="not unchanged"):
+        assets.update_register(rt, actor_id=school.requester, ref=done, action="unchanged", data={})
+
+
+def test_a_file_the_csv_reader_cannot_read_is_refused_by_name(rt):
+    school = f.School(rt)
+    with pytest.raises(InvalidInput, match="is not a CSV file this can read"):
+        assets.import_csv(rt, actor_id=school.requester, text="tag,name\nA," + "x" * 200_000 + "\n")

@@ -76,12 +76,20 @@ def test_a_teacher_asks_the_dsl_decides_the_manager_applies_and_puts_it_back(rt,
 
     with pytest.raises(NotPermitted):
         filtering.act(rt, actor_id=dsl, request_id=asked.id, trigger="apply")
+    assert filtering.waiting_count(rt, actor_id=school.requester) == 1
+    with pytest.raises(NotPermitted):  # only the asker withdraws: the ICT team applies what was agreed
+        filtering.act(rt, actor_id=school.requester, request_id=asked.id, trigger="withdraw", reason="x")
     applied = filtering.act(rt, actor_id=school.requester, request_id=asked.id, trigger="apply")
     assert applied.state == "applied" and applied.applied_by == "Requester" and not applied.overdue
+    # Applied, it waits for nobody until its time is over; then the network manager puts it back.
+    assert filtering.waiting_count(rt, actor_id=school.requester) == 0
+    assert filtering.listing(rt, actor_id=school.requester, view="todo").items == []
 
     rt.clock.advance(timedelta(days=11))
     late = filtering.get(rt, actor_id=school.requester, request_id=asked.id)
     assert late.overdue
+    assert [r.id for r in filtering.listing(rt, actor_id=school.requester, view="todo").items] == [asked.id]
+    assert filtering.waiting_count(rt, actor_id=school.requester) == 1
     back = filtering.act(rt, actor_id=school.requester, request_id=asked.id, trigger="revert")
     assert back.state == "reverted" and back.final and not back.overdue and back.steps == ()
 
@@ -243,6 +251,7 @@ def test_the_web_journey_and_the_api(rt, people, tmp_path):
     assert export.status_code == 200 and "Revision" in export.get_data(as_text=True)
     assert teacher.get("/filtering/log.csv").status_code == 403
     assert dsl.get("/filtering/log.csv?from=soon").status_code == 400
+    assert dsl.get("/filtering/log.csv?from=9999-12-30&to=9999-12-31").status_code == 400
     assert dsl.get("/filtering/log.xlsx").status_code == 200
     assert app.test_client().get("/filtering").status_code == 302
 

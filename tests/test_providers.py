@@ -156,3 +156,63 @@ def test_the_admin_page_and_the_api(rt, tmp_path):
     assert {p["name"]: p["people"] for p in moved.get_json()["items"]}["Beta Support"] == [
         school.emails[school.requester]
     ]
+
+
+def test_a_providers_person_stands_in_for_nobody_and_school_admins_manage_their_own(rt):
+    from fitsflow.services import absences, schools
+
+    school = f.School(rt)
+    providers.add(rt, actor_id=school.admin, name="Acme IT Ltd")
+    tech = f.user(rt, "requester", "support", "Acme technician")
+    first = rt.today() + timedelta(days=1)
+    # Named as a substitute before they were a provider's person: they decide nothing for anyone.
+    absences.record(
+        rt,
+        actor_id=school.cab[0],
+        substitute_email=_email(rt, tech),
+        first_day=first.isoformat(),
+        last_day=(first + timedelta(days=3)).isoformat(),
+    )
+    providers.set_member(rt, actor_id=school.admin, email=_email(rt, tech), provider="Acme IT Ltd")
+    rt.clock.advance(timedelta(days=1))
+    with rt.db.read() as session:
+        assert absences.delegated_roles(rt, session, tech) == {}
+    with pytest.raises(InvalidInput, match="decides nothing"):
+        absences.record(
+            rt,
+            actor_id=school.cab[1],
+            substitute_email=_email(rt, tech),
+            first_day=first.isoformat(),
+            last_day=first.isoformat(),
+        )
+    # An administrator of one school sets and sees only their people.
+    schools.add_school(rt, slug="brook", name="Brook Primary")
+    brook_admin = f.user(rt, "admin", "", "Brook admin")
+    brook_tech = f.user(rt, "requester", "", "Brook technician")
+    for uid in (brook_admin, brook_tech):
+        schools.set_user_schools(rt, email=_email(rt, uid), slugs=["brook"])
+    schools.set_user_schools(rt, email=_email(rt, tech), slugs=["school"])
+    with pytest.raises(NotFound):
+        providers.set_member(rt, actor_id=brook_admin, email=_email(rt, tech), provider="")
+    providers.set_member(rt, actor_id=brook_admin, email=_email(rt, brook_tech), provider="Acme IT Ltd")
+    seen = {p.name: [uid for uid, _, _ in p.people] for p in providers.every(rt, actor_id=brook_admin)}
+    assert seen == {"Acme IT Ltd": [brook_tech]}
+
+
+def test_a_providers_groups_give_a_providers_person_their_contract_role_alone(rt):
+    """The school's sign-in provider: groups that give other roles give a provider's person only
+    the contract role (the sign-in's plan)."""
+    from fitsflow.config import SsoProvider
+    from fitsflow.services import sso
+
+    school = f.School(rt)
+    providers.add(rt, actor_id=school.admin, name="Acme IT Ltd")
+    tech = f.user(rt, "requester", "", "Acme technician")
+    providers.set_member(rt, actor_id=school.admin, email=_email(rt, tech), provider="Acme IT Ltd")
+    config = SsoProvider(label="School", roles=("groups:ict=cab", "groups:ict=requester"))
+    claims = {"groups": ["ict"]}
+    with rt.db.read() as session:
+        plan = sso._plan(rt, session, config, claims, tech, None)
+        staff = sso._plan(rt, session, config, claims, school.staff, None)
+    assert plan.roles == ["requester"] and "cab" not in plan.waiting
+    assert "cab" in set(staff.roles) | set(staff.waiting)  # anyone else gets what the groups give

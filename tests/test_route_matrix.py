@@ -149,8 +149,9 @@ WEB: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
     ("GET", "/filtering/<int:request_id>"): ("302 404 404 404 404 404 404", None),
     ("POST", "/filtering/<int:request_id>"): ("302 404 404 404 404 404 404",
                                               {"trigger": "agree", "reason": "x"}),
-    # The annual review's log: the lifecycle file's readers (the ICT team, auditors; not the CAB).
-    ("GET", "/filtering/log.<fmt>"): ("302 403 200 403 403 200 403", None),
+    # The annual review's log: the lifecycle file's readers (safeguarding leads, the head,
+    # governors, auditors; not the ICT team, who may be an outside provider, nor the CAB).
+    ("GET", "/filtering/log.<fmt>"): ("302 403 403 403 403 200 403", None),
     ("GET", "/proposals"): ("302 200 200 200 200 200 200", None),
     ("GET", "/proposals/new"): ("302 200 200 200 200 200 200", None),
     ("POST", "/proposals/new"): ("302 400 400 400 400 400 400", {}),

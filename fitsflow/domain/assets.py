@@ -103,6 +103,13 @@ def parse_asset(data: Mapping[str, Any], *, prefix: str = "") -> AssetFields:
 def parse_import(text: str) -> list[AssetFields]:
     """A CSV of assets (a header row naming COLUMNS, ``name`` required; others optional, in
     any order): all rows or none, each problem named by row and column."""
+    try:
+        return _read_import(text)
+    except csv.Error as err:  # a cell past the csv module's limit, a NUL, a broken quote
+        raise InvalidInput({"file": f"is not a CSV file this can read: {str(err)[:200]}"}) from None
+
+
+def _read_import(text: str) -> list[AssetFields]:
     if len(text) > 5_000_000:
         raise InvalidInput({"file": "is larger than 5 MB: split it"})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))

@@ -49,8 +49,14 @@ def one(session: Session, request_id: int, *, schools: frozenset[int] | None = N
 
 
 def _filters(*, schools: frozenset[int] | None, states: Sequence[str] | None, asker_id: int | None,
-             q: str, action: str, not_asked_by: tuple[int, Sequence[str]] | None = None) -> list[Any]:
+             q: str, action: str, not_asked_by: tuple[int, Sequence[str]] | None = None,
+             over_by: tuple[Sequence[str], date] | None = None) -> list[Any]:
     where = _of(schools)
+    if over_by is not None and over_by[0]:
+        # In these states a request waits only once its time is over (its until has passed).
+        at, today = over_by
+        where.append(~and_(_REQUESTS.c.state.in_(list(at)),
+                           or_(_REQUESTS.c.until.is_(None), _REQUESTS.c.until >= today)))
     if not_asked_by is not None and not_asked_by[1]:
         who, at = not_asked_by
         where.append(~and_(_REQUESTS.c.asker_id == who, _REQUESTS.c.state.in_(list(at))))
@@ -69,12 +75,13 @@ def _filters(*, schools: frozenset[int] | None, states: Sequence[str] | None, as
 
 def page(session: Session, *, schools: frozenset[int] | None, states: Sequence[str] | None = None,
          asker_id: int | None = None, q: str = "", action: str = "",
-         not_asked_by: tuple[int, Sequence[str]] | None = None, limit: int,
+         not_asked_by: tuple[int, Sequence[str]] | None = None,
+         over_by: tuple[Sequence[str], date] | None = None, limit: int,
          offset: int) -> tuple[Sequence[Any], Count]:
     """Requests newest first, narrowed by state, asker, allow/block and text (case-insensitive
     on the site or category, why, for whom and the reason)."""
     where = _filters(schools=schools, states=states, asker_id=asker_id, q=q.lower(), action=action,
-                     not_asked_by=not_asked_by)
+                     not_asked_by=not_asked_by, over_by=over_by)
     connection = session.connection()
     rows = connection.execute(_SELECT.where(*where).order_by(_REQUESTS.c.id.desc()).limit(limit)
                               .offset(offset)).all()
@@ -82,9 +89,11 @@ def page(session: Session, *, schools: frozenset[int] | None, states: Sequence[s
 
 
 def count(session: Session, *, schools: frozenset[int] | None, states: Sequence[str],
-          not_asked_by: tuple[int, Sequence[str]] | None = None) -> Count:
+          not_asked_by: tuple[int, Sequence[str]] | None = None,
+          over_by: tuple[Sequence[str], date] | None = None) -> Count:
     return bounded(session.connection(), select(_REQUESTS.c.id).where(*_filters(
-        schools=schools, states=states, asker_id=None, q="", action="", not_asked_by=not_asked_by)))
+        schools=schools, states=states, asker_id=None, q="", action="", not_asked_by=not_asked_by,
+        over_by=over_by)))
 
 
 def decided_between(session: Session, *, schools: frozenset[int] | None, start: datetime,

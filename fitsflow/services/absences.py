@@ -17,7 +17,7 @@ from sqlmodel import Session
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, may_view_changes
 from ..domain.text import one_line_problem
-from ..persistence import absence_store, audit_store, queries, school_store, user_store
+from ..persistence import absence_store, audit_store, provider_store, queries, school_store, user_store
 from ..persistence.models import User
 from . import account_notices, common
 from .common import unit_of_work
@@ -94,6 +94,10 @@ def record(
             raise InvalidInput({"substitute_email": "a substitute must be a member of staff who works on "
                                                     "changes (holds a role), not a student, parent or "
                                                     "notice reader"})
+        if provider_store.provider_of(session, sub.id) is not None:
+            raise InvalidInput({"substitute_email": "a person of an external IT provider decides nothing "
+                                                    "for anyone: they hold their contract role (requester) "
+                                                    "alone"})
         # Someone else's absence is a privileged act: a second administrator confirms it.
         waits = away.id != actor.id and rt.settings.accounts.confirm_privileged_grants \
             and user_store.active_admin_count(session) >= 2
@@ -201,6 +205,8 @@ def delegated_roles(rt: Runtime, session: Session, substitute_id: int) -> dict[i
     """Today: the people ``substitute_id`` stands in for → the roles they may decide in for
     them (given for the absence, and still held by the person away)."""
     found = absence_store.delegated(session, substitute_id, today(rt))
+    if found and provider_store.provider_of(session, substitute_id) is not None:
+        return {}  # made a provider's person since: their contract role alone, on every route
     return {uid: roles & rt.roles.known(queries.roles_of(session, uid)) for uid, (_, roles) in found.items()}
 
 

@@ -22,6 +22,7 @@ from ..domain.actor import Actor
 from ..domain.errors import FitsflowError, InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, REQUESTER, may_view_changes
 from ..domain.text import text_field
+from ..domain.vocabulary import IN_REVIEW, RELEASED
 from ..persistence import asset_store, audit_store, queries, school_store
 from ..persistence.change_store import ChangeRecord
 from . import calendar, common, schools
@@ -94,6 +95,7 @@ class ChangeAssets:
     updated: bool
     unchanged: bool
     may_edit: bool
+    may_record: bool = False  # the register's update may be recorded now (released, or in review)
 
 
 def _view(row: Any, link: str = "") -> AssetView:
@@ -306,7 +308,9 @@ def record_disposal(rt: Runtime, *, actor_id: int, asset_id: int, data: Mapping[
 # --- a change's assets ------------------------------------------------------------------
 
 
-def _owned_change(rt: Runtime, session: Session, actor: Actor, ref: str) -> ChangeRecord:
+def _owned_change(
+    rt: Runtime, session: Session, actor: Actor, ref: str, *, done: bool = False
+) -> ChangeRecord:
     change = common.load_change(session, ref, actor, lock=True)
     if not owns(session, change, actor.id):
         raise NotPermitted("a change's assets are recorded by its requester and co-owners")
@@ -319,19 +323,25 @@ def _owned_change(rt: Runtime, session: Session, actor: Actor, ref: str) -> Chan
                 "register update is settled"
             }
         )
+    if done and definition.kind_of(change.state) not in (RELEASED, IN_REVIEW):
+        # Retired now and then never released (rejected, withdrawn), an asset would stay retired.
+        raise InvalidInput(
+            {"change": "the register's update is recorded once the change is released (or in review)"}
+        )
     return change
 
 
 def _asset_of(session: Session, change: ChangeRecord, value: Any) -> Any:
-    """An asset of the change's schools, by id or by tag."""
-    reach = school_store.reach(session, change.school_id)
+    """An asset of the change's schools, by its tag, else by its number (a tag of digits is the
+    tag's asset, never another asset of that number)."""
+    reach = frozenset(school_store.reach(session, change.school_id))
     text = str(value or "").strip()
     row = None
-    if text.isdigit() and len(text) < 10:
-        row = asset_store.one(session, int(text), schools=frozenset(reach))
-    if row is None and text:
-        exact = asset_store.by_tag(session, text, schools=frozenset(reach))
+    if text:
+        exact = asset_store.by_tag(session, text, schools=reach)
         row = exact[0] if len(exact) == 1 else None
+    if row is None and text.isdigit() and len(text) < 10:
+        row = asset_store.one(session, int(text), schools=reach)
     if row is None:
         raise InvalidInput({"asset": f"no asset {text[:60]} of the change's school (its number or its tag)"})
     return row
@@ -362,20 +372,25 @@ def link(rt: Runtime, *, actor_id: int, ref: str, asset: Any, remove: bool = Fal
             event_type="asset.unlinked" if remove else "asset.linked",
             payload={"asset": row.id, "name": row.name},
         )
-        return _of_change(session, change, True)
+        return _of_change(rt, session, change, True)
 
 
-def _of_change(session: Session, change: ChangeRecord, may_edit: bool) -> ChangeAssets:
+def _of_change(rt: Runtime, session: Session, change: ChangeRecord, may_edit: bool) -> ChangeAssets:
     rows = asset_store.of_change(session, change.id)
     update = asset_store.register_update(session, change.id)
+    kind = rt.workflows.of(change.workflow, change.workflow_version).definition.kind_of(change.state)
     return ChangeAssets(
-        tuple(_view(r, r.link) for r in rows), update is not None, bool(update and update.unchanged), may_edit
+        tuple(_view(r, r.link) for r in rows),
+        update is not None,
+        bool(update and update.unchanged),
+        may_edit,
+        may_edit and kind in (RELEASED, IN_REVIEW),
     )
 
 
 def of_change(rt: Runtime, session: Session, actor: Actor, change: ChangeRecord) -> ChangeAssets:
     """For the change's page, in the caller's read."""
-    return _of_change(session, change, REQUESTER in actor.roles and owns(session, change, actor.id))
+    return _of_change(rt, session, change, REQUESTER in actor.roles and owns(session, change, actor.id))
 
 
 def change_assets(rt: Runtime, *, actor_id: int, ref: str) -> ChangeAssets:
@@ -422,8 +437,17 @@ def update_register(
         raise InvalidInput(problems)
     with unit_of_work(rt) as session:
         actor = common.load_actor(rt, session, actor_id)
-        change = _owned_change(rt, session, actor, ref)
+        change = _owned_change(rt, session, actor, ref, done=True)
         now = rt.now()
+        if action == UNCHANGED and any(
+            r.link != rules.TOUCHES for r in asset_store.of_change(session, change.id)
+        ):
+            raise InvalidInput(
+                {
+                    "action": "the change has added, retired or replaced assets already: the "
+                    "register is not unchanged"
+                }
+            )
         old = None
         if action in (RETIRE, REPLACE):
             old = _asset_of(session, change, data.get("asset"))
@@ -475,7 +499,7 @@ def update_register(
             event_type="register.updated",
             payload={"action": action},
         )
-        return _of_change(session, change, True)
+        return _of_change(rt, session, change, True)
 
 
 # --- the renewal calendar --------------------------------------------------------------------

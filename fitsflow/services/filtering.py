@@ -218,11 +218,12 @@ def listing(rt: Runtime, *, actor_id: int, view: str = "", state: str = "", q: s
                                "readers")
         states: list[str] | None = [state] if state else None
         not_own: tuple[str, ...] = ()
+        when_over: tuple[str, ...] = ()
         if view == TODO:
-            states, not_own = _todo(life, actor, states)
+            states, not_own, when_over = _todo(life, actor, states)
         rows, total = filtering_store.page(session, schools=actor.schools, states=states,
                                            asker_id=actor.id if view == MINE else None, q=q, action=action,
-                                           not_asked_by=(actor.id, not_own),
+                                           not_asked_by=(actor.id, not_own), over_by=(when_over, rt.today()),
                                            limit=limit, offset=offset)
         today = rt.today()
         items = [_view(rt, r, None, today) for r in rows]
@@ -230,15 +231,20 @@ def listing(rt: Runtime, *, actor_id: int, view: str = "", state: str = "", q: s
 
 
 def _todo(life: rules.Lifecycle, actor: Actor,
-          narrowed: list[str] | None) -> tuple[list[str], tuple[str, ...]]:
-    """The states of the requests waiting for ``actor`` (within ``narrowed``), and those of them
-    where a request of their own is not theirs (only a decision is theirs to take there)."""
+          narrowed: list[str] | None) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
+    """The states of the requests waiting for ``actor`` (within ``narrowed``); those of them
+    where a request of their own is not theirs (only a decision is theirs to take there); and
+    those where putting it back is their only step (a request waits there once its time is over)."""
     mine = life.states_for(actor.roles)
     states = [s for s in (narrowed or mine) if s in mine]
-    not_own = tuple(s for s in states if all(
-        step.records in (rules.DECISION, rules.WITHDRAWN) or not set(step.roles) & actor.roles
-        for step in life.steps_from(s)))
-    return states, not_own
+
+    def theirs(state: str) -> list[rules.Step]:
+        return [step for step in life.steps_from(state)
+                if step.records != rules.WITHDRAWN and set(step.roles) & actor.roles]
+
+    not_own = tuple(s for s in states if all(step.records == rules.DECISION for step in theirs(s)))
+    when_over = tuple(s for s in states if all(step.records == rules.REVERTED for step in theirs(s)))
+    return states, not_own, when_over
 
 
 def waiting_count(rt: Runtime, *, actor_id: int) -> int:
@@ -248,9 +254,9 @@ def waiting_count(rt: Runtime, *, actor_id: int) -> int:
         actor = common.load_actor(rt, session, actor_id)
         if not life.states_for(actor.roles):
             return 0
-        states, not_own = _todo(life, actor, None)
+        states, not_own, when_over = _todo(life, actor, None)
         return int(filtering_store.count(session, schools=actor.schools, states=states,
-                                         not_asked_by=(actor.id, not_own)))
+                                         not_asked_by=(actor.id, not_own), over_by=(when_over, rt.today())))
 
 
 def act(rt: Runtime, *, actor_id: int, request_id: int, trigger: str, reason: str = "",
@@ -314,6 +320,9 @@ LOG_COLUMNS = ("request", "school", "asked_on", "asked_by", "action", "what", "f
 def log(rt: Runtime, *, actor_id: int, start: date, end: date) -> list[tuple[Any, ...]]:
     """The decisions made from ``start`` to ``end`` (both days, the school's dates), one row each
     (LOG_COLUMNS), oldest first: the annual filtering review's log. For the log's readers."""
+    for key, given in (("from", start), ("to", end)):
+        if not limits.FIRST_YEAR <= given.year <= limits.LAST_YEAR:
+            raise InvalidInput({key: f"must be in the years {limits.FIRST_YEAR} to {limits.LAST_YEAR}"})
     if end < start:
         raise InvalidInput({"to": "must not be before the first day"})
     if (end - start).days > 366 * 5:

@@ -14,9 +14,9 @@ from ..domain import limits
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN
 from ..domain.text import text_field
-from ..persistence import audit_store, provider_store, queries
+from ..persistence import audit_store, provider_store, queries, school_store
 from ..persistence.user_store import CONTRACT_ROLES
-from . import common
+from . import common, users
 from .common import unit_of_work
 from .runtime import Runtime
 
@@ -66,16 +66,34 @@ def add(rt: Runtime, *, actor_id: int | None, name: str, contract: str = "",
 
 
 def every(rt: Runtime, *, actor_id: int | None) -> list[ProviderView]:
+    """The providers, each with the people of it the administrator manages (an administrator of
+    some schools: their schools' people and those of no school yet)."""
     with rt.db.read() as session:
         _admin(rt, session, actor_id)
+        mine = common.load_actor(rt, session, actor_id).schools if actor_id is not None else None
+
+        def managed(user_id: int) -> bool:
+            theirs = school_store.members_of(session, user_id)
+            return mine is None or not theirs or bool(theirs & mine)
+
         return [ProviderView(p.id, p.name, p.contract, p.contract_ends,
-                             tuple((m.id, m.name, m.email) for m in provider_store.members(session, p.id)))
+                             tuple((m.id, m.name, m.email) for m in provider_store.members(session, p.id)
+                                   if managed(m.id)))
                 for p in provider_store.every(session)]
 
 
 def set_member(rt: Runtime, *, actor_id: int | None, email: str, provider: str) -> None:
     """Make someone one of a provider's people (``provider``: its name), or nobody's (""). They
-    must hold no role but the contract role."""
+    must hold no role but the contract role. An administrator of some schools sets only their
+    people (anyone else is not found)."""
+    with rt.db.read() as session:
+        _admin(rt, session, actor_id)
+        known = queries.user_by_email(session, email[:limits.EMAIL])
+        if known is None or known.id is None:
+            raise NotFound(f"no user with email {email[:80]}")
+        known_id = known.id
+    if actor_id is not None:
+        users.check_manages(rt, actor_id=actor_id, user_id=known_id)
     with unit_of_work(rt) as session:
         label = _admin(rt, session, actor_id)
         user = queries.user_by_email(session, email[:limits.EMAIL])

@@ -20,8 +20,17 @@ from ..domain import sso as rules
 from ..domain.errors import NotFound, NotPermitted
 from ..domain.roles import ADMIN, needs_mfa
 from ..domain.text import one_line_problem
-from ..persistence import audit_store, auth_store, queries, school_store, sso_store, user_store
+from ..persistence import (
+    audit_store,
+    auth_store,
+    provider_store,
+    queries,
+    school_store,
+    sso_store,
+    user_store,
+)
 from ..persistence.models import SsoIdentity, User
+from ..persistence.user_store import CONTRACT_ROLES
 from . import account_notices, devices, throttle
 from .auth import SessionUser, actor_of, open_session
 from .common import unit_of_work
@@ -85,6 +94,8 @@ def _plan(rt: Runtime, session: Session, config: SsoProvider, claims: Mapping[st
     a group waits for an administrator's confirmation where privileged grants are confirmed
     (``accounts.confirm_privileged_grants``), as one given on the users page would."""
     given_roles = set(rt.roles.known(rules.mapped(rules.parse_rules(config.roles), claims)))
+    if user_id and provider_store.provider_of(session, user_id) is not None:
+        given_roles &= set(CONTRACT_ROLES)  # an outside provider's person: their contract role alone
     given_audiences = set(rules.mapped(rules.parse_rules(config.audiences), claims)) \
         & set(rt.roles.audience_names)
     current = queries.roles_of(session, user_id) if user_id else set()
