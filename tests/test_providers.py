@@ -113,6 +113,7 @@ def test_the_annual_review_of_it_support(rt):
     assert acme.response_days == round(median(respond), 2)
     assert acme.resolution_days == round(median(resolve), 2)
     assert (acme.windows_kept.count, acme.windows_kept.of) == (2, 2) and acme.reviews_closed == 0
+    assert acme.unanswered == sum(1 for r in (*released, waiting) if r not in first)
     assert ours not in released
     assert ("IT support review", "Acme IT Ltd: changes handled", "3") in report.rows()
 

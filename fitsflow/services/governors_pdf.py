@@ -236,9 +236,10 @@ def render(report: Report, *, school: str, money: Callable[[Decimal], str]) -> b
         story += [
             Spacer(1, 4 * mm),
             Paragraph("Review of IT support", styles["Heading2"]),
-            _table([["Provider", "Handled", "Days to respond", "Days to release", "Windows kept", "Reviews"]]
+            _table([["Provider", "Handled", "Days to respond", "Waiting", "Days to release", "Windows kept",
+                     "Reviews"]]
                    + [[Paragraph(escape(p.provider), say), str(p.handled),
-                       "—" if p.response_days is None else str(p.response_days),
+                       "—" if p.response_days is None else str(p.response_days), str(p.unanswered),
                        "—" if p.resolution_days is None else str(p.resolution_days),
                        _rate(p.windows_kept), str(p.reviews_closed)] for p in report.it_support]),
         ]

@@ -106,7 +106,8 @@ class ProviderFigures:
 
     provider: str
     handled: int
-    response_days: float | None
+    response_days: float | None  # of those that had a first step
+    unanswered: int  # raised in the period and no step taken yet (not in the median above)
     resolution_days: float | None
     windows_kept: Rate
     reviews_closed: int
@@ -243,6 +244,7 @@ class Report:
             out += [("IT support review", f"{p.provider}: changes handled", str(p.handled)),
                     ("IT support review", f"{p.provider}: median days to respond",
                      "" if p.response_days is None else str(p.response_days)),
+                    ("IT support review", f"{p.provider}: raised with no step taken yet", str(p.unanswered)),
                     ("IT support review", f"{p.provider}: median days to release",
                      "" if p.resolution_days is None else str(p.resolution_days)),
                     ("IT support review", f"{p.provider}: windows kept",
@@ -606,7 +608,9 @@ def _it_support(rt: Runtime, session: Session, moments: tuple[datetime, datetime
         sequences = report_store.window_sequences(session, sorted(in_period))
         out.append(ProviderFigures(
             names.get(provider_id, str(provider_id)), len(refs),
-            round(median(respond), 2) if respond else None, round(median(resolve), 2) if resolve else None,
+            round(median(respond), 2) if respond else None,
+            sum(1 for r in refs if r not in first_step and raised_at[r] >= since),
+            round(median(resolve), 2) if resolve else None,
             Rate(sum(1 for seq in sequences if (seq or 1) <= 1), len(sequences)),
             sum(1 for r in refs if r in closed)))
     return tuple(out)
