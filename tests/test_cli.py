@@ -216,3 +216,22 @@ def test_starting_a_command_loads_only_what_it_needs(tmp_path: Path) -> None:
     assert any(m.startswith("sqlalchemy") for m in verify)
     assert not {m for m in verify if m.split(".")[0] in ("flask", "transitions", "werkzeug", "jinja2")}
     assert "fitsflow.services.changes" not in verify
+
+
+def test_the_asset_register_and_providers_from_the_command_line(run, tmp_path):
+    run("init")
+    run("user", "add", "--name", "Nat", "--email", "nat@s.example", "--role", "requester")
+    run("user", "add", "--name", "Priya", "--email", "priya@s.example", "--role", "cab")
+    sheet = tmp_path / "assets.csv"
+    sheet.write_text("tag,name,serial,warranty_ends\nSW-1,Core switch,SN1,2027-03-31\n", encoding="utf-8")
+    assert "1 assets imported" in run("asset", "import", str(sheet), "--as", "nat@s.example")
+    assert "SW-1 Core switch" in run("asset", "list", "--as", "nat@s.example")
+    sheet.write_text("tag,name\nSW-1,Again\n", encoding="utf-8")
+    refused = run("asset", "import", str(sheet), "--as", "nat@s.example", code=1)
+    assert "already has an asset tagged SW-1" in refused
+    assert run("asset", "renewals").strip().endswith("raised")
+    assert "provider 1 recorded: Acme IT" in run("provider", "add", "Acme IT", "--contract", "SLA-1")
+    run("provider", "member", "nat@s.example", "Acme IT")
+    assert "nat@s.example" in run("provider", "list")
+    err = run("provider", "member", "priya@s.example", "Acme IT", code=1)
+    assert "hold only their contract role" in err
