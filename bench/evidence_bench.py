@@ -118,6 +118,7 @@ def add_evidence(rt: Any, period: reports.Period) -> dict[str, int]:
                 {
                     "school_id": 1,
                     "tag": f"A-{n:05d}",
+                    "tag_key": f"a-{n:05d}",
                     "name": f"Device {n}",
                     "kind": "laptop",
                     "serial": f"SN{n}",

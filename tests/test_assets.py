@@ -381,3 +381,23 @@ def test_a_file_the_csv_reader_cannot_read_is_refused_by_name(rt):
     school = f.School(rt)
     with pytest.raises(InvalidInput, match="is not a CSV file this can read"):
         assets.import_csv(rt, actor_id=school.requester, text="tag,name\nA," + "x" * 200_000 + "\n")
+
+
+def test_a_tag_is_the_schools_once_whatever_its_case_and_script(rt):
+    school = f.School(rt)
+    assets.add(rt, actor_id=school.requester, data={"name": "Screen", "tag": "ÉCRAN-1"})
+    with pytest.raises(InvalidInput, match="another asset of the school has the tag"):
+        assets.add(rt, actor_id=school.requester, data={"name": "Screen again", "tag": "écran-1"})
+    with pytest.raises(InvalidInput, match="already has an asset tagged"):
+        assets.import_csv(rt, actor_id=school.requester, text="tag,name\nécran-1,Another\n")
+    other = assets.add(rt, actor_id=school.requester, data={"name": "Other", "tag": "OTHER-1"})
+    with pytest.raises(InvalidInput, match="another asset of the school has the tag"):
+        assets.edit(
+            rt, actor_id=school.requester, asset_id=other.id, data={"name": "Other", "tag": "Écran-1"}
+        )
+    ref = f.change_in(rt, school, "minor", "needs_analysis")
+    assert [a.tag for a in assets.link(rt, actor_id=school.requester, ref=ref, asset="écran-1").assets] == [
+        "ÉCRAN-1"
+    ]
+    # Many assets have no tag at all: none of them clash.
+    assert assets.import_csv(rt, actor_id=school.requester, text="name\nA\nB\n") == 2

@@ -132,7 +132,7 @@ def _read_import(text: str) -> list[AssetFields]:
         if None in row:
             problems[f"row {number}"] = "has more cells than the header"
             continue
-        tag = str(row.get("tag") or "").strip().lower()
+        tag = str(row.get("tag") or "").strip().casefold()
         if tag:
             if tag in tags:
                 problems[f"row {number}: tag"] = f"repeats row {tags[tag]}'s"

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ..domain import assets as rules
+from ..domain.errors import InvalidInput
 from .counting import Count, bounded
 from .models import Asset, Change, ChangeAsset, RegisterUpdate, RenewalRaised
 from .queries import contains
@@ -28,45 +29,70 @@ class AlreadyRaised(Exception):
     """Another sweep raised this renewal first."""
 
 
+def tag_key(tag: str) -> str | None:
+    """How tags are told apart: case aside (any script's), an empty tag none at all."""
+    return tag.strip().casefold() or None
+
+
+def _tag_taken(tag: str) -> InvalidInput:
+    return InvalidInput({"tag": f"another asset of the school has the tag {tag[:60]}"})
+
+
 def add(session: Session, *, school_id: int, fields: rules.AssetFields, now: datetime) -> int:
-    return int(
-        session.connection()
-        .execute(
-            insert(_ASSETS)
-            .values(
-                school_id=school_id,
-                status=rules.IN_USE,
-                created_at=now,
-                updated_at=now,
-                wiped_by="",
-                certificate="",
-                weee="",
-                **asdict(fields),
+    """A new asset; InvalidInput when the school has its tag already (another's add won the race)."""
+    try:
+        with session.begin_nested():
+            return int(
+                session.connection()
+                .execute(
+                    insert(_ASSETS)
+                    .values(
+                        school_id=school_id,
+                        status=rules.IN_USE,
+                        created_at=now,
+                        updated_at=now,
+                        wiped_by="",
+                        certificate="",
+                        weee="",
+                        tag_key=tag_key(fields.tag),
+                        **asdict(fields),
+                    )
+                    .returning(_ASSETS.c.id)
+                )
+                .scalar_one()
             )
-            .returning(_ASSETS.c.id)
-        )
-        .scalar_one()
-    )
+    except IntegrityError:
+        raise _tag_taken(fields.tag) from None
 
 
 def add_many(session: Session, *, school_id: int, rows: Sequence[rules.AssetFields], now: datetime) -> int:
-    if rows:
-        session.connection().execute(
-            insert(_ASSETS),
-            [
-                {
-                    "school_id": school_id,
-                    "status": rules.IN_USE,
-                    "created_at": now,
-                    "updated_at": now,
-                    "wiped_by": "",
-                    "certificate": "",
-                    "weee": "",
-                    **asdict(r),
-                }
-                for r in rows
-            ],
-        )
+    """New assets, all or none; InvalidInput when the school has one of their tags (an add beside
+    this import won the race)."""
+    if not rows:
+        return 0
+    try:
+        with session.begin_nested():
+            session.connection().execute(
+                insert(_ASSETS),
+                [
+                    {
+                        "school_id": school_id,
+                        "status": rules.IN_USE,
+                        "created_at": now,
+                        "updated_at": now,
+                        "wiped_by": "",
+                        "certificate": "",
+                        "weee": "",
+                        "tag_key": tag_key(r.tag),
+                        **asdict(r),
+                    }
+                    for r in rows
+                ],
+            )
+    except IntegrityError:
+        raise InvalidInput(
+            {"file": "an asset with one of these tags was added meanwhile: import again"}
+        ) from None
     return len(rows)
 
 
@@ -84,22 +110,22 @@ def by_tag(session: Session, tag: str, *, schools: frozenset[int] | None) -> lis
     """The assets of ``schools`` with this tag (case aside): one, or none."""
     return list(
         session.connection()
-        .execute(select(_ASSETS).where(func.lower(_ASSETS.c.tag) == tag.lower(), *_of(schools)).limit(2))
+        .execute(select(_ASSETS).where(_ASSETS.c.tag_key == tag_key(tag), *_of(schools)).limit(2))
         .all()
     )
 
 
 def tags_taken(session: Session, school_id: int, tags: Sequence[str]) -> list[str]:
-    """Which of these tags an asset of the school already has (case aside)."""
-    wanted = sorted({t.lower() for t in tags if t})
+    """Which of these tags (as ``tag_key`` has them) an asset of the school already has."""
+    wanted = sorted({key for t in tags if (key := tag_key(t))})
     taken: list[str] = []
     for start in range(0, len(wanted), 1000):
         taken += (
             session.connection()
             .execute(
-                select(func.lower(_ASSETS.c.tag)).where(
+                select(_ASSETS.c.tag_key).where(
                     _ASSETS.c.school_id == school_id,
-                    func.lower(_ASSETS.c.tag).in_(wanted[start : start + 1000]),
+                    _ASSETS.c.tag_key.in_(wanted[start : start + 1000]),
                 )
             )
             .scalars()
@@ -144,9 +170,15 @@ def page(
 
 
 def save(session: Session, asset_id: int, now: datetime, **values: Any) -> None:
-    session.connection().execute(
-        update(_ASSETS).where(_ASSETS.c.id == asset_id).values(updated_at=now, **values)
-    )
+    if "tag" in values:
+        values["tag_key"] = tag_key(values["tag"])
+    try:
+        with session.begin_nested():
+            session.connection().execute(
+                update(_ASSETS).where(_ASSETS.c.id == asset_id).values(updated_at=now, **values)
+            )
+    except IntegrityError:
+        raise _tag_taken(values.get("tag", "")) from None
 
 
 def link(session: Session, *, change_id: int, asset_id: int, how: str, now: datetime) -> None:

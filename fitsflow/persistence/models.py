@@ -1001,7 +1001,8 @@ class Asset(SQLModel, table=True):
 
     __tablename__ = "assets"
     __table_args__ = (Index("ix_assets_school_status", "school_id", "status", "id"),
-                      Index("ix_assets_school_tag", "school_id", "tag"),
+                      # A tag is the school's once, case aside (NULL: no tag; NULLs never clash).
+                      UniqueConstraint("school_id", "tag_key", name="uq_assets_school_tag"),
                       Index("ix_assets_warranty", "warranty_ends"),
                       Index("ix_assets_licence", "licence_ends"),
                       Index("ix_assets_subscription", "subscription_ends"),
@@ -1010,6 +1011,7 @@ class Asset(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="schools.id")
     tag: str = Field(default="", max_length=60)
+    tag_key: str | None = Field(default=None, max_length=60)  # the tag case-folded; None without one
     name: str = Field(max_length=200)
     kind: str = Field(default="", max_length=60)
     serial: str = Field(default="", max_length=100)

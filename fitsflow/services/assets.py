@@ -168,7 +168,7 @@ def import_csv(rt: Runtime, *, actor_id: int, text: str, school: str = "") -> in
         rows = rules.parse_import(text)
         school_id = schools.for_new_change(rt, session, actor, school or None, several=False)
         taken = set(asset_store.tags_taken(session, school_id, [r.tag for r in rows]))
-        clash = [(n, r.tag) for n, r in enumerate(rows, start=2) if r.tag and r.tag.lower() in taken]
+        clash = [(n, r.tag) for n, r in enumerate(rows, start=2) if asset_store.tag_key(r.tag) in taken]
         if clash:
             raise InvalidInput(
                 {
@@ -238,7 +238,7 @@ def edit(rt: Runtime, *, actor_id: int, asset_id: int, data: Mapping[str, Any]) 
         fields = rules.parse_asset(data)
         if (
             fields.tag
-            and fields.tag.lower() != row.tag.lower()
+            and asset_store.tag_key(fields.tag) != asset_store.tag_key(row.tag)
             and (problem := _tag_problem(session, row.school_id, fields.tag))
         ):
             raise InvalidInput({"tag": problem})

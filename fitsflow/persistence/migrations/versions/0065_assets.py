@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('school_id', sa.Integer(), nullable=False),
         sa.Column('tag', _S(length=60), nullable=False),
+        sa.Column('tag_key', _S(length=60), nullable=True),
         sa.Column('name', _S(length=200), nullable=False),
         sa.Column('kind', _S(length=60), nullable=False),
         sa.Column('serial', _S(length=100), nullable=False),
@@ -45,9 +46,9 @@ def upgrade() -> None:
         sa.Column('weee', _S(length=300), nullable=False),
         sa.ForeignKeyConstraint(['school_id'], ['schools.id']),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('school_id', 'tag_key', name='uq_assets_school_tag'),
     )
     op.create_index('ix_assets_school_status', 'assets', ['school_id', 'status', 'id'])
-    op.create_index('ix_assets_school_tag', 'assets', ['school_id', 'tag'])
     op.create_index('ix_assets_warranty', 'assets', ['warranty_ends'])
     op.create_index('ix_assets_licence', 'assets', ['licence_ends'])
     op.create_index('ix_assets_subscription', 'assets', ['subscription_ends'])
@@ -95,6 +96,6 @@ def downgrade() -> None:
     op.drop_index('ix_change_assets_asset', table_name='change_assets')
     op.drop_table('change_assets')
     for name in ('ix_assets_refresh', 'ix_assets_subscription', 'ix_assets_licence', 'ix_assets_warranty',
-                 'ix_assets_school_tag', 'ix_assets_school_status'):
+                 'ix_assets_school_status'):
         op.drop_index(name, table_name='assets')
     op.drop_table('assets')
