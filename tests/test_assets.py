@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from fitsflow.domain.errors import GateNotSatisfied, InvalidInput, NotFound, NotPermitted
 from fitsflow.persistence.models import Change
-from fitsflow.services import assets, calendar, changes
+from fitsflow.services import assets, calendar, changes, renewals
 
 from . import factories as f
 from .web_support import WebSchool, login, make_app, post
@@ -239,11 +239,11 @@ def test_a_warranty_end_raises_a_need_on_the_right_school_day(rt):
             counted += 1
     assert due == day and due < date(2027, 1, 4)  # before the spring term began: in the autumn term
     the_day_before = due - timedelta(days=1)
-    assert assets.raise_renewals(rt, now=datetime.combine(the_day_before, time(12), rt.timezone)) == 0
+    assert renewals.raise_renewals(rt, now=datetime.combine(the_day_before, time(12), rt.timezone)) == 0
     assert _raised_for(rt, asset.id) == []
     on_the_day = datetime.combine(due, time(7), rt.timezone)
-    assert assets.raise_renewals(rt, now=on_the_day) == 1
-    assert assets.raise_renewals(rt, now=on_the_day) == 0  # once, however many sweeps
+    assert renewals.raise_renewals(rt, now=on_the_day) == 1
+    assert renewals.raise_renewals(rt, now=on_the_day) == 0  # once, however many sweeps
     [(ref, title, state)] = _raised_for(rt, asset.id)
     assert "warranty of Core switch (SW-9)" in title and "29 Jan 2027" in title
     detail = changes.get_change(rt, actor_id=school.requester, ref=ref)
@@ -257,7 +257,7 @@ def test_a_warranty_end_raises_a_need_on_the_right_school_day(rt):
     assets.update_register(
         rt, actor_id=school.requester, ref=other, action="retire", data={"asset": str(gone.id)}
     )
-    assert assets.raise_renewals(rt, now=on_the_day + timedelta(days=1)) == 0
+    assert renewals.raise_renewals(rt, now=on_the_day + timedelta(days=1)) == 0
 
 
 def test_the_pages_and_the_api(rt, tmp_path):

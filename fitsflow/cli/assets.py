@@ -53,4 +53,6 @@ def list_(state: State, status: str, q: str, as_email: str) -> None:
 @pass_state
 def renewals(state: State) -> None:
     """Raise the needs of every renewal now due (the delivery worker does it each minute)."""
-    echo(f"{assets.raise_renewals(state.runtime)} raised")
+    from ..services import renewals
+
+    echo(f"{renewals.raise_renewals(state.runtime)} raised")

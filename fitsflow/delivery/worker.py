@@ -82,7 +82,7 @@ class Worker:
         """If this process holds a delivery slot: publish the release notices now due, send
         reminders, then claim one batch of the outbox and deliver it; return how many
         notices and rows were handled (0 when another process holds every slot)."""
-        from ..services import assets, feedback, recurrences, reminders, usage
+        from ..services import feedback, recurrences, reminders, renewals, usage
         from ..services.notices import publish_due
 
         if not self._hold_slot():
@@ -94,7 +94,7 @@ class Worker:
             published += feedback.remind_due(self.rt, now=now)
             published += usage.remind_due(self.rt, now=now)
             published += recurrences.raise_due(self.rt, now=now)  # routine work's next occurrences
-            published += assets.raise_renewals(self.rt, now=now)  # warranties, licences, refreshes due
+            published += renewals.raise_renewals(self.rt, now=now)  # warranties, licences, refreshes due
             self._check_chain(now)
             self._reminded = now
         with self.rt.db.transaction() as session:

@@ -322,3 +322,11 @@ def retired_between(session: Session, since: datetime, until: datetime) -> tuple
     )
     counted = {bool(c): int(n) for c, n in rows}
     return counted.get(True, 0), counted.get(False, 0)
+
+
+def register_problems(session: Session, change_id: int) -> list[str]:
+    """What closing the change still needs of the register (the guard register_updated)."""
+    if not of_change(session, change_id) or register_update(session, change_id):
+        return []
+    return ["the register's update: record what the change added, replaced or retired (with serials), or "
+            "that the register is unchanged"]

@@ -3,29 +3,28 @@ CSV or added by hand, linked to the changes that touch them; closing a change th
 assets asks for the register's update — what it added, retired or replaced (with serials), or
 that the register is unchanged — and a retired device records its disposal evidence (data
 wiped, by whom, certificate, WEEE). Warranty, licence and subscription end dates and a refresh
-date per asset: the renewal sweep raises a need (a change at needs analysis, linked to the
-asset) a configured number of school days before each."""
+date per asset raise a need ahead of time (services.renewals)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from ..domain import assets as rules
-from ..domain import limits, stages
+from ..domain import limits
 from ..domain.actor import Actor
-from ..domain.errors import FitsflowError, InvalidInput, NotFound, NotPermitted
+from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.roles import ADMIN, REQUESTER, may_view_changes
 from ..domain.text import text_field
 from ..domain.vocabulary import IN_REVIEW, RELEASED
-from ..persistence import asset_store, audit_store, queries, school_store
+from ..persistence import asset_store, audit_store, school_store
 from ..persistence.change_store import ChangeRecord
-from . import calendar, common, schools
+from . import common, schools
 from .common import unit_of_work
 from .ownership import owns
 from .queues import Page
@@ -319,7 +318,7 @@ def _owned_change(
     if spec is not None and spec.final:
         raise InvalidInput(
             {
-                "change": f"{change.ref} is {definition.state_title(change.state).lower()}: its "
+                "change": f"{change.ref} is at “{definition.state_title(change.state)}”: its "
                 "register update is settled"
             }
         )
@@ -398,16 +397,6 @@ def change_assets(rt: Runtime, *, actor_id: int, ref: str) -> ChangeAssets:
         actor = common.load_actor(rt, session, actor_id)
         change = common.load_change(session, ref, actor)
         return of_change(rt, session, actor, change)
-
-
-def register_problems(session: Session, change_id: int) -> list[str]:
-    """What closing the change still needs of the register (the guard register_updated)."""
-    if not asset_store.of_change(session, change_id) or asset_store.register_update(session, change_id):
-        return []
-    return [
-        "the register's update: record what the change added, replaced or retired (with serials), or "
-        "that the register is unchanged"
-    ]
 
 
 def update_register(
@@ -500,91 +489,3 @@ def update_register(
             payload={"action": action},
         )
         return _of_change(rt, session, change, True)
-
-
-# --- the renewal calendar --------------------------------------------------------------------
-
-_WARNED: set[tuple[int, int, str, date]] = set()
-
-
-def raise_renewals(rt: Runtime, *, now: datetime | None = None) -> int:
-    """Raise a need for each renewal date whose day has come: ``assets.renewal_school_days``
-    school days before it (each once however many workers sweep, each in its own transaction).
-    Return how many were raised."""
-    now = now or rt.now()
-    today = now.astimezone(rt.timezone).date()
-    ahead = rt.settings.assets.renewal_school_days
-    # School days are fewer than days: a window long enough for the longest holidays.
-    with rt.db.read() as session:
-        due = asset_store.renewals_between(session, today, today + timedelta(days=ahead * 2 + 70))
-        ready = [
-            (row.id, field, day)
-            for row, field, day in due
-            if calendar.school_calendar(rt, session, row.school_id).school_days_before(day, ahead) <= today
-        ]
-    raised = 0
-    for asset_id, field, day in ready:
-        try:
-            raised += _raise_renewal(rt, asset_id, field, day)
-        except asset_store.AlreadyRaised:
-            continue
-        except FitsflowError as err:
-            said = (id(rt.db), asset_id, field, day)
-            if said not in _WARNED:
-                _WARNED.add(said)
-                log.warning("asset %s: the %s need could not be raised: %s", asset_id, field, err)
-    return raised
-
-
-def _raise_renewal(rt: Runtime, asset_id: int, field: str, day: date) -> int:
-    from .changes import insert_raised  # the changes service imports much; only this is needed
-    from .stages import start_needs
-
-    with unit_of_work(rt) as session:
-        row = asset_store.one(session, asset_id, schools=None)
-        people = queries.users_with_roles(
-            session, [REQUESTER], school_id=row.school_id, across=rt.roles.trust_roles
-        )
-        if not people:
-            raise InvalidInput({"requester": "the school has no requester to raise it"})
-        asset_store.claim_renewal(session, asset_id=asset_id, field_name=field, due_on=day, now=rt.now())
-        actor = common.load_actor(rt, session, min(people))
-        what = rules.RENEWALS[field]
-        ends = "falls due" if field == "refresh_on" else "ends"
-        label = f"{row.name} ({row.tag})" if row.tag else row.name
-        title = f"Renew the {what} of {label}: it {ends} on {day:%d %b %Y}"[: limits.TITLE]
-        need = (
-            f"The {what} of {label}"
-            + (f", serial {row.serial}" if row.serial else "")
-            + (f", at {row.location}" if row.location else "")
-            + f" {ends} on {day:%A %d %B %Y}. "
-            "Decide whether to renew, replace or retire it."
-        )
-        change = insert_raised(
-            session,
-            rt,
-            actor,
-            title=title,
-            description=need,
-            category=rt.settings.assets.renewal_category,
-            school_id=row.school_id,
-        )
-        start_needs(
-            rt,
-            session,
-            actor,
-            change,
-            stages.Needs(need=need, stakeholders=(), sdp_priority="", options_considered=""),
-        )
-        asset_store.link(session, change_id=change.id, asset_id=asset_id, how=rules.TOUCHES, now=rt.now())
-        asset_store.set_renewal_change(
-            session, asset_id=asset_id, field_name=field, due_on=day, change_id=change.id
-        )
-        audit_store.append(
-            session,
-            actor="renewals",
-            change_ref=change.ref,
-            event_type="asset.renewal_raised",
-            payload={"asset": asset_id, "field": field, "due": day.isoformat()},
-        )
-        return 1

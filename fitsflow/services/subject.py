@@ -17,6 +17,7 @@ from ..domain.policy import ApprovalPolicy, Facts, Requirement
 from ..domain.vocabulary import PROTECT
 from ..persistence import (
     approved_store,
+    asset_store,
     notice_store,
     peer_store,
     queries,
@@ -67,9 +68,7 @@ class ChangeSubject:
 
     @cached_property
     def register_problems(self) -> tuple[str, ...]:
-        from .assets import register_problems
-
-        return tuple(register_problems(self.session, self.change_id))
+        return tuple(asset_store.register_problems(self.session, self.change_id))
 
     @cached_property
     def pilot(self) -> stages.Pilot | None:
