@@ -217,3 +217,12 @@ def test_a_providers_groups_give_a_providers_person_their_contract_role_alone(rt
         staff = sso._plan(rt, session, config, claims, school.staff, None)
     assert plan.roles == ["requester"] and "cab" not in plan.waiting
     assert "cab" in set(staff.roles) | set(staff.waiting)  # anyone else gets what the groups give
+
+
+def test_a_providers_name_is_recorded_once_whatever_its_case_and_script(rt):
+    school = f.School(rt)
+    providers.add(rt, actor_id=school.admin, name="Ôi Ñetworks")
+    for again in ("Ôi Ñetworks", "ôi ñetworks", " ÔI ÑETWORKS "):
+        with pytest.raises(InvalidInput, match="recorded already"):
+            providers.add(rt, actor_id=school.admin, name=again)
+    assert [p.name for p in providers.every(rt, actor_id=school.admin)] == ["Ôi Ñetworks"]

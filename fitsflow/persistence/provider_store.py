@@ -7,8 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from ..domain.errors import InvalidInput
 from .models import Provider, ProviderMember, User
 
 _PROVIDERS = Provider.__table__  # type: ignore[attr-defined]
@@ -17,14 +19,22 @@ _USERS = User.__table__  # type: ignore[attr-defined]
 
 
 def add(session: Session, *, name: str, contract: str, contract_ends: date | None, now: datetime) -> int:
-    return int(session.connection().execute(insert(_PROVIDERS).values(
-        name=name, contract=contract, contract_ends=contract_ends, created_at=now)
-        .returning(_PROVIDERS.c.id)).scalar_one())
+    """A new provider; InvalidInput when one of that name was recorded meanwhile."""
+    try:
+        with session.begin_nested():
+            return int(session.connection().execute(insert(_PROVIDERS).values(
+                name=name, contract=contract, contract_ends=contract_ends, created_at=now)
+                .returning(_PROVIDERS.c.id)).scalar_one())
+    except IntegrityError:
+        raise InvalidInput({"name": f"a provider named {name[:200]} is recorded already"}) from None
 
 
 def by_name(session: Session, name: str) -> Any:
-    return session.connection().execute(
-        select(_PROVIDERS).where(func.lower(_PROVIDERS.c.name) == name.strip().lower())).first()
+    """The provider of this name, case aside in any script (a handful per installation: compared
+    here, as SQLite's lower() folds ASCII alone)."""
+    wanted = name.strip().casefold()
+    return next((row for row in session.connection().execute(select(_PROVIDERS))
+                 if row.name.casefold() == wanted), None)
 
 
 def every(session: Session) -> Sequence[Any]:
