@@ -39,9 +39,7 @@ def index() -> Any:
         return render_error(400, "That list of filtering requests does not exist.",
                             list(err.problems.values()))
     life = filtering.lifecycle(rt)
-    views = {k: v for k, v in filtering.VIEWS.items()
-             if k == filtering.MINE or (k == filtering.TODO and life.states_for(me.roles))
-             or (k == filtering.ALL and filtering.default_view(rt, me) != filtering.MINE)}
+    views = filtering.views_for(rt, me)
     today = rt.today()
     return render_template("filtering.html", page=page, view=view, views=views, states=life.states,
                            state=args.get("state", ""), q=args.get("q", "")[:200],

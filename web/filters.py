@@ -87,6 +87,8 @@ def register(app: Flask) -> None:
 
         def filtering_waiting() -> int:
             """Filtering requests waiting for a step the person may take (0 for most people)."""
+            if not filtering.may_act(rt, roles):
+                return 0
             return filtering.waiting_count(rt, actor_id=current_user.actor.id)
 
         return {"waiting_by_gate": waiting_by_gate, "unread_notices": unread_notices,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -23,6 +23,7 @@ from ..config import filtering_lifecycle
 from ..domain import filtering as rules
 from ..domain import limits
 from ..domain.actor import Actor
+from ..domain.calendar import local_midnight
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
 from ..domain.notices import BRIEF
 from ..domain.text import text_field
@@ -195,6 +196,20 @@ def default_view(rt: Runtime, actor: Actor) -> str:
     return ALL if _reads_all(rt, actor) else MINE
 
 
+def views_for(rt: Runtime, actor: Actor) -> dict[str, str]:
+    """The lists this person may open: theirs always, the queue when a step is theirs, every
+    request when they read them all."""
+    queue = bool(lifecycle(rt).states_for(actor.roles))
+    return {k: v for k, v in VIEWS.items()
+            if k == MINE or (k == TODO and queue) or (k == ALL and _reads_all(rt, actor))}
+
+
+def may_act(rt: Runtime, roles: Collection[str]) -> bool:
+    """Whether someone holding ``roles`` ever has a request waiting for them (a navigation that
+    asks nothing of the database otherwise)."""
+    return bool(lifecycle(rt).states_for(roles))
+
+
 def listing(rt: Runtime, *, actor_id: int, view: str = "", state: str = "", q: str = "", action: str = "",
             limit: int = 25, offset: int = 0) -> Page:
     """Requests newest first: waiting for me, asked by me or (the log's readers) every one of my
@@ -210,6 +225,7 @@ def listing(rt: Runtime, *, actor_id: int, view: str = "", state: str = "", q: s
     q = text_field({"q": q}, "q", problems, required=False, maximum=limits.SEARCH)
     if problems:
         raise InvalidInput(problems)
+    today = rt.today()
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
         view = view or default_view(rt, actor)
@@ -223,9 +239,8 @@ def listing(rt: Runtime, *, actor_id: int, view: str = "", state: str = "", q: s
             states, not_own, when_over = _todo(life, actor, states)
         rows, total = filtering_store.page(session, schools=actor.schools, states=states,
                                            asker_id=actor.id if view == MINE else None, q=q, action=action,
-                                           not_asked_by=(actor.id, not_own), over_by=(when_over, rt.today()),
+                                           not_asked_by=(actor.id, not_own), over_by=(when_over, today),
                                            limit=limit, offset=offset)
-        today = rt.today()
         items = [_view(rt, r, None, today) for r in rows]
         return Page(items, total, limit, offset)
 
@@ -329,8 +344,7 @@ def log(rt: Runtime, *, actor_id: int, start: date, end: date) -> list[tuple[Any
         raise InvalidInput({"to": "a log covers at most five years"})
     life = lifecycle(rt)
     zone = rt.settings.timezone
-    lo = datetime.combine(start, datetime.min.time(), zone)
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone)
+    lo, hi = local_midnight(start, zone), local_midnight(end + timedelta(days=1), zone)
 
     def day(at: datetime | None) -> str:
         return at.astimezone(zone).date().isoformat() if at else ""
@@ -338,7 +352,7 @@ def log(rt: Runtime, *, actor_id: int, start: date, end: date) -> list[tuple[Any
     out: list[tuple[Any, ...]] = []
     with rt.db.read() as session:
         actor = common.load_actor(rt, session, actor_id)
-        if not actor.roles & set(life.readers):
+        if not may_read_log(rt, actor):
             raise NotPermitted("the filtering log is for: "
                                + ", ".join(rt.roles.label(r) for r in life.readers))
         for row in filtering_store.decided_between(session, schools=actor.schools, start=lo, end=hi):
