@@ -401,3 +401,20 @@ def test_a_tag_is_the_schools_once_whatever_its_case_and_script(rt):
     ]
     # Many assets have no tag at all: none of them clash.
     assert assets.import_csv(rt, actor_id=school.requester, text="name\nA\nB\n") == 2
+
+
+def test_every_workflow_that_closes_a_change_asks_for_the_register(rt):
+    """No workflow closes a change round the register's update: each step into a closed state
+    (or, for an emergency, into the CAB's retrospective that closes it) carries the guard."""
+    from fitsflow.domain.vocabulary import CLOSED
+
+    for workflow in rt.workflows:
+        definition = workflow.definition
+        closing = [t for t in definition.transitions if definition.kind_of(t.dest) == CLOSED]
+        for t in closing:
+            guarded = "register_updated" in t.guards or any(
+                "register_updated" in before.guards
+                for before in definition.transitions
+                if before.dest in t.sources
+            )
+            assert guarded, f"{definition.name}: {t.trigger} closes a change without the register's update"
