@@ -99,6 +99,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--top", type=int, default=4)
     parser.add_argument("--lines", type=int, default=25, help="Lines of each page's profile printed.")
+    parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"),
+                        help="Order of the profile's lines: time under each function, or in it alone.")
     args = parser.parse_args()
     url = args.database
     if url is None:
@@ -155,8 +157,8 @@ def profile_pages(rt: Any, built: Any, args: Any) -> None:
             print(f"    params: {str(_PARAMS[statement])[:200]}")
             print(_explain(rt, statement, _PARAMS[statement]))
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.lines)
-        print("\n".join(line for line in out.getvalue().splitlines()[8:40] if line.strip()))
+        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.lines)
+        print("\n".join(line for line in out.getvalue().splitlines()[8:8 + args.lines] if line.strip()))
 
 
 def _rebuilt(rt: Any) -> Any:

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realistic_data import PASSWORD, build  # noqa: E402
+from realistic_data import PASSWORD, build, settle  # noqa: E402
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from web_bench import free_port, latencies, p95, sign_in, start_server, stop_served  # noqa: E402
 
@@ -91,9 +91,7 @@ def spread(url: str, count: int) -> int:
                     "WHERE c.ref = inbox_items.change_ref) WHERE change_ref != '' AND user_id IN "
                     f"({', '.join(str(int(r)) for r in requesters)}) AND EXISTS (SELECT 1 FROM changes c "
                     "WHERE c.ref = inbox_items.change_ref AND c.school_id != 1)"))
-        if rt.db.dialect == "postgresql":
-            with rt.db.engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
+        settle(rt)
         uid = users.add_user(rt, name="Trust CAB member", email="trustcab@bench.school",
                              roles="cab trust_cab", audiences="support", password=PASSWORD)
         secret = mfa.begin_enrolment(rt, user_id=uid).secret

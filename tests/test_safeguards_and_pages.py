@@ -4,6 +4,8 @@ empty reason accepted; every user row had a one-click "Deactivate"; Admin → Us
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from fitsflow.domain.errors import InvalidInput
@@ -98,6 +100,31 @@ def test_the_requesters_home_shows_a_few_per_phase_and_links_to_the_rest(sqlite_
     assert "All 30 in planning" in home and "/changes?mine=1&amp;phase=planning" in home
     listed = client.get("/changes?mine=1&phase=planning").get_data(as_text=True)
     assert "Changes found: 30" in listed
+
+
+def test_the_home_lists_a_few_releases_a_day_and_links_to_the_rest(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A busy fortnight keeps the home page short: a day lists as many releases as a day of the
+    month view, then "N more" into that day's week, which lists them all."""
+    from fitsflow.domain import limits
+    from fitsflow.services import stages
+
+    rt = sqlite_rt
+    school = WebSchool(rt)
+    busy = limits.SCHEDULE_DAY_ROWS + 2
+    refs = [f.change_in(rt, school, "minor", "release_planning", title=f"Release {i}") for i in range(busy)]
+    for ref in refs:
+        stages.record_release_plan(rt, actor_id=school.requester, ref=ref, data=f.release_plan(rt))
+    day = (rt.now() + timedelta(days=10)).astimezone(rt.timezone).date()
+    client = make_app(rt, tmp_path).test_client()
+    login(client, school.emails[school.requester])
+    home = client.get("/").get_data(as_text=True)
+    ahead = home[home.index('id="ahead"'):home.index("My changes")]
+    assert sum(f'href="/changes/{ref}"' in ahead for ref in refs) == limits.SCHEDULE_DAY_ROWS
+    assert f"2 more on {day.strftime('%A %d %B')}" in ahead
+    link = f"/schedule?view=week&amp;date={day.isoformat()}"
+    assert link in ahead
+    week = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert all(f'/changes/{ref}"' in week for ref in refs)
 
 
 def test_a_stage_that_cannot_be_edited_says_the_real_cause(sqlite_rt, tmp_path) -> None:  # type: ignore[no-untyped-def]

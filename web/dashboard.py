@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from fitsflow.domain import cursor
+from fitsflow.domain import cursor, limits
 from fitsflow.domain.errors import InvalidInput
 from fitsflow.domain.roles import REQUESTER, is_approver, may_view_changes
 from fitsflow.services import change_search, inbox, peer_review, queues, recurrences, schedule, usage
@@ -56,13 +56,15 @@ def home() -> Any:
     ahead = None
     if mine is not None or waiting is not None:
         ahead = schedule.forward_schedule(rt, actor_id=me.id, start=rt.today(), days=14)
-    # Day by day, what will happen: withdrawn and backed-out releases are not coming.
+    # Day by day, what will happen: withdrawn and backed-out releases are not coming. Each day
+    # lists as many as a day of the month view, then "N more" into that day's week.
     upcoming = [(d.day, live) for d in ahead.days if (live := [r for r in d.releases if not r.cancelled])] \
         if ahead else []
     return render_template("home.html", mine=mine, waiting=waiting, notices=inbox_page.items,
                            notice_count=inbox_page.total, sees_changes=may_view_changes(me.roles),
                            ahead=ahead, upcoming=upcoming, to_review=to_review, checks=checks,
-                           missed=missed)
+                           missed=missed, day_rows=limits.SCHEDULE_DAY_ROWS,
+                           change_link=url_for("changes.show", ref="_")[:-1])
 
 
 @bp.get("/approvals")
