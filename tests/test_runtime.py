@@ -154,6 +154,26 @@ def test_no_import_circles():
     assert cycles == []
 
 
+def test_a_web_worker_loads_only_what_its_installation_uses(tmp_path):
+    """A worker on SQLite with no sign-in provider carries neither the PostgreSQL driver, nor
+    Authlib and its HTTP client, nor ReportLab (about 30 MB a worker process): each is loaded
+    where it is used, and a test that takes the PDF, a provider or PostgreSQL still finds it."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    script = (
+        "import sys\n"
+        "from fitsflow.bootstrap import build_runtime\n"
+        "from fitsflow.config import load_settings\n"
+        "from fitsflow.web import create_app\n"
+        f"create_app(build_runtime(load_settings(environ={{}}), database_url={url!r}))\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          check=True)
+    loaded = set(done.stdout.split())
+    assert {"flask", "sqlalchemy", "jinja2"} <= loaded  # the app was built
+    assert loaded.isdisjoint({"psycopg", "authlib", "requests", "joserfc", "reportlab", "openpyxl"})
+
+
 def test_the_web_and_the_command_line_reach_storage_only_through_services():
     reaching = []
     for folder, name in (("web", "fitsflow.web"), ("fitsflow/cli", "fitsflow.cli")):

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template, request
 
 from fitsflow.domain import limits
 from fitsflow.domain.errors import InvalidInput
-from fitsflow.services import filtering, governors_pdf, reports, schools
+from fitsflow.services import filtering, reports, schools
 
 from .access import VIEWERS, access
 from .charts import bars
@@ -96,6 +96,8 @@ def governors() -> Any:
     """The termly governors' report, as a PDF carrying the audit trail's head."""
     rt = runtime()
     report = _report()
+    from fitsflow.services import governors_pdf  # ReportLab: 9 MB a worker loads when first asked
+
     body = governors_pdf.render(report, school=rt.settings.school.name, money=rt.money)
     return Response(
         body,

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
 from flask import (
     Blueprint,
     Flask,
@@ -25,8 +23,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from joserfc.errors import JoseError
-from requests import RequestException
 
 from fitsflow.domain.errors import NotFound, NotPermitted, Stale
 from fitsflow.services import sso as service
@@ -43,20 +39,30 @@ _LINK_KEY = "sso_link"
 
 
 def init_app(app: Flask) -> None:
-    """One Authlib client per configured provider, for this app only (tests build many)."""
+    """One Authlib client per configured provider, for this app only (tests build many).
+    Authlib, requests and the JOSE library are loaded only where a provider is configured
+    (20 MB a worker process otherwise carries for nothing); without one, every route here is
+    a 404 before any of them is needed."""
+    providers = app.extensions["fitsflow"].settings.sso
+    app.extensions["fitsflow_sso"] = None
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def sign_in_providers() -> dict[str, Any]:
+        return {"sso_providers": service.providers(app.extensions["fitsflow"])}
+
+    if not providers:
+        return
+    from authlib.integrations.flask_client import OAuth
+
     oauth = OAuth(app)
-    for name, config in app.extensions["fitsflow"].settings.sso.items():
+    for name, config in providers.items():
         issuer = config.issuer.rstrip("/")
         oauth.register(name, client_id=config.client_id, client_secret=config.client_secret,
                        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
                        client_kwargs={"scope": " ".join(config.scopes), "code_challenge_method": "S256",
                                       "timeout": 10})
     app.extensions["fitsflow_sso"] = oauth
-    app.register_blueprint(bp)
-
-    @app.context_processor
-    def sign_in_providers() -> dict[str, Any]:
-        return {"sso_providers": service.providers(app.extensions["fitsflow"])}
 
 
 def _client(name: str) -> Any:
@@ -87,6 +93,8 @@ def start(name: str) -> Any:
 def _to_provider(client: Any, name: str) -> Any | None:
     """The redirect to the provider's authorisation page (state, nonce and PKCE verifier kept
     in the session), or None when its metadata cannot be read now."""
+    from requests import RequestException
+
     try:
         return client.authorize_redirect(url_for("sso.callback", name=name, _external=True))
     except (RequestException, ValueError, KeyError, TypeError, RuntimeError) as err:
@@ -99,6 +107,10 @@ def _to_provider(client: Any, name: str) -> Any | None:
 def callback(name: str) -> Any:
     """Back from the provider: the code exchanged (with the verifier), the ID token checked,
     then the person signed in here, or told why not."""
+    from authlib.integrations.base_client import OAuthError
+    from joserfc.errors import JoseError
+    from requests import RequestException
+
     client = _client(name)
     issuer = runtime().settings.sso[name].issuer
     linking = session.pop(_LINK_KEY, None)

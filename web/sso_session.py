@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, session, url_for
-from requests import RequestException
 
 from .login import runtime
 
@@ -19,6 +18,8 @@ def offer_end_session() -> Any | None:
     name = session.get(SESSION_KEY)
     if not isinstance(name, str) or name not in runtime().settings.sso:
         return None
+    from requests import RequestException  # loaded with the provider's client (web.sso)
+
     client = current_app.extensions["fitsflow_sso"].create_client(name)
     try:
         found = client.create_logout_url(post_logout_redirect_uri=url_for("auth.login", _external=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,11 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
         }
 
     _without_server_header()
+    _fewer_malloc_arenas()
+    # A worker's threads share one interpreter lock; a thread back from the database waits for
+    # a busy one to let go, by default up to 5 ms each time. 1 ms keeps a quick read quick
+    # beside decisions being written (bench/web_bench.py's read under writes).
+    sys.setswitchinterval(0.001)
     security_log.install()  # the server's security events, as JSON lines on stderr
     current = _Serving(rt)
 
@@ -138,6 +144,26 @@ def _reload(state: State, current: _Serving) -> None:
     current.runtime = fresh
     old.db.dispose()
     echo(f"fitsflow: reloaded settings from {fresh.settings.source}", err=True)
+
+
+# glibc's mallopt parameter for the most arenas it keeps (malloc.h).
+_M_ARENA_MAX = -8
+
+
+def _fewer_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread that meets another in malloc an arena of its own, up to eight
+    per core, and memory freed in one arena is reused only there: a gthread worker's threads
+    each kept their own share of what they once held (13 MB a worker after 10,000 requests,
+    measured with bench/peer). Set in the master before the workers fork, so each inherits it.
+    Elsewhere than glibc, nothing to do."""
+    import ctypes
+
+    try:
+        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the process's own C library
+    except OSError:
+        return
+    if mallopt is not None:
+        mallopt(_M_ARENA_MAX, arenas)
 
 
 def _without_server_header() -> None:

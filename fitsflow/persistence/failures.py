@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -20,12 +21,11 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, sqlite3.Error, PoolT
 STORAGE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError)
 
 
-try:
-    import psycopg
-
-    _PSYCOPG_LOST: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
-except ImportError:  # an installation on SQLite alone
-    _PSYCOPG_LOST = ()
+def _psycopg_lost() -> tuple[type[Exception], ...]:
+    """psycopg's errors for a connection that failed, once psycopg is loaded: an error from it
+    means it is. (Not imported here: a worker on SQLite would carry its 9 MB for nothing.)"""
+    psycopg = sys.modules.get("psycopg")
+    return (psycopg.OperationalError, psycopg.InterfaceError) if psycopg is not None else ()
 
 
 @dataclass(frozen=True)
@@ -150,4 +150,4 @@ def _lost_connection(err: BaseException) -> bool:
     the server never answered (psycopg words these many ways: "connection failed",
     "consuming input failed", "the connection is lost", an SSL error …)."""
     orig = getattr(err, "orig", None)
-    return isinstance(orig, _PSYCOPG_LOST) and not _sqlstate(err)
+    return isinstance(orig, _psycopg_lost()) and not _sqlstate(err)
