@@ -79,3 +79,34 @@ def test_the_requesters_home_counts_each_phase_as_far_as_the_cap(rt, capped):
     planning = mine["planning"]
     assert (planning.total, planning.more, len(planning.items)) == (4, True, 5)  # 3 + 1, and more
     assert (mine["delivery"].total, mine["delivery"].more) == (0, False)
+
+
+def test_the_home_counts_only_the_states_whose_few_rows_fill_the_page(rt):
+    """A state the home shows fewer than its few rows of has just those: only the states whose
+    rows fill it are counted, in one statement (none for a requester with a few changes)."""
+    from sqlalchemy import event
+
+    school = f.School(rt)
+    for i in range(6):
+        f.change_in(rt, school, "minor", "needs_analysis", title=f"Change {i}")
+    for i in range(2):
+        f.change_in(rt, school, "minor", "financial_planning", title=f"Planned {i}")
+    f.change_in(rt, school, "minor", "approved", title="Delivering")
+    counted: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "count(" in statement.lower():
+            counted.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", seen)
+    try:
+        mine = change_search.mine_by_phase(rt, actor_id=school.requester, per_phase=5)
+        few = change_search.mine_by_phase(rt, actor_id=school.requester, per_phase=10)
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", seen)
+    assert (mine["planning"].total, mine["planning"].more, len(mine["planning"].items)) == (8, False, 5)
+    assert (mine["delivery"].total, len(mine["delivery"].items)) == (1, 1)
+    assert (few["planning"].total, few["delivery"].total) == (8, 1)
+    phase_counts = [s for s in counted if "UNION ALL" in s or "requester_id" in s]
+    assert len(phase_counts) == 1  # the first call's, for needs analysis alone; none for the second
+    assert phase_counts[0].count("count(") == 1

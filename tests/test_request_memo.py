@@ -5,6 +5,7 @@ what it wrote as it was before."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
 from . import factories as f
@@ -83,3 +84,46 @@ def test_the_approvals_page_counts_what_waits_once(rt, tmp_path):
     assert len(counts) == 1, "\n\n".join(counts)
     html = page.get_data(as_text=True)
     assert "1–3 of 3" in html
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def pooled_rt(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A database whose pool hands out connections of its own (not one shared in-memory one)."""
+    return request.getfixturevalue("file_rt" if request.param == "sqlite" else "pg_rt")
+
+
+def test_a_requests_reads_share_one_connection_each_its_own_transaction(pooled_rt):
+    """A page's services each open a read; in a request they take the pool's connection once
+    (on PostgreSQL each checkout cost a ping), and each read is still its own transaction: a
+    unit of work between two reads is seen by the second, a read inside a read takes its own
+    connection, and the connection goes back to the pool when the request ends."""
+    from sqlalchemy import text
+
+    rt = pooled_rt
+    school = f.School(rt)
+    checkouts: list[int] = []
+
+    def out(dbapi_connection, record, proxy):  # type: ignore[no-untyped-def]
+        checkouts.append(id(dbapi_connection))
+
+    event.listen(rt.db.engine.pool, "checkout", out)
+    try:
+        with rt.db.remembering():
+            with rt.db.read() as session:
+                before = session.execute(text("SELECT count(*) FROM changes")).scalar_one()
+                with rt.db.read() as inner:  # the shared connection is in a transaction: another
+                    assert inner.execute(text("SELECT count(*) FROM changes")).scalar_one() == before
+                assert session.execute(text("SELECT count(*) FROM changes")).scalar_one() == before
+            assert len(checkouts) == 2 and checkouts[0] != checkouts[1]
+            f.change_in(rt, school, "minor", "needs_analysis")  # units of work: their own connection
+            writes = len(checkouts)
+            for _ in range(3):
+                with rt.db.read() as session:
+                    assert session.execute(text("SELECT count(*) FROM changes")).scalar_one() == before + 1
+            assert checkouts[writes:] == []  # the three reads: the request's connection, kept
+        assert rt.db.engine.pool.checkedout() == 0  # back in the pool at the request's end
+        with rt.db.read() as session:  # outside a request: a connection of its own each time
+            session.execute(text("SELECT 1"))
+        assert len(checkouts) == writes + 1
+    finally:
+        event.remove(rt.db.engine.pool, "checkout", out)

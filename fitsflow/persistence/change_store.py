@@ -476,8 +476,14 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     connection = session.connection()
     rows = connection.execute(_newest_per_pair(pairs, limit), {"requester": requester_id}).all()
     cap = limits.COUNT_CAP
-    counts = {(wf, st): n for wf, st, n in connection.execute(_count_per_pair(pairs, cap),
-                                                                {"requester": requester_id})}
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        counts[r.workflow, r.state] = counts.get((r.workflow, r.state), 0) + 1
+    # A pair with fewer than ``limit`` rows has just those; only the full ones are counted.
+    full = tuple(pair for pair in pairs if counts.get(pair, 0) >= limit)
+    if full:
+        counts.update({(wf, st): n for wf, st, n in connection.execute(_count_per_pair(full, cap),
+                                                                         {"requester": requester_id})})
     chosen: dict[str, list[int]] = {}
     for name, group in groups.items():
         wanted = set(group)

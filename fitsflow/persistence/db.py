@@ -169,6 +169,10 @@ class Database:
             yield
         finally:
             self._local.memo = None
+            reading: Connection | None = getattr(self._local, "reading", None)
+            self._local.reading = None
+            if reading is not None:
+                reading.close()
 
     def remembered(self, key: Any, read: Callable[[], T]) -> T:
         """``read()``, once per request while :meth:`remembering` (else every time)."""
@@ -185,10 +189,25 @@ class Database:
         if memo:
             memo.clear()
 
+    def _reading(self) -> Connection | None:
+        """While :meth:`remembering`, the connection this request's reads share, each its own
+        transaction on it: a page calling six services took a connection from the pool six
+        times (each checked with a round trip on PostgreSQL). None where a read takes its own:
+        outside a request, inside all_or_nothing(), or when a read is already open on it."""
+        if getattr(self._local, "memo", None) is None or getattr(self._local, "connection", None) is not None:
+            return None
+        reading: Connection | None = getattr(self._local, "reading", None)
+        if reading is None or reading.invalidated or reading.closed:
+            reading = self._read_engine.connect()
+            self._local.reading = reading
+        return None if reading.in_transaction() else reading
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session (no write lock taken on SQLite)."""
-        session = self._session(self._read_engine)
+        reading = self._reading()
+        session = self._session(self._read_engine) if reading is None else \
+            Session(bind=reading, expire_on_commit=False, info={CLOCK: self.clock})
         try:
             yield session
         finally:
