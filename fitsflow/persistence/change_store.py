@@ -499,11 +499,15 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     return result
 
 
+# One statement whatever the ids (a school's scope adapts it once, not at every call).
+_BY_IDS = _SELECT.where(_CHANGES.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def by_ids(session: Session, ids: Sequence[int]) -> list[ChangeRecord]:
     """These changes, in this order (unknown ids left out)."""
     if not ids:
         return []
-    rows = session.connection().execute(_SELECT.where(_CHANGES.c.id.in_(ids)))
+    rows = session.connection().execute(_BY_IDS, {"ids": list(ids)})
     found = {r.id: r for r in map(_record, rows)}
     return [found[i] for i in ids if i in found]
 

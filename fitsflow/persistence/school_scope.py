@@ -91,15 +91,16 @@ def _install(target: object, connection: Connection, **_: object) -> None:
 event.listen(_CHANGES, "after_create", _install)
 
 
-def limit_to(session: Session, schools: frozenset[int] | None) -> None:
+def limit_to(session: Session, schools: frozenset[int] | None, *, sets: frozenset[int] | None = None) -> None:
     """From now on ``session`` reads only the changes of ``schools`` (None: every school).
     It only ever narrows: loading another person in the same session (someone a decision is
     made for) cannot widen what the session sees. Kept for the session's next transactions
     too (re-applied as each begins). A person of a school sees the trust-wide changes
-    affecting it too: the sets of schools holding it are added here."""
+    affecting it too: the sets of schools holding it are added here (``sets``: those already
+    read, as school_store.sets_touching answers)."""
     if schools is None:
         return
-    schools = schools | school_store.sets_touching(session, schools)
+    schools = schools | (school_store.sets_touching(session, schools) if sets is None else sets)
     held: frozenset[int] | None = session.info.get(_SCOPE)
     narrowed = schools if held is None else held & schools
     session.info[_SCOPE] = narrowed

@@ -15,7 +15,7 @@ from ..domain.errors import NotFound, NotPermitted, Stale
 from ..domain.policy import Requirement
 from ..domain.roles import may_view_changes, needs_mfa
 from ..domain.templates import ref_of
-from ..persistence import approved_store, audit_store, change_store, queries, school_scope
+from ..persistence import approved_store, audit_store, change_store, queries, school_scope, school_store
 from ..persistence.change_store import ChangeRecord
 from ..workflow.definition import Gate, Transition, WorkflowDefinition
 from ..workflow.registry import Workflow
@@ -42,8 +42,11 @@ def load_actor(rt: Runtime, session: Session, actor_id: int) -> Actor:
     roles = rt.roles.known(row.roles)
     missing = needs_mfa(roles, rt.roles) and not row.has_second_factor and not row.mfa_exempt
     schools = schools_seen(rt, row)
-    # From here on the session reads only the changes of their schools (school_scope).
-    school_scope.limit_to(session, schools)
+    # From here on the session reads only the changes of their schools (school_scope), and the
+    # trust-wide changes' sets of them (read once a request, as the person is).
+    sets = None if schools is None else rt.db.remembered(
+        ("school sets", schools), lambda: school_store.sets_touching(session, schools))
+    school_scope.limit_to(session, schools, sets=sets)
     return Actor(row.id, row.name, row.email, roles, row.must_change_password,
                  mfa_enrolment_due=missing and row.has_password, second_factor_missing=missing,
                  schools=schools)
