@@ -96,7 +96,8 @@ def test_a_requests_reads_share_one_connection_each_its_own_transaction(pooled_r
     """A page's services each open a read; in a request they take the pool's connection once
     (on PostgreSQL each checkout cost a ping), and each read is still its own transaction: a
     unit of work between two reads is seen by the second, a read inside a read takes its own
-    connection, and the connection goes back to the pool when the request ends."""
+    connection, and the connection goes back to the pool when the request ends (or a unit of
+    work begins)."""
     from sqlalchemy import text
 
     rt = pooled_rt
@@ -120,10 +121,51 @@ def test_a_requests_reads_share_one_connection_each_its_own_transaction(pooled_r
             for _ in range(3):
                 with rt.db.read() as session:
                     assert session.execute(text("SELECT count(*) FROM changes")).scalar_one() == before + 1
-            assert checkouts[writes:] == []  # the three reads: the request's connection, kept
+            # The units of work put the request's idle read connection back before writing: the
+            # first of the three reads takes one again, the other two share it.
+            assert len(checkouts[writes:]) == 1
         assert rt.db.engine.pool.checkedout() == 0  # back in the pool at the request's end
         with rt.db.read() as session:  # outside a request: a connection of its own each time
             session.execute(text("SELECT 1"))
-        assert len(checkouts) == writes + 1
+        assert len(checkouts) == writes + 2
     finally:
         event.remove(rt.db.engine.pool, "checkout", out)
+
+
+def test_requests_that_read_then_write_never_wait_for_each_others_read_connections(file_rt):
+    """As many requests at once as the pool has connections, each holding its read connection
+    when it comes to write: the write puts the idle read connection back first, so every
+    request has one connection at a time and none waits for the pool (it waited for ever —
+    until the pool's timeout — when each kept its read connection through the write)."""
+    import threading
+
+    from sqlalchemy import text
+
+    rt = file_rt
+    pool = rt.db.engine.pool
+    threads = pool.size() + pool._max_overflow  # type: ignore[attr-defined]  # every connection it gives
+    all_reading = threading.Barrier(threads, timeout=20)
+    failures: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            with rt.db.remembering():
+                with rt.db.read() as session:
+                    session.execute(text("SELECT count(*) FROM changes")).scalar_one()
+                all_reading.wait()  # every thread now holds its read connection
+                with rt.db.transaction() as session:
+                    session.execute(text("UPDATE audit_head SET id = id WHERE id = 1"))
+                rt.db.try_write(lambda connection: connection.execute(text("SELECT 1")), wait_ms=10_000)
+                with rt.db.read() as session:
+                    session.execute(text("SELECT 1")).scalar_one()
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    running = [threading.Thread(target=request, daemon=True) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join(timeout=25)
+    assert not [t for t in running if t.is_alive()], "a request still waits for a connection"
+    assert failures == []
+    assert pool.checkedout() == 0

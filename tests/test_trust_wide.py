@@ -554,3 +554,19 @@ def test_the_schedule_answers_another_schools_service_as_one_that_does_not_exist
         assert err.value.problems["service"] == "is not in the service catalogue"
     assert schedule.forward_schedule(rt, actor_id=trust.viewer["brook"], start=rt.today(), days=7,
                                      service="Brook farm webcam")
+
+
+def test_a_set_made_in_a_unit_of_work_stays_in_its_scope_when_the_person_is_loaded_again(rt):
+    """A request remembers the sets of schools a person's trust-wide changes are in; making a
+    new set forgets that, so loading the person again in the same unit of work keeps the new
+    set in what the session sees (a scope only narrows: a stale memory would drop it)."""
+    from fitsflow.persistence import school_scope
+    from fitsflow.services import common
+
+    trust = Trust(rt)
+    requester = trust.oak.requester
+    with rt.db.remembering(), rt.db.transaction() as session:
+        actor = common.load_actor(rt, session, requester)
+        made = schools.for_new_change(rt, session, actor, "school,cedar", several=True)
+        common.load_actor(rt, session, requester)  # someone loaded again in the same work
+        assert made in (school_scope.scope_of(session) or ())

@@ -146,6 +146,7 @@ class Database:
         optimistic-lock check then fails or succeeds as a whole. A service that must
         read back what it just added flushes explicitly."""
         self.forget()
+        self._put_back_reading()
         session = self._session(self.engine, autoflush=False)
         try:
             yield session
@@ -189,6 +190,17 @@ class Database:
         if memo:
             memo.clear()
 
+    def _put_back_reading(self) -> None:
+        """Before a write takes a connection: the request's read connection, when no read is open
+        on it, goes back to the pool (the next read takes one again). A thread then holds one
+        connection at a time, as before reads shared one: with as many threads as the pool has
+        connections, every thread holding its read connection while it waited for another to
+        write would wait for ever (until the pool's timeout)."""
+        reading: Connection | None = getattr(self._local, "reading", None)
+        if reading is not None and not reading.in_transaction():
+            self._local.reading = None
+            reading.close()
+
     def _reading(self) -> Connection | None:
         """While :meth:`remembering`, the connection this request's reads share, each its own
         transaction on it: a page calling six services took a connection from the pool six
@@ -227,6 +239,7 @@ class Database:
         if bound is not None:
             with bound.begin_nested():
                 return work(bound)
+        self._put_back_reading()
         with self.engine.connect() as connection:
             raw: Any = connection.connection.dbapi_connection
             sqlite = self.dialect == "sqlite"

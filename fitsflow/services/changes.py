@@ -88,7 +88,7 @@ def _insert_change(session: Session, rt: Runtime, actor: Actor, *, title: str, d
     workflow = rt.workflows.for_category(category)
     # A follow-up is its parent's school's (as far as the person acts there); anything else
     # names its school (schools.for_new_change).
-    school = schools.for_follow_up(session, actor, parent.school_id) if parent is not None else school_id
+    school = schools.for_follow_up(rt, session, actor, parent.school_id) if parent is not None else school_id
     assert school is not None
     stamp = rt.now()
     change = change_store.insert(session, dict(

@@ -69,6 +69,7 @@ def for_new_change(rt: Runtime, session: Session, actor: Actor, slug: str | None
         ids = tuple(sorted(by_slug[name] for name in named))
         made = school_store.set_of(session, ids)
         school_scope.admit(session, made, ids)
+        rt.db.forget()  # the sets touching a person's schools, if remembered, may have grown
         return made
     if len(mine) == 1:
         return mine[0].id
@@ -94,7 +95,7 @@ def owner_of_new(rt: Runtime, session: Session, actor: Actor | None, slug: str) 
     return known[slug.strip()]
 
 
-def for_follow_up(session: Session, actor: Actor, parent_school: int) -> int:
+def for_follow_up(rt: Runtime, session: Session, actor: Actor, parent_school: int) -> int:
     """A follow-up's school: its parent's, or of the schools the parent affects, those the
     person raising it acts in (a follow-up is never a way to raise a change for a school
     that is not theirs)."""
@@ -108,6 +109,7 @@ def for_follow_up(session: Session, actor: Actor, parent_school: int) -> int:
         return parent_school
     made = school_store.set_of(session, mine)
     school_scope.admit(session, made, mine)
+    rt.db.forget()  # the sets touching a person's schools, if remembered, may have grown
     return made
 
 
