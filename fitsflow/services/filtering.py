@@ -199,7 +199,7 @@ def default_view(rt: Runtime, actor: Actor) -> str:
 def views_for(rt: Runtime, actor: Actor) -> dict[str, str]:
     """The lists this person may open: theirs always, the queue when a step is theirs, every
     request when they read them all."""
-    queue = bool(lifecycle(rt).states_for(actor.roles))
+    queue = may_act(rt, actor.roles)
     return {k: v for k, v in VIEWS.items()
             if k == MINE or (k == TODO and queue) or (k == ALL and _reads_all(rt, actor))}
 
