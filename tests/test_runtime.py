@@ -156,8 +156,10 @@ def test_no_import_circles():
 
 def test_a_web_worker_loads_only_what_its_installation_uses(tmp_path):
     """A worker on SQLite with no sign-in provider carries neither the PostgreSQL driver, nor
-    Authlib and its HTTP client, nor ReportLab (about 30 MB a worker process): each is loaded
-    where it is used, and a test that takes the PDF, a provider or PostgreSQL still finds it."""
+    Authlib and its HTTP client, nor ReportLab (about 30 MB a worker process), nor the QR
+    code maker (enrolling a second factor), icalendar (a time zone without yearly rules) or
+    the bank holidays' package: each is loaded where it is used, and a test that takes the PDF,
+    a provider or PostgreSQL still finds it."""
     url = f"sqlite:///{tmp_path / 'w.db'}"
     script = (
         "import sys\n"
@@ -171,7 +173,38 @@ def test_a_web_worker_loads_only_what_its_installation_uses(tmp_path):
                           check=True)
     loaded = set(done.stdout.split())
     assert {"flask", "sqlalchemy", "jinja2"} <= loaded  # the app was built
-    assert loaded.isdisjoint({"psycopg", "authlib", "requests", "joserfc", "reportlab", "openpyxl"})
+    assert loaded.isdisjoint({"psycopg", "authlib", "requests", "joserfc", "reportlab", "openpyxl",
+                              "segno", "icalendar", "holidays"})
+
+
+def test_a_served_worker_knows_the_bank_holidays_without_loading_every_country(tmp_path):
+    """fitsflow serve works out the bank holidays of the years around today in a child process;
+    a worker inherits the table and answers from it without the holidays package (18 MB of
+    every country's rules), and asks the package for a year outside it."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    script = (
+        "import sys\n"
+        "from datetime import date\n"
+        "from fitsflow.bootstrap import build_runtime\n"
+        "from fitsflow.cli.serve import _bank_holidays_apart\n"
+        "from fitsflow.config import load_settings\n"
+        "from fitsflow.domain.calendar import SchoolCalendar\n"
+        "if __name__ == '__main__':\n"
+        f"    rt = build_runtime(load_settings(environ={{}}), database_url={url!r})\n"
+        "    _bank_holidays_apart(rt)\n"
+        "    year = rt.today().year\n"
+        "    cal = lambda nation: SchoolCalendar([], nation=nation, tz=rt.timezone, publish_time=None)\n"
+        "    print(cal('england').bank_holiday(date(year, 12, 25)), '|',\n"
+        "          cal('scotland').bank_holiday(date(year + 1, 11, 30)), '|',\n"
+        "          cal('england').is_school_day(date(year, 12, 25)), 'holidays' in sys.modules)\n"
+        "    print(cal('wales').bank_holiday(date(year + 30, 12, 25)), 'holidays' in sys.modules)\n"
+    )
+    (tmp_path / "worker.py").write_text(script)
+    done = subprocess.run([sys.executable, str(tmp_path / "worker.py")], capture_output=True, text=True,
+                          timeout=120, check=True, cwd=ROOT)
+    first, later = done.stdout.splitlines()
+    assert first == "Christmas Day | Saint Andrew's Day | False False"
+    assert later == "Christmas Day True"
 
 
 def test_the_web_and_the_command_line_reach_storage_only_through_services():

@@ -58,6 +58,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
 
     _without_server_header()
     _fewer_malloc_arenas()
+    _bank_holidays_apart(rt)
     # A worker's threads share one interpreter lock; a thread back from the database waits for
     # a busy one to let go, by default up to 5 ms each time. 1 ms keeps a quick read quick
     # beside decisions being written (bench/web_bench.py's read under writes).
@@ -165,6 +166,37 @@ def _fewer_malloc_arenas(arenas: int = 2) -> None:
         return
     if mallopt is not None:
         mallopt(_M_ARENA_MAX, arenas)
+
+
+def _bank_holidays_apart(rt: Runtime) -> None:
+    """Work out the bank holidays of the years around today in a short-lived child process,
+    for the workers to inherit at fork: the ``holidays`` package loads every country's rules
+    to give Great Britain's, 18 MB in each worker that asks whether a day is a school day
+    (the delivery thread asks at its first sweep). A year outside these still asks the
+    package, in the worker that needs it."""
+    import json
+    import subprocess
+    from datetime import date
+
+    from ..domain import calendar
+
+    year = rt.today().year
+    # A plain child rather than multiprocessing's, which would leave its resource tracker
+    # among the server's processes.
+    work = ("import json, sys\n"
+            "from fitsflow.domain.calendar import bank_holiday_table\n"
+            f"table = bank_holiday_table(range({year - 2}, {year + 6}))\n"
+            "json.dump([[n, y, [[d.isoformat(), name] for d, name in days.items()]]"
+            " for (n, y), days in table.items()], sys.stdout)\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", work], capture_output=True, text=True, timeout=120,
+                              check=True)
+        table = {(nation, y): {date.fromisoformat(d): name for d, name in days}
+                 for nation, y, days in json.loads(done.stdout)}
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        echo(f"fitsflow: bank holidays not worked out ahead ({e}): each worker loads them itself")
+        return
+    calendar.know_bank_holidays(table)
 
 
 def _without_server_header() -> None:

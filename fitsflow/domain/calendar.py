@@ -62,13 +62,34 @@ def _day(d: date) -> str:
     return d.strftime("%a %d %b %Y").replace(" 0", " ")
 
 
+# Bank holidays worked out before this process started (see know_bank_holidays).
+_KNOWN: dict[tuple[str, int], Mapping[date, str]] = {}
+
+
 @cache
 def bank_holidays(nation: str, year: int) -> Mapping[date, str]:
     """The nation's bank holidays in ``year`` (from the ``holidays`` package)."""
+    known = _KNOWN.get((nation, year))
+    if known is not None:
+        return known
     import holidays
 
     found = holidays.country_holidays("GB", subdiv=NATIONS[nation], years=[year])
     return dict(found.items())
+
+
+def bank_holiday_table(years: Iterable[int]) -> dict[tuple[str, int], Mapping[date, str]]:
+    """Every nation's bank holidays in ``years``, keyed by (nation, year)."""
+    return {(nation, year): bank_holidays(nation, year) for nation in NATIONS for year in years}
+
+
+def know_bank_holidays(table: Mapping[tuple[str, int], Mapping[date, str]]) -> None:
+    """Answer from ``table`` (made by bank_holiday_table, perhaps in another process) for its
+    years. The package imports every country's rules to give one country's: 18 MB in each
+    process that asks, where a table of the years around today is a few kilobytes. Another
+    year still asks the package."""
+    _KNOWN.update(table)
+    bank_holidays.cache_clear()
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

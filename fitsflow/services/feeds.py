@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 from .. import security_log
 from ..domain import ical_zone
 from ..domain.calendar import KIND_TITLES, Period, local_midnight
@@ -237,6 +235,8 @@ def _vtimezone(tzid: str, year: int) -> str:
     lines = ical_zone.vtimezone(tzid, year)
     if lines is not None:
         return "\r\n".join(lines)
+    from icalendar import Calendar, Event  # a zone without yearly rules only (7 MB a worker)
+
     cal = Calendar()
     event = Event()
     event.add("dtstart", datetime(year, 1, 1, tzinfo=ZoneInfo(tzid)))

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import segno
-
 from .. import security_log
 from ..domain import totp
 from ..domain.errors import InvalidInput, NotFound, NotPermitted
@@ -64,6 +62,8 @@ def begin_enrolment(rt: Runtime, *, user_id: int) -> Enrolment:
             mfa_store.set_secret(session, user_id, secret)
         email = user.email
     uri = totp.provisioning_uri(secret, account=email, issuer=rt.settings.school.name)
+    import segno  # at enrolment only: 9 MB a worker process otherwise
+
     return Enrolment(secret, uri, segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
 
 
