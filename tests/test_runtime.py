@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import http.cookiejar
+import itertools
 import json
 import os
 import re
@@ -205,6 +206,22 @@ def test_a_served_worker_knows_the_bank_holidays_without_loading_every_country(t
     first, later = done.stdout.splitlines()
     assert first == "Christmas Day | Saint Andrew's Day | False False"
     assert later == "Christmas Day True"
+
+
+def test_a_served_worker_gives_freed_memory_back_every_so_many_requests(monkeypatch):
+    from fitsflow.cli import serve
+
+    trimmed: list[int] = []
+    monkeypatch.setattr(serve, "_served", itertools.count(1))
+    monkeypatch.setattr(serve, "_libc_function",
+                        lambda name: trimmed.append if name == "malloc_trim" else None)
+    for _ in range(2 * serve._TRIM_EVERY + 1):
+        serve._now_and_then_give_memory_back(None, None, {}, None)
+    assert trimmed == [0, 0]
+    monkeypatch.setattr(serve, "_libc_function", lambda name: None)  # no glibc: nothing to do
+    for _ in range(serve._TRIM_EVERY):
+        serve._now_and_then_give_memory_back(None, None, {}, None)
+    assert trimmed == [0, 0]
 
 
 def test_the_web_and_the_command_line_reach_storage_only_through_services():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,6 +56,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
             # A worker process leaving (a reload, a stop, max requests) gives its delivery
             # slot up, so the next process delivers at once rather than after a heartbeat.
             "worker_exit": _stop_delivery,
+            "post_request": _now_and_then_give_memory_back,
         }
 
     _without_server_header()
@@ -158,14 +161,36 @@ def _fewer_malloc_arenas(arenas: int = 2) -> None:
     MALLOC_ARENA_MAX=2 in the environment: 133 and 128 MB a worker after 10,000 requests, against
     146 and 141). Set in the master before the workers fork: a forked process's threads keep to
     it. Elsewhere than glibc, nothing to do."""
+    mallopt = _libc_function("mallopt")
+    if mallopt is not None:
+        mallopt(_M_ARENA_MAX, arenas)
+
+
+# Requests a worker process serves between two returns of freed memory to the system.
+_TRIM_EVERY = 200
+_served = itertools.count(1)
+
+
+def _now_and_then_give_memory_back(worker: Any, request: Any, environ: Any, response: Any) -> None:
+    """gunicorn's post_request hook. A page's or a list's short-lived objects leave free memory
+    inside malloc's heaps that the process keeps holding: glibc's ``malloc_trim`` gives it
+    back (in one process after bench/peer's mix, 111 → 104 MB, in 0.3 ms). Elsewhere than
+    glibc, nothing to do."""
+    if next(_served) % _TRIM_EVERY == 0:
+        trim = _libc_function("malloc_trim")
+        if trim is not None:
+            trim(0)
+
+
+@functools.cache
+def _libc_function(name: str) -> Any:
+    """A function of the process's own C library, or None where it has none of that name."""
     import ctypes
 
     try:
-        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the process's own C library
+        return getattr(ctypes.CDLL(None), name, None)
     except OSError:
-        return
-    if mallopt is not None:
-        mallopt(_M_ARENA_MAX, arenas)
+        return None
 
 
 def _bank_holidays_apart(rt: Runtime) -> None:
