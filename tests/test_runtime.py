@@ -180,7 +180,7 @@ def test_a_web_worker_loads_only_what_its_installation_uses(tmp_path):
 
 def test_a_served_worker_knows_the_bank_holidays_without_loading_every_country(tmp_path):
     """fitsflow serve works out the bank holidays of the years around today in a child process;
-    a worker inherits the table and answers from it without the holidays package (18 MB of
+    a worker inherits the table and answers from it without the holidays package (12 MB of
     every country's rules), and asks the package for a year outside it."""
     url = f"sqlite:///{tmp_path / 'w.db'}"
     script = (

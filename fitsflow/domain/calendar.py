@@ -85,7 +85,7 @@ def bank_holiday_table(years: Iterable[int]) -> dict[tuple[str, int], Mapping[da
 
 def know_bank_holidays(table: Mapping[tuple[str, int], Mapping[date, str]]) -> None:
     """Answer from ``table`` (made by bank_holiday_table, perhaps in another process) for its
-    years. The package imports every country's rules to give one country's: 18 MB in each
+    years. The package imports every country's rules to give one country's: 12 MB in each
     process that asks, where a table of the years around today is a few kilobytes. Another
     year still asks the package."""
     _KNOWN.update(table)

@@ -235,7 +235,7 @@ def _vtimezone(tzid: str, year: int) -> str:
     lines = ical_zone.vtimezone(tzid, year)
     if lines is not None:
         return "\r\n".join(lines)
-    from icalendar import Calendar, Event  # a zone without yearly rules only (7 MB a worker)
+    from icalendar import Calendar, Event  # a zone without yearly rules only (2 MB a worker)
 
     cal = Calendar()
     event = Event()

@@ -62,7 +62,7 @@ def begin_enrolment(rt: Runtime, *, user_id: int) -> Enrolment:
             mfa_store.set_secret(session, user_id, secret)
         email = user.email
     uri = totp.provisioning_uri(secret, account=email, issuer=rt.settings.school.name)
-    import segno  # at enrolment only: 9 MB a worker process otherwise
+    import segno  # at enrolment only
 
     return Enrolment(secret, uri, segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
 
