@@ -41,7 +41,7 @@ audit: install
 lock: install
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-find-links --no-emit-index-url \
-		--extra dev --strip-extras --output-file requirements.lock pyproject.toml
+		--extra dev --no-strip-extras --output-file requirements.lock pyproject.toml
 
 ## test-postgres: only the PostgreSQL tests (needs FITSFLOW_TEST_POSTGRES_URL)
 test-postgres: install
