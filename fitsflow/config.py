@@ -102,6 +102,9 @@ class DatabaseSettings(_Section):
     url: str = Field(default="sqlite:///fitsflow.db", min_length=1)
     sqlite_synchronous: SyncLevel = "FULL"
     busy_timeout_ms: int = Field(default=30000, ge=1, description="0 would turn load into errors")
+    # Each pooled connection's own page cache; the operating system's file cache holds the
+    # file once for them all.
+    sqlite_cache_kib: int = Field(default=512, ge=64, le=1_048_576)
     echo: bool = False
 
 

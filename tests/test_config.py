@@ -88,6 +88,23 @@ def test_a_bad_value_names_the_file_the_key_and_what_is_allowed(tmp_path):
         assert message in str(err.value), (text, str(err.value))
 
 
+def test_each_sqlite_connection_keeps_the_page_cache_the_settings_give(tmp_path):
+    from fitsflow.services.storage import open_database
+
+    def cache_of(environ: dict[str, str]) -> int:
+        db = open_database(load_settings(environ=environ), f"sqlite:///{tmp_path}/c{len(environ)}.db")
+        try:
+            with db.engine.connect() as connection:
+                return int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        finally:
+            db.dispose()
+
+    assert cache_of({}) == -512  # KiB: SQLite's default would be 2 MB a connection
+    assert cache_of({"FITSFLOW_DATABASE_SQLITE_CACHE_KIB": "4096"}) == -4096
+    with pytest.raises(ConfigError, match="database.sqlite_cache_kib: must be from 64 to 1048576"):
+        load_settings(environ={"FITSFLOW_DATABASE_SQLITE_CACHE_KIB": "8"})
+
+
 def test_lists_of_names_are_lists_from_a_file_or_the_environment(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text("[notices]\nacknowledgement_viewers = ['slt', 'auditor']\n"

@@ -20,7 +20,7 @@ def open_database(settings: Settings, url: str | None = None) -> Database:
     """The database the settings name (or ``url``), not yet connected."""
     d = settings.database
     return Database(url or d.url, busy_timeout_ms=d.busy_timeout_ms, synchronous=d.sqlite_synchronous,
-                    echo=d.echo)
+                    cache_kib=d.sqlite_cache_kib, echo=d.echo)
 
 
 def remembering(rt: Runtime) -> AbstractContextManager[None]:
