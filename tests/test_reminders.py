@@ -116,3 +116,33 @@ def test_an_escalation_gives_the_head_one_decision_not_two(rt):
     gates.decide(rt, actor_id=school.head, ref=ref, decision="approve")  # as head
     with pytest.raises(NotPermitted, match="already decided"):
         gates.decide(rt, actor_id=school.head, ref=ref, decision="approve", role="slt")
+
+
+def test_looking_for_what_is_due_reads_the_same_statements_for_one_change_at_a_gate_or_many(rt):
+    """The worker's sweep runs every minute inside a server worker: what is due is found
+    from the changes at a gate and the reminders their rounds have had, never one change
+    (or one sent reminder) at a time."""
+    from sqlalchemy import event
+
+    school = f.School(rt)
+    monday = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+
+    def statements_to_find_due() -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        event.listen(rt.db.engine, "before_cursor_execute", count)
+        try:
+            assert reminders.run_due(rt, now=monday) == 0  # none due yet: only the reading
+        finally:
+            event.remove(rt.db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    first = f.change_in(rt, school, "significant", "proceed_approval")
+    _opened(rt, first, monday)
+    one = statements_to_find_due()
+    for _ in range(5):
+        _opened(rt, f.change_in(rt, school, "significant", "proceed_approval"), monday)
+    assert statements_to_find_due() == one

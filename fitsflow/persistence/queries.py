@@ -271,20 +271,52 @@ def save_requirements(session: Session, *, change_id: int, gate: str, round_: in
                     for i, (role, (n, why)) in enumerate(needed.items()))
 
 
-def open_rounds(session: Session, at_gates: Sequence[tuple[str, str]]) -> list[Any]:
-    """(change ref, gate, round, opened at) of every round now open: the changes standing at
-    a gate (``at_gates``: its (workflow, state) pairs), in that gate's current round. Read from
-    the few changes at a gate, never every change whose last round was current (closed ones
-    pile up: 76,000 of 100,000)."""
+@dataclass(frozen=True)
+class OpenRound:
+    """A change standing at a gate, in that gate's current round, with what a reminder needs
+    of it and which reminders (``sent``: reminder, escalation) this round has had."""
+
+    ref: str
+    change_id: int
+    workflow: str
+    workflow_version: str | None
+    state: str
+    school_id: int
+    gate: str
+    round: int
+    opened: Any
+    sent: frozenset[str]
+
+
+def open_rounds(session: Session, at_gates: Sequence[tuple[str, str]]) -> list[OpenRound]:
+    """Every round now open: the changes standing at a gate (``at_gates``: its (workflow,
+    state) pairs), in that gate's current round. Read from the few changes at a gate, never
+    every change whose last round was current (closed ones pile up: 76,000 of 100,000), in
+    two statements however many there are (the sweep runs in a server worker every minute)."""
     if not at_gates:
         return []
-    return list(session.exec(
-        select(Change.ref, GateRequirement.gate, GateRequirement.round, func.min(GateRequirement.opened_at))
+    at_gate = or_(*[and_(col(Change.workflow) == wf, col(Change.state) == st) for wf, st in at_gates])
+    rows: Sequence[Any] = session.connection().execute(
+        core_select(col(Change.ref), col(Change.id), col(Change.workflow), col(Change.workflow_version),
+                    col(Change.state), col(Change.school_id), col(GateRequirement.gate),
+                    col(GateRequirement.round), func.min(GateRequirement.opened_at))
         .join(Change, col(Change.id) == col(GateRequirement.change_id))
-        .where(or_(*[and_(col(Change.workflow) == wf, col(Change.state) == st) for wf, st in at_gates]),
-               col(GateRequirement.round) == col(Change.approval_round),
+        .where(at_gate, col(GateRequirement.round) == col(Change.approval_round),
                col(GateRequirement.opened_at).is_not(None))
-        .group_by(col(Change.ref), col(GateRequirement.gate), col(GateRequirement.round))).all())
+        .group_by(col(Change.ref), col(Change.id), col(Change.workflow), col(Change.workflow_version),
+                  col(Change.state), col(Change.school_id), col(GateRequirement.gate),
+                  col(GateRequirement.round))).all()
+    sent: dict[tuple[int, str, int], set[str]] = {}
+    if rows:
+        for change_id, gate, round_, kind in session.connection().execute(
+                core_select(col(GateReminder.change_id), col(GateReminder.gate), col(GateReminder.round),
+                            col(GateReminder.kind))
+                .join(Change, col(Change.id) == col(GateReminder.change_id))
+                .where(at_gate, col(GateReminder.round) == col(Change.approval_round))).all():
+            sent.setdefault((change_id, gate, round_), set()).add(kind)
+    return [OpenRound(ref, cid, wf, version, state, school, gate, round_, opened,
+                      frozenset(sent.get((cid, gate, round_), ())))
+            for ref, cid, wf, version, state, school, gate, round_, opened in rows]
 
 
 _REQ = GateRequirement.__table__  # type: ignore[attr-defined]

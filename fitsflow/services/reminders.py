@@ -55,26 +55,24 @@ def _due(rt: Runtime, session: Session, now: datetime,
     """(ref, gate, round, kind, opened) of each reminder or escalation due and not yet sent."""
     settings = rt.settings.reminders
     due = []
-    for ref, gate_name, round_, opened in queries.open_rounds(session, at_gates):
-        change = change_store.load(session, ref)
-        if change is None:
+    for found in queries.open_rounds(session, at_gates):
+        definition = common.workflow_of(rt, found).definition
+        gate = definition.gate_at(found.state)
+        if gate is None or gate.name != found.gate:
             continue
-        definition = common.workflow_of(rt, change).definition
-        gate = definition.gate_at(change.state)
-        if gate is None or gate.name != gate_name:
-            continue
+        opened = found.opened
         if definition.emergency:
             remind_at = opened + timedelta(hours=settings.emergency_after_hours)
             escalate_at = opened + timedelta(hours=2 * settings.emergency_after_hours)
         else:
-            school = calendar.school_calendar(rt, session, change.school_id)  # read once a school
+            school = calendar.school_calendar(rt, session, found.school_id)  # read once a school
             remind_at = school.school_days_after(opened, settings.after_school_days)
             escalate_at = school.school_days_after(
                 opened, settings.after_school_days + settings.escalate_after_school_days
             )
         for kind, at in ((REMINDER, remind_at), (ESCALATION, escalate_at)):
-            if now >= at and session.get(GateReminder, (change.id, gate_name, round_, kind)) is None:
-                due.append((ref, gate_name, round_, kind, opened))
+            if now >= at and kind not in found.sent:
+                due.append((found.ref, found.gate, found.round, kind, opened))
     return due
 
 
