@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import markdown as md
 import nh3
-from flask import Flask, current_app
+from flask import Flask, current_app, g, url_for
 from markupsafe import Markup
 
 from fitsflow.domain.roles import ADMIN, AUDITOR, is_approver, may_view_changes
@@ -42,6 +43,21 @@ def when(value: datetime | str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
+# What werkzeug's default path converter leaves unquoted in a segment (its to_url).
+_SEGMENT_SAFE = "!$&'()*+,/:;=@"
+
+
+def change_url(ref: str) -> str:
+    """A change page's address, as ``url_for("changes.show", ref=ref)`` gives it, with the
+    route built once a request: a list of 100 changes asked werkzeug's router 100 times
+    (bench/peer's HTML list page in-process: 8.6 ms, 8.1 ms this way)."""
+    prefix: str | None = g.get("fitsflow_change_url")
+    if prefix is None:
+        prefix = url_for("changes.show", ref="-")[:-1]
+        g.fitsflow_change_url = prefix
+    return prefix + quote(ref, safe=_SEGMENT_SAFE)
+
+
 def total(page: Any) -> str:
     """A list's total as a person reads it: "25", or "1,000+" when it was counted no further
     (persistence.counting)."""
@@ -69,6 +85,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["human"] = lambda s: str(s).replace("_", " ")
     app.jinja_env.filters["total"] = total
+    app.jinja_env.filters["change_url"] = change_url
 
     @app.context_processor
     def globals_() -> dict[str, Any]:
