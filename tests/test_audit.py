@@ -197,3 +197,40 @@ def test_the_worker_walks_the_whole_chain_when_the_last_full_walk_is_old(rt, cap
     assert checks and checks[0]["ok"] is False and "broken at seq 2" in checks[0]["detail"]
     with rt.db.read() as session:
         assert audit_store.checkpoint(session) is None  # a broken chain moves no checkpoint
+
+
+@pytest.mark.parametrize("which", ["file_rt", pytest.param("pg_rt", marks=pytest.mark.postgres)])
+def test_a_served_worker_walks_the_whole_chain_in_a_child_process(which, request, monkeypatch, caplog):
+    """The walk is pure Python over every event: in a server worker it held the interpreter
+    lock its requests share. A served worker's delivery thread walks it in a child process,
+    which finds an edit as the walk here does, and moves the checkpoint only when it holds."""
+    from fitsflow.delivery.worker import start_in_background
+    from fitsflow.domain import chain
+    from fitsflow.persistence import audit_store
+    from fitsflow.services import audit
+
+    rt = request.getfixturevalue(which)  # a database the child can open too
+    full = _trail(rt)
+    walked_here: list[int] = []
+    real_walk = chain.walk
+    monkeypatch.setattr(chain, "walk", lambda rows, **k: walked_here.append(1) or real_walk(rows, **k))
+    found = audit.verify(rt, apart=True)
+    assert (found.ok, found.count, found.head_hash) == (True, full.count, full.head_hash)
+    assert walked_here == []  # not in this process
+    with rt.db.read() as session:
+        assert audit_store.checkpoint(session).full_at is not None  # type: ignore[union-attr]
+    _sql(rt, "UPDATE audit_events SET payload = '{}' WHERE seq = 5")
+    broken = audit.verify(rt, apart=True)
+    assert (broken.ok, broken.broken_seq, walked_here) == (False, 5, [])
+    # The delivery thread a server worker runs asks for it apart.
+    background = start_in_background(rt)
+    try:
+        assert background.worker.chain_apart
+    finally:
+        background.close()
+    # A child that cannot run: logged, and the walk is made here instead.
+    monkeypatch.setattr(audit.sys, "executable", "/nonexistent/python")
+    with caplog.at_level("WARNING", logger="fitsflow.audit"):
+        here = audit.verify(rt, apart=True)
+    assert (here.ok, here.broken_seq, walked_here) == (False, 5, [1])
+    assert "could not run apart" in caplog.text

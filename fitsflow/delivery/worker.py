@@ -45,6 +45,9 @@ class Worker:
         # The process, not the object, holds the slot: a forked server worker is another
         # holder (its pid), a second Worker in the same process the same one.
         self.holder = process.identity()
+        # In a server worker (start_in_background), the whole chain is walked in a child
+        # process: the walk would hold the interpreter lock the requests need.
+        self.chain_apart = False
 
     @classmethod
     def from_runtime(cls, rt: Runtime) -> Worker:
@@ -182,7 +185,7 @@ class Worker:
         if not audit.full_check_due(self.rt, now=now,
                                     every=timedelta(hours=self.rt.settings.audit.full_check_hours)):
             return
-        result = audit.verify(self.rt)
+        result = audit.verify(self.rt, apart=self.chain_apart)
         security_log.event("audit.full_check", ok=result.ok, events=result.count,
                            detail=result.describe())
 
@@ -266,6 +269,7 @@ def start_in_background(rt: Runtime) -> Background:
     """A daemon thread running a worker (used by ``fitsflow serve``)."""
     stop = threading.Event()
     worker = Worker.from_runtime(rt)
+    worker.chain_apart = True
     thread = threading.Thread(target=worker.run, args=(stop,), name="fitsflow-delivery", daemon=True)
     thread.start()
     return Background(worker, thread, stop)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +19,8 @@ from ..domain.chain import Verification
 from ..domain.errors import NotPermitted
 from ..domain.roles import ADMIN, AUDITOR
 from ..persistence import audit_store, failures
+
+log = logging.getLogger("fitsflow.audit")
 
 if TYPE_CHECKING:  # imported for types only: `fitsflow audit verify` starts without them
     from sqlmodel import Session
@@ -63,15 +69,57 @@ def event_count(rt: WithDatabase) -> int:
 
 
 def verify(rt: WithDatabase, *, expected_head: str | None = None,
-           progress: Callable[[int], None] | None = None) -> Verification:
+           progress: Callable[[int], None] | None = None, apart: bool = False) -> Verification:
     """Walk the whole chain from seq 1; name the first event that does not hold. Run by
-    ``fitsflow audit verify`` and on the worker's schedule; it moves the checkpoint."""
-    with rt.db.read() as session:
-        head = audit_store.head(session)
-        result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash,
-                            expected_head=expected_head, progress=progress)
+    ``fitsflow audit verify`` and on the worker's schedule; it moves the checkpoint.
+    ``apart``: walk in a child Python process, for a server worker's delivery thread (see
+    ``_walk_apart``); where that cannot be done, here."""
+    elsewhere = rt.db.dialect != "sqlite" or rt.db.sqlite_file is not None  # not in this process's memory
+    result = _walk_apart(rt.db.url) if apart and elsewhere and expected_head is None else None
+    if result is None:
+        with rt.db.read() as session:
+            head = audit_store.head(session)
+            result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash,
+                                expected_head=expected_head, progress=progress)
     _save_checkpoint(rt, result, full=True)
     return result
+
+
+# The child's whole program: the database URL comes on its standard input (never its command
+# line, which every user of the machine may read), the verification goes out as JSON.
+_CHILD = "from fitsflow.services.audit import walk_for_parent; walk_for_parent()"
+
+
+def _walk_apart(url: str) -> Verification | None:
+    """The whole walk in a child Python. A walk is pure Python over every event (3.5 s at
+    322,000 events): in a server worker it held the interpreter lock that worker's request
+    threads share, and a finance officer's decisions went from 170 a second to 31 while it
+    ran. The child reads the same database on the machine's other cores. None when the
+    child failed (logged)."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD], input=url, capture_output=True, text=True,
+                              check=True)
+        return Verification(**json.loads(done.stdout.splitlines()[-1]))
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError, IndexError) as err:
+        stderr = getattr(err, "stderr", "") or ""
+        log.warning("the audit chain's walk could not run apart (%s%s); walking it here instead",
+                    type(err).__name__, f": {stderr.strip().splitlines()[-1]}" if stderr.strip() else "")
+        return None
+
+
+def walk_for_parent() -> None:
+    """The child of ``_walk_apart``: walk the chain of the database named on standard input
+    and print what was found as one line of JSON."""
+    from ..persistence.db import Database
+
+    db = Database(sys.stdin.read().strip())
+    try:
+        with db.read() as session:
+            head = audit_store.head(session)
+            result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash)
+    finally:
+        db.dispose()
+    print(json.dumps(dataclasses.asdict(result)))
 
 
 def verify_recent(rt: WithDatabase) -> ChainStatus:
