@@ -207,6 +207,10 @@ def decide(cur: Any, d: Dialect, ref: str, approver: int) -> None:
     cur.execute(q["update_head"], (seq, prev))
 
 
+# Seconds each COMMIT took (the database's wait for the disk), for gate_bench to print.
+COMMITS: list[float] = []
+
+
 def connect_sqlite(url: str) -> sqlite3.Connection:
     """A connection as the project's engine makes it (WAL, busy timeout, synchronous=FULL)."""
     connection = sqlite3.connect(make_url(url).database or "", isolation_level=None, check_same_thread=False)
@@ -223,7 +227,9 @@ def decide_sqlite(cur: sqlite3.Cursor, ref: str, approver: int) -> None:
     except BaseException:
         cur.execute("ROLLBACK")
         raise
+    committing = time.perf_counter()
     cur.execute("COMMIT")
+    COMMITS.append(time.perf_counter() - committing)
 
 
 def connect_postgres(url: str, **kwargs: Any) -> Any:
@@ -240,6 +246,8 @@ def decide_postgres(connection: Any, ref: str, approver: int) -> None:
     """One decision in its own transaction."""
     with connection.transaction(), connection.cursor() as cur:
         decide(cur, POSTGRES, ref, approver)
+        committing = time.perf_counter()
+    COMMITS.append(time.perf_counter() - committing)
 
 
 def run_sqlite(url: str, refs: list[str], approver: int) -> float:
