@@ -81,6 +81,7 @@ class Database:
             self.engine = _sqlite_engine(url, busy_timeout_ms, synchronous.upper(), cache_kib)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
+        self.synchronous = synchronous.upper()  # SQLite's level, restored after a light write
         self.engine.echo = echo
         self.busy_timeout_ms = busy_timeout_ms
         self._read_engine = self.engine.execution_options(**{_READ_ONLY: True})
@@ -236,10 +237,14 @@ class Database:
                 session.rollback()
             session.close()
 
-    def try_write(self, work: Callable[[Connection], Any], *, wait_ms: int = 0) -> Any:
+    def try_write(self, work: Callable[[Connection], Any], *, wait_ms: int = 0, durable: bool = True) -> Any:
         """A short write that waits at most ``wait_ms`` behind another writer (by default
         not at all): it fails (raising) if the database stays busy. For bookkeeping a
-        request can do without, and for the health probe. Returns what ``work`` returns."""
+        request can do without, and for the health probe. Returns what ``work`` returns.
+        ``durable=False``: its commit does not wait for the disk (SQLite's synchronous NORMAL,
+        PostgreSQL's synchronous_commit off). A power cut may lose it, never corrupt anything,
+        and the next commit that waits takes it to the disk too: for counts and stamps, so an
+        API write pays for one wait on the disk, not two."""
         bound: Connection | None = getattr(self._local, "connection", None)
         if bound is not None:
             with bound.begin_nested():
@@ -250,16 +255,26 @@ class Database:
             sqlite = self.dialect == "sqlite"
             if sqlite:
                 raw.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+                if not durable:
+                    raw.execute("PRAGMA synchronous=NORMAL")
             try:
                 with connection.begin():
                     if not sqlite:
                         limit = max(int(wait_ms), 100)
                         connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{limit}ms'")
                         connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{limit}ms'")
+                        if not durable:  # this transaction only
+                            connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
                     return work(connection)
             finally:
                 if sqlite:
-                    raw.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+                    try:
+                        raw.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+                        if not durable:
+                            raw.execute(f"PRAGMA synchronous={self.synchronous}")
+                    except BaseException:
+                        connection.invalidate()  # never back in the pool with the lighter setting
+                        raise
 
     def create_all(self) -> None:
         """Create the tables directly (tests); production uses ``migrate``."""

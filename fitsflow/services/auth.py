@@ -417,7 +417,7 @@ def token_user(rt: Runtime, *, token: str, address: str = "") -> TokenHolder | N
 def _bookkeep(rt: Runtime, work: Any) -> None:
     """A short write a request can do without: never waits, never fails the request."""
     try:
-        rt.db.try_write(work)
+        rt.db.try_write(work, durable=False)
     except Exception:  # noqa: BLE001 — bookkeeping only: the request goes on regardless
         log.debug("could not record bookkeeping now; a later request will")
 
@@ -429,7 +429,7 @@ def count_api_write(rt: Runtime, *, user_id: int) -> None:
     minute = at.replace(second=0, microsecond=0)
     try:
         count = rt.db.try_write(lambda connection: auth_store.count_request(
-            connection, f"api-write:{user_id}", window_start=minute))
+            connection, f"api-write:{user_id}", window_start=minute), durable=False)
     except Exception:  # noqa: BLE001 — the database is busy this instant: don't refuse for that
         log.debug("could not count an API write now")
         return
