@@ -77,12 +77,18 @@ def verify(rt: WithDatabase, *, expected_head: str | None = None,
     elsewhere = rt.db.dialect != "sqlite" or rt.db.sqlite_file is not None  # not in this process's memory
     result = _walk_apart(rt.db.url) if apart and elsewhere and expected_head is None else None
     if result is None:
-        with rt.db.read() as session:
-            head = audit_store.head(session)
-            result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash,
-                                expected_head=expected_head, progress=progress)
+        result = _walk(rt.db, expected_head=expected_head, progress=progress)
     _save_checkpoint(rt, result, full=True)
     return result
+
+
+def _walk(db: Database, *, expected_head: str | None = None,
+          progress: Callable[[int], None] | None = None) -> Verification:
+    """The whole chain walked from seq 1 in one read (here, or in ``_walk_apart``'s child)."""
+    with db.read() as session:
+        head = audit_store.head(session)
+        return chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash,
+                          expected_head=expected_head, progress=progress)
 
 
 # The child's whole program: the database URL comes on its standard input (never its command
@@ -114,9 +120,7 @@ def walk_for_parent() -> None:
 
     db = Database(sys.stdin.read().strip())
     try:
-        with db.read() as session:
-            head = audit_store.head(session)
-            result = chain.walk(audit_store.iter_rows(session), head_seq=head.seq, head_hash=head.hash)
+        result = _walk(db)
     finally:
         db.dispose()
     print(json.dumps(dataclasses.asdict(result)))
