@@ -224,6 +224,36 @@ def test_a_served_worker_gives_freed_memory_back_every_so_many_requests(monkeypa
     assert trimmed == [0, 0]
 
 
+def test_a_served_worker_keeps_what_lives_at_its_start_out_of_the_collectors_walks():
+    import gc
+    import weakref
+
+    from fitsflow.cli import serve
+
+    class Held:
+        pass
+
+    def cycle() -> tuple[Held, weakref.ref]:
+        one = Held()
+        one.me = one  # type: ignore[attr-defined]  # freed only by the collector
+        return one, weakref.ref(one)
+
+    try:
+        garbage = cycle()[1]
+        lives, living = cycle()
+        serve._freeze_what_lives()
+        assert garbage() is None  # collected before the freeze: a frozen object is never freed
+        assert gc.get_freeze_count() > 0
+        assert not any(o is lives for o in gc.get_objects())  # no collection walks it
+        del lives
+        gc.collect()
+        assert living() is not None  # frozen
+        serve._freeze_what_lives(thawed=True)  # the master after a reload lets it go
+        assert living() is None
+    finally:
+        gc.unfreeze()
+
+
 def test_the_web_and_the_command_line_reach_storage_only_through_services():
     reaching = []
     for folder, name in (("web", "fitsflow.web"), ("fitsflow/cli", "fitsflow.cli")):

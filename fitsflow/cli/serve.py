@@ -93,6 +93,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
                 from ..delivery.worker import start_in_background
 
                 _delivery.append(start_in_background(runtime))
+            _freeze_what_lives()
             return app
 
     options = options_for(server)
@@ -106,6 +107,7 @@ def serve(state: State, bind: str | None, workers: int | None, threads: int | No
              "to run 'fitsflow worker' separately)")
     if not rt.settings.web.secure_cookies:
         echo("fitsflow: secure cookies are OFF (plain http): use only on this computer")
+    _freeze_what_lives()  # what the master built: the workers fork from it
     Server().run()
 
 
@@ -147,7 +149,26 @@ def _reload(state: State, current: _Serving) -> None:
     old = current.runtime
     current.runtime = fresh
     old.db.dispose()
+    del old
+    _freeze_what_lives(thawed=True)
     echo(f"fitsflow: reloaded settings from {fresh.settings.source}", err=True)
+
+
+def _freeze_what_lives(*, thawed: bool = False) -> None:
+    """Move every object alive now (modules, the app, the runtime) out of the garbage
+    collector's sight, as Python's docs advise before a fork. Its oldest generation was walked
+    whole every few dozen requests: over a worker's 200,000 objects, a pause of about 100 ms
+    that one request in sixty waited for (the requester's home in-process: 2.2 ms of collection
+    a request, 0.1 ms once frozen). Unseen, a worker's copy of the master's objects is also left
+    unwritten, so stays shared. What is garbage now is collected first: a frozen object is
+    never freed. ``thawed``: what was frozen before is let go first (the master, after a
+    reload: the runtime it replaced is then freed)."""
+    import gc
+
+    if thawed:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 # glibc's mallopt parameter for the most arenas it keeps (malloc.h).
