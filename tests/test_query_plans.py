@@ -137,6 +137,29 @@ def test_each_sort_of_the_lists_reads_an_index(listed, sort):
         assert _problems(rt, statement, parameters) == [], statement
 
 
+def test_a_school_persons_list_at_a_step_reads_their_schools_stretch_of_one_index(rt):
+    """In a trust, a person of one school reads the changes through their school's view: a
+    list at a step (a phase's filter, the peer reviews waiting) walked the school's whole
+    history by its school index, checking each change's step (3 ms at 2,000 changes, against
+    0.02 ms for one school alone). The school's stretch at that step is one index's."""
+    from fitsflow.services import schools
+
+    oak = f.School(rt)  # made while the trust has one school: its people belong to it
+    schools.add_school(rt, slug="brook", name="Brook Primary")
+    f.change_in(rt, oak, "minor", "scheduled")
+    filters = ChangeFilter(phase="delivery")
+    sent = _statements(rt, lambda: change_search.find(rt, actor_id=oak.auditor, filters=filters))
+    stretches = [(s, p) for s, p in sent if "school_id IN" in s and "changes.state = " in s
+                 and "count(" not in s.lower()]
+    assert stretches, "\n\n".join(s for s, _ in sent)
+    for statement, parameters in stretches:
+        assert _problems(rt, statement, parameters) == [], statement
+        if rt.db.dialect == "sqlite":
+            assert any("school_id=? AND workflow=? AND state=?" in line
+                       for line in _plan(rt, statement, parameters)), statement
+    assert change_search.find(rt, actor_id=oak.auditor, filters=filters).total == 1
+
+
 def test_the_requesters_home_reads_a_few_rows_per_state(listed):
     rt, school = listed
     f.change_in(rt, school, "minor", "closed")

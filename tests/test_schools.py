@@ -461,6 +461,46 @@ def test_side_routes_found_by_review_stay_in_the_school(trust):
     assert "works at a school" in err.value.problems["substitute_email"]
 
 
+def test_a_statement_built_again_at_each_call_is_scoped_with_that_calls_values(trust, monkeypatch):
+    """A read built at each call (a page, a count) is adapted to the scope once per shape; each
+    later call's own values (a title, a limit, a list) must be the ones read, in each school."""
+    app, oak, own, brook, theirs = trust
+    rt = app.extensions["fitsflow"]
+    from sqlalchemy import select
+
+    from fitsflow.persistence import school_scope
+    from fitsflow.persistence.models import Change
+
+    changes = Change.__table__
+    adapted: list[object] = []
+    adapter = school_scope._ADAPTER
+
+    class Counted:
+        def traverse(self, statement: object) -> object:
+            adapted.append(statement)
+            return adapter.traverse(statement)
+
+    monkeypatch.setattr(school_scope, "_ADAPTER", Counted())
+    monkeypatch.setattr(school_scope, "_SHAPES", type(school_scope._SHAPES)())
+
+    def refs(person: int, titles: list[str], limit: int) -> list[str]:
+        with rt.db.read() as session:
+            common.load_actor(rt, session, person)
+            query = (select(changes.c.ref).where(changes.c.title.in_(titles), changes.c.id > 0)
+                     .order_by(changes.c.id).limit(limit))
+            return [r for (r,) in session.connection().execute(query)]
+
+    from fitsflow.services import common
+
+    assert refs(oak.requester, ["Oak projector", SECRET], 5) == [own]
+    assert refs(brook.requester, ["Oak projector", SECRET], 5) == [theirs]
+    assert refs(brook.requester, ["Oak projector"], 5) == []
+    assert refs(oak.requester, ["Oak projector"], 0) == []
+    assert refs(oak.requester, [SECRET, SECRET + " (scheduled)"], 5) == []
+    assert refs(brook.requester, [SECRET + " (scheduled)", SECRET], 1) == [theirs]
+    assert len(adapted) == 1  # one shape: adapted once, each call's values read
+
+
 def test_a_proposal_is_its_schools_to_see_and_triage(trust):
     app, oak, own, brook, theirs = trust
     rt = app.extensions["fitsflow"]

@@ -407,15 +407,15 @@ def _filtered_page(session: Session, *, q: str, pairs: Sequence[tuple[str, str]]
 
 
 def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], requester_id: int | None,
-                     limit: int, offset: int, keyset: _Keyset | None = None,
+                     limit: int, offset: int, keyset: _Keyset | None = None, counted: bool = True,
                      ) -> tuple[list[ChangeRecord], int]:
     """Changes in any of these (workflow, state) pairs (of one requester, if given), newest
-    first, and how many: a bounded stretch of an index per pair, merged (from a position on,
-    with ``keyset``)."""
+    first, and how many (unless not ``counted``: then as many as were read): a bounded stretch
+    of an index per pair, merged (from a position on, with ``keyset``)."""
     mine = [_CHANGES.c.requester_id == requester_id] if requester_id is not None else []
     in_pairs = or_(*[and_(_CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs])
     connection = session.connection()
-    counted = core_select(_CHANGES.c.id).where(*mine, in_pairs)
+    counted_rows = core_select(_CHANGES.c.id).where(*mine, in_pairs)
     stretches = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at)
                  .where(*mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st) for wf, st in pairs]
     newest_first = (_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc())
@@ -425,19 +425,21 @@ def _newest_of_pairs(session: Session, pairs: Sequence[tuple[str, str]], request
     newest = sorted(rows, key=lambda r: (r.updated_at, r.id), reverse=True)
     if keyset is None:
         ids = [r.id for r in newest[offset:offset + limit]]
-        return by_ids(session, ids), counting.bounded(connection, counted, offset=offset, limit=limit)
+        records = by_ids(session, ids)
+        if not counted:
+            return records, counting.Count(offset + len(records))
+        return records, counting.bounded(connection, counted_rows, offset=offset, limit=limit)
     ids = [r.id for r in (newest[-limit:] if keyset.backwards else newest[:limit])]
     records = by_ids(session, ids)
     if not records:
         return records, counting.Count(offset)
-    from_here = counting.bounded(connection, counted.where(keyset.from_row(records[0])), limit=limit)
+    from_here = counting.bounded(connection, counted_rows.where(keyset.from_row(records[0])), limit=limit)
     return records, counting.Count(offset + from_here, from_here.more)
 
 
-def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *,
-             limit: int) -> tuple[list[ChangeRecord], int]:
-    """The newest ``limit`` changes in any of these (workflow, state) pairs, and how many."""
-    return _newest_of_pairs(session, pairs, None, limit, 0) if pairs else ([], 0)
+def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *, limit: int) -> list[ChangeRecord]:
+    """The newest ``limit`` changes in any of these (workflow, state) pairs (not counted)."""
+    return _newest_of_pairs(session, pairs, None, limit, 0, counted=False)[0] if pairs else []
 
 
 @functools.lru_cache(maxsize=64)

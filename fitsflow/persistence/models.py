@@ -121,6 +121,9 @@ class Change(SQLModel, table=True):
         Index("ix_changes_updated", "updated_at", "id"),
         # A school's changes newest first (a person who sees one school: the view's filter).
         Index("ix_changes_school_updated", "school_id", "updated_at", "id"),
+        # A school's changes at a step (a school's person in a trust: their view's filter and the
+        # step's): a stretch of one index, where the school's index alone walks its whole history.
+        Index("ix_changes_school_phase", "school_id", "workflow", "state", "updated_at", "id"),
         Index("ix_changes_created", "created_at", "id"),
         Index("ix_changes_state_updated", "state", "updated_at", "id"),
         Index("ix_changes_category_updated", "category", "updated_at", "id"),

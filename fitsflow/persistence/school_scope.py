@@ -38,6 +38,9 @@ _ADAPTER = ClauseAdapter(_VIEW)
 # keeps its original alive, so a weak-keyed map would keep every one-off statement.
 _ADAPTED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 _ADAPTED_MAX = 512
+# The same by shape, for statements built again at each call: (adapted, slots) by cache key.
+# (None: a shape that reads no changes.)
+_SHAPES: OrderedDict[Any, tuple[Any, tuple[tuple[int, str], ...]]] = OrderedDict()
 _LOCK = threading.Lock()
 _SCOPE = "fitsflow.school_scope"  # session.info: the schools a session is limited to
 # SQL naming the changes table, and the view's own reading of it: a scoped SELECT must read
@@ -168,19 +171,69 @@ def _plain(element: Any) -> Any:
     return undo() if undo is not None else element
 
 
-def _adapted(statement: Any) -> Any:
+def _adapted(statement: Any) -> tuple[Any, dict[str, Any]]:
+    """The statement reading changes through the view, and the values of its bound parameters
+    where they are not the adapted statement's own. A statement built once is adapted once
+    (by identity); one built again at each call, with other values, is adapted once per shape
+    (SQLAlchemy's cache key: the values left out), each call's values then given by name to
+    the bound parameters of the first one's adaptation."""
     key = id(statement)
     with _LOCK:
         found = _ADAPTED.get(key)
         if found is not None and found[0] is statement:
             _ADAPTED.move_to_end(key)
-            return found[1]
-    adapted = _ADAPTER.traverse(statement) if _reads_changes(statement) else statement
+            return found[1], {}
+    shape = statement._generate_cache_key()
+    if shape is not None:
+        with _LOCK:
+            kept = _SHAPES.get(shape.key)
+            if kept is not None:
+                _SHAPES.move_to_end(shape.key)
+        if kept is not None:
+            adapted, named = kept
+            if adapted is None:  # a shape that reads no changes: run as written
+                return statement, {}
+            return adapted, {name: shape.bindparams[at].effective_value for at, name in named}
+    reads = _reads_changes(statement)
+    adapted = _ADAPTER.traverse(statement) if reads else statement
     with _LOCK:
         _ADAPTED[key] = (statement, adapted)
         while len(_ADAPTED) > _ADAPTED_MAX:
             _ADAPTED.popitem(last=False)
-    return adapted
+    if shape is not None:
+        slots: tuple[tuple[int, str], ...] | None = _slots(shape, adapted) if reads else ()
+        if slots is not None:
+            with _LOCK:
+                _SHAPES[shape.key] = (adapted if reads else None, slots)
+                while len(_SHAPES) > _ADAPTED_MAX:
+                    _SHAPES.popitem(last=False)
+    return adapted, {}
+
+
+def _slots(shape: Any, adapted: Any) -> tuple[tuple[int, str], ...] | None:
+    """For each bound parameter of ``adapted``, the position of the original's it was copied
+    from among ``shape``'s (the order SQLAlchemy's cache keys keep for every statement of that
+    shape) and its name; None when one cannot be traced back with its value (never reused)."""
+    def root(element: Any) -> Any:
+        return element._is_clone_of if element._is_clone_of is not None else element
+
+    adapted_shape = adapted._generate_cache_key()
+    if adapted_shape is None:
+        return None
+    origin = {id(root(b)): at for at, b in enumerate(shape.bindparams)}
+    if len(origin) != len(shape.bindparams):
+        return None  # two parameters copied from one: which is which is not known
+    slots = []
+    for bound in adapted_shape.bindparams:
+        at = origin.get(id(root(bound)))
+        if at is None:
+            if bound.key != PARAM:
+                return None
+            continue
+        if bound.effective_value != shape.bindparams[at].effective_value:
+            return None
+        slots.append((at, bound.key))
+    return tuple(slots)
 
 
 @event.listens_for(Engine, "before_execute", retval=True)
@@ -189,7 +242,7 @@ def _scope(conn: Connection, clauseelement: Any, multiparams: Any, params: Any,
     schools = execution_options.get(OPTION)
     if schools is None or not isinstance(clauseelement, Select | CompoundSelect):
         return clauseelement, multiparams, params
-    adapted = _adapted(clauseelement)
+    adapted, values = _adapted(clauseelement)
     if adapted is clauseelement:
         return clauseelement, multiparams, params
     if _loads_entities(clauseelement):
@@ -197,8 +250,8 @@ def _scope(conn: Connection, clauseelement: Any, multiparams: Any, params: Any,
         # (the stores read changes as rows; nothing loads them as entities).
         raise Unscoped("changes loaded as ORM entities in a session limited to some schools")
     if multiparams:
-        multiparams = [{**p, PARAM: list(schools)} for p in multiparams]
-    return adapted, multiparams, {**(params or {}), PARAM: list(schools)}
+        multiparams = [{**values, **p, PARAM: list(schools)} for p in multiparams]
+    return adapted, multiparams, {**values, **(params or {}), PARAM: list(schools)}
 
 
 @event.listens_for(Engine, "before_cursor_execute")

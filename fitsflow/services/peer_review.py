@@ -104,7 +104,7 @@ def waiting_for(rt: Runtime, *, actor_id: int, limit: int = 10) -> list[ChangeVi
                         for t in wf.definition.transitions if "peer_reviewed" in t.guards
                         for state in t.sources})
         # Changes at those states are work in progress, a handful: each is checked in full.
-        candidates, _ = change_store.in_pairs(session, pairs, limit=_SCAN)
+        candidates = change_store.in_pairs(session, pairs, limit=_SCAN)
         found = []
         for change in candidates:
             if change.category not in policy.peer_review or owns(session, change, actor.id):
