@@ -1,4 +1,4 @@
-"""A school's changes at a step, from one index (a school's person in a trust)
+"""A school's changes at a step, and a requester's in their school, from one index each
 
 Revision ID: 0067
 Revises: 0066
@@ -18,7 +18,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index('ix_changes_school_phase', 'changes',
                     ['school_id', 'workflow', 'state', 'updated_at', 'id'])
+    op.drop_index('ix_changes_requester_id', table_name='changes')
+    op.create_index('ix_changes_requester_school', 'changes', ['requester_id', 'school_id'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_changes_requester_school', table_name='changes')
+    op.create_index('ix_changes_requester_id', 'changes', ['requester_id'])
     op.drop_index('ix_changes_school_phase', table_name='changes')
