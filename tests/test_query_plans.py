@@ -182,6 +182,33 @@ def test_a_school_persons_missed_occurrences_read_their_own_changes_in_their_sch
         assert any("requester_id=? AND school_id=?" in line for line in _plan(rt, statement, parameters))
 
 
+def test_a_school_persons_search_looks_up_its_hits_rather_than_walking_the_school(rt):
+    """A search through a school's view read "in the hits or with that reference" by walking
+    every change of the school to test each (10 ms at 2,000 changes); the hits are now read
+    first and each looked up."""
+    from fitsflow.services import schools
+
+    oak = f.School(rt)
+    schools.add_school(rt, slug="brook", name="Brook Primary")
+    own = f.change_in(rt, oak, "minor", "needs_analysis", title="Projector in room 4")
+    f.change_in(rt, oak, "minor", "needs_analysis", title="Something else")
+    for q, expected in (("projector", [own]), (own.lower(), [own]), ("nothing like it", [])):
+        filters = ChangeFilter(q=q, sort="relevance")  # the list's order for a search
+        sent = _statements(rt, lambda f=filters: change_search.find(rt, actor_id=oak.auditor, filters=f))
+        searched = [(s, p) for s, p in sent if "school_id IN" in s and "change_search" in s]
+        assert searched, "\n\n".join(s for s, _ in sent)
+        for statement, parameters in searched:
+            scans = [p for p in _problems(rt, statement, parameters)
+                     if "TEMP B-TREE" not in p and "Sort" not in p]
+            assert scans == [], statement
+            if rt.db.dialect == "sqlite":
+                walks = [line for line in _plan(rt, statement, parameters)
+                         if re.search(r"INDEX \w+ \(school_id=\?\)$", line)]
+                assert walks == [], statement
+        found = change_search.find(rt, actor_id=oak.auditor, filters=filters)
+        assert [v.ref for v in found.items] == expected and found.total == len(expected)
+
+
 def test_the_requesters_home_reads_a_few_rows_per_state(listed):
     rt, school = listed
     f.change_in(rt, school, "minor", "closed")

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, event, func, select, text
+from sqlalchemy import Integer, and_, column, event, func, select, text, union_all
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -242,7 +242,11 @@ def matching(dialect: str, q: str) -> Any:
     if not found:
         return None
     hits = text(_hits(dialect)).bindparams(fts=_expression(dialect, found)).columns(column("hit", Integer))
-    return _CHANGES.c.id.in_(select(hits.subquery().c.hit)) | (_CHANGES.c.ref == q.strip().upper())
+    # One list of ids (the words' hits and the reference's change), not "in the hits or has
+    # the reference": with the OR, a school's view walked every change of the school to test
+    # each; the list is read first, each of its ids then looked up.
+    by_ref = select(_CHANGES.c.id).where(_CHANGES.c.ref == q.strip().upper()).correlate(None)
+    return _CHANGES.c.id.in_(union_all(select(hits.subquery().c.hit), by_ref))
 
 
 def ranked(connection: Connection, q: str, *, limit: int, offset: int) -> tuple[list[int], int]:
