@@ -11,7 +11,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, literal, or_, true, tuple_, union_all
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
@@ -443,27 +457,61 @@ def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *, limit: int) 
 
 
 @functools.lru_cache(maxsize=64)
-def _newest_per_pair(pairs: tuple[tuple[str, str], ...], limit: int) -> Any:
+def _newest_per_pair(pairs: tuple[tuple[str, str], ...], limit: int, lateral: bool) -> Any:
     """A requester's newest ``limit`` changes in each pair, as one statement built once per set
-    of pairs (building its thirty-odd subqueries cost more than running them)."""
+    of pairs (building its thirty-odd subqueries cost more than running them). ``lateral``
+    (PostgreSQL; ``pairs`` then empty, bound at each call): the pairs as rows joined to one
+    subquery, which the server plans once; it planned each of the thirty-odd parts of the union
+    (6 ms of a 0.3 ms statement)."""
     mine = _CHANGES.c.requester_id == bindparam("requester")
+    newest_first = (_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc())
+    if lateral:
+        listed = _pairs_listed()
+        each = (core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
+                .where(mine, _CHANGES.c.workflow == listed.c.workflow, _CHANGES.c.state == listed.c.state)
+                .order_by(*newest_first).limit(limit).lateral("newest"))
+        return (core_select(each.c.id, each.c.updated_at, each.c.workflow, each.c.state)
+                .select_from(listed.join(each, true())))
     parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
              .where(mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
-             .order_by(_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc()).limit(limit).subquery()
+             .order_by(*newest_first).limit(limit).subquery()
              for wf, st in pairs]
     return union_all(*[core_select(p.c.id, p.c.updated_at, p.c.workflow, p.c.state) for p in parts])
 
 
 @functools.lru_cache(maxsize=64)
-def _count_per_pair(pairs: tuple[tuple[str, str], ...], cap: int) -> Any:
+def _count_per_pair(pairs: tuple[tuple[str, str], ...], cap: int, lateral: bool) -> Any:
     """How many of a requester's changes are in each pair, each counted no further than
-    ``cap`` + 1 (persistence.counting): a closed pile of thousands costs what a page does."""
+    ``cap`` + 1 (persistence.counting): a closed pile of thousands costs what a page does.
+    ``lateral``: as in _newest_per_pair."""
+    mine = _CHANGES.c.requester_id == bindparam("requester")
+    if lateral:
+        listed = _pairs_listed()
+        stretch = (core_select(_CHANGES.c.id)
+                   .where(mine, _CHANGES.c.workflow == listed.c.workflow, _CHANGES.c.state == listed.c.state)
+                   .limit(cap + 1).correlate(listed).subquery())
+        counted = core_select(func.count().label("n")).select_from(stretch).lateral("counted")
+        return (core_select(listed.c.workflow, listed.c.state, counted.c.n)
+                .select_from(listed.join(counted, true())))
     parts = [core_select(literal(wf).label("workflow"), literal(st).label("state"), func.count().label("n"))
-             .select_from(core_select(_CHANGES.c.id).where(_CHANGES.c.requester_id == bindparam("requester"),
-                                                           _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
+             .select_from(core_select(_CHANGES.c.id).where(mine, _CHANGES.c.workflow == wf,
+                                                           _CHANGES.c.state == st)
                           .limit(cap + 1).subquery())
              for wf, st in pairs]
     return union_all(*parts)
+
+
+def _pairs_bound(pairs: Sequence[tuple[str, str]], lateral: bool) -> dict[str, list[str]]:
+    return {"workflows": [wf for wf, _ in pairs], "states": [st for _, st in pairs]} if lateral else {}
+
+
+def _pairs_listed() -> Any:
+    """The (workflow, state) pairs as rows, from two lists bound at each call (``workflows``,
+    ``states``): the statement is the same whatever the pairs, compiled once. (A VALUES list
+    is compiled again at every call.)"""
+    texts = ARRAY(String)
+    listed = func.unnest(bindparam("workflows", type_=texts), bindparam("states", type_=texts))
+    return listed.table_valued("workflow", "state").render_derived(name="pairs")
 
 
 def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
@@ -476,7 +524,9 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     if not pairs:
         return {name: ([], 0) for name in groups}
     connection = session.connection()
-    rows = connection.execute(_newest_per_pair(pairs, limit), {"requester": requester_id}).all()
+    lateral = connection.dialect.name == "postgresql"
+    rows = connection.execute(_newest_per_pair(() if lateral else pairs, limit, lateral),
+                              {"requester": requester_id, **_pairs_bound(pairs, lateral)}).all()
     cap = limits.COUNT_CAP
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
@@ -484,8 +534,9 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     # A pair with fewer than ``limit`` rows has just those; only the full ones are counted.
     full = tuple(pair for pair in pairs if counts.get(pair, 0) >= limit)
     if full:
-        counts.update({(wf, st): n for wf, st, n in connection.execute(_count_per_pair(full, cap),
-                                                                         {"requester": requester_id})})
+        counted = connection.execute(_count_per_pair(() if lateral else full, cap, lateral),
+                                     {"requester": requester_id, **_pairs_bound(full, lateral)})
+        counts.update({(wf, st): n for wf, st, n in counted})
     chosen: dict[str, list[int]] = {}
     for name, group in groups.items():
         wanted = set(group)
