@@ -118,9 +118,12 @@ class Change(SQLModel, table=True):
         Index("ix_changes_phase_updated", "workflow", "state", "updated_at", "id"),
         Index("ix_changes_requester_phase", "requester_id", "workflow", "state", "updated_at", "id"),
         Index("ix_changes_requester_updated", "requester_id", "updated_at", "id"),
-        # A requester's changes in their school's view (their occurrences missed): with the
-        # requester alone, the view's school index looked as narrow and walked the school's.
-        Index("ix_changes_requester_school", "requester_id", "school_id"),
+        # A requester's changes in their school's view, at a step and newest first (the home's)
+        # or all of them (their occurrences missed): with the requester alone, SQLite took the
+        # view's school index and walked the school's history; with (requester, school) alone,
+        # PostgreSQL read all of the requester's there at each step.
+        Index("ix_changes_requester_school", "requester_id", "school_id", "workflow", "state", "updated_at",
+              "id"),
         Index("ix_changes_updated", "updated_at", "id"),
         # A school's changes newest first (a person who sees one school: the view's filter).
         Index("ix_changes_school_updated", "school_id", "updated_at", "id"),

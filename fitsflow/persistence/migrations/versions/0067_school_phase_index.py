@@ -19,7 +19,8 @@ def upgrade() -> None:
     op.create_index('ix_changes_school_phase', 'changes',
                     ['school_id', 'workflow', 'state', 'updated_at', 'id'])
     op.drop_index('ix_changes_requester_id', table_name='changes')
-    op.create_index('ix_changes_requester_school', 'changes', ['requester_id', 'school_id'])
+    op.create_index('ix_changes_requester_school', 'changes',
+                    ['requester_id', 'school_id', 'workflow', 'state', 'updated_at', 'id'])
 
 
 def downgrade() -> None:
