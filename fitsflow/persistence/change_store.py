@@ -456,62 +456,71 @@ def in_pairs(session: Session, pairs: Sequence[tuple[str, str]], *, limit: int) 
     return _newest_of_pairs(session, pairs, None, limit, 0, counted=False)[0] if pairs else []
 
 
+_MINE = _CHANGES.c.requester_id == bindparam("requester")
+_NEWEST_FIRST = (_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc())
+# The (workflow, state) pairs as rows, from two lists bound at each call: the statement is the
+# same whatever the pairs, so compiled once (a VALUES list is compiled again at every call).
+_TEXTS = ARRAY(String)
+_PAIRS = (func.unnest(bindparam("workflows", type_=_TEXTS), bindparam("states", type_=_TEXTS))
+          .table_valued("workflow", "state").render_derived(name="pairs"))
+
+
 @functools.lru_cache(maxsize=64)
-def _newest_per_pair(pairs: tuple[tuple[str, str], ...], limit: int, lateral: bool) -> Any:
+def _newest_per_pair(pairs: tuple[tuple[str, str], ...], limit: int) -> Any:
     """A requester's newest ``limit`` changes in each pair, as one statement built once per set
-    of pairs (building its thirty-odd subqueries cost more than running them). ``lateral``
-    (PostgreSQL; ``pairs`` then empty, bound at each call): the pairs as rows joined to one
-    subquery, which the server plans once; it planned each of the thirty-odd parts of the union
-    (6 ms of a 0.3 ms statement)."""
-    mine = _CHANGES.c.requester_id == bindparam("requester")
-    newest_first = (_CHANGES.c.updated_at.desc(), _CHANGES.c.id.desc())
-    if lateral:
-        listed = _pairs_listed()
-        each = (core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
-                .where(mine, _CHANGES.c.workflow == listed.c.workflow, _CHANGES.c.state == listed.c.state)
-                .order_by(*newest_first).limit(limit).lateral("newest"))
-        return (core_select(each.c.id, each.c.updated_at, each.c.workflow, each.c.state)
-                .select_from(listed.join(each, true())))
+    of pairs (building its thirty-odd subqueries cost more than running them)."""
     parts = [core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
-             .where(mine, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
-             .order_by(*newest_first).limit(limit).subquery()
+             .where(_MINE, _CHANGES.c.workflow == wf, _CHANGES.c.state == st)
+             .order_by(*_NEWEST_FIRST).limit(limit).subquery()
              for wf, st in pairs]
     return union_all(*[core_select(p.c.id, p.c.updated_at, p.c.workflow, p.c.state) for p in parts])
 
 
+@functools.lru_cache(maxsize=8)
+def _newest_per_listed_pair(limit: int) -> Any:
+    """The same on PostgreSQL, whatever the pairs (bound at each call, ``_PAIRS``): the pairs as
+    rows joined to one subquery, which the server plans once. It planned each of the union's
+    thirty-odd parts (6 ms of a 0.3 ms statement); SQLite has no LATERAL."""
+    each = (core_select(_CHANGES.c.id, _CHANGES.c.updated_at, _CHANGES.c.workflow, _CHANGES.c.state)
+            .where(_MINE, _CHANGES.c.workflow == _PAIRS.c.workflow, _CHANGES.c.state == _PAIRS.c.state)
+            .order_by(*_NEWEST_FIRST).limit(limit).lateral("newest"))
+    return core_select(each.c.id, each.c.updated_at, each.c.workflow, each.c.state).select_from(
+        _PAIRS.join(each, true()))
+
+
 @functools.lru_cache(maxsize=64)
-def _count_per_pair(pairs: tuple[tuple[str, str], ...], cap: int, lateral: bool) -> Any:
+def _count_per_pair(pairs: tuple[tuple[str, str], ...], cap: int) -> Any:
     """How many of a requester's changes are in each pair, each counted no further than
-    ``cap`` + 1 (persistence.counting): a closed pile of thousands costs what a page does.
-    ``lateral``: as in _newest_per_pair."""
-    mine = _CHANGES.c.requester_id == bindparam("requester")
-    if lateral:
-        listed = _pairs_listed()
-        stretch = (core_select(_CHANGES.c.id)
-                   .where(mine, _CHANGES.c.workflow == listed.c.workflow, _CHANGES.c.state == listed.c.state)
-                   .limit(cap + 1).correlate(listed).subquery())
-        counted = core_select(func.count().label("n")).select_from(stretch).lateral("counted")
-        return (core_select(listed.c.workflow, listed.c.state, counted.c.n)
-                .select_from(listed.join(counted, true())))
+    ``cap`` + 1 (persistence.counting): a closed pile of thousands costs what a page does."""
     parts = [core_select(literal(wf).label("workflow"), literal(st).label("state"), func.count().label("n"))
-             .select_from(core_select(_CHANGES.c.id).where(mine, _CHANGES.c.workflow == wf,
+             .select_from(core_select(_CHANGES.c.id).where(_MINE, _CHANGES.c.workflow == wf,
                                                            _CHANGES.c.state == st)
                           .limit(cap + 1).subquery())
              for wf, st in pairs]
     return union_all(*parts)
 
 
-def _pairs_bound(pairs: Sequence[tuple[str, str]], lateral: bool) -> dict[str, list[str]]:
-    return {"workflows": [wf for wf, _ in pairs], "states": [st for _, st in pairs]} if lateral else {}
+@functools.lru_cache(maxsize=8)
+def _count_per_listed_pair(cap: int) -> Any:
+    """The same on PostgreSQL, as _newest_per_listed_pair."""
+    stretch = (core_select(_CHANGES.c.id)
+               .where(_MINE, _CHANGES.c.workflow == _PAIRS.c.workflow, _CHANGES.c.state == _PAIRS.c.state)
+               .limit(cap + 1).correlate(_PAIRS).subquery())
+    counted = core_select(func.count().label("n")).select_from(stretch).lateral("counted")
+    return (core_select(_PAIRS.c.workflow, _PAIRS.c.state, counted.c.n)
+            .select_from(_PAIRS.join(counted, true())))
 
 
-def _pairs_listed() -> Any:
-    """The (workflow, state) pairs as rows, from two lists bound at each call (``workflows``,
-    ``states``): the statement is the same whatever the pairs, compiled once. (A VALUES list
-    is compiled again at every call.)"""
-    texts = ARRAY(String)
-    listed = func.unnest(bindparam("workflows", type_=texts), bindparam("states", type_=texts))
-    return listed.table_valued("workflow", "state").render_derived(name="pairs")
+def _per_pair(connection: Any, pairs: tuple[tuple[str, str], ...], requester_id: int, *,
+              limit: int | None = None, cap: int | None = None) -> Any:
+    """The newest ``limit`` per pair, or (with ``cap``) the counts per pair, each database's way."""
+    if connection.dialect.name == "postgresql":
+        statement = _newest_per_listed_pair(limit) if cap is None else _count_per_listed_pair(cap)
+        bound = {"workflows": [wf for wf, _ in pairs], "states": [st for _, st in pairs]}
+    else:
+        statement = _newest_per_pair(pairs, limit) if cap is None else _count_per_pair(pairs, cap)
+        bound = {}
+    return connection.execute(statement, {"requester": requester_id, **bound})
 
 
 def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Sequence[tuple[str, str]]],
@@ -524,9 +533,7 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     if not pairs:
         return {name: ([], 0) for name in groups}
     connection = session.connection()
-    lateral = connection.dialect.name == "postgresql"
-    rows = connection.execute(_newest_per_pair(() if lateral else pairs, limit, lateral),
-                              {"requester": requester_id, **_pairs_bound(pairs, lateral)}).all()
+    rows = _per_pair(connection, pairs, requester_id, limit=limit).all()
     cap = limits.COUNT_CAP
     counts: dict[tuple[str, str], int] = {}
     for r in rows:
@@ -534,9 +541,7 @@ def newest_in(session: Session, *, requester_id: int, groups: Mapping[str, Seque
     # A pair with fewer than ``limit`` rows has just those; only the full ones are counted.
     full = tuple(pair for pair in pairs if counts.get(pair, 0) >= limit)
     if full:
-        counted = connection.execute(_count_per_pair(() if lateral else full, cap, lateral),
-                                     {"requester": requester_id, **_pairs_bound(full, lateral)})
-        counts.update({(wf, st): n for wf, st, n in counted})
+        counts.update({(wf, st): n for wf, st, n in _per_pair(connection, full, requester_id, cap=cap)})
     chosen: dict[str, list[int]] = {}
     for name, group in groups.items():
         wanted = set(group)
