@@ -470,6 +470,7 @@ def test_a_statement_built_again_at_each_call_is_scoped_with_that_calls_values(t
 
     from fitsflow.persistence import school_scope
     from fitsflow.persistence.models import Change
+    from fitsflow.services import common
 
     changes = Change.__table__
     adapted: list[object] = []
@@ -489,8 +490,6 @@ def test_a_statement_built_again_at_each_call_is_scoped_with_that_calls_values(t
             query = (select(changes.c.ref).where(changes.c.title.in_(titles), changes.c.id > 0)
                      .order_by(changes.c.id).limit(limit))
             return [r for (r,) in session.connection().execute(query)]
-
-    from fitsflow.services import common
 
     assert refs(oak.requester, ["Oak projector", SECRET], 5) == [own]
     assert refs(brook.requester, ["Oak projector", SECRET], 5) == [theirs]
